@@ -1,0 +1,48 @@
+// lstm/loss.h - loss functions, named as in Keras.
+//
+//   model.compile(lstm::Adam(), lstm::loss::mse);
+//   model.compile(lstm::Adam(), lstm::loss::sparse_categorical_crossentropy_from_logits);
+//
+// Each loss is averaged over every prediction: over samples, and over time steps when the
+// model returns sequences. Per prediction (p = model output, y = target, E = output width):
+//   mse   mean_k (p_k - y_k)^2
+//   mae   mean_k |p_k - y_k|
+//   bce   mean_k -(y_k log p_k + (1 - y_k) log(1 - p_k)),   p clipped to [1e-7, 1 - 1e-7]
+//         from_logits: p = σ(z), computed stably as max(z, 0) - z y + log(1 + e^-|z|)
+//   cce   -Σ_k y_k log p_k with one-hot (or soft) targets y, p clipped to [1e-7, 1]
+//         from_logits: p = softmax(z), computed as a log-softmax
+//   scce  -log p_y with y the integer class index (targets [N] or [N, 1]; [N, T] per step)
+// Same numbers as PyTorch's MSELoss, L1Loss, BCELoss / BCEWithLogitsLoss and CrossEntropyLoss
+// (logits) with reduction='mean', away from the clipping bounds.
+#pragma once
+
+#include <string>
+
+namespace lstm {
+
+enum class LossKind { mse, mae, bce, cce, scce };
+
+struct Loss {
+  LossKind kind = LossKind::mse;
+  bool from_logits = false;
+};
+
+// "mse", "mae", "bce", "cce", "scce" (long Keras names accepted too, e.g.
+// "mean_squared_error"); throws lstm::Error listing the valid names.
+Loss loss_from_name(const std::string& name, bool from_logits = false);
+std::string loss_name(const Loss& loss);
+
+namespace loss {
+inline constexpr Loss mse{LossKind::mse, false};
+inline constexpr Loss mean_squared_error = mse;
+inline constexpr Loss mae{LossKind::mae, false};
+inline constexpr Loss mean_absolute_error = mae;
+inline constexpr Loss binary_crossentropy{LossKind::bce, false};
+inline constexpr Loss binary_crossentropy_from_logits{LossKind::bce, true};
+inline constexpr Loss categorical_crossentropy{LossKind::cce, false};
+inline constexpr Loss categorical_crossentropy_from_logits{LossKind::cce, true};
+inline constexpr Loss sparse_categorical_crossentropy{LossKind::scce, false};
+inline constexpr Loss sparse_categorical_crossentropy_from_logits{LossKind::scce, true};
+}  // namespace loss
+
+}  // namespace lstm

@@ -1,0 +1,32 @@
+// lstm.h - Long Short-Term Memory networks in C++: the whole public API.
+//
+//   #include <lstm/lstm.h>
+//
+//   lstm::Sequential model;
+//   model.add(lstm::LSTM(50, {.input_shape = {30, 1}}));   // 50 units, 30 steps of 1 feature
+//   model.add(lstm::Dense(1));
+//   model.compile(lstm::Adam(), lstm::loss::mse);
+//   model.fit(X_train, y_train, {.epochs = 50, .batch_size = 32});
+//   lstm::Tensor forecast = model.predict(X_test);
+//
+// Headers, in the order data flows:
+//   lstm/tensor.h   Tensor: the float32 array everything takes and returns
+//   lstm/io.h       load_npy / save_npy
+//   lstm/layers.h   LSTM(...), Dense(...): layer descriptions, and the cell's equations
+//   lstm/loss.h     loss::mse, loss::binary_crossentropy, ...
+//   lstm/optim.h    Adam(), AdamW(), SGD(), RMSprop() and their update rules
+//   lstm/model.h    Sequential: build, compile, fit, predict, evaluate, save, load; callbacks
+//   lstm/error.h    lstm::Error, thrown for any bad input
+#pragma once
+
+#include "lstm/error.h"
+#include "lstm/io.h"
+#include "lstm/layers.h"
+#include "lstm/loss.h"
+#include "lstm/model.h"
+#include "lstm/optim.h"
+#include "lstm/tensor.h"
+
+namespace lstm {
+const char* version();  // "0.1.0"
+}  // namespace lstm

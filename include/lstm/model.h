@@ -1,0 +1,172 @@
+// lstm/model.h - Sequential: the Keras workflow in C++.
+//
+//   lstm::Sequential model;
+//   model.add(lstm::LSTM(50, {.input_shape = {timesteps, features}}));   // 50 LSTM units
+//   model.add(lstm::Dense(1));                                            // output layer
+//   model.compile(lstm::Adam(), lstm::loss::mse);
+//   lstm::History history = model.fit(X_train, y_train, {.epochs = 50, .batch_size = 32});
+//   lstm::Tensor y_pred = model.predict(X_test);          // [N, 1]
+//   double test_loss = model.evaluate(X_test, y_test);
+//   std::cout << model.summary();
+//   model.save("model.safetensors");
+//   lstm::Sequential again = lstm::Sequential::load("model.safetensors");
+//
+// Shapes: X is [N, T, F] (or [N, F] when the first layer is Dense); y is [N, out] when the last
+// layer returns one vector per sequence, [N, T, out] when it returns sequences; sparse
+// categorical targets drop the last axis ([N] or [N, T]) or keep it as 1.
+//
+// Weights live in one contiguous float buffer (get_weights / set_weights), in the order of the
+// layers and, within a layer, in the order of the tensors of the file format
+// (docs/file-format.md). The model is built, and its weights initialised from its seed, as soon
+// as the input shape is known: at add() when the first layer has input_shape, else at the first
+// fit/predict/evaluate. The same seed gives the same initial weights, the same shuffling and so
+// the same training run (for a given thread count).
+//
+// fit() keeps Keras's semantics: it shuffles the training samples every epoch unless
+// shuffle = false; the last batch may be smaller; validation_split holds out the last fraction
+// of the samples, taken before any shuffling; validation_x/validation_y give validation data
+// explicitly instead. The epoch loss is the mean over all training samples of the loss at the
+// weights each batch saw (as Keras reports it).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lstm/layers.h"
+#include "lstm/loss.h"
+#include "lstm/optim.h"
+#include "lstm/tensor.h"
+
+namespace lstm {
+
+class Sequential;
+
+// Per-epoch values: "loss", and "val_loss" when there is validation data.
+using Logs = std::map<std::string, double>;
+
+struct History {
+  std::map<std::string, std::vector<double>> history;  // history["loss"][epoch]
+  int epochs() const;
+};
+
+class Callback {
+ public:
+  virtual ~Callback() = default;
+  virtual void on_train_begin(Sequential& model) { (void)model; }
+  virtual void on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+    (void)model, (void)epoch, (void)logs;
+  }
+  virtual void on_train_end(Sequential& model) { (void)model; }
+};
+
+struct EarlyStoppingOptions {
+  std::string monitor = "val_loss";  // "loss" or "val_loss"; lower is better
+  double min_delta = 0.0;            // an improvement must beat the best by more than this
+  int patience = 0;                  // epochs without improvement before stopping
+  // Put back the weights of the best epoch when training ends (early or not).
+  bool restore_best_weights = false;
+};
+
+// Stops training once `monitor` has not improved for `patience` epochs.
+class EarlyStopping : public Callback {
+ public:
+  explicit EarlyStopping(EarlyStoppingOptions options = {});
+  void on_train_begin(Sequential& model) override;
+  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  void on_train_end(Sequential& model) override;
+  int stopped_epoch() const { return stopped_epoch_; }  // -1 when it did not stop training
+  int best_epoch() const { return best_epoch_; }
+
+ private:
+  EarlyStoppingOptions options_;
+  double best_ = 0;
+  int best_epoch_ = -1, wait_ = 0, stopped_epoch_ = -1;
+  std::vector<float> best_weights_;
+};
+
+struct ModelCheckpointOptions {
+  std::string monitor = "val_loss";
+  bool save_best_only = false;
+};
+
+// Saves the model after every epoch (or only when `monitor` improves) to `filepath`, where
+// "{epoch}" is replaced by the 1-based epoch number. Files are written atomically.
+class ModelCheckpoint : public Callback {
+ public:
+  explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions options = {});
+  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+
+ private:
+  std::string filepath_;
+  ModelCheckpointOptions options_;
+  double best_ = 0;
+  bool have_best_ = false;
+};
+
+struct FitOptions {
+  int epochs = 1;
+  int batch_size = 32;
+  bool shuffle = true;
+  double validation_split = 0.0;  // in [0, 1): the last fraction of the samples
+  Tensor validation_x, validation_y;  // used when validation_split is 0
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  int verbose = 1;  // 0 silent, 1 one line per epoch on stdout
+};
+
+struct SequentialOptions {
+  uint64_t seed = 42;
+  std::string name = "sequential";
+};
+
+class Sequential {
+ public:
+  explicit Sequential(SequentialOptions options = {});
+  ~Sequential();
+  Sequential(Sequential&&) noexcept;
+  Sequential& operator=(Sequential&&) noexcept;
+  Sequential(const Sequential&) = delete;  // use clone(): copies are explicit
+  Sequential& operator=(const Sequential&) = delete;
+  Sequential clone() const;  // same layers, same weights, same compile settings
+
+  void add(const LayerConfig& layer);
+  // Builds for samples of shape {T, F} ({F} for a Dense-first model); T <= 0 means any length.
+  // Called by fit/predict/evaluate when needed.
+  void build(const std::vector<int64_t>& input_shape);
+  void compile(const Optimizer& optimizer, const Loss& loss);
+
+  History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  Tensor predict(const Tensor& x, int batch_size = 32);
+  double evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
+
+  std::string summary() const;
+  void save(const std::string& path) const;  // .safetensors, written atomically
+  static Sequential load(const std::string& path);
+
+  // The architecture as JSON (the schema of `lstm train --config`), and back.
+  std::string to_json() const;
+  static Sequential from_json(const std::string& json, SequentialOptions options = {});
+
+  bool built() const;
+  int64_t count_params() const;
+  std::vector<float> get_weights() const;
+  void set_weights(const std::vector<float>& weights);
+  const std::vector<LayerConfig>& layers() const;
+  const std::vector<int64_t>& input_shape() const;
+  const Optimizer& optimizer() const;
+  const Loss& loss() const;
+  void set_seed(uint64_t seed);
+
+  bool stop_training = false;  // a callback sets this to end fit() after the current epoch
+
+  struct Impl;  // internal: src/model/
+  Impl& impl() { return *impl_; }
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lstm

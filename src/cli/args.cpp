@@ -1,0 +1,120 @@
+// Option parsing for the CLI (args.h).
+#include "cli/args.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace lstm::cli {
+
+std::string Command::help() const {
+  std::ostringstream s;
+  s << "usage: lstm " << name << " [options]\n\n" << synopsis << "\n\noptions:\n";
+  for (const Option& o : options) {
+    std::string left = "  --" + o.name + (o.value.empty() ? "" : " " + o.value);
+    s << left << std::string(left.size() < 30 ? 30 - left.size() : 1, ' ') << o.help << "\n";
+  }
+  s << "  --help" << std::string(24, ' ') << "show this help\n";
+  return s.str();
+}
+
+// Edit distance, for "did you mean".
+static size_t distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+Args::Args(const Command& command, int argc, char** argv, int first) : command_(command) {
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      help_ = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0)
+      throw UsageError("unexpected argument '" + arg + "' for 'lstm " + command.name +
+                       "': options start with -- (see lstm " + command.name + " --help)");
+    std::string name = arg.substr(2), value;
+    bool inline_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1), name = name.substr(0, eq), inline_value = true;
+    }
+    const Option* opt = nullptr;
+    for (const Option& o : command.options)
+      if (o.name == name) opt = &o;
+    if (!opt) {
+      std::string best;
+      size_t best_d = 3;
+      for (const Option& o : command.options)
+        if (size_t d = distance(name, o.name); d < best_d) best = o.name, best_d = d;
+      throw UsageError("unknown option --" + name + " for 'lstm " + command.name + "'" +
+                       (best.empty() ? "" : " (did you mean --" + best + "?)") + "; see lstm " +
+                       command.name + " --help");
+    }
+    if (opt->value.empty()) {
+      if (inline_value) throw UsageError("option --" + name + " takes no value");
+      value = "1";
+    } else if (!inline_value) {
+      if (i + 1 >= argc)
+        throw UsageError("option --" + name + " needs a value (" + opt->value + ")");
+      value = argv[++i];
+    }
+    if (values_.count(name)) throw UsageError("option --" + name + " is given twice");
+    values_[name] = value;
+  }
+}
+
+std::string Args::str(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::string Args::required(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end())
+    throw UsageError("'lstm " + command_.name + "' needs --" + name + " (see lstm " +
+                     command_.name + " --help)");
+  return it->second;
+}
+
+long Args::integer(const std::string& name, long fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  size_t used = 0;
+  long v = 0;
+  try {
+    v = std::stol(it->second, &used);
+  } catch (...) {
+    used = 0;
+  }
+  if (used != it->second.size() || it->second.empty())
+    throw UsageError("--" + name + " expects an integer, got '" + it->second + "'");
+  return v;
+}
+
+double Args::number(const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(it->second, &used);
+  } catch (...) {
+    used = 0;
+  }
+  if (used != it->second.size() || it->second.empty() || !std::isfinite(v))
+    throw UsageError("--" + name + " expects a number, got '" + it->second + "'");
+  return v;
+}
+
+}  // namespace lstm::cli

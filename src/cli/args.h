@@ -1,0 +1,46 @@
+// Command-line options for the subcommands: --name value, --name=value and bare --flag.
+// Bad usage throws UsageError (exit code 2); everything else is lstm::Error (exit code 1).
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lstm::cli {
+
+struct UsageError : std::runtime_error {
+  explicit UsageError(const std::string& m) : std::runtime_error(m) {}
+};
+
+struct Option {
+  std::string name;   // without the dashes: "epochs"
+  std::string value;  // placeholder shown in help ("N"); empty for a flag without a value
+  std::string help;
+};
+
+struct Command {
+  std::string name;      // "train"
+  std::string synopsis;  // one line
+  std::vector<Option> options;
+  std::string help() const;
+};
+
+class Args {
+ public:
+  // Parses argv[first..argc) against command's options; "--help" sets help().
+  Args(const Command& command, int argc, char** argv, int first);
+  bool help() const { return help_; }
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  std::string str(const std::string& name, const std::string& fallback = "") const;
+  std::string required(const std::string& name) const;
+  long integer(const std::string& name, long fallback) const;
+  double number(const std::string& name, double fallback) const;
+
+ private:
+  const Command& command_;
+  std::map<std::string, std::string> values_;
+  bool help_ = false;
+};
+
+}  // namespace lstm::cli

@@ -1,0 +1,70 @@
+// build/bin/lstm: train, predict and inspect LSTM models from the shell.
+// Exit codes: 0 success, 1 error (bad data, bad file, ...), 2 usage error.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "cli/commands.h"
+#include "lstm/lstm.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: lstm <command> [options]\n"
+    "\n"
+    "Long Short-Term Memory networks from the command line.\n"
+    "\n"
+    "commands:\n"
+    "  train     train a model on X.npy / y.npy and save it (.safetensors)\n"
+    "  predict   run a saved model on X.npy and write the predictions (.npy)\n"
+    "  summary   print a saved model's layers, shapes and parameter counts\n"
+    "\n"
+    "Run 'lstm <command> --help' for a command's options; 'lstm --version' for the version.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lstm::cli;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::printf("lstm %s\n", lstm::version());
+    return 0;
+  }
+  struct Entry { const Command* command; int (*run)(const Args&); };
+  const Entry entries[] = {{&kTrain, run_train}, {&kPredict, run_predict}, {&kSummary, run_summary}};
+  for (const Entry& e : entries) {
+    if (cmd != e.command->name) continue;
+    try {
+      Args args(*e.command, argc, argv, 2);
+      if (args.help()) {
+        std::fputs(e.command->help().c_str(), stdout);
+        return 0;
+      }
+      return e.run(args);
+    } catch (const UsageError& err) {
+      std::fprintf(stderr, "lstm %s: usage error: %s\n", cmd.c_str(), err.what());
+      return 2;
+    } catch (const lstm::Error& err) {
+      std::fprintf(stderr, "lstm %s: error: %s\n", cmd.c_str(), err.what());
+      return 1;
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "lstm %s: error: out of memory (try a smaller --batch-size)\n",
+                   cmd.c_str());
+      return 1;
+    } catch (const std::exception& err) {
+      std::fprintf(stderr, "lstm %s: error: %s\n", cmd.c_str(), err.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "lstm: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,28 @@
+// The GEMM backend: oneDNN's dnnl_sgemm when the build found it (Debian libdnnl-dev), else the
+// reference loops. The only file in the project that includes a vendor header.
+#include "gemm/gemm.h"
+
+#if LSTM_HAVE_DNNL
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+namespace lstm {
+
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {  // empty sum: C = beta * C
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return;
+  }
+#if LSTM_HAVE_DNNL
+  dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+  gemm_reference(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+const char* gemm_backend() { return LSTM_HAVE_DNNL ? "onednn" : "reference"; }
+
+}  // namespace lstm

@@ -1,0 +1,82 @@
+// Sequential::save / Sequential::load: the model as one .safetensors file
+// (docs/file-format.md). Tensor names: layers.{i}.{tensor} with the layer's tensors in order,
+// e.g. layers.0.weight_ih [4H, I], layers.0.weight_hh [4H, H], layers.0.bias [4H],
+// layers.1.weight [out, in], layers.1.bias [out]. Metadata "lstm.config" holds the
+// architecture JSON.
+#include <set>
+
+#include "io/safetensors.h"
+#include "lstm/error.h"
+#include "model/model_impl.h"
+
+namespace lstm {
+
+static const char* kConfigKey = "lstm.config";
+static const char* kFormatKey = "lstm.format_version";
+
+void Sequential::save(const std::string& path) const {
+  const Impl& m = *impl_;
+  if (!m.built())
+    throw Error("cannot save '" + path + "': the model is not built yet (its weights do not "
+                "exist until the input shape is known: give the first layer input_shape or fit it)");
+  SafetensorsFile file;
+  file.metadata[kConfigKey] = to_json();
+  file.metadata[kFormatKey] = "1";
+  int64_t offset = 0;
+  for (size_t l = 0; l < m.layers.size(); ++l) {
+    for (const ParamTensor& t : m.layers[l]->param_tensors()) {
+      const float* p = m.params.data() + offset + t.offset;
+      file.tensors.push_back({"layers." + std::to_string(l) + "." + t.name, t.shape,
+                              std::vector<float>(p, p + t.size())});
+    }
+    offset += m.layers[l]->param_count();
+  }
+  write_safetensors(path, file);
+}
+
+Sequential Sequential::load(const std::string& path) {
+  SafetensorsFile file = read_safetensors(path);
+  auto it = file.metadata.find(kConfigKey);
+  if (it == file.metadata.end())
+    throw Error("'" + path + "' has no \"" + kConfigKey + "\" metadata, so its architecture is "
+                "unknown: lstm model files carry the model config JSON there "
+                "(docs/file-format.md)");
+  Sequential model;
+  try {
+    model = from_json(it->second);
+  } catch (const Error& e) {
+    throw Error("'" + path + "': " + e.what());
+  }
+  Impl& m = *model.impl_;
+  if (!m.built())
+    throw Error("'" + path + "': its config has no input_shape, so the weights cannot be checked");
+  std::map<std::string, const NamedTensor*> by_name;
+  for (const NamedTensor& t : file.tensors) by_name[t.name] = &t;
+  std::set<std::string> expected;
+  int64_t offset = 0;
+  for (size_t l = 0; l < m.layers.size(); ++l) {
+    for (const ParamTensor& t : m.layers[l]->param_tensors()) {
+      const std::string name = "layers." + std::to_string(l) + "." + t.name;
+      expected.insert(name);
+      auto found = by_name.find(name);
+      if (found == by_name.end())
+        throw Error("'" + path + "' lacks tensor '" + name + "' " + shape_string(t.shape) +
+                    ", which layer " + std::to_string(l) + " (" +
+                    layer_type_name(m.layers[l]->config.type) + ") of its config needs");
+      if (found->second->shape != t.shape)
+        throw Error("'" + path + "': tensor '" + name + "' has shape " +
+                    shape_string(found->second->shape) + " but the config says " +
+                    shape_string(t.shape));
+      std::copy(found->second->data.begin(), found->second->data.end(),
+                m.params.begin() + offset + t.offset);
+    }
+    offset += m.layers[l]->param_count();
+  }
+  for (const NamedTensor& t : file.tensors)
+    if (!expected.count(t.name))
+      throw Error("'" + path + "' holds tensor '" + t.name +
+                  "', which its config has no place for: the file and its config disagree");
+  return model;
+}
+
+}  // namespace lstm

@@ -1,0 +1,114 @@
+// Losses, value and gradient in one pass. Definitions: include/lstm/loss.h.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "layers/loss_fn.h"
+#include "lstm/error.h"
+
+namespace lstm {
+
+static constexpr float kEps = 1e-7f;  // Keras's backend epsilon, the probability clip
+
+// log Σ_k exp(z_k) for one row, and softmax into s (may be null).
+static double log_sum_exp(const float* z, int64_t E, float* s) {
+  float mx = *std::max_element(z, z + E);
+  double sum = 0.0;
+  for (int64_t k = 0; k < E; ++k) sum += std::exp(double(z[k]) - mx);
+  double lse = mx + std::log(sum);
+  if (s)
+    for (int64_t k = 0; k < E; ++k) s[k] = float(std::exp(double(z[k]) - lse));
+  return lse;
+}
+
+double loss_forward_backward(const Loss& loss, const float* pred, const float* target, int64_t R,
+                             int64_t E, float* dpred) {
+  double total = 0.0;
+  const int64_t n = R * E;
+  switch (loss.kind) {
+    case LossKind::mse: {
+      const float scale = 2.0f / float(n);
+      for (int64_t k = 0; k < n; ++k) {
+        float diff = pred[k] - target[k];
+        total += double(diff) * diff;
+        if (dpred) dpred[k] = scale * diff;
+      }
+      return total / double(n);
+    }
+    case LossKind::mae: {
+      const float scale = 1.0f / float(n);
+      for (int64_t k = 0; k < n; ++k) {
+        float diff = pred[k] - target[k];
+        total += std::fabs(double(diff));
+        if (dpred) dpred[k] = diff > 0.0f ? scale : diff < 0.0f ? -scale : 0.0f;
+      }
+      return total / double(n);
+    }
+    case LossKind::bce: {
+      const float scale = 1.0f / float(n);
+      for (int64_t k = 0; k < n; ++k) {
+        float y = target[k];
+        if (loss.from_logits) {
+          double z = pred[k];
+          total += std::max(z, 0.0) - z * y + std::log1p(std::exp(-std::fabs(z)));
+          if (dpred) dpred[k] = scale * (1.0f / (1.0f + std::exp(-pred[k])) - y);
+        } else {
+          float p = std::clamp(pred[k], kEps, 1.0f - kEps);
+          total += -(y * std::log(double(p)) + (1.0 - y) * std::log(1.0 - double(p)));
+          bool inside = pred[k] > kEps && pred[k] < 1.0f - kEps;
+          if (dpred) dpred[k] = inside ? scale * (p - y) / (p * (1.0f - p)) : 0.0f;
+        }
+      }
+      return total / double(n);
+    }
+    case LossKind::cce:
+    case LossKind::scce: {
+      const bool sparse = loss.kind == LossKind::scce;
+      const float scale = 1.0f / float(R);
+      for (int64_t r = 0; r < R; ++r) {
+        const float* z = pred + r * E;
+        float* dz = dpred ? dpred + r * E : nullptr;
+        const int64_t label = sparse ? int64_t(target[r]) : -1;
+        auto y = [&](int64_t k) { return sparse ? float(k == label) : target[r * E + k]; };
+        if (loss.from_logits) {
+          double lse = log_sum_exp(z, E, dz);  // dz holds softmax(z) for now
+          float ysum = 0.0f;
+          for (int64_t k = 0; k < E; ++k) {
+            total -= y(k) * (double(z[k]) - lse);
+            ysum += y(k);
+          }
+          if (dz)
+            for (int64_t k = 0; k < E; ++k) dz[k] = scale * (dz[k] * ysum - y(k));
+        } else {
+          for (int64_t k = 0; k < E; ++k) {
+            float p = std::clamp(z[k], kEps, 1.0f - kEps);
+            total -= y(k) * std::log(double(p));
+            bool inside = z[k] > kEps && z[k] < 1.0f - kEps;
+            if (dz) dz[k] = inside ? -scale * y(k) / p : 0.0f;
+          }
+        }
+      }
+      return total / double(R);
+    }
+  }
+  return 0.0;
+}
+
+int64_t loss_target_width(const Loss& loss, int64_t E) {
+  return loss.kind == LossKind::scce ? 1 : E;
+}
+
+void loss_check_targets(const Loss& loss, const float* target, int64_t count, int64_t E,
+                        const char* what) {
+  if (loss.kind != LossKind::scce) return;
+  for (int64_t k = 0; k < count; ++k) {
+    float v = target[k];
+    if (!(v >= 0.0f && v < float(E) && v == std::floor(v)))
+      throw Error(std::string(what) + " holds " + std::to_string(v) + " at flat index " +
+                  std::to_string(k) +
+                  ", but sparse categorical cross-entropy needs integer class indices in [0, " +
+                  std::to_string(E) + "): for one-hot targets use loss 'cce'");
+  }
+}
+
+}  // namespace lstm

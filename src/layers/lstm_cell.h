@@ -1,0 +1,82 @@
+// The LSTM cell and the LSTM layer over a sequence: forward and backward through time.
+//
+// Dimensions:  T = time steps, B = batch, I = input features, H = hidden units,
+//              4H = the four gates fused in the order i, f, g (candidate C~), o.
+// Layout: time-major. x (T, B, I); the weights (4H, I) and (4H, H), rows in gate order; one
+// bias (4H). States get T+1 slots: slot 0 holds h_0 / c_0, slot t holds h_t / c_t, so step 1 is
+// not a special case and h_0..h_{T-1} (the inputs of the recurrent product) are contiguous.
+//
+// Forward, per step t (the seed's six equations, W·[h, x] split as W_ih·x + W_hh·h):
+//   a_t = x_t·W_ihᵀ + b + h_{t-1}·W_hhᵀ                    (B, 4H) pre-activations
+//   i = σ(a_i)  f = σ(a_f)  g = tanh(a_g)  o = σ(a_o)
+//   c_t = f * c_{t-1} + i * g
+//   h_t = o * tanh(c_t)
+// The input projection x·W_ihᵀ + b for all T·B rows is one GEMM before the time loop; inside the
+// loop only h_{t-1}·W_hhᵀ and the fused pointwise cell step.
+//
+// Backward, per step t from T down to 1, with dh = ∂L/∂h_t (from the output and from step t+1)
+// and dc = ∂L/∂c_t from step t+1:
+//   dc_t   = dc + dh * o * (1 - tanh²(c_t))
+//   da_o   = dh * tanh(c_t) * o (1 - o)
+//   da_i   = dc_t * g * i (1 - i)          da_g = dc_t * i * (1 - g²)
+//   da_f   = dc_t * c_{t-1} * f (1 - f)    dc_{t-1} = dc_t * f
+//   dh_{t-1} (recurrent part) = da_t · W_hh
+// After the sweep, over all steps at once: dW_ih += daᵀ·x, dW_hh += daᵀ·h_{0..T-1},
+// db += Σ da, dx = da · W_ih.
+#pragma once
+
+#include <cstdint>
+
+namespace lstm {
+
+struct LstmDims {
+  int64_t T, B, I, H;
+};
+
+struct LstmWeights {
+  const float* w_ih;  // (4H, I)
+  const float* w_hh;  // (4H, H)
+  const float* bias;  // (4H)
+};
+
+struct LstmGrads {  // accumulated into: the caller zeroes them once per training step
+  float* w_ih;  // (4H, I)
+  float* w_hh;  // (4H, H)
+  float* bias;  // (4H)
+};
+
+// What forward saves and backward reads.
+struct LstmActivations {
+  float* gates;  // (T, B, 4H) gate activations i, f, g, o after the nonlinearities
+  float* h;      // (T+1, B, H) slot 0 = h_0 (set by the caller)
+  float* c;      // (T+1, B, H) slot 0 = c_0 (set by the caller)
+};
+
+// Scratch for backward.
+struct LstmBackwardWork {
+  float* dgates;  // (T, B, 4H) ∂L/∂a, pre-activation gradients
+  float* dh;      // (B, H) ∂L/∂h_t flowing down the time axis
+  float* dc;      // (B, H) ∂L/∂c_t flowing down the time axis
+};
+
+// One step of the cell, pointwise over (B, H). `gates` holds the pre-activations a_t on entry
+// and the activations i, f, g, o on return.
+void lstm_cell_forward(float* gates, const float* c_prev, float* c, float* h, int64_t B, int64_t H);
+
+// The derivative of lstm_cell_forward. dh, dc: ∂L/∂h_t, ∂L/∂c_t on entry; on return dc holds
+// ∂L/∂c_{t-1}. Writes dgates = ∂L/∂a_t.
+void lstm_cell_backward(float* dgates, float* dc, const float* dh, const float* gates,
+                        const float* c_prev, const float* c, int64_t B, int64_t H);
+
+// The whole sequence. Needs act.h[0] and act.c[0] set (zeros for a zero initial state).
+void lstm_forward(const LstmDims& d, const LstmWeights& w, const float* x, LstmActivations& act);
+
+// Backpropagation through time. dh_seq (T, B, H): ∂L/∂h_t for every step, or null; dh_last,
+// dc_last (B, H): extra ∂L/∂h_T, ∂L/∂c_T, or null. Accumulates into g; writes dx (T, B, I) and
+// dh0, dc0 (B, H) when they are not null.
+void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
+                   const LstmActivations& act, const float* dh_seq, const float* dh_last,
+                   const float* dc_last, LstmBackwardWork& work, LstmGrads& g, float* dx,
+                   float* dh0, float* dc0);
+
+}  // namespace lstm

@@ -1,0 +1,67 @@
+// Sequential's insides: the stack of built layers, the one parameter buffer and its gradient
+// mirror, the optimizer state, the random generator and the batch workspace.
+//
+// Dimensions: N = samples, T = time steps, B = batch, F = input features, E = output width.
+// Data arrives batch-first ([N, T, F], Keras's layout); a batch is gathered time-major
+// (T, B, F) so that each step's rows are contiguous for the recurrent product.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "layers/layer.h"
+#include "lstm/model.h"
+#include "optim/optimizer.h"
+
+namespace lstm {
+
+struct Sequential::Impl {
+  SequentialOptions options;
+  std::vector<LayerConfig> configs;
+  std::vector<int64_t> input_shape;  // {T, F} (T <= 0: any length) or {F}; empty until built
+  std::vector<std::unique_ptr<Layer>> layers;
+  std::vector<float> params;  // every weight of every layer, in file order
+  std::vector<float> grads;   // same layout as params
+  Optimizer optimizer;
+  Loss loss;
+  bool compiled = false;
+  OptimizerState opt_state;
+  Rng rng;
+
+  // Workspace, grown to the largest batch seen, never shrunk.
+  std::vector<float> x_batch;                 // (T, B, F) or (B, F)
+  std::vector<float> y_batch;                 // (T, B, E') or (B, E'), E' = target width
+  std::vector<std::vector<float>> acts;       // per layer: its output
+  std::vector<std::vector<float>> grad_acts;  // per layer: ∂L/∂(its output)
+
+  bool built() const { return !layers.empty(); }
+  bool seq_input() const { return input_shape.size() == 2; }
+  int64_t features() const { return input_shape.back(); }
+  int64_t out_width() const { return layers.back()->out_features; }
+  bool out_seq() const { return layers.back()->out_seq; }
+
+  void append_layer(const LayerConfig& config);  // builds and initialises one more layer
+  void bind_all();                               // re-point layers after the buffers moved
+
+  // Boundary checks with messages that name the fix; T of x, for sequence models.
+  int64_t check_x(const Tensor& x, const char* name) const;
+  void check_y(const Tensor& x, const Tensor& y, const char* xname, const char* yname) const;
+  std::vector<int64_t> output_shape(int64_t N, int64_t T) const;
+
+  // Copies samples idx[0..B) of x into x_batch (time-major), of y into y_batch.
+  void gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t T);
+  void gather_y(const Tensor& y, const int64_t* idx, int64_t B, int64_t T);
+  // Forward through every layer on x_batch; returns the last layer's output.
+  const float* forward(int64_t T, int64_t B);
+  // Loss of the last forward against y_batch; with backward = true, also backpropagates into
+  // grads (zeroed first).
+  double loss_and_backward(int64_t T, int64_t B, bool backward);
+  // Mean loss over samples idx[0..n) of (x, y), in batches.
+  double evaluate(const Tensor& x, const Tensor& y, const int64_t* idx, int64_t n,
+                  int64_t batch_size);
+};
+
+}  // namespace lstm

@@ -1,0 +1,392 @@
+// Sequential: building, the one parameter buffer, batches, predict/evaluate and summary.
+// fit() lives in src/train/fit.cpp, save/load in src/io/model_file.cpp, JSON in config.cpp.
+// N = samples, T = time steps, B = batch, F = input features, E = output width.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <iomanip>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include "layers/loss_fn.h"
+#include "lstm/error.h"
+#include "lstm/lstm.h"
+#include "model/model_impl.h"
+
+namespace lstm {
+
+const char* version() { return "0.1.0"; }
+
+static void grow(std::vector<float>& v, int64_t n) {
+  if (int64_t(v.size()) < n) v.resize(size_t(n));
+}
+
+// ---- construction and building -------------------------------------------------------------
+
+Sequential::Sequential(SequentialOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  impl_->rng.reseed(options.seed);
+}
+Sequential::~Sequential() = default;
+Sequential::Sequential(Sequential&&) noexcept = default;
+Sequential& Sequential::operator=(Sequential&&) noexcept = default;
+
+Sequential Sequential::clone() const {
+  Sequential copy(impl_->options);
+  Impl& c = *copy.impl_;
+  if (built()) {
+    c.input_shape = impl_->input_shape;
+    for (const LayerConfig& cfg : impl_->configs) c.append_layer(cfg);
+    c.params = impl_->params;
+  } else {
+    c.configs = impl_->configs;
+  }
+  c.optimizer = impl_->optimizer;
+  c.loss = impl_->loss;
+  c.compiled = impl_->compiled;
+  c.opt_state = impl_->opt_state;
+  c.rng = impl_->rng;
+  return copy;
+}
+
+void Sequential::Impl::bind_all() {
+  grads.resize(params.size());
+  int64_t offset = 0;
+  for (auto& layer : layers) {
+    layer->bind(params.data() + offset, grads.data() + offset);
+    offset += layer->param_count();
+  }
+}
+
+void Sequential::Impl::append_layer(const LayerConfig& config) {
+  const int index = int(layers.size());
+  const bool in_seq = index == 0 ? seq_input() : layers.back()->out_seq;
+  const int64_t in_features = index == 0 ? features() : layers.back()->out_features;
+  std::unique_ptr<Layer> layer = make_layer(config, in_features, in_seq, index);
+  const int64_t offset = int64_t(params.size());
+  params.resize(size_t(offset + layer->param_count()));
+  layers.push_back(std::move(layer));
+  configs.push_back(config);
+  bind_all();
+  layers.back()->init(rng);
+  opt_state = OptimizerState{};  // the parameter set changed: moments start afresh
+}
+
+void Sequential::add(const LayerConfig& layer) {
+  Impl& m = *impl_;
+  const std::string where = "layer " + std::to_string(m.configs.size()) + " (" +
+                            layer_type_name(layer.type) + ")";
+  if (layer.units <= 0)
+    throw Error(where + ": units must be a positive integer, got " + std::to_string(layer.units));
+  if (!layer.input_shape.empty() && !m.configs.empty())
+    throw Error(where + " sets input_shape, but only the first layer of a Sequential model may: "
+                "remove it from this layer");
+  if (m.built()) {
+    m.append_layer(layer);
+    return;
+  }
+  m.configs.push_back(layer);
+  if (m.configs.size() == 1 && !layer.input_shape.empty()) {
+    try {
+      build(layer.input_shape);
+    } catch (...) {
+      m.configs.pop_back();  // a layer that cannot be built is not added
+      throw;
+    }
+  }
+}
+
+void Sequential::build(const std::vector<int64_t>& input_shape) {
+  Impl& m = *impl_;
+  if (m.built()) {
+    if (input_shape != m.input_shape)
+      throw Error("the model is already built for input shape " + shape_string(m.input_shape) +
+                  ", not " + shape_string(input_shape));
+    return;
+  }
+  if (m.configs.empty()) throw Error("the model has no layers: add() at least one before building");
+  const bool seq = input_shape.size() == 2;
+  if (!(input_shape.size() == 1 || seq) || input_shape.back() <= 0)
+    throw Error("input_shape " + shape_string(input_shape) +
+                " is not valid: give {timesteps, features} for sequences (timesteps <= 0 for any "
+                "length) or {features} for plain vectors, with features >= 1");
+  std::vector<LayerConfig> configs = std::move(m.configs);
+  m.configs.clear();
+  m.input_shape = input_shape;
+  if (seq && m.input_shape[0] < 0) m.input_shape[0] = 0;
+  try {
+    for (const LayerConfig& c : configs) m.append_layer(c);
+  } catch (...) {
+    m.layers.clear(), m.params.clear(), m.grads.clear(), m.input_shape.clear();
+    m.configs = std::move(configs);
+    throw;
+  }
+}
+
+void Sequential::compile(const Optimizer& optimizer, const Loss& loss) {
+  optimizer_check(optimizer);
+  impl_->optimizer = optimizer;
+  impl_->loss = loss;
+  impl_->compiled = true;
+  impl_->opt_state = OptimizerState{};
+}
+
+bool Sequential::built() const { return impl_->built(); }
+int64_t Sequential::count_params() const { return int64_t(impl_->params.size()); }
+std::vector<float> Sequential::get_weights() const { return impl_->params; }
+void Sequential::set_weights(const std::vector<float>& weights) {
+  if (weights.size() != impl_->params.size())
+    throw Error("set_weights got " + std::to_string(weights.size()) +
+                " values but the model has " + std::to_string(impl_->params.size()) +
+                " parameters" + (built() ? "" : " (it is not built yet)"));
+  std::copy(weights.begin(), weights.end(), impl_->params.begin());
+}
+const std::vector<LayerConfig>& Sequential::layers() const { return impl_->configs; }
+const std::vector<int64_t>& Sequential::input_shape() const { return impl_->input_shape; }
+const Optimizer& Sequential::optimizer() const { return impl_->optimizer; }
+const Loss& Sequential::loss() const { return impl_->loss; }
+void Sequential::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }
+
+// ---- boundary checks -----------------------------------------------------------------------
+
+static std::string expected_x(const Sequential::Impl& m) {
+  if (!m.seq_input()) return "[N, " + std::to_string(m.features()) + "]";
+  std::string t = m.input_shape[0] > 0 ? std::to_string(m.input_shape[0]) : "T";
+  return "[N, " + t + ", " + std::to_string(m.features()) + "]";
+}
+
+static void check_finite(const Tensor& t, const char* name) {
+  for (int64_t k = 0; k < t.size(); ++k) {
+    if (!std::isfinite(t[k])) {
+      std::string where;
+      int64_t rest = k;
+      std::vector<int64_t> idx(static_cast<size_t>(t.rank()));
+      for (int a = t.rank() - 1; a >= 0; --a) idx[size_t(a)] = rest % t.dim(a), rest /= t.dim(a);
+      throw Error(std::string(name) + " contains " + (std::isnan(t[k]) ? "NaN" : "Inf") +
+                  " at index " + shape_string(idx) +
+                  ": remove or fill missing values before training or predicting");
+    }
+  }
+}
+
+int64_t Sequential::Impl::check_x(const Tensor& x, const char* name) const {
+  const std::string got = std::string(name) + " has shape " + x.shape_string();
+  const std::string want = " but the model expects " + expected_x(*this);
+  if (seq_input()) {
+    if (x.rank() == 2)
+      throw Error(got + want + ": did you forget the time axis? (one feature per step: reshape "
+                  "to [N, T, 1])");
+    if (x.rank() != 3) throw Error(got + want);
+    if (x.dim(2) != features())
+      throw Error(got + want + ": it has " + std::to_string(x.dim(2)) +
+                  " features per step, the model " + std::to_string(features()));
+    if (input_shape[0] > 0 && x.dim(1) != input_shape[0])
+      throw Error(got + want + ": the model was built for " + std::to_string(input_shape[0]) +
+                  " time steps");
+    if (x.dim(1) == 0) throw Error(got + ": sequences need at least one time step");
+  } else if (x.rank() != 2 || x.dim(1) != features()) {
+    throw Error(got + want);
+  }
+  if (x.dim(0) == 0) throw Error(got + ": there are no samples");
+  check_finite(x, name);
+  return seq_input() ? x.dim(1) : 1;
+}
+
+std::vector<int64_t> Sequential::Impl::output_shape(int64_t N, int64_t T) const {
+  if (out_seq()) return {N, T, out_width()};
+  return {N, out_width()};
+}
+
+void Sequential::Impl::check_y(const Tensor& x, const Tensor& y, const char* xname,
+                               const char* yname) const {
+  const int64_t N = x.dim(0), T = seq_input() ? x.dim(1) : 1;
+  const int64_t width = loss_target_width(loss, out_width());
+  std::vector<int64_t> want = output_shape(N, T);
+  want.back() = width;
+  std::vector<int64_t> also = want;  // sparse labels may drop their last axis of 1
+  if (width == 1) also.pop_back();
+  if (y.shape() != want && y.shape() != also) {
+    std::string hint;
+    if (y.rank() > 0 && y.dim(0) != N)
+      hint = ": " + std::string(xname) + " has " + std::to_string(N) + " samples but " + yname +
+             " has " + std::to_string(y.dim(0));
+    else if (out_seq() && y.rank() == 2)
+      hint = ": the last layer returns sequences; for one target per sequence set "
+             "return_sequences = false on the last LSTM";
+    else if (!out_seq() && y.rank() == 3)
+      hint = ": the last layer returns one vector per sequence; for one target per step set "
+             "return_sequences = true on the last LSTM";
+    else if (loss.kind == LossKind::scce)
+      hint = ": sparse categorical cross-entropy takes one integer class index per prediction";
+    else
+      hint = ": the last layer has " + std::to_string(out_width()) + " units";
+    throw Error(std::string(yname) + " has shape " + y.shape_string() + " but the model expects " +
+                shape_string(want) + hint);
+  }
+  check_finite(y, yname);
+  if (loss.kind == LossKind::scce && out_width() < 2)
+    throw Error("sparse categorical cross-entropy needs a last layer with one unit per class "
+                "(at least 2), but it has " + std::to_string(out_width()));
+  loss_check_targets(loss, y.data(), y.size(), out_width(), yname);
+}
+
+// ---- batches -------------------------------------------------------------------------------
+
+// Copies rows idx[0..B) of src (batch-first [N, T, W] when seq, [N, W] otherwise) to dst,
+// time-major (T, B, W).
+static void gather(const float* src, const int64_t* idx, int64_t B, int64_t T, int64_t W,
+                   float* dst) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t)
+      std::memcpy(dst + (t * B + b) * W, src + (idx[b] * T + t) * W, sizeof(float) * size_t(W));
+}
+
+void Sequential::Impl::gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t T) {
+  grow(x_batch, T * B * features());
+  gather(x.data(), idx, B, T, features(), x_batch.data());
+}
+
+void Sequential::Impl::gather_y(const Tensor& y, const int64_t* idx, int64_t B, int64_t T) {
+  const int64_t steps = out_seq() ? T : 1, width = loss_target_width(loss, out_width());
+  grow(y_batch, steps * B * width);
+  gather(y.data(), idx, B, steps, width, y_batch.data());
+}
+
+const float* Sequential::Impl::forward(int64_t T, int64_t B) {
+  acts.resize(layers.size());
+  grad_acts.resize(layers.size());
+  const float* in = x_batch.data();
+  for (size_t l = 0; l < layers.size(); ++l) {
+    Layer& layer = *layers[l];
+    grow(acts[l], (layer.out_seq ? T : 1) * B * layer.out_features);
+    layer.forward(in, acts[l].data(), T, B);
+    in = acts[l].data();
+  }
+  return in;
+}
+
+double Sequential::Impl::loss_and_backward(int64_t T, int64_t B, bool backward) {
+  const size_t last = layers.size() - 1;
+  const int64_t R = (out_seq() ? T : 1) * B;
+  float* dout = nullptr;
+  if (backward) {
+    grow(grad_acts[last], R * out_width());
+    dout = grad_acts[last].data();
+  }
+  double value = loss_forward_backward(loss, acts[last].data(), y_batch.data(), R, out_width(), dout);
+  if (!backward) return value;
+  std::fill(grads.begin(), grads.end(), 0.0f);
+  for (size_t l = layers.size(); l-- > 0;) {
+    Layer& layer = *layers[l];
+    float* dx = nullptr;
+    if (l > 0) {
+      grow(grad_acts[l - 1], (layers[l - 1]->out_seq ? T : 1) * B * layers[l - 1]->out_features);
+      dx = grad_acts[l - 1].data();
+    }
+    const float* x = l == 0 ? x_batch.data() : acts[l - 1].data();
+    layer.backward(x, acts[l].data(), grad_acts[l].data(), dx, T, B);
+  }
+  return value;
+}
+
+double Sequential::Impl::evaluate(const Tensor& x, const Tensor& y, const int64_t* idx, int64_t n,
+                                  int64_t batch_size) {
+  const int64_t T = seq_input() ? x.dim(1) : 1;
+  double total = 0.0;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t B = std::min(batch_size, n - start);
+    gather_x(x, idx + start, B, T);
+    gather_y(y, idx + start, B, T);
+    forward(T, B);
+    total += loss_and_backward(T, B, false) * double(B);
+  }
+  return total / double(n);
+}
+
+static void check_batch_size(int64_t batch_size) {
+  if (batch_size <= 0)
+    throw Error("batch_size must be a positive integer, got " + std::to_string(batch_size));
+}
+
+static void build_from(Sequential& model, const Tensor& x) {
+  if (model.built()) return;
+  if (x.rank() == 3) model.build({x.dim(1), x.dim(2)});
+  else if (x.rank() == 2) model.build({x.dim(1)});
+  else
+    throw Error("X has shape " + x.shape_string() +
+                " but a model takes [N, T, F] sequences (or [N, F] vectors for a Dense-first model)");
+}
+
+Tensor Sequential::predict(const Tensor& x, int batch_size) {
+  check_batch_size(batch_size);
+  build_from(*this, x);
+  Impl& m = *impl_;
+  const int64_t T = m.check_x(x, "X"), N = x.dim(0), E = m.out_width();
+  Tensor out(m.output_shape(N, T));
+  std::vector<int64_t> order(static_cast<size_t>(N));
+  std::iota(order.begin(), order.end(), 0);
+  const int64_t steps = m.out_seq() ? T : 1;
+  for (int64_t start = 0; start < N; start += batch_size) {
+    const int64_t B = std::min<int64_t>(batch_size, N - start);
+    m.gather_x(x, order.data() + start, B, T);
+    const float* y = m.forward(T, B);  // (steps, B, E)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < steps; ++t)
+        std::memcpy(out.data() + ((start + b) * steps + t) * E, y + (t * B + b) * E,
+                    sizeof(float) * size_t(E));
+  }
+  return out;
+}
+
+double Sequential::evaluate(const Tensor& x, const Tensor& y, int batch_size) {
+  check_batch_size(batch_size);
+  if (!impl_->compiled)
+    throw Error("evaluate() needs a loss: call compile(optimizer, loss) first");
+  build_from(*this, x);
+  impl_->check_x(x, "X");
+  impl_->check_y(x, y, "X", "y");
+  std::vector<int64_t> order(static_cast<size_t>(x.dim(0)));
+  std::iota(order.begin(), order.end(), 0);
+  return impl_->evaluate(x, y, order.data(), x.dim(0), batch_size);
+}
+
+// ---- summary -------------------------------------------------------------------------------
+
+std::string Sequential::summary() const {
+  const Impl& m = *impl_;
+  if (!m.built())
+    throw Error("the model is not built yet, so its shapes are unknown: give the first layer "
+                "input_shape, or call build() or fit() first");
+  auto with_commas = [](int64_t n) {
+    std::string s = std::to_string(n);
+    for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
+    return s;
+  };
+  const std::string T = m.seq_input() && m.input_shape[0] > 0 ? std::to_string(m.input_shape[0])
+                                                              : "None";
+  std::ostringstream s;
+  const std::string rule(65, '_'), thick(65, '=');
+  s << "Model: \"" << m.options.name << "\"\n" << rule << "\n";
+  s << std::left << " " << std::setw(28) << "Layer (type)" << std::setw(26) << "Output Shape"
+    << "Param #\n" << thick << "\n";
+  std::map<std::string, int> seen;
+  for (size_t l = 0; l < m.layers.size(); ++l) {
+    const Layer& layer = *m.layers[l];
+    const std::string type = layer_type_name(layer.config.type);
+    int n = seen[type]++;
+    std::string name = type + (n ? "_" + std::to_string(n) : "");
+    std::string pretty = layer.config.type == LayerType::lstm ? "LSTM" : "Dense";
+    std::string shape = "(None, " + (layer.out_seq ? T + ", " : "") +
+                        std::to_string(layer.out_features) + ")";
+    s << " " << std::setw(28) << (name + " (" + pretty + ")") << std::setw(26) << shape
+      << with_commas(layer.param_count()) << "\n";
+  }
+  s << thick << "\n";
+  s << "Total params: " << with_commas(count_params()) << "\n";
+  s << "Trainable params: " << with_commas(count_params()) << "\n";
+  s << "Non-trainable params: 0\n" << rule << "\n";
+  return s.str();
+}
+
+}  // namespace lstm

@@ -1,0 +1,153 @@
+// SGD, Adam, AdamW and RMSprop as flat loops (optimizer.h, include/lstm/optim.h).
+#include "optim/optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "lstm/error.h"
+
+namespace lstm {
+
+Optimizer SGD(SGDOptions o) {
+  Optimizer opt;
+  opt.kind = OptimizerKind::sgd;
+  opt.learning_rate = o.learning_rate;
+  opt.momentum = o.momentum;
+  opt.nesterov = o.nesterov;
+  opt.global_clipnorm = o.global_clipnorm;
+  opt.clipvalue = o.clipvalue;
+  return opt;
+}
+
+Optimizer Adam(AdamOptions o) {
+  Optimizer opt;
+  opt.kind = OptimizerKind::adam;
+  opt.learning_rate = o.learning_rate;
+  opt.beta_1 = o.beta_1;
+  opt.beta_2 = o.beta_2;
+  opt.epsilon = o.epsilon;
+  opt.global_clipnorm = o.global_clipnorm;
+  opt.clipvalue = o.clipvalue;
+  return opt;
+}
+
+Optimizer AdamW(AdamWOptions o) {
+  Optimizer opt = Adam({o.learning_rate, o.beta_1, o.beta_2, o.epsilon, o.global_clipnorm,
+                        o.clipvalue});
+  opt.kind = OptimizerKind::adamw;
+  opt.weight_decay = o.weight_decay;
+  return opt;
+}
+
+Optimizer RMSprop(RMSpropOptions o) {
+  Optimizer opt;
+  opt.kind = OptimizerKind::rmsprop;
+  opt.learning_rate = o.learning_rate;
+  opt.rho = o.rho;
+  opt.momentum = o.momentum;
+  opt.epsilon = o.epsilon;
+  opt.global_clipnorm = o.global_clipnorm;
+  opt.clipvalue = o.clipvalue;
+  return opt;
+}
+
+const char* optimizer_name(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::sgd: return "sgd";
+    case OptimizerKind::adam: return "adam";
+    case OptimizerKind::adamw: return "adamw";
+    case OptimizerKind::rmsprop: return "rmsprop";
+  }
+  return "?";
+}
+
+Optimizer optimizer_from_name(const std::string& name) {
+  if (name == "sgd") return SGD();
+  if (name == "adam") return Adam();
+  if (name == "adamw") return AdamW();
+  if (name == "rmsprop") return RMSprop();
+  throw Error("unknown optimizer '" + name + "': use one of adam, adamw, sgd, rmsprop");
+}
+
+void optimizer_check(const Optimizer& o) {
+  auto bad = [](const std::string& what, double v, const char* want) {
+    throw Error("optimizer setting " + what + " = " + std::to_string(v) + " is out of range: it " +
+                want);
+  };
+  if (!(o.learning_rate > 0.0f) || !std::isfinite(o.learning_rate))
+    bad("learning_rate", o.learning_rate, "must be a positive number");
+  if (!(o.beta_1 >= 0.0f && o.beta_1 < 1.0f)) bad("beta_1", o.beta_1, "must be in [0, 1)");
+  if (!(o.beta_2 >= 0.0f && o.beta_2 < 1.0f)) bad("beta_2", o.beta_2, "must be in [0, 1)");
+  if (!(o.epsilon >= 0.0f)) bad("epsilon", o.epsilon, "must be >= 0");
+  if (!(o.momentum >= 0.0f && o.momentum < 1.0f)) bad("momentum", o.momentum, "must be in [0, 1)");
+  if (!(o.rho >= 0.0f && o.rho < 1.0f)) bad("rho", o.rho, "must be in [0, 1)");
+  if (!(o.weight_decay >= 0.0f)) bad("weight_decay", o.weight_decay, "must be >= 0");
+  if (!(o.global_clipnorm >= 0.0f)) bad("global_clipnorm", o.global_clipnorm, "must be >= 0 (0 = off)");
+  if (!(o.clipvalue >= 0.0f)) bad("clipvalue", o.clipvalue, "must be >= 0 (0 = off)");
+  if (o.nesterov && o.momentum == 0.0f)
+    throw Error("nesterov momentum needs momentum > 0: set momentum (e.g. 0.9) or drop nesterov");
+}
+
+double clip_by_global_norm(float* grads, int64_t n, double max_norm) {
+  double sq = 0.0;
+  for (int64_t k = 0; k < n; ++k) sq += double(grads[k]) * grads[k];
+  double norm = std::sqrt(sq);
+  double coef = max_norm / (norm + 1e-6);
+  if (coef < 1.0)
+    for (int64_t k = 0; k < n; ++k) grads[k] = float(grads[k] * coef);
+  return norm;
+}
+
+void optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float* g, int64_t n) {
+  if (o.global_clipnorm > 0.0f) clip_by_global_norm(g, n, o.global_clipnorm);
+  if (o.clipvalue > 0.0f)
+    for (int64_t k = 0; k < n; ++k) g[k] = std::clamp(g[k], -o.clipvalue, o.clipvalue);
+  s.m.resize(size_t(n), 0.0f);  // no-ops after the first step
+  s.v.resize(size_t(n), 0.0f);
+  ++s.step;
+  const float lr = o.learning_rate;
+  float* m = s.m.data();
+  float* v = s.v.data();
+  switch (o.kind) {
+    case OptimizerKind::sgd:
+      for (int64_t k = 0; k < n; ++k) {
+        if (o.momentum == 0.0f) {
+          p[k] -= lr * g[k];
+        } else {
+          m[k] = o.momentum * m[k] + g[k];
+          p[k] -= lr * (o.nesterov ? g[k] + o.momentum * m[k] : m[k]);
+        }
+      }
+      break;
+    case OptimizerKind::adam:
+    case OptimizerKind::adamw: {
+      const float b1 = o.beta_1, b2 = o.beta_2;
+      const float bc1 = float(1.0 - std::pow(double(b1), double(s.step)));
+      const float bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(b2), double(s.step))));
+      const float step_size = lr / bc1;
+      const float decay = o.kind == OptimizerKind::adamw ? 1.0f - lr * o.weight_decay : 1.0f;
+      for (int64_t k = 0; k < n; ++k) {
+        p[k] *= decay;
+        m[k] = b1 * m[k] + (1.0f - b1) * g[k];
+        v[k] = b2 * v[k] + (1.0f - b2) * g[k] * g[k];
+        p[k] -= step_size * m[k] / (std::sqrt(v[k]) / bc2_sqrt + o.epsilon);
+      }
+      break;
+    }
+    case OptimizerKind::rmsprop:
+      for (int64_t k = 0; k < n; ++k) {
+        v[k] = o.rho * v[k] + (1.0f - o.rho) * g[k] * g[k];
+        float u = g[k] / (std::sqrt(v[k]) + o.epsilon);
+        if (o.momentum > 0.0f) {
+          m[k] = o.momentum * m[k] + u;
+          p[k] -= lr * m[k];
+        } else {
+          p[k] -= lr * u;
+        }
+      }
+      break;
+  }
+}
+
+}  // namespace lstm

@@ -1,0 +1,29 @@
+// Optimizer steps: flat loops over (params, grads) of the model's one parameter buffer.
+// Update rules and defaults: include/lstm/optim.h.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "lstm/optim.h"
+
+namespace lstm {
+
+struct OptimizerState {
+  int64_t step = 0;      // updates done so far
+  std::vector<float> m;  // sgd/rmsprop momentum buffer, adam first moment
+  std::vector<float> v;  // adam second moment, rmsprop mean square
+};
+
+// Clips grads (global norm, then value) and applies one update to params. n = parameter count.
+void optimizer_step(const Optimizer& opt, OptimizerState& state, float* params, float* grads,
+                    int64_t n);
+
+// Scales grads so their global L2 norm is at most max_norm (PyTorch's clip_grad_norm_:
+// factor max_norm / (norm + 1e-6) when below 1). Returns the norm before clipping.
+double clip_by_global_norm(float* grads, int64_t n, double max_norm);
+
+// Throws lstm::Error when a setting is out of range (lr <= 0, β outside [0, 1), ...).
+void optimizer_check(const Optimizer& opt);
+
+}  // namespace lstm

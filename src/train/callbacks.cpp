@@ -1,0 +1,63 @@
+// EarlyStopping and ModelCheckpoint (include/lstm/model.h).
+#include <cstdio>
+
+#include "lstm/error.h"
+#include "lstm/model.h"
+
+namespace lstm {
+
+static double monitored(const Logs& logs, const std::string& monitor, const char* who) {
+  auto it = logs.find(monitor);
+  if (it == logs.end())
+    throw Error(std::string(who) + " monitors \"" + monitor +
+                "\", which this fit() does not compute: pass validation_split or "
+                "validation_x/validation_y, or monitor \"loss\"");
+  return it->second;
+}
+
+EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(options)) {
+  if (options_.patience < 0) throw Error("EarlyStopping patience must be >= 0");
+}
+
+void EarlyStopping::on_train_begin(Sequential& model) {
+  (void)model;
+  best_epoch_ = -1, wait_ = 0, stopped_epoch_ = -1;
+  best_weights_.clear();
+}
+
+void EarlyStopping::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+  double value = monitored(logs, options_.monitor, "EarlyStopping");
+  if (best_epoch_ < 0 || value < best_ - options_.min_delta) {
+    best_ = value, best_epoch_ = epoch, wait_ = 0;
+    if (options_.restore_best_weights) best_weights_ = model.get_weights();
+    return;
+  }
+  if (++wait_ >= options_.patience) {  // Keras: stop after `patience` epochs without gain
+    stopped_epoch_ = epoch;
+    model.stop_training = true;
+  }
+}
+
+void EarlyStopping::on_train_end(Sequential& model) {
+  if (options_.restore_best_weights && !best_weights_.empty()) model.set_weights(best_weights_);
+}
+
+ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions options)
+    : filepath_(std::move(filepath)), options_(std::move(options)) {
+  if (filepath_.empty()) throw Error("ModelCheckpoint needs a file path");
+}
+
+void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+  if (options_.save_best_only) {
+    double value = monitored(logs, options_.monitor, "ModelCheckpoint");
+    if (have_best_ && !(value < best_)) return;
+    best_ = value, have_best_ = true;
+  }
+  std::string path = filepath_;
+  const std::string key = "{epoch}";
+  for (size_t at = path.find(key); at != std::string::npos; at = path.find(key))
+    path.replace(at, key.size(), std::to_string(epoch + 1));
+  model.save(path);
+}
+
+}  // namespace lstm
