@@ -1,0 +1,208 @@
+"""The lstm command line as a user drives it: run with /usr/bin/python3 -m unittest test_cli
+(ctest sets LSTM_BIN to build/bin/lstm and PYTHONPATH to tests/parity).
+
+Checks exit codes (0 ok, 1 error, 2 usage), that errors name the problem, that nothing is
+half-written, and that `lstm predict` and `lstm train` give PyTorch's numbers for random sizes."""
+import json
+import os
+import random
+import struct
+import subprocess
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+import torch_reference as ref
+
+LSTM = os.environ.get("LSTM_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin/lstm"))
+TOL = 1e-5
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        dtype = {"F32": "<f4", "F64": "<f8"}[info["dtype"]]
+        out[name] = np.frombuffer(data[8 + n + b:8 + n + e], dtype=dtype).reshape(info["shape"])
+    return out, header.get("__metadata__", {})
+
+
+class Cli(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_lstm(self, *args, code=0):
+        p = subprocess.run([LSTM, *map(str, args)], capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, code, f"lstm {' '.join(map(str, args))}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+        return p
+
+    def save(self, name, array):
+        np.save(self.path(name), array)
+        return self.path(name)
+
+    def torch_model(self, I, H, L, T, E, seed, seq_last=False):
+        lstm, head = ref.build_case(I, H, L, E, seed)
+        path = self.path(f"torch-{seed}.safetensors")
+        ref.write_safetensors(path, ref.lstm_tensors(lstm, head, L),
+                              {"lstm.config": json.dumps(ref.model_config(I, H, L, T, seq_last, E))})
+        return lstm.double(), head.double(), path
+
+    # --- usage --------------------------------------------------------------------------------
+    def test_help_and_usage_errors(self):
+        self.assertIn("train", self.run_lstm("--help").stdout)
+        self.assertIn("--epochs", self.run_lstm("train", "--help").stdout)
+        self.assertIn("--model", self.run_lstm("predict", "--help").stdout)
+        self.run_lstm(code=2)
+        self.assertIn("unknown command", self.run_lstm("trian", code=2).stderr)
+        self.assertIn("did you mean --epochs", self.run_lstm("train", "--epoch", "3", code=2).stderr)
+        self.assertIn("needs --x", self.run_lstm("predict", "--model", "m", "--out", "o", code=2).stderr)
+        self.assertIn("expects an integer", self.run_lstm("train", "--config", "c", "--x", "x", "--y", "y",
+                                                          "--out", "o", "--epochs", "ten", code=2).stderr)
+        self.assertIn("exactly one of --config", self.run_lstm("train", "--x", "x", "--y", "y", "--out", "o", code=2).stderr)
+        self.assertIn("does not apply to optimizer adam", self.run_lstm(
+            "train", "--config", "c", "--x", "x", "--y", "y", "--out", "o", "--momentum", "0.9", code=2).stderr)
+
+    # --- the workflow -------------------------------------------------------------------------
+    def test_train_predict_summary(self):
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((64, 10, 2)).astype(np.float32)
+        y = X[:, :, 0].mean(axis=1, keepdims=True)
+        config = {"input_shape": [10, 2], "layers": [{"type": "lstm", "units": 16}, {"type": "dense", "units": 1}]}
+        with open(self.path("model.json"), "w") as f:
+            json.dump(config, f)
+        p = self.run_lstm("train", "--config", self.path("model.json"), "--x", self.save("X.npy", X),
+                          "--y", self.save("y.npy", y), "--out", self.path("m.safetensors"), "--epochs", 20,
+                          "--lr", 0.01, "--validation-split", 0.25)
+        losses = [float(line.split("loss: ")[1].split()[0]) for line in p.stdout.splitlines() if line.startswith("Epoch")]
+        self.assertEqual(len(losses), 20)
+        self.assertLess(losses[-1], 0.5 * losses[0])
+        self.assertIn("val_loss", p.stdout)
+        p = self.run_lstm("predict", "--model", self.path("m.safetensors"), "--x", self.path("X.npy"),
+                          "--out", self.path("pred.npy"))
+        pred = np.load(self.path("pred.npy"))
+        self.assertEqual(pred.shape, (64, 1))
+        self.assertEqual(pred.dtype, np.float32)
+        self.assertLess(float(((pred - y) ** 2).mean()), float(((y - y.mean()) ** 2).mean()))
+        s = self.run_lstm("summary", "--model", self.path("m.safetensors")).stdout
+        self.assertIn("Total params: 1,233", s)  # 4*(16*(2+16)+16) + 17
+        self.assertIn('"units":16', s)
+
+    def test_float64_inputs_and_early_stopping(self):
+        rng = np.random.default_rng(1)
+        X = rng.standard_normal((32, 4, 1))
+        y = X.sum(axis=1)
+        with open(self.path("c.json"), "w") as f:
+            f.write('{"input_shape": [4, 1], "layers": [{"type": "lstm", "units": 4}, {"type": "dense", "units": 1}]}')
+        p = self.run_lstm("train", "--config", self.path("c.json"), "--x", self.save("X.npy", X), "--y",
+                          self.save("y.npy", y), "--out", self.path("m.safetensors"), "--epochs", 500,
+                          "--lr", 0.5, "--optimizer", "sgd", "--early-stopping", 2)
+        self.assertIn("early stopping after epoch", p.stdout)
+
+    # --- PyTorch's numbers --------------------------------------------------------------------
+    def test_predict_gives_pytorch_numbers_for_any_size(self):
+        rnd = random.Random(1234)
+        shapes = [(1, 1, 1, 1, 1), (3, 7, 2, 1, 1), (5, 4, 3, 6, 1), (2, 9, 1, 1, 17)]
+        shapes += [(rnd.randint(1, 12), rnd.randint(1, 24), rnd.randint(1, 3), rnd.randint(1, 9), rnd.randint(1, 20))
+                   for _ in range(4)]
+        for k, (I, H, L, B, T) in enumerate(shapes):
+            for seq_last in (False, True):
+                with self.subTest(I=I, H=H, L=L, B=B, T=T, return_sequences=seq_last):
+                    E = 1 + k % 3
+                    lstm, head, model = self.torch_model(I, H, L, T, E, seed=100 + k, seq_last=seq_last)
+                    X = torch.randn(B, T, I, dtype=torch.float32)
+                    self.run_lstm("predict", "--model", model, "--x", self.save("X.npy", X.numpy()),
+                                  "--out", self.path("pred.npy"), "--batch-size", 4)
+                    with torch.no_grad():
+                        want = ref.forward(lstm, head, X.double(), seq_last).numpy()
+                    got = np.load(self.path("pred.npy"))
+                    self.assertEqual(got.shape, want.shape)
+                    self.assertLessEqual(float(np.abs(got - want).max()), TOL)
+
+    def test_train_follows_pytorch_adam_step_for_step(self):
+        for k, (I, H, L, B, T) in enumerate([(3, 6, 2, 5, 8), (1, 50, 1, 16, 30), (4, 5, 1, 1, 1)]):
+            with self.subTest(I=I, H=H, L=L, B=B, T=T):
+                lstm, head, model = self.torch_model(I, H, L, T, 1, seed=200 + k)
+                X = torch.randn(B, T, I, dtype=torch.float32)
+                y = torch.randn(B, 1, dtype=torch.float32)
+                self.run_lstm("train", "--init", model, "--x", self.save("X.npy", X.numpy()),
+                              "--y", self.save("y.npy", y.numpy()), "--out", self.path("trained.safetensors"),
+                              "--epochs", 10, "--batch-size", B, "--no-shuffle", "--lr", 0.01, "--quiet")
+                ref.fold_biases(lstm, L)  # the single-bias model: see fold_biases
+                params = [p for p in list(lstm.parameters()) + list(head.parameters()) if p.requires_grad]
+                opt = torch.optim.Adam(params, lr=0.01, eps=1e-7)
+                for _ in range(10):
+                    opt.zero_grad()
+                    torch.nn.functional.mse_loss(ref.forward(lstm, head, X.double(), False), y.double()).backward()
+                    opt.step()
+                got, meta = read_safetensors(self.path("trained.safetensors"))
+                for name, want in ref.lstm_tensors(lstm, head, L):
+                    self.assertLessEqual(float(np.abs(got[name] - want).max()), TOL, name)
+                self.assertIn("lstm.config", meta)
+
+    # --- bad input ----------------------------------------------------------------------------
+    def test_bad_input_is_a_clear_error_and_nothing_is_written(self):
+        _, _, model = self.torch_model(2, 3, 1, 5, 1, seed=7)
+        good_x = self.save("X.npy", np.zeros((4, 5, 2), np.float32))
+        good_y = self.save("y.npy", np.zeros((4, 1), np.float32))
+        out = self.path("out.npy")
+
+        def fails(args, needle):
+            p = self.run_lstm(*args, code=1)
+            self.assertIn(needle, p.stderr)
+            self.assertFalse(os.path.exists(out), "an output file was written despite the error")
+            self.assertFalse(os.path.exists(self.path("out.safetensors")))
+
+        fails(["predict", "--model", model, "--x", self.save("x2.npy", np.zeros((4, 5), np.float32)), "--out", out],
+              "did you forget the time axis")
+        fails(["predict", "--model", model, "--x", self.save("xi.npy", np.zeros((4, 5, 2), np.int32)), "--out", out],
+              "astype('float32')")
+        nan_x = np.zeros((4, 5, 2), np.float32)
+        nan_x[1, 2, 0] = np.nan
+        fails(["predict", "--model", model, "--x", self.save("xn.npy", nan_x), "--out", out], "NaN at index [1, 2, 0]")
+        fails(["predict", "--model", model, "--x", self.save("x3.npy", np.zeros((4, 5, 3), np.float32)), "--out", out],
+              "3 features per step")
+        with open(model, "rb") as f:
+            data = f.read()
+        for name, blob in [("trunc", data[:len(data) - 10]), ("tiny", data[:6]), ("junk", os.urandom(300)),
+                           ("empty", b"")]:
+            with open(self.path(name), "wb") as f:
+                f.write(blob)
+            fails(["predict", "--model", self.path(name), "--x", good_x, "--out", out], "not a valid model file")
+        fails(["predict", "--model", self.path("nope.safetensors"), "--x", good_x, "--out", out], "cannot open")
+        ms = self.path("out.safetensors")
+        fails(["train", "--init", model, "--x", good_x, "--y", self.save("y5.npy", np.zeros((5, 1), np.float32)),
+               "--out", ms], "4 samples but y has 5")
+        inf_y = np.zeros((4, 1), np.float32)
+        inf_y[3, 0] = np.inf
+        fails(["train", "--init", model, "--x", good_x, "--y", self.save("yi.npy", inf_y), "--out", ms], "Inf at index [3, 0]")
+        with open(self.path("bad.json"), "w") as f:
+            f.write('{"input_shape": [5, 2], "layers": [{"type": "lstm", "units": 3, "dropout": 0.5}]}')
+        fails(["train", "--config", self.path("bad.json"), "--x", good_x, "--y", good_y, "--out", ms],
+              'unknown key "dropout"')
+        fails(["train", "--init", model, "--x", good_x, "--y", good_y, "--out", self.path("no/dir/m.safetensors")],
+              "does not exist")
+        # An existing output survives a failed run untouched.
+        with open(out, "wb") as f:
+            f.write(b"keep me")
+        self.run_lstm("predict", "--model", self.path("junk"), "--x", good_x, "--out", out, code=1)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), b"keep me")
+
+
+if __name__ == "__main__":
+    unittest.main()

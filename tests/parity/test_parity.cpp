@@ -1,0 +1,151 @@
+// Live parity with PyTorch: outputs, loss, every parameter gradient and 10 optimizer steps,
+// max abs error <= 1e-5, against references that tests/parity/torch_reference.py computes at
+// test time (in float64, from the same float32 weights and data). LSTM_PARITY_DIR names them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "io/file.h"
+#include "io/safetensors.h"
+#include "lstm/lstm.h"
+#include "model/model_impl.h"
+
+namespace {
+
+constexpr double kTol = 1e-5;
+
+std::string dir() {
+  const char* d = std::getenv("LSTM_PARITY_DIR");
+  return d ? d : "";
+}
+
+std::vector<std::string> cases() {
+  std::ifstream in(dir() + "/cases.txt");
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) names.push_back(line);
+  return names;
+}
+
+nlohmann::json meta(const std::string& c) {
+  return nlohmann::json::parse(lstm::read_file(dir() + "/" + c + "/meta.json", "meta"));
+}
+
+lstm::Loss loss_of(const std::string& name) {
+  if (name == "mse") return lstm::loss::mse;
+  if (name == "mae") return lstm::loss::mae;
+  if (name == "scce_logits") return lstm::loss::sparse_categorical_crossentropy_from_logits;
+  if (name == "bce_logits") return lstm::loss::binary_crossentropy_from_logits;
+  throw std::runtime_error("unknown loss " + name);
+}
+
+lstm::Optimizer optimizer_of(const nlohmann::json& m) {
+  lstm::Optimizer o = lstm::optimizer_from_name(m["optimizer"].get<std::string>());
+  o.learning_rate = m["lr"].get<float>();
+  if (m.contains("epsilon")) o.epsilon = m["epsilon"].get<float>();
+  if (m.contains("momentum")) o.momentum = m["momentum"].get<float>();
+  if (m.contains("nesterov")) o.nesterov = m["nesterov"].get<bool>();
+  if (m.contains("rho")) o.rho = m["rho"].get<float>();
+  if (m.contains("weight_decay")) o.weight_decay = m["weight_decay"].get<float>();
+  if (m.contains("clip_norm")) o.global_clipnorm = m["clip_norm"].get<float>();
+  return o;
+}
+
+// max |a - b| over n values, with the index of the worst one
+double max_abs_diff(const float* a, const std::vector<double>& b, size_t* worst = nullptr) {
+  double m = 0;
+  for (size_t k = 0; k < b.size(); ++k) {
+    double d = std::fabs(double(a[k]) - b[k]);
+    if (!(d <= m)) m = d, worst ? *worst = k : 0;
+  }
+  return m;
+}
+
+std::vector<double> as_double(const lstm::Tensor& t) { return {t.data(), t.data() + t.size()}; }
+
+TEST(Parity, ReferenceWasGenerated) {
+  ASSERT_FALSE(dir().empty()) << "set LSTM_PARITY_DIR (ctest does)";
+  EXPECT_GE(cases().size(), 9u) << "torch_reference.py wrote too few cases to " << dir();
+}
+
+TEST(Parity, OutputsAndLoss) {
+  for (const std::string& c : cases()) {
+    SCOPED_TRACE(c);
+    const std::string d = dir() + "/" + c + "/";
+    lstm::Sequential model = lstm::Sequential::load(d + "model.safetensors");
+    lstm::Tensor X = lstm::load_npy(d + "X.npy"), y = lstm::load_npy(d + "y.npy", true);
+    lstm::Tensor ref = lstm::load_npy(d + "pred.npy");
+    lstm::Tensor pred = model.predict(X, 3);  // batches of 3: exercises the partial batch
+    ASSERT_EQ(pred.shape(), ref.shape());
+    EXPECT_LE(max_abs_diff(pred.data(), as_double(ref)), kTol);
+    model.compile(lstm::Adam(), loss_of(meta(c)["loss"]));
+    double loss = model.evaluate(X, y, 1000);
+    EXPECT_NEAR(loss, lstm::load_npy(d + "loss.npy")[0], kTol);
+  }
+}
+
+TEST(Parity, EveryParameterGradient) {
+  for (const std::string& c : cases()) {
+    SCOPED_TRACE(c);
+    const std::string d = dir() + "/" + c + "/";
+    lstm::Sequential model = lstm::Sequential::load(d + "model.safetensors");
+    lstm::Tensor X = lstm::load_npy(d + "X.npy"), y = lstm::load_npy(d + "y.npy", true);
+    model.compile(lstm::Adam(), loss_of(meta(c)["loss"]));
+    lstm::Sequential::Impl& m = model.impl();
+    const int64_t B = X.dim(0), T = X.dim(1);
+    std::vector<int64_t> idx(static_cast<size_t>(B));
+    std::iota(idx.begin(), idx.end(), 0);
+    m.gather_x(X, idx.data(), B, T);
+    m.gather_y(y, idx.data(), B, T);
+    m.forward(T, B);
+    m.loss_and_backward(T, B, true);
+    lstm::SafetensorsFile ref = lstm::read_safetensors(d + "grads.safetensors");
+    std::map<std::string, const lstm::NamedTensor*> by_name;
+    for (const auto& t : ref.tensors) by_name[t.name] = &t;
+    int64_t offset = 0, checked = 0;
+    for (size_t l = 0; l < m.layers.size(); ++l) {
+      for (const lstm::ParamTensor& t : m.layers[l]->param_tensors()) {
+        const std::string name = "layers." + std::to_string(l) + "." + t.name;
+        ASSERT_TRUE(by_name.count(name)) << name;
+        std::vector<double> r(by_name[name]->data.begin(), by_name[name]->data.end());
+        size_t worst = 0;
+        double err = max_abs_diff(m.grads.data() + offset + t.offset, r, &worst);
+        EXPECT_LE(err, kTol) << name << " worst at " << worst;
+        checked += t.size();
+      }
+      offset += m.layers[l]->param_count();
+    }
+    EXPECT_EQ(checked, model.count_params());
+  }
+}
+
+TEST(Parity, TenOptimizerStepsAndParameterCount) {
+  for (const std::string& c : cases()) {
+    SCOPED_TRACE(c);
+    const std::string d = dir() + "/" + c + "/";
+    nlohmann::json mt = meta(c);
+    lstm::Sequential model = lstm::Sequential::load(d + "model.safetensors");
+    lstm::Tensor X = lstm::load_npy(d + "X.npy"), y = lstm::load_npy(d + "y.npy", true);
+    // PyTorch counts two bias vectors per LSTM layer where one (their sum) suffices.
+    const int64_t torch_count = mt["params_torch"].get<int64_t>() -
+                                4 * mt["hidden"].get<int64_t>() * mt["lstm_layers"].get<int64_t>();
+    EXPECT_EQ(model.count_params(), torch_count);
+    model.compile(optimizer_of(mt), loss_of(mt["loss"]));
+    lstm::History h = model.fit(X, y, {.epochs = mt["steps"].get<int>(),
+                                       .batch_size = mt["batch_size"].get<int>(),
+                                       .shuffle = false, .verbose = 0});
+    std::vector<float> ref = lstm::Sequential::load(d + "trained.safetensors").get_weights();
+    size_t worst = 0;
+    EXPECT_LE(max_abs_diff(model.get_weights().data(), {ref.begin(), ref.end()}, &worst), kTol)
+        << "worst at parameter " << worst;
+    lstm::Tensor losses = lstm::load_npy(d + "steps_loss.npy");
+    ASSERT_EQ(h.history["loss"].size(), size_t(losses.size()));
+    for (int64_t k = 0; k < losses.size(); ++k) EXPECT_NEAR(h.history["loss"][size_t(k)], losses[k], kTol);
+  }
+}
+
+}  // namespace

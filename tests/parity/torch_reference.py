@@ -1,0 +1,188 @@
+"""Live PyTorch reference for the parity tests: run as /usr/bin/python3 (Debian's python3-torch).
+
+    /usr/bin/python3 tests/parity/torch_reference.py OUTDIR
+
+For every case below it builds nn.LSTM (+ nn.Linear head) with random weights (both biases
+non-zero), writes the model in lstm's own file format (docs/file-format.md), and records, with
+the whole computation in float64 from the same float32 starting values:
+  X.npy, y.npy          the batch
+  pred.npy, loss.npy    the model output and the loss
+  grads.safetensors     the gradient of every parameter, named like the model's tensors
+  trained.safetensors   the weights after 10 optimizer steps on the full batch (a loadable model),
+                        PyTorch's two biases folded into one first (see fold_biases)
+  steps_loss.npy        the loss before each of those steps
+  meta.json             loss, optimizer and its settings, batch size
+The C++ side (test_parity.cpp) loads these and compares within 1e-5.
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+
+# name, I, H, L, B, T, last LSTM returns sequences, head width, loss, optimizer
+CASES = [
+    ("seed_model", 1, 50, 1, 32, 30, False, 1, "mse", "adam"),
+    ("two_layer", 3, 5, 2, 4, 7, False, 2, "mse", "adam"),
+    ("b1_t1", 4, 8, 2, 1, 1, False, 3, "mse", "adam"),
+    ("sequences_out", 6, 4, 3, 5, 9, True, 2, "mse", "adam"),
+    ("t1_sequences", 9, 3, 1, 7, 1, True, 1, "mae", "adam"),
+    ("b1_long", 2, 16, 2, 1, 40, False, 1, "mse", "adam"),
+    ("classify_logits", 5, 12, 1, 6, 8, False, 4, "scce_logits", "sgd_nesterov"),
+    ("binary_logits", 3, 7, 2, 8, 5, False, 1, "bce_logits", "rmsprop"),
+    ("adamw_clipped", 4, 6, 1, 5, 6, False, 2, "mse", "adamw_clip"),
+]
+STEPS = 10
+
+
+def write_safetensors(path, tensors, metadata=None, dtype=np.float32):
+    """tensors: list of (name, array). The standard layout: u64 LE header length, JSON, data."""
+    code = {np.float32: "F32", np.float64: "F64"}[dtype]
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, a in tensors:
+        b = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()
+        header[name] = {"dtype": code, "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def model_config(I, H, L, T, seq_last, E):
+    layers = [{"type": "lstm", "units": H, "return_sequences": (k < L - 1) or seq_last} for k in range(L)]
+    layers.append({"type": "dense", "units": E, "activation": "linear"})
+    return {"input_shape": [T, I], "layers": layers}
+
+
+def lstm_tensors(lstm, head, L, grads=False):
+    """The model's parameters (or their gradients) under lstm's tensor names. PyTorch keeps two
+    biases per layer; only their sum matters, and lstm stores that one bias."""
+    get = (lambda p: p.grad) if grads else (lambda p: p)
+    out = []
+    for k in range(L):
+        w_ih, w_hh = get(getattr(lstm, f"weight_ih_l{k}")), get(getattr(lstm, f"weight_hh_l{k}"))
+        b_ih, b_hh = get(getattr(lstm, f"bias_ih_l{k}")), get(getattr(lstm, f"bias_hh_l{k}"))
+        # d(loss)/d(b) for the single bias b = b_ih + b_hh equals each of their gradients.
+        bias = b_ih if grads else b_ih + b_hh
+        out += [(f"layers.{k}.weight_ih", w_ih), (f"layers.{k}.weight_hh", w_hh), (f"layers.{k}.bias", bias)]
+    out += [(f"layers.{L}.weight", get(head.weight)), (f"layers.{L}.bias", get(head.bias))]
+    return [(n, t.detach().numpy()) for n, t in out]
+
+
+def make_optimizer(name, params):
+    if name == "adam":
+        return torch.optim.Adam(params, lr=0.01, betas=(0.9, 0.999), eps=1e-7), {"optimizer": "adam", "lr": 0.01, "epsilon": 1e-7}
+    if name == "adamw_clip":
+        return torch.optim.AdamW(params, lr=0.01, eps=1e-7, weight_decay=0.05), {"optimizer": "adamw", "lr": 0.01, "epsilon": 1e-7, "weight_decay": 0.05, "clip_norm": 0.5}
+    if name == "sgd_nesterov":
+        return torch.optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True), {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True}
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=0.01, alpha=0.9, eps=1e-7, momentum=0.5), {"optimizer": "rmsprop", "lr": 0.01, "rho": 0.9, "epsilon": 1e-7, "momentum": 0.5}
+    raise ValueError(name)
+
+
+def loss_fn(name):
+    return {"mse": torch.nn.MSELoss(), "mae": torch.nn.L1Loss(), "scce_logits": torch.nn.CrossEntropyLoss(),
+            "bce_logits": torch.nn.BCEWithLogitsLoss()}[name]
+
+
+def build_case(I, H, L, E, seed):
+    """nn.LSTM + Linear with float32-representable random weights (both biases non-zero)."""
+    torch.manual_seed(seed)
+    lstm = torch.nn.LSTM(I, H, L, batch_first=True)
+    head = torch.nn.Linear(H, E)
+    with torch.no_grad():
+        for p in list(lstm.parameters()) + list(head.parameters()):
+            p.uniform_(-0.6, 0.6)
+    return lstm, head
+
+
+def fold_biases(lstm, L):
+    """Makes the PyTorch model the single-bias model lstm trains: b_ih += b_hh, then b_hh = 0
+    and frozen. Outputs do not change; training does: with two biases, an optimizer step moves
+    their sum twice (Adam moves each parameter by about lr), so plain nn.LSTM learns its biases
+    at twice the rate of lstm's (and Keras's) one bias."""
+    with torch.no_grad():
+        for k in range(L):
+            b_ih, b_hh = getattr(lstm, f"bias_ih_l{k}"), getattr(lstm, f"bias_hh_l{k}")
+            b_ih += b_hh
+            b_hh.zero_()
+            b_hh.requires_grad_(False)
+
+
+def forward(lstm, head, X, seq_last):
+    out, _ = lstm(X)
+    return head(out) if seq_last else head(out[:, -1])
+
+
+def run_case(outdir, name, I, H, L, B, T, seq_last, E, loss_name, opt_name, seed):
+    d = os.path.join(outdir, name)
+    os.makedirs(d, exist_ok=True)
+    lstm, head = build_case(I, H, L, E, seed)
+    config = model_config(I, H, L, T, seq_last, E)
+    write_safetensors(os.path.join(d, "model.safetensors"), lstm_tensors(lstm, head, L),
+                      {"lstm.config": json.dumps(config), "lstm.format_version": "1"})
+    X = torch.randn(B, T, I, dtype=torch.float32)
+    ydims = (B, T, E) if seq_last else (B, E)
+    if loss_name == "scce_logits":
+        y = torch.randint(0, E, (B,))
+    elif loss_name == "bce_logits":
+        y = torch.randint(0, 2, ydims).to(torch.float32)
+    else:
+        y = torch.randn(*ydims, dtype=torch.float32)
+    np.save(os.path.join(d, "X.npy"), X.numpy())
+    np.save(os.path.join(d, "y.npy"), y.numpy())
+    # The reference computation runs in float64 from the same float32 values.
+    lstm, head, X = lstm.double(), head.double(), X.double()
+    if y.dtype == torch.float32:
+        y = y.double()
+    crit = loss_fn(loss_name)
+    pred = forward(lstm, head, X, seq_last)
+    loss = crit(pred, y)
+    loss.backward()
+    np.save(os.path.join(d, "pred.npy"), pred.detach().numpy())
+    np.save(os.path.join(d, "loss.npy"), np.array([loss.item()]))
+    write_safetensors(os.path.join(d, "grads.safetensors"), lstm_tensors(lstm, head, L, grads=True), dtype=np.float64)
+    fold_biases(lstm, L)
+    params = [p for p in list(lstm.parameters()) + list(head.parameters()) if p.requires_grad]
+    opt, settings = make_optimizer(opt_name, params)
+    losses = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        loss = crit(forward(lstm, head, X, seq_last), y)
+        loss.backward()
+        if "clip_norm" in settings:
+            torch.nn.utils.clip_grad_norm_(params, settings["clip_norm"])
+        opt.step()
+        losses.append(loss.item())
+    np.save(os.path.join(d, "steps_loss.npy"), np.array(losses))
+    write_safetensors(os.path.join(d, "trained.safetensors"), lstm_tensors(lstm, head, L),
+                      {"lstm.config": json.dumps(config), "lstm.format_version": "1"}, dtype=np.float64)
+    meta = {"loss": loss_name, "batch_size": B, "steps": STEPS,
+            "params_torch": sum(p.numel() for p in list(lstm.parameters()) + list(head.parameters())),
+            "lstm_layers": L, "hidden": H}
+    meta.update(settings)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump(meta, f)
+
+
+def main():
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    for seed, case in enumerate(CASES):
+        run_case(outdir, *case, seed=seed)
+    with open(os.path.join(outdir, "cases.txt"), "w") as f:
+        f.write("\n".join(c[0] for c in CASES) + "\n")
+    print(f"wrote {len(CASES)} PyTorch {torch.__version__} reference cases to {outdir}")
+
+
+if __name__ == "__main__":
+    main()

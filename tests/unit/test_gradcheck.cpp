@@ -1,0 +1,187 @@
+// Central-difference gradient checks for the cell, the LSTM layer (several steps, non-zero
+// initial state, gradients from every output), Dense with every activation, every loss and a
+// whole stacked model. Each analytic gradient is compared with (L(p + ε) - L(p - ε)) / 2ε,
+// the loss summed in double; forward runs in float32, hence the tolerance.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <numeric>
+
+#include "layers/dense.h"
+#include "layers/loss_fn.h"
+#include "layers/lstm_cell.h"
+#include "model/model_impl.h"
+#include "test_util.h"
+
+namespace lstm {
+namespace {
+
+constexpr float kEps = 1e-2f;
+
+// Checks analytic[k] against the central difference of loss() in p[k], for every k.
+void check_gradient(const char* what, std::vector<float>& p, const std::vector<float>& analytic,
+                    const std::function<double()>& loss) {
+  ASSERT_EQ(p.size(), analytic.size());
+  for (size_t k = 0; k < p.size(); ++k) {
+    const float saved = p[k];
+    p[k] = saved + kEps;
+    const double up = loss();
+    p[k] = saved - kEps;
+    const double down = loss();
+    p[k] = saved;
+    const double numeric = (up - down) / (2.0 * double(kEps));
+    EXPECT_NEAR(analytic[k], numeric, 2e-3 + 2e-2 * std::fabs(numeric)) << what << "[" << k << "]";
+  }
+  // A real gradient check: something must be non-zero, else it proves nothing.
+  double norm = 0;
+  for (float g : analytic) norm += std::fabs(g);
+  EXPECT_GT(norm, 1e-3) << what << ": the gradient is all zero";
+}
+
+double dot(const std::vector<float>& a, const float* b) {
+  double s = 0;
+  for (size_t k = 0; k < a.size(); ++k) s += double(a[k]) * b[k];
+  return s;
+}
+
+TEST(GradCheck, CellStep) {
+  // L = r_h · h_t + r_c · c_t as a function of the pre-activations a_t and c_{t-1}.
+  const int64_t B = 2, H = 3;
+  Rng rng(11);
+  std::vector<float> a = test::random_vector(size_t(B * 4 * H), rng, -2, 2);
+  std::vector<float> c_prev = test::random_vector(size_t(B * H), rng);
+  std::vector<float> r_h = test::random_vector(size_t(B * H), rng), r_c = test::random_vector(size_t(B * H), rng);
+  auto loss = [&] {
+    std::vector<float> gates = a, c(size_t(B * H)), h(size_t(B * H));
+    lstm_cell_forward(gates.data(), c_prev.data(), c.data(), h.data(), B, H);
+    return dot(r_h, h.data()) + dot(r_c, c.data());
+  };
+  std::vector<float> gates = a, c(size_t(B * H)), h(size_t(B * H));
+  lstm_cell_forward(gates.data(), c_prev.data(), c.data(), h.data(), B, H);
+  std::vector<float> da(size_t(B * 4 * H)), dc = r_c;
+  lstm_cell_backward(da.data(), dc.data(), r_h.data(), gates.data(), c_prev.data(), c.data(), B, H);
+  check_gradient("d/da", a, da, loss);
+  check_gradient("d/dc_prev", c_prev, dc, loss);
+}
+
+TEST(GradCheck, LstmLayerThroughTime) {
+  // T = 5 steps, non-zero h_0 and c_0; L = r_seq · h_{1..T} + r_h · h_T + r_c · c_T.
+  const int64_t T = 5, B = 3, I = 4, H = 3, BH = B * H;
+  Rng rng(5);
+  std::vector<float> w_ih = test::random_vector(size_t(4 * H * I), rng, -0.7f, 0.7f);
+  std::vector<float> w_hh = test::random_vector(size_t(4 * H * H), rng, -0.7f, 0.7f);
+  std::vector<float> bias = test::random_vector(size_t(4 * H), rng, -0.5f, 0.5f);
+  std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
+  std::vector<float> h0 = test::random_vector(size_t(BH), rng), c0 = test::random_vector(size_t(BH), rng);
+  std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
+  std::vector<float> r_h = test::random_vector(size_t(BH), rng), r_c = test::random_vector(size_t(BH), rng);
+  std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), c(size_t((T + 1) * BH));
+  auto run = [&] {
+    std::copy(h0.begin(), h0.end(), h.begin());
+    std::copy(c0.begin(), c0.end(), c.begin());
+    LstmActivations act{gates.data(), h.data(), c.data()};
+    lstm_forward({T, B, I, H}, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act);
+  };
+  auto loss = [&] {
+    run();
+    return dot(r_seq, h.data() + BH) + dot(r_h, h.data() + T * BH) + dot(r_c, c.data() + T * BH);
+  };
+  run();
+  std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dx(x.size());
+  std::vector<float> dh0(static_cast<size_t>(BH)), dc0(static_cast<size_t>(BH)), dgates(gates.size()), dh(static_cast<size_t>(BH)), dc(static_cast<size_t>(BH));
+  LstmBackwardWork work{dgates.data(), dh.data(), dc.data()};
+  LstmGrads g{dw_ih.data(), dw_hh.data(), db.data()};
+  LstmActivations act{gates.data(), h.data(), c.data()};
+  lstm_backward({T, B, I, H}, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act, r_seq.data(),
+                r_h.data(), r_c.data(), work, g, dx.data(), dh0.data(), dc0.data());
+  check_gradient("dW_ih", w_ih, dw_ih, loss);
+  check_gradient("dW_hh", w_hh, dw_hh, loss);
+  check_gradient("db", bias, db, loss);
+  check_gradient("dx", x, dx, loss);
+  check_gradient("dh0", h0, dh0, loss);
+  check_gradient("dc0", c0, dc0, loss);
+}
+
+TEST(GradCheck, DenseEveryActivation) {
+  const int64_t R = 4, In = 5, Out = 3;
+  for (Activation act : {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh,
+                         Activation::softmax}) {
+    SCOPED_TRACE(activation_name(act));
+    Rng rng(21);
+    std::vector<float> w = test::random_vector(size_t(Out * In), rng);
+    std::vector<float> b = test::random_vector(size_t(Out), rng);
+    std::vector<float> x = test::random_vector(size_t(R * In), rng);
+    std::vector<float> r = test::random_vector(size_t(R * Out), rng);
+    std::vector<float> y(size_t(R * Out));
+    auto loss = [&] {
+      dense_forward(x.data(), w.data(), b.data(), y.data(), R, In, Out, act);
+      return dot(r, y.data());
+    };
+    loss();
+    std::vector<float> dz(y.size()), dw(w.size()), db(b.size()), dx(x.size());
+    dense_backward(x.data(), w.data(), y.data(), r.data(), dz.data(), dw.data(), db.data(), dx.data(),
+                   R, In, Out, act);
+    check_gradient("dW", w, dw, loss);
+    check_gradient("db", b, db, loss);
+    check_gradient("dx", x, dx, loss);
+  }
+}
+
+TEST(GradCheck, EveryLoss) {
+  const int64_t R = 6, E = 4;
+  const Loss losses[] = {loss::mse,
+                         loss::mae,
+                         loss::binary_crossentropy,
+                         loss::binary_crossentropy_from_logits,
+                         loss::categorical_crossentropy,
+                         loss::categorical_crossentropy_from_logits,
+                         loss::sparse_categorical_crossentropy,
+                         loss::sparse_categorical_crossentropy_from_logits};
+  for (const Loss& l : losses) {
+    SCOPED_TRACE(loss_name(l));
+    Rng rng(8);
+    const bool probs = !l.from_logits && (l.kind == LossKind::bce || l.kind == LossKind::cce ||
+                                          l.kind == LossKind::scce);
+    std::vector<float> pred = probs ? test::random_vector(size_t(R * E), rng, 0.1f, 0.9f)
+                                    : test::random_vector(size_t(R * E), rng, -2, 2);
+    std::vector<float> target;
+    if (l.kind == LossKind::scce) {
+      for (int64_t r = 0; r < R; ++r) target.push_back(float(rng.below(uint32_t(E))));
+    } else if (l.kind == LossKind::mse || l.kind == LossKind::mae) {
+      target = test::random_vector(size_t(R * E), rng, -2, 2);
+    } else {
+      target = test::random_vector(size_t(R * E), rng, 0, 1);
+    }
+    std::vector<float> grad(pred.size());
+    loss_forward_backward(l, pred.data(), target.data(), R, E, grad.data());
+    check_gradient("dpred", pred, grad,
+                   [&] { return loss_forward_backward(l, pred.data(), target.data(), R, E, nullptr); });
+  }
+}
+
+TEST(GradCheck, WholeStackedModel) {
+  // LSTM(4, sequences) -> LSTM(3) -> Dense(2, tanh), MSE: every parameter of the model.
+  Sequential model({.seed = 3});
+  model.add(LSTM(4, {.return_sequences = true, .input_shape = {6, 3}}));
+  model.add(LSTM(3));
+  model.add(Dense(2, {.activation = Activation::tanh}));
+  model.compile(Adam(), loss::mse);
+  Tensor X = test::random_tensor({5, 6, 3}, 1), y = test::random_tensor({5, 2}, 2, -0.5f, 0.5f);
+  Sequential::Impl& m = model.impl();
+  std::vector<int64_t> idx(5);
+  std::iota(idx.begin(), idx.end(), 0);
+  m.gather_x(X, idx.data(), 5, 6);
+  m.gather_y(y, idx.data(), 5, 6);
+  auto loss = [&] {
+    m.forward(6, 5);
+    return m.loss_and_backward(6, 5, false);
+  };
+  m.forward(6, 5);
+  m.loss_and_backward(6, 5, true);
+  std::vector<float> analytic = m.grads;
+  check_gradient("model params", m.params, analytic, loss);
+}
+
+}  // namespace
+}  // namespace lstm

@@ -1,0 +1,224 @@
+// Sequential: the Keras workflow, fit semantics, callbacks, save/load, summary and bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "model/model_impl.h"
+#include "test_util.h"
+
+namespace lstm {
+namespace {
+
+Sequential seed_model(uint64_t seed = 42) {
+  Sequential model({.seed = seed});
+  model.add(LSTM(50, {.input_shape = {30, 1}}));
+  model.add(Dense(1));
+  model.compile(Adam(), loss::mse);
+  return model;
+}
+
+Sequential small_model(uint64_t seed = 1) {
+  Sequential model({.seed = seed});
+  model.add(LSTM(8, {.input_shape = {5, 2}}));
+  model.add(Dense(1));
+  model.compile(Adam({.learning_rate = 0.01f}), loss::mse);
+  return model;
+}
+
+// y = mean of the first feature over the window: learnable, so training must reduce the loss.
+void window_data(int64_t N, Tensor& X, Tensor& y, uint64_t seed = 9) {
+  X = test::random_tensor({N, 5, 2}, seed);
+  y = Tensor({N, 1});
+  for (int64_t n = 0; n < N; ++n) {
+    double s = 0;
+    for (int64_t t = 0; t < 5; ++t) s += X.at({n, t, 0});
+    y[n] = float(s / 5);
+  }
+}
+
+TEST(Model, SeedExampleSummaryAndCounts) {
+  Sequential model = seed_model();
+  EXPECT_EQ(model.count_params(), 4 * (50 * (1 + 50) + 50) + 51);  // Keras: 10,400 + 51
+  std::string s = model.summary();
+  EXPECT_NE(s.find("lstm (LSTM)"), std::string::npos) << s;
+  EXPECT_NE(s.find("(None, 50)"), std::string::npos) << s;
+  EXPECT_NE(s.find("10,400"), std::string::npos) << s;
+  EXPECT_NE(s.find("dense (Dense)"), std::string::npos) << s;
+  EXPECT_NE(s.find("Total params: 10,451"), std::string::npos) << s;
+}
+
+TEST(Model, FitReducesLossAndIsReproducible) {
+  Tensor X, y;
+  window_data(64, X, y);
+  Sequential a = small_model(), b = small_model(), c = small_model(2);
+  History h = a.fit(X, y, {.epochs = 15, .batch_size = 16, .verbose = 0});
+  b.fit(X, y, {.epochs = 15, .batch_size = 16, .verbose = 0});
+  c.fit(X, y, {.epochs = 15, .batch_size = 16, .verbose = 0});
+  ASSERT_EQ(h.epochs(), 15);
+  EXPECT_LT(h.history["loss"].back(), 0.5 * h.history["loss"].front());
+  EXPECT_EQ(a.get_weights(), b.get_weights());  // same seed, same run
+  EXPECT_NE(a.get_weights(), c.get_weights());
+}
+
+TEST(Model, LastPartialBatchIsKept) {
+  Tensor X, y;
+  window_data(10, X, y);
+  Sequential model = small_model();
+  model.fit(X, y, {.epochs = 2, .batch_size = 4, .verbose = 0});
+  EXPECT_EQ(model.impl().opt_state.step, 6);  // ceil(10 / 4) = 3 updates per epoch
+}
+
+TEST(Model, ValidationSplitTakesTheLastSamplesBeforeShuffling) {
+  Tensor X, y;
+  window_data(40, X, y);
+  Sequential model = small_model();
+  History h = model.fit(X, y, {.epochs = 1, .batch_size = 8, .validation_split = 0.25, .verbose = 0});
+  // val_loss is the loss on samples 30..39 with the weights at the end of the epoch.
+  Tensor Xv({10, 5, 2}), yv({10, 1});
+  std::copy(X.data() + 30 * 10, X.data() + 40 * 10, Xv.data());
+  std::copy(y.data() + 30, y.data() + 40, yv.data());
+  EXPECT_NEAR(h.history["val_loss"][0], model.evaluate(Xv, yv), 1e-7);
+  // and those samples were not trained on: 3 full batches of 8 from 30 samples = 4 updates
+  EXPECT_EQ(model.impl().opt_state.step, 4);
+}
+
+TEST(Model, ValidationDataAndEarlyStoppingRestoresBest) {
+  EarlyStopping stopper({.monitor = "val_loss", .patience = 2, .restore_best_weights = true});
+  Sequential model = small_model();
+  stopper.on_train_begin(model);
+  const double vals[] = {1.0, 0.5, 0.7, 0.6, 0.4};
+  std::vector<float> best;
+  for (int e = 0; e < 5 && !model.stop_training; ++e) {
+    std::vector<float> w(size_t(model.count_params()), float(e));
+    model.set_weights(w);
+    if (e == 1) best = w;
+    stopper.on_epoch_end(model, e, {{"val_loss", vals[e]}});
+  }
+  EXPECT_TRUE(model.stop_training);
+  EXPECT_EQ(stopper.stopped_epoch(), 3);  // two epochs (2, 3) without improving on epoch 1
+  EXPECT_EQ(stopper.best_epoch(), 1);
+  stopper.on_train_end(model);
+  EXPECT_EQ(model.get_weights(), best);
+}
+
+TEST(Model, EarlyStoppingInFitAndMissingValidationIsAnError) {
+  Tensor X, y;
+  window_data(32, X, y);
+  Sequential model = small_model();
+  Tensor Xv, yv;
+  window_data(8, Xv, yv, 77);
+  auto stop = std::make_shared<EarlyStopping>(EarlyStoppingOptions{.patience = 1});
+  History h = model.fit(X, y, {.epochs = 300, .batch_size = 8, .validation_x = Xv, .validation_y = yv,
+                               .callbacks = {stop}, .verbose = 0});
+  EXPECT_LT(h.epochs(), 300);  // it stopped
+  EXPECT_EQ(h.history["val_loss"].size(), size_t(h.epochs()));
+  EXPECT_ERROR_WITH(model.fit(X, y, {.epochs = 1, .callbacks = {stop}, .verbose = 0}), "validation");
+}
+
+TEST(Model, ModelCheckpointWritesEveryEpoch) {
+  test::TempDir dir;
+  Tensor X, y;
+  window_data(16, X, y);
+  Sequential model = small_model();
+  auto ckpt = std::make_shared<ModelCheckpoint>(dir.file("ckpt-{epoch}.safetensors"),
+                                                ModelCheckpointOptions{.monitor = "loss"});
+  model.fit(X, y, {.epochs = 2, .batch_size = 8, .callbacks = {ckpt}, .verbose = 0});
+  EXPECT_TRUE(std::filesystem::exists(dir.file("ckpt-1.safetensors")));
+  ASSERT_TRUE(std::filesystem::exists(dir.file("ckpt-2.safetensors")));
+  EXPECT_EQ(Sequential::load(dir.file("ckpt-2.safetensors")).get_weights(), model.get_weights());
+}
+
+TEST(Model, SaveLoadGivesIdenticalPredictions) {
+  test::TempDir dir;
+  Sequential model({.seed = 4});
+  model.add(LSTM(6, {.return_sequences = true, .input_shape = {7, 3}}));
+  model.add(LSTM(5));
+  model.add(Dense(3, {.activation = Activation::softmax}));
+  Tensor X = test::random_tensor({9, 7, 3}, 5);
+  model.save(dir.file("m.safetensors"));
+  Sequential loaded = Sequential::load(dir.file("m.safetensors"));
+  Tensor a = model.predict(X), b = loaded.predict(X);
+  ASSERT_EQ(a.shape(), (std::vector<int64_t>{9, 3}));
+  EXPECT_EQ(a.storage(), b.storage());
+  EXPECT_EQ(loaded.to_json(), model.to_json());
+  EXPECT_EQ(loaded.summary(), model.summary());
+}
+
+TEST(Model, SequenceOutputsVariableLengthAndDenseFirst) {
+  Sequential seq;
+  seq.add(LSTM(4, {.return_sequences = true, .input_shape = {0, 2}}));  // any length
+  seq.add(Dense(2));
+  EXPECT_EQ(seq.predict(test::random_tensor({3, 5, 2}, 1)).shape(), (std::vector<int64_t>{3, 5, 2}));
+  EXPECT_EQ(seq.predict(test::random_tensor({2, 11, 2}, 1)).shape(), (std::vector<int64_t>{2, 11, 2}));
+  Sequential mlp;
+  mlp.add(Dense(4, {.activation = Activation::relu, .input_shape = {3}}));
+  mlp.add(Dense(1));
+  EXPECT_EQ(mlp.predict(test::random_tensor({6, 3}, 1)).shape(), (std::vector<int64_t>{6, 1}));
+  // Built on first use when no input_shape is given.
+  Sequential lazy;
+  lazy.add(LSTM(3));
+  lazy.add(Dense(1));
+  EXPECT_FALSE(lazy.built());
+  EXPECT_EQ(lazy.predict(test::random_tensor({2, 4, 5}, 1)).shape(), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(lazy.input_shape(), (std::vector<int64_t>{4, 5}));
+}
+
+TEST(Model, CloneCopiesWeightsAndTheFirstPredictionsMatch) {
+  Sequential a = small_model();
+  Sequential b = a.clone();
+  Tensor X = test::random_tensor({3, 5, 2}, 3);
+  EXPECT_EQ(a.predict(X).storage(), b.predict(X).storage());
+}
+
+TEST(Model, ConfigJsonRoundTripAndErrors) {
+  const std::string json =
+      R"({"input_shape": [30, 4], "layers": [{"type": "lstm", "units": 16, "return_sequences": true},)"
+      R"({"type": "lstm", "units": 8}, {"type": "dense", "units": 2, "activation": "sigmoid"}]})";
+  Sequential model = Sequential::from_json(json);
+  EXPECT_EQ(model.count_params(), 4 * (16 * 20 + 16) + 4 * (8 * 24 + 8) + 18);
+  EXPECT_EQ(Sequential::from_json(model.to_json()).to_json(), model.to_json());
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "lstm", "unit": 5}]})"), "missing key \"units\"");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "lstm", "units": 5, "return_sequence": true}]})"),
+                    "unknown key \"return_sequence\"");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layer": []})"), "unknown key \"layer\"");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "gru", "units": 5}]})"), "unknown layer type");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "dense", "units": 5, "activation": "swish"}]})"),
+                    "unknown activation 'swish'");
+  EXPECT_ERROR_WITH(Sequential::from_json("{not json"), "not valid JSON");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [{"type": "lstm", "units": 2},)"
+                                          R"({"type": "lstm", "units": 2}]})"),
+                    "return_sequences");
+}
+
+TEST(Model, BadInputIsAClearError) {
+  Sequential model = seed_model();
+  EXPECT_ERROR_WITH(model.predict(Tensor({32, 30})), "did you forget the time axis");
+  EXPECT_ERROR_WITH(model.predict(Tensor({4, 30, 3})), "3 features per step");
+  EXPECT_ERROR_WITH(model.predict(Tensor({4, 20, 1})), "built for 30 time steps");
+  EXPECT_ERROR_WITH(model.fit(Tensor({4, 30, 1}), Tensor({5, 1}), {.verbose = 0}), "4 samples but y has 5");
+  EXPECT_ERROR_WITH(model.fit(Tensor({4, 30, 1}), Tensor({4, 30, 1}), {.verbose = 0}), "return_sequences = true");
+  Tensor bad({4, 30, 1});
+  bad.at({2, 7, 0}) = std::nanf("");
+  EXPECT_ERROR_WITH(model.predict(bad), "NaN at index [2, 7, 0]");
+  EXPECT_ERROR_WITH(model.fit(Tensor({4, 30, 1}), Tensor({4, 1}), {.batch_size = 0}), "batch_size");
+  EXPECT_ERROR_WITH(model.fit(Tensor({4, 30, 1}), Tensor({4, 1}), {.validation_split = 0.9}), "leaves 0 for training");
+  Sequential uncompiled;
+  uncompiled.add(LSTM(2, {.input_shape = {3, 1}}));
+  EXPECT_ERROR_WITH(uncompiled.fit(Tensor({2, 3, 1}), Tensor({2, 2})), "compile()");
+  EXPECT_ERROR_WITH(uncompiled.add(LSTM(2, {.input_shape = {3, 1}})), "only the first layer");
+  EXPECT_ERROR_WITH(uncompiled.add(Dense(0)), "units must be a positive integer");
+  Sequential classifier;
+  classifier.add(LSTM(4, {.input_shape = {3, 1}}));
+  classifier.add(Dense(3));
+  classifier.compile(Adam(), loss::sparse_categorical_crossentropy_from_logits);
+  Tensor labels({2}, std::vector<float>{1.0f, 3.0f});
+  EXPECT_ERROR_WITH(classifier.evaluate(Tensor({2, 3, 1}), labels), "class indices in [0, 3)");
+  EXPECT_NO_THROW(classifier.evaluate(Tensor({2, 3, 1}), Tensor({2}, std::vector<float>{1.0f, 2.0f})));
+  Sequential unbuilt;
+  unbuilt.add(LSTM(2));
+  EXPECT_ERROR_WITH(unbuilt.summary(), "not built");
+  EXPECT_ERROR_WITH(unbuilt.save("x.safetensors"), "not built");
+}
+
+}  // namespace
+}  // namespace lstm
