@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages lstm needs that are missing (and nothing else).
+#   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN
+#   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy for parity tests
+set -euo pipefail
+what=${1:-build}
+packages=(g++ cmake make nlohmann-json3-dev libdnnl-dev)
+if [ "$what" = test ]; then
+  packages+=(libgtest-dev python3-torch python3-numpy)
+elif [ "$what" != build ]; then
+  echo "usage: $0 [build|test]" >&2
+  exit 2
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
