@@ -87,33 +87,34 @@ std::string Args::required(const std::string& name) const {
   return it->second;
 }
 
-long Args::integer(const std::string& name, long fallback) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) return fallback;
+// Parses the whole value with `parse` (std::stol / std::stod), or throws a UsageError.
+template <typename T, typename Parse>
+static T parse_value(const std::string& name, const std::string& text, const char* kind, Parse parse) {
   size_t used = 0;
-  long v = 0;
+  T v{};
   try {
-    v = std::stol(it->second, &used);
+    v = parse(text, &used);
   } catch (...) {
     used = 0;
   }
-  if (used != it->second.size() || it->second.empty())
-    throw UsageError("--" + name + " expects an integer, got '" + it->second + "'");
+  if (text.empty() || used != text.size())
+    throw UsageError("--" + name + " expects " + kind + ", got '" + text + "'");
   return v;
+}
+
+long Args::integer(const std::string& name, long fallback) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return fallback;
+  return parse_value<long>(name, it->second, "an integer",
+                           [](const std::string& s, size_t* used) { return std::stol(s, used); });
 }
 
 double Args::number(const std::string& name, double fallback) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(it->second, &used);
-  } catch (...) {
-    used = 0;
-  }
-  if (used != it->second.size() || it->second.empty() || !std::isfinite(v))
-    throw UsageError("--" + name + " expects a number, got '" + it->second + "'");
+  double v = parse_value<double>(name, it->second, "a number",
+                                 [](const std::string& s, size_t* used) { return std::stod(s, used); });
+  if (!std::isfinite(v)) throw UsageError("--" + name + " expects a finite number, got '" + it->second + "'");
   return v;
 }
 

@@ -31,10 +31,6 @@ std::vector<std::string> cases() {
   return names;
 }
 
-nlohmann::json meta(const std::string& c) {
-  return nlohmann::json::parse(lstm::read_file(dir() + "/" + c + "/meta.json", "meta"));
-}
-
 lstm::Loss loss_of(const std::string& name) {
   if (name == "mse") return lstm::loss::mse;
   if (name == "mae") return lstm::loss::mae;
@@ -67,6 +63,22 @@ double max_abs_diff(const float* a, const std::vector<double>& b, size_t* worst 
 
 std::vector<double> as_double(const lstm::Tensor& t) { return {t.data(), t.data() + t.size()}; }
 
+// One reference case: its model (initial weights), batch and settings, compiled with its loss.
+struct Case {
+  std::string path;  // with a trailing '/'
+  nlohmann::json meta;
+  lstm::Sequential model;
+  lstm::Tensor X, y;
+  explicit Case(const std::string& name)
+      : path(dir() + "/" + name + "/"),
+        meta(nlohmann::json::parse(lstm::read_file(path + "meta.json", "meta"))),
+        model(lstm::Sequential::load(path + "model.safetensors")),
+        X(lstm::load_npy(path + "X.npy")),
+        y(lstm::load_npy(path + "y.npy", /*allow_integers=*/true)) {
+    model.compile(optimizer_of(meta), loss_of(meta["loss"]));
+  }
+};
+
 TEST(Parity, ReferenceWasGenerated) {
   ASSERT_FALSE(dir().empty()) << "set LSTM_PARITY_DIR (ctest does)";
   EXPECT_GE(cases().size(), 9u) << "torch_reference.py wrote too few cases to " << dir();
@@ -75,35 +87,28 @@ TEST(Parity, ReferenceWasGenerated) {
 TEST(Parity, OutputsAndLoss) {
   for (const std::string& c : cases()) {
     SCOPED_TRACE(c);
-    const std::string d = dir() + "/" + c + "/";
-    lstm::Sequential model = lstm::Sequential::load(d + "model.safetensors");
-    lstm::Tensor X = lstm::load_npy(d + "X.npy"), y = lstm::load_npy(d + "y.npy", true);
-    lstm::Tensor ref = lstm::load_npy(d + "pred.npy");
-    lstm::Tensor pred = model.predict(X, 3);  // batches of 3: exercises the partial batch
+    Case k(c);
+    lstm::Tensor ref = lstm::load_npy(k.path + "pred.npy");
+    lstm::Tensor pred = k.model.predict(k.X, 3);  // batches of 3: exercises the partial batch
     ASSERT_EQ(pred.shape(), ref.shape());
     EXPECT_LE(max_abs_diff(pred.data(), as_double(ref)), kTol);
-    model.compile(lstm::Adam(), loss_of(meta(c)["loss"]));
-    double loss = model.evaluate(X, y, 1000);
-    EXPECT_NEAR(loss, lstm::load_npy(d + "loss.npy")[0], kTol);
+    EXPECT_NEAR(k.model.evaluate(k.X, k.y, 1000), lstm::load_npy(k.path + "loss.npy")[0], kTol);
   }
 }
 
 TEST(Parity, EveryParameterGradient) {
   for (const std::string& c : cases()) {
     SCOPED_TRACE(c);
-    const std::string d = dir() + "/" + c + "/";
-    lstm::Sequential model = lstm::Sequential::load(d + "model.safetensors");
-    lstm::Tensor X = lstm::load_npy(d + "X.npy"), y = lstm::load_npy(d + "y.npy", true);
-    model.compile(lstm::Adam(), loss_of(meta(c)["loss"]));
-    lstm::Sequential::Impl& m = model.impl();
-    const int64_t B = X.dim(0), T = X.dim(1);
+    Case k(c);
+    lstm::Sequential::Impl& m = k.model.impl();
+    const int64_t B = k.X.dim(0), T = k.X.dim(1);
     std::vector<int64_t> idx(static_cast<size_t>(B));
     std::iota(idx.begin(), idx.end(), 0);
-    m.gather_x(X, idx.data(), B, T);
-    m.gather_y(y, idx.data(), B, T);
+    m.gather_x(k.X, idx.data(), B, T);
+    m.gather_y(k.y, idx.data(), B, T);
     m.forward(T, B);
     m.loss_and_backward(T, B, true);
-    lstm::SafetensorsFile ref = lstm::read_safetensors(d + "grads.safetensors");
+    lstm::SafetensorsFile ref = lstm::read_safetensors(k.path + "grads.safetensors");
     std::map<std::string, const lstm::NamedTensor*> by_name;
     for (const auto& t : ref.tensors) by_name[t.name] = &t;
     int64_t offset = 0, checked = 0;
@@ -119,30 +124,26 @@ TEST(Parity, EveryParameterGradient) {
       }
       offset += m.layers[l]->param_count();
     }
-    EXPECT_EQ(checked, model.count_params());
+    EXPECT_EQ(checked, k.model.count_params());
   }
 }
 
 TEST(Parity, TenOptimizerStepsAndParameterCount) {
   for (const std::string& c : cases()) {
     SCOPED_TRACE(c);
-    const std::string d = dir() + "/" + c + "/";
-    nlohmann::json mt = meta(c);
-    lstm::Sequential model = lstm::Sequential::load(d + "model.safetensors");
-    lstm::Tensor X = lstm::load_npy(d + "X.npy"), y = lstm::load_npy(d + "y.npy", true);
+    Case k(c);
     // PyTorch counts two bias vectors per LSTM layer where one (their sum) suffices.
-    const int64_t torch_count = mt["params_torch"].get<int64_t>() -
-                                4 * mt["hidden"].get<int64_t>() * mt["lstm_layers"].get<int64_t>();
-    EXPECT_EQ(model.count_params(), torch_count);
-    model.compile(optimizer_of(mt), loss_of(mt["loss"]));
-    lstm::History h = model.fit(X, y, {.epochs = mt["steps"].get<int>(),
-                                       .batch_size = mt["batch_size"].get<int>(),
-                                       .shuffle = false, .verbose = 0});
-    std::vector<float> ref = lstm::Sequential::load(d + "trained.safetensors").get_weights();
+    const int64_t torch_count = k.meta["params_torch"].get<int64_t>() -
+                                4 * k.meta["hidden"].get<int64_t>() * k.meta["lstm_layers"].get<int64_t>();
+    EXPECT_EQ(k.model.count_params(), torch_count);
+    lstm::History h = k.model.fit(k.X, k.y, {.epochs = k.meta["steps"].get<int>(),
+                                             .batch_size = k.meta["batch_size"].get<int>(),
+                                             .shuffle = false, .verbose = 0});
+    std::vector<float> ref = lstm::Sequential::load(k.path + "trained.safetensors").get_weights();
     size_t worst = 0;
-    EXPECT_LE(max_abs_diff(model.get_weights().data(), {ref.begin(), ref.end()}, &worst), kTol)
+    EXPECT_LE(max_abs_diff(k.model.get_weights().data(), {ref.begin(), ref.end()}, &worst), kTol)
         << "worst at parameter " << worst;
-    lstm::Tensor losses = lstm::load_npy(d + "steps_loss.npy");
+    lstm::Tensor losses = lstm::load_npy(k.path + "steps_loss.npy");
     ASSERT_EQ(h.history["loss"].size(), size_t(losses.size()));
     for (int64_t k = 0; k < losses.size(); ++k) EXPECT_NEAR(h.history["loss"][size_t(k)], losses[k], kTol);
   }
