@@ -1,9 +1,27 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds (Release, build/) and runs the seed's example:
-# LSTM(50) -> Dense(1), Adam, MSE, 50 epochs of batch 32, on a generated series.
+# The main job: installs what is missing, builds (Release, build/), then forecasts Seattle's
+# daily maximum temperature (data/seattle-weather.csv, NOAA, public domain) with the seed's
+# model, LSTM(50) -> Dense, Adam, MSE, batch 32:
+#   1. next day's temp_max from the last 30 days of temp_max, temp_min, precipitation, wind;
+#      test metrics against naive baselines, and an HTML report (build/weather-report.html)
+#   2. a week-ahead model on the same inputs, and the forecast of the week after the data ends
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLSTM_BUILD_TESTS=OFF >/dev/null
-cmake --build build -j "$(nproc)"
-cd build && ./bin/quickstart
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$(nproc)" --target lstm_cli
+lstm=build/bin/lstm
+data=(--csv data/seattle-weather.csv --target temp_max --features temp_max,temp_min,precipitation,wind
+      --lookback 30 --date-column date --season 365 --test-fraction 0.2
+      --epochs 50 --batch-size 32 --validation-split 0.2 --early-stopping 5)
+echo "== 1. next day's temp_max in Seattle: the seed's LSTM(50) -> Dense(1)"
+$lstm train "${data[@]}" --out build/weather.safetensors --report build/weather-report.html
+echo
+echo "== 2. the week after the data ends: the same inputs, horizon 7, predicting changes"
+$lstm train "${data[@]}" --horizon 7 --relative --out build/weather-week.safetensors --quiet
+$lstm evaluate --model build/weather-week.safetensors --csv data/seattle-weather.csv
+echo
+$lstm forecast --model build/weather-week.safetensors --csv data/seattle-weather.csv --steps 7 \
+  --out build/weather-forecast.csv
+echo
+echo "report: build/weather-report.html   forecast: build/weather-forecast.csv"

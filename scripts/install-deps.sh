@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages lstm needs that are missing (and nothing else).
 #   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN
-#   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy for parity tests
+#   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy (parity tests),
+#                                   Chromium and PIL (the HTML report is rendered and checked)
 set -euo pipefail
 what=${1:-build}
 packages=(g++ cmake make nlohmann-json3-dev libdnnl-dev)
 if [ "$what" = test ]; then
-  packages+=(libgtest-dev python3-torch python3-numpy)
+  packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil)
 elif [ "$what" != build ]; then
   echo "usage: $0 [build|test]" >&2
   exit 2

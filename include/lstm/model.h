@@ -60,6 +60,12 @@ class Callback {
     (void)model, (void)epoch, (void)logs;
   }
   virtual void on_train_end(Sequential& model) { (void)model; }
+  // What a checkpoint keeps of the callback, so that a resumed fit() continues exactly.
+  virtual std::string state() const { return ""; }
+  virtual std::vector<float> state_weights() const { return {}; }
+  virtual void restore(const std::string& state, std::vector<float> weights) {
+    (void)state, (void)weights;
+  }
 };
 
 struct EarlyStoppingOptions {
@@ -77,6 +83,9 @@ class EarlyStopping : public Callback {
   void on_train_begin(Sequential& model) override;
   void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
   void on_train_end(Sequential& model) override;
+  std::string state() const override;
+  std::vector<float> state_weights() const override { return best_weights_; }
+  void restore(const std::string& state, std::vector<float> weights) override;
   int stopped_epoch() const { return stopped_epoch_; }  // -1 when it did not stop training
   int best_epoch() const { return best_epoch_; }
 
@@ -98,6 +107,8 @@ class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions options = {});
   void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  std::string state() const override;
+  void restore(const std::string& state, std::vector<float> weights) override;
 
  private:
   std::string filepath_;
@@ -113,7 +124,13 @@ struct FitOptions {
   double validation_split = 0.0;  // in [0, 1): the last fraction of the samples
   Tensor validation_x, validation_y;  // used when validation_split is 0
   std::vector<std::shared_ptr<Callback>> callbacks;
-  int verbose = 1;  // 0 silent, 1 one line per epoch on stdout
+  // 0 silent; 1 a progress bar on a terminal, else one line per epoch (stdout)
+  int verbose = 1;
+  // After every epoch, save weights, optimizer, random state, history and callback states here
+  // (atomically). With resume, a fit() that finds this file continues from it: a run that was
+  // killed and resumed ends with the same weights as one that was not (same thread count).
+  std::string checkpoint;
+  bool resume = false;
 };
 
 struct SequentialOptions {
@@ -158,6 +175,12 @@ class Sequential {
   const Optimizer& optimizer() const;
   const Loss& loss() const;
   void set_seed(uint64_t seed);
+
+  // Extra string metadata saved with the model (the forecasting setup uses "lstm.forecast",
+  // the training history "lstm.history"). Keys "lstm.config" and "lstm.format_version" are
+  // the file's own.
+  std::map<std::string, std::string>& metadata();
+  const std::map<std::string, std::string>& metadata() const;
 
   bool stop_training = false;  // a callback sets this to end fit() after the current epoch
 

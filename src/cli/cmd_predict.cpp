@@ -1,14 +1,17 @@
 // lstm predict: run a saved model on X.npy and write Y.npy.
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "lstm/forecast.h"
 #include "lstm/lstm.h"
 
 namespace lstm::cli {
 
 const Command kPredict{"predict",
                        "Run a saved model on X [N, T, F] and write its outputs as .npy "
-                       "([N, out], or [N, T, out] when it returns sequences).",
+                       "([N, out], or [N, T, out] when it returns sequences).\nA forecaster "
+                       "(lstm train --csv) takes X and returns y in the data's own units.",
                        {
                            {"model", "FILE", "the model (.safetensors)"},
                            {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]"},
@@ -23,7 +26,28 @@ int run_predict(const Args& a) {
   if (batch <= 0) throw UsageError("--batch-size must be a positive integer");
   Sequential model = Sequential::load(model_path);
   Tensor X = load_npy(x_path);
+  const bool forecaster = has_forecast_setup(model);
+  ForecastSetup setup = forecaster ? forecast_setup(model) : ForecastSetup{};
+  // A forecaster reads X in the data's units: scale each window as in training (relative
+  // mode: against the window's last target value), then map the outputs back.
+  std::vector<float> last;
+  if (forecaster) {
+    const ForecastOptions& o = setup.options;
+    const int64_t F = int64_t(o.features.size());
+    if (X.rank() != 3 || X.dim(2) != F || X.dim(1) != o.lookback)
+      throw Error("X has shape " + X.shape_string() + " but this forecaster reads windows [N, " +
+                  std::to_string(o.lookback) + ", " + std::to_string(F) + "] of " + o.target);
+    const int64_t tc = std::find(o.features.begin(), o.features.end(), o.target) - o.features.begin();
+    const int64_t L = X.dim(1);
+    for (int64_t n = 0; n < X.dim(0); ++n) {
+      last.push_back(tc < F ? X[(n * L + L - 1) * F + tc] : 0.0f);
+      for (int64_t k = n * L * F; k < (n + 1) * L * F; ++k)
+        X[k] = setup.scale_input(X[k], k % F, last.back());
+    }
+  }
   Tensor y = model.predict(X, int(batch));
+  if (forecaster)
+    for (int64_t k = 0; k < y.size(); ++k) y[k] = setup.unscale_target(y[k], last[size_t(k / y.dim(1))]);
   save_npy(out, y);
   std::printf("wrote %s %s\n", out.c_str(), y.shape_string().c_str());
   return 0;

@@ -1,25 +1,47 @@
-// lstm train: fit a model to X.npy / y.npy and save it.
+// lstm train: fit a model to X.npy / y.npy, or a forecaster to a CSV column, and save it.
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "io/file.h"
+#include "lstm/forecast.h"
 #include "lstm/lstm.h"
+#include "report/report.h"
 
 namespace lstm::cli {
 
 const Command kTrain{
     "train",
-    "Train a model on arrays X [N, T, F] and y [N, out] (or [N, T, out]) and save it.\n"
-    "The architecture comes from --config (JSON) or from an existing model (--init).",
+    "Train a model and save it, from arrays (--x X.npy [N, T, F], --y y.npy [N, out] or\n"
+    "[N, T, out]) with --config or --init, or as a forecaster from a CSV (--csv, --target):\n"
+    "windows of --lookback rows predict the target --horizon steps ahead; the last\n"
+    "--test-fraction of the rows is held out and scored against naive baselines.",
     {
         {"config", "FILE", "architecture JSON, e.g. {\"input_shape\": [30, 1], \"layers\": [...]}"},
         {"init", "FILE", "start from this model's architecture and weights (.safetensors)"},
         {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]"},
         {"y", "FILE", "targets, .npy [N, out] or [N, T, out] (scce: integer class indices)"},
         {"out", "FILE", "where to save the trained model (.safetensors)"},
+        {"csv", "FILE", "forecasting: a CSV file with a header row"},
+        {"target", "COL", "forecasting: the column to predict"},
+        {"features", "A,B,...", "forecasting: input columns (default: the target alone)"},
+        {"lookback", "L", "forecasting: rows per input window (default 30)"},
+        {"horizon", "K", "forecasting: predict the next K values at once (default 1)"},
+        {"test-fraction", "X", "forecasting: last fraction of rows held out for testing (default 0.2)"},
+        {"date-column", "COL", "forecasting: dates, for forecasts with dates"},
+        {"season", "S", "forecasting: season length in rows, for the seasonal-naive baseline"},
+        {"scaling", "NAME", "forecasting: standard (default) or minmax, fitted on training rows"},
+        {"fill", "HOW", "forecasting: fill missing cells: previous or linear (default: error)"},
+        {"relative", "", "forecasting: predict changes from the last value (trending series)"},
+        {"units", "N", "forecasting: LSTM units of the default model (default 50)"},
+        {"layers", "N", "forecasting: stacked LSTM layers of the default model (default 1)"},
+        {"report", "FILE", "forecasting: write an HTML report (loss curves, test forecast, metrics)"},
+        {"checkpoint", "FILE", "save the training state after every epoch"},
+        {"resume", "", "continue from --checkpoint if it exists"},
         {"epochs", "N", "passes over the training data (default 10)"},
         {"batch-size", "N", "samples per update (default 32)"},
         {"optimizer", "NAME", "adam (default), adamw, sgd or rmsprop"},
@@ -42,6 +64,10 @@ const Command kTrain{
          "stop after N epochs without improvement (val_loss, else loss); keep the best weights"},
         {"quiet", "", "print nothing but errors"},
     }};
+
+static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
+                                 "date-column", "season", "scaling", "fill", "relative",
+                                 "units", "layers", "report"};
 
 static Optimizer optimizer_from_args(const Args& a) {
   const std::string name = a.str("optimizer", "adam");
@@ -71,7 +97,7 @@ static Optimizer optimizer_from_args(const Args& a) {
   return o;
 }
 
-static void check_writable(const std::string& path) {
+void check_writable(const std::string& path) {
   std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
   if (dir.empty()) dir = "/";
   if (::access(dir.c_str(), W_OK) != 0)
@@ -79,38 +105,115 @@ static void check_writable(const std::string& path) {
                 "' does not exist or is not writable (checked before training, so no work is lost)");
 }
 
+static std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// The forecasting options of `lstm train --csv`.
+static ForecastOptions forecast_options_from_args(const Args& a) {
+  ForecastOptions o;
+  o.target = a.required("target");
+  o.features = split_list(a.str("features", o.target));
+  o.lookback = int(a.integer("lookback", 30));
+  o.horizon = int(a.integer("horizon", 1));
+  o.test_fraction = a.number("test-fraction", 0.2);
+  o.date_column = a.str("date-column");
+  o.season = int(a.integer("season", 0));
+  o.relative = a.has("relative");
+  try {
+    o.scaling = scaling_from_name(a.str("scaling", "standard"));
+    o.fill = a.has("fill") ? fill_from_name(a.str("fill")) : Fill::none;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  return o;
+}
+
+// The model of `lstm train --csv`: the seed's LSTM(50) -> Dense(K), or --config / --init,
+// which must fit the windows.
+static Sequential forecast_model(const Args& a, const ForecastSetup& setup, uint64_t seed) {
+  const ForecastOptions& o = setup.options;
+  const std::vector<int64_t> shape = {o.lookback, int64_t(o.features.size())};
+  if (!a.has("config") && !a.has("init"))
+    return default_forecast_model(setup, int(a.integer("units", 50)), int(a.integer("layers", 1)), seed);
+  if (a.has("units") || a.has("layers"))
+    throw UsageError("--units and --layers shape the default model; with --config or --init the "
+                     "architecture comes from there");
+  Sequential model = a.has("config") ? Sequential::from_json(read_file(a.str("config"), "model config"), {.seed = seed})
+                                     : Sequential::load(a.str("init"));
+  if (!model.built()) model.build(shape);
+  if (model.input_shape() != shape)
+    throw Error("the model takes inputs of shape " + shape_string(model.input_shape()) +
+                " but the windows are " + shape_string(shape) + " (lookback " +
+                std::to_string(o.lookback) + ", " + std::to_string(shape[1]) + " features)");
+  const LayerConfig& last = model.layers().back();
+  if (last.type != LayerType::dense || last.units != o.horizon || last.activation != Activation::linear)
+    throw Error("a forecaster's last layer must be a linear Dense with horizon = " +
+                std::to_string(o.horizon) + " units");
+  return model;
+}
+
+static std::string history_json(const History& h) { return nlohmann::json(h.history).dump(); }
+
 int run_train(const Args& a) {
-  if (a.has("config") == a.has("init"))
-    throw UsageError("give exactly one of --config model.json (new model) or --init "
-                     "model.safetensors (continue from a saved model)");
+  const bool csv = a.has("csv");
+  if (csv) {
+    if (a.has("x") || a.has("y"))
+      throw UsageError("--csv builds X and y from the CSV: drop --x and --y");
+    if (a.has("config") && a.has("init")) throw UsageError("give at most one of --config and --init");
+  } else {
+    for (const char* opt : kCsvOnly)
+      if (a.has(opt)) throw UsageError("--" + std::string(opt) + " applies only with --csv");
+    if (a.has("config") == a.has("init"))
+      throw UsageError("give exactly one of --config model.json (new model) or --init "
+                       "model.safetensors (continue from a saved model), or --csv to forecast");
+  }
   const std::string out = a.required("out");
-  const std::string x_path = a.required("x"), y_path = a.required("y");
   const long epochs = a.integer("epochs", 10), batch = a.integer("batch-size", 32);
   const long seed = a.integer("seed", 42);
   if (epochs < 0) throw UsageError("--epochs must be >= 0");
   if (batch <= 0) throw UsageError("--batch-size must be a positive integer");
   if (seed < 0) throw UsageError("--seed must be >= 0");
+  if (a.has("resume") && !a.has("checkpoint")) throw UsageError("--resume needs --checkpoint FILE");
   Loss loss;
   try {
     loss = loss_from_name(a.str("loss", "mse"), a.has("from-logits"));
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
+  if (csv && loss.kind != LossKind::mse && loss.kind != LossKind::mae)
+    throw UsageError("a forecaster regresses values: use --loss mse or mae");
   Optimizer optimizer = optimizer_from_args(a);
   const double split = a.number("validation-split", 0.0);
   const long patience = a.integer("early-stopping", -1);
   if (a.has("early-stopping") && patience < 0) throw UsageError("--early-stopping must be >= 0");
   const bool quiet = a.has("quiet");
   check_writable(out);
+  if (a.has("report")) check_writable(a.str("report"));
 
-  Tensor X = load_npy(x_path);
-  Tensor y = load_npy(y_path, /*allow_integers=*/true);
-  Sequential model = a.has("config")
-                         ? Sequential::from_json(read_file(a.str("config"), "model config"),
-                                                 {.seed = uint64_t(seed)})
-                         : Sequential::load(a.str("init"));
+  Tensor X, y;
+  ForecastData data;
+  Sequential model;
+  if (csv) {
+    ForecastOptions fo = forecast_options_from_args(a);
+    data = prepare_forecast(read_csv(a.str("csv")), fo);
+    model = forecast_model(a, data.setup, uint64_t(seed));
+    attach_forecast_setup(model, data.setup);
+  } else {
+    X = load_npy(a.required("x"));
+    y = load_npy(a.required("y"), /*allow_integers=*/true);
+    model = a.has("config") ? Sequential::from_json(read_file(a.str("config"), "model config"),
+                                                    {.seed = uint64_t(seed)})
+                            : Sequential::load(a.str("init"));
+  }
   if (a.has("init")) model.set_seed(uint64_t(seed));
   model.compile(optimizer, loss);
+  const Tensor& fit_x = csv ? data.X_train : X;
+  const Tensor& fit_y = csv ? data.y_train : y;
 
   FitOptions fit;
   fit.epochs = int(epochs);
@@ -118,6 +221,8 @@ int run_train(const Args& a) {
   fit.shuffle = !a.has("no-shuffle");
   fit.validation_split = split;
   fit.verbose = quiet ? 0 : 1;
+  fit.checkpoint = a.str("checkpoint");
+  fit.resume = a.has("resume");
   std::shared_ptr<EarlyStopping> stopper;
   if (a.has("early-stopping")) {
     stopper = std::make_shared<EarlyStopping>(EarlyStoppingOptions{
@@ -128,9 +233,11 @@ int run_train(const Args& a) {
   }
   if (!quiet)
     std::printf("training on %lld samples of shape %s, %ld epochs, batch %ld, %s, loss %s\n",
-                (long long)X.dim(0), shape_string({X.shape().begin() + 1, X.shape().end()}).c_str(),
-                epochs, batch, optimizer_name(optimizer.kind), loss_name(loss).c_str());
-  History h = model.fit(X, y, fit);
+                (long long)fit_x.dim(0),
+                shape_string({fit_x.shape().begin() + 1, fit_x.shape().end()}).c_str(), epochs,
+                batch, optimizer_name(optimizer.kind), loss_name(loss).c_str());
+  History h = model.fit(fit_x, fit_y, fit);
+  model.metadata()["lstm.history"] = history_json(h);
   model.save(out);
   if (!quiet) {
     if (stopper && stopper->stopped_epoch() >= 0)
@@ -138,7 +245,17 @@ int run_train(const Args& a) {
                   stopper->stopped_epoch() + 1, stopper->best_epoch() + 1);
     std::printf("saved %s (%lld parameters)\n", out.c_str(), (long long)model.count_params());
   }
-  (void)h;
+  if (csv && !data.test_rows.empty()) {
+    ForecastEvaluation ev = evaluate_forecast(model, data);
+    if (!quiet) std::printf("\n%s", metrics_table(ev).c_str());
+    if (a.has("report")) {
+      ReportContent rc{"lstm: " + data.setup.options.target + " from " + a.str("csv"),
+                       {{"data", a.str("csv")}, {"model", out}},
+                       h.history, &ev, {}};
+      write_file_atomic(a.str("report"), report_html(rc), "report");
+      if (!quiet) std::printf("wrote %s\n", a.str("report").c_str());
+    }
+  }
   return 0;
 }
 

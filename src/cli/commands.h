@@ -6,10 +6,16 @@
 
 namespace lstm::cli {
 
-extern const Command kTrain, kPredict, kSummary;
+extern const Command kTrain, kPredict, kSummary, kEvaluate, kForecast;
 
 int run_train(const Args& args);
 int run_predict(const Args& args);
 int run_summary(const Args& args);
+int run_evaluate(const Args& args);
+int run_forecast(const Args& args);
+
+// Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
+// before long work, so that none is lost.
+void check_writable(const std::string& path);
 
 }  // namespace lstm::cli

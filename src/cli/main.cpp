@@ -16,7 +16,9 @@ const char* kUsage =
     "Long Short-Term Memory networks from the command line.\n"
     "\n"
     "commands:\n"
-    "  train     train a model on X.npy / y.npy and save it (.safetensors)\n"
+    "  train     train a model on X.npy / y.npy, or a forecaster on a CSV, and save it\n"
+    "  evaluate  score a forecaster on a CSV's test part against naive baselines\n"
+    "  forecast  forecast the rows after the end of a CSV\n"
     "  predict   run a saved model on X.npy and write the predictions (.npy)\n"
     "  summary   print a saved model's layers, shapes and parameter counts\n"
     "\n"
@@ -40,7 +42,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   struct Entry { const Command* command; int (*run)(const Args&); };
-  const Entry entries[] = {{&kTrain, run_train}, {&kPredict, run_predict}, {&kSummary, run_summary}};
+  const Entry entries[] = {{&kTrain, run_train},       {&kEvaluate, run_evaluate},
+                           {&kForecast, run_forecast}, {&kPredict, run_predict},
+                           {&kSummary, run_summary}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;
     try {

@@ -3,9 +3,10 @@
 // e.g. layers.0.weight_ih [4H, I], layers.0.weight_hh [4H, H], layers.0.bias [4H],
 // layers.1.weight [out, in], layers.1.bias [out]. Metadata "lstm.config" holds the
 // architecture JSON.
+#include "io/model_file.h"
+
 #include <set>
 
-#include "io/safetensors.h"
 #include "lstm/error.h"
 #include "model/model_impl.h"
 
@@ -13,14 +14,19 @@ namespace lstm {
 
 static const char* kConfigKey = "lstm.config";
 static const char* kFormatKey = "lstm.format_version";
+static const char* kTrainStateKey = "lstm.train_state";
 
-void Sequential::save(const std::string& path) const {
-  const Impl& m = *impl_;
-  if (!m.built())
-    throw Error("cannot save '" + path + "': the model is not built yet (its weights do not "
-                "exist until the input shape is known: give the first layer input_shape or fit it)");
+// Checkpoints carry the optimizer's and callbacks' state beside the weights (checkpoint.cpp);
+// loading one as a model ignores those tensors.
+static bool is_training_state(const std::string& name) {
+  return name.rfind("optimizer.", 0) == 0 || name.rfind("callbacks.", 0) == 0;
+}
+
+SafetensorsFile model_to_safetensors(const Sequential& model) {
+  const Sequential::Impl& m = model.impl();
   SafetensorsFile file;
-  file.metadata[kConfigKey] = to_json();
+  file.metadata = m.metadata;
+  file.metadata[kConfigKey] = model.to_json();
   file.metadata[kFormatKey] = "1";
   int64_t offset = 0;
   for (size_t l = 0; l < m.layers.size(); ++l) {
@@ -31,11 +37,21 @@ void Sequential::save(const std::string& path) const {
     }
     offset += m.layers[l]->param_count();
   }
-  write_safetensors(path, file);
+  return file;
+}
+
+void Sequential::save(const std::string& path) const {
+  if (!built())
+    throw Error("cannot save '" + path + "': the model is not built yet (its weights do not "
+                "exist until the input shape is known: give the first layer input_shape or fit it)");
+  write_safetensors(path, model_to_safetensors(*this));
 }
 
 Sequential Sequential::load(const std::string& path) {
-  SafetensorsFile file = read_safetensors(path);
+  return model_from_safetensors(read_safetensors(path), path);
+}
+
+Sequential model_from_safetensors(const SafetensorsFile& file, const std::string& path) {
   auto it = file.metadata.find(kConfigKey);
   if (it == file.metadata.end())
     throw Error("'" + path + "' has no \"" + kConfigKey + "\" metadata, so its architecture is "
@@ -43,11 +59,13 @@ Sequential Sequential::load(const std::string& path) {
                 "(docs/file-format.md)");
   Sequential model;
   try {
-    model = from_json(it->second);
+    model = Sequential::from_json(it->second);
   } catch (const Error& e) {
     throw Error("'" + path + "': " + e.what());
   }
-  Impl& m = *model.impl_;
+  Sequential::Impl& m = model.impl();
+  for (const auto& [key, value] : file.metadata)
+    if (key != kConfigKey && key != kFormatKey && key != kTrainStateKey) m.metadata[key] = value;
   if (!m.built())
     throw Error("'" + path + "': its config has no input_shape, so the weights cannot be checked");
   std::map<std::string, const NamedTensor*> by_name;
@@ -73,7 +91,7 @@ Sequential Sequential::load(const std::string& path) {
     offset += m.layers[l]->param_count();
   }
   for (const NamedTensor& t : file.tensors)
-    if (!expected.count(t.name))
+    if (!expected.count(t.name) && !is_training_state(t.name))
       throw Error("'" + path + "' holds tensor '" + t.name +
                   "', which its config has no place for: the file and its config disagree");
   return model;

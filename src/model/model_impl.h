@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@ struct Sequential::Impl {
   bool compiled = false;
   OptimizerState opt_state;
   Rng rng;
+  std::map<std::string, std::string> metadata;  // saved with the model file
 
   // Workspace, grown to the largest batch seen, never shrunk.
   std::vector<float> x_batch;                 // (T, B, F) or (B, F)

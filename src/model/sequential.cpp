@@ -47,6 +47,7 @@ Sequential Sequential::clone() const {
   c.compiled = impl_->compiled;
   c.opt_state = impl_->opt_state;
   c.rng = impl_->rng;
+  c.metadata = impl_->metadata;
   return copy;
 }
 
@@ -147,6 +148,8 @@ const std::vector<int64_t>& Sequential::input_shape() const { return impl_->inpu
 const Optimizer& Sequential::optimizer() const { return impl_->optimizer; }
 const Loss& Sequential::loss() const { return impl_->loss; }
 void Sequential::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }
+std::map<std::string, std::string>& Sequential::metadata() { return impl_->metadata; }
+const std::map<std::string, std::string>& Sequential::metadata() const { return impl_->metadata; }
 
 // ---- boundary checks -----------------------------------------------------------------------
 

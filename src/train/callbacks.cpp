@@ -1,5 +1,6 @@
 // EarlyStopping and ModelCheckpoint (include/lstm/model.h).
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "lstm/error.h"
 #include "lstm/model.h"
@@ -42,6 +43,20 @@ void EarlyStopping::on_train_end(Sequential& model) {
   if (options_.restore_best_weights && !best_weights_.empty()) model.set_weights(best_weights_);
 }
 
+std::string EarlyStopping::state() const {
+  return nlohmann::json{{"best", best_}, {"best_epoch", best_epoch_}, {"wait", wait_},
+                        {"stopped_epoch", stopped_epoch_}}.dump();
+}
+
+void EarlyStopping::restore(const std::string& state, std::vector<float> weights) {
+  nlohmann::json j = nlohmann::json::parse(state);
+  best_ = j.at("best").get<double>();
+  best_epoch_ = j.at("best_epoch").get<int>();
+  wait_ = j.at("wait").get<int>();
+  stopped_epoch_ = j.at("stopped_epoch").get<int>();
+  best_weights_ = std::move(weights);
+}
+
 ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions options)
     : filepath_(std::move(filepath)), options_(std::move(options)) {
   if (filepath_.empty()) throw Error("ModelCheckpoint needs a file path");
@@ -58,6 +73,21 @@ void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& log
   for (size_t at = path.find(key); at != std::string::npos; at = path.find(key))
     path.replace(at, key.size(), std::to_string(epoch + 1));
   model.save(path);
+}
+
+}  // namespace lstm
+
+namespace lstm {
+
+std::string ModelCheckpoint::state() const {
+  return nlohmann::json{{"best", best_}, {"have_best", have_best_}}.dump();
+}
+
+void ModelCheckpoint::restore(const std::string& state, std::vector<float> weights) {
+  (void)weights;
+  nlohmann::json j = nlohmann::json::parse(state);
+  best_ = j.at("best").get<double>();
+  have_best_ = j.at("have_best").get<bool>();
 }
 
 }  // namespace lstm

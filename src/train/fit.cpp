@@ -1,12 +1,13 @@
 // Sequential::fit - the training loop: the one place where data, model and optimizer meet.
 // Semantics follow Keras (include/lstm/model.h).
-#include <chrono>
 #include <cmath>
-#include <cstdio>
+#include <filesystem>
 #include <numeric>
 
+#include "io/checkpoint.h"
 #include "lstm/error.h"
 #include "model/model_impl.h"
+#include "train/progress.h"
 
 namespace lstm {
 
@@ -25,6 +26,7 @@ static void check_fit_options(const FitOptions& o) {
     throw Error("give either validation_split or validation_x/validation_y, not both");
   if (o.validation_x.empty() != o.validation_y.empty())
     throw Error("validation data needs both validation_x and validation_y");
+  if (o.resume && o.checkpoint.empty()) throw Error("resume needs a checkpoint path to resume from");
 }
 
 History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
@@ -63,16 +65,34 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   History history;
   stop_training = false;
   for (auto& cb : options.callbacks) cb->on_train_begin(*this);
+  int first_epoch = 0;
+  if (options.resume && std::filesystem::exists(options.checkpoint)) {
+    TrainingState st = read_checkpoint(options.checkpoint, *this);
+    if (st.callback_states.size() != options.callbacks.size())
+      throw Error("the checkpoint '" + options.checkpoint + "' was written with " +
+                  std::to_string(st.callback_states.size()) + " callbacks, this fit() has " +
+                  std::to_string(options.callbacks.size()) + ": resume with the same settings");
+    first_epoch = st.epochs_done;
+    stop_training = st.stopped;
+    m.rng.set_state(st.rng_state);
+    m.opt_state = std::move(st.optimizer);
+    history.history = std::move(st.history);
+    for (size_t k = 0; k < options.callbacks.size(); ++k)
+      options.callbacks[k]->restore(st.callback_states[k], std::move(st.callback_weights[k]));
+  }
   std::vector<int64_t> order(static_cast<size_t>(n_train));
-  std::iota(order.begin(), order.end(), 0);
   const int64_t bs = options.batch_size;
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    auto t0 = std::chrono::steady_clock::now();
-    if (options.shuffle)  // Fisher-Yates with the model's generator
+  Progress progress(options.verbose, options.epochs);
+  for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+    // Each epoch shuffles 0..n-1 afresh (Fisher-Yates with the model's generator), so an epoch
+    // depends only on the generator's state: what a checkpoint saves.
+    std::iota(order.begin(), order.end(), 0);
+    if (options.shuffle)
       for (int64_t k = n_train - 1; k > 0; --k)
         std::swap(order[size_t(k)], order[m.rng.below(uint32_t(k + 1))]);
+    progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
     double loss_sum = 0.0;
-    for (int64_t start = 0; start < n_train; start += bs) {
+    for (int64_t start = 0, batch = 1; start < n_train; start += bs, ++batch) {
       const int64_t B = std::min(bs, n_train - start);
       m.gather_x(x, order.data() + start, B, T);
       m.gather_y(y, order.data() + start, B, T);
@@ -80,21 +100,22 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       loss_sum += m.loss_and_backward(T, B, true) * double(B);
       optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(),
                      int64_t(m.params.size()));
+      progress.batch_end(batch, loss_sum / double(start + B));
     }
     Logs logs;
     logs["loss"] = loss_sum / double(n_train);
     if (vx) logs["val_loss"] = m.evaluate(*vx, *vy, val_idx.data(), int64_t(val_idx.size()), bs);
     for (auto& [key, value] : logs) history.history[key].push_back(value);
-    if (options.verbose > 0) {
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::printf("Epoch %d/%d - %.2fs - loss: %.6g", epoch + 1, options.epochs, secs,
-                  logs["loss"]);
-      if (vx) std::printf(" - val_loss: %.6g", logs["val_loss"]);
-      std::printf("\n");
-      std::fflush(stdout);
-    }
+    progress.epoch_end(logs);
     for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, logs);
-    if (stop_training) break;
+    if (!options.checkpoint.empty()) {
+      TrainingState st{epoch + 1, stop_training, m.rng.state(), m.opt_state, history.history, {}, {}};
+      for (auto& cb : options.callbacks) {
+        st.callback_states.push_back(cb->state());
+        st.callback_weights.push_back(cb->state_weights());
+      }
+      write_checkpoint(options.checkpoint, *this, st);
+    }
   }
   for (auto& cb : options.callbacks) cb->on_train_end(*this);
   return history;

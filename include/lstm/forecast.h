@@ -1,0 +1,123 @@
+// lstm/forecast.h - time-series forecasting from a CSV: windows, scaling, metrics, baselines.
+//
+//   lstm::CsvTable table = lstm::read_csv("data/seattle-weather.csv");
+//   lstm::ForecastData data = lstm::prepare_forecast(table, {
+//       .target = "temp_max", .features = {"temp_max", "temp_min", "precipitation", "wind"},
+//       .lookback = 30, .horizon = 1, .test_fraction = 0.2, .season = 365, .date_column = "date"});
+//   lstm::Sequential model = lstm::default_forecast_model(data.setup);    // LSTM(50) -> Dense(K)
+//   model.compile(lstm::Adam(), lstm::loss::mse);
+//   model.fit(data.X_train, data.y_train, {.epochs = 50, .batch_size = 32});
+//   lstm::ForecastEvaluation ev = lstm::evaluate_forecast(model, data);   // RMSE, MAE, sMAPE
+//   std::cout << lstm::metrics_table(ev);                                 // vs naive baselines
+//   std::vector<lstm::ForecastPoint> week = lstm::forecast_future(model, data, 7);
+//   lstm::attach_forecast_setup(model, data.setup);                       // saved with the model
+//   model.save("weather.safetensors");
+//
+// Windows: L rows of the features (ending at row t) predict the target at rows t+1..t+K.
+// The split is chronological: the last floor(rows * test_fraction) rows are the test part. The
+// training windows have every target before the split; the test windows have their first target
+// in the test part (their inputs may reach back before it). Scaling is fitted on the rows before
+// the split only, and everything returned to the user is in the data's original units.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lstm/data.h"
+#include "lstm/model.h"
+#include "lstm/tensor.h"
+
+namespace lstm {
+
+struct ForecastOptions {
+  std::string target;
+  std::vector<std::string> features;  // model inputs; empty = {target} (univariate)
+  int lookback = 30;                  // L
+  int horizon = 1;                    // K: predict the next K values at once
+  double test_fraction = 0.2;
+  Scaling scaling = Scaling::standard;
+  int season = 0;  // period of the seasonal-naive baseline, in rows; 0 = none
+  std::string date_column;
+  Fill fill = Fill::none;
+  // Predict changes from the window's last target value instead of levels: targets and the
+  // target's input column become (value - last) / scale. Needs the target among the features.
+  // Helps series that trend out of the range seen in training.
+  bool relative = false;
+};
+
+// What a forecasting model needs besides its weights: the options and the fitted scalers.
+// Stored in the model file as the metadata "lstm.forecast" (docs/file-format.md).
+struct ForecastSetup {
+  ForecastOptions options;
+  Scaler features;  // one column per feature
+  Scaler target;    // one column
+  bool univariate() const { return options.features.size() == 1 && options.features[0] == options.target; }
+  // Scaled model input / output for a value of feature column f / of the target, in a window
+  // whose last target value is `last` (used in relative mode), and back.
+  float scale_input(float x, int64_t f, float last) const;
+  float scale_target(float y, float last) const;
+  float unscale_target(float y, float last) const;
+  std::string to_json() const;
+  static ForecastSetup from_json(const std::string& json);
+};
+
+struct ForecastData {
+  ForecastSetup setup;
+  Series series;  // the feature columns, then the target if it is not among them
+  int64_t split_row = 0;  // first row of the test part
+  Tensor X_train, y_train;  // scaled, [N, L, F] and [N, K]
+  Tensor X_test, y_test;
+  std::vector<int64_t> test_rows;  // row of each test window's first target (t + 1)
+  std::vector<float> target;       // the target column, original units, every row
+};
+
+// Builds windows and fits the scalers on the training rows.
+ForecastData prepare_forecast(const CsvTable& table, const ForecastOptions& options);
+// Builds windows with an existing setup (a trained model's), splitting at test_fraction.
+ForecastData prepare_forecast(const CsvTable& table, const ForecastSetup& setup,
+                              double test_fraction);
+
+// The seed's model for a setup: LSTM(units) (stacked `layers` deep) -> Dense(horizon).
+Sequential default_forecast_model(const ForecastSetup& setup, int units = 50, int layers = 1,
+                                  uint64_t seed = 42);
+
+void attach_forecast_setup(Sequential& model, const ForecastSetup& setup);
+bool has_forecast_setup(const Sequential& model);
+ForecastSetup forecast_setup(const Sequential& model);  // throws lstm::Error if it has none
+
+struct Metrics {
+  double rmse = 0, mae = 0, smape = 0;  // sMAPE in percent: mean of 200 |F - A| / (|A| + |F|)
+  int64_t count = 0;
+};
+
+struct PredictionRow {
+  int64_t row;  // data row of the predicted value
+  int step;     // 1..K
+  float actual, predicted;
+};
+
+struct ForecastEvaluation {
+  Metrics model, naive, seasonal;  // naive: the last value; seasonal: the value one season back
+  bool has_seasonal = false;
+  std::vector<PredictionRow> predictions;  // original units, ordered by window then step
+  std::string target;
+  int season = 0;
+};
+
+// Metrics on the test windows, for the model and the baselines. Throws if there are none.
+ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& data);
+std::string metrics_table(const ForecastEvaluation& ev);  // a plain-text table
+std::string metrics_json(const ForecastEvaluation& ev);
+
+struct ForecastPoint {
+  int step;          // 1 = the row after the last one
+  std::string date;  // empty without a date column
+  float value;
+};
+
+// Continues past the last row: recursively for a univariate model, else up to its horizon
+// (more is an lstm::Error that says why and what to do).
+std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData& data, int steps);
+
+}  // namespace lstm

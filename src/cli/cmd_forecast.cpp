@@ -1,0 +1,93 @@
+// lstm evaluate and lstm forecast: a trained forecaster (lstm train --csv) against a CSV.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "io/file.h"
+#include "lstm/forecast.h"
+#include "lstm/lstm.h"
+#include "report/report.h"
+
+namespace lstm::cli {
+
+const Command kEvaluate{
+    "evaluate",
+    "Score a forecaster on the test part of a CSV (its last --test-fraction of rows): RMSE, MAE\n"
+    "and sMAPE for the model and for the naive (last value) and seasonal-naive baselines.",
+    {
+        {"model", "FILE", "a model trained with lstm train --csv"},
+        {"csv", "FILE", "the data, with the columns the model was trained on"},
+        {"test-fraction", "X", "held-out fraction of rows (default: the one used in training)"},
+        {"season", "S", "season length for the seasonal-naive baseline (default: from training)"},
+        {"predictions", "FILE", "write one CSV row per test prediction: row,actual,predicted"},
+        {"json", "", "print the metrics as JSON instead of a table"},
+        {"report", "FILE", "write an HTML report (metrics, test forecast, loss curves)"},
+    }};
+
+const Command kForecast{"forecast",
+                        "Forecast the rows after the end of a CSV with a trained forecaster.",
+                        {
+                            {"model", "FILE", "a model trained with lstm train --csv"},
+                            {"csv", "FILE", "the data up to now"},
+                            {"steps", "N", "how many rows ahead (default: the model's horizon)"},
+                            {"out", "FILE", "also write the forecast as CSV: step,date,<target>"},
+                        }};
+
+// One CSV number: shortest form that reads back to the same float.
+static std::string fmt(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.7g", v);
+  return b;
+}
+
+int run_evaluate(const Args& a) {
+  Sequential model = Sequential::load(a.required("model"));
+  ForecastSetup setup = forecast_setup(model);
+  if (a.has("season")) setup.options.season = int(a.integer("season", 0));
+  if (setup.options.season < 0) throw UsageError("--season must be >= 0");
+  const double tf = a.number("test-fraction", setup.options.test_fraction);
+  if (!(tf > 0 && tf < 1)) throw UsageError("--test-fraction must be in (0, 1)");
+  for (const char* f : {"predictions", "report"})
+    if (a.has(f)) check_writable(a.str(f));
+  ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, tf);
+  ForecastEvaluation ev = evaluate_forecast(model, data);
+  std::fputs(a.has("json") ? (metrics_json(ev) + "\n").c_str() : metrics_table(ev).c_str(), stdout);
+  if (a.has("predictions")) {
+    const bool steps = setup.options.horizon > 1;
+    std::string csv = steps ? "row,step,actual,predicted\n" : "row,actual,predicted\n";
+    for (const PredictionRow& p : ev.predictions)
+      csv += std::to_string(p.row) + "," + (steps ? std::to_string(p.step) + "," : "") +
+             fmt(p.actual) + "," + fmt(p.predicted) + "\n";
+    write_file_atomic(a.str("predictions"), csv, "predictions file");
+  }
+  if (a.has("report")) {
+    ReportContent rc{"lstm: " + setup.options.target + " from " + a.str("csv"),
+                     {{"data", a.str("csv")}, {"model", a.str("model")}}, {}, &ev, {}};
+    auto it = model.metadata().find("lstm.history");
+    if (it != model.metadata().end())
+      rc.history = nlohmann::json::parse(it->second).get<std::map<std::string, std::vector<double>>>();
+    write_file_atomic(a.str("report"), report_html(rc), "report");
+  }
+  return 0;
+}
+
+int run_forecast(const Args& a) {
+  Sequential model = Sequential::load(a.required("model"));
+  ForecastSetup setup = forecast_setup(model);
+  const long steps = a.integer("steps", setup.options.horizon);
+  if (steps < 1) throw UsageError("--steps must be at least 1");
+  if (a.has("out")) check_writable(a.str("out"));
+  ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, 0.0);
+  std::vector<ForecastPoint> points = forecast_future(model, data, int(steps));
+  const std::string& target = setup.options.target;
+  std::string csv = "step,date," + target + "\n";
+  std::printf("%-6s %-20s %s\n", "step", "date", target.c_str());
+  for (const ForecastPoint& p : points) {
+    std::printf("%-6d %-20s %s\n", p.step, p.date.empty() ? "-" : p.date.c_str(), fmt(p.value).c_str());
+    csv += std::to_string(p.step) + "," + p.date + "," + fmt(p.value) + "\n";
+  }
+  if (a.has("out")) write_file_atomic(a.str("out"), csv, "forecast file");
+  return 0;
+}
+
+}  // namespace lstm::cli

@@ -1,0 +1,142 @@
+// Forecast metrics against naive baselines, and forecasting past the data (forecast.h).
+// L = lookback, K = horizon, S = season; t = the last input row of a window.
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "lstm/error.h"
+#include "lstm/forecast.h"
+
+namespace lstm {
+
+namespace {
+
+struct Accumulator {
+  double se = 0, ae = 0, sape = 0;
+  int64_t n = 0;
+  void add(double actual, double predicted) {
+    double e = predicted - actual, denom = std::fabs(actual) + std::fabs(predicted);
+    se += e * e, ae += std::fabs(e), sape += denom > 0 ? 200.0 * std::fabs(e) / denom : 0.0;
+    ++n;
+  }
+  Metrics metrics() const {
+    return n ? Metrics{std::sqrt(se / double(n)), ae / double(n), sape / double(n), n} : Metrics{};
+  }
+};
+
+}  // namespace
+
+ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
+  const ForecastOptions& o = d.setup.options;
+  if (d.test_rows.empty())
+    throw Error("there are no test windows to evaluate on: use a --test-fraction above 0");
+  const int64_t K = o.horizon, S = o.season;
+  Tensor pred = model.predict(d.X_test, 256);
+  if (pred.rank() != 2 || pred.dim(1) != K)
+    throw Error("the model outputs " + pred.shape_string() + " per batch but the forecasting "
+                "setup has horizon " + std::to_string(K) + ": its last layer needs " +
+                std::to_string(K) + " units");
+  ForecastEvaluation ev;
+  ev.target = o.target;
+  ev.season = o.season;
+  ev.has_seasonal = S > 0 && d.test_rows.front() - 1 + 1 - S >= 0;
+  Accumulator model_acc, naive_acc, seasonal_acc;
+  for (size_t n = 0; n < d.test_rows.size(); ++n) {
+    const int64_t t = d.test_rows[n] - 1;  // last observed row
+    for (int64_t k = 1; k <= K; ++k) {
+      const float actual = d.target[size_t(t + k)];
+      const float predicted = d.setup.unscale_target(pred[int64_t(n) * K + k - 1], d.target[size_t(t)]);
+      model_acc.add(actual, predicted);
+      naive_acc.add(actual, d.target[size_t(t)]);
+      if (ev.has_seasonal) {
+        const int64_t back = S * ((k + S - 1) / S);  // the latest row one or more seasons back
+        seasonal_acc.add(actual, d.target[size_t(t + k - back)]);
+      }
+      ev.predictions.push_back({t + k, int(k), actual, predicted});
+    }
+  }
+  ev.model = model_acc.metrics();
+  ev.naive = naive_acc.metrics();
+  ev.seasonal = seasonal_acc.metrics();
+  return ev;
+}
+
+std::string metrics_table(const ForecastEvaluation& ev) {
+  std::ostringstream s;
+  char line[160];
+  std::snprintf(line, sizeof line, "%-24s %12s %12s %10s\n", ("test: " + ev.target).c_str(), "RMSE",
+                "MAE", "sMAPE %");
+  s << line;
+  auto row = [&](const std::string& name, const Metrics& m) {
+    std::snprintf(line, sizeof line, "%-24s %12.4f %12.4f %10.2f\n", name.c_str(), m.rmse, m.mae, m.smape);
+    s << line;
+  };
+  row("model", ev.model);
+  row("naive (last value)", ev.naive);
+  if (ev.has_seasonal) row("seasonal naive (S=" + std::to_string(ev.season) + ")", ev.seasonal);
+  std::snprintf(line, sizeof line, "%lld test predictions; model RMSE is %.1f%% of the naive one\n",
+                (long long)ev.model.count, 100.0 * ev.model.rmse / ev.naive.rmse);
+  s << line;
+  return s.str();
+}
+
+std::string metrics_json(const ForecastEvaluation& ev) {
+  auto m = [](const Metrics& x) {
+    return nlohmann::json{{"rmse", x.rmse}, {"mae", x.mae}, {"smape", x.smape}, {"count", x.count}};
+  };
+  nlohmann::json j = {{"target", ev.target}, {"model", m(ev.model)}, {"naive", m(ev.naive)}};
+  j["seasonal_naive"] = ev.has_seasonal ? m(ev.seasonal) : nlohmann::json(nullptr);
+  j["season"] = ev.season;
+  return j.dump(2);
+}
+
+std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData& d, int steps) {
+  const ForecastSetup& s = d.setup;
+  const ForecastOptions& o = s.options;
+  const int64_t L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
+  const int64_t R = d.series.rows();
+  if (steps < 1) throw Error("--steps must be at least 1");
+  if (!s.univariate() && steps > K) {
+    std::string others;
+    for (const std::string& f : o.features)
+      if (f != o.target) others += (others.empty() ? "" : ", ") + f;
+    throw Error("this model reads " + others + " besides " + o.target +
+                ", whose future values are unknown, so it forecasts at most its horizon of " +
+                std::to_string(K) + " steps: ask for --steps " + std::to_string(K) +
+                " or fewer, or train with --horizon " + std::to_string(steps) +
+                " (or a univariate model, which forecasts recursively)");
+  }
+  if (R < L) throw Error("the data has " + std::to_string(R) + " rows but the model reads windows of " + std::to_string(L));
+  // The last window in original units; a univariate model's window slides over its own
+  // predictions.
+  std::vector<float> window;
+  for (int64_t r = R - L; r < R; ++r)
+    for (int64_t f = 0; f < F; ++f) window.push_back(d.series.at(r, f));
+  const int64_t tc = s.univariate() ? 0 : -1;
+  std::vector<float> values, scaled(window.size());
+  while (int64_t(values.size()) < steps) {
+    const float last = s.univariate() ? window.back() : d.target.back();
+    for (size_t k = 0; k < window.size(); ++k) scaled[k] = s.scale_input(window[k], int64_t(k) % F, last);
+    Tensor pred = model.predict(Tensor({1, L, F}, scaled), 1);
+    for (int64_t k = 0; k < K && int64_t(values.size()) < steps; ++k) {
+      values.push_back(s.unscale_target(pred[k], last));
+      if (tc == 0) {  // recursive: the prediction becomes the newest input
+        window.erase(window.begin());
+        window.push_back(values.back());
+      }
+    }
+  }
+  std::vector<ForecastPoint> out;
+  int64_t step_seconds = 0, last = 0;
+  if (!d.series.dates.empty() && R >= 2) {
+    last = parse_date(d.series.dates.back());
+    step_seconds = last - parse_date(d.series.dates[size_t(R - 2)]);
+  }
+  for (int k = 1; k <= steps; ++k)
+    out.push_back({k, step_seconds ? format_date(last + k * step_seconds, d.series.dates.back()) : "",
+                   values[size_t(k - 1)]});
+  return out;
+}
+
+}  // namespace lstm

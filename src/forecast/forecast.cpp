@@ -1,0 +1,198 @@
+// Forecasting setup and windows (include/lstm/forecast.h).
+// R = rows, L = lookback, K = horizon, F = features; t = the last input row of a window.
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "lstm/error.h"
+#include "lstm/forecast.h"
+
+namespace lstm {
+
+using json = nlohmann::json;
+
+static const char* kForecastKey = "lstm.forecast";
+
+std::string ForecastSetup::to_json() const {
+  const ForecastOptions& o = options;
+  json j = {{"target", o.target},
+            {"features", o.features},
+            {"lookback", o.lookback},
+            {"horizon", o.horizon},
+            {"test_fraction", o.test_fraction},
+            {"scaling", scaling_name(o.scaling)},
+            {"season", o.season},
+            {"date_column", o.date_column},
+            {"fill", o.fill == Fill::none ? "none" : o.fill == Fill::previous ? "previous" : "linear"},
+            {"relative", o.relative},
+            {"feature_center", features.center},
+            {"feature_scale", features.scale},
+            {"target_center", target.center[0]},
+            {"target_scale", target.scale[0]}};
+  return j.dump();
+}
+
+ForecastSetup ForecastSetup::from_json(const std::string& text) {
+  ForecastSetup s;
+  try {
+    json j = json::parse(text);
+    ForecastOptions& o = s.options;
+    o.target = j.at("target").get<std::string>();
+    o.features = j.at("features").get<std::vector<std::string>>();
+    o.lookback = j.at("lookback").get<int>();
+    o.horizon = j.at("horizon").get<int>();
+    o.test_fraction = j.at("test_fraction").get<double>();
+    o.scaling = scaling_from_name(j.at("scaling").get<std::string>());
+    o.season = j.at("season").get<int>();
+    o.date_column = j.at("date_column").get<std::string>();
+    o.fill = fill_from_name(j.value("fill", "none"));
+    o.relative = j.value("relative", false);
+    s.features = {o.scaling, j.at("feature_center").get<std::vector<float>>(),
+                  j.at("feature_scale").get<std::vector<float>>()};
+    s.target = {o.scaling, {j.at("target_center").get<float>()}, {j.at("target_scale").get<float>()}};
+    if (s.features.center.size() != o.features.size() || s.features.scale.size() != o.features.size())
+      throw Error("the scaling has " + std::to_string(s.features.center.size()) + " columns for " +
+                  std::to_string(o.features.size()) + " features");
+  } catch (const json::exception& e) {
+    throw Error(std::string("the model's forecasting setup (\"") + kForecastKey +
+                "\" metadata) is malformed: " + e.what());
+  }
+  return s;
+}
+
+float ForecastSetup::scale_input(float x, int64_t f, float last) const {
+  if (options.relative && options.features[size_t(f)] == options.target) return (x - last) / target.scale[0];
+  return features.apply(x, f);
+}
+float ForecastSetup::scale_target(float y, float last) const {
+  return options.relative ? (y - last) / target.scale[0] : target.apply(y, 0);
+}
+float ForecastSetup::unscale_target(float y, float last) const {
+  return options.relative ? y * target.scale[0] + last : target.invert(y, 0);
+}
+
+static void check_options(const ForecastOptions& o) {
+  if (o.target.empty()) throw Error("forecasting needs a target column (--target)");
+  if (o.lookback < 1) throw Error("lookback must be at least 1, got " + std::to_string(o.lookback));
+  if (o.horizon < 1) throw Error("horizon must be at least 1, got " + std::to_string(o.horizon));
+  if (!(o.test_fraction >= 0.0 && o.test_fraction < 1.0))
+    throw Error("test fraction must be in [0, 1), got " + std::to_string(o.test_fraction));
+  if (o.season < 0) throw Error("season must be >= 0 (0 = none), got " + std::to_string(o.season));
+  bool has_target = false;
+  for (const std::string& f : o.features) has_target = has_target || f == o.target;
+  if (o.relative && !has_target)
+    throw Error("relative forecasting predicts changes from the target's last value, so the "
+                "target '" + o.target + "' must be one of the features");
+}
+
+// Columns: the features, then the target when it is not one of them.
+static std::vector<std::string> columns_for(const ForecastOptions& o) {
+  std::vector<std::string> cols = o.features;
+  bool found = false;
+  for (const std::string& f : cols) found = found || f == o.target;
+  if (!found) cols.push_back(o.target);
+  return cols;
+}
+
+static int64_t target_column(const ForecastOptions& o) {
+  for (size_t c = 0; c < o.features.size(); ++c)
+    if (o.features[c] == o.target) return int64_t(c);
+  return int64_t(o.features.size());
+}
+
+// Copies window t (inputs rows t-L+1..t, targets t+1..t+K) into X[n], y[n], scaled.
+static void fill_window(const ForecastData& d, int64_t t, int64_t n, Tensor& X, Tensor& y) {
+  const ForecastOptions& o = d.setup.options;
+  const int64_t L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
+  const float last = d.target[size_t(t)];
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t f = 0; f < F; ++f)
+      X[(n * L + l) * F + f] = d.setup.scale_input(d.series.at(t - L + 1 + l, f), f, last);
+  for (int64_t k = 0; k < K; ++k) y[n * K + k] = d.setup.scale_target(d.target[size_t(t + 1 + k)], last);
+}
+
+static ForecastData build(const CsvTable& table, ForecastSetup setup, double test_fraction,
+                          bool fit_scaling) {
+  ForecastOptions& o = setup.options;
+  if (o.features.empty()) o.features = {o.target};
+  check_options(o);
+  ForecastData d;
+  d.series = select_columns(table, columns_for(o), {.date_column = o.date_column, .fill = o.fill});
+  const int64_t R = d.series.rows(), L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
+  const int64_t tc = target_column(o);
+  for (int64_t r = 0; r < R; ++r) d.target.push_back(d.series.at(r, tc));
+  d.split_row = R - int64_t(std::floor(double(R) * test_fraction));
+  const int64_t n_train = d.split_row - K - L + 1;
+  if (n_train < 1)
+    throw Error("'" + table.path + "' has " + std::to_string(R) + " rows, " +
+                std::to_string(d.split_row) + " of them before the test part; a training window "
+                "of lookback " + std::to_string(L) + " and horizon " + std::to_string(K) +
+                " needs " + std::to_string(L + K) + ": use more data, a shorter --lookback or a "
+                "smaller --test-fraction");
+  if (fit_scaling) {
+    std::vector<float> fv, tv;
+    for (int64_t r = 0; r < d.split_row; ++r) {
+      for (int64_t f = 0; f < F; ++f) fv.push_back(d.series.at(r, f));
+      tv.push_back(d.target[size_t(r)]);
+    }
+    setup.features = Scaler::fit(fv, F, 0, d.split_row, o.scaling);
+    setup.target = Scaler::fit(tv, 1, 0, d.split_row, o.scaling);
+  }
+  d.setup = setup;
+  d.X_train = Tensor({n_train, L, F});
+  d.y_train = Tensor({n_train, K});
+  for (int64_t n = 0; n < n_train; ++n) fill_window(d, L - 1 + n, n, d.X_train, d.y_train);
+  const int64_t first_test = std::max(L - 1, d.split_row - 1), n_test = R - K - first_test;
+  if (test_fraction > 0 && n_test < 1)
+    throw Error("the test part of '" + table.path + "' (" + std::to_string(R - d.split_row) +
+                " rows) is shorter than the horizon " + std::to_string(K) +
+                ": use a larger --test-fraction or a shorter --horizon");
+  if (test_fraction > 0) {
+    d.X_test = Tensor({n_test, L, F});
+    d.y_test = Tensor({n_test, K});
+    for (int64_t n = 0; n < n_test; ++n) {
+      fill_window(d, first_test + n, n, d.X_test, d.y_test);
+      d.test_rows.push_back(first_test + n + 1);
+    }
+  }
+  return d;
+}
+
+ForecastData prepare_forecast(const CsvTable& table, const ForecastOptions& options) {
+  ForecastSetup setup;
+  setup.options = options;
+  return build(table, setup, options.test_fraction, /*fit_scaling=*/true);
+}
+
+ForecastData prepare_forecast(const CsvTable& table, const ForecastSetup& setup,
+                              double test_fraction) {
+  return build(table, setup, test_fraction, /*fit_scaling=*/false);
+}
+
+Sequential default_forecast_model(const ForecastSetup& setup, int units, int layers, uint64_t seed) {
+  if (units < 1 || layers < 1) throw Error("the model needs units >= 1 and layers >= 1");
+  const ForecastOptions& o = setup.options;
+  Sequential model({.seed = seed});
+  for (int l = 0; l < layers; ++l) {
+    LSTMOptions lo{.return_sequences = l + 1 < layers};
+    if (l == 0) lo.input_shape = {o.lookback, int64_t(o.features.size())};
+    model.add(LSTM(units, lo));
+  }
+  model.add(Dense(o.horizon));
+  return model;
+}
+
+void attach_forecast_setup(Sequential& model, const ForecastSetup& setup) {
+  model.metadata()[kForecastKey] = setup.to_json();
+}
+
+bool has_forecast_setup(const Sequential& model) { return model.metadata().count(kForecastKey) > 0; }
+
+ForecastSetup forecast_setup(const Sequential& model) {
+  auto it = model.metadata().find(kForecastKey);
+  if (it == model.metadata().end())
+    throw Error("this model was not trained as a forecaster (lstm train --csv): it has no "
+                "forecasting setup to read a CSV with");
+  return ForecastSetup::from_json(it->second);
+}
+
+}  // namespace lstm

@@ -1,0 +1,32 @@
+// Training checkpoints: a model file (docs/file-format.md) plus what resuming needs, so that a
+// run killed at any moment and resumed ends with the weights of an uninterrupted run.
+//   tensors   optimizer.m, optimizer.v            the optimizer's moment buffers
+//             callbacks.{k}.weights               e.g. EarlyStopping's best weights
+//   metadata  lstm.train_state                    JSON: epochs done, random state, optimizer
+//                                                 step, history, callback states
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lstm/model.h"
+#include "optim/optimizer.h"
+
+namespace lstm {
+
+struct TrainingState {
+  int epochs_done = 0;
+  bool stopped = false;  // a callback ended training early
+  uint64_t rng_state = 0;
+  OptimizerState optimizer;
+  std::map<std::string, std::vector<double>> history;
+  std::vector<std::string> callback_states;
+  std::vector<std::vector<float>> callback_weights;
+};
+
+void write_checkpoint(const std::string& path, const Sequential& model, const TrainingState& state);
+// Loads the weights into `model`, which must have the checkpoint's architecture.
+TrainingState read_checkpoint(const std::string& path, Sequential& model);
+
+}  // namespace lstm

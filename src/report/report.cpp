@@ -1,0 +1,159 @@
+// report_html (report.h): SVG line charts drawn here, in C++, so the file needs nothing else.
+#include "report/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace lstm {
+
+namespace {
+
+struct Line {
+  std::string name, color;
+  std::vector<double> x, y;
+  bool dashed = false;
+};
+
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
+}
+
+// A line chart with axes, ticks and a legend. `log_y` for loss curves.
+std::string chart(const std::string& id, const std::string& title, const std::string& xlabel,
+                  const std::vector<Line>& lines, bool log_y) {
+  const double W = 900, H = 320, left = 70, right = 20, top = 30, bottom = 45;
+  double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+  auto ty = [&](double v) { return log_y ? std::log10(std::max(v, 1e-12)) : v; };
+  for (const Line& l : lines)
+    for (size_t k = 0; k < l.x.size(); ++k) {
+      if (!std::isfinite(l.y[k])) continue;
+      x0 = std::min(x0, l.x[k]), x1 = std::max(x1, l.x[k]);
+      y0 = std::min(y0, ty(l.y[k])), y1 = std::max(y1, ty(l.y[k]));
+    }
+  if (!(x1 > x0)) x1 = x0 + 1;
+  if (!(y1 > y0)) y1 = y0 + 1;
+  const double pad = 0.05 * (y1 - y0);
+  y0 -= pad, y1 += pad;
+  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * (W - left - right); };
+  auto py = [&](double y) { return top + (y1 - ty(y)) / (y1 - y0) * (H - top - bottom); };
+  std::ostringstream s;
+  s << "<svg id=\"" << id << "\" class=\"chart\" viewBox=\"0 0 " << W << " " << H
+    << "\" width=\"" << W << "\" height=\"" << H << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
+  s << "<text x=\"" << left << "\" y=\"18\" class=\"title\">" << escape(title) << "</text>\n";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << W - left - right
+    << "\" height=\"" << H - top - bottom << "\" fill=\"none\" stroke=\"#999\"/>\n";
+  for (int k = 0; k <= 4; ++k) {  // y ticks
+    double v = y0 + (y1 - y0) * k / 4.0, yy = top + (H - top - bottom) * (1 - k / 4.0);
+    s << "<text x=\"" << left - 6 << "\" y=\"" << yy + 4 << "\" class=\"tick\" text-anchor=\"end\">"
+      << num(log_y ? std::pow(10.0, v) : v) << "</text>\n";
+  }
+  for (int k = 0; k <= 5; ++k) {  // x ticks
+    double v = x0 + (x1 - x0) * k / 5.0;
+    s << "<text x=\"" << px(v) << "\" y=\"" << H - bottom + 16 << "\" class=\"tick\" text-anchor=\"middle\">"
+      << num(std::round(v)) << "</text>\n";
+  }
+  s << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - 6
+    << "\" class=\"tick\" text-anchor=\"middle\">" << escape(xlabel) << "</text>\n";
+  double legend_x = left + 10;
+  for (const Line& l : lines) {
+    s << "<polyline class=\"series\" data-name=\"" << escape(l.name) << "\" fill=\"none\" stroke=\""
+      << l.color << "\" stroke-width=\"2\"" << (l.dashed ? " stroke-dasharray=\"6 4\"" : "")
+      << " points=\"";
+    for (size_t k = 0; k < l.x.size(); ++k)
+      if (std::isfinite(l.y[k])) s << num(px(l.x[k])) << "," << num(py(l.y[k])) << " ";
+    s << "\"/>\n";
+    s << "<rect x=\"" << legend_x << "\" y=\"" << top + 8 << "\" width=\"14\" height=\"4\" fill=\""
+      << l.color << "\"/><text x=\"" << legend_x + 18 << "\" y=\"" << top + 14 << "\" class=\"tick\">"
+      << escape(l.name) << "</text>\n";
+    legend_x += 30 + 8 * double(l.name.size());
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
+}  // namespace
+
+std::string report_html(const ReportContent& c) {
+  std::ostringstream s;
+  s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>"
+    << escape(c.title) << "</title>\n<style>\n"
+    << "body{font-family:sans-serif;margin:24px;color:#222;max-width:960px}"
+    << "table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 10px;"
+    << "text-align:right}th:first-child,td:first-child{text-align:left}"
+    << ".title{font-size:15px;font-weight:bold}.tick{font-size:11px;fill:#444}"
+    << "svg.chart{display:block;margin:16px 0;background:#fff}\n</style></head><body>\n";
+  s << "<h1>" << escape(c.title) << "</h1>\n";
+  if (!c.facts.empty()) {
+    s << "<table>\n";
+    for (const auto& [k, v] : c.facts) s << "<tr><th>" << escape(k) << "</th><td>" << escape(v) << "</td></tr>\n";
+    s << "</table>\n";
+  }
+  if (const ForecastEvaluation* ev = c.evaluation) {
+    s << "<h2>Test metrics: " << escape(ev->target) << "</h2>\n<table id=\"metrics\">\n"
+      << "<tr><th></th><th>RMSE</th><th>MAE</th><th>sMAPE %</th></tr>\n";
+    auto row = [&](const std::string& name, const Metrics& m) {
+      s << "<tr><td>" << escape(name) << "</td><td>" << num(m.rmse) << "</td><td>" << num(m.mae)
+        << "</td><td>" << num(m.smape) << "</td></tr>\n";
+    };
+    row("model", ev->model);
+    row("naive (last value)", ev->naive);
+    if (ev->has_seasonal) row("seasonal naive (S=" + std::to_string(ev->season) + ")", ev->seasonal);
+    s << "</table>\n";
+  }
+  if (!c.history.empty()) {
+    std::vector<Line> lines;
+    const char* colors[] = {"#1f77b4", "#ff7f0e"};
+    int k = 0;
+    for (const char* key : {"loss", "val_loss"}) {
+      auto it = c.history.find(key);
+      if (it == c.history.end()) continue;
+      Line l{key, colors[k++], {}, it->second};
+      for (size_t e = 0; e < it->second.size(); ++e) l.x.push_back(double(e + 1));
+      lines.push_back(l);
+    }
+    s << chart("loss-chart", "Training loss (log scale)", "epoch", lines, true);
+  }
+  if (c.evaluation) {
+    Line actual{"actual", "#444444", {}, {}}, predicted{"predicted (1 step ahead)", "#d62728", {}, {}};
+    for (const PredictionRow& p : c.evaluation->predictions) {
+      if (p.step != 1) continue;
+      actual.x.push_back(double(p.row)), actual.y.push_back(p.actual);
+      predicted.x.push_back(double(p.row)), predicted.y.push_back(p.predicted);
+    }
+    std::vector<Line> lines = {actual, predicted};
+    if (!c.future.empty() && !actual.x.empty()) {
+      Line future{"forecast", "#2ca02c", {}, {}, true};
+      for (const ForecastPoint& f : c.future)
+        future.x.push_back(actual.x.back() + f.step), future.y.push_back(f.value);
+      lines.push_back(future);
+    }
+    s << chart("forecast-chart", "Test split: forecast against actual " + c.evaluation->target,
+               "data row", lines, false);
+  }
+  if (!c.future.empty()) {
+    s << "<h2>Forecast past the data</h2>\n<table id=\"future\">\n<tr><th>step</th><th>date</th><th>value</th></tr>\n";
+    for (const ForecastPoint& f : c.future)
+      s << "<tr><td>" << f.step << "</td><td>" << escape(f.date) << "</td><td>" << num(f.value) << "</td></tr>\n";
+    s << "</table>\n";
+  }
+  s << "</body></html>\n";
+  return s.str();
+}
+
+}  // namespace lstm

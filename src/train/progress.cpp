@@ -1,0 +1,46 @@
+// The progress bar of fit() (progress.h).
+#include "train/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+namespace lstm {
+
+Progress::Progress(int verbose, int epochs)
+    : enabled_(verbose > 0), live_(verbose > 0 && isatty(STDOUT_FILENO)), epochs_(epochs) {}
+
+void Progress::epoch_begin(int epoch, int64_t batches) {
+  epoch_ = epoch, batches_ = batches;
+  start_ = last_draw_ = Clock::now();
+}
+
+void Progress::batch_end(int64_t batch, double mean_loss) {
+  if (!live_) return;
+  const auto now = Clock::now();
+  if (batch < batches_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  const int width = 24, done = int(width * batch / batches_);
+  std::string bar(size_t(done), '=');
+  if (done < width) bar += '>' + std::string(size_t(width - done - 1), '.');
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double eta = elapsed / double(batch) * double(batches_ - batch);
+  std::printf("\rEpoch %d/%d [%s] %lld/%lld - ETA %.1fs - loss: %.6g\x1b[K", epoch_ + 1, epochs_,
+              bar.c_str(), (long long)batch, (long long)batches_, eta, mean_loss);
+  std::fflush(stdout);
+}
+
+void Progress::epoch_end(const Logs& logs) {
+  if (!enabled_) return;
+  const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+  std::printf("%sEpoch %d/%d - %.2fs", live_ ? "\r\x1b[K" : "", epoch_ + 1, epochs_, secs);
+  for (const char* key : {"loss", "val_loss"}) {
+    auto it = logs.find(key);
+    if (it != logs.end()) std::printf(" - %s: %.6g", key, it->second);
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+}  // namespace lstm
