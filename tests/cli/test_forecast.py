@@ -1,0 +1,219 @@
+"""Forecasting from a CSV through the CLI, as a practitioner uses it: run with
+/usr/bin/python3 -m unittest test_forecast (ctest sets LSTM_BIN and LSTM_DATA).
+
+The main job must beat the naive forecast, another real series must beat the seasonal-naive
+one, documented outputs must have their columns and keys, bad CSVs must fail clearly, a run
+killed with SIGKILL and resumed must end with the weights of an uninterrupted run, and the
+report must render with its charts in headless Chromium."""
+import csv
+import json
+import os
+import pty
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LSTM = os.environ.get("LSTM_BIN", os.path.join(HERE, "../../build/bin/lstm"))
+DATA = os.environ.get("LSTM_DATA", os.path.join(HERE, "../../data"))
+WEATHER = os.path.join(DATA, "seattle-weather.csv")
+CO2 = os.path.join(DATA, "co2-weekly.csv")
+# The main job's first step (scripts/demo.sh), exactly.
+MAIN_JOB = ["--csv", WEATHER, "--target", "temp_max", "--features", "temp_max,temp_min,precipitation,wind",
+            "--lookback", "30", "--date-column", "date", "--season", "365", "--test-fraction", "0.2",
+            "--epochs", "50", "--batch-size", "32", "--validation-split", "0.2", "--early-stopping", "5"]
+
+
+def tensors(path):
+    """name -> raw bytes of every tensor in a safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    return {k: data[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in header.items() if k != "__metadata__"}, header.get("__metadata__", {})
+
+
+class Forecasting(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run_lstm(self, *args, code=0):
+        p = subprocess.run([LSTM, *map(str, args)], capture_output=True, text=True, timeout=600)
+        self.assertEqual(p.returncode, code, f"lstm {' '.join(map(str, args))}\nstdout: {p.stdout[-3000:]}\nstderr: {p.stderr}")
+        return p
+
+    def metrics(self, model, data, *extra):
+        return json.loads(self.run_lstm("evaluate", "--model", model, "--csv", data, "--json", *extra).stdout)
+
+    def test_main_job_beats_naive_and_writes_the_report(self):
+        model, report = self.path("weather.safetensors"), self.path("report.html")
+        p = self.run_lstm("train", *MAIN_JOB, "--out", model, "--report", report)
+        self.assertIn("naive (last value)", p.stdout)
+        m = self.metrics(model, WEATHER)
+        self.assertLess(m["model"]["rmse"], m["naive"]["rmse"])
+        self.assertLess(m["model"]["rmse"], m["seasonal_naive"]["rmse"])
+        self.assertEqual(m["model"]["count"], 292)
+        self.assertTrue(os.path.getsize(report) > 1000)
+        # A multivariate next-day model forecasts one day; more needs --horizon.
+        out = self.run_lstm("forecast", "--model", model, "--csv", WEATHER, "--steps", 1).stdout
+        self.assertIn("2016/01/01", out)
+        err = self.run_lstm("forecast", "--model", model, "--csv", WEATHER, "--steps", 7, code=1).stderr
+        self.assertIn("--horizon 7", err)
+        self.render_and_check_report(report)
+
+    def render_and_check_report(self, report):
+        """Headless Chromium renders the report; the charts' line colors must be on screen."""
+        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+        self.assertIsNotNone(chromium, "chromium is needed to check the report (scripts/install-deps.sh test)")
+        png = self.path("report.png")
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={self.path('chromium-profile')}", "--hide-scrollbars",
+                        "--window-size=1000,1300", f"--screenshot={png}", "file://" + os.path.abspath(report)],
+                       capture_output=True, timeout=120, check=True)
+        from PIL import Image
+        pixels = set(Image.open(png).convert("RGB").getdata())
+        for name, rgb in [("loss curve", (0x1f, 0x77, 0xb4)), ("val_loss curve", (0xff, 0x7f, 0x0e)),
+                          ("test predictions", (0xd6, 0x27, 0x28)), ("test actuals", (0x44, 0x44, 0x44))]:
+            self.assertIn(rgb, pixels, f"the report's {name} was not drawn")
+        with open(report) as f:
+            html = f.read()
+        self.assertNotIn("http", html.replace('xmlns="http://www.w3.org/2000/svg"', ""), "the report must work offline")
+
+    def test_other_real_series_beats_seasonal_naive(self):
+        # Mauna Loa weekly CO2, yearly season of 52 weeks, the default model for 20 epochs.
+        model = self.path("co2.safetensors")
+        self.run_lstm("train", "--csv", CO2, "--target", "co2", "--date-column", "date", "--season", 52,
+                      "--fill", "linear", "--epochs", 20, "--out", model, "--quiet")
+        m = self.metrics(model, CO2)
+        self.assertLess(m["model"]["rmse"], m["seasonal_naive"]["rmse"])
+        # Predicting changes from the last value copes with the trend: it beats both baselines.
+        self.run_lstm("train", "--csv", CO2, "--target", "co2", "--date-column", "date", "--season", 52,
+                      "--fill", "linear", "--epochs", 20, "--relative", "--out", model, "--quiet")
+        m = self.metrics(model, CO2)
+        self.assertLess(m["model"]["rmse"], m["naive"]["rmse"])
+        self.assertLess(m["model"]["rmse"], m["seasonal_naive"]["rmse"])
+        # Univariate: forecasts recursively, with weekly dates after the last one (20011229).
+        self.run_lstm("forecast", "--model", model, "--csv", CO2, "--steps", 3, "--out", self.path("f.csv"))
+        with open(self.path("f.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual([r["date"] for r in rows], ["20020105", "20020112", "20020119"])
+        self.assertTrue(all(365 < float(r["co2"]) < 380 for r in rows))
+
+    def test_evaluate_outputs_documented_columns_and_keys(self):
+        model = self.path("m.safetensors")
+        common = ["--csv", WEATHER, "--target", "temp_max", "--lookback", 10, "--epochs", 2, "--units", 8, "--quiet"]
+        self.run_lstm("train", *common, "--out", model)
+        m = self.metrics(model, WEATHER)
+        self.assertEqual(set(m), {"target", "model", "naive", "seasonal_naive", "season"})
+        self.assertEqual(set(m["model"]), {"rmse", "mae", "smape", "count"})
+        self.assertIsNone(m["seasonal_naive"])  # no --season given
+        self.assertIsNotNone(self.metrics(model, WEATHER, "--season", 365)["seasonal_naive"])
+        self.run_lstm("evaluate", "--model", model, "--csv", WEATHER, "--predictions", self.path("p.csv"))
+        with open(self.path("p.csv")) as f:
+            rows = list(csv.reader(f))
+        self.assertEqual(rows[0], ["row", "actual", "predicted"])
+        self.assertEqual(len(rows) - 1, m["model"]["count"])
+        self.assertEqual(int(rows[1][0]), 1461 - 292)  # the first test row
+        with open(WEATHER) as f:
+            actual = [float(r["temp_max"]) for r in csv.DictReader(f)]
+        self.assertEqual(float(rows[1][1]), actual[int(rows[1][0])])
+        self.run_lstm("train", *common, "--horizon", 3, "--out", model)
+        self.run_lstm("evaluate", "--model", model, "--csv", WEATHER, "--predictions", self.path("p3.csv"))
+        with open(self.path("p3.csv")) as f:
+            rows = list(csv.reader(f))
+        self.assertEqual(rows[0], ["row", "step", "actual", "predicted"])
+        self.assertEqual([r[1] for r in rows[1:4]], ["1", "2", "3"])
+        self.assertEqual([int(r[0]) for r in rows[1:4]], [1169, 1170, 1171])
+
+    def test_bad_csv_is_a_clear_error(self):
+        def write(name, text):
+            with open(self.path(name), "w") as f:
+                f.write(text)
+            return self.path(name)
+
+        out = self.path("m.safetensors")
+        rows = "".join(f"2020-01-{d:02d},{d},{d * 2}\n" for d in range(1, 29))
+
+        def fails(csv_path, needle, *extra):
+            err = self.run_lstm("train", "--csv", csv_path, "--target", "a", "--lookback", 5, "--out", out, *extra,
+                                code=1).stderr
+            self.assertIn(needle, err)
+            self.assertFalse(os.path.exists(out))
+
+        gap = write("gap.csv", "date,a,b\n" + rows + "2020-01-29,,3\n" + rows)
+        fails(gap, "data row 28 (line 30), column 'a' is missing")
+        fails(write("text.csv", "date,a,b\n" + rows + "2020-01-29,n/a?,3\n"), "'n/a?' is not a number")
+        fails(write("cells.csv", "date,a,b\n" + rows + "2020-01-29,1\n"), "line 30 has 2 cells but the header has 3")
+        fails(write("short.csv", "date,a,b\n" + rows[:60]), "needs 6: use more data")
+        fails(gap, "has no column 'c' (its columns: date, a, b)", "--features", "a,c")
+        fails(write("date.csv", "date,a,b\n" + rows.replace("2020-01-05", "5 Jan")), "'5 Jan' is not a date", "--date-column", "date")
+        self.run_lstm("train", "--csv", gap, "--target", "a", "--lookback", 5, "--out", out, "--fill", "previous",
+                      "--epochs", 1, "--quiet")
+        self.assertIn("unknown fill", self.run_lstm("train", "--csv", gap, "--target", "a", "--out", out,
+                                                    "--fill", "zero", code=2).stderr)
+
+    def test_resume_after_sigkill_gives_the_uninterrupted_weights(self):
+        args = ["train", *MAIN_JOB[:-8], "--epochs", 8, "--validation-split", 0.2, "--early-stopping", 50, "--quiet"]
+        self.run_lstm(*args, "--out", self.path("straight.safetensors"))
+        ckpt = self.path("ckpt.safetensors")
+        p = subprocess.Popen([LSTM, *map(str, args), "--out", self.path("resumed.safetensors"), "--checkpoint", ckpt])
+        done = 0
+        deadline = time.time() + 300
+        while done < 3 and p.poll() is None and time.time() < deadline:
+            time.sleep(0.005)
+            try:
+                done = json.loads(tensors(ckpt)[1]["lstm.train_state"])["epochs_done"]
+            except (OSError, KeyError, ValueError, struct.error):
+                pass
+        p.send_signal(signal.SIGKILL)
+        self.assertEqual(p.wait(), -signal.SIGKILL, "training ended before it could be killed")
+        self.assertFalse(os.path.exists(self.path("resumed.safetensors")))
+        self.run_lstm(*args, "--out", self.path("resumed.safetensors"), "--checkpoint", ckpt, "--resume")
+        a, meta_a = tensors(self.path("straight.safetensors"))
+        b, meta_b = tensors(self.path("resumed.safetensors"))
+        self.assertEqual(a.keys(), b.keys())
+        for name in a:
+            self.assertEqual(a[name], b[name], f"{name} differs after resuming")
+        self.assertEqual(json.loads(meta_a["lstm.history"]), json.loads(meta_b["lstm.history"]))
+
+    def test_progress_bar_on_a_terminal(self):
+        argv = [LSTM, "train", "--csv", WEATHER, "--target", "temp_max", "--lookback", "5", "--units", "4",
+                "--epochs", "2", "--batch-size", "8", "--out", self.path("m.safetensors")]
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: become lstm on the terminal, never return into the tests
+            try:
+                os.execv(LSTM, argv)
+            finally:
+                os._exit(127)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, out.decode(errors="replace"))
+        text = out.decode()
+        self.assertIn("ETA", text)
+        self.assertIn("\r", text)
+        self.assertRegex(text, r"Epoch 2/2 - [0-9.]+s - loss: ")
+
+
+if __name__ == "__main__":
+    unittest.main()
