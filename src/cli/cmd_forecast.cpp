@@ -62,7 +62,7 @@ int run_evaluate(const Args& a) {
   }
   if (a.has("report")) {
     ReportContent rc{"lstm: " + setup.options.target + " from " + a.str("csv"),
-                     {{"data", a.str("csv")}, {"model", a.str("model")}}, {}, &ev, {}};
+                     {{"data", a.str("csv")}, {"model", a.str("model")}}, {}, &ev, {}, data.series.dates};
     auto it = model.metadata().find("lstm.history");
     if (it != model.metadata().end())
       rc.history = nlohmann::json::parse(it->second).get<std::map<std::string, std::vector<double>>>();

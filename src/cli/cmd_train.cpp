@@ -251,7 +251,7 @@ int run_train(const Args& a) {
     if (a.has("report")) {
       ReportContent rc{"lstm: " + data.setup.options.target + " from " + a.str("csv"),
                        {{"data", a.str("csv")}, {"model", out}},
-                       h.history, &ev, {}};
+                       h.history, &ev, {}, data.series.dates};
       write_file_atomic(a.str("report"), report_html(rc), "report");
       if (!quiet) std::printf("wrote %s\n", a.str("report").c_str());
     }

@@ -35,8 +35,10 @@ std::string num(double v) {
 }
 
 // A line chart with axes, ticks and a legend. `log_y` for loss curves.
+// x tick labels come from x_labels[round(x)] when given (dates of data rows).
 std::string chart(const std::string& id, const std::string& title, const std::string& xlabel,
-                  const std::vector<Line>& lines, bool log_y) {
+                  const std::vector<Line>& lines, bool log_y,
+                  const std::vector<std::string>& x_labels = {}) {
   const double W = 900, H = 320, left = 70, right = 20, top = 30, bottom = 45;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   auto ty = [&](double v) { return log_y ? std::log10(std::max(v, 1e-12)) : v; };
@@ -65,8 +67,10 @@ std::string chart(const std::string& id, const std::string& title, const std::st
   }
   for (int k = 0; k <= 5; ++k) {  // x ticks
     double v = x0 + (x1 - x0) * k / 5.0;
-    s << "<text x=\"" << px(v) << "\" y=\"" << H - bottom + 16 << "\" class=\"tick\" text-anchor=\"middle\">"
-      << num(std::round(v)) << "</text>\n";
+    const size_t at = size_t(std::max(0.0, std::round(v)));
+    const char* anchor = k == 0 ? "start" : k == 5 ? "end" : "middle";  // keep the ends inside
+    s << "<text x=\"" << px(v) << "\" y=\"" << H - bottom + 16 << "\" class=\"tick\" text-anchor=\""
+      << anchor << "\">" << (at < x_labels.size() ? escape(x_labels[at]) : num(std::round(v))) << "</text>\n";
   }
   s << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - 6
     << "\" class=\"tick\" text-anchor=\"middle\">" << escape(xlabel) << "</text>\n";
@@ -144,7 +148,7 @@ std::string report_html(const ReportContent& c) {
       lines.push_back(future);
     }
     s << chart("forecast-chart", "Test split: forecast against actual " + c.evaluation->target,
-               "data row", lines, false);
+               c.row_dates.empty() ? "data row" : "date", lines, false, c.row_dates);
   }
   if (!c.future.empty()) {
     s << "<h2>Forecast past the data</h2>\n<table id=\"future\">\n<tr><th>step</th><th>date</th><th>value</th></tr>\n";

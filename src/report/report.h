@@ -16,6 +16,7 @@ struct ReportContent {
   std::map<std::string, std::vector<double>> history;      // loss / val_loss per epoch; may be empty
   const ForecastEvaluation* evaluation = nullptr;          // test metrics and predictions
   std::vector<ForecastPoint> future;                       // forecast past the data; may be empty
+  std::vector<std::string> row_dates;  // the data's dates per row, for the forecast chart's axis
 };
 
 std::string report_html(const ReportContent& content);
