@@ -3,13 +3,16 @@
 #   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN
 #   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy (parity tests),
 #                                   Chromium and PIL (the HTML report is rendered and checked)
+#   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
 set -euo pipefail
 what=${1:-build}
 packages=(g++ cmake make nlohmann-json3-dev libdnnl-dev)
 if [ "$what" = test ]; then
   packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil)
+elif [ "$what" = bench ]; then
+  packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test]" >&2
+  echo "usage: $0 [build|test|bench]" >&2
   exit 2
 fi
 missing=()

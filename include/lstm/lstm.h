@@ -29,4 +29,10 @@
 
 namespace lstm {
 const char* version();  // "0.1.0"
+
+// Threads used by training and inference: n <= 0 means the default, which is the environment
+// variable LSTM_NUM_THREADS if set, else every core. Results are identical from run to run for
+// a given thread count.
+void set_num_threads(int n);
+int num_threads();
 }  // namespace lstm

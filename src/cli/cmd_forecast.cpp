@@ -22,6 +22,7 @@ const Command kEvaluate{
         {"predictions", "FILE", "write one CSV row per test prediction: row,actual,predicted"},
         {"json", "", "print the metrics as JSON instead of a table"},
         {"report", "FILE", "write an HTML report (metrics, test forecast, loss curves)"},
+        {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
     }};
 
 const Command kForecast{"forecast",
@@ -31,6 +32,7 @@ const Command kForecast{"forecast",
                             {"csv", "FILE", "the data up to now"},
                             {"steps", "N", "how many rows ahead (default: the model's horizon)"},
                             {"out", "FILE", "also write the forecast as CSV: step,date,<target>"},
+        {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
                         }};
 
 // One CSV number: shortest form that reads back to the same float.

@@ -17,6 +17,7 @@ const Command kPredict{"predict",
                            {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]"},
                            {"out", "FILE", "where to write the predictions (.npy, float32)"},
                            {"batch-size", "N", "samples per forward pass (default 32)"},
+        {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
                        }};
 
 int run_predict(const Args& a) {

@@ -63,6 +63,7 @@ const Command kTrain{
         {"early-stopping", "N",
          "stop after N epochs without improvement (val_loss, else loss); keep the best weights"},
         {"quiet", "", "print nothing but errors"},
+        {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
     }};
 
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",

@@ -6,13 +6,14 @@
 
 namespace lstm::cli {
 
-extern const Command kTrain, kPredict, kSummary, kEvaluate, kForecast;
+extern const Command kTrain, kPredict, kSummary, kEvaluate, kForecast, kBench;
 
 int run_train(const Args& args);
 int run_predict(const Args& args);
 int run_summary(const Args& args);
 int run_evaluate(const Args& args);
 int run_forecast(const Args& args);
+int run_bench(const Args& args);
 
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/threads.h"
 #include "lstm/lstm.h"
 
 namespace {
@@ -21,6 +22,7 @@ const char* kUsage =
     "  forecast  forecast the rows after the end of a CSV\n"
     "  predict   run a saved model on X.npy and write the predictions (.npy)\n"
     "  summary   print a saved model's layers, shapes and parameter counts\n"
+    "  bench     measure throughput on a shape or on the standard benchmark suite\n"
     "\n"
     "Run 'lstm <command> --help' for a command's options; 'lstm --version' for the version.\n";
 
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
   struct Entry { const Command* command; int (*run)(const Args&); };
   const Entry entries[] = {{&kTrain, run_train},       {&kEvaluate, run_evaluate},
                            {&kForecast, run_forecast}, {&kPredict, run_predict},
-                           {&kSummary, run_summary}};
+                           {&kSummary, run_summary},   {&kBench, run_bench}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;
     try {
@@ -52,6 +54,13 @@ int main(int argc, char** argv) {
       if (args.help()) {
         std::fputs(e.command->help().c_str(), stdout);
         return 0;
+      }
+      if (args.has("threads")) {
+        const long n = args.integer("threads", 0);
+        if (n < 1) throw UsageError("--threads must be a positive integer");
+        lstm::set_num_threads(int(n));
+      } else {
+        lstm::init_threads();  // LSTM_NUM_THREADS, checked here so a bad value is reported
       }
       return e.run(args);
     } catch (const UsageError& err) {

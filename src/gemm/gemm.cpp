@@ -2,6 +2,8 @@
 // reference loops. The only file in the project that includes a vendor header.
 #include "gemm/gemm.h"
 
+#include "core/threads.h"
+
 #if LSTM_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #endif
@@ -11,6 +13,7 @@ namespace lstm {
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
+  init_threads();
   if (K <= 0) {  // empty sum: C = beta * C
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];

@@ -154,6 +154,28 @@ class Cli(unittest.TestCase):
                     self.assertLessEqual(float(np.abs(got[name] - want).max()), TOL, name)
                 self.assertIn("lstm.config", meta)
 
+    # --- bench and threads ----------------------------------------------------------------------
+    def test_bench_json_for_any_shape_and_thread_settings(self):
+        keys = {"name", "I", "H", "L", "B", "T", "mode", "threads", "throughput", "unit", "ns_per_step", "gflops"}
+        for shape, mode in [("3,5,2,4,7", "train"), ("1,1,1,1,1", "infer"), ("8,8,1,1,1", "stream")]:
+            with self.subTest(shape=shape, mode=mode):
+                p = self.run_lstm("bench", "--shape", shape, "--mode", mode, "--seconds", 0.01, "--threads", 1, "--json")
+                row = json.loads(p.stdout)
+                self.assertEqual(set(row), keys)
+                self.assertEqual([row[k] for k in "IHLBT"], [int(v) for v in shape.split(",")])
+                self.assertEqual(row["unit"], "steps/s" if mode == "stream" else "seq/s")
+                self.assertEqual(row["threads"], 1)
+                self.assertGreater(row["throughput"], 0)
+        self.assertIn("five positive integers", self.run_lstm("bench", "--shape", "1,2,3", code=2).stderr)
+        env = dict(os.environ, LSTM_NUM_THREADS="0")
+        p = subprocess.run([LSTM, "bench", "--shape", "1,1,1,1,1"], capture_output=True, text=True, env=env)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("LSTM_NUM_THREADS", p.stderr)
+        env["LSTM_NUM_THREADS"] = "1"
+        p = subprocess.run([LSTM, "bench", "--shape", "2,2,1,1,2", "--seconds", "0.01", "--json"],
+                           capture_output=True, text=True, env=env)
+        self.assertEqual(json.loads(p.stdout)["threads"], 1)
+
     # --- bad input ----------------------------------------------------------------------------
     def test_bad_input_is_a_clear_error_and_nothing_is_written(self):
         _, _, model = self.torch_model(2, 3, 1, 5, 1, seed=7)

@@ -1,0 +1,152 @@
+// `lstm bench` (bench.h): times lstm_forward / lstm_backward on preallocated buffers.
+// T = time steps, B = batch, I = input, H = hidden, 4H = fused gates, L = layers.
+#include "bench/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/rng.h"
+#include "core/threads.h"
+#include "layers/lstm_cell.h"
+#include "lstm/error.h"
+
+namespace lstm {
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Calls per second of f: best of `windows` windows of `seconds`, after 3 warm-up calls.
+double rate(const std::function<void()>& f, double seconds, int windows) {
+  for (int k = 0; k < 3; ++k) f();
+  double best = 0;
+  for (int w = 0; w < windows; ++w) {
+    int n = 0;
+    double t0 = now(), t = t0;
+    do {
+      f();
+      ++n;
+      t = now();
+    } while (t - t0 < seconds);
+    best = std::max(best, n / (t - t0));
+  }
+  return best;
+}
+
+// One layer's weights, activations and gradients, all allocated up front.
+struct LayerBuffers {
+  int64_t I, H;
+  std::vector<float> w_ih, w_hh, bias, gates, h, c;     // weights; (T,B,4H), (T+1,B,H) x 2
+  std::vector<float> dw_ih, dw_hh, dbias, dgates, dh, dc, dx, out_grad;
+  LayerBuffers(int64_t I, int64_t H, int64_t B, int64_t T, bool train, Rng& rng)
+      : I(I), H(H), w_ih(size_t(4 * H * I)), w_hh(size_t(4 * H * H)), bias(size_t(4 * H)),
+        gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * B * H)), c(size_t((T + 1) * B * H)) {
+    for (float& v : w_ih) v = rng.uniform(-0.1f, 0.1f);
+    for (float& v : w_hh) v = rng.uniform(-0.1f, 0.1f);
+    if (!train) return;
+    dw_ih.resize(w_ih.size()), dw_hh.resize(w_hh.size()), dbias.resize(bias.size());
+    dgates.resize(gates.size()), dh.resize(size_t(B * H)), dc.resize(size_t(B * H));
+    dx.resize(size_t(T * B * I)), out_grad.resize(size_t(T * B * H));
+    for (float& v : out_grad) v = rng.uniform(-0.01f, 0.01f);
+  }
+  LstmWeights weights() const { return {w_ih.data(), w_hh.data(), bias.data()}; }
+  LstmActivations acts() { return {gates.data(), h.data(), c.data()}; }
+};
+
+}  // namespace
+
+BenchResult run_bench(const BenchShape& s, int threads, double seconds, int windows) {
+  if (s.I < 1 || s.H < 1 || s.L < 1 || s.B < 1 || s.T < 1)
+    throw Error("bench shape I,H,L,B,T must all be >= 1");
+  if (s.mode != "train" && s.mode != "infer" && s.mode != "stream")
+    throw Error("bench mode '" + s.mode + "' is not one of train, infer, stream");
+  set_num_threads(threads);
+  const bool train = s.mode == "train", stream = s.mode == "stream";
+  const int64_t T = stream ? 1 : s.T, B = s.B;
+  Rng rng(1);
+  std::vector<LayerBuffers> layers;
+  for (int64_t l = 0; l < s.L; ++l) layers.emplace_back(l == 0 ? s.I : s.H, s.H, B, T, train, rng);
+  std::vector<float> x(size_t(T * B * s.I));
+  for (float& v : x) v = rng.uniform(-1, 1);
+  std::function<void()> call;
+  if (train) {
+    call = [&] {
+      const float* in = x.data();
+      for (LayerBuffers& lb : layers) {
+        LstmActivations a = lb.acts();
+        lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
+        in = lb.h.data() + B * lb.H;  // h_1..h_T feed the next layer
+      }
+      for (int64_t l = s.L - 1; l >= 0; --l) {
+        LayerBuffers& lb = layers[size_t(l)];
+        const float* in_l = l == 0 ? x.data() : layers[size_t(l - 1)].h.data() + B * s.H;
+        const float* dh_seq = l == s.L - 1 ? lb.out_grad.data() : layers[size_t(l + 1)].dx.data();
+        LstmBackwardWork work{lb.dgates.data(), lb.dh.data(), lb.dc.data()};
+        LstmGrads g{lb.dw_ih.data(), lb.dw_hh.data(), lb.dbias.data()};
+        lstm_backward({T, B, lb.I, lb.H}, lb.weights(), in_l, lb.acts(), dh_seq, nullptr, nullptr,
+                      work, g, lb.dx.data(), nullptr, nullptr);
+      }
+    };
+  } else {
+    call = [&] {
+      const float* in = x.data();
+      for (LayerBuffers& lb : layers) {
+        LstmActivations a = lb.acts();
+        lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
+        in = lb.h.data() + B * lb.H;
+        if (stream) {  // carry h_1, c_1 into slot 0 for the next call
+          std::memcpy(lb.h.data(), lb.h.data() + B * lb.H, sizeof(float) * size_t(B * lb.H));
+          std::memcpy(lb.c.data(), lb.c.data() + B * lb.H, sizeof(float) * size_t(B * lb.H));
+        }
+      }
+    };
+  }
+  const double calls = rate(call, seconds, windows);
+  BenchResult r;
+  r.shape = s;
+  r.threads = threads;
+  r.throughput = stream ? calls : calls * double(B);
+  r.unit = stream ? "steps/s" : "seq/s";
+  r.ns_per_step = 1e9 / calls / double(T);
+  double flops = 0;
+  for (int64_t l = 0; l < s.L; ++l) flops += 8.0 * double(B * T * s.H) * double((l == 0 ? s.I : s.H) + s.H);
+  r.gflops = flops * (train ? 3.0 : 1.0) * calls / 1e9;
+  return r;
+}
+
+std::vector<BenchShape> read_suite(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot open the benchmark suite '" + path + "'");
+  std::vector<BenchShape> rows;
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.empty() || line[0] == '#' || line.rfind("name", 0) == 0) continue;
+    std::istringstream row(line);
+    BenchShape s;
+    if (!(row >> s.name >> s.I >> s.H >> s.L >> s.B >> s.T >> s.mode))
+      throw Error("'" + path + "', line " + std::to_string(line_no) +
+                  ": expected name I H L B T mode, separated by tabs");
+    rows.push_back(s);
+  }
+  if (rows.empty()) throw Error("'" + path + "' lists no benchmark rows");
+  return rows;
+}
+
+std::string bench_json(const BenchResult& r) {
+  const BenchShape& s = r.shape;
+  return nlohmann::json{{"name", s.name}, {"I", s.I}, {"H", s.H}, {"L", s.L}, {"B", s.B},
+                        {"T", s.T}, {"mode", s.mode}, {"threads", r.threads},
+                        {"throughput", r.throughput}, {"unit", r.unit},
+                        {"ns_per_step", r.ns_per_step}, {"gflops", r.gflops}}
+      .dump();
+}
+
+}  // namespace lstm

@@ -1,0 +1,69 @@
+// lstm bench: throughput of the project's LSTM on one shape or on the standard suite.
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "bench/bench.h"
+#include "cli/commands.h"
+#include "core/threads.h"
+#include "lstm/error.h"
+
+namespace lstm::cli {
+
+const Command kBench{
+    "bench",
+    "Measure LSTM throughput: --shape I,H,L,B,T with --mode, or every row of a suite file\n"
+    "(../shared/bench/suite.tsv). train = forward with saved activations + full backward;\n"
+    "infer = forward; stream = T=1 calls carrying h and c.",
+    {
+        {"shape", "I,H,L,B,T", "input size, hidden size, layers, batch, time steps"},
+        {"mode", "MODE", "train, infer or stream (default infer)"},
+        {"suite", "FILE", "run every row of a suite file instead of --shape"},
+        {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
+        {"seconds", "S", "length of each of the 5 timing windows (default 0.5)"},
+        {"json", "", "one JSON object per row: name, I, H, L, B, T, mode, threads, throughput, "
+                     "unit, ns_per_step, gflops"},
+    }};
+
+int run_bench(const Args& a) {
+  if (a.has("shape") == a.has("suite")) throw UsageError("give either --shape I,H,L,B,T or --suite FILE");
+  std::vector<BenchShape> shapes;
+  if (a.has("suite")) {
+    if (a.has("mode")) throw UsageError("--mode goes with --shape; a suite names each row's mode");
+    shapes = read_suite(a.str("suite"));
+  } else {
+    BenchShape s{"custom", 0, 0, 0, 0, 0, a.str("mode", "infer")};
+    std::vector<long> v;
+    std::stringstream in(a.str("shape"));
+    for (std::string item; std::getline(in, item, ',');) {
+      try {
+        size_t used = 0;
+        v.push_back(std::stol(item, &used));
+        if (used != item.size()) v.back() = 0;
+      } catch (...) {
+        v.push_back(0);
+      }
+    }
+    if (v.size() != 5 || *std::min_element(v.begin(), v.end()) < 1)
+      throw UsageError("--shape expects five positive integers I,H,L,B,T, got '" + a.str("shape") + "'");
+    s.I = v[0], s.H = v[1], s.L = v[2], s.B = v[3], s.T = v[4];
+    if (s.mode == "stream" && s.T != 1) throw UsageError("--mode stream runs T = 1 calls: give T = 1");
+    shapes.push_back(s);
+  }
+  const double seconds = a.number("seconds", 0.5);
+  if (!(seconds > 0)) throw UsageError("--seconds must be positive");
+  const int threads = num_threads();
+  for (const BenchShape& s : shapes) {
+    BenchResult r = lstm::run_bench(s, threads, seconds);
+    if (a.has("json")) {
+      std::printf("%s\n", bench_json(r).c_str());
+    } else {
+      std::printf("%-24s %12.1f %-8s %10.1f ns/step %8.1f GFLOP/s  (%d threads)\n", s.name.c_str(),
+                  r.throughput, r.unit.c_str(), r.ns_per_step, r.gflops, r.threads);
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace lstm::cli
