@@ -2,13 +2,14 @@
 # Installs the Debian 12 packages lstm needs that are missing (and nothing else).
 #   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN
 #   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy (parity tests),
-#                                   Chromium and PIL (the HTML report is rendered and checked)
+#                                   Chromium and PIL (the HTML report is rendered and checked),
+#                                   strace (streaming makes no system calls per step)
 #   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
 set -euo pipefail
 what=${1:-build}
 packages=(g++ cmake make nlohmann-json3-dev libdnnl-dev)
 if [ "$what" = test ]; then
-  packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil)
+  packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil strace)
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then

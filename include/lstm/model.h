@@ -158,6 +158,17 @@ class Sequential {
   Tensor predict(const Tensor& x, int batch_size = 32);
   double evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
 
+  // Streaming, for real-time use: one time step of one sequence per call. x_t holds the F
+  // features of this step, y_t receives the last layer's units. Every LSTM layer's h and c
+  // persist from call to call until reset_states() (or load/build/fit, which start afresh).
+  // After the first call, step(const float*, float*) allocates nothing, takes no lock and
+  // makes no system call, so it can run on an audio thread.
+  //   model.reset_states();
+  //   for (float sample : audio) model.step(&sample, &out);
+  void step(const float* x_t, float* y_t);
+  Tensor step(const Tensor& x_t);  // x_t [F] -> y_t [units]; allocates the result
+  void reset_states();
+
   std::string summary() const;
   void save(const std::string& path) const;  // .safetensors, written atomically
   static Sequential load(const std::string& path);

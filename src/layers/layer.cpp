@@ -69,6 +69,23 @@ class LstmLayer final : public Layer {
                   out_seq ? nullptr : dy, nullptr, work, g, dx, nullptr, nullptr);
   }
 
+  void step(const float* x, float* y) override {
+    if (stream_h_.empty()) {  // the first call after a reset: h_0 = c_0 = 0
+      stream_gates_.assign(size_t(4 * H), 0.0f);
+      stream_h_.assign(size_t(2 * H), 0.0f);
+      stream_c_.assign(size_t(2 * H), 0.0f);
+    }
+    LstmActivations act{stream_gates_.data(), stream_h_.data(), stream_c_.data()};
+    lstm_forward({1, 1, I, H}, weights(), x, act);  // slot 0: h_{t-1}, c_{t-1}; slot 1: h_t, c_t
+    std::memcpy(stream_h_.data(), stream_h_.data() + H, sizeof(float) * size_t(H));
+    std::memcpy(stream_c_.data(), stream_c_.data() + H, sizeof(float) * size_t(H));
+    std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(H));
+  }
+
+  void reset_state() override {
+    stream_gates_.clear(), stream_h_.clear(), stream_c_.clear();
+  }
+
  private:
   LstmWeights weights() const { return {params_, params_ + 4 * H * I, params_ + 4 * H * (I + H)}; }
   LstmActivations activations() { return {gates_.data(), h_.data(), c_.data()}; }
@@ -76,6 +93,7 @@ class LstmLayer final : public Layer {
   const int64_t I, H;
   std::vector<float> gates_, h_, c_;  // (T, B, 4H), (T+1, B, H), (T+1, B, H)
   std::vector<float> dgates_, dh_, dc_;  // (T, B, 4H), (B, H), (B, H)
+  std::vector<float> stream_gates_, stream_h_, stream_c_;  // step(): (4H), (2, H), (2, H)
 };
 
 class DenseLayer final : public Layer {
@@ -94,6 +112,10 @@ class DenseLayer final : public Layer {
 
   void forward(const float* x, float* y, int64_t T, int64_t B) override {
     dense_forward(x, params_, params_ + Out * In, y, rows(T, B), In, Out, config.activation);
+  }
+
+  void step(const float* x, float* y) override {
+    dense_forward(x, params_, params_ + Out * In, y, 1, In, Out, config.activation);
   }
 
   void backward(const float* x, const float* y, const float* dy, float* dx, int64_t T,

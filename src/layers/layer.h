@@ -54,6 +54,11 @@ class Layer {
   virtual void backward(const float* x, const float* y, const float* dy, float* dx, int64_t T,
                         int64_t B) = 0;
 
+  // Streaming: one step of one sequence, x (In) -> y (Out), recurrent state kept between calls
+  // until reset_state(). Allocates only on the first call after a reset.
+  virtual void step(const float* x, float* y) = 0;
+  virtual void reset_state() {}
+
  protected:
   float* params_ = nullptr;
   float* grads_ = nullptr;

@@ -88,8 +88,11 @@ void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
   // Whole-sequence products: dW_ih += daᵀ·x, dW_hh += daᵀ·h_{0..T-1}, db += Σ_rows da
   gemm(true, false, G, d.I, rows, 1.0f, work.dgates, G, x, d.I, 1.0f, g.w_ih, d.I);
   gemm(true, false, G, d.H, rows, 1.0f, work.dgates, G, act.h, d.H, 1.0f, g.w_hh, d.H);
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t k = 0; k < G; ++k) g.bias[k] += work.dgates[r * G + k];
+  for (int64_t k = 0; k < G; ++k) {  // summed in double: T·B terms of mixed sign
+    double sum = 0.0;
+    for (int64_t r = 0; r < rows; ++r) sum += work.dgates[r * G + k];
+    g.bias[k] += float(sum);
+  }
   if (dx) gemm(false, false, rows, d.I, G, 1.0f, work.dgates, G, w.w_ih, d.I, 0.0f, dx, d.I);
 }
 

@@ -38,6 +38,7 @@ struct Sequential::Impl {
   std::vector<float> y_batch;                 // (T, B, E') or (B, E'), E' = target width
   std::vector<std::vector<float>> acts;       // per layer: its output
   std::vector<std::vector<float>> grad_acts;  // per layer: ∂L/∂(its output)
+  std::vector<std::vector<float>> step_out;   // per layer: its output in step()
 
   bool built() const { return !layers.empty(); }
   bool seq_input() const { return input_shape.size() == 2; }

@@ -354,6 +354,40 @@ double Sequential::evaluate(const Tensor& x, const Tensor& y, int batch_size) {
   return impl_->evaluate(x, y, order.data(), x.dim(0), batch_size);
 }
 
+// ---- streaming -----------------------------------------------------------------------------
+
+void Sequential::step(const float* x_t, float* y_t) {
+  Impl& m = *impl_;
+  if (!m.built())
+    throw Error("step() needs a built model: give the first layer input_shape, or build() it");
+  if (m.step_out.size() != m.layers.size()) {  // the first call: size every layer's output
+    m.step_out.resize(m.layers.size());
+    for (size_t l = 0; l < m.layers.size(); ++l) m.step_out[l].assign(size_t(m.layers[l]->out_features), 0.0f);
+  }
+  const float* in = x_t;
+  for (size_t l = 0; l < m.layers.size(); ++l) {
+    float* out = l + 1 == m.layers.size() ? y_t : m.step_out[l].data();
+    m.layers[l]->step(in, out);
+    in = out;
+  }
+}
+
+Tensor Sequential::step(const Tensor& x_t) {
+  if (!built()) step(nullptr, nullptr);  // throws the message above
+  const Impl& m = *impl_;
+  if (x_t.size() != m.features())
+    throw Error("step() takes the " + std::to_string(m.features()) + " features of one time step, got " +
+                x_t.shape_string());
+  check_finite(x_t, "x_t");
+  Tensor y({m.out_width()});
+  step(x_t.data(), y.data());
+  return y;
+}
+
+void Sequential::reset_states() {
+  for (auto& layer : impl_->layers) layer->reset_state();
+}
+
 // ---- summary -------------------------------------------------------------------------------
 
 std::string Sequential::summary() const {

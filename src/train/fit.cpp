@@ -64,6 +64,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
 
   History history;
   stop_training = false;
+  reset_states();  // streaming state belongs to the weights before training
   for (auto& cb : options.callbacks) cb->on_train_begin(*this);
   int first_epoch = 0;
   if (options.resume && std::filesystem::exists(options.checkpoint)) {

@@ -6,6 +6,7 @@ half-written, and that `lstm predict` and `lstm train` give PyTorch's numbers fo
 import json
 import os
 import random
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -175,6 +176,23 @@ class Cli(unittest.TestCase):
         p = subprocess.run([LSTM, "bench", "--shape", "2,2,1,1,2", "--seconds", "0.01", "--json"],
                            capture_output=True, text=True, env=env)
         self.assertEqual(json.loads(p.stdout)["threads"], 1)
+
+    def test_streaming_makes_no_system_calls_per_step(self):
+        # The stream benchmark drives the same per-step code as Sequential::step: over
+        # hundreds of thousands of steps, strace must see only the process's own start-up calls.
+        strace = shutil.which("strace")
+        self.assertIsNotNone(strace, "strace is needed (scripts/install-deps.sh test)")
+        for threads in (1, 2):
+            trace = self.path(f"strace-{threads}.txt")
+            p = subprocess.run([strace, "-f", "-c", "-o", trace, LSTM, "bench", "--shape", "32,32,1,1,1", "--mode",
+                                "stream", "--seconds", "0.05", "--threads", str(threads), "--json"],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            steps = json.loads(p.stdout)["throughput"] * 0.05 * 5
+            with open(trace) as f:
+                total = [line for line in f if line.rstrip().endswith("total")][0].split()
+            calls = int(total[3])
+            self.assertGreater(steps, 10 * calls, f"{calls} system calls for about {steps:.0f} steps at {threads} threads")
 
     # --- bad input ----------------------------------------------------------------------------
     def test_bad_input_is_a_clear_error_and_nothing_is_written(self):

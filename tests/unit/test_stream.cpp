@@ -1,0 +1,116 @@
+// Streaming: step() equals predict() over the same sequence, reset_states() starts afresh, and
+// after the first call step() allocates nothing at all. This binary interposes malloc and
+// friends (and operator new) to count every allocation in the process, the libraries' included;
+// under AddressSanitizer, which owns malloc, it counts operator new only.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <new>
+
+#include "lstm/lstm.h"
+#include "test_util.h"
+
+namespace {
+std::atomic<long> g_allocations{0};
+std::atomic<bool> g_counting{false};
+void count() {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LSTM_COUNT_MALLOC 0
+#else
+#define LSTM_COUNT_MALLOC 1
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+void* malloc(size_t n) {
+  count();
+  return __libc_malloc(n);
+}
+void* calloc(size_t n, size_t size) {
+  count();
+  return __libc_calloc(n, size);
+}
+void* realloc(void* p, size_t n) {
+  count();
+  return __libc_realloc(p, n);
+}
+void* aligned_alloc(size_t alignment, size_t n) {
+  count();
+  return __libc_memalign(alignment, n);
+}
+int posix_memalign(void** p, size_t alignment, size_t n) {
+  count();
+  *p = __libc_memalign(alignment, n);
+  return *p ? 0 : ENOMEM;
+}
+}
+#endif
+
+// operator new/delete on top of malloc/free, so that new is counted too under ASan.
+void* operator new(size_t n) {
+  count();
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+
+namespace lstm {
+namespace {
+
+Sequential streaming_model() {
+  Sequential model({.seed = 11});
+  model.add(LSTM(32, {.return_sequences = true, .input_shape = {0, 8}}));
+  model.add(LSTM(16, {.return_sequences = true}));
+  model.add(Dense(2, {.activation = Activation::tanh}));
+  return model;
+}
+
+TEST(Stream, StepEqualsPredictOverTheSequence) {
+  Sequential model = streaming_model();
+  const int64_t T = 25;
+  Tensor X = test::random_tensor({1, T, 8}, 4);
+  Tensor whole = model.predict(X);  // [1, T, 2]
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass checks reset_states()
+    model.reset_states();
+    for (int64_t t = 0; t < T; ++t) {
+      Tensor y = model.step(Tensor({8}, std::vector<float>(X.data() + t * 8, X.data() + t * 8 + 8)));
+      EXPECT_NEAR(y[0], whole.at({0, t, 0}), 1e-5) << "step " << t;
+      EXPECT_NEAR(y[1], whole.at({0, t, 1}), 1e-5) << "step " << t;
+    }
+  }
+  EXPECT_ERROR_WITH(model.step(Tensor({3})), "takes the 8 features of one time step");
+}
+
+TEST(Stream, NoAllocationAfterTheFirstStep) {
+  Sequential model = streaming_model();
+  std::vector<float> x(8, 0.25f), y(2);
+  model.step(x.data(), y.data());  // the first call may allocate the state
+  g_allocations = 0;
+  g_counting = true;
+  for (int k = 0; k < 2000; ++k) {
+    x[size_t(k % 8)] = float(k % 13) / 13.0f;
+    model.step(x.data(), y.data());
+  }
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0) << "step() allocated (malloc counted: " << LSTM_COUNT_MALLOC << ")";
+  // The counter works: an allocation while counting is seen.
+  g_counting = true;
+  std::vector<float>* probe = new std::vector<float>(100);
+  g_counting = false;
+  delete probe;
+  EXPECT_GE(g_allocations.load(), 1);
+}
+
+}  // namespace
+}  // namespace lstm
