@@ -121,8 +121,13 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   const int64_t tc = target_column(o);
   for (int64_t r = 0; r < R; ++r) d.target.push_back(d.series.at(r, tc));
   d.split_row = R - int64_t(std::floor(double(R) * test_fraction));
-  const int64_t n_train = d.split_row - K - L + 1;
-  if (n_train < 1)
+  // Training windows are needed to fit a setup; applying one (evaluate, forecast) needs only
+  // the rows its windows read.
+  const int64_t n_train = std::max<int64_t>(0, d.split_row - K - L + 1);
+  if (R < L)
+    throw Error("'" + table.path + "' has " + std::to_string(R) + " rows but a window reads " +
+                std::to_string(L) + " (the lookback): give at least " + std::to_string(L) + " rows");
+  if (n_train < 1 && fit_scaling)
     throw Error("'" + table.path + "' has " + std::to_string(R) + " rows, " +
                 std::to_string(d.split_row) + " of them before the test part; a training window "
                 "of lookback " + std::to_string(L) + " and horizon " + std::to_string(K) +

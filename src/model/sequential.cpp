@@ -356,10 +356,14 @@ double Sequential::evaluate(const Tensor& x, const Tensor& y, int batch_size) {
 
 // ---- streaming -----------------------------------------------------------------------------
 
+static void check_built_for_step(const Sequential& model) {
+  if (!model.built())
+    throw Error("step() needs a built model: give the first layer input_shape, or build() it");
+}
+
 void Sequential::step(const float* x_t, float* y_t) {
   Impl& m = *impl_;
-  if (!m.built())
-    throw Error("step() needs a built model: give the first layer input_shape, or build() it");
+  check_built_for_step(*this);
   if (m.step_out.size() != m.layers.size()) {  // the first call: size every layer's output
     m.step_out.resize(m.layers.size());
     for (size_t l = 0; l < m.layers.size(); ++l) m.step_out[l].assign(size_t(m.layers[l]->out_features), 0.0f);
@@ -373,7 +377,7 @@ void Sequential::step(const float* x_t, float* y_t) {
 }
 
 Tensor Sequential::step(const Tensor& x_t) {
-  if (!built()) step(nullptr, nullptr);  // throws the message above
+  check_built_for_step(*this);
   const Impl& m = *impl_;
   if (x_t.size() != m.features())
     throw Error("step() takes the " + std::to_string(m.features()) + " features of one time step, got " +

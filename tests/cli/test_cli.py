@@ -9,15 +9,14 @@ import random
 import shutil
 import struct
 import subprocess
-import tempfile
 import unittest
 
 import numpy as np
 import torch
 
 import torch_reference as ref
+from cli_util import LSTM, CliTest
 
-LSTM = os.environ.get("LSTM_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin/lstm"))
 TOL = 1e-5
 
 
@@ -36,22 +35,7 @@ def read_safetensors(path):
     return out, header.get("__metadata__", {})
 
 
-class Cli(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def run_lstm(self, *args, code=0):
-        p = subprocess.run([LSTM, *map(str, args)], capture_output=True, text=True, timeout=300)
-        self.assertEqual(p.returncode, code, f"lstm {' '.join(map(str, args))}\nstdout: {p.stdout}\nstderr: {p.stderr}")
-        return p
-
+class Cli(CliTest):
     def save(self, name, array):
         np.save(self.path(name), array)
         return self.path(name)

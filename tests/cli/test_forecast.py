@@ -13,12 +13,11 @@ import shutil
 import signal
 import struct
 import subprocess
-import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LSTM = os.environ.get("LSTM_BIN", os.path.join(HERE, "../../build/bin/lstm"))
+from cli_util import HERE, LSTM, CliTest
+
 DATA = os.environ.get("LSTM_DATA", os.path.join(HERE, "../../data"))
 WEATHER = os.path.join(DATA, "seattle-weather.csv")
 CO2 = os.path.join(DATA, "co2-weekly.csv")
@@ -38,22 +37,7 @@ def tensors(path):
             for k, v in header.items() if k != "__metadata__"}, header.get("__metadata__", {})
 
 
-class Forecasting(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
-
-    def tearDown(self):
-        self.tmp.cleanup()
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def run_lstm(self, *args, code=0):
-        p = subprocess.run([LSTM, *map(str, args)], capture_output=True, text=True, timeout=600)
-        self.assertEqual(p.returncode, code, f"lstm {' '.join(map(str, args))}\nstdout: {p.stdout[-3000:]}\nstderr: {p.stderr}")
-        return p
-
+class Forecasting(CliTest):
     def metrics(self, model, data, *extra):
         return json.loads(self.run_lstm("evaluate", "--model", model, "--csv", data, "--json", *extra).stdout)
 
@@ -105,6 +89,16 @@ class Forecasting(unittest.TestCase):
         m = self.metrics(model, CO2)
         self.assertLess(m["model"]["rmse"], m["naive"]["rmse"])
         self.assertLess(m["model"]["rmse"], m["seasonal_naive"]["rmse"])
+        # Forecasting needs only the last `lookback` rows, not a training set's worth.
+        with open(CO2) as f:
+            lines = f.readlines()
+        with open(self.path("last30.csv"), "w") as f:
+            f.writelines([lines[0]] + lines[-30:])
+        self.run_lstm("forecast", "--model", model, "--csv", self.path("last30.csv"), "--steps", 2)
+        with open(self.path("last29.csv"), "w") as f:
+            f.writelines([lines[0]] + lines[-29:])
+        self.assertIn("a window reads 30", self.run_lstm("forecast", "--model", model, "--csv",
+                                                         self.path("last29.csv"), code=1).stderr)
         # Univariate: forecasts recursively, with weekly dates after the last one (20011229).
         self.run_lstm("forecast", "--model", model, "--csv", CO2, "--steps", 3, "--out", self.path("f.csv"))
         with open(self.path("f.csv")) as f:
@@ -157,7 +151,9 @@ class Forecasting(unittest.TestCase):
         fails(gap, "data row 28 (line 30), column 'a' is missing")
         fails(write("text.csv", "date,a,b\n" + rows + "2020-01-29,n/a?,3\n"), "'n/a?' is not a number")
         fails(write("cells.csv", "date,a,b\n" + rows + "2020-01-29,1\n"), "line 30 has 2 cells but the header has 3")
-        fails(write("short.csv", "date,a,b\n" + rows[:60]), "needs 6: use more data")
+        lines = rows.splitlines(keepends=True)
+        fails(write("short.csv", "date,a,b\n" + "".join(lines[:4])), "has 4 rows but a window reads 5")
+        fails(write("short6.csv", "date,a,b\n" + "".join(lines[:6])), "needs 6: use more data")
         fails(gap, "has no column 'c' (its columns: date, a, b)", "--features", "a,c")
         fails(write("date.csv", "date,a,b\n" + rows.replace("2020-01-05", "5 Jan")), "'5 Jan' is not a date", "--date-column", "date")
         self.run_lstm("train", "--csv", gap, "--target", "a", "--lookback", 5, "--out", out, "--fill", "previous",
