@@ -67,4 +67,8 @@ struct Sequential::Impl {
                   int64_t batch_size);
 };
 
+// Builds `model` for samples shaped like x's ([N, T, F] or [N, F]) unless it is built already;
+// throws lstm::Error for any other rank.
+void build_from(Sequential& model, const Tensor& x);
+
 }  // namespace lstm

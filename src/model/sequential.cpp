@@ -312,7 +312,7 @@ static void check_batch_size(int64_t batch_size) {
     throw Error("batch_size must be a positive integer, got " + std::to_string(batch_size));
 }
 
-static void build_from(Sequential& model, const Tensor& x) {
+void build_from(Sequential& model, const Tensor& x) {
   if (model.built()) return;
   if (x.rank() == 3) model.build({x.dim(1), x.dim(2)});
   else if (x.rank() == 2) model.build({x.dim(1)});

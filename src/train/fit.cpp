@@ -33,10 +33,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   Impl& m = *impl_;
   if (!m.compiled) throw Error("fit() needs an optimizer and a loss: call compile() first");
   check_fit_options(options);
-  if (!built()) {
-    if (x.rank() == 3) build({x.dim(1), x.dim(2)});
-    else if (x.rank() == 2) build({x.dim(1)});
-  }
+  build_from(*this, x);
   const int64_t T = m.check_x(x, "X"), N = x.dim(0);
   m.check_y(x, y, "X", "y");
 

@@ -216,6 +216,9 @@ TEST(Model, BadInputIsAClearError) {
   EXPECT_NO_THROW(classifier.evaluate(Tensor({2, 3, 1}), Tensor({2}, std::vector<float>{1.0f, 2.0f})));
   Sequential unbuilt;
   unbuilt.add(LSTM(2));
+  unbuilt.compile(Adam(), loss::mse);
+  EXPECT_ERROR_WITH(unbuilt.fit(Tensor({2, 3, 4, 1}), Tensor({2, 2}), {.verbose = 0}), "[N, T, F] sequences");
+  EXPECT_ERROR_WITH(unbuilt.predict(Tensor({5})), "[N, T, F] sequences");
   EXPECT_ERROR_WITH(unbuilt.summary(), "not built");
   EXPECT_ERROR_WITH(unbuilt.save("x.safetensors"), "not built");
 }
