@@ -87,6 +87,7 @@ NpyHeader parse_header(const std::string& bytes, const std::string& path) {
     size_t q = p;
     while (q < inner.size() && std::isdigit(static_cast<unsigned char>(inner[q]))) ++q;
     if (q == p) bad(path, "its shape '" + shape + "' is malformed");
+    if (q - p > 15) bad(path, "its shape '" + shape + "' has an impossibly large dimension");
     out.shape.push_back(std::stoll(inner.substr(p, q - p)));
     p = q;
   }
@@ -127,7 +128,13 @@ Tensor load_npy(const std::string& path, bool allow_integers) {
   }
   const size_t item = size_t(kind[1] - '0');
   int64_t count = 1;
-  for (int64_t s : h.shape) count *= s;
+  for (int64_t s : h.shape) {
+    if (s != 0 && count > int64_t(bytes.size()) / s)  // more values than the file has bytes
+      throw Error("'" + path + "' is truncated or corrupt: its header says shape " +
+                  shape_string(h.shape) + ", far more data than the file's " +
+                  std::to_string(bytes.size()) + " bytes");
+    count *= s;
+  }
   const size_t need = size_t(count) * item;
   if (bytes.size() - h.data_offset < need)
     throw Error("'" + path + "' is truncated: its header says shape " + shape_string(h.shape) +

@@ -64,6 +64,9 @@ TEST(Npy, BrokenFilesAreClearErrors) {
   write(dir.file("short.npy"), npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 3), }",
                                          std::string(40, '\0')));
   EXPECT_ERROR_WITH(load_npy(dir.file("short.npy")), "truncated");
+  write(dir.file("huge.npy"), npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4000000000, 4000000000, 4000000000), }",
+                                        std::string(16, '\0')));
+  EXPECT_ERROR_WITH(load_npy(dir.file("huge.npy")), "truncated or corrupt");
   write(dir.file("text.npy"), "hello, world");
   EXPECT_ERROR_WITH(load_npy(dir.file("text.npy")), "magic");
   write(dir.file("complex.npy"), npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
