@@ -40,7 +40,7 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
   ForecastEvaluation ev;
   ev.target = o.target;
   ev.season = o.season;
-  ev.has_seasonal = S > 0 && d.test_rows.front() - 1 + 1 - S >= 0;
+  ev.has_seasonal = S > 0 && d.test_rows.front() >= S;  // every test target has a row S back
   Accumulator model_acc, naive_acc, seasonal_acc;
   for (size_t n = 0; n < d.test_rows.size(); ++n) {
     const int64_t t = d.test_rows[n] - 1;  // last observed row
@@ -113,7 +113,6 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
   std::vector<float> window;
   for (int64_t r = R - L; r < R; ++r)
     for (int64_t f = 0; f < F; ++f) window.push_back(d.series.at(r, f));
-  const int64_t tc = s.univariate() ? 0 : -1;
   std::vector<float> values, scaled(window.size());
   while (int64_t(values.size()) < steps) {
     const float last = s.univariate() ? window.back() : d.target.back();
@@ -121,7 +120,7 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
     Tensor pred = model.predict(Tensor({1, L, F}, scaled), 1);
     for (int64_t k = 0; k < K && int64_t(values.size()) < steps; ++k) {
       values.push_back(s.unscale_target(pred[k], last));
-      if (tc == 0) {  // recursive: the prediction becomes the newest input
+      if (s.univariate()) {  // recursive: the prediction becomes the newest input
         window.erase(window.begin());
         window.push_back(values.back());
       }

@@ -28,18 +28,14 @@ class LstmLayer final : public Layer {
       : Layer(c, in, in_seq, c.units, c.return_sequences), I(in), H(c.units) {}
 
   std::vector<ParamTensor> param_tensors() const override {
-    return {{"weight_ih", {4 * H, I}, 0},
-            {"weight_hh", {4 * H, H}, 4 * H * I},
-            {"bias", {4 * H}, 4 * H * (I + H)}};
+    return {{"weight_ih", {4 * H, I}, 0}, {"weight_hh", {4 * H, H}, kHH}, {"bias", {4 * H}, kBias}};
   }
 
   void init(Rng& rng) override {
-    float* w_ih = params_;                  // (4H, I)
-    float* w_hh = params_ + 4 * H * I;        // (4H, H)
-    float* bias = params_ + 4 * H * (I + H);  // (4H)
-    init_glorot_uniform(w_ih, 4 * H * I, I, 4 * H, rng);
-    init_orthogonal(w_hh, 4 * H, H, rng);
-    for (int64_t k = 0; k < 4 * H; ++k) bias[k] = (k >= H && k < 2 * H) ? 1.0f : 0.0f;  // f = 1
+    init_glorot_uniform(params_, 4 * H * I, I, 4 * H, rng);  // W_ih (4H, I)
+    init_orthogonal(params_ + kHH, 4 * H, H, rng);           // W_hh (4H, H)
+    float* bias = params_ + kBias;                           // (4H): forget block = 1
+    for (int64_t k = 0; k < 4 * H; ++k) bias[k] = (k >= H && k < 2 * H) ? 1.0f : 0.0f;
   }
 
   void forward(const float* x, float* y, int64_t T, int64_t B) override {
@@ -64,7 +60,7 @@ class LstmLayer final : public Layer {
     grow(dh_, B * H);
     grow(dc_, B * H);
     LstmBackwardWork work{dgates_.data(), dh_.data(), dc_.data()};
-    LstmGrads g{grads_, grads_ + 4 * H * I, grads_ + 4 * H * (I + H)};
+    LstmGrads g{grads_, grads_ + kHH, grads_ + kBias};
     lstm_backward({T, B, I, H}, weights(), x, activations(), out_seq ? dy : nullptr,
                   out_seq ? nullptr : dy, nullptr, work, g, dx, nullptr, nullptr);
   }
@@ -87,10 +83,11 @@ class LstmLayer final : public Layer {
   }
 
  private:
-  LstmWeights weights() const { return {params_, params_ + 4 * H * I, params_ + 4 * H * (I + H)}; }
+  LstmWeights weights() const { return {params_, params_ + kHH, params_ + kBias}; }
   LstmActivations activations() { return {gates_.data(), h_.data(), c_.data()}; }
 
   const int64_t I, H;
+  const int64_t kHH = 4 * H * I, kBias = 4 * H * (I + H);  // offsets of W_hh and the bias
   std::vector<float> gates_, h_, c_;  // (T, B, 4H), (T+1, B, H), (T+1, B, H)
   std::vector<float> dgates_, dh_, dc_;  // (T, B, 4H), (B, H), (B, H)
   std::vector<float> stream_gates_, stream_h_, stream_c_;  // step(): (4H), (2, H), (2, H)

@@ -75,10 +75,6 @@ void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& log
   model.save(path);
 }
 
-}  // namespace lstm
-
-namespace lstm {
-
 std::string ModelCheckpoint::state() const {
   return nlohmann::json{{"best", best_}, {"have_best", have_best_}}.dump();
 }
