@@ -12,6 +12,7 @@
 
 #include "core/rng.h"
 #include "core/threads.h"
+#include "kernels/lstm_step.h"
 #include "layers/lstm_cell.h"
 #include "lstm/error.h"
 
@@ -43,6 +44,7 @@ double rate(const std::function<void()>& f, double seconds, int windows) {
 // One layer's weights, activations and gradients, all allocated up front.
 struct LayerBuffers {
   int64_t I, H;
+  int64_t cur = 0;  // stream: the slot of h_{t-1}, c_{t-1}
   std::vector<float> w_ih, w_hh, bias, gates, h, c;     // weights; (T,B,4H), (T+1,B,H) x 2
   std::vector<float> dw_ih, dw_hh, dbias, dgates, dh, dc, dx, out_grad;
   LayerBuffers(int64_t I, int64_t H, int64_t B, int64_t T, bool train, Rng& rng)
@@ -56,7 +58,22 @@ struct LayerBuffers {
     dx.resize(size_t(T * B * I)), out_grad.resize(size_t(T * B * H));
     for (float& v : out_grad) v = rng.uniform(-0.01f, 0.01f);
   }
-  LstmWeights weights() const { return {w_ih.data(), w_hh.data(), bias.data()}; }
+  std::vector<float> packed, packed_bwd, packed_step;  // as the layer keeps them
+  void pack(bool train, bool stream) {
+    if (stream) {
+      packed_step.resize(size_t(lstm_packed_forward_size(I, H)));
+      lstm_pack_forward(w_ih.data(), I, w_hh.data(), H, packed_step.data());
+      return;
+    }
+    packed.resize(size_t(lstm_packed_forward_size(0, H)));
+    lstm_pack_forward(nullptr, 0, w_hh.data(), H, packed.data());
+    if (!train) return;
+    packed_bwd.resize(size_t(lstm_packed_backward_size(H)));
+    lstm_pack_backward(w_hh.data(), H, packed_bwd.data());
+  }
+  LstmWeights weights() const {
+    return {w_ih.data(), w_hh.data(), bias.data(), packed.data(), packed_bwd.data()};
+  }
   LstmActivations acts() { return {gates.data(), h.data(), c.data()}; }
 };
 
@@ -76,10 +93,12 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
   std::vector<float> x(size_t(T * B * s.I));
   for (float& v : x) v = rng.uniform(-1, 1);
   std::function<void()> call;
+  for (LayerBuffers& lb : layers) lb.pack(train, stream);  // inference: packed once, outside
   if (train) {
     call = [&] {
       const float* in = x.data();
       for (LayerBuffers& lb : layers) {
+        lb.pack(true, false);  // training packs after every weight update: timed
         LstmActivations a = lb.acts();
         lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
         in = lb.h.data() + B * lb.H;  // h_1..h_T feed the next layer
@@ -98,13 +117,18 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
     call = [&] {
       const float* in = x.data();
       for (LayerBuffers& lb : layers) {
+        if (stream) {  // Sequential::step's path: h, c carried in two slots
+          const int64_t prev = lb.cur * B * lb.H, next = (1 - lb.cur) * B * lb.H;
+          lstm_forward_step(lb.packed_step.data(), lb.bias.data(), B, lb.I, lb.H, in,
+                            lb.h.data() + prev, lb.c.data() + prev, lb.gates.data(),
+                            lb.c.data() + next, lb.h.data() + next);
+          lb.cur = 1 - lb.cur;
+          in = lb.h.data() + next;
+          continue;
+        }
         LstmActivations a = lb.acts();
         lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
         in = lb.h.data() + B * lb.H;
-        if (stream) {  // carry h_1, c_1 into slot 0 for the next call
-          std::memcpy(lb.h.data(), lb.h.data() + B * lb.H, sizeof(float) * size_t(B * lb.H));
-          std::memcpy(lb.c.data(), lb.c.data() + B * lb.H, sizeof(float) * size_t(B * lb.H));
-        }
       }
     };
   }

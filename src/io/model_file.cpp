@@ -90,6 +90,7 @@ Sequential model_from_safetensors(const SafetensorsFile& file, const std::string
     }
     offset += m.layers[l]->param_count();
   }
+  m.weights_changed();
   for (const NamedTensor& t : file.tensors)
     if (!expected.count(t.name) && !is_training_state(t.name))
       throw Error("'" + path + "' holds tensor '" + t.name +

@@ -8,6 +8,7 @@
 #include "layers/dense.h"
 #include "layers/init.h"
 #include "layers/lstm_cell.h"
+#include "kernels/lstm_step.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -46,6 +47,7 @@ class LstmLayer final : public Layer {
     std::memset(h_.data(), 0, sizeof(float) * BH);  // h_0 = c_0 = 0
     std::memset(c_.data(), 0, sizeof(float) * BH);
     LstmActivations act = activations();
+    pack_forward();
     lstm_forward({T, B, I, H}, weights(), x, act);
     if (out_seq)
       std::memcpy(y, h_.data() + BH, sizeof(float) * T * BH);  // h_1..h_T  (T, B, H)
@@ -61,6 +63,11 @@ class LstmLayer final : public Layer {
     grow(dc_, B * H);
     LstmBackwardWork work{dgates_.data(), dh_.data(), dc_.data()};
     LstmGrads g{grads_, grads_ + kHH, grads_ + kBias};
+    if (!packed_bwd_fresh_) {
+      grow(packed_bwd_, lstm_packed_backward_size(H));
+      lstm_pack_backward(params_ + kHH, H, packed_bwd_.data());
+      packed_bwd_fresh_ = true;
+    }
     lstm_backward({T, B, I, H}, weights(), x, activations(), out_seq ? dy : nullptr,
                   out_seq ? nullptr : dy, nullptr, work, g, dx, nullptr, nullptr);
   }
@@ -71,26 +78,49 @@ class LstmLayer final : public Layer {
       stream_h_.assign(size_t(2 * H), 0.0f);
       stream_c_.assign(size_t(2 * H), 0.0f);
     }
-    LstmActivations act{stream_gates_.data(), stream_h_.data(), stream_c_.data()};
-    lstm_forward({1, 1, I, H}, weights(), x, act);  // slot 0: h_{t-1}, c_{t-1}; slot 1: h_t, c_t
-    std::memcpy(stream_h_.data(), stream_h_.data() + H, sizeof(float) * size_t(H));
-    std::memcpy(stream_c_.data(), stream_c_.data() + H, sizeof(float) * size_t(H));
-    std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(H));
+    if (!packed_step_fresh_) {  // W_ih and W_hh together: the projection runs in the kernel
+      grow(packed_step_, lstm_packed_forward_size(I, H));
+      lstm_pack_forward(params_, I, params_ + kHH, H, packed_step_.data());
+      packed_step_fresh_ = true;
+    }
+    // slot `cur` holds h_{t-1}, c_{t-1}; the other slot receives h_t, c_t
+    float *h = stream_h_.data(), *c = stream_c_.data();
+    const int64_t prev = cur_ * H, next = (1 - cur_) * H;
+    lstm_forward_step(packed_step_.data(), params_ + kBias, 1, I, H, x, h + prev, c + prev,
+                      stream_gates_.data(), c + next, h + next);
+    cur_ = 1 - cur_;
+    std::memcpy(y, h + next, sizeof(float) * size_t(H));
   }
 
   void reset_state() override {
     stream_gates_.clear(), stream_h_.clear(), stream_c_.clear();
+    cur_ = 0;
   }
 
+  void weights_changed() override { packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = false; }
+
  private:
-  LstmWeights weights() const { return {params_, params_ + kHH, params_ + kBias}; }
+  LstmWeights weights() const {
+    return {params_, params_ + kHH, params_ + kBias, packed_.data(),
+            packed_bwd_fresh_ ? packed_bwd_.data() : nullptr};
+  }
   LstmActivations activations() { return {gates_.data(), h_.data(), c_.data()}; }
+  void pack_forward() {
+    if (packed_fresh_) return;
+    grow(packed_, lstm_packed_forward_size(0, H));
+    lstm_pack_forward(nullptr, 0, params_ + kHH, H, packed_.data());
+    packed_fresh_ = true;
+  }
 
   const int64_t I, H;
   const int64_t kHH = 4 * H * I, kBias = 4 * H * (I + H);  // offsets of W_hh and the bias
   std::vector<float> gates_, h_, c_;  // (T, B, 4H), (T+1, B, H), (T+1, B, H)
   std::vector<float> dgates_, dh_, dc_;  // (T, B, 4H), (B, H), (B, H)
   std::vector<float> stream_gates_, stream_h_, stream_c_;  // step(): (4H), (2, H), (2, H)
+  int64_t cur_ = 0;  // step(): the slot of h_{t-1}, c_{t-1}
+  // W_hh packed for the step kernels (kernels/lstm_step.h), valid until weights_changed()
+  std::vector<float> packed_, packed_bwd_, packed_step_;  // forward, backward, step() (+ W_ih)
+  bool packed_fresh_ = false, packed_bwd_fresh_ = false, packed_step_fresh_ = false;
 };
 
 class DenseLayer final : public Layer {

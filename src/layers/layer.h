@@ -58,6 +58,9 @@ class Layer {
   // until reset_state(). Allocates only on the first call after a reset.
   virtual void step(const float* x, float* y) = 0;
   virtual void reset_state() {}
+  // The parameters were written (optimizer step, set_weights, load): drop whatever the layer
+  // derived from them (packed weights). The model calls it; layers never see the writes.
+  virtual void weights_changed() {}
 
  protected:
   float* params_ = nullptr;

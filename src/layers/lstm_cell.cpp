@@ -2,10 +2,16 @@
 // T = time steps, B = batch, I = input, H = hidden, 4H = fused gates i, f, g, o.
 #include "layers/lstm_cell.h"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
+#include "core/threads.h"
 #include "gemm/gemm.h"
+#include "kernels/lstm_step.h"
 
 namespace lstm {
 
@@ -53,45 +59,101 @@ void lstm_cell_backward(float* dgates, float* dc, const float* dh, const float* 
   }
 }
 
+// Runs sweep(block_begin, block_end) on a team sized to one step's multiply-adds: one thread
+// when a step is too small to be worth a barrier, else every thread on its own range of the
+// step kernel's blocks. The sweep loops over time and calls step_barrier() after each step.
+constexpr double kTeamStepMacs = 1 << 17;
+
+template <class Sweep>
+static void run_team(double step_macs, int64_t blocks, Sweep sweep) {
+  init_threads();
+  const int team = step_macs < kTeamStepMacs ? 1 : int(std::min<int64_t>(omp_get_max_threads(), blocks));
+  if (team <= 1) return sweep(0, blocks);
+#pragma omp parallel num_threads(team)
+  {
+    const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
+    sweep(blocks * k / n, blocks * (k + 1) / n);
+  }
+}
+static inline void step_barrier() {
+#pragma omp barrier
+}
+
+void lstm_forward_step(const float* packed, const float* bias, int64_t B, int64_t I, int64_t H,
+                       const float* x, const float* h_prev, const float* c_prev, float* gates,
+                       float* c, float* h) {
+  LstmStepForward s{packed, I, H, B, x, I, h_prev, bias, 0, c_prev, gates, c, h};
+  lstm_step_forward(s, 0, lstm_forward_blocks(H));
+}
+
 void lstm_forward(const LstmDims& d, const LstmWeights& w, const float* x, LstmActivations& act) {
   const int64_t G = 4 * d.H, rows = d.T * d.B, BH = d.B * d.H;
+  std::vector<float> own;  // W_hh packed here only when the caller did not
+  const float* packed = w.packed_forward;
+  if (!packed) {
+    own.resize(size_t(lstm_packed_forward_size(0, d.H)));
+    lstm_pack_forward(nullptr, 0, w.w_hh, d.H, own.data());
+    packed = own.data();
+  }
   // Input projection for every step at once: gates = x·W_ihᵀ + b   (T·B, 4H)
   for (int64_t r = 0; r < rows; ++r) std::memcpy(act.gates + r * G, w.bias, sizeof(float) * G);
   gemm(false, true, rows, G, d.I, 1.0f, x, d.I, w.w_ih, d.I, 1.0f, act.gates, G);
-  for (int64_t t = 0; t < d.T; ++t) {
-    float* a = act.gates + t * d.B * G;  // (B, 4H)
-    gemm(false, true, d.B, G, d.H, 1.0f, act.h + t * BH, d.H, w.w_hh, d.H, 1.0f, a, G);
-    lstm_cell_forward(a, act.c + t * BH, act.c + (t + 1) * BH, act.h + (t + 1) * BH, d.B, d.H);
-  }
+  // The recurrence: a_t = gates_t + h_{t-1}·W_hhᵀ and the cell, in place over gates_t
+  run_team(double(d.B) * G * d.H, lstm_forward_blocks(d.H), [&](int64_t j0, int64_t j1) {
+    for (int64_t t = 0; t < d.T; ++t) {
+      float* a = act.gates + t * d.B * G;  // (B, 4H)
+      LstmStepForward s{packed, 0, d.H, d.B, nullptr, 0, act.h + t * BH, a, G, act.c + t * BH,
+                        a, act.c + (t + 1) * BH, act.h + (t + 1) * BH};
+      lstm_step_forward(s, j0, j1);
+      step_barrier();
+    }
+  });
 }
 
 void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
                    const LstmActivations& act, const float* dh_seq, const float* dh_last,
                    const float* dc_last, LstmBackwardWork& work, LstmGrads& g, float* dx,
                    float* dh0, float* dc0) {
-  const int64_t G = 4 * d.H, rows = d.T * d.B, BH = d.B * d.H;
-  for (int64_t k = 0; k < BH; ++k) {
-    work.dh[k] = dh_last ? dh_last[k] : 0.0f;
+  const int64_t G = 4 * d.H, rows = d.T * d.B, BH = d.B * d.H, T = d.T;
+  std::vector<float> own;
+  const float* packed = w.packed_backward;
+  if (!packed) {
+    own.resize(size_t(lstm_packed_backward_size(d.H)));
+    lstm_pack_backward(w.w_hh, d.H, own.data());
+    packed = own.data();
+  }
+  for (int64_t k = 0; k < BH; ++k) {  // ∂L/∂h_T and ∂L/∂c_T
+    work.dh[k] = (dh_last ? dh_last[k] : 0.0f) + (dh_seq ? dh_seq[(T - 1) * BH + k] : 0.0f);
     work.dc[k] = dc_last ? dc_last[k] : 0.0f;
   }
-  for (int64_t t = d.T - 1; t >= 0; --t) {
-    if (dh_seq)
-      for (int64_t k = 0; k < BH; ++k) work.dh[k] += dh_seq[t * BH + k];
-    float* da = work.dgates + t * d.B * G;  // (B, 4H)
-    lstm_cell_backward(da, work.dc, work.dh, act.gates + t * d.B * G, act.c + t * BH,
-                       act.c + (t + 1) * BH, d.B, d.H);
-    if (t > 0 || dh0)  // dh_{t-1} = da·W_hh   (B, 4H)·(4H, H)
-      gemm(false, false, d.B, d.H, G, 1.0f, da, G, w.w_hh, d.H, 0.0f, work.dh, d.H);
-  }
-  if (dh0) std::memcpy(dh0, work.dh, sizeof(float) * BH);
+  // Per step t from T-1 down: dh_t = dh_seq_t + da_{t+1}·W_hh, then the cell's derivative.
+  run_team(double(d.B) * G * d.H, lstm_backward_blocks(d.H), [&](int64_t j0, int64_t j1) {
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const bool last = t == T - 1;
+      LstmStepBackward s{packed, d.H, d.B,
+                         last ? nullptr : work.dgates + (t + 1) * d.B * G,
+                         last ? work.dh : dh_seq ? dh_seq + t * BH : nullptr,
+                         act.gates + t * d.B * G, act.c + t * BH, act.c + (t + 1) * BH,
+                         work.dc, work.dgates + t * d.B * G, nullptr};
+      lstm_step_backward(s, j0, j1);
+      step_barrier();
+    }
+    if (dh0) {  // dh_0 = da_0·W_hh
+      LstmStepBackward s{packed, d.H, d.B, work.dgates, nullptr, nullptr, nullptr, nullptr,
+                         nullptr, nullptr, dh0};
+      lstm_step_backward(s, j0, j1);
+    }
+  });
   if (dc0) std::memcpy(dc0, work.dc, sizeof(float) * BH);
   // Whole-sequence products: dW_ih += daᵀ·x, dW_hh += daᵀ·h_{0..T-1}, db += Σ_rows da
   gemm(true, false, G, d.I, rows, 1.0f, work.dgates, G, x, d.I, 1.0f, g.w_ih, d.I);
   gemm(true, false, G, d.H, rows, 1.0f, work.dgates, G, act.h, d.H, 1.0f, g.w_hh, d.H);
-  for (int64_t k = 0; k < G; ++k) {  // summed in double: T·B terms of mixed sign
-    double sum = 0.0;
-    for (int64_t r = 0; r < rows; ++r) sum += work.dgates[r * G + k];
-    g.bias[k] += float(sum);
+  for (int64_t k0 = 0; k0 < G; k0 += 16) {  // in double (T·B terms of mixed sign), 16 columns
+    const int64_t n = std::min<int64_t>(16, G - k0);  // at a time so each line is read once
+    double sum[16] = {};
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t k = 0; k < n; ++k) sum[k] += work.dgates[r * G + k0 + k];
+    for (int64_t k = 0; k < n; ++k) g.bias[k0 + k] += float(sum[k]);
   }
   if (dx) gemm(false, false, rows, d.I, G, 1.0f, work.dgates, G, w.w_ih, d.I, 0.0f, dx, d.I);
 }

@@ -12,7 +12,10 @@
 //   c_t = f * c_{t-1} + i * g
 //   h_t = o * tanh(c_t)
 // The input projection x·W_ihᵀ + b for all T·B rows is one GEMM before the time loop; inside the
-// loop only h_{t-1}·W_hhᵀ and the fused pointwise cell step.
+// loop only h_{t-1}·W_hhᵀ and the pointwise cell step, fused in one kernel (kernels/lstm_step.h;
+// the scalar lstm_cell_forward/backward below are the plain reference of its pointwise part).
+// A step too small to split runs on one thread; a larger one on a team that splits the hidden
+// units and meets at one barrier per step.
 //
 // Backward, per step t from T down to 1, with dh = ∂L/∂h_t (from the output and from step t+1)
 // and dc = ∂L/∂c_t from step t+1:
@@ -37,6 +40,11 @@ struct LstmWeights {
   const float* w_ih;  // (4H, I)
   const float* w_hh;  // (4H, H)
   const float* bias;  // (4H)
+  // W_hh packed for the step kernels (kernels/lstm_step.h), rebuilt by the owner whenever W_hh
+  // changes: lstm_pack_forward(nullptr, 0, w_hh, H, ...) and lstm_pack_backward(w_hh, H, ...).
+  // Null: the call packs into a buffer of its own (allocates; for one-off calls and tests).
+  const float* packed_forward = nullptr;
+  const float* packed_backward = nullptr;
 };
 
 struct LstmGrads {  // accumulated into: the caller zeroes them once per training step
@@ -67,6 +75,13 @@ void lstm_cell_forward(float* gates, const float* c_prev, float* c, float* h, in
 // ∂L/∂c_{t-1}. Writes dgates = ∂L/∂a_t.
 void lstm_cell_backward(float* dgates, float* dc, const float* dh, const float* gates,
                         const float* c_prev, const float* c, int64_t B, int64_t H);
+
+// One step of B sequences with the input projection fused into the step kernel (streaming):
+// packed = lstm_pack_forward(w_ih, I, w_hh, H, ...). x (B, I), h_prev, c_prev (B, H) -> h, c
+// (B, H); gates (B, 4H) receives the activations. Runs on the calling thread, allocates nothing.
+void lstm_forward_step(const float* packed, const float* bias, int64_t B, int64_t I, int64_t H,
+                       const float* x, const float* h_prev, const float* c_prev, float* gates,
+                       float* c, float* h);
 
 // The whole sequence. Needs act.h[0] and act.c[0] set (zeros for a zero initial state).
 void lstm_forward(const LstmDims& d, const LstmWeights& w, const float* x, LstmActivations& act);

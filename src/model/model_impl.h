@@ -48,6 +48,10 @@ struct Sequential::Impl {
 
   void append_layer(const LayerConfig& config);  // builds and initialises one more layer
   void bind_all();                               // re-point layers after the buffers moved
+  // Every write to params ends with this: layers drop what they derived from the weights.
+  void weights_changed() {
+    for (auto& layer : layers) layer->weights_changed();
+  }
 
   // Boundary checks with messages that name the fix; T of x, for sequence models.
   int64_t check_x(const Tensor& x, const char* name) const;

@@ -39,6 +39,7 @@ Sequential Sequential::clone() const {
     c.input_shape = impl_->input_shape;
     for (const LayerConfig& cfg : impl_->configs) c.append_layer(cfg);
     c.params = impl_->params;
+    c.weights_changed();
   } else {
     c.configs = impl_->configs;
   }
@@ -58,6 +59,7 @@ void Sequential::Impl::bind_all() {
     layer->bind(params.data() + offset, grads.data() + offset);
     offset += layer->param_count();
   }
+  weights_changed();
 }
 
 void Sequential::Impl::append_layer(const LayerConfig& config) {
@@ -71,6 +73,7 @@ void Sequential::Impl::append_layer(const LayerConfig& config) {
   configs.push_back(config);
   bind_all();
   layers.back()->init(rng);
+  weights_changed();
   opt_state = OptimizerState{};  // the parameter set changed: moments start afresh
 }
 
@@ -142,6 +145,7 @@ void Sequential::set_weights(const std::vector<float>& weights) {
                 " values but the model has " + std::to_string(impl_->params.size()) +
                 " parameters" + (built() ? "" : " (it is not built yet)"));
   std::copy(weights.begin(), weights.end(), impl_->params.begin());
+  impl_->weights_changed();
 }
 const std::vector<LayerConfig>& Sequential::layers() const { return impl_->configs; }
 const std::vector<int64_t>& Sequential::input_shape() const { return impl_->input_shape; }

@@ -98,6 +98,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       loss_sum += m.loss_and_backward(T, B, true) * double(B);
       optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(),
                      int64_t(m.params.size()));
+      m.weights_changed();
       progress.batch_end(batch, loss_sum / double(start + B));
     }
     Logs logs;

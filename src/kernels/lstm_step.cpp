@@ -1,0 +1,269 @@
+// The recurrent kernels (lstm_step.h): packing, the register-tiled product, and the cell fused
+// onto it, forward and backward side by side.
+// B = batch rows, Kx = fused input features, H = hidden, 4H = fused gates i, f, g, o.
+//
+// Built with -ffp-contract=fast (CMakeLists.txt) so that `acc += u * w` is one fused
+// multiply-add, and each kernel three times (AVX-512, AVX2+FMA, the baseline), the best one
+// the CPU supports chosen when the library loads.
+#include "kernels/lstm_step.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "kernels/vmath.h"
+
+namespace lstm {
+
+#define LSTM_INLINE inline __attribute__((always_inline))
+
+constexpr int64_t kTile = 64;  // packed columns per row: 4 vectors of 16
+constexpr int kMaxRows = 3;    // batch rows per register tile: 24 accumulators
+
+int64_t lstm_forward_blocks(int64_t H) { return (H + kForwardBlock - 1) / kForwardBlock; }
+int64_t lstm_backward_blocks(int64_t H) { return (H + kBackwardBlock - 1) / kBackwardBlock; }
+int64_t lstm_packed_forward_size(int64_t Kx, int64_t H) {
+  return lstm_forward_blocks(H) * (Kx + H) * kTile;
+}
+int64_t lstm_packed_backward_size(int64_t H) { return lstm_backward_blocks(H) * 4 * H * kTile; }
+
+void lstm_pack_forward(const float* w_ih, int64_t Kx, const float* w_hh, int64_t H,
+                       float* packed) {
+  const int64_t K = Kx + H;
+  for (int64_t jb = 0; jb < lstm_forward_blocks(H); ++jb)
+    for (int64_t k = 0; k < K; ++k) {
+      float* row = packed + (jb * K + k) * kTile;
+      for (int64_t q = 0; q < 4; ++q)  // gate q's 16 columns
+        for (int64_t l = 0; l < kForwardBlock; ++l) {
+          const int64_t j = jb * kForwardBlock + l, n = q * H + j;  // unit, row of W
+          row[q * kForwardBlock + l] =
+              j >= H ? 0.0f : k < Kx ? w_ih[n * Kx + k] : w_hh[n * H + (k - Kx)];
+        }
+    }
+}
+
+void lstm_pack_backward(const float* w_hh, int64_t H, float* packed) {
+  for (int64_t jb = 0; jb < lstm_backward_blocks(H); ++jb)
+    for (int64_t n = 0; n < 4 * H; ++n) {
+      float* row = packed + (jb * 4 * H + n) * kTile;
+      for (int64_t l = 0; l < kTile; ++l) {
+        const int64_t j = jb * kBackwardBlock + l;
+        row[l] = j < H ? w_hh[n * H + j] : 0.0f;
+      }
+    }
+}
+
+// acc[r][q] += Σ_k u[r·ldu + k] · w[k·64 + 16q .. +16] for rows r < R, k < K. Even and odd k
+// go to separate accumulators: more FMAs in flight, and two half sums are more accurate than
+// one long one (with one, ten Adam steps of the seed's model drift 1.5e-5 from PyTorch).
+template <int R>
+LSTM_INLINE void tile_product(const float* w, int64_t K, const float* u, int64_t ldu,
+                              v16f (&acc)[R][4]) {
+  constexpr int S = 2;
+  v16f part[S][R][4] = {};
+  int64_t k = 0;
+  for (; k + S <= K; k += S) {
+#pragma GCC unroll 2
+    for (int s = 0; s < S; ++s) {
+      const float* wk = w + (k + s) * kTile;
+      const v16f w0 = vload(wk), w1 = vload(wk + 16), w2 = vload(wk + 32), w3 = vload(wk + 48);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const v16f ur = vsplat(u[r * ldu + k + s]);
+        part[s][r][0] += ur * w0, part[s][r][1] += ur * w1;
+        part[s][r][2] += ur * w2, part[s][r][3] += ur * w3;
+      }
+    }
+  }
+  for (; k < K; ++k) {  // the odd k left over when S = 2
+    const float* wk = w + k * kTile;
+    for (int r = 0; r < R; ++r) {
+      const v16f ur = vsplat(u[r * ldu + k]);
+      for (int q = 0; q < 4; ++q) part[0][r][q] += ur * vload(wk + 16 * q);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int q = 0; q < 4; ++q) {
+      v16f sum = part[0][r][q];
+      if constexpr (S == 2) sum += part[1][r][q];
+      acc[r][q] += sum;
+    }
+}
+
+// Lanes [0, n) of p, n <= 16.
+LSTM_INLINE v16f load_lanes(const float* p, int64_t n) {
+  return n == kLanes ? vload(p) : vload_n(p, n);
+}
+LSTM_INLINE void store_lanes(float* p, v16f v, int64_t n) {
+  if (n == kLanes)
+    vstore(p, v);
+  else
+    vstore_n(p, v, n);
+}
+
+// Forward ----------------------------------------------------------------------------------
+
+template <int R>
+LSTM_INLINE void forward_tile(const LstmStepForward& s, int64_t jb, int64_t b0) {
+  const int64_t H = s.H, G = 4 * H, j = jb * kForwardBlock, n = std::min(kForwardBlock, H - j);
+  const float* w = s.packed + jb * (s.Kx + H) * kTile;
+  v16f acc[R][4];
+  for (int r = 0; r < R; ++r)
+    for (int q = 0; q < 4; ++q)
+      acc[r][q] = load_lanes(s.base + (b0 + r) * s.ld_base + q * H + j, n);
+  if (s.Kx > 0) tile_product<R>(w, s.Kx, s.x + b0 * s.ldx, s.ldx, acc);
+  tile_product<R>(w + s.Kx * kTile, H, s.h_prev + b0 * H, H, acc);
+  for (int r = 0; r < R; ++r) {  // the cell, on the tile
+    const int64_t b = b0 + r;
+    const v16f i = vsigmoid(acc[r][0]), f = vsigmoid(acc[r][1]);
+    const v16f g = vtanh(acc[r][2]), o = vsigmoid(acc[r][3]);
+    const v16f c = f * load_lanes(s.c_prev + b * H + j, n) + i * g;
+    store_lanes(s.c + b * H + j, c, n);
+    store_lanes(s.h + b * H + j, o * vtanh(c), n);
+    if (s.gates) {
+      float* a = s.gates + b * G + j;
+      store_lanes(a, i, n), store_lanes(a + H, f, n);
+      store_lanes(a + 2 * H, g, n), store_lanes(a + 3 * H, o, n);
+    }
+  }
+}
+
+LSTM_INLINE void step_forward(const LstmStepForward& s, int64_t block_begin, int64_t block_end) {
+  for (int64_t jb = block_begin; jb < block_end; ++jb) {  // the block's weights stay in cache
+    int64_t b = 0;
+    for (; b + kMaxRows <= s.B; b += kMaxRows) forward_tile<kMaxRows>(s, jb, b);
+    switch (s.B - b) {
+      case 2: forward_tile<2>(s, jb, b); break;
+      case 1: forward_tile<1>(s, jb, b); break;
+      default: break;
+    }
+  }
+}
+
+// Backward ---------------------------------------------------------------------------------
+
+template <int R>
+LSTM_INLINE void backward_tile(const LstmStepBackward& s, int64_t jb, int64_t b0) {
+  const int64_t H = s.H, G = 4 * H, j0 = jb * kBackwardBlock;
+  v16f dh[R][4] = {};
+  for (int r = 0; r < R; ++r)
+    for (int q = 0; q < 4; ++q) {
+      const int64_t j = j0 + q * kLanes, n = std::min<int64_t>(kLanes, H - j);
+      if (s.dh_ext && n > 0) dh[r][q] = load_lanes(s.dh_ext + (b0 + r) * H + j, n);
+    }
+  if (s.da_next) tile_product<R>(s.packed + jb * G * kTile, G, s.da_next + b0 * G, G, dh);
+  for (int r = 0; r < R; ++r) {
+    const int64_t b = b0 + r;
+    for (int q = 0; q < 4; ++q) {
+      const int64_t j = j0 + q * kLanes, n = std::min<int64_t>(kLanes, H - j);
+      if (n <= 0) break;
+      if (s.dh) store_lanes(s.dh + b * H + j, dh[r][q], n);
+      if (!s.gates) continue;
+      const float* a = s.gates + b * G + j;
+      const v16f i = load_lanes(a, n), f = load_lanes(a + H, n);
+      const v16f g = load_lanes(a + 2 * H, n), o = load_lanes(a + 3 * H, n);
+      const v16f tc = vtanh(load_lanes(s.c + b * H + j, n));
+      const v16f dct = load_lanes(s.dc + b * H + j, n) + dh[r][q] * o * (1.0f - tc * tc);
+      float* da = s.da + b * G + j;
+      store_lanes(da, dct * g * i * (1.0f - i), n);
+      store_lanes(da + H, dct * load_lanes(s.c_prev + b * H + j, n) * f * (1.0f - f), n);
+      store_lanes(da + 2 * H, dct * i * (1.0f - g * g), n);
+      store_lanes(da + 3 * H, dh[r][q] * tc * o * (1.0f - o), n);
+      store_lanes(s.dc + b * H + j, dct * f, n);
+    }
+  }
+}
+
+LSTM_INLINE void step_backward(const LstmStepBackward& s, int64_t block_begin, int64_t block_end) {
+  for (int64_t jb = block_begin; jb < block_end; ++jb) {
+    int64_t b = 0;
+    for (; b + kMaxRows <= s.B; b += kMaxRows) backward_tile<kMaxRows>(s, jb, b);
+    switch (s.B - b) {
+      case 2: backward_tile<2>(s, jb, b); break;
+      case 1: backward_tile<1>(s, jb, b); break;
+      default: break;
+    }
+  }
+}
+
+// The instruction sets -------------------------------------------------------------------
+// The same bodies, compiled for each target and chosen once, when the library loads. (GCC's
+// target_clones would pick "arch=" clones by CPU model name, so AMD CPUs got the baseline.)
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LSTM_X86 1
+#define LSTM_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+#define LSTM_AVX2 __attribute__((target("avx2,fma")))
+LSTM_AVX512 static void forward_avx512(const LstmStepForward& s, int64_t b, int64_t e) {
+  step_forward(s, b, e);
+}
+LSTM_AVX512 static void backward_avx512(const LstmStepBackward& s, int64_t b, int64_t e) {
+  step_backward(s, b, e);
+}
+LSTM_AVX2 static void forward_avx2(const LstmStepForward& s, int64_t b, int64_t e) {
+  step_forward(s, b, e);
+}
+LSTM_AVX2 static void backward_avx2(const LstmStepBackward& s, int64_t b, int64_t e) {
+  step_backward(s, b, e);
+}
+#endif
+static void forward_generic(const LstmStepForward& s, int64_t b, int64_t e) {
+  step_forward(s, b, e);
+}
+static void backward_generic(const LstmStepBackward& s, int64_t b, int64_t e) {
+  step_backward(s, b, e);
+}
+
+namespace {
+struct Kernels {
+  const char* isa;
+  void (*forward)(const LstmStepForward&, int64_t, int64_t);
+  void (*backward)(const LstmStepBackward&, int64_t, int64_t);
+};
+const Kernels kGeneric{"generic", forward_generic, backward_generic};
+#if LSTM_X86
+const Kernels kAvx2{"avx2", forward_avx2, backward_avx2};
+const Kernels kAvx512{"avx512", forward_avx512, backward_avx512};
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("fma");
+}
+bool cpu_has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+const Kernels* best_kernels() {
+#if LSTM_X86
+  if (cpu_has_avx512()) return &kAvx512;
+  if (cpu_has_avx2()) return &kAvx2;
+#endif
+  return &kGeneric;
+}
+const Kernels* active = best_kernels();
+}  // namespace
+
+void lstm_step_forward(const LstmStepForward& s, int64_t block_begin, int64_t block_end) {
+  active->forward(s, block_begin, block_end);
+}
+void lstm_step_backward(const LstmStepBackward& s, int64_t block_begin, int64_t block_end) {
+  active->backward(s, block_begin, block_end);
+}
+
+const char* lstm_kernel_isa() { return active->isa; }
+
+bool lstm_set_kernel_isa(const std::string& isa) {
+  const Kernels* pick = nullptr;
+  if (isa == "best") pick = best_kernels();
+  if (isa == "generic") pick = &kGeneric;
+#if LSTM_X86
+  if (isa == "avx2" && cpu_has_avx2()) pick = &kAvx2;
+  if (isa == "avx512" && cpu_has_avx512()) pick = &kAvx512;
+#endif
+  if (pick) active = pick;
+  return pick != nullptr;
+}
+
+}  // namespace lstm

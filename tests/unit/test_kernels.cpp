@@ -1,0 +1,205 @@
+// The step kernels (kernels/lstm_step.h) against the plain reference: the reference GEMM plus
+// the scalar cell (lstm_cell_forward / lstm_cell_backward), for every instruction set this CPU
+// has, awkward sizes (H not a multiple of 16 or 64, B not a multiple of the row tile), split
+// block ranges; the vector activations against double precision; results independent of the
+// thread count; and a model that sees its new weights after every kind of write.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/threads.h"
+#include "gemm/gemm.h"
+#include "kernels/lstm_step.h"
+#include "kernels/vmath.h"
+#include "layers/lstm_cell.h"
+#include "test_util.h"
+
+namespace lstm {
+namespace {
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (size_t k = 0; k < a.size(); ++k) m = std::max(m, std::fabs(double(a[k]) - double(b[k])));
+  return m;
+}
+
+// Runs body once per instruction set the CPU supports, then restores the best.
+template <class Body>
+void for_each_isa(Body body) {
+  int ran = 0;
+  for (const char* isa : {"generic", "avx2", "avx512"}) {
+    if (!lstm_set_kernel_isa(isa)) continue;
+    SCOPED_TRACE(isa);
+    body();
+    ++ran;
+  }
+  lstm_set_kernel_isa("best");
+  EXPECT_GE(ran, 1);
+}
+
+TEST(VectorMath, ActivationsMatchDoublePrecision) {
+  double e_exp = 0, e_sig = 0, e_tanh = 0;
+  for (double x0 = -40; x0 < 40; x0 += 16 * 3.1e-4) {
+    v16f x;
+    for (int l = 0; l < kLanes; ++l) x[l] = float(x0 + l * 3.1e-4);
+    const v16f e = vexp(vmin(x, vsplat(30.0f))), s = vsigmoid(x), t = vtanh(x);
+    for (int l = 0; l < kLanes; ++l) {
+      const double xd = x[l], ex = std::exp(std::min(xd, 30.0));
+      e_exp = std::max(e_exp, std::fabs(e[l] - ex) / ex);
+      e_sig = std::max(e_sig, std::fabs(s[l] - 1.0 / (1.0 + std::exp(-xd))));
+      e_tanh = std::max(e_tanh, std::fabs(t[l] - std::tanh(xd)));
+    }
+  }
+  EXPECT_LT(e_exp, 3e-7);
+  EXPECT_LT(e_sig, 2e-7);
+  EXPECT_LT(e_tanh, 3e-7);
+  // Saturation: no NaN or overflow far out
+  const v16f big = vsplat(1e30f), s = vsigmoid(big), t = vtanh(-big), s0 = vsigmoid(-big);
+  EXPECT_EQ(s[0], 1.0f);
+  EXPECT_EQ(t[0], -1.0f);
+  EXPECT_LT(s0[0], 1e-37f);
+}
+
+struct StepCase {
+  int64_t B, Kx, H;
+};
+
+TEST(StepKernels, ForwardMatchesReferenceCell) {
+  for (StepCase c : {StepCase{1, 0, 1}, {1, 3, 8}, {2, 0, 17}, {5, 7, 33}, {7, 0, 50}, {4, 2, 64},
+                     {3, 5, 100}}) {
+    SCOPED_TRACE("B=" + std::to_string(c.B) + " Kx=" + std::to_string(c.Kx) +
+                 " H=" + std::to_string(c.H));
+    const int64_t B = c.B, Kx = c.Kx, H = c.H, G = 4 * H;
+    Rng rng(uint64_t(B * 100 + H));
+    auto w_ih = test::random_vector(size_t(G * std::max<int64_t>(Kx, 1)), rng, -0.5f, 0.5f);
+    auto w_hh = test::random_vector(size_t(G * H), rng, -0.5f, 0.5f);
+    auto x = test::random_vector(size_t(B * std::max<int64_t>(Kx, 1)), rng);
+    auto h_prev = test::random_vector(size_t(B * H), rng), c_prev = test::random_vector(size_t(B * H), rng);
+    auto base = test::random_vector(size_t(B * G), rng);
+    // Reference: a = base + x·W_ihᵀ + h·W_hhᵀ, then the scalar cell
+    std::vector<float> gates_ref = base, c_ref(size_t(B * H)), h_ref(size_t(B * H));
+    if (Kx > 0) gemm_reference(false, true, B, G, Kx, 1.0f, x.data(), Kx, w_ih.data(), Kx, 1.0f, gates_ref.data(), G);
+    gemm_reference(false, true, B, G, H, 1.0f, h_prev.data(), H, w_hh.data(), H, 1.0f, gates_ref.data(), G);
+    lstm_cell_forward(gates_ref.data(), c_prev.data(), c_ref.data(), h_ref.data(), B, H);
+    std::vector<float> packed(size_t(lstm_packed_forward_size(Kx, H)));
+    lstm_pack_forward(Kx > 0 ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed.data());
+    for_each_isa([&] {
+      std::vector<float> gates = base, c(size_t(B * H), 7.0f), h(size_t(B * H), 7.0f);
+      LstmStepForward s{packed.data(), Kx, H, B, x.data(), std::max<int64_t>(Kx, 1), h_prev.data(),
+                        gates.data(), G, c_prev.data(), gates.data(), c.data(), h.data()};
+      const int64_t blocks = lstm_forward_blocks(H), mid = blocks / 2;
+      lstm_step_forward(s, 0, mid);  // in two ranges, as two threads would
+      lstm_step_forward(s, mid, blocks);
+      const double tol = 1e-6 + 2e-7 * double(Kx + H);  // float sums of Kx + H products
+      EXPECT_LT(max_abs_diff(gates, gates_ref), tol);
+      EXPECT_LT(max_abs_diff(c, c_ref), tol);
+      EXPECT_LT(max_abs_diff(h, h_ref), tol);
+    });
+  }
+}
+
+TEST(StepKernels, BackwardMatchesReferenceCell) {
+  for (StepCase sc : {StepCase{1, 0, 1}, {2, 0, 17}, {5, 0, 33}, {7, 0, 50}, {4, 0, 64},
+                     {3, 0, 130}}) {
+    SCOPED_TRACE("B=" + std::to_string(sc.B) + " H=" + std::to_string(sc.H));
+    const int64_t B = sc.B, H = sc.H, G = 4 * H;
+    Rng rng(uint64_t(B * 1000 + H));
+    auto w_hh = test::random_vector(size_t(G * H), rng, -0.5f, 0.5f);
+    auto da_next = test::random_vector(size_t(B * G), rng), dh_ext = test::random_vector(size_t(B * H), rng);
+    auto gates = test::random_vector(size_t(B * G), rng, 0.01f, 0.99f);  // activations
+    auto c_prev = test::random_vector(size_t(B * H), rng), c = test::random_vector(size_t(B * H), rng);
+    auto dc_in = test::random_vector(size_t(B * H), rng);
+    // Reference: dh = dh_ext + da_next·W_hh, then the scalar cell backward
+    std::vector<float> dh_ref = dh_ext, da_ref(size_t(B * G)), dc_ref = dc_in;
+    gemm_reference(false, false, B, H, G, 1.0f, da_next.data(), G, w_hh.data(), H, 1.0f, dh_ref.data(), H);
+    lstm_cell_backward(da_ref.data(), dc_ref.data(), dh_ref.data(), gates.data(), c_prev.data(), c.data(), B, H);
+    std::vector<float> packed(size_t(lstm_packed_backward_size(H)));
+    lstm_pack_backward(w_hh.data(), H, packed.data());
+    for_each_isa([&] {
+      std::vector<float> da(size_t(B * G), 7.0f), dc = dc_in, dh(size_t(B * H), 7.0f);
+      LstmStepBackward s{packed.data(), H, B, da_next.data(), dh_ext.data(), gates.data(),
+                         c_prev.data(), c.data(), dc.data(), da.data(), dh.data()};
+      const int64_t blocks = lstm_backward_blocks(H), mid = blocks / 2;
+      lstm_step_backward(s, 0, mid);
+      lstm_step_backward(s, mid, blocks);
+      const double tol = 1e-6 + 2e-7 * double(G);  // float sums of 4H products
+      EXPECT_LT(max_abs_diff(dh, dh_ref), tol);
+      EXPECT_LT(max_abs_diff(da, da_ref), tol);
+      EXPECT_LT(max_abs_diff(dc, dc_ref), tol);
+    });
+  }
+}
+
+TEST(StepKernels, SequenceResultsDoNotDependOnThreadCount) {
+  // Large enough per step (B·4H·H multiply-adds) for the team to split it.
+  const int64_t T = 4, B = 16, I = 8, H = 96, G = 4 * H;
+  Rng rng(9);
+  auto w_ih = test::random_vector(size_t(G * I), rng, -0.2f, 0.2f);
+  auto w_hh = test::random_vector(size_t(G * H), rng, -0.2f, 0.2f);
+  auto bias = test::random_vector(size_t(G), rng, -0.2f, 0.2f);
+  auto x = test::random_vector(size_t(T * B * I), rng), dh_seq = test::random_vector(size_t(T * B * H), rng);
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    std::vector<float> gates(size_t(T * B * G)), h(size_t((T + 1) * B * H)), c(h.size());
+    std::vector<float> dgates(gates.size()), dh(size_t(B * H)), dc(dh.size()), dx(x.size());
+    std::vector<float> gw_ih(w_ih.size()), gw_hh(w_hh.size()), gb(bias.size()), dh0(dh.size());
+    LstmActivations act{gates.data(), h.data(), c.data()};
+    LstmWeights w{w_ih.data(), w_hh.data(), bias.data()};
+    lstm_forward({T, B, I, H}, w, x.data(), act);
+    LstmBackwardWork work{dgates.data(), dh.data(), dc.data()};
+    LstmGrads g{gw_ih.data(), gw_hh.data(), gb.data()};
+    lstm_backward({T, B, I, H}, w, x.data(), act, dh_seq.data(), nullptr, nullptr, work, g,
+                  dx.data(), dh0.data(), nullptr);
+    set_num_threads(0);
+    std::vector<float> all = h;
+    for (const auto* v : {&gw_ih, &gw_hh, &gb, &dx, &dh0}) all.insert(all.end(), v->begin(), v->end());
+    return all;
+  };
+  const std::vector<float> one = run(1), two = run(2);
+  EXPECT_EQ(one, two);  // bit for bit
+}
+
+TEST(StepKernels, ModelSeesEveryWriteOfItsWeights) {
+  // The layers keep W_hh packed; every write to the weights must reach the kernels.
+  Sequential model({.seed = 4});
+  model.add(LSTM(6, {.input_shape = {5, 3}}));
+  model.add(Dense(2));
+  model.compile(Adam(), loss::mse);
+  Tensor X = test::random_tensor({4, 5, 3}, 1), y = test::random_tensor({4, 2}, 2);
+  const Tensor before = model.predict(X);
+  std::vector<float> w = model.get_weights();
+  for (float& v : w) v *= 1.5f;
+  model.set_weights(w);  // set_weights
+  const Tensor scaled = model.predict(X);
+  Sequential fresh({.seed = 4});
+  fresh.add(LSTM(6, {.input_shape = {5, 3}}));
+  fresh.add(Dense(2));
+  fresh.set_weights(w);
+  const Tensor expect = fresh.predict(X);
+  for (int64_t k = 0; k < before.size(); ++k) {
+    EXPECT_NE(scaled[k], before[k]);
+    EXPECT_EQ(scaled[k], expect[k]);
+  }
+  float y_step[2];
+  model.reset_states();
+  for (int t = 0; t < 5; ++t) model.step(X.data() + t * 3, y_step);  // step() packs too
+  EXPECT_NEAR(y_step[0], scaled[0], 1e-6);
+  model.set_weights(model.get_weights());  // unchanged weights, state kept: step goes on
+  model.fit(X, y, {.epochs = 1, .batch_size = 2, .verbose = 0});  // optimizer steps
+  const Tensor trained = model.predict(X);
+  Sequential copy({.seed = 4});
+  copy.add(LSTM(6, {.input_shape = {5, 3}}));
+  copy.add(Dense(2));
+  copy.set_weights(model.get_weights());
+  const Tensor expect2 = copy.predict(X);
+  for (int64_t k = 0; k < trained.size(); ++k) EXPECT_EQ(trained[k], expect2[k]);
+  model.reset_states();
+  for (int t = 0; t < 5; ++t) model.step(X.data() + t * 3, y_step);
+  EXPECT_NEAR(y_step[0], trained[0], 1e-6);
+}
+
+}  // namespace
+}  // namespace lstm
