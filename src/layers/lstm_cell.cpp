@@ -59,23 +59,49 @@ void lstm_cell_backward(float* dgates, float* dc, const float* dh, const float* 
   }
 }
 
-// Runs sweep(block_begin, block_end) on a team sized to one step's multiply-adds: one thread
-// when a step is too small to be worth a barrier, else every thread on its own range of the
-// step kernel's blocks. The sweep loops over time and calls step_barrier() after each step.
-constexpr double kTeamStepMacs = 1 << 17;
+// How a sequence's steps are shared among threads. Batch rows are independent sequences, so
+// with rows enough for every thread each thread runs its own rows through all T steps with no
+// barrier at all; otherwise (few rows, wide H) each thread takes a range of the step kernel's
+// blocks and the team meets at a barrier after each step. Either way every output is computed
+// by the same arithmetic, so results do not depend on the thread count.
+struct Share {
+  int64_t row_begin, row_end, block_begin, block_end;
+  bool barrier;  // the team must meet after each step
+};
+
+// Thresholds measured on the suite (docs/performance.md): a team costs a parallel region per
+// call, and splitting blocks a barrier per step on top.
+constexpr double kRowTeamMacs = 1 << 18;    // per call, to split rows
+constexpr double kBlockTeamMacs = 1 << 18;  // per step, to split blocks
+constexpr int64_t kRowsPerThread = 6;       // fewer rows a thread: split the blocks instead
+constexpr double kCachedWeights = 1 << 19;  // bytes of packed W_hh that stay in a core's L2
 
 template <class Sweep>
-static void run_team(double step_macs, int64_t blocks, Sweep sweep) {
+static void run_team(int64_t B, int64_t T, double step_macs, int64_t blocks, Sweep sweep) {
   init_threads();
-  const int team = step_macs < kTeamStepMacs ? 1 : int(std::min<int64_t>(omp_get_max_threads(), blocks));
-  if (team <= 1) return sweep(0, blocks);
-#pragma omp parallel num_threads(team)
+  const int64_t threads = omp_get_max_threads();
+  // Rows need no barrier, but every thread then reads all of W_hh each step: when it does not
+  // fit in L2, halving each thread's share of it (blocks) wins.
+  const double weight_bytes = 4.0 * step_macs / double(B);
+  const bool rows_fit = B >= kRowsPerThread * threads;
+  const bool by_rows = rows_fit && (weight_bytes <= kCachedWeights || blocks < threads ||
+                                    step_macs < kBlockTeamMacs);
+  const int64_t team = by_rows ? (step_macs * double(T) < kRowTeamMacs ? 1 : threads)
+                               : (step_macs < kBlockTeamMacs ? 1 : std::min(threads, blocks));
+  if (team <= 1) return sweep(Share{0, B, 0, blocks, false});
+#pragma omp parallel num_threads(int(team))
   {
     const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
-    sweep(blocks * k / n, blocks * (k + 1) / n);
+    if (by_rows) {  // row ranges in multiples of 3, the kernels' row tile
+      const int64_t per = (B + 3 * n - 1) / (3 * n) * 3;
+      sweep(Share{std::min(B, k * per), std::min(B, (k + 1) * per), 0, blocks, false});
+    } else {
+      sweep(Share{0, B, blocks * k / n, blocks * (k + 1) / n, n > 1});
+    }
   }
 }
-static inline void step_barrier() {
+static inline void step_barrier(const Share& share) {
+  if (!share.barrier) return;
 #pragma omp barrier
 }
 
@@ -99,13 +125,15 @@ void lstm_forward(const LstmDims& d, const LstmWeights& w, const float* x, LstmA
   for (int64_t r = 0; r < rows; ++r) std::memcpy(act.gates + r * G, w.bias, sizeof(float) * G);
   gemm(false, true, rows, G, d.I, 1.0f, x, d.I, w.w_ih, d.I, 1.0f, act.gates, G);
   // The recurrence: a_t = gates_t + h_{t-1}·W_hhᵀ and the cell, in place over gates_t
-  run_team(double(d.B) * G * d.H, lstm_forward_blocks(d.H), [&](int64_t j0, int64_t j1) {
+  run_team(d.B, d.T, double(d.B) * G * d.H, lstm_forward_blocks(d.H), [&](const Share& sh) {
+    const int64_t b0 = sh.row_begin, rows_here = sh.row_end - sh.row_begin;
+    if (rows_here <= 0) return;
     for (int64_t t = 0; t < d.T; ++t) {
-      float* a = act.gates + t * d.B * G;  // (B, 4H)
-      LstmStepForward s{packed, 0, d.H, d.B, nullptr, 0, act.h + t * BH, a, G, act.c + t * BH,
-                        a, act.c + (t + 1) * BH, act.h + (t + 1) * BH};
-      lstm_step_forward(s, j0, j1);
-      step_barrier();
+      float* a = act.gates + t * d.B * G + b0 * G;  // (rows, 4H)
+      float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
+      LstmStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, a, G, c, a, c + BH, h + BH};
+      lstm_step_forward(s, sh.block_begin, sh.block_end);
+      step_barrier(sh);
     }
   });
 }
@@ -127,21 +155,24 @@ void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
     work.dc[k] = dc_last ? dc_last[k] : 0.0f;
   }
   // Per step t from T-1 down: dh_t = dh_seq_t + da_{t+1}·W_hh, then the cell's derivative.
-  run_team(double(d.B) * G * d.H, lstm_backward_blocks(d.H), [&](int64_t j0, int64_t j1) {
+  run_team(d.B, d.T, double(d.B) * G * d.H, lstm_backward_blocks(d.H), [&](const Share& sh) {
+    const int64_t b0 = sh.row_begin, rows_here = sh.row_end - sh.row_begin;
+    if (rows_here <= 0) return;
+    float *dc = work.dc + b0 * d.H, *dgates = work.dgates + b0 * G;
     for (int64_t t = T - 1; t >= 0; --t) {
       const bool last = t == T - 1;
-      LstmStepBackward s{packed, d.H, d.B,
-                         last ? nullptr : work.dgates + (t + 1) * d.B * G,
-                         last ? work.dh : dh_seq ? dh_seq + t * BH : nullptr,
-                         act.gates + t * d.B * G, act.c + t * BH, act.c + (t + 1) * BH,
-                         work.dc, work.dgates + t * d.B * G, nullptr};
-      lstm_step_backward(s, j0, j1);
-      step_barrier();
+      const float* dh_ext = last ? work.dh + b0 * d.H : dh_seq ? dh_seq + t * BH + b0 * d.H : nullptr;
+      const float* c = act.c + t * BH + b0 * d.H;  // c_{t-1}; c_t one slot on
+      LstmStepBackward s{packed, d.H, rows_here, last ? nullptr : dgates + (t + 1) * d.B * G,
+                         dh_ext, act.gates + t * d.B * G + b0 * G, c, c + BH, dc,
+                         dgates + t * d.B * G, nullptr};
+      lstm_step_backward(s, sh.block_begin, sh.block_end);
+      step_barrier(sh);
     }
     if (dh0) {  // dh_0 = da_0·W_hh
-      LstmStepBackward s{packed, d.H, d.B, work.dgates, nullptr, nullptr, nullptr, nullptr,
-                         nullptr, nullptr, dh0};
-      lstm_step_backward(s, j0, j1);
+      LstmStepBackward s{packed, d.H, rows_here, dgates, nullptr, nullptr, nullptr, nullptr,
+                         nullptr, nullptr, dh0 + b0 * d.H};
+      lstm_step_backward(s, sh.block_begin, sh.block_end);
     }
   });
   if (dc0) std::memcpy(dc0, work.dc, sizeof(float) * BH);

@@ -14,8 +14,9 @@
 // The input projection x·W_ihᵀ + b for all T·B rows is one GEMM before the time loop; inside the
 // loop only h_{t-1}·W_hhᵀ and the pointwise cell step, fused in one kernel (kernels/lstm_step.h;
 // the scalar lstm_cell_forward/backward below are the plain reference of its pointwise part).
-// A step too small to split runs on one thread; a larger one on a team that splits the hidden
-// units and meets at one barrier per step.
+// Threads (lstm_cell.cpp, run_team): a batch with rows enough for every thread is split by rows
+// (independent sequences, no barrier); otherwise a large enough step is split by hidden units,
+// with one barrier per step; small work runs on the calling thread.
 //
 // Backward, per step t from T down to 1, with dh = ∂L/∂h_t (from the output and from step t+1)
 // and dc = ∂L/∂c_t from step t+1:

@@ -133,9 +133,16 @@ TEST(StepKernels, BackwardMatchesReferenceCell) {
   }
 }
 
+void check_thread_invariance(int64_t T, int64_t B, int64_t I, int64_t H);
+
 TEST(StepKernels, SequenceResultsDoNotDependOnThreadCount) {
-  // Large enough per step (B·4H·H multiply-adds) for the team to split it.
-  const int64_t T = 4, B = 16, I = 8, H = 96, G = 4 * H;
+  // Large enough for a team: B = 16 splits the rows, B = 2 the hidden units (with barriers).
+  for (int64_t B : {16, 2}) check_thread_invariance(4, B, 8, B == 2 ? 200 : 96);
+}
+
+void check_thread_invariance(int64_t T, int64_t B, int64_t I, int64_t H) {
+  SCOPED_TRACE("B=" + std::to_string(B) + " H=" + std::to_string(H));
+  const int64_t G = 4 * H;
   Rng rng(9);
   auto w_ih = test::random_vector(size_t(G * I), rng, -0.2f, 0.2f);
   auto w_hh = test::random_vector(size_t(G * H), rng, -0.2f, 0.2f);
@@ -160,6 +167,9 @@ TEST(StepKernels, SequenceResultsDoNotDependOnThreadCount) {
   };
   const std::vector<float> one = run(1), two = run(2);
   EXPECT_EQ(one, two);  // bit for bit
+  double norm = 0;
+  for (float v : one) norm += std::fabs(v);
+  EXPECT_GT(norm, 1.0);  // something was computed
 }
 
 TEST(StepKernels, ModelSeesEveryWriteOfItsWeights) {
