@@ -63,11 +63,7 @@ class LstmLayer final : public Layer {
     grow(dc_, B * H);
     LstmBackwardWork work{dgates_.data(), dh_.data(), dc_.data()};
     LstmGrads g{grads_, grads_ + kHH, grads_ + kBias};
-    if (!packed_bwd_fresh_) {
-      grow(packed_bwd_, lstm_packed_backward_size(H));
-      lstm_pack_backward(params_ + kHH, H, packed_bwd_.data());
-      packed_bwd_fresh_ = true;
-    }
+    pack_backward();
     lstm_backward({T, B, I, H}, weights(), x, activations(), out_seq ? dy : nullptr,
                   out_seq ? nullptr : dy, nullptr, work, g, dx, nullptr, nullptr);
   }
@@ -110,6 +106,12 @@ class LstmLayer final : public Layer {
     grow(packed_, lstm_packed_forward_size(0, H));
     lstm_pack_forward(nullptr, 0, params_ + kHH, H, packed_.data());
     packed_fresh_ = true;
+  }
+  void pack_backward() {
+    if (packed_bwd_fresh_) return;
+    grow(packed_bwd_, lstm_packed_backward_size(H));
+    lstm_pack_backward(params_ + kHH, H, packed_bwd_.data());
+    packed_bwd_fresh_ = true;
   }
 
   const int64_t I, H;
