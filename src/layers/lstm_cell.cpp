@@ -69,8 +69,9 @@ struct Share {
   bool barrier;  // the team must meet after each step
 };
 
-// Thresholds measured on the suite (docs/performance.md): a team costs a parallel region per
-// call, and splitting blocks a barrier per step on top.
+// Thresholds chosen on the suite's rows (docs/performance.md; 2^18 per step keeps B = 1,
+// H = 50 on one thread, where a team with a barrier per step ran 4.6x slower): a team costs a
+// parallel region per call, and splitting blocks a barrier per step on top.
 constexpr double kRowTeamMacs = 1 << 18;    // per call, to split rows
 constexpr double kBlockTeamMacs = 1 << 18;  // per step, to split blocks
 constexpr int64_t kRowsPerThread = 6;       // fewer rows a thread: split the blocks instead
