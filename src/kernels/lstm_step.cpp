@@ -193,6 +193,42 @@ LSTM_INLINE void step_backward(const LstmStepBackward& s, int64_t block_begin, i
   }
 }
 
+// The bias gradient --------------------------------------------------------------------------
+// out[k] += Σ_r a[r·cols + k], summed in double (T·B terms of mixed sign), rows in order, up to
+// 128 columns a pass in vectors of 8 doubles, so the sums stay in registers.
+
+typedef double v8d __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+
+template <int kVecs>
+LSTM_INLINE void sum_columns(const float* a, int64_t rows, int64_t cols, float* out) {
+  v8d sum[kVecs] = {};
+  for (int64_t r = 0; r < rows; ++r) {
+#pragma GCC unroll 16
+    for (int v = 0; v < kVecs; ++v) {
+      v8f x;
+      std::memcpy(&x, a + r * cols + 8 * v, sizeof x);
+      sum[v] += __builtin_convertvector(x, v8d);
+    }
+  }
+  for (int v = 0; v < kVecs; ++v)
+    for (int l = 0; l < 8; ++l) out[8 * v + l] += float(sum[v][l]);
+}
+
+LSTM_INLINE void sum_rows(const float* a, int64_t rows, int64_t cols, float* out) {
+  int64_t k = 0;
+  for (; k + 128 <= cols; k += 128) sum_columns<16>(a + k, rows, cols, out + k);
+  if (k + 64 <= cols) sum_columns<8>(a + k, rows, cols, out + k), k += 64;
+  if (k + 32 <= cols) sum_columns<4>(a + k, rows, cols, out + k), k += 32;
+  if (k + 16 <= cols) sum_columns<2>(a + k, rows, cols, out + k), k += 16;
+  if (k + 8 <= cols) sum_columns<1>(a + k, rows, cols, out + k), k += 8;
+  for (; k < cols; ++k) {  // the last few
+    double sum = 0;
+    for (int64_t r = 0; r < rows; ++r) sum += a[r * cols + k];
+    out[k] += float(sum);
+  }
+}
+
 // The instruction sets -------------------------------------------------------------------
 // The same bodies, compiled for each target and chosen once, when the library loads. (GCC's
 // target_clones would pick "arch=" clones by CPU model name, so AMD CPUs got the baseline.)
@@ -207,11 +243,17 @@ LSTM_AVX512 static void forward_avx512(const LstmStepForward& s, int64_t b, int6
 LSTM_AVX512 static void backward_avx512(const LstmStepBackward& s, int64_t b, int64_t e) {
   step_backward<true>(s, b, e);
 }
+LSTM_AVX512 static void sum_rows_avx512(const float* a, int64_t r, int64_t c, float* out) {
+  sum_rows(a, r, c, out);
+}
 LSTM_AVX2 static void forward_avx2(const LstmStepForward& s, int64_t b, int64_t e) {
   step_forward<false>(s, b, e);
 }
 LSTM_AVX2 static void backward_avx2(const LstmStepBackward& s, int64_t b, int64_t e) {
   step_backward<false>(s, b, e);
+}
+LSTM_AVX2 static void sum_rows_avx2(const float* a, int64_t r, int64_t c, float* out) {
+  sum_rows(a, r, c, out);
 }
 #endif
 static void forward_generic(const LstmStepForward& s, int64_t b, int64_t e) {
@@ -220,17 +262,21 @@ static void forward_generic(const LstmStepForward& s, int64_t b, int64_t e) {
 static void backward_generic(const LstmStepBackward& s, int64_t b, int64_t e) {
   step_backward<false>(s, b, e);
 }
+static void sum_rows_generic(const float* a, int64_t r, int64_t c, float* out) {
+  sum_rows(a, r, c, out);
+}
 
 namespace {
 struct Kernels {
   const char* isa;
   void (*forward)(const LstmStepForward&, int64_t, int64_t);
   void (*backward)(const LstmStepBackward&, int64_t, int64_t);
+  void (*sum_rows)(const float*, int64_t, int64_t, float*);
 };
-const Kernels kGeneric{"generic", forward_generic, backward_generic};
+const Kernels kGeneric{"generic", forward_generic, backward_generic, sum_rows_generic};
 #if LSTM_X86
-const Kernels kAvx2{"avx2", forward_avx2, backward_avx2};
-const Kernels kAvx512{"avx512", forward_avx512, backward_avx512};
+const Kernels kAvx2{"avx2", forward_avx2, backward_avx2, sum_rows_avx2};
+const Kernels kAvx512{"avx512", forward_avx512, backward_avx512, sum_rows_avx512};
 bool cpu_has_avx512() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
@@ -257,6 +303,10 @@ void lstm_step_forward(const LstmStepForward& s, int64_t block_begin, int64_t bl
 }
 void lstm_step_backward(const LstmStepBackward& s, int64_t block_begin, int64_t block_end) {
   active->backward(s, block_begin, block_end);
+}
+
+void lstm_sum_rows(const float* a, int64_t rows, int64_t cols, float* out) {
+  active->sum_rows(a, rows, cols, out);
 }
 
 const char* lstm_kernel_isa() { return active->isa; }

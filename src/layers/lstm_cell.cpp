@@ -180,13 +180,7 @@ void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
   // Whole-sequence products: dW_ih += daᵀ·x, dW_hh += daᵀ·h_{0..T-1}, db += Σ_rows da
   gemm(true, false, G, d.I, rows, 1.0f, work.dgates, G, x, d.I, 1.0f, g.w_ih, d.I);
   gemm(true, false, G, d.H, rows, 1.0f, work.dgates, G, act.h, d.H, 1.0f, g.w_hh, d.H);
-  for (int64_t k0 = 0; k0 < G; k0 += 16) {  // in double (T·B terms of mixed sign), 16 columns
-    const int64_t n = std::min<int64_t>(16, G - k0);  // at a time so each line is read once
-    double sum[16] = {};
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t k = 0; k < n; ++k) sum[k] += work.dgates[r * G + k0 + k];
-    for (int64_t k = 0; k < n; ++k) g.bias[k0 + k] += float(sum[k]);
-  }
+  lstm_sum_rows(work.dgates, rows, G, g.bias);  // in double: T·B terms of mixed sign
   if (dx) gemm(false, false, rows, d.I, G, 1.0f, work.dgates, G, w.w_ih, d.I, 0.0f, dx, d.I);
 }
 

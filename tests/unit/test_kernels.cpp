@@ -133,6 +133,29 @@ TEST(StepKernels, BackwardMatchesReferenceCell) {
   }
 }
 
+// The bias gradient's column sums: every width path (128, 64, 32, 16, 8 columns a pass and the
+// last few), the same as a plain double sum over the rows in order, to the bit.
+TEST(StepKernels, ColumnSumsMatchDoubleSumInOrder) {
+  for (int64_t cols : {4, 12, 200, 252, 400, 1028}) {
+    SCOPED_TRACE("cols=" + std::to_string(cols));
+    const int64_t rows = 37;
+    Rng rng(static_cast<uint64_t>(cols));
+    auto a = test::random_vector(size_t(rows * cols), rng, -1.0f, 1.0f);
+    auto start = test::random_vector(size_t(cols), rng);
+    std::vector<float> want = start;
+    for (int64_t k = 0; k < cols; ++k) {
+      double sum = 0;
+      for (int64_t r = 0; r < rows; ++r) sum += a[size_t(r * cols + k)];
+      want[size_t(k)] += float(sum);
+    }
+    for_each_isa([&] {
+      std::vector<float> got = start;
+      lstm_sum_rows(a.data(), rows, cols, got.data());
+      EXPECT_EQ(got, want);
+    });
+  }
+}
+
 void check_thread_invariance(int64_t T, int64_t B, int64_t I, int64_t H);
 
 TEST(StepKernels, SequenceResultsDoNotDependOnThreadCount) {
