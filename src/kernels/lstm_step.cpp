@@ -56,11 +56,11 @@ void lstm_pack_backward(const float* w_hh, int64_t H, float* packed) {
 // acc[r][q] += Σ_k u[r·ldu + k] · w[k·64 + 16q .. +16] for rows r < R, k < K. Even and odd k
 // go to separate accumulators: more FMAs in flight, and two half sums are more accurate than
 // one long one (with one, ten Adam steps of the seed's model drift 1.5e-5 from PyTorch).
-// kPin (AVX-512 only, where a v16f is one register): when a weight vector is used by three rows
-// or fewer, GCC folds its load into every FMA that uses it, so R = 3 read 12 vectors of 64
-// bytes per 12 FMAs and ran load-bound (2.9 G FMAs/s against 6.4 with the weights held in
+// kAvx512 (the AVX-512 build, where a v16f is one register): when a weight vector is used by
+// three rows or fewer, GCC folds its load into every FMA that uses it, so R = 3 read 12 vectors
+// of 64 bytes per 12 FMAs and ran load-bound (2.9 G FMAs/s against 6.4 with the weights held in
 // registers, measured on the development machine). The empty asm makes each one register.
-template <bool kPin, int R>
+template <bool kAvx512, int R>
 LSTM_INLINE void tile_product(const float* w, int64_t K, const float* u, int64_t ldu,
                               v16f (&acc)[R][4]) {
   constexpr int S = 2;
@@ -71,7 +71,7 @@ LSTM_INLINE void tile_product(const float* w, int64_t K, const float* u, int64_t
     for (int s = 0; s < S; ++s) {
       const float* wk = w + (k + s) * kTile;
       v16f w0 = vload(wk), w1 = vload(wk + 16), w2 = vload(wk + 32), w3 = vload(wk + 48);
-      if constexpr (kPin) asm("" : "+v"(w0), "+v"(w1), "+v"(w2), "+v"(w3));
+      if constexpr (kAvx512) asm("" : "+v"(w0), "+v"(w1), "+v"(w2), "+v"(w3));
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const v16f ur = vsplat(u[r * ldu + k + s]);
@@ -95,52 +95,65 @@ LSTM_INLINE void tile_product(const float* w, int64_t K, const float* u, int64_t
     }
 }
 
-// Lanes [0, n) of p, n <= 16.
+// Lanes [0, n) of p, n <= 16; the store writes n lanes only. On AVX-512 a masked move (the
+// lanes past n are neither read nor written); elsewhere through a copy.
+template <bool kAvx512>
 LSTM_INLINE v16f load_lanes(const float* p, int64_t n) {
-  return n == kLanes ? vload(p) : vload_n(p, n);
+  if (n == kLanes) return vload(p);
+  if constexpr (kAvx512) {
+    v16f v;
+    const uint16_t mask = uint16_t((1u << n) - 1);
+    asm("vmovups %1, %0%{%2%}%{z%}" : "=v"(v) : "m"(*(const float(*)[kLanes])p), "Yk"(mask));
+    return v;
+  }
+  return vload_n(p, n);
 }
+template <bool kAvx512>
 LSTM_INLINE void store_lanes(float* p, v16f v, int64_t n) {
-  if (n == kLanes)
-    vstore(p, v);
-  else
-    vstore_n(p, v, n);
+  if (n == kLanes) return vstore(p, v);
+  if constexpr (kAvx512) {
+    const uint16_t mask = uint16_t((1u << n) - 1);
+    asm("vmovups %1, %0%{%2%}" : "+m"(*(float(*)[kLanes])p) : "v"(v), "Yk"(mask));
+    return;
+  }
+  vstore_n(p, v, n);
 }
 
 // Forward ----------------------------------------------------------------------------------
 
-template <bool kPin, int R>
+template <bool kAvx512, int R>
 LSTM_INLINE void forward_tile(const LstmStepForward& s, int64_t jb, int64_t b0) {
   const int64_t H = s.H, G = 4 * H, j = jb * kForwardBlock, n = std::min(kForwardBlock, H - j);
   const float* w = s.packed + jb * (s.Kx + H) * kTile;
   v16f acc[R][4];
   for (int r = 0; r < R; ++r)
     for (int q = 0; q < 4; ++q)
-      acc[r][q] = load_lanes(s.base + (b0 + r) * s.ld_base + q * H + j, n);
-  if (s.Kx > 0) tile_product<kPin, R>(w, s.Kx, s.x + b0 * s.ldx, s.ldx, acc);
-  tile_product<kPin, R>(w + s.Kx * kTile, H, s.h_prev + b0 * H, H, acc);
+      acc[r][q] = load_lanes<kAvx512>(s.base + (b0 + r) * s.ld_base + q * H + j, n);
+  if (s.Kx > 0) tile_product<kAvx512, R>(w, s.Kx, s.x + b0 * s.ldx, s.ldx, acc);
+  tile_product<kAvx512, R>(w + s.Kx * kTile, H, s.h_prev + b0 * H, H, acc);
   for (int r = 0; r < R; ++r) {  // the cell, on the tile
     const int64_t b = b0 + r;
     const v16f i = vsigmoid(acc[r][0]), f = vsigmoid(acc[r][1]);
     const v16f g = vtanh(acc[r][2]), o = vsigmoid(acc[r][3]);
-    const v16f c = f * load_lanes(s.c_prev + b * H + j, n) + i * g;
-    store_lanes(s.c + b * H + j, c, n);
-    store_lanes(s.h + b * H + j, o * vtanh(c), n);
+    const v16f c = f * load_lanes<kAvx512>(s.c_prev + b * H + j, n) + i * g;
+    store_lanes<kAvx512>(s.c + b * H + j, c, n);
+    store_lanes<kAvx512>(s.h + b * H + j, o * vtanh(c), n);
     if (s.gates) {
       float* a = s.gates + b * G + j;
-      store_lanes(a, i, n), store_lanes(a + H, f, n);
-      store_lanes(a + 2 * H, g, n), store_lanes(a + 3 * H, o, n);
+      store_lanes<kAvx512>(a, i, n), store_lanes<kAvx512>(a + H, f, n);
+      store_lanes<kAvx512>(a + 2 * H, g, n), store_lanes<kAvx512>(a + 3 * H, o, n);
     }
   }
 }
 
-template <bool kPin>
+template <bool kAvx512>
 LSTM_INLINE void step_forward(const LstmStepForward& s, int64_t block_begin, int64_t block_end) {
   for (int64_t jb = block_begin; jb < block_end; ++jb) {  // the block's weights stay in cache
     int64_t b = 0;
-    for (; b + kMaxRows <= s.B; b += kMaxRows) forward_tile<kPin, kMaxRows>(s, jb, b);
+    for (; b + kMaxRows <= s.B; b += kMaxRows) forward_tile<kAvx512, kMaxRows>(s, jb, b);
     switch (s.B - b) {
-      case 2: forward_tile<kPin, 2>(s, jb, b); break;
-      case 1: forward_tile<kPin, 1>(s, jb, b); break;
+      case 2: forward_tile<kAvx512, 2>(s, jb, b); break;
+      case 1: forward_tile<kAvx512, 1>(s, jb, b); break;
       default: break;
     }
   }
@@ -148,46 +161,46 @@ LSTM_INLINE void step_forward(const LstmStepForward& s, int64_t block_begin, int
 
 // Backward ---------------------------------------------------------------------------------
 
-template <bool kPin, int R>
+template <bool kAvx512, int R>
 LSTM_INLINE void backward_tile(const LstmStepBackward& s, int64_t jb, int64_t b0) {
   const int64_t H = s.H, G = 4 * H, j0 = jb * kBackwardBlock;
   v16f dh[R][4] = {};
   for (int r = 0; r < R; ++r)
     for (int q = 0; q < 4; ++q) {
       const int64_t j = j0 + q * kLanes, n = std::min<int64_t>(kLanes, H - j);
-      if (s.dh_ext && n > 0) dh[r][q] = load_lanes(s.dh_ext + (b0 + r) * H + j, n);
+      if (s.dh_ext && n > 0) dh[r][q] = load_lanes<kAvx512>(s.dh_ext + (b0 + r) * H + j, n);
     }
-  if (s.da_next) tile_product<kPin, R>(s.packed + jb * G * kTile, G, s.da_next + b0 * G, G, dh);
+  if (s.da_next) tile_product<kAvx512, R>(s.packed + jb * G * kTile, G, s.da_next + b0 * G, G, dh);
   for (int r = 0; r < R; ++r) {
     const int64_t b = b0 + r;
     for (int q = 0; q < 4; ++q) {
       const int64_t j = j0 + q * kLanes, n = std::min<int64_t>(kLanes, H - j);
       if (n <= 0) break;
-      if (s.dh) store_lanes(s.dh + b * H + j, dh[r][q], n);
+      if (s.dh) store_lanes<kAvx512>(s.dh + b * H + j, dh[r][q], n);
       if (!s.gates) continue;
       const float* a = s.gates + b * G + j;
-      const v16f i = load_lanes(a, n), f = load_lanes(a + H, n);
-      const v16f g = load_lanes(a + 2 * H, n), o = load_lanes(a + 3 * H, n);
-      const v16f tc = vtanh(load_lanes(s.c + b * H + j, n));
-      const v16f dct = load_lanes(s.dc + b * H + j, n) + dh[r][q] * o * (1.0f - tc * tc);
+      const v16f i = load_lanes<kAvx512>(a, n), f = load_lanes<kAvx512>(a + H, n);
+      const v16f g = load_lanes<kAvx512>(a + 2 * H, n), o = load_lanes<kAvx512>(a + 3 * H, n);
+      const v16f tc = vtanh(load_lanes<kAvx512>(s.c + b * H + j, n));
+      const v16f dct = load_lanes<kAvx512>(s.dc + b * H + j, n) + dh[r][q] * o * (1.0f - tc * tc);
       float* da = s.da + b * G + j;
-      store_lanes(da, dct * g * i * (1.0f - i), n);
-      store_lanes(da + H, dct * load_lanes(s.c_prev + b * H + j, n) * f * (1.0f - f), n);
-      store_lanes(da + 2 * H, dct * i * (1.0f - g * g), n);
-      store_lanes(da + 3 * H, dh[r][q] * tc * o * (1.0f - o), n);
-      store_lanes(s.dc + b * H + j, dct * f, n);
+      store_lanes<kAvx512>(da, dct * g * i * (1.0f - i), n);
+      store_lanes<kAvx512>(da + H, dct * load_lanes<kAvx512>(s.c_prev + b * H + j, n) * f * (1.0f - f), n);
+      store_lanes<kAvx512>(da + 2 * H, dct * i * (1.0f - g * g), n);
+      store_lanes<kAvx512>(da + 3 * H, dh[r][q] * tc * o * (1.0f - o), n);
+      store_lanes<kAvx512>(s.dc + b * H + j, dct * f, n);
     }
   }
 }
 
-template <bool kPin>
+template <bool kAvx512>
 LSTM_INLINE void step_backward(const LstmStepBackward& s, int64_t block_begin, int64_t block_end) {
   for (int64_t jb = block_begin; jb < block_end; ++jb) {
     int64_t b = 0;
-    for (; b + kMaxRows <= s.B; b += kMaxRows) backward_tile<kPin, kMaxRows>(s, jb, b);
+    for (; b + kMaxRows <= s.B; b += kMaxRows) backward_tile<kAvx512, kMaxRows>(s, jb, b);
     switch (s.B - b) {
-      case 2: backward_tile<kPin, 2>(s, jb, b); break;
-      case 1: backward_tile<kPin, 1>(s, jb, b); break;
+      case 2: backward_tile<kAvx512, 2>(s, jb, b); break;
+      case 1: backward_tile<kAvx512, 1>(s, jb, b); break;
       default: break;
     }
   }
