@@ -18,7 +18,7 @@ namespace lstm {
 #define LSTM_INLINE inline __attribute__((always_inline))
 
 constexpr int64_t kTile = 64;  // packed columns per row: 4 vectors of 16
-constexpr int kMaxRows = 3;    // batch rows per register tile: 24 accumulators
+constexpr int kMaxRows = 6;    // batch rows per register tile: 24 accumulators
 
 int64_t lstm_forward_blocks(int64_t H) { return (H + kForwardBlock - 1) / kForwardBlock; }
 int64_t lstm_backward_blocks(int64_t H) { return (H + kBackwardBlock - 1) / kBackwardBlock; }
@@ -53,46 +53,50 @@ void lstm_pack_backward(const float* w_hh, int64_t H, float* packed) {
     }
 }
 
-// acc[r][q] += Σ_k u[r·ldu + k] · w[k·64 + 16q .. +16] for rows r < R, k < K. Even and odd k
-// go to separate accumulators: more FMAs in flight, and two half sums are more accurate than
-// one long one (with one, ten Adam steps of the seed's model drift 1.5e-5 from PyTorch).
+// part[r][q] += u[r·ldu + k] · w[k·64 + 16q .. +16] for rows r < R, one k.
 // kAvx512 (the AVX-512 build, where a v16f is one register): when a weight vector is used by
 // three rows or fewer, GCC folds its load into every FMA that uses it, so R = 3 read 12 vectors
 // of 64 bytes per 12 FMAs and ran load-bound (2.9 G FMAs/s against 6.4 with the weights held in
 // registers, measured on the development machine). The empty asm makes each one register.
 template <bool kAvx512, int R>
+LSTM_INLINE void fma_k(const float* w, const float* u, int64_t ldu, int64_t k, v16f (&part)[R][4]) {
+  const float* wk = w + k * kTile;
+  v16f w0 = vload(wk), w1 = vload(wk + 16), w2 = vload(wk + 32), w3 = vload(wk + 48);
+  if constexpr (kAvx512) asm("" : "+v"(w0), "+v"(w1), "+v"(w2), "+v"(w3));
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    const v16f ur = vsplat(u[r * ldu + k]);
+    part[r][0] += ur * w0, part[r][1] += ur * w1, part[r][2] += ur * w2, part[r][3] += ur * w3;
+  }
+}
+
+// acc[r][q] = (acc[r][q] + Σ_{k < K/2} ...) + Σ_{k >= K/2} ..., each half summed from zero in
+// order of k: two half sums are more accurate than one long one (with one, ten Adam steps of the
+// seed's model drift 1.5e-5 from PyTorch). Up to 3 rows run both halves at once (more FMAs in
+// flight); 4 to 6 rows fill the registers with one half at a time. The arithmetic is the same
+// either way, so a row's result does not depend on the tile it was computed in.
+template <bool kAvx512, int R>
 LSTM_INLINE void tile_product(const float* w, int64_t K, const float* u, int64_t ldu,
                               v16f (&acc)[R][4]) {
-  constexpr int S = 2;
-  v16f part[S][R][4] = {};
-  int64_t k = 0;
-  for (; k + S <= K; k += S) {
-#pragma GCC unroll 2
-    for (int s = 0; s < S; ++s) {
-      const float* wk = w + (k + s) * kTile;
-      v16f w0 = vload(wk), w1 = vload(wk + 16), w2 = vload(wk + 32), w3 = vload(wk + 48);
-      if constexpr (kAvx512) asm("" : "+v"(w0), "+v"(w1), "+v"(w2), "+v"(w3));
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const v16f ur = vsplat(u[r * ldu + k + s]);
-        part[s][r][0] += ur * w0, part[s][r][1] += ur * w1;
-        part[s][r][2] += ur * w2, part[s][r][3] += ur * w3;
-      }
+  const int64_t half = (K + 1) / 2, rest = K - half;  // [0, half) and [half, K)
+  if constexpr (R <= 3) {
+    v16f first[R][4] = {}, second[R][4] = {};
+    for (int64_t k = 0; k < rest; ++k) {
+      fma_k<kAvx512, R>(w, u, ldu, k, first);
+      fma_k<kAvx512, R>(w, u, ldu, half + k, second);
+    }
+    if (half > rest) fma_k<kAvx512, R>(w, u, ldu, half - 1, first);
+    for (int r = 0; r < R; ++r)
+      for (int q = 0; q < 4; ++q) acc[r][q] = (acc[r][q] + first[r][q]) + second[r][q];
+  } else {
+    for (int64_t h = 0; h < 2; ++h) {
+      v16f part[R][4] = {};
+      for (int64_t k = h ? half : 0, end = h ? K : half; k < end; ++k)
+        fma_k<kAvx512, R>(w, u, ldu, k, part);
+      for (int r = 0; r < R; ++r)
+        for (int q = 0; q < 4; ++q) acc[r][q] += part[r][q];
     }
   }
-  for (; k < K; ++k) {  // the odd k left over when S = 2
-    const float* wk = w + k * kTile;
-    for (int r = 0; r < R; ++r) {
-      const v16f ur = vsplat(u[r * ldu + k]);
-      for (int q = 0; q < 4; ++q) part[0][r][q] += ur * vload(wk + 16 * q);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int q = 0; q < 4; ++q) {
-      v16f sum = part[0][r][q];
-      if constexpr (S == 2) sum += part[1][r][q];
-      acc[r][q] += sum;
-    }
 }
 
 // Lanes [0, n) of p, n <= 16; the store writes n lanes only. On AVX-512 a masked move (the
@@ -152,6 +156,9 @@ LSTM_INLINE void step_forward(const LstmStepForward& s, int64_t block_begin, int
     int64_t b = 0;
     for (; b + kMaxRows <= s.B; b += kMaxRows) forward_tile<kAvx512, kMaxRows>(s, jb, b);
     switch (s.B - b) {
+      case 5: forward_tile<kAvx512, 5>(s, jb, b); break;
+      case 4: forward_tile<kAvx512, 4>(s, jb, b); break;
+      case 3: forward_tile<kAvx512, 3>(s, jb, b); break;
       case 2: forward_tile<kAvx512, 2>(s, jb, b); break;
       case 1: forward_tile<kAvx512, 1>(s, jb, b); break;
       default: break;
@@ -199,6 +206,9 @@ LSTM_INLINE void step_backward(const LstmStepBackward& s, int64_t block_begin, i
     int64_t b = 0;
     for (; b + kMaxRows <= s.B; b += kMaxRows) backward_tile<kAvx512, kMaxRows>(s, jb, b);
     switch (s.B - b) {
+      case 5: backward_tile<kAvx512, 5>(s, jb, b); break;
+      case 4: backward_tile<kAvx512, 4>(s, jb, b); break;
+      case 3: backward_tile<kAvx512, 3>(s, jb, b); break;
       case 2: backward_tile<kAvx512, 2>(s, jb, b); break;
       case 1: backward_tile<kAvx512, 1>(s, jb, b); break;
       default: break;
