@@ -192,7 +192,8 @@ LSTM_INLINE void backward_tile(const LstmStepBackward& s, int64_t jb, int64_t b0
       const v16f dct = load_lanes<kAvx512>(s.dc + b * H + j, n) + dh[r][q] * o * (1.0f - tc * tc);
       float* da = s.da + b * G + j;
       store_lanes<kAvx512>(da, dct * g * i * (1.0f - i), n);
-      store_lanes<kAvx512>(da + H, dct * load_lanes<kAvx512>(s.c_prev + b * H + j, n) * f * (1.0f - f), n);
+      const v16f cp = load_lanes<kAvx512>(s.c_prev + b * H + j, n);
+      store_lanes<kAvx512>(da + H, dct * cp * f * (1.0f - f), n);
       store_lanes<kAvx512>(da + 2 * H, dct * i * (1.0f - g * g), n);
       store_lanes<kAvx512>(da + 3 * H, dh[r][q] * tc * o * (1.0f - o), n);
       store_lanes<kAvx512>(s.dc + b * H + j, dct * f, n);

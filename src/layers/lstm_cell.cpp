@@ -93,7 +93,7 @@ static void run_team(int64_t B, int64_t T, double step_macs, int64_t blocks, Swe
 #pragma omp parallel num_threads(int(team))
   {
     const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
-    if (by_rows) {  // row ranges in multiples of 3 (the kernels give a row the same result in any tile)
+    if (by_rows) {  // ranges in multiples of 3; a row's result does not depend on its tile
       const int64_t per = (B + 3 * n - 1) / (3 * n) * 3;
       sweep(Share{std::min(B, k * per), std::min(B, (k + 1) * per), 0, blocks, false});
     } else {
