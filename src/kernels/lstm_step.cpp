@@ -123,6 +123,23 @@ LSTM_INLINE void store_lanes(float* p, v16f v, int64_t n) {
   vstore_n(p, v, n);
 }
 
+// Calls tile.operator()<R>(b) for the batch's rows [b, b + R): tiles of kMaxRows rows, then one
+// of what is left.
+#define LSTM_INLINE_LAMBDA __attribute__((always_inline))
+template <class Tile>
+LSTM_INLINE void for_each_row_tile(int64_t B, Tile tile) {
+  int64_t b = 0;
+  for (; b + kMaxRows <= B; b += kMaxRows) tile.template operator()<kMaxRows>(b);
+  switch (B - b) {
+    case 5: tile.template operator()<5>(b); break;
+    case 4: tile.template operator()<4>(b); break;
+    case 3: tile.template operator()<3>(b); break;
+    case 2: tile.template operator()<2>(b); break;
+    case 1: tile.template operator()<1>(b); break;
+    default: break;
+  }
+}
+
 // Forward ----------------------------------------------------------------------------------
 
 template <bool kAvx512, int R>
@@ -152,18 +169,10 @@ LSTM_INLINE void forward_tile(const LstmStepForward& s, int64_t jb, int64_t b0) 
 
 template <bool kAvx512>
 LSTM_INLINE void step_forward(const LstmStepForward& s, int64_t block_begin, int64_t block_end) {
-  for (int64_t jb = block_begin; jb < block_end; ++jb) {  // the block's weights stay in cache
-    int64_t b = 0;
-    for (; b + kMaxRows <= s.B; b += kMaxRows) forward_tile<kAvx512, kMaxRows>(s, jb, b);
-    switch (s.B - b) {
-      case 5: forward_tile<kAvx512, 5>(s, jb, b); break;
-      case 4: forward_tile<kAvx512, 4>(s, jb, b); break;
-      case 3: forward_tile<kAvx512, 3>(s, jb, b); break;
-      case 2: forward_tile<kAvx512, 2>(s, jb, b); break;
-      case 1: forward_tile<kAvx512, 1>(s, jb, b); break;
-      default: break;
-    }
-  }
+  for (int64_t jb = block_begin; jb < block_end; ++jb)  // the block's weights stay in cache
+    for_each_row_tile(s.B, [&]<int R>(int64_t b) LSTM_INLINE_LAMBDA {
+      forward_tile<kAvx512, R>(s, jb, b);
+    });
 }
 
 // Backward ---------------------------------------------------------------------------------
@@ -203,18 +212,10 @@ LSTM_INLINE void backward_tile(const LstmStepBackward& s, int64_t jb, int64_t b0
 
 template <bool kAvx512>
 LSTM_INLINE void step_backward(const LstmStepBackward& s, int64_t block_begin, int64_t block_end) {
-  for (int64_t jb = block_begin; jb < block_end; ++jb) {
-    int64_t b = 0;
-    for (; b + kMaxRows <= s.B; b += kMaxRows) backward_tile<kAvx512, kMaxRows>(s, jb, b);
-    switch (s.B - b) {
-      case 5: backward_tile<kAvx512, 5>(s, jb, b); break;
-      case 4: backward_tile<kAvx512, 4>(s, jb, b); break;
-      case 3: backward_tile<kAvx512, 3>(s, jb, b); break;
-      case 2: backward_tile<kAvx512, 2>(s, jb, b); break;
-      case 1: backward_tile<kAvx512, 1>(s, jb, b); break;
-      default: break;
-    }
-  }
+  for (int64_t jb = block_begin; jb < block_end; ++jb)
+    for_each_row_tile(s.B, [&]<int R>(int64_t b) LSTM_INLINE_LAMBDA {
+      backward_tile<kAvx512, R>(s, jb, b);
+    });
 }
 
 // The bias gradient --------------------------------------------------------------------------
