@@ -2,6 +2,7 @@
 //
 //   model.add(lstm::LSTM(50, {.input_shape = {30, 1}}));          // 50 units, T = 30, F = 1
 //   model.add(lstm::LSTM(32, {.return_sequences = true}));        // (N, T, 32) out
+//   model.add(lstm::Bidirectional(lstm::GRU(16)));                // both directions, concat
 //   model.add(lstm::Dense(1));                                    // linear head
 //   model.add(lstm::Dense(3, {.activation = lstm::Activation::softmax}));
 //
@@ -20,6 +21,20 @@
 // with h_0 = c_0 = 0. It returns h_T, or h_1..h_T when return_sequences is set.
 // Initialisation follows Keras: kernel glorot_uniform, recurrent kernel orthogonal, bias zero
 // except the forget block, which is one (unit_forget_bias).
+//
+// GRU(units) is PyTorch's GRU (Keras's GRU with reset_after = true), gates in the order r, z, n:
+//   r_t = σ(W_ir·x_t + b_ir + W_hr·h_{t-1} + b_hr)
+//   z_t = σ(W_iz·x_t + b_iz + W_hz·h_{t-1} + b_hz)
+//   n_t = tanh(W_in·x_t + b_in + r_t * (W_hn·h_{t-1} + b_hn))
+//   h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+// SimpleRNN(units) is the "standard RNN" the LSTM was made to fix:
+//   h_t = act(W_ih·x_t + W_hh·h_{t-1} + b),  act = tanh (default) or relu.
+//
+// Variable-length sequences: a batch may be right-padded, with each sequence's length given to
+// fit/predict/evaluate, or found by Embedding(mask_zero) or Masking as the first layer. Every
+// recurrent layer then behaves like PyTorch's packed sequences: padded steps leave the state
+// alone, outputs at padded steps are zero, the last output (return_sequences = false) is the one
+// at the sequence's last valid step, and a backward direction starts there.
 #pragma once
 
 #include <cstdint>
@@ -29,33 +44,99 @@
 namespace lstm {
 
 enum class Activation { linear, relu, sigmoid, tanh, softmax };
-enum class LayerType { lstm, dense };
+enum class LayerType { lstm, gru, simple_rnn, dense, bidirectional, embedding, dropout, masking };
+// How Bidirectional joins the two directions' outputs: concat [forward, backward] (2H wide),
+// sum, mul (elementwise product), ave (mean).
+enum class MergeMode { concat, sum, mul, ave };
 
-// "linear", "relu", ... ; activation_from_name throws lstm::Error listing the valid names.
+// "linear", "relu", ... ; the *_from_name functions throw lstm::Error listing the valid names.
 const char* activation_name(Activation a);
 Activation activation_from_name(const std::string& name);
-const char* layer_type_name(LayerType t);  // "lstm", "dense"
+const char* layer_type_name(LayerType t);  // "lstm", "gru", "simple_rnn", "dense", ...
+const char* merge_mode_name(MergeMode m);
+MergeMode merge_mode_from_name(const std::string& name);
+bool is_recurrent(LayerType t);  // lstm, gru, simple_rnn
 
 struct LayerConfig {
   LayerType type = LayerType::dense;
-  int units = 0;
-  Activation activation = Activation::linear;  // dense only
-  bool return_sequences = false;               // lstm only
+  int units = 0;  // recurrent: H; dense: outputs; embedding: D, the vector per token
+  // dense: its activation; simple_rnn: tanh (default) or relu
+  Activation activation = Activation::linear;
+  bool return_sequences = false;  // recurrent only
+  bool go_backwards = false;      // recurrent only: read each sequence from its last valid step
+  // dense only: written as TimeDistributed(Dense) (the same layer; it requires sequences)
+  bool time_distributed = false;
+  MergeMode merge_mode = MergeMode::concat;  // bidirectional only
+  std::vector<LayerConfig> wrapped;          // bidirectional: the recurrent layer it runs twice
+  int64_t input_dim = 0;                     // embedding: vocabulary size V (ids 0..V-1)
+  bool mask_zero = false;                    // embedding: id 0 is padding
+  float rate = 0.0f;                         // dropout: fraction of inputs zeroed in training
+  float mask_value = 0.0f;                   // masking: a step equal to it everywhere is padding
   // Shape of one sample, without the batch axis: {T, F} for sequences ({0, F} or {-1, F}: any
-  // length), {F} for plain vectors. Only the first layer of a model may set it.
+  // length), {F} for plain vectors, {T} for token ids (Embedding first). Only the first layer
+  // of a model may set it.
   std::vector<int64_t> input_shape;
 };
 
 struct LSTMOptions {
   bool return_sequences = false;
+  bool go_backwards = false;
   std::vector<int64_t> input_shape;
 };
 LayerConfig LSTM(int units, LSTMOptions options = {});
+
+struct GRUOptions {
+  bool return_sequences = false;
+  bool go_backwards = false;
+  std::vector<int64_t> input_shape;
+};
+LayerConfig GRU(int units, GRUOptions options = {});
+
+struct SimpleRNNOptions {
+  Activation activation = Activation::tanh;  // tanh or relu
+  bool return_sequences = false;
+  bool go_backwards = false;
+  std::vector<int64_t> input_shape;
+};
+LayerConfig SimpleRNN(int units, SimpleRNNOptions options = {});
 
 struct DenseOptions {
   Activation activation = Activation::linear;
   std::vector<int64_t> input_shape;
 };
 LayerConfig Dense(int units, DenseOptions options = {});
+// Dense applied to every step of a sequence (Keras's TimeDistributed(Dense)); a Dense on a
+// sequence does the same.
+LayerConfig TimeDistributed(const LayerConfig& dense);
+
+// Both directions of a recurrent layer: one reads each sequence forward, the other from its
+// last valid step back (each with weights of its own), outputs joined by merge_mode. With
+// return_sequences the backward output at step t is the one for step t (as PyTorch and Keras
+// return it); without, each direction's final state.
+struct BidirectionalOptions {
+  MergeMode merge_mode = MergeMode::concat;
+  std::vector<int64_t> input_shape;
+};
+LayerConfig Bidirectional(const LayerConfig& layer, BidirectionalOptions options = {});
+
+// Token ids [N, T] (integers 0..input_dim-1, stored as floats) -> vectors [N, T, output_dim].
+// With mask_zero, id 0 is padding: sequences are right-padded with 0 and their lengths follow.
+// Initialised U(-0.05, 0.05) (Keras).
+struct EmbeddingOptions {
+  bool mask_zero = false;
+  std::vector<int64_t> input_shape;  // {T}
+};
+LayerConfig Embedding(int64_t input_dim, int output_dim, EmbeddingOptions options = {});
+
+// Zeroes a fraction `rate` of its inputs during fit() and scales the rest by 1/(1 - rate);
+// passes everything through unchanged in predict/evaluate (Keras's inverted dropout).
+LayerConfig Dropout(float rate);
+
+// The first layer of a model whose right-padded steps hold mask_value in every feature: they
+// become the padding (lengths), as Keras's Masking; values pass through, padded steps as zero.
+struct MaskingOptions {
+  std::vector<int64_t> input_shape;
+};
+LayerConfig Masking(float mask_value = 0.0f, MaskingOptions options = {});
 
 }  // namespace lstm

@@ -123,6 +123,8 @@ struct FitOptions {
   bool shuffle = true;
   double validation_split = 0.0;  // in [0, 1): the last fraction of the samples
   Tensor validation_x, validation_y;  // used when validation_split is 0
+  // Per-sample lengths of right-padded sequences (see predict), for x and for validation_x.
+  std::vector<int64_t> lengths, validation_lengths;
   std::vector<std::shared_ptr<Callback>> callbacks;
   // 0 silent; 1 a progress bar on a terminal, else one line per epoch (stdout)
   int verbose = 1;
@@ -157,6 +159,14 @@ class Sequential {
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   Tensor predict(const Tensor& x, int batch_size = 32);
   double evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);
+  // Right-padded sequences of different lengths: lengths[n] = the valid steps of sample n
+  // (1..T). Recurrent layers then act as on PyTorch's packed sequences (lstm/layers.h);
+  // outputs of recurrent layers at padded steps are zero, and a loss over sequence outputs
+  // counts valid steps only. A first Embedding(mask_zero) or Masking layer finds the lengths
+  // from the padding itself.
+  Tensor predict(const Tensor& x, const std::vector<int64_t>& lengths, int batch_size = 32);
+  double evaluate(const Tensor& x, const Tensor& y, const std::vector<int64_t>& lengths,
+                  int batch_size = 32);
 
   // Streaming, for real-time use: one time step of one sequence per call. x_t holds the F
   // features of this step, y_t receives the last layer's units. Every LSTM layer's h and c

@@ -3,6 +3,8 @@
 //
 // Dimensions: T = time steps, B = batch, In/Out = features in/out of this layer.
 // Activations are time-major: a sequence is (T, B, F), a vector per sample is (B, F).
+// Variable lengths: the model sorts a batch's rows by length, longest first, so the rows still
+// running at step t are a prefix, the first active[t]; recurrent layers step only those.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,18 @@ struct ParamTensor {
   }
 };
 
+// What one forward/backward pass is about: its shape, the sequences' lengths, and whether it
+// trains (dropout draws masks from rng then).
+struct Batch {
+  int64_t T = 1, B = 1;
+  const int64_t* lengths = nullptr;  // (B) valid steps per row, 1..T, non-increasing; null: all T
+  const int64_t* active = nullptr;   // (T) rows with length > t; null: all B
+  bool training = false;
+  Rng* rng = nullptr;  // training only
+  int64_t length(int64_t b) const { return lengths ? lengths[b] : T; }
+  int64_t rows_at(int64_t t) const { return active ? active[t] : B; }
+};
+
 class Layer {
  public:
   Layer(const LayerConfig& config, int64_t in_features, bool in_seq, int64_t out_features,
@@ -44,18 +58,20 @@ class Layer {
   // The layer's tensors in file order; their sizes add up to param_count().
   virtual std::vector<ParamTensor> param_tensors() const = 0;
   int64_t param_count() const;
-  void bind(float* params, float* grads) { params_ = params, grads_ = grads; }
+  virtual void bind(float* params, float* grads) { params_ = params, grads_ = grads; }
   virtual void init(Rng& rng) = 0;
 
   // Forward saves what backward needs in the layer's workspace; backward must follow the
   // forward of the same batch. Backward accumulates into the parameter gradients and writes dx
   // (unless dx is null, as for the first layer).
-  virtual void forward(const float* x, float* y, int64_t T, int64_t B) = 0;
-  virtual void backward(const float* x, const float* y, const float* dy, float* dx, int64_t T,
-                        int64_t B) = 0;
+  virtual void forward(const float* x, float* y, const Batch& batch) = 0;
+  virtual void backward(const float* x, const float* y, const float* dy, float* dx,
+                        const Batch& batch) = 0;
 
   // Streaming: one step of one sequence, x (In) -> y (Out), recurrent state kept between calls
-  // until reset_state(). Allocates only on the first call after a reset.
+  // until reset_state(). Allocates only on the first call after a reset. can_step() says
+  // whether the layer can (a bidirectional layer needs the whole sequence).
+  virtual bool can_step() const { return true; }
   virtual void step(const float* x, float* y) = 0;
   virtual void reset_state() {}
   // The parameters were written (optimizer step, set_weights, load): drop whatever the layer
@@ -71,5 +87,15 @@ class Layer {
 // Throws lstm::Error when the config does not fit (an LSTM after a layer that returns vectors).
 std::unique_ptr<Layer> make_layer(const LayerConfig& config, int64_t in_features, bool in_seq,
                                   int index);
+// The layers of other files, made by make_layer (layers/recurrent.cpp, layers/sequence.cpp).
+std::unique_ptr<Layer> make_recurrent(const LayerConfig& config, int64_t in_features);
+std::unique_ptr<Layer> make_embedding(const LayerConfig& config);
+std::unique_ptr<Layer> make_dropout(const LayerConfig& config, int64_t features, bool seq);
+std::unique_ptr<Layer> make_masking(const LayerConfig& config, int64_t features);
+
+// Grows v to at least n elements (workspaces are grown to the largest batch, never shrunk).
+inline void grow(std::vector<float>& v, int64_t n) {
+  if (int64_t(v.size()) < n) v.resize(size_t(n));
+}
 
 }  // namespace lstm

@@ -26,14 +26,65 @@ Activation activation_from_name(const std::string& name) {
               "': use one of linear, relu, sigmoid, tanh, softmax");
 }
 
-const char* layer_type_name(LayerType t) { return t == LayerType::lstm ? "lstm" : "dense"; }
+const char* layer_type_name(LayerType t) {
+  switch (t) {
+    case LayerType::lstm: return "lstm";
+    case LayerType::gru: return "gru";
+    case LayerType::simple_rnn: return "simple_rnn";
+    case LayerType::dense: return "dense";
+    case LayerType::bidirectional: return "bidirectional";
+    case LayerType::embedding: return "embedding";
+    case LayerType::dropout: return "dropout";
+    case LayerType::masking: return "masking";
+  }
+  return "?";
+}
 
-LayerConfig LSTM(int units, LSTMOptions options) {
+bool is_recurrent(LayerType t) {
+  return t == LayerType::lstm || t == LayerType::gru || t == LayerType::simple_rnn;
+}
+
+const char* merge_mode_name(MergeMode m) {
+  switch (m) {
+    case MergeMode::concat: return "concat";
+    case MergeMode::sum: return "sum";
+    case MergeMode::mul: return "mul";
+    case MergeMode::ave: return "ave";
+  }
+  return "?";
+}
+
+MergeMode merge_mode_from_name(const std::string& name) {
+  for (MergeMode m : {MergeMode::concat, MergeMode::sum, MergeMode::mul, MergeMode::ave})
+    if (name == merge_mode_name(m)) return m;
+  throw Error("unknown merge_mode '" + name + "': use one of concat, sum, mul, ave");
+}
+
+static LayerConfig recurrent(LayerType type, int units, bool return_sequences, bool go_backwards,
+                             std::vector<int64_t> input_shape) {
   LayerConfig c;
-  c.type = LayerType::lstm;
+  c.type = type;
   c.units = units;
-  c.return_sequences = options.return_sequences;
-  c.input_shape = std::move(options.input_shape);
+  c.return_sequences = return_sequences;
+  c.go_backwards = go_backwards;
+  c.input_shape = std::move(input_shape);
+  return c;
+}
+
+LayerConfig LSTM(int units, LSTMOptions o) {
+  return recurrent(LayerType::lstm, units, o.return_sequences, o.go_backwards,
+                   std::move(o.input_shape));
+}
+
+LayerConfig GRU(int units, GRUOptions o) {
+  return recurrent(LayerType::gru, units, o.return_sequences, o.go_backwards,
+                   std::move(o.input_shape));
+}
+
+LayerConfig SimpleRNN(int units, SimpleRNNOptions o) {
+  LayerConfig c = recurrent(LayerType::simple_rnn, units, o.return_sequences, o.go_backwards,
+                            std::move(o.input_shape));
+  c.activation = o.activation;
   return c;
 }
 
@@ -42,6 +93,58 @@ LayerConfig Dense(int units, DenseOptions options) {
   c.type = LayerType::dense;
   c.units = units;
   c.activation = options.activation;
+  c.input_shape = std::move(options.input_shape);
+  return c;
+}
+
+LayerConfig TimeDistributed(const LayerConfig& dense) {
+  if (dense.type != LayerType::dense)
+    throw Error(std::string("TimeDistributed wraps a Dense layer, not ") +
+                layer_type_name(dense.type) + ": recurrent layers already run over time");
+  LayerConfig c = dense;
+  c.time_distributed = true;
+  return c;
+}
+
+LayerConfig Bidirectional(const LayerConfig& layer, BidirectionalOptions options) {
+  if (!is_recurrent(layer.type))
+    throw Error(std::string("Bidirectional wraps a recurrent layer (lstm, gru, simple_rnn), not ") +
+                layer_type_name(layer.type));
+  if (layer.go_backwards)
+    throw Error("Bidirectional runs the backward direction itself: leave go_backwards unset on "
+                "the layer it wraps");
+  LayerConfig c;
+  c.type = LayerType::bidirectional;
+  c.units = layer.units;
+  c.return_sequences = layer.return_sequences;
+  c.merge_mode = options.merge_mode;
+  c.wrapped = {layer};
+  c.wrapped[0].input_shape.clear();
+  c.input_shape = options.input_shape.empty() ? layer.input_shape : std::move(options.input_shape);
+  return c;
+}
+
+LayerConfig Embedding(int64_t input_dim, int output_dim, EmbeddingOptions options) {
+  LayerConfig c;
+  c.type = LayerType::embedding;
+  c.units = output_dim;
+  c.input_dim = input_dim;
+  c.mask_zero = options.mask_zero;
+  c.input_shape = std::move(options.input_shape);
+  return c;
+}
+
+LayerConfig Dropout(float rate) {
+  LayerConfig c;
+  c.type = LayerType::dropout;
+  c.rate = rate;
+  return c;
+}
+
+LayerConfig Masking(float mask_value, MaskingOptions options) {
+  LayerConfig c;
+  c.type = LayerType::masking;
+  c.mask_value = mask_value;
   c.input_shape = std::move(options.input_shape);
   return c;
 }

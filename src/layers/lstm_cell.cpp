@@ -113,7 +113,7 @@ void lstm_forward_step(const float* packed, const float* bias, int64_t B, int64_
   lstm_step_forward(s, 0, lstm_forward_blocks(H));
 }
 
-void lstm_forward(const LstmDims& d, const LstmWeights& w, const float* x, LstmActivations& act) {
+void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmActivations& act) {
   const int64_t G = 4 * d.H, rows = d.T * d.B, BH = d.B * d.H;
   std::vector<float> own;  // W_hh packed here only when the caller did not
   const float* packed = w.packed_forward;
@@ -125,11 +125,21 @@ void lstm_forward(const LstmDims& d, const LstmWeights& w, const float* x, LstmA
   // Input projection for every step at once: gates = x·W_ihᵀ + b   (T·B, 4H)
   for (int64_t r = 0; r < rows; ++r) std::memcpy(act.gates + r * G, w.bias, sizeof(float) * G);
   gemm(false, true, rows, G, d.I, 1.0f, x, d.I, w.w_ih, d.I, 1.0f, act.gates, G);
+  for (int64_t t = 0; d.active && t < d.T; ++t) {  // rows that have ended: zero states
+    const int64_t n = d.active[t];
+    std::memset(act.h + (t + 1) * BH + n * d.H, 0, sizeof(float) * size_t((d.B - n) * d.H));
+    std::memset(act.c + (t + 1) * BH + n * d.H, 0, sizeof(float) * size_t((d.B - n) * d.H));
+  }
   // The recurrence: a_t = gates_t + h_{t-1}·W_hhᵀ and the cell, in place over gates_t
   run_team(d.B, d.T, double(d.B) * G * d.H, lstm_forward_blocks(d.H), [&](const Share& sh) {
-    const int64_t b0 = sh.row_begin, rows_here = sh.row_end - sh.row_begin;
-    if (rows_here <= 0) return;
+    const int64_t b0 = sh.row_begin;
+    if (sh.row_end <= b0) return;
     for (int64_t t = 0; t < d.T; ++t) {
+      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
+      if (rows_here <= 0) {  // this share's rows have all ended
+        step_barrier(sh);
+        continue;
+      }
       float* a = act.gates + t * d.B * G + b0 * G;  // (rows, 4H)
       float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
       LstmStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, a, G, c, a, c + BH, h + BH};
@@ -139,7 +149,7 @@ void lstm_forward(const LstmDims& d, const LstmWeights& w, const float* x, LstmA
   });
 }
 
-void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
+void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
                    const LstmActivations& act, const float* dh_seq, const float* dh_last,
                    const float* dc_last, LstmBackwardWork& work, LstmGrads& g, float* dx,
                    float* dh0, float* dc0) {
@@ -155,12 +165,22 @@ void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
     work.dh[k] = (dh_last ? dh_last[k] : 0.0f) + (dh_seq ? dh_seq[(T - 1) * BH + k] : 0.0f);
     work.dc[k] = dc_last ? dc_last[k] : 0.0f;
   }
+  for (int64_t t = 0; d.active && t < T; ++t) {  // rows that have ended: da = 0
+    const int64_t n = d.active[t];
+    std::memset(work.dgates + (t * d.B + n) * G, 0, sizeof(float) * size_t((d.B - n) * G));
+  }
   // Per step t from T-1 down: dh_t = dh_seq_t + da_{t+1}·W_hh, then the cell's derivative.
+  // A row that ends at step t starts here with da_{t+1} = 0 and its dc as set above.
   run_team(d.B, d.T, double(d.B) * G * d.H, lstm_backward_blocks(d.H), [&](const Share& sh) {
-    const int64_t b0 = sh.row_begin, rows_here = sh.row_end - sh.row_begin;
-    if (rows_here <= 0) return;
+    const int64_t b0 = sh.row_begin;
+    if (sh.row_end <= b0) return;
     float *dc = work.dc + b0 * d.H, *dgates = work.dgates + b0 * G;
     for (int64_t t = T - 1; t >= 0; --t) {
+      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
+      if (rows_here <= 0) {
+        step_barrier(sh);
+        continue;
+      }
       const bool last = t == T - 1;
       const float* dh_ext = last ? work.dh + b0 * d.H : dh_seq ? dh_seq + t * BH + b0 * d.H : nullptr;
       const float* c = act.c + t * BH + b0 * d.H;  // c_{t-1}; c_t one slot on
@@ -171,7 +191,7 @@ void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
       step_barrier(sh);
     }
     if (dh0) {  // dh_0 = da_0·W_hh
-      LstmStepBackward s{packed, d.H, rows_here, dgates, nullptr, nullptr, nullptr, nullptr,
+      LstmStepBackward s{packed, d.H, sh.row_end - b0, dgates, nullptr, nullptr, nullptr, nullptr,
                          nullptr, nullptr, dh0 + b0 * d.H};
       lstm_step_backward(s, sh.block_begin, sh.block_end);
     }

@@ -31,11 +31,9 @@
 
 #include <cstdint>
 
-namespace lstm {
+#include "layers/seq_dims.h"
 
-struct LstmDims {
-  int64_t T, B, I, H;
-};
+namespace lstm {
 
 struct LstmWeights {
   const float* w_ih;  // (4H, I)
@@ -85,12 +83,12 @@ void lstm_forward_step(const float* packed, const float* bias, int64_t B, int64_
                        float* c, float* h);
 
 // The whole sequence. Needs act.h[0] and act.c[0] set (zeros for a zero initial state).
-void lstm_forward(const LstmDims& d, const LstmWeights& w, const float* x, LstmActivations& act);
+void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmActivations& act);
 
 // Backpropagation through time. dh_seq (T, B, H): ∂L/∂h_t for every step, or null; dh_last,
 // dc_last (B, H): extra ∂L/∂h_T, ∂L/∂c_T, or null. Accumulates into g; writes dx (T, B, I) and
 // dh0, dc0 (B, H) when they are not null.
-void lstm_backward(const LstmDims& d, const LstmWeights& w, const float* x,
+void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
                    const LstmActivations& act, const float* dh_seq, const float* dh_last,
                    const float* dc_last, LstmBackwardWork& work, LstmGrads& g, float* dx,
                    float* dh0, float* dc0);

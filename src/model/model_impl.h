@@ -33,6 +33,11 @@ struct Sequential::Impl {
   Rng rng;
   std::map<std::string, std::string> metadata;  // saved with the model file
 
+  // The batch in hand: its shape, lengths and rows (set by gather_x).
+  Batch batch;
+  std::vector<int64_t> batch_rows;     // (B) sample indices, longest first when lengths are given
+  std::vector<int64_t> batch_lengths;  // (B) their lengths, or empty
+  std::vector<int64_t> batch_active;   // (T) rows with length > t, or empty
   // Workspace, grown to the largest batch seen, never shrunk.
   std::vector<float> x_batch;                 // (T, B, F) or (B, F)
   std::vector<float> y_batch;                 // (T, B, E') or (B, E'), E' = target width
@@ -41,8 +46,12 @@ struct Sequential::Impl {
   std::vector<std::vector<float>> step_out;   // per layer: its output in step()
 
   bool built() const { return !layers.empty(); }
-  bool seq_input() const { return input_shape.size() == 2; }
-  int64_t features() const { return input_shape.back(); }
+  // An Embedding first: samples are token ids [T] (input_shape {T}), one "feature" per step.
+  bool token_input = false;  // set by build()
+  bool tokens() const { return token_input; }
+  bool seq_input() const { return input_shape.size() == 2 || tokens(); }
+  int64_t features() const { return tokens() ? 1 : input_shape.back(); }
+  int64_t fixed_steps() const { return seq_input() && input_shape[0] > 0 ? input_shape[0] : 0; }
   int64_t out_width() const { return layers.back()->out_features; }
   bool out_seq() const { return layers.back()->out_seq; }
 
@@ -58,17 +67,26 @@ struct Sequential::Impl {
   void check_y(const Tensor& x, const Tensor& y, const char* xname, const char* yname) const;
   std::vector<int64_t> output_shape(int64_t N, int64_t T) const;
 
-  // Copies samples idx[0..B) of x into x_batch (time-major), of y into y_batch.
-  void gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t T);
-  void gather_y(const Tensor& y, const int64_t* idx, int64_t B, int64_t T);
-  // Forward through every layer on x_batch; returns the last layer's output.
-  const float* forward(int64_t T, int64_t B);
-  // Loss of the last forward against y_batch; with backward = true, also backpropagates into
-  // grads (zeroed first).
-  double loss_and_backward(int64_t T, int64_t B, bool backward);
+  // The sequences' lengths for x: `given` (empty: none), or read off x by a first
+  // Embedding(mask_zero) or Masking layer (then `given`, if any, must agree). Empty when every
+  // sequence runs all T steps. Throws lstm::Error naming the sample for a length out of 1..T or
+  // padding that is not at the end.
+  std::vector<int64_t> resolve_lengths(const Tensor& x, const std::vector<int64_t>& given,
+                                       const char* name) const;
+  // Makes samples idx[0..B) of x the batch: sorted longest first when `lengths` (per sample of
+  // x) is not empty, copied into x_batch time-major; gather_y copies the same rows' targets.
+  void gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t T,
+                const std::vector<int64_t>& lengths = {});
+  void gather_y(const Tensor& y);
+  // Forward through every layer on x_batch; returns the last layer's output. training: dropout
+  // draws its masks.
+  const float* forward(bool training = false);
+  // Loss of the last forward against y_batch (over valid steps only, with lengths); with
+  // backward = true, also backpropagates into grads (zeroed first).
+  double loss_and_backward(bool backward);
   // Mean loss over samples idx[0..n) of (x, y), in batches.
-  double evaluate(const Tensor& x, const Tensor& y, const int64_t* idx, int64_t n,
-                  int64_t batch_size);
+  double evaluate(const Tensor& x, const Tensor& y, const std::vector<int64_t>& lengths,
+                  const int64_t* idx, int64_t n, int64_t batch_size);
 };
 
 // Builds `model` for samples shaped like x's ([N, T, F] or [N, F]) unless it is built already;

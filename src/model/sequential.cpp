@@ -18,10 +18,6 @@ namespace lstm {
 
 const char* version() { return "0.1.0"; }
 
-static void grow(std::vector<float>& v, int64_t n) {
-  if (int64_t(v.size()) < n) v.resize(size_t(n));
-}
-
 // ---- construction and building -------------------------------------------------------------
 
 Sequential::Sequential(SequentialOptions options) : impl_(std::make_unique<Impl>()) {
@@ -37,6 +33,7 @@ Sequential Sequential::clone() const {
   Impl& c = *copy.impl_;
   if (built()) {
     c.input_shape = impl_->input_shape;
+    c.token_input = impl_->token_input;
     for (const LayerConfig& cfg : impl_->configs) c.append_layer(cfg);
     c.params = impl_->params;
     c.weights_changed();
@@ -81,7 +78,7 @@ void Sequential::add(const LayerConfig& layer) {
   Impl& m = *impl_;
   const std::string where = "layer " + std::to_string(m.configs.size()) + " (" +
                             layer_type_name(layer.type) + ")";
-  if (layer.units <= 0)
+  if (layer.type != LayerType::dropout && layer.type != LayerType::masking && layer.units <= 0)
     throw Error(where + ": units must be a positive integer, got " + std::to_string(layer.units));
   if (!layer.input_shape.empty() && !m.configs.empty())
     throw Error(where + " sets input_shape, but only the first layer of a Sequential model may: "
@@ -110,19 +107,26 @@ void Sequential::build(const std::vector<int64_t>& input_shape) {
     return;
   }
   if (m.configs.empty()) throw Error("the model has no layers: add() at least one before building");
+  const bool tokens = m.configs[0].type == LayerType::embedding;
   const bool seq = input_shape.size() == 2;
-  if (!(input_shape.size() == 1 || seq) || input_shape.back() <= 0)
+  if (tokens && input_shape.size() != 1)
+    throw Error("input_shape " + shape_string(input_shape) + " is not valid for a model that "
+                "starts with an Embedding: give {timesteps} (0 for any length), the token ids "
+                "of one sample");
+  if (!tokens && (!(input_shape.size() == 1 || seq) || input_shape.back() <= 0))
     throw Error("input_shape " + shape_string(input_shape) +
                 " is not valid: give {timesteps, features} for sequences (timesteps <= 0 for any "
                 "length) or {features} for plain vectors, with features >= 1");
   std::vector<LayerConfig> configs = std::move(m.configs);
   m.configs.clear();
   m.input_shape = input_shape;
-  if (seq && m.input_shape[0] < 0) m.input_shape[0] = 0;
+  m.token_input = tokens;
+  if ((seq || tokens) && m.input_shape[0] < 0) m.input_shape[0] = 0;
   try {
     for (const LayerConfig& c : configs) m.append_layer(c);
   } catch (...) {
     m.layers.clear(), m.params.clear(), m.grads.clear(), m.input_shape.clear();
+    m.token_input = false;
     m.configs = std::move(configs);
     throw;
   }
@@ -159,7 +163,8 @@ const std::map<std::string, std::string>& Sequential::metadata() const { return 
 
 static std::string expected_x(const Sequential::Impl& m) {
   if (!m.seq_input()) return "[N, " + std::to_string(m.features()) + "]";
-  std::string t = m.input_shape[0] > 0 ? std::to_string(m.input_shape[0]) : "T";
+  std::string t = m.fixed_steps() > 0 ? std::to_string(m.fixed_steps()) : "T";
+  if (m.tokens()) return "[N, " + t + "] (token ids)";
   return "[N, " + t + ", " + std::to_string(m.features()) + "]";
 }
 
@@ -180,7 +185,11 @@ static void check_finite(const Tensor& t, const char* name) {
 int64_t Sequential::Impl::check_x(const Tensor& x, const char* name) const {
   const std::string got = std::string(name) + " has shape " + x.shape_string();
   const std::string want = " but the model expects " + expected_x(*this);
-  if (seq_input()) {
+  if (tokens()) {
+    if (x.rank() != 2)
+      throw Error(got + want + ": a model that starts with an Embedding takes one integer "
+                  "token id per step");
+  } else if (seq_input()) {
     if (x.rank() == 2)
       throw Error(got + want + ": did you forget the time axis? (one feature per step: reshape "
                   "to [N, T, 1])");
@@ -188,16 +197,86 @@ int64_t Sequential::Impl::check_x(const Tensor& x, const char* name) const {
     if (x.dim(2) != features())
       throw Error(got + want + ": it has " + std::to_string(x.dim(2)) +
                   " features per step, the model " + std::to_string(features()));
-    if (input_shape[0] > 0 && x.dim(1) != input_shape[0])
-      throw Error(got + want + ": the model was built for " + std::to_string(input_shape[0]) +
-                  " time steps");
-    if (x.dim(1) == 0) throw Error(got + ": sequences need at least one time step");
   } else if (x.rank() != 2 || x.dim(1) != features()) {
     throw Error(got + want);
   }
+  if (seq_input()) {
+    if (fixed_steps() > 0 && x.dim(1) != fixed_steps())
+      throw Error(got + want + ": the model was built for " + std::to_string(fixed_steps()) +
+                  " time steps");
+    if (x.dim(1) == 0) throw Error(got + ": sequences need at least one time step");
+  }
   if (x.dim(0) == 0) throw Error(got + ": there are no samples");
   check_finite(x, name);
+  if (tokens()) {
+    const int64_t V = configs[0].input_dim;
+    for (int64_t k = 0; k < x.size(); ++k)
+      if (x[k] < 0.0f || x[k] >= float(V) || x[k] != std::floor(x[k]))
+        throw Error(std::string(name) + "[" + std::to_string(k / x.dim(1)) + ", " +
+                    std::to_string(k % x.dim(1)) + "] = " + std::to_string(x[k]) +
+                    " is not a token id: the Embedding takes integers 0.." + std::to_string(V - 1) +
+                    " (raise input_dim for a larger vocabulary)");
+  }
   return seq_input() ? x.dim(1) : 1;
+}
+
+// Lengths from padding: a step is padding when pad(n, t) holds; padding must fill the end.
+template <class IsPad>
+static std::vector<int64_t> lengths_from_padding(int64_t N, int64_t T, IsPad pad, const char* name,
+                                                 const std::string& what) {
+  std::vector<int64_t> lengths(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t L = T;
+    while (L > 0 && pad(n, L - 1)) --L;
+    if (L == 0)
+      throw Error(std::string(name) + ": sample " + std::to_string(n) + " is all padding (" + what +
+                  "): every sequence needs at least one step");
+    for (int64_t t = 0; t < L; ++t)
+      if (pad(n, t))
+        throw Error(std::string(name) + ": sample " + std::to_string(n) + " has padding (" + what +
+                    ") at step " + std::to_string(t) + " before its last valid step " +
+                    std::to_string(L - 1) + ": sequences must be right-padded (padding only "
+                    "at the end)");
+    lengths[size_t(n)] = L;
+  }
+  return lengths;
+}
+
+std::vector<int64_t> Sequential::Impl::resolve_lengths(const Tensor& x,
+                                                       const std::vector<int64_t>& given,
+                                                       const char* name) const {
+  const int64_t N = x.dim(0);
+  if (!given.empty() && !seq_input())
+    throw Error("lengths were given, but the model takes plain vectors [N, F], not sequences");
+  std::vector<int64_t> found;
+  const LayerConfig& first = configs[0];
+  const int64_t T = seq_input() ? x.dim(1) : 1, F = features();
+  if (first.type == LayerType::embedding && first.mask_zero) {
+    found = lengths_from_padding(N, T, [&](int64_t n, int64_t t) { return x[n * T + t] == 0.0f; },
+                                 name, "token 0, with mask_zero");
+  } else if (first.type == LayerType::masking) {
+    found = lengths_from_padding(N, T, [&](int64_t n, int64_t t) {
+      for (int64_t f = 0; f < F; ++f)
+        if (x[(n * T + t) * F + f] != first.mask_value) return false;
+      return true;
+    }, name, "every feature " + std::to_string(first.mask_value) + ", Masking");
+  }
+  if (given.empty()) return found;
+  if (int64_t(given.size()) != N)
+    throw Error(std::string("lengths has ") + std::to_string(given.size()) + " entries but " +
+                name + " has " + std::to_string(N) + " samples: give one length per sample");
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t L = given[size_t(n)];
+    if (L < 1 || L > T)
+      throw Error("lengths[" + std::to_string(n) + "] = " + std::to_string(L) + " is out of range: " +
+                  name + " has " + std::to_string(T) + " steps, so a length must be in 1.." +
+                  std::to_string(T));
+    if (!found.empty() && found[size_t(n)] != L)
+      throw Error("lengths[" + std::to_string(n) + "] = " + std::to_string(L) + " but the padding of " +
+                  name + " (the first layer's mask) says " + std::to_string(found[size_t(n)]) +
+                  ": give lengths or padding that agree, or only one of them");
+  }
+  return given;
 }
 
 std::vector<int64_t> Sequential::Impl::output_shape(int64_t N, int64_t T) const {
@@ -249,64 +328,98 @@ static void gather(const float* src, const int64_t* idx, int64_t B, int64_t T, i
       std::memcpy(dst + (t * B + b) * W, src + (idx[b] * T + t) * W, sizeof(float) * size_t(W));
 }
 
-void Sequential::Impl::gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t T) {
+void Sequential::Impl::gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t T,
+                                const std::vector<int64_t>& lengths) {
+  batch_rows.assign(idx, idx + B);
+  batch_lengths.clear(), batch_active.clear();
+  if (!lengths.empty()) {  // longest first: the rows still running at step t are a prefix
+    std::stable_sort(batch_rows.begin(), batch_rows.end(), [&](int64_t a, int64_t b) {
+      return lengths[size_t(a)] > lengths[size_t(b)];
+    });
+    for (int64_t r : batch_rows) batch_lengths.push_back(lengths[size_t(r)]);
+    batch_active.assign(size_t(T), 0);
+    for (int64_t L : batch_lengths)
+      for (int64_t t = 0; t < L; ++t) ++batch_active[size_t(t)];
+  }
+  batch = Batch{T, B, batch_lengths.empty() ? nullptr : batch_lengths.data(),
+                batch_active.empty() ? nullptr : batch_active.data(), false, &rng};
   grow(x_batch, T * B * features());
-  gather(x.data(), idx, B, T, features(), x_batch.data());
+  gather(x.data(), batch_rows.data(), B, T, features(), x_batch.data());
 }
 
-void Sequential::Impl::gather_y(const Tensor& y, const int64_t* idx, int64_t B, int64_t T) {
-  const int64_t steps = out_seq() ? T : 1, width = loss_target_width(loss, out_width());
-  grow(y_batch, steps * B * width);
-  gather(y.data(), idx, B, steps, width, y_batch.data());
+void Sequential::Impl::gather_y(const Tensor& y) {
+  const int64_t steps = out_seq() ? batch.T : 1, width = loss_target_width(loss, out_width());
+  grow(y_batch, steps * batch.B * width);
+  gather(y.data(), batch_rows.data(), batch.B, steps, width, y_batch.data());
 }
 
-const float* Sequential::Impl::forward(int64_t T, int64_t B) {
+const float* Sequential::Impl::forward(bool training) {
   acts.resize(layers.size());
   grad_acts.resize(layers.size());
+  batch.training = training;
   const float* in = x_batch.data();
   for (size_t l = 0; l < layers.size(); ++l) {
     Layer& layer = *layers[l];
-    grow(acts[l], (layer.out_seq ? T : 1) * B * layer.out_features);
-    layer.forward(in, acts[l].data(), T, B);
+    grow(acts[l], (layer.out_seq ? batch.T : 1) * batch.B * layer.out_features);
+    layer.forward(in, acts[l].data(), batch);
     in = acts[l].data();
   }
   return in;
 }
 
-double Sequential::Impl::loss_and_backward(int64_t T, int64_t B, bool backward) {
+double Sequential::Impl::loss_and_backward(bool backward) {
   const size_t last = layers.size() - 1;
-  const int64_t R = (out_seq() ? T : 1) * B;
+  const int64_t B = batch.B, E = out_width(), W = loss_target_width(loss, E);
+  const int64_t R = (out_seq() ? batch.T : 1) * B;
   float* dout = nullptr;
   if (backward) {
-    grow(grad_acts[last], R * out_width());
+    grow(grad_acts[last], R * E);
     dout = grad_acts[last].data();
   }
-  double value = loss_forward_backward(loss, acts[last].data(), y_batch.data(), R, out_width(), dout);
+  double value = 0.0;
+  if (out_seq() && batch.active) {
+    // Padded steps are not predictions: the mean runs over valid steps only, step by step.
+    int64_t valid = 0;
+    for (int64_t t = 0; t < batch.T; ++t) valid += batch.active[t];
+    for (int64_t t = 0; t < batch.T; ++t) {
+      const int64_t n = batch.active[t], row = t * B;
+      float* d = dout ? dout + row * E : nullptr;
+      value += loss_forward_backward(loss, acts[last].data() + row * E, y_batch.data() + row * W,
+                                     n, E, d) * double(n) / double(valid);
+      if (!d) continue;
+      const float share = float(double(n) / double(valid));
+      for (int64_t k = 0; k < n * E; ++k) d[k] *= share;
+      std::memset(d + n * E, 0, sizeof(float) * size_t((B - n) * E));
+    }
+  } else {
+    value = loss_forward_backward(loss, acts[last].data(), y_batch.data(), R, E, dout);
+  }
   if (!backward) return value;
   std::fill(grads.begin(), grads.end(), 0.0f);
   for (size_t l = layers.size(); l-- > 0;) {
     Layer& layer = *layers[l];
     float* dx = nullptr;
     if (l > 0) {
-      grow(grad_acts[l - 1], (layers[l - 1]->out_seq ? T : 1) * B * layers[l - 1]->out_features);
+      grow(grad_acts[l - 1], (layers[l - 1]->out_seq ? batch.T : 1) * B * layers[l - 1]->out_features);
       dx = grad_acts[l - 1].data();
     }
     const float* x = l == 0 ? x_batch.data() : acts[l - 1].data();
-    layer.backward(x, acts[l].data(), grad_acts[l].data(), dx, T, B);
+    layer.backward(x, acts[l].data(), grad_acts[l].data(), dx, batch);
   }
   return value;
 }
 
-double Sequential::Impl::evaluate(const Tensor& x, const Tensor& y, const int64_t* idx, int64_t n,
-                                  int64_t batch_size) {
+double Sequential::Impl::evaluate(const Tensor& x, const Tensor& y,
+                                  const std::vector<int64_t>& lengths, const int64_t* idx,
+                                  int64_t n, int64_t batch_size) {
   const int64_t T = seq_input() ? x.dim(1) : 1;
   double total = 0.0;
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t B = std::min(batch_size, n - start);
-    gather_x(x, idx + start, B, T);
-    gather_y(y, idx + start, B, T);
-    forward(T, B);
-    total += loss_and_backward(T, B, false) * double(B);
+    gather_x(x, idx + start, B, T, lengths);
+    gather_y(y);
+    forward();
+    total += loss_and_backward(false) * double(B);
   }
   return total / double(n);
 }
@@ -325,37 +438,46 @@ void build_from(Sequential& model, const Tensor& x) {
                 " but a model takes [N, T, F] sequences (or [N, F] vectors for a Dense-first model)");
 }
 
-Tensor Sequential::predict(const Tensor& x, int batch_size) {
+Tensor Sequential::predict(const Tensor& x, int batch_size) { return predict(x, {}, batch_size); }
+
+Tensor Sequential::predict(const Tensor& x, const std::vector<int64_t>& lengths, int batch_size) {
   check_batch_size(batch_size);
   build_from(*this, x);
   Impl& m = *impl_;
   const int64_t T = m.check_x(x, "X"), N = x.dim(0), E = m.out_width();
+  const std::vector<int64_t> L = m.resolve_lengths(x, lengths, "X");
   Tensor out(m.output_shape(N, T));
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
   const int64_t steps = m.out_seq() ? T : 1;
   for (int64_t start = 0; start < N; start += batch_size) {
     const int64_t B = std::min<int64_t>(batch_size, N - start);
-    m.gather_x(x, order.data() + start, B, T);
-    const float* y = m.forward(T, B);  // (steps, B, E)
+    m.gather_x(x, order.data() + start, B, T, L);
+    const float* y = m.forward();  // (steps, B, E), rows in m.batch_rows order
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < steps; ++t)
-        std::memcpy(out.data() + ((start + b) * steps + t) * E, y + (t * B + b) * E,
+        std::memcpy(out.data() + (m.batch_rows[size_t(b)] * steps + t) * E, y + (t * B + b) * E,
                     sizeof(float) * size_t(E));
   }
   return out;
 }
 
 double Sequential::evaluate(const Tensor& x, const Tensor& y, int batch_size) {
+  return evaluate(x, y, {}, batch_size);
+}
+
+double Sequential::evaluate(const Tensor& x, const Tensor& y, const std::vector<int64_t>& lengths,
+                            int batch_size) {
   check_batch_size(batch_size);
   if (!impl_->compiled)
     throw Error("evaluate() needs a loss: call compile(optimizer, loss) first");
   build_from(*this, x);
   impl_->check_x(x, "X");
   impl_->check_y(x, y, "X", "y");
+  const std::vector<int64_t> L = impl_->resolve_lengths(x, lengths, "X");
   std::vector<int64_t> order(static_cast<size_t>(x.dim(0)));
   std::iota(order.begin(), order.end(), 0);
-  return impl_->evaluate(x, y, order.data(), x.dim(0), batch_size);
+  return impl_->evaluate(x, y, L, order.data(), x.dim(0), batch_size);
 }
 
 // ---- streaming -----------------------------------------------------------------------------
@@ -369,6 +491,12 @@ void Sequential::step(const float* x_t, float* y_t) {
   Impl& m = *impl_;
   check_built_for_step(*this);
   if (m.step_out.size() != m.layers.size()) {  // the first call: size every layer's output
+    for (size_t l = 0; l < m.layers.size(); ++l)
+      if (!m.layers[l]->can_step())
+        throw Error("layer " + std::to_string(l) + " (" + layer_type_name(m.layers[l]->config.type) +
+                    (m.layers[l]->config.go_backwards ? ", go_backwards" : "") +
+                    ") reads each sequence from its end, so the model cannot run one step at a "
+                    "time: use predict() on whole sequences");
     m.step_out.resize(m.layers.size());
     for (size_t l = 0; l < m.layers.size(); ++l) m.step_out[l].assign(size_t(m.layers[l]->out_features), 0.0f);
   }
@@ -398,6 +526,20 @@ void Sequential::reset_states() {
 
 // ---- summary -------------------------------------------------------------------------------
 
+static std::string keras_class_name(const LayerConfig& c) {
+  switch (c.type) {
+    case LayerType::lstm: return "LSTM";
+    case LayerType::gru: return "GRU";
+    case LayerType::simple_rnn: return "SimpleRNN";
+    case LayerType::dense: return c.time_distributed ? "TimeDistributed" : "Dense";
+    case LayerType::bidirectional: return "Bidirectional";
+    case LayerType::embedding: return "Embedding";
+    case LayerType::dropout: return "Dropout";
+    case LayerType::masking: return "Masking";
+  }
+  return "?";
+}
+
 std::string Sequential::summary() const {
   const Impl& m = *impl_;
   if (!m.built())
@@ -408,8 +550,7 @@ std::string Sequential::summary() const {
     for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
     return s;
   };
-  const std::string T = m.seq_input() && m.input_shape[0] > 0 ? std::to_string(m.input_shape[0])
-                                                              : "None";
+  const std::string T = m.fixed_steps() > 0 ? std::to_string(m.fixed_steps()) : "None";
   std::ostringstream s;
   const std::string rule(65, '_'), thick(65, '=');
   s << "Model: \"" << m.options.name << "\"\n" << rule << "\n";
@@ -421,7 +562,7 @@ std::string Sequential::summary() const {
     const std::string type = layer_type_name(layer.config.type);
     int n = seen[type]++;
     std::string name = type + (n ? "_" + std::to_string(n) : "");
-    std::string pretty = layer.config.type == LayerType::lstm ? "LSTM" : "Dense";
+    std::string pretty = keras_class_name(layer.config);
     std::string shape = "(None, " + (layer.out_seq ? T + ", " : "") +
                         std::to_string(layer.out_features) + ")";
     s << " " << std::setw(28) << (name + " (" + pretty + ")") << std::setw(26) << shape

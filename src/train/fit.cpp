@@ -36,12 +36,15 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   build_from(*this, x);
   const int64_t T = m.check_x(x, "X"), N = x.dim(0);
   m.check_y(x, y, "X", "y");
+  const std::vector<int64_t> lengths = m.resolve_lengths(x, options.lengths, "X");
+  if (!options.validation_lengths.empty() && options.validation_x.empty())
+    throw Error("validation_lengths were given without validation_x: they go with it");
 
   // Keras: validation_split takes the last samples, before any shuffling.
   int64_t n_train = N;
   const Tensor* vx = nullptr;
   const Tensor* vy = nullptr;
-  std::vector<int64_t> val_idx;
+  std::vector<int64_t> val_idx, val_lengths;
   if (options.validation_split > 0.0) {
     n_train = int64_t(std::floor(double(N) * (1.0 - options.validation_split)));
     if (n_train <= 0 || n_train >= N)
@@ -50,11 +53,13 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
                   " for training and " + std::to_string(N - n_train) +
                   " for validation: both need at least one");
     vx = &x, vy = &y;
+    val_lengths = lengths;
     for (int64_t k = n_train; k < N; ++k) val_idx.push_back(k);
   } else if (!options.validation_x.empty()) {
     m.check_x(options.validation_x, "validation_x");
     m.check_y(options.validation_x, options.validation_y, "validation_x", "validation_y");
     vx = &options.validation_x, vy = &options.validation_y;
+    val_lengths = m.resolve_lengths(*vx, options.validation_lengths, "validation_x");
     val_idx.resize(size_t(vx->dim(0)));
     std::iota(val_idx.begin(), val_idx.end(), 0);
   }
@@ -92,10 +97,10 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     double loss_sum = 0.0;
     for (int64_t start = 0, batch = 1; start < n_train; start += bs, ++batch) {
       const int64_t B = std::min(bs, n_train - start);
-      m.gather_x(x, order.data() + start, B, T);
-      m.gather_y(y, order.data() + start, B, T);
-      m.forward(T, B);
-      loss_sum += m.loss_and_backward(T, B, true) * double(B);
+      m.gather_x(x, order.data() + start, B, T, lengths);
+      m.gather_y(y);
+      m.forward(/*training=*/true);
+      loss_sum += m.loss_and_backward(true) * double(B);
       optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(),
                      int64_t(m.params.size()));
       m.weights_changed();
@@ -103,7 +108,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     }
     Logs logs;
     logs["loss"] = loss_sum / double(n_train);
-    if (vx) logs["val_loss"] = m.evaluate(*vx, *vy, val_idx.data(), int64_t(val_idx.size()), bs);
+    if (vx)
+      logs["val_loss"] = m.evaluate(*vx, *vy, val_lengths, val_idx.data(), int64_t(val_idx.size()), bs);
     for (auto& [key, value] : logs) history.history[key].push_back(value);
     progress.epoch_end(logs);
     for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, logs);

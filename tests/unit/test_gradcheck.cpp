@@ -172,14 +172,14 @@ TEST(GradCheck, WholeStackedModel) {
   std::vector<int64_t> idx(5);
   std::iota(idx.begin(), idx.end(), 0);
   m.gather_x(X, idx.data(), 5, 6);
-  m.gather_y(y, idx.data(), 5, 6);
+  m.gather_y(y);
   auto loss = [&] {
     m.weights_changed();  // check_gradient writes m.params directly
-    m.forward(6, 5);
-    return m.loss_and_backward(6, 5, false);
+    m.forward();
+    return m.loss_and_backward(false);
   };
-  m.forward(6, 5);
-  m.loss_and_backward(6, 5, true);
+  m.forward();
+  m.loss_and_backward(true);
   std::vector<float> analytic = m.grads;
   check_gradient("model params", m.params, analytic, loss);
 }

@@ -1,0 +1,62 @@
+// The GRU layer over a sequence, forward and backward through time (PyTorch's formulation,
+// Keras's reset_after = true).
+//
+// Dimensions: T = time steps, B = batch, I = input features, H = hidden units, 3H = the gates
+// fused in the order r (reset), z (update), n (new). Layout time-major, as lstm_cell.h; h gets
+// T+1 slots, slot 0 = h_0.
+//
+// Forward, per step t:
+//   ax = x_t·W_ihᵀ + b_ih        (for all steps at once, one GEMM before the loop)
+//   ah = h_{t-1}·W_hhᵀ + b_hh    (B, 3H), one GEMM per step
+//   r = σ(ax_r + ah_r)   z = σ(ax_z + ah_z)   n = tanh(ax_n + r * ah_n)
+//   h_t = (1 - z) * n + z * h_{t-1}
+// The two biases stay apart: b_hn sits inside r * (...), so b_in + b_hn is not the same model.
+//
+// Backward, per step t from T down to 1, with dh = ∂L/∂h_t:
+//   dn = dh * (1 - z)         dz = dh * (h_{t-1} - n)
+//   da_n = dn * (1 - n²)      (∂L/∂ of n's pre-activation ax_n + r * ah_n)
+//   da_r = da_n * ah_n * r (1 - r)     da_z = dz * z (1 - z)
+//   dax = [da_r, da_z, da_n]           dah = [da_r, da_z, da_n * r]
+//   dh_{t-1} = dh * z + dah·W_hh
+// After the sweep: dW_ih += daxᵀ·x, db_ih += Σ dax, dW_hh += dahᵀ·h_{0..T-1}, db_hh += Σ dah,
+// dx = dax·W_ih.
+#pragma once
+
+#include "layers/seq_dims.h"
+
+namespace lstm {
+
+struct GruWeights {
+  const float *w_ih, *w_hh, *b_ih, *b_hh;  // (3H, I), (3H, H), (3H), (3H)
+};
+struct GruGrads {  // accumulated into
+  float *w_ih, *w_hh, *b_ih, *b_hh;
+};
+
+// What forward saves and backward reads.
+struct GruActivations {
+  float* gates;  // (T, B, 4H): r, z, n and ah_n per step
+  float* h;      // (T+1, B, H), slot 0 = h_0 (set by the caller)
+  float* ax;     // (T, B, 3H) scratch: the input projection
+  float* ah;     // (B, 3H) scratch
+};
+
+struct GruBackwardWork {
+  float* dax;  // (T, B, 3H)
+  float* dah;  // (T, B, 3H)
+  float* dh;   // (B, H)
+};
+
+void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActivations& act);
+
+// dh_seq (T, B, H) or null; dh_last (B, H) or null: extra ∂L/∂h_T. Writes dx (T, B, I) and
+// dh0 (B, H) when not null.
+void gru_backward(const SeqDims& d, const GruWeights& w, const float* x, const GruActivations& act,
+                  const float* dh_seq, const float* dh_last, GruBackwardWork& work, GruGrads& g,
+                  float* dx, float* dh0);
+
+// One step of one sequence for streaming: x (I), h_prev (H) -> h (H); scratch (10H).
+void gru_step(const GruWeights& w, int64_t I, int64_t H, const float* x, const float* h_prev,
+              float* scratch, float* h);
+
+}  // namespace lstm

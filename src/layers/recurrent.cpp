@@ -1,0 +1,221 @@
+// The recurrent layers as the model sees them: one direction (LSTM, GRU, SimpleRNN, with
+// go_backwards) or both (Bidirectional), over right-padded batches with per-row lengths.
+//
+// Dimensions: T = time steps, B = batch, I = input features, H = hidden units, L_b = the
+// length of row b (T without lengths). Time-major (T, B, F).
+//
+// Direction: the backward direction reads each row from its last valid step, so it is given x
+// reversed within each row's length, xr[s, b] = x[L_b - 1 - s, b], and steps in that order;
+// its outputs are mapped back the same way (the map is its own inverse). Outputs at padded
+// steps are zero; the last output of a row is the one after its L_b-th step.
+#include <cstring>
+
+#include "layers/layer.h"
+#include "layers/recurrence.h"
+#include "lstm/error.h"
+
+namespace lstm {
+
+// dst[s, b] = src[L_b - 1 - s, b] for s < L_b, zero after. src and dst (T, B, F), distinct.
+static void reverse_steps(const float* src, float* dst, int64_t F, const Batch& batch) {
+  const int64_t T = batch.T, B = batch.B;
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t L = batch.length(b);
+    for (int64_t s = 0; s < T; ++s) {
+      float* d = dst + (s * B + b) * F;
+      if (s < L) std::memcpy(d, src + ((L - 1 - s) * B + b) * F, sizeof(float) * size_t(F));
+      else std::memset(d, 0, sizeof(float) * size_t(F));
+    }
+  }
+}
+
+// y (B, H) = hs at each row's last step.
+static void gather_last(const float* hs, float* y, int64_t H, const Batch& batch) {
+  for (int64_t b = 0; b < batch.B; ++b)
+    std::memcpy(y + b * H, hs + ((batch.length(b) - 1) * batch.B + b) * H, sizeof(float) * size_t(H));
+}
+
+// ∂L/∂(last output) (B, H) as the per-step gradient (T, B, H) the direction takes.
+static void scatter_last(const float* dy, float* dh_seq, int64_t H, const Batch& batch) {
+  std::memset(dh_seq, 0, sizeof(float) * size_t(batch.T * batch.B * H));
+  for (int64_t b = 0; b < batch.B; ++b)
+    std::memcpy(dh_seq + ((batch.length(b) - 1) * batch.B + b) * H, dy + b * H, sizeof(float) * size_t(H));
+}
+
+// Runs a direction's backward from the gradient of what the layer returned from it: the whole
+// sequence (dy (T, B, H), processing order) or the last output (dy (B, H)).
+static void direction_backward(Recurrence& r, const float* x, const float* dy, bool seq,
+                               std::vector<float>& scratch, float* dx, const Batch& batch) {
+  if (seq) return r.backward(x, dy, nullptr, dx, batch);
+  if (!batch.lengths) return r.backward(x, nullptr, dy, dx, batch);
+  grow(scratch, batch.T * batch.B * r.H);
+  scatter_last(dy, scratch.data(), r.H, batch);
+  r.backward(x, scratch.data(), nullptr, dx, batch);
+}
+
+// ---- one direction ----------------------------------------------------------------------------
+
+class RecurrentLayer final : public Layer {
+ public:
+  RecurrentLayer(const LayerConfig& c, int64_t in)
+      : Layer(c, in, true, c.units, c.return_sequences), cell_(make_recurrence(c, in)) {}
+
+  std::vector<ParamTensor> param_tensors() const override { return cell_->param_tensors(); }
+  void bind(float* params, float* grads) override {
+    Layer::bind(params, grads);
+    cell_->bind(params, grads);
+  }
+  void init(Rng& rng) override { cell_->init(rng); }
+
+  // With go_backwards the returned sequence is in processing order (Keras): step s holds the
+  // state after the row's last s + 1 valid steps.
+  void forward(const float* x, float* y, const Batch& batch) override {
+    const float* in = input(x, batch);
+    const float* hs = cell_->forward(in, batch);
+    if (out_seq) std::memcpy(y, hs, sizeof(float) * size_t(batch.T * batch.B * out_features));
+    else gather_last(hs, y, out_features, batch);
+  }
+
+  void backward(const float* x, const float* y, const float* dy, float* dx,
+                const Batch& batch) override {
+    (void)y;
+    const bool reversed = config.go_backwards;
+    if (reversed && dx) grow(dx_rev_, batch.T * batch.B * in_features);
+    direction_backward(*cell_, reversed ? x_rev_.data() : x, dy, out_seq, dh_seq_,
+                       reversed && dx ? dx_rev_.data() : dx, batch);
+    if (reversed && dx) reverse_steps(dx_rev_.data(), dx, in_features, batch);
+  }
+
+  bool can_step() const override { return !config.go_backwards; }
+  void step(const float* x, float* y) override { cell_->step(x, y); }
+  void reset_state() override { cell_->reset_state(); }
+  void weights_changed() override { cell_->weights_changed(); }
+
+ private:
+  const float* input(const float* x, const Batch& batch) {
+    if (!config.go_backwards) return x;
+    grow(x_rev_, batch.T * batch.B * in_features);
+    reverse_steps(x, x_rev_.data(), in_features, batch);
+    return x_rev_.data();
+  }
+
+  std::unique_ptr<Recurrence> cell_;
+  std::vector<float> x_rev_, dx_rev_, dh_seq_;  // (T, B, I), (T, B, I), (T, B, H)
+};
+
+// ---- both directions --------------------------------------------------------------------------
+
+class BidirectionalLayer final : public Layer {
+ public:
+  BidirectionalLayer(const LayerConfig& c, int64_t in)
+      : Layer(c, in, true, c.merge_mode == MergeMode::concat ? 2 * c.units : c.units,
+              c.return_sequences),
+        H(c.units),
+        fwd_(make_recurrence(c.wrapped[0], in)),
+        bwd_(make_recurrence(c.wrapped[0], in)) {}
+
+  std::vector<ParamTensor> param_tensors() const override {
+    std::vector<ParamTensor> out;
+    for (ParamTensor t : fwd_->param_tensors()) out.push_back({"forward." + t.name, t.shape, t.offset});
+    for (ParamTensor t : bwd_->param_tensors())
+      out.push_back({"backward." + t.name, t.shape, fwd_->param_count() + t.offset});
+    return out;
+  }
+  void bind(float* params, float* grads) override {
+    Layer::bind(params, grads);
+    fwd_->bind(params, grads);
+    bwd_->bind(params + fwd_->param_count(), grads + fwd_->param_count());
+  }
+  void init(Rng& rng) override {  // Keras: the forward layer's weights first
+    fwd_->init(rng);
+    bwd_->init(rng);
+  }
+
+  void forward(const float* x, float* y, const Batch& batch) override {
+    const int64_t steps = out_seq ? batch.T : 1, R = steps * batch.B;
+    grow(x_rev_, batch.T * batch.B * in_features);
+    reverse_steps(x, x_rev_.data(), in_features, batch);
+    const float* hf = fwd_->forward(x, batch);
+    const float* hb = bwd_->forward(x_rev_.data(), batch);
+    // The two outputs the merge sees, both in original time order (kept for mul's backward).
+    grow(f_, R * H), grow(b_, R * H);
+    if (out_seq) {
+      std::memcpy(f_.data(), hf, sizeof(float) * size_t(R * H));
+      reverse_steps(hb, b_.data(), H, batch);
+    } else {
+      gather_last(hf, f_.data(), H, batch);
+      gather_last(hb, b_.data(), H, batch);
+    }
+    const float *f = f_.data(), *b = b_.data();
+    for (int64_t r = 0; r < R; ++r) {
+      float* out = y + r * out_features;
+      const float *fr = f + r * H, *br = b + r * H;
+      switch (config.merge_mode) {
+        case MergeMode::concat:
+          std::memcpy(out, fr, sizeof(float) * size_t(H));
+          std::memcpy(out + H, br, sizeof(float) * size_t(H));
+          break;
+        case MergeMode::sum: for (int64_t j = 0; j < H; ++j) out[j] = fr[j] + br[j]; break;
+        case MergeMode::mul: for (int64_t j = 0; j < H; ++j) out[j] = fr[j] * br[j]; break;
+        case MergeMode::ave: for (int64_t j = 0; j < H; ++j) out[j] = 0.5f * (fr[j] + br[j]); break;
+      }
+    }
+  }
+
+  void backward(const float* x, const float* y, const float* dy, float* dx,
+                const Batch& batch) override {
+    (void)y;
+    const int64_t steps = out_seq ? batch.T : 1, R = steps * batch.B;
+    grow(df_, R * H), grow(db_, R * H);
+    for (int64_t r = 0; r < R; ++r) {  // the merge's derivative
+      const float* d = dy + r * out_features;
+      float *df = df_.data() + r * H, *db = db_.data() + r * H;
+      const float *fr = f_.data() + r * H, *br = b_.data() + r * H;
+      for (int64_t j = 0; j < H; ++j) {
+        switch (config.merge_mode) {
+          case MergeMode::concat: df[j] = d[j], db[j] = d[H + j]; break;
+          case MergeMode::sum: df[j] = db[j] = d[j]; break;
+          case MergeMode::mul: df[j] = d[j] * br[j], db[j] = d[j] * fr[j]; break;
+          case MergeMode::ave: df[j] = db[j] = 0.5f * d[j]; break;
+        }
+      }
+    }
+    const float* db_proc = db_.data();  // the backward direction's gradient, processing order
+    if (out_seq) {
+      grow(db_rev_, R * H);
+      reverse_steps(db_.data(), db_rev_.data(), H, batch);
+      db_proc = db_rev_.data();
+    }
+    direction_backward(*fwd_, x, df_.data(), out_seq, dh_seq_, dx, batch);
+    if (dx) grow(dx_rev_, batch.T * batch.B * in_features), grow(dx_b_, batch.T * batch.B * in_features);
+    direction_backward(*bwd_, x_rev_.data(), db_proc, out_seq, dh_seq_,
+                       dx ? dx_rev_.data() : nullptr, batch);
+    if (!dx) return;
+    reverse_steps(dx_rev_.data(), dx_b_.data(), in_features, batch);
+    for (int64_t k = 0; k < batch.T * batch.B * in_features; ++k) dx[k] += dx_b_[size_t(k)];
+  }
+
+  bool can_step() const override { return false; }
+  void step(const float*, float*) override {
+    throw Error("a Bidirectional layer reads each sequence from its end, so it cannot run one "
+                "step at a time: use predict() on whole sequences");
+  }
+  void weights_changed() override {
+    fwd_->weights_changed();
+    bwd_->weights_changed();
+  }
+
+ private:
+  const int64_t H;
+  std::unique_ptr<Recurrence> fwd_, bwd_;
+  std::vector<float> x_rev_, f_, b_;                    // (T, B, I), (steps, B, H) x 2
+  std::vector<float> df_, db_, db_rev_, dh_seq_, dx_rev_, dx_b_;
+};
+
+std::unique_ptr<Layer> make_recurrent(const LayerConfig& config, int64_t in_features) {
+  if (config.type == LayerType::bidirectional)
+    return std::make_unique<BidirectionalLayer>(config, in_features);
+  return std::make_unique<RecurrentLayer>(config, in_features);
+}
+
+}  // namespace lstm
