@@ -123,8 +123,6 @@ struct FitOptions {
   bool shuffle = true;
   double validation_split = 0.0;  // in [0, 1): the last fraction of the samples
   Tensor validation_x, validation_y;  // used when validation_split is 0
-  // Per-sample lengths of right-padded sequences (see predict), for x and for validation_x.
-  std::vector<int64_t> lengths, validation_lengths;
   std::vector<std::shared_ptr<Callback>> callbacks;
   // 0 silent; 1 a progress bar on a terminal, else one line per epoch (stdout)
   int verbose = 1;
@@ -133,6 +131,8 @@ struct FitOptions {
   // killed and resumed ends with the same weights as one that was not (same thread count).
   std::string checkpoint;
   bool resume = false;
+  // Per-sample lengths of right-padded sequences (see predict), for x and for validation_x.
+  std::vector<int64_t> lengths, validation_lengths;
 };
 
 struct SequentialOptions {

@@ -5,7 +5,8 @@
 //    "layers": [{"type": "lstm", "units": 50, "return_sequences": false},
 //               {"type": "dense", "units": 1, "activation": "linear"}]}
 //
-// input_shape is [T, F] (T null or 0: any length) or [F]. Unknown keys are errors, so a typo
+// input_shape is [T, F] (T null or 0: any length), [F], or [T] for token ids (an Embedding
+// first). Every layer type and key: docs/file-format.md. Unknown keys are errors, so a typo
 // never silently falls back to a default.
 #include <nlohmann/json.hpp>
 #include <set>
@@ -36,62 +37,147 @@ static int64_t get_int(const json& obj, const char* key, const std::string& wher
   return v.get<int64_t>();
 }
 
+static json layer_to_json(const LayerConfig& c) {
+  json l = {{"type", layer_type_name(c.type)}};
+  switch (c.type) {
+    case LayerType::lstm:
+    case LayerType::gru:
+    case LayerType::simple_rnn:
+      l["units"] = c.units;
+      l["return_sequences"] = c.return_sequences;
+      if (c.go_backwards) l["go_backwards"] = true;
+      if (c.type == LayerType::simple_rnn) l["activation"] = activation_name(c.activation);
+      break;
+    case LayerType::dense:
+      l["units"] = c.units;
+      l["activation"] = activation_name(c.activation);
+      if (c.time_distributed) {
+        LayerConfig inner = c;
+        inner.time_distributed = false;
+        return {{"type", "time_distributed"}, {"layer", layer_to_json(inner)}};
+      }
+      break;
+    case LayerType::bidirectional:
+      l["merge_mode"] = merge_mode_name(c.merge_mode);
+      l["layer"] = layer_to_json(c.wrapped.at(0));
+      break;
+    case LayerType::embedding:
+      l["input_dim"] = c.input_dim;
+      l["output_dim"] = c.units;
+      l["mask_zero"] = c.mask_zero;
+      break;
+    case LayerType::dropout: l["rate"] = c.rate; break;
+    case LayerType::masking: l["mask_value"] = c.mask_value; break;
+  }
+  return l;
+}
+
 std::string Sequential::to_json() const {
   json root = json::object();
   std::vector<int64_t> shape = input_shape();
   if (shape.empty() && !layers().empty()) shape = layers()[0].input_shape;
+  const bool tokens = !layers().empty() && layers()[0].type == LayerType::embedding;
   if (!shape.empty()) {
     json s = json::array();
     for (size_t a = 0; a < shape.size(); ++a) {
-      if (shape.size() == 2 && a == 0 && shape[0] <= 0) s.push_back(nullptr);
+      if ((shape.size() == 2 || tokens) && a == 0 && shape[0] <= 0) s.push_back(nullptr);
       else s.push_back(shape[a]);
     }
     root["input_shape"] = s;
   }
   json list = json::array();
-  for (const LayerConfig& c : layers()) {
-    json l = {{"type", layer_type_name(c.type)}, {"units", c.units}};
-    if (c.type == LayerType::lstm) l["return_sequences"] = c.return_sequences;
-    if (c.type == LayerType::dense) l["activation"] = activation_name(c.activation);
-    list.push_back(l);
-  }
+  for (const LayerConfig& c : layers()) list.push_back(layer_to_json(c));
   root["layers"] = list;
   return root.dump();
 }
 
-static LayerConfig layer_from_json(const json& l, size_t index) {
-  const std::string where = "model config: layers[" + std::to_string(index) + "]";
-  if (!l.is_object()) throw Error(where + " must be an object, got " + l.dump());
-  if (!l.contains("type") || !l["type"].is_string())
-    throw Error(where + ": missing \"type\" (\"lstm\" or \"dense\")");
-  const std::string type = l["type"].get<std::string>();
-  const int64_t units = get_int(l, "units", where);
+static bool get_bool(const json& obj, const char* key, bool fallback, const std::string& where) {
+  if (!obj.contains(key)) return fallback;
+  if (!obj[key].is_boolean()) throw Error(where + ": \"" + key + "\" must be true or false");
+  return obj[key].get<bool>();
+}
+
+static double get_number(const json& obj, const char* key, double fallback,
+                         const std::string& where) {
+  if (!obj.contains(key)) return fallback;
+  if (!obj[key].is_number()) throw Error(where + ": \"" + key + "\" must be a number");
+  return obj[key].get<double>();
+}
+
+static Activation get_activation(const json& obj, Activation fallback, const std::string& where) {
+  if (!obj.contains("activation")) return fallback;
+  if (!obj["activation"].is_string()) throw Error(where + ": \"activation\" must be a string");
+  try {
+    return activation_from_name(obj["activation"].get<std::string>());
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+}
+
+static int get_units(const json& obj, const char* key, const std::string& where) {
+  const int64_t units = get_int(obj, key, where);
   if (units <= 0 || units > (1 << 24))
-    throw Error(where + ": \"units\" must be a positive integer, got " + std::to_string(units));
-  if (type == "lstm") {
-    check_keys(l, {"type", "units", "return_sequences"}, where);
-    bool seq = false;
-    if (l.contains("return_sequences")) {
-      if (!l["return_sequences"].is_boolean())
-        throw Error(where + ": \"return_sequences\" must be true or false");
-      seq = l["return_sequences"].get<bool>();
-    }
-    return LSTM(int(units), {.return_sequences = seq});
+    throw Error(where + ": \"" + key + "\" must be a positive integer, got " + std::to_string(units));
+  return int(units);
+}
+
+static LayerConfig layer_from_json(const json& l, const std::string& where) {
+  if (!l.is_object()) throw Error(where + " must be an object, got " + l.dump());
+  static const char* kTypes =
+      "\"lstm\", \"gru\", \"simple_rnn\", \"dense\", \"time_distributed\", \"bidirectional\", "
+      "\"embedding\", \"dropout\" or \"masking\"";
+  if (!l.contains("type") || !l["type"].is_string())
+    throw Error(where + ": missing \"type\" (" + kTypes + ")");
+  const std::string type = l["type"].get<std::string>();
+  if (type == "lstm" || type == "gru" || type == "simple_rnn") {
+    std::set<std::string> keys = {"type", "units", "return_sequences", "go_backwards"};
+    if (type == "simple_rnn") keys.insert("activation");
+    check_keys(l, keys, where);
+    const int units = get_units(l, "units", where);
+    const bool seq = get_bool(l, "return_sequences", false, where);
+    const bool back = get_bool(l, "go_backwards", false, where);
+    if (type == "lstm") return LSTM(units, {.return_sequences = seq, .go_backwards = back});
+    if (type == "gru") return GRU(units, {.return_sequences = seq, .go_backwards = back});
+    return SimpleRNN(units, {.activation = get_activation(l, Activation::tanh, where),
+                             .return_sequences = seq, .go_backwards = back});
   }
   if (type == "dense") {
     check_keys(l, {"type", "units", "activation"}, where);
-    Activation act = Activation::linear;
-    if (l.contains("activation")) {
-      if (!l["activation"].is_string()) throw Error(where + ": \"activation\" must be a string");
-      try {
-        act = activation_from_name(l["activation"].get<std::string>());
-      } catch (const Error& e) {
-        throw Error(where + ": " + e.what());
-      }
-    }
-    return Dense(int(units), {.activation = act});
+    return Dense(get_units(l, "units", where),
+                 {.activation = get_activation(l, Activation::linear, where)});
   }
-  throw Error(where + ": unknown layer type \"" + type + "\" (use \"lstm\" or \"dense\")");
+  if (type == "time_distributed" || type == "bidirectional") {
+    check_keys(l, type == "bidirectional" ? std::set<std::string>{"type", "layer", "merge_mode"}
+                                          : std::set<std::string>{"type", "layer"}, where);
+    if (!l.contains("layer")) throw Error(where + ": missing \"layer\", the layer it wraps");
+    const LayerConfig inner = layer_from_json(l["layer"], where + ".layer");
+    try {
+      if (type == "time_distributed") return TimeDistributed(inner);
+      MergeMode mode = MergeMode::concat;
+      if (l.contains("merge_mode")) {
+        if (!l["merge_mode"].is_string()) throw Error("\"merge_mode\" must be a string");
+        mode = merge_mode_from_name(l["merge_mode"].get<std::string>());
+      }
+      return Bidirectional(inner, {.merge_mode = mode});
+    } catch (const Error& e) {
+      throw Error(where + ": " + e.what());
+    }
+  }
+  if (type == "embedding") {
+    check_keys(l, {"type", "input_dim", "output_dim", "mask_zero"}, where);
+    return Embedding(get_int(l, "input_dim", where), get_units(l, "output_dim", where),
+                     {.mask_zero = get_bool(l, "mask_zero", false, where)});
+  }
+  if (type == "dropout") {
+    check_keys(l, {"type", "rate"}, where);
+    if (!l.contains("rate")) throw Error(where + ": missing key \"rate\"");
+    return Dropout(float(get_number(l, "rate", 0.0, where)));
+  }
+  if (type == "masking") {
+    check_keys(l, {"type", "mask_value"}, where);
+    return Masking(float(get_number(l, "mask_value", 0.0, where)));
+  }
+  throw Error(where + ": unknown layer type \"" + type + "\" (use " + kTypes + ")");
 }
 
 Sequential Sequential::from_json(const std::string& text, SequentialOptions options) {
@@ -112,7 +198,7 @@ Sequential Sequential::from_json(const std::string& text, SequentialOptions opti
       throw Error("model config: \"input_shape\" must be [timesteps, features] or [features], "
                   "got " + s.dump());
     for (size_t a = 0; a < s.size(); ++a) {
-      if (s[a].is_null() && s.size() == 2 && a == 0) shape.push_back(0);
+      if (s[a].is_null() && a == 0) shape.push_back(0);
       else if (s[a].is_number_integer()) shape.push_back(s[a].get<int64_t>());
       else
         throw Error("model config: \"input_shape\" entries must be integers (null for any "
@@ -121,7 +207,7 @@ Sequential Sequential::from_json(const std::string& text, SequentialOptions opti
   }
   Sequential model(options);
   for (size_t i = 0; i < root["layers"].size(); ++i) {
-    LayerConfig c = layer_from_json(root["layers"][i], i);
+    LayerConfig c = layer_from_json(root["layers"][i], "model config: layers[" + std::to_string(i) + "]");
     if (i == 0) c.input_shape = shape;
     model.add(c);
   }

@@ -69,6 +69,7 @@ struct Case {
   nlohmann::json meta;
   lstm::Sequential model;
   lstm::Tensor X, y;
+  std::vector<int64_t> lengths;  // given explicitly (meta "lengths": "given"), else empty
   explicit Case(const std::string& name)
       : path(dir() + "/" + name + "/"),
         meta(nlohmann::json::parse(lstm::read_file(path + "meta.json", "meta"))),
@@ -76,12 +77,16 @@ struct Case {
         X(lstm::load_npy(path + "X.npy")),
         y(lstm::load_npy(path + "y.npy", /*allow_integers=*/true)) {
     model.compile(optimizer_of(meta), loss_of(meta["loss"]));
+    if (meta.value("lengths", "none") == "given") {
+      lstm::Tensor L = lstm::load_npy(path + "lengths.npy", /*allow_integers=*/true);
+      for (int64_t n = 0; n < L.size(); ++n) lengths.push_back(int64_t(L[n]));
+    }
   }
 };
 
 TEST(Parity, ReferenceWasGenerated) {
   ASSERT_FALSE(dir().empty()) << "set LSTM_PARITY_DIR (ctest does)";
-  EXPECT_GE(cases().size(), 9u) << "torch_reference.py wrote too few cases to " << dir();
+  EXPECT_GE(cases().size(), 19u) << "torch_reference.py wrote too few cases to " << dir();
 }
 
 TEST(Parity, OutputsAndLoss) {
@@ -89,10 +94,11 @@ TEST(Parity, OutputsAndLoss) {
     SCOPED_TRACE(c);
     Case k(c);
     lstm::Tensor ref = lstm::load_npy(k.path + "pred.npy");
-    lstm::Tensor pred = k.model.predict(k.X, 3);  // batches of 3: exercises the partial batch
+    lstm::Tensor pred = k.model.predict(k.X, k.lengths, 3);  // batches of 3: a partial batch
     ASSERT_EQ(pred.shape(), ref.shape());
     EXPECT_LE(max_abs_diff(pred.data(), as_double(ref)), kTol);
-    EXPECT_NEAR(k.model.evaluate(k.X, k.y, 1000), lstm::load_npy(k.path + "loss.npy")[0], kTol);
+    EXPECT_NEAR(k.model.evaluate(k.X, k.y, k.lengths, 1000), lstm::load_npy(k.path + "loss.npy")[0],
+                kTol);
   }
 }
 
@@ -104,7 +110,7 @@ TEST(Parity, EveryParameterGradient) {
     const int64_t B = k.X.dim(0), T = k.X.dim(1);
     std::vector<int64_t> idx(static_cast<size_t>(B));
     std::iota(idx.begin(), idx.end(), 0);
-    m.gather_x(k.X, idx.data(), B, T);
+    m.gather_x(k.X, idx.data(), B, T, m.resolve_lengths(k.X, k.lengths, "X"));
     m.gather_y(k.y);
     m.forward();
     m.loss_and_backward(true);
@@ -132,13 +138,18 @@ TEST(Parity, TenOptimizerStepsAndParameterCount) {
   for (const std::string& c : cases()) {
     SCOPED_TRACE(c);
     Case k(c);
-    // PyTorch counts two bias vectors per LSTM layer where one (their sum) suffices.
-    const int64_t torch_count = k.meta["params_torch"].get<int64_t>() -
-                                4 * k.meta["hidden"].get<int64_t>() * k.meta["lstm_layers"].get<int64_t>();
-    EXPECT_EQ(k.model.count_params(), torch_count);
+    // PyTorch counts two bias vectors per LSTM (and RNN) layer where one (their sum) suffices;
+    // the layer cases' script counts what lstm should have (torch_twin.py).
+    const int64_t expected =
+        k.meta.contains("params_lstm")
+            ? k.meta["params_lstm"].get<int64_t>()
+            : k.meta["params_torch"].get<int64_t>() -
+                  4 * k.meta["hidden"].get<int64_t>() * k.meta["lstm_layers"].get<int64_t>();
+    EXPECT_EQ(k.model.count_params(), expected);
     lstm::History h = k.model.fit(k.X, k.y, {.epochs = k.meta["steps"].get<int>(),
                                              .batch_size = k.meta["batch_size"].get<int>(),
-                                             .shuffle = false, .verbose = 0});
+                                             .shuffle = false, .verbose = 0,
+                                             .lengths = k.lengths});
     std::vector<float> ref = lstm::Sequential::load(k.path + "trained.safetensors").get_weights();
     size_t worst = 0;
     EXPECT_LE(max_abs_diff(k.model.get_weights().data(), {ref.begin(), ref.end()}, &worst), kTol)

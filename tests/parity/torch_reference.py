@@ -2,10 +2,12 @@
 
     /usr/bin/python3 tests/parity/torch_reference.py OUTDIR
 
-For every case below it builds nn.LSTM (+ nn.Linear head) with random weights (both biases
-non-zero), writes the model in lstm's own file format (docs/file-format.md), and records, with
+For every case in CASES it builds nn.LSTM (+ nn.Linear head) with random weights (both biases
+non-zero); for every case in LAYER_CASES, the PyTorch twin of an lstm config (torch_twin.py:
+GRU, SimpleRNN, Bidirectional, Embedding, Masking, packed variable-length batches). It writes
+the model in lstm's own file format (docs/file-format.md) and records, with
 the whole computation in float64 from the same float32 starting values:
-  X.npy, y.npy          the batch
+  X.npy, y.npy          the batch (lengths.npy: per-sample lengths, for the padded cases)
   pred.npy, loss.npy    the model output and the loss
   grads.safetensors     the gradient of every parameter, named like the model's tensors
   trained.safetensors   the weights after 10 optimizer steps on the full batch (a loadable model),
@@ -22,6 +24,8 @@ import sys
 import numpy as np
 import torch
 
+from torch_twin import Twin
+
 torch.set_num_threads(1)
 
 # name, I, H, L, B, T, last LSTM returns sequences, head width, loss, optimizer
@@ -37,6 +41,47 @@ CASES = [
     ("adamw_clipped", 4, 6, 1, 5, 6, False, 2, "mse", "adamw_clip"),
 ]
 STEPS = 10
+
+# The other layers, as lstm model configs that torch_twin.py mirrors:
+# name, config, B, T, lengths ("given": explicit, "padding": found from zeros by the first
+# layer, None: all T), loss, optimizer.
+def _rnn(t, units, seq=False, **kw):
+    return dict({"type": t, "units": units, "return_sequences": seq}, **kw)
+
+
+def _bi(layer, mode="concat"):
+    return {"type": "bidirectional", "merge_mode": mode, "layer": layer}
+
+
+LAYER_CASES = [
+    ("gru_stack", {"input_shape": [7, 3], "layers": [_rnn("gru", 8, True), _rnn("gru", 6), {"type": "dense", "units": 2}]},
+     5, 7, None, "mse", "adam"),
+    ("simple_rnn_tanh_relu", {"input_shape": [6, 4], "layers": [
+        _rnn("simple_rnn", 6, True, activation="tanh"), _rnn("simple_rnn", 5, activation="relu"),
+        {"type": "dense", "units": 1}]}, 6, 6, None, "mse", "adam"),
+    ("bidirectional_stacked", {"input_shape": [6, 3], "layers": [
+        _bi(_rnn("lstm", 5, True)), _bi(_rnn("lstm", 4)), {"type": "dense", "units": 2}]}, 4, 6, None, "mse", "adam"),
+    ("merge_modes", {"input_shape": [5, 2], "layers": [
+        _bi(_rnn("gru", 4, True), "sum"), _bi(_rnn("lstm", 3, True), "mul"), _bi(_rnn("simple_rnn", 3), "ave"),
+        {"type": "dense", "units": 1}]}, 3, 5, None, "mse", "adam"),
+    ("packed_lstm", {"input_shape": [9, 3], "layers": [_rnn("lstm", 6, True), _rnn("lstm", 5), {"type": "dense", "units": 2}]},
+     7, 9, "given", "mse", "adam"),
+    ("packed_bidirectional", {"input_shape": [8, 4], "layers": [
+        _bi(_rnn("lstm", 5, True)), _bi(_rnn("gru", 4)), {"type": "dense", "units": 3}]},
+     6, 8, "given", "scce_logits", "adam"),
+    ("packed_sequences_out", {"input_shape": [7, 2], "layers": [
+        _bi(_rnn("lstm", 4, True)), {"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "tanh"}}]},
+     5, 7, "given", "mse", "rmsprop"),
+    ("packed_go_backwards", {"input_shape": [6, 3], "layers": [
+        _rnn("lstm", 5, True, go_backwards=True), _rnn("gru", 4, go_backwards=True), {"type": "dense", "units": 1}]},
+     5, 6, "given", "mse", "adam"),
+    ("embedding_mask_zero", {"input_shape": [8], "layers": [
+        {"type": "embedding", "input_dim": 12, "output_dim": 5, "mask_zero": True}, _rnn("lstm", 6),
+        {"type": "dense", "units": 3}]}, 6, 8, "padding", "scce_logits", "sgd_nesterov"),
+    ("masking_gru", {"input_shape": [6, 2], "layers": [
+        {"type": "masking", "mask_value": 0.0}, _rnn("gru", 5), {"type": "dense", "units": 1}]},
+     5, 6, "padding", "mse", "adam"),
+]
 
 
 def write_safetensors(path, tensors, metadata=None, dtype=np.float32):
@@ -174,14 +219,86 @@ def run_case(outdir, name, I, H, L, B, T, seq_last, E, loss_name, opt_name, seed
         json.dump(meta, f)
 
 
+def masked_loss(crit, loss_name, pred, y, lengths, seq_out):
+    """The loss over valid steps only when outputs are sequences of different lengths."""
+    if lengths is None or not seq_out:
+        return crit(pred, y)
+    mask = torch.arange(pred.shape[1])[None, :] < lengths[:, None]
+    return crit(pred[mask], y[mask])
+
+
+def run_layer_case(outdir, name, config, B, T, lengths_kind, loss_name, opt_name, seed):
+    d = os.path.join(outdir, name)
+    os.makedirs(d, exist_ok=True)
+    twin = Twin(config, seed)
+    write_safetensors(os.path.join(d, "model.safetensors"), twin.tensors(),
+                      {"lstm.config": json.dumps(config), "lstm.format_version": "1"})
+    first = config["layers"][0]
+    lengths = None
+    if lengths_kind is not None:
+        lengths = torch.randint(1, T + 1, (B,))
+        lengths[0] = T  # one full row, one of length 1
+        lengths[-1] = 1
+    if first["type"] == "embedding":
+        X = torch.randint(1, first["input_dim"], (B, T)).to(torch.float32)
+    else:
+        X = torch.randn(B, T, config["input_shape"][-1], dtype=torch.float32)
+    if lengths is not None:
+        for n in range(B):
+            X[n, int(lengths[n]):] = 0.0  # right padding (zeros: what mask_zero and Masking read)
+    seq_out = twin.layers[-1].__class__.__name__ == "DenseTwin" and any(
+        getattr(l, "seq", False) for l in twin.layers[-2:-1])
+    E = twin.layers[-1].out_features
+    ydims = (B, T, E) if seq_out else (B, E)
+    if loss_name == "scce_logits":
+        y = torch.randint(0, E, ydims[:-1])
+    else:
+        y = torch.randn(*ydims, dtype=torch.float32)
+    np.save(os.path.join(d, "X.npy"), X.numpy())
+    np.save(os.path.join(d, "y.npy"), y.numpy())
+    if lengths is not None:
+        np.save(os.path.join(d, "lengths.npy"), lengths.numpy().astype(np.int64))
+    twin, X = twin.double(), X.double()
+    if y.dtype == torch.float32:
+        y = y.double()
+    crit = loss_fn(loss_name)
+    pred = twin(X, lengths)
+    loss = masked_loss(crit, loss_name, pred, y, lengths, seq_out)
+    loss.backward()
+    np.save(os.path.join(d, "pred.npy"), pred.detach().numpy())
+    np.save(os.path.join(d, "loss.npy"), np.array([loss.item()]))
+    write_safetensors(os.path.join(d, "grads.safetensors"), twin.tensors(grads=True), dtype=np.float64)
+    twin.fold_biases()
+    params = [p for p in twin.parameters() if p.requires_grad]
+    opt, settings = make_optimizer(opt_name, params)
+    losses = []
+    for _ in range(STEPS):
+        opt.zero_grad()
+        loss = masked_loss(crit, loss_name, twin(X, lengths), y, lengths, seq_out)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    np.save(os.path.join(d, "steps_loss.npy"), np.array(losses))
+    write_safetensors(os.path.join(d, "trained.safetensors"), twin.tensors(),
+                      {"lstm.config": json.dumps(config), "lstm.format_version": "1"}, dtype=np.float64)
+    meta = {"loss": loss_name, "batch_size": B, "steps": STEPS, "params_lstm": twin.lstm_param_count(),
+            "lengths": lengths_kind or "none"}
+    meta.update(settings)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump(meta, f)
+
+
 def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
     for seed, case in enumerate(CASES):
         run_case(outdir, *case, seed=seed)
+    for seed, case in enumerate(LAYER_CASES):
+        run_layer_case(outdir, *case, seed=100 + seed)
+    names = [c[0] for c in CASES] + [c[0] for c in LAYER_CASES]
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
-        f.write("\n".join(c[0] for c in CASES) + "\n")
-    print(f"wrote {len(CASES)} PyTorch {torch.__version__} reference cases to {outdir}")
+        f.write("\n".join(names) + "\n")
+    print(f"wrote {len(names)} PyTorch {torch.__version__} reference cases to {outdir}")
 
 
 if __name__ == "__main__":
