@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -164,8 +165,9 @@ class Sequential {
   // outputs of recurrent layers at padded steps are zero, and a loss over sequence outputs
   // counts valid steps only. A first Embedding(mask_zero) or Masking layer finds the lengths
   // from the padding itself.
-  Tensor predict(const Tensor& x, const std::vector<int64_t>& lengths, int batch_size = 32);
-  double evaluate(const Tensor& x, const Tensor& y, const std::vector<int64_t>& lengths,
+  // (A span, so that predict(x, {8}) stays batch size 8: pass lengths as a vector.)
+  Tensor predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size = 32);
+  double evaluate(const Tensor& x, const Tensor& y, std::span<const int64_t> lengths,
                   int batch_size = 32);
 
   // Streaming, for real-time use: one time step of one sequence per call. x_t holds the F

@@ -384,6 +384,10 @@ double Sequential::Impl::loss_and_backward(bool backward) {
     for (int64_t t = 0; t < batch.T; ++t) {
       const int64_t n = batch.active[t], row = t * B;
       float* d = dout ? dout + row * E : nullptr;
+      if (n == 0) {  // every row of this batch has ended
+        if (d) std::memset(d, 0, sizeof(float) * size_t(B * E));
+        continue;
+      }
       value += loss_forward_backward(loss, acts[last].data() + row * E, y_batch.data() + row * W,
                                      n, E, d) * double(n) / double(valid);
       if (!d) continue;
@@ -438,14 +442,16 @@ void build_from(Sequential& model, const Tensor& x) {
                 " but a model takes [N, T, F] sequences (or [N, F] vectors for a Dense-first model)");
 }
 
-Tensor Sequential::predict(const Tensor& x, int batch_size) { return predict(x, {}, batch_size); }
+Tensor Sequential::predict(const Tensor& x, int batch_size) {
+  return predict(x, std::span<const int64_t>(), batch_size);
+}
 
-Tensor Sequential::predict(const Tensor& x, const std::vector<int64_t>& lengths, int batch_size) {
+Tensor Sequential::predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size) {
   check_batch_size(batch_size);
   build_from(*this, x);
   Impl& m = *impl_;
   const int64_t T = m.check_x(x, "X"), N = x.dim(0), E = m.out_width();
-  const std::vector<int64_t> L = m.resolve_lengths(x, lengths, "X");
+  const std::vector<int64_t> L = m.resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
   Tensor out(m.output_shape(N, T));
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
@@ -463,10 +469,10 @@ Tensor Sequential::predict(const Tensor& x, const std::vector<int64_t>& lengths,
 }
 
 double Sequential::evaluate(const Tensor& x, const Tensor& y, int batch_size) {
-  return evaluate(x, y, {}, batch_size);
+  return evaluate(x, y, std::span<const int64_t>(), batch_size);
 }
 
-double Sequential::evaluate(const Tensor& x, const Tensor& y, const std::vector<int64_t>& lengths,
+double Sequential::evaluate(const Tensor& x, const Tensor& y, std::span<const int64_t> lengths,
                             int batch_size) {
   check_batch_size(batch_size);
   if (!impl_->compiled)
@@ -474,7 +480,7 @@ double Sequential::evaluate(const Tensor& x, const Tensor& y, const std::vector<
   build_from(*this, x);
   impl_->check_x(x, "X");
   impl_->check_y(x, y, "X", "y");
-  const std::vector<int64_t> L = impl_->resolve_lengths(x, lengths, "X");
+  const std::vector<int64_t> L = impl_->resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
   std::vector<int64_t> order(static_cast<size_t>(x.dim(0)));
   std::iota(order.begin(), order.end(), 0);
   return impl_->evaluate(x, y, L, order.data(), x.dim(0), batch_size);

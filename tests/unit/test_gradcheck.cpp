@@ -1,6 +1,7 @@
-// Central-difference gradient checks for the cell, the LSTM layer (several steps, non-zero
-// initial state, gradients from every output), Dense with every activation, every loss and a
-// whole stacked model. Each analytic gradient is compared with (L(p + ε) - L(p - ε)) / 2ε,
+// Central-difference gradient checks for the cell, the LSTM, GRU and SimpleRNN layers (several
+// steps, non-zero initial state, gradients from every output, with and without per-row
+// lengths), Dense with every activation, every loss and whole models (stacked; Bidirectional in
+// every merge mode with Embedding, padding and dropout). Each analytic gradient is compared with (L(p + ε) - L(p - ε)) / 2ε,
 // the loss summed in double; forward runs in float32, hence the tolerance.
 #include <gtest/gtest.h>
 
@@ -9,6 +10,8 @@
 #include <numeric>
 
 #include "layers/dense.h"
+#include "layers/gru_cell.h"
+#include "layers/rnn_cell.h"
 #include "layers/loss_fn.h"
 #include "layers/lstm_cell.h"
 #include "model/model_impl.h"
@@ -103,6 +106,130 @@ TEST(GradCheck, LstmLayerThroughTime) {
   check_gradient("dc0", c0, dc0, loss);
 }
 
+// Per-row lengths {T, T-2, 1} for B = 3 rows (longest first): rows with length > t.
+static std::vector<int64_t> active_of(const std::vector<int64_t>& lengths, int64_t T) {
+  std::vector<int64_t> active(static_cast<size_t>(T), 0);
+  for (int64_t L : lengths)
+    for (int64_t t = 0; t < L; ++t) ++active[size_t(t)];
+  return active;
+}
+
+TEST(GradCheck, GruLayerThroughTime) {
+  // L = r_seq · h_{1..T} + r_h · h_T, h_0 non-zero; all rows full, then rows of lengths 5, 3, 1.
+  const int64_t T = 5, B = 3, I = 4, H = 3, BH = B * H, G = 3 * H;
+  for (bool lengths : {false, true}) {
+    SCOPED_TRACE(lengths ? "lengths 5, 3, 1" : "full rows");
+    Rng rng(6);
+    std::vector<float> w_ih = test::random_vector(size_t(G * I), rng, -0.7f, 0.7f);
+    std::vector<float> w_hh = test::random_vector(size_t(G * H), rng, -0.7f, 0.7f);
+    std::vector<float> b_ih = test::random_vector(size_t(G), rng), b_hh = test::random_vector(size_t(G), rng);
+    std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
+    std::vector<float> h0 = test::random_vector(size_t(BH), rng);
+    std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
+    std::vector<float> r_h = test::random_vector(size_t(BH), rng);
+    const std::vector<int64_t> active = active_of({5, 3, 1}, T);
+    const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
+    if (lengths) r_h.assign(r_h.size(), 0.0f);  // h_T is only row 0's last state then
+    std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), ax(size_t(T * B * G)),
+        ah(size_t(B * G));
+    auto run = [&] {
+      std::copy(h0.begin(), h0.end(), h.begin());
+      GruActivations act{gates.data(), h.data(), ax.data(), ah.data()};
+      gru_forward(d, {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}, x.data(), act);
+    };
+    auto loss = [&] {
+      run();
+      return dot(r_seq, h.data() + BH) + dot(r_h, h.data() + T * BH);
+    };
+    run();
+    std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db_ih(b_ih.size()), db_hh(b_hh.size());
+    std::vector<float> dx(x.size()), dh0(h0.size()), dax(ax.size()), dah(ax.size()), dh(h0.size());
+    GruActivations act{gates.data(), h.data(), ax.data(), ah.data()};
+    GruBackwardWork work{dax.data(), dah.data(), dh.data()};
+    GruGrads g{dw_ih.data(), dw_hh.data(), db_ih.data(), db_hh.data()};
+    gru_backward(d, {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}, x.data(), act, r_seq.data(),
+                 r_h.data(), work, g, dx.data(), dh0.data());
+    check_gradient("dW_ih", w_ih, dw_ih, loss);
+    check_gradient("dW_hh", w_hh, dw_hh, loss);
+    check_gradient("db_ih", b_ih, db_ih, loss);
+    check_gradient("db_hh", b_hh, db_hh, loss);
+    check_gradient("dx", x, dx, loss);
+    check_gradient("dh0", h0, dh0, loss);
+  }
+}
+
+TEST(GradCheck, SimpleRnnLayerThroughTime) {
+  const int64_t T = 5, B = 3, I = 2, H = 4, BH = B * H;
+  for (Activation a : {Activation::tanh, Activation::relu}) {
+    for (bool lengths : {false, true}) {
+      SCOPED_TRACE(std::string(activation_name(a)) + (lengths ? ", lengths 5, 3, 1" : ""));
+      Rng rng(7);
+      std::vector<float> w_ih = test::random_vector(size_t(H * I), rng, -0.8f, 0.8f);
+      std::vector<float> w_hh = test::random_vector(size_t(H * H), rng, -0.8f, 0.8f);
+      std::vector<float> bias = test::random_vector(size_t(H), rng, -0.3f, 0.7f);
+      std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
+      std::vector<float> h0 = test::random_vector(size_t(BH), rng, 0.0f, 1.0f);
+      std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
+      std::vector<float> r_h = test::random_vector(size_t(BH), rng);
+      const std::vector<int64_t> active = active_of({5, 3, 1}, T);
+      const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
+      if (lengths) r_h.assign(r_h.size(), 0.0f);
+      std::vector<float> h(size_t((T + 1) * BH));
+      auto loss = [&] {
+        std::copy(h0.begin(), h0.end(), h.begin());
+        rnn_forward(d, {w_ih.data(), w_hh.data(), bias.data()}, a, x.data(), h.data());
+        return dot(r_seq, h.data() + BH) + dot(r_h, h.data() + T * BH);
+      };
+      loss();
+      std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dx(x.size());
+      std::vector<float> dh0(h0.size()), da(size_t(T * BH)), dh(h0.size());
+      RnnGrads g{dw_ih.data(), dw_hh.data(), db.data()};
+      rnn_backward(d, {w_ih.data(), w_hh.data(), bias.data()}, a, x.data(), h.data(), r_seq.data(),
+                   r_h.data(), da.data(), dh.data(), g, dx.data(), dh0.data());
+      check_gradient("dW_ih", w_ih, dw_ih, loss);
+      check_gradient("dW_hh", w_hh, dw_hh, loss);
+      check_gradient("db", bias, db, loss);
+      check_gradient("dx", x, dx, loss);
+      check_gradient("dh0", h0, dh0, loss);
+    }
+  }
+}
+
+TEST(GradCheck, LstmLayerWithLengths) {
+  // The fast path with rows that end early: rows of lengths 5, 3, 1, outputs at every step.
+  const int64_t T = 5, B = 3, I = 2, H = 3, BH = B * H;
+  Rng rng(9);
+  std::vector<float> w_ih = test::random_vector(size_t(4 * H * I), rng, -0.7f, 0.7f);
+  std::vector<float> w_hh = test::random_vector(size_t(4 * H * H), rng, -0.7f, 0.7f);
+  std::vector<float> bias = test::random_vector(size_t(4 * H), rng, -0.5f, 0.5f);
+  std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
+  std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
+  const std::vector<int64_t> active = active_of({5, 3, 1}, T);
+  const SeqDims d{T, B, I, H, active.data()};
+  std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), c(size_t((T + 1) * BH));
+  auto loss = [&] {
+    std::fill(h.begin(), h.end(), 7.0f);  // ended rows must be overwritten with zeros
+    std::fill(c.begin(), c.begin() + BH, 0.0f), std::fill(h.begin(), h.begin() + BH, 0.0f);
+    LstmActivations act{gates.data(), h.data(), c.data()};
+    lstm_forward(d, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act);
+    return dot(r_seq, h.data() + BH);
+  };
+  loss();
+  for (int64_t t = 0; t < T; ++t)  // outputs at padded steps are zero
+    for (int64_t k = active[size_t(t)] * H; k < BH; ++k) ASSERT_EQ(h[size_t((t + 1) * BH + k)], 0.0f);
+  std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dx(x.size());
+  std::vector<float> dgates(gates.size()), dh(static_cast<size_t>(BH)), dc(static_cast<size_t>(BH));
+  LstmBackwardWork work{dgates.data(), dh.data(), dc.data()};
+  LstmGrads g{dw_ih.data(), dw_hh.data(), db.data()};
+  LstmActivations act{gates.data(), h.data(), c.data()};
+  lstm_backward(d, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act, r_seq.data(), nullptr,
+                nullptr, work, g, dx.data(), nullptr, nullptr);
+  check_gradient("dW_ih", w_ih, dw_ih, loss);
+  check_gradient("dW_hh", w_hh, dw_hh, loss);
+  check_gradient("db", bias, db, loss);
+  check_gradient("dx", x, dx, loss);
+}
+
 TEST(GradCheck, DenseEveryActivation) {
   const int64_t R = 4, In = 5, Out = 3;
   for (Activation act : {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh,
@@ -182,6 +309,63 @@ TEST(GradCheck, WholeStackedModel) {
   m.loss_and_backward(true);
   std::vector<float> analytic = m.grads;
   check_gradient("model params", m.params, analytic, loss);
+}
+
+}  // namespace
+}  // namespace lstm
+
+namespace lstm {
+namespace {
+
+// Every parameter of a model against central differences of its loss on one batch, with the
+// generator reset before each forward so that dropout draws the same masks every time.
+void check_model(Sequential& model, const Tensor& X, const Tensor& y,
+                 const std::vector<int64_t>& lengths) {
+  Sequential::Impl& m = model.impl();
+  const int64_t B = X.dim(0), T = X.dim(1);
+  std::vector<int64_t> idx(static_cast<size_t>(B));
+  std::iota(idx.begin(), idx.end(), 0);
+  m.gather_x(X, idx.data(), B, T, m.resolve_lengths(X, lengths, "X"));
+  m.gather_y(y);
+  const uint64_t state = m.rng.state();
+  auto loss = [&] {
+    m.weights_changed();
+    m.rng.set_state(state);
+    m.forward(/*training=*/true);
+    return m.loss_and_backward(false);
+  };
+  m.rng.set_state(state);
+  m.forward(true);
+  m.loss_and_backward(true);
+  std::vector<float> analytic = m.grads;
+  check_gradient("model params", m.params, analytic, loss);
+}
+
+TEST(GradCheck, BidirectionalEveryMergeModeWithLengths) {
+  for (MergeMode mode : {MergeMode::concat, MergeMode::sum, MergeMode::mul, MergeMode::ave}) {
+    SCOPED_TRACE(merge_mode_name(mode));
+    Sequential model({.seed = 4});
+    model.add(Bidirectional(LSTM(3, {.return_sequences = true}), {.merge_mode = mode, .input_shape = {5, 2}}));
+    model.add(Bidirectional(GRU(2), {.merge_mode = mode}));
+    model.add(Dense(2));
+    model.compile(Adam(), loss::mse);
+    check_model(model, test::random_tensor({4, 5, 2}, 1), test::random_tensor({4, 2}, 2),
+                std::vector<int64_t>{5, 2, 4, 1});
+  }
+}
+
+TEST(GradCheck, EmbeddingDropoutSequencesOut) {
+  // Token ids with zero padding (mask_zero), dropout in training mode, a loss over valid steps.
+  Sequential model({.seed = 5});
+  model.add(Embedding(7, 3, {.mask_zero = true, .input_shape = {4}}));
+  model.add(Dropout(0.3f));
+  model.add(SimpleRNN(3, {.return_sequences = true, .go_backwards = true}));
+  model.add(TimeDistributed(Dense(2, {.activation = Activation::tanh})));
+  model.compile(Adam(), loss::mse);
+  Tensor X({3, 4});
+  const float ids[] = {1, 4, 6, 2, 3, 5, 0, 0, 2, 0, 0, 0};
+  std::copy(ids, ids + 12, X.data());
+  check_model(model, X, test::random_tensor({3, 4, 2}, 3), {});
 }
 
 }  // namespace

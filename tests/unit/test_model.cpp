@@ -177,11 +177,12 @@ TEST(Model, ConfigJsonRoundTripAndErrors) {
   Sequential model = Sequential::from_json(json);
   EXPECT_EQ(model.count_params(), 4 * (16 * 20 + 16) + 4 * (8 * 24 + 8) + 18);
   EXPECT_EQ(Sequential::from_json(model.to_json()).to_json(), model.to_json());
-  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "lstm", "unit": 5}]})"), "missing key \"units\"");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "lstm", "unit": 5}]})"), "unknown key \"unit\"");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "lstm"}]})"), "missing key \"units\"");
   EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "lstm", "units": 5, "return_sequence": true}]})"),
                     "unknown key \"return_sequence\"");
   EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layer": []})"), "unknown key \"layer\"");
-  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "gru", "units": 5}]})"), "unknown layer type");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "cudnn_lstm", "units": 5}]})"), "unknown layer type");
   EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "dense", "units": 5, "activation": "swish"}]})"),
                     "unknown activation 'swish'");
   EXPECT_ERROR_WITH(Sequential::from_json("{not json"), "not valid JSON");

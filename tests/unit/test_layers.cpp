@@ -1,0 +1,283 @@
+// The recurrent layer set's semantics, as Keras and PyTorch users expect them: padded batches
+// act as packed sequences, Bidirectional equals its two directions run apart, dropout only in
+// training, masks from Embedding(mask_zero) and Masking, streaming, configs and files that
+// round-trip, and clear errors for configs and lengths that cannot work.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "model/model_impl.h"
+#include "test_util.h"
+
+namespace lstm {
+namespace {
+
+using test::random_tensor;
+
+// Sample n of x, its first L steps, as a batch of one: [1, L, F].
+Tensor prefix(const Tensor& x, int64_t n, int64_t L) {
+  const int64_t T = x.dim(1), F = x.rank() == 3 ? x.dim(2) : 1;
+  Tensor out(x.rank() == 3 ? std::vector<int64_t>{1, L, F} : std::vector<int64_t>{1, L});
+  std::copy(x.data() + n * T * F, x.data() + (n * T + L) * F, out.data());
+  return out;
+}
+
+double max_diff(const float* a, const float* b, int64_t n) {
+  double m = 0;
+  for (int64_t k = 0; k < n; ++k) m = std::max(m, double(std::fabs(a[k] - b[k])));
+  return m;
+}
+
+Sequential stacked(LayerConfig first, LayerConfig second, bool seq_out) {
+  Sequential model({.seed = 12});
+  model.add(first);
+  model.add(second);
+  if (seq_out) model.add(TimeDistributed(Dense(2)));
+  else model.add(Dense(2));
+  model.compile(Adam(), loss::mse);
+  return model;
+}
+
+TEST(Layers, PaddedBatchEqualsEachSequenceAlone) {
+  // What packed sequences promise: a padded row predicts what the row alone, unpadded, does;
+  // the padding's values do not matter; recurrent outputs at padded steps are zero.
+  const int64_t N = 5, T = 7, F = 3;
+  const std::vector<int64_t> lengths = {7, 3, 5, 1, 6};
+  for (bool seq_out : {false, true}) {
+    for (LayerType kind : {LayerType::lstm, LayerType::gru, LayerType::simple_rnn}) {
+      SCOPED_TRACE(std::string(layer_type_name(kind)) + (seq_out ? ", sequences out" : ""));
+      auto make = [&](int units, bool seq, std::vector<int64_t> shape) {
+        LayerConfig c = kind == LayerType::lstm ? LSTM(units, {.return_sequences = seq})
+                        : kind == LayerType::gru ? GRU(units, {.return_sequences = seq})
+                                                 : SimpleRNN(units, {.return_sequences = seq});
+        c.input_shape = std::move(shape);
+        return c;
+      };
+      Sequential model = stacked(Bidirectional(make(4, true, {})), make(3, seq_out, {}), seq_out);
+      model.build({0, F});
+      Tensor x = random_tensor({N, T, F}, 3);
+      Tensor padded = model.predict(x, lengths, 2);
+      for (int64_t n = 0; n < N; ++n)  // other padding values: the same predictions
+        for (int64_t t = lengths[size_t(n)]; t < T; ++t)
+          for (int64_t f = 0; f < F; ++f) x[(n * T + t) * F + f] = 100.0f;
+      Tensor again = model.predict(x, lengths, 2);
+      EXPECT_EQ(max_diff(padded.data(), again.data(), padded.size()), 0.0);
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t L = lengths[size_t(n)];
+        Tensor alone = model.predict(prefix(x, n, L));
+        const int64_t width = seq_out ? L * 2 : 2, stride = seq_out ? T * 2 : 2;
+        EXPECT_LE(max_diff(alone.data(), padded.data() + n * stride, width), 2e-6) << "sample " << n;
+      }
+    }
+  }
+  // A recurrent layer's own outputs at padded steps are zero.
+  Sequential seq({.seed = 1});
+  seq.add(GRU(3, {.return_sequences = true, .input_shape = {T, F}}));
+  Tensor out = seq.predict(random_tensor({N, T, F}, 4), lengths);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = lengths[size_t(n)]; t < T; ++t)
+      for (int64_t j = 0; j < 3; ++j) EXPECT_EQ(out[(n * T + t) * 3 + j], 0.0f);
+}
+
+TEST(Layers, BidirectionalIsItsTwoDirections) {
+  // concat/sum/mul/ave of a forward LSTM and a go_backwards LSTM (its outputs put back in time
+  // order) with the same weights.
+  const int64_t N = 3, T = 5, F = 2, H = 4;
+  Tensor x = random_tensor({N, T, F}, 8);
+  for (MergeMode mode : {MergeMode::concat, MergeMode::sum, MergeMode::mul, MergeMode::ave}) {
+    SCOPED_TRACE(merge_mode_name(mode));
+    Sequential bi({.seed = 2});
+    bi.add(Bidirectional(LSTM(H, {.return_sequences = true}), {.merge_mode = mode, .input_shape = {T, F}}));
+    Sequential fwd, bwd;
+    fwd.add(LSTM(H, {.return_sequences = true, .input_shape = {T, F}}));
+    bwd.add(LSTM(H, {.return_sequences = true, .go_backwards = true, .input_shape = {T, F}}));
+    std::vector<float> w = bi.get_weights();
+    const size_t half = w.size() / 2;
+    fwd.set_weights({w.begin(), w.begin() + long(half)});
+    bwd.set_weights({w.begin() + long(half), w.end()});
+    Tensor y = bi.predict(x), f = fwd.predict(x), b = bwd.predict(x);
+    const int64_t W = mode == MergeMode::concat ? 2 * H : H;
+    ASSERT_EQ(y.shape(), (std::vector<int64_t>{N, T, W}));
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t j = 0; j < H; ++j) {
+          const float fv = f[(n * T + t) * H + j], bv = b[(n * T + (T - 1 - t)) * H + j];
+          const float* out = y.data() + (n * T + t) * W;
+          switch (mode) {
+            case MergeMode::concat:
+              EXPECT_EQ(out[j], fv);
+              EXPECT_EQ(out[H + j], bv);
+              break;
+            case MergeMode::sum: EXPECT_FLOAT_EQ(out[j], fv + bv); break;
+            case MergeMode::mul: EXPECT_FLOAT_EQ(out[j], fv * bv); break;
+            case MergeMode::ave: EXPECT_FLOAT_EQ(out[j], 0.5f * (fv + bv)); break;
+          }
+        }
+  }
+}
+
+TEST(Layers, DropoutOnlyInTraining) {
+  Sequential model({.seed = 3});
+  model.add(Dropout(0.25f));
+  model.build({4000});
+  Tensor x = random_tensor({2, 4000}, 5, 1.0f, 2.0f);
+  Tensor y = model.predict(x);  // inference: unchanged
+  EXPECT_EQ(max_diff(x.data(), y.data(), x.size()), 0.0);
+  Sequential::Impl& m = model.impl();
+  const int64_t idx[] = {0, 1};
+  m.gather_x(x, idx, 2, 1);
+  const float* out = m.forward(/*training=*/true);
+  int64_t zeros = 0;
+  for (int64_t k = 0; k < x.size(); ++k) {
+    if (out[k] == 0.0f) ++zeros;
+    else EXPECT_FLOAT_EQ(out[k], m.x_batch[size_t(k)] / 0.75f);  // kept values scaled up
+  }
+  EXPECT_NEAR(double(zeros) / double(x.size()), 0.25, 0.02);
+  Sequential bad;
+  bad.add(Dropout(1.0f));
+  EXPECT_ERROR_WITH(bad.build({3}), "rate must be in [0, 1)");
+}
+
+TEST(Layers, MasksGiveLengths) {
+  // Embedding(mask_zero): token 0 at the end is padding; Masking: steps equal to mask_value.
+  Sequential tokens({.seed = 4});
+  tokens.add(Embedding(10, 4, {.mask_zero = true, .input_shape = {0}}));
+  tokens.add(LSTM(3));
+  Tensor ids({2, 5});
+  const float v[] = {3, 1, 4, 0, 0, 9, 2, 6, 5, 3};
+  std::copy(v, v + 10, ids.data());
+  const std::vector<int64_t> right = {3, 5}, wrong = {4, 5};
+  Tensor masked = tokens.predict(ids), given = tokens.predict(ids, right);
+  EXPECT_EQ(max_diff(masked.data(), given.data(), masked.size()), 0.0);
+  EXPECT_LE(max_diff(masked.data(), tokens.predict(prefix(ids, 0, 3)).data(), 3), 2e-6);
+  EXPECT_ERROR_WITH(tokens.predict(ids, wrong), "give lengths or padding that agree");
+  ids[1] = 0;  // a hole before the last valid step
+  EXPECT_ERROR_WITH(tokens.predict(ids), "right-padded");
+  ids[1] = 1, ids[5] = 10;
+  EXPECT_ERROR_WITH(tokens.predict(ids), "is not a token id");
+
+  Sequential floats({.seed = 5});
+  floats.add(Masking(-1.0f, {.input_shape = {4, 2}}));
+  floats.add(GRU(3));
+  Tensor x = random_tensor({2, 4, 2}, 6);
+  for (int64_t k = 6; k < 8; ++k) x[k] = -1.0f;  // sample 0, step 3
+  const std::vector<int64_t> lengths = {3, 4};
+  EXPECT_EQ(max_diff(floats.predict(x).data(), floats.predict(x, lengths).data(), 6), 0.0);
+  for (int64_t k = 0; k < 8; ++k) x[k] = -1.0f;
+  EXPECT_ERROR_WITH(floats.predict(x), "sample 0 is all padding");
+}
+
+TEST(Layers, LengthsAreChecked) {
+  Sequential model;
+  model.add(LSTM(3, {.input_shape = {4, 2}}));
+  Tensor x = random_tensor({2, 4, 2}, 1);
+  using L = std::vector<int64_t>;
+  EXPECT_ERROR_WITH(model.predict(x, L{4, 5}), "lengths[1] = 5 is out of range");
+  EXPECT_ERROR_WITH(model.predict(x, L{0, 4}), "lengths[0] = 0 is out of range");
+  EXPECT_ERROR_WITH(model.predict(x, L{4}), "one length per sample");
+  Sequential dense;
+  dense.add(Dense(2, {.input_shape = {3}}));
+  EXPECT_ERROR_WITH(dense.predict(Tensor({2, 3}), L{1, 1}), "not sequences");
+}
+
+TEST(Layers, BadConfigsSayWhatToFix) {
+  EXPECT_ERROR_WITH(Bidirectional(Dense(3)), "wraps a recurrent layer");
+  EXPECT_ERROR_WITH(Bidirectional(LSTM(3, {.go_backwards = true})), "leave go_backwards unset");
+  EXPECT_ERROR_WITH(TimeDistributed(LSTM(3)), "wraps a Dense layer");
+  auto build = [](std::vector<LayerConfig> layers, std::vector<int64_t> shape) {
+    Sequential m;
+    for (const LayerConfig& c : layers) m.add(c);
+    m.build(shape);
+  };
+  EXPECT_ERROR_WITH(build({SimpleRNN(3, {.activation = Activation::sigmoid})}, {4, 2}),
+                    "activation must be tanh or relu");
+  EXPECT_ERROR_WITH(build({LSTM(3), Embedding(5, 2)}, {4, 2}), "must be the first layer");
+  EXPECT_ERROR_WITH(build({Dense(3), Masking()}, {4, 2}), "must be the first layer");
+  EXPECT_ERROR_WITH(build({Embedding(0, 2)}, {4}), "input_dim");
+  EXPECT_ERROR_WITH(build({Embedding(5, 2)}, {4, 1}), "give {timesteps}");
+  EXPECT_ERROR_WITH(build({Dense(2), TimeDistributed(Dense(2))}, {3}), "needs a sequence input");
+  EXPECT_ERROR_WITH(build({GRU(3), GRU(2)}, {4, 2}), "set return_sequences = true");
+  Sequential bi;
+  bi.add(Bidirectional(GRU(2), {.input_shape = {3, 1}}));
+  float in = 0, out[4];
+  EXPECT_ERROR_WITH(bi.step(&in, out), "cannot run one step at a time");
+}
+
+TEST(Layers, StreamingMatchesPredict) {
+  // step() over a sequence gives predict()'s outputs, for every recurrent kind and Embedding.
+  const int64_t T = 6, F = 3;
+  Tensor x = random_tensor({1, T, F}, 9);
+  for (LayerConfig first : {GRU(5, {.return_sequences = true, .input_shape = {0, F}}),
+                            SimpleRNN(5, {.activation = Activation::relu, .return_sequences = true,
+                                          .input_shape = {0, F}}),
+                            LSTM(5, {.return_sequences = true, .input_shape = {0, F}})}) {
+    SCOPED_TRACE(layer_type_name(first.type));
+    Sequential model({.seed = 6});
+    model.add(first);
+    model.add(Dropout(0.5f));
+    model.add(TimeDistributed(Dense(2)));
+    Tensor whole = model.predict(x);
+    model.reset_states();
+    for (int64_t t = 0; t < T; ++t) {
+      float y[2];
+      model.step(x.data() + t * F, y);
+      EXPECT_LE(max_diff(y, whole.data() + t * 2, 2), 2e-6) << "step " << t;
+    }
+  }
+}
+
+TEST(Layers, ConfigAndFileRoundTrip) {
+  test::TempDir dir;
+  Sequential model({.seed = 7});
+  model.add(Embedding(9, 4, {.mask_zero = true, .input_shape = {0}}));
+  model.add(Bidirectional(LSTM(3, {.return_sequences = true}), {.merge_mode = MergeMode::ave}));
+  model.add(Dropout(0.2f));
+  model.add(GRU(3, {.return_sequences = true, .go_backwards = true}));
+  model.add(SimpleRNN(2, {.activation = Activation::relu, .return_sequences = true}));
+  model.add(TimeDistributed(Dense(3, {.activation = Activation::softmax})));
+  const std::string json = model.to_json();
+  EXPECT_EQ(Sequential::from_json(json).to_json(), json);
+  model.save(dir.file("m.safetensors"));
+  Sequential again = Sequential::load(dir.file("m.safetensors"));
+  EXPECT_EQ(again.to_json(), json);
+  Tensor ids({2, 4});
+  const float v[] = {1, 2, 3, 0, 8, 7, 6, 5};
+  std::copy(v, v + 8, ids.data());
+  Tensor a = model.predict(ids), b = again.predict(ids);
+  EXPECT_EQ(max_diff(a.data(), b.data(), a.size()), 0.0);
+  EXPECT_NE(model.summary().find("Bidirectional"), std::string::npos);
+  EXPECT_NE(model.summary().find("TimeDistributed"), std::string::npos);
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [)"
+                                          R"({"type": "bidirectional", "merge_mode": "max",)"
+                                          R"( "layer": {"type": "gru", "units": 2}}]})"),
+                    "unknown merge_mode 'max'");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [)"
+                                          R"({"type": "gru", "units": 2, "recurrent_dropout": 0.1}]})"),
+                    "unknown key \"recurrent_dropout\"");
+}
+
+TEST(Layers, TrainsWithLengths) {
+  // fit() with lengths learns (a running sum of the first feature), and the loss of sequence
+  // outputs counts valid steps only: changing targets at padded steps changes nothing.
+  const int64_t N = 32, T = 6, F = 2;
+  std::vector<int64_t> lengths;
+  for (int64_t n = 0; n < N; ++n) lengths.push_back(1 + n % T);
+  Tensor x = random_tensor({N, T, F}, 10), y({N, T, 1});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = 0; t < T; ++t) y[n * T + t] = (t ? y[n * T + t - 1] : 0.0f) + x[(n * T + t) * F];
+  Sequential model({.seed = 8});
+  model.add(Bidirectional(GRU(4, {.return_sequences = true}), {.input_shape = {T, F}}));
+  model.add(Dense(1));
+  model.compile(Adam(), loss::mse);
+  const double before = model.evaluate(x, y, lengths);
+  Tensor y2 = y;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = lengths[size_t(n)]; t < T; ++t) y2[n * T + t] = 50.0f;
+  EXPECT_EQ(model.evaluate(x, y2, lengths), before);
+  model.compile(Adam({.learning_rate = 0.01f}), loss::mse);
+  History h = model.fit(x, y, {.epochs = 40, .batch_size = 8, .verbose = 0, .lengths = lengths});
+  EXPECT_LT(h.history["loss"].back(), 0.3 * h.history["loss"].front());
+}
+
+}  // namespace
+}  // namespace lstm
