@@ -16,6 +16,8 @@ const Command kPredict{"predict",
                            {"model", "FILE", "the model (.safetensors)"},
                            {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]"},
                            {"out", "FILE", "where to write the predictions (.npy, float32)"},
+                           {"lengths", "FILE",
+                            "right-padded sequences: valid steps per sample, .npy integers [N]"},
                            {"batch-size", "N", "samples per forward pass (default 32)"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
                        }};
@@ -46,7 +48,12 @@ int run_predict(const Args& a) {
         X[k] = setup.scale_input(X[k], k % F, last.back());
     }
   }
-  Tensor y = model.predict(X, int(batch));
+  std::vector<int64_t> lengths;
+  if (a.has("lengths")) {
+    if (forecaster) throw UsageError("--lengths does not apply to a forecaster: its windows are full");
+    lengths = load_lengths(a.str("lengths"));
+  }
+  Tensor y = model.predict(X, lengths, int(batch));
   if (forecaster)
     for (int64_t k = 0; k < y.size(); ++k) y[k] = setup.unscale_target(y[k], last[size_t(k / y.dim(1))]);
   save_npy(out, y);

@@ -1,6 +1,7 @@
 // lstm train: fit a model to X.npy / y.npy, or a forecaster to a CSV column, and save it.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -25,6 +26,7 @@ const Command kTrain{
         {"init", "FILE", "start from this model's architecture and weights (.safetensors)"},
         {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]"},
         {"y", "FILE", "targets, .npy [N, out] or [N, T, out] (scce: integer class indices)"},
+        {"lengths", "FILE", "right-padded sequences: valid steps per sample, .npy integers [N]"},
         {"out", "FILE", "where to save the trained model (.safetensors)"},
         {"csv", "FILE", "forecasting: a CSV file with a header row"},
         {"target", "COL", "forecasting: the column to predict"},
@@ -66,6 +68,7 @@ const Command kTrain{
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
     }};
 
+static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
                                  "date-column", "season", "scaling", "fill", "relative",
                                  "units", "layers", "report"};
@@ -96,6 +99,21 @@ static Optimizer optimizer_from_args(const Args& a) {
   o.global_clipnorm = float(a.number("clip-norm", 0));
   o.clipvalue = float(a.number("clip-value", 0));
   return o;
+}
+
+std::vector<int64_t> load_lengths(const std::string& path) {
+  Tensor t = load_npy(path, /*allow_integers=*/true);
+  if (t.rank() != 1)
+    throw Error("'" + path + "' has shape " + t.shape_string() +
+                ": lengths are one integer per sample, shape [N]");
+  std::vector<int64_t> out;
+  for (int64_t n = 0; n < t.size(); ++n) {
+    if (t[n] != std::floor(t[n]))
+      throw Error("'" + path + "': lengths[" + std::to_string(n) + "] = " + std::to_string(t[n]) +
+                  " is not an integer");
+    out.push_back(int64_t(t[n]));
+  }
+  return out;
 }
 
 void check_writable(const std::string& path) {
@@ -165,6 +183,8 @@ int run_train(const Args& a) {
   if (csv) {
     if (a.has("x") || a.has("y"))
       throw UsageError("--csv builds X and y from the CSV: drop --x and --y");
+    for (const char* opt : kArraysOnly)
+      if (a.has(opt)) throw UsageError("--" + std::string(opt) + " applies only with --x and --y");
     if (a.has("config") && a.has("init")) throw UsageError("give at most one of --config and --init");
   } else {
     for (const char* opt : kCsvOnly)
@@ -224,6 +244,7 @@ int run_train(const Args& a) {
   fit.verbose = quiet ? 0 : 1;
   fit.checkpoint = a.str("checkpoint");
   fit.resume = a.has("resume");
+  if (a.has("lengths")) fit.lengths = load_lengths(a.str("lengths"));
   std::shared_ptr<EarlyStopping> stopper;
   if (a.has("early-stopping")) {
     stopper = std::make_shared<EarlyStopping>(EarlyStoppingOptions{

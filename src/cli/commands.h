@@ -2,6 +2,10 @@
 // (lstm::Error -> 1, cli::UsageError -> 2) and reported by main.
 #pragma once
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "cli/args.h"
 
 namespace lstm::cli {
@@ -18,5 +22,9 @@ int run_bench(const Args& args);
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.
 void check_writable(const std::string& path);
+
+// --lengths L.npy: one integer per sample [N] (any integer or float dtype holding integers).
+// Throws lstm::Error naming the file and the first bad entry.
+std::vector<int64_t> load_lengths(const std::string& path);
 
 }  // namespace lstm::cli

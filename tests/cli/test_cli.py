@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 import torch_reference as ref
+from torch_twin import Twin
 from cli_util import LSTM, CliTest
 
 TOL = 1e-5
@@ -138,6 +139,69 @@ class Cli(CliTest):
                 for name, want in ref.lstm_tensors(lstm, head, L):
                     self.assertLessEqual(float(np.abs(got[name] - want).max()), TOL, name)
                 self.assertIn("lstm.config", meta)
+
+    def test_every_layer_case_through_predict_and_train_with_lengths(self):
+        """Each model of the layer set (torch_reference.LAYER_CASES: GRU, SimpleRNN,
+        Bidirectional, packed lengths, go_backwards, Embedding, Masking) through `lstm predict`
+        (--lengths when the case gives them), and `lstm train --lengths` step for step."""
+        for k, (name, config, B, T, lengths_kind, _, _) in enumerate(ref.LAYER_CASES):
+            with self.subTest(case=name):
+                twin = Twin(config, seed=300 + k)
+                model = self.path(f"{name}.safetensors")
+                ref.write_safetensors(model, twin.tensors(), {"lstm.config": json.dumps(config)})
+                first = config["layers"][0]
+                if first["type"] == "embedding":
+                    X = torch.randint(1, first["input_dim"], (B, T)).to(torch.float32)
+                else:
+                    X = torch.randn(B, T, config["input_shape"][-1], dtype=torch.float32)
+                lengths = torch.randint(1, T + 1, (B,)) if lengths_kind else None
+                args = []
+                if lengths is not None:
+                    for n in range(B):
+                        X[n, int(lengths[n]):] = 0.0
+                    if lengths_kind == "given":
+                        args = ["--lengths", self.save("L.npy", lengths.numpy().astype(np.int32))]
+                self.run_lstm("predict", "--model", model, "--x", self.save("X.npy", X.numpy()),
+                              "--out", self.path("pred.npy"), "--batch-size", 2, *args)
+                with torch.no_grad():
+                    want = twin.double()(X.double(), lengths).numpy()
+                got = np.load(self.path("pred.npy"))
+                self.assertEqual(got.shape, want.shape)
+                self.assertLessEqual(float(np.abs(got - want).max()), TOL)
+        name, config, B, T = "packed_bidirectional", ref.LAYER_CASES[5][1], 6, 8
+        twin = Twin(config, seed=7)
+        model = self.path("train-init.safetensors")
+        ref.write_safetensors(model, twin.tensors(), {"lstm.config": json.dumps(config)})
+        X = torch.randn(B, T, 4, dtype=torch.float32)
+        lengths = torch.tensor([8, 3, 5, 1, 8, 6])
+        for n in range(B):
+            X[n, int(lengths[n]):] = 0.0
+        y = torch.randint(0, 3, (B,))
+        self.run_lstm("train", "--init", model, "--x", self.save("X.npy", X.numpy()),
+                      "--y", self.save("y.npy", y.numpy().astype(np.int64)),
+                      "--lengths", self.save("L.npy", lengths.numpy()), "--loss", "scce", "--from-logits",
+                      "--out", self.path("trained.safetensors"), "--epochs", 10, "--batch-size", B,
+                      "--no-shuffle", "--lr", 0.01, "--quiet")
+        twin = twin.double()
+        twin.fold_biases()
+        params = [p for p in twin.parameters() if p.requires_grad]
+        opt = torch.optim.Adam(params, lr=0.01, eps=1e-7)
+        for _ in range(10):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(twin(X.double(), lengths), y).backward()
+            opt.step()
+        got, _ = read_safetensors(self.path("trained.safetensors"))
+        for tensor, want in twin.tensors():
+            self.assertLessEqual(float(np.abs(got[tensor] - want).max()), TOL, tensor)
+        # Bad lengths: a clear error, exit 1, nothing written.
+        out = self.path("never.npy")
+        bad = self.run_lstm("predict", "--model", model, "--x", self.save("X.npy", X.numpy()), "--out", out,
+                            "--lengths", self.save("bad.npy", np.array([8, 3, 9, 1, 8, 6])), code=1)
+        self.assertIn("lengths[2] = 9 is out of range", bad.stderr)
+        bad = self.run_lstm("predict", "--model", model, "--x", self.save("X.npy", X.numpy()), "--out", out,
+                            "--lengths", self.save("bad.npy", np.array([[8, 3, 5, 1, 8, 6]])), code=1)
+        self.assertIn("shape [N]", bad.stderr)
+        self.assertFalse(os.path.exists(out))
 
     # --- bench and threads ----------------------------------------------------------------------
     def test_bench_json_for_any_shape_and_thread_settings(self):
