@@ -24,8 +24,9 @@ double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Calls per second of f: best of `windows` windows of `seconds`, after 3 warm-up calls.
-double rate(const std::function<void()>& f, double seconds, int windows) {
+}  // namespace
+
+double bench_rate(const std::function<void()>& f, double seconds, int windows) {
   for (int k = 0; k < 3; ++k) f();
   double best = 0;
   for (int w = 0; w < windows; ++w) {
@@ -40,6 +41,8 @@ double rate(const std::function<void()>& f, double seconds, int windows) {
   }
   return best;
 }
+
+namespace {
 
 // One layer's weights, activations and gradients, all allocated up front.
 struct LayerBuffers {
@@ -84,6 +87,7 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
     throw Error("bench shape I,H,L,B,T must all be >= 1");
   if (s.mode != "train" && s.mode != "infer" && s.mode != "stream")
     throw Error("bench mode '" + s.mode + "' is not one of train, infer, stream");
+  if (!s.variant.empty()) return run_layer_bench(s, threads, seconds, windows);
   set_num_threads(threads);
   const bool train = s.mode == "train", stream = s.mode == "stream";
   const int64_t T = stream ? 1 : s.T, B = s.B;
@@ -132,7 +136,7 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
       }
     };
   }
-  const double calls = rate(call, seconds, windows);
+  const double calls = bench_rate(call, seconds, windows);
   BenchResult r;
   r.shape = s;
   r.threads = threads;
@@ -157,7 +161,8 @@ std::vector<BenchShape> read_suite(const std::string& path) {
     BenchShape s;
     if (!(row >> s.name >> s.I >> s.H >> s.L >> s.B >> s.T >> s.mode))
       throw Error("'" + path + "', line " + std::to_string(line_no) +
-                  ": expected name I H L B T mode, separated by tabs");
+                  ": expected name I H L B T mode [variant], separated by tabs");
+    row >> s.variant;
     rows.push_back(s);
   }
   if (rows.empty()) throw Error("'" + path + "' lists no benchmark rows");
@@ -167,7 +172,7 @@ std::vector<BenchShape> read_suite(const std::string& path) {
 std::string bench_json(const BenchResult& r) {
   const BenchShape& s = r.shape;
   return nlohmann::json{{"name", s.name}, {"I", s.I}, {"H", s.H}, {"L", s.L}, {"B", s.B},
-                        {"T", s.T}, {"mode", s.mode}, {"threads", r.threads},
+                        {"T", s.T}, {"mode", s.mode}, {"variant", s.variant}, {"threads", r.threads},
                         {"throughput", r.throughput}, {"unit", r.unit},
                         {"ns_per_step", r.ns_per_step}, {"gflops", r.gflops}}
       .dump();

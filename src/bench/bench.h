@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,13 @@ struct BenchShape {
   std::string name;  // the suite's row name, or "custom"
   int64_t I, H, L, B, T;
   std::string mode;  // train, infer, stream
+  // "" : the LSTM kernels alone (the standard suite). Otherwise the whole layer as a model
+  // runs it (layers/recurrent.cpp), every layer returning sequences:
+  //   lstm, gru, simple_rnn   one direction, every row running all T steps
+  //   bidirectional           Bidirectional(LSTM), concat
+  //   padded                  LSTM, lengths drawn uniformly from 1..T (seeded; rows sorted)
+  //   full_lengths            LSTM, lengths given and all equal to T (the cost of the machinery)
+  std::string variant;
 };
 
 struct BenchResult {
@@ -31,7 +39,13 @@ struct BenchResult {
 };
 
 BenchResult run_bench(const BenchShape& shape, int threads, double seconds, int windows = 5);
-std::vector<BenchShape> read_suite(const std::string& path);  // the suite.tsv format
+// The suite.tsv format: name I H L B T mode, and an optional 8th column, the variant.
+std::vector<BenchShape> read_suite(const std::string& path);
 std::string bench_json(const BenchResult& r);
+
+// Calls per second of f: best of `windows` windows of `seconds`, after 3 warm-up calls.
+double bench_rate(const std::function<void()>& f, double seconds, int windows);
+// run_bench for a shape with a variant (bench_layers.cpp).
+BenchResult run_layer_bench(const BenchShape& shape, int threads, double seconds, int windows);
 
 }  // namespace lstm

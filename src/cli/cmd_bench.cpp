@@ -18,21 +18,24 @@ const Command kBench{
     {
         {"shape", "I,H,L,B,T", "input size, hidden size, layers, batch, time steps"},
         {"mode", "MODE", "train, infer or stream (default infer)"},
+        {"variant", "NAME", "time the layer as a model runs it: lstm, gru, simple_rnn, "
+                            "bidirectional, padded (lengths 1..T) or full_lengths (all T)"},
         {"suite", "FILE", "run every row of a suite file instead of --shape"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
         {"seconds", "S", "length of each of the 5 timing windows (default 0.5)"},
-        {"json", "", "one JSON object per row: name, I, H, L, B, T, mode, threads, throughput, "
-                     "unit, ns_per_step, gflops"},
+        {"json", "", "one JSON object per row: name, I, H, L, B, T, mode, variant, threads, "
+                     "throughput, unit, ns_per_step, gflops"},
     }};
 
 int run_bench(const Args& a) {
   if (a.has("shape") == a.has("suite")) throw UsageError("give either --shape I,H,L,B,T or --suite FILE");
   std::vector<BenchShape> shapes;
   if (a.has("suite")) {
-    if (a.has("mode")) throw UsageError("--mode goes with --shape; a suite names each row's mode");
+    if (a.has("mode") || a.has("variant"))
+      throw UsageError("--mode and --variant go with --shape; a suite names each row's");
     shapes = read_suite(a.str("suite"));
   } else {
-    BenchShape s{"custom", 0, 0, 0, 0, 0, a.str("mode", "infer")};
+    BenchShape s{"custom", 0, 0, 0, 0, 0, a.str("mode", "infer"), a.str("variant", "")};
     std::vector<long> v;
     std::stringstream in(a.str("shape"));
     for (std::string item; std::getline(in, item, ',');) {

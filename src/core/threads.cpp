@@ -42,6 +42,28 @@ void set_num_threads(int n) {
 #endif
 }
 
+void run_side_by_side(const std::function<void()>& a, const std::function<void()>& b) {
+  init_threads();
+#if defined(_OPENMP)
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads >= 2) {
+    const int levels = omp_get_max_active_levels();
+    omp_set_max_active_levels(levels < 2 ? 2 : levels);
+#pragma omp parallel num_threads(2)
+    {
+      const int k = omp_get_thread_num();
+      omp_set_num_threads(k == 0 ? (threads + 1) / 2 : threads / 2);  // this half's team
+      if (k == 0) a();
+      else b();
+    }
+    omp_set_max_active_levels(levels);
+    return;
+  }
+#endif
+  a();
+  b();
+}
+
 int num_threads() {
   init_threads();
   return g_threads;

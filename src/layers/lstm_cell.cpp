@@ -77,8 +77,27 @@ constexpr double kBlockTeamMacs = 1 << 18;  // per step, to split blocks
 constexpr int64_t kRowsPerThread = 6;       // fewer rows a thread: split the blocks instead
 constexpr double kCachedWeights = 1 << 19;  // bytes of packed W_hh that stay in a core's L2
 
+// The first row of thread k's share when n threads split B rows: equal rows, or, when rows
+// end early (active: rows with length > t), equal row-steps. Multiples of 3 where they can be.
+static int64_t row_split(int64_t B, int64_t T, const int64_t* active, int64_t k, int64_t n) {
+  if (k == 0) return 0;
+  if (k == n) return B;
+  if (!active) return std::min(B, k * ((B + 3 * n - 1) / (3 * n) * 3));
+  int64_t total = 0;
+  for (int64_t t = 0; t < T; ++t) total += active[t];
+  const double goal = double(total) * double(k) / double(n);
+  int64_t done = 0, b = 0;  // row-steps of rows [0, b); row b runs #{t : active[t] > b} steps
+  for (; b < B && double(done) < goal; ++b) {
+    int64_t len = 0;
+    while (len < T && active[len] > b) ++len;
+    done += len;
+  }
+  return b;
+}
+
 template <class Sweep>
-static void run_team(int64_t B, int64_t T, double step_macs, int64_t blocks, Sweep sweep) {
+static void run_team(int64_t B, int64_t T, double step_macs, int64_t blocks, const int64_t* active,
+                     Sweep sweep) {
   init_threads();
   const int64_t threads = omp_get_max_threads();
   // Rows need no barrier, but every thread then reads all of W_hh each step: when it does not
@@ -93,9 +112,8 @@ static void run_team(int64_t B, int64_t T, double step_macs, int64_t blocks, Swe
 #pragma omp parallel num_threads(int(team))
   {
     const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
-    if (by_rows) {  // ranges in multiples of 3; a row's result does not depend on its tile
-      const int64_t per = (B + 3 * n - 1) / (3 * n) * 3;
-      sweep(Share{std::min(B, k * per), std::min(B, (k + 1) * per), 0, blocks, false});
+    if (by_rows) {  // a row's result does not depend on its tile or its thread
+      sweep(Share{row_split(B, T, active, k, n), row_split(B, T, active, k + 1, n), 0, blocks, false});
     } else {
       sweep(Share{0, B, blocks * k / n, blocks * (k + 1) / n, n > 1});
     }
@@ -131,7 +149,7 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
     std::memset(act.c + (t + 1) * BH + n * d.H, 0, sizeof(float) * size_t((d.B - n) * d.H));
   }
   // The recurrence: a_t = gates_t + h_{t-1}·W_hhᵀ and the cell, in place over gates_t
-  run_team(d.B, d.T, double(d.B) * G * d.H, lstm_forward_blocks(d.H), [&](const Share& sh) {
+  run_team(d.B, d.T, double(d.B) * G * d.H, lstm_forward_blocks(d.H), d.active, [&](const Share& sh) {
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
     for (int64_t t = 0; t < d.T; ++t) {
@@ -171,7 +189,7 @@ void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
   }
   // Per step t from T-1 down: dh_t = dh_seq_t + da_{t+1}·W_hh, then the cell's derivative.
   // A row that ends at step t starts here with da_{t+1} = 0 and its dc as set above.
-  run_team(d.B, d.T, double(d.B) * G * d.H, lstm_backward_blocks(d.H), [&](const Share& sh) {
+  run_team(d.B, d.T, double(d.B) * G * d.H, lstm_backward_blocks(d.H), d.active, [&](const Share& sh) {
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
     float *dc = work.dc + b0 * d.H, *dgates = work.dgates + b0 * G;

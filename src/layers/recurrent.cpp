@@ -10,6 +10,7 @@
 // steps are zero; the last output of a row is the one after its L_b-th step.
 #include <cstring>
 
+#include "core/threads.h"
 #include "layers/layer.h"
 #include "layers/recurrence.h"
 #include "lstm/error.h"
@@ -131,68 +132,58 @@ class BidirectionalLayer final : public Layer {
     bwd_->init(rng);
   }
 
+  // The two directions run side by side, each on half of the threads: measured faster than
+  // one after the other on all threads at every shape tried, H = 50 to 512 (docs/performance.md).
   void forward(const float* x, float* y, const Batch& batch) override {
     const int64_t steps = out_seq ? batch.T : 1, R = steps * batch.B;
-    grow(x_rev_, batch.T * batch.B * in_features);
-    reverse_steps(x, x_rev_.data(), in_features, batch);
-    const float* hf = fwd_->forward(x, batch);
-    const float* hb = bwd_->forward(x_rev_.data(), batch);
     // The two outputs the merge sees, both in original time order (kept for mul's backward).
-    grow(f_, R * H), grow(b_, R * H);
-    if (out_seq) {
-      std::memcpy(f_.data(), hf, sizeof(float) * size_t(R * H));
-      reverse_steps(hb, b_.data(), H, batch);
-    } else {
-      gather_last(hf, f_.data(), H, batch);
-      gather_last(hb, b_.data(), H, batch);
-    }
-    const float *f = f_.data(), *b = b_.data();
-    for (int64_t r = 0; r < R; ++r) {
-      float* out = y + r * out_features;
-      const float *fr = f + r * H, *br = b + r * H;
-      switch (config.merge_mode) {
-        case MergeMode::concat:
-          std::memcpy(out, fr, sizeof(float) * size_t(H));
-          std::memcpy(out + H, br, sizeof(float) * size_t(H));
-          break;
-        case MergeMode::sum: for (int64_t j = 0; j < H; ++j) out[j] = fr[j] + br[j]; break;
-        case MergeMode::mul: for (int64_t j = 0; j < H; ++j) out[j] = fr[j] * br[j]; break;
-        case MergeMode::ave: for (int64_t j = 0; j < H; ++j) out[j] = 0.5f * (fr[j] + br[j]); break;
-      }
-    }
+    grow(x_rev_, batch.T * batch.B * in_features);
+    grow(b_, R * H);
+    if (!out_seq) grow(f_, R * H);
+    const float* f = nullptr;
+    run_side_by_side(
+        [&] {
+          const float* hf = fwd_->forward(x, batch);
+          if (out_seq) f = hf;
+          else gather_last(hf, f_.data(), H, batch), f = f_.data();
+        },
+        [&] {
+          reverse_steps(x, x_rev_.data(), in_features, batch);
+          const float* hb = bwd_->forward(x_rev_.data(), batch);
+          if (out_seq) reverse_steps(hb, b_.data(), H, batch);
+          else gather_last(hb, b_.data(), H, batch);
+        });
+    f_seen_ = f;
+    merge(f, b_.data(), y, R);
   }
 
   void backward(const float* x, const float* y, const float* dy, float* dx,
                 const Batch& batch) override {
     (void)y;
-    const int64_t steps = out_seq ? batch.T : 1, R = steps * batch.B;
-    grow(df_, R * H), grow(db_, R * H);
-    for (int64_t r = 0; r < R; ++r) {  // the merge's derivative
-      const float* d = dy + r * out_features;
-      float *df = df_.data() + r * H, *db = db_.data() + r * H;
-      const float *fr = f_.data() + r * H, *br = b_.data() + r * H;
-      for (int64_t j = 0; j < H; ++j) {
-        switch (config.merge_mode) {
-          case MergeMode::concat: df[j] = d[j], db[j] = d[H + j]; break;
-          case MergeMode::sum: df[j] = db[j] = d[j]; break;
-          case MergeMode::mul: df[j] = d[j] * br[j], db[j] = d[j] * fr[j]; break;
-          case MergeMode::ave: df[j] = db[j] = 0.5f * d[j]; break;
-        }
-      }
+    const int64_t steps = out_seq ? batch.T : 1, R = steps * batch.B, X = batch.T * batch.B * in_features;
+    const float *df = dy, *db = dy;  // sum: both directions get dy itself
+    if (config.merge_mode != MergeMode::sum) {
+      grow(df_, R * H), grow(db_, R * H);
+      merge_backward(dy, R);
+      df = df_.data(), db = db_.data();
     }
-    const float* db_proc = db_.data();  // the backward direction's gradient, processing order
-    if (out_seq) {
-      grow(db_rev_, R * H);
-      reverse_steps(db_.data(), db_rev_.data(), H, batch);
-      db_proc = db_rev_.data();
-    }
-    direction_backward(*fwd_, x, df_.data(), out_seq, dh_seq_, dx, batch);
-    if (dx) grow(dx_rev_, batch.T * batch.B * in_features), grow(dx_b_, batch.T * batch.B * in_features);
-    direction_backward(*bwd_, x_rev_.data(), db_proc, out_seq, dh_seq_,
-                       dx ? dx_rev_.data() : nullptr, batch);
+    if (dx) grow(dx_rev_, X), grow(dx_b_, X);
+    run_side_by_side(
+        [&] { direction_backward(*fwd_, x, df, out_seq, dh_seq_f_, dx, batch); },
+        [&] {
+          const float* db_proc = db;  // the backward direction's gradient, processing order
+          if (out_seq) {
+            grow(db_rev_, R * H);
+            reverse_steps(db, db_rev_.data(), H, batch);
+            db_proc = db_rev_.data();
+          }
+          direction_backward(*bwd_, x_rev_.data(), db_proc, out_seq, dh_seq_b_,
+                             dx ? dx_rev_.data() : nullptr, batch);
+          if (dx) reverse_steps(dx_rev_.data(), dx_b_.data(), in_features, batch);
+        });
     if (!dx) return;
-    reverse_steps(dx_rev_.data(), dx_b_.data(), in_features, batch);
-    for (int64_t k = 0; k < batch.T * batch.B * in_features; ++k) dx[k] += dx_b_[size_t(k)];
+    const float* add = dx_b_.data();
+    for (int64_t k = 0; k < X; ++k) dx[k] += add[k];
   }
 
   bool can_step() const override { return false; }
@@ -206,10 +197,51 @@ class BidirectionalLayer final : public Layer {
   }
 
  private:
+  // y (R, out) from the directions' outputs f, b (R, H), and its derivative into df_, db_
+  // (sum needs none: both are dy). Each mode's loop is separate so that it vectorises.
+  void merge(const float* f, const float* b, float* y, int64_t R) const {
+    const int64_t n = R * H;
+    switch (config.merge_mode) {
+      case MergeMode::concat:
+        for (int64_t r = 0; r < R; ++r) {
+          std::memcpy(y + r * 2 * H, f + r * H, sizeof(float) * size_t(H));
+          std::memcpy(y + r * 2 * H + H, b + r * H, sizeof(float) * size_t(H));
+        }
+        break;
+      case MergeMode::sum: for (int64_t k = 0; k < n; ++k) y[k] = f[k] + b[k]; break;
+      case MergeMode::mul: for (int64_t k = 0; k < n; ++k) y[k] = f[k] * b[k]; break;
+      case MergeMode::ave: for (int64_t k = 0; k < n; ++k) y[k] = 0.5f * (f[k] + b[k]); break;
+    }
+  }
+  void merge_backward(const float* dy, int64_t R) {
+    const int64_t n = R * H;
+    float *df = df_.data(), *db = db_.data();
+    const float *f = f_seen_, *b = b_.data();
+    switch (config.merge_mode) {
+      case MergeMode::concat:
+        for (int64_t r = 0; r < R; ++r) {
+          std::memcpy(df + r * H, dy + r * 2 * H, sizeof(float) * size_t(H));
+          std::memcpy(db + r * H, dy + r * 2 * H + H, sizeof(float) * size_t(H));
+        }
+        break;
+      case MergeMode::sum: break;
+      case MergeMode::mul:
+        for (int64_t k = 0; k < n; ++k) df[k] = dy[k] * b[k], db[k] = dy[k] * f[k];
+        break;
+      case MergeMode::ave:
+        for (int64_t k = 0; k < n; ++k) df[k] = db[k] = 0.5f * dy[k];
+        break;
+    }
+  }
+
   const int64_t H;
   std::unique_ptr<Recurrence> fwd_, bwd_;
-  std::vector<float> x_rev_, f_, b_;                    // (T, B, I), (steps, B, H) x 2
-  std::vector<float> df_, db_, db_rev_, dh_seq_, dx_rev_, dx_b_;
+  // The merge's inputs in time order: f_seen_ the forward direction's (its own buffer for
+  // sequences, else f_), b_ the backward direction's. x_rev_: x in the backward direction's order.
+  const float* f_seen_ = nullptr;
+  std::vector<float> x_rev_, f_, b_;  // (T, B, I), (B, H), (steps, B, H)
+  std::vector<float> df_, db_, db_rev_, dx_rev_, dx_b_;
+  std::vector<float> dh_seq_f_, dh_seq_b_;  // one scratch per direction: they run at once
 };
 
 std::unique_ptr<Layer> make_recurrent(const LayerConfig& config, int64_t in_features) {

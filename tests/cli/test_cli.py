@@ -205,7 +205,8 @@ class Cli(CliTest):
 
     # --- bench and threads ----------------------------------------------------------------------
     def test_bench_json_for_any_shape_and_thread_settings(self):
-        keys = {"name", "I", "H", "L", "B", "T", "mode", "threads", "throughput", "unit", "ns_per_step", "gflops"}
+        keys = {"name", "I", "H", "L", "B", "T", "mode", "variant", "threads", "throughput", "unit", "ns_per_step",
+                "gflops"}
         for shape, mode in [("3,5,2,4,7", "train"), ("1,1,1,1,1", "infer"), ("8,8,1,1,1", "stream")]:
             with self.subTest(shape=shape, mode=mode):
                 p = self.run_lstm("bench", "--shape", shape, "--mode", mode, "--seconds", 0.01, "--threads", 1, "--json")

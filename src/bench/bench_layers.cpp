@@ -1,0 +1,94 @@
+// `lstm bench` for a variant (bench.h): the recurrent layers as a model runs them, so that one
+// direction, both directions and padded batches are timed by the same code on the same shape.
+// T = time steps, B = batch, I = input, H = hidden units, L = layers.
+#include <algorithm>
+#include <memory>
+
+#include "bench/bench.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "layers/layer.h"
+#include "lstm/error.h"
+
+namespace lstm {
+
+BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, int windows) {
+  static const char* kVariants[] = {"lstm", "gru", "simple_rnn", "bidirectional", "padded",
+                                    "full_lengths"};
+  if (std::find_if(std::begin(kVariants), std::end(kVariants),
+                   [&](const char* v) { return s.variant == v; }) == std::end(kVariants))
+    throw Error("bench variant '" + s.variant + "' is not one of lstm, gru, simple_rnn, "
+                "bidirectional, padded, full_lengths");
+  if (s.mode == "stream") throw Error("bench variants time whole sequences: use train or infer");
+  set_num_threads(threads);
+  const bool train = s.mode == "train";
+  const int64_t T = s.T, B = s.B;
+  LayerConfig config = s.variant == "gru"          ? GRU(int(s.H), {.return_sequences = true})
+                       : s.variant == "simple_rnn" ? SimpleRNN(int(s.H), {.return_sequences = true})
+                                                   : LSTM(int(s.H), {.return_sequences = true});
+  if (s.variant == "bidirectional") config = Bidirectional(config);
+  // The model's Batch: for padded variants, lengths sorted longest first as Sequential does.
+  Rng rng(1);
+  std::vector<int64_t> lengths, active;
+  if (s.variant == "padded" || s.variant == "full_lengths") {
+    for (int64_t b = 0; b < B; ++b)
+      lengths.push_back(s.variant == "padded" ? 1 + int64_t(rng.below(uint32_t(T))) : T);
+    std::sort(lengths.begin(), lengths.end(), std::greater<>());
+    active.assign(size_t(T), 0);
+    for (int64_t len : lengths)
+      for (int64_t t = 0; t < len; ++t) ++active[size_t(t)];
+  }
+  Batch batch{T, B, lengths.empty() ? nullptr : lengths.data(),
+              active.empty() ? nullptr : active.data(), train, &rng};
+  // The stack, its one parameter buffer, activations and gradients, allocated up front.
+  std::vector<std::unique_ptr<Layer>> layers;
+  int64_t in = s.I, count = 0;
+  for (int64_t l = 0; l < s.L; ++l) {
+    layers.push_back(make_layer(config, in, true, int(l)));
+    count += layers.back()->param_count();
+    in = layers.back()->out_features;
+  }
+  std::vector<float> params(static_cast<size_t>(count)), grads(static_cast<size_t>(count));
+  int64_t offset = 0;
+  for (auto& layer : layers) {
+    layer->bind(params.data() + offset, grads.data() + offset);
+    layer->init(rng);
+    offset += layer->param_count();
+  }
+  std::vector<float> x(size_t(T * B * s.I));
+  for (float& v : x) v = rng.uniform(-1, 1);
+  std::vector<std::vector<float>> outs, grad_outs;
+  for (auto& layer : layers) {
+    outs.emplace_back(size_t(T * B * layer->out_features));
+    grad_outs.emplace_back(size_t(T * B * layer->out_features));
+  }
+  for (float& v : grad_outs.back()) v = rng.uniform(-0.01f, 0.01f);
+  auto call = [&] {
+    const float* input = x.data();
+    for (size_t l = 0; l < layers.size(); ++l) {
+      if (train) layers[l]->weights_changed();  // training repacks after every update: timed
+      layers[l]->forward(input, outs[l].data(), batch);
+      input = outs[l].data();
+    }
+    if (!train) return;
+    for (size_t l = layers.size(); l-- > 0;) {
+      const float* x_l = l == 0 ? x.data() : outs[l - 1].data();
+      float* dx = l == 0 ? nullptr : grad_outs[l - 1].data();
+      layers[l]->backward(x_l, outs[l].data(), grad_outs[l].data(), dx, batch);
+    }
+  };
+  const double calls = bench_rate(call, seconds, windows);
+  BenchResult r;
+  r.shape = s;
+  r.threads = threads;
+  r.throughput = calls * double(B);
+  r.unit = "seq/s";
+  r.ns_per_step = 1e9 / calls / double(T);
+  double flops = 0;  // of one LSTM direction over all T steps, as the standard suite counts
+  for (int64_t l = 0; l < s.L; ++l)
+    flops += 8.0 * double(B * T * s.H) * double((l == 0 ? s.I : layers[size_t(l - 1)]->out_features) + s.H);
+  r.gflops = flops * (train ? 3.0 : 1.0) * calls / 1e9;
+  return r;
+}
+
+}  // namespace lstm
