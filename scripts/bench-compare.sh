@@ -2,7 +2,8 @@
 # The comparison run (docs/performance.md): builds the anchors in ../shared/bench/anchors
 # (oneDNN's LSTM primitive, its best case; PyTorch 1.13's nn.LSTM; the sgemm ceiling) and this
 # project, runs all of them back to back on every row of ../shared/bench/suite.tsv at 1 and 2
-# threads, and prints one table with the ratios. Takes about 15 minutes. Raw outputs and the
+# threads, and prints one table with the ratios; then the project's layer rows
+# (bench/layers.tsv: bidirectional and padded batches against one direction) and their table. Takes about 15 minutes. Raw outputs and the
 # table go to build/bench/.
 #   scripts/bench-compare.sh [seconds-per-window]
 set -euo pipefail
@@ -28,5 +29,7 @@ for t in 1 2; do
   /usr/bin/python3 "$anchors/torch_lstm_bench.py" "$t" > "$out/torch_$t.txt"
   echo "== $t thread(s): lstm" >&2
   build/bin/lstm bench --suite "$suite" --threads "$t" --seconds "$seconds" --json > "$out/lstm_$t.jsonl"
+  echo "== $t thread(s): lstm, the layer set (bench/layers.tsv)" >&2
+  build/bin/lstm bench --suite bench/layers.tsv --threads "$t" --seconds "$seconds" --json > "$out/layers_$t.jsonl"
 done
 /usr/bin/python3 scripts/bench_table.py "$out" "$suite" | tee "$out/table.md"

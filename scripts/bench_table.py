@@ -49,3 +49,19 @@ for n in names:
           f"{r1['ns_per_step']:,.0f} |")
 print("\nThroughput in sequences/s (stream rows: steps/s); best = the better of 1 and 2 threads, "
       "each side; × = lstm best / anchor best.")
+
+# The layer set (bench/layers.tsv): each variant's cost against one direction of the same shape.
+if os.path.exists(f"{out}/layers_1.jsonl"):
+    layers = {t: [json.loads(l) for l in open(f"{out}/layers_{t}.jsonl")] for t in (1, 2)}
+    print("\nThe layer set (`bench/layers.tsv`): cost = time per batch relative to `lstm` (one "
+          "direction, all T steps) of the same shape and thread count; targets: bidirectional ≤ 2, "
+          "padded and full_lengths ≤ 1.\n")
+    print("| row | variant | seq/s 1 thr | seq/s 2 thr | cost 1 thr | cost 2 thr |")
+    print("|---|---|---|---|---|---|")
+    for k, r1 in enumerate(layers[1]):
+        r2 = layers[2][k]
+        shape = (r1["I"], r1["H"], r1["L"], r1["B"], r1["T"], r1["mode"])
+        base = {t: next(r for r in layers[t] if r["variant"] == "lstm" and
+                        (r["I"], r["H"], r["L"], r["B"], r["T"], r["mode"]) == shape) for t in (1, 2)}
+        print(f"| {r1['name']} | {r1['variant']} | {r1['throughput']:,.1f} | {r2['throughput']:,.1f} | "
+              f"{base[1]['throughput'] / r1['throughput']:.2f} | {base[2]['throughput'] / r2['throughput']:.2f} |")

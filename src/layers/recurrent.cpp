@@ -20,6 +20,11 @@ namespace lstm {
 // dst[s, b] = src[L_b - 1 - s, b] for s < L_b, zero after. src and dst (T, B, F), distinct.
 static void reverse_steps(const float* src, float* dst, int64_t F, const Batch& batch) {
   const int64_t T = batch.T, B = batch.B;
+  if (!batch.lengths) {  // every row runs all T steps: whole time slices
+    for (int64_t s = 0; s < T; ++s)
+      std::memcpy(dst + s * B * F, src + (T - 1 - s) * B * F, sizeof(float) * size_t(B * F));
+    return;
+  }
   for (int64_t b = 0; b < B; ++b) {
     const int64_t L = batch.length(b);
     for (int64_t s = 0; s < T; ++s) {
