@@ -92,7 +92,7 @@ static int64_t row_split(int64_t B, int64_t T, const int64_t* active, int64_t k,
     while (len < T && active[len] > b) ++len;
     done += len;
   }
-  return b;
+  return std::min(B, (b + 1) / 3 * 3);  // the nearest multiple of 3: whole 3- and 6-row tiles
 }
 
 template <class Sweep>

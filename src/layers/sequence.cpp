@@ -32,7 +32,10 @@ class EmbeddingLayer final : public Layer {
     }
     if (dx) std::memset(dx, 0, sizeof(float) * size_t(batch.T * batch.B));  // ids: no gradient
   }
-  void step(const float* x, float* y) override {
+  void step(const float* x, float* y) override {  // the one unchecked entry: check here
+    if (!(x[0] >= 0.0f && x[0] < float(V)) || x[0] != float(int64_t(x[0])))
+      throw Error("step(): " + std::to_string(x[0]) + " is not a token id: the Embedding takes "
+                  "integers 0.." + std::to_string(V - 1));
     std::memcpy(y, params_ + int64_t(x[0]) * D, sizeof(float) * size_t(D));
   }
 

@@ -155,6 +155,8 @@ TEST(Layers, MasksGiveLengths) {
   EXPECT_ERROR_WITH(tokens.predict(ids), "right-padded");
   ids[1] = 1, ids[5] = 10;
   EXPECT_ERROR_WITH(tokens.predict(ids), "is not a token id");
+  float bad_id = 10.0f, out[3];
+  EXPECT_ERROR_WITH(tokens.step(&bad_id, out), "is not a token id");
 
   Sequential floats({.seed = 5});
   floats.add(Masking(-1.0f, {.input_shape = {4, 2}}));
