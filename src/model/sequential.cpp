@@ -2,6 +2,7 @@
 // fit() lives in src/train/fit.cpp, save/load in src/io/model_file.cpp, JSON in config.cpp.
 // N = samples, T = time steps, B = batch, F = input features, E = output width.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
@@ -557,23 +558,28 @@ std::string Sequential::summary() const {
     return s;
   };
   const std::string T = m.fixed_steps() > 0 ? std::to_string(m.fixed_steps()) : "None";
-  std::ostringstream s;
-  const std::string rule(65, '_'), thick(65, '=');
-  s << "Model: \"" << m.options.name << "\"\n" << rule << "\n";
-  s << std::left << " " << std::setw(28) << "Layer (type)" << std::setw(26) << "Output Shape"
-    << "Param #\n" << thick << "\n";
+  // One row per layer: "name (Class)", output shape, parameters; the first column widens
+  // for long names (Keras's layout otherwise).
+  std::vector<std::array<std::string, 3>> rows;
   std::map<std::string, int> seen;
-  for (size_t l = 0; l < m.layers.size(); ++l) {
-    const Layer& layer = *m.layers[l];
-    const std::string type = layer_type_name(layer.config.type);
-    int n = seen[type]++;
-    std::string name = type + (n ? "_" + std::to_string(n) : "");
-    std::string pretty = keras_class_name(layer.config);
-    std::string shape = "(None, " + (layer.out_seq ? T + ", " : "") +
-                        std::to_string(layer.out_features) + ")";
-    s << " " << std::setw(28) << (name + " (" + pretty + ")") << std::setw(26) << shape
-      << with_commas(layer.param_count()) << "\n";
+  size_t width = 28;
+  for (const auto& layer : m.layers) {
+    const std::string type = layer_type_name(layer->config.type);
+    const int n = seen[type]++;
+    const std::string name = type + (n ? "_" + std::to_string(n) : "");
+    rows.push_back({name + " (" + keras_class_name(layer->config) + ")",
+                    "(None, " + (layer->out_seq ? T + ", " : "") +
+                        std::to_string(layer->out_features) + ")",
+                    with_commas(layer->param_count())});
+    width = std::max(width, rows.back()[0].size() + 1);
   }
+  std::ostringstream s;
+  const std::string rule(width + 37, '_'), thick(width + 37, '=');
+  s << "Model: \"" << m.options.name << "\"\n" << rule << "\n";
+  s << std::left << " " << std::setw(int(width)) << "Layer (type)" << std::setw(26) << "Output Shape"
+    << "Param #\n" << thick << "\n";
+  for (const auto& row : rows)
+    s << " " << std::setw(int(width)) << row[0] << std::setw(26) << row[1] << row[2] << "\n";
   s << thick << "\n";
   s << "Total params: " << with_commas(count_params()) << "\n";
   s << "Trainable params: " << with_commas(count_params()) << "\n";
