@@ -8,6 +8,7 @@
 #include "core/rng.h"
 #include "core/threads.h"
 #include "layers/layer.h"
+#include "layers/seq_dims.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -34,9 +35,7 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
     for (int64_t b = 0; b < B; ++b)
       lengths.push_back(s.variant == "padded" ? 1 + int64_t(rng.below(uint32_t(T))) : T);
     std::sort(lengths.begin(), lengths.end(), std::greater<>());
-    active.assign(size_t(T), 0);
-    for (int64_t len : lengths)
-      for (int64_t t = 0; t < len; ++t) ++active[size_t(t)];
+    active = rows_running(lengths, T);
   }
   Batch batch{T, B, lengths.empty() ? nullptr : lengths.data(),
               active.empty() ? nullptr : active.data(), train, &rng};

@@ -1,7 +1,9 @@
 // The shape of one pass of a recurrent layer over a batch, shared by the cells' sequence code.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace lstm {
 
@@ -14,5 +16,13 @@ struct SeqDims {
   const int64_t* active = nullptr;
   int64_t rows_at(int64_t t) const { return active ? active[t] : B; }
 };
+
+// active[t] = the rows with length > t, for `lengths` sorted longest first (each 1..T).
+inline std::vector<int64_t> rows_running(const std::vector<int64_t>& lengths, int64_t T) {
+  std::vector<int64_t> active(static_cast<std::size_t>(T), 0);
+  for (int64_t L : lengths)
+    for (int64_t t = 0; t < L; ++t) ++active[std::size_t(t)];
+  return active;
+}
 
 }  // namespace lstm

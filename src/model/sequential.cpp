@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "layers/loss_fn.h"
+#include "layers/seq_dims.h"
 #include "lstm/error.h"
 #include "lstm/lstm.h"
 #include "model/model_impl.h"
@@ -338,9 +339,7 @@ void Sequential::Impl::gather_x(const Tensor& x, const int64_t* idx, int64_t B, 
       return lengths[size_t(a)] > lengths[size_t(b)];
     });
     for (int64_t r : batch_rows) batch_lengths.push_back(lengths[size_t(r)]);
-    batch_active.assign(size_t(T), 0);
-    for (int64_t L : batch_lengths)
-      for (int64_t t = 0; t < L; ++t) ++batch_active[size_t(t)];
+    batch_active = rows_running(batch_lengths, T);
   }
   batch = Batch{T, B, batch_lengths.empty() ? nullptr : batch_lengths.data(),
                 batch_active.empty() ? nullptr : batch_active.data(), false, &rng};

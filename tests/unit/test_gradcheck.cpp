@@ -69,49 +69,52 @@ TEST(GradCheck, CellStep) {
 }
 
 TEST(GradCheck, LstmLayerThroughTime) {
-  // T = 5 steps, non-zero h_0 and c_0; L = r_seq · h_{1..T} + r_h · h_T + r_c · c_T.
+  // T = 5 steps, non-zero h_0 and c_0; L = r_seq · h_{1..T} + r_h · h_T + r_c · c_T. All rows
+  // full, then rows of lengths 5, 3, 1 (the fast path stepping only the rows still running).
   const int64_t T = 5, B = 3, I = 4, H = 3, BH = B * H;
-  Rng rng(5);
-  std::vector<float> w_ih = test::random_vector(size_t(4 * H * I), rng, -0.7f, 0.7f);
-  std::vector<float> w_hh = test::random_vector(size_t(4 * H * H), rng, -0.7f, 0.7f);
-  std::vector<float> bias = test::random_vector(size_t(4 * H), rng, -0.5f, 0.5f);
-  std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
-  std::vector<float> h0 = test::random_vector(size_t(BH), rng), c0 = test::random_vector(size_t(BH), rng);
-  std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
-  std::vector<float> r_h = test::random_vector(size_t(BH), rng), r_c = test::random_vector(size_t(BH), rng);
-  std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), c(size_t((T + 1) * BH));
-  auto run = [&] {
-    std::copy(h0.begin(), h0.end(), h.begin());
-    std::copy(c0.begin(), c0.end(), c.begin());
-    LstmActivations act{gates.data(), h.data(), c.data()};
-    lstm_forward({T, B, I, H}, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act);
-  };
-  auto loss = [&] {
+  for (bool lengths : {false, true}) {
+    SCOPED_TRACE(lengths ? "lengths 5, 3, 1" : "full rows");
+    Rng rng(5);
+    std::vector<float> w_ih = test::random_vector(size_t(4 * H * I), rng, -0.7f, 0.7f);
+    std::vector<float> w_hh = test::random_vector(size_t(4 * H * H), rng, -0.7f, 0.7f);
+    std::vector<float> bias = test::random_vector(size_t(4 * H), rng, -0.5f, 0.5f);
+    std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
+    std::vector<float> h0 = test::random_vector(size_t(BH), rng), c0 = test::random_vector(size_t(BH), rng);
+    std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
+    std::vector<float> r_h = test::random_vector(size_t(BH), rng), r_c = test::random_vector(size_t(BH), rng);
+    const std::vector<int64_t> active = rows_running({5, 3, 1}, T);
+    const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
+    if (lengths) r_h.assign(r_h.size(), 0.0f), r_c.assign(r_c.size(), 0.0f);  // slot T: row 0's only
+    std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), c(size_t((T + 1) * BH));
+    auto run = [&] {
+      std::fill(h.begin(), h.end(), 7.0f);  // ended rows must be overwritten with zeros
+      std::copy(h0.begin(), h0.end(), h.begin());
+      std::copy(c0.begin(), c0.end(), c.begin());
+      LstmActivations act{gates.data(), h.data(), c.data()};
+      lstm_forward(d, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act);
+    };
+    auto loss = [&] {
+      run();
+      return dot(r_seq, h.data() + BH) + dot(r_h, h.data() + T * BH) + dot(r_c, c.data() + T * BH);
+    };
     run();
-    return dot(r_seq, h.data() + BH) + dot(r_h, h.data() + T * BH) + dot(r_c, c.data() + T * BH);
-  };
-  run();
-  std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dx(x.size());
-  std::vector<float> dh0(static_cast<size_t>(BH)), dc0(static_cast<size_t>(BH)), dgates(gates.size()), dh(static_cast<size_t>(BH)), dc(static_cast<size_t>(BH));
-  LstmBackwardWork work{dgates.data(), dh.data(), dc.data()};
-  LstmGrads g{dw_ih.data(), dw_hh.data(), db.data()};
-  LstmActivations act{gates.data(), h.data(), c.data()};
-  lstm_backward({T, B, I, H}, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act, r_seq.data(),
-                r_h.data(), r_c.data(), work, g, dx.data(), dh0.data(), dc0.data());
-  check_gradient("dW_ih", w_ih, dw_ih, loss);
-  check_gradient("dW_hh", w_hh, dw_hh, loss);
-  check_gradient("db", bias, db, loss);
-  check_gradient("dx", x, dx, loss);
-  check_gradient("dh0", h0, dh0, loss);
-  check_gradient("dc0", c0, dc0, loss);
-}
-
-// Per-row lengths {T, T-2, 1} for B = 3 rows (longest first): rows with length > t.
-static std::vector<int64_t> active_of(const std::vector<int64_t>& lengths, int64_t T) {
-  std::vector<int64_t> active(static_cast<size_t>(T), 0);
-  for (int64_t L : lengths)
-    for (int64_t t = 0; t < L; ++t) ++active[size_t(t)];
-  return active;
+    for (int64_t t = 0; t < T; ++t)  // outputs at padded steps are zero
+      for (int64_t k = d.rows_at(t) * H; k < BH; ++k) ASSERT_EQ(h[size_t((t + 1) * BH + k)], 0.0f);
+    std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dx(x.size());
+    std::vector<float> dh0(h0.size()), dc0(c0.size()), dh(h0.size()), dc(c0.size());
+    std::vector<float> dgates(gates.size(), 7.0f);  // workspace as reused: not zero
+    LstmBackwardWork work{dgates.data(), dh.data(), dc.data()};
+    LstmGrads g{dw_ih.data(), dw_hh.data(), db.data()};
+    LstmActivations act{gates.data(), h.data(), c.data()};
+    lstm_backward(d, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act, r_seq.data(),
+                  r_h.data(), r_c.data(), work, g, dx.data(), dh0.data(), dc0.data());
+    check_gradient("dW_ih", w_ih, dw_ih, loss);
+    check_gradient("dW_hh", w_hh, dw_hh, loss);
+    check_gradient("db", bias, db, loss);
+    check_gradient("dx", x, dx, loss);
+    check_gradient("dh0", h0, dh0, loss);
+    check_gradient("dc0", c0, dc0, loss);
+  }
 }
 
 TEST(GradCheck, GruLayerThroughTime) {
@@ -127,7 +130,7 @@ TEST(GradCheck, GruLayerThroughTime) {
     std::vector<float> h0 = test::random_vector(size_t(BH), rng);
     std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
     std::vector<float> r_h = test::random_vector(size_t(BH), rng);
-    const std::vector<int64_t> active = active_of({5, 3, 1}, T);
+    const std::vector<int64_t> active = rows_running({5, 3, 1}, T);
     const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
     if (lengths) r_h.assign(r_h.size(), 0.0f);  // h_T is only row 0's last state then
     std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), ax(size_t(T * B * G)),
@@ -143,7 +146,8 @@ TEST(GradCheck, GruLayerThroughTime) {
     };
     run();
     std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db_ih(b_ih.size()), db_hh(b_hh.size());
-    std::vector<float> dx(x.size()), dh0(h0.size()), dax(ax.size()), dah(ax.size()), dh(h0.size());
+    std::vector<float> dx(x.size()), dh0(h0.size()), dh(h0.size());
+    std::vector<float> dax(ax.size(), 7.0f), dah(ax.size(), 7.0f);  // reused workspace: not zero
     GruActivations act{gates.data(), h.data(), ax.data(), ah.data()};
     GruBackwardWork work{dax.data(), dah.data(), dh.data()};
     GruGrads g{dw_ih.data(), dw_hh.data(), db_ih.data(), db_hh.data()};
@@ -171,7 +175,7 @@ TEST(GradCheck, SimpleRnnLayerThroughTime) {
       std::vector<float> h0 = test::random_vector(size_t(BH), rng, 0.0f, 1.0f);
       std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
       std::vector<float> r_h = test::random_vector(size_t(BH), rng);
-      const std::vector<int64_t> active = active_of({5, 3, 1}, T);
+      const std::vector<int64_t> active = rows_running({5, 3, 1}, T);
       const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
       if (lengths) r_h.assign(r_h.size(), 0.0f);
       std::vector<float> h(size_t((T + 1) * BH));
@@ -182,7 +186,7 @@ TEST(GradCheck, SimpleRnnLayerThroughTime) {
       };
       loss();
       std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dx(x.size());
-      std::vector<float> dh0(h0.size()), da(size_t(T * BH)), dh(h0.size());
+      std::vector<float> dh0(h0.size()), da(size_t(T * BH), 7.0f), dh(h0.size());
       RnnGrads g{dw_ih.data(), dw_hh.data(), db.data()};
       rnn_backward(d, {w_ih.data(), w_hh.data(), bias.data()}, a, x.data(), h.data(), r_seq.data(),
                    r_h.data(), da.data(), dh.data(), g, dx.data(), dh0.data());
@@ -193,41 +197,6 @@ TEST(GradCheck, SimpleRnnLayerThroughTime) {
       check_gradient("dh0", h0, dh0, loss);
     }
   }
-}
-
-TEST(GradCheck, LstmLayerWithLengths) {
-  // The fast path with rows that end early: rows of lengths 5, 3, 1, outputs at every step.
-  const int64_t T = 5, B = 3, I = 2, H = 3, BH = B * H;
-  Rng rng(9);
-  std::vector<float> w_ih = test::random_vector(size_t(4 * H * I), rng, -0.7f, 0.7f);
-  std::vector<float> w_hh = test::random_vector(size_t(4 * H * H), rng, -0.7f, 0.7f);
-  std::vector<float> bias = test::random_vector(size_t(4 * H), rng, -0.5f, 0.5f);
-  std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
-  std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
-  const std::vector<int64_t> active = active_of({5, 3, 1}, T);
-  const SeqDims d{T, B, I, H, active.data()};
-  std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), c(size_t((T + 1) * BH));
-  auto loss = [&] {
-    std::fill(h.begin(), h.end(), 7.0f);  // ended rows must be overwritten with zeros
-    std::fill(c.begin(), c.begin() + BH, 0.0f), std::fill(h.begin(), h.begin() + BH, 0.0f);
-    LstmActivations act{gates.data(), h.data(), c.data()};
-    lstm_forward(d, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act);
-    return dot(r_seq, h.data() + BH);
-  };
-  loss();
-  for (int64_t t = 0; t < T; ++t)  // outputs at padded steps are zero
-    for (int64_t k = active[size_t(t)] * H; k < BH; ++k) ASSERT_EQ(h[size_t((t + 1) * BH + k)], 0.0f);
-  std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dx(x.size());
-  std::vector<float> dgates(gates.size()), dh(static_cast<size_t>(BH)), dc(static_cast<size_t>(BH));
-  LstmBackwardWork work{dgates.data(), dh.data(), dc.data()};
-  LstmGrads g{dw_ih.data(), dw_hh.data(), db.data()};
-  LstmActivations act{gates.data(), h.data(), c.data()};
-  lstm_backward(d, {w_ih.data(), w_hh.data(), bias.data()}, x.data(), act, r_seq.data(), nullptr,
-                nullptr, work, g, dx.data(), nullptr, nullptr);
-  check_gradient("dW_ih", w_ih, dw_ih, loss);
-  check_gradient("dW_hh", w_hh, dw_hh, loss);
-  check_gradient("db", bias, db, loss);
-  check_gradient("dx", x, dx, loss);
 }
 
 TEST(GradCheck, DenseEveryActivation) {
