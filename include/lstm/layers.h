@@ -43,7 +43,9 @@
 
 namespace lstm {
 
-enum class Activation { linear, relu, sigmoid, tanh, softmax };
+// hard_sigmoid is clip(x/6 + 1/2, 0, 1), as in Keras 3 and PyTorch (Keras 2 used
+// clip(0.2x + 1/2, 0, 1): a Keras 2 model with it does not carry over as it is).
+enum class Activation { linear, relu, sigmoid, tanh, softmax, hard_sigmoid };
 enum class LayerType { lstm, gru, simple_rnn, dense, bidirectional, embedding, dropout, masking };
 // How Bidirectional joins the two directions' outputs: concat [forward, backward] (2H wide),
 // sum, mul (elementwise product), ave (mean).
@@ -60,7 +62,8 @@ bool is_recurrent(LayerType t);  // lstm, gru, simple_rnn
 struct LayerConfig {
   LayerType type = LayerType::dense;
   int units = 0;  // recurrent: H; dense: outputs; embedding: D, the vector per token
-  // dense: its activation; simple_rnn: tanh (default) or relu
+  // dense: its activation; simple_rnn: tanh (default) or relu; lstm: the candidate's and the
+  // cell output's, tanh by default (the LSTM() builder sets it)
   Activation activation = Activation::linear;
   bool return_sequences = false;  // recurrent only
   bool go_backwards = false;      // recurrent only: read each sequence from its last valid step
@@ -72,15 +75,42 @@ struct LayerConfig {
   bool mask_zero = false;                    // embedding: id 0 is padding
   float rate = 0.0f;                         // dropout: fraction of inputs zeroed in training
   float mask_value = 0.0f;                   // masking: a step equal to it everywhere is padding
+  // lstm only: the gates' nonlinearity, a projection of h (proj_size P < units: h_t is P wide),
+  // peephole connections, and whether the gates have a bias
+  Activation recurrent_activation = Activation::sigmoid;
+  int proj_size = 0;
+  bool use_peepholes = false;
+  bool use_bias = true;
+  // recurrent: dropout of the inputs (any recurrent type) and of h_{t-1} in the recurrent
+  // product (lstm only), in fit() only, with one mask per sequence, the same at every step
+  float dropout = 0.0f;
+  float recurrent_dropout = 0.0f;
   // Shape of one sample, without the batch axis: {T, F} for sequences ({0, F} or {-1, F}: any
   // length), {F} for plain vectors, {T} for token ids (Embedding first). Only the first layer
   // of a model may set it.
   std::vector<int64_t> input_shape;
 };
 
+// The options of Keras's LSTM and PyTorch's nn.LSTM (defaults: the seed's cell):
+//   activation            of the candidate g and of the cell output, tanh(c_t)
+//   recurrent_activation  of the gates i, f, o (σ)
+//   use_bias              b in the gates (false: no bias tensor)
+//   dropout               a fraction of x_t zeroed in fit(), the same features at every step of
+//                         a sequence, scaled by 1/(1 - rate) (Keras); off in predict/evaluate
+//   recurrent_dropout     the same for h_{t-1} where it enters the gates (Keras)
+//   proj_size             P > 0: h_t = W_hr·(o_t * tanh(c_t)), P < units wide (PyTorch)
+//   use_peepholes         the gates also see the cell: i and f get + p_i * c_{t-1} and
+//                         + p_f * c_{t-1}, o gets + p_o * c_t (ONNX, oneDNN)
 struct LSTMOptions {
   bool return_sequences = false;
   bool go_backwards = false;
+  Activation activation = Activation::tanh;
+  Activation recurrent_activation = Activation::sigmoid;
+  bool use_bias = true;
+  float dropout = 0.0f;
+  float recurrent_dropout = 0.0f;
+  int proj_size = 0;
+  bool use_peepholes = false;
   std::vector<int64_t> input_shape;
 };
 LayerConfig LSTM(int units, LSTMOptions options = {});
@@ -88,6 +118,7 @@ LayerConfig LSTM(int units, LSTMOptions options = {});
 struct GRUOptions {
   bool return_sequences = false;
   bool go_backwards = false;
+  float dropout = 0.0f;  // of the inputs, as LSTMOptions::dropout
   std::vector<int64_t> input_shape;
 };
 LayerConfig GRU(int units, GRUOptions options = {});
@@ -96,6 +127,7 @@ struct SimpleRNNOptions {
   Activation activation = Activation::tanh;  // tanh or relu
   bool return_sequences = false;
   bool go_backwards = false;
+  float dropout = 0.0f;  // of the inputs, as LSTMOptions::dropout
   std::vector<int64_t> input_shape;
 };
 LayerConfig SimpleRNN(int units, SimpleRNNOptions options = {});

@@ -6,22 +6,19 @@
 #include <cstring>
 
 #include "gemm/gemm.h"
+#include "layers/activation.h"
 
 namespace lstm {
 
 void activation_forward(float* y, int64_t R, int64_t Out, Activation act) {
   const int64_t n = R * Out;
-  switch (act) {
-    case Activation::linear:
-      break;
-    case Activation::relu:
-      for (int64_t k = 0; k < n; ++k) y[k] = y[k] > 0.0f ? y[k] : 0.0f;
-      break;
-    case Activation::sigmoid:
-      for (int64_t k = 0; k < n; ++k) y[k] = 1.0f / (1.0f + std::exp(-y[k]));
-      break;
-    case Activation::tanh:
-      for (int64_t k = 0; k < n; ++k) y[k] = std::tanh(y[k]);
+  switch (act) {  // one loop per activation, each with a constant act, so that it vectorises
+    case Activation::linear: break;
+    case Activation::relu: for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::relu, y[k]); break;
+    case Activation::sigmoid: for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::sigmoid, y[k]); break;
+    case Activation::tanh: for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::tanh, y[k]); break;
+    case Activation::hard_sigmoid:
+      for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::hard_sigmoid, y[k]);
       break;
     case Activation::softmax:
       for (int64_t r = 0; r < R; ++r) {
@@ -38,28 +35,16 @@ void activation_forward(float* y, int64_t R, int64_t Out, Activation act) {
 void activation_backward(const float* y, const float* dy, float* dz, int64_t R, int64_t Out,
                          Activation act) {
   const int64_t n = R * Out;
-  switch (act) {
-    case Activation::linear:
-      std::memcpy(dz, dy, sizeof(float) * n);
-      break;
-    case Activation::relu:
-      for (int64_t k = 0; k < n; ++k) dz[k] = y[k] > 0.0f ? dy[k] : 0.0f;
-      break;
-    case Activation::sigmoid:
-      for (int64_t k = 0; k < n; ++k) dz[k] = dy[k] * y[k] * (1.0f - y[k]);
-      break;
-    case Activation::tanh:
-      for (int64_t k = 0; k < n; ++k) dz[k] = dy[k] * (1.0f - y[k] * y[k]);
-      break;
-    case Activation::softmax:
-      for (int64_t r = 0; r < R; ++r) {
-        const float* yr = y + r * Out;
-        const float* dyr = dy + r * Out;
-        float dot = 0.0f;
-        for (int64_t k = 0; k < Out; ++k) dot += dyr[k] * yr[k];
-        for (int64_t k = 0; k < Out; ++k) dz[r * Out + k] = yr[k] * (dyr[k] - dot);
-      }
-      break;
+  if (act != Activation::softmax) {
+    for (int64_t k = 0; k < n; ++k) dz[k] = dy[k] * activation_slope(act, y[k]);
+    return;
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    const float* yr = y + r * Out;
+    const float* dyr = dy + r * Out;
+    float dot = 0.0f;
+    for (int64_t k = 0; k < Out; ++k) dot += dyr[k] * yr[k];
+    for (int64_t k = 0; k < Out; ++k) dz[r * Out + k] = yr[k] * (dyr[k] - dot);
   }
 }
 

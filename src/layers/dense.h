@@ -4,7 +4,7 @@
 // Forward:   z = x·Wᵀ + b,  y = act(z)           x (R, In), W (Out, In), b (Out), y (R, Out)
 // Backward:  dz = dy * act'(z)  (softmax: dz = y * (dy - Σ_k dy_k y_k), per row)
 //            dW += dzᵀ·x,  db += Σ_rows dz,  dx = dz·W
-// act' is computed from y alone: relu 1[y > 0], sigmoid y(1 - y), tanh 1 - y², linear 1.
+// act' is computed from y alone (layers/activation.h).
 #pragma once
 
 #include <cstdint>

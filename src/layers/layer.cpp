@@ -52,6 +52,32 @@ class DenseLayer final : public Layer {
   std::vector<float> dz_;  // (R, Out)
 };
 
+// The options of a recurrent layer (lstm/layers.h, LSTMOptions) that its type has and that
+// are in range.
+static void check_recurrent_options(const LayerConfig& c, const std::string& where) {
+  auto rate_ok = [](float r) { return r >= 0.0f && r < 1.0f; };
+  if (!rate_ok(c.dropout))
+    throw Error(where + ": dropout must be in [0, 1), got " + std::to_string(c.dropout));
+  if (!rate_ok(c.recurrent_dropout))
+    throw Error(where + ": recurrent_dropout must be in [0, 1), got " +
+                std::to_string(c.recurrent_dropout));
+  const bool lstm = c.type == LayerType::lstm;
+  if (!lstm && (c.recurrent_dropout > 0.0f || c.proj_size != 0 || c.use_peepholes || !c.use_bias ||
+                c.recurrent_activation != Activation::sigmoid))
+    throw Error(where + ": recurrent_dropout, proj_size, use_peepholes, use_bias = false and "
+                "recurrent_activation are LSTM options; this layer takes units, "
+                "return_sequences, go_backwards and dropout");
+  if (!lstm) return;
+  for (Activation a : {c.activation, c.recurrent_activation})
+    if (a == Activation::softmax)
+      throw Error(where + ": softmax is not an elementwise activation: use tanh, sigmoid, relu, "
+                  "hard_sigmoid or linear for activation and recurrent_activation");
+  if (c.proj_size < 0 || c.proj_size >= c.units)
+    throw Error(where + ": proj_size must be in 1.." + std::to_string(c.units - 1) +
+                " (smaller than units = " + std::to_string(c.units) + "), or 0 for no projection, "
+                "got " + std::to_string(c.proj_size));
+}
+
 std::unique_ptr<Layer> make_layer(const LayerConfig& config, int64_t in_features, bool in_seq,
                                   int index) {
   const std::string where = "layer " + std::to_string(index) + " (" +
@@ -68,6 +94,7 @@ std::unique_ptr<Layer> make_layer(const LayerConfig& config, int64_t in_features
       config.activation != Activation::relu)
     throw Error(where + ": activation must be tanh or relu, got " +
                 activation_name(config.activation));
+  if (is_recurrent(config.type)) check_recurrent_options(config, where);
   switch (config.type) {
     case LayerType::lstm:
     case LayerType::gru:

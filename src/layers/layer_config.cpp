@@ -14,16 +14,17 @@ const char* activation_name(Activation a) {
     case Activation::sigmoid: return "sigmoid";
     case Activation::tanh: return "tanh";
     case Activation::softmax: return "softmax";
+    case Activation::hard_sigmoid: return "hard_sigmoid";
   }
   return "?";
 }
 
 Activation activation_from_name(const std::string& name) {
   for (Activation a : {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh,
-                       Activation::softmax})
+                       Activation::softmax, Activation::hard_sigmoid})
     if (name == activation_name(a)) return a;
   throw Error("unknown activation '" + name +
-              "': use one of linear, relu, sigmoid, tanh, softmax");
+              "': use one of linear, relu, sigmoid, tanh, softmax, hard_sigmoid");
 }
 
 const char* layer_type_name(LayerType t) {
@@ -61,29 +62,37 @@ MergeMode merge_mode_from_name(const std::string& name) {
 }
 
 static LayerConfig recurrent(LayerType type, int units, bool return_sequences, bool go_backwards,
-                             std::vector<int64_t> input_shape) {
+                             float dropout, std::vector<int64_t> input_shape) {
   LayerConfig c;
   c.type = type;
   c.units = units;
   c.return_sequences = return_sequences;
   c.go_backwards = go_backwards;
+  c.dropout = dropout;
   c.input_shape = std::move(input_shape);
   return c;
 }
 
 LayerConfig LSTM(int units, LSTMOptions o) {
-  return recurrent(LayerType::lstm, units, o.return_sequences, o.go_backwards,
-                   std::move(o.input_shape));
+  LayerConfig c = recurrent(LayerType::lstm, units, o.return_sequences, o.go_backwards, o.dropout,
+                            std::move(o.input_shape));
+  c.activation = o.activation;
+  c.recurrent_activation = o.recurrent_activation;
+  c.use_bias = o.use_bias;
+  c.recurrent_dropout = o.recurrent_dropout;
+  c.proj_size = o.proj_size;
+  c.use_peepholes = o.use_peepholes;
+  return c;
 }
 
 LayerConfig GRU(int units, GRUOptions o) {
-  return recurrent(LayerType::gru, units, o.return_sequences, o.go_backwards,
+  return recurrent(LayerType::gru, units, o.return_sequences, o.go_backwards, o.dropout,
                    std::move(o.input_shape));
 }
 
 LayerConfig SimpleRNN(int units, SimpleRNNOptions o) {
   LayerConfig c = recurrent(LayerType::simple_rnn, units, o.return_sequences, o.go_backwards,
-                            std::move(o.input_shape));
+                            o.dropout, std::move(o.input_shape));
   c.activation = o.activation;
   return c;
 }

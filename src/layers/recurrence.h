@@ -16,23 +16,31 @@ namespace lstm {
 
 class Recurrence {
  public:
-  Recurrence(int64_t I, int64_t H) : I(I), H(H) {}
+  // O: the width of h_t, the direction's output (H, or an LSTM's proj_size).
+  Recurrence(const LayerConfig& config, int64_t I, int64_t H, int64_t O)
+      : I(I), H(H), O(O), dropout_(config.dropout), recurrent_dropout_(config.recurrent_dropout) {}
   virtual ~Recurrence() = default;
-  const int64_t I, H;
+  const int64_t I, H, O;
 
   virtual std::vector<ParamTensor> param_tensors() const = 0;  // offsets from this direction's
   int64_t param_count() const;                                  // first parameter
   void bind(float* params, float* grads) { params_ = params, grads_ = grads; }
   virtual void init(Rng& rng) = 0;
 
-  // x (T, B, I) -> h_1..h_T (T, B, H), zero where a row has ended (batch.active); valid until
+  // The pass's dropout masks (Keras): in training, one per sequence, the same at every step,
+  // for the inputs (B, I) and for h_{t-1} in the recurrent product (B, O), drawn from
+  // batch.rng; none otherwise. Call before every forward, from one thread (the two directions
+  // of a Bidirectional layer then run at once).
+  void draw_masks(const Batch& batch);
+
+  // x (T, B, I) -> h_1..h_T (T, B, O), zero where a row has ended (batch.active); valid until
   // the next forward. The initial state is zero.
-  virtual const float* forward(const float* x, const Batch& batch) = 0;
-  // After forward on the same x: dh_seq (T, B, H) ∂L/∂h_t for every step, or null; dh_last
-  // (B, H) ∂L/∂h_T, or null (only without lengths: with them the caller puts each row's into
+  const float* forward(const float* x, const Batch& batch);
+  // After forward on the same x: dh_seq (T, B, O) ∂L/∂h_t for every step, or null; dh_last
+  // (B, O) ∂L/∂h_T, or null (only without lengths: with them the caller puts each row's into
   // dh_seq at its last step). Accumulates into the gradients; writes dx (T, B, I) unless null.
-  virtual void backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                        const Batch& batch) = 0;
+  void backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
+                const Batch& batch);
 
   // Streaming: one step of one sequence, state kept until reset_state().
   virtual void step(const float* x, float* h) = 0;
@@ -40,8 +48,20 @@ class Recurrence {
   virtual void weights_changed() {}
 
  protected:
+  // The cell's own forward and backward, on the inputs after dropout.
+  virtual const float* run_forward(const float* x, const Batch& batch) = 0;
+  virtual void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
+                            const Batch& batch) = 0;
+  // The recurrent dropout mask (B, O) of this pass, or null.
+  const float* recurrent_mask() const { return h_mask_on_ ? h_mask_.data() : nullptr; }
+
   float* params_ = nullptr;
   float* grads_ = nullptr;
+
+ private:
+  const float dropout_, recurrent_dropout_;
+  bool x_mask_on_ = false, h_mask_on_ = false;
+  std::vector<float> x_mask_, h_mask_, x_dropped_;  // (B, I), (B, O), (T, B, I)
 };
 
 // The direction for config.type lstm, gru or simple_rnn.

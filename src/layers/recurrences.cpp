@@ -1,4 +1,4 @@
-// The three recurrences: parameter names (docs/file-format.md), Keras's initialisation, the
+// The recurrences: parameter names (docs/file-format.md), Keras's initialisation, the
 // workspace, and the calls into their cells' sequence code.
 // T = time steps, B = batch, I = input, H = hidden units.
 #include <cstring>
@@ -7,6 +7,7 @@
 #include "layers/gru_cell.h"
 #include "layers/init.h"
 #include "layers/lstm_cell.h"
+#include "layers/lstm_general.h"
 #include "layers/recurrence.h"
 #include "layers/rnn_cell.h"
 
@@ -18,13 +19,50 @@ int64_t Recurrence::param_count() const {
   return n;
 }
 
+// ---- dropout, the same for every cell ---------------------------------------------------------
+
+// m (n) = 1/(1 - rate) with probability 1 - rate, else 0 (inverted dropout)
+static void draw_mask(std::vector<float>& m, int64_t n, float rate, Rng& rng) {
+  grow(m, n);
+  const float keep = 1.0f - rate, scale = 1.0f / keep;
+  for (int64_t k = 0; k < n; ++k) m[size_t(k)] = rng.uniform() < keep ? scale : 0.0f;
+}
+
+void Recurrence::draw_masks(const Batch& b) {
+  x_mask_on_ = b.training && dropout_ > 0.0f;
+  h_mask_on_ = b.training && recurrent_dropout_ > 0.0f;
+  if (x_mask_on_) draw_mask(x_mask_, b.B * I, dropout_, *b.rng);
+  if (h_mask_on_) draw_mask(h_mask_, b.B * O, recurrent_dropout_, *b.rng);
+}
+
+// v (T, B, I) *= the input mask (B, I) at every step
+static void apply_mask(float* v, const float* mask, int64_t T, int64_t BI) {
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < BI; ++k) v[t * BI + k] *= mask[k];
+}
+
+const float* Recurrence::forward(const float* x, const Batch& b) {
+  if (!x_mask_on_) return run_forward(x, b);
+  const int64_t n = b.T * b.B * I;
+  grow(x_dropped_, n);
+  std::memcpy(x_dropped_.data(), x, sizeof(float) * size_t(n));
+  apply_mask(x_dropped_.data(), x_mask_.data(), b.T, b.B * I);
+  return run_forward(x_dropped_.data(), b);
+}
+
+void Recurrence::backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
+                          const Batch& b) {
+  run_backward(x_mask_on_ ? x_dropped_.data() : x, dh_seq, dh_last, dx, b);
+  if (dx && x_mask_on_) apply_mask(dx, x_mask_.data(), b.T, b.B * I);
+}
+
 static SeqDims dims(const Batch& b, int64_t I, int64_t H) { return {b.T, b.B, I, H, b.active}; }
 
 // ---- LSTM: gates i, f, g, o; the step kernels of kernels/lstm_step.h --------------------------
 
 class LstmRecurrence final : public Recurrence {
  public:
-  using Recurrence::Recurrence;
+  LstmRecurrence(const LayerConfig& c, int64_t I) : Recurrence(c, I, c.units, c.units) {}
 
   std::vector<ParamTensor> param_tensors() const override {
     return {{"weight_ih", {4 * H, I}, 0}, {"weight_hh", {4 * H, H}, kHH}, {"bias", {4 * H}, kBias}};
@@ -37,7 +75,7 @@ class LstmRecurrence final : public Recurrence {
     for (int64_t k = 0; k < 4 * H; ++k) bias[k] = (k >= H && k < 2 * H) ? 1.0f : 0.0f;
   }
 
-  const float* forward(const float* x, const Batch& b) override {
+  const float* run_forward(const float* x, const Batch& b) override {
     const int64_t BH = b.B * H;
     grow(gates_, b.T * b.B * 4 * H);
     grow(h_, (b.T + 1) * BH);
@@ -50,8 +88,8 @@ class LstmRecurrence final : public Recurrence {
     return h_.data() + BH;  // h_1..h_T
   }
 
-  void backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                const Batch& b) override {
+  void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
+                    const Batch& b) override {
     grow(dgates_, b.T * b.B * 4 * H);
     grow(dh_, b.B * H);
     grow(dc_, b.B * H);
@@ -118,11 +156,113 @@ class LstmRecurrence final : public Recurrence {
   bool packed_fresh_ = false, packed_bwd_fresh_ = false, packed_step_fresh_ = false;
 };
 
+// ---- LSTM with options: lstm_general.h -------------------------------------------------------
+
+// The seed's cell, which the fused kernels run: no option that changes the equations.
+static bool lstm_is_default(const LayerConfig& c) {
+  return c.activation == Activation::tanh && c.recurrent_activation == Activation::sigmoid &&
+         c.use_bias && c.proj_size == 0 && !c.use_peepholes && c.recurrent_dropout == 0.0f;
+}
+
+class LstmGeneralRecurrence final : public Recurrence {
+ public:
+  LstmGeneralRecurrence(const LayerConfig& c, int64_t I)
+      : Recurrence(c, I, c.units, c.proj_size > 0 ? c.proj_size : c.units),
+        variant_{O, c.activation, c.recurrent_activation},
+        proj_(c.proj_size > 0),
+        kBias(4 * H * (I + O)),
+        kHr(kBias + (c.use_bias ? 4 * H : 0)),
+        kPeep(kHr + (proj_ ? O * H : 0)),
+        bias_(c.use_bias),
+        peep_(c.use_peepholes) {}
+
+  // File order: weight_ih, weight_hh, bias, weight_hr, weight_peephole (the ones that exist).
+  std::vector<ParamTensor> param_tensors() const override {
+    std::vector<ParamTensor> t = {{"weight_ih", {4 * H, I}, 0}, {"weight_hh", {4 * H, O}, kHH}};
+    if (bias_) t.push_back({"bias", {4 * H}, kBias});
+    if (proj_) t.push_back({"weight_hr", {O, H}, kHr});
+    if (peep_) t.push_back({"weight_peephole", {3, H}, kPeep});
+    return t;
+  }
+
+  // As the seed's cell; W_hr glorot_uniform; the peepholes start at zero (a plain LSTM).
+  void init(Rng& rng) override {
+    init_glorot_uniform(params_, 4 * H * I, I, 4 * H, rng);
+    init_orthogonal(params_ + kHH, 4 * H, O, rng);
+    if (bias_)
+      for (int64_t k = 0; k < 4 * H; ++k) params_[kBias + k] = (k >= H && k < 2 * H) ? 1.0f : 0.0f;
+    if (proj_) init_glorot_uniform(params_ + kHr, O * H, H, O, rng);
+    if (peep_) std::memset(params_ + kPeep, 0, sizeof(float) * size_t(3 * H));
+  }
+
+  const float* run_forward(const float* x, const Batch& b) override {
+    grow(gates_, b.T * b.B * 4 * H);
+    grow(c_, (b.T + 1) * b.B * H);
+    grow(h_, (b.T + 1) * b.B * O);
+    if (proj_) grow(u_, b.T * b.B * H);
+    if (recurrent_mask()) grow(h_in_, b.T * b.B * O);
+    std::memset(c_.data(), 0, sizeof(float) * size_t(b.B * H));  // h_0 = c_0 = 0
+    std::memset(h_.data(), 0, sizeof(float) * size_t(b.B * O));
+    LstmGeneralActivations act = activations();
+    lstm_general_forward(dims(b, I, H), variant_, weights(), recurrent_mask(), x, act);
+    return h_.data() + b.B * O;
+  }
+
+  void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
+                    const Batch& b) override {
+    grow(da_, b.T * b.B * 4 * H);
+    grow(dh_, b.T * b.B * O);
+    grow(du_, b.B * H);
+    grow(dc_, b.B * H);
+    grow(carry_, b.B * O);
+    LstmGeneralWork work{da_.data(), dh_.data(), du_.data(), dc_.data(), carry_.data()};
+    LstmGeneralGrads g{grads_, grads_ + kHH, bias_ ? grads_ + kBias : nullptr,
+                       peep_ ? grads_ + kPeep : nullptr, proj_ ? grads_ + kHr : nullptr};
+    lstm_general_backward(dims(b, I, H), variant_, weights(), recurrent_mask(), x, activations(),
+                          dh_seq, dh_last, work, g, dx, nullptr, nullptr);
+  }
+
+  // One step of one sequence: the sequence code with T = B = 1, slot 0 the carried state.
+  void step(const float* x, float* y) override {
+    if (stream_h_.empty()) {
+      stream_gates_.assign(size_t(4 * H), 0.0f);
+      stream_c_.assign(size_t(2 * H), 0.0f);
+      stream_h_.assign(size_t(2 * O), 0.0f);
+      stream_u_.assign(size_t(proj_ ? H : 0), 0.0f);
+    }
+    LstmGeneralActivations act{stream_gates_.data(), stream_c_.data(), stream_h_.data(),
+                               proj_ ? stream_u_.data() : nullptr, nullptr};
+    lstm_general_forward({1, 1, I, H, nullptr}, variant_, weights(), nullptr, x, act);
+    std::memcpy(stream_c_.data(), stream_c_.data() + H, sizeof(float) * size_t(H));
+    std::memcpy(stream_h_.data(), stream_h_.data() + O, sizeof(float) * size_t(O));
+    std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(O));
+  }
+  void reset_state() override { stream_h_.clear(); }
+
+ private:
+  LstmGeneralWeights weights() const {
+    return {params_, params_ + kHH, bias_ ? params_ + kBias : nullptr,
+            peep_ ? params_ + kPeep : nullptr, proj_ ? params_ + kHr : nullptr};
+  }
+  LstmGeneralActivations activations() {
+    return {gates_.data(), c_.data(), h_.data(), proj_ ? u_.data() : nullptr,
+            recurrent_mask() ? h_in_.data() : nullptr};
+  }
+
+  const LstmVariant variant_;
+  const bool proj_;
+  const int64_t kHH = 4 * H * I, kBias, kHr, kPeep;  // offsets of W_hh, b, W_hr, p
+  const bool bias_, peep_;
+  std::vector<float> gates_, c_, h_, u_, h_in_;  // (T, B, 4H), (T+1, B, H), (T+1, B, P), (T, B, H), (T, B, P)
+  std::vector<float> da_, dh_, du_, dc_, carry_;  // (T, B, 4H), (T, B, P), (B, H), (B, H), (B, P)
+  std::vector<float> stream_gates_, stream_c_, stream_h_, stream_u_;  // step(): (4H), (2H), (2P), (H)
+};
+
 // ---- GRU: gates r, z, n, two biases ---------------------------------------------------------
 
 class GruRecurrence final : public Recurrence {
  public:
-  using Recurrence::Recurrence;
+  GruRecurrence(const LayerConfig& c, int64_t I) : Recurrence(c, I, c.units, c.units) {}
 
   std::vector<ParamTensor> param_tensors() const override {
     return {{"weight_ih", {3 * H, I}, 0},
@@ -137,7 +277,7 @@ class GruRecurrence final : public Recurrence {
     std::memset(params_ + kBih, 0, sizeof(float) * size_t(6 * H));
   }
 
-  const float* forward(const float* x, const Batch& b) override {
+  const float* run_forward(const float* x, const Batch& b) override {
     const int64_t BH = b.B * H;
     grow(gates_, b.T * b.B * 4 * H);
     grow(h_, (b.T + 1) * BH);
@@ -149,8 +289,8 @@ class GruRecurrence final : public Recurrence {
     return h_.data() + BH;
   }
 
-  void backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                const Batch& b) override {
+  void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
+                    const Batch& b) override {
     grow(dax_, b.T * b.B * 3 * H);
     grow(dah_, b.T * b.B * 3 * H);
     grow(dh_, b.B * H);
@@ -181,7 +321,8 @@ class GruRecurrence final : public Recurrence {
 
 class RnnRecurrence final : public Recurrence {
  public:
-  RnnRecurrence(int64_t I, int64_t H, Activation act) : Recurrence(I, H), act_(act) {}
+  RnnRecurrence(const LayerConfig& c, int64_t I)
+      : Recurrence(c, I, c.units, c.units), act_(c.activation) {}
 
   std::vector<ParamTensor> param_tensors() const override {
     return {{"weight_ih", {H, I}, 0}, {"weight_hh", {H, H}, kHH}, {"bias", {H}, kBias}};
@@ -193,7 +334,7 @@ class RnnRecurrence final : public Recurrence {
     std::memset(params_ + kBias, 0, sizeof(float) * size_t(H));
   }
 
-  const float* forward(const float* x, const Batch& b) override {
+  const float* run_forward(const float* x, const Batch& b) override {
     const int64_t BH = b.B * H;
     grow(h_, (b.T + 1) * BH);
     std::memset(h_.data(), 0, sizeof(float) * size_t(BH));
@@ -201,8 +342,8 @@ class RnnRecurrence final : public Recurrence {
     return h_.data() + BH;
   }
 
-  void backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                const Batch& b) override {
+  void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
+                    const Batch& b) override {
     grow(da_, b.T * b.B * H);
     grow(dh_, b.B * H);
     RnnGrads g{grads_, grads_ + kHH, grads_ + kBias};
@@ -226,12 +367,13 @@ class RnnRecurrence final : public Recurrence {
   std::vector<float> h_, da_, dh_, stream_h_;  // (T+1, B, H), (T, B, H), (B, H), (2H)
 };
 
-std::unique_ptr<Recurrence> make_recurrence(const LayerConfig& config, int64_t I) {
-  const int64_t H = config.units;
-  switch (config.type) {
-    case LayerType::lstm: return std::make_unique<LstmRecurrence>(I, H);
-    case LayerType::gru: return std::make_unique<GruRecurrence>(I, H);
-    case LayerType::simple_rnn: return std::make_unique<RnnRecurrence>(I, H, config.activation);
+std::unique_ptr<Recurrence> make_recurrence(const LayerConfig& c, int64_t I) {
+  switch (c.type) {
+    case LayerType::lstm:
+      if (lstm_is_default(c)) return std::make_unique<LstmRecurrence>(c, I);
+      return std::make_unique<LstmGeneralRecurrence>(c, I);
+    case LayerType::gru: return std::make_unique<GruRecurrence>(c, I);
+    case LayerType::simple_rnn: return std::make_unique<RnnRecurrence>(c, I);
     default: return nullptr;
   }
 }

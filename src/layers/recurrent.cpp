@@ -1,8 +1,8 @@
 // The recurrent layers as the model sees them: one direction (LSTM, GRU, SimpleRNN, with
 // go_backwards) or both (Bidirectional), over right-padded batches with per-row lengths.
 //
-// Dimensions: T = time steps, B = batch, I = input features, H = hidden units, L_b = the
-// length of row b (T without lengths). Time-major (T, B, F).
+// Dimensions: T = time steps, B = batch, I = input features, H = the width of h_t (the units,
+// or an LSTM's proj_size), L_b = the length of row b (T without lengths). Time-major (T, B, F).
 //
 // Direction: the backward direction reads each row from its last valid step, so it is given x
 // reversed within each row's length, xr[s, b] = x[L_b - 1 - s, b], and steps in that order;
@@ -54,17 +54,20 @@ static void direction_backward(Recurrence& r, const float* x, const float* dy, b
                                std::vector<float>& scratch, float* dx, const Batch& batch) {
   if (seq) return r.backward(x, dy, nullptr, dx, batch);
   if (!batch.lengths) return r.backward(x, nullptr, dy, dx, batch);
-  grow(scratch, batch.T * batch.B * r.H);
-  scatter_last(dy, scratch.data(), r.H, batch);
+  grow(scratch, batch.T * batch.B * r.O);
+  scatter_last(dy, scratch.data(), r.O, batch);
   r.backward(x, scratch.data(), nullptr, dx, batch);
 }
+
+// The width of h_t: the units, or an LSTM's proj_size.
+static int64_t recurrent_width(const LayerConfig& c) { return c.proj_size > 0 ? c.proj_size : c.units; }
 
 // ---- one direction ----------------------------------------------------------------------------
 
 class RecurrentLayer final : public Layer {
  public:
   RecurrentLayer(const LayerConfig& c, int64_t in)
-      : Layer(c, in, true, c.units, c.return_sequences), cell_(make_recurrence(c, in)) {}
+      : Layer(c, in, true, recurrent_width(c), c.return_sequences), cell_(make_recurrence(c, in)) {}
 
   std::vector<ParamTensor> param_tensors() const override { return cell_->param_tensors(); }
   void bind(float* params, float* grads) override {
@@ -77,6 +80,7 @@ class RecurrentLayer final : public Layer {
   // state after the row's last s + 1 valid steps.
   void forward(const float* x, float* y, const Batch& batch) override {
     const float* in = input(x, batch);
+    cell_->draw_masks(batch);
     const float* hs = cell_->forward(in, batch);
     if (out_seq) std::memcpy(y, hs, sizeof(float) * size_t(batch.T * batch.B * out_features));
     else gather_last(hs, y, out_features, batch);
@@ -114,9 +118,9 @@ class RecurrentLayer final : public Layer {
 class BidirectionalLayer final : public Layer {
  public:
   BidirectionalLayer(const LayerConfig& c, int64_t in)
-      : Layer(c, in, true, c.merge_mode == MergeMode::concat ? 2 * c.units : c.units,
+      : Layer(c, in, true, (c.merge_mode == MergeMode::concat ? 2 : 1) * recurrent_width(c.wrapped[0]),
               c.return_sequences),
-        H(c.units),
+        H(recurrent_width(c.wrapped[0])),
         fwd_(make_recurrence(c.wrapped[0], in)),
         bwd_(make_recurrence(c.wrapped[0], in)) {}
 
@@ -146,6 +150,8 @@ class BidirectionalLayer final : public Layer {
     grow(b_, R * H);
     if (!out_seq) grow(f_, R * H);
     const float* f = nullptr;
+    fwd_->draw_masks(batch);  // here, not in the threads: both draw from batch.rng
+    bwd_->draw_masks(batch);
     run_side_by_side(
         [&] {
           const float* hf = fwd_->forward(x, batch);
@@ -239,7 +245,7 @@ class BidirectionalLayer final : public Layer {
     }
   }
 
-  const int64_t H;
+  const int64_t H;  // each direction's output width
   std::unique_ptr<Recurrence> fwd_, bwd_;
   // The merge's inputs in time order: f_seen_ the forward direction's (its own buffer for
   // sequences, else f_), b_ the backward direction's. x_rev_: x in the backward direction's order.

@@ -5,16 +5,11 @@
 #include <cstring>
 
 #include "gemm/gemm.h"
+#include "layers/activation.h"
 #include "kernels/lstm_step.h"
 
 namespace lstm {
 
-static inline float activate(float a, Activation act) {
-  return act == Activation::relu ? (a > 0.0f ? a : 0.0f) : std::tanh(a);
-}
-static inline float derivative(float h, Activation act) {  // from the output
-  return act == Activation::relu ? (h > 0.0f ? 1.0f : 0.0f) : 1.0f - h * h;
-}
 
 void rnn_forward(const SeqDims& d, const RnnWeights& w, Activation act, const float* x, float* h) {
   const int64_t H = d.H, BH = d.B * H;
@@ -25,7 +20,7 @@ void rnn_forward(const SeqDims& d, const RnnWeights& w, Activation act, const fl
     const int64_t n = d.rows_at(t);
     float* ht = h + (t + 1) * BH;
     gemm(false, true, n, H, H, 1.0f, h + t * BH, H, w.w_hh, H, 1.0f, ht, H);
-    for (int64_t k = 0; k < n * H; ++k) ht[k] = activate(ht[k], act);
+    for (int64_t k = 0; k < n * H; ++k) ht[k] = activate(act, ht[k]);
     std::memset(ht + n * H, 0, sizeof(float) * size_t((d.B - n) * H));  // ended rows
   }
 }
@@ -36,7 +31,7 @@ void rnn_step(const RnnWeights& w, Activation act, int64_t I, int64_t H, const f
     float s = w.bias[j];
     for (int64_t k = 0; k < I; ++k) s += w.w_ih[j * I + k] * x[k];
     for (int64_t k = 0; k < H; ++k) s += w.w_hh[j * H + k] * h_prev[k];
-    h[j] = activate(s, act);
+    h[j] = activate(act, s);
   }
 }
 
@@ -50,7 +45,7 @@ void rnn_backward(const SeqDims& d, const RnnWeights& w, Activation act, const f
     const float* ht = h + (t + 1) * BH;
     float* dat = da + t * BH;
     for (int64_t k = 0; k < n * H; ++k)
-      dat[k] = (dh[k] + (dh_seq ? dh_seq[t * BH + k] : 0.0f)) * derivative(ht[k], act);
+      dat[k] = (dh[k] + (dh_seq ? dh_seq[t * BH + k] : 0.0f)) * activation_slope(act, ht[k]);
     std::memset(dat + n * H, 0, sizeof(float) * size_t((d.B - n) * H));  // ended rows
     gemm(false, false, n, H, H, 1.0f, dat, H, w.w_hh, H, 0.0f, dh, H);  // dh_{t-1}
   }

@@ -47,6 +47,17 @@ static json layer_to_json(const LayerConfig& c) {
       l["return_sequences"] = c.return_sequences;
       if (c.go_backwards) l["go_backwards"] = true;
       if (c.type == LayerType::simple_rnn) l["activation"] = activation_name(c.activation);
+      if (c.dropout > 0.0f) l["dropout"] = c.dropout;
+      if (c.type != LayerType::lstm) break;
+      // the LSTM's options, written when they differ from the seed's cell (older readers
+      // then still read every model that does not use them)
+      if (c.activation != Activation::tanh) l["activation"] = activation_name(c.activation);
+      if (c.recurrent_activation != Activation::sigmoid)
+        l["recurrent_activation"] = activation_name(c.recurrent_activation);
+      if (!c.use_bias) l["use_bias"] = false;
+      if (c.recurrent_dropout > 0.0f) l["recurrent_dropout"] = c.recurrent_dropout;
+      if (c.proj_size > 0) l["proj_size"] = c.proj_size;
+      if (c.use_peepholes) l["use_peepholes"] = true;
       break;
     case LayerType::dense:
       l["units"] = c.units;
@@ -104,13 +115,14 @@ static double get_number(const json& obj, const char* key, double fallback,
   return obj[key].get<double>();
 }
 
-static Activation get_activation(const json& obj, Activation fallback, const std::string& where) {
-  if (!obj.contains("activation")) return fallback;
-  if (!obj["activation"].is_string()) throw Error(where + ": \"activation\" must be a string");
+static Activation get_activation(const json& obj, const char* key, Activation fallback,
+                                 const std::string& where) {
+  if (!obj.contains(key)) return fallback;
+  if (!obj[key].is_string()) throw Error(where + ": \"" + key + "\" must be a string");
   try {
-    return activation_from_name(obj["activation"].get<std::string>());
+    return activation_from_name(obj[key].get<std::string>());
   } catch (const Error& e) {
-    throw Error(where + ": " + e.what());
+    throw Error(where + ": \"" + key + "\": " + e.what());
   }
 }
 
@@ -130,21 +142,38 @@ static LayerConfig layer_from_json(const json& l, const std::string& where) {
     throw Error(where + ": missing \"type\" (" + kTypes + ")");
   const std::string type = l["type"].get<std::string>();
   if (type == "lstm" || type == "gru" || type == "simple_rnn") {
-    std::set<std::string> keys = {"type", "units", "return_sequences", "go_backwards"};
-    if (type == "simple_rnn") keys.insert("activation");
+    std::set<std::string> keys = {"type", "units", "return_sequences", "go_backwards", "dropout"};
+    if (type != "gru") keys.insert("activation");
+    if (type == "lstm")
+      keys.insert({"recurrent_activation", "use_bias", "recurrent_dropout", "proj_size", "use_peepholes"});
     check_keys(l, keys, where);
     const int units = get_units(l, "units", where);
     const bool seq = get_bool(l, "return_sequences", false, where);
     const bool back = get_bool(l, "go_backwards", false, where);
-    if (type == "lstm") return LSTM(units, {.return_sequences = seq, .go_backwards = back});
-    if (type == "gru") return GRU(units, {.return_sequences = seq, .go_backwards = back});
-    return SimpleRNN(units, {.activation = get_activation(l, Activation::tanh, where),
-                             .return_sequences = seq, .go_backwards = back});
+    const float dropout = float(get_number(l, "dropout", 0.0, where));
+    if (type == "gru") return GRU(units, {.return_sequences = seq, .go_backwards = back, .dropout = dropout});
+    if (type == "simple_rnn")
+      return SimpleRNN(units, {.activation = get_activation(l, "activation", Activation::tanh, where),
+                               .return_sequences = seq, .go_backwards = back, .dropout = dropout});
+    int64_t proj = 0;
+    if (l.contains("proj_size")) proj = get_int(l, "proj_size", where);
+    if (proj < 0 || proj >= units)
+      throw Error(where + ": \"proj_size\" must be in 1.." + std::to_string(units - 1) +
+                  " (smaller than units), or 0 for no projection, got " + std::to_string(proj));
+    return LSTM(units, {.return_sequences = seq, .go_backwards = back,
+                        .activation = get_activation(l, "activation", Activation::tanh, where),
+                        .recurrent_activation =
+                            get_activation(l, "recurrent_activation", Activation::sigmoid, where),
+                        .use_bias = get_bool(l, "use_bias", true, where),
+                        .dropout = dropout,
+                        .recurrent_dropout = float(get_number(l, "recurrent_dropout", 0.0, where)),
+                        .proj_size = int(proj),
+                        .use_peepholes = get_bool(l, "use_peepholes", false, where)});
   }
   if (type == "dense") {
     check_keys(l, {"type", "units", "activation"}, where);
     return Dense(get_units(l, "units", where),
-                 {.activation = get_activation(l, Activation::linear, where)});
+                 {.activation = get_activation(l, "activation", Activation::linear, where)});
   }
   if (type == "time_distributed" || type == "bidirectional") {
     check_keys(l, type == "bidirectional" ? std::set<std::string>{"type", "layer", "merge_mode"}

@@ -283,9 +283,9 @@ class Cli(CliTest):
         inf_y[3, 0] = np.inf
         fails(["train", "--init", model, "--x", good_x, "--y", self.save("yi.npy", inf_y), "--out", ms], "Inf at index [3, 0]")
         with open(self.path("bad.json"), "w") as f:
-            f.write('{"input_shape": [5, 2], "layers": [{"type": "lstm", "units": 3, "dropout": 0.5}]}')
+            f.write('{"input_shape": [5, 2], "layers": [{"type": "lstm", "units": 3, "recurent_dropout": 0.5}]}')
         fails(["train", "--config", self.path("bad.json"), "--x", good_x, "--y", good_y, "--out", ms],
-              'unknown key "dropout"')
+              'unknown key "recurent_dropout"')
         fails(["train", "--init", model, "--x", good_x, "--y", good_y, "--out", self.path("no/dir/m.safetensors")],
               "does not exist")
         # An existing output survives a failed run untouched.

@@ -4,7 +4,8 @@
 
 For every case in CASES it builds nn.LSTM (+ nn.Linear head) with random weights (both biases
 non-zero); for every case in LAYER_CASES, the PyTorch twin of an lstm config (torch_twin.py:
-GRU, SimpleRNN, Bidirectional, Embedding, Masking, packed variable-length batches). It writes
+GRU, SimpleRNN, Bidirectional, Embedding, Masking, packed variable-length batches, the LSTM's
+options: projection, no bias, peepholes, activations). It writes
 the model in lstm's own file format (docs/file-format.md) and records, with
 the whole computation in float64 from the same float32 starting values:
   X.npy, y.npy          the batch (lengths.npy: per-sample lengths, for the padded cases)
@@ -81,6 +82,22 @@ LAYER_CASES = [
     ("masking_gru", {"input_shape": [6, 2], "layers": [
         {"type": "masking", "mask_value": 0.0}, _rnn("gru", 5), {"type": "dense", "units": 1}]},
      5, 6, "padding", "mse", "adam"),
+    # the LSTM's options: projection and no bias on nn.LSTM itself, the rest on ManualLSTM
+    ("lstm_projection", {"input_shape": [7, 3], "layers": [
+        _rnn("lstm", 8, True, proj_size=3), _bi(_rnn("lstm", 6, proj_size=4)), {"type": "dense", "units": 2}]},
+     5, 7, None, "mse", "adam"),
+    ("packed_projection_no_bias", {"input_shape": [8, 4], "layers": [
+        _rnn("lstm", 6, True, proj_size=2, use_bias=False), _bi(_rnn("lstm", 5, True, use_bias=False), "sum"),
+        {"type": "time_distributed", "layer": {"type": "dense", "units": 2}}]},
+     6, 8, "given", "mse", "adam"),
+    ("lstm_peepholes", {"input_shape": [6, 3], "layers": [
+        _rnn("lstm", 6, True, use_peepholes=True, recurrent_activation="hard_sigmoid"),
+        _bi(_rnn("lstm", 4, use_peepholes=True, proj_size=3, activation="relu")), {"type": "dense", "units": 2}]},
+     5, 6, "given", "mse", "adam"),
+    ("lstm_activations", {"input_shape": [5, 2], "layers": [
+        _rnn("lstm", 5, True, activation="linear", use_bias=False),
+        _rnn("lstm", 4, activation="sigmoid", recurrent_activation="tanh", go_backwards=True),
+        {"type": "dense", "units": 1}]}, 4, 5, None, "mse", "rmsprop"),
 ]
 
 

@@ -10,7 +10,9 @@ sequences, and its parameters (or their gradients) under lstm's tensor names.
 Semantics it pins down (lstm/layers.h): padded steps leave the state alone and output zero; a
 layer without return_sequences returns each direction's final state (h_n); go_backwards reads
 each sequence from its last valid step and returns outputs in that order; Bidirectional joins
-[forward, backward] by concat, sum, mul or ave.
+[forward, backward] by concat, sum, mul or ave. An LSTM's proj_size and use_bias run on
+nn.LSTM itself; the options PyTorch lacks (activation, recurrent_activation, use_peepholes) on
+ManualLSTM, the equations written out in torch operations (autograd gives the gradients).
 """
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -28,6 +30,51 @@ def reverse_within(x, lengths):
     return out
 
 
+ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
+               "hard_sigmoid": torch.nn.functional.hardsigmoid, "linear": lambda z: z}
+
+
+class ManualLSTM(torch.nn.Module):
+    """One direction of an LSTM with every option, step by step (gates i, f, g, o):
+    i = ract(a_i + p_i c_{t-1}), f = ract(a_f + p_f c_{t-1}), g = act(a_g),
+    c_t = f c_{t-1} + i g, o = ract(a_o + p_o c_t), h_t = W_hr (o act(c_t)) (or without W_hr).
+    Rows past their length keep their state and output zero (packed semantics)."""
+
+    def __init__(self, I, H, P, bias, peephole, act, ract):
+        super().__init__()
+        new = lambda *shape: torch.nn.Parameter(torch.empty(*shape))
+        self.weight_ih, self.weight_hh = new(4 * H, I), new(4 * H, P or H)
+        self.bias = new(4 * H) if bias else None
+        self.weight_hr = new(P, H) if P else None
+        self.weight_peephole = new(3, H) if peephole else None
+        self.act, self.ract = ACTIVATIONS[act], ACTIVATIONS[ract]
+
+    def forward(self, x, L):
+        N, T = x.shape[0], x.shape[1]
+        H = self.weight_ih.shape[0] // 4
+        h = x.new_zeros(N, self.weight_hh.shape[1])
+        c = x.new_zeros(N, H)
+        p = self.weight_peephole
+        outs = []
+        for t in range(T):
+            a = x[:, t] @ self.weight_ih.T + h @ self.weight_hh.T
+            if self.bias is not None:
+                a = a + self.bias
+            a_i, a_f, a_g, a_o = a.chunk(4, 1)
+            if p is not None:
+                a_i, a_f = a_i + p[0] * c, a_f + p[1] * c
+            i, f, g = self.ract(a_i), self.ract(a_f), self.act(a_g)
+            c_new = f * c + i * g
+            o = self.ract(a_o + p[2] * c_new if p is not None else a_o)
+            h_new = o * self.act(c_new)
+            if self.weight_hr is not None:
+                h_new = h_new @ self.weight_hr.T
+            m = (t < L).to(x.dtype)[:, None]
+            c, h = m * c_new + (1 - m) * c, m * h_new + (1 - m) * h
+            outs.append(m * h_new)
+        return torch.stack(outs, 1), h
+
+
 class RecurrentTwin(torch.nn.Module):
     def __init__(self, cfg, I):
         super().__init__()
@@ -38,23 +85,45 @@ class RecurrentTwin(torch.nn.Module):
         self.seq = inner.get("return_sequences", False)
         self.backwards = inner.get("go_backwards", False)
         self.merge = cfg.get("merge_mode", "concat")
-        kwargs = {"batch_first": True, "bidirectional": self.bidirectional}
-        if self.kind == "simple_rnn":
-            kwargs["nonlinearity"] = inner.get("activation", "tanh")
-        self.rnn = RNN_CLASSES[self.kind](I, self.H, **kwargs)
-        self.out_features = 2 * self.H if self.bidirectional and self.merge == "concat" else self.H
+        self.P = inner.get("proj_size", 0)
+        self.bias = inner.get("use_bias", True)
+        self.W = self.P or self.H  # the width of h_t
+        act, ract = inner.get("activation", "tanh"), inner.get("recurrent_activation", "sigmoid")
+        self.manual = self.kind == "lstm" and (act != "tanh" or ract != "sigmoid" or inner.get("use_peepholes", False))
+        if self.manual:
+            self.directions = torch.nn.ModuleList(
+                [ManualLSTM(I, self.H, self.P, self.bias, inner.get("use_peepholes", False), act, ract)
+                 for _ in range(2 if self.bidirectional else 1)])
+        else:
+            kwargs = {"batch_first": True, "bidirectional": self.bidirectional, "bias": self.bias}
+            if self.kind == "simple_rnn":
+                kwargs["nonlinearity"] = inner.get("activation", "tanh")
+            if self.P:
+                kwargs["proj_size"] = self.P
+            self.rnn = RNN_CLASSES[self.kind](I, self.H, **kwargs)
+        self.out_features = 2 * self.W if self.bidirectional and self.merge == "concat" else self.W
+
+    def run(self, x, L):
+        """[directions' outputs side by side (N, T, W or 2W)], h_n [directions, N, W]"""
+        if not self.manual:
+            packed = pack_padded_sequence(x, L, batch_first=True, enforce_sorted=False)
+            out, state = self.rnn(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+            return out, (state[0] if self.kind == "lstm" else state)
+        out_f, h_f = self.directions[0](x, L)
+        if not self.bidirectional:
+            return out_f, h_f[None]
+        out_b, h_b = self.directions[1](reverse_within(x, L), L)
+        return torch.cat([out_f, reverse_within(out_b, L)], -1), torch.stack([h_f, h_b])
 
     def forward(self, x, lengths):
         N, T = x.shape[0], x.shape[1]
         L = lengths if lengths is not None else torch.full((N,), T, dtype=torch.long)
         if self.backwards:
             x = reverse_within(x, L)
-        packed = pack_padded_sequence(x, L, batch_first=True, enforce_sorted=False)
-        out, state = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
-        h_n = state[0] if self.kind == "lstm" else state  # [directions, N, H]
+        out, h_n = self.run(x, L)  # h_n [directions, N, W]
         if self.seq:
-            f, b = out[..., :self.H], out[..., self.H:]
+            f, b = out[..., :self.W], out[..., self.W:]
         else:
             f, b = h_n[0], (h_n[1] if self.bidirectional else None)
         if not self.bidirectional:
@@ -64,27 +133,42 @@ class RecurrentTwin(torch.nn.Module):
 
     def tensors(self, prefix, get):
         """lstm's names: weight_ih, weight_hh and bias (LSTM, SimpleRNN: one bias, the sum) or
-        bias_ih, bias_hh (GRU); a bidirectional layer's under forward. and backward."""
+        bias_ih, bias_hh (GRU), then an LSTM's weight_hr and weight_peephole; a bidirectional
+        layer's under forward. and backward."""
         out = []
-        for direction, suffix in [("forward.", ""), ("backward.", "_reverse")][: 2 if self.bidirectional else 1]:
-            p = lambda name: get(getattr(self.rnn, name + "_l0" + suffix))
+        names = ["forward.", "backward."][: 2 if self.bidirectional else 1]
+        for k, (direction, suffix) in enumerate(zip(names, ["", "_reverse"])):
             d = prefix + (direction if self.bidirectional else "")
+            if self.manual:
+                m = self.directions[k]
+                out += [(d + n, get(getattr(m, n))) for n in
+                        ["weight_ih", "weight_hh", "bias", "weight_hr", "weight_peephole"] if getattr(m, n) is not None]
+                continue
+            p = lambda name: get(getattr(self.rnn, name + "_l0" + suffix))
             out += [(d + "weight_ih", p("weight_ih")), (d + "weight_hh", p("weight_hh"))]
-            if self.kind == "gru":
+            if self.bias and self.kind == "gru":
                 out += [(d + "bias_ih", p("bias_ih")), (d + "bias_hh", p("bias_hh"))]
-            else:  # the gradient of the sum b_ih + b_hh equals each one's gradient
+            elif self.bias:  # the gradient of the sum b_ih + b_hh equals each one's gradient
                 out += [(d + "bias", p("bias_ih") if get is GRAD else p("bias_ih") + p("bias_hh"))]
+            if self.P:
+                out += [(d + "weight_hr", p("weight_hr"))]
         return out
 
     def fold_biases(self):
-        if self.kind == "gru":
-            return  # GRU keeps both biases in lstm's format too
+        if self.kind == "gru" or self.manual or not self.bias:
+            return  # GRU keeps both biases in lstm's format too; the others have one or none
         for suffix in ["", "_reverse"][: 2 if self.bidirectional else 1]:
             b_ih, b_hh = getattr(self.rnn, "bias_ih_l0" + suffix), getattr(self.rnn, "bias_hh_l0" + suffix)
             with torch.no_grad():
                 b_ih += b_hh
                 b_hh.zero_()
             b_hh.requires_grad_(False)
+
+    def extra_bias_count(self):
+        """Parameters PyTorch has that lstm does not: the second bias of LSTM and SimpleRNN."""
+        if self.kind == "gru" or self.manual or not self.bias:
+            return 0
+        return self.rnn.bias_hh_l0.numel() * (2 if self.bidirectional else 1)
 
 
 def GRAD(p):
@@ -184,6 +268,6 @@ class Twin(torch.nn.Module):
         """lstm's parameter count: PyTorch's, less one bias per LSTM / SimpleRNN direction."""
         n = sum(p.numel() for p in self.parameters())
         for layer in self.layers:
-            if isinstance(layer, RecurrentTwin) and layer.kind != "gru":
-                n -= layer.rnn.bias_hh_l0.numel() * (2 if layer.bidirectional else 1)
+            if isinstance(layer, RecurrentTwin):
+                n -= layer.extra_bias_count()
         return n
