@@ -8,6 +8,8 @@
 // input_shape is [T, F] (T null or 0: any length), [F], or [T] for token ids (an Embedding
 // first). Every layer type and key: docs/file-format.md. Unknown keys are errors, so a typo
 // never silently falls back to a default.
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -37,6 +39,16 @@ static int64_t get_int(const json& obj, const char* key, const std::string& wher
   return v.get<int64_t>();
 }
 
+// A float as the shortest decimal that reads back as the same float: 0.1, not 0.100000001.
+static double json_float(float v) {
+  char buf[32] = "0";
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, double(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return std::strtod(buf, nullptr);
+}
+
 static json layer_to_json(const LayerConfig& c) {
   json l = {{"type", layer_type_name(c.type)}};
   switch (c.type) {
@@ -47,7 +59,7 @@ static json layer_to_json(const LayerConfig& c) {
       l["return_sequences"] = c.return_sequences;
       if (c.go_backwards) l["go_backwards"] = true;
       if (c.type == LayerType::simple_rnn) l["activation"] = activation_name(c.activation);
-      if (c.dropout > 0.0f) l["dropout"] = c.dropout;
+      if (c.dropout > 0.0f) l["dropout"] = json_float(c.dropout);
       if (c.type != LayerType::lstm) break;
       // the LSTM's options, written when they differ from the seed's cell (older readers
       // then still read every model that does not use them)
@@ -55,7 +67,7 @@ static json layer_to_json(const LayerConfig& c) {
       if (c.recurrent_activation != Activation::sigmoid)
         l["recurrent_activation"] = activation_name(c.recurrent_activation);
       if (!c.use_bias) l["use_bias"] = false;
-      if (c.recurrent_dropout > 0.0f) l["recurrent_dropout"] = c.recurrent_dropout;
+      if (c.recurrent_dropout > 0.0f) l["recurrent_dropout"] = json_float(c.recurrent_dropout);
       if (c.proj_size > 0) l["proj_size"] = c.proj_size;
       if (c.use_peepholes) l["use_peepholes"] = true;
       break;
@@ -77,8 +89,8 @@ static json layer_to_json(const LayerConfig& c) {
       l["output_dim"] = c.units;
       l["mask_zero"] = c.mask_zero;
       break;
-    case LayerType::dropout: l["rate"] = c.rate; break;
-    case LayerType::masking: l["mask_value"] = c.mask_value; break;
+    case LayerType::dropout: l["rate"] = json_float(c.rate); break;
+    case LayerType::masking: l["mask_value"] = json_float(c.mask_value); break;
   }
   return l;
 }

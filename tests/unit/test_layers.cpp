@@ -212,8 +212,12 @@ TEST(Layers, StreamingMatchesPredict) {
   for (LayerConfig first : {GRU(5, {.return_sequences = true, .input_shape = {0, F}}),
                             SimpleRNN(5, {.activation = Activation::relu, .return_sequences = true,
                                           .input_shape = {0, F}}),
-                            LSTM(5, {.return_sequences = true, .input_shape = {0, F}})}) {
-    SCOPED_TRACE(layer_type_name(first.type));
+                            LSTM(5, {.return_sequences = true, .input_shape = {0, F}}),
+                            LSTM(5, {.return_sequences = true, .activation = Activation::relu,
+                                     .recurrent_activation = Activation::hard_sigmoid,
+                                     .dropout = 0.3f, .recurrent_dropout = 0.3f, .proj_size = 2,
+                                     .use_peepholes = true, .input_shape = {0, F}})}) {
+    SCOPED_TRACE(std::string(layer_type_name(first.type)) + (first.proj_size ? " with options" : ""));
     Sequential model({.seed = 6});
     model.add(first);
     model.add(Dropout(0.5f));
@@ -236,8 +240,12 @@ TEST(Layers, ConfigAndFileRoundTrip) {
   model.add(Dropout(0.2f));
   model.add(GRU(3, {.return_sequences = true, .go_backwards = true}));
   model.add(SimpleRNN(2, {.activation = Activation::relu, .return_sequences = true}));
+  model.add(LSTM(4, {.return_sequences = true, .activation = Activation::relu,
+                     .recurrent_activation = Activation::hard_sigmoid, .use_bias = false,
+                     .dropout = 0.1f, .recurrent_dropout = 0.2f, .proj_size = 2, .use_peepholes = true}));
   model.add(TimeDistributed(Dense(3, {.activation = Activation::softmax})));
   const std::string json = model.to_json();
+  EXPECT_NE(json.find(R"("dropout":0.1,)"), std::string::npos) << json;  // as written, not 0.100000001
   EXPECT_EQ(Sequential::from_json(json).to_json(), json);
   model.save(dir.file("m.safetensors"));
   Sequential again = Sequential::load(dir.file("m.safetensors"));
@@ -256,6 +264,104 @@ TEST(Layers, ConfigAndFileRoundTrip) {
   EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [)"
                                           R"({"type": "gru", "units": 2, "recurrent_dropout": 0.1}]})"),
                     "unknown key \"recurrent_dropout\"");
+}
+
+TEST(Layers, LstmDropoutHasOneMaskPerSequence) {
+  // Keras: dropout zeroes the same input features at every step of a sequence. With one
+  // feature, x = 1 everywhere and rate 0.5, each row in training sees either zeros or 2 (the
+  // kept value scaled by 1/(1 - rate)) at every step, so its outputs are one of the two
+  // sequences predict() gives for those inputs, never a mix.
+  const int64_t N = 64, T = 5, H = 3;
+  Sequential model({.seed = 9});
+  model.add(LSTM(H, {.return_sequences = true, .dropout = 0.5f, .input_shape = {T, 1}}));
+  Tensor ones({N, T, 1}), zeros({N, T, 1}), twos({N, T, 1});
+  for (int64_t k = 0; k < N * T; ++k) ones[k] = 1.0f, twos[k] = 2.0f;
+  const Tensor at_zero = model.predict(zeros), at_two = model.predict(twos);
+  const Tensor inference = model.predict(ones);  // off at inference: x itself
+  Sequential plain;
+  plain.add(LSTM(H, {.return_sequences = true, .input_shape = {T, 1}}));
+  plain.set_weights(model.get_weights());
+  const Tensor expect = plain.predict(ones);
+  EXPECT_EQ(max_diff(inference.data(), expect.data(), inference.size()), 0.0);
+  Sequential::Impl& m = model.impl();
+  std::vector<int64_t> idx(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) idx[size_t(n)] = n;
+  m.gather_x(ones, idx.data(), N, T);
+  const float* out = m.forward(/*training=*/true);  // (T, N, H)
+  int64_t dropped = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    double d0 = 0, d2 = 0;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t j = 0; j < H; ++j) {
+        const float v = out[(t * N + n) * H + j];
+        d0 = std::max(d0, double(std::fabs(v - at_zero[(n * T + t) * H + j])));
+        d2 = std::max(d2, double(std::fabs(v - at_two[(n * T + t) * H + j])));
+      }
+    EXPECT_TRUE(d0 < 1e-6 || d2 < 1e-6) << "row " << n << " mixes dropped and kept steps";
+    dropped += d0 < 1e-6;
+  }
+  EXPECT_GT(dropped, N / 5);
+  EXPECT_LT(dropped, N - N / 5);
+}
+
+TEST(Layers, LstmRecurrentDropoutOnlyInTrainingOnTheState) {
+  // recurrent_dropout acts on h_{t-1}: with h_0 = 0 the first step is untouched, later steps
+  // change in training and not at all in predict().
+  const int64_t N = 8, T = 4, F = 2, H = 6;
+  Sequential model({.seed = 10});
+  model.add(LSTM(H, {.return_sequences = true, .recurrent_dropout = 0.5f, .input_shape = {T, F}}));
+  Sequential plain;
+  plain.add(LSTM(H, {.return_sequences = true, .input_shape = {T, F}}));
+  plain.set_weights(model.get_weights());
+  Tensor x = random_tensor({N, T, F}, 11);
+  const Tensor inference = model.predict(x), expect = plain.predict(x);
+  EXPECT_LE(max_diff(inference.data(), expect.data(), inference.size()), 2e-6);
+  Sequential::Impl& m = model.impl();
+  std::vector<int64_t> idx(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) idx[size_t(n)] = n;
+  m.gather_x(x, idx.data(), N, T);
+  const float* out = m.forward(/*training=*/true);  // (T, N, H)
+  double first = 0, later = 0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t j = 0; j < H; ++j) {
+        const double d = std::fabs(out[(t * N + n) * H + j] - expect[(n * T + t) * H + j]);
+        (t == 0 ? first : later) = std::max(t == 0 ? first : later, d);
+      }
+  EXPECT_LE(first, 2e-6);
+  EXPECT_GT(later, 1e-3);
+}
+
+TEST(Layers, LstmOptionsShapesAndErrors) {
+  // proj_size: h_t (and the layer's output) is P wide; tensors weight_hr [P, H], weight_hh
+  // [4H, P], weight_peephole [3, H]; no bias tensor without use_bias.
+  const int64_t T = 4, F = 3, H = 5, P = 2;
+  Sequential model;
+  model.add(LSTM(H, {.use_bias = false, .proj_size = P, .use_peepholes = true, .input_shape = {T, F}}));
+  EXPECT_EQ(model.count_params(), 4 * H * F + 4 * H * P + P * H + 3 * H);
+  EXPECT_EQ(model.predict(random_tensor({2, T, F}, 1)).shape(), (std::vector<int64_t>{2, P}));
+  Sequential bi;
+  bi.add(Bidirectional(LSTM(H, {.proj_size = P}), {.input_shape = {T, F}}));
+  EXPECT_EQ(bi.predict(random_tensor({2, T, F}, 1)).shape(), (std::vector<int64_t>{2, 2 * P}));
+  auto build = [](LayerConfig c) {
+    Sequential m;
+    m.add(c);
+    m.build({4, 2});
+  };
+  EXPECT_ERROR_WITH(build(LSTM(4, {.proj_size = 4})), "proj_size must be in 1..3");
+  EXPECT_ERROR_WITH(build(LSTM(4, {.proj_size = -1})), "proj_size must be in 1..3");
+  EXPECT_ERROR_WITH(build(LSTM(4, {.dropout = 1.0f})), "dropout must be in [0, 1)");
+  EXPECT_ERROR_WITH(build(LSTM(4, {.recurrent_dropout = -0.1f})), "recurrent_dropout must be in [0, 1)");
+  EXPECT_ERROR_WITH(build(LSTM(4, {.activation = Activation::softmax})), "not an elementwise activation");
+  LayerConfig gru = GRU(3);
+  gru.recurrent_dropout = 0.2f;
+  EXPECT_ERROR_WITH(build(gru), "are LSTM options");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [)"
+                                          R"({"type": "lstm", "units": 4, "proj_size": 4}]})"),
+                    "\"proj_size\" must be in 1..3");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [)"
+                                          R"({"type": "lstm", "units": 4, "recurrent_activation": "hard_tanh"}]})"),
+                    "unknown activation 'hard_tanh'");
 }
 
 TEST(Layers, TrainsWithLengths) {
