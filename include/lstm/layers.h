@@ -85,10 +85,17 @@ struct LayerConfig {
   // product (lstm only), in fit() only, with one mask per sequence, the same at every step
   float dropout = 0.0f;
   float recurrent_dropout = 0.0f;
+  // recurrent (bidirectional: its wrapped layer's): the state at the end of a batch is the
+  // initial state of the same row in the next batch, in fit, predict and evaluate, until
+  // Sequential::reset_states() (Keras). The model then needs a fixed batch_size.
+  bool stateful = false;
   // Shape of one sample, without the batch axis: {T, F} for sequences ({0, F} or {-1, F}: any
   // length), {F} for plain vectors, {T} for token ids (Embedding first). Only the first layer
   // of a model may set it.
   std::vector<int64_t> input_shape;
+  // The model's fixed batch size (Keras's batch_input_shape), which stateful layers need;
+  // 0: any. First layer only.
+  int64_t batch_size = 0;
 };
 
 // The options of Keras's LSTM and PyTorch's nn.LSTM (defaults: the seed's cell):
@@ -111,7 +118,9 @@ struct LSTMOptions {
   float recurrent_dropout = 0.0f;
   int proj_size = 0;
   bool use_peepholes = false;
+  bool stateful = false;  // see LayerConfig::stateful
   std::vector<int64_t> input_shape;
+  int64_t batch_size = 0;  // see LayerConfig::batch_size
 };
 LayerConfig LSTM(int units, LSTMOptions options = {});
 
@@ -119,7 +128,9 @@ struct GRUOptions {
   bool return_sequences = false;
   bool go_backwards = false;
   float dropout = 0.0f;  // of the inputs, as LSTMOptions::dropout
+  bool stateful = false;
   std::vector<int64_t> input_shape;
+  int64_t batch_size = 0;
 };
 LayerConfig GRU(int units, GRUOptions options = {});
 
@@ -128,7 +139,9 @@ struct SimpleRNNOptions {
   bool return_sequences = false;
   bool go_backwards = false;
   float dropout = 0.0f;  // of the inputs, as LSTMOptions::dropout
+  bool stateful = false;
   std::vector<int64_t> input_shape;
+  int64_t batch_size = 0;
 };
 LayerConfig SimpleRNN(int units, SimpleRNNOptions options = {});
 
@@ -148,6 +161,7 @@ LayerConfig TimeDistributed(const LayerConfig& dense);
 struct BidirectionalOptions {
   MergeMode merge_mode = MergeMode::concat;
   std::vector<int64_t> input_shape;
+  int64_t batch_size = 0;
 };
 LayerConfig Bidirectional(const LayerConfig& layer, BidirectionalOptions options = {});
 
@@ -157,6 +171,7 @@ LayerConfig Bidirectional(const LayerConfig& layer, BidirectionalOptions options
 struct EmbeddingOptions {
   bool mask_zero = false;
   std::vector<int64_t> input_shape;  // {T}
+  int64_t batch_size = 0;
 };
 LayerConfig Embedding(int64_t input_dim, int output_dim, EmbeddingOptions options = {});
 
@@ -168,6 +183,7 @@ LayerConfig Dropout(float rate);
 // become the padding (lengths), as Keras's Masking; values pass through, padded steps as zero.
 struct MaskingOptions {
   std::vector<int64_t> input_shape;
+  int64_t batch_size = 0;
 };
 LayerConfig Masking(float mask_value = 0.0f, MaskingOptions options = {});
 

@@ -107,8 +107,9 @@ std::unique_ptr<Layer> make_layer(const LayerConfig& config, int64_t in_features
       if (inner.go_backwards)
         throw Error(where + ": the wrapped layer sets go_backwards; Bidirectional runs the "
                     "backward direction itself, so leave it unset");
-      if (inner.units != config.units || inner.return_sequences != config.return_sequences)
-        throw Error(where + ": units and return_sequences must match the wrapped layer's");
+      if (inner.units != config.units || inner.return_sequences != config.return_sequences ||
+          inner.stateful != config.stateful)
+        throw Error(where + ": units, return_sequences and stateful must match the wrapped layer's");
       make_layer(inner, in_features, in_seq, index);  // the wrapped layer's own checks
       return make_recurrent(config, in_features);
     }

@@ -74,6 +74,9 @@ class Layer {
   virtual bool can_step() const { return true; }
   virtual void step(const float* x, float* y) = 0;
   virtual void reset_state() {}
+  // Stateful recurrent layers (LayerConfig::stateful): forget the state carried from batch to
+  // batch, so that the next one starts from zero.
+  virtual void reset_carried_state() {}
   // The parameters were written (optimizer step, set_weights, load): drop whatever the layer
   // derived from them (packed weights). The model calls it; layers never see the writes.
   virtual void weights_changed() {}

@@ -61,21 +61,23 @@ MergeMode merge_mode_from_name(const std::string& name) {
   throw Error("unknown merge_mode '" + name + "': use one of concat, sum, mul, ave");
 }
 
-static LayerConfig recurrent(LayerType type, int units, bool return_sequences, bool go_backwards,
-                             float dropout, std::vector<int64_t> input_shape) {
+// What LSTMOptions, GRUOptions and SimpleRNNOptions share.
+template <typename Options>
+static LayerConfig recurrent(LayerType type, int units, Options& o) {
   LayerConfig c;
   c.type = type;
   c.units = units;
-  c.return_sequences = return_sequences;
-  c.go_backwards = go_backwards;
-  c.dropout = dropout;
-  c.input_shape = std::move(input_shape);
+  c.return_sequences = o.return_sequences;
+  c.go_backwards = o.go_backwards;
+  c.dropout = o.dropout;
+  c.stateful = o.stateful;
+  c.input_shape = std::move(o.input_shape);
+  c.batch_size = o.batch_size;
   return c;
 }
 
 LayerConfig LSTM(int units, LSTMOptions o) {
-  LayerConfig c = recurrent(LayerType::lstm, units, o.return_sequences, o.go_backwards, o.dropout,
-                            std::move(o.input_shape));
+  LayerConfig c = recurrent(LayerType::lstm, units, o);
   c.activation = o.activation;
   c.recurrent_activation = o.recurrent_activation;
   c.use_bias = o.use_bias;
@@ -86,13 +88,11 @@ LayerConfig LSTM(int units, LSTMOptions o) {
 }
 
 LayerConfig GRU(int units, GRUOptions o) {
-  return recurrent(LayerType::gru, units, o.return_sequences, o.go_backwards, o.dropout,
-                   std::move(o.input_shape));
+  return recurrent(LayerType::gru, units, o);
 }
 
 LayerConfig SimpleRNN(int units, SimpleRNNOptions o) {
-  LayerConfig c = recurrent(LayerType::simple_rnn, units, o.return_sequences, o.go_backwards,
-                            o.dropout, std::move(o.input_shape));
+  LayerConfig c = recurrent(LayerType::simple_rnn, units, o);
   c.activation = o.activation;
   return c;
 }
@@ -127,9 +127,12 @@ LayerConfig Bidirectional(const LayerConfig& layer, BidirectionalOptions options
   c.units = layer.units;
   c.return_sequences = layer.return_sequences;
   c.merge_mode = options.merge_mode;
+  c.stateful = layer.stateful;
   c.wrapped = {layer};
   c.wrapped[0].input_shape.clear();
+  c.wrapped[0].batch_size = 0;
   c.input_shape = options.input_shape.empty() ? layer.input_shape : std::move(options.input_shape);
+  c.batch_size = options.batch_size ? options.batch_size : layer.batch_size;
   return c;
 }
 
@@ -140,6 +143,7 @@ LayerConfig Embedding(int64_t input_dim, int output_dim, EmbeddingOptions option
   c.input_dim = input_dim;
   c.mask_zero = options.mask_zero;
   c.input_shape = std::move(options.input_shape);
+  c.batch_size = options.batch_size;
   return c;
 }
 
@@ -155,6 +159,7 @@ LayerConfig Masking(float mask_value, MaskingOptions options) {
   c.type = LayerType::masking;
   c.mask_value = mask_value;
   c.input_shape = std::move(options.input_shape);
+  c.batch_size = options.batch_size;
   return c;
 }
 

@@ -18,7 +18,8 @@ class Recurrence {
  public:
   // O: the width of h_t, the direction's output (H, or an LSTM's proj_size).
   Recurrence(const LayerConfig& config, int64_t I, int64_t H, int64_t O)
-      : I(I), H(H), O(O), dropout_(config.dropout), recurrent_dropout_(config.recurrent_dropout) {}
+      : I(I), H(H), O(O), dropout_(config.dropout), recurrent_dropout_(config.recurrent_dropout),
+        stateful_(config.stateful) {}
   virtual ~Recurrence() = default;
   const int64_t I, H, O;
 
@@ -34,8 +35,10 @@ class Recurrence {
   void draw_masks(const Batch& batch);
 
   // x (T, B, I) -> h_1..h_T (T, B, O), zero where a row has ended (batch.active); valid until
-  // the next forward. The initial state is zero.
+  // the next forward. The initial state is zero, or for a stateful layer the state the last
+  // forward ended in (every row runs all T steps then: the model refuses lengths).
   const float* forward(const float* x, const Batch& batch);
+  void reset_carried_state() { carried_h_.clear(), carried_c_.clear(); }
   // After forward on the same x: dh_seq (T, B, O) ∂L/∂h_t for every step, or null; dh_last
   // (B, O) ∂L/∂h_T, or null (only without lengths: with them the caller puts each row's into
   // dh_seq at its last step). Accumulates into the gradients; writes dx (T, B, I) unless null.
@@ -54,12 +57,19 @@ class Recurrence {
                             const Batch& batch) = 0;
   // The recurrent dropout mask (B, O) of this pass, or null.
   const float* recurrent_mask() const { return h_mask_on_ ? h_mask_.data() : nullptr; }
+  // Writes the initial state h_0 (B, O) and c_0 (B, H) (c0 null: a cell without one): the
+  // carried state of a stateful layer when it has one, else zero.
+  void initial_state(float* h0, float* c0, int64_t B) const;
+  // c_T of the last forward (B, H), for the cells that have a cell state; else null.
+  virtual const float* final_cell(const Batch&) const { return nullptr; }
 
   float* params_ = nullptr;
   float* grads_ = nullptr;
 
  private:
   const float dropout_, recurrent_dropout_;
+  const bool stateful_;
+  std::vector<float> carried_h_, carried_c_;  // (B, O), (B, H); empty: none yet
   bool x_mask_on_ = false, h_mask_on_ = false;
   std::vector<float> x_mask_, h_mask_, x_dropped_;  // (B, I), (B, O), (T, B, I)
 };

@@ -42,12 +42,30 @@ static void apply_mask(float* v, const float* mask, int64_t T, int64_t BI) {
 }
 
 const float* Recurrence::forward(const float* x, const Batch& b) {
-  if (!x_mask_on_) return run_forward(x, b);
-  const int64_t n = b.T * b.B * I;
-  grow(x_dropped_, n);
-  std::memcpy(x_dropped_.data(), x, sizeof(float) * size_t(n));
-  apply_mask(x_dropped_.data(), x_mask_.data(), b.T, b.B * I);
-  return run_forward(x_dropped_.data(), b);
+  if (x_mask_on_) {
+    const int64_t n = b.T * b.B * I;
+    grow(x_dropped_, n);
+    std::memcpy(x_dropped_.data(), x, sizeof(float) * size_t(n));
+    apply_mask(x_dropped_.data(), x_mask_.data(), b.T, b.B * I);
+    x = x_dropped_.data();
+  }
+  const float* hs = run_forward(x, b);
+  if (stateful_) {  // the state after step T is where the next batch starts
+    const float* h_T = hs + (b.T - 1) * b.B * O;
+    carried_h_.assign(h_T, h_T + b.B * O);
+    if (const float* c_T = final_cell(b)) carried_c_.assign(c_T, c_T + b.B * H);
+  }
+  return hs;
+}
+
+void Recurrence::initial_state(float* h0, float* c0, int64_t B) const {
+  const bool carried = int64_t(carried_h_.size()) == B * O;
+  if (carried) std::memcpy(h0, carried_h_.data(), sizeof(float) * size_t(B * O));
+  else std::memset(h0, 0, sizeof(float) * size_t(B * O));
+  if (!c0) return;
+  if (carried && int64_t(carried_c_.size()) == B * H)
+    std::memcpy(c0, carried_c_.data(), sizeof(float) * size_t(B * H));
+  else std::memset(c0, 0, sizeof(float) * size_t(B * H));
 }
 
 void Recurrence::backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
@@ -80,8 +98,7 @@ class LstmRecurrence final : public Recurrence {
     grow(gates_, b.T * b.B * 4 * H);
     grow(h_, (b.T + 1) * BH);
     grow(c_, (b.T + 1) * BH);
-    std::memset(h_.data(), 0, sizeof(float) * size_t(BH));  // h_0 = c_0 = 0
-    std::memset(c_.data(), 0, sizeof(float) * size_t(BH));
+    initial_state(h_.data(), c_.data(), b.B);
     LstmActivations act = activations();
     pack_forward();
     lstm_forward(dims(b, I, H), weights(), x, act);
@@ -126,6 +143,7 @@ class LstmRecurrence final : public Recurrence {
   }
 
   void weights_changed() override { packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = false; }
+  const float* final_cell(const Batch& b) const override { return c_.data() + b.T * b.B * H; }
 
  private:
   LstmWeights weights() const {
@@ -201,8 +219,7 @@ class LstmGeneralRecurrence final : public Recurrence {
     grow(h_, (b.T + 1) * b.B * O);
     if (proj_) grow(u_, b.T * b.B * H);
     if (recurrent_mask()) grow(h_in_, b.T * b.B * O);
-    std::memset(c_.data(), 0, sizeof(float) * size_t(b.B * H));  // h_0 = c_0 = 0
-    std::memset(h_.data(), 0, sizeof(float) * size_t(b.B * O));
+    initial_state(h_.data(), c_.data(), b.B);
     LstmGeneralActivations act = activations();
     lstm_general_forward(dims(b, I, H), variant_, weights(), recurrent_mask(), x, act);
     return h_.data() + b.B * O;
@@ -238,6 +255,7 @@ class LstmGeneralRecurrence final : public Recurrence {
     std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(O));
   }
   void reset_state() override { stream_h_.clear(); }
+  const float* final_cell(const Batch& b) const override { return c_.data() + b.T * b.B * H; }
 
  private:
   LstmGeneralWeights weights() const {
@@ -283,7 +301,7 @@ class GruRecurrence final : public Recurrence {
     grow(h_, (b.T + 1) * BH);
     grow(ax_, b.T * b.B * 3 * H);
     grow(ah_, b.B * 3 * H);
-    std::memset(h_.data(), 0, sizeof(float) * size_t(BH));
+    initial_state(h_.data(), nullptr, b.B);
     GruActivations act{gates_.data(), h_.data(), ax_.data(), ah_.data()};
     gru_forward(dims(b, I, H), weights(), x, act);
     return h_.data() + BH;
@@ -337,7 +355,7 @@ class RnnRecurrence final : public Recurrence {
   const float* run_forward(const float* x, const Batch& b) override {
     const int64_t BH = b.B * H;
     grow(h_, (b.T + 1) * BH);
-    std::memset(h_.data(), 0, sizeof(float) * size_t(BH));
+    initial_state(h_.data(), nullptr, b.B);
     rnn_forward(dims(b, I, H), weights(), act_, x, h_.data());
     return h_.data() + BH;
   }

@@ -99,6 +99,7 @@ class RecurrentLayer final : public Layer {
   bool can_step() const override { return !config.go_backwards; }
   void step(const float* x, float* y) override { cell_->step(x, y); }
   void reset_state() override { cell_->reset_state(); }
+  void reset_carried_state() override { cell_->reset_carried_state(); }
   void weights_changed() override { cell_->weights_changed(); }
 
  private:
@@ -197,6 +198,10 @@ class BidirectionalLayer final : public Layer {
     for (int64_t k = 0; k < X; ++k) dx[k] += add[k];
   }
 
+  void reset_carried_state() override {
+    fwd_->reset_carried_state();
+    bwd_->reset_carried_state();
+  }
   bool can_step() const override { return false; }
   void step(const float*, float*) override {
     throw Error("a Bidirectional layer reads each sequence from its end, so it cannot run one "

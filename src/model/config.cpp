@@ -60,6 +60,7 @@ static json layer_to_json(const LayerConfig& c) {
       if (c.go_backwards) l["go_backwards"] = true;
       if (c.type == LayerType::simple_rnn) l["activation"] = activation_name(c.activation);
       if (c.dropout > 0.0f) l["dropout"] = json_float(c.dropout);
+      if (c.stateful) l["stateful"] = true;
       if (c.type != LayerType::lstm) break;
       // the LSTM's options, written when they differ from the seed's cell (older readers
       // then still read every model that does not use them)
@@ -108,6 +109,7 @@ std::string Sequential::to_json() const {
     }
     root["input_shape"] = s;
   }
+  if (!layers().empty() && layers()[0].batch_size > 0) root["batch_size"] = layers()[0].batch_size;
   json list = json::array();
   for (const LayerConfig& c : layers()) list.push_back(layer_to_json(c));
   root["layers"] = list;
@@ -154,7 +156,8 @@ static LayerConfig layer_from_json(const json& l, const std::string& where) {
     throw Error(where + ": missing \"type\" (" + kTypes + ")");
   const std::string type = l["type"].get<std::string>();
   if (type == "lstm" || type == "gru" || type == "simple_rnn") {
-    std::set<std::string> keys = {"type", "units", "return_sequences", "go_backwards", "dropout"};
+    std::set<std::string> keys = {"type",    "units",   "return_sequences", "go_backwards",
+                                  "dropout", "stateful"};
     if (type != "gru") keys.insert("activation");
     if (type == "lstm")
       keys.insert({"recurrent_activation", "use_bias", "recurrent_dropout", "proj_size", "use_peepholes"});
@@ -163,10 +166,14 @@ static LayerConfig layer_from_json(const json& l, const std::string& where) {
     const bool seq = get_bool(l, "return_sequences", false, where);
     const bool back = get_bool(l, "go_backwards", false, where);
     const float dropout = float(get_number(l, "dropout", 0.0, where));
-    if (type == "gru") return GRU(units, {.return_sequences = seq, .go_backwards = back, .dropout = dropout});
+    const bool stateful = get_bool(l, "stateful", false, where);
+    if (type == "gru")
+      return GRU(units, {.return_sequences = seq, .go_backwards = back, .dropout = dropout,
+                         .stateful = stateful});
     if (type == "simple_rnn")
       return SimpleRNN(units, {.activation = get_activation(l, "activation", Activation::tanh, where),
-                               .return_sequences = seq, .go_backwards = back, .dropout = dropout});
+                               .return_sequences = seq, .go_backwards = back, .dropout = dropout,
+                               .stateful = stateful});
     int64_t proj = 0;
     if (l.contains("proj_size")) proj = get_int(l, "proj_size", where);
     if (proj < 0 || proj >= units)
@@ -180,7 +187,8 @@ static LayerConfig layer_from_json(const json& l, const std::string& where) {
                         .dropout = dropout,
                         .recurrent_dropout = float(get_number(l, "recurrent_dropout", 0.0, where)),
                         .proj_size = int(proj),
-                        .use_peepholes = get_bool(l, "use_peepholes", false, where)});
+                        .use_peepholes = get_bool(l, "use_peepholes", false, where),
+                        .stateful = stateful});
   }
   if (type == "dense") {
     check_keys(l, {"type", "units", "activation"}, where);
@@ -229,7 +237,7 @@ Sequential Sequential::from_json(const std::string& text, SequentialOptions opti
     throw Error(std::string("model config is not valid JSON: ") + e.what());
   }
   if (!root.is_object()) throw Error("model config must be a JSON object with \"layers\"");
-  check_keys(root, {"input_shape", "layers"}, "model config");
+  check_keys(root, {"input_shape", "batch_size", "layers"}, "model config");
   if (!root.contains("layers") || !root["layers"].is_array() || root["layers"].empty())
     throw Error("model config: \"layers\" must be a non-empty array of layer objects");
   std::vector<int64_t> shape;
@@ -250,6 +258,12 @@ Sequential Sequential::from_json(const std::string& text, SequentialOptions opti
   for (size_t i = 0; i < root["layers"].size(); ++i) {
     LayerConfig c = layer_from_json(root["layers"][i], "model config: layers[" + std::to_string(i) + "]");
     if (i == 0) c.input_shape = shape;
+    if (i == 0 && root.contains("batch_size")) {
+      c.batch_size = get_int(root, "batch_size", "model config");
+      if (c.batch_size <= 0)
+        throw Error("model config: \"batch_size\" must be a positive integer, got " +
+                    std::to_string(c.batch_size));
+    }
     model.add(c);
   }
   return model;

@@ -53,6 +53,12 @@ struct Sequential::Impl {
   int64_t features() const { return tokens() ? 1 : input_shape.back(); }
   int64_t fixed_steps() const { return seq_input() && input_shape[0] > 0 ? input_shape[0] : 0; }
   int64_t out_width() const { return layers.back()->out_features; }
+  // A model with stateful layers runs batches of exactly this size (the first layer's
+  // batch_size); 0 for any other model.
+  int64_t stateful_batch() const;
+  // For a stateful model: batch_size is its fixed one, the n samples fill whole batches, and
+  // no lengths (every row's state goes on from step T). Throws lstm::Error naming the fix.
+  void check_stateful(int64_t n, int64_t batch_size, bool lengths, const char* name) const;
   bool out_seq() const { return layers.back()->out_seq; }
 
   void append_layer(const LayerConfig& config);  // builds and initialises one more layer

@@ -85,6 +85,16 @@ void Sequential::add(const LayerConfig& layer) {
   if (!layer.input_shape.empty() && !m.configs.empty())
     throw Error(where + " sets input_shape, but only the first layer of a Sequential model may: "
                 "remove it from this layer");
+  if (layer.batch_size != 0 && !m.configs.empty())
+    throw Error(where + " sets batch_size, but only the first layer of a Sequential model may: "
+                "remove it from this layer");
+  if (layer.batch_size < 0)
+    throw Error(where + ": batch_size must be a positive integer (or 0: any), got " +
+                std::to_string(layer.batch_size));
+  if (layer.stateful && (m.configs.empty() ? layer.batch_size : m.configs[0].batch_size) <= 0)
+    throw Error(where + " is stateful, so the model needs a fixed batch size: each row's state "
+                "goes on in the same row of the next batch. Give the first layer batch_size "
+                "(Keras: batch_input_shape)");
   if (m.built()) {
     m.append_layer(layer);
     return;
@@ -452,6 +462,7 @@ Tensor Sequential::predict(const Tensor& x, std::span<const int64_t> lengths, in
   Impl& m = *impl_;
   const int64_t T = m.check_x(x, "X"), N = x.dim(0), E = m.out_width();
   const std::vector<int64_t> L = m.resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
+  m.check_stateful(N, batch_size, !L.empty(), "X");
   Tensor out(m.output_shape(N, T));
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
@@ -481,6 +492,7 @@ double Sequential::evaluate(const Tensor& x, const Tensor& y, std::span<const in
   impl_->check_x(x, "X");
   impl_->check_y(x, y, "X", "y");
   const std::vector<int64_t> L = impl_->resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
+  impl_->check_stateful(x.dim(0), batch_size, !L.empty(), "X");
   std::vector<int64_t> order(static_cast<size_t>(x.dim(0)));
   std::iota(order.begin(), order.end(), 0);
   return impl_->evaluate(x, y, L, order.data(), x.dim(0), batch_size);
@@ -526,8 +538,31 @@ Tensor Sequential::step(const Tensor& x_t) {
   return y;
 }
 
+int64_t Sequential::Impl::stateful_batch() const {
+  for (const LayerConfig& c : configs)
+    if (c.stateful) return configs[0].batch_size;
+  return 0;
+}
+
+void Sequential::Impl::check_stateful(int64_t n, int64_t batch_size, bool lengths,
+                                      const char* name) const {
+  const int64_t fixed = stateful_batch();
+  if (fixed == 0) return;
+  const std::string B = std::to_string(fixed);
+  if (batch_size != fixed)
+    throw Error("the model has stateful layers and runs batches of exactly " + B + " (the first "
+                "layer's batch_size), not " + std::to_string(batch_size) + ": pass batch_size = " + B);
+  if (n % fixed != 0)
+    throw Error(std::string(name) + " has " + std::to_string(n) + " samples, not a multiple of the "
+                "stateful model's batch size " + B + ": each row's state goes on in the same row of "
+                "the next batch, so every batch must be full");
+  if (lengths)
+    throw Error(std::string(name) + " has per-sample lengths, but stateful layers carry each row's "
+                "state on from step T: give sequences that run all T steps");
+}
+
 void Sequential::reset_states() {
-  for (auto& layer : impl_->layers) layer->reset_state();
+  for (auto& layer : impl_->layers) layer->reset_state(), layer->reset_carried_state();
 }
 
 // ---- summary -------------------------------------------------------------------------------
@@ -562,12 +597,13 @@ std::string Sequential::summary() const {
   std::vector<std::array<std::string, 3>> rows;
   std::map<std::string, int> seen;
   size_t width = 28;
+  const std::string batch = m.configs[0].batch_size > 0 ? std::to_string(m.configs[0].batch_size) : "None";
   for (const auto& layer : m.layers) {
     const std::string type = layer_type_name(layer->config.type);
     const int n = seen[type]++;
     const std::string name = type + (n ? "_" + std::to_string(n) : "");
     rows.push_back({name + " (" + keras_class_name(layer->config) + ")",
-                    "(None, " + (layer->out_seq ? T + ", " : "") +
+                    "(" + batch + ", " + (layer->out_seq ? T + ", " : "") +
                         std::to_string(layer->out_features) + ")",
                     with_commas(layer->param_count())});
     width = std::max(width, rows.back()[0].size() + 1);

@@ -64,9 +64,16 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     std::iota(val_idx.begin(), val_idx.end(), 0);
   }
 
+  m.check_stateful(n_train, options.batch_size, !lengths.empty(), "the training data");
+  if (vx)
+    m.check_stateful(int64_t(val_idx.size()), options.batch_size, !val_lengths.empty(),
+                     "the validation data");
+
   History history;
   stop_training = false;
-  reset_states();  // streaming state belongs to the weights before training
+  // Streaming state belongs to the weights before training; a stateful layer's carried state
+  // goes on into training, as in Keras (reset_states() first for a fresh start).
+  for (auto& layer : m.layers) layer->reset_state();
   for (auto& cb : options.callbacks) cb->on_train_begin(*this);
   int first_epoch = 0;
   if (options.resume && std::filesystem::exists(options.checkpoint)) {

@@ -364,6 +364,90 @@ TEST(Layers, LstmOptionsShapesAndErrors) {
                     "unknown activation 'hard_tanh'");
 }
 
+// Rows of x [N, T, F] one after the other in time: [N/2, 2T, F], sample n continued by n + N/2.
+Tensor joined(const Tensor& x) {
+  const int64_t N = x.dim(0), T = x.dim(1), F = x.dim(2), half = N / 2;
+  Tensor out({half, 2 * T, F});
+  for (int64_t n = 0; n < half; ++n) {
+    std::copy(x.data() + n * T * F, x.data() + (n + 1) * T * F, out.data() + n * 2 * T * F);
+    std::copy(x.data() + (n + half) * T * F, x.data() + (n + half + 1) * T * F,
+              out.data() + (n * 2 + 1) * T * F);
+  }
+  return out;
+}
+
+TEST(Layers, StatefulCarriesStateToTheNextBatch) {
+  // Keras: row b of a batch starts from the state row b of the batch before ended in, across
+  // batches of one predict() and across calls, until reset_states(). A stateful model over two
+  // batches of 2 equals a plain one over the sequences joined in time.
+  const int64_t N = 4, T = 3, F = 2, B = 2;
+  Tensor x = random_tensor({N, T, F}, 12);
+  for (LayerConfig layer : {LSTM(4, {.return_sequences = true}), GRU(4, {.return_sequences = true}),
+                            SimpleRNN(4, {.return_sequences = true}),
+                            LSTM(4, {.return_sequences = true, .proj_size = 2, .use_peepholes = true})}) {
+    SCOPED_TRACE(std::string(layer_type_name(layer.type)) + (layer.proj_size ? " with options" : ""));
+    Sequential plain({.seed = 13});
+    layer.input_shape = {0, F};
+    plain.add(layer);
+    plain.add(TimeDistributed(Dense(1)));
+    layer.stateful = true;
+    layer.batch_size = B;
+    Sequential stateful({.seed = 13});
+    stateful.add(layer);
+    stateful.add(TimeDistributed(Dense(1)));
+    stateful.set_weights(plain.get_weights());
+    const Tensor whole = plain.predict(joined(x));  // [2, 2T, 1]
+    const Tensor parts = stateful.predict(x, B);    // [4, T, 1]: rows 2, 3 go on from rows 0, 1
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t row = n % B, step = (n / B) * T + t;
+        EXPECT_NEAR(parts[n * T + t], whole[row * 2 * T + step], 2e-6) << "sample " << n << " step " << t;
+      }
+    const Tensor again = stateful.predict(x, B);  // goes on from where the last call ended
+    EXPECT_GT(max_diff(again.data(), parts.data(), parts.size()), 1e-4);
+    stateful.reset_states();
+    const Tensor fresh = stateful.predict(x, B);
+    EXPECT_EQ(max_diff(fresh.data(), parts.data(), parts.size()), 0.0);
+  }
+  // Bidirectional: each direction carries its own state.
+  Sequential bi;
+  bi.add(Bidirectional(LSTM(3, {.stateful = true}), {.input_shape = {T, F}, .batch_size = B}));
+  const Tensor first = bi.predict(x, B), second = bi.predict(x, B);
+  EXPECT_GT(max_diff(first.data(), second.data(), first.size()), 1e-4);
+  bi.reset_states();
+  const Tensor third = bi.predict(x, B);
+  EXPECT_EQ(max_diff(first.data(), third.data(), first.size()), 0.0);
+}
+
+TEST(Layers, StatefulTrainsAndSaysWhatItNeeds) {
+  const int64_t N = 8, T = 4, F = 2, B = 4;
+  Tensor x = random_tensor({N, T, F}, 14), y = random_tensor({N, 1}, 15);
+  Sequential model({.seed = 16});
+  model.add(LSTM(5, {.stateful = true, .input_shape = {T, F}, .batch_size = B}));
+  model.add(Dense(1));
+  model.compile(Adam({.learning_rate = 0.01f}), loss::mse);
+  EXPECT_NE(model.summary().find("(4, 5)"), std::string::npos) << model.summary();
+  const std::string json = model.to_json();
+  EXPECT_NE(json.find(R"("batch_size":4)"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("stateful":true)"), std::string::npos) << json;
+  EXPECT_EQ(Sequential::from_json(json).to_json(), json);
+  History h = model.fit(x, y, {.epochs = 30, .batch_size = B, .shuffle = false, .verbose = 0});
+  EXPECT_LT(h.history["loss"].back(), h.history["loss"].front());
+  EXPECT_ERROR_WITH(model.predict(x), "runs batches of exactly 4");
+  EXPECT_ERROR_WITH(model.predict(random_tensor({6, T, F}, 1), B), "not a multiple of the stateful");
+  EXPECT_ERROR_WITH(model.predict(x, std::vector<int64_t>(8, 2), B), "stateful layers carry");
+  EXPECT_ERROR_WITH(model.fit(x, y, {.batch_size = 2, .verbose = 0}), "pass batch_size = 4");
+  Sequential unsized;
+  EXPECT_ERROR_WITH(unsized.add(GRU(3, {.stateful = true, .input_shape = {T, F}})),
+                    "needs a fixed batch size");
+  Sequential bi;
+  EXPECT_ERROR_WITH(bi.add(Bidirectional(LSTM(3, {.stateful = true}), {.input_shape = {T, F}})),
+                    "needs a fixed batch size");
+  Sequential second;
+  second.add(LSTM(3, {.return_sequences = true, .input_shape = {T, F}}));
+  EXPECT_ERROR_WITH(second.add(LSTM(3, {.batch_size = 4})), "only the first layer");
+}
+
 TEST(Layers, TrainsWithLengths) {
   // fit() with lengths learns (a running sum of the first feature), and the loss of sequence
   // outputs counts valid steps only: changing targets at padded steps changes nothing.
