@@ -136,6 +136,20 @@ struct FitOptions {
   std::vector<int64_t> lengths, validation_lengths;
 };
 
+// The state of one direction of a recurrent layer for N sequences: h [N, P] (P = the units, or
+// an LSTM's proj_size) and, for an LSTM, its cell state c [N, units]; c is empty for GRU and
+// SimpleRNN. A model's states list every recurrent layer's directions in layer order (a
+// Bidirectional layer gives two: forward, then backward).
+struct RecurrentState {
+  Tensor h, c;
+};
+using States = std::vector<RecurrentState>;
+
+struct PredictionWithState {
+  Tensor y;       // what predict() returns
+  States states;  // the state each sequence ended in, at its last valid step
+};
+
 struct SequentialOptions {
   uint64_t seed = 42;
   std::string name = "sequential";
@@ -169,6 +183,17 @@ class Sequential {
   Tensor predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size = 32);
   double evaluate(const Tensor& x, const Tensor& y, std::span<const int64_t> lengths,
                   int batch_size = 32);
+
+  // Keras's initial_state and return_state (PyTorch's (h_0, c_0) and (h_n, c_n)): predict
+  // from the given initial states (empty: zero; an empty c: zero) and return the state every
+  // recurrent layer ended in. Feeding one call's states to the next continues the sequences:
+  //   auto first = model.predict_with_state(x_part1);
+  //   auto rest = model.predict_with_state(x_part2, first.states);  // as if x_part1 + x_part2
+  PredictionWithState predict_with_state(const Tensor& x, const States& initial_state = {},
+                                         std::span<const int64_t> lengths = {},
+                                         int batch_size = 32);
+  // The states' shapes, for N sequences (zeros).
+  States zero_states(int64_t N) const;
 
   // Streaming, for real-time use: one time step of one sequence per call. x_t holds the F
   // features of this step, y_t receives the last layer's units. Every LSTM layer's h and c

@@ -41,6 +41,8 @@ struct Batch {
   int64_t rows_at(int64_t t) const { return active ? active[t] : B; }
 };
 
+class Recurrence;  // layers/recurrence.h
+
 class Layer {
  public:
   Layer(const LayerConfig& config, int64_t in_features, bool in_seq, int64_t out_features,
@@ -77,6 +79,9 @@ class Layer {
   // Stateful recurrent layers (LayerConfig::stateful): forget the state carried from batch to
   // batch, so that the next one starts from zero.
   virtual void reset_carried_state() {}
+  // A recurrent layer's directions (one; a Bidirectional layer's forward then backward), for
+  // initial and final states; none for other layers.
+  virtual std::vector<Recurrence*> directions() { return {}; }
   // The parameters were written (optimizer step, set_weights, load): drop whatever the layer
   // derived from them (packed weights). The model calls it; layers never see the writes.
   virtual void weights_changed() {}

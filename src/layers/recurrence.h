@@ -39,6 +39,15 @@ class Recurrence {
   // forward ended in (every row runs all T steps then: the model refuses lengths).
   const float* forward(const float* x, const Batch& batch);
   void reset_carried_state() { carried_h_.clear(), carried_c_.clear(); }
+
+  // The initial state of the next forward only (Keras's initial_state, PyTorch's (h_0, c_0)),
+  // in place of zero or of a stateful layer's carried state: h0 (B, O), c0 (B, H) or null (zero;
+  // cells without a cell state ignore it).
+  void set_initial_state(const float* h0, const float* c0, int64_t B);
+  // The state each row ended in after the last forward, at its last valid step (Keras's
+  // return_state, PyTorch's (h_n, c_n)): h (B, O), and c (B, H) when has_cell_state().
+  void final_state(const Batch& batch, float* h, float* c) const;
+  virtual bool has_cell_state() const { return false; }  // LSTM: true
   // After forward on the same x: dh_seq (T, B, O) ∂L/∂h_t for every step, or null; dh_last
   // (B, O) ∂L/∂h_T, or null (only without lengths: with them the caller puts each row's into
   // dh_seq at its last step). Accumulates into the gradients; writes dx (T, B, I) unless null.
@@ -60,8 +69,8 @@ class Recurrence {
   // Writes the initial state h_0 (B, O) and c_0 (B, H) (c0 null: a cell without one): the
   // carried state of a stateful layer when it has one, else zero.
   void initial_state(float* h0, float* c0, int64_t B) const;
-  // c_T of the last forward (B, H), for the cells that have a cell state; else null.
-  virtual const float* final_cell(const Batch&) const { return nullptr; }
+  // c_0..c_T of the last forward (T+1, B, H), for the cells that have a cell state; else null.
+  virtual const float* cell_states() const { return nullptr; }
 
   float* params_ = nullptr;
   float* grads_ = nullptr;
@@ -69,7 +78,11 @@ class Recurrence {
  private:
   const float dropout_, recurrent_dropout_;
   const bool stateful_;
-  std::vector<float> carried_h_, carried_c_;  // (B, O), (B, H); empty: none yet
+  // The next forward's initial state (B, O), (B, H): a stateful layer's carried state, or one
+  // given for one pass (given_once_); empty: zero.
+  std::vector<float> carried_h_, carried_c_;
+  bool given_once_ = false;
+  const float* last_hs_ = nullptr;  // h_1..h_T of the last forward
   bool x_mask_on_ = false, h_mask_on_ = false;
   std::vector<float> x_mask_, h_mask_, x_dropped_;  // (B, I), (B, O), (T, B, I)
 };

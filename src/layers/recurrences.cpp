@@ -49,13 +49,32 @@ const float* Recurrence::forward(const float* x, const Batch& b) {
     apply_mask(x_dropped_.data(), x_mask_.data(), b.T, b.B * I);
     x = x_dropped_.data();
   }
-  const float* hs = run_forward(x, b);
-  if (stateful_) {  // the state after step T is where the next batch starts
-    const float* h_T = hs + (b.T - 1) * b.B * O;
-    carried_h_.assign(h_T, h_T + b.B * O);
-    if (const float* c_T = final_cell(b)) carried_c_.assign(c_T, c_T + b.B * H);
+  const float* hs = last_hs_ = run_forward(x, b);
+  if (stateful_) {  // the state each row ended in is where it starts in the next batch
+    carried_h_.resize(size_t(b.B * O));
+    carried_c_.resize(size_t(has_cell_state() ? b.B * H : 0));
+    final_state(b, carried_h_.data(), carried_c_.empty() ? nullptr : carried_c_.data());
+  } else if (given_once_) {
+    reset_carried_state();
   }
+  given_once_ = false;
   return hs;
+}
+
+void Recurrence::set_initial_state(const float* h0, const float* c0, int64_t B) {
+  carried_h_.assign(h0, h0 + B * O);
+  if (c0) carried_c_.assign(c0, c0 + B * H);
+  else carried_c_.assign(size_t(B * H), 0.0f);
+  given_once_ = true;
+}
+
+void Recurrence::final_state(const Batch& b, float* h, float* c) const {
+  const float* cs = cell_states();
+  for (int64_t row = 0; row < b.B; ++row) {
+    const int64_t L = b.length(row);  // h_L is hs[L - 1], c_L is slot L
+    std::memcpy(h + row * O, last_hs_ + ((L - 1) * b.B + row) * O, sizeof(float) * size_t(O));
+    if (c && cs) std::memcpy(c + row * H, cs + (L * b.B + row) * H, sizeof(float) * size_t(H));
+  }
 }
 
 void Recurrence::initial_state(float* h0, float* c0, int64_t B) const {
@@ -143,7 +162,8 @@ class LstmRecurrence final : public Recurrence {
   }
 
   void weights_changed() override { packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = false; }
-  const float* final_cell(const Batch& b) const override { return c_.data() + b.T * b.B * H; }
+  bool has_cell_state() const override { return true; }
+  const float* cell_states() const override { return c_.data(); }
 
  private:
   LstmWeights weights() const {
@@ -255,7 +275,8 @@ class LstmGeneralRecurrence final : public Recurrence {
     std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(O));
   }
   void reset_state() override { stream_h_.clear(); }
-  const float* final_cell(const Batch& b) const override { return c_.data() + b.T * b.B * H; }
+  bool has_cell_state() const override { return true; }
+  const float* cell_states() const override { return c_.data(); }
 
  private:
   LstmGeneralWeights weights() const {

@@ -100,6 +100,7 @@ class RecurrentLayer final : public Layer {
   void step(const float* x, float* y) override { cell_->step(x, y); }
   void reset_state() override { cell_->reset_state(); }
   void reset_carried_state() override { cell_->reset_carried_state(); }
+  std::vector<Recurrence*> directions() override { return {cell_.get()}; }
   void weights_changed() override { cell_->weights_changed(); }
 
  private:
@@ -202,6 +203,7 @@ class BidirectionalLayer final : public Layer {
     fwd_->reset_carried_state();
     bwd_->reset_carried_state();
   }
+  std::vector<Recurrence*> directions() override { return {fwd_.get(), bwd_.get()}; }
   bool can_step() const override { return false; }
   void step(const float*, float*) override {
     throw Error("a Bidirectional layer reads each sequence from its end, so it cannot run one "

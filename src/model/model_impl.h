@@ -90,6 +90,10 @@ struct Sequential::Impl {
   // Loss of the last forward against y_batch (over valid steps only, with lengths); with
   // backward = true, also backpropagates into grads (zeroed first).
   double loss_and_backward(bool backward);
+  // predict(), from the given initial states (null: zero or carried) and, unless null, into
+  // final (shaped as zero_states(N)) the states each sample ended in.
+  Tensor predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size,
+                 const States* initial, States* final_states);
   // Mean loss over samples idx[0..n) of (x, y), in batches.
   double evaluate(const Tensor& x, const Tensor& y, const std::vector<int64_t>& lengths,
                   const int64_t* idx, int64_t n, int64_t batch_size);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "layers/loss_fn.h"
+#include "layers/recurrence.h"
 #include "layers/seq_dims.h"
 #include "lstm/error.h"
 #include "lstm/lstm.h"
@@ -453,28 +454,101 @@ void build_from(Sequential& model, const Tensor& x) {
 }
 
 Tensor Sequential::predict(const Tensor& x, int batch_size) {
-  return predict(x, std::span<const int64_t>(), batch_size);
+  build_from(*this, x);
+  return impl_->predict(x, {}, batch_size, nullptr, nullptr);
 }
 
 Tensor Sequential::predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size) {
-  check_batch_size(batch_size);
   build_from(*this, x);
-  Impl& m = *impl_;
-  const int64_t T = m.check_x(x, "X"), N = x.dim(0), E = m.out_width();
-  const std::vector<int64_t> L = m.resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
-  m.check_stateful(N, batch_size, !L.empty(), "X");
-  Tensor out(m.output_shape(N, T));
+  return impl_->predict(x, lengths, batch_size, nullptr, nullptr);
+}
+
+PredictionWithState Sequential::predict_with_state(const Tensor& x, const States& initial_state,
+                                                   std::span<const int64_t> lengths, int batch_size) {
+  build_from(*this, x);
+  PredictionWithState out;
+  out.states = zero_states(x.rank() >= 1 ? x.dim(0) : 0);
+  out.y = impl_->predict(x, lengths, batch_size, initial_state.empty() ? nullptr : &initial_state,
+                         &out.states);
+  return out;
+}
+
+States Sequential::zero_states(int64_t N) const {
+  if (!built())
+    throw Error("the model is not built yet, so its states' shapes are unknown: give the first "
+                "layer input_shape, or build() it");
+  States states;
+  for (const auto& layer : impl_->layers)
+    for (Recurrence* r : layer->directions())
+      states.push_back({Tensor({N, r->O}), r->has_cell_state() ? Tensor({N, r->H}) : Tensor()});
+  return states;
+}
+
+// The states of initial (one per direction, given for all N samples) must have the shapes of
+// zero_states(N); an empty c stands for zeros.
+static void check_states(const States& initial, const States& expect) {
+  if (initial.size() != expect.size())
+    throw Error("initial_state has " + std::to_string(initial.size()) + " states, but the model has " +
+                std::to_string(expect.size()) + " recurrent directions (one per recurrent layer, two "
+                "for a Bidirectional one): see zero_states()");
+  for (size_t k = 0; k < initial.size(); ++k) {
+    const std::string which = "initial_state[" + std::to_string(k) + "]";
+    if (initial[k].h.shape() != expect[k].h.shape())
+      throw Error(which + ".h has shape " + initial[k].h.shape_string() + " but the model needs " +
+                  expect[k].h.shape_string() + " (samples, units)");
+    if (!initial[k].c.empty() && initial[k].c.shape() != expect[k].c.shape())
+      throw Error(which + ".c has shape " + initial[k].c.shape_string() + " but the model needs " +
+                  (expect[k].c.empty() ? std::string("none (GRU and SimpleRNN have no cell state)")
+                                       : expect[k].c.shape_string() + " (samples, units)"));
+  }
+}
+
+Tensor Sequential::Impl::predict(const Tensor& x, std::span<const int64_t> lengths,
+                                 int batch_size, const States* initial, States* final_states) {
+  check_batch_size(batch_size);
+  if (!built()) throw Error("the model is not built");
+  const int64_t T = check_x(x, "X"), N = x.dim(0), E = out_width();
+  const std::vector<int64_t> L = resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
+  check_stateful(N, batch_size, !L.empty(), "X");
+  if (initial) check_states(*initial, *final_states);
+  std::vector<Recurrence*> dirs;
+  for (const auto& layer : layers)
+    for (Recurrence* r : layer->directions()) dirs.push_back(r);
+  Tensor out(output_shape(N, T));
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
-  const int64_t steps = m.out_seq() ? T : 1;
+  const int64_t steps = out_seq() ? T : 1;
+  std::vector<float> h, c;  // one direction's state rows, in batch order
   for (int64_t start = 0; start < N; start += batch_size) {
     const int64_t B = std::min<int64_t>(batch_size, N - start);
-    m.gather_x(x, order.data() + start, B, T, L);
-    const float* y = m.forward();  // (steps, B, E), rows in m.batch_rows order
+    gather_x(x, order.data() + start, B, T, L);
+    for (size_t k = 0; initial && k < dirs.size(); ++k) {  // rows of the given states
+      const Recurrence& r = *dirs[k];
+      const RecurrentState& s = (*initial)[k];
+      h.resize(size_t(B * r.O)), c.resize(size_t(B * r.H));
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t n = batch_rows[size_t(b)];
+        std::copy(s.h.data() + n * r.O, s.h.data() + (n + 1) * r.O, h.data() + b * r.O);
+        if (!s.c.empty()) std::copy(s.c.data() + n * r.H, s.c.data() + (n + 1) * r.H, c.data() + b * r.H);
+      }
+      dirs[k]->set_initial_state(h.data(), s.c.empty() ? nullptr : c.data(), B);
+    }
+    const float* y = forward();  // (steps, B, E), rows in batch_rows order
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < steps; ++t)
-        std::memcpy(out.data() + (m.batch_rows[size_t(b)] * steps + t) * E, y + (t * B + b) * E,
+        std::memcpy(out.data() + (batch_rows[size_t(b)] * steps + t) * E, y + (t * B + b) * E,
                     sizeof(float) * size_t(E));
+    for (size_t k = 0; final_states && k < dirs.size(); ++k) {
+      const Recurrence& r = *dirs[k];
+      RecurrentState& s = (*final_states)[k];
+      h.resize(size_t(B * r.O)), c.resize(size_t(B * r.H));
+      r.final_state(batch, h.data(), s.c.empty() ? nullptr : c.data());
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t n = batch_rows[size_t(b)];
+        std::copy(h.data() + b * r.O, h.data() + (b + 1) * r.O, s.h.data() + n * r.O);
+        if (!s.c.empty()) std::copy(c.data() + b * r.H, c.data() + (b + 1) * r.H, s.c.data() + n * r.H);
+      }
+    }
   }
   return out;
 }

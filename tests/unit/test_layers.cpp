@@ -448,6 +448,70 @@ TEST(Layers, StatefulTrainsAndSaysWhatItNeeds) {
   EXPECT_ERROR_WITH(second.add(LSTM(3, {.batch_size = 4})), "only the first layer");
 }
 
+// Steps [from, to) of every sample of x [N, T, F].
+Tensor steps(const Tensor& x, int64_t from, int64_t to) {
+  const int64_t N = x.dim(0), T = x.dim(1), F = x.dim(2);
+  Tensor out({N, to - from, F});
+  for (int64_t n = 0; n < N; ++n)
+    std::copy(x.data() + (n * T + from) * F, x.data() + (n * T + to) * F, out.data() + n * (to - from) * F);
+  return out;
+}
+
+TEST(Layers, InitialAndFinalStatesContinueSequences) {
+  // return_state / initial_state: the states after the first half of the sequences, given as
+  // the initial state of the second half, give what the whole sequences give.
+  const int64_t N = 5, T = 8, F = 3, half = 3;
+  Tensor x = random_tensor({N, T, F}, 17);
+  for (bool options : {false, true}) {
+    SCOPED_TRACE(options ? "LSTM with projection and peepholes, GRU" : "LSTM, SimpleRNN");
+    Sequential model({.seed = 18});
+    if (options) {
+      model.add(LSTM(6, {.return_sequences = true, .proj_size = 4, .use_peepholes = true, .input_shape = {0, F}}));
+      model.add(GRU(3, {.return_sequences = true}));
+    } else {
+      model.add(LSTM(6, {.return_sequences = true, .input_shape = {0, F}}));
+      model.add(SimpleRNN(3, {.return_sequences = true}));
+    }
+    const PredictionWithState whole = model.predict_with_state(x);
+    ASSERT_EQ(whole.states.size(), 2u);
+    EXPECT_EQ(whole.states[0].h.shape(), (std::vector<int64_t>{N, options ? 4 : 6}));
+    EXPECT_EQ(whole.states[0].c.shape(), (std::vector<int64_t>{N, 6}));
+    EXPECT_TRUE(whole.states[1].c.empty());
+    for (int64_t n = 0; n < N; ++n)  // h_n is the last output
+      for (int64_t j = 0; j < 3; ++j)
+        EXPECT_EQ(whole.states[1].h[n * 3 + j], whole.y[(n * T + T - 1) * 3 + j]);
+    const PredictionWithState first = model.predict_with_state(steps(x, 0, half), {}, {}, 2);
+    const PredictionWithState rest = model.predict_with_state(steps(x, half, T), first.states, {}, 2);
+    const Tensor expect = steps(whole.y, half, T);
+    EXPECT_LE(max_diff(rest.y.data(), expect.data(), expect.size()), 2e-6);
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_LE(max_diff(rest.states[k].h.data(), whole.states[k].h.data(), whole.states[k].h.size()), 2e-6);
+      EXPECT_LE(max_diff(rest.states[k].c.data(), whole.states[k].c.data(), whole.states[k].c.size()), 2e-6);
+    }
+    // the given state is for that call only: the next predict starts from zero again
+    const Tensor after = model.predict(x);
+    EXPECT_EQ(max_diff(after.data(), whole.y.data(), after.size()), 0.0);
+  }
+  // With lengths: the state at each sequence's last valid step (PyTorch's h_n, c_n).
+  Sequential bi({.seed = 19});
+  bi.add(Bidirectional(LSTM(4), {.input_shape = {0, F}}));
+  const std::vector<int64_t> lengths = {8, 3, 5, 1, 6};
+  const PredictionWithState padded = bi.predict_with_state(x, {}, lengths);
+  ASSERT_EQ(padded.states.size(), 2u);  // forward, backward
+  for (int64_t n = 0; n < N; ++n) {
+    const PredictionWithState alone = bi.predict_with_state(prefix(x, n, lengths[size_t(n)]));
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_LE(max_diff(alone.states[k].h.data(), padded.states[k].h.data() + n * 4, 4), 2e-6);
+      EXPECT_LE(max_diff(alone.states[k].c.data(), padded.states[k].c.data() + n * 4, 4), 2e-6);
+    }
+  }
+  States wrong = bi.zero_states(N);
+  wrong.pop_back();
+  EXPECT_ERROR_WITH(bi.predict_with_state(x, wrong), "has 1 states, but the model has 2");
+  wrong = bi.zero_states(N + 1);
+  EXPECT_ERROR_WITH(bi.predict_with_state(x, wrong), "initial_state[0].h has shape [6, 4]");
+}
+
 TEST(Layers, TrainsWithLengths) {
   // fit() with lengths learns (a running sum of the first feature), and the loss of sequence
   // outputs counts valid steps only: changing targets at padded steps changes nothing.
