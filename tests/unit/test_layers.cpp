@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "lstm/cell.h"
 #include "model/model_impl.h"
 #include "test_util.h"
 
@@ -510,6 +511,60 @@ TEST(Layers, InitialAndFinalStatesContinueSequences) {
   EXPECT_ERROR_WITH(bi.predict_with_state(x, wrong), "has 1 states, but the model has 2");
   wrong = bi.zero_states(N + 1);
   EXPECT_ERROR_WITH(bi.predict_with_state(x, wrong), "initial_state[0].h has shape [6, 4]");
+}
+
+TEST(Layers, LstmCellStepsLikeTheLayer) {
+  // A cell taken from a model's LSTM layer, stepped over the sequence, gives the layer's
+  // outputs; the backward direction of a Bidirectional layer, stepped from the end, its half.
+  const int64_t N = 3, T = 5, F = 2;
+  Tensor x = random_tensor({N, T, F}, 20);
+  auto step_x = [&](int64_t t) {  // x_t [N, F]
+    Tensor xt({N, F});
+    for (int64_t n = 0; n < N; ++n) std::copy(x.data() + (n * T + t) * F, x.data() + (n * T + t + 1) * F, xt.data() + n * F);
+    return xt;
+  };
+  for (LayerConfig layer : {LSTM(4, {.return_sequences = true}),
+                            LSTM(4, {.return_sequences = true, .recurrent_activation = Activation::hard_sigmoid,
+                                     .use_bias = false, .proj_size = 3, .use_peepholes = true})}) {
+    SCOPED_TRACE(layer.proj_size ? "with options" : "the seed's cell");
+    Sequential model({.seed = 21});
+    layer.input_shape = {T, F};
+    model.add(layer);
+    const Tensor y = model.predict(x);
+    const LSTMCell cell = LSTMCell::from_model(model, 0);
+    const int64_t P = cell.output_size();
+    RecurrentState s = cell.zero_state(N);
+    for (int64_t t = 0; t < T; ++t) {
+      s = cell.step(step_x(t), s);
+      for (int64_t n = 0; n < N; ++n)
+        EXPECT_LE(max_diff(s.h.data() + n * P, y.data() + (n * T + t) * P, P), 2e-6) << "step " << t;
+    }
+  }
+  Sequential bi({.seed = 22});
+  bi.add(Bidirectional(LSTM(3, {.return_sequences = true}), {.input_shape = {T, F}}));
+  const Tensor y = bi.predict(x);  // [N, T, 6]: forward, backward
+  const LSTMCell back = LSTMCell::from_model(bi, 0, /*backward=*/true);
+  RecurrentState s = back.zero_state(N);
+  for (int64_t t = T - 1; t >= 0; --t) {
+    s = back.step(step_x(t), s);
+    for (int64_t n = 0; n < N; ++n)
+      EXPECT_LE(max_diff(s.h.data() + n * 3, y.data() + (n * T + t) * 6 + 3, 3), 2e-6) << "step " << t;
+  }
+  // A cell of its own: Keras's initialisation, named weights, clear errors.
+  LSTMCell cell(2, 5, {.proj_size = 2, .use_peepholes = true});
+  EXPECT_EQ(cell.weight_names(), (std::vector<std::string>{"weight_ih", "weight_hh", "bias", "weight_hr",
+                                                           "weight_peephole"}));
+  EXPECT_EQ(cell.weight("weight_hh").shape(), (std::vector<int64_t>{20, 2}));
+  EXPECT_EQ(cell.weight("bias")[5], 1.0f);  // unit forget bias
+  EXPECT_ERROR_WITH(cell.weight("kernel"), "no weight named 'kernel'");
+  EXPECT_ERROR_WITH(cell.set_weight("bias", Tensor({3})), "bias has shape [20], not [3]");
+  EXPECT_ERROR_WITH(cell.step(Tensor({1, 3}), cell.zero_state(1)), "takes [batch, 2]");
+  EXPECT_ERROR_WITH(cell.step(Tensor({2, 2}), cell.zero_state(1)), "start from zero_state(2)");
+  EXPECT_ERROR_WITH(LSTMCell(2, 3, {.proj_size = 3}), "proj_size must be in 1..2");
+  Sequential gru;
+  gru.add(GRU(2, {.input_shape = {T, F}}));
+  EXPECT_ERROR_WITH(LSTMCell::from_model(gru, 0), "is gru, not an LSTM");
+  EXPECT_ERROR_WITH(LSTMCell::from_model(gru, 1), "out of range");
 }
 
 TEST(Layers, TrainsWithLengths) {
