@@ -1,5 +1,5 @@
-// Live parity with PyTorch: outputs, loss, every parameter gradient and 10 optimizer steps,
-// max abs error <= 1e-5, against references that tests/parity/torch_reference.py computes at
+// Live parity with PyTorch: outputs, loss, every parameter gradient and 10 optimizer steps, and
+// initial and final states, max abs error <= 1e-5, against references that tests/parity/torch_reference.py computes at
 // test time (in float64, from the same float32 weights and data). LSTM_PARITY_DIR names them.
 #include <gtest/gtest.h>
 
@@ -157,6 +157,37 @@ TEST(Parity, TenOptimizerStepsAndParameterCount) {
     lstm::Tensor losses = lstm::load_npy(k.path + "steps_loss.npy");
     ASSERT_EQ(h.history["loss"].size(), size_t(losses.size()));
     for (int64_t k = 0; k < losses.size(); ++k) EXPECT_NEAR(h.history["loss"][size_t(k)], losses[k], kTol);
+  }
+}
+
+TEST(Parity, InitialAndFinalStates) {
+  // predict_with_state against PyTorch's (h_0, c_0) in and (h_n, c_n) out, on a padded batch.
+  const std::string path = dir() + "/states/";
+  const nlohmann::json meta = nlohmann::json::parse(lstm::read_file(path + "meta.json", "meta"));
+  lstm::Sequential model = lstm::Sequential::load(path + "model.safetensors");
+  const lstm::Tensor X = lstm::load_npy(path + "X.npy");
+  const lstm::Tensor L = lstm::load_npy(path + "lengths.npy", /*allow_integers=*/true);
+  const std::vector<int64_t> lengths(L.data(), L.data() + L.size());
+  const int count = meta["states"].get<int>();
+  auto exists = [](const std::string& p) { return std::ifstream(p).good(); };
+  lstm::States initial;
+  for (int k = 0; k < count; ++k) {
+    const std::string c0 = path + "c0_" + std::to_string(k) + ".npy";
+    initial.push_back({lstm::load_npy(path + "h0_" + std::to_string(k) + ".npy"),
+                       exists(c0) ? lstm::load_npy(c0) : lstm::Tensor()});
+  }
+  const lstm::PredictionWithState got = model.predict_with_state(X, initial, lengths);
+  EXPECT_LE(max_abs_diff(got.y.data(), as_double(lstm::load_npy(path + "pred.npy"))), kTol);
+  ASSERT_EQ(got.states.size(), size_t(count));
+  for (int k = 0; k < count; ++k) {
+    SCOPED_TRACE("state " + std::to_string(k));
+    EXPECT_LE(max_abs_diff(got.states[size_t(k)].h.data(),
+                           as_double(lstm::load_npy(path + "hn_" + std::to_string(k) + ".npy"))), kTol);
+    const std::string cn = path + "cn_" + std::to_string(k) + ".npy";
+    EXPECT_EQ(exists(cn), !got.states[size_t(k)].c.empty());
+    if (exists(cn)) {
+      EXPECT_LE(max_abs_diff(got.states[size_t(k)].c.data(), as_double(lstm::load_npy(cn))), kTol);
+    }
   }
 }
 

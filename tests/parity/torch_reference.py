@@ -15,7 +15,8 @@ the whole computation in float64 from the same float32 starting values:
                         PyTorch's two biases folded into one first (see fold_biases)
   steps_loss.npy        the loss before each of those steps
   meta.json             loss, optimizer and its settings, batch size
-The C++ side (test_parity.cpp) loads these and compares within 1e-5.
+states/ holds the same for initial and final states (h_0, c_0 in; output, h_n, c_n out) of a
+padded batch. The C++ side (test_parity.cpp) loads these and compares within 1e-5.
 """
 import json
 import os
@@ -305,6 +306,48 @@ def run_layer_case(outdir, name, config, B, T, lengths_kind, loss_name, opt_name
         json.dump(meta, f)
 
 
+# Initial and final states (predict_with_state): h_0, c_0 given per direction, h_n, c_n back, on
+# a padded batch; a Bidirectional LSTM with a projection, then a GRU.
+STATES_CONFIG = {"input_shape": [6, 3], "layers": [
+    _bi(_rnn("lstm", 4, True, proj_size=3)), _rnn("gru", 3, True), {"type": "dense", "units": 2}]}
+
+
+def run_states_case(outdir, seed):
+    d = os.path.join(outdir, "states")
+    os.makedirs(d, exist_ok=True)
+    config, N, T = STATES_CONFIG, 5, 6
+    twin = Twin(config, seed)
+    write_safetensors(os.path.join(d, "model.safetensors"), twin.tensors(),
+                      {"lstm.config": json.dumps(config), "lstm.format_version": "1"})
+    lengths = torch.tensor([6, 2, 4, 1, 5])
+    X = torch.randn(N, T, 3)
+    for n in range(N):
+        X[n, int(lengths[n]):] = 0.0
+    np.save(os.path.join(d, "X.npy"), X.numpy())
+    np.save(os.path.join(d, "lengths.npy"), lengths.numpy().astype(np.int64))
+    twin = twin.double()
+    x, k = X.double(), 0
+    with torch.no_grad():
+        for layer in twin.layers:
+            if not hasattr(layer, "forward_with_state"):
+                x = layer(x, lengths)
+                continue
+            dirs = 2 if layer.bidirectional else 1
+            h0 = torch.randn(dirs, N, layer.W, dtype=torch.float32)
+            c0 = torch.randn(dirs, N, layer.H, dtype=torch.float32) if layer.kind == "lstm" else None
+            x, (hn, cn) = layer.forward_with_state(x, lengths, (h0.double(), None if c0 is None else c0.double()))
+            for j in range(dirs):
+                np.save(os.path.join(d, f"h0_{k + j}.npy"), h0[j].numpy())
+                np.save(os.path.join(d, f"hn_{k + j}.npy"), hn[j].numpy())
+                if c0 is not None:
+                    np.save(os.path.join(d, f"c0_{k + j}.npy"), c0[j].numpy())
+                    np.save(os.path.join(d, f"cn_{k + j}.npy"), cn[j].numpy())
+            k += dirs
+    np.save(os.path.join(d, "pred.npy"), x.numpy())
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"states": k}, f)
+
+
 def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
@@ -312,6 +355,7 @@ def main():
         run_case(outdir, *case, seed=seed)
     for seed, case in enumerate(LAYER_CASES):
         run_layer_case(outdir, *case, seed=100 + seed)
+    run_states_case(outdir, seed=200)
     names = [c[0] for c in CASES] + [c[0] for c in LAYER_CASES]
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(names) + "\n")

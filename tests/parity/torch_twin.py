@@ -49,11 +49,11 @@ class ManualLSTM(torch.nn.Module):
         self.weight_peephole = new(3, H) if peephole else None
         self.act, self.ract = ACTIVATIONS[act], ACTIVATIONS[ract]
 
-    def forward(self, x, L):
+    def forward(self, x, L, state=None):
         N, T = x.shape[0], x.shape[1]
         H = self.weight_ih.shape[0] // 4
-        h = x.new_zeros(N, self.weight_hh.shape[1])
-        c = x.new_zeros(N, H)
+        h = x.new_zeros(N, self.weight_hh.shape[1]) if state is None else state[0]
+        c = x.new_zeros(N, H) if state is None else state[1]
         p = self.weight_peephole
         outs = []
         for t in range(T):
@@ -72,7 +72,7 @@ class ManualLSTM(torch.nn.Module):
             m = (t < L).to(x.dtype)[:, None]
             c, h = m * c_new + (1 - m) * c, m * h_new + (1 - m) * h
             outs.append(m * h_new)
-        return torch.stack(outs, 1), h
+        return torch.stack(outs, 1), h, c
 
 
 class RecurrentTwin(torch.nn.Module):
@@ -103,33 +103,42 @@ class RecurrentTwin(torch.nn.Module):
             self.rnn = RNN_CLASSES[self.kind](I, self.H, **kwargs)
         self.out_features = 2 * self.W if self.bidirectional and self.merge == "concat" else self.W
 
-    def run(self, x, L):
-        """[directions' outputs side by side (N, T, W or 2W)], h_n [directions, N, W]"""
+    def run(self, x, L, state=None):
+        """[directions' outputs side by side (N, T, W or 2W)], (h_n [directions, N, W], c_n
+        [directions, N, H] or None); state: the initial (h_0, c_0) (c_0 None but for LSTM)."""
         if not self.manual:
             packed = pack_padded_sequence(x, L, batch_first=True, enforce_sorted=False)
-            out, state = self.rnn(packed)
+            hx = None if state is None else (state if self.kind == "lstm" else state[0])
+            out, hn = self.rnn(packed, hx)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-            return out, (state[0] if self.kind == "lstm" else state)
-        out_f, h_f = self.directions[0](x, L)
+            return out, (hn if self.kind == "lstm" else (hn, None))
+        st = [None, None] if state is None else [(state[0][k], state[1][k]) for k in range(len(self.directions))]
+        out_f, h_f, c_f = self.directions[0](x, L, st[0])
         if not self.bidirectional:
-            return out_f, h_f[None]
-        out_b, h_b = self.directions[1](reverse_within(x, L), L)
-        return torch.cat([out_f, reverse_within(out_b, L)], -1), torch.stack([h_f, h_b])
+            return out_f, (h_f[None], c_f[None])
+        out_b, h_b, c_b = self.directions[1](reverse_within(x, L), L, st[1])
+        return torch.cat([out_f, reverse_within(out_b, L)], -1), (torch.stack([h_f, h_b]), torch.stack([c_f, c_b]))
 
-    def forward(self, x, lengths):
+    def forward(self, x, lengths, state=None):
+        out, _ = self.forward_with_state(x, lengths, state)
+        return out
+
+    def forward_with_state(self, x, lengths, state=None):
+        """The layer's output and its final (h_n, c_n) per direction."""
         N, T = x.shape[0], x.shape[1]
         L = lengths if lengths is not None else torch.full((N,), T, dtype=torch.long)
         if self.backwards:
             x = reverse_within(x, L)
-        out, h_n = self.run(x, L)  # h_n [directions, N, W]
+        out, final = self.run(x, L, state)
+        h_n = final[0]  # [directions, N, W]
         if self.seq:
             f, b = out[..., :self.W], out[..., self.W:]
         else:
             f, b = h_n[0], (h_n[1] if self.bidirectional else None)
         if not self.bidirectional:
-            return f
+            return f, final
         return {"concat": lambda: torch.cat([f, b], -1), "sum": lambda: f + b,
-                "mul": lambda: f * b, "ave": lambda: (f + b) / 2}[self.merge]()
+                "mul": lambda: f * b, "ave": lambda: (f + b) / 2}[self.merge](), final
 
     def tensors(self, prefix, get):
         """lstm's names: weight_ih, weight_hh and bias (LSTM, SimpleRNN: one bias, the sum) or
