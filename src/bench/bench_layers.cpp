@@ -14,12 +14,12 @@
 namespace lstm {
 
 BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, int windows) {
-  static const char* kVariants[] = {"lstm", "gru", "simple_rnn", "bidirectional", "padded",
-                                    "full_lengths"};
+  static const char* kVariants[] = {"lstm",         "gru",       "simple_rnn", "bidirectional",
+                                    "padded",       "full_lengths", "peepholes", "projection"};
   if (std::find_if(std::begin(kVariants), std::end(kVariants),
                    [&](const char* v) { return s.variant == v; }) == std::end(kVariants))
     throw Error("bench variant '" + s.variant + "' is not one of lstm, gru, simple_rnn, "
-                "bidirectional, padded, full_lengths");
+                "bidirectional, padded, full_lengths, peepholes, projection");
   if (s.mode == "stream") throw Error("bench variants time whole sequences: use train or infer");
   set_num_threads(threads);
   const bool train = s.mode == "train";
@@ -28,6 +28,9 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
                        : s.variant == "simple_rnn" ? SimpleRNN(int(s.H), {.return_sequences = true})
                                                    : LSTM(int(s.H), {.return_sequences = true});
   if (s.variant == "bidirectional") config = Bidirectional(config);
+  // the general LSTM (layers/lstm_general.h): peepholes, or a projection to H/2
+  if (s.variant == "peepholes") config.use_peepholes = true;
+  if (s.variant == "projection") config.proj_size = int(std::max<int64_t>(1, s.H / 2));
   // The model's Batch: for padded variants, lengths sorted longest first as Sequential does.
   Rng rng(1);
   std::vector<int64_t> lengths, active;

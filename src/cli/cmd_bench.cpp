@@ -19,7 +19,8 @@ const Command kBench{
         {"shape", "I,H,L,B,T", "input size, hidden size, layers, batch, time steps"},
         {"mode", "MODE", "train, infer or stream (default infer)"},
         {"variant", "NAME", "time the layer as a model runs it: lstm, gru, simple_rnn, "
-                            "bidirectional, padded (lengths 1..T) or full_lengths (all T)"},
+                            "bidirectional, padded (lengths 1..T), full_lengths (all T), "
+                            "peepholes or projection (proj_size H/2)"},
         {"suite", "FILE", "run every row of a suite file instead of --shape"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
         {"seconds", "S", "length of each of the 5 timing windows (default 0.5)"},

@@ -258,10 +258,7 @@ LSTM_INLINE void sum_rows(const float* a, int64_t rows, int64_t cols, float* out
 // The same bodies, compiled for each target and chosen once, when the library loads. (GCC's
 // target_clones would pick "arch=" clones by CPU model name, so AMD CPUs got the baseline.)
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define LSTM_X86 1
-#define LSTM_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
-#define LSTM_AVX2 __attribute__((target("avx2,fma")))
+#if LSTM_X86
 LSTM_AVX512 static void forward_avx512(const LstmStepForward& s, int64_t b, int64_t e) {
   step_forward<true>(s, b, e);
 }

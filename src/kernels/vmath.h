@@ -17,6 +17,14 @@
 #define LSTM_VEC static inline __attribute__((always_inline))
 #pragma GCC diagnostic ignored "-Wpsabi"
 
+// The instruction sets a kernel is compiled for besides the baseline; the caller picks one at
+// run time (lstm_kernel_isa(), kernels/lstm_step.h).
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LSTM_X86 1
+#define LSTM_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+#define LSTM_AVX2 __attribute__((target("avx2,fma")))
+#endif
+
 namespace lstm {
 
 constexpr int kLanes = 16;

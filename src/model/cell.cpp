@@ -14,22 +14,32 @@
 namespace lstm {
 
 static LayerConfig cell_config(int units, const LSTMCellOptions& o) {
-  return LSTM(units, {.activation = o.activation, .recurrent_activation = o.recurrent_activation,
-                      .use_bias = o.use_bias, .proj_size = o.proj_size, .use_peepholes = o.use_peepholes});
+  return LSTM(units, {.activation = o.activation,
+                      .recurrent_activation = o.recurrent_activation,
+                      .use_bias = o.use_bias,
+                      .proj_size = o.proj_size,
+                      .use_peepholes = o.use_peepholes});
 }
 
 LSTMCell::LSTMCell(const LayerConfig& config, int64_t input_size)
-    : config_(config), I_(input_size), H_(config.units),
+    : config_(config),
+      I_(input_size),
+      H_(config.units),
       P_(config.proj_size > 0 ? config.proj_size : config.units) {
-  if (input_size <= 0) throw Error("LSTMCell: input_size must be a positive integer, got " + std::to_string(input_size));
-  if (config.units <= 0) throw Error("LSTMCell: units must be a positive integer, got " + std::to_string(config.units));
+  if (input_size <= 0)
+    throw Error("LSTMCell: input_size must be a positive integer, got " +
+                std::to_string(input_size));
+  if (config.units <= 0)
+    throw Error("LSTMCell: units must be a positive integer, got " + std::to_string(config.units));
   if (config.proj_size < 0 || config.proj_size >= config.units)
     throw Error("LSTMCell: proj_size must be in 1.." + std::to_string(config.units - 1) +
-                " (smaller than units), or 0 for no projection, got " + std::to_string(config.proj_size));
+                " (smaller than units), or 0 for no projection, got " +
+                std::to_string(config.proj_size));
   for (Activation a : {config.activation, config.recurrent_activation})
     if (a == Activation::softmax)
-      throw Error("LSTMCell: softmax is not an elementwise activation: use tanh, sigmoid, relu, "
-                  "hard_sigmoid or linear");
+      throw Error(
+          "LSTMCell: softmax is not an elementwise activation: use tanh, sigmoid, relu, "
+          "hard_sigmoid or linear");
   std::unique_ptr<Recurrence> layout = make_recurrence(config, input_size);
   for (const ParamTensor& t : layout->param_tensors()) {
     names_.push_back(t.name);
@@ -53,17 +63,20 @@ LSTMCell LSTMCell::from_model(const Sequential& model, int layer, bool backward)
     throw Error("LSTMCell::from_model: the model is not built yet, so it has no weights");
   const Sequential::Impl& m = model.impl();
   if (layer < 0 || layer >= int(m.layers.size()))
-    throw Error("LSTMCell::from_model: layer " + std::to_string(layer) + " is out of range: the "
-                "model has " + std::to_string(m.layers.size()) + " layers");
+    throw Error("LSTMCell::from_model: layer " + std::to_string(layer) +
+                " is out of range: the "
+                "model has " +
+                std::to_string(m.layers.size()) + " layers");
   const Layer& l = *m.layers[size_t(layer)];
   const bool bi = l.config.type == LayerType::bidirectional;
   const LayerConfig& c = bi ? l.config.wrapped.at(0) : l.config;
   if (c.type != LayerType::lstm)
     throw Error("LSTMCell::from_model: layer " + std::to_string(layer) + " is " +
-                layer_type_name(l.config.type) + (bi ? " of " + std::string(layer_type_name(c.type)) : "") +
-                ", not an LSTM");
+                layer_type_name(l.config.type) +
+                (bi ? " of " + std::string(layer_type_name(c.type)) : "") + ", not an LSTM");
   if (backward && !bi)
-    throw Error("LSTMCell::from_model: layer " + std::to_string(layer) + " has one direction: "
+    throw Error("LSTMCell::from_model: layer " + std::to_string(layer) +
+                " has one direction: "
                 "backward = true is for a Bidirectional layer");
   LSTMCell cell(c, l.in_features);
   int64_t offset = 0;
@@ -80,7 +93,8 @@ LSTMCell LSTMCell::from_model(const Sequential& model, int layer, bool backward)
 }
 
 RecurrentState LSTMCell::zero_state(int64_t batch) const {
-  if (batch <= 0) throw Error("LSTMCell: batch must be a positive integer, got " + std::to_string(batch));
+  if (batch <= 0)
+    throw Error("LSTMCell: batch must be a positive integer, got " + std::to_string(batch));
   return {Tensor({batch, P_}), Tensor({batch, H_})};
 }
 
@@ -99,23 +113,27 @@ RecurrentState LSTMCell::step(const Tensor& x, const RecurrentState& state) cons
   if (state.h.shape() != want_h || state.c.shape() != want_c)
     throw Error("LSTMCell::step: the state has h " + state.h.shape_string() + " and c " +
                 state.c.shape_string() + " but x's batch of " + std::to_string(B) + " needs h " +
-                shape_string(want_h) + " and c " + shape_string(want_c) + ": start from zero_state(" +
-                std::to_string(B) + ")");
+                shape_string(want_h) + " and c " + shape_string(want_c) +
+                ": start from zero_state(" + std::to_string(B) + ")");
   // slots 0 (the state before) and 1 (after) of h and c, as the sequence code lays them out
   std::vector<float> gates(size_t(B * 4 * H_)), c(size_t(2 * B * H_)), h(size_t(2 * B * P_));
   std::vector<float> u(size_t(P_ != H_ ? B * H_ : 0));
   std::copy(state.h.data(), state.h.data() + B * P_, h.begin());
   std::copy(state.c.data(), state.c.data() + B * H_, c.begin());
-  LstmGeneralActivations act{gates.data(), c.data(), h.data(), u.empty() ? nullptr : u.data(), nullptr};
+  LstmGeneralActivations act{gates.data(), c.data(), h.data(), u.empty() ? nullptr : u.data(),
+                             nullptr};
   const LstmGeneralWeights w{tensor("weight_ih"), tensor("weight_hh"), tensor("bias"),
                              tensor("weight_peephole"), tensor("weight_hr")};
-  lstm_general_forward({1, B, I_, H_, nullptr}, {P_, config_.activation, config_.recurrent_activation},
-                       w, nullptr, x.data(), act);
+  lstm_general_forward({1, B, I_, H_, nullptr},
+                       {P_, config_.activation, config_.recurrent_activation}, w, nullptr, x.data(),
+                       act);
   return {Tensor({B, P_}, std::vector<float>(h.begin() + B * P_, h.end())),
           Tensor({B, H_}, std::vector<float>(c.begin() + B * H_, c.end()))};
 }
 
-std::vector<std::string> LSTMCell::weight_names() const { return names_; }
+std::vector<std::string> LSTMCell::weight_names() const {
+  return names_;
+}
 
 Tensor LSTMCell::weight(const std::string& name) const {
   for (size_t k = 0; k < names_.size(); ++k) {
@@ -132,8 +150,8 @@ Tensor LSTMCell::weight(const std::string& name) const {
 void LSTMCell::set_weight(const std::string& name, const Tensor& value) {
   const Tensor current = weight(name);  // throws for an unknown name
   if (value.shape() != current.shape())
-    throw Error("LSTMCell::set_weight: " + name + " has shape " + current.shape_string() + ", not " +
-                value.shape_string());
+    throw Error("LSTMCell::set_weight: " + name + " has shape " + current.shape_string() +
+                ", not " + value.shape_string());
   const size_t k = size_t(std::find(names_.begin(), names_.end(), name) - names_.begin());
   std::copy(value.data(), value.data() + value.size(), params_.begin() + offsets_[k]);
 }

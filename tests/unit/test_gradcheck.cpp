@@ -1,20 +1,22 @@
 // Central-difference gradient checks for the cell, the LSTM (the seed's cell and every option),
 // GRU and SimpleRNN layers (several steps, non-zero initial state, gradients from every output,
-// with and without per-row lengths), Dense with every activation, every loss and whole models (stacked; Bidirectional in
-// every merge mode with Embedding, padding and dropout). Each analytic gradient is compared with (L(p + ε) - L(p - ε)) / 2ε,
-// the loss summed in double; forward runs in float32, hence the tolerance.
+// with and without per-row lengths), Dense with every activation, every loss and whole models
+// (stacked; Bidirectional in every merge mode with Embedding, padding and dropout). Each analytic
+// gradient is compared with (L(p + ε) - L(p - ε)) / 2ε, the loss summed in double; forward runs in
+// float32, hence the tolerance.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <functional>
 #include <numeric>
 
+#include "kernels/lstm_step.h"
 #include "layers/dense.h"
 #include "layers/gru_cell.h"
-#include "layers/rnn_cell.h"
 #include "layers/loss_fn.h"
 #include "layers/lstm_cell.h"
 #include "layers/lstm_general.h"
+#include "layers/rnn_cell.h"
 #include "model/model_impl.h"
 #include "test_util.h"
 
@@ -55,7 +57,8 @@ TEST(GradCheck, CellStep) {
   Rng rng(11);
   std::vector<float> a = test::random_vector(size_t(B * 4 * H), rng, -2, 2);
   std::vector<float> c_prev = test::random_vector(size_t(B * H), rng);
-  std::vector<float> r_h = test::random_vector(size_t(B * H), rng), r_c = test::random_vector(size_t(B * H), rng);
+  std::vector<float> r_h = test::random_vector(size_t(B * H), rng),
+                     r_c = test::random_vector(size_t(B * H), rng);
   auto loss = [&] {
     std::vector<float> gates = a, c(size_t(B * H)), h(size_t(B * H));
     lstm_cell_forward(gates.data(), c_prev.data(), c.data(), h.data(), B, H);
@@ -80,13 +83,17 @@ TEST(GradCheck, LstmLayerThroughTime) {
     std::vector<float> w_hh = test::random_vector(size_t(4 * H * H), rng, -0.7f, 0.7f);
     std::vector<float> bias = test::random_vector(size_t(4 * H), rng, -0.5f, 0.5f);
     std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
-    std::vector<float> h0 = test::random_vector(size_t(BH), rng), c0 = test::random_vector(size_t(BH), rng);
+    std::vector<float> h0 = test::random_vector(size_t(BH), rng),
+                       c0 = test::random_vector(size_t(BH), rng);
     std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
-    std::vector<float> r_h = test::random_vector(size_t(BH), rng), r_c = test::random_vector(size_t(BH), rng);
+    std::vector<float> r_h = test::random_vector(size_t(BH), rng),
+                       r_c = test::random_vector(size_t(BH), rng);
     const std::vector<int64_t> active = rows_running({5, 3, 1}, T);
     const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
-    if (lengths) r_h.assign(r_h.size(), 0.0f), r_c.assign(r_c.size(), 0.0f);  // slot T: row 0's only
-    std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), c(size_t((T + 1) * BH));
+    if (lengths)
+      r_h.assign(r_h.size(), 0.0f), r_c.assign(r_c.size(), 0.0f);  // slot T: row 0's only
+    std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)),
+        c(size_t((T + 1) * BH));
     auto run = [&] {
       std::fill(h.begin(), h.end(), 7.0f);  // ended rows must be overwritten with zeros
       std::copy(h0.begin(), h0.end(), h.begin());
@@ -128,70 +135,81 @@ TEST(GradCheck, LstmWithOptionsThroughTime) {
     Activation act, ract;
   };
   const Variant variants[] = {
-      {"projection, peepholes, recurrent dropout", 2, true, true, true, Activation::tanh, Activation::sigmoid},
-      {"no bias, linear / hard_sigmoid", 0, false, false, false, Activation::linear, Activation::hard_sigmoid},
-      {"peepholes, sigmoid / tanh, recurrent dropout", 0, true, true, true, Activation::sigmoid, Activation::tanh},
+      {"projection, peepholes, recurrent dropout", 2, true, true, true, Activation::tanh,
+       Activation::sigmoid},
+      {"no bias, linear / hard_sigmoid", 0, false, false, false, Activation::linear,
+       Activation::hard_sigmoid},
+      {"peepholes, sigmoid / tanh, recurrent dropout", 0, true, true, true, Activation::sigmoid,
+       Activation::tanh},
   };
   const int64_t T = 5, B = 3, I = 4, H = 3, BH = B * H;
-  for (const Variant& v : variants) {
-    for (bool lengths : {false, true}) {
-      SCOPED_TRACE(std::string(v.name) + (lengths ? ", lengths 5, 3, 1" : ", full rows"));
-      const int64_t P = v.P ? v.P : H, BP = B * P;
-      Rng rng(9);
-      auto rand = [&](int64_t n) { return test::random_vector(size_t(n), rng, -0.6f, 0.6f); };
-      std::vector<float> w_ih = rand(4 * H * I), w_hh = rand(4 * H * P), bias = rand(4 * H);
-      std::vector<float> peep = rand(3 * H), w_hr = rand(P * H);
-      std::vector<float> x = rand(T * B * I), h0 = rand(BP), c0 = rand(BH);
-      std::vector<float> r_seq = rand(T * BP), r_h = rand(BP);
-      std::vector<float> mask(static_cast<size_t>(BP));
-      for (size_t k = 0; k < mask.size(); ++k) mask[k] = k % 3 == 1 ? 0.0f : 1.5f;
-      const std::vector<int64_t> active = rows_running({5, 3, 1}, T);
-      const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
-      if (lengths) r_h.assign(r_h.size(), 0.0f);
-      const LstmVariant variant{P, v.act, v.ract};
-      const float* m = v.dropout ? mask.data() : nullptr;
-      std::vector<float> gates(size_t(T * B * 4 * H)), c(size_t((T + 1) * BH)), h(size_t((T + 1) * BP));
-      std::vector<float> u(size_t(T * BH)), h_in(size_t(T * BP));
-      auto weights = [&]() -> LstmGeneralWeights {
-        return {w_ih.data(), w_hh.data(), v.bias ? bias.data() : nullptr,
-                v.peephole ? peep.data() : nullptr, v.P ? w_hr.data() : nullptr};
-      };
-      auto activations = [&]() -> LstmGeneralActivations {
-        return {gates.data(), c.data(), h.data(), v.P ? u.data() : nullptr, m ? h_in.data() : nullptr};
-      };
-      auto run = [&] {
-        std::fill(h.begin(), h.end(), 7.0f);  // ended rows must be overwritten with zeros
-        std::copy(h0.begin(), h0.end(), h.begin());
-        std::copy(c0.begin(), c0.end(), c.begin());
-        LstmGeneralActivations act = activations();
-        lstm_general_forward(d, variant, weights(), m, x.data(), act);
-      };
-      auto loss = [&] {
+  for (const char* isa : {"generic", "avx2", "avx512"}) {  // each build of the pointwise step
+    if (!lstm_set_kernel_isa(isa)) continue;
+    for (const Variant& v : variants) {
+      for (bool lengths : {false, true}) {
+        SCOPED_TRACE(std::string(isa) + ", " + v.name +
+                     (lengths ? ", lengths 5, 3, 1" : ", full rows"));
+        const int64_t P = v.P ? v.P : H, BP = B * P;
+        Rng rng(9);
+        auto rand = [&](int64_t n) { return test::random_vector(size_t(n), rng, -0.6f, 0.6f); };
+        std::vector<float> w_ih = rand(4 * H * I), w_hh = rand(4 * H * P), bias = rand(4 * H);
+        std::vector<float> peep = rand(3 * H), w_hr = rand(P * H);
+        std::vector<float> x = rand(T * B * I), h0 = rand(BP), c0 = rand(BH);
+        std::vector<float> r_seq = rand(T * BP), r_h = rand(BP);
+        std::vector<float> mask(static_cast<size_t>(BP));
+        for (size_t k = 0; k < mask.size(); ++k) mask[k] = k % 3 == 1 ? 0.0f : 1.5f;
+        const std::vector<int64_t> active = rows_running({5, 3, 1}, T);
+        const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
+        if (lengths) r_h.assign(r_h.size(), 0.0f);
+        const LstmVariant variant{P, v.act, v.ract};
+        const float* m = v.dropout ? mask.data() : nullptr;
+        std::vector<float> gates(size_t(T * B * 4 * H)), c(size_t((T + 1) * BH)),
+            h(size_t((T + 1) * BP));
+        std::vector<float> u(size_t(T * BH)), h_in(size_t(T * BP));
+        auto weights = [&]() -> LstmGeneralWeights {
+          return {w_ih.data(), w_hh.data(), v.bias ? bias.data() : nullptr,
+                  v.peephole ? peep.data() : nullptr, v.P ? w_hr.data() : nullptr};
+        };
+        auto activations = [&]() -> LstmGeneralActivations {
+          return {gates.data(), c.data(), h.data(), v.P ? u.data() : nullptr,
+                  m ? h_in.data() : nullptr};
+        };
+        auto run = [&] {
+          std::fill(h.begin(), h.end(), 7.0f);  // ended rows must be overwritten with zeros
+          std::copy(h0.begin(), h0.end(), h.begin());
+          std::copy(c0.begin(), c0.end(), c.begin());
+          LstmGeneralActivations act = activations();
+          lstm_general_forward(d, variant, weights(), m, x.data(), act);
+        };
+        auto loss = [&] {
+          run();
+          return dot(r_seq, h.data() + BP) + dot(r_h, h.data() + T * BP);
+        };
         run();
-        return dot(r_seq, h.data() + BP) + dot(r_h, h.data() + T * BP);
-      };
-      run();
-      for (int64_t t = 0; t < T; ++t)  // outputs at padded steps are zero
-        for (int64_t k = d.rows_at(t) * P; k < BP; ++k) ASSERT_EQ(h[size_t((t + 1) * BP + k)], 0.0f);
-      std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dp(peep.size());
-      std::vector<float> dw_hr(w_hr.size()), dx(x.size()), dh0(h0.size()), dc0(c0.size());
-      std::vector<float> da(gates.size(), 7.0f), dh(size_t(T * BP), 7.0f), du(size_t(BH), 7.0f),
-          dc(size_t(BH), 7.0f), carry(size_t(BP), 7.0f);  // workspaces as reused: not zero
-      LstmGeneralWork work{da.data(), dh.data(), du.data(), dc.data(), carry.data()};
-      LstmGeneralGrads g{dw_ih.data(), dw_hh.data(), v.bias ? db.data() : nullptr,
-                         v.peephole ? dp.data() : nullptr, v.P ? dw_hr.data() : nullptr};
-      lstm_general_backward(d, variant, weights(), m, x.data(), activations(), r_seq.data(),
-                            r_h.data(), work, g, dx.data(), dh0.data(), dc0.data());
-      check_gradient("dW_ih", w_ih, dw_ih, loss);
-      check_gradient("dW_hh", w_hh, dw_hh, loss);
-      if (v.bias) check_gradient("db", bias, db, loss);
-      if (v.peephole) check_gradient("dW_peephole", peep, dp, loss);
-      if (v.P) check_gradient("dW_hr", w_hr, dw_hr, loss);
-      check_gradient("dx", x, dx, loss);
-      check_gradient("dh0", h0, dh0, loss);
-      check_gradient("dc0", c0, dc0, loss);
+        for (int64_t t = 0; t < T; ++t)  // outputs at padded steps are zero
+          for (int64_t k = d.rows_at(t) * P; k < BP; ++k)
+            ASSERT_EQ(h[size_t((t + 1) * BP + k)], 0.0f);
+        std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db(bias.size()), dp(peep.size());
+        std::vector<float> dw_hr(w_hr.size()), dx(x.size()), dh0(h0.size()), dc0(c0.size());
+        std::vector<float> da(gates.size(), 7.0f), dh(size_t(T * BP), 7.0f), du(size_t(BH), 7.0f),
+            dc(size_t(BH), 7.0f), carry(size_t(BP), 7.0f);  // workspaces as reused: not zero
+        LstmGeneralWork work{da.data(), dh.data(), du.data(), dc.data(), carry.data()};
+        LstmGeneralGrads g{dw_ih.data(), dw_hh.data(), v.bias ? db.data() : nullptr,
+                           v.peephole ? dp.data() : nullptr, v.P ? dw_hr.data() : nullptr};
+        lstm_general_backward(d, variant, weights(), m, x.data(), activations(), r_seq.data(),
+                              r_h.data(), work, g, dx.data(), dh0.data(), dc0.data());
+        check_gradient("dW_ih", w_ih, dw_ih, loss);
+        check_gradient("dW_hh", w_hh, dw_hh, loss);
+        if (v.bias) check_gradient("db", bias, db, loss);
+        if (v.peephole) check_gradient("dW_peephole", peep, dp, loss);
+        if (v.P) check_gradient("dW_hr", w_hr, dw_hr, loss);
+        check_gradient("dx", x, dx, loss);
+        check_gradient("dh0", h0, dh0, loss);
+        check_gradient("dc0", c0, dc0, loss);
+      }
     }
   }
+  lstm_set_kernel_isa("best");
 }
 
 TEST(GradCheck, GruLayerThroughTime) {
@@ -202,7 +220,8 @@ TEST(GradCheck, GruLayerThroughTime) {
     Rng rng(6);
     std::vector<float> w_ih = test::random_vector(size_t(G * I), rng, -0.7f, 0.7f);
     std::vector<float> w_hh = test::random_vector(size_t(G * H), rng, -0.7f, 0.7f);
-    std::vector<float> b_ih = test::random_vector(size_t(G), rng), b_hh = test::random_vector(size_t(G), rng);
+    std::vector<float> b_ih = test::random_vector(size_t(G), rng),
+                       b_hh = test::random_vector(size_t(G), rng);
     std::vector<float> x = test::random_vector(size_t(T * B * I), rng);
     std::vector<float> h0 = test::random_vector(size_t(BH), rng);
     std::vector<float> r_seq = test::random_vector(size_t(T * BH), rng);
@@ -222,14 +241,15 @@ TEST(GradCheck, GruLayerThroughTime) {
       return dot(r_seq, h.data() + BH) + dot(r_h, h.data() + T * BH);
     };
     run();
-    std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db_ih(b_ih.size()), db_hh(b_hh.size());
+    std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db_ih(b_ih.size()),
+        db_hh(b_hh.size());
     std::vector<float> dx(x.size()), dh0(h0.size()), dh(h0.size());
     std::vector<float> dax(ax.size(), 7.0f), dah(ax.size(), 7.0f);  // reused workspace: not zero
     GruActivations act{gates.data(), h.data(), ax.data(), ah.data()};
     GruBackwardWork work{dax.data(), dah.data(), dh.data()};
     GruGrads g{dw_ih.data(), dw_hh.data(), db_ih.data(), db_hh.data()};
-    gru_backward(d, {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}, x.data(), act, r_seq.data(),
-                 r_h.data(), work, g, dx.data(), dh0.data());
+    gru_backward(d, {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}, x.data(), act,
+                 r_seq.data(), r_h.data(), work, g, dx.data(), dh0.data());
     check_gradient("dW_ih", w_ih, dw_ih, loss);
     check_gradient("dW_hh", w_hh, dw_hh, loss);
     check_gradient("db_ih", b_ih, db_ih, loss);
@@ -278,8 +298,8 @@ TEST(GradCheck, SimpleRnnLayerThroughTime) {
 
 TEST(GradCheck, DenseEveryActivation) {
   const int64_t R = 4, In = 5, Out = 3;
-  for (Activation act : {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh,
-                         Activation::softmax, Activation::hard_sigmoid}) {
+  for (Activation act : {Activation::linear, Activation::relu, Activation::sigmoid,
+                         Activation::tanh, Activation::softmax, Activation::hard_sigmoid}) {
     SCOPED_TRACE(activation_name(act));
     Rng rng(21);
     std::vector<float> w = test::random_vector(size_t(Out * In), rng);
@@ -293,8 +313,8 @@ TEST(GradCheck, DenseEveryActivation) {
     };
     loss();
     std::vector<float> dz(y.size()), dw(w.size()), db(b.size()), dx(x.size());
-    dense_backward(x.data(), w.data(), y.data(), r.data(), dz.data(), dw.data(), db.data(), dx.data(),
-                   R, In, Out, act);
+    dense_backward(x.data(), w.data(), y.data(), r.data(), dz.data(), dw.data(), db.data(),
+                   dx.data(), R, In, Out, act);
     check_gradient("dW", w, dw, loss);
     check_gradient("db", b, db, loss);
     check_gradient("dx", x, dx, loss);
@@ -328,8 +348,9 @@ TEST(GradCheck, EveryLoss) {
     }
     std::vector<float> grad(pred.size());
     loss_forward_backward(l, pred.data(), target.data(), R, E, grad.data());
-    check_gradient("dpred", pred, grad,
-                   [&] { return loss_forward_backward(l, pred.data(), target.data(), R, E, nullptr); });
+    check_gradient("dpred", pred, grad, [&] {
+      return loss_forward_backward(l, pred.data(), target.data(), R, E, nullptr);
+    });
   }
 }
 
@@ -391,7 +412,8 @@ TEST(GradCheck, BidirectionalEveryMergeModeWithLengths) {
   for (MergeMode mode : {MergeMode::concat, MergeMode::sum, MergeMode::mul, MergeMode::ave}) {
     SCOPED_TRACE(merge_mode_name(mode));
     Sequential model({.seed = 4});
-    model.add(Bidirectional(LSTM(3, {.return_sequences = true}), {.merge_mode = mode, .input_shape = {5, 2}}));
+    model.add(Bidirectional(LSTM(3, {.return_sequences = true}),
+                            {.merge_mode = mode, .input_shape = {5, 2}}));
     model.add(Bidirectional(GRU(2), {.merge_mode = mode}));
     model.add(Dense(2));
     model.compile(Adam(), loss::mse);
@@ -404,11 +426,17 @@ TEST(GradCheck, LstmOptionsInAModelWithDropoutAndLengths) {
   // Input and recurrent dropout in training mode (the same masks for every evaluation), a
   // projection, peepholes and hard_sigmoid gates inside a Bidirectional layer, padded rows.
   Sequential model({.seed = 6});
-  model.add(LSTM(4, {.return_sequences = true, .dropout = 0.3f, .recurrent_dropout = 0.4f,
-                     .proj_size = 3, .input_shape = {5, 2}}));
+  model.add(LSTM(4, {.return_sequences = true,
+                     .dropout = 0.3f,
+                     .recurrent_dropout = 0.4f,
+                     .proj_size = 3,
+                     .input_shape = {5, 2}}));
   model.add(Bidirectional(LSTM(3, {.return_sequences = true,
-                                   .recurrent_activation = Activation::hard_sigmoid, .use_bias = false,
-                                   .dropout = 0.2f, .recurrent_dropout = 0.3f, .use_peepholes = true})));
+                                   .recurrent_activation = Activation::hard_sigmoid,
+                                   .use_bias = false,
+                                   .dropout = 0.2f,
+                                   .recurrent_dropout = 0.3f,
+                                   .use_peepholes = true})));
   model.add(GRU(2, {.dropout = 0.25f}));
   model.add(Dense(2));
   model.compile(Adam(), loss::mse);
