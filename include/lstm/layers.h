@@ -48,8 +48,9 @@ namespace lstm {
 enum class Activation { linear, relu, sigmoid, tanh, softmax, hard_sigmoid };
 enum class LayerType { lstm, gru, simple_rnn, dense, bidirectional, embedding, dropout, masking };
 // How Bidirectional joins the two directions' outputs: concat [forward, backward] (2H wide),
-// sum, mul (elementwise product), ave (mean).
-enum class MergeMode { concat, sum, mul, ave };
+// sum, mul (elementwise product), ave (mean), or none: both, as two outputs (Keras's list
+// [forward, backward]), so the layer is the model's last and predict() returns [2, N, ...].
+enum class MergeMode { concat, sum, mul, ave, none };
 
 // "linear", "relu", ... ; the *_from_name functions throw lstm::Error listing the valid names.
 const char* activation_name(Activation a);
@@ -157,7 +158,9 @@ LayerConfig TimeDistributed(const LayerConfig& dense);
 // Both directions of a recurrent layer: one reads each sequence forward, the other from its
 // last valid step back (each with weights of its own), outputs joined by merge_mode. With
 // return_sequences the backward output at step t is the one for step t (as PyTorch and Keras
-// return it); without, each direction's final state.
+// return it); without, each direction's final state. merge_mode none keeps both as two outputs:
+// the layer must be the model's last, predict() returns [2, N, ...] (forward, backward), fit()
+// takes y of that shape and adds the two outputs' losses (Keras).
 struct BidirectionalOptions {
   MergeMode merge_mode = MergeMode::concat;
   std::vector<int64_t> input_shape;

@@ -51,14 +51,15 @@ const char* merge_mode_name(MergeMode m) {
     case MergeMode::sum: return "sum";
     case MergeMode::mul: return "mul";
     case MergeMode::ave: return "ave";
+    case MergeMode::none: return "none";
   }
   return "?";
 }
 
 MergeMode merge_mode_from_name(const std::string& name) {
-  for (MergeMode m : {MergeMode::concat, MergeMode::sum, MergeMode::mul, MergeMode::ave})
+  for (MergeMode m : {MergeMode::concat, MergeMode::sum, MergeMode::mul, MergeMode::ave, MergeMode::none})
     if (name == merge_mode_name(m)) return m;
-  throw Error("unknown merge_mode '" + name + "': use one of concat, sum, mul, ave");
+  throw Error("unknown merge_mode '" + name + "': use one of concat, sum, mul, ave, none");
 }
 
 // What LSTMOptions, GRUOptions and SimpleRNNOptions share.

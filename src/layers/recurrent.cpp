@@ -59,6 +59,10 @@ static void direction_backward(Recurrence& r, const float* x, const float* dy, b
   r.backward(x, scratch.data(), nullptr, dx, batch);
 }
 
+// Whether the merge keeps both directions side by side: concat, and none (two outputs, laid
+// out as concat inside the model).
+static bool both(MergeMode m) { return m == MergeMode::concat || m == MergeMode::none; }
+
 // The width of h_t: the units, or an LSTM's proj_size.
 static int64_t recurrent_width(const LayerConfig& c) { return c.proj_size > 0 ? c.proj_size : c.units; }
 
@@ -120,7 +124,7 @@ class RecurrentLayer final : public Layer {
 class BidirectionalLayer final : public Layer {
  public:
   BidirectionalLayer(const LayerConfig& c, int64_t in)
-      : Layer(c, in, true, (c.merge_mode == MergeMode::concat ? 2 : 1) * recurrent_width(c.wrapped[0]),
+      : Layer(c, in, true, (both(c.merge_mode) ? 2 : 1) * recurrent_width(c.wrapped[0]),
               c.return_sequences),
         H(recurrent_width(c.wrapped[0])),
         fwd_(make_recurrence(c.wrapped[0], in)),
@@ -221,6 +225,7 @@ class BidirectionalLayer final : public Layer {
     const int64_t n = R * H;
     switch (config.merge_mode) {
       case MergeMode::concat:
+      case MergeMode::none:  // the model splits the two outputs apart
         for (int64_t r = 0; r < R; ++r) {
           std::memcpy(y + r * 2 * H, f + r * H, sizeof(float) * size_t(H));
           std::memcpy(y + r * 2 * H + H, b + r * H, sizeof(float) * size_t(H));
@@ -237,6 +242,7 @@ class BidirectionalLayer final : public Layer {
     const float *f = f_seen_, *b = b_.data();
     switch (config.merge_mode) {
       case MergeMode::concat:
+      case MergeMode::none:
         for (int64_t r = 0; r < R; ++r) {
           std::memcpy(df + r * H, dy + r * 2 * H, sizeof(float) * size_t(H));
           std::memcpy(db + r * H, dy + r * 2 * H + H, sizeof(float) * size_t(H));

@@ -203,7 +203,9 @@ static LayerConfig layer_from_json(const json& l, const std::string& where) {
     try {
       if (type == "time_distributed") return TimeDistributed(inner);
       MergeMode mode = MergeMode::concat;
-      if (l.contains("merge_mode")) {
+      if (l.contains("merge_mode") && l["merge_mode"].is_null()) {
+        mode = MergeMode::none;  // as Keras writes it
+      } else if (l.contains("merge_mode")) {
         if (!l["merge_mode"].is_string()) throw Error("\"merge_mode\" must be a string");
         mode = merge_mode_from_name(l["merge_mode"].get<std::string>());
       }

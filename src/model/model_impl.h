@@ -53,6 +53,12 @@ struct Sequential::Impl {
   int64_t features() const { return tokens() ? 1 : input_shape.back(); }
   int64_t fixed_steps() const { return seq_input() && input_shape[0] > 0 ? input_shape[0] : 0; }
   int64_t out_width() const { return layers.back()->out_features; }
+  // 2 when the last layer is Bidirectional with merge_mode none (outputs [forward, backward],
+  // laid out side by side in the last layer's output, each out_width() / 2 wide), else 1.
+  int64_t outputs() const {
+    const LayerConfig& c = layers.back()->config;
+    return c.type == LayerType::bidirectional && c.merge_mode == MergeMode::none ? 2 : 1;
+  }
   // A model with stateful layers runs batches of exactly this size (the first layer's
   // batch_size); 0 for any other model.
   int64_t stateful_batch() const;

@@ -86,6 +86,11 @@ void Sequential::add(const LayerConfig& layer) {
   if (!layer.input_shape.empty() && !m.configs.empty())
     throw Error(where + " sets input_shape, but only the first layer of a Sequential model may: "
                 "remove it from this layer");
+  if (!m.configs.empty() && m.configs.back().type == LayerType::bidirectional &&
+      m.configs.back().merge_mode == MergeMode::none)
+    throw Error(where + " follows a Bidirectional layer with merge_mode none, which returns two "
+                "outputs (Keras: a list) and so must be the last layer: merge with concat, sum, "
+                "mul or ave to pass both directions on");
   if (layer.batch_size != 0 && !m.configs.empty())
     throw Error(where + " sets batch_size, but only the first layer of a Sequential model may: "
                 "remove it from this layer");
@@ -293,21 +298,31 @@ std::vector<int64_t> Sequential::Impl::resolve_lengths(const Tensor& x,
 }
 
 std::vector<int64_t> Sequential::Impl::output_shape(int64_t N, int64_t T) const {
-  if (out_seq()) return {N, T, out_width()};
-  return {N, out_width()};
+  std::vector<int64_t> shape = {N, T, out_width() / outputs()};
+  if (!out_seq()) shape.erase(shape.begin() + 1);
+  if (outputs() == 2) shape.insert(shape.begin(), 2);  // [forward, backward]
+  return shape;
 }
 
 void Sequential::Impl::check_y(const Tensor& x, const Tensor& y, const char* xname,
                                const char* yname) const {
   const int64_t N = x.dim(0), T = seq_input() ? x.dim(1) : 1;
-  const int64_t width = loss_target_width(loss, out_width());
+  const int64_t width = loss_target_width(loss, out_width() / outputs());
+  if (outputs() == 2 && loss.kind != LossKind::mse && loss.kind != LossKind::mae && loss.kind != LossKind::bce)
+    throw Error("the last layer is Bidirectional with merge_mode none, two outputs whose losses "
+                "add up (Keras); that needs a loss of single values (mse, mae or binary "
+                "cross-entropy), not " + loss_name(loss) + ": merge with concat and add a Dense "
+                "head for classes");
   std::vector<int64_t> want = output_shape(N, T);
   want.back() = width;
   std::vector<int64_t> also = want;  // sparse labels may drop their last axis of 1
   if (width == 1) also.pop_back();
   if (y.shape() != want && y.shape() != also) {
     std::string hint;
-    if (y.rank() > 0 && y.dim(0) != N)
+    if (outputs() == 2)
+      hint = ": merge_mode none gives two outputs, forward then backward, so " + std::string(yname) +
+             " holds a target for each";
+    else if (y.rank() > 0 && y.dim(0) != N)
       hint = ": " + std::string(xname) + " has " + std::to_string(N) + " samples but " + yname +
              " has " + std::to_string(y.dim(0));
     else if (out_seq() && y.rank() == 2)
@@ -361,7 +376,14 @@ void Sequential::Impl::gather_x(const Tensor& x, const int64_t* idx, int64_t B, 
 void Sequential::Impl::gather_y(const Tensor& y) {
   const int64_t steps = out_seq() ? batch.T : 1, width = loss_target_width(loss, out_width());
   grow(y_batch, steps * batch.B * width);
-  gather(y.data(), batch_rows.data(), batch.B, steps, width, y_batch.data());
+  if (outputs() == 1) return gather(y.data(), batch_rows.data(), batch.B, steps, width, y_batch.data());
+  // y [2, N, steps, W] -> (steps, B, 2W): each row's two targets side by side, as the outputs
+  const int64_t W = width / 2, N = y.dim(1);
+  for (int64_t o = 0; o < 2; ++o)
+    for (int64_t b = 0; b < batch.B; ++b)
+      for (int64_t t = 0; t < steps; ++t)
+        std::memcpy(y_batch.data() + (t * batch.B + b) * width + o * W,
+                    y.data() + ((o * N + batch_rows[size_t(b)]) * steps + t) * W, sizeof(float) * size_t(W));
 }
 
 const float* Sequential::Impl::forward(bool training) {
@@ -408,6 +430,10 @@ double Sequential::Impl::loss_and_backward(bool backward) {
     }
   } else {
     value = loss_forward_backward(loss, acts[last].data(), y_batch.data(), R, E, dout);
+  }
+  if (outputs() == 2) {  // the two outputs' mean losses add up (Keras), each over half of E
+    value *= 2.0;
+    for (int64_t k = 0; dout && k < R * E; ++k) dout[k] *= 2.0f;
   }
   if (!backward) return value;
   std::fill(grads.begin(), grads.end(), 0.0f);
@@ -534,10 +560,12 @@ Tensor Sequential::Impl::predict(const Tensor& x, std::span<const int64_t> lengt
       dirs[k]->set_initial_state(h.data(), s.c.empty() ? nullptr : c.data(), B);
     }
     const float* y = forward();  // (steps, B, E), rows in batch_rows order
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < steps; ++t)
-        std::memcpy(out.data() + (batch_rows[size_t(b)] * steps + t) * E, y + (t * B + b) * E,
-                    sizeof(float) * size_t(E));
+    const int64_t W = E / outputs();  // merge_mode none: out [2, N, steps, W]
+    for (int64_t o = 0; o < outputs(); ++o)
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < steps; ++t)
+          std::memcpy(out.data() + ((o * N + batch_rows[size_t(b)]) * steps + t) * W,
+                      y + (t * B + b) * E + o * W, sizeof(float) * size_t(W));
     for (size_t k = 0; final_states && k < dirs.size(); ++k) {
       const Recurrence& r = *dirs[k];
       RecurrentState& s = (*final_states)[k];
@@ -676,10 +704,12 @@ std::string Sequential::summary() const {
     const std::string type = layer_type_name(layer->config.type);
     const int n = seen[type]++;
     const std::string name = type + (n ? "_" + std::to_string(n) : "");
+    const bool two = layer->config.type == LayerType::bidirectional &&
+                     layer->config.merge_mode == MergeMode::none;  // Keras: a list of two
+    const std::string shape = "(" + batch + ", " + (layer->out_seq ? T + ", " : "") +
+                              std::to_string(layer->out_features / (two ? 2 : 1)) + ")";
     rows.push_back({name + " (" + keras_class_name(layer->config) + ")",
-                    "(" + batch + ", " + (layer->out_seq ? T + ", " : "") +
-                        std::to_string(layer->out_features) + ")",
-                    with_commas(layer->param_count())});
+                    two ? "[" + shape + ", " + shape + "]" : shape, with_commas(layer->param_count())});
     width = std::max(width, rows.back()[0].size() + 1);
   }
   std::ostringstream s;

@@ -95,6 +95,8 @@ LAYER_CASES = [
         _rnn("lstm", 6, True, use_peepholes=True, recurrent_activation="hard_sigmoid"),
         _bi(_rnn("lstm", 4, use_peepholes=True, proj_size=3, activation="relu")), {"type": "dense", "units": 2}]},
      5, 6, "given", "mse", "adam"),
+    ("bidirectional_merge_none", {"input_shape": [6, 3], "layers": [
+        _rnn("gru", 4, True), _bi(_rnn("lstm", 3, True, proj_size=2), None)]}, 5, 6, "given", "mse", "adam"),
     ("lstm_activations", {"input_shape": [5, 2], "layers": [
         _rnn("lstm", 5, True, activation="linear", use_bias=False),
         _rnn("lstm", 4, activation="sigmoid", recurrent_activation="tanh", go_backwards=True),
@@ -237,8 +239,11 @@ def run_case(outdir, name, I, H, L, B, T, seq_last, E, loss_name, opt_name, seed
         json.dump(meta, f)
 
 
-def masked_loss(crit, loss_name, pred, y, lengths, seq_out):
-    """The loss over valid steps only when outputs are sequences of different lengths."""
+def masked_loss(crit, loss_name, pred, y, lengths, seq_out, outputs=1):
+    """The loss over valid steps only when outputs are sequences of different lengths; with
+    two outputs (Bidirectional merge_mode none) the sum of theirs, as Keras adds them."""
+    if outputs == 2:
+        return sum(masked_loss(crit, loss_name, pred[k], y[k], lengths, seq_out) for k in range(2))
     if lengths is None or not seq_out:
         return crit(pred, y)
     mask = torch.arange(pred.shape[1])[None, :] < lengths[:, None]
@@ -264,10 +269,14 @@ def run_layer_case(outdir, name, config, B, T, lengths_kind, loss_name, opt_name
     if lengths is not None:
         for n in range(B):
             X[n, int(lengths[n]):] = 0.0  # right padding (zeros: what mask_zero and Masking read)
-    seq_out = twin.layers[-1].__class__.__name__ == "DenseTwin" and any(
-        getattr(l, "seq", False) for l in twin.layers[-2:-1])
-    E = twin.layers[-1].out_features
+    last = twin.layers[-1]
+    outputs = 2 if getattr(last, "merge", None) == "none" else 1
+    seq_out = (last.__class__.__name__ == "DenseTwin" and any(
+        getattr(l, "seq", False) for l in twin.layers[-2:-1])) or (outputs == 2 and last.seq)
+    E = last.out_features
     ydims = (B, T, E) if seq_out else (B, E)
+    if outputs == 2:
+        ydims = (2,) + ydims
     if loss_name == "scce_logits":
         y = torch.randint(0, E, ydims[:-1])
     else:
@@ -281,7 +290,7 @@ def run_layer_case(outdir, name, config, B, T, lengths_kind, loss_name, opt_name
         y = y.double()
     crit = loss_fn(loss_name)
     pred = twin(X, lengths)
-    loss = masked_loss(crit, loss_name, pred, y, lengths, seq_out)
+    loss = masked_loss(crit, loss_name, pred, y, lengths, seq_out, outputs)
     loss.backward()
     np.save(os.path.join(d, "pred.npy"), pred.detach().numpy())
     np.save(os.path.join(d, "loss.npy"), np.array([loss.item()]))
@@ -292,7 +301,7 @@ def run_layer_case(outdir, name, config, B, T, lengths_kind, loss_name, opt_name
     losses = []
     for _ in range(STEPS):
         opt.zero_grad()
-        loss = masked_loss(crit, loss_name, twin(X, lengths), y, lengths, seq_out)
+        loss = masked_loss(crit, loss_name, twin(X, lengths), y, lengths, seq_out, outputs)
         loss.backward()
         opt.step()
         losses.append(loss.item())

@@ -10,7 +10,7 @@ sequences, and its parameters (or their gradients) under lstm's tensor names.
 Semantics it pins down (lstm/layers.h): padded steps leave the state alone and output zero; a
 layer without return_sequences returns each direction's final state (h_n); go_backwards reads
 each sequence from its last valid step and returns outputs in that order; Bidirectional joins
-[forward, backward] by concat, sum, mul or ave. An LSTM's proj_size and use_bias run on
+[forward, backward] by concat, sum, mul or ave, or returns both (none: [2, N, ...]). An LSTM's proj_size and use_bias run on
 nn.LSTM itself; the options PyTorch lacks (activation, recurrent_activation, use_peepholes) on
 ManualLSTM, the equations written out in torch operations (autograd gives the gradients).
 """
@@ -84,7 +84,7 @@ class RecurrentTwin(torch.nn.Module):
         self.H = inner["units"]
         self.seq = inner.get("return_sequences", False)
         self.backwards = inner.get("go_backwards", False)
-        self.merge = cfg.get("merge_mode", "concat")
+        self.merge = cfg.get("merge_mode", "concat") or "none"  # Keras writes none as null
         self.P = inner.get("proj_size", 0)
         self.bias = inner.get("use_bias", True)
         self.W = self.P or self.H  # the width of h_t
@@ -137,8 +137,8 @@ class RecurrentTwin(torch.nn.Module):
             f, b = h_n[0], (h_n[1] if self.bidirectional else None)
         if not self.bidirectional:
             return f, final
-        return {"concat": lambda: torch.cat([f, b], -1), "sum": lambda: f + b,
-                "mul": lambda: f * b, "ave": lambda: (f + b) / 2}[self.merge](), final
+        return {"concat": lambda: torch.cat([f, b], -1), "sum": lambda: f + b, "mul": lambda: f * b,
+                "ave": lambda: (f + b) / 2, "none": lambda: torch.stack([f, b])}[self.merge](), final
 
     def tensors(self, prefix, get):
         """lstm's names: weight_ih, weight_hh and bias (LSTM, SimpleRNN: one bias, the sum) or

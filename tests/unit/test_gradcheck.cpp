@@ -444,6 +444,16 @@ TEST(GradCheck, LstmOptionsInAModelWithDropoutAndLengths) {
               std::vector<int64_t>{5, 2, 4, 1});
 }
 
+TEST(GradCheck, BidirectionalMergeNoneTwoOutputs) {
+  // merge_mode none: two outputs whose losses add up, on sequences with lengths.
+  Sequential model({.seed = 7});
+  model.add(GRU(3, {.return_sequences = true, .input_shape = {4, 2}}));
+  model.add(Bidirectional(LSTM(2, {.return_sequences = true}), {.merge_mode = MergeMode::none}));
+  model.compile(Adam(), loss::mse);
+  check_model(model, test::random_tensor({3, 4, 2}, 1), test::random_tensor({2, 3, 4, 2}, 2),
+              std::vector<int64_t>{4, 2, 3});
+}
+
 TEST(GradCheck, EmbeddingDropoutSequencesOut) {
   // Token ids with zero padding (mask_zero), dropout in training mode, a loss over valid steps.
   Sequential model({.seed = 5});

@@ -82,10 +82,10 @@ TEST(Layers, PaddedBatchEqualsEachSequenceAlone) {
 
 TEST(Layers, BidirectionalIsItsTwoDirections) {
   // concat/sum/mul/ave of a forward LSTM and a go_backwards LSTM (its outputs put back in time
-  // order) with the same weights.
+  // order) with the same weights; none: both, as outputs [2, N, T, H].
   const int64_t N = 3, T = 5, F = 2, H = 4;
   Tensor x = random_tensor({N, T, F}, 8);
-  for (MergeMode mode : {MergeMode::concat, MergeMode::sum, MergeMode::mul, MergeMode::ave}) {
+  for (MergeMode mode : {MergeMode::concat, MergeMode::sum, MergeMode::mul, MergeMode::ave, MergeMode::none}) {
     SCOPED_TRACE(merge_mode_name(mode));
     Sequential bi({.seed = 2});
     bi.add(Bidirectional(LSTM(H, {.return_sequences = true}), {.merge_mode = mode, .input_shape = {T, F}}));
@@ -98,13 +98,18 @@ TEST(Layers, BidirectionalIsItsTwoDirections) {
     bwd.set_weights({w.begin() + long(half), w.end()});
     Tensor y = bi.predict(x), f = fwd.predict(x), b = bwd.predict(x);
     const int64_t W = mode == MergeMode::concat ? 2 * H : H;
-    ASSERT_EQ(y.shape(), (std::vector<int64_t>{N, T, W}));
+    if (mode == MergeMode::none) ASSERT_EQ(y.shape(), (std::vector<int64_t>{2, N, T, H}));
+    else ASSERT_EQ(y.shape(), (std::vector<int64_t>{N, T, W}));
     for (int64_t n = 0; n < N; ++n)
       for (int64_t t = 0; t < T; ++t)
         for (int64_t j = 0; j < H; ++j) {
           const float fv = f[(n * T + t) * H + j], bv = b[(n * T + (T - 1 - t)) * H + j];
           const float* out = y.data() + (n * T + t) * W;
           switch (mode) {
+            case MergeMode::none:
+              EXPECT_EQ(y[(n * T + t) * H + j], fv);                // output 0: forward
+              EXPECT_EQ(y[((N + n) * T + t) * H + j], bv);          // output 1: backward
+              break;
             case MergeMode::concat:
               EXPECT_EQ(out[j], fv);
               EXPECT_EQ(out[H + j], bv);
@@ -258,6 +263,23 @@ TEST(Layers, ConfigAndFileRoundTrip) {
   EXPECT_EQ(max_diff(a.data(), b.data(), a.size()), 0.0);
   EXPECT_NE(model.summary().find("Bidirectional"), std::string::npos);
   EXPECT_NE(model.summary().find("TimeDistributed"), std::string::npos);
+  // merge_mode none: two outputs, so the last layer; Keras's null reads as none
+  Sequential two({.seed = 8});
+  two.add(Bidirectional(GRU(3), {.merge_mode = MergeMode::none, .input_shape = {4, 2}}));
+  EXPECT_NE(two.summary().find("[(None, 3), (None, 3)]"), std::string::npos) << two.summary();
+  EXPECT_EQ(Sequential::from_json(two.to_json()).to_json(), two.to_json());
+  EXPECT_NE(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [{"type": "bidirectional",)"
+                                  R"( "merge_mode": null, "layer": {"type": "gru", "units": 2}}]})")
+                .to_json()
+                .find(R"("merge_mode":"none")"),
+            std::string::npos);
+  EXPECT_ERROR_WITH(two.add(Dense(1)), "must be the last layer");
+  two.compile(Adam(), loss::sparse_categorical_crossentropy);
+  EXPECT_ERROR_WITH(two.fit(random_tensor({2, 4, 2}, 1), Tensor({2, 2, 1}), {.verbose = 0}),
+                    "needs a loss of single values");
+  two.compile(Adam(), loss::mse);
+  EXPECT_ERROR_WITH(two.fit(random_tensor({2, 4, 2}, 1), Tensor({2, 3}), {.verbose = 0}),
+                    "expects [2, 2, 3]: merge_mode none gives two outputs");
   EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [)"
                                           R"({"type": "bidirectional", "merge_mode": "max",)"
                                           R"( "layer": {"type": "gru", "units": 2}}]})"),
