@@ -1,6 +1,7 @@
 // lstm predict: run a saved model on X.npy and write Y.npy.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
 #include "lstm/forecast.h"
@@ -18,6 +19,13 @@ const Command kPredict{"predict",
                            {"out", "FILE", "where to write the predictions (.npy, float32)"},
                            {"lengths", "FILE",
                             "right-padded sequences: valid steps per sample, .npy integers [N]"},
+                           {"initial-state", "PREFIX",
+                            "start from these states (Keras's initial_state): PREFIX.h{k}.npy "
+                            "[N, units] and, for an LSTM, PREFIX.c{k}.npy, k = each recurrent "
+                            "direction in layer order (as --return-state writes them)"},
+                           {"return-state", "PREFIX",
+                            "also write the state each sequence ended in: PREFIX.h{k}.npy, "
+                            "PREFIX.c{k}.npy (LSTM)"},
                            {"batch-size", "N", "samples per forward pass (default 32)"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
                        }};
@@ -53,11 +61,36 @@ int run_predict(const Args& a) {
     if (forecaster) throw UsageError("--lengths does not apply to a forecaster: its windows are full");
     lengths = load_lengths(a.str("lengths"));
   }
-  Tensor y = model.predict(X, lengths, int(batch));
+  const bool states = a.has("initial-state") || a.has("return-state");
+  if (states && forecaster)
+    throw UsageError("--initial-state and --return-state are for models, not forecasters");
+  States initial;
+  if (a.has("initial-state")) {
+    const std::string prefix = a.str("initial-state");
+    const int64_t N = X.rank() >= 1 ? X.dim(0) : 0;
+    initial = model.zero_states(N);
+    for (size_t k = 0; k < initial.size(); ++k) {
+      const std::string h = prefix + ".h" + std::to_string(k) + ".npy", c = prefix + ".c" + std::to_string(k) + ".npy";
+      initial[k].h = load_npy(h);
+      if (!initial[k].c.empty()) initial[k].c = std::filesystem::exists(c) ? load_npy(c) : Tensor();
+    }
+  }
+  PredictionWithState run;
+  if (states) run = model.predict_with_state(X, initial, lengths, int(batch));
+  else run.y = model.predict(X, lengths, int(batch));
+  Tensor& y = run.y;
   if (forecaster)
     for (int64_t k = 0; k < y.size(); ++k) y[k] = setup.unscale_target(y[k], last[size_t(k / y.dim(1))]);
   save_npy(out, y);
   std::printf("wrote %s %s\n", out.c_str(), y.shape_string().c_str());
+  if (a.has("return-state")) {
+    const std::string prefix = a.str("return-state");
+    for (size_t k = 0; k < run.states.size(); ++k) {
+      save_npy(prefix + ".h" + std::to_string(k) + ".npy", run.states[k].h);
+      if (!run.states[k].c.empty()) save_npy(prefix + ".c" + std::to_string(k) + ".npy", run.states[k].c);
+    }
+    std::printf("wrote %zu states to %s.h*.npy / .c*.npy\n", run.states.size(), prefix.c_str());
+  }
   return 0;
 }
 

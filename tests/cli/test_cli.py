@@ -140,6 +140,37 @@ class Cli(CliTest):
                     self.assertLessEqual(float(np.abs(got[name] - want).max()), TOL, name)
                 self.assertIn("lstm.config", meta)
 
+    def test_initial_and_return_state(self):
+        """`lstm predict --initial-state P --return-state Q` gives PyTorch's output and
+        (h_n, c_n) from (h_0, c_0) for a padded batch (torch_reference.STATES_CONFIG)."""
+        twin = Twin(ref.STATES_CONFIG, seed=11)
+        model = self.path("states.safetensors")
+        ref.write_safetensors(model, twin.tensors(), {"lstm.config": json.dumps(ref.STATES_CONFIG)})
+        N, T = 4, 6
+        X = torch.randn(N, T, 3)
+        lengths = torch.tensor([6, 3, 1, 5])
+        for n in range(N):
+            X[n, int(lengths[n]):] = 0.0
+        initial = ref.random_states(twin, N)
+        for k, (h0, c0) in enumerate(initial):
+            self.save(f"in.h{k}.npy", h0.numpy())
+            if c0 is not None:
+                self.save(f"in.c{k}.npy", c0.numpy())
+        self.run_lstm("predict", "--model", model, "--x", self.save("X.npy", X.numpy()), "--out", self.path("y.npy"),
+                      "--lengths", self.save("L.npy", lengths.numpy()), "--initial-state", self.path("in"),
+                      "--return-state", self.path("out"), "--batch-size", 3)
+        pred, final = ref.run_with_states(twin, X, lengths, initial)
+        self.assertLessEqual(float(np.abs(np.load(self.path("y.npy")) - pred).max()), TOL)
+        for k, (hn, cn) in enumerate(final):
+            self.assertLessEqual(float(np.abs(np.load(self.path(f"out.h{k}.npy")) - hn).max()), TOL)
+            self.assertEqual(os.path.exists(self.path(f"out.c{k}.npy")), cn is not None)
+            if cn is not None:
+                self.assertLessEqual(float(np.abs(np.load(self.path(f"out.c{k}.npy")) - cn).max()), TOL)
+        bad = self.run_lstm("predict", "--model", model, "--x", self.path("X.npy"), "--out", self.path("never.npy"),
+                            "--initial-state", self.path("missing"), code=1)
+        self.assertIn("missing.h0.npy", bad.stderr)
+        self.assertFalse(os.path.exists(self.path("never.npy")))
+
     def test_every_layer_case_through_predict_and_train_with_lengths(self):
         """Each model of the layer set (torch_reference.LAYER_CASES: GRU, SimpleRNN,
         Bidirectional, packed lengths, go_backwards, Embedding, Masking) through `lstm predict`

@@ -334,27 +334,45 @@ def run_states_case(outdir, seed):
         X[n, int(lengths[n]):] = 0.0
     np.save(os.path.join(d, "X.npy"), X.numpy())
     np.save(os.path.join(d, "lengths.npy"), lengths.numpy().astype(np.int64))
+    initial = random_states(twin, N)
+    pred, final = run_with_states(twin, X, lengths, initial)
+    for k, ((h0, c0), (hn, cn)) in enumerate(zip(initial, final)):
+        np.save(os.path.join(d, f"h0_{k}.npy"), h0.numpy())
+        np.save(os.path.join(d, f"hn_{k}.npy"), hn)
+        if c0 is not None:
+            np.save(os.path.join(d, f"c0_{k}.npy"), c0.numpy())
+            np.save(os.path.join(d, f"cn_{k}.npy"), cn)
+    np.save(os.path.join(d, "pred.npy"), pred)
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump({"states": len(initial)}, f)
+
+
+def random_states(twin, N):
+    """[(h_0 [N, W], c_0 [N, H] or None)] in float32, one per recurrent direction in order."""
+    out = []
+    for layer in twin.layers:
+        if hasattr(layer, "forward_with_state"):
+            for _ in range(2 if layer.bidirectional else 1):
+                out.append((torch.randn(N, layer.W), torch.randn(N, layer.H) if layer.kind == "lstm" else None))
+    return out
+
+
+def run_with_states(twin, X, lengths, initial):
+    """The model's output and [(h_n, c_n or None)] per direction, in float64, from `initial`."""
     twin = twin.double()
-    x, k = X.double(), 0
+    x, k, final = X.double(), 0, []
     with torch.no_grad():
         for layer in twin.layers:
             if not hasattr(layer, "forward_with_state"):
                 x = layer(x, lengths)
                 continue
             dirs = 2 if layer.bidirectional else 1
-            h0 = torch.randn(dirs, N, layer.W, dtype=torch.float32)
-            c0 = torch.randn(dirs, N, layer.H, dtype=torch.float32) if layer.kind == "lstm" else None
-            x, (hn, cn) = layer.forward_with_state(x, lengths, (h0.double(), None if c0 is None else c0.double()))
-            for j in range(dirs):
-                np.save(os.path.join(d, f"h0_{k + j}.npy"), h0[j].numpy())
-                np.save(os.path.join(d, f"hn_{k + j}.npy"), hn[j].numpy())
-                if c0 is not None:
-                    np.save(os.path.join(d, f"c0_{k + j}.npy"), c0[j].numpy())
-                    np.save(os.path.join(d, f"cn_{k + j}.npy"), cn[j].numpy())
+            h0 = torch.stack([initial[k + j][0] for j in range(dirs)]).double()
+            c0 = torch.stack([initial[k + j][1] for j in range(dirs)]).double() if layer.kind == "lstm" else None
+            x, (hn, cn) = layer.forward_with_state(x, lengths, (h0, c0))
+            final += [(hn[j].numpy(), None if cn is None else cn[j].numpy()) for j in range(dirs)]
             k += dirs
-    np.save(os.path.join(d, "pred.npy"), x.numpy())
-    with open(os.path.join(d, "meta.json"), "w") as f:
-        json.dump({"states": k}, f)
+    return x.numpy(), final
 
 
 def main():
