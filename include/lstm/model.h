@@ -127,8 +127,8 @@ struct FitOptions {
   std::vector<std::shared_ptr<Callback>> callbacks;
   // 0 silent; 1 a progress bar on a terminal, else one line per epoch (stdout)
   int verbose = 1;
-  // After every epoch, save weights, optimizer, random state, history and callback states here
-  // (atomically). With resume, a fit() that finds this file continues from it: a run that was
+  // After every epoch, save weights, optimizer, random state, history, callback states and
+  // stateful layers' carried states here (atomically). With resume, a fit() that finds this file continues from it: a run that was
   // killed and resumed ends with the same weights as one that was not (same thread count).
   std::string checkpoint;
   bool resume = false;

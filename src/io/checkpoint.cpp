@@ -22,6 +22,13 @@ void write_checkpoint(const std::string& path, const Sequential& model, const Tr
     if (!s.callback_weights[k].empty())
       file.tensors.push_back({"callbacks." + std::to_string(k) + ".weights",
                               {int64_t(s.callback_weights[k].size())}, s.callback_weights[k]});
+  for (size_t k = 0; k < s.carried_h.size(); ++k) {
+    const std::string name = "states." + std::to_string(k);
+    if (!s.carried_h[k].empty())
+      file.tensors.push_back({name + ".h", {int64_t(s.carried_h[k].size())}, s.carried_h[k]});
+    if (!s.carried_c[k].empty())
+      file.tensors.push_back({name + ".c", {int64_t(s.carried_c[k].size())}, s.carried_c[k]});
+  }
   json j = {{"epochs_done", s.epochs_done},
             {"stopped", s.stopped},
             {"rng_state", std::to_string(s.rng_state)},
@@ -62,6 +69,11 @@ TrainingState read_checkpoint(const std::string& path, Sequential& model) {
     else if (t.name == "optimizer.v") s.optimizer.v = std::move(t.data);
     for (size_t k = 0; k < s.callback_states.size(); ++k)
       if (t.name == "callbacks." + std::to_string(k) + ".weights") s.callback_weights[k] = std::move(t.data);
+    if (t.name.rfind("states.", 0) == 0) {  // states.{k}.h / states.{k}.c
+      const size_t k = std::stoul(t.name.substr(7));
+      if (s.carried_h.size() <= k) s.carried_h.resize(k + 1), s.carried_c.resize(k + 1);
+      (t.name.back() == 'h' ? s.carried_h : s.carried_c)[k] = std::move(t.data);
+    }
   }
   return s;
 }

@@ -2,6 +2,8 @@
 // run killed at any moment and resumed ends with the weights of an uninterrupted run.
 //   tensors   optimizer.m, optimizer.v            the optimizer's moment buffers
 //             callbacks.{k}.weights               e.g. EarlyStopping's best weights
+//             states.{k}.h, states.{k}.c          a stateful model's carried states, per
+//                                                 recurrent direction k
 //   metadata  lstm.train_state                    JSON: epochs done, random state, optimizer
 //                                                 step, history, callback states
 #pragma once
@@ -23,6 +25,8 @@ struct TrainingState {
   std::map<std::string, std::vector<double>> history;
   std::vector<std::string> callback_states;
   std::vector<std::vector<float>> callback_weights;
+  // stateful layers: each recurrent direction's carried h and c (empty: none)
+  std::vector<std::vector<float>> carried_h, carried_c;
 };
 
 void write_checkpoint(const std::string& path, const Sequential& model, const TrainingState& state);

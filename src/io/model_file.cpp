@@ -16,10 +16,11 @@ static const char* kConfigKey = "lstm.config";
 static const char* kFormatKey = "lstm.format_version";
 static const char* kTrainStateKey = "lstm.train_state";
 
-// Checkpoints carry the optimizer's and callbacks' state beside the weights (checkpoint.cpp);
-// loading one as a model ignores those tensors.
+// Checkpoints carry the optimizer's, callbacks' and stateful layers' state beside the weights
+// (checkpoint.cpp); loading one as a model ignores those tensors.
 static bool is_training_state(const std::string& name) {
-  return name.rfind("optimizer.", 0) == 0 || name.rfind("callbacks.", 0) == 0;
+  return name.rfind("optimizer.", 0) == 0 || name.rfind("callbacks.", 0) == 0 ||
+         name.rfind("states.", 0) == 0;
 }
 
 SafetensorsFile model_to_safetensors(const Sequential& model) {

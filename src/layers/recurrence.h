@@ -39,6 +39,13 @@ class Recurrence {
   // forward ended in (every row runs all T steps then: the model refuses lengths).
   const float* forward(const float* x, const Batch& batch);
   void reset_carried_state() { carried_h_.clear(), carried_c_.clear(); }
+  // A stateful layer's carried state, (B, O) and (B, H) or empty: what a training checkpoint
+  // saves and restores.
+  const std::vector<float>& carried_h() const { return carried_h_; }
+  const std::vector<float>& carried_c() const { return carried_c_; }
+  void restore_carried_state(std::vector<float> h, std::vector<float> c) {
+    carried_h_ = std::move(h), carried_c_ = std::move(c), given_once_ = false;
+  }
 
   // The initial state of the next forward only (Keras's initial_state, PyTorch's (h_0, c_0)),
   // in place of zero or of a stateful layer's carried state: h0 (B, O), c0 (B, H) or null (zero;

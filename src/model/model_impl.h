@@ -62,6 +62,13 @@ struct Sequential::Impl {
   // A model with stateful layers runs batches of exactly this size (the first layer's
   // batch_size); 0 for any other model.
   int64_t stateful_batch() const;
+  // Every recurrent direction in layer order (a Bidirectional layer: forward, backward).
+  std::vector<Recurrence*> directions() const {
+    std::vector<Recurrence*> out;
+    for (const auto& layer : layers)
+      for (Recurrence* r : layer->directions()) out.push_back(r);
+    return out;
+  }
   // For a stateful model: batch_size is its fixed one, the n samples fill whole batches, and
   // no lengths (every row's state goes on from step T). Throws lstm::Error naming the fix.
   void check_stateful(int64_t n, int64_t batch_size, bool lengths, const char* name) const;

@@ -504,9 +504,8 @@ States Sequential::zero_states(int64_t N) const {
     throw Error("the model is not built yet, so its states' shapes are unknown: give the first "
                 "layer input_shape, or build() it");
   States states;
-  for (const auto& layer : impl_->layers)
-    for (Recurrence* r : layer->directions())
-      states.push_back({Tensor({N, r->O}), r->has_cell_state() ? Tensor({N, r->H}) : Tensor()});
+  for (const Recurrence* r : impl_->directions())
+    states.push_back({Tensor({N, r->O}), r->has_cell_state() ? Tensor({N, r->H}) : Tensor()});
   return states;
 }
 
@@ -537,9 +536,7 @@ Tensor Sequential::Impl::predict(const Tensor& x, std::span<const int64_t> lengt
   const std::vector<int64_t> L = resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
   check_stateful(N, batch_size, !L.empty(), "X");
   if (initial) check_states(*initial, *final_states);
-  std::vector<Recurrence*> dirs;
-  for (const auto& layer : layers)
-    for (Recurrence* r : layer->directions()) dirs.push_back(r);
+  const std::vector<Recurrence*> dirs = directions();
   Tensor out(output_shape(N, T));
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "io/checkpoint.h"
+#include "layers/recurrence.h"
 #include "lstm/error.h"
 #include "model/model_impl.h"
 #include "train/progress.h"
@@ -89,6 +90,10 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     history.history = std::move(st.history);
     for (size_t k = 0; k < options.callbacks.size(); ++k)
       options.callbacks[k]->restore(st.callback_states[k], std::move(st.callback_weights[k]));
+    std::vector<Recurrence*> dirs = m.directions();
+    for (size_t k = 0; k < dirs.size(); ++k)  // stateful layers go on from where they were
+      dirs[k]->restore_carried_state(k < st.carried_h.size() ? std::move(st.carried_h[k]) : std::vector<float>(),
+                                     k < st.carried_c.size() ? std::move(st.carried_c[k]) : std::vector<float>());
   }
   std::vector<int64_t> order(static_cast<size_t>(n_train));
   const int64_t bs = options.batch_size;
@@ -126,6 +131,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
         st.callback_states.push_back(cb->state());
         st.callback_weights.push_back(cb->state_weights());
       }
+      for (Recurrence* r : m.directions())
+        st.carried_h.push_back(r->carried_h()), st.carried_c.push_back(r->carried_c());
       write_checkpoint(options.checkpoint, *this, st);
     }
   }

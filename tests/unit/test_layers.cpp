@@ -442,6 +442,30 @@ TEST(Layers, StatefulCarriesStateToTheNextBatch) {
   EXPECT_EQ(max_diff(first.data(), third.data(), first.size()), 0.0);
 }
 
+TEST(Layers, StatefulResumesWithItsCarriedState) {
+  // A training checkpoint holds the carried states: 2 epochs, then a resumed run to 4, ends with
+  // the weights of 4 epochs in one go (without the states it would restart from zero).
+  const int64_t N = 8, T = 3, F = 2, B = 4;
+  Tensor x = random_tensor({N, T, F}, 23), y = random_tensor({N, 1}, 24);
+  auto make = [&] {
+    Sequential m({.seed = 25});
+    m.add(LSTM(4, {.return_sequences = true, .stateful = true, .input_shape = {T, F}, .batch_size = B}));
+    m.add(Bidirectional(GRU(2, {.stateful = true})));
+    m.add(Dense(1));
+    m.compile(Adam({.learning_rate = 0.01f}), loss::mse);
+    return m;
+  };
+  test::TempDir dir;
+  Sequential whole = make(), part = make(), resumed = make();
+  whole.fit(x, y, {.epochs = 4, .batch_size = B, .shuffle = false, .verbose = 0});
+  part.fit(x, y, {.epochs = 2, .batch_size = B, .shuffle = false, .verbose = 0,
+                  .checkpoint = dir.file("c.safetensors")});
+  resumed.fit(x, y, {.epochs = 4, .batch_size = B, .shuffle = false, .verbose = 0,
+                     .checkpoint = dir.file("c.safetensors"), .resume = true});
+  const std::vector<float> a = whole.get_weights(), b = resumed.get_weights();
+  EXPECT_EQ(max_diff(a.data(), b.data(), int64_t(a.size())), 0.0);
+}
+
 TEST(Layers, StatefulTrainsAndSaysWhatItNeeds) {
   const int64_t N = 8, T = 4, F = 2, B = 4;
   Tensor x = random_tensor({N, T, F}, 14), y = random_tensor({N, 1}, 15);
