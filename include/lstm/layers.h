@@ -88,7 +88,9 @@ struct LayerConfig {
   float recurrent_dropout = 0.0f;
   // recurrent (bidirectional: its wrapped layer's): the state at the end of a batch is the
   // initial state of the same row in the next batch, in fit, predict and evaluate, until
-  // Sequential::reset_states() (Keras). The model then needs a fixed batch_size.
+  // Sequential::reset_states() (Keras). The model then needs a fixed batch_size, and fit()
+  // shuffle = false so that row b of consecutive batches is one long sequence (as in Keras,
+  // shuffling is not refused).
   bool stateful = false;
   // Shape of one sample, without the batch axis: {T, F} for sequences ({0, F} or {-1, F}: any
   // length), {F} for plain vectors, {T} for token ids (Embedding first). Only the first layer
