@@ -1,4 +1,5 @@
-// GRU layer, forward and backward side by side. Equations: gru_cell.h.
+// GRU layer, forward and backward side by side. Equations: gru_cell.h; the pointwise step on
+// vectors: kernels/pointwise.h.
 #include "layers/gru_cell.h"
 
 #include <cmath>
@@ -6,30 +7,13 @@
 
 #include "gemm/gemm.h"
 #include "kernels/lstm_step.h"
+#include "kernels/pointwise.h"
 
 namespace lstm {
-
-static inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // rows of (R, cols) set to v (cols wide)
 static void fill_rows(float* a, int64_t R, int64_t cols, const float* v) {
   for (int64_t r = 0; r < R; ++r) std::memcpy(a + r * cols, v, sizeof(float) * size_t(cols));
-}
-
-// The pointwise step for R rows: ax, ah (R, 3H) -> gates (R, 4H), h (R, H).
-static void gru_cell(const float* ax, const float* ah, const float* h_prev, float* gates, float* h,
-                     int64_t R, int64_t H) {
-  for (int64_t b = 0; b < R; ++b) {
-    const float *x = ax + b * 3 * H, *a = ah + b * 3 * H, *hp = h_prev + b * H;
-    float *gt = gates + b * 4 * H, *hb = h + b * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const float r = sigmoid(x[j] + a[j]);
-      const float z = sigmoid(x[H + j] + a[H + j]);
-      const float n = std::tanh(x[2 * H + j] + r * a[2 * H + j]);
-      hb[j] = (1.0f - z) * n + z * hp[j];
-      gt[j] = r, gt[H + j] = z, gt[2 * H + j] = n, gt[3 * H + j] = a[2 * H + j];
-    }
-  }
 }
 
 void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActivations& act) {
@@ -42,7 +26,8 @@ void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActiv
     float* h = act.h + (t + 1) * BH;
     fill_rows(act.ah, n, G, w.b_hh);
     gemm(false, true, n, G, d.H, 1.0f, h_prev, d.H, w.w_hh, d.H, 1.0f, act.ah, G);
-    gru_cell(act.ax + t * d.B * G, act.ah, h_prev, act.gates + t * d.B * 4 * d.H, h, n, d.H);
+    gru_pointwise_forward(act.ax + t * d.B * G, act.ah, h_prev, act.gates + t * d.B * 4 * d.H, h, n,
+                          d.H);
     std::memset(h + n * d.H, 0, sizeof(float) * size_t((d.B - n) * d.H));  // ended rows
   }
 }
@@ -56,7 +41,7 @@ void gru_step(const GruWeights& w, int64_t I, int64_t H, const float* x, const f
     for (int64_t k = 0; k < H; ++k) sh += w.w_hh[row * H + k] * h_prev[k];
     ax[row] = sx, ah[row] = sh;
   }
-  gru_cell(ax, ah, h_prev, gates, h, 1, H);
+  gru_pointwise_forward(ax, ah, h_prev, gates, h, 1, H);
 }
 
 void gru_backward(const SeqDims& d, const GruWeights& w, const float* x, const GruActivations& act,

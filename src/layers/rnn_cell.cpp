@@ -5,8 +5,9 @@
 #include <cstring>
 
 #include "gemm/gemm.h"
-#include "layers/activation.h"
 #include "kernels/lstm_step.h"
+#include "kernels/pointwise.h"
+#include "layers/activation.h"
 
 namespace lstm {
 
@@ -20,7 +21,7 @@ void rnn_forward(const SeqDims& d, const RnnWeights& w, Activation act, const fl
     const int64_t n = d.rows_at(t);
     float* ht = h + (t + 1) * BH;
     gemm(false, true, n, H, H, 1.0f, h + t * BH, H, w.w_hh, H, 1.0f, ht, H);
-    for (int64_t k = 0; k < n * H; ++k) ht[k] = activate(act, ht[k]);
+    activation_pointwise(ht, n * H, act);
     std::memset(ht + n * H, 0, sizeof(float) * size_t((d.B - n) * H));  // ended rows
   }
 }
@@ -31,8 +32,9 @@ void rnn_step(const RnnWeights& w, Activation act, int64_t I, int64_t H, const f
     float s = w.bias[j];
     for (int64_t k = 0; k < I; ++k) s += w.w_ih[j * I + k] * x[k];
     for (int64_t k = 0; k < H; ++k) s += w.w_hh[j * H + k] * h_prev[k];
-    h[j] = activate(act, s);
+    h[j] = s;
   }
+  activation_pointwise(h, H, act);  // as rnn_forward, so that streaming gives predict's numbers
 }
 
 void rnn_backward(const SeqDims& d, const RnnWeights& w, Activation act, const float* x,

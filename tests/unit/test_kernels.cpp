@@ -1,8 +1,10 @@
 // The step kernels (kernels/lstm_step.h) against the plain reference: the reference GEMM plus
 // the scalar cell (lstm_cell_forward / lstm_cell_backward), for every instruction set this CPU
 // has, awkward sizes (H not a multiple of 16 or 64, B not a multiple of the row tile), split
-// block ranges; the vector activations against double precision; results independent of the
-// thread count; and a model that sees its new weights after every kind of write.
+// block ranges; the vector activations against double precision; the other cells' pointwise
+// kernels (kernels/pointwise.h) against scalar code on every instruction set; results
+// independent of the thread count; and a model that sees its new weights after every kind of
+// write.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,7 +14,9 @@
 #include "core/threads.h"
 #include "gemm/gemm.h"
 #include "kernels/lstm_step.h"
+#include "kernels/pointwise.h"
 #include "kernels/vmath.h"
+#include "layers/activation.h"
 #include "layers/lstm_cell.h"
 #include "test_util.h"
 
@@ -38,6 +42,43 @@ void for_each_isa(Body body) {
   }
   lstm_set_kernel_isa("best");
   EXPECT_GE(ran, 1);
+}
+
+TEST(Pointwise, EveryInstructionSetMatchesScalarCode) {
+  // activation_pointwise for every elementwise activation, and the GRU step, against the scalar
+  // formulas (layers/activation.h, gru_cell.h); H = 37: two full vectors and a tail.
+  const int64_t R = 3, H = 37;
+  Rng rng(31);
+  std::vector<float> ax = test::random_vector(size_t(R * 3 * H), rng, -4, 4);
+  std::vector<float> ah = test::random_vector(size_t(R * 3 * H), rng, -4, 4);
+  std::vector<float> hp = test::random_vector(size_t(R * H), rng);
+  std::vector<float> want_g(size_t(R * 4 * H)), want_h(size_t(R * H));
+  for (int64_t b = 0; b < R; ++b)
+    for (int64_t j = 0; j < H; ++j) {
+      const float* x = ax.data() + b * 3 * H;
+      const float* a = ah.data() + b * 3 * H;
+      const float r = activate(Activation::sigmoid, x[j] + a[j]);
+      const float z = activate(Activation::sigmoid, x[H + j] + a[H + j]);
+      const float n = std::tanh(x[2 * H + j] + r * a[2 * H + j]);
+      float* g = want_g.data() + b * 4 * H;
+      g[j] = r, g[H + j] = z, g[2 * H + j] = n, g[3 * H + j] = a[2 * H + j];
+      want_h[size_t(b * H + j)] = (1 - z) * n + z * hp[size_t(b * H + j)];
+    }
+  std::vector<float> v = test::random_vector(size_t(R * H), rng, -5, 5);
+  for_each_isa([&] {
+    std::vector<float> g(want_g.size()), h(want_h.size());
+    gru_pointwise_forward(ax.data(), ah.data(), hp.data(), g.data(), h.data(), R, H);
+    EXPECT_LE(max_abs_diff(g, want_g), 1e-6);
+    EXPECT_LE(max_abs_diff(h, want_h), 1e-6);
+    for (Activation act : {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh,
+                           Activation::hard_sigmoid}) {
+      SCOPED_TRACE(activation_name(act));
+      std::vector<float> y = v, want(v.size());
+      for (size_t k = 0; k < v.size(); ++k) want[k] = activate(act, v[k]);
+      activation_pointwise(y.data(), int64_t(y.size()), act);
+      EXPECT_LE(max_abs_diff(y, want), 1e-6);
+    }
+  });
 }
 
 TEST(VectorMath, ActivationsMatchDoublePrecision) {
