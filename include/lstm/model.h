@@ -128,8 +128,9 @@ struct FitOptions {
   // 0 silent; 1 a progress bar on a terminal, else one line per epoch (stdout)
   int verbose = 1;
   // After every epoch, save weights, optimizer, random state, history, callback states and
-  // stateful layers' carried states here (atomically). With resume, a fit() that finds this file continues from it: a run that was
-  // killed and resumed ends with the same weights as one that was not (same thread count).
+  // stateful layers' carried states here (atomically). With resume, a fit() that finds this
+  // file continues from it: a run that was killed and resumed ends with the same weights as one
+  // that was not (same thread count).
   std::string checkpoint;
   bool resume = false;
   // Per-sample lengths of right-padded sequences (see predict), for x and for validation_x.
@@ -204,6 +205,7 @@ class Sequential {
   //   for (float sample : audio) model.step(&sample, &out);
   void step(const float* x_t, float* y_t);
   Tensor step(const Tensor& x_t);  // x_t [F] -> y_t [units]; allocates the result
+  // Clears the streaming state and the state stateful layers carry from batch to batch.
   void reset_states();
 
   std::string summary() const;
