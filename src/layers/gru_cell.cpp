@@ -2,7 +2,6 @@
 // vectors: kernels/pointwise.h.
 #include "layers/gru_cell.h"
 
-#include <cmath>
 #include <cstring>
 
 #include "gemm/gemm.h"

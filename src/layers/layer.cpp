@@ -52,9 +52,7 @@ class DenseLayer final : public Layer {
   std::vector<float> dz_;  // (R, Out)
 };
 
-// The options of a recurrent layer (lstm/layers.h, LSTMOptions) that its type has and that
-// are in range.
-static void check_recurrent_options(const LayerConfig& c, const std::string& where) {
+void check_recurrent_options(const LayerConfig& c, const std::string& where) {
   auto rate_ok = [](float r) { return r >= 0.0f && r < 1.0f; };
   if (!rate_ok(c.dropout))
     throw Error(where + ": dropout must be in [0, 1), got " + std::to_string(c.dropout));

@@ -95,6 +95,9 @@ class Layer {
 // Throws lstm::Error when the config does not fit (an LSTM after a layer that returns vectors).
 std::unique_ptr<Layer> make_layer(const LayerConfig& config, int64_t in_features, bool in_seq,
                                   int index);
+// The options of a recurrent layer (lstm/layers.h, LSTMOptions): only those its type has, each
+// in range. Throws lstm::Error starting with `where`. (make_layer and LSTMCell check with it.)
+void check_recurrent_options(const LayerConfig& config, const std::string& where);
 // The layers of other files, made by make_layer (layers/recurrent.cpp, layers/sequence.cpp).
 std::unique_ptr<Layer> make_recurrent(const LayerConfig& config, int64_t in_features);
 std::unique_ptr<Layer> make_embedding(const LayerConfig& config);

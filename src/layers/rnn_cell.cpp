@@ -1,7 +1,6 @@
 // Simple RNN layer, forward and backward side by side. Equations: rnn_cell.h.
 #include "layers/rnn_cell.h"
 
-#include <cmath>
 #include <cstring>
 
 #include "gemm/gemm.h"

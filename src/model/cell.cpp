@@ -31,15 +31,7 @@ LSTMCell::LSTMCell(const LayerConfig& config, int64_t input_size)
                 std::to_string(input_size));
   if (config.units <= 0)
     throw Error("LSTMCell: units must be a positive integer, got " + std::to_string(config.units));
-  if (config.proj_size < 0 || config.proj_size >= config.units)
-    throw Error("LSTMCell: proj_size must be in 1.." + std::to_string(config.units - 1) +
-                " (smaller than units), or 0 for no projection, got " +
-                std::to_string(config.proj_size));
-  for (Activation a : {config.activation, config.recurrent_activation})
-    if (a == Activation::softmax)
-      throw Error(
-          "LSTMCell: softmax is not an elementwise activation: use tanh, sigmoid, relu, "
-          "hard_sigmoid or linear");
+  check_recurrent_options(config, "LSTMCell");
   std::unique_ptr<Recurrence> layout = make_recurrence(config, input_size);
   for (const ParamTensor& t : layout->param_tensors()) {
     names_.push_back(t.name);
