@@ -84,7 +84,12 @@ Sequential default_forecast_model(const ForecastSetup& setup, int units = 50, in
 
 void attach_forecast_setup(Sequential& model, const ForecastSetup& setup);
 bool has_forecast_setup(const Sequential& model);
-ForecastSetup forecast_setup(const Sequential& model);  // throws lstm::Error if it has none
+// The model's setup, checked against the model (forecast_setup throws lstm::Error if it has
+// none, or one that does not fit: check_forecast_setup).
+ForecastSetup forecast_setup(const Sequential& model);
+// Throws lstm::Error unless the model reads the setup's windows [lookback, features] and
+// returns its horizon [K]. forecast_setup, evaluate_forecast and forecast_future call it.
+void check_forecast_setup(const Sequential& model, const ForecastSetup& setup);
 
 struct Metrics {
   double rmse = 0, mae = 0, smape = 0;  // sMAPE in percent: mean of 200 |F - A| / (|A| + |F|)

@@ -222,6 +222,10 @@ class Sequential {
   void set_weights(const std::vector<float>& weights);
   const std::vector<LayerConfig>& layers() const;
   const std::vector<int64_t>& input_shape() const;
+  // One sample's output shape (Keras's output_shape without the batch axis): [E], or [T, E]
+  // when the model returns sequences (T = 0: as many steps as the input), with a leading 2
+  // for Bidirectional merge_mode none. Empty until built.
+  std::vector<int64_t> output_shape() const;
   const Optimizer& optimizer() const;
   const Loss& loss() const;
   void set_seed(uint64_t seed);

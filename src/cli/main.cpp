@@ -77,8 +77,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "lstm %s: error: %s\n", cmd.c_str(), err.what());
       return 1;
     } catch (const std::bad_alloc&) {
-      std::fprintf(stderr, "lstm %s: error: out of memory (try a smaller --batch-size)\n",
-                   cmd.c_str());
+      // Allocations sized by a file are checked before they are made (with a message naming
+      // them); this is memory running out on sizes the user chose.
+      bool batches = false;
+      for (const Option& o : e.command->options) batches = batches || o.name == "batch-size";
+      std::fprintf(stderr, "lstm %s: error: out of memory%s\n", cmd.c_str(),
+                   batches ? " (a smaller --batch-size needs less)" : "");
       return 1;
     } catch (const std::exception& err) {
       std::fprintf(stderr, "lstm %s: error: %s\n", cmd.c_str(), err.what());

@@ -31,6 +31,7 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
   const ForecastOptions& o = d.setup.options;
   if (d.test_rows.empty())
     throw Error("there are no test windows to evaluate on: use a --test-fraction above 0");
+  check_forecast_setup(model, d.setup);
   const int64_t K = o.horizon, S = o.season;
   Tensor pred = model.predict(d.X_test, 256);
   if (pred.rank() != 2 || pred.dim(1) != K)
@@ -97,6 +98,7 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
   const int64_t L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
   const int64_t R = d.series.rows();
   if (steps < 1) throw Error("--steps must be at least 1");
+  check_forecast_setup(model, s);
   if (!s.univariate() && steps > K) {
     std::string others;
     for (const std::string& f : o.features)

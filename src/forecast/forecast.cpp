@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
+#include "core/limits.h"
 #include "lstm/error.h"
 #include "lstm/forecast.h"
 
@@ -31,32 +33,73 @@ std::string ForecastSetup::to_json() const {
   return j.dump();
 }
 
+static void check_options(const ForecastOptions& o);
+
+// An integer field of the setup, in lo..hi.
+static int64_t get_count(const json& j, const char* key, int64_t lo, int64_t hi) {
+  return json_integer(j.at(key), lo, hi, std::string("\"") + key + "\"");
+}
+
+static std::vector<float> get_finite(const json& j, const char* key, bool positive) {
+  std::vector<float> out;
+  const json& v = j.at(key);
+  for (const json& x : v.is_array() ? v : json::array({v})) {
+    if (!x.is_number() || !std::isfinite(x.get<double>()) ||
+        std::fabs(x.get<double>()) > 3.0e38 || (positive && !(x.get<double>() > 0)))
+      throw Error(std::string("\"") + key + "\" holds " + json_brief(x) + ", not a finite" +
+                  (positive ? " positive" : "") + " number");
+    out.push_back(float(x.get<double>()));
+  }
+  return out;
+}
+
 ForecastSetup ForecastSetup::from_json(const std::string& text) {
   ForecastSetup s;
+  const std::string what = std::string("the model's forecasting setup (\"") + kForecastKey + "\" metadata)";
   try {
-    json j = json::parse(text);
+    const json j = parse_json(text, what);
+    if (!j.is_object()) throw Error("it is not a JSON object");
     ForecastOptions& o = s.options;
     o.target = j.at("target").get<std::string>();
     o.features = j.at("features").get<std::vector<std::string>>();
-    o.lookback = j.at("lookback").get<int>();
-    o.horizon = j.at("horizon").get<int>();
+    if (o.target.empty() || o.features.empty() || int64_t(o.features.size()) > limits::kWidth)
+      throw Error("it needs a target and 1.." + std::to_string(limits::kWidth) + " features");
+    o.lookback = int(get_count(j, "lookback", 1, limits::kTimeSteps - 1));
+    o.horizon = int(get_count(j, "horizon", 1, limits::kWidth));
     o.test_fraction = j.at("test_fraction").get<double>();
     o.scaling = scaling_from_name(j.at("scaling").get<std::string>());
-    o.season = j.at("season").get<int>();
+    o.season = int(get_count(j, "season", 0, limits::kTimeSteps - 1));
     o.date_column = j.at("date_column").get<std::string>();
     o.fill = fill_from_name(j.value("fill", "none"));
     o.relative = j.value("relative", false);
-    s.features = {o.scaling, j.at("feature_center").get<std::vector<float>>(),
-                  j.at("feature_scale").get<std::vector<float>>()};
-    s.target = {o.scaling, {j.at("target_center").get<float>()}, {j.at("target_scale").get<float>()}};
+    s.features = {o.scaling, get_finite(j, "feature_center", false), get_finite(j, "feature_scale", true)};
+    s.target = {o.scaling, get_finite(j, "target_center", false), get_finite(j, "target_scale", true)};
     if (s.features.center.size() != o.features.size() || s.features.scale.size() != o.features.size())
       throw Error("the scaling has " + std::to_string(s.features.center.size()) + " columns for " +
                   std::to_string(o.features.size()) + " features");
+    if (s.target.center.size() != 1 || s.target.scale.size() != 1)
+      throw Error("the target's scaling must be one number each for center and scale");
+    check_options(o);
   } catch (const json::exception& e) {
-    throw Error(std::string("the model's forecasting setup (\"") + kForecastKey +
-                "\" metadata) is malformed: " + e.what());
+    throw Error(what + " is malformed: " + e.what());
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    throw Error(m.rfind(what, 0) == 0 ? m : what + " is malformed: " + m);
   }
   return s;
+}
+
+void check_forecast_setup(const Sequential& model, const ForecastSetup& setup) {
+  const ForecastOptions& o = setup.options;
+  const std::vector<int64_t> in = {o.lookback, int64_t(o.features.size())};
+  const std::vector<int64_t> out = {o.horizon};
+  if (model.input_shape() != in || model.output_shape() != out)
+    throw Error("the forecasting setup does not fit the model: it reads windows " +
+                shape_string(in) + " (lookback " + std::to_string(o.lookback) + ", " +
+                std::to_string(in[1]) + " features) and predicts " + shape_string(out) +
+                " (horizon " + std::to_string(o.horizon) + "), but the model takes " +
+                shape_string(model.input_shape()) + " and returns " +
+                shape_string(model.output_shape()) + ": the file is corrupt or was edited");
 }
 
 float ForecastSetup::scale_input(float x, int64_t f, float last) const {
@@ -197,7 +240,9 @@ ForecastSetup forecast_setup(const Sequential& model) {
   if (it == model.metadata().end())
     throw Error("this model was not trained as a forecaster (lstm train --csv): it has no "
                 "forecasting setup to read a CSV with");
-  return ForecastSetup::from_json(it->second);
+  ForecastSetup setup = ForecastSetup::from_json(it->second);
+  check_forecast_setup(model, setup);
+  return setup;
 }
 
 }  // namespace lstm

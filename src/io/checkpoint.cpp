@@ -3,7 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
+#include "core/limits.h"
 #include "io/model_file.h"
+#include "model/model_impl.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -39,6 +42,27 @@ void write_checkpoint(const std::string& path, const Sequential& model, const Tr
   write_safetensors(path, file);
 }
 
+// "states.{k}.h" / "states.{k}.c" -> k (decimal, no sign or leading zeros, below `count`) and
+// the letter; anything else is a clear error.
+static size_t state_index(const std::string& name, size_t count, char& which,
+                          const std::string& path) {
+  const std::string digits = name.substr(7, name.size() >= 9 ? name.size() - 9 : 0);
+  const bool well_formed = name.size() >= 10 && name[name.size() - 2] == '.' &&
+                           (name.back() == 'h' || name.back() == 'c') && !digits.empty() &&
+                           (digits == "0" || digits[0] != '0') &&
+                           digits.find_first_not_of("0123456789") == std::string::npos;
+  if (!well_formed)
+    throw Error("'" + path + "': tensor '" + name + "' is not a training-state tensor lstm "
+                "writes (states.{k}.h or states.{k}.c): the checkpoint is corrupt");
+  const size_t k = digits.size() > 9 ? count : size_t(std::stoul(digits));
+  if (k >= count)
+    throw Error("'" + path + "': tensor '" + name + "' is the state of recurrent direction " +
+                digits.substr(0, 20) + ", but the model has " + std::to_string(count) +
+                ": the checkpoint is corrupt");
+  which = name.back();
+  return k;
+}
+
 TrainingState read_checkpoint(const std::string& path, Sequential& model) {
   SafetensorsFile file = read_safetensors(path);
   auto it = file.metadata.find(kStateKey);
@@ -50,31 +74,66 @@ TrainingState read_checkpoint(const std::string& path, Sequential& model) {
     throw Error("the checkpoint '" + path + "' is of a different model (" + saved.to_json() +
                 ") than this run's (" + model.to_json() + "): delete it or point --checkpoint "
                 "elsewhere");
-  model.set_weights(saved.get_weights());
   TrainingState s;
+  const std::string bad = "'" + path + "': its training state (\"" + kStateKey + "\") is malformed: ";
   try {
-    json j = json::parse(it->second);
-    s.epochs_done = j.at("epochs_done").get<int>();
+    const json j = parse_json(it->second, "its training state");
+    if (!j.is_object()) throw Error("it is not a JSON object");
+    s.epochs_done = int(json_integer(j.at("epochs_done"), 0, limits::kEpochs, "epochs_done"));
     s.stopped = j.at("stopped").get<bool>();
-    s.rng_state = std::stoull(j.at("rng_state").get<std::string>());
-    s.optimizer.step = j.at("optimizer_step").get<int64_t>();
+    const std::string rng = j.at("rng_state").get<std::string>();
+    if (rng.empty() || rng.size() > 20 || rng.find_first_not_of("0123456789") != std::string::npos ||
+        (rng.size() == 20 && rng > "18446744073709551615"))
+      throw Error("rng_state '" + rng.substr(0, 24) + "' is not a 64-bit unsigned integer");
+    s.rng_state = std::stoull(rng);
+    s.optimizer.step = json_integer(j.at("optimizer_step"), 0, INT64_MAX / 2, "optimizer_step");
     s.history = j.at("history").get<std::map<std::string, std::vector<double>>>();
+    for (const auto& [key, values] : s.history)
+      if (int64_t(values.size()) != s.epochs_done)
+        throw Error("history \"" + key + "\" has " + std::to_string(values.size()) +
+                    " values for " + std::to_string(s.epochs_done) + " epochs");
     s.callback_states = j.at("callbacks").get<std::vector<std::string>>();
+    if (s.callback_states.size() > 1000) throw Error("it lists too many callbacks");
   } catch (const std::exception& e) {
-    throw Error("'" + path + "': its training state is malformed (" + e.what() + ")");
+    throw Error(bad + e.what());
   }
+  const size_t P = size_t(model.count_params());
+  const size_t directions = model.impl().directions().size();
   s.callback_weights.resize(s.callback_states.size());
-  for (NamedTensor& t : file.tensors) {
-    if (t.name == "optimizer.m") s.optimizer.m = std::move(t.data);
-    else if (t.name == "optimizer.v") s.optimizer.v = std::move(t.data);
-    for (size_t k = 0; k < s.callback_states.size(); ++k)
-      if (t.name == "callbacks." + std::to_string(k) + ".weights") s.callback_weights[k] = std::move(t.data);
-    if (t.name.rfind("states.", 0) == 0) {  // states.{k}.h / states.{k}.c
-      const size_t k = std::stoul(t.name.substr(7));
-      if (s.carried_h.size() <= k) s.carried_h.resize(k + 1), s.carried_c.resize(k + 1);
-      (t.name.back() == 'h' ? s.carried_h : s.carried_c)[k] = std::move(t.data);
+  s.carried_h.resize(directions), s.carried_c.resize(directions);
+  auto sized = [&](const NamedTensor& t, std::vector<float>& into, size_t want) {
+    if (t.data.size() != want && !t.data.empty())
+      throw Error("'" + path + "': tensor '" + t.name + "' holds " + std::to_string(t.data.size()) +
+                  " values, but this model has " + std::to_string(want) +
+                  " parameters: the checkpoint is corrupt");
+    into = t.data;
+  };
+  for (const NamedTensor& t : file.tensors) {
+    if (t.name == "optimizer.m") {
+      sized(t, s.optimizer.m, P);
+    } else if (t.name == "optimizer.v") {
+      sized(t, s.optimizer.v, P);
+    } else if (t.name.rfind("callbacks.", 0) == 0) {
+      size_t k = 0;
+      while (k < s.callback_states.size() && t.name != "callbacks." + std::to_string(k) + ".weights") ++k;
+      if (k == s.callback_states.size())
+        throw Error("'" + path + "': tensor '" + t.name + "' belongs to no callback of the "
+                    "checkpoint (it lists " + std::to_string(s.callback_states.size()) + ")");
+      sized(t, s.callback_weights[k], P);
+    } else if (t.name.rfind("states.", 0) == 0) {  // sizes are checked against the layers in fit
+      char which = 0;
+      const size_t k = state_index(t.name, directions, which, path);
+      (which == 'h' ? s.carried_h : s.carried_c)[k] = t.data;
+    } else if (t.name.rfind("optimizer.", 0) == 0) {
+      throw Error("'" + path + "': tensor '" + t.name + "' is not part of an optimizer's state "
+                  "(optimizer.m, optimizer.v): the checkpoint is corrupt");
     }
   }
+  if (s.optimizer.step > 0 && (s.optimizer.m.size() != P || s.optimizer.v.size() != P))
+    throw Error("'" + path + "': the optimizer has taken " + std::to_string(s.optimizer.step) +
+                " steps but its state (optimizer.m, optimizer.v) is missing or short: the "
+                "checkpoint is corrupt");
+  model.set_weights(saved.get_weights());
   return s;
 }
 

@@ -5,6 +5,7 @@
 // architecture JSON.
 #include "io/model_file.h"
 
+#include <cmath>
 #include <set>
 
 #include "lstm/error.h"
@@ -58,40 +59,39 @@ Sequential model_from_safetensors(const SafetensorsFile& file, const std::string
     throw Error("'" + path + "' has no \"" + kConfigKey + "\" metadata, so its architecture is "
                 "unknown: lstm model files carry the model config JSON there "
                 "(docs/file-format.md)");
-  Sequential model;
-  try {
-    model = Sequential::from_json(it->second);
-  } catch (const Error& e) {
-    throw Error("'" + path + "': " + e.what());
+  // Every tensor is read and finite before the config is built, and building takes each
+  // layer's weights from them (checked by name and shape first): nothing is allocated for a
+  // layer the file does not hold, nothing initialised at random.
+  WeightSource source{{}, path};
+  for (const NamedTensor& t : file.tensors) {
+    source.by_name[t.name] = &t;
+    if (is_training_state(t.name)) continue;
+    for (size_t k = 0; k < t.data.size(); ++k)
+      if (!std::isfinite(t.data[k]))
+        throw Error("'" + path + "': tensor '" + t.name + "' holds " +
+                    (std::isnan(t.data[k]) ? "NaN" : "Inf") + " at flat index " +
+                    std::to_string(k) + ": the model's weights are not finite (was it saved "
+                    "from a training run that diverged?), so every prediction would be NaN");
   }
+  Sequential model;
   Sequential::Impl& m = model.impl();
+  try {
+    const std::vector<LayerConfig> configs = layer_configs_from_json(it->second);
+    if (configs[0].input_shape.empty())
+      throw Error("its config has no input_shape, so the weights cannot be checked");
+    m.weight_source = &source;
+    for (const LayerConfig& c : configs) model.add(c);
+    m.weight_source = nullptr;
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    throw Error(what.rfind("'" + path + "'", 0) == 0 ? what : "'" + path + "': " + what);
+  }
   for (const auto& [key, value] : file.metadata)
     if (key != kConfigKey && key != kFormatKey && key != kTrainStateKey) m.metadata[key] = value;
-  if (!m.built())
-    throw Error("'" + path + "': its config has no input_shape, so the weights cannot be checked");
-  std::map<std::string, const NamedTensor*> by_name;
-  for (const NamedTensor& t : file.tensors) by_name[t.name] = &t;
   std::set<std::string> expected;
-  int64_t offset = 0;
-  for (size_t l = 0; l < m.layers.size(); ++l) {
-    for (const ParamTensor& t : m.layers[l]->param_tensors()) {
-      const std::string name = "layers." + std::to_string(l) + "." + t.name;
-      expected.insert(name);
-      auto found = by_name.find(name);
-      if (found == by_name.end())
-        throw Error("'" + path + "' lacks tensor '" + name + "' " + shape_string(t.shape) +
-                    ", which layer " + std::to_string(l) + " (" +
-                    layer_type_name(m.layers[l]->config.type) + ") of its config needs");
-      if (found->second->shape != t.shape)
-        throw Error("'" + path + "': tensor '" + name + "' has shape " +
-                    shape_string(found->second->shape) + " but the config says " +
-                    shape_string(t.shape));
-      std::copy(found->second->data.begin(), found->second->data.end(),
-                m.params.begin() + offset + t.offset);
-    }
-    offset += m.layers[l]->param_count();
-  }
-  m.weights_changed();
+  for (size_t l = 0; l < m.layers.size(); ++l)
+    for (const ParamTensor& t : m.layers[l]->param_tensors())
+      expected.insert("layers." + std::to_string(l) + "." + t.name);
   for (const NamedTensor& t : file.tensors)
     if (!expected.count(t.name) && !is_training_state(t.name))
       throw Error("'" + path + "' holds tensor '" + t.name +

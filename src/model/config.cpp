@@ -13,8 +13,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/json.h"
+#include "core/limits.h"
 #include "lstm/error.h"
 #include "lstm/model.h"
+#include "model/model_impl.h"
 
 namespace lstm {
 
@@ -35,7 +38,7 @@ static int64_t get_int(const json& obj, const char* key, const std::string& wher
   if (!obj.contains(key)) throw Error(where + ": missing key \"" + key + "\"");
   const json& v = obj[key];
   if (!v.is_number_integer())
-    throw Error(where + ": \"" + key + "\" must be an integer, got " + v.dump());
+    throw Error(where + ": \"" + key + "\" must be an integer, got " + json_brief(v));
   return v.get<int64_t>();
 }
 
@@ -142,13 +145,14 @@ static Activation get_activation(const json& obj, const char* key, Activation fa
 
 static int get_units(const json& obj, const char* key, const std::string& where) {
   const int64_t units = get_int(obj, key, where);
-  if (units <= 0 || units > (1 << 24))
-    throw Error(where + ": \"" + key + "\" must be a positive integer, got " + std::to_string(units));
+  if (units <= 0 || units > limits::kWidth)
+    throw Error(where + ": \"" + key + "\" must be an integer in 1.." +
+                std::to_string(limits::kWidth) + ", got " + std::to_string(units));
   return int(units);
 }
 
 static LayerConfig layer_from_json(const json& l, const std::string& where) {
-  if (!l.is_object()) throw Error(where + " must be an object, got " + l.dump());
+  if (!l.is_object()) throw Error(where + " must be an object, got " + json_brief(l));
   static const char* kTypes =
       "\"lstm\", \"gru\", \"simple_rnn\", \"dense\", \"time_distributed\", \"bidirectional\", "
       "\"embedding\", \"dropout\" or \"masking\"";
@@ -231,43 +235,62 @@ static LayerConfig layer_from_json(const json& l, const std::string& where) {
   throw Error(where + ": unknown layer type \"" + type + "\" (use " + kTypes + ")");
 }
 
-Sequential Sequential::from_json(const std::string& text, SequentialOptions options) {
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(std::string("model config is not valid JSON: ") + e.what());
-  }
+std::vector<LayerConfig> layer_configs_from_json(const std::string& text) {
+  const json root = parse_json(text, "model config");
   if (!root.is_object()) throw Error("model config must be a JSON object with \"layers\"");
   check_keys(root, {"input_shape", "batch_size", "layers"}, "model config");
   if (!root.contains("layers") || !root["layers"].is_array() || root["layers"].empty())
     throw Error("model config: \"layers\" must be a non-empty array of layer objects");
+  if (int64_t(root["layers"].size()) > limits::kLayers)
+    throw Error("model config: " + std::to_string(root["layers"].size()) + " layers, more than " +
+                "the limit of " + std::to_string(limits::kLayers));
   std::vector<int64_t> shape;
   if (root.contains("input_shape")) {
     const json& s = root["input_shape"];
     if (!s.is_array() || s.empty() || s.size() > 2)
       throw Error("model config: \"input_shape\" must be [timesteps, features] or [features], "
-                  "got " + s.dump());
+                  "got " + json_brief(s));
+    const json& first = root["layers"][0];
+    const bool tokens = first.is_object() && first.contains("type") && first["type"] == "embedding";
     for (size_t a = 0; a < s.size(); ++a) {
-      if (s[a].is_null() && a == 0) shape.push_back(0);
-      else if (s[a].is_number_integer()) shape.push_back(s[a].get<int64_t>());
-      else
-        throw Error("model config: \"input_shape\" entries must be integers (null for any "
-                    "number of time steps), got " + s.dump());
+      // [T, F], or [T] of token ids: T may be null or 0 (any length)
+      const bool steps = a == 0 && (s.size() == 2 || tokens);
+      const int64_t lo = steps ? 0 : 1, hi = steps ? limits::kTimeSteps : limits::kWidth;
+      if (s[a].is_null() && a == 0) {
+        shape.push_back(0);
+        continue;
+      }
+      if (!s[a].is_number_integer() || s[a].get<int64_t>() < lo || s[a].get<int64_t>() > hi)
+        throw Error("model config: \"input_shape\" is " + json_brief(s) + ", but " +
+                    (tokens ? "a model of token ids takes [timesteps] with timesteps in 0.." +
+                                  std::to_string(limits::kTimeSteps) + " or null (any length)"
+                     : s.size() == 2 ? "it is [timesteps, features] with timesteps in 0.." +
+                                           std::to_string(limits::kTimeSteps) +
+                                           " or null (any length) and features in 1.." +
+                                           std::to_string(limits::kWidth)
+                                     : "it is [features] with features in 1.." +
+                                           std::to_string(limits::kWidth)));
+      shape.push_back(s[a].get<int64_t>());
     }
   }
-  Sequential model(options);
+  std::vector<LayerConfig> configs;
   for (size_t i = 0; i < root["layers"].size(); ++i) {
     LayerConfig c = layer_from_json(root["layers"][i], "model config: layers[" + std::to_string(i) + "]");
     if (i == 0) c.input_shape = shape;
     if (i == 0 && root.contains("batch_size")) {
       c.batch_size = get_int(root, "batch_size", "model config");
-      if (c.batch_size <= 0)
-        throw Error("model config: \"batch_size\" must be a positive integer, got " +
-                    std::to_string(c.batch_size));
+      if (c.batch_size <= 0 || c.batch_size > limits::kTimeSteps)
+        throw Error("model config: \"batch_size\" must be an integer in 1.." +
+                    std::to_string(limits::kTimeSteps) + ", got " + std::to_string(c.batch_size));
     }
-    model.add(c);
+    configs.push_back(std::move(c));
   }
+  return configs;
+}
+
+Sequential Sequential::from_json(const std::string& text, SequentialOptions options) {
+  Sequential model(options);
+  for (const LayerConfig& c : layer_configs_from_json(text)) model.add(c);
   return model;
 }
 

@@ -19,6 +19,20 @@
 
 namespace lstm {
 
+struct NamedTensor;  // io/safetensors.h
+
+// Weights to build a model from instead of initialising it (Sequential::load, checkpoints):
+// append_layer checks every tensor a layer needs - name and shape - against these before it
+// allocates anything, so a file cannot make the model allocate more than the file holds.
+struct WeightSource {
+  std::map<std::string, const NamedTensor*> by_name;
+  std::string path;  // for messages
+};
+
+// A model config as parsed from JSON, before anything is built: the first layer carries the
+// input_shape and batch_size. (Sequential::from_json builds it; load builds it from weights.)
+std::vector<LayerConfig> layer_configs_from_json(const std::string& text);
+
 struct Sequential::Impl {
   SequentialOptions options;
   std::vector<LayerConfig> configs;
@@ -32,6 +46,7 @@ struct Sequential::Impl {
   OptimizerState opt_state;
   Rng rng;
   std::map<std::string, std::string> metadata;  // saved with the model file
+  const WeightSource* weight_source = nullptr;   // while loading: weights instead of init
 
   // The batch in hand: its shape, lengths and rows (set by gather_x).
   Batch batch;
@@ -74,7 +89,8 @@ struct Sequential::Impl {
   void check_stateful(int64_t n, int64_t batch_size, bool lengths, const char* name) const;
   bool out_seq() const { return layers.back()->out_seq; }
 
-  void append_layer(const LayerConfig& config);  // builds and initialises one more layer
+  // Builds one more layer: its weights from weight_source when set, else initialised.
+  void append_layer(const LayerConfig& config);
   void bind_all();                               // re-point layers after the buffers moved
   // Every write to params ends with this: layers drop what they derived from the weights.
   void weights_changed() {

@@ -10,6 +10,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "core/limits.h"
+#include "io/safetensors.h"
 #include "layers/loss_fn.h"
 #include "layers/recurrence.h"
 #include "layers/seq_dims.h"
@@ -62,17 +64,63 @@ void Sequential::Impl::bind_all() {
   weights_changed();
 }
 
+// The tensors layer `index` needs, each present in `source` with its shape (before anything is
+// allocated for them).
+static void check_source(const WeightSource& source, const Layer& layer, int index) {
+  for (const ParamTensor& t : layer.param_tensors()) {
+    const std::string name = "layers." + std::to_string(index) + "." + t.name;
+    auto found = source.by_name.find(name);
+    if (found == source.by_name.end())
+      throw Error("'" + source.path + "' lacks tensor '" + name + "' " + shape_string(t.shape) +
+                  ", which layer " + std::to_string(index) + " (" +
+                  layer_type_name(layer.config.type) + ") of its config needs");
+    if (found->second->shape != t.shape)
+      throw Error("'" + source.path + "': tensor '" + name + "' has shape " +
+                  shape_string(found->second->shape) + " but the config says " +
+                  shape_string(t.shape));
+  }
+}
+
+static std::string gigabytes(int64_t floats) {
+  std::ostringstream s;
+  s << std::setprecision(3) << double(floats) * 4.0 / 1e9 << " GB";
+  return s.str();
+}
+
 void Sequential::Impl::append_layer(const LayerConfig& config) {
   const int index = int(layers.size());
+  if (index >= limits::kLayers)
+    throw Error("a model holds at most " + std::to_string(limits::kLayers) + " layers");
   const bool in_seq = index == 0 ? seq_input() : layers.back()->out_seq;
   const int64_t in_features = index == 0 ? features() : layers.back()->out_features;
   std::unique_ptr<Layer> layer = make_layer(config, in_features, in_seq, index);
-  const int64_t offset = int64_t(params.size());
-  params.resize(size_t(offset + layer->param_count()));
+  const std::string where = "layer " + std::to_string(index) + " (" + layer_type_name(config.type) + ")";
+  const int64_t offset = int64_t(params.size()), n = layer->param_count();
+  if (weight_source) check_source(*weight_source, *layer, index);
+  if (n > limits::kParams - offset)  // widths are at most 2^24, so n did not overflow
+    throw Error(where + " would bring the model to " + std::to_string(offset + n) +
+                " parameters (" + gigabytes(offset + n) + "), more than the limit of " +
+                std::to_string(limits::kParams) + " (" + gigabytes(limits::kParams) +
+                "): use fewer units");
+  try {
+    params.resize(size_t(offset + n));
+    grads.resize(params.size());
+  } catch (const std::bad_alloc&) {
+    params.resize(size_t(offset)), grads.resize(size_t(offset));
+    throw Error("out of memory allocating the weights of " + where + ": " + std::to_string(n) +
+                " parameters and their gradients, " + gigabytes(2 * n));
+  }
   layers.push_back(std::move(layer));
   configs.push_back(config);
   bind_all();
-  layers.back()->init(rng);
+  if (weight_source) {
+    for (const ParamTensor& t : layers.back()->param_tensors()) {
+      const NamedTensor& src = *weight_source->by_name.at("layers." + std::to_string(index) + "." + t.name);
+      std::copy(src.data.begin(), src.data.end(), params.begin() + offset + t.offset);
+    }
+  } else {
+    layers.back()->init(rng);
+  }
   weights_changed();
   opt_state = OptimizerState{};  // the parameter set changed: moments start afresh
 }
@@ -81,8 +129,12 @@ void Sequential::add(const LayerConfig& layer) {
   Impl& m = *impl_;
   const std::string where = "layer " + std::to_string(m.configs.size()) + " (" +
                             layer_type_name(layer.type) + ")";
-  if (layer.type != LayerType::dropout && layer.type != LayerType::masking && layer.units <= 0)
-    throw Error(where + ": units must be a positive integer, got " + std::to_string(layer.units));
+  if (layer.type != LayerType::dropout && layer.type != LayerType::masking &&
+      (layer.units <= 0 || layer.units > limits::kWidth))
+    throw Error(where + ": units must be an integer in 1.." + std::to_string(limits::kWidth) +
+                ", got " + std::to_string(layer.units));
+  if (int64_t(m.configs.size()) >= limits::kLayers)
+    throw Error(where + ": a model holds at most " + std::to_string(limits::kLayers) + " layers");
   if (!layer.input_shape.empty() && !m.configs.empty())
     throw Error(where + " sets input_shape, but only the first layer of a Sequential model may: "
                 "remove it from this layer");
@@ -131,10 +183,15 @@ void Sequential::build(const std::vector<int64_t>& input_shape) {
     throw Error("input_shape " + shape_string(input_shape) + " is not valid for a model that "
                 "starts with an Embedding: give {timesteps} (0 for any length), the token ids "
                 "of one sample");
-  if (!tokens && (!(input_shape.size() == 1 || seq) || input_shape.back() <= 0))
+  if (!tokens && (!(input_shape.size() == 1 || seq) || input_shape.back() <= 0 ||
+                  input_shape.back() > limits::kWidth))
     throw Error("input_shape " + shape_string(input_shape) +
                 " is not valid: give {timesteps, features} for sequences (timesteps <= 0 for any "
-                "length) or {features} for plain vectors, with features >= 1");
+                "length) or {features} for plain vectors, with features in 1.." +
+                std::to_string(limits::kWidth));
+  if ((seq || tokens) && input_shape[0] > limits::kTimeSteps)
+    throw Error("input_shape " + shape_string(input_shape) + ": at most " +
+                std::to_string(limits::kTimeSteps) + " time steps");
   std::vector<LayerConfig> configs = std::move(m.configs);
   m.configs.clear();
   m.input_shape = input_shape;
@@ -171,6 +228,12 @@ void Sequential::set_weights(const std::vector<float>& weights) {
 }
 const std::vector<LayerConfig>& Sequential::layers() const { return impl_->configs; }
 const std::vector<int64_t>& Sequential::input_shape() const { return impl_->input_shape; }
+std::vector<int64_t> Sequential::output_shape() const {
+  if (!built()) return {};
+  std::vector<int64_t> shape = impl_->output_shape(1, impl_->fixed_steps());
+  shape.erase(shape.begin() + (impl_->outputs() == 2 ? 1 : 0));  // the batch axis
+  return shape;
+}
 const Optimizer& Sequential::optimizer() const { return impl_->optimizer; }
 const Loss& Sequential::loss() const { return impl_->loss; }
 void Sequential::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }

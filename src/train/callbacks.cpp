@@ -2,6 +2,9 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
+#include "core/limits.h"
+
 #include "lstm/error.h"
 #include "lstm/model.h"
 
@@ -49,11 +52,11 @@ std::string EarlyStopping::state() const {
 }
 
 void EarlyStopping::restore(const std::string& state, std::vector<float> weights) {
-  nlohmann::json j = nlohmann::json::parse(state);
+  const nlohmann::json j = parse_json(state, "EarlyStopping's state");
   best_ = j.at("best").get<double>();
-  best_epoch_ = j.at("best_epoch").get<int>();
-  wait_ = j.at("wait").get<int>();
-  stopped_epoch_ = j.at("stopped_epoch").get<int>();
+  best_epoch_ = int(json_integer(j.at("best_epoch"), -1, limits::kEpochs, "best_epoch"));
+  wait_ = int(json_integer(j.at("wait"), 0, limits::kEpochs, "wait"));
+  stopped_epoch_ = int(json_integer(j.at("stopped_epoch"), -1, limits::kEpochs, "stopped_epoch"));
   best_weights_ = std::move(weights);
 }
 
@@ -81,7 +84,7 @@ std::string ModelCheckpoint::state() const {
 
 void ModelCheckpoint::restore(const std::string& state, std::vector<float> weights) {
   (void)weights;
-  nlohmann::json j = nlohmann::json::parse(state);
+  const nlohmann::json j = parse_json(state, "ModelCheckpoint's state");
   best_ = j.at("best").get<double>();
   have_best_ = j.at("have_best").get<bool>();
 }

@@ -88,12 +88,28 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     m.rng.set_state(st.rng_state);
     m.opt_state = std::move(st.optimizer);
     history.history = std::move(st.history);
-    for (size_t k = 0; k < options.callbacks.size(); ++k)
-      options.callbacks[k]->restore(st.callback_states[k], std::move(st.callback_weights[k]));
+    for (size_t k = 0; k < options.callbacks.size(); ++k) {
+      try {
+        options.callbacks[k]->restore(st.callback_states[k], std::move(st.callback_weights[k]));
+      } catch (const std::exception& e) {
+        throw Error("the checkpoint '" + options.checkpoint + "': callback " + std::to_string(k) +
+                    "'s state is malformed (" + e.what() + "): the checkpoint is corrupt");
+      }
+    }
     std::vector<Recurrence*> dirs = m.directions();
-    for (size_t k = 0; k < dirs.size(); ++k)  // stateful layers go on from where they were
-      dirs[k]->restore_carried_state(k < st.carried_h.size() ? std::move(st.carried_h[k]) : std::vector<float>(),
-                                     k < st.carried_c.size() ? std::move(st.carried_c[k]) : std::vector<float>());
+    const int64_t B = m.stateful_batch();  // 0: no layer carries a state
+    for (size_t k = 0; k < dirs.size(); ++k) {  // stateful layers go on from where they were
+      const int64_t h = int64_t(st.carried_h[k].size()), c = int64_t(st.carried_c[k].size());
+      const int64_t want_c = dirs[k]->has_cell_state() ? B * dirs[k]->H : 0;
+      if ((h != 0 && h != B * dirs[k]->O) || (c != 0 && c != want_c) || (h == 0 && c != 0))
+        throw Error("the checkpoint '" + options.checkpoint + "' holds a carried state of " +
+                    std::to_string(h) + " + " + std::to_string(c) + " values for recurrent "
+                    "direction " + std::to_string(k) + ", which carries " +
+                    (B ? std::to_string(B * dirs[k]->O) + " + " + std::to_string(want_c)
+                       : std::string("none (it is not stateful)")) +
+                    ": the checkpoint is corrupt");
+      dirs[k]->restore_carried_state(std::move(st.carried_h[k]), std::move(st.carried_c[k]));
+    }
   }
   std::vector<int64_t> order(static_cast<size_t>(n_train));
   const int64_t bs = options.batch_size;
