@@ -207,7 +207,7 @@ TEST(Model, BadInputIsAClearError) {
   uncompiled.add(LSTM(2, {.input_shape = {3, 1}}));
   EXPECT_ERROR_WITH(uncompiled.fit(Tensor({2, 3, 1}), Tensor({2, 2})), "compile()");
   EXPECT_ERROR_WITH(uncompiled.add(LSTM(2, {.input_shape = {3, 1}})), "only the first layer");
-  EXPECT_ERROR_WITH(uncompiled.add(Dense(0)), "units must be a positive integer");
+  EXPECT_ERROR_WITH(uncompiled.add(Dense(0)), "units must be an integer in 1..16777216");
   Sequential classifier;
   classifier.add(LSTM(4, {.input_shape = {3, 1}}));
   classifier.add(Dense(3));
