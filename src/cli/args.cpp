@@ -65,8 +65,13 @@ Args::Args(const Command& command, int argc, char** argv, int first) : command_(
       if (inline_value) throw UsageError("option --" + name + " takes no value");
       value = "1";
     } else if (!inline_value) {
-      if (i + 1 >= argc)
-        throw UsageError("option --" + name + " needs a value (" + opt->value + ")");
+      // "--out --quiet" is a forgotten value, not a file named --quiet (--out=--quiet says so)
+      if (i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0)
+        throw UsageError("option --" + name + " needs a value (" + opt->value + ")" +
+                         (i + 1 < argc ? ", but the next argument is the option " +
+                                             std::string(argv[i + 1]) + " (a value that starts "
+                                             "with -- is given as --" + name + "=VALUE)"
+                                       : std::string()));
       value = argv[++i];
     }
     if (values_.count(name)) throw UsageError("option --" + name + " is given twice");
@@ -102,11 +107,15 @@ static T parse_value(const std::string& name, const std::string& text, const cha
   return v;
 }
 
-long Args::integer(const std::string& name, long fallback) const {
+int64_t Args::integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  return parse_value<long>(name, it->second, "an integer",
-                           [](const std::string& s, size_t* used) { return std::stol(s, used); });
+  const std::string range = "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
+  const long long v = parse_value<long long>(name, it->second, range.c_str(),
+                                             [](const std::string& s, size_t* used) { return std::stoll(s, used); });
+  if (v < lo || v > hi)
+    throw UsageError("--" + name + " expects " + range + ", got " + it->second);
+  return v;
 }
 
 double Args::number(const std::string& name, double fallback) const {
@@ -114,7 +123,9 @@ double Args::number(const std::string& name, double fallback) const {
   if (it == values_.end()) return fallback;
   double v = parse_value<double>(name, it->second, "a number",
                                  [](const std::string& s, size_t* used) { return std::stod(s, used); });
-  if (!std::isfinite(v)) throw UsageError("--" + name + " expects a finite number, got '" + it->second + "'");
+  if (!std::isfinite(v) || std::fabs(v) > 3.0e38)  // beyond float range: it becomes a float
+    throw UsageError("--" + name + " expects a finite number of magnitude at most 3e38, got '" +
+                     it->second + "'");
   return v;
 }
 

@@ -2,6 +2,7 @@
 // Bad usage throws UsageError (exit code 2); everything else is lstm::Error (exit code 1).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -34,7 +35,10 @@ class Args {
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   std::string str(const std::string& name, const std::string& fallback = "") const;
   std::string required(const std::string& name) const;
-  long integer(const std::string& name, long fallback) const;
+  // The option's value as a 64-bit integer in lo..hi (fallback when absent); anything else,
+  // out of range included, is a UsageError that states the range.
+  int64_t integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const;
+  // The option's value as a finite number within float range (fallback when absent).
   double number(const std::string& name, double fallback) const;
 
  private:

@@ -48,8 +48,10 @@ int run_bench(const Args& a) {
         v.push_back(0);
       }
     }
-    if (v.size() != 5 || *std::min_element(v.begin(), v.end()) < 1)
-      throw UsageError("--shape expects five positive integers I,H,L,B,T, got '" + a.str("shape") + "'");
+    if (v.size() != 5 || *std::min_element(v.begin(), v.end()) < 1 ||
+        *std::max_element(v.begin(), v.end()) > 65536 || v[2] > 64 || v[3] * v[4] > (1 << 24))
+      throw UsageError("--shape expects five positive integers I,H,L,B,T (I and H at most 65536, "
+                       "L at most 64, B x T at most 16777216), got '" + a.str("shape") + "'");
     s.I = v[0], s.H = v[1], s.L = v[2], s.B = v[3], s.T = v[4];
     if (s.mode == "stream" && s.T != 1) throw UsageError("--mode stream runs T = 1 calls: give T = 1");
     shapes.push_back(s);

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "core/json.h"
+#include "core/limits.h"
 #include "io/file.h"
 #include "lstm/forecast.h"
 #include "lstm/lstm.h"
@@ -43,14 +45,14 @@ static std::string fmt(double v) {
 }
 
 int run_evaluate(const Args& a) {
-  Sequential model = Sequential::load(a.required("model"));
-  ForecastSetup setup = forecast_setup(model);
-  if (a.has("season")) setup.options.season = int(a.integer("season", 0));
-  if (setup.options.season < 0) throw UsageError("--season must be >= 0");
-  const double tf = a.number("test-fraction", setup.options.test_fraction);
-  if (!(tf > 0 && tf < 1)) throw UsageError("--test-fraction must be in (0, 1)");
+  check_outputs_distinct(a, {"predictions", "report"}, {"model", "csv"});
   for (const char* f : {"predictions", "report"})
     if (a.has(f)) check_writable(a.str(f));
+  Sequential model = Sequential::load(a.required("model"));
+  ForecastSetup setup = forecast_setup(model);
+  if (a.has("season")) setup.options.season = int(a.integer("season", 0, 0, limits::kTimeSteps - 1));
+  const double tf = a.number("test-fraction", setup.options.test_fraction);
+  if (!(tf > 0 && tf < 1)) throw UsageError("--test-fraction must be in (0, 1)");
   ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, tf);
   ForecastEvaluation ev = evaluate_forecast(model, data);
   std::fputs(a.has("json") ? (metrics_json(ev) + "\n").c_str() : metrics_table(ev).c_str(), stdout);
@@ -67,18 +69,24 @@ int run_evaluate(const Args& a) {
                      {{"data", a.str("csv")}, {"model", a.str("model")}}, {}, &ev, {}, data.series.dates};
     auto it = model.metadata().find("lstm.history");
     if (it != model.metadata().end())
-      rc.history = nlohmann::json::parse(it->second).get<std::map<std::string, std::vector<double>>>();
+      try {
+        rc.history = parse_json(it->second, "the model's training history")
+                         .get<std::map<std::string, std::vector<double>>>();
+      } catch (const nlohmann::json::exception& e) {
+        throw Error("the model's training history (\"lstm.history\" metadata) is malformed: " +
+                    std::string(e.what()));
+      }
     write_file_atomic(a.str("report"), report_html(rc), "report");
   }
   return 0;
 }
 
 int run_forecast(const Args& a) {
+  check_outputs_distinct(a, {"out"}, {"model", "csv"});
+  if (a.has("out")) check_writable(a.str("out"));
   Sequential model = Sequential::load(a.required("model"));
   ForecastSetup setup = forecast_setup(model);
-  const long steps = a.integer("steps", setup.options.horizon);
-  if (steps < 1) throw UsageError("--steps must be at least 1");
-  if (a.has("out")) check_writable(a.str("out"));
+  const int64_t steps = a.integer("steps", setup.options.horizon, 1, 1000000);
   ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, 0.0);
   std::vector<ForecastPoint> points = forecast_future(model, data, int(steps));
   const std::string& target = setup.options.target;

@@ -33,8 +33,9 @@ const Command kPredict{"predict",
 int run_predict(const Args& a) {
   const std::string model_path = a.required("model"), x_path = a.required("x"),
                     out = a.required("out");
-  const long batch = a.integer("batch-size", 32);
-  if (batch <= 0) throw UsageError("--batch-size must be a positive integer");
+  const int64_t batch = a.integer("batch-size", 32, 1, 1 << 30);
+  check_outputs_distinct(a, {"out"}, {"model", "x", "lengths"});
+  check_writable(out);
   Sequential model = Sequential::load(model_path);
   Tensor X = load_npy(x_path);
   const bool forecaster = has_forecast_setup(model);

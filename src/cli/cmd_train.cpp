@@ -1,5 +1,8 @@
 // lstm train: fit a model to X.npy / y.npy, or a forecaster to a CSV column, and save it.
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <cmath>
 #include <cstdio>
@@ -8,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "core/limits.h"
 #include "io/file.h"
 #include "lstm/forecast.h"
 #include "lstm/lstm.h"
@@ -117,11 +121,41 @@ std::vector<int64_t> load_lengths(const std::string& path) {
 }
 
 void check_writable(const std::string& path) {
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-  if (dir.empty()) dir = "/";
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw Error("cannot write '" + path + "': the folder '" + dir +
-                "' does not exist or is not writable (checked before training, so no work is lost)");
+  try {
+    check_output_path(path, "output");
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (checked before any work, so none is lost)");
+  }
+}
+
+// The identity of a path: device and inode when it exists, else its absolute form.
+static std::string file_identity(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0)
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  std::error_code ec;
+  return std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec).string();
+}
+
+void check_outputs_distinct(const Args& a, std::initializer_list<const char*> outputs,
+                            std::initializer_list<const char*> inputs) {
+  std::vector<std::pair<std::string, std::string>> seen;  // identity, option
+  for (const char* in : inputs)
+    if (a.has(in)) seen.push_back({file_identity(a.str(in)), in});
+  for (const char* out : outputs) {
+    if (!a.has(out)) continue;
+    const std::string id = file_identity(a.str(out));
+    for (const auto& [other, name] : seen)
+      if (other == id)
+        throw UsageError("--" + std::string(out) + " '" + a.str(out) + "' is the same file as --" +
+                         name + ": writing it would destroy " +
+                         (std::string(name) == "out" || std::string(name) == "report" ||
+                                  std::string(name) == "predictions"
+                              ? "the other output"
+                              : "an input") +
+                         "; give another path");
+    seen.push_back({id, out});
+  }
 }
 
 static std::vector<std::string> split_list(const std::string& text) {
@@ -137,11 +171,11 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
   ForecastOptions o;
   o.target = a.required("target");
   o.features = split_list(a.str("features", o.target));
-  o.lookback = int(a.integer("lookback", 30));
-  o.horizon = int(a.integer("horizon", 1));
+  o.lookback = int(a.integer("lookback", 30, 1, limits::kTimeSteps - 1));
+  o.horizon = int(a.integer("horizon", 1, 1, limits::kWidth));
   o.test_fraction = a.number("test-fraction", 0.2);
   o.date_column = a.str("date-column");
-  o.season = int(a.integer("season", 0));
+  o.season = int(a.integer("season", 0, 0, limits::kTimeSteps - 1));
   o.relative = a.has("relative");
   try {
     o.scaling = scaling_from_name(a.str("scaling", "standard"));
@@ -158,7 +192,8 @@ static Sequential forecast_model(const Args& a, const ForecastSetup& setup, uint
   const ForecastOptions& o = setup.options;
   const std::vector<int64_t> shape = {o.lookback, int64_t(o.features.size())};
   if (!a.has("config") && !a.has("init"))
-    return default_forecast_model(setup, int(a.integer("units", 50)), int(a.integer("layers", 1)), seed);
+    return default_forecast_model(setup, int(a.integer("units", 50, 1, limits::kWidth)),
+                                  int(a.integer("layers", 1, 1, limits::kLayers - 1)), seed);
   if (a.has("units") || a.has("layers"))
     throw UsageError("--units and --layers shape the default model; with --config or --init the "
                      "architecture comes from there");
@@ -194,11 +229,9 @@ int run_train(const Args& a) {
                        "model.safetensors (continue from a saved model), or --csv to forecast");
   }
   const std::string out = a.required("out");
-  const long epochs = a.integer("epochs", 10), batch = a.integer("batch-size", 32);
-  const long seed = a.integer("seed", 42);
-  if (epochs < 0) throw UsageError("--epochs must be >= 0");
-  if (batch <= 0) throw UsageError("--batch-size must be a positive integer");
-  if (seed < 0) throw UsageError("--seed must be >= 0");
+  const int64_t epochs = a.integer("epochs", 10, 0, limits::kEpochs);
+  const int64_t batch = a.integer("batch-size", 32, 1, 1 << 30);
+  const int64_t seed = a.integer("seed", 42, 0, INT64_MAX);
   if (a.has("resume") && !a.has("checkpoint")) throw UsageError("--resume needs --checkpoint FILE");
   Loss loss;
   try {
@@ -210,11 +243,12 @@ int run_train(const Args& a) {
     throw UsageError("a forecaster regresses values: use --loss mse or mae");
   Optimizer optimizer = optimizer_from_args(a);
   const double split = a.number("validation-split", 0.0);
-  const long patience = a.integer("early-stopping", -1);
-  if (a.has("early-stopping") && patience < 0) throw UsageError("--early-stopping must be >= 0");
+  const int64_t patience = a.integer("early-stopping", -1, 0, limits::kEpochs);
   const bool quiet = a.has("quiet");
+  check_outputs_distinct(a, {"out", "report", "checkpoint"}, {"config", "init", "x", "y", "lengths", "csv"});
   check_writable(out);
   if (a.has("report")) check_writable(a.str("report"));
+  if (a.has("checkpoint")) check_writable(a.str("checkpoint"));
 
   Tensor X, y;
   ForecastData data;
@@ -254,10 +288,10 @@ int run_train(const Args& a) {
     fit.callbacks.push_back(stopper);
   }
   if (!quiet)
-    std::printf("training on %lld samples of shape %s, %ld epochs, batch %ld, %s, loss %s\n",
+    std::printf("training on %lld samples of shape %s, %lld epochs, batch %lld, %s, loss %s\n",
                 (long long)fit_x.dim(0),
-                shape_string({fit_x.shape().begin() + 1, fit_x.shape().end()}).c_str(), epochs,
-                batch, optimizer_name(optimizer.kind), loss_name(loss).c_str());
+                shape_string({fit_x.shape().begin() + 1, fit_x.shape().end()}).c_str(), (long long)epochs,
+                (long long)batch, optimizer_name(optimizer.kind), loss_name(loss).c_str());
   History h = model.fit(fit_x, fit_y, fit);
   model.metadata()["lstm.history"] = history_json(h);
   model.save(out);

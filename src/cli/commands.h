@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ int run_bench(const Args& args);
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.
 void check_writable(const std::string& path);
+
+// Throws UsageError when an output option names the same file as an input option or an
+// earlier output (--out model.safetensors --init model.safetensors would destroy the input).
+void check_outputs_distinct(const Args& args, std::initializer_list<const char*> outputs,
+                            std::initializer_list<const char*> inputs);
 
 // --lengths L.npy: one integer per sample [N] (any integer or float dtype holding integers).
 // Throws lstm::Error naming the file and the first bad entry.

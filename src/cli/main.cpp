@@ -63,9 +63,7 @@ int main(int argc, char** argv) {
         return 0;
       }
       if (args.has("threads")) {
-        const long n = args.integer("threads", 0);
-        if (n < 1) throw UsageError("--threads must be a positive integer");
-        lstm::set_num_threads(int(n));
+        lstm::set_num_threads(int(args.integer("threads", 0, 1, 4096)));
       } else {
         lstm::init_threads();  // LSTM_NUM_THREADS, checked here so a bad value is reported
       }

@@ -158,7 +158,7 @@ TEST_F(ModelFile, OtherDtypesAreNamed) {
 
 TEST_F(ModelFile, FailedWritesLoseNothing) {
   Sequential model = Sequential::load(path);
-  EXPECT_ERROR_WITH(model.save(dir.file("no/such/folder/m.safetensors")), "does the folder exist");
+  EXPECT_ERROR_WITH(model.save(dir.file("no/such/folder/m.safetensors")), "does not exist or is not writable");
   // Saving over an existing file replaces it whole; no temporary files are left behind.
   model.save(path);
   int files = 0;
