@@ -16,6 +16,8 @@
 namespace lstm {
 
 Tensor load_npy(const std::string& path, bool allow_integers = false);
+// The same from a file's bytes; `name` names it in messages.
+Tensor parse_npy(const std::string& bytes, const std::string& name, bool allow_integers = false);
 void save_npy(const std::string& path, const Tensor& tensor);
 
 }  // namespace lstm

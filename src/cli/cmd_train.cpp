@@ -112,9 +112,10 @@ std::vector<int64_t> load_lengths(const std::string& path) {
                 ": lengths are one integer per sample, shape [N]");
   std::vector<int64_t> out;
   for (int64_t n = 0; n < t.size(); ++n) {
-    if (t[n] != std::floor(t[n]))
+    if (t[n] != std::floor(t[n]) || std::fabs(t[n]) > float(limits::kTimeSteps))
       throw Error("'" + path + "': lengths[" + std::to_string(n) + "] = " + std::to_string(t[n]) +
-                  " is not an integer");
+                  " is not an integer in 1.." + std::to_string(limits::kTimeSteps) +
+                  " (a number of time steps)");
     out.push_back(int64_t(t[n]));
   }
   return out;

@@ -14,6 +14,9 @@ nlohmann::json parse_json(const std::string& text, const std::string& what);
 // v as an integer in lo..hi; throws lstm::Error "<what> is <v>, not an integer in lo..hi"
 // (a float, a string or an out-of-range number never reaches a narrowing cast).
 int64_t json_integer(const nlohmann::json& v, int64_t lo, int64_t hi, const std::string& what);
+// Whether s is well-formed UTF-8 (what JSON strings must be): no stray continuation bytes,
+// overlong forms, surrogates or code points past U+10FFFF.
+bool is_valid_utf8(const std::string& s);
 // A short rendering of v for messages: at most about `budget` characters, "..." when cut.
 std::string json_brief(const nlohmann::json& v, size_t budget = 60);
 

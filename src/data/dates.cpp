@@ -44,15 +44,20 @@ int64_t parse_date(const std::string& text) {
     int n = std::sscanf(text.c_str(), "%4d%c%2d%c%2d%n", &y, &sep1, &mo, &sep2, &d, &used);
     ok = n >= 5 && (sep1 == '-' || sep1 == '/') && sep2 == sep1;
   }
-  ok = ok && mo >= 1 && mo <= 12 && d >= 1 && d <= 31;
+  // The day must exist in its month (2020-02-31 does not); years 1..9999.
+  static const int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  ok = ok && y >= 1 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 &&
+       d <= days_in[mo >= 1 && mo <= 12 ? mo - 1 : 0] + (mo == 2 && leap);
   if (ok && size_t(used) < text.size()) {
     int more = 0;
     const char* rest = text.c_str() + used;
     int k = std::sscanf(rest, "%c%2d:%2d%n:%2d%n", &tsep, &h, &mi, &more, &s, &more);
-    ok = k >= 3 && (tsep == ' ' || tsep == 'T') && rest[more] == '\0' && h < 24 && mi < 60 && s < 61;
+    ok = k >= 3 && (tsep == ' ' || tsep == 'T') && rest[more] == '\0' && h >= 0 && h < 24 &&
+         mi >= 0 && mi < 60 && s >= 0 && s < 61;
   }
   if (!ok)
-    throw Error("'" + text + "' is not a date: use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD, optionally "
+    throw Error("'" + (text.size() > 40 ? text.substr(0, 40) + "..." : text) + "' is not a date: use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD, optionally "
                 "with HH:MM[:SS]");
   return days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + s;
 }

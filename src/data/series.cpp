@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/json.h"
 #include "lstm/data.h"
 #include "lstm/error.h"
 
@@ -42,7 +43,12 @@ Series select_columns(const CsvTable& table, const std::vector<std::string>& nam
   s.names = names;
   const int64_t R = int64_t(table.rows.size()), C = int64_t(names.size());
   std::vector<int> cols;
-  for (const std::string& n : names) cols.push_back(table.column(n));
+  for (const std::string& n : names) {
+    if (!is_valid_utf8(n))
+      throw Error("'" + table.path + "': the column name '" + n.substr(0, 40) + "' is not valid "
+                  "UTF-8, so it cannot be saved with the model: save the CSV as UTF-8");
+    cols.push_back(table.column(n));
+  }
   s.values.assign(size_t(R * C), NAN);
   auto where = [&](int64_t r, int64_t c) {
     return "'" + table.path + "', data row " + std::to_string(r) + " (line " +
@@ -53,7 +59,7 @@ Series select_columns(const CsvTable& table, const std::vector<std::string>& nam
       const std::string cell = trim(table.rows[size_t(r)][size_t(cols[size_t(c)])]);
       if (is_missing(cell)) {
         if (options.fill == Fill::none)
-          throw Error(where(r, c) + " is missing ('" + cell + "'): clean the data, or opt in to "
+          throw Error(where(r, c) + " is missing ('" + cell.substr(0, 40) + "'): clean the data, or opt in to "
                       "filling gaps with --fill previous or --fill linear");
         continue;  // stays NaN until filled below
       }
@@ -61,7 +67,8 @@ Series select_columns(const CsvTable& table, const std::vector<std::string>& nam
       const char* first = cell.data() + (cell[0] == '+' ? 1 : 0);
       auto [end, ec] = std::from_chars(first, cell.data() + cell.size(), v);
       if (ec != std::errc() || end != cell.data() + cell.size() || !std::isfinite(v))
-        throw Error(where(r, c) + ": '" + cell + "' is not a number");
+        throw Error(where(r, c) + ": '" + (cell.size() > 40 ? cell.substr(0, 40) + "..." : cell) +
+                    "' is not a number");
       s.values[size_t(r * C + c)] = v;
     }
   }
@@ -90,6 +97,9 @@ Series select_columns(const CsvTable& table, const std::vector<std::string>& nam
         s.values[size_t(r * C + c)] = r < first ? s.at(first, c) : s.at(prev, c);
   }
   if (!options.date_column.empty()) {
+    if (!is_valid_utf8(options.date_column))
+      throw Error("'" + table.path + "': the date column's name is not valid UTF-8, so it cannot "
+                  "be saved with the model: save the CSV as UTF-8");
     const int dc = table.column(options.date_column);
     for (int64_t r = 0; r < R; ++r) {
       const std::string d = trim(table.rows[size_t(r)][size_t(dc)]);

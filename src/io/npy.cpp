@@ -10,6 +10,7 @@
 #include <string>
 
 #include "io/file.h"
+#include "io/safetensors.h"
 #include "lstm/error.h"
 #include "lstm/io.h"
 
@@ -27,7 +28,9 @@ struct NpyHeader {
 };
 
 [[noreturn]] void bad(const std::string& path, const std::string& why) {
-  throw Error("'" + path + "' is not a valid .npy file: " + why);
+  // parts of the header are quoted: a bounded prefix only
+  throw Error("'" + path + "' is not a valid .npy file: " +
+              (why.size() > 200 ? why.substr(0, 200) + "..." : why));
 }
 
 // The value after 'key': in a dict literal, as raw text up to the next top-level , or }.
@@ -87,7 +90,8 @@ NpyHeader parse_header(const std::string& bytes, const std::string& path) {
     size_t q = p;
     while (q < inner.size() && std::isdigit(static_cast<unsigned char>(inner[q]))) ++q;
     if (q == p) bad(path, "its shape '" + shape + "' is malformed");
-    if (q - p > 15) bad(path, "its shape '" + shape + "' has an impossibly large dimension");
+    if (q - p > 15) bad(path, "its shape '" + shape.substr(0, 60) + "' has an impossibly large dimension");
+    if (out.shape.size() >= 8) bad(path, "its shape has more than 8 dimensions");
     out.shape.push_back(std::stoll(inner.substr(p, q - p)));
     p = q;
   }
@@ -108,7 +112,10 @@ T load_le(const char* p, bool swap) {
 }  // namespace
 
 Tensor load_npy(const std::string& path, bool allow_integers) {
-  const std::string bytes = read_file(path, "array file");
+  return parse_npy(read_file(path, "array file"), path, allow_integers);
+}
+
+Tensor parse_npy(const std::string& bytes, const std::string& path, bool allow_integers) {
   const NpyHeader h = parse_header(bytes, path);
   if (h.fortran)
     throw Error("'" + path + "' is stored in Fortran order: save it in C order, e.g. "
@@ -122,7 +129,7 @@ Tensor load_npy(const std::string& path, bool allow_integers) {
                       kind == "u1" || kind == "u2" || kind == "u4" || kind == "u8";
   if (!(order == '<' || order == '>' || order == '|' || order == '=') || !(is_float || is_int) ||
       (is_int && !allow_integers)) {
-    throw Error("'" + path + "' holds dtype '" + d + "', but lstm reads float32 (or float64) " +
+    throw Error("'" + path + "' holds dtype '" + d.substr(0, 20) + "', but lstm reads float32 (or float64) " +
                 (allow_integers ? "or integer " : "") +
                 "arrays: convert it first, e.g. numpy.save(path, a.astype('float32'))");
   }
@@ -140,12 +147,16 @@ Tensor load_npy(const std::string& path, bool allow_integers) {
     throw Error("'" + path + "' is truncated: its header says shape " + shape_string(h.shape) +
                 " (" + std::to_string(need) + " bytes of data) but only " +
                 std::to_string(bytes.size() - h.data_offset) + " bytes follow");
+  if (bytes.size() - h.data_offset > need)
+    throw Error("'" + path + "' is corrupt: " + std::to_string(bytes.size() - h.data_offset - need) +
+                " bytes follow the data of shape " + shape_string(h.shape) +
+                " (was it written by numpy.save?)");
   std::vector<float> data(static_cast<size_t>(count));
   const char* p = bytes.data() + h.data_offset;
   for (int64_t k = 0; k < count; ++k, p += item) {
     float v = 0;
     if (kind == "f4") v = load_le<float>(p, swap);
-    else if (kind == "f8") v = float(load_le<double>(p, swap));
+    else if (kind == "f8") v = to_float(load_le<double>(p, swap));
     else if (kind == "i1") v = float(int8_t(*p));
     else if (kind == "u1") v = float(uint8_t(*p));
     else if (kind == "i2") v = float(load_le<int16_t>(p, swap));

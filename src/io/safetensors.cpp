@@ -5,6 +5,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
+#include "core/limits.h"
 #include "io/file.h"
 #include "lstm/error.h"
 
@@ -13,7 +15,10 @@ namespace lstm {
 using json = nlohmann::json;
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  const std::string bytes = read_file(path, "model file");
+  return parse_safetensors(read_file(path, "model file"), path);
+}
+
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path) {
   auto bad = [&](const std::string& why) -> Error {
     return Error("'" + path + "' is not a valid model file: " + why +
                  " (is it a .safetensors file written completely?)");
@@ -21,13 +26,16 @@ SafetensorsFile read_safetensors(const std::string& path) {
   if (bytes.size() < 8) throw bad("it is only " + std::to_string(bytes.size()) + " bytes long");
   uint64_t n = 0;
   for (int i = 0; i < 8; ++i) n |= uint64_t(uint8_t(bytes[size_t(i)])) << (8 * i);
-  if (n > bytes.size() - 8 || n > (100u << 20))
+  if (n > bytes.size() - 8)
     throw bad("its header length (" + std::to_string(n) + " bytes) runs past the end of the file");
+  if (n > limits::kSafetensorsHeader)
+    throw bad("its header length (" + std::to_string(n) + " bytes) is over the format's limit of " +
+              std::to_string(limits::kSafetensorsHeader));
   json header;
   try {
-    header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + int64_t(n));
-  } catch (const json::exception& e) {
-    throw bad(std::string("its header is not valid JSON (") + e.what() + ")");
+    header = parse_json(bytes.substr(8, size_t(n)), "its header");
+  } catch (const Error& e) {
+    throw bad(e.what());
   }
   if (!header.is_object()) throw bad("its header is not a JSON object");
   const uint64_t data_start = 8 + n, data_size = bytes.size() - data_start;
@@ -45,6 +53,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
       }
       continue;
     }
+    if (name.size() > 256) throw bad("a tensor name is over 256 bytes long");
     if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
         !v.contains("data_offsets") || !v["dtype"].is_string() || !v["shape"].is_array() ||
         !v["data_offsets"].is_array() || v["data_offsets"].size() != 2)
@@ -57,12 +66,18 @@ SafetensorsFile read_safetensors(const std::string& path) {
                   "before saving");
     NamedTensor t;
     t.name = name;
+    // Every dimension and the element count are bounded by the file's own length (checked
+    // against the offsets below), so no product can overflow.
     uint64_t count = 1;
+    if (v["shape"].size() > 8) throw bad("tensor '" + name + "' has more than 8 dimensions");
     for (const json& d : v["shape"]) {
       if (!d.is_number_unsigned()) throw bad("tensor '" + name + "' has a bad shape");
-      t.shape.push_back(d.get<int64_t>());
-      count *= d.get<uint64_t>();
-      if (count > (uint64_t(1) << 40)) throw bad("tensor '" + name + "' is impossibly large");
+      const uint64_t dim = d.get<uint64_t>();
+      if (dim > data_size || (dim != 0 && count > data_size / dim))
+        throw bad("tensor '" + name + "' has shape " + json_brief(v["shape"]) +
+                  ", more values than the file's " + std::to_string(data_size) + " bytes of data hold");
+      t.shape.push_back(int64_t(dim));
+      count *= dim;
     }
     const json& off = v["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
@@ -73,7 +88,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
                 std::to_string(begin) + ".." + std::to_string(end) + ", data is " +
                 std::to_string(data_size) + " bytes): the file is truncated or corrupt");
     if (end - begin != count * item)
-      throw bad("tensor '" + name + "' has shape " + v["shape"].dump() + " (" +
+      throw bad("tensor '" + name + "' has shape " + json_brief(v["shape"]) + " (" +
                 std::to_string(count * item) + " bytes) but its offsets span " +
                 std::to_string(end - begin) + " bytes");
     t.data.resize(size_t(count));
@@ -84,7 +99,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
       } else {
         double d;
         std::memcpy(&d, p + 8 * k, 8);
-        t.data[size_t(k)] = float(d);
+        t.data[size_t(k)] = to_float(d);
       }
     }
     spans.push_back({begin, end, out.tensors.size()});
@@ -98,6 +113,9 @@ SafetensorsFile read_safetensors(const std::string& path) {
                 (s.begin < at ? "overlaps the tensor before it" : "leaves a gap before it"));
     at = s.end;
   }
+  if (at != data_size)
+    throw bad(std::to_string(data_size - at) + " bytes follow the last tensor's data, which "
+              "belong to no tensor");
   std::vector<NamedTensor> ordered;
   for (const Span& s : spans) ordered.push_back(std::move(out.tensors[s.index]));
   out.tensors = std::move(ordered);

@@ -27,6 +27,14 @@ struct SafetensorsFile {
 
 // Reads F32 (and F64, converted) tensors; anything malformed is an lstm::Error naming it.
 SafetensorsFile read_safetensors(const std::string& path);
+// The same from the file's bytes; `path` names it in messages.
+SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& path);
+// A double as float: beyond float range it is ±Inf (the plain cast is undefined there), NaN stays.
+inline float to_float(double d) {
+  if (d > 3.4028234663852886e38) return __builtin_inff();
+  if (d < -3.4028234663852886e38) return -__builtin_inff();
+  return float(d);
+}
 void write_safetensors(const std::string& path, const SafetensorsFile& file);  // atomic
 
 }  // namespace lstm
