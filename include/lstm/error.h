@@ -18,4 +18,12 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// fit() found the loss, a gradient or a weight NaN or Inf, or the loss exploding (see
+// Sequential::fit): training stopped at that batch, and the model holds the weights it had at
+// the start of that epoch.
+class TrainingDiverged : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace lstm

@@ -172,6 +172,10 @@ class Sequential {
   void build(const std::vector<int64_t>& input_shape);
   void compile(const Optimizer& optimizer, const Loss& loss);
 
+  // Stops with lstm::TrainingDiverged at the first batch whose loss is NaN, Inf, beyond float
+  // range or a million times the first batch's, or whose gradients or updated weights are not
+  // finite; the model then holds the weights it had at the start of that epoch (and a
+  // checkpoint, if any, was last written at the end of the epoch before).
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   Tensor predict(const Tensor& x, int batch_size = 32);
   double evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);

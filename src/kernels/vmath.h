@@ -4,7 +4,7 @@
 // register, two AVX2 registers or four SSE registers per vector, whichever target the
 // including function is built for (lstm_step.cpp builds each kernel for all three and picks
 // at load time). Accuracy, measured against double precision by the unit tests:
-//   vexp     relative error < 3e-7 (tested on [-40, 30]; clamped to [-87, 88])
+//   vexp     relative error < 3e-7 (tested on [-40, 30]; clamped to [-87, 88]; NaN stays NaN)
 //   vsigmoid absolute error < 2e-7
 //   vtanh    absolute error < 3e-7 (odd polynomial near 0, so small inputs keep their digits)
 #pragma once
@@ -51,13 +51,15 @@ LSTM_VEC void vstore_n(float* p, v16f v, int64_t n) {
 LSTM_VEC v16f vsplat(float s) {  // written as a shuffle of lane 0: GCC then emits one broadcast
   return __builtin_shuffle(v16f{s}, v16i{});
 }
-LSTM_VEC v16f vmin(v16f a, v16f b) { return a < b ? a : b; }
-LSTM_VEC v16f vmax(v16f a, v16f b) { return a > b ? a : b; }
+// NaN in a passes through (a comparison with NaN is false, so a is kept): activations of NaN
+// are NaN, as in PyTorch, at the cost of the same single min/max instruction.
+LSTM_VEC v16f vmin(v16f a, v16f b) { return b < a ? b : a; }
+LSTM_VEC v16f vmax(v16f a, v16f b) { return b > a ? b : a; }
 
 // e^x: x = n·ln2 + r with |r| <= ln2/2, e^r by its degree-6 Taylor-like minimax polynomial
 // (Cephes' expf coefficients), 2^n built in the exponent bits.
 LSTM_VEC v16f vexp(v16f x) {
-  x = vmin(vmax(x, vsplat(-87.0f)), vsplat(88.0f));  // keeps 2^n a normal float
+  x = vmin(vmax(x, vsplat(-87.0f)), vsplat(88.0f));  // keeps 2^n a normal float; NaN passes
   const float magic = 12582912.0f;                    // 1.5·2^23: adding it rounds to integer
   v16f n = (x * 1.44269504088896341f + magic) - magic;
   v16f r = x - n * 0.693359375f;  // ln2 split in two so n·ln2_hi is exact

@@ -17,10 +17,13 @@ namespace lstm {
 
 inline float activate(Activation act, float z) {
   switch (act) {
-    case Activation::relu: return z > 0.0f ? z : 0.0f;
+    case Activation::relu: return z < 0.0f ? 0.0f : z;  // NaN stays NaN (PyTorch)
     case Activation::sigmoid: return 1.0f / (1.0f + std::exp(-z));
     case Activation::tanh: return std::tanh(z);
-    case Activation::hard_sigmoid: return std::fmin(std::fmax(z * (1.0f / 6.0f) + 0.5f, 0.0f), 1.0f);
+    case Activation::hard_sigmoid: {
+      const float h = z * (1.0f / 6.0f) + 0.5f;
+      return h < 0.0f ? 0.0f : h > 1.0f ? 1.0f : h;  // NaN stays NaN
+    }
     case Activation::linear:
     case Activation::softmax: return z;
   }

@@ -1,6 +1,8 @@
 // Sequential::fit - the training loop: the one place where data, model and optimizer meet.
 // Semantics follow Keras (include/lstm/model.h).
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <numeric>
 
@@ -8,6 +10,7 @@
 #include "layers/recurrence.h"
 #include "lstm/error.h"
 #include "model/model_impl.h"
+#include "train/divergence.h"
 #include "train/progress.h"
 
 namespace lstm {
@@ -113,8 +116,26 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   }
   std::vector<int64_t> order(static_cast<size_t>(n_train));
   const int64_t bs = options.batch_size;
+  double max_abs_y = 0.0;
+  for (int64_t k = 0; k < y.size(); ++k) max_abs_y = std::max(max_abs_y, std::fabs(double(y[k])));
+  DivergenceGuard guard(m.optimizer, m.loss, max_abs_y);
+  if (options.verbose > 0 && !guard.target_warning().empty())
+    std::fprintf(stderr, "%s\n", guard.target_warning().c_str());
+  // The weights and optimizer state at the start of the epoch: what the model keeps when
+  // training diverges (divergence.h).
+  std::vector<float> epoch_params;
+  OptimizerState epoch_opt;
+  auto diverged = [&](int epoch, int64_t batch, const std::string& what) {
+    m.params = epoch_params;
+    m.opt_state = epoch_opt;
+    m.bind_all();
+    const bool saved = !options.checkpoint.empty() && (epoch > first_epoch || first_epoch > 0);
+    throw TrainingDiverged(guard.message(epoch, batch, what, saved ? options.checkpoint : ""));
+  };
   Progress progress(options.verbose, options.epochs);
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
+    epoch_params = m.params;
+    epoch_opt = m.opt_state;
     // Each epoch shuffles 0..n-1 afresh (Fisher-Yates with the model's generator), so an epoch
     // depends only on the generator's state: what a checkpoint saves.
     std::iota(order.begin(), order.end(), 0);
@@ -128,16 +149,26 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       m.gather_x(x, order.data() + start, B, T, lengths);
       m.gather_y(y);
       m.forward(/*training=*/true);
-      loss_sum += m.loss_and_backward(true) * double(B);
-      optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(),
-                     int64_t(m.params.size()));
+      const double batch_loss = m.loss_and_backward(true);
+      const int64_t P = int64_t(m.params.size());
+      const std::string broken = guard.check_batch(batch_loss, all_finite(m.grads.data(), P));
+      if (!broken.empty()) diverged(epoch, batch, broken);
+      loss_sum += batch_loss * double(B);
+      optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(), P);
+      if (!all_finite(m.params.data(), P))
+        diverged(epoch, batch, "the update made a weight NaN or Inf (gradients of " +
+                               std::string("finite but enormous size)"));
       m.weights_changed();
       progress.batch_end(batch, loss_sum / double(start + B));
     }
     Logs logs;
     logs["loss"] = loss_sum / double(n_train);
-    if (vx)
+    if (vx) {
       logs["val_loss"] = m.evaluate(*vx, *vy, val_lengths, val_idx.data(), int64_t(val_idx.size()), bs);
+      if (!std::isfinite(logs["val_loss"]))
+        diverged(epoch, (n_train + bs - 1) / bs, "the validation loss is " +
+                                                     std::string(std::isnan(logs["val_loss"]) ? "NaN" : "Inf"));
+    }
     for (auto& [key, value] : logs) history.history[key].push_back(value);
     progress.epoch_end(logs);
     for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, logs);

@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "io/file.h"
+#include "io/model_file.h"
 #include "io/safetensors.h"
 #include "lstm/lstm.h"
 #include "model/model_impl.h"
@@ -189,6 +190,42 @@ TEST(Parity, InitialAndFinalStates) {
       EXPECT_LE(max_abs_diff(got.states[size_t(k)].c.data(), as_double(lstm::load_npy(cn))), kTol);
     }
   }
+}
+
+TEST(Parity, NaNWeightsGiveNaNWhereverPyTorchDoes) {
+  // One NaN weight: the outputs are NaN exactly where PyTorch's are (no activation clamps it
+  // away: the fused LSTM kernels, the general LSTM with relu / hard_sigmoid, GRU, SimpleRNN
+  // relu, Dense relu and sigmoid), and equal elsewhere.
+  std::ifstream list(dir() + "/nan/cases.txt");
+  int count = 0;
+  for (std::string name; std::getline(list, name);) {
+    if (name.empty()) continue;
+    SCOPED_TRACE(name);
+    const std::string path = dir() + "/nan/" + name + "/";
+    lstm::Sequential model = lstm::Sequential::load(path + "model.safetensors");
+    EXPECT_THROW(lstm::Sequential::load(path + "poisoned.safetensors"), lstm::Error);  // refused
+    const lstm::SafetensorsFile poisoned = lstm::read_safetensors(path + "poisoned.safetensors");
+    std::vector<float> weights;
+    for (const lstm::NamedTensor& t : lstm::model_to_safetensors(model).tensors)
+      for (const lstm::NamedTensor& p : poisoned.tensors)
+        if (p.name == t.name) weights.insert(weights.end(), p.data.begin(), p.data.end());
+    ASSERT_EQ(weights.size(), size_t(model.count_params()));
+    model.set_weights(weights);
+    const lstm::Tensor got = model.predict(lstm::load_npy(path + "X.npy"));
+    const std::vector<double> want = as_double(lstm::load_npy(path + "pred.npy"));
+    ASSERT_EQ(size_t(got.size()), want.size());
+    int nans = 0;
+    for (size_t k = 0; k < want.size(); ++k) {
+      EXPECT_EQ(std::isnan(got[int64_t(k)]), std::isnan(want[k])) << "output " << k;
+      if (!std::isnan(want[k])) {
+        EXPECT_NEAR(got[int64_t(k)], want[k], kTol) << "output " << k;
+      }
+      nans += std::isnan(want[k]);
+    }
+    EXPECT_GT(nans, 0);  // the case tests something
+    ++count;
+  }
+  EXPECT_EQ(count, 5);
 }
 
 }  // namespace

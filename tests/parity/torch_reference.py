@@ -375,6 +375,41 @@ def run_with_states(twin, X, lengths, initial):
     return x.numpy(), final
 
 
+# NaN in a weight: PyTorch's outputs are NaN wherever it reaches, and lstm's must be NaN in
+# exactly the same places (activations that clamp would hide it). Each model poisons one
+# element of its first parameter; the finite twin goes in model.safetensors (lstm refuses to
+# load NaN weights), the poisoned tensors in poisoned.safetensors for the test to set.
+NAN_CASES = [
+    ("lstm", {"input_shape": [5, 3], "layers": [_rnn("lstm", 4, True), {"type": "dense", "units": 2}]}),
+    ("lstm_hard_sigmoid_relu", {"input_shape": [5, 3], "layers": [
+        _rnn("lstm", 4, True, activation="relu", recurrent_activation="hard_sigmoid"),
+        {"type": "dense", "units": 2}]}),
+    ("gru", {"input_shape": [5, 3], "layers": [_rnn("gru", 4, True), {"type": "dense", "units": 2}]}),
+    ("simple_rnn_relu", {"input_shape": [5, 3], "layers": [
+        _rnn("simple_rnn", 4, True, activation="relu"), {"type": "dense", "units": 2}]}),
+    ("dense_relu_sigmoid", {"input_shape": [3], "layers": [
+        {"type": "dense", "units": 4, "activation": "relu"},
+        {"type": "dense", "units": 3, "activation": "sigmoid"}]}),
+]
+
+
+def run_nan_case(outdir, name, config, seed):
+    d = os.path.join(outdir, "nan", name)
+    os.makedirs(d, exist_ok=True)
+    twin = Twin(config, seed)
+    meta = {"lstm.config": json.dumps(config), "lstm.format_version": "1"}
+    write_safetensors(os.path.join(d, "model.safetensors"), twin.tensors(), meta)
+    with torch.no_grad():
+        next(twin.parameters()).view(-1)[1] = float("nan")
+    write_safetensors(os.path.join(d, "poisoned.safetensors"), twin.tensors(), meta)
+    shape = [6] + config["input_shape"]
+    X = torch.randn(*shape, dtype=torch.float32)
+    np.save(os.path.join(d, "X.npy"), X.numpy())
+    with torch.no_grad():
+        pred = twin.double()(X.double())
+    np.save(os.path.join(d, "pred.npy"), pred.numpy())
+
+
 def main():
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
@@ -383,6 +418,10 @@ def main():
     for seed, case in enumerate(LAYER_CASES):
         run_layer_case(outdir, *case, seed=100 + seed)
     run_states_case(outdir, seed=200)
+    for seed, (name, config) in enumerate(NAN_CASES):
+        run_nan_case(outdir, name, config, seed=300 + seed)
+    with open(os.path.join(outdir, "nan", "cases.txt"), "w") as f:
+        f.write("\n".join(name for name, _ in NAN_CASES) + "\n")
     names = [c[0] for c in CASES] + [c[0] for c in LAYER_CASES]
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(names) + "\n")

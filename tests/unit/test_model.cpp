@@ -3,7 +3,9 @@
 
 #include <filesystem>
 
+#include "io/file.h"
 #include "model/model_impl.h"
+#include "train/divergence.h"
 #include "test_util.h"
 
 namespace lstm {
@@ -222,6 +224,90 @@ TEST(Model, BadInputIsAClearError) {
   EXPECT_ERROR_WITH(unbuilt.predict(Tensor({5})), "[N, T, F] sequences");
   EXPECT_ERROR_WITH(unbuilt.summary(), "not built");
   EXPECT_ERROR_WITH(unbuilt.save("x.safetensors"), "not built");
+}
+
+}  // namespace
+}  // namespace lstm
+
+namespace lstm {
+namespace {
+
+// A small regression problem: y = the last step's first feature.
+void regression_data(Tensor& X, Tensor& y, float y_scale) {
+  Rng rng(3);
+  X = Tensor({64, 6, 2});
+  y = Tensor({64, 1});
+  for (int64_t k = 0; k < X.size(); ++k) X[k] = rng.uniform(-1.0f, 1.0f);
+  for (int64_t n = 0; n < 64; ++n) y[n] = X[(n * 6 + 5) * 2] * y_scale;
+}
+
+Sequential small_regressor(const Optimizer& opt) {
+  Sequential model;
+  model.add(LSTM(8, {.input_shape = {6, 2}}));
+  model.add(Dense(1));
+  model.compile(opt, loss::mse);
+  return model;
+}
+
+TEST(Divergence, AHugeLearningRateStopsAtTheBatchWithTheEpochStartWeights) {
+  Tensor X, y;
+  regression_data(X, y, 1.0f);
+  for (Optimizer opt : {Adam({.learning_rate = 1e6f}), SGD({.learning_rate = 1e6f})}) {
+    Sequential model = small_regressor(opt);
+    const std::vector<float> initial = model.get_weights();
+    try {
+      model.fit(X, y, {.epochs = 5, .batch_size = 16, .verbose = 0});
+      ADD_FAILURE() << "training with lr 1e6 did not stop";
+    } catch (const TrainingDiverged& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("training diverged at epoch 1, batch "), std::string::npos) << m;
+      EXPECT_NE(m.find("learning rate 1e+06 is far too high"), std::string::npos) << m;
+    }
+    EXPECT_EQ(model.get_weights(), initial);  // diverged in epoch 1: its start
+  }
+}
+
+TEST(Divergence, UnscaledTargetsStopAtTheFirstBatchAndNameTheTargets) {
+  Tensor X, y;
+  regression_data(X, y, 1e30f);
+  Sequential model = small_regressor(Adam());
+  EXPECT_ERROR_WITH(model.fit(X, y, {.epochs = 2, .verbose = 0}),
+                    "epoch 1, batch 1: the loss is");
+  EXPECT_ERROR_WITH(model.fit(X, y, {.epochs = 2, .verbose = 0}), "the targets reach");
+}
+
+TEST(Divergence, LaterEpochsKeepTheLastGoodEpochAndTheCheckpointIsNotNaN) {
+  // Train well for 2 epochs into a checkpoint, then resume with a learning rate that blows
+  // up: the error comes at epoch 3, the model holds the checkpoint's weights, and the
+  // checkpoint is untouched.
+  test::TempDir dir;
+  const std::string ck = dir.file("ck.safetensors");
+  Tensor X, y;
+  regression_data(X, y, 1.0f);
+  Sequential good = small_regressor(Adam());
+  good.fit(X, y, {.epochs = 2, .verbose = 0, .checkpoint = ck});
+  const std::string before = read_file(ck, "checkpoint");
+  Sequential model = small_regressor(Adam({.learning_rate = 1e7f}));
+  EXPECT_ERROR_WITH(model.fit(X, y, {.epochs = 4, .verbose = 0, .checkpoint = ck, .resume = true}),
+                    "at epoch 3, batch");
+  EXPECT_EQ(model.get_weights(), good.get_weights());
+  EXPECT_EQ(read_file(ck, "checkpoint"), before);
+  for (float w : model.get_weights()) ASSERT_TRUE(std::isfinite(w));
+}
+
+TEST(Divergence, AllFiniteFindsNaNAndInfAnywhere) {
+  std::vector<float> v(1000, 1.0f);
+  EXPECT_TRUE(all_finite(v.data(), 1000));
+  for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    for (size_t at : {size_t(0), size_t(517), size_t(999)}) {
+      std::vector<float> w = v;
+      w[at] = bad;
+      EXPECT_FALSE(all_finite(w.data(), 1000));
+    }
+  }
+  v[3] = 3.4e38f;  // the largest floats are finite
+  v[4] = -3.4e38f;
+  EXPECT_TRUE(all_finite(v.data(), 1000));
 }
 
 }  // namespace
