@@ -5,15 +5,18 @@
 #                                   Chromium and PIL (the HTML report is rendered and checked),
 #                                   strace (streaming makes no system calls per step)
 #   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
+#   scripts/install-deps.sh fuzz    build + clang, libFuzzer and LLVM's OpenMP, for scripts/fuzz.sh
 set -euo pipefail
 what=${1:-build}
 packages=(g++ cmake make nlohmann-json3-dev libdnnl-dev)
 if [ "$what" = test ]; then
   packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil strace)
+elif [ "$what" = fuzz ]; then
+  packages+=(clang libclang-rt-dev libomp-dev)
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|bench]" >&2
+  echo "usage: $0 [build|test|bench|fuzz]" >&2
   exit 2
 fi
 missing=()

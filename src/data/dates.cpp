@@ -32,33 +32,47 @@ static bool compact(const std::string& t) {  // YYYYMMDD
   return t.size() == 8 && t.find_first_not_of("0123456789") == std::string::npos;
 }
 
-int64_t parse_date(const std::string& text) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, used = 0;
-  char sep1 = 0, sep2 = 0, tsep = 0;
-  bool ok;
-  if (compact(text)) {
-    y = std::stoi(text.substr(0, 4)), mo = std::stoi(text.substr(4, 2)), d = std::stoi(text.substr(6, 2));
-    used = 8;
-    ok = true;
-  } else {
-    int n = std::sscanf(text.c_str(), "%4d%c%2d%c%2d%n", &y, &sep1, &mo, &sep2, &d, &used);
-    ok = n >= 5 && (sep1 == '-' || sep1 == '/') && sep2 == sep1;
+// Digits [at, at + n) of t as a number, or -1 if any is not a digit.
+static int digits(const std::string& t, size_t at, size_t n) {
+  int v = 0;
+  for (size_t k = at; k < at + n; ++k) {
+    if (t[k] < '0' || t[k] > '9') return -1;
+    v = v * 10 + (t[k] - '0');
   }
-  // The day must exist in its month (2020-02-31 does not); years 1..9999.
+  return v;
+}
+
+int64_t parse_date(const std::string& text) {
+  // By position, as written: YYYYMMDD, or YYYY-MM-DD / YYYY/MM/DD optionally followed by
+  // " HH:MM" or "THH:MM" and ":SS" - so format_date can write a date back the same way.
+  const size_t n = text.size();
+  int y = -1, mo = -1, d = -1, h = 0, mi = 0, s = 0;
+  bool ok = false;
+  if (compact(text)) {
+    y = digits(text, 0, 4), mo = digits(text, 4, 2), d = digits(text, 6, 2);
+    ok = true;
+  } else if ((n == 10 || n == 16 || n == 19) && (text[4] == '-' || text[4] == '/') &&
+             text[7] == text[4]) {
+    y = digits(text, 0, 4), mo = digits(text, 5, 2), d = digits(text, 8, 2);
+    ok = y >= 0 && mo >= 0 && d >= 0;
+    if (ok && n >= 16) {
+      h = digits(text, 11, 2), mi = digits(text, 14, 2);
+      ok = (text[10] == ' ' || text[10] == 'T') && text[13] == ':' && h >= 0 && mi >= 0;
+    }
+    if (ok && n == 19) {
+      s = digits(text, 17, 2);
+      ok = text[16] == ':' && s >= 0;
+    }
+  }
+  // The day must exist in its month (2020-02-31 does not); years 1..9999; 60 seconds: a leap second.
   static const int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  ok = ok && y >= 1 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 &&
-       d <= days_in[mo >= 1 && mo <= 12 ? mo - 1 : 0] + (mo == 2 && leap);
-  if (ok && size_t(used) < text.size()) {
-    int more = 0;
-    const char* rest = text.c_str() + used;
-    int k = std::sscanf(rest, "%c%2d:%2d%n:%2d%n", &tsep, &h, &mi, &more, &s, &more);
-    ok = k >= 3 && (tsep == ' ' || tsep == 'T') && rest[more] == '\0' && h >= 0 && h < 24 &&
-         mi >= 0 && mi < 60 && s >= 0 && s < 61;
-  }
+  ok = ok && y >= 1 && mo >= 1 && mo <= 12 && d >= 1 &&
+       d <= days_in[mo >= 1 && mo <= 12 ? mo - 1 : 0] + (mo == 2 && leap) && h < 24 && mi < 60 &&
+       s < 61;
   if (!ok)
-    throw Error("'" + (text.size() > 40 ? text.substr(0, 40) + "..." : text) + "' is not a date: use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD, optionally "
-                "with HH:MM[:SS]");
+    throw Error("'" + (text.size() > 40 ? text.substr(0, 40) + "..." : text) + "' is not a date: "
+                "use YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD, optionally with HH:MM[:SS]");
   return days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + s;
 }
 

@@ -64,7 +64,10 @@ static size_t state_index(const std::string& name, size_t count, char& which,
 }
 
 TrainingState read_checkpoint(const std::string& path, Sequential& model) {
-  SafetensorsFile file = read_safetensors(path);
+  return read_checkpoint(read_safetensors(path), path, model);
+}
+
+TrainingState read_checkpoint(const SafetensorsFile& file, const std::string& path, Sequential& model) {
   auto it = file.metadata.find(kStateKey);
   if (it == file.metadata.end())
     throw Error("'" + path + "' is a model file, not a training checkpoint (it has no \"" +

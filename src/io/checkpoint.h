@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.h"
 #include "lstm/model.h"
 #include "optim/optimizer.h"
 
@@ -32,5 +33,7 @@ struct TrainingState {
 void write_checkpoint(const std::string& path, const Sequential& model, const TrainingState& state);
 // Loads the weights into `model`, which must have the checkpoint's architecture.
 TrainingState read_checkpoint(const std::string& path, Sequential& model);
+// The same from a parsed file; `path` names it in messages.
+TrainingState read_checkpoint(const SafetensorsFile& file, const std::string& path, Sequential& model);
 
 }  // namespace lstm

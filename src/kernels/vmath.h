@@ -49,7 +49,11 @@ LSTM_VEC void vstore_n(float* p, v16f v, int64_t n) {
   std::memcpy(p, tmp, sizeof(float) * size_t(n));
 }
 LSTM_VEC v16f vsplat(float s) {  // written as a shuffle of lane 0: GCC then emits one broadcast
+#if defined(__clang__)  // the fuzzing build (scripts/fuzz.sh); clang has no __builtin_shuffle
+  return v16f{} + s;
+#else
   return __builtin_shuffle(v16f{s}, v16i{});
+#endif
 }
 // NaN in a passes through (a comparison with NaN is false, so a is kept): activations of NaN
 // are NaN, as in PyTorch, at the cost of the same single min/max instruction.

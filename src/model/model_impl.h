@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/limits.h"
 #include "core/rng.h"
 #include "layers/layer.h"
 #include "lstm/model.h"
@@ -47,6 +48,7 @@ struct Sequential::Impl {
   Rng rng;
   std::map<std::string, std::string> metadata;  // saved with the model file
   const WeightSource* weight_source = nullptr;   // while loading: weights instead of init
+  int64_t max_params = limits::kParams;          // the fuzzers lower it
 
   // The batch in hand: its shape, lengths and rows (set by gather_x).
   Batch batch;

@@ -97,10 +97,10 @@ void Sequential::Impl::append_layer(const LayerConfig& config) {
   const std::string where = "layer " + std::to_string(index) + " (" + layer_type_name(config.type) + ")";
   const int64_t offset = int64_t(params.size()), n = layer->param_count();
   if (weight_source) check_source(*weight_source, *layer, index);
-  if (n > limits::kParams - offset)  // widths are at most 2^24, so n did not overflow
+  if (n > max_params - offset)  // widths are at most 2^24, so n did not overflow
     throw Error(where + " would bring the model to " + std::to_string(offset + n) +
                 " parameters (" + gigabytes(offset + n) + "), more than the limit of " +
-                std::to_string(limits::kParams) + " (" + gigabytes(limits::kParams) +
+                std::to_string(max_params) + " (" + gigabytes(max_params) +
                 "): use fewer units");
   try {
     params.resize(size_t(offset + n));
