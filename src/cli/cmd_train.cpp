@@ -167,6 +167,16 @@ static std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+// The model of a --config file; errors name the file.
+static Sequential config_model(const std::string& path, uint64_t seed) {
+  const std::string text = read_file(path, "model config");
+  try {
+    return Sequential::from_json(text, {.seed = seed});
+  } catch (const Error& e) {
+    throw Error("'" + path + "': " + e.what());
+  }
+}
+
 // The forecasting options of `lstm train --csv`.
 static ForecastOptions forecast_options_from_args(const Args& a) {
   ForecastOptions o;
@@ -198,8 +208,7 @@ static Sequential forecast_model(const Args& a, const ForecastSetup& setup, uint
   if (a.has("units") || a.has("layers"))
     throw UsageError("--units and --layers shape the default model; with --config or --init the "
                      "architecture comes from there");
-  Sequential model = a.has("config") ? Sequential::from_json(read_file(a.str("config"), "model config"), {.seed = seed})
-                                     : Sequential::load(a.str("init"));
+  Sequential model = a.has("config") ? config_model(a.str("config"), seed) : Sequential::load(a.str("init"));
   if (!model.built()) model.build(shape);
   if (model.input_shape() != shape)
     throw Error("the model takes inputs of shape " + shape_string(model.input_shape()) +
@@ -262,9 +271,7 @@ int run_train(const Args& a) {
   } else {
     X = load_npy(a.required("x"));
     y = load_npy(a.required("y"), /*allow_integers=*/true);
-    model = a.has("config") ? Sequential::from_json(read_file(a.str("config"), "model config"),
-                                                    {.seed = uint64_t(seed)})
-                            : Sequential::load(a.str("init"));
+    model = a.has("config") ? config_model(a.str("config"), uint64_t(seed)) : Sequential::load(a.str("init"));
   }
   if (a.has("init")) model.set_seed(uint64_t(seed));
   model.compile(optimizer, loss);
