@@ -529,6 +529,22 @@ class Robustness(unittest.TestCase):
             os.umask(old)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(d, "new.npy")).st_mode), 0o640)
+        # the data is synced before the rename, the folder after it
+        if shutil.which("strace"):
+            trace = os.path.join(d, "trace.txt")
+            p = subprocess.run(["strace", "-f", "-e", "trace=fsync,rename,openat", "-o", trace, LSTM, "predict",
+                                "--model", target, "--x", f.p("X.npy"), "--out", os.path.join(d, "synced.npy")],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(trace) as t:
+                calls = [line.split(None, 1)[1] for line in t if "fsync" in line or "rename" in line
+                         or "O_DIRECTORY" in line]
+            renamed = [k for k, c in enumerate(calls) if c.startswith("rename(") and "synced.npy\"" in c]
+            self.assertEqual(len(renamed), 1, calls)
+            k = renamed[0]
+            self.assertTrue(calls[k - 1].startswith("fsync("), f"no fsync of the data before the rename: {calls}")
+            self.assertTrue(any("O_DIRECTORY" in c for c in calls[k + 1:]) and calls[-1].startswith("fsync("),
+                            f"the folder is not synced after the rename: {calls}")
 
 
 def markdown():
