@@ -174,8 +174,8 @@ class Sequential {
 
   // Stops with lstm::TrainingDiverged at the first batch whose loss is NaN, Inf, beyond float
   // range or a million times the first batch's, or whose gradients or updated weights are not
-  // finite; the model then holds the weights it had at the start of that epoch (and a
-  // checkpoint, if any, was last written at the end of the epoch before).
+  // finite; the model then holds the weights (and stateful layers the states) it had at the
+  // start of that epoch, and a checkpoint, if any, was last written at the end of the one before.
   History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
   Tensor predict(const Tensor& x, int batch_size = 32);
   double evaluate(const Tensor& x, const Tensor& y, int batch_size = 32);

@@ -121,14 +121,18 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   DivergenceGuard guard(m.optimizer, m.loss, max_abs_y);
   if (options.verbose > 0 && !guard.target_warning().empty())
     std::fprintf(stderr, "%s\n", guard.target_warning().c_str());
-  // The weights and optimizer state at the start of the epoch: what the model keeps when
-  // training diverges (divergence.h).
+  // The weights, optimizer state and stateful layers' carried states at the start of the
+  // epoch: what the model keeps when training diverges (divergence.h).
   std::vector<float> epoch_params;
   OptimizerState epoch_opt;
+  std::vector<std::vector<float>> epoch_h, epoch_c;
+  const std::vector<Recurrence*> directions = m.directions();
   auto diverged = [&](int epoch, int64_t batch, const std::string& what) {
     m.params = epoch_params;
     m.opt_state = epoch_opt;
     m.bind_all();
+    for (size_t k = 0; k < directions.size(); ++k)
+      directions[k]->restore_carried_state(epoch_h[k], epoch_c[k]);
     const bool saved = !options.checkpoint.empty() && (epoch > first_epoch || first_epoch > 0);
     throw TrainingDiverged(guard.message(epoch, batch, what, saved ? options.checkpoint : ""));
   };
@@ -136,6 +140,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   for (int epoch = first_epoch; epoch < options.epochs && !stop_training; ++epoch) {
     epoch_params = m.params;
     epoch_opt = m.opt_state;
+    epoch_h.clear(), epoch_c.clear();
+    for (Recurrence* r : directions) epoch_h.push_back(r->carried_h()), epoch_c.push_back(r->carried_c());
     // Each epoch shuffles 0..n-1 afresh (Fisher-Yates with the model's generator), so an epoch
     // depends only on the generator's state: what a checkpoint saves.
     std::iota(order.begin(), order.end(), 0);
@@ -156,8 +162,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       loss_sum += batch_loss * double(B);
       optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(), P);
       if (!all_finite(m.params.data(), P))
-        diverged(epoch, batch, "the update made a weight NaN or Inf (gradients of " +
-                               std::string("finite but enormous size)"));
+        diverged(epoch, batch, "the update made a weight NaN or Inf (finite but enormous gradients)");
       m.weights_changed();
       progress.batch_end(batch, loss_sum / double(start + B));
     }
