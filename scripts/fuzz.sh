@@ -2,7 +2,7 @@
 # Fuzzes every loader with libFuzzer (Debian's clang): builds build-fuzz/ (the library with
 # AddressSanitizer, UndefinedBehaviorSanitizer and coverage), then runs each target of
 # tests/fuzz/ on its committed seed corpus for SECONDS (default 60), one after another.
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 20   (what .ci/run does)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 15   (what scripts/test.sh does)
 # New inputs that reach new code go to build-fuzz/corpus/<target>/ (not committed); a finding
 # stops the run, leaves its input as build-fuzz/crash-*, and exits non-zero. For the long run
 # of docs/robustness.md: LSTM_FUZZ_RUNS=10000000 scripts/fuzz.sh 0 (runs, not seconds).

@@ -1,6 +1,5 @@
 // lstm train: fit a model to X.npy / y.npy, or a forecaster to a CSV column, and save it.
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 
