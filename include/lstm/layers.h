@@ -37,9 +37,13 @@
 // at the sequence's last valid step, and a backward direction starts there.
 #pragma once
 
+#include <any>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "lstm/symbolic.h"
 
 namespace lstm {
 
@@ -60,13 +64,23 @@ const char* merge_mode_name(MergeMode m);
 MergeMode merge_mode_from_name(const std::string& name);
 bool is_recurrent(LayerType t);  // lstm, gru, simple_rnn
 
+struct LayerIdentity;  // internal: which calls of a layer share its weights
+
 struct LayerConfig {
   LayerType type = LayerType::dense;
+  // A layer type of its own room (src/layers/registry.def): its registered name, such as
+  // "attention"; `type` applies when empty. Its options are in `options`.
+  std::string kind;
+  std::any options;
+  // The layer's name in a model ("lstm", "dense_1", ...): unique in a model; empty: automatic.
+  std::string name;
   int units = 0;  // recurrent: H; dense: outputs; embedding: D, the vector per token
   // dense: its activation; simple_rnn: tanh (default) or relu; lstm: the candidate's and the
   // cell output's, tanh by default (the LSTM() builder sets it)
   Activation activation = Activation::linear;
   bool return_sequences = false;  // recurrent only
+  // recurrent, in a graph (lstm::Model): the call also returns the final states (Keras)
+  bool return_state = false;
   bool go_backwards = false;      // recurrent only: read each sequence from its last valid step
   // dense only: written as TimeDistributed(Dense) (the same layer; it requires sequences)
   bool time_distributed = false;
@@ -99,6 +113,29 @@ struct LayerConfig {
   // The model's fixed batch size (Keras's batch_input_shape), which stateful layers need;
   // 0: any. First layer only.
   int64_t batch_size = 0;
+
+  // The functional API (lstm/functional.h): calling a layer on tensors adds it to a graph.
+  // Calling one LayerConfig - or copies of it - several times shares its weights (Keras's
+  // shared layers); make another with the builder (lstm::Dense(...)) for weights of its own.
+  SymbolicTensor operator()(const SymbolicTensor& x) const;
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& inputs) const;  // merges
+  // Every output of the call (a recurrent layer with return_state: output then states);
+  // initial_state: a recurrent layer's h (and c) per direction.
+  std::vector<SymbolicTensor> call(const std::vector<SymbolicTensor>& inputs,
+                                   const std::vector<SymbolicTensor>& initial_state = {}) const;
+  // Shared by copies; set by the builders, or at the first call.
+  mutable std::shared_ptr<LayerIdentity> identity;
+};
+
+// A recurrent layer's description that can also be called with initial states, returning
+// its N possible outputs (lstm/symbolic.h, LayerOutputs): LSTM 3 (output, h, c), GRU and
+// SimpleRNN 2 (output, h), Bidirectional twice the states of the layer it wraps, plus one.
+template <size_t N>
+struct RecurrentLayerConfig : LayerConfig {
+  LayerOutputs<N> operator()(const SymbolicTensor& x,
+                             const std::vector<SymbolicTensor>& initial_state = {}) const {
+    return LayerOutputs<N>(call({x}, initial_state));
+  }
 };
 
 // The options of Keras's LSTM and PyTorch's nn.LSTM (defaults: the seed's cell):
@@ -113,6 +150,7 @@ struct LayerConfig {
 //                         + p_f * c_{t-1}, o gets + p_o * c_t (ONNX, oneDNN)
 struct LSTMOptions {
   bool return_sequences = false;
+  bool return_state = false;  // see LayerConfig::return_state
   bool go_backwards = false;
   Activation activation = Activation::tanh;
   Activation recurrent_activation = Activation::sigmoid;
@@ -125,28 +163,30 @@ struct LSTMOptions {
   std::vector<int64_t> input_shape;
   int64_t batch_size = 0;  // see LayerConfig::batch_size
 };
-LayerConfig LSTM(int units, LSTMOptions options = {});
+RecurrentLayerConfig<3> LSTM(int units, LSTMOptions options = {});
 
 struct GRUOptions {
   bool return_sequences = false;
+  bool return_state = false;
   bool go_backwards = false;
   float dropout = 0.0f;  // of the inputs, as LSTMOptions::dropout
   bool stateful = false;
   std::vector<int64_t> input_shape;
   int64_t batch_size = 0;
 };
-LayerConfig GRU(int units, GRUOptions options = {});
+RecurrentLayerConfig<2> GRU(int units, GRUOptions options = {});
 
 struct SimpleRNNOptions {
   Activation activation = Activation::tanh;  // tanh or relu
   bool return_sequences = false;
+  bool return_state = false;
   bool go_backwards = false;
   float dropout = 0.0f;  // of the inputs, as LSTMOptions::dropout
   bool stateful = false;
   std::vector<int64_t> input_shape;
   int64_t batch_size = 0;
 };
-LayerConfig SimpleRNN(int units, SimpleRNNOptions options = {});
+RecurrentLayerConfig<2> SimpleRNN(int units, SimpleRNNOptions options = {});
 
 struct DenseOptions {
   Activation activation = Activation::linear;
@@ -169,6 +209,10 @@ struct BidirectionalOptions {
   int64_t batch_size = 0;
 };
 LayerConfig Bidirectional(const LayerConfig& layer, BidirectionalOptions options = {});
+RecurrentLayerConfig<5> Bidirectional(const RecurrentLayerConfig<3>& lstm,
+                                      BidirectionalOptions options = {});
+RecurrentLayerConfig<3> Bidirectional(const RecurrentLayerConfig<2>& gru_or_rnn,
+                                      BidirectionalOptions options = {});
 
 // Token ids [N, T] (integers 0..input_dim-1, stored as floats) -> vectors [N, T, output_dim].
 // With mask_zero, id 0 is padding: sequences are right-padded with 0 and their lengths follow.

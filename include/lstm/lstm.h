@@ -16,12 +16,14 @@
 //   lstm/loss.h     loss::mse, loss::binary_crossentropy, ...
 //   lstm/optim.h    Adam(), AdamW(), SGD(), RMSprop() and their update rules
 //   lstm/model.h    Sequential: build, compile, fit, predict, evaluate, save, load; callbacks
+//   lstm/functional.h  Input(), layer calls, Model: graphs of layers (Keras's functional API)
 //   lstm/cell.h     LSTMCell: one step at a time, for loops of your own
 //   lstm/error.h    lstm::Error, thrown for any bad input
 #pragma once
 
 #include "lstm/cell.h"
 #include "lstm/error.h"
+#include "lstm/functional.h"
 #include "lstm/io.h"
 #include "lstm/layers.h"
 #include "lstm/loss.h"

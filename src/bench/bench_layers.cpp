@@ -24,9 +24,9 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
   set_num_threads(threads);
   const bool train = s.mode == "train";
   const int64_t T = s.T, B = s.B;
-  LayerConfig config = s.variant == "gru"          ? GRU(int(s.H), {.return_sequences = true})
-                       : s.variant == "simple_rnn" ? SimpleRNN(int(s.H), {.return_sequences = true})
-                                                   : LSTM(int(s.H), {.return_sequences = true});
+  LayerConfig config = LSTM(int(s.H), {.return_sequences = true});
+  if (s.variant == "gru") config = GRU(int(s.H), {.return_sequences = true});
+  if (s.variant == "simple_rnn") config = SimpleRNN(int(s.H), {.return_sequences = true});
   if (s.variant == "bidirectional") config = Bidirectional(config);
   // the general LSTM (layers/lstm_general.h): peepholes, or a projection to H/2
   if (s.variant == "peepholes") config.use_peepholes = true;

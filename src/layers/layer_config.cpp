@@ -63,12 +63,13 @@ MergeMode merge_mode_from_name(const std::string& name) {
 }
 
 // What LSTMOptions, GRUOptions and SimpleRNNOptions share.
-template <typename Options>
-static LayerConfig recurrent(LayerType type, int units, Options& o) {
-  LayerConfig c;
+template <size_t N, typename Options>
+static RecurrentLayerConfig<N> recurrent(LayerType type, int units, Options& o) {
+  RecurrentLayerConfig<N> c;
   c.type = type;
   c.units = units;
   c.return_sequences = o.return_sequences;
+  c.return_state = o.return_state;
   c.go_backwards = o.go_backwards;
   c.dropout = o.dropout;
   c.stateful = o.stateful;
@@ -77,8 +78,8 @@ static LayerConfig recurrent(LayerType type, int units, Options& o) {
   return c;
 }
 
-LayerConfig LSTM(int units, LSTMOptions o) {
-  LayerConfig c = recurrent(LayerType::lstm, units, o);
+RecurrentLayerConfig<3> LSTM(int units, LSTMOptions o) {
+  RecurrentLayerConfig<3> c = recurrent<3>(LayerType::lstm, units, o);
   c.activation = o.activation;
   c.recurrent_activation = o.recurrent_activation;
   c.use_bias = o.use_bias;
@@ -88,12 +89,12 @@ LayerConfig LSTM(int units, LSTMOptions o) {
   return c;
 }
 
-LayerConfig GRU(int units, GRUOptions o) {
-  return recurrent(LayerType::gru, units, o);
+RecurrentLayerConfig<2> GRU(int units, GRUOptions o) {
+  return recurrent<2>(LayerType::gru, units, o);
 }
 
-LayerConfig SimpleRNN(int units, SimpleRNNOptions o) {
-  LayerConfig c = recurrent(LayerType::simple_rnn, units, o);
+RecurrentLayerConfig<2> SimpleRNN(int units, SimpleRNNOptions o) {
+  RecurrentLayerConfig<2> c = recurrent<2>(LayerType::simple_rnn, units, o);
   c.activation = o.activation;
   return c;
 }
@@ -127,13 +128,30 @@ LayerConfig Bidirectional(const LayerConfig& layer, BidirectionalOptions options
   c.type = LayerType::bidirectional;
   c.units = layer.units;
   c.return_sequences = layer.return_sequences;
+  c.return_state = layer.return_state;
   c.merge_mode = options.merge_mode;
   c.stateful = layer.stateful;
   c.wrapped = {layer};
   c.wrapped[0].input_shape.clear();
   c.wrapped[0].batch_size = 0;
+  c.wrapped[0].identity.reset();
+  c.name = layer.name;
   c.input_shape = options.input_shape.empty() ? layer.input_shape : std::move(options.input_shape);
   c.batch_size = options.batch_size ? options.batch_size : layer.batch_size;
+  return c;
+}
+
+RecurrentLayerConfig<5> Bidirectional(const RecurrentLayerConfig<3>& lstm,
+                                      BidirectionalOptions options) {
+  RecurrentLayerConfig<5> c;
+  static_cast<LayerConfig&>(c) = Bidirectional(static_cast<const LayerConfig&>(lstm), options);
+  return c;
+}
+
+RecurrentLayerConfig<3> Bidirectional(const RecurrentLayerConfig<2>& gru_or_rnn,
+                                      BidirectionalOptions options) {
+  RecurrentLayerConfig<3> c;
+  static_cast<LayerConfig&>(c) = Bidirectional(static_cast<const LayerConfig&>(gru_or_rnn), options);
   return c;
 }
 

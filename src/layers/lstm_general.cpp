@@ -54,12 +54,14 @@ void lstm_general_forward(const SeqDims& d, const LstmVariant& o, const LstmGene
 
 void lstm_general_backward(const SeqDims& d, const LstmVariant& o, const LstmGeneralWeights& w,
                            const float* mask, const float* x, const LstmGeneralActivations& act,
-                           const float* dh_seq, const float* dh_last, LstmGeneralWork& work,
+                           const float* dh_seq, const float* dh_last, const float* dc_last,
+                           LstmGeneralWork& work,
                            LstmGeneralGrads& g, float* dx, float* dh0, float* dc0) {
   const int64_t H = d.H, P = o.P, G = 4 * H, BH = d.B * H, BP = d.B * P, rows = d.T * d.B;
   const float* peep = w.peephole;
   for (int64_t k = 0; k < BP; ++k) work.carry[k] = dh_last ? dh_last[k] : 0.0f;
-  zero(work.dc, BH);
+  if (dc_last) std::memcpy(work.dc, dc_last, sizeof(float) * size_t(BH));
+  else zero(work.dc, BH);
   for (int64_t t = d.T - 1; t >= 0; --t) {
     const int64_t n = d.rows_at(t);
     float* dh = work.dh + t * BP;  // ∂L/∂h_t: from step t+1 and from the output

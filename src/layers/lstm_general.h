@@ -67,11 +67,13 @@ struct LstmGeneralWork {
 void lstm_general_forward(const SeqDims& d, const LstmVariant& o, const LstmGeneralWeights& w,
                           const float* mask, const float* x, LstmGeneralActivations& act);
 
-// dh_seq (T, B, P) ∂L/∂h_t for every step, or null; dh_last (B, P) extra ∂L/∂h_T, or null.
+// dh_seq (T, B, P) ∂L/∂h_t for every step, or null; dh_last (B, P) extra ∂L/∂h_T, or null;
+// dc_last (B, H) ∂L/∂c at each row's last valid step, or null.
 // Writes dx (T, B, I), dh0 (B, P) and dc0 (B, H) unless null.
 void lstm_general_backward(const SeqDims& d, const LstmVariant& o, const LstmGeneralWeights& w,
                            const float* mask, const float* x, const LstmGeneralActivations& act,
-                           const float* dh_seq, const float* dh_last, LstmGeneralWork& work,
+                           const float* dh_seq, const float* dh_last, const float* dc_last,
+                           LstmGeneralWork& work,
                            LstmGeneralGrads& g, float* dx, float* dh0, float* dc0);
 
 }  // namespace lstm

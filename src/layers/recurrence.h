@@ -14,6 +14,15 @@
 
 namespace lstm {
 
+// The gradients at a pass's two ends (Keras's return_state and initial_state): dc_last (B, H)
+// ∂L/∂c at each row's last valid step (cells with a cell state), or null; dh0 (B, O) and dc0
+// (B, H) receive ∂L/∂h_0 and ∂L/∂c_0 when not null. (∂L/∂h at the last step goes in dh_seq.)
+struct StateGrads {
+  const float* dc_last = nullptr;
+  float* dh0 = nullptr;
+  float* dc0 = nullptr;
+};
+
 class Recurrence {
  public:
   // O: the width of h_t, the direction's output (H, or an LSTM's proj_size).
@@ -58,8 +67,9 @@ class Recurrence {
   // After forward on the same x: dh_seq (T, B, O) ∂L/∂h_t for every step, or null; dh_last
   // (B, O) ∂L/∂h_T, or null (only without lengths: with them the caller puts each row's into
   // dh_seq at its last step). Accumulates into the gradients; writes dx (T, B, I) unless null.
+  // `states` (optional) carries the gradients of the final and initial states: see StateGrads.
   void backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                const Batch& batch);
+                const Batch& batch, const StateGrads& states = {});
 
   // Streaming: one step of one sequence, state kept until reset_state().
   virtual void step(const float* x, float* h) = 0;
@@ -70,7 +80,7 @@ class Recurrence {
   // The cell's own forward and backward, on the inputs after dropout.
   virtual const float* run_forward(const float* x, const Batch& batch) = 0;
   virtual void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                            const Batch& batch) = 0;
+                            const Batch& batch, const StateGrads& states) = 0;
   // The recurrent dropout mask (B, O) of this pass, or null.
   const float* recurrent_mask() const { return h_mask_on_ ? h_mask_.data() : nullptr; }
   // Writes the initial state h_0 (B, O) and c_0 (B, H) (c0 null: a cell without one): the

@@ -88,8 +88,8 @@ void Recurrence::initial_state(float* h0, float* c0, int64_t B) const {
 }
 
 void Recurrence::backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                          const Batch& b) {
-  run_backward(x_mask_on_ ? x_dropped_.data() : x, dh_seq, dh_last, dx, b);
+                          const Batch& b, const StateGrads& states) {
+  run_backward(x_mask_on_ ? x_dropped_.data() : x, dh_seq, dh_last, dx, b, states);
   if (dx && x_mask_on_) apply_mask(dx, x_mask_.data(), b.T, b.B * I);
 }
 
@@ -125,15 +125,15 @@ class LstmRecurrence final : public Recurrence {
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                    const Batch& b) override {
+                    const Batch& b, const StateGrads& s) override {
     grow(dgates_, b.T * b.B * 4 * H);
     grow(dh_, b.B * H);
     grow(dc_, b.B * H);
     LstmBackwardWork work{dgates_.data(), dh_.data(), dc_.data()};
     LstmGrads g{grads_, grads_ + kHH, grads_ + kBias};
     pack_backward();
-    lstm_backward(dims(b, I, H), weights(), x, activations(), dh_seq, dh_last, nullptr, work, g,
-                  dx, nullptr, nullptr);
+    lstm_backward(dims(b, I, H), weights(), x, activations(), dh_seq, dh_last, s.dc_last, work, g,
+                  dx, s.dh0, s.dc0);
   }
 
   void step(const float* x, float* y) override {
@@ -246,7 +246,7 @@ class LstmGeneralRecurrence final : public Recurrence {
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                    const Batch& b) override {
+                    const Batch& b, const StateGrads& s) override {
     grow(da_, b.T * b.B * 4 * H);
     grow(dh_, b.T * b.B * O);
     grow(du_, b.B * H);
@@ -256,7 +256,7 @@ class LstmGeneralRecurrence final : public Recurrence {
     LstmGeneralGrads g{grads_, grads_ + kHH, bias_ ? grads_ + kBias : nullptr,
                        peep_ ? grads_ + kPeep : nullptr, proj_ ? grads_ + kHr : nullptr};
     lstm_general_backward(dims(b, I, H), variant_, weights(), recurrent_mask(), x, activations(),
-                          dh_seq, dh_last, work, g, dx, nullptr, nullptr);
+                          dh_seq, dh_last, s.dc_last, work, g, dx, s.dh0, s.dc0);
   }
 
   // One step of one sequence: the sequence code with T = B = 1, slot 0 the carried state.
@@ -329,14 +329,14 @@ class GruRecurrence final : public Recurrence {
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                    const Batch& b) override {
+                    const Batch& b, const StateGrads& s) override {
     grow(dax_, b.T * b.B * 3 * H);
     grow(dah_, b.T * b.B * 3 * H);
     grow(dh_, b.B * H);
     GruActivations act{gates_.data(), h_.data(), ax_.data(), ah_.data()};
     GruBackwardWork work{dax_.data(), dah_.data(), dh_.data()};
     GruGrads g{grads_, grads_ + kHH, grads_ + kBih, grads_ + kBih + 3 * H};
-    gru_backward(dims(b, I, H), weights(), x, act, dh_seq, dh_last, work, g, dx, nullptr);
+    gru_backward(dims(b, I, H), weights(), x, act, dh_seq, dh_last, work, g, dx, s.dh0);
   }
 
   void step(const float* x, float* y) override {
@@ -382,12 +382,12 @@ class RnnRecurrence final : public Recurrence {
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
-                    const Batch& b) override {
+                    const Batch& b, const StateGrads& s) override {
     grow(da_, b.T * b.B * H);
     grow(dh_, b.B * H);
     RnnGrads g{grads_, grads_ + kHH, grads_ + kBias};
     rnn_backward(dims(b, I, H), weights(), act_, x, h_.data(), dh_seq, dh_last, da_.data(),
-                 dh_.data(), g, dx, nullptr);
+                 dh_.data(), g, dx, s.dh0);
   }
 
   void step(const float* x, float* y) override {

@@ -13,12 +13,13 @@
 #include "core/threads.h"
 #include "layers/layer.h"
 #include "layers/recurrence.h"
+#include "layers/time_order.h"
 #include "lstm/error.h"
 
 namespace lstm {
 
 // dst[s, b] = src[L_b - 1 - s, b] for s < L_b, zero after. src and dst (T, B, F), distinct.
-static void reverse_steps(const float* src, float* dst, int64_t F, const Batch& batch) {
+void reverse_steps(const float* src, float* dst, int64_t F, const Batch& batch) {
   const int64_t T = batch.T, B = batch.B;
   if (!batch.lengths) {  // every row runs all T steps: whole time slices
     for (int64_t s = 0; s < T; ++s)
@@ -36,13 +37,13 @@ static void reverse_steps(const float* src, float* dst, int64_t F, const Batch& 
 }
 
 // y (B, H) = hs at each row's last step.
-static void gather_last(const float* hs, float* y, int64_t H, const Batch& batch) {
+void gather_last(const float* hs, float* y, int64_t H, const Batch& batch) {
   for (int64_t b = 0; b < batch.B; ++b)
     std::memcpy(y + b * H, hs + ((batch.length(b) - 1) * batch.B + b) * H, sizeof(float) * size_t(H));
 }
 
 // ∂L/∂(last output) (B, H) as the per-step gradient (T, B, H) the direction takes.
-static void scatter_last(const float* dy, float* dh_seq, int64_t H, const Batch& batch) {
+void scatter_last(const float* dy, float* dh_seq, int64_t H, const Batch& batch) {
   std::memset(dh_seq, 0, sizeof(float) * size_t(batch.T * batch.B * H));
   for (int64_t b = 0; b < batch.B; ++b)
     std::memcpy(dh_seq + ((batch.length(b) - 1) * batch.B + b) * H, dy + b * H, sizeof(float) * size_t(H));
@@ -59,12 +60,50 @@ static void direction_backward(Recurrence& r, const float* x, const float* dy, b
   r.backward(x, scratch.data(), nullptr, dx, batch);
 }
 
-// Whether the merge keeps both directions side by side: concat, and none (two outputs, laid
-// out as concat inside the model).
-static bool both(MergeMode m) { return m == MergeMode::concat || m == MergeMode::none; }
 
 // The width of h_t: the units, or an LSTM's proj_size.
 static int64_t recurrent_width(const LayerConfig& c) { return c.proj_size > 0 ? c.proj_size : c.units; }
+
+void merge_directions(MergeMode mode, const float* f, const float* b, float* y, int64_t R,
+                      int64_t H) {
+  const int64_t n = R * H;
+  switch (mode) {  // each mode's loop is separate so that it vectorises
+    case MergeMode::concat:
+    case MergeMode::none:  // the model splits the two outputs apart
+      for (int64_t r = 0; r < R; ++r) {
+        std::memcpy(y + r * 2 * H, f + r * H, sizeof(float) * size_t(H));
+        std::memcpy(y + r * 2 * H + H, b + r * H, sizeof(float) * size_t(H));
+      }
+      break;
+    case MergeMode::sum: for (int64_t k = 0; k < n; ++k) y[k] = f[k] + b[k]; break;
+    case MergeMode::mul: for (int64_t k = 0; k < n; ++k) y[k] = f[k] * b[k]; break;
+    case MergeMode::ave: for (int64_t k = 0; k < n; ++k) y[k] = 0.5f * (f[k] + b[k]); break;
+  }
+}
+
+void merge_directions_backward(MergeMode mode, const float* dy, const float* f, const float* b,
+                               float* df, float* db, int64_t R, int64_t H) {
+  const int64_t n = R * H;
+  switch (mode) {
+    case MergeMode::concat:
+    case MergeMode::none:
+      for (int64_t r = 0; r < R; ++r) {
+        std::memcpy(df + r * H, dy + r * 2 * H, sizeof(float) * size_t(H));
+        std::memcpy(db + r * H, dy + r * 2 * H + H, sizeof(float) * size_t(H));
+      }
+      break;
+    case MergeMode::sum:
+      std::memcpy(df, dy, sizeof(float) * size_t(n));
+      std::memcpy(db, dy, sizeof(float) * size_t(n));
+      break;
+    case MergeMode::mul:
+      for (int64_t k = 0; k < n; ++k) df[k] = dy[k] * b[k], db[k] = dy[k] * f[k];
+      break;
+    case MergeMode::ave:
+      for (int64_t k = 0; k < n; ++k) df[k] = db[k] = 0.5f * dy[k];
+      break;
+  }
+}
 
 // ---- one direction ----------------------------------------------------------------------------
 
@@ -171,7 +210,7 @@ class BidirectionalLayer final : public Layer {
           else gather_last(hb, b_.data(), H, batch);
         });
     f_seen_ = f;
-    merge(f, b_.data(), y, R);
+    merge_directions(config.merge_mode, f, b_.data(), y, R, H);
   }
 
   void backward(const float* x, const float* y, const float* dy, float* dx,
@@ -181,7 +220,7 @@ class BidirectionalLayer final : public Layer {
     const float *df = dy, *db = dy;  // sum: both directions get dy itself
     if (config.merge_mode != MergeMode::sum) {
       grow(df_, R * H), grow(db_, R * H);
-      merge_backward(dy, R);
+      merge_directions_backward(config.merge_mode, dy, f_seen_, b_.data(), df_.data(), db_.data(), R, H);
       df = df_.data(), db = db_.data();
     }
     if (dx) grow(dx_rev_, X), grow(dx_b_, X);
@@ -219,45 +258,6 @@ class BidirectionalLayer final : public Layer {
   }
 
  private:
-  // y (R, out) from the directions' outputs f, b (R, H), and its derivative into df_, db_
-  // (sum needs none: both are dy). Each mode's loop is separate so that it vectorises.
-  void merge(const float* f, const float* b, float* y, int64_t R) const {
-    const int64_t n = R * H;
-    switch (config.merge_mode) {
-      case MergeMode::concat:
-      case MergeMode::none:  // the model splits the two outputs apart
-        for (int64_t r = 0; r < R; ++r) {
-          std::memcpy(y + r * 2 * H, f + r * H, sizeof(float) * size_t(H));
-          std::memcpy(y + r * 2 * H + H, b + r * H, sizeof(float) * size_t(H));
-        }
-        break;
-      case MergeMode::sum: for (int64_t k = 0; k < n; ++k) y[k] = f[k] + b[k]; break;
-      case MergeMode::mul: for (int64_t k = 0; k < n; ++k) y[k] = f[k] * b[k]; break;
-      case MergeMode::ave: for (int64_t k = 0; k < n; ++k) y[k] = 0.5f * (f[k] + b[k]); break;
-    }
-  }
-  void merge_backward(const float* dy, int64_t R) {
-    const int64_t n = R * H;
-    float *df = df_.data(), *db = db_.data();
-    const float *f = f_seen_, *b = b_.data();
-    switch (config.merge_mode) {
-      case MergeMode::concat:
-      case MergeMode::none:
-        for (int64_t r = 0; r < R; ++r) {
-          std::memcpy(df + r * H, dy + r * 2 * H, sizeof(float) * size_t(H));
-          std::memcpy(db + r * H, dy + r * 2 * H + H, sizeof(float) * size_t(H));
-        }
-        break;
-      case MergeMode::sum: break;
-      case MergeMode::mul:
-        for (int64_t k = 0; k < n; ++k) df[k] = dy[k] * b[k], db[k] = dy[k] * f[k];
-        break;
-      case MergeMode::ave:
-        for (int64_t k = 0; k < n; ++k) df[k] = db[k] = 0.5f * dy[k];
-        break;
-    }
-  }
-
   const int64_t H;  // each direction's output width
   std::unique_ptr<Recurrence> fwd_, bwd_;
   // The merge's inputs in time order: f_seen_ the forward direction's (its own buffer for

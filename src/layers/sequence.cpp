@@ -100,13 +100,15 @@ class MaskingLayer final : public Layer {
   }
 
  private:
+  // Row by row, so that it also holds for rows in any order (a graph's second mask).
   void copy_valid(const float* src, float* dst, const Batch& batch) const {
     const int64_t F = in_features;
-    for (int64_t t = 0; t < batch.T; ++t) {
-      const int64_t n = batch.rows_at(t), row = t * batch.B * F;
-      std::memcpy(dst + row, src + row, sizeof(float) * size_t(n * F));
-      std::memset(dst + row + n * F, 0, sizeof(float) * size_t((batch.B - n) * F));
-    }
+    for (int64_t t = 0; t < batch.T; ++t)
+      for (int64_t b = 0; b < batch.B; ++b) {
+        const int64_t at = (t * batch.B + b) * F;
+        if (t < batch.length(b)) std::memcpy(dst + at, src + at, sizeof(float) * size_t(F));
+        else std::memset(dst + at, 0, sizeof(float) * size_t(F));
+      }
   }
 };
 

@@ -48,9 +48,9 @@ TEST(Layers, PaddedBatchEqualsEachSequenceAlone) {
     for (LayerType kind : {LayerType::lstm, LayerType::gru, LayerType::simple_rnn}) {
       SCOPED_TRACE(std::string(layer_type_name(kind)) + (seq_out ? ", sequences out" : ""));
       auto make = [&](int units, bool seq, std::vector<int64_t> shape) {
-        LayerConfig c = kind == LayerType::lstm ? LSTM(units, {.return_sequences = seq})
-                        : kind == LayerType::gru ? GRU(units, {.return_sequences = seq})
-                                                 : SimpleRNN(units, {.return_sequences = seq});
+        LayerConfig c = kind == LayerType::lstm ? LayerConfig(LSTM(units, {.return_sequences = seq}))
+                        : kind == LayerType::gru ? LayerConfig(GRU(units, {.return_sequences = seq}))
+                                                 : LayerConfig(SimpleRNN(units, {.return_sequences = seq}));
         c.input_shape = std::move(shape);
         return c;
       };
@@ -215,7 +215,7 @@ TEST(Layers, StreamingMatchesPredict) {
   // step() over a sequence gives predict()'s outputs, for every recurrent kind and Embedding.
   const int64_t T = 6, F = 3;
   Tensor x = random_tensor({1, T, F}, 9);
-  for (LayerConfig first : {GRU(5, {.return_sequences = true, .input_shape = {0, F}}),
+  for (LayerConfig first : std::vector<LayerConfig>{GRU(5, {.return_sequences = true, .input_shape = {0, F}}),
                             SimpleRNN(5, {.activation = Activation::relu, .return_sequences = true,
                                           .input_shape = {0, F}}),
                             LSTM(5, {.return_sequences = true, .input_shape = {0, F}}),
@@ -405,7 +405,7 @@ TEST(Layers, StatefulCarriesStateToTheNextBatch) {
   // batches of 2 equals a plain one over the sequences joined in time.
   const int64_t N = 4, T = 3, F = 2, B = 2;
   Tensor x = random_tensor({N, T, F}, 12);
-  for (LayerConfig layer : {LSTM(4, {.return_sequences = true}), GRU(4, {.return_sequences = true}),
+  for (LayerConfig layer : std::vector<LayerConfig>{LSTM(4, {.return_sequences = true}), GRU(4, {.return_sequences = true}),
                             SimpleRNN(4, {.return_sequences = true}),
                             LSTM(4, {.return_sequences = true, .proj_size = 2, .use_peepholes = true})}) {
     SCOPED_TRACE(std::string(layer_type_name(layer.type)) + (layer.proj_size ? " with options" : ""));
@@ -569,7 +569,7 @@ TEST(Layers, LstmCellStepsLikeTheLayer) {
     for (int64_t n = 0; n < N; ++n) std::copy(x.data() + (n * T + t) * F, x.data() + (n * T + t + 1) * F, xt.data() + n * F);
     return xt;
   };
-  for (LayerConfig layer : {LSTM(4, {.return_sequences = true}),
+  for (LayerConfig layer : std::vector<LayerConfig>{LSTM(4, {.return_sequences = true}),
                             LSTM(4, {.return_sequences = true, .recurrent_activation = Activation::hard_sigmoid,
                                      .use_bias = false, .proj_size = 3, .use_peepholes = true})}) {
     SCOPED_TRACE(layer.proj_size ? "with options" : "the seed's cell");

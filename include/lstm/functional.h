@@ -1,0 +1,129 @@
+// lstm/functional.h - models as graphs of layers: Keras's functional API in C++.
+//
+//   auto enc_in = lstm::Input({lstm::kAnyLength, 32}, {.name = "source"});
+//   auto [enc_seq, h, c] = lstm::LSTM(128, {.return_sequences = true, .return_state = true})(enc_in);
+//   auto dec_in = lstm::Input({lstm::kAnyLength, 40}, {.name = "target_in"});
+//   auto dec_seq = lstm::LSTM(128, {.return_sequences = true})(dec_in, {h, c});  // initial_state
+//   auto ctx = lstm::Attention()({dec_seq, enc_seq});                            // Luong dot
+//   auto out = lstm::Dense(40, {.activation = lstm::Activation::softmax})(
+//       lstm::Concatenate()({dec_seq, ctx}));
+//   lstm::Model model({enc_in, dec_in}, out);
+//   model.compile(lstm::Adam(), lstm::loss::sparse_categorical_crossentropy);
+//   model.fit({X_src, X_tgt_in}, y_tgt_out, {.epochs = 20, .batch_size = 64, .validation_split = 0.1});
+//   std::vector<lstm::Tensor> y = model.predict({X_src, X_tgt_in});   // one per output
+//
+// Data: one Tensor per Input, in the order of the model's inputs, batch first as everywhere
+// ([N, T, F] sequences, [N, F] vectors, [N, T] token ids), and one target per output. Inputs may
+// have different lengths (a translator's source and target); each Input's padding, found by an
+// Embedding(mask_zero) or Masking layer that reads it, is its mask, and every layer that keeps
+// the time axis passes it on (Dense, Dropout, merges, a recurrent layer's return_sequences, an
+// attention's query), so that a loss over a sequence output counts its valid steps only and an
+// attention ignores padded keys.
+//
+// Weights: calling one layer object twice shares its weights. The model's weights are one
+// buffer, layer after layer in the order of the graph (get_weights()), tensors named
+// "<layer name>.<tensor>" (weights()).
+//
+// Training semantics are Sequential's (lstm/model.h): shuffling, validation_split (the last
+// samples), epoch losses as Keras reports them. With several outputs the loss is
+// Σ_k loss_weights[k] · loss_k(output k), and History also holds "<output>_loss" per output.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lstm/layers.h"
+#include "lstm/loss.h"
+#include "lstm/model.h"
+#include "lstm/optim.h"
+#include "lstm/symbolic.h"
+#include "lstm/tensor.h"
+
+namespace lstm {
+
+// The tensors of a call, by position: model.fit({X_src, X_tgt}, y). It refers to the tensors
+// given; it does not copy them.
+class TensorList {
+ public:
+  TensorList(const Tensor& t) : items_{&t} {}  // NOLINT: one tensor is a list of one
+  TensorList(std::initializer_list<std::reference_wrapper<const Tensor>> ts) {
+    for (const Tensor& t : ts) items_.push_back(&t);
+  }
+  TensorList(const std::vector<Tensor>& ts) {  // NOLINT
+    for (const Tensor& t : ts) items_.push_back(&t);
+  }
+  size_t size() const { return items_.size(); }
+  const Tensor& operator[](size_t k) const { return *items_[k]; }
+
+ private:
+  std::vector<const Tensor*> items_;
+};
+
+struct CompileOptions {
+  // Per output, the weight of its loss in the total (Keras's loss_weights); empty: all 1.
+  std::vector<double> loss_weights;
+};
+
+struct ModelOptions {
+  std::string name = "model";
+  uint64_t seed = 42;  // initial weights, shuffling and dropout, as for Sequential
+};
+
+// One named weight tensor: "<layer name>.<tensor>" (e.g. "lstm.weight_ih"), its shape and
+// where it starts in get_weights().
+struct NamedWeight {
+  std::string name;
+  std::vector<int64_t> shape;
+  int64_t offset = 0;
+};
+
+class Model {
+ public:
+  // Builds the graph from the layers that lead from `inputs` to `outputs`, and initialises its
+  // weights. Throws lstm::Error naming the layers and the fix for an output that needs a tensor
+  // not among the inputs, an input no output uses, or two layers with one name.
+  Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs,
+        ModelOptions options = {});
+  Model(std::vector<SymbolicTensor> inputs, SymbolicTensor output, ModelOptions options = {});
+  Model(SymbolicTensor input, SymbolicTensor output, ModelOptions options = {});
+  Model(SymbolicTensor input, std::vector<SymbolicTensor> outputs, ModelOptions options = {});
+  ~Model();
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+
+  // One loss for every output, or one per output.
+  void compile(const Optimizer& optimizer, const Loss& loss, CompileOptions options = {});
+  void compile(const Optimizer& optimizer, std::vector<Loss> losses, CompileOptions options = {});
+
+  // FitOptions as for Sequential: epochs, batch_size, shuffle, validation_split, verbose.
+  // (validation_x/validation_y, lengths, callbacks, checkpoints: Sequential only, so far.)
+  History fit(const TensorList& x, const TensorList& y, const FitOptions& options = {});
+  std::vector<Tensor> predict(const TensorList& x, int batch_size = 32);
+  // The total loss (Σ_k loss_weights[k] · loss_k), mean over the samples.
+  double evaluate(const TensorList& x, const TensorList& y, int batch_size = 32);
+  // Per-output losses of the last evaluate(), named "<output>_loss" (several outputs only).
+  Logs last_losses() const;
+
+  std::string summary() const;
+  int64_t count_params() const;
+  std::vector<float> get_weights() const;
+  void set_weights(const std::vector<float>& weights);
+  std::vector<NamedWeight> weights() const;
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> output_names() const;
+  // The layers in the order of the graph (a shared layer once), with their names.
+  std::vector<LayerConfig> layers() const;
+  void set_seed(uint64_t seed);
+
+  struct Impl;  // internal: src/graph/
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lstm

@@ -1,0 +1,159 @@
+// The functional API's front half: Input(), calling a layer on tensors, and the room registry.
+#include "graph/graph.h"
+
+#include "core/limits.h"
+#include "lstm/error.h"
+#include "lstm/tensor.h"
+
+namespace lstm {
+
+// ---- the registry: src/graph/registry.def ------------------------------------------------------
+
+#define LSTM_ROOM(room) const Room& room();
+#include "graph/registry.def"
+#undef LSTM_ROOM
+
+const std::vector<const Room*>& all_rooms() {
+  static const std::vector<const Room*> rooms = {
+#define LSTM_ROOM(room) &room(),
+#include "graph/registry.def"
+#undef LSTM_ROOM
+  };
+  return rooms;
+}
+
+const Room& room_for(const LayerConfig& layer) {
+  for (const Room* r : all_rooms())
+    if (r->runs(layer)) return *r;
+  std::string names;
+  for (const Room* r : all_rooms()) names += std::string(names.empty() ? "" : ", ") + r->type();
+  throw Error("unknown layer type \"" + layer.kind + "\" (the layer types are " + names + ")");
+}
+
+// ---- specs -------------------------------------------------------------------------------------
+
+std::vector<int64_t> ValueSpec::shape() const {
+  if (!seq) return {F};
+  if (ids) return {steps};
+  return {steps, F};
+}
+
+std::string spec_string(const ValueSpec& s) {
+  if (!s.seq) return "[N, " + std::to_string(s.F) + "]";
+  const std::string T = s.steps > 0 ? std::to_string(s.steps) : "T";
+  if (s.ids) return "[N, " + T + "] (token ids)";
+  return "[N, " + T + ", " + std::to_string(s.F) + "]";
+}
+
+const ValueSpec& spec_of(const SymbolicTensor& t) {
+  return t.node()->outputs.at(size_t(t.index()));
+}
+
+std::vector<int64_t> SymbolicTensor::shape() const {
+  if (!node_) return {};
+  const GraphNode& n = *node_;
+  if (n.is_input) return n.input_shape;
+  return spec_of(*this).shape();
+}
+
+std::string SymbolicTensor::name() const {
+  if (!node_) return "";
+  if (node_->is_input) return node_->input_name;
+  const std::string base = node_->layer.name.empty() ? node_->where : node_->layer.name;
+  return index_ == 0 ? base : base + ":" + std::to_string(index_);
+}
+
+bool SymbolicTensor::masked() const { return node_ && spec_of(*this).mask_of != nullptr; }
+
+SymbolicTensor layer_outputs_at(const std::vector<SymbolicTensor>& tensors, size_t k) {
+  if (k >= tensors.size())
+    throw Error("the layer call returned " + std::to_string(tensors.size()) + " tensor" +
+                (tensors.size() == 1 ? "" : "s") + ", so there is no output " + std::to_string(k) +
+                ": set return_state = true on the layer for its final states");
+  return tensors[k];
+}
+
+SymbolicTensor layer_outputs_single(const std::vector<SymbolicTensor>& tensors) {
+  if (tensors.size() != 1)
+    throw Error("the layer call returned " + std::to_string(tensors.size()) +
+                " tensors (its output, then its final states: return_state is set), not one: "
+                "bind them, as in auto [seq, h, c] = lstm::LSTM(...)(x)");
+  return tensors[0];
+}
+
+// ---- Input -------------------------------------------------------------------------------------
+
+SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
+  const std::string what = "Input(" + shape_string(shape) + ")";
+  if (shape.empty() || shape.size() > 2)
+    throw Error(what + ": give one sample's shape, {timesteps, features} for sequences "
+                "(timesteps = lstm::kAnyLength for any length), {features} for vectors or "
+                "{timesteps} for token ids");
+  for (size_t a = 0; a < shape.size(); ++a) {
+    const bool steps = shape.size() == 2 && a == 0;
+    const int64_t lo = steps ? 0 : 1, hi = steps ? limits::kTimeSteps : limits::kWidth;
+    if (shape[a] < lo || shape[a] > hi)
+      throw Error(what + ": " + (steps ? "timesteps" : "features") + " must be in " +
+                  std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+                  std::to_string(shape[a]));
+  }
+  if (options.batch_size < 0)
+    throw Error(what + ": batch_size must be a positive integer (or 0: any), got " +
+                std::to_string(options.batch_size));
+  auto node = std::make_shared<GraphNode>();
+  node->is_input = true;
+  node->input_name = options.name;
+  node->input_shape = shape;
+  node->batch_size = options.batch_size;
+  ValueSpec s;
+  s.seq = shape.size() == 2;
+  s.F = shape.back();
+  if (s.seq) {
+    s.steps = shape[0];
+    if (s.steps == 0) s.time_of = node.get();
+  }
+  node->outputs = {s};
+  node->where = options.name.empty() ? what : "input '" + options.name + "'";
+  return SymbolicTensor(node, 0);
+}
+
+// ---- calling a layer ---------------------------------------------------------------------------
+
+std::vector<SymbolicTensor> LayerConfig::call(const std::vector<SymbolicTensor>& inputs,
+                                              const std::vector<SymbolicTensor>& initial_state) const {
+  if (!identity) identity = std::make_shared<LayerIdentity>();
+  const Room& room = room_for(*this);
+  auto node = std::make_shared<GraphNode>();
+  node->layer = *this;
+  node->room = &room;
+  node->where = name.empty() ? room.keras_class(*this) : "layer '" + name + "' (" + room.type() + ")";
+  Call call{node->layer, {}, {}, {}, node->where};
+  if (inputs.empty()) throw Error(node->where + " was called on no tensors: give it its input");
+  for (const auto* list : {&inputs, &initial_state})
+    for (const SymbolicTensor& t : *list) {
+      if (!t.defined())
+        throw Error(node->where + " was called on an empty SymbolicTensor: pass tensors that "
+                    "lstm::Input() or a layer call returned");
+      (list == &inputs ? call.inputs : call.states).push_back(spec_of(t));
+      if (list == &inputs) call.input_nodes.push_back(t.node().get());
+    }
+  node->outputs = room.infer(call);
+  node->inputs = inputs;
+  node->states = initial_state;
+  for (GraphNode* in : call.input_nodes)
+    if (in->is_input && !(room.runs(*this) && std::string(room.type()) == "embedding"))
+      in->read_as_values = true;
+  std::vector<SymbolicTensor> out;
+  for (size_t k = 0; k < node->outputs.size(); ++k) out.emplace_back(node, int(k));
+  return out;
+}
+
+SymbolicTensor LayerConfig::operator()(const SymbolicTensor& x) const {
+  return layer_outputs_single(call({x}));
+}
+
+SymbolicTensor LayerConfig::operator()(const std::vector<SymbolicTensor>& inputs) const {
+  return layer_outputs_single(call(inputs));
+}
+
+}  // namespace lstm

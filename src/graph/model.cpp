@@ -1,0 +1,847 @@
+// lstm::Model: a graph of layer calls run as one model - the one parameter buffer, batches of
+// several inputs, forward in the graph's order and backward in reverse, losses per output.
+//
+// Dimensions: N = samples, B = batch, T = time steps (each input its own), F = features.
+// Data arrives batch-first; a batch is gathered time-major (T, B, F) per input.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iomanip>
+#include <map>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "core/limits.h"
+#include "graph/graph.h"
+#include "layers/loss_fn.h"
+#include "layers/seq_dims.h"
+#include "lstm/error.h"
+#include "lstm/functional.h"
+#include "model/padding.h"
+#include "optim/optimizer.h"
+
+namespace lstm {
+
+namespace {
+
+// One tensor between layers: its spec, its batch buffer and gradient.
+struct Slot {
+  ValueSpec spec;
+  int input = -1;  // the model input it is, or -1
+  std::vector<float> data, grad;
+  bool written = false;  // grad holds this batch's gradient
+  Value value;           // this batch's view
+};
+
+// One call of a layer.
+struct Step {
+  GraphNode* node;
+  int layer;  // index into Model::Impl::layers
+  std::unique_ptr<Op> op;
+  std::vector<int> in, out;  // slot indices: inputs then initial states; outputs
+};
+
+// One layer (a shared one once): its name, config, and slice of the parameter buffer.
+struct LayerSlot {
+  std::string name;
+  LayerConfig config;
+  const Room* room;
+  int64_t offset = 0, count = 0;
+  std::vector<ParamTensor> tensors;
+  std::vector<int> steps;  // its calls
+};
+
+std::string snake(const std::string& keras_class) {
+  std::string s;
+  for (size_t i = 0; i < keras_class.size(); ++i) {
+    const char c = keras_class[i];
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      const bool boundary = i > 0 && (std::islower(static_cast<unsigned char>(keras_class[i - 1])) ||
+                                      (i + 1 < keras_class.size() &&
+                                       std::islower(static_cast<unsigned char>(keras_class[i + 1])) &&
+                                       std::isupper(static_cast<unsigned char>(keras_class[i - 1]))));
+      if (boundary) s += '_';
+      s += char(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      s += c;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+struct Model::Impl {
+  ModelOptions options;
+  std::vector<GraphNode*> inputs;
+  std::vector<std::shared_ptr<GraphNode>> keep;  // every node of the graph, alive
+  std::vector<SymbolicTensor> outputs;
+  std::vector<int> output_slots;
+  std::vector<Slot> slots;
+  std::vector<Step> steps;
+  std::vector<LayerSlot> layers;
+  std::vector<float> params, grads;
+  Optimizer optimizer;
+  std::vector<Loss> losses;
+  std::vector<double> loss_weights;
+  bool compiled = false;
+  OptimizerState opt_state;
+  Rng rng;
+  Logs last_losses;
+
+  // the batch in hand
+  int64_t B = 0;
+  std::vector<int64_t> rows;                       // (B) sample indices, in batch order
+  std::vector<int64_t> input_T;                    // per input: its steps
+  std::vector<std::vector<int64_t>> batch_lengths;  // per input: (B) or empty
+  std::vector<int64_t> primary_active;              // (T) of the input that set the order
+  int primary = -1;
+
+  void build(const std::vector<SymbolicTensor>& ins, const std::vector<SymbolicTensor>& outs);
+  void bind_all();
+  void weights_changed() {
+    for (Step& s : steps) s.op->weights_changed();
+  }
+  int input_index(const GraphNode* n) const {
+    for (size_t k = 0; k < inputs.size(); ++k)
+      if (inputs[k] == n) return int(k);
+    return -1;
+  }
+
+  // checks and masks for one call's data
+  void check_x(const TensorList& x) const;
+  void check_y(const TensorList& x, const TensorList& y) const;
+  std::vector<std::vector<int64_t>> input_lengths(const TensorList& x) const;
+  int64_t out_steps(size_t k, const TensorList& x) const;
+
+  void gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
+              const int64_t* idx, int64_t B);
+  void forward(bool training);
+  double loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output);
+  double evaluate(const TensorList& x, const TensorList& y,
+                  const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx, int64_t n,
+                  int64_t batch_size, std::vector<double>* per_output);
+};
+
+// ---- building --------------------------------------------------------------------------------
+
+void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vector<SymbolicTensor>& outs) {
+  if (ins.empty()) throw Error("Model: give at least one input (lstm::Input(...))");
+  if (outs.empty()) throw Error("Model: give at least one output (a layer call's result)");
+  for (size_t k = 0; k < ins.size(); ++k) {
+    if (!ins[k].defined() || !ins[k].node()->is_input)
+      throw Error("Model: inputs[" + std::to_string(k) + "] is " +
+                  (ins[k].defined() ? "the output of " + ins[k].node()->where : std::string("empty")) +
+                  ", not an lstm::Input(): a model's inputs are the Inputs its layers read");
+    for (size_t j = 0; j < k; ++j)
+      if (ins[j].node() == ins[k].node())
+        throw Error("Model: " + ins[k].node()->where + " is listed twice among the inputs");
+    inputs.push_back(ins[k].node().get());
+    keep.push_back(ins[k].node());
+  }
+  // Input names: given, else "input", "input_1", ...
+  std::set<std::string> names;
+  int unnamed = 0;
+  for (GraphNode* in : inputs) {
+    if (in->input_name.empty()) {
+      do in->input_name = unnamed == 0 ? "input" : "input_" + std::to_string(unnamed), ++unnamed;
+      while (names.count(in->input_name));
+      in->where = "input '" + in->input_name + "'";
+    }
+    if (!names.insert(in->input_name).second)
+      throw Error("Model: two inputs are named '" + in->input_name + "': give each a name of its own");
+  }
+  // Topological order: depth-first from the outputs, inputs before the calls that read them.
+  std::map<const GraphNode*, int> state;  // 1 visiting, 2 done
+  std::vector<GraphNode*> order;
+  std::function<void(const SymbolicTensor&, const std::string&)> visit =
+      [&](const SymbolicTensor& t, const std::string& path) {
+        GraphNode* n = t.node().get();
+        if (state[n] == 2) return;
+        if (n->is_input) {
+          if (input_index(n) < 0)
+            throw Error("Model: " + path + " needs " + n->where + ", which is not among the model's "
+                        "inputs: add it to the inputs");
+          state[n] = 2;
+          return;
+        }
+        state[n] = 1;
+        keep.push_back(t.node());
+        for (const auto* list : {&n->inputs, &n->states})
+          for (const SymbolicTensor& s : *list) visit(s, n->where);
+        state[n] = 2;
+        order.push_back(n);
+      };
+  for (size_t k = 0; k < outs.size(); ++k) {
+    if (!outs[k].defined()) throw Error("Model: outputs[" + std::to_string(k) + "] is empty");
+    visit(outs[k], "outputs[" + std::to_string(k) + "]");
+  }
+  for (GraphNode* in : inputs)
+    if (state[in] != 2)
+      throw Error("Model: " + in->where + " is not connected to any output: remove it from the "
+                  "inputs, or use it");
+  if (int64_t(order.size()) > limits::kLayers)
+    throw Error("Model: at most " + std::to_string(limits::kLayers) + " layer calls");
+  for (GraphNode* in : inputs)
+    if (in->read_as_ids && in->read_as_values)
+      throw Error("Model: " + in->where + " is read both as token ids (by an Embedding) and as "
+                  "numbers (by another layer): give each its own Input");
+  // Layers: one per identity, named by the user or "<type>", "<type>_1", ...
+  std::map<const LayerIdentity*, int> layer_of;
+  std::map<std::string, int> taken;
+  for (GraphNode* n : order) {
+    const LayerIdentity* id = n->layer.identity.get();
+    if (layer_of.count(id)) continue;
+    layer_of[id] = int(layers.size());
+    layers.push_back(LayerSlot{n->layer.name, n->layer, n->room});
+  }
+  for (LayerSlot& l : layers)
+    if (!l.name.empty()) {
+      if (names.count(l.name) || taken.count(l.name))
+        throw Error("Model: two layers (or a layer and an input) are named '" + l.name +
+                    "': names must be unique");
+      taken[l.name] = 1;
+    }
+  std::map<std::string, int> counters;
+  for (LayerSlot& l : layers) {
+    if (!l.name.empty()) continue;
+    const std::string base = snake(l.room->keras_class(l.config));
+    do {
+      const int k = counters[base]++;
+      l.name = k == 0 ? base : base + "_" + std::to_string(k);
+    } while (taken.count(l.name) || names.count(l.name));
+    taken[l.name] = 1;
+  }
+  // Slots: every input, then every call's outputs.
+  std::map<std::pair<const GraphNode*, int>, int> slot_of;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    Slot s;
+    s.spec = inputs[k]->outputs[0];
+    if (inputs[k]->read_as_ids) {  // token ids: one per step, (T, B, 1)
+      s.spec.seq = true, s.spec.ids = true, s.spec.F = 1, s.spec.steps = inputs[k]->input_shape[0];
+      s.spec.time_of = s.spec.steps == 0 ? inputs[k] : nullptr;
+    }
+    s.input = int(k);
+    slot_of[{inputs[k], 0}] = int(slots.size());
+    slots.push_back(std::move(s));
+  }
+  for (GraphNode* n : order) {
+    const int layer = layer_of[n->layer.identity.get()];
+    n->where = "layer '" + layers[size_t(layer)].name + "' (" + n->room->type() + ")";
+    Step st{n, layer, nullptr, {}, {}};
+    Call call{n->layer, {}, {}, {}, n->where};
+    for (const auto* list : {&n->inputs, &n->states})
+      for (const SymbolicTensor& t : *list) {
+        const int s = slot_of.at({t.node().get(), t.index()});
+        st.in.push_back(s);
+        (list == &n->inputs ? call.inputs : call.states).push_back(slots[size_t(s)].spec);
+        if (list == &n->inputs) call.input_nodes.push_back(t.node().get());
+      }
+    st.op = n->room->make(call);
+    for (size_t k = 0; k < n->outputs.size(); ++k) {
+      slot_of[{n, int(k)}] = int(slots.size());
+      st.out.push_back(int(slots.size()));
+      Slot s;
+      s.spec = n->outputs[k];
+      slots.push_back(std::move(s));
+    }
+    layers[size_t(layer)].steps.push_back(int(steps.size()));
+    steps.push_back(std::move(st));
+  }
+  for (const SymbolicTensor& t : outs) {
+    const int s = slot_of.at({t.node().get(), t.index()});
+    if (std::find(output_slots.begin(), output_slots.end(), s) != output_slots.end())
+      throw Error("Model: " + t.name() + " is listed twice among the outputs");
+    if (slots[size_t(s)].input >= 0)
+      throw Error("Model: an output is the input " + t.name() + " itself: outputs are layer calls");
+    output_slots.push_back(s);
+  }
+  outputs = outs;
+  // Parameters: layer after layer; each layer's tensors as its first call lists them.
+  int64_t total = 0;
+  for (LayerSlot& l : layers) {
+    const Op& op = *steps[size_t(l.steps[0])].op;
+    l.tensors = op.param_tensors();
+    l.offset = total;
+    l.count = op.param_count();
+    if (l.count > limits::kParams - total)
+      throw Error("Model: more than " + std::to_string(limits::kParams) + " parameters: use fewer units");
+    total += l.count;
+  }
+  params.assign(size_t(total), 0.0f);
+  bind_all();
+  for (LayerSlot& l : layers) steps[size_t(l.steps[0])].op->init(rng);
+  weights_changed();
+}
+
+void Model::Impl::bind_all() {
+  grads.assign(params.size(), 0.0f);
+  for (Step& s : steps) {
+    const LayerSlot& l = layers[size_t(s.layer)];
+    s.op->bind(params.data() + l.offset, grads.data() + l.offset);
+  }
+}
+
+Model::Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> outputs, ModelOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  impl_->rng.reseed(options.seed);
+  impl_->build(inputs, outputs);
+}
+Model::Model(std::vector<SymbolicTensor> inputs, SymbolicTensor output, ModelOptions options)
+    : Model(std::move(inputs), std::vector<SymbolicTensor>{std::move(output)}, options) {}
+Model::Model(SymbolicTensor input, SymbolicTensor output, ModelOptions options)
+    : Model(std::vector<SymbolicTensor>{std::move(input)}, std::vector<SymbolicTensor>{std::move(output)}, options) {}
+Model::Model(SymbolicTensor input, std::vector<SymbolicTensor> outputs, ModelOptions options)
+    : Model(std::vector<SymbolicTensor>{std::move(input)}, std::move(outputs), options) {}
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+void Model::compile(const Optimizer& optimizer, const Loss& loss, CompileOptions options) {
+  compile(optimizer, std::vector<Loss>(impl_->output_slots.size(), loss), std::move(options));
+}
+
+void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, CompileOptions options) {
+  Impl& m = *impl_;
+  const size_t n = m.output_slots.size();
+  if (losses.size() != n)
+    throw Error("compile: " + std::to_string(losses.size()) + " losses for " + std::to_string(n) +
+                " outputs: give one loss, or one per output");
+  if (!options.loss_weights.empty() && options.loss_weights.size() != n)
+    throw Error("compile: " + std::to_string(options.loss_weights.size()) + " loss_weights for " +
+                std::to_string(n) + " outputs: give one per output");
+  for (double w : options.loss_weights)
+    if (!std::isfinite(w) || w < 0.0)
+      throw Error("compile: loss_weights must be finite and >= 0, got " + std::to_string(w));
+  for (size_t k = 0; k < n; ++k) {
+    const Slot& s = m.slots[size_t(m.output_slots[k])];
+    if (losses[k].kind == LossKind::scce && s.spec.F < 2)
+      throw Error("compile: output " + m.outputs[k].name() + " has " + std::to_string(s.spec.F) +
+                  " unit, but sparse categorical cross-entropy needs one unit per class (at least 2)");
+  }
+  optimizer_check(optimizer);
+  m.optimizer = optimizer;
+  m.losses = std::move(losses);
+  m.loss_weights = options.loss_weights.empty() ? std::vector<double>(n, 1.0) : options.loss_weights;
+  m.compiled = true;
+  m.opt_state = OptimizerState{};
+}
+
+// ---- data ------------------------------------------------------------------------------------
+
+static void check_finite(const Tensor& t, const std::string& name) {
+  for (int64_t k = 0; k < t.size(); ++k)
+    if (!std::isfinite(t[k]))
+      throw Error(name + " contains " + (std::isnan(t[k]) ? "NaN" : "Inf") + " at flat index " +
+                  std::to_string(k) + ": remove or fill missing values first");
+}
+
+void Model::Impl::check_x(const TensorList& x) const {
+  if (x.size() != inputs.size()) {
+    std::string list;
+    for (const GraphNode* in : inputs) list += (list.empty() ? "" : ", ") + in->input_name;
+    throw Error("the model has " + std::to_string(inputs.size()) + " input" +
+                (inputs.size() == 1 ? "" : "s") + " (" + list + ") but " + std::to_string(x.size()) +
+                " tensor" + (x.size() == 1 ? " was" : "s were") + " given: one per input, in that order");
+  }
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const GraphNode& in = *inputs[k];
+    const Tensor& t = x[k];
+    const Slot& s = slots[k];
+    const std::string name = "input '" + in.input_name + "'";
+    const std::string want = spec_string(s.spec);
+    const int rank = s.spec.ids || !s.spec.seq ? 2 : 3;
+    if (t.rank() != rank || (!s.spec.ids && t.dim(-1) != s.spec.F))
+      throw Error(name + " has shape " + t.shape_string() + " but the model expects " + want);
+    if (s.spec.seq && s.spec.steps > 0 && t.dim(1) != s.spec.steps)
+      throw Error(name + " has shape " + t.shape_string() + " but the model expects " + want);
+    if (s.spec.seq && t.dim(1) == 0) throw Error(name + ": sequences need at least one time step");
+    if (t.dim(0) == 0) throw Error(name + " has no samples");
+    if (t.dim(0) != x[0].dim(0))
+      throw Error(name + " has " + std::to_string(t.dim(0)) + " samples but input '" +
+                  inputs[0]->input_name + "' has " + std::to_string(x[0].dim(0)) +
+                  ": every input needs one entry per sample");
+    check_finite(t, name);
+  }
+  // token ids: integers below every Embedding's vocabulary that reads them
+  for (const Step& st : steps) {
+    if (st.node->layer.type != LayerType::embedding || !st.node->layer.kind.empty()) continue;
+    const int k = slots[size_t(st.in[0])].input;
+    const Tensor& t = x[size_t(k)];
+    const int64_t V = st.node->layer.input_dim;
+    for (int64_t i = 0; i < t.size(); ++i)
+      if (t[i] < 0.0f || t[i] >= float(V) || t[i] != std::floor(t[i]))
+        throw Error("input '" + inputs[size_t(k)]->input_name + "'[" + std::to_string(i / t.dim(1)) +
+                    ", " + std::to_string(i % t.dim(1)) + "] = " + std::to_string(t[i]) +
+                    " is not a token id: " + st.node->where + " takes integers 0.." +
+                    std::to_string(V - 1));
+  }
+}
+
+int64_t Model::Impl::out_steps(size_t k, const TensorList& x) const {
+  const ValueSpec& s = slots[size_t(output_slots[k])].spec;
+  if (!s.seq) return 1;
+  if (s.steps > 0) return s.steps;
+  return x[size_t(input_index(s.time_of))].dim(1);
+}
+
+void Model::Impl::check_y(const TensorList& x, const TensorList& y) const {
+  if (y.size() != output_slots.size())
+    throw Error("the model has " + std::to_string(output_slots.size()) + " output" +
+                (output_slots.size() == 1 ? "" : "s") + " but " + std::to_string(y.size()) +
+                " target tensor" + (y.size() == 1 ? " was" : "s were") + " given: one per output");
+  const int64_t N = x[0].dim(0);
+  for (size_t k = 0; k < output_slots.size(); ++k) {
+    const ValueSpec& s = slots[size_t(output_slots[k])].spec;
+    const int64_t W = loss_target_width(losses[k], s.F);
+    std::vector<int64_t> want = {N, out_steps(k, x), W};
+    if (!s.seq) want.erase(want.begin() + 1);
+    std::vector<int64_t> also = want;
+    if (W == 1) also.pop_back();
+    const std::string name = "the target of output " + outputs[k].name();
+    if (y[k].shape() != want && y[k].shape() != also)
+      throw Error(name + " has shape " + y[k].shape_string() + " but the output is " +
+                  spec_string(s) + ", so it needs " + shape_string(want));
+    check_finite(y[k], name);
+    loss_check_targets(losses[k], y[k].data(), y[k].size(), s.F, name.c_str());
+  }
+}
+
+std::vector<std::vector<int64_t>> Model::Impl::input_lengths(const TensorList& x) const {
+  std::vector<std::vector<int64_t>> out(inputs.size());
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const GraphNode& in = *inputs[k];
+    const Tensor& t = x[k];
+    const std::string name = "input '" + in.input_name + "'";
+    if (in.padding == GraphNode::Padding::zero_id) {
+      const int64_t T = t.dim(1);
+      out[k] = lengths_from_padding(t.dim(0), T, [&](int64_t n, int64_t s) { return t[n * T + s] == 0.0f; },
+                                    name.c_str(), "token 0, with mask_zero");
+    } else if (in.padding == GraphNode::Padding::value) {
+      const int64_t T = t.dim(1), F = t.dim(2);
+      out[k] = lengths_from_padding(t.dim(0), T, [&](int64_t n, int64_t s) {
+        for (int64_t f = 0; f < F; ++f)
+          if (t[(n * T + s) * F + f] != in.pad_value) return false;
+        return true;
+      }, name.c_str(), "every feature " + std::to_string(in.pad_value) + ", Masking");
+    }
+  }
+  return out;
+}
+
+// ---- batches ---------------------------------------------------------------------------------
+
+void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
+                         const int64_t* idx, int64_t batch) {
+  B = batch;
+  rows.assign(idx, idx + B);
+  primary = -1;
+  for (size_t k = 0; k < inputs.size() && primary < 0; ++k)
+    if (!lengths[k].empty()) primary = int(k);
+  if (primary >= 0) {  // longest first by the first mask: its rows running at step t are a prefix
+    const std::vector<int64_t>& L = lengths[size_t(primary)];
+    std::stable_sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) { return L[size_t(a)] > L[size_t(b)]; });
+  }
+  input_T.assign(inputs.size(), 1);
+  batch_lengths.assign(inputs.size(), {});
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& t = x[k];
+    Slot& s = slots[k];
+    const int64_t T = s.spec.seq ? t.dim(1) : 1, W = s.spec.F;
+    input_T[k] = T;
+    grow(s.data, T * B * W);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t step = 0; step < T; ++step)
+        std::memcpy(s.data.data() + (step * B + b) * W, t.data() + (rows[size_t(b)] * T + step) * W,
+                    sizeof(float) * size_t(W));
+    if (!lengths[k].empty())
+      for (int64_t r : rows) batch_lengths[k].push_back(lengths[k][size_t(r)]);
+  }
+  if (primary >= 0) primary_active = rows_running(batch_lengths[size_t(primary)], input_T[size_t(primary)]);
+  // every slot's view: its steps and its mask
+  for (Slot& s : slots) {
+    Value& v = s.value;
+    v.seq = s.spec.seq, v.F = s.spec.F;
+    v.T = !s.spec.seq ? 1 : s.spec.steps > 0 ? s.spec.steps : input_T[size_t(input_index(s.spec.time_of))];
+    v.lengths = nullptr, v.active = nullptr;
+    if (s.spec.mask_of) {
+      const int k = input_index(s.spec.mask_of);
+      if (!batch_lengths[size_t(k)].empty()) {
+        v.lengths = batch_lengths[size_t(k)].data();
+        if (k == primary) v.active = primary_active.data();
+      }
+    }
+    if (s.input < 0) grow(s.data, v.size(B));
+    v.data = s.data.data();
+  }
+}
+
+void Model::Impl::forward(bool training) {
+  Pass pass{B, training, &rng};
+  std::vector<Value> in, out;
+  for (Step& st : steps) {
+    in.clear(), out.clear();
+    for (int s : st.in) in.push_back(slots[size_t(s)].value);
+    for (int s : st.out) out.push_back(slots[size_t(s)].value);
+    st.op->forward(pass, in, out);
+  }
+}
+
+// The mean loss of output value v against targets (steps, B, W), over valid steps only when v
+// has a mask; dpred (when not null) = ∂(mean)/∂v.
+static double output_loss(const Loss& loss, const Value& v, int64_t B, const float* target,
+                          float* dpred) {
+  const int64_t E = v.F, W = loss_target_width(loss, E);
+  if (!v.seq || !v.lengths) return loss_forward_backward(loss, v.data, target, v.rows(B), E, dpred);
+  int64_t valid = 0;
+  for (int64_t b = 0; b < B; ++b) valid += v.lengths[b];
+  if (dpred) std::memset(dpred, 0, sizeof(float) * size_t(v.size(B)));
+  double value = 0.0;
+  const float share = float(1.0 / double(valid));
+  for (int64_t t = 0; t < v.T; ++t) {
+    if (v.active) {  // rows sorted: the valid ones are a prefix
+      const int64_t n = v.active[t], row = t * B;
+      if (n == 0) continue;
+      float* d = dpred ? dpred + row * E : nullptr;
+      value += loss_forward_backward(loss, v.data + row * E, target + row * W, n, E, d) * double(n) / double(valid);
+      for (int64_t k = 0; d && k < n * E; ++k) d[k] *= float(double(n) / double(valid));
+      continue;
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      if (t >= v.lengths[b]) continue;
+      const int64_t row = t * B + b;
+      float* d = dpred ? dpred + row * E : nullptr;
+      value += loss_forward_backward(loss, v.data + row * E, target + row * W, 1, E, d) / double(valid);
+      for (int64_t k = 0; d && k < E; ++k) d[k] *= share;
+    }
+  }
+  return value;
+}
+
+double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output) {
+  double total = 0.0;
+  std::vector<float> target;
+  for (Slot& s : slots) s.written = false;
+  for (size_t k = 0; k < output_slots.size(); ++k) {
+    Slot& s = slots[size_t(output_slots[k])];
+    const Value& v = s.value;
+    const int64_t W = loss_target_width(losses[k], v.F), steps_k = v.seq ? v.T : 1;
+    target.resize(size_t(steps_k * B * W));
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < steps_k; ++t)
+        std::memcpy(target.data() + (t * B + b) * W, y[k].data() + (rows[size_t(b)] * steps_k + t) * W,
+                    sizeof(float) * size_t(W));
+    float* d = nullptr;
+    if (backward) {
+      grow(s.grad, v.size(B));
+      d = s.grad.data();
+    }
+    const double value = output_loss(losses[k], v, B, target.data(), d);
+    if (per_output) (*per_output)[k] += value * double(B);
+    total += loss_weights[k] * value;
+    if (d && loss_weights[k] != 1.0)
+      for (int64_t i = 0; i < v.size(B); ++i) d[i] *= float(loss_weights[k]);
+    s.written = backward;
+  }
+  if (!backward) return total;
+  std::fill(grads.begin(), grads.end(), 0.0f);
+  Pass pass{B, true, &rng};
+  std::vector<Value> in, out;
+  std::vector<const float*> dout;
+  std::vector<float*> din;
+  std::vector<std::vector<float>> scratch;
+  for (size_t i = steps.size(); i-- > 0;) {
+    Step& st = steps[i];
+    dout.clear();
+    bool any = false;
+    for (int s : st.out) {
+      dout.push_back(slots[size_t(s)].written ? slots[size_t(s)].grad.data() : nullptr);
+      any = any || dout.back();
+    }
+    if (!any) continue;  // nothing reaches a loss through this call
+    in.clear(), out.clear(), din.clear();
+    for (int s : st.in) in.push_back(slots[size_t(s)].value);
+    for (int s : st.out) out.push_back(slots[size_t(s)].value);
+    scratch.resize(st.in.size());
+    std::vector<int> add_to(st.in.size(), -1);  // din[j] went to scratch: add it to this slot
+    std::set<int> claimed;
+    for (size_t j = 0; j < st.in.size(); ++j) {
+      Slot& s = slots[size_t(st.in[j])];
+      if (s.input >= 0) {  // a model input: no gradient needed
+        din.push_back(nullptr);
+        continue;
+      }
+      if (!s.written && !claimed.count(st.in[j])) {
+        grow(s.grad, s.value.size(B));
+        din.push_back(s.grad.data());
+        claimed.insert(st.in[j]);
+      } else {
+        grow(scratch[j], s.value.size(B));
+        din.push_back(scratch[j].data());
+        add_to[j] = st.in[j];
+      }
+    }
+    st.op->backward(pass, in, out, dout, din);
+    for (int s : claimed) slots[size_t(s)].written = true;
+    for (size_t j = 0; j < st.in.size(); ++j) {
+      if (add_to[j] < 0) continue;
+      Slot& s = slots[size_t(add_to[j])];
+      const int64_t n = s.value.size(B);
+      for (int64_t k = 0; k < n; ++k) s.grad[size_t(k)] += scratch[j][size_t(k)];
+    }
+  }
+  return total;
+}
+
+double Model::Impl::evaluate(const TensorList& x, const TensorList& y,
+                             const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx,
+                             int64_t n, int64_t batch_size, std::vector<double>* per_output) {
+  double total = 0.0;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t b = std::min(batch_size, n - start);
+    gather(x, lengths, idx + start, b);
+    forward(false);
+    total += loss_and_backward(y, false, per_output) * double(b);
+  }
+  if (per_output)
+    for (double& v : *per_output) v /= double(n);
+  return total / double(n);
+}
+
+// ---- fit, predict, evaluate ------------------------------------------------------------------
+
+static void check_batch_size(int64_t batch_size) {
+  if (batch_size <= 0)
+    throw Error("batch_size must be a positive integer, got " + std::to_string(batch_size));
+}
+
+History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o) {
+  Impl& m = *impl_;
+  if (!m.compiled) throw Error("fit() needs an optimizer and a loss: call compile() first");
+  if (o.epochs < 0) throw Error("epochs must be >= 0, got " + std::to_string(o.epochs));
+  check_batch_size(o.batch_size);
+  if (!(o.validation_split >= 0.0 && o.validation_split < 1.0))
+    throw Error("validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
+  if (!o.validation_x.empty() || !o.validation_y.empty() || !o.callbacks.empty() ||
+      !o.checkpoint.empty() || o.resume || !o.lengths.empty() || !o.validation_lengths.empty())
+    throw Error("Model::fit takes epochs, batch_size, shuffle, validation_split and verbose; "
+                "validation_x/y, lengths, callbacks and checkpoints are Sequential's so far: "
+                "use validation_split, and masks (Embedding(mask_zero), Masking) for lengths");
+  m.check_x(x);
+  m.check_y(x, y);
+  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x);
+  const int64_t N = x[0].dim(0);
+  int64_t n_train = N;
+  std::vector<int64_t> val_idx;
+  if (o.validation_split > 0.0) {
+    n_train = int64_t(std::floor(double(N) * (1.0 - o.validation_split)));
+    if (n_train <= 0 || n_train >= N)
+      throw Error("validation_split " + std::to_string(o.validation_split) + " of " + std::to_string(N) +
+                  " samples leaves " + std::to_string(n_train) + " for training and " +
+                  std::to_string(N - n_train) + " for validation: both need at least one");
+    for (int64_t k = n_train; k < N; ++k) val_idx.push_back(k);
+  }
+  const bool several = m.output_slots.size() > 1;
+  const std::vector<std::string> out_names = output_names();
+  History history;
+  std::vector<int64_t> order(static_cast<size_t>(n_train));
+  std::iota(order.begin(), order.end(), 0);
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    if (o.shuffle)
+      for (int64_t i = n_train - 1; i > 0; --i)
+        std::swap(order[size_t(i)], order[m.rng.below(uint32_t(i + 1))]);
+    double sum = 0.0;
+    std::vector<double> per(m.output_slots.size(), 0.0);
+    for (int64_t start = 0; start < n_train; start += o.batch_size) {
+      const int64_t b = std::min<int64_t>(o.batch_size, n_train - start);
+      m.gather(x, lengths, order.data() + start, b);
+      m.forward(true);
+      const double loss = m.loss_and_backward(y, true, &per);
+      if (!std::isfinite(loss))
+        throw TrainingDiverged("training diverged at epoch " + std::to_string(epoch + 1) +
+                               ": the loss is " + std::to_string(loss) +
+                               " (lower the learning rate, or clip gradients with clipnorm)");
+      optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(), int64_t(m.params.size()));
+      m.weights_changed();
+      sum += loss * double(b);
+    }
+    Logs logs{{"loss", sum / double(n_train)}};
+    for (size_t k = 0; several && k < per.size(); ++k) logs[out_names[k] + "_loss"] = per[k] / double(n_train);
+    if (!val_idx.empty()) {
+      std::vector<double> vper(m.output_slots.size(), 0.0);
+      logs["val_loss"] = m.evaluate(x, y, lengths, val_idx.data(), int64_t(val_idx.size()), o.batch_size, &vper);
+      for (size_t k = 0; several && k < vper.size(); ++k) logs["val_" + out_names[k] + "_loss"] = vper[k];
+    }
+    for (const auto& [key, value] : logs) history.history[key].push_back(value);
+    if (o.verbose > 0) {
+      std::printf("Epoch %d/%d", epoch + 1, o.epochs);
+      for (const auto& [key, value] : logs) std::printf(" - %s: %.4f", key.c_str(), value);
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+  return history;
+}
+
+std::vector<Tensor> Model::predict(const TensorList& x, int batch_size) {
+  Impl& m = *impl_;
+  check_batch_size(batch_size);
+  m.check_x(x);
+  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x);
+  const int64_t N = x[0].dim(0);
+  std::vector<Tensor> out;
+  for (size_t k = 0; k < m.output_slots.size(); ++k) {
+    const ValueSpec& s = m.slots[size_t(m.output_slots[k])].spec;
+    out.emplace_back(s.seq ? std::vector<int64_t>{N, m.out_steps(k, x), s.F} : std::vector<int64_t>{N, s.F});
+  }
+  std::vector<int64_t> order(static_cast<size_t>(N));
+  std::iota(order.begin(), order.end(), 0);
+  for (int64_t start = 0; start < N; start += batch_size) {
+    const int64_t B = std::min<int64_t>(batch_size, N - start);
+    m.gather(x, lengths, order.data() + start, B);
+    m.forward(false);
+    for (size_t k = 0; k < m.output_slots.size(); ++k) {
+      const Value& v = m.slots[size_t(m.output_slots[k])].value;
+      const int64_t steps = v.seq ? v.T : 1;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = 0; t < steps; ++t)
+          std::memcpy(out[k].data() + (m.rows[size_t(b)] * steps + t) * v.F, v.data + (t * B + b) * v.F,
+                      sizeof(float) * size_t(v.F));
+    }
+  }
+  return out;
+}
+
+double Model::evaluate(const TensorList& x, const TensorList& y, int batch_size) {
+  Impl& m = *impl_;
+  if (!m.compiled) throw Error("evaluate() needs a loss: call compile(optimizer, loss) first");
+  check_batch_size(batch_size);
+  m.check_x(x);
+  m.check_y(x, y);
+  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x);
+  std::vector<int64_t> order(static_cast<size_t>(x[0].dim(0)));
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<double> per(m.output_slots.size(), 0.0);
+  const double total = m.evaluate(x, y, lengths, order.data(), int64_t(order.size()), batch_size, &per);
+  m.last_losses.clear();
+  const std::vector<std::string> names = output_names();
+  for (size_t k = 0; per.size() > 1 && k < per.size(); ++k) m.last_losses[names[k] + "_loss"] = per[k];
+  return total;
+}
+
+Logs Model::last_losses() const { return impl_->last_losses; }
+
+// ---- weights, names, summary -----------------------------------------------------------------
+
+int64_t Model::count_params() const { return int64_t(impl_->params.size()); }
+std::vector<float> Model::get_weights() const { return impl_->params; }
+void Model::set_weights(const std::vector<float>& w) {
+  if (w.size() != impl_->params.size())
+    throw Error("set_weights got " + std::to_string(w.size()) + " values but the model has " +
+                std::to_string(impl_->params.size()) + " parameters");
+  impl_->params = w;
+  impl_->bind_all();
+  impl_->weights_changed();
+}
+void Model::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }
+
+std::vector<NamedWeight> Model::weights() const {
+  std::vector<NamedWeight> out;
+  for (const LayerSlot& l : impl_->layers)
+    for (const ParamTensor& t : l.tensors) out.push_back({l.name + "." + t.name, t.shape, l.offset + t.offset});
+  return out;
+}
+
+std::vector<std::string> Model::input_names() const {
+  std::vector<std::string> out;
+  for (const GraphNode* in : impl_->inputs) out.push_back(in->input_name);
+  return out;
+}
+
+std::vector<std::string> Model::output_names() const {
+  std::vector<std::string> out;
+  for (const SymbolicTensor& t : impl_->outputs) out.push_back(t.name());
+  return out;
+}
+
+std::vector<LayerConfig> Model::layers() const {
+  std::vector<LayerConfig> out;
+  for (const LayerSlot& l : impl_->layers) {
+    out.push_back(l.config);
+    out.back().name = l.name;
+  }
+  return out;
+}
+
+std::string Model::summary() const {
+  const Impl& m = *impl_;
+  auto with_commas = [](int64_t n) {
+    std::string s = std::to_string(n);
+    for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
+    return s;
+  };
+  auto shape = [](const ValueSpec& s, int64_t batch) {
+    const std::string N = batch > 0 ? std::to_string(batch) : "None";
+    const std::string T = s.steps > 0 ? std::to_string(s.steps) : "None";
+    if (!s.seq) return "(" + N + ", " + std::to_string(s.F) + ")";
+    if (s.ids) return "(" + N + ", " + T + ")";
+    return "(" + N + ", " + T + ", " + std::to_string(s.F) + ")";
+  };
+  // one row per input and per layer; "Connected to" lists what each call reads
+  std::vector<std::array<std::string, 4>> rows;
+  for (const GraphNode* in : m.inputs)
+    rows.push_back({in->input_name + " (InputLayer)", shape(in->outputs[0], in->batch_size), "0", "-"});
+  for (const LayerSlot& l : m.layers) {
+    const Step& first = m.steps[size_t(l.steps[0])];
+    std::string outs;
+    for (int s : first.out) outs += (outs.empty() ? "" : ", ") + shape(m.slots[size_t(s)].spec, 0);
+    if (first.out.size() > 1) outs = "[" + outs + "]";
+    std::string from;
+    for (int st : l.steps) {
+      const GraphNode& n = *m.steps[size_t(st)].node;
+      for (const auto* list : {&n.inputs, &n.states})
+        for (const SymbolicTensor& t : *list) from += (from.empty() ? "" : ", ") + t.name();
+    }
+    rows.push_back({l.name + " (" + l.room->keras_class(l.config) + ")", outs, with_commas(l.count), from});
+  }
+  size_t w0 = 28, w1 = 26, w2 = 10;
+  for (const auto& r : rows) w0 = std::max(w0, r[0].size() + 1), w1 = std::max(w1, r[1].size() + 1);
+  std::ostringstream s;
+  const size_t width = w0 + w1 + w2 + 30;
+  const std::string rule(width, '_'), thick(width, '=');
+  s << "Model: \"" << m.options.name << "\"\n" << rule << "\n" << std::left << " " << std::setw(int(w0))
+    << "Layer (type)" << std::setw(int(w1)) << "Output Shape" << std::setw(int(w2)) << "Param #"
+    << "Connected to\n" << thick << "\n";
+  for (const auto& r : rows)
+    s << " " << std::setw(int(w0)) << r[0] << std::setw(int(w1)) << r[1] << std::setw(int(w2)) << r[2]
+      << r[3] << "\n";
+  s << thick << "\nTotal params: " << with_commas(count_params()) << "\nTrainable params: "
+    << with_commas(count_params()) << "\nNon-trainable params: 0\n" << rule << "\n";
+  return s.str();
+}
+
+}  // namespace lstm
+
+namespace lstm {
+
+double model_loss_and_gradient(Model& model, const TensorList& x, const TensorList& y,
+                               std::vector<float>* grads) {
+  Model::Impl& m = model.impl();
+  if (!m.compiled) throw Error("model_loss_and_gradient: compile() first");
+  m.check_x(x);
+  m.check_y(x, y);
+  const auto lengths = m.input_lengths(x);
+  std::vector<int64_t> order(static_cast<size_t>(x[0].dim(0)));
+  std::iota(order.begin(), order.end(), 0);
+  m.gather(x, lengths, order.data(), int64_t(order.size()));
+  m.forward(false);
+  const double loss = m.loss_and_backward(y, grads != nullptr, nullptr);
+  if (grads) *grads = m.grads;
+  return loss;
+}
+
+}  // namespace lstm

@@ -1,0 +1,194 @@
+// lstm::Model, the graph: a chain graph is a Sequential model; gradients of graphs with several
+// inputs and outputs, shared layers, states as tensors and masks match central differences;
+// graph errors name the layers and the fix.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "graph/graph_model.h"
+#include "test_util.h"
+
+namespace lstm {
+namespace {
+
+using test::random_tensor;
+
+// Central differences of the model's loss against its analytic gradient, for every weight.
+void expect_gradients(Model& model, const TensorList& x, const TensorList& y, double eps = 1e-2) {
+  std::vector<float> grads;
+  model_loss_and_gradient(model, x, y, &grads);
+  std::vector<float> w = model.get_weights();
+  ASSERT_EQ(grads.size(), w.size());
+  const std::vector<NamedWeight> names = model.weights();
+  int bad = 0;
+  for (size_t k = 0; k < w.size(); ++k) {
+    const float keep = w[k];
+    w[k] = keep + float(eps);
+    model.set_weights(w);
+    const double up = model_loss_and_gradient(model, x, y, nullptr);
+    w[k] = keep - float(eps);
+    model.set_weights(w);
+    const double down = model_loss_and_gradient(model, x, y, nullptr);
+    w[k] = keep;
+    const double numeric = (up - down) / (2 * eps), analytic = grads[k];
+    if (std::abs(numeric - analytic) > 2e-3 + 3e-2 * std::abs(numeric) && bad++ < 10) {
+      std::string name;
+      for (const NamedWeight& n : names)
+        if (int64_t(k) >= n.offset) name = n.name + "[" + std::to_string(int64_t(k) - n.offset) + "]";
+      ADD_FAILURE() << name << ": analytic " << analytic << " numeric " << numeric;
+    }
+  }
+  model.set_weights(w);
+  EXPECT_EQ(bad, 0);
+}
+
+// Right-padded sequences: sample n keeps its first lengths[n] steps, the rest is `pad`.
+Tensor padded(Tensor x, const std::vector<int64_t>& lengths, float pad) {
+  const int64_t N = x.dim(0), T = x.dim(1), F = x.dim(2);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t t = lengths[size_t(n)]; t < T; ++t)
+      for (int64_t f = 0; f < F; ++f) x[(n * T + t) * F + f] = pad;
+  return x;
+}
+
+TEST(Graph, ChainIsSequential) {
+  Sequential seq;
+  seq.add(LSTM(6, {.return_sequences = true, .input_shape = {5, 3}}));
+  seq.add(GRU(4));
+  seq.add(Dense(2));
+  seq.compile(Adam(), loss::mse);
+  auto in = Input({5, 3});
+  auto out = Dense(2)(GRU(4)(LSTM(6, {.return_sequences = true})(in)));
+  Model model(in, out);
+  model.compile(Adam(), loss::mse);
+  ASSERT_EQ(model.count_params(), seq.count_params());
+  model.set_weights(seq.get_weights());
+  const Tensor x = random_tensor({7, 5, 3}, 1), y = random_tensor({7, 2}, 2);
+  const Tensor a = seq.predict(x), b = model.predict(x)[0];
+  ASSERT_EQ(a.shape(), b.shape());
+  for (int64_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], 1e-6);
+  EXPECT_NEAR(seq.evaluate(x, y), model.evaluate(x, y), 1e-6);
+  // the same training run: same steps, same weights
+  seq.fit(x, y, {.epochs = 3, .batch_size = 3, .shuffle = false, .verbose = 0});
+  model.fit(x, y, {.epochs = 3, .batch_size = 3, .shuffle = false, .verbose = 0});
+  const std::vector<float> ws = seq.get_weights(), wm = model.get_weights();
+  for (size_t k = 0; k < ws.size(); ++k) EXPECT_NEAR(ws[k], wm[k], 1e-5);
+  EXPECT_EQ(model.weights()[0].name, "lstm.weight_ih");
+  EXPECT_EQ(model.weights().back().name, "dense.bias");
+}
+
+TEST(Graph, GradientsOfStatesMasksAndSharedLayers) {
+  // An encoder (Bidirectional, masked source) whose final states start a decoder (masked
+  // target of other lengths, so the decoder's rows are in an order of their own), a Dense
+  // shared by two outputs, and a second output from the encoder's state.
+  auto src = Input({kAnyLength, 3}, {.name = "source"});
+  auto tgt = Input({kAnyLength, 2}, {.name = "target"});
+  auto src_m = Masking(0.0f)(src);
+  auto tgt_m = Masking(0.0f)(tgt);
+  auto [enc, hf, cf, hb, cb] = Bidirectional(LSTM(4, {.return_sequences = true, .return_state = true}))(src_m);
+  (void)enc, (void)hb, (void)cb;
+  auto dec = LSTM(4, {.return_sequences = true})(tgt_m, {hf, cf});
+  auto head = Dense(3, {.activation = Activation::tanh});
+  auto out1 = head(dec);
+  auto [g_out, g_h] = GRU(3, {.return_state = true})(src_m);
+  auto out2 = head(g_out);
+  (void)g_h;
+  Model model({src, tgt}, {out1, out2});
+  model.compile(SGD(), loss::mse, {.loss_weights = {1.0, 0.5}});
+  const std::vector<int64_t> ls = {5, 3, 4, 2}, lt = {2, 4, 3, 4};
+  const Tensor xs = padded(random_tensor({4, 5, 3}, 3, 0.1f, 1.0f), ls, 0.0f);
+  const Tensor xt = padded(random_tensor({4, 4, 2}, 4, 0.1f, 1.0f), lt, 0.0f);
+  const Tensor y1 = random_tensor({4, 4, 3}, 5), y2 = random_tensor({4, 3}, 6);
+  expect_gradients(model, {xs, xt}, {y1, y2});
+  // At padded target steps the decoder's outputs are zero, so the head gives tanh(bias) = 0
+  // (its bias starts at zero); at valid steps they are not.
+  const std::vector<Tensor> p = model.predict({xs, xt});
+  ASSERT_EQ(p[0].shape(), (std::vector<int64_t>{4, 4, 3}));
+  EXPECT_EQ(p[1].shape(), (std::vector<int64_t>{4, 3}));
+  for (int64_t n = 0; n < 4; ++n)
+    for (int64_t t = 0; t < 4; ++t)
+      for (int64_t f = 0; f < 3; ++f) {
+        if (t >= lt[size_t(n)]) EXPECT_EQ(p[0].at({n, t, f}), 0.0f) << n << ", " << t;
+        else EXPECT_NE(p[0].at({n, t, f}), 0.0f) << n << ", " << t;
+      }
+  EXPECT_EQ(model.layers().size(), 6u);  // 2 masking, bidirectional, lstm, dense (shared), gru
+}
+
+TEST(Graph, InitialStateGradientsOfEachCell) {
+  for (LayerConfig cell : std::vector<LayerConfig>{LSTM(3, {.return_sequences = true, .return_state = true}),
+                                                   GRU(3, {.return_sequences = true, .return_state = true}),
+                                                   SimpleRNN(3, {.return_sequences = true, .return_state = true}),
+                                                   LSTM(3, {.return_sequences = true, .return_state = true,
+                                                            .proj_size = 2, .use_peepholes = true})}) {
+    SCOPED_TRACE(layer_type_name(cell.type) + std::string(cell.proj_size ? " with options" : ""));
+    auto a = Input({kAnyLength, 2});
+    auto b = Input({kAnyLength, 2});
+    std::vector<SymbolicTensor> first = cell.call({a});
+    LayerConfig second = cell;
+    second.identity.reset();  // a layer of its own
+    second.return_state = false;
+    std::vector<SymbolicTensor> states(first.begin() + 1, first.end());
+    auto out = second.call({b}, states)[0];
+    auto last = Dense(2)(out);
+    Model model({a, b}, last);
+    model.compile(SGD(), loss::mse);
+    const Tensor xa = random_tensor({3, 4, 2}, 7), xb = random_tensor({3, 3, 2}, 8);
+    expect_gradients(model, {xa, xb}, random_tensor({3, 3, 2}, 9));
+  }
+}
+
+TEST(Graph, ErrorsNameTheLayersAndTheFix) {
+  auto a = Input({kAnyLength, 3}, {.name = "a"});
+  auto b = Input({kAnyLength, 3}, {.name = "b"});
+  auto y = Dense(1)(LSTM(4)(a));
+  try {
+    Model m({a, b}, y);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("input 'b' is not connected to any output"), std::string::npos) << e.what();
+  }
+  try {
+    Model m(b, y);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs input 'a', which is not among the model's inputs"),
+              std::string::npos) << e.what();
+  }
+  try {
+    auto h = Dense(5)(LSTM(4)(a));
+    LSTM(4)(b, {h, h});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("initial_state[0] (h) is [N, 5] but the layer's state is [N, 4]"),
+              std::string::npos) << e.what();
+  }
+  try {
+    auto d1 = Dense(2);
+    d1.name = "head";
+    auto d2 = Dense(2);
+    d2.name = "head";
+    Model m(a, {d1(LSTM(2)(a)), d2(LSTM(2)(a))});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("named 'head'"), std::string::npos) << e.what();
+  }
+  Model m(a, y);
+  m.compile(Adam(), loss::mse);
+  try {
+    const Tensor x1 = random_tensor({2, 3, 3}, 1), x2 = random_tensor({2, 3, 3}, 1);
+    m.fit({x1, x2}, random_tensor({2, 1}, 2));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the model has 1 input (a) but 2 tensors were given"),
+              std::string::npos) << e.what();
+  }
+  try {
+    auto [seq, h, c] = LSTM(4, {.return_sequences = true})(a);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("set return_state = true"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lstm
