@@ -237,3 +237,6 @@ struct MaskingOptions {
 LayerConfig Masking(float mask_value = 0.0f, MaskingOptions options = {});
 
 }  // namespace lstm
+
+// Layer types of rooms of their own (src/graph/registry.def), one header each:
+#include "lstm/layers/merge.h"

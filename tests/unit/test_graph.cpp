@@ -129,11 +129,32 @@ TEST(Graph, InitialStateGradientsOfEachCell) {
     second.return_state = false;
     std::vector<SymbolicTensor> states(first.begin() + 1, first.end());
     auto out = second.call({b}, states)[0];
-    auto last = Dense(2)(out);
+    auto last = Dense(2)(Concatenate()({out, out}));
     Model model({a, b}, last);
     model.compile(SGD(), loss::mse);
     const Tensor xa = random_tensor({3, 4, 2}, 7), xb = random_tensor({3, 3, 2}, 8);
     expect_gradients(model, {xa, xb}, random_tensor({3, 3, 2}, 9));
+  }
+}
+
+TEST(Graph, GradientsOfMerges) {
+  auto a = Input({4, 2});  // one fixed length: the sequences line up step by step
+  auto b = Input({4, 3});
+  auto sa = LSTM(3, {.return_sequences = true})(a);
+  auto sb = Dense(3, {.activation = Activation::tanh})(b);
+  auto m1 = Multiply()({sa, sb, sa});  // one tensor twice: its gradients add up
+  auto m2 = Average()({Add()({sa, sb}), m1});
+  auto cat = Concatenate()({m2, sb, a});
+  Model model({a, b}, Dense(2)(cat));
+  model.compile(SGD(), loss::mse);
+  const Tensor xa = random_tensor({3, 4, 2}, 10), xb = random_tensor({3, 4, 3}, 11);
+  expect_gradients(model, {xa, xb}, random_tensor({3, 4, 2}, 12));
+  try {
+    Add()({sa, Dense(4)(sb)});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Add: input 0 is [N, 4, 3] and input 1 is [N, 4, 4]"),
+              std::string::npos) << e.what();
   }
 }
 
