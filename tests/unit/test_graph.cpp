@@ -158,6 +158,46 @@ TEST(Graph, GradientsOfMerges) {
   }
 }
 
+TEST(Graph, GradientsOfAttentionWithMasks) {
+  // Query and value of different lengths and masks; the key its own tensor or the value.
+  for (bool scale : {false, true})
+    for (bool own_key : {false, true}) {
+      SCOPED_TRACE(std::string(scale ? "scaled" : "plain") + (own_key ? ", own key" : ""));
+      auto src = Input({kAnyLength, 3});
+      auto tgt = Input({kAnyLength, 2});
+      auto enc = LSTM(4, {.return_sequences = true})(Masking()(src));
+      auto dec = LSTM(4, {.return_sequences = true})(Masking()(tgt));
+      std::vector<SymbolicTensor> qvk = {dec, enc};
+      if (own_key) qvk.push_back(Dense(4)(enc));
+      auto ctx = Attention({.use_scale = scale})(qvk);
+      Model model({src, tgt}, Dense(2)(Concatenate()({dec, ctx})));
+      model.compile(SGD(), loss::mse);
+      if (scale) {  // move the scale off 1 so that its gradient is tested away from the start
+        std::vector<float> w = model.get_weights();
+        for (const NamedWeight& n : model.weights())
+          if (n.name == "attention.scale") w[size_t(n.offset)] = 0.7f;
+        model.set_weights(w);
+      }
+      const Tensor xs = padded(random_tensor({3, 5, 3}, 13, 0.1f, 1.0f), {3, 5, 2}, 0.0f);
+      const Tensor xt = padded(random_tensor({3, 4, 2}, 14, 0.1f, 1.0f), {4, 2, 3}, 0.0f);
+      expect_gradients(model, {xs, xt}, random_tensor({3, 4, 2}, 15));
+      // padded keys get no weight: changing them changes nothing
+      Tensor xs2 = xs;
+      for (int64_t f = 0; f < 3; ++f) xs2.at({2, 3, f}) = 0.0f, xs2.at({0, 4, f}) = 0.0f;
+      const Tensor p1 = model.predict({xs, xt})[0], p2 = model.predict({xs2, xt})[0];
+      for (int64_t i = 0; i < p1.size(); ++i) EXPECT_EQ(p1[i], p2[i]);
+    }
+  auto q = Input({kAnyLength, 128});
+  auto v = Input({kAnyLength, 64});
+  try {
+    Attention()({q, v});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Attention: query [N, T, 128] and value [N, T, 64] must "
+                                         "have the same last axis"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Graph, ErrorsNameTheLayersAndTheFix) {
   auto a = Input({kAnyLength, 3}, {.name = "a"});
   auto b = Input({kAnyLength, 3}, {.name = "b"});
