@@ -48,7 +48,7 @@ struct Step {
 struct LayerSlot {
   std::string name;
   LayerConfig config;
-  const Room* room;
+  const Room* room = nullptr;
   int64_t offset = 0, count = 0;
   std::vector<ParamTensor> tensors;
   std::vector<int> steps;  // its calls
@@ -196,7 +196,9 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     const LayerIdentity* id = n->layer.identity.get();
     if (layer_of.count(id)) continue;
     layer_of[id] = int(layers.size());
-    layers.push_back(LayerSlot{n->layer.name, n->layer, n->room});
+    LayerSlot slot;
+    slot.name = n->layer.name, slot.config = n->layer, slot.room = n->room;
+    layers.push_back(std::move(slot));
   }
   for (LayerSlot& l : layers)
     if (!l.name.empty()) {

@@ -45,7 +45,6 @@ class RecurrentOp final : public Op {
         cell_(bidir_ ? c.wrapped[0] : c),
         I_(I),
         H_(width_of(cell_)),
-        C_(cell_.units),
         has_c_(cell_.type == LayerType::lstm),
         seq_(c.return_sequences),
         state_out_(c.return_state),
@@ -276,7 +275,7 @@ class RecurrentOp final : public Op {
 
   const bool bidir_;
   const LayerConfig cell_;  // the recurrent layer (a Bidirectional one's wrapped layer)
-  const int64_t I_, H_, C_;
+  const int64_t I_, H_;
   const bool has_c_, seq_, state_out_, given_, reversed_;
   const MergeMode merge_;
   std::vector<std::unique_ptr<Recurrence>> dirs_;
