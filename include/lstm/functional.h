@@ -114,6 +114,8 @@ class Model {
   void set_weights(const std::vector<float>& weights);
   std::vector<NamedWeight> weights() const;
   std::vector<std::string> input_names() const;
+  // The outputs' layer names ("dense"; "dense:1" for a layer's second output; "dense@k" for
+  // output k when an earlier output has its name, as a shared layer's two calls do).
   std::vector<std::string> output_names() const;
   // The layers in the order of the graph (a shared layer once), with their names.
   std::vector<LayerConfig> layers() const;

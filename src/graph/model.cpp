@@ -233,6 +233,7 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
   for (GraphNode* n : order) {
     const int layer = layer_of[n->layer.identity.get()];
     n->where = "layer '" + layers[size_t(layer)].name + "' (" + n->room->type() + ")";
+    if (n->layer.name.empty()) n->layer.name = layers[size_t(layer)].name;  // Keras: named once
     Step st{n, layer, nullptr, {}, {}};
     Call call{n->layer, {}, {}, {}, n->where};
     for (const auto* list : {&n->inputs, &n->states})
@@ -766,7 +767,12 @@ std::vector<std::string> Model::input_names() const {
 
 std::vector<std::string> Model::output_names() const {
   std::vector<std::string> out;
-  for (const SymbolicTensor& t : impl_->outputs) out.push_back(t.name());
+  for (const SymbolicTensor& t : impl_->outputs) {
+    std::string name = t.name();
+    if (std::find(out.begin(), out.end(), name) != out.end())  // a shared layer's second call
+      name += "@" + std::to_string(out.size());
+    out.push_back(name);
+  }
   return out;
 }
 
