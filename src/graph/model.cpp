@@ -20,8 +20,10 @@
 #include "layers/seq_dims.h"
 #include "lstm/error.h"
 #include "lstm/functional.h"
-#include "model/padding.h"
+#include "model/data_checks.h"
 #include "optim/optimizer.h"
+#include "train/divergence.h"
+#include "train/progress.h"
 
 namespace lstm {
 
@@ -120,6 +122,13 @@ struct Model::Impl {
   void gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
               const int64_t* idx, int64_t B);
   void forward(bool training);
+  // Scratch of forward and backward, kept from batch to batch (no allocation once warm).
+  std::vector<Value> in, out;
+  std::vector<const float*> dout;
+  std::vector<float*> din;
+  std::vector<std::vector<float>> scratch;  // per input of a call: a gradient to add
+  std::vector<int> add_to, claimed;         // slots that scratch goes to; slots written directly
+  std::vector<float> target;                // one output's targets, time-major
   double loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output);
   double evaluate(const TensorList& x, const TensorList& y,
                   const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx, int64_t n,
@@ -336,13 +345,6 @@ void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, Compil
 
 // ---- data ------------------------------------------------------------------------------------
 
-static void check_finite(const Tensor& t, const std::string& name) {
-  for (int64_t k = 0; k < t.size(); ++k)
-    if (!std::isfinite(t[k]))
-      throw Error(name + " contains " + (std::isnan(t[k]) ? "NaN" : "Inf") + " at flat index " +
-                  std::to_string(k) + ": remove or fill missing values first");
-}
-
 void Model::Impl::check_x(const TensorList& x) const {
   if (x.size() != inputs.size()) {
     std::string list;
@@ -485,7 +487,6 @@ void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int6
 
 void Model::Impl::forward(bool training) {
   Pass pass{B, training, &rng};
-  std::vector<Value> in, out;
   for (Step& st : steps) {
     in.clear(), out.clear();
     for (int s : st.in) in.push_back(slots[size_t(s)].value);
@@ -527,7 +528,6 @@ static double output_loss(const Loss& loss, const Value& v, int64_t B, const flo
 
 double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output) {
   double total = 0.0;
-  std::vector<float> target;
   for (Slot& s : slots) s.written = false;
   for (size_t k = 0; k < output_slots.size(); ++k) {
     Slot& s = slots[size_t(output_slots[k])];
@@ -553,10 +553,6 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
   if (!backward) return total;
   std::fill(grads.begin(), grads.end(), 0.0f);
   Pass pass{B, true, &rng};
-  std::vector<Value> in, out;
-  std::vector<const float*> dout;
-  std::vector<float*> din;
-  std::vector<std::vector<float>> scratch;
   for (size_t i = steps.size(); i-- > 0;) {
     Step& st = steps[i];
     dout.clear();
@@ -566,22 +562,21 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
       any = any || dout.back();
     }
     if (!any) continue;  // nothing reaches a loss through this call
-    in.clear(), out.clear(), din.clear();
+    in.clear(), out.clear(), din.clear(), claimed.clear();
     for (int s : st.in) in.push_back(slots[size_t(s)].value);
     for (int s : st.out) out.push_back(slots[size_t(s)].value);
-    scratch.resize(st.in.size());
-    std::vector<int> add_to(st.in.size(), -1);  // din[j] went to scratch: add it to this slot
-    std::set<int> claimed;
+    if (scratch.size() < st.in.size()) scratch.resize(st.in.size());
+    add_to.assign(st.in.size(), -1);
     for (size_t j = 0; j < st.in.size(); ++j) {
       Slot& s = slots[size_t(st.in[j])];
       if (s.input >= 0) {  // a model input: no gradient needed
         din.push_back(nullptr);
         continue;
       }
-      if (!s.written && !claimed.count(st.in[j])) {
+      if (!s.written && std::find(claimed.begin(), claimed.end(), st.in[j]) == claimed.end()) {
         grow(s.grad, s.value.size(B));
         din.push_back(s.grad.data());
-        claimed.insert(st.in[j]);
+        claimed.push_back(st.in[j]);
       } else {
         grow(scratch[j], s.value.size(B));
         din.push_back(scratch[j].data());
@@ -650,42 +645,62 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
   }
   const bool several = m.output_slots.size() > 1;
   const std::vector<std::string> out_names = output_names();
+  double max_abs_y = 0.0;
+  for (size_t k = 0; k < y.size(); ++k)
+    for (int64_t i = 0; i < y[k].size(); ++i) max_abs_y = std::max(max_abs_y, std::fabs(double(y[k][i])));
+  DivergenceGuard guard(m.optimizer, m.losses[0], max_abs_y);
+  if (o.verbose > 0 && !guard.target_warning().empty())
+    std::fprintf(stderr, "%s\n", guard.target_warning().c_str());
+  // the weights and optimizer state at the start of the epoch: what a diverged fit leaves
+  std::vector<float> epoch_params;
+  OptimizerState epoch_opt;
+  auto diverged = [&](int epoch, int64_t batch, const std::string& what) {
+    m.params = epoch_params;
+    m.opt_state = epoch_opt;
+    m.bind_all();
+    m.weights_changed();
+    throw TrainingDiverged(guard.message(epoch, batch, what, ""));
+  };
   History history;
+  Progress progress(o.verbose, o.epochs);
   std::vector<int64_t> order(static_cast<size_t>(n_train));
-  std::iota(order.begin(), order.end(), 0);
+  const int64_t P = int64_t(m.params.size()), bs = o.batch_size;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    epoch_params = m.params;
+    epoch_opt = m.opt_state;
+    std::iota(order.begin(), order.end(), 0);  // as Sequential: an epoch depends on the rng only
     if (o.shuffle)
       for (int64_t i = n_train - 1; i > 0; --i)
         std::swap(order[size_t(i)], order[m.rng.below(uint32_t(i + 1))]);
+    progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
     double sum = 0.0;
     std::vector<double> per(m.output_slots.size(), 0.0);
-    for (int64_t start = 0; start < n_train; start += o.batch_size) {
-      const int64_t b = std::min<int64_t>(o.batch_size, n_train - start);
+    for (int64_t start = 0, batch = 1; start < n_train; start += bs, ++batch) {
+      const int64_t b = std::min(bs, n_train - start);
       m.gather(x, lengths, order.data() + start, b);
       m.forward(true);
       const double loss = m.loss_and_backward(y, true, &per);
-      if (!std::isfinite(loss))
-        throw TrainingDiverged("training diverged at epoch " + std::to_string(epoch + 1) +
-                               ": the loss is " + std::to_string(loss) +
-                               " (lower the learning rate, or clip gradients with clipnorm)");
-      optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(), int64_t(m.params.size()));
+      const std::string broken = guard.check_batch(loss, all_finite(m.grads.data(), P));
+      if (!broken.empty()) diverged(epoch, batch, broken);
+      optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(), P);
+      if (!all_finite(m.params.data(), P))
+        diverged(epoch, batch, "the update made a weight NaN or Inf (finite but enormous gradients)");
       m.weights_changed();
       sum += loss * double(b);
+      progress.batch_end(batch, sum / double(start + b));
     }
     Logs logs{{"loss", sum / double(n_train)}};
     for (size_t k = 0; several && k < per.size(); ++k) logs[out_names[k] + "_loss"] = per[k] / double(n_train);
     if (!val_idx.empty()) {
       std::vector<double> vper(m.output_slots.size(), 0.0);
-      logs["val_loss"] = m.evaluate(x, y, lengths, val_idx.data(), int64_t(val_idx.size()), o.batch_size, &vper);
+      logs["val_loss"] = m.evaluate(x, y, lengths, val_idx.data(), int64_t(val_idx.size()), bs, &vper);
       for (size_t k = 0; several && k < vper.size(); ++k) logs["val_" + out_names[k] + "_loss"] = vper[k];
+      if (!std::isfinite(logs["val_loss"]))
+        diverged(epoch, (n_train + bs - 1) / bs, "the validation loss is " +
+                                                     std::string(std::isnan(logs["val_loss"]) ? "NaN" : "Inf"));
     }
     for (const auto& [key, value] : logs) history.history[key].push_back(value);
-    if (o.verbose > 0) {
-      std::printf("Epoch %d/%d", epoch + 1, o.epochs);
-      for (const auto& [key, value] : logs) std::printf(" - %s: %.4f", key.c_str(), value);
-      std::printf("\n");
-      std::fflush(stdout);
-    }
+    progress.epoch_end(logs);
   }
   return history;
 }

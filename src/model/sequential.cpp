@@ -18,7 +18,7 @@
 #include "lstm/error.h"
 #include "lstm/lstm.h"
 #include "model/model_impl.h"
-#include "model/padding.h"
+#include "model/data_checks.h"
 
 namespace lstm {
 
@@ -248,20 +248,6 @@ static std::string expected_x(const Sequential::Impl& m) {
   std::string t = m.fixed_steps() > 0 ? std::to_string(m.fixed_steps()) : "T";
   if (m.tokens()) return "[N, " + t + "] (token ids)";
   return "[N, " + t + ", " + std::to_string(m.features()) + "]";
-}
-
-static void check_finite(const Tensor& t, const char* name) {
-  for (int64_t k = 0; k < t.size(); ++k) {
-    if (!std::isfinite(t[k])) {
-      std::string where;
-      int64_t rest = k;
-      std::vector<int64_t> idx(static_cast<size_t>(t.rank()));
-      for (int a = t.rank() - 1; a >= 0; --a) idx[size_t(a)] = rest % t.dim(a), rest /= t.dim(a);
-      throw Error(std::string(name) + " contains " + (std::isnan(t[k]) ? "NaN" : "Inf") +
-                  " at index " + shape_string(idx) +
-                  ": remove or fill missing values before training or predicting");
-    }
-  }
 }
 
 int64_t Sequential::Impl::check_x(const Tensor& x, const char* name) const {

@@ -1,14 +1,31 @@
-// Per-sample lengths read off right-padded data (Embedding(mask_zero), Masking), with the checks
-// that name the sample: Sequential and graph models both read their padding this way.
+// Checks of the data a model is given, shared by Sequential and graph models: finite values,
+// and per-sample lengths read off right-padded data (Embedding(mask_zero), Masking), with
+// messages that name the sample.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "lstm/error.h"
+#include "lstm/tensor.h"
 
 namespace lstm {
+
+// Throws lstm::Error naming the first NaN or Inf of t by its index.
+inline void check_finite(const Tensor& t, const std::string& name) {
+  for (int64_t k = 0; k < t.size(); ++k) {
+    if (!std::isfinite(t[k])) {
+      int64_t rest = k;
+      std::vector<int64_t> idx(static_cast<size_t>(t.rank()));
+      for (int a = t.rank() - 1; a >= 0; --a) idx[size_t(a)] = rest % t.dim(a), rest /= t.dim(a);
+      throw Error(name + " contains " + (std::isnan(t[k]) ? "NaN" : "Inf") +
+                  " at index " + shape_string(idx) +
+                  ": remove or fill missing values before training or predicting");
+    }
+  }
+}
 
 // Lengths from padding: a step is padding when pad(n, t) holds; padding must fill the end.
 template <class IsPad>
