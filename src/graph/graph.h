@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "graph/op.h"
+#include "layers/op.h"
 #include "lstm/layers.h"
 #include "lstm/symbolic.h"
 

@@ -1,292 +1,15 @@
 // The recurrent layers in a graph: LSTM, GRU, SimpleRNN (with go_backwards) and Bidirectional,
 // with Keras's initial_state (inputs after x: h, then c for an LSTM, per direction) and
 // return_state (outputs after the output: the final h, c per direction, at each row's last
-// valid step).
+// valid step). The op itself is layers/recurrent.h's, the one Sequential runs too.
 //
-// Dimensions: T = time steps, B = batch, I = input features, H = the width of h_t (units, or an
-// LSTM's proj_size), C = the width of c_t (units), L_b = the length of row b.
-//
-// The cells step the rows still running at step t as a prefix of the batch, so they need rows
-// sorted longest first. The model sorts a batch by its first mask; a tensor with another mask
-// (a translator's target, when its source sets the order) is put in that order here, run, and
-// put back.
-#include <algorithm>
-#include <cstring>
-#include <numeric>
-
+// Dimensions: H = the width of h_t (units, or an LSTM's proj_size), C = the width of c_t.
 #include "core/limits.h"
-#include "core/threads.h"
 #include "graph/graph.h"
-#include "layers/recurrence.h"
-#include "layers/seq_dims.h"
-#include "layers/time_order.h"
+#include "layers/recurrent.h"
 #include "lstm/error.h"
 
 namespace lstm {
-
-static int64_t width_of(const LayerConfig& c) { return c.proj_size > 0 ? c.proj_size : c.units; }
-
-// Rows of a (T, B, W) block in another order: dst[t, j] = src[t, order[j]] (gather), or
-// dst[t, order[j]] = src[t, j] (scatter).
-static void reorder(const float* src, float* dst, const std::vector<int64_t>& order, int64_t T,
-                    int64_t W, bool scatter) {
-  const int64_t B = int64_t(order.size());
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t j = 0; j < B; ++j) {
-      const int64_t from = scatter ? j : order[size_t(j)], to = scatter ? order[size_t(j)] : j;
-      std::memcpy(dst + (t * B + to) * W, src + (t * B + from) * W, sizeof(float) * size_t(W));
-    }
-}
-
-class RecurrentOp final : public Op {
- public:
-  RecurrentOp(const LayerConfig& c, int64_t I, bool given_states)
-      : bidir_(c.type == LayerType::bidirectional),
-        cell_(bidir_ ? c.wrapped[0] : c),
-        I_(I),
-        H_(width_of(cell_)),
-        has_c_(cell_.type == LayerType::lstm),
-        seq_(c.return_sequences),
-        state_out_(c.return_state),
-        given_(given_states),
-        reversed_(!bidir_ && cell_.go_backwards),
-        merge_(c.merge_mode) {
-    dirs_.push_back(make_recurrence(cell_, I));
-    if (bidir_) dirs_.push_back(make_recurrence(cell_, I));
-  }
-
-  std::vector<ParamTensor> param_tensors() const override {
-    if (!bidir_) return dirs_[0]->param_tensors();
-    std::vector<ParamTensor> out;
-    for (ParamTensor t : dirs_[0]->param_tensors()) out.push_back({"forward." + t.name, t.shape, t.offset});
-    for (ParamTensor t : dirs_[1]->param_tensors())
-      out.push_back({"backward." + t.name, t.shape, dirs_[0]->param_count() + t.offset});
-    return out;
-  }
-  void bind(float* params, float* grads) override {
-    Op::bind(params, grads);
-    int64_t off = 0;
-    for (auto& d : dirs_) d->bind(params + off, grads + off), off += d->param_count();
-  }
-  void init(Rng& rng) override {
-    for (auto& d : dirs_) d->init(rng);
-  }
-  void weights_changed() override {
-    for (auto& d : dirs_) d->weights_changed();
-  }
-  void reset_carried_state() override {
-    for (auto& d : dirs_) d->reset_carried_state();
-  }
-
-  void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
-    const Value& x = in[0];
-    sorted_ = !x.lengths || x.active;
-    if (sorted_) return run_forward(pass, pass.batch(x), in, out);
-    // Rows in an order of their own: sort them longest first, run, put them back.
-    const int64_t B = pass.B, T = x.T;
-    order_.resize(size_t(B));
-    std::iota(order_.begin(), order_.end(), 0);
-    std::stable_sort(order_.begin(), order_.end(),
-                     [&](int64_t a, int64_t b) { return x.lengths[a] > x.lengths[b]; });
-    lengths_.resize(size_t(B));
-    for (int64_t j = 0; j < B; ++j) lengths_[size_t(j)] = x.lengths[order_[size_t(j)]];
-    active_ = rows_running(lengths_, T);
-    Batch b{T, B, lengths_.data(), active_.data(), pass.training, pass.rng};
-    perm_in_.resize(in.size()), perm_out_.resize(out.size());
-    std::vector<Value> pin(in.begin(), in.end()), pout(out.begin(), out.end());
-    for (size_t k = 0; k < in.size(); ++k) {
-      const int64_t steps = in[k].seq ? T : 1;
-      grow(perm_in_[k], steps * B * in[k].F);
-      reorder(in[k].data, perm_in_[k].data(), order_, steps, in[k].F, false);
-      pin[k].data = perm_in_[k].data();
-    }
-    for (size_t k = 0; k < out.size(); ++k) {
-      grow(perm_out_[k], out[k].size(B));
-      pout[k].data = perm_out_[k].data();
-    }
-    run_forward(pass, b, pin, pout);
-    for (size_t k = 0; k < out.size(); ++k)
-      reorder(pout[k].data, out[k].data, order_, out[k].seq ? T : 1, out[k].F, true);
-  }
-
-  void backward(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
-                std::span<const float* const> dout, std::span<float* const> din) override {
-    (void)out;
-    const Value& x = in[0];
-    if (sorted_) return run_backward(pass.batch(x), in, dout, din);
-    const int64_t B = pass.B, T = x.T;
-    Batch b{T, B, lengths_.data(), active_.data(), pass.training, pass.rng};
-    std::vector<Value> pin(in.begin(), in.end());
-    for (size_t k = 0; k < in.size(); ++k) pin[k].data = perm_in_[k].data();
-    perm_dout_.resize(dout.size()), perm_din_.resize(din.size());
-    std::vector<const float*> pd(dout.size(), nullptr);
-    std::vector<float*> pdi(din.size(), nullptr);
-    for (size_t k = 0; k < dout.size(); ++k) {
-      if (!dout[k]) continue;
-      const int64_t steps = out[k].seq ? T : 1;
-      grow(perm_dout_[k], steps * B * out[k].F);
-      reorder(dout[k], perm_dout_[k].data(), order_, steps, out[k].F, false);
-      pd[k] = perm_dout_[k].data();
-    }
-    for (size_t k = 0; k < din.size(); ++k) {
-      if (!din[k]) continue;
-      grow(perm_din_[k], in[k].size(B));
-      pdi[k] = perm_din_[k].data();
-    }
-    run_backward(b, pin, pd, pdi);
-    for (size_t k = 0; k < din.size(); ++k)
-      if (din[k]) reorder(pdi[k], din[k], order_, in[k].seq ? T : 1, in[k].F, true);
-  }
-
- private:
-  int64_t per_dir() const { return has_c_ ? 2 : 1; }
-  const float* state_in(std::span<const Value> in, size_t d, int which) const {
-    if (!given_) return nullptr;
-    return in[1 + d * size_t(per_dir()) + size_t(which)].data;
-  }
-
-  void run_forward(const Pass& pass, const Batch& b, std::span<const Value> in,
-                   std::span<const Value> out) {
-    (void)pass;
-    const Value& x = in[0];
-    const int64_t B = b.B, T = b.T, steps = seq_ ? T : 1, R = steps * B;
-    for (size_t d = 0; d < dirs_.size(); ++d) {
-      if (given_) dirs_[d]->set_initial_state(state_in(in, d, 0), has_c_ ? state_in(in, d, 1) : nullptr, B);
-      dirs_[d]->draw_masks(b);
-    }
-    if (!bidir_) {
-      const float* xin = x.data;
-      if (reversed_) {
-        grow(x_rev_, T * B * I_);
-        reverse_steps(x.data, x_rev_.data(), I_, b);
-        xin = x_rev_.data();
-      }
-      const float* hs = dirs_[0]->forward(xin, b);
-      if (seq_) std::memcpy(out[0].data, hs, sizeof(float) * size_t(R * H_));
-      else gather_last(hs, out[0].data, H_, b);
-    } else {
-      grow(x_rev_, T * B * I_), grow(b_, R * H_);
-      if (!seq_) grow(f_, R * H_);
-      const float* f = nullptr;
-      run_side_by_side(
-          [&] {
-            const float* hf = dirs_[0]->forward(x.data, b);
-            if (seq_) f = hf;
-            else gather_last(hf, f_.data(), H_, b), f = f_.data();
-          },
-          [&] {
-            reverse_steps(x.data, x_rev_.data(), I_, b);
-            const float* hb = dirs_[1]->forward(x_rev_.data(), b);
-            if (seq_) reverse_steps(hb, b_.data(), H_, b);
-            else gather_last(hb, b_.data(), H_, b);
-          });
-      f_seen_ = f;
-      merge_directions(merge_, f, b_.data(), out[0].data, R, H_);
-    }
-    for (size_t d = 0; state_out_ && d < dirs_.size(); ++d)
-      dirs_[d]->final_state(b, out[1 + d * size_t(per_dir())].data,
-                            has_c_ ? out[2 + d * size_t(per_dir())].data : nullptr);
-  }
-
-  // One direction's backward: dy_seq (T, B, H) in processing order or null, dy_last (B, H) the
-  // gradient at each row's last processed step or null, dc_last (B, C) or null.
-  void direction_backward(size_t d, const Batch& b, const float* xin, const float* dy_seq,
-                          const float* dy_last, const float* dc_last, float* dx, float* dh0,
-                          float* dc0, std::vector<float>& scratch) {
-    const int64_t T = b.T, B = b.B;
-    const float* dh_seq = dy_seq;
-    const float* dh_last = nullptr;
-    if (dy_last && !b.lengths && !dy_seq) {
-      dh_last = dy_last;
-    } else if (dy_last) {  // put each row's last-step gradient into the sequence's
-      grow(scratch, T * B * H_);
-      if (dy_seq) std::memcpy(scratch.data(), dy_seq, sizeof(float) * size_t(T * B * H_));
-      else std::memset(scratch.data(), 0, sizeof(float) * size_t(T * B * H_));
-      for (int64_t r = 0; r < B; ++r) {
-        float* g = scratch.data() + ((b.length(r) - 1) * B + r) * H_;
-        for (int64_t j = 0; j < H_; ++j) g[j] += dy_last[r * H_ + j];
-      }
-      dh_seq = scratch.data();
-    }
-    dirs_[d]->backward(xin, dh_seq, dh_last, dx, b, StateGrads{dc_last, dh0, dc0});
-  }
-
-  // a + b into buf (B, H) when both are given; else whichever is.
-  static const float* sum_of(const float* a, const float* b, int64_t n, std::vector<float>& buf) {
-    if (!a || !b) return a ? a : b;
-    grow(buf, n);
-    for (int64_t k = 0; k < n; ++k) buf[size_t(k)] = a[k] + b[k];
-    return buf.data();
-  }
-
-  void run_backward(const Batch& b, std::span<const Value> in, std::span<const float* const> dout,
-                    std::span<float* const> din) {
-    const Value& x = in[0];
-    const int64_t B = b.B, T = b.T, steps = seq_ ? T : 1, R = steps * B, X = T * B * I_;
-    const float* dy = dout[0];
-    auto dstate = [&](size_t d, int which) -> const float* {
-      return state_out_ ? dout[1 + d * size_t(per_dir()) + size_t(which)] : nullptr;
-    };
-    auto dinit = [&](size_t d, int which) -> float* {
-      return given_ ? din[1 + d * size_t(per_dir()) + size_t(which)] : nullptr;
-    };
-    float* dx = din[0];
-    if (!bidir_) {
-      const float* dh_f = dstate(0, 0);
-      const float* dy_last = seq_ ? dh_f : sum_of(dy, dh_f, B * H_, sum_);
-      const float* dy_seq = seq_ ? dy : nullptr;
-      if (reversed_ && dx) grow(dx_rev_, X);
-      direction_backward(0, b, reversed_ ? x_rev_.data() : x.data, dy_seq, dy_last,
-                         has_c_ ? dstate(0, 1) : nullptr, reversed_ && dx ? dx_rev_.data() : dx,
-                         dinit(0, 0), has_c_ ? dinit(0, 1) : nullptr, dh_seq_f_);
-      if (reversed_ && dx) reverse_steps(dx_rev_.data(), dx, I_, b);
-      return;
-    }
-    const float *df = nullptr, *db = nullptr;
-    if (dy) {
-      grow(df_, R * H_), grow(db_, R * H_);
-      merge_directions_backward(merge_, dy, f_seen_, b_.data(), df_.data(), db_.data(), R, H_);
-      df = df_.data(), db = db_.data();
-    }
-    if (dx) grow(dx_rev_, X), grow(dx_b_, X);
-    run_side_by_side(
-        [&] {
-          const float* dy_last = seq_ ? dstate(0, 0) : sum_of(df, dstate(0, 0), B * H_, sum_);
-          direction_backward(0, b, x.data, seq_ ? df : nullptr, dy_last,
-                             has_c_ ? dstate(0, 1) : nullptr, dx, dinit(0, 0),
-                             has_c_ ? dinit(0, 1) : nullptr, dh_seq_f_);
-        },
-        [&] {
-          const float* db_proc = nullptr;  // processing order
-          if (seq_ && db) {
-            grow(db_rev_, R * H_);
-            reverse_steps(db, db_rev_.data(), H_, b);
-            db_proc = db_rev_.data();
-          }
-          const float* dy_last = seq_ ? dstate(1, 0) : sum_of(db, dstate(1, 0), B * H_, sum_b_);
-          direction_backward(1, b, x_rev_.data(), db_proc, dy_last,
-                             has_c_ ? dstate(1, 1) : nullptr, dx ? dx_rev_.data() : nullptr,
-                             dinit(1, 0), has_c_ ? dinit(1, 1) : nullptr, dh_seq_b_);
-          if (dx) reverse_steps(dx_rev_.data(), dx_b_.data(), I_, b);
-        });
-    if (!dx) return;
-    for (int64_t k = 0; k < X; ++k) dx[k] += dx_b_[size_t(k)];
-  }
-
-  const bool bidir_;
-  const LayerConfig cell_;  // the recurrent layer (a Bidirectional one's wrapped layer)
-  const int64_t I_, H_;
-  const bool has_c_, seq_, state_out_, given_, reversed_;
-  const MergeMode merge_;
-  std::vector<std::unique_ptr<Recurrence>> dirs_;
-  bool sorted_ = true;
-  // rows in an order of their own: the order, their lengths, and the tensors in that order
-  std::vector<int64_t> order_, lengths_, active_;
-  std::vector<std::vector<float>> perm_in_, perm_out_, perm_dout_, perm_din_;
-  const float* f_seen_ = nullptr;
-  std::vector<float> x_rev_, f_, b_, df_, db_, db_rev_, dx_rev_, dx_b_;
-  std::vector<float> dh_seq_f_, dh_seq_b_, sum_, sum_b_;
-};
 
 class RecurrentRoom final : public Room {
  public:
@@ -331,7 +54,7 @@ class RecurrentRoom final : public Room {
     if (bidir && c.merge_mode == MergeMode::none)
       throw Error(where + ": merge_mode none (two outputs) is not supported in graphs yet: use "
                   "concat, sum, mul or ave");
-    const int64_t H = width_of(cell), C = cell.units;
+    const int64_t H = recurrent_width(cell), C = cell.units;
     const bool has_c = cell.type == LayerType::lstm;
     const size_t dirs = bidir ? 2 : 1, per = has_c ? 2 : 1;
     if (!call.states.empty()) {
@@ -362,7 +85,7 @@ class RecurrentRoom final : public Room {
   }
 
   std::unique_ptr<Op> make(const Call& call) const override {
-    return std::make_unique<RecurrentOp>(call.layer, call.inputs[0].F, !call.states.empty());
+    return make_recurrent_op(call.layer, call.inputs[0].F, !call.states.empty());
   }
 };
 

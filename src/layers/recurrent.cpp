@@ -1,5 +1,7 @@
-// The recurrent layers as the model sees them: one direction (LSTM, GRU, SimpleRNN, with
-// go_backwards) or both (Bidirectional), over right-padded batches with per-row lengths.
+// The recurrent layers (layers/recurrent.h): one op for one direction (LSTM, GRU, SimpleRNN,
+// with go_backwards) or both (Bidirectional), over right-padded batches with per-row lengths,
+// with initial and final states as tensors; a graph runs it as it is, a Sequential model
+// through the Layer at the end of this file.
 //
 // Dimensions: T = time steps, B = batch, I = input features, H = the width of h_t (the units,
 // or an LSTM's proj_size), L_b = the length of row b (T without lengths). Time-major (T, B, F).
@@ -8,18 +10,22 @@
 // reversed within each row's length, xr[s, b] = x[L_b - 1 - s, b], and steps in that order;
 // its outputs are mapped back the same way (the map is its own inverse). Outputs at padded
 // steps are zero; the last output of a row is the one after its L_b-th step.
+#include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "core/threads.h"
 #include "layers/layer.h"
+#include "layers/op.h"
 #include "layers/recurrence.h"
-#include "layers/time_order.h"
+#include "layers/recurrent.h"
+#include "layers/seq_dims.h"
 #include "lstm/error.h"
 
 namespace lstm {
 
 // dst[s, b] = src[L_b - 1 - s, b] for s < L_b, zero after. src and dst (T, B, F), distinct.
-void reverse_steps(const float* src, float* dst, int64_t F, const Batch& batch) {
+static void reverse_steps(const float* src, float* dst, int64_t F, const Batch& batch) {
   const int64_t T = batch.T, B = batch.B;
   if (!batch.lengths) {  // every row runs all T steps: whole time slices
     for (int64_t s = 0; s < T; ++s)
@@ -37,35 +43,15 @@ void reverse_steps(const float* src, float* dst, int64_t F, const Batch& batch) 
 }
 
 // y (B, H) = hs at each row's last step.
-void gather_last(const float* hs, float* y, int64_t H, const Batch& batch) {
+static void gather_last(const float* hs, float* y, int64_t H, const Batch& batch) {
   for (int64_t b = 0; b < batch.B; ++b)
     std::memcpy(y + b * H, hs + ((batch.length(b) - 1) * batch.B + b) * H, sizeof(float) * size_t(H));
 }
 
-// ∂L/∂(last output) (B, H) as the per-step gradient (T, B, H) the direction takes.
-void scatter_last(const float* dy, float* dh_seq, int64_t H, const Batch& batch) {
-  std::memset(dh_seq, 0, sizeof(float) * size_t(batch.T * batch.B * H));
-  for (int64_t b = 0; b < batch.B; ++b)
-    std::memcpy(dh_seq + ((batch.length(b) - 1) * batch.B + b) * H, dy + b * H, sizeof(float) * size_t(H));
-}
-
-// Runs a direction's backward from the gradient of what the layer returned from it: the whole
-// sequence (dy (T, B, H), processing order) or the last output (dy (B, H)).
-static void direction_backward(Recurrence& r, const float* x, const float* dy, bool seq,
-                               std::vector<float>& scratch, float* dx, const Batch& batch) {
-  if (seq) return r.backward(x, dy, nullptr, dx, batch);
-  if (!batch.lengths) return r.backward(x, nullptr, dy, dx, batch);
-  grow(scratch, batch.T * batch.B * r.O);
-  scatter_last(dy, scratch.data(), r.O, batch);
-  r.backward(x, scratch.data(), nullptr, dx, batch);
-}
-
-
-// The width of h_t: the units, or an LSTM's proj_size.
-static int64_t recurrent_width(const LayerConfig& c) { return c.proj_size > 0 ? c.proj_size : c.units; }
-
-void merge_directions(MergeMode mode, const float* f, const float* b, float* y, int64_t R,
-                      int64_t H) {
+// y (R, 2H or H) from the two directions' outputs f, b (R, H), and its derivative: df, db (R, H)
+// from dy (f, b: the forward's inputs, which mul needs).
+static void merge_directions(MergeMode mode, const float* f, const float* b, float* y, int64_t R,
+                             int64_t H) {
   const int64_t n = R * H;
   switch (mode) {  // each mode's loop is separate so that it vectorises
     case MergeMode::concat:
@@ -81,8 +67,8 @@ void merge_directions(MergeMode mode, const float* f, const float* b, float* y, 
   }
 }
 
-void merge_directions_backward(MergeMode mode, const float* dy, const float* f, const float* b,
-                               float* df, float* db, int64_t R, int64_t H) {
+static void merge_directions_backward(MergeMode mode, const float* dy, const float* f,
+                                      const float* b, float* df, float* db, int64_t R, int64_t H) {
   const int64_t n = R * H;
   switch (mode) {
     case MergeMode::concat:
@@ -105,173 +91,353 @@ void merge_directions_backward(MergeMode mode, const float* dy, const float* f, 
   }
 }
 
-// ---- one direction ----------------------------------------------------------------------------
+// ---- the op: one direction or both, with initial and final states as tensors -----------------
+//
+// The cells step the rows still running at step t as a prefix of the batch, so they need rows
+// sorted longest first. A Sequential model sorts every batch by its lengths; a graph sorts by
+// its first mask, and a tensor with another mask (a translator's target, when its source sets
+// the order) is put in that order here, run, and put back.
+// With go_backwards the returned sequence is in processing order (Keras): step s holds the
+// state after the row's last s + 1 valid steps.
 
-class RecurrentLayer final : public Layer {
+// Rows of a (T, B, W) block in another order: dst[t, j] = src[t, order[j]] (gather), or
+// dst[t, order[j]] = src[t, j] (scatter).
+static void reorder(const float* src, float* dst, const std::vector<int64_t>& order, int64_t T,
+                    int64_t W, bool scatter) {
+  const int64_t B = int64_t(order.size());
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < B; ++j) {
+      const int64_t from = scatter ? j : order[size_t(j)], to = scatter ? order[size_t(j)] : j;
+      std::memcpy(dst + (t * B + to) * W, src + (t * B + from) * W, sizeof(float) * size_t(W));
+    }
+}
+
+class RecurrentOp final : public Op {
  public:
-  RecurrentLayer(const LayerConfig& c, int64_t in)
-      : Layer(c, in, true, recurrent_width(c), c.return_sequences), cell_(make_recurrence(c, in)) {}
-
-  std::vector<ParamTensor> param_tensors() const override { return cell_->param_tensors(); }
-  void bind(float* params, float* grads) override {
-    Layer::bind(params, grads);
-    cell_->bind(params, grads);
+  RecurrentOp(const LayerConfig& c, int64_t I, bool given_states)
+      : bidir_(c.type == LayerType::bidirectional),
+        cell_(bidir_ ? c.wrapped[0] : c),
+        I_(I),
+        H_(recurrent_width(cell_)),
+        has_c_(cell_.type == LayerType::lstm),
+        seq_(c.return_sequences),
+        state_out_(c.return_state),
+        given_(given_states),
+        reversed_(!bidir_ && cell_.go_backwards),
+        merge_(c.merge_mode) {
+    dirs_.push_back(make_recurrence(cell_, I));
+    if (bidir_) dirs_.push_back(make_recurrence(cell_, I));
   }
-  void init(Rng& rng) override { cell_->init(rng); }
-
-  // With go_backwards the returned sequence is in processing order (Keras): step s holds the
-  // state after the row's last s + 1 valid steps.
-  void forward(const float* x, float* y, const Batch& batch) override {
-    const float* in = input(x, batch);
-    cell_->draw_masks(batch);
-    const float* hs = cell_->forward(in, batch);
-    if (out_seq) std::memcpy(y, hs, sizeof(float) * size_t(batch.T * batch.B * out_features));
-    else gather_last(hs, y, out_features, batch);
-  }
-
-  void backward(const float* x, const float* y, const float* dy, float* dx,
-                const Batch& batch) override {
-    (void)y;
-    const bool reversed = config.go_backwards;
-    if (reversed && dx) grow(dx_rev_, batch.T * batch.B * in_features);
-    direction_backward(*cell_, reversed ? x_rev_.data() : x, dy, out_seq, dh_seq_,
-                       reversed && dx ? dx_rev_.data() : dx, batch);
-    if (reversed && dx) reverse_steps(dx_rev_.data(), dx, in_features, batch);
-  }
-
-  bool can_step() const override { return !config.go_backwards; }
-  void step(const float* x, float* y) override { cell_->step(x, y); }
-  void reset_state() override { cell_->reset_state(); }
-  void reset_carried_state() override { cell_->reset_carried_state(); }
-  std::vector<Recurrence*> directions() override { return {cell_.get()}; }
-  void weights_changed() override { cell_->weights_changed(); }
-
- private:
-  const float* input(const float* x, const Batch& batch) {
-    if (!config.go_backwards) return x;
-    grow(x_rev_, batch.T * batch.B * in_features);
-    reverse_steps(x, x_rev_.data(), in_features, batch);
-    return x_rev_.data();
-  }
-
-  std::unique_ptr<Recurrence> cell_;
-  std::vector<float> x_rev_, dx_rev_, dh_seq_;  // (T, B, I), (T, B, I), (T, B, H)
-};
-
-// ---- both directions --------------------------------------------------------------------------
-
-class BidirectionalLayer final : public Layer {
- public:
-  BidirectionalLayer(const LayerConfig& c, int64_t in)
-      : Layer(c, in, true, (both(c.merge_mode) ? 2 : 1) * recurrent_width(c.wrapped[0]),
-              c.return_sequences),
-        H(recurrent_width(c.wrapped[0])),
-        fwd_(make_recurrence(c.wrapped[0], in)),
-        bwd_(make_recurrence(c.wrapped[0], in)) {}
 
   std::vector<ParamTensor> param_tensors() const override {
+    if (!bidir_) return dirs_[0]->param_tensors();
     std::vector<ParamTensor> out;
-    for (ParamTensor t : fwd_->param_tensors()) out.push_back({"forward." + t.name, t.shape, t.offset});
-    for (ParamTensor t : bwd_->param_tensors())
-      out.push_back({"backward." + t.name, t.shape, fwd_->param_count() + t.offset});
+    for (ParamTensor t : dirs_[0]->param_tensors()) out.push_back({"forward." + t.name, t.shape, t.offset});
+    for (ParamTensor t : dirs_[1]->param_tensors())
+      out.push_back({"backward." + t.name, t.shape, dirs_[0]->param_count() + t.offset});
     return out;
   }
   void bind(float* params, float* grads) override {
-    Layer::bind(params, grads);
-    fwd_->bind(params, grads);
-    bwd_->bind(params + fwd_->param_count(), grads + fwd_->param_count());
+    Op::bind(params, grads);
+    int64_t off = 0;
+    for (auto& d : dirs_) d->bind(params + off, grads + off), off += d->param_count();
   }
-  void init(Rng& rng) override {  // Keras: the forward layer's weights first
-    fwd_->init(rng);
-    bwd_->init(rng);
+  void init(Rng& rng) override {
+    for (auto& d : dirs_) d->init(rng);
   }
-
-  // The two directions run side by side, each on half of the threads: measured faster than
-  // one after the other on all threads at every shape tried, H = 50 to 512 (docs/performance.md).
-  void forward(const float* x, float* y, const Batch& batch) override {
-    const int64_t steps = out_seq ? batch.T : 1, R = steps * batch.B;
-    // The two outputs the merge sees, both in original time order (kept for mul's backward).
-    grow(x_rev_, batch.T * batch.B * in_features);
-    grow(b_, R * H);
-    if (!out_seq) grow(f_, R * H);
-    const float* f = nullptr;
-    fwd_->draw_masks(batch);  // here, not in the threads: both draw from batch.rng
-    bwd_->draw_masks(batch);
-    run_side_by_side(
-        [&] {
-          const float* hf = fwd_->forward(x, batch);
-          if (out_seq) f = hf;
-          else gather_last(hf, f_.data(), H, batch), f = f_.data();
-        },
-        [&] {
-          reverse_steps(x, x_rev_.data(), in_features, batch);
-          const float* hb = bwd_->forward(x_rev_.data(), batch);
-          if (out_seq) reverse_steps(hb, b_.data(), H, batch);
-          else gather_last(hb, b_.data(), H, batch);
-        });
-    f_seen_ = f;
-    merge_directions(config.merge_mode, f, b_.data(), y, R, H);
+  void weights_changed() override {
+    for (auto& d : dirs_) d->weights_changed();
+  }
+  void reset_carried_state() override {
+    for (auto& d : dirs_) d->reset_carried_state();
   }
 
-  void backward(const float* x, const float* y, const float* dy, float* dx,
-                const Batch& batch) override {
-    (void)y;
-    const int64_t steps = out_seq ? batch.T : 1, R = steps * batch.B, X = batch.T * batch.B * in_features;
+  // What a Sequential model asks of its recurrent layers beyond the Op.
+  std::vector<Recurrence*> directions() const {
+    std::vector<Recurrence*> out;
+    for (const auto& d : dirs_) out.push_back(d.get());
+    return out;
+  }
+  // Streaming: one direction that reads forward (the others need the whole sequence).
+  bool can_step() const { return !bidir_ && !reversed_; }
+  void step(const float* x, float* y) { dirs_[0]->step(x, y); }
+  void reset_state() {
+    for (auto& d : dirs_) d->reset_state();
+  }
+
+  void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
+    const Value& x = in[0];
+    sorted_ = !x.lengths || x.active;
+    if (sorted_) return run_forward(pass, pass.batch(x), in, out);
+    // Rows in an order of their own: sort them longest first, run, put them back.
+    const int64_t B = pass.B, T = x.T;
+    order_.resize(size_t(B));
+    std::iota(order_.begin(), order_.end(), 0);
+    std::stable_sort(order_.begin(), order_.end(),
+                     [&](int64_t a, int64_t b) { return x.lengths[a] > x.lengths[b]; });
+    lengths_.resize(size_t(B));
+    for (int64_t j = 0; j < B; ++j) lengths_[size_t(j)] = x.lengths[order_[size_t(j)]];
+    active_ = rows_running(lengths_, T);
+    Batch b{T, B, lengths_.data(), active_.data(), pass.training, pass.rng};
+    perm_in_.resize(in.size()), perm_out_.resize(out.size());
+    std::vector<Value> pin(in.begin(), in.end()), pout(out.begin(), out.end());
+    for (size_t k = 0; k < in.size(); ++k) {
+      const int64_t steps = in[k].seq ? T : 1;
+      grow(perm_in_[k], steps * B * in[k].F);
+      reorder(in[k].data, perm_in_[k].data(), order_, steps, in[k].F, false);
+      pin[k].data = perm_in_[k].data();
+    }
+    for (size_t k = 0; k < out.size(); ++k) {
+      grow(perm_out_[k], out[k].size(B));
+      pout[k].data = perm_out_[k].data();
+    }
+    run_forward(pass, b, pin, pout);
+    for (size_t k = 0; k < out.size(); ++k)
+      reorder(pout[k].data, out[k].data, order_, out[k].seq ? T : 1, out[k].F, true);
+  }
+
+  void backward(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
+                std::span<const float* const> dout, std::span<float* const> din) override {
+    (void)out;
+    const Value& x = in[0];
+    if (sorted_) return run_backward(pass.batch(x), in, dout, din);
+    const int64_t B = pass.B, T = x.T;
+    Batch b{T, B, lengths_.data(), active_.data(), pass.training, pass.rng};
+    std::vector<Value> pin(in.begin(), in.end());
+    for (size_t k = 0; k < in.size(); ++k) pin[k].data = perm_in_[k].data();
+    perm_dout_.resize(dout.size()), perm_din_.resize(din.size());
+    std::vector<const float*> pd(dout.size(), nullptr);
+    std::vector<float*> pdi(din.size(), nullptr);
+    for (size_t k = 0; k < dout.size(); ++k) {
+      if (!dout[k]) continue;
+      const int64_t steps = out[k].seq ? T : 1;
+      grow(perm_dout_[k], steps * B * out[k].F);
+      reorder(dout[k], perm_dout_[k].data(), order_, steps, out[k].F, false);
+      pd[k] = perm_dout_[k].data();
+    }
+    for (size_t k = 0; k < din.size(); ++k) {
+      if (!din[k]) continue;
+      grow(perm_din_[k], in[k].size(B));
+      pdi[k] = perm_din_[k].data();
+    }
+    run_backward(b, pin, pd, pdi);
+    for (size_t k = 0; k < din.size(); ++k)
+      if (din[k]) reorder(pdi[k], din[k], order_, in[k].seq ? T : 1, in[k].F, true);
+  }
+
+ private:
+  int64_t per_dir() const { return has_c_ ? 2 : 1; }
+  const float* state_in(std::span<const Value> in, size_t d, int which) const {
+    if (!given_) return nullptr;
+    return in[1 + d * size_t(per_dir()) + size_t(which)].data;
+  }
+
+  void run_forward(const Pass& pass, const Batch& b, std::span<const Value> in,
+                   std::span<const Value> out) {
+    (void)pass;
+    const Value& x = in[0];
+    const int64_t B = b.B, T = b.T, steps = seq_ ? T : 1, R = steps * B;
+    for (size_t d = 0; d < dirs_.size(); ++d) {
+      if (given_) dirs_[d]->set_initial_state(state_in(in, d, 0), has_c_ ? state_in(in, d, 1) : nullptr, B);
+      dirs_[d]->draw_masks(b);
+    }
+    if (!bidir_) {
+      const float* xin = x.data;
+      if (reversed_) {
+        grow(x_rev_, T * B * I_);
+        reverse_steps(x.data, x_rev_.data(), I_, b);
+        xin = x_rev_.data();
+      }
+      const float* hs = dirs_[0]->forward(xin, b);
+      if (seq_) std::memcpy(out[0].data, hs, sizeof(float) * size_t(R * H_));
+      else gather_last(hs, out[0].data, H_, b);
+    } else {
+      grow(x_rev_, T * B * I_), grow(b_, R * H_);
+      if (!seq_) grow(f_, R * H_);
+      const float* f = nullptr;
+      run_side_by_side(
+          [&] {
+            const float* hf = dirs_[0]->forward(x.data, b);
+            if (seq_) f = hf;
+            else gather_last(hf, f_.data(), H_, b), f = f_.data();
+          },
+          [&] {
+            reverse_steps(x.data, x_rev_.data(), I_, b);
+            const float* hb = dirs_[1]->forward(x_rev_.data(), b);
+            if (seq_) reverse_steps(hb, b_.data(), H_, b);
+            else gather_last(hb, b_.data(), H_, b);
+          });
+      f_seen_ = f;
+      merge_directions(merge_, f, b_.data(), out[0].data, R, H_);
+    }
+    for (size_t d = 0; state_out_ && d < dirs_.size(); ++d)
+      dirs_[d]->final_state(b, out[1 + d * size_t(per_dir())].data,
+                            has_c_ ? out[2 + d * size_t(per_dir())].data : nullptr);
+  }
+
+  // One direction's backward: dy_seq (T, B, H) in processing order or null, dy_last (B, H) the
+  // gradient at each row's last processed step or null, dc_last (B, C) or null.
+  void direction_backward(size_t d, const Batch& b, const float* xin, const float* dy_seq,
+                          const float* dy_last, const float* dc_last, float* dx, float* dh0,
+                          float* dc0, std::vector<float>& scratch) {
+    const int64_t T = b.T, B = b.B;
+    const float* dh_seq = dy_seq;
+    const float* dh_last = nullptr;
+    if (dy_last && !b.lengths && !dy_seq) {
+      dh_last = dy_last;
+    } else if (dy_last) {  // put each row's last-step gradient into the sequence's
+      grow(scratch, T * B * H_);
+      if (dy_seq) std::memcpy(scratch.data(), dy_seq, sizeof(float) * size_t(T * B * H_));
+      else std::memset(scratch.data(), 0, sizeof(float) * size_t(T * B * H_));
+      for (int64_t r = 0; r < B; ++r) {
+        float* g = scratch.data() + ((b.length(r) - 1) * B + r) * H_;
+        for (int64_t j = 0; j < H_; ++j) g[j] += dy_last[r * H_ + j];
+      }
+      dh_seq = scratch.data();
+    }
+    dirs_[d]->backward(xin, dh_seq, dh_last, dx, b, StateGrads{dc_last, dh0, dc0});
+  }
+
+  // a + b into buf (B, H) when both are given; else whichever is.
+  static const float* sum_of(const float* a, const float* b, int64_t n, std::vector<float>& buf) {
+    if (!a || !b) return a ? a : b;
+    grow(buf, n);
+    for (int64_t k = 0; k < n; ++k) buf[size_t(k)] = a[k] + b[k];
+    return buf.data();
+  }
+
+  void run_backward(const Batch& b, std::span<const Value> in, std::span<const float* const> dout,
+                    std::span<float* const> din) {
+    const Value& x = in[0];
+    const int64_t B = b.B, T = b.T, steps = seq_ ? T : 1, R = steps * B, X = T * B * I_;
+    const float* dy = dout[0];
+    auto dstate = [&](size_t d, int which) -> const float* {
+      return state_out_ ? dout[1 + d * size_t(per_dir()) + size_t(which)] : nullptr;
+    };
+    auto dinit = [&](size_t d, int which) -> float* {
+      return given_ ? din[1 + d * size_t(per_dir()) + size_t(which)] : nullptr;
+    };
+    float* dx = din[0];
+    if (!bidir_) {
+      const float* dh_f = dstate(0, 0);
+      const float* dy_last = seq_ ? dh_f : sum_of(dy, dh_f, B * H_, sum_);
+      const float* dy_seq = seq_ ? dy : nullptr;
+      if (reversed_ && dx) grow(dx_rev_, X);
+      direction_backward(0, b, reversed_ ? x_rev_.data() : x.data, dy_seq, dy_last,
+                         has_c_ ? dstate(0, 1) : nullptr, reversed_ && dx ? dx_rev_.data() : dx,
+                         dinit(0, 0), has_c_ ? dinit(0, 1) : nullptr, dh_seq_f_);
+      if (reversed_ && dx) reverse_steps(dx_rev_.data(), dx, I_, b);
+      return;
+    }
     const float *df = dy, *db = dy;  // sum: both directions get dy itself
-    if (config.merge_mode != MergeMode::sum) {
-      grow(df_, R * H), grow(db_, R * H);
-      merge_directions_backward(config.merge_mode, dy, f_seen_, b_.data(), df_.data(), db_.data(), R, H);
+    if (dy && merge_ != MergeMode::sum) {
+      grow(df_, R * H_), grow(db_, R * H_);
+      merge_directions_backward(merge_, dy, f_seen_, b_.data(), df_.data(), db_.data(), R, H_);
       df = df_.data(), db = db_.data();
     }
     if (dx) grow(dx_rev_, X), grow(dx_b_, X);
     run_side_by_side(
-        [&] { direction_backward(*fwd_, x, df, out_seq, dh_seq_f_, dx, batch); },
         [&] {
-          const float* db_proc = db;  // the backward direction's gradient, processing order
-          if (out_seq) {
-            grow(db_rev_, R * H);
-            reverse_steps(db, db_rev_.data(), H, batch);
+          const float* dy_last = seq_ ? dstate(0, 0) : sum_of(df, dstate(0, 0), B * H_, sum_);
+          direction_backward(0, b, x.data, seq_ ? df : nullptr, dy_last,
+                             has_c_ ? dstate(0, 1) : nullptr, dx, dinit(0, 0),
+                             has_c_ ? dinit(0, 1) : nullptr, dh_seq_f_);
+        },
+        [&] {
+          const float* db_proc = nullptr;  // processing order
+          if (seq_ && db) {
+            grow(db_rev_, R * H_);
+            reverse_steps(db, db_rev_.data(), H_, b);
             db_proc = db_rev_.data();
           }
-          direction_backward(*bwd_, x_rev_.data(), db_proc, out_seq, dh_seq_b_,
-                             dx ? dx_rev_.data() : nullptr, batch);
-          if (dx) reverse_steps(dx_rev_.data(), dx_b_.data(), in_features, batch);
+          const float* dy_last = seq_ ? dstate(1, 0) : sum_of(db, dstate(1, 0), B * H_, sum_b_);
+          direction_backward(1, b, x_rev_.data(), db_proc, dy_last,
+                             has_c_ ? dstate(1, 1) : nullptr, dx ? dx_rev_.data() : nullptr,
+                             dinit(1, 0), has_c_ ? dinit(1, 1) : nullptr, dh_seq_b_);
+          if (dx) reverse_steps(dx_rev_.data(), dx_b_.data(), I_, b);
         });
     if (!dx) return;
-    const float* add = dx_b_.data();
-    for (int64_t k = 0; k < X; ++k) dx[k] += add[k];
+    for (int64_t k = 0; k < X; ++k) dx[k] += dx_b_[size_t(k)];
   }
 
-  void reset_carried_state() override {
-    fwd_->reset_carried_state();
-    bwd_->reset_carried_state();
+  const bool bidir_;
+  const LayerConfig cell_;  // the recurrent layer (a Bidirectional one's wrapped layer)
+  const int64_t I_, H_;
+  const bool has_c_, seq_, state_out_, given_, reversed_;
+  const MergeMode merge_;
+  std::vector<std::unique_ptr<Recurrence>> dirs_;
+  bool sorted_ = true;
+  // rows in an order of their own: the order, their lengths, and the tensors in that order
+  std::vector<int64_t> order_, lengths_, active_;
+  std::vector<std::vector<float>> perm_in_, perm_out_, perm_dout_, perm_din_;
+  const float* f_seen_ = nullptr;
+  std::vector<float> x_rev_, f_, b_, df_, db_, db_rev_, dx_rev_, dx_b_;
+  std::vector<float> dh_seq_f_, dh_seq_b_, sum_, sum_b_;
+};
+
+
+// ---- the layer a Sequential model stacks: the op on one tensor in, one out -------------------
+
+class RecurrentLayer final : public Layer {
+ public:
+  RecurrentLayer(const LayerConfig& c, int64_t in)
+      : Layer(c, in, true, out_width(c), c.return_sequences), op_(c, in, false) {}
+
+  std::vector<ParamTensor> param_tensors() const override { return op_.param_tensors(); }
+  void bind(float* params, float* grads) override {
+    Layer::bind(params, grads);
+    op_.bind(params, grads);
   }
-  std::vector<Recurrence*> directions() override { return {fwd_.get(), bwd_.get()}; }
-  bool can_step() const override { return false; }
-  void step(const float*, float*) override {
-    throw Error("a Bidirectional layer reads each sequence from its end, so it cannot run one "
-                "step at a time: use predict() on whole sequences");
+  void init(Rng& rng) override { op_.init(rng); }
+
+  void forward(const float* x, float* y, const Batch& batch) override {
+    const Value in[] = {input(x, batch)}, out[] = {output(y, batch)};
+    op_.forward(pass(batch), in, out);
   }
-  void weights_changed() override {
-    fwd_->weights_changed();
-    bwd_->weights_changed();
+  void backward(const float* x, const float* y, const float* dy, float* dx,
+                const Batch& batch) override {
+    const Value in[] = {input(x, batch)}, out[] = {output(const_cast<float*>(y), batch)};
+    const float* dout[] = {dy};
+    float* din[] = {dx};
+    op_.backward(pass(batch), in, out, dout, din);
   }
+
+  bool can_step() const override { return op_.can_step(); }
+  void step(const float* x, float* y) override {
+    if (!op_.can_step())
+      throw Error("a Bidirectional or go_backwards layer reads each sequence from its end, so it "
+                  "cannot run one step at a time: use predict() on whole sequences");
+    op_.step(x, y);
+  }
+  void reset_state() override { op_.reset_state(); }
+  void reset_carried_state() override { op_.reset_carried_state(); }
+  std::vector<Recurrence*> directions() override { return op_.directions(); }
+  void weights_changed() override { op_.weights_changed(); }
 
  private:
-  const int64_t H;  // each direction's output width
-  std::unique_ptr<Recurrence> fwd_, bwd_;
-  // The merge's inputs in time order: f_seen_ the forward direction's (its own buffer for
-  // sequences, else f_), b_ the backward direction's. x_rev_: x in the backward direction's order.
-  const float* f_seen_ = nullptr;
-  std::vector<float> x_rev_, f_, b_;  // (T, B, I), (B, H), (steps, B, H)
-  std::vector<float> df_, db_, db_rev_, dx_rev_, dx_b_;
-  std::vector<float> dh_seq_f_, dh_seq_b_;  // one scratch per direction: they run at once
+  static int64_t out_width(const LayerConfig& c) {
+    if (c.type != LayerType::bidirectional) return recurrent_width(c);
+    return (both(c.merge_mode) ? 2 : 1) * recurrent_width(c.wrapped[0]);
+  }
+  static Pass pass(const Batch& b) { return Pass{b.B, b.training, b.rng}; }
+  // The layer's input only reads x: the op's views are writable for its outputs' sake.
+  Value input(const float* x, const Batch& b) const {
+    return Value{const_cast<float*>(x), true, b.T, in_features, b.lengths, b.active};
+  }
+  Value output(float* y, const Batch& b) const {
+    return Value{y, out_seq, out_seq ? b.T : 1, out_features, nullptr, nullptr};
+  }
+
+  RecurrentOp op_;
 };
 
 std::unique_ptr<Layer> make_recurrent(const LayerConfig& config, int64_t in_features) {
-  if (config.type == LayerType::bidirectional)
-    return std::make_unique<BidirectionalLayer>(config, in_features);
   return std::make_unique<RecurrentLayer>(config, in_features);
+}
+
+std::unique_ptr<Op> make_recurrent_op(const LayerConfig& config, int64_t in_features,
+                                      bool initial_states) {
+  return std::make_unique<RecurrentOp>(config, in_features, initial_states);
 }
 
 }  // namespace lstm

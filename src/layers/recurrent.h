@@ -1,0 +1,28 @@
+// The recurrent layers as one op (layers/op.h) for Sequential models and graphs alike: one
+// direction (LSTM, GRU, SimpleRNN, with go_backwards) or both (Bidirectional), over
+// right-padded batches, with initial states as inputs after x (h, then c for an LSTM, per
+// direction) and, with return_state, final states as outputs after the output.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "layers/op.h"
+#include "lstm/layers.h"
+
+namespace lstm {
+
+// The width of h_t: the units, or an LSTM's proj_size.
+inline int64_t recurrent_width(const LayerConfig& c) { return c.proj_size > 0 ? c.proj_size : c.units; }
+
+// Whether Bidirectional's merge keeps both directions side by side: concat, and none (two
+// outputs, laid out as concat inside the model).
+inline bool both(MergeMode m) { return m == MergeMode::concat || m == MergeMode::none; }
+
+// The op for config (lstm, gru, simple_rnn or bidirectional) on inputs of in_features;
+// initial_states: the call passes initial states after x. Checks are the caller's (make_layer,
+// the graph's recurrent room).
+std::unique_ptr<Op> make_recurrent_op(const LayerConfig& config, int64_t in_features,
+                                      bool initial_states);
+
+}  // namespace lstm
