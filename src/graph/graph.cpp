@@ -90,10 +90,11 @@ SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
                 "(timesteps = lstm::kAnyLength for any length), {features} for vectors or "
                 "{timesteps} for token ids");
   for (size_t a = 0; a < shape.size(); ++a) {
-    const bool steps = shape.size() == 2 && a == 0;
+    // {T, F}: T may be any (0); {T} token ids: T may be any too; features never
+    const bool steps = a == 0;
     const int64_t lo = steps ? 0 : 1, hi = steps ? limits::kTimeSteps : limits::kWidth;
     if (shape[a] < lo || shape[a] > hi)
-      throw Error(what + ": " + (steps ? "timesteps" : "features") + " must be in " +
+      throw Error(what + ": " + (shape.size() == 2 && a == 1 ? "features" : "timesteps") + " must be in " +
                   std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
                   std::to_string(shape[a]));
   }

@@ -195,6 +195,10 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
   if (int64_t(order.size()) > limits::kLayers)
     throw Error("Model: at most " + std::to_string(limits::kLayers) + " layer calls");
   for (GraphNode* in : inputs)
+    if (in->input_shape.size() == 1 && in->input_shape[0] == 0 && !in->read_as_ids)
+      throw Error("Model: " + in->where + " has shape {lstm::kAnyLength}, token ids of any length, "
+                  "which only an Embedding reads: give vectors a number of features, {F}");
+  for (GraphNode* in : inputs)
     if (in->read_as_ids && in->read_as_values)
       throw Error("Model: " + in->where + " is read both as token ids (by an Embedding) and as "
                   "numbers (by another layer): give each its own Input");

@@ -211,6 +211,31 @@ TEST(Graph, DivergenceLeavesTheEpochsStartingWeights) {
   EXPECT_EQ(model.get_weights(), before);
 }
 
+TEST(Graph, TokenIdsWithMaskZero) {
+  // Token ids of any length, padded with 0, next to a second input of vectors.
+  auto ids = Input({kAnyLength}, {.name = "ids"});
+  auto extra = Input({2}, {.name = "extra"});
+  auto seq = LSTM(3)(Embedding(6, 4, {.mask_zero = true})(ids));
+  Model model({ids, extra}, Dense(2)(Concatenate()({seq, Dense(3)(extra)})));
+  model.compile(SGD(), loss::mse);
+  const Tensor x({3, 4}, std::vector<float>{1, 5, 2, 0, 3, 0, 0, 0, 4, 4, 1, 2});
+  const Tensor e = random_tensor({3, 2}, 18), y = random_tensor({3, 2}, 19);
+  expect_gradients(model, {x, e}, y);
+  // the padding is not seen: a sample's prediction is that of its unpadded sequence
+  const Tensor x1({1, 1}, std::vector<float>{3});
+  const Tensor e1({1, 2}, std::vector<float>{e[2], e[3]});
+  const Tensor all = model.predict({x, e})[0], one = model.predict({x1, e1})[0];
+  EXPECT_NEAR(all.at({1, 0}), one.at({0, 0}), 1e-6);
+  EXPECT_NEAR(all.at({1, 1}), one.at({0, 1}), 1e-6);
+  try {
+    auto v = Input({kAnyLength});
+    Model bad(v, Dense(1)(v));
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("which only an Embedding reads"), std::string::npos) << err.what();
+  }
+}
+
 TEST(Graph, ErrorsNameTheLayersAndTheFix) {
   auto a = Input({kAnyLength, 3}, {.name = "a"});
   auto b = Input({kAnyLength, 3}, {.name = "b"});
