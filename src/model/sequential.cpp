@@ -128,6 +128,9 @@ void Sequential::Impl::append_layer(const LayerConfig& config) {
 
 void Sequential::add(const LayerConfig& layer) {
   Impl& m = *impl_;
+  if (!layer.kind.empty())
+    throw Error("a " + layer.kind + " layer runs in graphs only (it may join several tensors): "
+                "build the model with lstm::Input and lstm::Model (lstm/functional.h)");
   const std::string where = "layer " + std::to_string(m.configs.size()) + " (" +
                             layer_type_name(layer.type) + ")";
   if (layer.type != LayerType::dropout && layer.type != LayerType::masking &&

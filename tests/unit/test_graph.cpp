@@ -271,6 +271,13 @@ TEST(Graph, ErrorsNameTheLayersAndTheFix) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("named 'head'"), std::string::npos) << e.what();
   }
+  try {
+    Sequential seq;
+    seq.add(Attention());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("runs in graphs only"), std::string::npos) << e.what();
+  }
   Model m(a, y);
   m.compile(Adam(), loss::mse);
   try {
