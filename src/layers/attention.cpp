@@ -1,54 +1,69 @@
-// Attention (include/lstm/layers/attention.h): dot-product scores, softmax over the valid keys.
+// Attention and AdditiveAttention (include/lstm/layers/attention.h): scores of each query step
+// against each key step, softmax over the valid keys, the values weighted by it.
 // Dimensions: B = batch, Tq = query steps, Tv = key/value steps, D = query/key width, Dv = value
 // width. Time-major inputs (T, B, F): sample b's rows are strided by B·F, which the GEMMs take
 // as their leading dimension.
 //
-// Forward, per sample:   R = Q·Kᵀ,  S = s·R,  A = softmax(S) (padded keys: A = 0),  O = A·V,
-//                        O = 0 at padded query steps.
-// Backward, with dO (padded query rows zero):
-//   dA = dO·Vᵀ,  dV = Aᵀ·dO,  dS = A ⊙ (dA − rowsum(dA ⊙ A)),
-//   dQ = s·dS·K,  dK = s·dSᵀ·Q,  ds = Σ dS ⊙ R.
+// Forward, per sample:   S = scores(Q, K),  A = softmax(S) (padded keys: A = 0),  O = A·V,
+//                        A = 0 (so O = 0) at padded query steps.
+//   dot:       S = s·R, R = Q·Kᵀ (s = 1, or the learned scalar)
+//   additive:  S[i, j] = Σ_d s_d·U[i, j, d], U = tanh(Q[i] + K[j])  (s = 1 without scale)
+// Backward, with dO:
+//   dA = dO·Vᵀ,  dV = Aᵀ·dO,  dS = A ⊙ (dA − rowsum(dA ⊙ A)), then
+//   dot:       dQ = s·dS·K,  dK = s·dSᵀ·Q,  ds = Σ dS ⊙ R
+//   additive:  G[i, j, d] = dS[i, j]·s_d·(1 − U²):  dQ[i] = Σ_j G,  dK[j] = Σ_i G,
+//              ds_d = Σ_ij dS[i, j]·U[i, j, d]
 #include <cmath>
 #include <cstring>
 
 #include "gemm/gemm.h"
 #include "graph/graph.h"
+#include "layers/init.h"
 #include "lstm/error.h"
 #include "lstm/layers/attention.h"
 
 namespace lstm {
 
+enum class Score { dot, additive };
+
 class AttentionOp final : public Op {
  public:
-  explicit AttentionOp(bool use_scale) : use_scale_(use_scale) {}
+  AttentionOp(Score score, bool use_scale, int64_t D) : score_(score), use_scale_(use_scale), D_(D) {}
 
   std::vector<ParamTensor> param_tensors() const override {
     if (!use_scale_) return {};
-    return {{"scale", {1}, 0}};
+    return {{"scale", {score_ == Score::dot ? 1 : D_}, 0}};
   }
-  void init(Rng&) override {
-    if (use_scale_) params_[0] = 1.0f;
+  void init(Rng& rng) override {
+    if (!use_scale_) return;
+    if (score_ == Score::dot) params_[0] = 1.0f;
+    else init_glorot_uniform(params_, D_, D_, D_, rng);  // Keras: fans of a vector are its size
   }
 
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const Value &q = in[0], &v = in[1], &k = in.size() > 2 ? in[2] : in[1];
     const int64_t B = pass.B, Tq = q.T, Tv = v.T, D = q.F, Dv = v.F;
-    const float s = use_scale_ ? params_[0] : 1.0f;
     grow(raw_, B * Tq * Tv), grow(a_, B * Tq * Tv);
+    if (score_ == Score::additive) grow(u_, B * Tq * Tv * D);
     for (int64_t b = 0; b < B; ++b) {
       float *R = raw_.data() + b * Tq * Tv, *A = a_.data() + b * Tq * Tv;
-      gemm(false, true, Tq, Tv, D, 1.0f, q.data + b * D, B * D, k.data + b * D, B * k.F, 0.0f, R, Tv);
+      scores(q.data + b * D, B * D, k.data + b * k.F, B * k.F, Tq, Tv, D, R,
+             score_ == Score::additive ? u_.data() + b * Tq * Tv * D : nullptr);
+      const float s = score_ == Score::dot && use_scale_ ? params_[0] : 1.0f;
       const int64_t keys = v.lengths ? v.lengths[b] : Tv;
       for (int64_t i = 0; i < Tq; ++i) {
         const float* r = R + i * Tv;
         float* a = A + i * Tv;
+        if (q.lengths && i >= q.lengths[b]) {
+          std::memset(a, 0, sizeof(float) * size_t(Tv));
+          continue;
+        }
         float top = -INFINITY;
         for (int64_t j = 0; j < keys; ++j) top = std::max(top, s * r[j]);
         double sum = 0.0;
         for (int64_t j = 0; j < keys; ++j) sum += a[j] = std::exp(s * r[j] - top);
         for (int64_t j = 0; j < keys; ++j) a[j] = float(a[j] / sum);
         for (int64_t j = keys; j < Tv; ++j) a[j] = 0.0f;
-        if (q.lengths && i >= q.lengths[b]) std::memset(a, 0, sizeof(float) * size_t(Tv));
       }
       gemm(false, false, Tq, Dv, Tv, 1.0f, A, Tv, v.data + b * Dv, B * Dv, 0.0f, out[0].data + b * Dv, B * Dv);
     }
@@ -60,41 +75,85 @@ class AttentionOp final : public Op {
     const bool own_key = in.size() > 2;
     const Value &q = in[0], &v = in[1], &k = own_key ? in[2] : in[1];
     const int64_t B = pass.B, Tq = q.T, Tv = v.T, D = q.F, Dv = v.F;
-    const float s = use_scale_ ? params_[0] : 1.0f;
     float *dq = din[0], *dv = din[1], *dk = own_key ? din[2] : din[1];
-    const float* dO = dout[0];  // rows of padded query steps: A is zero there, so they add nothing
+    // the key's gradient goes to its own tensor, or is added to the value's when it is the value
+    const float beta_k = own_key || !dv ? 0.0f : 1.0f;
+    const float* dO = dout[0];  // padded query steps: A is zero there, so they add nothing
     grow(da_, Tq * Tv);
+    if (score_ == Score::additive) ds_.assign(size_t(D), 0.0);
     double dscale = 0.0;
     for (int64_t b = 0; b < B; ++b) {
       const float *R = raw_.data() + b * Tq * Tv, *A = a_.data() + b * Tq * Tv;
-      float* dA = da_.data();
-      gemm(false, true, Tq, Tv, Dv, 1.0f, dO + b * Dv, B * Dv, v.data + b * Dv, B * Dv, 0.0f, dA, Tv);
+      float* dS = da_.data();
+      gemm(false, true, Tq, Tv, Dv, 1.0f, dO + b * Dv, B * Dv, v.data + b * Dv, B * Dv, 0.0f, dS, Tv);
       if (dv) gemm(true, false, Tv, Dv, Tq, 1.0f, A, Tv, dO + b * Dv, B * Dv, 0.0f, dv + b * Dv, B * Dv);
       for (int64_t i = 0; i < Tq; ++i) {  // dA -> dS in place
         const float* a = A + i * Tv;
-        float* d = dA + i * Tv;
+        float* d = dS + i * Tv;
         double dot = 0.0;
         for (int64_t j = 0; j < Tv; ++j) dot += double(d[j]) * a[j];
         for (int64_t j = 0; j < Tv; ++j) d[j] = a[j] * (d[j] - float(dot));
-        for (int64_t j = 0; use_scale_ && j < Tv; ++j) dscale += double(d[j]) * R[i * Tv + j];
       }
-      if (dq) gemm(false, false, Tq, D, Tv, s, dA, Tv, k.data + b * k.F, B * k.F, 0.0f, dq + b * D, B * D);
-      // the key's gradient: its own tensor, or added to the value's when the key is the value
-      if (dk) gemm(true, false, Tv, D, Tq, s, dA, Tv, q.data + b * D, B * D, own_key || !dv ? 0.0f : 1.0f,
-                   dk + b * k.F, B * k.F);
+      if (score_ == Score::dot) {
+        const float s = use_scale_ ? params_[0] : 1.0f;
+        for (int64_t i = 0; use_scale_ && i < Tq * Tv; ++i) dscale += double(dS[i]) * R[i];
+        if (dq) gemm(false, false, Tq, D, Tv, s, dS, Tv, k.data + b * k.F, B * k.F, 0.0f, dq + b * D, B * D);
+        if (dk) gemm(true, false, Tv, D, Tq, s, dS, Tv, q.data + b * D, B * D, beta_k, dk + b * k.F, B * k.F);
+        continue;
+      }
+      const float* U = u_.data() + b * Tq * Tv * D;
+      float* dqb = dq ? dq + b * D : nullptr;
+      float* dkb = dk ? dk + b * k.F : nullptr;
+      for (int64_t i = 0; dqb && i < Tq; ++i) std::memset(dqb + i * B * D, 0, sizeof(float) * size_t(D));
+      for (int64_t j = 0; dkb && beta_k == 0.0f && j < Tv; ++j)
+        std::memset(dkb + j * B * k.F, 0, sizeof(float) * size_t(D));
+      for (int64_t i = 0; i < Tq; ++i)
+        for (int64_t j = 0; j < Tv; ++j) {
+          const float g = dS[i * Tv + j];
+          if (g == 0.0f) continue;  // padded keys and query steps
+          const float* u = U + (i * Tv + j) * D;
+          for (int64_t d = 0; d < D; ++d) {
+            const float sd = use_scale_ ? params_[d] : 1.0f, gd = g * sd * (1.0f - u[d] * u[d]);
+            if (dqb) dqb[i * B * D + d] += gd;
+            if (dkb) dkb[j * B * k.F + d] += gd;
+            if (use_scale_) ds_[size_t(d)] += double(g) * u[d];
+          }
+        }
     }
-    if (use_scale_) grads_[0] += float(dscale);
+    if (score_ == Score::dot && use_scale_) grads_[0] += float(dscale);
+    if (score_ == Score::additive && use_scale_)
+      for (int64_t d = 0; d < D; ++d) grads_[d] += float(ds_[size_t(d)]);
   }
 
  private:
+  // R (Tq, Tv) = the raw scores of one sample: Q·Kᵀ, or Σ_d s_d·U with U (Tq, Tv, D) kept.
+  void scores(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t Tq, int64_t Tv,
+              int64_t D, float* R, float* U) const {
+    if (score_ == Score::dot) return gemm(false, true, Tq, Tv, D, 1.0f, q, ldq, k, ldk, 0.0f, R, Tv);
+    for (int64_t i = 0; i < Tq; ++i)
+      for (int64_t j = 0; j < Tv; ++j) {
+        float* u = U + (i * Tv + j) * D;
+        float sum = 0.0f;
+        for (int64_t d = 0; d < D; ++d) {
+          u[d] = std::tanh(q[i * ldq + d] + k[j * ldk + d]);
+          sum += (use_scale_ ? params_[d] : 1.0f) * u[d];
+        }
+        R[i * Tv + j] = sum;
+      }
+  }
+
+  const Score score_;
   const bool use_scale_;
-  std::vector<float> raw_, a_, da_;  // (B, Tq, Tv) Q·Kᵀ and A; (Tq, Tv) scratch
+  const int64_t D_;
+  std::vector<float> raw_, a_, u_, da_;  // (B, Tq, Tv) scores and A; (B, Tq, Tv, D) U; (Tq, Tv)
+  std::vector<double> ds_;               // (D) additive: ∂L/∂s, summed in double
 };
 
 class AttentionRoom final : public Room {
  public:
-  const char* type() const override { return "attention"; }
-  std::string keras_class(const LayerConfig&) const override { return "Attention"; }
+  AttentionRoom(Score score, const char* type, const char* keras) : score_(score), type_(type), keras_(keras) {}
+  const char* type() const override { return type_; }
+  std::string keras_class(const LayerConfig&) const override { return keras_; }
 
   std::vector<ValueSpec> infer(const Call& call) const override {
     const std::vector<ValueSpec>& in = call.inputs;
@@ -121,9 +180,15 @@ class AttentionRoom final : public Room {
   }
 
   std::unique_ptr<Op> make(const Call& call) const override {
-    const auto* o = std::any_cast<AttentionOptions>(&call.layer.options);
-    return std::make_unique<AttentionOp>(o && o->use_scale);
+    bool scale = false;
+    if (const auto* o = std::any_cast<AttentionOptions>(&call.layer.options)) scale = o->use_scale;
+    if (const auto* o = std::any_cast<AdditiveAttentionOptions>(&call.layer.options)) scale = o->use_scale;
+    return std::make_unique<AttentionOp>(score_, scale, call.inputs[0].F);
   }
+
+ private:
+  const Score score_;
+  const char *type_, *keras_;
 };
 
 LayerConfig Attention(AttentionOptions options) {
@@ -133,8 +198,19 @@ LayerConfig Attention(AttentionOptions options) {
   return c;
 }
 
+LayerConfig AdditiveAttention(AdditiveAttentionOptions options) {
+  LayerConfig c;
+  c.kind = "additive_attention";
+  c.options = options;
+  return c;
+}
+
 const Room& attention_room() {
-  static const AttentionRoom r;
+  static const AttentionRoom r(Score::dot, "attention", "Attention");
+  return r;
+}
+const Room& additive_attention_room() {
+  static const AttentionRoom r(Score::additive, "additive_attention", "AdditiveAttention");
   return r;
 }
 

@@ -162,7 +162,7 @@ TEST(Graph, GradientsOfMerges) {
 }
 
 TEST(Graph, GradientsOfAttentionWithMasks) {
-  // Query and value of different lengths and masks; the key its own tensor or the value.
+  // Attention and AdditiveAttention, query and value of different lengths and masks; the key its own tensor or the value.
   for (bool scale : {false, true})
     for (bool own_key : {false, true}) {
       SCOPED_TRACE(std::string(scale ? "scaled" : "plain") + (own_key ? ", own key" : ""));
@@ -173,7 +173,8 @@ TEST(Graph, GradientsOfAttentionWithMasks) {
       std::vector<SymbolicTensor> qvk = {dec, enc};
       if (own_key) qvk.push_back(Dense(4)(enc));
       auto ctx = Attention({.use_scale = scale})(qvk);
-      Model model({src, tgt}, Dense(2)(Concatenate()({dec, ctx})));
+      auto add_ctx = AdditiveAttention({.use_scale = scale})(qvk);
+      Model model({src, tgt}, Dense(2)(Concatenate()({dec, ctx, add_ctx})));
       model.compile(SGD(), loss::mse);
       if (scale) {  // move the scale off 1 so that its gradient is tested away from the start
         std::vector<float> w = model.get_weights();
