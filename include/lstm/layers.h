@@ -241,3 +241,4 @@ LayerConfig Masking(float mask_value = 0.0f, MaskingOptions options = {});
 // Layer types of rooms of their own (src/graph/registry.def), one header each:
 #include "lstm/layers/merge.h"
 #include "lstm/layers/attention.h"
+#include "lstm/layers/repeat_vector.h"

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "graph/graph.h"
 #include "graph/graph_model.h"
 #include "test_util.h"
 
@@ -234,6 +235,24 @@ TEST(Graph, TokenIdsWithMaskZero) {
     FAIL();
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("which only an Embedding reads"), std::string::npos) << err.what();
+  }
+}
+
+TEST(Graph, RepeatVectorEncoderDecoder) {
+  // The classic encoder-decoder: the encoder's last output at every step of the decoder.
+  auto x = Input({kAnyLength, 2});
+  auto h = LSTM(3)(Masking()(x));
+  auto y = Dense(2)(LSTM(3, {.return_sequences = true})(RepeatVector(4)(h)));
+  Model model(x, y);
+  model.compile(SGD(), loss::mse);
+  EXPECT_EQ(spec_of(y).steps, 4);
+  const Tensor xs = padded(random_tensor({3, 5, 2}, 20, 0.1f, 1.0f), {5, 2, 3}, 0.0f);
+  expect_gradients(model, xs, random_tensor({3, 4, 2}, 21));
+  try {
+    RepeatVector(3)(LSTM(3, {.return_sequences = true})(x));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("repeats one vector per sample"), std::string::npos) << e.what();
   }
 }
 
