@@ -242,3 +242,4 @@ LayerConfig Masking(float mask_value = 0.0f, MaskingOptions options = {});
 #include "lstm/layers/merge.h"
 #include "lstm/layers/attention.h"
 #include "lstm/layers/repeat_vector.h"
+#include "lstm/layers/layer_normalization.h"

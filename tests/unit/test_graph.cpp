@@ -256,6 +256,26 @@ TEST(Graph, RepeatVectorEncoderDecoder) {
   }
 }
 
+TEST(Graph, LayerNormalizationGradients) {
+  // A residual block normalised, on sequences and on vectors; gamma and beta moved off their
+  // start so that their gradients are tested in general.
+  auto x = Input({4, 3});
+  auto s = LSTM(3, {.return_sequences = true})(x);
+  auto n1 = LayerNormalization()(Add()({x, s}));
+  auto n2 = LayerNormalization({.epsilon = 1e-2f})(LSTM(5)(n1));
+  Model model(x, {Dense(2)(n1), Dense(1)(n2)});
+  model.compile(SGD(), loss::mse);
+  std::vector<float> w = model.get_weights();
+  Rng rng(22);
+  for (const NamedWeight& n : model.weights())
+    if (n.name.find("layer_normalization") == 0)
+      for (int64_t k = 0; k < n.shape[0]; ++k) w[size_t(n.offset + k)] += rng.uniform(-0.3f, 0.3f);
+  model.set_weights(w);
+  const Tensor xs = random_tensor({3, 4, 3}, 23), y1 = random_tensor({3, 4, 2}, 24),
+               y2 = random_tensor({3, 1}, 25);
+  expect_gradients(model, xs, {y1, y2});
+}
+
 TEST(Graph, ErrorsNameTheLayersAndTheFix) {
   auto a = Input({kAnyLength, 3}, {.name = "a"});
   auto b = Input({kAnyLength, 3}, {.name = "b"});
