@@ -26,7 +26,8 @@
 //
 // Training semantics are Sequential's (lstm/model.h): shuffling, validation_split (the last
 // samples), epoch losses as Keras reports them. With several outputs the loss is
-// Σ_k loss_weights[k] · loss_k(output k), and History also holds "<output>_loss" per output.
+// Σ_k loss_weights[k] · loss_k(output k), and History also holds "<output>_loss" per output;
+// compile()'s metrics are computed for every output ("<output>_<metric>" with several).
 #pragma once
 
 #include <cstdint>
@@ -61,11 +62,6 @@ class TensorList {
 
  private:
   std::vector<const Tensor*> items_;
-};
-
-struct CompileOptions {
-  // Per output, the weight of its loss in the total (Keras's loss_weights); empty: all 1.
-  std::vector<double> loss_weights;
 };
 
 struct ModelOptions {
@@ -105,8 +101,9 @@ class Model {
   std::vector<Tensor> predict(const TensorList& x, int batch_size = 32);
   // The total loss (Σ_k loss_weights[k] · loss_k), mean over the samples.
   double evaluate(const TensorList& x, const TensorList& y, int batch_size = 32);
-  // Per-output losses of the last evaluate(), named "<output>_loss" (several outputs only).
-  Logs last_losses() const;
+  // The last evaluate()'s loss, metrics and (several outputs) per-output losses: "loss",
+  // "accuracy" or "<output>_accuracy", "<output>_loss".
+  Logs last_logs() const;
 
   std::string summary() const;
   int64_t count_params() const;

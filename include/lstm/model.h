@@ -45,8 +45,19 @@ namespace lstm {
 
 class Sequential;
 
-// Per-epoch values: "loss", and "val_loss" when there is validation data.
+// Per-epoch values: "loss", every metric of compile() under its name, and the same "val_"
+// prefixed when there is validation data.
 using Logs = std::map<std::string, double>;
+
+// compile()'s options. metrics: reported next to the loss in History, on the progress line and
+// to callbacks - "accuracy" (binary, categorical or sparse, as the loss implies),
+// "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mae", "mse",
+// "rmse", "auc" (exact ROC AUC of one binary output); over valid steps only, as the loss.
+// loss_weights: per output of a graph (lstm::Model), the weight of its loss; empty: all 1.
+struct CompileOptions {
+  std::vector<std::string> metrics;
+  std::vector<double> loss_weights;
+};
 
 struct History {
   std::map<std::string, std::vector<double>> history;  // history["loss"][epoch]
@@ -70,11 +81,13 @@ class Callback {
 };
 
 struct EarlyStoppingOptions {
-  std::string monitor = "val_loss";  // "loss" or "val_loss"; lower is better
+  std::string monitor = "val_loss";  // "loss", "val_loss", or a metric ("val_accuracy", ...)
   double min_delta = 0.0;            // an improvement must beat the best by more than this
   int patience = 0;                  // epochs without improvement before stopping
   // Put back the weights of the best epoch when training ends (early or not).
   bool restore_best_weights = false;
+  // "min", "max", or "auto": higher is better for accuracies and AUC, lower for the rest.
+  std::string mode = "auto";
 };
 
 // Stops training once `monitor` has not improved for `patience` epochs.
@@ -100,6 +113,7 @@ class EarlyStopping : public Callback {
 struct ModelCheckpointOptions {
   std::string monitor = "val_loss";
   bool save_best_only = false;
+  std::string mode = "auto";  // as EarlyStoppingOptions::mode
 };
 
 // Saves the model after every epoch (or only when `monitor` improves) to `filepath`, where
@@ -170,7 +184,7 @@ class Sequential {
   // Builds for samples of shape {T, F} ({F} for a Dense-first model); T <= 0 means any length.
   // Called by fit/predict/evaluate when needed.
   void build(const std::vector<int64_t>& input_shape);
-  void compile(const Optimizer& optimizer, const Loss& loss);
+  void compile(const Optimizer& optimizer, const Loss& loss, CompileOptions options = {});
 
   // Stops with lstm::TrainingDiverged at the first batch whose loss is NaN, Inf, beyond float
   // range or a million times the first batch's, or whose gradients or updated weights are not
@@ -188,6 +202,8 @@ class Sequential {
   Tensor predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size = 32);
   double evaluate(const Tensor& x, const Tensor& y, std::span<const int64_t> lengths,
                   int batch_size = 32);
+  // The last evaluate()'s loss and metrics: {"loss": ..., "accuracy": ...}.
+  Logs last_logs() const;
 
   // Keras's initial_state and return_state (PyTorch's (h_0, c_0) and (h_n, c_n)): predict
   // from the given initial states (empty: zero; an empty c: zero) and return the state every

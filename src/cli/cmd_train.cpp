@@ -15,6 +15,7 @@
 #include "lstm/forecast.h"
 #include "lstm/lstm.h"
 #include "report/report.h"
+#include "train/metrics.h"
 
 namespace lstm::cli {
 
@@ -60,6 +61,9 @@ const Command kTrain{
         {"weight-decay", "X", "adamw: decoupled weight decay (default 0.004)"},
         {"loss", "NAME", "mse (default), mae, bce, cce or scce"},
         {"from-logits", "", "bce/cce/scce: the model outputs logits, not probabilities"},
+        {"metrics", "LIST", "report these next to the loss, comma-separated: accuracy, "
+                            "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, "
+                            "mae, mse, rmse, auc"},
         {"no-shuffle", "", "keep the sample order in every epoch"},
         {"seed", "N", "seed for the initial weights and the shuffling (default 42)"},
         {"validation-split", "X", "hold out the last fraction X of the samples (default 0)"},
@@ -273,7 +277,9 @@ int run_train(const Args& a) {
     model = a.has("config") ? config_model(a.str("config"), uint64_t(seed)) : Sequential::load(a.str("init"));
   }
   if (a.has("init")) model.set_seed(uint64_t(seed));
-  model.compile(optimizer, loss);
+  const std::vector<std::string> metrics = split_list(a.str("metrics"));
+  resolve_metrics(metrics, loss, 0, "--metrics");  // names checked here, widths when training
+  model.compile(optimizer, loss, {.metrics = metrics});
   const Tensor& fit_x = csv ? data.X_train : X;
   const Tensor& fit_y = csv ? data.y_train : y;
 

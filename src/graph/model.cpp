@@ -23,6 +23,7 @@
 #include "model/data_checks.h"
 #include "optim/optimizer.h"
 #include "train/divergence.h"
+#include "train/metrics.h"
 #include "train/progress.h"
 
 namespace lstm {
@@ -90,9 +91,10 @@ struct Model::Impl {
   std::vector<Loss> losses;
   std::vector<double> loss_weights;
   bool compiled = false;
+  std::vector<std::vector<MetricState>> metrics;  // per output: compile()'s metrics
   OptimizerState opt_state;
   Rng rng;
-  Logs last_losses;
+  Logs last_logs;
 
   // the batch in hand
   int64_t B = 0;
@@ -133,6 +135,15 @@ struct Model::Impl {
   double evaluate(const TensorList& x, const TensorList& y,
                   const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx, int64_t n,
                   int64_t batch_size, std::vector<double>* per_output);
+  void reset_metrics() {
+    for (auto& list : metrics)
+      for (MetricState& m : list) m.reset();
+  }
+  // logs[prefix + metric] (one output) or logs[prefix + "<output>_" + metric]
+  void add_all_metrics(const std::string& prefix, const std::vector<std::string>& names, Logs& logs) const {
+    for (size_t k = 0; k < metrics.size(); ++k)
+      add_metrics(metrics[k], prefix + (metrics.size() > 1 ? names[k] + "_" : ""), logs);
+  }
 };
 
 // ---- building --------------------------------------------------------------------------------
@@ -343,6 +354,12 @@ void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, Compil
   m.optimizer = optimizer;
   m.losses = std::move(losses);
   m.loss_weights = options.loss_weights.empty() ? std::vector<double>(n, 1.0) : options.loss_weights;
+  m.metrics.clear();
+  for (size_t k = 0; k < n; ++k)
+    m.metrics.push_back(metric_states(
+        resolve_metrics(options.metrics, m.losses[k], m.slots[size_t(m.output_slots[k])].spec.F,
+                        "compile (output " + m.outputs[k].name() + ")"),
+        m.losses[k]));
   m.compiled = true;
   m.opt_state = OptimizerState{};
 }
@@ -502,9 +519,12 @@ void Model::Impl::forward(bool training) {
 // The mean loss of output value v against targets (steps, B, W), over valid steps only when v
 // has a mask; dpred (when not null) = ∂(mean)/∂v.
 static double output_loss(const Loss& loss, const Value& v, int64_t B, const float* target,
-                          float* dpred) {
+                          float* dpred, std::vector<MetricState>& metrics) {
   const int64_t E = v.F, W = loss_target_width(loss, E);
-  if (!v.seq || !v.lengths) return loss_forward_backward(loss, v.data, target, v.rows(B), E, dpred);
+  if (!v.seq || !v.lengths) {
+    for (MetricState& m : metrics) m.update(v.data, target, v.rows(B), E);
+    return loss_forward_backward(loss, v.data, target, v.rows(B), E, dpred);
+  }
   int64_t valid = 0;
   for (int64_t b = 0; b < B; ++b) valid += v.lengths[b];
   if (dpred) std::memset(dpred, 0, sizeof(float) * size_t(v.size(B)));
@@ -516,6 +536,7 @@ static double output_loss(const Loss& loss, const Value& v, int64_t B, const flo
       if (n == 0) continue;
       float* d = dpred ? dpred + row * E : nullptr;
       value += loss_forward_backward(loss, v.data + row * E, target + row * W, n, E, d) * double(n) / double(valid);
+      for (MetricState& m : metrics) m.update(v.data + row * E, target + row * W, n, E);
       for (int64_t k = 0; d && k < n * E; ++k) d[k] *= float(double(n) / double(valid));
       continue;
     }
@@ -524,6 +545,7 @@ static double output_loss(const Loss& loss, const Value& v, int64_t B, const flo
       const int64_t row = t * B + b;
       float* d = dpred ? dpred + row * E : nullptr;
       value += loss_forward_backward(loss, v.data + row * E, target + row * W, 1, E, d) / double(valid);
+      for (MetricState& m : metrics) m.update(v.data + row * E, target + row * W, 1, E);
       for (int64_t k = 0; d && k < E; ++k) d[k] *= share;
     }
   }
@@ -547,7 +569,7 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
       grow(s.grad, v.size(B));
       d = s.grad.data();
     }
-    const double value = output_loss(losses[k], v, B, target.data(), d);
+    const double value = output_loss(losses[k], v, B, target.data(), d, metrics[k]);
     if (per_output) (*per_output)[k] += value * double(B);
     total += loss_weights[k] * value;
     if (d && loss_weights[k] != 1.0)
@@ -677,6 +699,7 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
       for (int64_t i = n_train - 1; i > 0; --i)
         std::swap(order[size_t(i)], order[m.rng.below(uint32_t(i + 1))]);
     progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
+    m.reset_metrics();
     double sum = 0.0;
     std::vector<double> per(m.output_slots.size(), 0.0);
     for (int64_t start = 0, batch = 1; start < n_train; start += bs, ++batch) {
@@ -695,9 +718,12 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
     }
     Logs logs{{"loss", sum / double(n_train)}};
     for (size_t k = 0; several && k < per.size(); ++k) logs[out_names[k] + "_loss"] = per[k] / double(n_train);
+    m.add_all_metrics("", out_names, logs);
     if (!val_idx.empty()) {
       std::vector<double> vper(m.output_slots.size(), 0.0);
+      m.reset_metrics();
       logs["val_loss"] = m.evaluate(x, y, lengths, val_idx.data(), int64_t(val_idx.size()), bs, &vper);
+      m.add_all_metrics("val_", out_names, logs);
       for (size_t k = 0; several && k < vper.size(); ++k) logs["val_" + out_names[k] + "_loss"] = vper[k];
       if (!std::isfinite(logs["val_loss"]))
         diverged(epoch, (n_train + bs - 1) / bs, "the validation loss is " +
@@ -748,14 +774,16 @@ double Model::evaluate(const TensorList& x, const TensorList& y, int batch_size)
   std::vector<int64_t> order(static_cast<size_t>(x[0].dim(0)));
   std::iota(order.begin(), order.end(), 0);
   std::vector<double> per(m.output_slots.size(), 0.0);
+  m.reset_metrics();
   const double total = m.evaluate(x, y, lengths, order.data(), int64_t(order.size()), batch_size, &per);
-  m.last_losses.clear();
   const std::vector<std::string> names = output_names();
-  for (size_t k = 0; per.size() > 1 && k < per.size(); ++k) m.last_losses[names[k] + "_loss"] = per[k];
+  m.last_logs = {{"loss", total}};
+  for (size_t k = 0; per.size() > 1 && k < per.size(); ++k) m.last_logs[names[k] + "_loss"] = per[k];
+  m.add_all_metrics("", names, m.last_logs);
   return total;
 }
 
-Logs Model::last_losses() const { return impl_->last_losses; }
+Logs Model::last_logs() const { return impl_->last_logs; }
 
 // ---- weights, names, summary -----------------------------------------------------------------
 

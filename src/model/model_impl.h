@@ -17,6 +17,7 @@
 #include "layers/layer.h"
 #include "lstm/model.h"
 #include "optim/optimizer.h"
+#include "train/metrics.h"
 
 namespace lstm {
 
@@ -43,6 +44,9 @@ struct Sequential::Impl {
   std::vector<float> grads;   // same layout as params
   Optimizer optimizer;
   Loss loss;
+  std::vector<std::string> metric_names;  // compile()'s, resolved against the model when run
+  std::vector<MetricState> metrics;       // accumulating over the batches since the last reset
+  Logs last_logs;                          // of the last evaluate()
   bool compiled = false;
   OptimizerState opt_state;
   Rng rng;
@@ -125,7 +129,9 @@ struct Sequential::Impl {
   // final (shaped as zero_states(N)) the states each sample ended in.
   Tensor predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size,
                  const States* initial, States* final_states);
-  // Mean loss over samples idx[0..n) of (x, y), in batches.
+  // The metrics of compile() for this (built) model, their sums reset.
+  void reset_metrics();
+  // Mean loss over samples idx[0..n) of (x, y), in batches; the metrics accumulate over them.
   double evaluate(const Tensor& x, const Tensor& y, const std::vector<int64_t>& lengths,
                   const int64_t* idx, int64_t n, int64_t batch_size);
 };

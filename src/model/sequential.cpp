@@ -49,6 +49,7 @@ Sequential Sequential::clone() const {
   c.optimizer = impl_->optimizer;
   c.loss = impl_->loss;
   c.compiled = impl_->compiled;
+  c.metric_names = impl_->metric_names;
   c.opt_state = impl_->opt_state;
   c.rng = impl_->rng;
   c.metadata = impl_->metadata;
@@ -211,8 +212,14 @@ void Sequential::build(const std::vector<int64_t>& input_shape) {
   }
 }
 
-void Sequential::compile(const Optimizer& optimizer, const Loss& loss) {
+void Sequential::compile(const Optimizer& optimizer, const Loss& loss, CompileOptions options) {
   optimizer_check(optimizer);
+  if (options.loss_weights.size() > 1)
+    throw Error("compile: loss_weights weigh the outputs of a graph (lstm::Model); a Sequential "
+                "model has one output");
+  // names and loss checked now; widths once the model is built (reset_metrics)
+  resolve_metrics(options.metrics, loss, built() ? impl_->out_width() / impl_->outputs() : 0, "compile");
+  impl_->metric_names = options.metrics;
   impl_->optimizer = optimizer;
   impl_->loss = loss;
   impl_->compiled = true;
@@ -454,6 +461,7 @@ double Sequential::Impl::loss_and_backward(bool backward) {
       }
       value += loss_forward_backward(loss, acts[last].data() + row * E, y_batch.data() + row * W,
                                      n, E, d) * double(n) / double(valid);
+      for (MetricState& m : metrics) m.update(acts[last].data() + row * E, y_batch.data() + row * W, n, E);
       if (!d) continue;
       const float share = float(double(n) / double(valid));
       for (int64_t k = 0; k < n * E; ++k) d[k] *= share;
@@ -461,6 +469,7 @@ double Sequential::Impl::loss_and_backward(bool backward) {
     }
   } else {
     value = loss_forward_backward(loss, acts[last].data(), y_batch.data(), R, E, dout);
+    for (MetricState& m : metrics) m.update(acts[last].data(), y_batch.data(), R, E);
   }
   if (outputs() == 2) {  // the two outputs' mean losses add up (Keras), each over half of E
     value *= 2.0;
@@ -479,6 +488,11 @@ double Sequential::Impl::loss_and_backward(bool backward) {
     layer.backward(x, acts[l].data(), grad_acts[l].data(), dx, batch);
   }
   return value;
+}
+
+void Sequential::Impl::reset_metrics() {
+  metrics = metric_states(resolve_metrics(metric_names, loss, out_width() / outputs(), "compile"), loss);
+  for (MetricState& m : metrics) m.reset();
 }
 
 double Sequential::Impl::evaluate(const Tensor& x, const Tensor& y,
@@ -625,8 +639,14 @@ double Sequential::evaluate(const Tensor& x, const Tensor& y, std::span<const in
   impl_->check_stateful(x.dim(0), batch_size, !L.empty(), "X");
   std::vector<int64_t> order(static_cast<size_t>(x.dim(0)));
   std::iota(order.begin(), order.end(), 0);
-  return impl_->evaluate(x, y, L, order.data(), x.dim(0), batch_size);
+  impl_->reset_metrics();
+  const double loss = impl_->evaluate(x, y, L, order.data(), x.dim(0), batch_size);
+  impl_->last_logs = {{"loss", loss}};
+  add_metrics(impl_->metrics, "", impl_->last_logs);
+  return loss;
 }
+
+Logs Sequential::last_logs() const { return impl_->last_logs; }
 
 // ---- streaming -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 
 #include "lstm/error.h"
 #include "lstm/model.h"
+#include "train/metrics.h"
 
 namespace lstm {
 
@@ -19,8 +20,18 @@ static double monitored(const Logs& logs, const std::string& monitor, const char
   return it->second;
 }
 
+// Whether `mode` ("min", "max", "auto") wants larger values of `monitor`.
+static bool maximise(const std::string& mode, const std::string& monitor, const char* who) {
+  if (mode == "max") return true;
+  if (mode == "min") return false;
+  if (mode != "auto")
+    throw Error(std::string(who) + ": mode must be \"min\", \"max\" or \"auto\", got \"" + mode + "\"");
+  return higher_is_better(monitor);
+}
+
 EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(options)) {
   if (options_.patience < 0) throw Error("EarlyStopping patience must be >= 0");
+  maximise(options_.mode, options_.monitor, "EarlyStopping");
 }
 
 void EarlyStopping::on_train_begin(Sequential& model) {
@@ -30,8 +41,9 @@ void EarlyStopping::on_train_begin(Sequential& model) {
 }
 
 void EarlyStopping::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
-  double value = monitored(logs, options_.monitor, "EarlyStopping");
-  if (best_epoch_ < 0 || value < best_ - options_.min_delta) {
+  const bool up = maximise(options_.mode, options_.monitor, "EarlyStopping");
+  const double value = monitored(logs, options_.monitor, "EarlyStopping");
+  if (best_epoch_ < 0 || (up ? value > best_ + options_.min_delta : value < best_ - options_.min_delta)) {
     best_ = value, best_epoch_ = epoch, wait_ = 0;
     if (options_.restore_best_weights) best_weights_ = model.get_weights();
     return;
@@ -63,12 +75,14 @@ void EarlyStopping::restore(const std::string& state, std::vector<float> weights
 ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions options)
     : filepath_(std::move(filepath)), options_(std::move(options)) {
   if (filepath_.empty()) throw Error("ModelCheckpoint needs a file path");
+  maximise(options_.mode, options_.monitor, "ModelCheckpoint");
 }
 
 void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
   if (options_.save_best_only) {
-    double value = monitored(logs, options_.monitor, "ModelCheckpoint");
-    if (have_best_ && !(value < best_)) return;
+    const bool up = maximise(options_.mode, options_.monitor, "ModelCheckpoint");
+    const double value = monitored(logs, options_.monitor, "ModelCheckpoint");
+    if (have_best_ && !(up ? value > best_ : value < best_)) return;
     best_ = value, have_best_ = true;
   }
   std::string path = filepath_;

@@ -149,6 +149,7 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
       for (int64_t k = n_train - 1; k > 0; --k)
         std::swap(order[size_t(k)], order[m.rng.below(uint32_t(k + 1))]);
     progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
+    m.reset_metrics();
     double loss_sum = 0.0;
     for (int64_t start = 0, batch = 1; start < n_train; start += bs, ++batch) {
       const int64_t B = std::min(bs, n_train - start);
@@ -168,8 +169,11 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     }
     Logs logs;
     logs["loss"] = loss_sum / double(n_train);
+    add_metrics(m.metrics, "", logs);
     if (vx) {
+      m.reset_metrics();
       logs["val_loss"] = m.evaluate(*vx, *vy, val_lengths, val_idx.data(), int64_t(val_idx.size()), bs);
+      add_metrics(m.metrics, "val_", logs);
       if (!std::isfinite(logs["val_loss"]))
         diverged(epoch, (n_train + bs - 1) / bs, "the validation loss is " +
                                                      std::string(std::isnan(logs["val_loss"]) ? "NaN" : "Inf"));

@@ -35,10 +35,13 @@ void Progress::epoch_end(const Logs& logs) {
   if (!enabled_) return;
   const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
   std::printf("%sEpoch %d/%d - %.2fs", live_ ? "\r\x1b[K" : "", epoch_ + 1, epochs_, secs);
-  for (const char* key : {"loss", "val_loss"}) {
-    auto it = logs.find(key);
-    if (it != logs.end()) std::printf(" - %s: %.6g", key, it->second);
-  }
+  // the loss, then the metrics; then the same on validation data
+  for (bool val : {false, true})
+    for (bool loss : {true, false})
+      for (const auto& [key, value] : logs) {
+        const bool is_val = key.rfind("val_", 0) == 0, is_loss = key == (val ? "val_loss" : "loss");
+        if (is_val == val && is_loss == loss) std::printf(" - %s: %.6g", key.c_str(), value);
+      }
   std::printf("\n");
   std::fflush(stdout);
 }

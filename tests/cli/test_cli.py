@@ -224,6 +224,20 @@ class Cli(CliTest):
         got, _ = read_safetensors(self.path("trained.safetensors"))
         for tensor, want in twin.tensors():
             self.assertLessEqual(float(np.abs(got[tensor] - want).max()), TOL, tensor)
+        # --metrics: on every epoch line, in the saved history; an unknown one refused up front.
+        run = self.run_lstm("train", "--init", model, "--x", self.path("X.npy"), "--y", self.path("y.npy"),
+                            "--lengths", self.path("L.npy"), "--loss", "scce", "--from-logits",
+                            "--metrics", "accuracy", "--validation-split", 0.5,
+                            "--out", self.path("with-metrics.safetensors"), "--epochs", 2, "--batch-size", 3)
+        self.assertEqual(run.stdout.count(" - accuracy: "), 2, run.stdout)
+        self.assertEqual(run.stdout.count(" - val_accuracy: "), 2, run.stdout)
+        _, meta = read_safetensors(self.path("with-metrics.safetensors"))
+        self.assertEqual(len(json.loads(meta["lstm.history"])["accuracy"]), 2)
+        bad = self.run_lstm("train", "--init", model, "--x", self.path("X.npy"), "--y", self.path("y.npy"),
+                            "--loss", "scce", "--metrics", "accuracy,precision",
+                            "--out", self.path("never.safetensors"), code=1)
+        self.assertIn('--metrics: metric "precision" is unknown', bad.stderr)
+        self.assertFalse(os.path.exists(self.path("never.safetensors")))
         # Bad lengths: a clear error, exit 1, nothing written.
         out = self.path("never.npy")
         bad = self.run_lstm("predict", "--model", model, "--x", self.save("X.npy", X.numpy()), "--out", out,
