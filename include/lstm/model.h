@@ -132,6 +132,54 @@ class ModelCheckpoint : public Callback {
   bool have_best_ = false;
 };
 
+struct ReduceLROnPlateauOptions {
+  std::string monitor = "val_loss";
+  float factor = 0.1f;      // new rate = rate · factor, in (0, 1)
+  int patience = 10;        // epochs without improvement before reducing
+  double min_delta = 1e-4;  // an improvement must beat the best by more than this
+  int cooldown = 0;         // epochs after a reduction before counting again
+  float min_lr = 0.0f;      // never below this
+  std::string mode = "auto";  // as EarlyStoppingOptions::mode
+};
+
+// Lowers the optimizer's learning rate when `monitor` stops improving (Keras's
+// ReduceLROnPlateau). The rate in force is saved in training checkpoints, so a resumed fit goes
+// on with it.
+class ReduceLROnPlateau : public Callback {
+ public:
+  explicit ReduceLROnPlateau(ReduceLROnPlateauOptions options = {});
+  void on_train_begin(Sequential& model) override;
+  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  std::string state() const override;
+  void restore(const std::string& state, std::vector<float> weights) override;
+
+ private:
+  ReduceLROnPlateauOptions options_;
+  double best_ = 0;
+  bool have_best_ = false;
+  int wait_ = 0, cooldown_left_ = 0;
+};
+
+struct CSVLoggerOptions {
+  char separator = ',';
+  bool append = false;  // keep the file's rows and add to them (as for a resumed fit)
+};
+
+// Writes one row per epoch to `filename`: "epoch" then every log in name order (Keras's
+// CSVLogger), the whole file rewritten atomically after each epoch.
+class CSVLogger : public Callback {
+ public:
+  explicit CSVLogger(std::string filename, CSVLoggerOptions options = {});
+  void on_train_begin(Sequential& model) override;
+  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+
+ private:
+  std::string filename_;
+  CSVLoggerOptions options_;
+  std::string text_;  // the file so far
+  std::vector<std::string> keys_;
+};
+
 struct FitOptions {
   int epochs = 1;
   int batch_size = 32;
@@ -247,6 +295,8 @@ class Sequential {
   // for Bidirectional merge_mode none. Empty until built.
   std::vector<int64_t> output_shape() const;
   const Optimizer& optimizer() const;
+  // The learning rate from now on (ReduceLROnPlateau's); > 0.
+  void set_learning_rate(float learning_rate);
   const Loss& loss() const;
   void set_seed(uint64_t seed);
 

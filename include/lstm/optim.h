@@ -14,16 +14,32 @@
 // These are PyTorch's formulas, so training follows PyTorch step for step. Keras differs only
 // in where ε enters (Adam: ε̂ = ε sqrt(1-β2^t); RMSprop: sqrt(v + ε)), which matters only when
 // gradients are of the order of ε.
+// Learning-rate schedules (Keras's): with schedule set, update t (counting from 0) uses
+//   ExponentialDecay  lr · decay_rate^(t / decay_steps)     (staircase: ⌊t / decay_steps⌋)
+//   CosineDecay       lr · ((1 - alpha) · ½ (1 + cos(π · min(t, decay_steps) / decay_steps)) + alpha)
+// where lr is the optimizer's learning_rate:
+//   lstm::Adam({.learning_rate = 1e-3f, .schedule = lstm::CosineDecay(10000)})
 // Clipping happens before the update: global_clipnorm scales all gradients together so their
 // global L2 norm is at most the value (PyTorch clip_grad_norm_); clipvalue clamps each gradient
 // to [-value, value]. 0 disables either.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace lstm {
 
 enum class OptimizerKind { sgd, adam, adamw, rmsprop };
+
+struct LearningRateSchedule {
+  enum class Kind { constant, exponential, cosine } kind = Kind::constant;
+  int64_t decay_steps = 0;
+  float decay_rate = 1.0f;  // exponential
+  bool staircase = false;   // exponential
+  float alpha = 0.0f;       // cosine: the floor, as a fraction of the learning rate
+};
+LearningRateSchedule ExponentialDecay(int64_t decay_steps, float decay_rate, bool staircase = false);
+LearningRateSchedule CosineDecay(int64_t decay_steps, float alpha = 0.0f);
 
 struct Optimizer {
   OptimizerKind kind = OptimizerKind::adam;
@@ -36,7 +52,11 @@ struct Optimizer {
   float rho = 0.9f;                      // rmsprop
   float global_clipnorm = 0.0f;
   float clipvalue = 0.0f;
+  LearningRateSchedule schedule;
 };
+
+// The learning rate of update `step` (counting from 0), after the schedule.
+float scheduled_learning_rate(const Optimizer& optimizer, int64_t step);
 
 struct SGDOptions {
   float learning_rate = 0.01f;
@@ -44,6 +64,7 @@ struct SGDOptions {
   bool nesterov = false;
   float global_clipnorm = 0.0f;
   float clipvalue = 0.0f;
+  LearningRateSchedule schedule;
 };
 struct AdamOptions {
   float learning_rate = 0.001f;
@@ -52,6 +73,7 @@ struct AdamOptions {
   float epsilon = 1e-7f;
   float global_clipnorm = 0.0f;
   float clipvalue = 0.0f;
+  LearningRateSchedule schedule;
 };
 struct AdamWOptions {
   float learning_rate = 0.001f;
@@ -61,6 +83,7 @@ struct AdamWOptions {
   float epsilon = 1e-7f;
   float global_clipnorm = 0.0f;
   float clipvalue = 0.0f;
+  LearningRateSchedule schedule;
 };
 struct RMSpropOptions {
   float learning_rate = 0.001f;
@@ -69,6 +92,7 @@ struct RMSpropOptions {
   float epsilon = 1e-7f;
   float global_clipnorm = 0.0f;
   float clipvalue = 0.0f;
+  LearningRateSchedule schedule;
 };
 
 Optimizer SGD(SGDOptions options = {});

@@ -1,6 +1,8 @@
 // Training checkpoints (checkpoint.h).
 #include "io/checkpoint.h"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
@@ -36,6 +38,8 @@ void write_checkpoint(const std::string& path, const Sequential& model, const Tr
             {"stopped", s.stopped},
             {"rng_state", std::to_string(s.rng_state)},
             {"optimizer_step", s.optimizer.step},
+            {"learning_rate", s.learning_rate},
+            {"compiled_learning_rate", s.compiled_learning_rate},
             {"history", s.history},
             {"callbacks", s.callback_states}};
   file.metadata[kStateKey] = j.dump();
@@ -90,6 +94,15 @@ TrainingState read_checkpoint(const SafetensorsFile& file, const std::string& pa
       throw Error("rng_state '" + rng.substr(0, 24) + "' is not a 64-bit unsigned integer");
     s.rng_state = std::stoull(rng);
     s.optimizer.step = json_integer(j.at("optimizer_step"), 0, INT64_MAX / 2, "optimizer_step");
+    auto rate = [&](const char* key) {  // absent in checkpoints of before it was kept
+      if (!j.contains(key)) return 0.0f;
+      const json& v = j.at(key);
+      if (!v.is_number() || !(v.get<double>() > 0.0) || !(v.get<double>() <= 1e30))
+        throw Error(std::string(key) + " is not a positive number");
+      return float(v.get<double>());
+    };
+    s.learning_rate = rate("learning_rate");
+    s.compiled_learning_rate = rate("compiled_learning_rate");
     s.history = j.at("history").get<std::map<std::string, std::vector<double>>>();
     for (const auto& [key, values] : s.history)
       if (int64_t(values.size()) != s.epochs_done)

@@ -5,7 +5,8 @@
 //             states.{k}.h, states.{k}.c          a stateful model's carried states, per
 //                                                 recurrent direction k
 //   metadata  lstm.train_state                    JSON: epochs done, random state, optimizer
-//                                                 step, history, callback states
+//                                                 step and learning rate, history, callback
+//                                                 states
 #pragma once
 
 #include <map>
@@ -26,6 +27,11 @@ struct TrainingState {
   std::map<std::string, std::vector<double>> history;
   std::vector<std::string> callback_states;
   std::vector<std::vector<float>> callback_weights;
+  // the learning rate in force (ReduceLROnPlateau may have lowered it) and the one compile()
+  // gave: a resumed fit compiled with that same rate goes on with the one in force, one
+  // compiled with another rate (to go on more gently, say) with its own. 0: not kept (older
+  // checkpoints).
+  float learning_rate = 0.0f, compiled_learning_rate = 0.0f;
   // stateful layers: each recurrent direction's carried h and c (empty: none)
   std::vector<std::vector<float>> carried_h, carried_c;
 };

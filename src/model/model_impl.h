@@ -44,6 +44,7 @@ struct Sequential::Impl {
   std::vector<float> grads;   // same layout as params
   Optimizer optimizer;
   Loss loss;
+  float compiled_learning_rate = 0.0f;    // compile()'s (set_learning_rate changes the other)
   std::vector<std::string> metric_names;  // compile()'s, resolved against the model when run
   std::vector<MetricState> metrics;       // accumulating over the batches since the last reset
   Logs last_logs;                          // of the last evaluate()

@@ -50,6 +50,7 @@ Sequential Sequential::clone() const {
   c.loss = impl_->loss;
   c.compiled = impl_->compiled;
   c.metric_names = impl_->metric_names;
+  c.compiled_learning_rate = impl_->compiled_learning_rate;
   c.opt_state = impl_->opt_state;
   c.rng = impl_->rng;
   c.metadata = impl_->metadata;
@@ -220,6 +221,7 @@ void Sequential::compile(const Optimizer& optimizer, const Loss& loss, CompileOp
   // names and loss checked now; widths once the model is built (reset_metrics)
   resolve_metrics(options.metrics, loss, built() ? impl_->out_width() / impl_->outputs() : 0, "compile");
   impl_->metric_names = options.metrics;
+  impl_->compiled_learning_rate = optimizer.learning_rate;
   impl_->optimizer = optimizer;
   impl_->loss = loss;
   impl_->compiled = true;
@@ -246,6 +248,12 @@ std::vector<int64_t> Sequential::output_shape() const {
   return shape;
 }
 const Optimizer& Sequential::optimizer() const { return impl_->optimizer; }
+void Sequential::set_learning_rate(float learning_rate) {
+  Optimizer o = impl_->optimizer;
+  o.learning_rate = learning_rate;
+  optimizer_check(o);
+  impl_->optimizer = o;
+}
 const Loss& Sequential::loss() const { return impl_->loss; }
 void Sequential::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }
 std::map<std::string, std::string>& Sequential::metadata() { return impl_->metadata; }

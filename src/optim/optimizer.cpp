@@ -17,6 +17,7 @@ Optimizer SGD(SGDOptions o) {
   opt.nesterov = o.nesterov;
   opt.global_clipnorm = o.global_clipnorm;
   opt.clipvalue = o.clipvalue;
+  opt.schedule = o.schedule;
   return opt;
 }
 
@@ -29,12 +30,13 @@ Optimizer Adam(AdamOptions o) {
   opt.epsilon = o.epsilon;
   opt.global_clipnorm = o.global_clipnorm;
   opt.clipvalue = o.clipvalue;
+  opt.schedule = o.schedule;
   return opt;
 }
 
 Optimizer AdamW(AdamWOptions o) {
   Optimizer opt = Adam({o.learning_rate, o.beta_1, o.beta_2, o.epsilon, o.global_clipnorm,
-                        o.clipvalue});
+                        o.clipvalue, o.schedule});
   opt.kind = OptimizerKind::adamw;
   opt.weight_decay = o.weight_decay;
   return opt;
@@ -49,7 +51,37 @@ Optimizer RMSprop(RMSpropOptions o) {
   opt.epsilon = o.epsilon;
   opt.global_clipnorm = o.global_clipnorm;
   opt.clipvalue = o.clipvalue;
+  opt.schedule = o.schedule;
   return opt;
+}
+
+LearningRateSchedule ExponentialDecay(int64_t decay_steps, float decay_rate, bool staircase) {
+  LearningRateSchedule s;
+  s.kind = LearningRateSchedule::Kind::exponential;
+  s.decay_steps = decay_steps, s.decay_rate = decay_rate, s.staircase = staircase;
+  return s;
+}
+
+LearningRateSchedule CosineDecay(int64_t decay_steps, float alpha) {
+  LearningRateSchedule s;
+  s.kind = LearningRateSchedule::Kind::cosine;
+  s.decay_steps = decay_steps, s.alpha = alpha;
+  return s;
+}
+
+float scheduled_learning_rate(const Optimizer& o, int64_t step) {
+  const LearningRateSchedule& s = o.schedule;
+  const double t = double(step), D = double(s.decay_steps);
+  switch (s.kind) {
+    case LearningRateSchedule::Kind::constant: return o.learning_rate;
+    case LearningRateSchedule::Kind::exponential:
+      return float(o.learning_rate * std::pow(double(s.decay_rate), s.staircase ? std::floor(t / D) : t / D));
+    case LearningRateSchedule::Kind::cosine: {
+      const double cosine = 0.5 * (1.0 + std::cos(3.141592653589793 * std::min(t, D) / D));
+      return float(o.learning_rate * ((1.0 - s.alpha) * cosine + s.alpha));
+    }
+  }
+  return o.learning_rate;
 }
 
 const char* optimizer_name(OptimizerKind kind) {
@@ -85,6 +117,15 @@ void optimizer_check(const Optimizer& o) {
   if (!(o.weight_decay >= 0.0f)) bad("weight_decay", o.weight_decay, "must be >= 0");
   if (!(o.global_clipnorm >= 0.0f)) bad("global_clipnorm", o.global_clipnorm, "must be >= 0 (0 = off)");
   if (!(o.clipvalue >= 0.0f)) bad("clipvalue", o.clipvalue, "must be >= 0 (0 = off)");
+  if (o.schedule.kind != LearningRateSchedule::Kind::constant && o.schedule.decay_steps <= 0)
+    throw Error("the learning-rate schedule needs decay_steps > 0, got " +
+                std::to_string(o.schedule.decay_steps));
+  if (o.schedule.kind == LearningRateSchedule::Kind::exponential &&
+      !(o.schedule.decay_rate > 0.0f && std::isfinite(o.schedule.decay_rate)))
+    bad("schedule decay_rate", o.schedule.decay_rate, "must be a positive number");
+  if (o.schedule.kind == LearningRateSchedule::Kind::cosine &&
+      !(o.schedule.alpha >= 0.0f && o.schedule.alpha <= 1.0f))
+    bad("schedule alpha", o.schedule.alpha, "must be in [0, 1]");
   if (o.nesterov && o.momentum == 0.0f)
     throw Error("nesterov momentum needs momentum > 0: set momentum (e.g. 0.9) or drop nesterov");
 }
@@ -105,8 +146,8 @@ void optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float* g, i
     for (int64_t k = 0; k < n; ++k) g[k] = std::clamp(g[k], -o.clipvalue, o.clipvalue);
   s.m.resize(size_t(n), 0.0f);  // no-ops after the first step
   s.v.resize(size_t(n), 0.0f);
+  const float lr = scheduled_learning_rate(o, s.step);  // update s.step, counting from 0
   ++s.step;
-  const float lr = o.learning_rate;
   float* m = s.m.data();
   float* v = s.v.data();
   switch (o.kind) {

@@ -1,9 +1,14 @@
 // EarlyStopping and ModelCheckpoint (include/lstm/model.h).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
 #include "core/limits.h"
+#include "io/file.h"
 
 #include "lstm/error.h"
 #include "lstm/model.h"
@@ -101,6 +106,87 @@ void ModelCheckpoint::restore(const std::string& state, std::vector<float> weigh
   const nlohmann::json j = parse_json(state, "ModelCheckpoint's state");
   best_ = j.at("best").get<double>();
   have_best_ = j.at("have_best").get<bool>();
+}
+
+ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options) : options_(std::move(options)) {
+  if (!(options_.factor > 0.0f && options_.factor < 1.0f))
+    throw Error("ReduceLROnPlateau: factor must be in (0, 1), got " + std::to_string(options_.factor));
+  if (options_.patience < 0 || options_.cooldown < 0)
+    throw Error("ReduceLROnPlateau: patience and cooldown must be >= 0");
+  if (!(options_.min_lr >= 0.0f)) throw Error("ReduceLROnPlateau: min_lr must be >= 0");
+  maximise(options_.mode, options_.monitor, "ReduceLROnPlateau");
+}
+
+void ReduceLROnPlateau::on_train_begin(Sequential& model) {
+  (void)model;
+  have_best_ = false, wait_ = 0, cooldown_left_ = 0;
+}
+
+void ReduceLROnPlateau::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+  (void)epoch;
+  const bool up = maximise(options_.mode, options_.monitor, "ReduceLROnPlateau");
+  const double value = monitored(logs, options_.monitor, "ReduceLROnPlateau");
+  if (cooldown_left_ > 0) --cooldown_left_, wait_ = 0;  // Keras: the last cooldown epoch counts
+  if (!have_best_ || (up ? value > best_ + options_.min_delta : value < best_ - options_.min_delta)) {
+    best_ = value, have_best_ = true, wait_ = 0;
+    return;
+  }
+  if (cooldown_left_ > 0 || ++wait_ < options_.patience) return;
+  const float lr = model.optimizer().learning_rate;
+  if (lr > options_.min_lr) model.set_learning_rate(std::max(lr * options_.factor, options_.min_lr));
+  cooldown_left_ = options_.cooldown, wait_ = 0;
+}
+
+std::string ReduceLROnPlateau::state() const {
+  return nlohmann::json{{"best", best_}, {"have_best", have_best_}, {"wait", wait_},
+                        {"cooldown_left", cooldown_left_}}.dump();
+}
+
+void ReduceLROnPlateau::restore(const std::string& state, std::vector<float> weights) {
+  (void)weights;
+  const nlohmann::json j = parse_json(state, "ReduceLROnPlateau's state");
+  best_ = j.at("best").get<double>();
+  have_best_ = j.at("have_best").get<bool>();
+  wait_ = int(json_integer(j.at("wait"), 0, limits::kEpochs, "wait"));
+  cooldown_left_ = int(json_integer(j.at("cooldown_left"), 0, limits::kEpochs, "cooldown_left"));
+}
+
+CSVLogger::CSVLogger(std::string filename, CSVLoggerOptions options)
+    : filename_(std::move(filename)), options_(options) {
+  if (filename_.empty()) throw Error("CSVLogger needs a file path");
+  check_output_path(filename_, "CSVLogger's file");
+}
+
+void CSVLogger::on_train_begin(Sequential& model) {
+  (void)model;
+  text_.clear(), keys_.clear();
+  if (!options_.append || !std::filesystem::exists(filename_)) return;
+  text_ = read_file(filename_, "CSVLogger's file");
+  const size_t end = text_.find('\n');  // the header names the columns to keep writing
+  std::string header = text_.substr(0, end), key;
+  std::stringstream in(header);
+  for (bool first = true; std::getline(in, key, options_.separator); first = false)
+    if (!first) keys_.push_back(key);
+  if (!text_.empty() && text_.back() != '\n') text_ += '\n';
+}
+
+void CSVLogger::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+  (void)model;
+  if (keys_.empty()) {
+    for (const auto& [key, value] : logs) keys_.push_back(key);
+    text_ += "epoch";
+    for (const std::string& k : keys_) text_ += options_.separator + k;
+    text_ += '\n';
+  }
+  text_ += std::to_string(epoch);
+  char buf[32];
+  for (const std::string& k : keys_) {
+    auto it = logs.find(k);
+    std::snprintf(buf, sizeof buf, "%.9g", it == logs.end() ? std::nan("") : it->second);
+    text_ += options_.separator + std::string(buf);
+  }
+  text_ += '\n';
+  write_file_atomic(filename_, text_, "CSVLogger's file");
 }
 
 }  // namespace lstm

@@ -90,6 +90,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     stop_training = st.stopped;
     m.rng.set_state(st.rng_state);
     m.opt_state = std::move(st.optimizer);
+    if (st.learning_rate > 0.0f && st.compiled_learning_rate == m.compiled_learning_rate)
+      set_learning_rate(st.learning_rate);  // as a callback left it; a new compile()'s rate wins
     history.history = std::move(st.history);
     for (size_t k = 0; k < options.callbacks.size(); ++k) {
       try {
@@ -183,6 +185,8 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
     for (auto& cb : options.callbacks) cb->on_epoch_end(*this, epoch, logs);
     if (!options.checkpoint.empty()) {
       TrainingState st{epoch + 1, stop_training, m.rng.state(), m.opt_state, history.history, {}, {}};
+      st.learning_rate = m.optimizer.learning_rate;
+      st.compiled_learning_rate = m.compiled_learning_rate;
       for (auto& cb : options.callbacks) {
         st.callback_states.push_back(cb->state());
         st.callback_weights.push_back(cb->state_weights());
