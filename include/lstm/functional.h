@@ -89,6 +89,8 @@ class Model {
   Model(SymbolicTensor input, std::vector<SymbolicTensor> outputs, ModelOptions options = {});
   ~Model();
   Model(Model&&) noexcept;
+  struct Impl;  // internal: src/graph/
+  explicit Model(std::unique_ptr<Impl> impl);  // internal: src/graph/ (load)
   Model& operator=(Model&&) noexcept;
 
   // One loss for every output, or one per output.
@@ -106,6 +108,12 @@ class Model {
   Logs last_logs() const;
 
   std::string summary() const;
+  // The model as one .safetensors file (written atomically): its graph - inputs, layers with
+  // their configs, the calls in order, outputs - in the metadata "lstm.graph", its weights as
+  // tensors "<layer name>.<tensor>" (docs/file-format.md). load() checks every tensor against
+  // the graph before it allocates anything; a file that fails to load leaves nothing behind.
+  void save(const std::string& path) const;
+  static Model load(const std::string& path);
   int64_t count_params() const;
   std::vector<float> get_weights() const;
   void set_weights(const std::vector<float>& weights);
@@ -118,7 +126,6 @@ class Model {
   std::vector<LayerConfig> layers() const;
   void set_seed(uint64_t seed);
 
-  struct Impl;  // internal: src/graph/
   Impl& impl() { return *impl_; }
 
  private:

@@ -4,6 +4,7 @@
 #include "core/limits.h"
 #include "lstm/error.h"
 #include "lstm/tensor.h"
+#include "model/model_impl.h"
 
 namespace lstm {
 
@@ -155,6 +156,39 @@ SymbolicTensor LayerConfig::operator()(const SymbolicTensor& x) const {
 
 SymbolicTensor LayerConfig::operator()(const std::vector<SymbolicTensor>& inputs) const {
   return layer_outputs_single(call(inputs));
+}
+
+}  // namespace lstm
+
+// ---- configs in files ----------------------------------------------------------------------------
+
+namespace lstm {
+
+nlohmann::json Room::to_json(const LayerConfig&) const { return {{"type", type()}}; }
+
+LayerConfig Room::from_json(const nlohmann::json& config, const std::string& where) const {
+  for (auto it = config.begin(); it != config.end(); ++it)
+    if (it.key() != "type")
+      throw Error(where + ": unknown key \"" + it.key() + "\" (" + type() + " has no options)");
+  LayerConfig c;
+  c.kind = type();
+  return c;
+}
+
+LayerConfig layer_config_from_file(const nlohmann::json& config, const std::string& where) {
+  if (!config.is_object() || !config.contains("type") || !config["type"].is_string())
+    throw Error(where + " must be an object with a \"type\"");
+  const std::string type = config["type"].get<std::string>();
+  for (const Room* r : all_rooms())
+    if (r->reads(type)) return r->from_json(config, where);
+  std::string names;
+  for (const Room* r : all_rooms()) names += std::string(names.empty() ? "" : ", ") + r->type();
+  throw Error(where + ": unknown layer type \"" + type + "\" (the layer types are " + names +
+              "; lstm, gru, simple_rnn and bidirectional are the recurrent room's)");
+}
+
+nlohmann::json layer_config_to_file(const LayerConfig& layer) {
+  return room_for(layer).to_json(layer);
 }
 
 }  // namespace lstm

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -82,7 +83,19 @@ class Room {
   // outputs. Throws lstm::Error naming the layer, the shapes and the fix.
   virtual std::vector<ValueSpec> infer(const Call& call) const = 0;
   virtual std::unique_ptr<Op> make(const Call& call) const = 0;
+  // Whether a model file's config of type `type` is this room's to read.
+  virtual bool reads(const std::string& type) const { return type == this->type(); }
+  // The layer's config in a model file ({"type": ..., its options}) and back; from_json
+  // throws lstm::Error starting with `where` for an unknown key or a value out of range.
+  // The defaults are those of a type without options.
+  virtual nlohmann::json to_json(const LayerConfig& layer) const;
+  virtual LayerConfig from_json(const nlohmann::json& config, const std::string& where) const;
 };
+
+// The room whose config type is `type` ("attention", or a Sequential type name such as "lstm"
+// or "time_distributed"), with the config read by it; throws lstm::Error for an unknown type.
+LayerConfig layer_config_from_file(const nlohmann::json& config, const std::string& where);
+nlohmann::json layer_config_to_file(const LayerConfig& layer);
 
 // The room that runs `layer`; throws lstm::Error for an unknown kind.
 const Room& room_for(const LayerConfig& layer);

@@ -3,12 +3,26 @@
 
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "lstm/functional.h"
 
 namespace lstm {
 
 // The loss of the whole of (x, y) as one batch, without dropout, and (when grads is not null)
 // its gradient with respect to every weight, in get_weights() order.
+struct WeightSource;   // model/model_impl.h
+struct SafetensorsFile;  // io/safetensors.h
+
+// A model built with its weights from `source` (checked against the graph before anything is
+// allocated) instead of initialised; source null: initialised as Model's constructor does.
+Model build_model(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs,
+                  ModelOptions options, const WeightSource* source);
+// The graph as the model file's "lstm.graph" holds it, and a model back from a parsed file.
+nlohmann::json graph_to_json(const Model& model);
+Model graph_model_from_safetensors(const SafetensorsFile& file, const std::string& path);
+SafetensorsFile graph_model_to_safetensors(const Model& model);
+
 double model_loss_and_gradient(Model& model, const TensorList& x, const TensorList& y,
                                std::vector<float>* grads);
 

@@ -5,6 +5,7 @@
 #include "core/limits.h"
 #include "graph/graph.h"
 #include "lstm/error.h"
+#include "model/model_impl.h"
 
 namespace lstm {
 
@@ -117,6 +118,14 @@ class ChainRoom final : public Room {
       default: layer = make_masking(call.layer, x.F); break;
     }
     return std::make_unique<LayerOp>(std::move(layer));
+  }
+
+  bool reads(const std::string& t) const override {
+    return t == name_ || (type_ == LayerType::dense && t == "time_distributed");
+  }
+  nlohmann::json to_json(const LayerConfig& c) const override { return layer_to_json(c); }
+  LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
+    return layer_from_json(j, where);
   }
 
  private:

@@ -21,6 +21,8 @@
 #include "lstm/error.h"
 #include "lstm/functional.h"
 #include "model/data_checks.h"
+#include "model/model_impl.h"
+#include "io/safetensors.h"
 #include "optim/optimizer.h"
 #include "train/divergence.h"
 #include "train/metrics.h"
@@ -79,6 +81,7 @@ std::string snake(const std::string& keras_class) {
 
 struct Model::Impl {
   ModelOptions options;
+  const WeightSource* weight_source = nullptr;  // while loading: weights instead of init
   std::vector<GraphNode*> inputs;
   std::vector<std::shared_ptr<GraphNode>> keep;  // every node of the graph, alive
   std::vector<SymbolicTensor> outputs;
@@ -297,10 +300,32 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     if (l.count > limits::kParams - total)
       throw Error("Model: more than " + std::to_string(limits::kParams) + " parameters: use fewer units");
     total += l.count;
+    // from a file: every tensor the layer needs is there with its shape before anything is
+    // allocated, so a file cannot make the model allocate more than it holds
+    for (const ParamTensor& t : l.tensors) {
+      if (!weight_source) break;
+      const std::string name = l.name + "." + t.name;
+      auto found = weight_source->by_name.find(name);
+      if (found == weight_source->by_name.end())
+        throw Error("'" + weight_source->path + "' lacks tensor '" + name + "' " + shape_string(t.shape) +
+                    ", which layer '" + l.name + "' of its graph needs");
+      if (found->second->shape != t.shape)
+        throw Error("'" + weight_source->path + "': tensor '" + name + "' has shape " +
+                    shape_string(found->second->shape) + " but its graph says " + shape_string(t.shape));
+    }
   }
   params.assign(size_t(total), 0.0f);
   bind_all();
-  for (LayerSlot& l : layers) steps[size_t(l.steps[0])].op->init(rng);
+  for (LayerSlot& l : layers) {
+    if (!weight_source) {
+      steps[size_t(l.steps[0])].op->init(rng);
+      continue;
+    }
+    for (const ParamTensor& t : l.tensors) {
+      const NamedTensor& src = *weight_source->by_name.at(l.name + "." + t.name);
+      std::copy(src.data.begin(), src.data.end(), params.begin() + l.offset + t.offset);
+    }
+  }
   weights_changed();
 }
 
@@ -318,6 +343,50 @@ Model::Model(std::vector<SymbolicTensor> inputs, std::vector<SymbolicTensor> out
   impl_->rng.reseed(options.seed);
   impl_->build(inputs, outputs);
 }
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Model build_model(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs,
+                  ModelOptions options, const WeightSource* source) {
+  auto impl = std::make_unique<Model::Impl>();
+  impl->options = options;
+  impl->rng.reseed(options.seed);
+  impl->weight_source = source;
+  impl->build(inputs, outputs);
+  impl->weight_source = nullptr;
+  return Model(std::move(impl));
+}
+
+// The graph of a built model as the file keeps it (docs/file-format.md): inputs, layers, the
+// calls in their order, outputs.
+nlohmann::json graph_to_json(const Model& model) {
+  const Model::Impl& m = const_cast<Model&>(model).impl();
+  nlohmann::json inputs = nlohmann::json::array(), layers = nlohmann::json::array(),
+                 calls = nlohmann::json::array(), outputs = nlohmann::json::array();
+  for (const GraphNode* in : m.inputs)
+    inputs.push_back({{"name", in->input_name}, {"shape", in->input_shape}, {"batch_size", in->batch_size}});
+  for (const LayerSlot& l : m.layers) {
+    LayerConfig c = l.config;
+    c.input_shape.clear(), c.batch_size = 0;  // an Input's business in a graph
+    layers.push_back({{"name", l.name}, {"config", layer_config_to_file(c)}});
+  }
+  // a tensor by where it comes from: {"input": k} or {"call": i, "output": k}
+  std::map<int, nlohmann::json> ref;
+  for (size_t k = 0; k < m.inputs.size(); ++k) ref[int(k)] = {{"input", k}};
+  for (size_t i = 0; i < m.steps.size(); ++i)
+    for (size_t k = 0; k < m.steps[i].out.size(); ++k) ref[m.steps[i].out[k]] = {{"call", i}, {"output", k}};
+  for (const Step& st : m.steps) {
+    nlohmann::json in = nlohmann::json::array(), states = nlohmann::json::array();
+    const size_t data = st.node->inputs.size();
+    for (size_t j = 0; j < st.in.size(); ++j) (j < data ? in : states).push_back(ref.at(st.in[j]));
+    nlohmann::json call = {{"layer", st.layer}, {"inputs", in}};
+    if (!states.empty()) call["initial_state"] = states;
+    calls.push_back(call);
+  }
+  for (int s : m.output_slots) outputs.push_back(ref.at(s));
+  return {{"name", m.options.name}, {"inputs", inputs}, {"layers", layers}, {"calls", calls},
+          {"outputs", outputs}};
+}
+
 Model::Model(std::vector<SymbolicTensor> inputs, SymbolicTensor output, ModelOptions options)
     : Model(std::move(inputs), std::vector<SymbolicTensor>{std::move(output)}, options) {}
 Model::Model(SymbolicTensor input, SymbolicTensor output, ModelOptions options)

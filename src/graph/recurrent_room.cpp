@@ -8,6 +8,7 @@
 #include "graph/graph.h"
 #include "layers/recurrent.h"
 #include "lstm/error.h"
+#include "model/model_impl.h"
 
 namespace lstm {
 
@@ -82,6 +83,27 @@ class RecurrentRoom final : public Room {
       if (has_c) out.push_back(ValueSpec{false, C});
     }
     return out;
+  }
+
+  bool reads(const std::string& t) const override {
+    return t == "lstm" || t == "gru" || t == "simple_rnn" || t == "bidirectional";
+  }
+  nlohmann::json to_json(const LayerConfig& c) const override {
+    nlohmann::json j = layer_to_json(c);
+    if (c.return_state) j["return_state"] = true;  // graphs only: Sequential's JSON has none
+    return j;
+  }
+  LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
+    nlohmann::json rest = j;
+    bool state = false;
+    if (rest.contains("return_state")) {
+      if (!rest["return_state"].is_boolean()) throw Error(where + ": \"return_state\" must be true or false");
+      state = rest["return_state"].get<bool>();
+      rest.erase("return_state");
+    }
+    LayerConfig c = layer_from_json(rest, where);
+    c.return_state = state;
+    return c;
   }
 
   std::unique_ptr<Op> make(const Call& call) const override {

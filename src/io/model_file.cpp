@@ -55,6 +55,8 @@ Sequential Sequential::load(const std::string& path) {
 
 Sequential model_from_safetensors(const SafetensorsFile& file, const std::string& path) {
   auto it = file.metadata.find(kConfigKey);
+  if (it == file.metadata.end() && file.metadata.count("lstm.graph"))
+    throw Error("'" + path + "' is a graph model (lstm::Model): load it with lstm::Model::load");
   if (it == file.metadata.end())
     throw Error("'" + path + "' has no \"" + kConfigKey + "\" metadata, so its architecture is "
                 "unknown: lstm model files carry the model config JSON there "

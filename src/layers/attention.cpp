@@ -179,14 +179,32 @@ class AttentionRoom final : public Room {
     return {y};
   }
 
+  nlohmann::json to_json(const LayerConfig& c) const override {
+    return {{"type", type_}, {"use_scale", use_scale(c)}};
+  }
+  LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.key() != "type" && it.key() != "use_scale")
+        throw Error(where + ": unknown key \"" + it.key() + "\" (allowed keys: type, use_scale)");
+    const bool fallback = score_ == Score::additive;
+    if (j.contains("use_scale") && !j["use_scale"].is_boolean())
+      throw Error(where + ": \"use_scale\" must be true or false");
+    const bool scale = j.value("use_scale", fallback);
+    return score_ == Score::dot ? Attention({.use_scale = scale}) : AdditiveAttention({.use_scale = scale});
+  }
+
   std::unique_ptr<Op> make(const Call& call) const override {
-    bool scale = false;
-    if (const auto* o = std::any_cast<AttentionOptions>(&call.layer.options)) scale = o->use_scale;
-    if (const auto* o = std::any_cast<AdditiveAttentionOptions>(&call.layer.options)) scale = o->use_scale;
-    return std::make_unique<AttentionOp>(score_, scale, call.inputs[0].F);
+    return std::make_unique<AttentionOp>(score_, use_scale(call.layer), call.inputs[0].F);
   }
 
  private:
+  static bool use_scale(const LayerConfig& c) {
+    bool scale = false;
+    if (const auto* o = std::any_cast<AttentionOptions>(&c.options)) scale = o->use_scale;
+    if (const auto* o = std::any_cast<AdditiveAttentionOptions>(&c.options)) scale = o->use_scale;
+    return scale;
+  }
+
   const Score score_;
   const char *type_, *keras_;
 };

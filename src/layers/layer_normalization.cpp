@@ -84,6 +84,17 @@ class LayerNormRoom final : public Room {
     y.ids = false;
     return {y};
   }
+  nlohmann::json to_json(const LayerConfig& c) const override {
+    return {{"type", type()}, {"epsilon", std::any_cast<LayerNormalizationOptions>(c.options).epsilon}};
+  }
+  LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.key() != "type" && it.key() != "epsilon")
+        throw Error(where + ": unknown key \"" + it.key() + "\" (allowed keys: type, epsilon)");
+    if (j.contains("epsilon") && !j["epsilon"].is_number())
+      throw Error(where + ": \"epsilon\" must be a number");
+    return LayerNormalization({.epsilon = j.value("epsilon", 1e-3f)});
+  }
   std::unique_ptr<Op> make(const Call& call) const override {
     return std::make_unique<LayerNormOp>(call.inputs[0].F,
                                          std::any_cast<LayerNormalizationOptions>(call.layer.options).epsilon);

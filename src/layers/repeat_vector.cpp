@@ -2,6 +2,7 @@
 // Backward: dx = Σ_t dy[t].
 #include <cstring>
 
+#include "core/json.h"
 #include "core/limits.h"
 #include "graph/graph.h"
 #include "lstm/error.h"
@@ -47,6 +48,16 @@ class RepeatVectorRoom final : public Room {
     return {y};
   }
   std::unique_ptr<Op> make(const Call&) const override { return std::make_unique<RepeatVectorOp>(); }
+  nlohmann::json to_json(const LayerConfig& c) const override {
+    return {{"type", type()}, {"n", std::any_cast<int64_t>(c.options)}};
+  }
+  LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (it.key() != "type" && it.key() != "n")
+        throw Error(where + ": unknown key \"" + it.key() + "\" (allowed keys: type, n)");
+    if (!j.contains("n")) throw Error(where + ": missing key \"n\", the steps to repeat");
+    return RepeatVector(json_integer(j["n"], 1, limits::kTimeSteps, where + ": \"n\""));
+  }
 };
 
 LayerConfig RepeatVector(int64_t n) {

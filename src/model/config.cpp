@@ -52,7 +52,7 @@ static double json_float(float v) {
   return std::strtod(buf, nullptr);
 }
 
-static json layer_to_json(const LayerConfig& c) {
+json layer_to_json(const LayerConfig& c) {
   json l = {{"type", layer_type_name(c.type)}};
   switch (c.type) {
     case LayerType::lstm:
@@ -151,7 +151,7 @@ static int get_units(const json& obj, const char* key, const std::string& where)
   return int(units);
 }
 
-static LayerConfig layer_from_json(const json& l, const std::string& where) {
+LayerConfig layer_from_json(const json& l, const std::string& where) {
   if (!l.is_object()) throw Error(where + " must be an object, got " + json_brief(l));
   static const char* kTypes =
       "\"lstm\", \"gru\", \"simple_rnn\", \"dense\", \"time_distributed\", \"bidirectional\", "

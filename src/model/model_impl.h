@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,11 @@ struct WeightSource {
 // A model config as parsed from JSON, before anything is built: the first layer carries the
 // input_shape and batch_size. (Sequential::from_json builds it; load builds it from weights.)
 std::vector<LayerConfig> layer_configs_from_json(const std::string& text);
+// One layer of the types Sequential has always had, as its config JSON entry and back
+// ({"type": "lstm", "units": 50, ...}; docs/file-format.md). from_json throws lstm::Error
+// starting with `where`.
+nlohmann::json layer_to_json(const LayerConfig& layer);
+LayerConfig layer_from_json(const nlohmann::json& entry, const std::string& where);
 
 struct Sequential::Impl {
   SequentialOptions options;

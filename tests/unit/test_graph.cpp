@@ -7,6 +7,8 @@
 
 #include "graph/graph.h"
 #include "graph/graph_model.h"
+#include "io/safetensors.h"
+#include <nlohmann/json.hpp>
 #include "test_util.h"
 
 namespace lstm {
@@ -274,6 +276,85 @@ TEST(Graph, LayerNormalizationGradients) {
   const Tensor xs = random_tensor({3, 4, 3}, 23), y1 = random_tensor({3, 4, 2}, 24),
                y2 = random_tensor({3, 1}, 25);
   expect_gradients(model, xs, {y1, y2});
+}
+
+// A graph with every layer type, named and shared, two inputs and two outputs.
+Model every_layer_type() {
+  auto ids = Input({kAnyLength}, {.name = "ids"});
+  auto seq = Input({kAnyLength, 3}, {.name = "seq"});
+  auto enc = Bidirectional(GRU(4, {.return_sequences = true, .return_state = true}))(
+      Embedding(9, 5, {.mask_zero = true})(ids));
+  auto dec = LSTM(8, {.return_sequences = true})(
+      Dropout(0.1f)(Masking()(seq)), {Concatenate()({enc.at(1), enc.at(2)}),
+                                      Concatenate()({Add()({enc.at(1), enc.at(2)}), enc.at(1)})});
+  auto ctx = Attention({.use_scale = true})({dec, enc.at(0)});
+  auto ctx2 = AdditiveAttention()({dec, enc.at(0)});
+  auto shared = Dense(4, {.activation = Activation::tanh});
+  shared.name = "shared";
+  auto norm = LayerNormalization()(Average()({shared(ctx), shared(ctx2), Multiply()({shared(dec), shared(dec)})}));
+  auto out1 = TimeDistributed(Dense(3))(norm);
+  auto out2 = Dense(1)(LSTM(2)(RepeatVector(3)(SimpleRNN(3)(norm))));
+  return Model({ids, seq}, {out1, out2});
+}
+
+TEST(Graph, SaveAndLoad) {
+  test::TempDir dir;
+  Model model = every_layer_type();
+  const Tensor ids({2, 4}, std::vector<float>{1, 2, 3, 0, 4, 0, 0, 0});
+  const Tensor seq = padded(random_tensor({2, 5, 3}, 50, 0.1f, 1.0f), {5, 3}, 0.0f);
+  const std::string path = dir.file("graph.safetensors");
+  model.save(path);
+  Model back = Model::load(path);
+  EXPECT_EQ(back.get_weights(), model.get_weights());
+  EXPECT_EQ(back.summary(), model.summary());
+  EXPECT_EQ(back.input_names(), model.input_names());
+  const std::vector<Tensor> a = model.predict({ids, seq}), b = back.predict({ids, seq});
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a[k].storage(), b[k].storage()) << k;
+  try {
+    Sequential::load(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("load it with lstm::Model::load"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Graph, BadFilesNameTheProblemAndBuildNothing) {
+  test::TempDir dir;
+  Model model = every_layer_type();
+  const std::string good = dir.file("graph.safetensors");
+  model.save(good);
+  auto variant = [&](auto edit, const std::string& part) {
+    SafetensorsFile f = read_safetensors(good);
+    nlohmann::json g = nlohmann::json::parse(f.metadata["lstm.graph"]);
+    edit(g, f);
+    f.metadata["lstm.graph"] = g.dump();
+    const std::string path = dir.file("bad.safetensors");
+    write_safetensors(path, f);
+    try {
+      Model::load(path);
+      ADD_FAILURE() << "loaded; expected " << part;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  variant([](nlohmann::json& g, SafetensorsFile&) { g["layers"][0]["config"]["type"] = "conv9d"; },
+          "unknown layer type \"conv9d\"");
+  variant([](nlohmann::json& g, SafetensorsFile&) { g["calls"][0]["inputs"][0] = {{"call", 5}, {"output", 0}}; },
+          "calls[0]: an input: \"call\" (an earlier call)");
+  variant([](nlohmann::json& g, SafetensorsFile& f) { (void)g, f.tensors.erase(f.tensors.begin()); },
+          "lacks tensor '");
+  variant([](nlohmann::json& g, SafetensorsFile& f) {
+    (void)g;
+    f.tensors.push_back({"stray.weight", {2}, {1.0f, 2.0f}});
+  }, "holds tensor 'stray.weight', which its graph has no place for");
+  variant([](nlohmann::json& g, SafetensorsFile&) {
+    for (auto& l : g["layers"])
+      if (l["name"] == "shared") l["config"]["units"] = 1 << 20;
+  },
+          "has shape");  // a huge layer is refused by the tensors' shapes, not allocated
+  variant([](nlohmann::json& g, SafetensorsFile&) { g["outputs"] = nlohmann::json::array(); },
+          "at least one output");
 }
 
 TEST(Graph, ErrorsNameTheLayersAndTheFix) {
