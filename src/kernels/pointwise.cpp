@@ -35,7 +35,7 @@ LSTM_VEC v16f vslope(Activation act, v16f y) {  // layers/activation.h, from the
     case Activation::tanh:
       return 1.0f - y * y;
     case Activation::hard_sigmoid:
-      return (y > 0.0f) & (y < 1.0f) ? vsplat(1.0f / 6.0f) : vsplat(0.0f);
+      return ((y > 0.0f) & (y < 1.0f)) ? vsplat(1.0f / 6.0f) : vsplat(0.0f);
     default:
       return vsplat(1.0f);
   }
