@@ -499,7 +499,13 @@ double Sequential::Impl::loss_and_backward(bool backward) {
 }
 
 void Sequential::Impl::reset_metrics() {
-  metrics = metric_states(resolve_metrics(metric_names, loss, out_width() / outputs(), "compile"), loss);
+  const std::vector<MetricSpec> specs = resolve_metrics(metric_names, loss, out_width() / outputs(), "compile");
+  for (const MetricSpec& s : specs)
+    if (outputs() == 2 && s.kind == MetricKind::auc)  // the two outputs lie side by side
+      throw Error("compile: metric \"" + s.name + "\": AUC of one binary output, but the last layer "
+                  "is Bidirectional with merge_mode none (two outputs): merge them, or use "
+                  "binary_accuracy");
+  metrics = metric_states(specs, loss);
   for (MetricState& m : metrics) m.reset();
 }
 
