@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,7 +78,7 @@ struct NamedWeight {
   int64_t offset = 0;
 };
 
-class Model {
+class Model : public Trainable {
  public:
   // Builds the graph from the layers that lead from `inputs` to `outputs`, and initialises its
   // weights. Throws lstm::Error naming the layers and the fix for an output that needs a tensor
@@ -97,8 +98,10 @@ class Model {
   void compile(const Optimizer& optimizer, const Loss& loss, CompileOptions options = {});
   void compile(const Optimizer& optimizer, std::vector<Loss> losses, CompileOptions options = {});
 
-  // FitOptions as for Sequential: epochs, batch_size, shuffle, validation_split, verbose.
-  // (validation_x/validation_y, lengths, callbacks, checkpoints: Sequential only, so far.)
+  // FitOptions as for Sequential: epochs, batch_size, shuffle, validation_split (or
+  // validation_x/validation_y for a model of one input and one output), verbose, callbacks,
+  // checkpoint and resume (a fit killed at any point and resumed ends with the weights of one
+  // that was not). Lengths come from the masks (Embedding(mask_zero), Masking), not `lengths`.
   History fit(const TensorList& x, const TensorList& y, const FitOptions& options = {});
   std::vector<Tensor> predict(const TensorList& x, int batch_size = 32);
   // The total loss (Σ_k loss_weights[k] · loss_k), mean over the samples.
@@ -107,16 +110,21 @@ class Model {
   // "accuracy" or "<output>_accuracy", "<output>_loss".
   Logs last_logs() const;
 
-  std::string summary() const;
+  std::string summary() const override;
   // The model as one .safetensors file (written atomically): its graph - inputs, layers with
   // their configs, the calls in order, outputs - in the metadata "lstm.graph", its weights as
   // tensors "<layer name>.<tensor>" (docs/file-format.md). load() checks every tensor against
   // the graph before it allocates anything; a file that fails to load leaves nothing behind.
-  void save(const std::string& path) const;
+  void save(const std::string& path) const override;
   static Model load(const std::string& path);
-  int64_t count_params() const;
-  std::vector<float> get_weights() const;
-  void set_weights(const std::vector<float>& weights);
+  // The graph as a config a person writes, inputs and layers named (the schema of
+  // `lstm train --config` for graphs, docs/file-format.md), and back; from_json initialises
+  // the weights from options.seed. Errors name the entry and the fix.
+  std::string to_json() const;
+  static Model from_json(const std::string& json, ModelOptions options = {});
+  int64_t count_params() const override;
+  std::vector<float> get_weights() const override;
+  void set_weights(const std::vector<float>& weights) override;
   std::vector<NamedWeight> weights() const;
   std::vector<std::string> input_names() const;
   // The outputs' layer names ("dense"; "dense:1" for a layer's second output; "dense@k" for
@@ -125,6 +133,12 @@ class Model {
   // The layers in the order of the graph (a shared layer once), with their names.
   std::vector<LayerConfig> layers() const;
   void set_seed(uint64_t seed);
+  const Optimizer& optimizer() const override;
+  void set_learning_rate(float learning_rate) override;  // > 0
+  // Extra string metadata saved with the model ("lstm.history": the CLI's training history).
+  // Keys "lstm.graph" and "lstm.format_version" are the file's own.
+  std::map<std::string, std::string>& metadata();
+  const std::map<std::string, std::string>& metadata() const;
 
   Impl& impl() { return *impl_; }
 

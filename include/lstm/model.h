@@ -45,6 +45,29 @@ namespace lstm {
 
 class Sequential;
 
+// What fit() trains and what its callbacks see: a Sequential or a graph Model (lstm/functional.h).
+// A callback reads and writes the weights, saves the model, lowers the learning rate, or sets
+// stop_training to end fit() after the current epoch.
+class Trainable {
+ public:
+  virtual ~Trainable() = default;
+  virtual int64_t count_params() const = 0;
+  virtual std::vector<float> get_weights() const = 0;
+  virtual void set_weights(const std::vector<float>& weights) = 0;
+  virtual void save(const std::string& path) const = 0;  // .safetensors, written atomically
+  virtual std::string summary() const = 0;
+  virtual const Optimizer& optimizer() const = 0;
+  // The learning rate from now on (ReduceLROnPlateau's); > 0.
+  virtual void set_learning_rate(float learning_rate) = 0;
+
+  bool stop_training = false;  // a callback sets this to end fit() after the current epoch
+
+ protected:
+  Trainable() = default;
+  Trainable(Trainable&&) noexcept = default;
+  Trainable& operator=(Trainable&&) noexcept = default;
+};
+
 // Per-epoch values: "loss", every metric of compile() under its name, and the same "val_"
 // prefixed when there is validation data.
 using Logs = std::map<std::string, double>;
@@ -67,11 +90,11 @@ struct History {
 class Callback {
  public:
   virtual ~Callback() = default;
-  virtual void on_train_begin(Sequential& model) { (void)model; }
-  virtual void on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+  virtual void on_train_begin(Trainable& model) { (void)model; }
+  virtual void on_epoch_end(Trainable& model, int epoch, const Logs& logs) {
     (void)model, (void)epoch, (void)logs;
   }
-  virtual void on_train_end(Sequential& model) { (void)model; }
+  virtual void on_train_end(Trainable& model) { (void)model; }
   // What a checkpoint keeps of the callback, so that a resumed fit() continues exactly.
   virtual std::string state() const { return ""; }
   virtual std::vector<float> state_weights() const { return {}; }
@@ -94,9 +117,9 @@ struct EarlyStoppingOptions {
 class EarlyStopping : public Callback {
  public:
   explicit EarlyStopping(EarlyStoppingOptions options = {});
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
-  void on_train_end(Sequential& model) override;
+  void on_train_begin(Trainable& model) override;
+  void on_epoch_end(Trainable& model, int epoch, const Logs& logs) override;
+  void on_train_end(Trainable& model) override;
   std::string state() const override;
   std::vector<float> state_weights() const override { return best_weights_; }
   void restore(const std::string& state, std::vector<float> weights) override;
@@ -121,7 +144,7 @@ struct ModelCheckpointOptions {
 class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions options = {});
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  void on_epoch_end(Trainable& model, int epoch, const Logs& logs) override;
   std::string state() const override;
   void restore(const std::string& state, std::vector<float> weights) override;
 
@@ -148,8 +171,8 @@ struct ReduceLROnPlateauOptions {
 class ReduceLROnPlateau : public Callback {
  public:
   explicit ReduceLROnPlateau(ReduceLROnPlateauOptions options = {});
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  void on_train_begin(Trainable& model) override;
+  void on_epoch_end(Trainable& model, int epoch, const Logs& logs) override;
   std::string state() const override;
   void restore(const std::string& state, std::vector<float> weights) override;
 
@@ -170,8 +193,8 @@ struct CSVLoggerOptions {
 class CSVLogger : public Callback {
  public:
   explicit CSVLogger(std::string filename, CSVLoggerOptions options = {});
-  void on_train_begin(Sequential& model) override;
-  void on_epoch_end(Sequential& model, int epoch, const Logs& logs) override;
+  void on_train_begin(Trainable& model) override;
+  void on_epoch_end(Trainable& model, int epoch, const Logs& logs) override;
 
  private:
   std::string filename_;
@@ -218,7 +241,7 @@ struct SequentialOptions {
   std::string name = "sequential";
 };
 
-class Sequential {
+class Sequential : public Trainable {
  public:
   explicit Sequential(SequentialOptions options = {});
   ~Sequential();
@@ -276,8 +299,8 @@ class Sequential {
   // Clears the streaming state and the state stateful layers carry from batch to batch.
   void reset_states();
 
-  std::string summary() const;
-  void save(const std::string& path) const;  // .safetensors, written atomically
+  std::string summary() const override;
+  void save(const std::string& path) const override;  // .safetensors, written atomically
   static Sequential load(const std::string& path);
 
   // The architecture as JSON (the schema of `lstm train --config`), and back.
@@ -285,18 +308,17 @@ class Sequential {
   static Sequential from_json(const std::string& json, SequentialOptions options = {});
 
   bool built() const;
-  int64_t count_params() const;
-  std::vector<float> get_weights() const;
-  void set_weights(const std::vector<float>& weights);
+  int64_t count_params() const override;
+  std::vector<float> get_weights() const override;
+  void set_weights(const std::vector<float>& weights) override;
   const std::vector<LayerConfig>& layers() const;
   const std::vector<int64_t>& input_shape() const;
   // One sample's output shape (Keras's output_shape without the batch axis): [E], or [T, E]
   // when the model returns sequences (T = 0: as many steps as the input), with a leading 2
   // for Bidirectional merge_mode none. Empty until built.
   std::vector<int64_t> output_shape() const;
-  const Optimizer& optimizer() const;
-  // The learning rate from now on (ReduceLROnPlateau's); > 0.
-  void set_learning_rate(float learning_rate);
+  const Optimizer& optimizer() const override;
+  void set_learning_rate(float learning_rate) override;  // > 0
   const Loss& loss() const;
   void set_seed(uint64_t seed);
 
@@ -305,8 +327,6 @@ class Sequential {
   // the file's own.
   std::map<std::string, std::string>& metadata();
   const std::map<std::string, std::string>& metadata() const;
-
-  bool stop_training = false;  // a callback sets this to end fit() after the current epoch
 
   struct Impl;  // internal: src/model/
   Impl& impl() { return *impl_; }

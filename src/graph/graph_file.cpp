@@ -20,6 +20,7 @@ static const char* kGraphKey = "lstm.graph";
 
 SafetensorsFile graph_model_to_safetensors(const Model& model) {
   SafetensorsFile file;
+  file.metadata = model.metadata();
   file.metadata[kGraphKey] = graph_to_json(model).dump();
   file.metadata["lstm.format_version"] = "2";
   const std::vector<float> w = model.get_weights();
@@ -34,6 +35,13 @@ SafetensorsFile graph_model_to_safetensors(const Model& model) {
 void Model::save(const std::string& path) const { write_safetensors(path, graph_model_to_safetensors(*this)); }
 
 Model Model::load(const std::string& path) { return graph_model_from_safetensors(read_safetensors(path), path); }
+
+// A training checkpoint (io/checkpoint.h) holds these beside the weights; as a model they are
+// not read.
+static bool is_training_state(const std::string& name) {
+  return name.rfind("optimizer.", 0) == 0 || name.rfind("callbacks.", 0) == 0 ||
+         name.rfind("states.", 0) == 0;
+}
 
 static void only_keys(const json& obj, std::initializer_list<const char*> keys, const std::string& where) {
   if (!obj.is_object()) throw Error(where + " must be a JSON object, got " + json_brief(obj));
@@ -62,7 +70,12 @@ Model graph_model_from_safetensors(const SafetensorsFile& file, const std::strin
                                                       "lstm::Sequential::load"
                                                     : std::string(" lstm wrote (docs/file-format.md)")));
   WeightSource source{{}, path};
+  size_t training_state = 0;
   for (const NamedTensor& t : file.tensors) {
+    if (is_training_state(t.name)) {
+      ++training_state;
+      continue;
+    }
     source.by_name[t.name] = &t;
     for (size_t k = 0; k < t.data.size(); ++k)
       if (!std::isfinite(t.data[k]))
@@ -71,8 +84,29 @@ Model graph_model_from_safetensors(const SafetensorsFile& file, const std::strin
   }
   try {
     const json g = parse_json(it->second, "its graph");
+    Model model = model_from_graph_json(g, {}, &source);
+    size_t expected = model.weights().size() + training_state;
+    if (file.tensors.size() != expected)
+      for (const NamedTensor& t : file.tensors) {
+        bool used = is_training_state(t.name);
+        for (const NamedWeight& n : model.weights()) used = used || n.name == t.name;
+        if (!used)
+          throw Error("it holds tensor '" + t.name + "', which its graph has no place for: the file "
+                      "and its graph disagree");
+      }
+    for (const auto& [key, value] : file.metadata)
+      if (key != kGraphKey && key != "lstm.format_version" && key != "lstm.train_state")
+        model.metadata()[key] = value;
+    return model;
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    throw Error(what.rfind(at, 0) == 0 ? what : at + ": " + what);
+  }
+}
+
+Model model_from_graph_json(const json& g, ModelOptions options, const WeightSource* source) {
+  {
     only_keys(g, {"name", "inputs", "layers", "calls", "outputs"}, "the graph");
-    ModelOptions options;
     if (g.contains("name")) {
       if (!g["name"].is_string() || g["name"].get<std::string>().size() > 256)
         throw Error("the graph's \"name\" must be a string of at most 256 bytes");
@@ -136,20 +170,7 @@ Model graph_model_from_safetensors(const SafetensorsFile& file, const std::strin
     }
     std::vector<SymbolicTensor> outputs;
     for (const json& r : array_at(g, "outputs", "the graph")) outputs.push_back(tensor(r, "the graph's outputs"));
-    Model model = build_model(inputs, outputs, options, &source);
-    size_t expected = model.weights().size();
-    if (file.tensors.size() != expected)
-      for (const NamedTensor& t : file.tensors) {
-        bool used = false;
-        for (const NamedWeight& n : model.weights()) used = used || n.name == t.name;
-        if (!used)
-          throw Error("it holds tensor '" + t.name + "', which its graph has no place for: the file "
-                      "and its graph disagree");
-      }
-    return model;
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    throw Error(what.rfind(at, 0) == 0 ? what : at + ": " + what);
+    return build_model(inputs, outputs, options, source);
   }
 }
 

@@ -21,7 +21,14 @@ Model build_model(const std::vector<SymbolicTensor>& inputs, const std::vector<S
 // The graph as the model file's "lstm.graph" holds it, and a model back from a parsed file.
 nlohmann::json graph_to_json(const Model& model);
 Model graph_model_from_safetensors(const SafetensorsFile& file, const std::string& path);
+// A model from a graph in the file's form (graph_to_json), built through the functional API;
+// weights from `source` when not null. Throws lstm::Error naming the entry at fault.
+Model model_from_graph_json(const nlohmann::json& graph, ModelOptions options, const WeightSource* source);
 SafetensorsFile graph_model_to_safetensors(const Model& model);
+
+// Whether a config's text is a graph's (a JSON object with "inputs" and "outputs") rather than
+// a Sequential model's.
+bool is_graph_config(const std::string& text);
 
 double model_loss_and_gradient(Model& model, const TensorList& x, const TensorList& y,
                                std::vector<float>* grads);

@@ -24,9 +24,9 @@
 #include "model/model_impl.h"
 #include "io/safetensors.h"
 #include "optim/optimizer.h"
-#include "train/divergence.h"
+#include "graph/graph_model.h"
+#include "train/fit_loop.h"
 #include "train/metrics.h"
-#include "train/progress.h"
 
 namespace lstm {
 
@@ -94,6 +94,8 @@ struct Model::Impl {
   std::vector<Loss> losses;
   std::vector<double> loss_weights;
   bool compiled = false;
+  float compiled_learning_rate = 0.0f;  // compile()'s (set_learning_rate changes the other)
+  std::map<std::string, std::string> metadata;  // saved with the model file
   std::vector<std::vector<MetricState>> metrics;  // per output: compile()'s metrics
   OptimizerState opt_state;
   Rng rng;
@@ -421,6 +423,7 @@ void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, Compil
   }
   optimizer_check(optimizer);
   m.optimizer = optimizer;
+  m.compiled_learning_rate = optimizer.learning_rate;
   m.losses = std::move(losses);
   m.loss_weights = options.loss_weights.empty() ? std::vector<double>(n, 1.0) : options.loss_weights;
   m.metrics.clear();
@@ -712,24 +715,102 @@ static void check_batch_size(int64_t batch_size) {
     throw Error("batch_size must be a positive integer, got " + std::to_string(batch_size));
 }
 
+namespace {
+
+// The graph bound to the data of one fit() call, for the one training loop (train/fit_loop.h).
+class GraphEngine final : public FitEngine {
+ public:
+  GraphEngine(Model& model, const TensorList& x, const TensorList& y, int64_t n_train,
+              const TensorList* vx, const TensorList* vy, std::vector<int64_t> val_idx)
+      : model_(model), m_(model.impl()), x_(x), y_(y), lengths_(m_.input_lengths(x)), n_train_(n_train),
+        vx_(vx), vy_(vy), val_idx_(std::move(val_idx)), names_(model.output_names()) {
+    if (vx_) val_lengths_ = vx_ == &x_ ? lengths_ : m_.input_lengths(*vx_);
+    for (size_t k = 0; k < y.size(); ++k)
+      for (int64_t i = 0; i < y[k].size(); ++i) max_abs_y_ = std::max(max_abs_y_, std::fabs(double(y[k][i])));
+  }
+
+  Trainable& model() override { return model_; }
+  std::vector<float>& params() override { return m_.params; }
+  std::vector<float>& grads() override { return m_.grads; }
+  Optimizer& optimizer() override { return m_.optimizer; }
+  OptimizerState& optimizer_state() override { return m_.opt_state; }
+  float compiled_learning_rate() const override { return m_.compiled_learning_rate; }
+  Rng& rng() override { return m_.rng; }
+  const Loss& first_loss() const override { return m_.losses[0]; }
+  double max_abs_target() const override { return max_abs_y_; }
+  void weights_changed() override { m_.weights_changed(); }
+  void params_replaced() override {
+    m_.bind_all();
+    m_.weights_changed();
+  }
+
+  int64_t train_samples() const override { return n_train_; }
+  bool has_validation() const override { return vx_ != nullptr; }
+  void epoch_begin() override {
+    m_.reset_metrics();
+    per_.assign(m_.output_slots.size(), 0.0);
+  }
+  double train_batch(const int64_t* idx, int64_t B) override {
+    m_.gather(x_, lengths_, idx, B);
+    m_.forward(true);
+    return m_.loss_and_backward(y_, true, &per_);
+  }
+  void add_train_logs(Logs& logs, int64_t n_train) override {
+    for (size_t k = 0; per_.size() > 1 && k < per_.size(); ++k)
+      logs[names_[k] + "_loss"] = per_[k] / double(n_train);
+    m_.add_all_metrics("", names_, logs);
+  }
+  void validate(Logs& logs, int64_t batch_size) override {
+    std::vector<double> per(m_.output_slots.size(), 0.0);
+    m_.reset_metrics();
+    logs["val_loss"] = m_.evaluate(*vx_, *vy_, val_lengths_, val_idx_.data(), int64_t(val_idx_.size()),
+                                   batch_size, &per);
+    m_.add_all_metrics("val_", names_, logs);
+    for (size_t k = 0; per.size() > 1 && k < per.size(); ++k) logs["val_" + names_[k] + "_loss"] = per[k];
+  }
+
+  SafetensorsFile model_file() const override { return graph_model_to_safetensors(model_); }
+  std::vector<float> weights_from_file(const SafetensorsFile& file, const std::string& path) override {
+    Model saved = graph_model_from_safetensors(file, path);
+    const std::string mine = graph_to_json(model_).dump(), theirs = graph_to_json(saved).dump();
+    if (mine != theirs)
+      throw Error("the checkpoint '" + path + "' is of a different model (" + theirs +
+                  ") than this run's (" + mine + "): delete it or point --checkpoint elsewhere");
+    return saved.get_weights();
+  }
+
+ private:
+  Model& model_;
+  Model::Impl& m_;
+  const TensorList& x_;
+  const TensorList& y_;
+  std::vector<std::vector<int64_t>> lengths_, val_lengths_;
+  int64_t n_train_;
+  const TensorList* vx_;
+  const TensorList* vy_;
+  std::vector<int64_t> val_idx_;
+  std::vector<std::string> names_;
+  std::vector<double> per_;  // the epoch's loss sums per output
+  double max_abs_y_ = 0.0;
+};
+
+}  // namespace
+
 History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o) {
   Impl& m = *impl_;
   if (!m.compiled) throw Error("fit() needs an optimizer and a loss: call compile() first");
-  if (o.epochs < 0) throw Error("epochs must be >= 0, got " + std::to_string(o.epochs));
-  check_batch_size(o.batch_size);
-  if (!(o.validation_split >= 0.0 && o.validation_split < 1.0))
-    throw Error("validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
-  if (!o.validation_x.empty() || !o.validation_y.empty() || !o.callbacks.empty() ||
-      !o.checkpoint.empty() || o.resume || !o.lengths.empty() || !o.validation_lengths.empty())
-    throw Error("Model::fit takes epochs, batch_size, shuffle, validation_split and verbose; "
-                "validation_x/y, lengths, callbacks and checkpoints are Sequential's so far: "
-                "use validation_split, and masks (Embedding(mask_zero), Masking) for lengths");
+  check_fit_options(o);
+  if (!o.lengths.empty() || !o.validation_lengths.empty())
+    throw Error("Model::fit reads sequence lengths from the masks of its inputs, not from "
+                "`lengths`: pad with 0 and read the input with Embedding(mask_zero) or Masking");
   m.check_x(x);
   m.check_y(x, y);
-  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x);
   const int64_t N = x[0].dim(0);
   int64_t n_train = N;
   std::vector<int64_t> val_idx;
+  const TensorList* vx = nullptr;
+  const TensorList* vy = nullptr;
+  const TensorList val_x(o.validation_x), val_y(o.validation_y);
   if (o.validation_split > 0.0) {
     n_train = int64_t(std::floor(double(N) * (1.0 - o.validation_split)));
     if (n_train <= 0 || n_train >= N)
@@ -737,71 +818,20 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
                   " samples leaves " + std::to_string(n_train) + " for training and " +
                   std::to_string(N - n_train) + " for validation: both need at least one");
     for (int64_t k = n_train; k < N; ++k) val_idx.push_back(k);
+    vx = &x, vy = &y;
+  } else if (!o.validation_x.empty()) {
+    if (m.inputs.size() != 1 || m.output_slots.size() != 1)
+      throw Error("validation_x/validation_y are one tensor each, but the model has " +
+                  std::to_string(m.inputs.size()) + " inputs and " + std::to_string(m.output_slots.size()) +
+                  " outputs: use validation_split");
+    m.check_x(val_x);
+    m.check_y(val_x, val_y);
+    val_idx.resize(size_t(o.validation_x.dim(0)));
+    std::iota(val_idx.begin(), val_idx.end(), 0);
+    vx = &val_x, vy = &val_y;
   }
-  const bool several = m.output_slots.size() > 1;
-  const std::vector<std::string> out_names = output_names();
-  double max_abs_y = 0.0;
-  for (size_t k = 0; k < y.size(); ++k)
-    for (int64_t i = 0; i < y[k].size(); ++i) max_abs_y = std::max(max_abs_y, std::fabs(double(y[k][i])));
-  DivergenceGuard guard(m.optimizer, m.losses[0], max_abs_y);
-  if (o.verbose > 0 && !guard.target_warning().empty())
-    std::fprintf(stderr, "%s\n", guard.target_warning().c_str());
-  // the weights and optimizer state at the start of the epoch: what a diverged fit leaves
-  std::vector<float> epoch_params;
-  OptimizerState epoch_opt;
-  auto diverged = [&](int epoch, int64_t batch, const std::string& what) {
-    m.params = epoch_params;
-    m.opt_state = epoch_opt;
-    m.bind_all();
-    m.weights_changed();
-    throw TrainingDiverged(guard.message(epoch, batch, what, ""));
-  };
-  History history;
-  Progress progress(o.verbose, o.epochs);
-  std::vector<int64_t> order(static_cast<size_t>(n_train));
-  const int64_t P = int64_t(m.params.size()), bs = o.batch_size;
-  for (int epoch = 0; epoch < o.epochs; ++epoch) {
-    epoch_params = m.params;
-    epoch_opt = m.opt_state;
-    std::iota(order.begin(), order.end(), 0);  // as Sequential: an epoch depends on the rng only
-    if (o.shuffle)
-      for (int64_t i = n_train - 1; i > 0; --i)
-        std::swap(order[size_t(i)], order[m.rng.below(uint32_t(i + 1))]);
-    progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
-    m.reset_metrics();
-    double sum = 0.0;
-    std::vector<double> per(m.output_slots.size(), 0.0);
-    for (int64_t start = 0, batch = 1; start < n_train; start += bs, ++batch) {
-      const int64_t b = std::min(bs, n_train - start);
-      m.gather(x, lengths, order.data() + start, b);
-      m.forward(true);
-      const double loss = m.loss_and_backward(y, true, &per);
-      const std::string broken = guard.check_batch(loss, all_finite(m.grads.data(), P));
-      if (!broken.empty()) diverged(epoch, batch, broken);
-      optimizer_step(m.optimizer, m.opt_state, m.params.data(), m.grads.data(), P);
-      if (!all_finite(m.params.data(), P))
-        diverged(epoch, batch, "the update made a weight NaN or Inf (finite but enormous gradients)");
-      m.weights_changed();
-      sum += loss * double(b);
-      progress.batch_end(batch, sum / double(start + b));
-    }
-    Logs logs{{"loss", sum / double(n_train)}};
-    for (size_t k = 0; several && k < per.size(); ++k) logs[out_names[k] + "_loss"] = per[k] / double(n_train);
-    m.add_all_metrics("", out_names, logs);
-    if (!val_idx.empty()) {
-      std::vector<double> vper(m.output_slots.size(), 0.0);
-      m.reset_metrics();
-      logs["val_loss"] = m.evaluate(x, y, lengths, val_idx.data(), int64_t(val_idx.size()), bs, &vper);
-      m.add_all_metrics("val_", out_names, logs);
-      for (size_t k = 0; several && k < vper.size(); ++k) logs["val_" + out_names[k] + "_loss"] = vper[k];
-      if (!std::isfinite(logs["val_loss"]))
-        diverged(epoch, (n_train + bs - 1) / bs, "the validation loss is " +
-                                                     std::string(std::isnan(logs["val_loss"]) ? "NaN" : "Inf"));
-    }
-    for (const auto& [key, value] : logs) history.history[key].push_back(value);
-    progress.epoch_end(logs);
-  }
-  return history;
+  GraphEngine engine(*this, x, y, n_train, vx, vy, std::move(val_idx));
+  return run_fit(engine, o);
 }
 
 std::vector<Tensor> Model::predict(const TensorList& x, int batch_size) {
@@ -867,6 +897,15 @@ void Model::set_weights(const std::vector<float>& w) {
   impl_->weights_changed();
 }
 void Model::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }
+const Optimizer& Model::optimizer() const { return impl_->optimizer; }
+void Model::set_learning_rate(float learning_rate) {
+  Optimizer o = impl_->optimizer;
+  o.learning_rate = learning_rate;
+  optimizer_check(o);
+  impl_->optimizer = o;
+}
+std::map<std::string, std::string>& Model::metadata() { return impl_->metadata; }
+const std::map<std::string, std::string>& Model::metadata() const { return impl_->metadata; }
 
 std::vector<NamedWeight> Model::weights() const {
   std::vector<NamedWeight> out;

@@ -16,8 +16,7 @@ namespace lstm {
 using json = nlohmann::json;
 static const char* kStateKey = "lstm.train_state";
 
-void write_checkpoint(const std::string& path, const Sequential& model, const TrainingState& s) {
-  SafetensorsFile file = model_to_safetensors(model);
+void write_checkpoint(const std::string& path, SafetensorsFile file, const TrainingState& s) {
   if (!s.optimizer.m.empty()) {
     const int64_t n = int64_t(s.optimizer.m.size());
     file.tensors.push_back({"optimizer.m", {n}, s.optimizer.m});
@@ -67,20 +66,29 @@ static size_t state_index(const std::string& name, size_t count, char& which,
   return k;
 }
 
-TrainingState read_checkpoint(const std::string& path, Sequential& model) {
-  return read_checkpoint(read_safetensors(path), path, model);
+void require_training_state(const SafetensorsFile& file, const std::string& path) {
+  if (!file.metadata.count(kStateKey))
+    throw Error("'" + path + "' is a model file, not a training checkpoint (it has no \"" +
+                kStateKey + "\"): resume needs a file written by --checkpoint");
 }
 
 TrainingState read_checkpoint(const SafetensorsFile& file, const std::string& path, Sequential& model) {
-  auto it = file.metadata.find(kStateKey);
-  if (it == file.metadata.end())
-    throw Error("'" + path + "' is a model file, not a training checkpoint (it has no \"" +
-                kStateKey + "\"): resume needs a file written by --checkpoint");
+  require_training_state(file, path);
   Sequential saved = model_from_safetensors(file, path);
   if (saved.to_json() != model.to_json())
     throw Error("the checkpoint '" + path + "' is of a different model (" + saved.to_json() +
                 ") than this run's (" + model.to_json() + "): delete it or point --checkpoint "
                 "elsewhere");
+  TrainingState s = read_training_state(file, path, size_t(model.count_params()),
+                                        model.impl().directions().size());
+  model.set_weights(saved.get_weights());
+  return s;
+}
+
+TrainingState read_training_state(const SafetensorsFile& file, const std::string& path, size_t P,
+                                  size_t directions) {
+  require_training_state(file, path);
+  auto it = file.metadata.find(kStateKey);
   TrainingState s;
   const std::string bad = "'" + path + "': its training state (\"" + kStateKey + "\") is malformed: ";
   try {
@@ -113,8 +121,6 @@ TrainingState read_checkpoint(const SafetensorsFile& file, const std::string& pa
   } catch (const std::exception& e) {
     throw Error(bad + e.what());
   }
-  const size_t P = size_t(model.count_params());
-  const size_t directions = model.impl().directions().size();
   s.callback_weights.resize(s.callback_states.size());
   s.carried_h.resize(directions), s.carried_c.resize(directions);
   auto sized = [&](const NamedTensor& t, std::vector<float>& into, size_t want) {
@@ -149,7 +155,6 @@ TrainingState read_checkpoint(const SafetensorsFile& file, const std::string& pa
     throw Error("'" + path + "': the optimizer has taken " + std::to_string(s.optimizer.step) +
                 " steps but its state (optimizer.m, optimizer.v) is missing or short: the "
                 "checkpoint is corrupt");
-  model.set_weights(saved.get_weights());
   return s;
 }
 

@@ -36,10 +36,18 @@ struct TrainingState {
   std::vector<std::vector<float>> carried_h, carried_c;
 };
 
-void write_checkpoint(const std::string& path, const Sequential& model, const TrainingState& state);
-// Loads the weights into `model`, which must have the checkpoint's architecture.
-TrainingState read_checkpoint(const std::string& path, Sequential& model);
-// The same from a parsed file; `path` names it in messages.
+// Writes `model_file` (a model as its save() writes it) with the training state added.
+void write_checkpoint(const std::string& path, SafetensorsFile model_file, const TrainingState& state);
+// The training state of a parsed checkpoint of a model with P parameters and `directions`
+// recurrent directions (for stateful layers); `path` names it in messages. Throws lstm::Error
+// for a plain model file or anything malformed, before anything is changed.
+TrainingState read_training_state(const SafetensorsFile& file, const std::string& path, size_t P,
+                                  size_t directions);
+// Throws unless the file holds a training state (a plain model file names the fix).
+void require_training_state(const SafetensorsFile& file, const std::string& path);
+
+// A Sequential model's checkpoint: checks that the file is of `model`'s architecture, loads
+// its weights into `model` and returns the state (the fuzzers' entry).
 TrainingState read_checkpoint(const SafetensorsFile& file, const std::string& path, Sequential& model);
 
 }  // namespace lstm

@@ -39,13 +39,13 @@ EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(
   maximise(options_.mode, options_.monitor, "EarlyStopping");
 }
 
-void EarlyStopping::on_train_begin(Sequential& model) {
+void EarlyStopping::on_train_begin(Trainable& model) {
   (void)model;
   best_epoch_ = -1, wait_ = 0, stopped_epoch_ = -1;
   best_weights_.clear();
 }
 
-void EarlyStopping::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+void EarlyStopping::on_epoch_end(Trainable& model, int epoch, const Logs& logs) {
   const bool up = maximise(options_.mode, options_.monitor, "EarlyStopping");
   const double value = monitored(logs, options_.monitor, "EarlyStopping");
   if (best_epoch_ < 0 || (up ? value > best_ + options_.min_delta : value < best_ - options_.min_delta)) {
@@ -59,7 +59,7 @@ void EarlyStopping::on_epoch_end(Sequential& model, int epoch, const Logs& logs)
   }
 }
 
-void EarlyStopping::on_train_end(Sequential& model) {
+void EarlyStopping::on_train_end(Trainable& model) {
   if (options_.restore_best_weights && !best_weights_.empty()) model.set_weights(best_weights_);
 }
 
@@ -83,7 +83,7 @@ ModelCheckpoint::ModelCheckpoint(std::string filepath, ModelCheckpointOptions op
   maximise(options_.mode, options_.monitor, "ModelCheckpoint");
 }
 
-void ModelCheckpoint::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+void ModelCheckpoint::on_epoch_end(Trainable& model, int epoch, const Logs& logs) {
   if (options_.save_best_only) {
     const bool up = maximise(options_.mode, options_.monitor, "ModelCheckpoint");
     const double value = monitored(logs, options_.monitor, "ModelCheckpoint");
@@ -117,12 +117,12 @@ ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options) : options
   maximise(options_.mode, options_.monitor, "ReduceLROnPlateau");
 }
 
-void ReduceLROnPlateau::on_train_begin(Sequential& model) {
+void ReduceLROnPlateau::on_train_begin(Trainable& model) {
   (void)model;
   have_best_ = false, wait_ = 0, cooldown_left_ = 0;
 }
 
-void ReduceLROnPlateau::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+void ReduceLROnPlateau::on_epoch_end(Trainable& model, int epoch, const Logs& logs) {
   (void)epoch;
   const bool up = maximise(options_.mode, options_.monitor, "ReduceLROnPlateau");
   const double value = monitored(logs, options_.monitor, "ReduceLROnPlateau");
@@ -157,7 +157,7 @@ CSVLogger::CSVLogger(std::string filename, CSVLoggerOptions options)
   check_output_path(filename_, "CSVLogger's file");
 }
 
-void CSVLogger::on_train_begin(Sequential& model) {
+void CSVLogger::on_train_begin(Trainable& model) {
   (void)model;
   text_.clear(), keys_.clear();
   if (!options_.append || !std::filesystem::exists(filename_)) return;
@@ -170,7 +170,7 @@ void CSVLogger::on_train_begin(Sequential& model) {
   if (!text_.empty() && text_.back() != '\n') text_ += '\n';
 }
 
-void CSVLogger::on_epoch_end(Sequential& model, int epoch, const Logs& logs) {
+void CSVLogger::on_epoch_end(Trainable& model, int epoch, const Logs& logs) {
   (void)model;
   if (keys_.empty()) {
     for (const auto& [key, value] : logs) keys_.push_back(key);

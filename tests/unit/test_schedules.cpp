@@ -55,7 +55,7 @@ TEST(Schedules, ReduceLROnPlateauByHand) {
 
 // Halves the learning rate after every epoch.
 struct Halve : Callback {
-  void on_epoch_end(Sequential& m, int, const Logs&) override {
+  void on_epoch_end(Trainable& m, int, const Logs&) override {
     m.set_learning_rate(m.optimizer().learning_rate / 2);
   }
 };

@@ -1,0 +1,153 @@
+// run_fit: the training loop every model shares (fit_loop.h). Semantics follow Keras
+// (include/lstm/model.h).
+#include "train/fit_loop.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+
+#include "io/checkpoint.h"
+#include "lstm/error.h"
+#include "train/divergence.h"
+#include "train/progress.h"
+
+namespace lstm {
+
+int History::epochs() const {
+  auto it = history.find("loss");
+  return it == history.end() ? 0 : int(it->second.size());
+}
+
+void check_fit_options(const FitOptions& o) {
+  if (o.epochs < 0) throw Error("epochs must be >= 0, got " + std::to_string(o.epochs));
+  if (o.batch_size <= 0)
+    throw Error("batch_size must be a positive integer, got " + std::to_string(o.batch_size));
+  if (!(o.validation_split >= 0.0 && o.validation_split < 1.0))
+    throw Error("validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
+  if (o.validation_split > 0.0 && !o.validation_x.empty())
+    throw Error("give either validation_split or validation_x/validation_y, not both");
+  if (o.validation_x.empty() != o.validation_y.empty())
+    throw Error("validation data needs both validation_x and validation_y");
+  if (o.resume && o.checkpoint.empty()) throw Error("resume needs a checkpoint path to resume from");
+  if (!o.validation_lengths.empty() && o.validation_x.empty())
+    throw Error("validation_lengths were given without validation_x: they go with it");
+}
+
+// Puts the state of a checkpoint back: callbacks, carried states, weights, optimizer, random
+// generator, learning rate and history. Everything is checked before the model changes.
+static int resume_from(FitEngine& e, const FitOptions& options, History& history) {
+  const std::string& path = options.checkpoint;
+  const SafetensorsFile file = read_safetensors(path);
+  require_training_state(file, path);
+  std::vector<float> weights = e.weights_from_file(file, path);  // taken once all is checked
+  TrainingState st = read_training_state(file, path, e.params().size(), e.directions());
+  if (st.callback_states.size() != options.callbacks.size())
+    throw Error("the checkpoint '" + path + "' was written with " +
+                std::to_string(st.callback_states.size()) + " callbacks, this fit() has " +
+                std::to_string(options.callbacks.size()) + ": resume with the same settings");
+  for (size_t k = 0; k < options.callbacks.size(); ++k) {
+    try {
+      options.callbacks[k]->restore(st.callback_states[k], std::move(st.callback_weights[k]));
+    } catch (const std::exception& ex) {
+      throw Error("the checkpoint '" + path + "': callback " + std::to_string(k) +
+                  "'s state is malformed (" + ex.what() + "): the checkpoint is corrupt");
+    }
+  }
+  e.restore_carried(std::move(st.carried_h), std::move(st.carried_c), path);
+  e.params() = std::move(weights);
+  e.params_replaced();
+  e.model().stop_training = st.stopped;
+  e.rng().set_state(st.rng_state);
+  e.optimizer_state() = std::move(st.optimizer);
+  if (st.learning_rate > 0.0f && st.compiled_learning_rate == e.compiled_learning_rate())
+    e.model().set_learning_rate(st.learning_rate);  // as a callback left it; a new compile()'s rate wins
+  history.history = std::move(st.history);
+  return st.epochs_done;
+}
+
+History run_fit(FitEngine& e, const FitOptions& options) {
+  Trainable& model = e.model();
+  History history;
+  model.stop_training = false;
+  for (auto& cb : options.callbacks) cb->on_train_begin(model);
+  int first_epoch = 0;
+  if (options.resume && std::filesystem::exists(options.checkpoint))
+    first_epoch = resume_from(e, options, history);
+  const int64_t n_train = e.train_samples(), bs = options.batch_size;
+  std::vector<int64_t> order(static_cast<size_t>(n_train));
+  DivergenceGuard guard(e.optimizer(), e.first_loss(), e.max_abs_target());
+  if (options.verbose > 0 && !guard.target_warning().empty())
+    std::fprintf(stderr, "%s\n", guard.target_warning().c_str());
+  // The weights, optimizer state and carried states at the start of the epoch: what the model
+  // keeps when training diverges (divergence.h).
+  std::vector<float> epoch_params;
+  OptimizerState epoch_opt;
+  std::vector<std::vector<float>> epoch_h, epoch_c;
+  auto diverged = [&](int epoch, int64_t batch, const std::string& what) {
+    e.params() = epoch_params;
+    e.optimizer_state() = epoch_opt;
+    e.params_replaced();
+    e.restore_carried(epoch_h, epoch_c, "");
+    const bool saved = !options.checkpoint.empty() && (epoch > first_epoch || first_epoch > 0);
+    throw TrainingDiverged(guard.message(epoch, batch, what, saved ? options.checkpoint : ""));
+  };
+  Progress progress(options.verbose, options.epochs);
+  for (int epoch = first_epoch; epoch < options.epochs && !model.stop_training; ++epoch) {
+    epoch_params = e.params();
+    epoch_opt = e.optimizer_state();
+    epoch_h = e.carried_h(), epoch_c = e.carried_c();
+    // Each epoch shuffles 0..n-1 afresh (Fisher-Yates with the model's generator), so an epoch
+    // depends only on the generator's state: what a checkpoint saves.
+    std::iota(order.begin(), order.end(), 0);
+    if (options.shuffle)
+      for (int64_t k = n_train - 1; k > 0; --k)
+        std::swap(order[size_t(k)], order[e.rng().below(uint32_t(k + 1))]);
+    progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
+    e.epoch_begin();
+    double loss_sum = 0.0;
+    for (int64_t start = 0, batch = 1; start < n_train; start += bs, ++batch) {
+      const int64_t B = std::min(bs, n_train - start);
+      const double batch_loss = e.train_batch(order.data() + start, B);
+      std::vector<float>& params = e.params();
+      const int64_t P = int64_t(params.size());
+      const std::string broken = guard.check_batch(batch_loss, all_finite(e.grads().data(), P));
+      if (!broken.empty()) diverged(epoch, batch, broken);
+      loss_sum += batch_loss * double(B);
+      optimizer_step(e.optimizer(), e.optimizer_state(), params.data(), e.grads().data(), P);
+      if (!all_finite(params.data(), P))
+        diverged(epoch, batch, "the update made a weight NaN or Inf (finite but enormous gradients)");
+      e.weights_changed();
+      progress.batch_end(batch, loss_sum / double(start + B));
+    }
+    Logs logs;
+    logs["loss"] = loss_sum / double(n_train);
+    e.add_train_logs(logs, n_train);
+    if (e.has_validation()) {
+      e.validate(logs, bs);
+      if (!std::isfinite(logs["val_loss"]))
+        diverged(epoch, (n_train + bs - 1) / bs, "the validation loss is " +
+                                                     std::string(std::isnan(logs["val_loss"]) ? "NaN" : "Inf"));
+    }
+    for (auto& [key, value] : logs) history.history[key].push_back(value);
+    progress.epoch_end(logs);
+    for (auto& cb : options.callbacks) cb->on_epoch_end(model, epoch, logs);
+    if (!options.checkpoint.empty()) {
+      TrainingState st{epoch + 1, model.stop_training, e.rng().state(), e.optimizer_state(),
+                       history.history, {}, {}};
+      st.learning_rate = e.optimizer().learning_rate;
+      st.compiled_learning_rate = e.compiled_learning_rate();
+      for (auto& cb : options.callbacks) {
+        st.callback_states.push_back(cb->state());
+        st.callback_weights.push_back(cb->state_weights());
+      }
+      st.carried_h = e.carried_h(), st.carried_c = e.carried_c();
+      write_checkpoint(options.checkpoint, e.model_file(), st);
+    }
+  }
+  for (auto& cb : options.callbacks) cb->on_train_end(model);
+  return history;
+}
+
+}  // namespace lstm
