@@ -419,3 +419,167 @@ TEST(Graph, ErrorsNameTheLayersAndTheFix) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+// A two-input, two-output graph with dropout (so that the random state matters on resume).
+Model two_heads(uint64_t seed) {
+  auto a = Input({kAnyLength, 3}, {.name = "a"});
+  auto b = Input({4}, {.name = "b"});
+  auto [seq, h, c] = LSTM(5, {.return_sequences = true, .return_state = true})(Dropout(0.2f)(a));
+  auto tags = Dense(2, {.activation = Activation::softmax})(seq);
+  auto score = Dense(1)(Concatenate()({h, Dense(3)(b)}));
+  Model m({a, b}, {tags, score}, {.seed = seed});
+  m.compile(Adam({.learning_rate = 0.02f}), {loss::sparse_categorical_crossentropy, loss::mse},
+            {.loss_weights = {1.0, 0.5}});
+  return m;
+}
+
+struct TwoHeadsData {
+  Tensor a = random_tensor({10, 6, 3}, 70), b = random_tensor({10, 4}, 71);
+  Tensor tags{{10, 6}}, score = random_tensor({10, 1}, 72);
+  TwoHeadsData() {
+    for (int64_t k = 0; k < tags.size(); ++k) tags[k] = float(k % 2);
+  }
+};
+
+TEST(GraphFit, ResumedFitEndsWithTheUninterruptedWeights) {
+  test::TempDir dir;
+  TwoHeadsData d;
+  auto options = [&](int epochs, const std::string& checkpoint, bool resume) {
+    FitOptions o{.epochs = epochs, .batch_size = 4, .validation_split = 0.2, .verbose = 0};
+    o.callbacks = {std::make_shared<EarlyStopping>(EarlyStoppingOptions{
+                       .monitor = "val_loss", .patience = 50, .restore_best_weights = true}),
+                   std::make_shared<ReduceLROnPlateau>(ReduceLROnPlateauOptions{.monitor = "loss", .patience = 1})};
+    o.checkpoint = checkpoint, o.resume = resume;
+    return o;
+  };
+  Model whole = two_heads(5);
+  const History hw = whole.fit({d.a, d.b}, {d.tags, d.score}, options(5, "", false));
+  const std::string ckpt = dir.file("ckpt.safetensors");
+  Model first = two_heads(5);
+  first.fit({d.a, d.b}, {d.tags, d.score}, options(2, ckpt, false));  // "killed" after epoch 2
+  Model resumed = two_heads(5);  // a new process: the same construction, then resume
+  const History hr = resumed.fit({d.a, d.b}, {d.tags, d.score}, options(5, ckpt, true));
+  EXPECT_EQ(resumed.get_weights(), whole.get_weights());
+  EXPECT_EQ(hr.history, hw.history);
+  EXPECT_EQ(resumed.optimizer().learning_rate, whole.optimizer().learning_rate);
+  EXPECT_TRUE(hw.history.count("val_" + whole.output_names()[1] + "_loss")) << "per-output validation losses";
+  // a checkpoint loads as a model (its training state is not read)
+  EXPECT_EQ(Model::load(ckpt).get_weights().size(), whole.get_weights().size());
+  // a checkpoint of another graph is refused before anything changes
+  Model other = two_heads(5);
+  other.compile(Adam(), {loss::sparse_categorical_crossentropy, loss::mse});
+  auto x = Input({kAnyLength, 3}, {.name = "a"});
+  Model different(x, Dense(1)(LSTM(2)(x)));
+  different.compile(Adam(), loss::mse);
+  const std::vector<float> before = different.get_weights();
+  try {
+    different.fit(d.a, d.score, {.epochs = 3, .verbose = 0, .checkpoint = ckpt, .resume = true});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is of a different model"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(different.get_weights(), before);
+}
+
+TEST(GraphFit, CallbacksSeeTheGraph) {
+  test::TempDir dir;
+  TwoHeadsData d;
+  Model m = two_heads(6);
+  auto stop = std::make_shared<EarlyStopping>(EarlyStoppingOptions{.monitor = "loss", .min_delta = 1e9});
+  const std::string saved = dir.file("epoch{epoch}.safetensors");
+  const History h = m.fit({d.a, d.b}, {d.tags, d.score},
+                          {.epochs = 10, .batch_size = 5,
+                           .callbacks = {stop, std::make_shared<ModelCheckpoint>(
+                                                   saved, ModelCheckpointOptions{.monitor = "loss"})},
+                           .verbose = 0});
+  EXPECT_EQ(h.epochs(), 2);  // no epoch improves by 1e9: stopped after patience 0
+  EXPECT_EQ(stop->stopped_epoch(), 1);
+  Model back = Model::load(dir.file("epoch2.safetensors"));
+  EXPECT_EQ(back.get_weights(), m.get_weights());
+  // validation_x/validation_y for a model of one input and one output
+  auto x = Input({kAnyLength, 3}, {.name = "x"});
+  Model one(x, Dense(1)(LSTM(3)(x)));
+  one.compile(Adam(), loss::mse, {.metrics = {"mae"}});
+  const History v = one.fit(d.a, d.score, {.epochs = 2, .validation_x = d.a, .validation_y = d.score, .verbose = 0});
+  EXPECT_EQ(v.history.at("val_mae").size(), 2u);
+  EXPECT_THROW(m.fit({d.a, d.b}, {d.tags, d.score}, {.validation_x = d.a, .validation_y = d.score, .verbose = 0}), Error);
+}
+
+TEST(GraphConfig, NamedConfigBuildsTheSameModelAndRoundTrips) {
+  const std::string config = R"({
+    "name": "translator",
+    "inputs": [{"name": "source", "shape": [null, 3]}, {"name": "target_in", "shape": [null, 4]}],
+    "layers": [
+      {"name": "encoder", "type": "bidirectional", "merge_mode": "concat", "return_state": true,
+       "layer": {"type": "lstm", "units": 4, "return_sequences": true},
+       "inputs": ["source"]},
+      {"name": "h", "type": "concatenate", "inputs": ["encoder:1", "encoder:3"]},
+      {"name": "c", "type": "concatenate", "inputs": ["encoder:2", "encoder:4"]},
+      {"name": "decoder", "type": "lstm", "units": 8, "return_sequences": true,
+       "inputs": ["target_in"], "initial_state": ["h", "c"]},
+      {"name": "attention", "type": "attention", "inputs": ["decoder", "encoder"]},
+      {"name": "joined", "type": "concatenate", "inputs": ["decoder", "attention"]},
+      {"name": "proj", "type": "dense", "units": 4, "activation": "tanh", "inputs": ["joined"]},
+      {"name": "proj@2", "call": "proj", "inputs": ["decoder"]},
+      {"name": "sum", "type": "add", "inputs": ["proj", "proj@2"]}
+    ],
+    "outputs": ["sum"]
+  })";
+  Model m = Model::from_json(config, {.seed = 3});
+  EXPECT_EQ(m.input_names(), (std::vector<std::string>{"source", "target_in"}));
+  Model again = Model::from_json(m.to_json(), {.seed = 3});
+  EXPECT_EQ(again.to_json(), m.to_json());
+  EXPECT_EQ(again.get_weights(), m.get_weights());
+  EXPECT_EQ(again.summary(), m.summary());
+  // the same graph through the functional API, with the same seed: the same weights
+  auto src = Input({kAnyLength, 3}, {.name = "source"});
+  auto tgt = Input({kAnyLength, 4}, {.name = "target_in"});
+  LayerConfig enc = Bidirectional(LSTM(4, {.return_sequences = true, .return_state = true}));
+  enc.name = "encoder";
+  auto e = enc.call({src});
+  LayerConfig dec = LSTM(8, {.return_sequences = true});
+  dec.name = "decoder";
+  auto seq = dec.call({tgt}, {Concatenate()({e[1], e[3]}), Concatenate()({e[2], e[4]})})[0];
+  LayerConfig proj = Dense(4, {.activation = Activation::tanh});
+  proj.name = "proj";
+  auto out = Add()({proj(Concatenate()({seq, Attention()({seq, e[0]})})), proj(seq)});
+  Model api({src, tgt}, out, {.seed = 3});
+  EXPECT_EQ(api.get_weights(), m.get_weights());
+}
+
+TEST(GraphConfig, ErrorsNameTheEntryAndTheFix) {
+  auto error_of = [](const std::string& text) {
+    try {
+      Model::from_json(text);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string in = R"("inputs": [{"name": "x", "shape": [null, 2]}])";
+  EXPECT_NE(error_of("{" + in + R"(, "layers": [{"name": "d", "type": "dense", "units": 1, "inputs": ["y"]}], "outputs": ["d"]})")
+                .find("\"y\" names no input or earlier layer (known: x)"),
+            std::string::npos);
+  EXPECT_NE(error_of("{" + in + R"(, "layers": [{"name": "x", "type": "dense", "units": 1, "inputs": ["x"]}], "outputs": ["x"]})")
+                .find("the name \"x\" is taken"),
+            std::string::npos);
+  EXPECT_NE(error_of("{" + in + R"(, "layers": [{"name": "d", "type": "dense", "units": 1, "inputs": ["x"]},
+               {"name": "e", "call": "d", "units": 2, "inputs": ["x"]}], "outputs": ["e"]})")
+                .find("shares its layer's config"),
+            std::string::npos);
+  EXPECT_NE(error_of("{" + in + R"(, "layers": [{"name": "d", "type": "dense", "units": 1, "inputs": ["x"]},
+               {"name": "a", "type": "attention", "inputs": ["d", "x"]}], "outputs": ["a"]})")
+                .find("must have the same last axis"),
+            std::string::npos);
+  EXPECT_NE(error_of("{" + in + R"(, "layers": [], "outputs": ["x"], "extra": 1})").find("unknown key \"extra\""),
+            std::string::npos);
+  EXPECT_NE(error_of("{" + in + R"(, "layers": [{"name": "l", "type": "lstm", "units": 2, "inputs": ["x"]}], "outputs": ["l:1"]})")
+                .find("output"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace lstm
