@@ -77,9 +77,12 @@ using Logs = std::map<std::string, double>;
 // "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "mae", "mse",
 // "rmse", "auc" (exact ROC AUC of one binary output); over valid steps only, as the loss.
 // loss_weights: per output of a graph (lstm::Model), the weight of its loss; empty: all 1.
+// output_metrics: per output of a graph, by output name (Model::output_names()), metrics for
+// that output only, after `metrics` (which every output gets): {{"tags", {"accuracy"}}}.
 struct CompileOptions {
   std::vector<std::string> metrics;
   std::vector<double> loss_weights;
+  std::map<std::string, std::vector<std::string>> output_metrics;
 };
 
 struct History {

@@ -74,14 +74,28 @@ Args::Args(const Command& command, int argc, char** argv, int first) : command_(
                                        : std::string()));
       value = argv[++i];
     }
-    if (values_.count(name)) throw UsageError("option --" + name + " is given twice");
-    values_[name] = value;
+    if (values_.count(name) && !opt->repeat) throw UsageError("option --" + name + " is given twice");
+    values_[name].push_back(value);
   }
 }
 
 std::string Args::str(const std::string& name, const std::string& fallback) const {
   auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
+  if (it == values_.end()) return fallback;
+  if (it->second.size() > 1)
+    throw UsageError("option --" + name + " is given " + std::to_string(it->second.size()) +
+                     " times; here it takes one value");
+  return it->second[0];
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
+}
+
+size_t Args::count(const std::string& name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? 0 : it->second.size();
 }
 
 std::string Args::required(const std::string& name) const {
@@ -89,7 +103,7 @@ std::string Args::required(const std::string& name) const {
   if (it == values_.end())
     throw UsageError("'lstm " + command_.name + "' needs --" + name + " (see lstm " +
                      command_.name + " --help)");
-  return it->second;
+  return str(name);
 }
 
 // Parses the whole value with `parse` (std::stol / std::stod), or throws a UsageError.
@@ -111,21 +125,23 @@ int64_t Args::integer(const std::string& name, int64_t fallback, int64_t lo, int
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
   const std::string range = "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
-  const long long v = parse_value<long long>(name, it->second, range.c_str(),
+  const std::string text = str(name);
+  const long long v = parse_value<long long>(name, text, range.c_str(),
                                              [](const std::string& s, size_t* used) { return std::stoll(s, used); });
   if (v < lo || v > hi)
-    throw UsageError("--" + name + " expects " + range + ", got " + it->second);
+    throw UsageError("--" + name + " expects " + range + ", got " + text);
   return v;
 }
 
 double Args::number(const std::string& name, double fallback) const {
   auto it = values_.find(name);
   if (it == values_.end()) return fallback;
-  double v = parse_value<double>(name, it->second, "a number",
+  const std::string text = str(name);
+  double v = parse_value<double>(name, text, "a number",
                                  [](const std::string& s, size_t* used) { return std::stod(s, used); });
   if (!std::isfinite(v) || std::fabs(v) > 3.0e38)  // beyond float range: it becomes a float
     throw UsageError("--" + name + " expects a finite number of magnitude at most 3e38, got '" +
-                     it->second + "'");
+                     text + "'");
   return v;
 }
 

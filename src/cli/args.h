@@ -18,6 +18,7 @@ struct Option {
   std::string name;   // without the dashes: "epochs"
   std::string value;  // placeholder shown in help ("N"); empty for a flag without a value
   std::string help;
+  bool repeat = false;  // may be given more than once (--x a=A.npy --x b=B.npy)
 };
 
 struct Command {
@@ -35,6 +36,10 @@ class Args {
   bool has(const std::string& name) const { return values_.count(name) > 0; }
   std::string str(const std::string& name, const std::string& fallback = "") const;
   std::string required(const std::string& name) const;
+  // Every value of a repeatable option, in the order given (empty when absent).
+  std::vector<std::string> all(const std::string& name) const;
+  // How many times the option was given.
+  size_t count(const std::string& name) const;
   // The option's value as a 64-bit integer in lo..hi (fallback when absent); anything else,
   // out of range included, is a UsageError that states the range.
   int64_t integer(const std::string& name, int64_t fallback, int64_t lo, int64_t hi) const;
@@ -43,7 +48,7 @@ class Args {
 
  private:
   const Command& command_;
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   bool help_ = false;
 };
 

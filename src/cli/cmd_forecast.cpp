@@ -15,10 +15,20 @@ namespace lstm::cli {
 const Command kEvaluate{
     "evaluate",
     "Score a forecaster on the test part of a CSV (its last --test-fraction of rows): RMSE, MAE\n"
-    "and sMAPE for the model and for the naive (last value) and seasonal-naive baselines.",
+    "and sMAPE for the model and for the naive (last value) and seasonal-naive baselines.\n"
+    "Or score any model on arrays (--x, --y; a graph: NAME=FILE.npy per input and output):\n"
+    "its loss and metrics, by default the ones lstm train used.",
     {
-        {"model", "FILE", "a model trained with lstm train --csv"},
+        {"model", "FILE", "a model trained with lstm train (--csv for a forecaster)"},
         {"csv", "FILE", "the data, with the columns the model was trained on"},
+        {"x", "FILE", "arrays: inputs .npy [N, T, F]; a graph: NAME=FILE.npy per input", true},
+        {"y", "FILE", "arrays: targets .npy; a graph of several outputs: NAME=FILE.npy per output", true},
+        {"lengths", "FILE", "arrays: valid steps per sample, .npy integers [N] (Sequential)"},
+        {"loss", "NAME", "arrays: mse, mae, bce, cce or scce (a graph: one per output, comma-separated); "
+                         "default: the model's from lstm train"},
+        {"from-logits", "", "arrays: bce/cce/scce on logits"},
+        {"metrics", "LIST", "arrays: metrics to report, comma-separated (default: lstm train's)"},
+        {"batch-size", "N", "arrays: samples per forward pass (default 32)"},
         {"test-fraction", "X", "held-out fraction of rows (default: the one used in training)"},
         {"season", "S", "season length for the seasonal-naive baseline (default: from training)"},
         {"predictions", "FILE", "write one CSV row per test prediction: row,actual,predicted"},
@@ -45,6 +55,7 @@ static std::string fmt(double v) {
 }
 
 int run_evaluate(const Args& a) {
+  if (a.has("x") || a.has("y")) return evaluate_arrays(a);
   check_outputs_distinct(a, {"predictions", "report"}, {"model", "csv"});
   for (const char* f : {"predictions", "report"})
     if (a.has(f)) check_writable(a.str(f));

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/models.h"
 #include "lstm/forecast.h"
 #include "lstm/lstm.h"
 
@@ -12,11 +13,14 @@ namespace lstm::cli {
 const Command kPredict{"predict",
                        "Run a saved model on X [N, T, F] and write its outputs as .npy "
                        "([N, out], or [N, T, out] when it returns sequences).\nA forecaster "
-                       "(lstm train --csv) takes X and returns y in the data's own units.",
+                       "(lstm train --csv) takes X and returns y in the data's own units.\nA graph "
+                       "takes --x NAME=FILE.npy per input and writes --out NAME=FILE.npy per output.",
                        {
                            {"model", "FILE", "the model (.safetensors)"},
-                           {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]"},
-                           {"out", "FILE", "where to write the predictions (.npy, float32)"},
+                           {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]; a graph: "
+                                         "NAME=FILE.npy per input", true},
+                           {"out", "FILE", "where to write the predictions (.npy, float32); a graph "
+                                           "of several outputs: NAME=FILE.npy per output", true},
                            {"lengths", "FILE",
                             "right-padded sequences: valid steps per sample, .npy integers [N]"},
                            {"initial-state", "PREFIX",
@@ -30,13 +34,37 @@ const Command kPredict{"predict",
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
                        }};
 
+// A graph: one array per input, one file per output.
+static int predict_graph(const Args& a, Model& model, int64_t batch) {
+  for (const char* opt : {"lengths", "initial-state", "return-state"})
+    if (a.has(opt))
+      throw UsageError("--" + std::string(opt) + " applies to Sequential models; a graph reads lengths "
+                       "from its inputs' padding and takes states as tensors between its layers");
+  const std::vector<std::string> outs = named_outputs(a, "out", model.output_names());
+  for (const std::string& o : outs) check_writable(o);
+  const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), "input", false);
+  const std::vector<Tensor> ys = model.predict(TensorList(xs), int(batch));
+  for (size_t k = 0; k < ys.size(); ++k) {
+    save_npy(outs[k], ys[k]);
+    std::printf("wrote %s %s (%s)\n", outs[k].c_str(), ys[k].shape_string().c_str(),
+                model.output_names()[k].c_str());
+  }
+  return 0;
+}
+
 int run_predict(const Args& a) {
-  const std::string model_path = a.required("model"), x_path = a.required("x"),
-                    out = a.required("out");
+  const std::string model_path = a.required("model");
+  for (const char* opt : {"x", "out"})
+    if (!a.has(opt)) (void)a.required(opt);  // names what is missing
   const int64_t batch = a.integer("batch-size", 32, 1, 1 << 30);
   check_outputs_distinct(a, {"out"}, {"model", "x", "lengths"});
+  AnyModel any = load_any_model(model_path);
+  if (any.graph) return predict_graph(a, *any.graph, batch);
+  if (a.count("x") > 1 || a.count("out") > 1)
+    throw UsageError("a Sequential model has one input and one output: give one --x and one --out");
+  const std::string x_path = a.str("x"), out = a.str("out");
   check_writable(out);
-  Sequential model = Sequential::load(model_path);
+  Sequential& model = *any.sequential;
   Tensor X = load_npy(x_path);
   const bool forecaster = has_forecast_setup(model);
   ForecastSetup setup = forecaster ? forecast_setup(model) : ForecastSetup{};

@@ -2,19 +2,20 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/models.h"
 #include "lstm/lstm.h"
 
 namespace lstm::cli {
 
 const Command kSummary{"summary",
-                       "Print a saved model's layers, output shapes and parameter counts, "
-                       "and its architecture JSON.",
+                       "Print a saved model's layers, output shapes and parameter counts (a graph: "
+                       "what each layer is connected to), and its architecture JSON.",
                        {{"model", "FILE", "the model (.safetensors)"}}};
 
 int run_summary(const Args& a) {
-  Sequential model = Sequential::load(a.required("model"));
-  std::fputs(model.summary().c_str(), stdout);
-  std::printf("config: %s\n", model.to_json().c_str());
+  AnyModel model = load_any_model(a.required("model"));
+  std::fputs(model.trainable().summary().c_str(), stdout);
+  std::printf("config: %s\n", (model.graph ? model.graph->to_json() : model.sequential->to_json()).c_str());
   return 0;
 }
 

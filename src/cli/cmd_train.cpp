@@ -15,6 +15,8 @@
 #include "lstm/forecast.h"
 #include "lstm/lstm.h"
 #include "report/report.h"
+#include "cli/models.h"
+#include "graph/graph_model.h"
 #include "train/metrics.h"
 
 namespace lstm::cli {
@@ -22,14 +24,17 @@ namespace lstm::cli {
 const Command kTrain{
     "train",
     "Train a model and save it, from arrays (--x X.npy [N, T, F], --y y.npy [N, out] or\n"
-    "[N, T, out]) with --config or --init, or as a forecaster from a CSV (--csv, --target):\n"
+    "[N, T, out]; a graph: --x NAME=FILE.npy per input, --y NAME=FILE.npy per output) with\n"
+    "--config or --init, or as a forecaster from a CSV (--csv, --target):\n"
     "windows of --lookback rows predict the target --horizon steps ahead; the last\n"
     "--test-fraction of the rows is held out and scored against naive baselines.",
     {
-        {"config", "FILE", "architecture JSON, e.g. {\"input_shape\": [30, 1], \"layers\": [...]}"},
+        {"config", "FILE", "architecture JSON: a chain {\"input_shape\": [30, 1], \"layers\": [...]} or a "
+                           "graph {\"inputs\": [...], \"layers\": [...], \"outputs\": [...]}"},
         {"init", "FILE", "start from this model's architecture and weights (.safetensors)"},
-        {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]"},
-        {"y", "FILE", "targets, .npy [N, out] or [N, T, out] (scce: integer class indices)"},
+        {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]; a graph: NAME=FILE.npy per input", true},
+        {"y", "FILE", "targets, .npy [N, out] or [N, T, out] (scce: integer class indices); a graph "
+                      "of several outputs: NAME=FILE.npy per output", true},
         {"lengths", "FILE", "right-padded sequences: valid steps per sample, .npy integers [N]"},
         {"out", "FILE", "where to save the trained model (.safetensors)"},
         {"csv", "FILE", "forecasting: a CSV file with a header row"},
@@ -59,9 +64,12 @@ const Command kTrain{
         {"nesterov", "", "sgd: use Nesterov momentum"},
         {"rho", "X", "rmsprop: mean-square decay (default 0.9)"},
         {"weight-decay", "X", "adamw: decoupled weight decay (default 0.004)"},
-        {"loss", "NAME", "mse (default), mae, bce, cce or scce"},
+        {"loss", "NAME", "mse (default), mae, bce, cce or scce; a graph: one for all outputs or "
+                         "NAME,NAME,... one per output"},
+        {"loss-weights", "W,W,...", "a graph: the weight of each output's loss (default 1 each)"},
         {"from-logits", "", "bce/cce/scce: the model outputs logits, not probabilities"},
-        {"metrics", "LIST", "report these next to the loss, comma-separated: accuracy, "
+        {"metrics", "LIST", "report these next to the loss, comma-separated (a graph: NAME=METRIC for "
+                            "output NAME only): accuracy, "
                             "binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, "
                             "mae, mse, rmse, auc"},
         {"no-shuffle", "", "keep the sample order in every epoch"},
@@ -145,13 +153,19 @@ void check_outputs_distinct(const Args& a, std::initializer_list<const char*> ou
                             std::initializer_list<const char*> inputs) {
   std::vector<std::pair<std::string, std::string>> seen;  // identity, option
   for (const char* in : inputs)
-    if (a.has(in)) seen.push_back({file_identity(a.str(in)), in});
-  for (const char* out : outputs) {
-    if (!a.has(out)) continue;
-    const std::string id = file_identity(a.str(out));
+    for (const std::string& value : a.all(in)) {
+      seen.push_back({file_identity(value), in});
+      if (size_t eq = value.find('='); eq != std::string::npos)  // NAME=FILE
+        seen.push_back({file_identity(value.substr(eq + 1)), in});
+    }
+  for (const char* out : outputs)
+    for (std::string path : a.all(out)) {
+    if (size_t eq = path.find('='); eq != std::string::npos && !std::filesystem::exists(path))
+      path = path.substr(eq + 1);  // NAME=FILE
+    const std::string id = file_identity(path);
     for (const auto& [other, name] : seen)
       if (other == id)
-        throw UsageError("--" + std::string(out) + " '" + a.str(out) + "' is the same file as --" +
+        throw UsageError("--" + std::string(out) + " '" + path + "' is the same file as --" +
                          name + ": writing it would destroy " +
                          (std::string(name) == "out" || std::string(name) == "report" ||
                                   std::string(name) == "predictions"
@@ -173,6 +187,9 @@ static std::vector<std::string> split_list(const std::string& text) {
 // The model of a --config file; errors name the file.
 static Sequential config_model(const std::string& path, uint64_t seed) {
   const std::string text = read_file(path, "model config");
+  if (is_graph_config(text))
+    throw Error("'" + path + "' is a graph config (it has \"inputs\" and \"outputs\"), but a "
+                "forecaster is a chain: give a config {\"input_shape\": [...], \"layers\": [...]}");
   try {
     return Sequential::from_json(text, {.seed = seed});
   } catch (const Error& e) {
@@ -246,12 +263,9 @@ int run_train(const Args& a) {
   const int64_t batch = a.integer("batch-size", 32, 1, 1 << 30);
   const int64_t seed = a.integer("seed", 42, 0, INT64_MAX);
   if (a.has("resume") && !a.has("checkpoint")) throw UsageError("--resume needs --checkpoint FILE");
-  Loss loss;
-  try {
-    loss = loss_from_name(a.str("loss", "mse"), a.has("from-logits"));
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
+  Loss loss;  // the first of --loss's list (a graph may give one per output)
+  const size_t loss_count = split_list(a.str("loss", "mse")).size();
+  loss = losses_from_arg(a.str("loss", "mse"), a.has("from-logits"), loss_count)[0];
   if (csv && loss.kind != LossKind::mse && loss.kind != LossKind::mae)
     throw UsageError("a forecaster regresses values: use --loss mse or mae");
   Optimizer optimizer = optimizer_from_args(a);
@@ -263,6 +277,86 @@ int run_train(const Args& a) {
   if (a.has("report")) check_writable(a.str("report"));
   if (a.has("checkpoint")) check_writable(a.str("checkpoint"));
 
+  const std::vector<std::string> metrics = split_list(a.str("metrics"));
+  FitOptions fit;
+  fit.epochs = int(epochs);
+  fit.batch_size = int(batch);
+  fit.shuffle = !a.has("no-shuffle");
+  fit.validation_split = split;
+  fit.verbose = quiet ? 0 : 1;
+  fit.checkpoint = a.str("checkpoint");
+  fit.resume = a.has("resume");
+  std::shared_ptr<EarlyStopping> stopper;
+  if (a.has("early-stopping")) {
+    stopper = std::make_shared<EarlyStopping>(EarlyStoppingOptions{
+        .monitor = split > 0 ? "val_loss" : "loss",
+        .patience = int(patience),
+        .restore_best_weights = true});
+    fit.callbacks.push_back(stopper);
+  }
+  auto report_stop = [&] {
+    if (!quiet && stopper && stopper->stopped_epoch() >= 0)
+      std::printf("early stopping after epoch %d; restored the weights of epoch %d\n",
+                  stopper->stopped_epoch() + 1, stopper->best_epoch() + 1);
+  };
+  if (a.has("loss-weights") && csv) throw UsageError("--loss-weights applies to graphs of several outputs");
+
+  // a graph: from a graph config or a saved graph model
+  std::unique_ptr<Model> graph;
+  std::unique_ptr<Sequential> chain;
+  std::string config_text;
+  if (!csv && a.has("config")) {
+    config_text = read_file(a.str("config"), "model config");
+    if (is_graph_config(config_text)) {
+      try {
+        graph = std::make_unique<Model>(Model::from_json(config_text, {.seed = uint64_t(seed)}));
+      } catch (const Error& e) {
+        throw Error("'" + a.str("config") + "': " + e.what());
+      }
+    }
+  } else if (!csv && a.has("init")) {
+    AnyModel any = load_any_model(a.str("init"));
+    graph = std::move(any.graph), chain = std::move(any.sequential);
+    if (graph) graph->set_seed(uint64_t(seed));
+  }
+  if (graph) {
+    Model& model = *graph;
+    if (a.has("lengths"))
+      throw UsageError("--lengths applies to Sequential models; a graph reads each input's lengths "
+                       "from its padding (Embedding with mask_zero, or Masking)");
+    const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), "input", false);
+    const std::vector<Tensor> ys = named_arrays(a, "y", model.output_names(), "target", true);
+    const std::vector<Loss> losses =
+        losses_from_arg(a.str("loss", "mse"), a.has("from-logits"), model.output_names().size());
+    CompileOptions co = metric_options(metrics);
+    for (const std::string& w : split_list(a.str("loss-weights"))) {
+      try {
+        size_t used = 0;
+        co.loss_weights.push_back(std::stod(w, &used));
+        if (used != w.size()) throw std::invalid_argument(w);
+      } catch (const std::exception&) {
+        throw UsageError("--loss-weights expects numbers separated by commas, got '" + w + "'");
+      }
+    }
+    model.compile(optimizer, losses, co);
+    if (!quiet)
+      std::printf("training a graph of %zu input%s and %zu output%s on %lld samples, %lld epochs, "
+                  "batch %lld, %s\n",
+                  xs.size(), xs.size() == 1 ? "" : "s", ys.size(), ys.size() == 1 ? "" : "s",
+                  (long long)xs[0].dim(0), (long long)epochs, (long long)batch,
+                  optimizer_name(optimizer.kind));
+    History h = model.fit(TensorList(xs), TensorList(ys), fit);
+    model.metadata()["lstm.history"] = history_json(h);
+    CompileRecord record{{}, a.has("from-logits"), metrics, co.loss_weights};
+    for (const Loss& l : losses) record.losses.push_back(loss_name(Loss{l.kind, false}));
+    model.metadata()["lstm.compile"] = compile_record_json(record);
+    model.save(out);
+    report_stop();
+    if (!quiet) std::printf("saved %s (%lld parameters)\n", out.c_str(), (long long)model.count_params());
+    return 0;
+  }
+  if (a.has("loss-weights")) throw UsageError("--loss-weights weigh the outputs of a graph; this model has one");
+
   Tensor X, y;
   ForecastData data;
   Sequential model;
@@ -272,34 +366,31 @@ int run_train(const Args& a) {
     model = forecast_model(a, data.setup, uint64_t(seed));
     attach_forecast_setup(model, data.setup);
   } else {
+    if (a.count("x") > 1 || a.count("y") > 1)
+      throw UsageError("a Sequential model has one input and one output: give one --x and one --y");
     X = load_npy(a.required("x"));
     y = load_npy(a.required("y"), /*allow_integers=*/true);
-    model = a.has("config") ? config_model(a.str("config"), uint64_t(seed)) : Sequential::load(a.str("init"));
+    if (chain) {
+      model = std::move(*chain);
+    } else {
+      try {
+        model = Sequential::from_json(config_text, {.seed = uint64_t(seed)});
+      } catch (const Error& e) {
+        throw Error("'" + a.str("config") + "': " + e.what());
+      }
+    }
   }
   if (a.has("init")) model.set_seed(uint64_t(seed));
-  const std::vector<std::string> metrics = split_list(a.str("metrics"));
+  if (loss_count > 1)
+    throw UsageError("--loss " + a.str("loss") + " lists several losses, but this model has one output");
+  for (const std::string& m : metrics)
+    if (m.find('=') != std::string::npos)
+      throw UsageError("--metrics " + m + ": NAME=METRIC picks a graph output; this model has one output");
   resolve_metrics(metrics, loss, 0, "--metrics");  // names checked here, widths when training
   model.compile(optimizer, loss, {.metrics = metrics});
   const Tensor& fit_x = csv ? data.X_train : X;
   const Tensor& fit_y = csv ? data.y_train : y;
-
-  FitOptions fit;
-  fit.epochs = int(epochs);
-  fit.batch_size = int(batch);
-  fit.shuffle = !a.has("no-shuffle");
-  fit.validation_split = split;
-  fit.verbose = quiet ? 0 : 1;
-  fit.checkpoint = a.str("checkpoint");
-  fit.resume = a.has("resume");
   if (a.has("lengths")) fit.lengths = load_lengths(a.str("lengths"));
-  std::shared_ptr<EarlyStopping> stopper;
-  if (a.has("early-stopping")) {
-    stopper = std::make_shared<EarlyStopping>(EarlyStoppingOptions{
-        .monitor = split > 0 ? "val_loss" : "loss",
-        .patience = int(patience),
-        .restore_best_weights = true});
-    fit.callbacks.push_back(stopper);
-  }
   if (!quiet)
     std::printf("training on %lld samples of shape %s, %lld epochs, batch %lld, %s, loss %s\n",
                 (long long)fit_x.dim(0),
@@ -307,13 +398,13 @@ int run_train(const Args& a) {
                 (long long)batch, optimizer_name(optimizer.kind), loss_name(loss).c_str());
   History h = model.fit(fit_x, fit_y, fit);
   model.metadata()["lstm.history"] = history_json(h);
-  model.save(out);
-  if (!quiet) {
-    if (stopper && stopper->stopped_epoch() >= 0)
-      std::printf("early stopping after epoch %d; restored the weights of epoch %d\n",
-                  stopper->stopped_epoch() + 1, stopper->best_epoch() + 1);
-    std::printf("saved %s (%lld parameters)\n", out.c_str(), (long long)model.count_params());
+  if (!csv) {
+    const CompileRecord record{{loss_name(Loss{loss.kind, false})}, loss.from_logits, metrics, {}};
+    model.metadata()["lstm.compile"] = compile_record_json(record);
   }
+  model.save(out);
+  report_stop();
+  if (!quiet) std::printf("saved %s (%lld parameters)\n", out.c_str(), (long long)model.count_params());
   if (csv && !data.test_rows.empty()) {
     ForecastEvaluation ev = evaluate_forecast(model, data);
     if (!quiet) std::printf("\n%s", metrics_table(ev).c_str());

@@ -17,6 +17,7 @@ int run_train(const Args& args);
 int run_predict(const Args& args);
 int run_summary(const Args& args);
 int run_evaluate(const Args& args);
+int evaluate_arrays(const Args& args);  // lstm evaluate --x ... --y ... (cmd_evaluate.cpp)
 int run_forecast(const Args& args);
 int run_bench(const Args& args);
 

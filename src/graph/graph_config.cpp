@@ -40,6 +40,7 @@ std::string Model::to_json() const {
   std::vector<std::string> inputs, call_names;
   for (const json& in : g["inputs"]) {
     json e = in;
+    if (e.contains("batch_size") && e["batch_size"] == 0) e.erase("batch_size");
     for (json& d : e["shape"])
       if (d.get<int64_t>() == 0) d = nullptr;  // any length
     out["inputs"].push_back(e);

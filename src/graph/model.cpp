@@ -426,12 +426,23 @@ void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, Compil
   m.compiled_learning_rate = optimizer.learning_rate;
   m.losses = std::move(losses);
   m.loss_weights = options.loss_weights.empty() ? std::vector<double>(n, 1.0) : options.loss_weights;
+  const std::vector<std::string> names = output_names();
+  for (const auto& [name, list] : options.output_metrics)
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      std::string known;
+      for (const std::string& o : names) known += (known.empty() ? "" : ", ") + o;
+      throw Error("compile: output_metrics names output '" + name + "', but the outputs are " + known);
+    }
   m.metrics.clear();
-  for (size_t k = 0; k < n; ++k)
+  for (size_t k = 0; k < n; ++k) {
+    std::vector<std::string> wanted = options.metrics;
+    if (auto it = options.output_metrics.find(names[k]); it != options.output_metrics.end())
+      wanted.insert(wanted.end(), it->second.begin(), it->second.end());
     m.metrics.push_back(metric_states(
-        resolve_metrics(options.metrics, m.losses[k], m.slots[size_t(m.output_slots[k])].spec.F,
-                        "compile (output " + m.outputs[k].name() + ")"),
+        resolve_metrics(wanted, m.losses[k], m.slots[size_t(m.output_slots[k])].spec.F,
+                        "compile (output " + names[k] + ")"),
         m.losses[k]));
+  }
   m.compiled = true;
   m.opt_state = OptimizerState{};
 }

@@ -215,6 +215,9 @@ void Sequential::build(const std::vector<int64_t>& input_shape) {
 
 void Sequential::compile(const Optimizer& optimizer, const Loss& loss, CompileOptions options) {
   optimizer_check(optimizer);
+  if (!options.output_metrics.empty())
+    throw Error("compile: output_metrics choose metrics per output of a graph (lstm::Model); a "
+                "Sequential model has one output: use metrics");
   if (options.loss_weights.size() > 1)
     throw Error("compile: loss_weights weigh the outputs of a graph (lstm::Model); a Sequential "
                 "model has one output");

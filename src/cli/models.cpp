@@ -1,0 +1,127 @@
+// Models of either kind and named arrays for the CLI (models.h).
+#include "cli/models.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/json.h"
+#include "graph/graph_model.h"
+#include "io/model_file.h"
+#include "io/safetensors.h"
+
+namespace lstm::cli {
+
+AnyModel load_any_model(const std::string& path) {
+  const SafetensorsFile file = read_safetensors(path);
+  AnyModel m;
+  if (file.metadata.count("lstm.graph"))
+    m.graph = std::make_unique<Model>(graph_model_from_safetensors(file, path));
+  else
+    m.sequential = std::make_unique<Sequential>(model_from_safetensors(file, path));
+  return m;
+}
+
+static std::string list(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+// NAME=VALUE per name (or one plain VALUE for one name), in the order of `names`.
+static std::vector<std::string> by_name(const Args& a, const char* option, const std::vector<std::string>& names,
+                                        const char* example) {
+  const std::vector<std::string> given = a.all(option);
+  const std::string opt = std::string("--") + option;
+  if (given.size() == 1 && names.size() == 1 && given[0].find('=') == std::string::npos) return given;
+  std::vector<std::string> out(names.size());
+  std::vector<bool> seen(names.size(), false);
+  for (const std::string& g : given) {
+    const size_t eq = g.find('=');
+    if (eq == std::string::npos)
+      throw UsageError(opt + " '" + g + "': the model has " + std::to_string(names.size()) + " (" +
+                       list(names) + "), so give one " + opt + " NAME=" + example + " for each");
+    const std::string name = g.substr(0, eq);
+    size_t k = 0;
+    while (k < names.size() && names[k] != name) ++k;
+    if (k == names.size())
+      throw UsageError(opt + " " + g + ": the model has no '" + name + "'; its names are " + list(names));
+    if (seen[k]) throw UsageError(opt + " " + name + "= is given twice");
+    seen[k] = true;
+    out[k] = g.substr(eq + 1);
+    if (out[k].empty()) throw UsageError(opt + " " + g + ": no file after '='");
+  }
+  std::vector<std::string> missing;
+  for (size_t k = 0; k < names.size(); ++k)
+    if (!seen[k]) missing.push_back(names[k]);
+  if (!missing.empty())
+    throw UsageError("missing " + opt + " for " + list(missing) + ": give " + opt + " NAME=" + example +
+                     " for each of " + list(names));
+  return out;
+}
+
+std::vector<Tensor> named_arrays(const Args& a, const char* option, const std::vector<std::string>& names,
+                                 const char* what, bool allow_integers) {
+  (void)what;
+  std::vector<Tensor> out;
+  for (const std::string& path : by_name(a, option, names, "FILE.npy")) out.push_back(load_npy(path, allow_integers));
+  return out;
+}
+
+std::vector<std::string> named_outputs(const Args& a, const char* option, const std::vector<std::string>& names) {
+  return by_name(a, option, names, "FILE.npy");
+}
+
+std::vector<Loss> losses_from_arg(const std::string& text, bool from_logits, size_t n) {
+  std::vector<std::string> names;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) names.push_back(item);
+  if (names.size() != 1 && names.size() != n)
+    throw UsageError("--loss " + text + " gives " + std::to_string(names.size()) + " losses for " +
+                     std::to_string(n) + " outputs: give one for all, or one per output in order");
+  std::vector<Loss> out;
+  try {
+    for (const std::string& name : names) out.push_back(loss_from_name(name, from_logits));
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  if (out.size() == 1) out.resize(n, out[0]);
+  return out;
+}
+
+CompileOptions metric_options(const std::vector<std::string>& items) {
+  CompileOptions o;
+  for (const std::string& item : items) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) o.metrics.push_back(item);
+    else o.output_metrics[item.substr(0, eq)].push_back(item.substr(eq + 1));
+  }
+  return o;
+}
+
+std::string compile_record_json(const CompileRecord& r) {
+  return nlohmann::json{{"loss", r.losses}, {"from_logits", r.from_logits}, {"metrics", r.metrics},
+                        {"loss_weights", r.loss_weights}}
+      .dump();
+}
+
+CompileRecord compile_record(const std::map<std::string, std::string>& metadata, const std::string& path) {
+  CompileRecord r;
+  auto it = metadata.find("lstm.compile");
+  if (it == metadata.end()) return r;
+  try {
+    const nlohmann::json j = parse_json(it->second, "its \"lstm.compile\"");
+    r.losses = j.at("loss").get<std::vector<std::string>>();
+    r.from_logits = j.at("from_logits").get<bool>();
+    r.metrics = j.at("metrics").get<std::vector<std::string>>();
+    r.loss_weights = j.at("loss_weights").get<std::vector<double>>();
+    if (r.losses.empty() || r.losses.size() > 1000 || r.metrics.size() > 100 || r.loss_weights.size() > 1000)
+      throw Error("its lists are empty or too long");
+  } catch (const std::exception& e) {
+    throw Error("'" + path + "': its \"lstm.compile\" (the loss and metrics lstm train used) is malformed (" +
+                e.what() + "): give --loss and --metrics");
+  }
+  return r;
+}
+
+}  // namespace lstm::cli
