@@ -127,8 +127,8 @@ class Model : public Trainable {
   void set_weights(const std::vector<float>& weights) override;
   std::vector<NamedWeight> weights() const;
   std::vector<std::string> input_names() const;
-  // The outputs' layer names ("dense"; "dense:1" for a layer's second output; "dense@k" for
-  // output k when an earlier output has its name, as a shared layer's two calls do).
+  // The outputs' names: "dense" (a layer's output), "lstm:1" (a layer's second output: an
+  // LSTM's h with return_state), "dense@2" (the second call of a shared layer).
   std::vector<std::string> output_names() const;
   // The layers in the order of the graph (a shared layer once), with their names.
   std::vector<LayerConfig> layers() const;

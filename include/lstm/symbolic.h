@@ -29,8 +29,9 @@ class SymbolicTensor {
   bool defined() const { return node_ != nullptr; }
   // One sample's shape: {T, F}, {F} or {T} (token ids); T = 0 for any length.
   std::vector<int64_t> shape() const;
-  // "<layer name>" for a layer's first output, "<layer name>:<k>" for its others; an Input's
-  // own name.
+  // "<layer name>" for a layer's first output, "<layer name>:<k>" for its others, with
+  // "@<n>" after the layer name for the n-th call of a shared layer once it is in a Model
+  // ("proj@2:1"); an Input's own name.
   std::string name() const;
   // Whether the tensor carries a mask (right-padded sequences with per-sample lengths).
   bool masked() const;

@@ -61,7 +61,8 @@ std::string SymbolicTensor::name() const {
   if (!node_) return "";
   if (node_->is_input) return node_->input_name;
   const std::string base = node_->layer.name.empty() ? node_->where : node_->layer.name;
-  return index_ == 0 ? base : base + ":" + std::to_string(index_);
+  const std::string call = node_->call_number > 1 ? base + "@" + std::to_string(node_->call_number) : base;
+  return index_ == 0 ? call : call + ":" + std::to_string(index_);
 }
 
 bool SymbolicTensor::masked() const { return node_ && spec_of(*this).mask_of != nullptr; }

@@ -57,6 +57,7 @@ struct GraphNode {
   std::vector<SymbolicTensor> states;  // a recurrent layer's initial states
   std::vector<ValueSpec> outputs;
   std::string where;  // "layer 'lstm_1' (lstm)" once named; the type before
+  int call_number = 1;  // the how-manieth call of its layer (a shared layer's second: 2)
 };
 
 const ValueSpec& spec_of(const SymbolicTensor& t);

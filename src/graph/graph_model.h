@@ -1,6 +1,7 @@
 // What tests and tools need of a graph model beyond its public API.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,10 @@ Model graph_model_from_safetensors(const SafetensorsFile& file, const std::strin
 // weights from `source` when not null. Throws lstm::Error naming the entry at fault.
 Model model_from_graph_json(const nlohmann::json& graph, ModelOptions options, const WeightSource* source);
 SafetensorsFile graph_model_to_safetensors(const Model& model);
+
+// The most parameters a graph may have (limits::kParams; the fuzzers lower it, so that a config
+// asking for a large model does not spend their time initialising it).
+extern int64_t graph_param_limit;
 
 // Whether a config's text is a graph's (a JSON object with "inputs" and "outputs") rather than
 // a Sequential model's.

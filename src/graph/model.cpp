@@ -153,6 +153,8 @@ struct Model::Impl {
 
 // ---- building --------------------------------------------------------------------------------
 
+int64_t graph_param_limit = limits::kParams;
+
 void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vector<SymbolicTensor>& outs) {
   if (ins.empty()) throw Error("Model: give at least one input (lstm::Input(...))");
   if (outs.empty()) throw Error("Model: give at least one output (a layer call's result)");
@@ -259,8 +261,10 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     slot_of[{inputs[k], 0}] = int(slots.size());
     slots.push_back(std::move(s));
   }
+  std::map<const LayerIdentity*, int> calls_so_far;
   for (GraphNode* n : order) {
     const int layer = layer_of[n->layer.identity.get()];
+    n->call_number = ++calls_so_far[n->layer.identity.get()];
     n->where = "layer '" + layers[size_t(layer)].name + "' (" + n->room->type() + ")";
     if (n->layer.name.empty()) n->layer.name = layers[size_t(layer)].name;  // Keras: named once
     Step st{n, layer, nullptr, {}, {}};
@@ -299,8 +303,8 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     l.tensors = op.param_tensors();
     l.offset = total;
     l.count = op.param_count();
-    if (l.count > limits::kParams - total)
-      throw Error("Model: more than " + std::to_string(limits::kParams) + " parameters: use fewer units");
+    if (l.count > graph_param_limit - total)
+      throw Error("Model: more than " + std::to_string(graph_param_limit) + " parameters: use fewer units");
     total += l.count;
     // from a file: every tensor the layer needs is there with its shape before anything is
     // allocated, so a file cannot make the model allocate more than it holds
@@ -967,8 +971,9 @@ std::string Model::summary() const {
   };
   // one row per input and per layer; "Connected to" lists what each call reads
   std::vector<std::array<std::string, 4>> rows;
-  for (const GraphNode* in : m.inputs)
-    rows.push_back({in->input_name + " (InputLayer)", shape(in->outputs[0], in->batch_size), "0", "-"});
+  for (size_t k = 0; k < m.inputs.size(); ++k)  // slot k is input k, as the model reads it
+    rows.push_back({m.inputs[k]->input_name + " (InputLayer)", shape(m.slots[k].spec, m.inputs[k]->batch_size),
+                    "0", "-"});
   for (const LayerSlot& l : m.layers) {
     const Step& first = m.steps[size_t(l.steps[0])];
     std::string outs;

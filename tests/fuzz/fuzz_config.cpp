@@ -1,8 +1,9 @@
-// Model configs (lstm train --config): parsed, then built with random weights, at most 2^16
-// parameters (a config asks for the size it wants, and initialising a large one takes as long
-// as it should; the fuzzer needs neither), and written back to JSON, which must read back the
-// same.
+// Model configs (lstm train --config), chains and graphs: parsed, then built with random
+// weights, at most 2^16 parameters (a config asks for the size it wants, and initialising a
+// large one takes as long as it should; the fuzzer needs neither), and written back to JSON,
+// which must read back the same.
 #include "fuzz.h"
+#include "graph/graph_model.h"
 #include "model/model_impl.h"
 
 static lstm::Sequential build(const std::string& json) {
@@ -13,6 +14,12 @@ static lstm::Sequential build(const std::string& json) {
 }
 
 LSTM_FUZZ_TARGET({
+  if (lstm::is_graph_config(bytes)) {
+    lstm::graph_param_limit = int64_t(1) << 16;
+    const std::string json = lstm::Model::from_json(bytes).to_json();
+    if (lstm::Model::from_json(json).to_json() != json) __builtin_trap();
+    return 0;
+  }
   const std::string json = build(bytes).to_json();
   if (build(json).to_json() != json) __builtin_trap();
 })
