@@ -57,12 +57,15 @@ def read_safetensors(path):
     return tensors, meta
 
 
-def nested(kind, depth):
-    inner = {"type": "lstm", "units": 2}
-    text = json.dumps(inner)
+def nested_layer(kind, depth):
+    text = json.dumps({"type": "lstm", "units": 2})
     for _ in range(depth):
         text = '{"type": "%s", "layer": %s}' % (kind, text)
-    return '{"input_shape": [5, 2], "layers": [%s]}' % text
+    return text
+
+
+def nested(kind, depth):
+    return '{"input_shape": [5, 2], "layers": [%s]}' % nested_layer(kind, depth)
 
 
 def npy_bytes(header_dict_text, data):
@@ -209,6 +212,12 @@ def config_case(text):
         return ["train", "--config", f.write("case.json", text), "--x", f.p("X.npy"), "--y", f.p("y.npy"),
                 "--out", "OUT", "--epochs", "1", "--quiet"]
     return make
+
+
+def graph_config(layers, output="d", features=2):
+    """A graph config of one input x [T, features], the given layer entries, one output."""
+    return ('{"inputs": [{"name": "x", "shape": [null, %d]}], "layers": [%s], "outputs": ["%s"]}'
+            % (features, layers, output))
 
 
 def csv_case(text, *extra, target="a", lookback="3"):
@@ -375,6 +384,32 @@ CASES = [
      config_case('{"input_shape": [5, 2], "layers": [{"type": "lstm", "units": 16777216}, {"type": "dense", "units": 1}]}')),
     ("config-folder", "a folder as --config", "says it is a folder", 1, "is a folder, not a model config",
      lambda f: ["train", "--config", f.d, "--x", f.p("X.npy"), "--y", f.p("y.npy"), "--out", "OUT"]),
+    # --- graph configs (train --config with "inputs" and "outputs") ---
+    ("graph-config-deep", "a graph layer holding a 100,000-deep array", "refused while parsing", 1,
+     "nests deeper than 64", config_case(graph_config('{"name": "d", "type": "dense", "units": 1, "inputs": ["x"], '
+                                                      '"extra": ' + "[" * 100000 + "]" * 100000 + '}'))),
+    ("graph-config-deep-bidirectional", "20,000 nested bidirectional layers in a graph", "refused while parsing", 1,
+     "nests deeper than 64",
+     config_case(graph_config('{"name": "d", "inputs": ["x"], "type": "bidirectional", "layer": %s}'
+                              % nested_layer("bidirectional", 20000)))),
+    ("graph-config-unknown-input", "a layer reading a name nothing has", "names the known names", 1,
+     '"y" names no input or earlier layer (known: x)',
+     config_case(graph_config('{"name": "d", "type": "dense", "units": 1, "inputs": ["y"]}'))),
+    ("graph-config-later-layer", "a layer reading a layer listed after it", "refused, names the rule", 1,
+     "a layer reads only inputs and layers listed before it",
+     config_case(graph_config('{"name": "a", "type": "dense", "units": 1, "inputs": ["d"]}, '
+                              '{"name": "d", "type": "dense", "units": 1, "inputs": ["x"]}', output="a"))),
+    ("graph-config-call-unknown", "a call of a layer that does not exist", "refused", 1,
+     '"call" must name an earlier layer',
+     config_case(graph_config('{"name": "d", "call": "nowhere", "inputs": ["x"]}'))),
+    ("graph-config-long-name", "a layer name of 100,000 bytes", "refused", 1, "at most 256 bytes",
+     config_case(graph_config('{"name": "' + "n" * 100000 + '", "type": "dense", "units": 1, "inputs": ["x"]}'))),
+    ("graph-config-parameter-limit", "an LSTM of 2^24 units in a graph (10^15 parameters)",
+     "refused before any allocation", 1, "more than 2147483648 parameters",
+     config_case(graph_config('{"name": "d", "type": "lstm", "units": 16777216, "inputs": ["x"]}'))),
+    ("graph-config-wrong-shape", "x [16, 5, 2] for an input of [T, 3]", "names the input and both shapes", 1,
+     "input 'x' has shape [16, 5, 2] but the model expects [N, T, 3]",
+     config_case(graph_config('{"name": "d", "type": "dense", "units": 1, "inputs": ["x"]}', features=3))),
     # --- CSV files (train --csv) ---
     ("csv-impossible-date", "a date of 2020-02-31", "refused, names the row", 1, "'2020-02-31' is not a date",
      csv_case(GOOD_CSV.replace("2020-01-05", "2020-02-31"), "--date-column", "date")),
