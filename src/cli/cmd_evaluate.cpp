@@ -9,14 +9,6 @@
 
 namespace lstm::cli {
 
-static std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 int evaluate_arrays(const Args& a) {
   for (const char* opt : {"csv", "test-fraction", "season", "predictions", "report"})
     if (a.has(opt))
@@ -41,8 +33,8 @@ int evaluate_arrays(const Args& a) {
     if (a.has("lengths"))
       throw UsageError("--lengths applies to Sequential models; a graph reads lengths from its inputs' padding");
     const std::vector<Loss> losses = losses_from_arg(loss_text, logits, model.output_names().size());
-    const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), "input", false);
-    const std::vector<Tensor> ys = named_arrays(a, "y", model.output_names(), "target", true);
+    const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), false);
+    const std::vector<Tensor> ys = named_arrays(a, "y", model.output_names(), true);
     CompileOptions co = metric_options(metrics);
     if (!a.has("loss")) co.loss_weights = saved.loss_weights;
     model.compile(Adam(), losses, co);

@@ -42,7 +42,7 @@ static int predict_graph(const Args& a, Model& model, int64_t batch) {
                        "from its inputs' padding and takes states as tensors between its layers");
   const std::vector<std::string> outs = named_outputs(a, "out", model.output_names());
   for (const std::string& o : outs) check_writable(o);
-  const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), "input", false);
+  const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), false);
   const std::vector<Tensor> ys = model.predict(TensorList(xs), int(batch));
   for (size_t k = 0; k < ys.size(); ++k) {
     save_npy(outs[k], ys[k]);

@@ -176,14 +176,6 @@ void check_outputs_distinct(const Args& a, std::initializer_list<const char*> ou
   }
 }
 
-static std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 // The model of a --config file; errors name the file.
 static Sequential config_model(const std::string& path, uint64_t seed) {
   const std::string text = read_file(path, "model config");
@@ -201,7 +193,7 @@ static Sequential config_model(const std::string& path, uint64_t seed) {
 static ForecastOptions forecast_options_from_args(const Args& a) {
   ForecastOptions o;
   o.target = a.required("target");
-  o.features = split_list(a.str("features", o.target));
+  o.features = split_commas(a.str("features", o.target));
   o.lookback = int(a.integer("lookback", 30, 1, limits::kTimeSteps - 1));
   o.horizon = int(a.integer("horizon", 1, 1, limits::kWidth));
   o.test_fraction = a.number("test-fraction", 0.2);
@@ -264,7 +256,7 @@ int run_train(const Args& a) {
   const int64_t seed = a.integer("seed", 42, 0, INT64_MAX);
   if (a.has("resume") && !a.has("checkpoint")) throw UsageError("--resume needs --checkpoint FILE");
   Loss loss;  // the first of --loss's list (a graph may give one per output)
-  const size_t loss_count = split_list(a.str("loss", "mse")).size();
+  const size_t loss_count = split_commas(a.str("loss", "mse")).size();
   loss = losses_from_arg(a.str("loss", "mse"), a.has("from-logits"), loss_count)[0];
   if (csv && loss.kind != LossKind::mse && loss.kind != LossKind::mae)
     throw UsageError("a forecaster regresses values: use --loss mse or mae");
@@ -277,7 +269,7 @@ int run_train(const Args& a) {
   if (a.has("report")) check_writable(a.str("report"));
   if (a.has("checkpoint")) check_writable(a.str("checkpoint"));
 
-  const std::vector<std::string> metrics = split_list(a.str("metrics"));
+  const std::vector<std::string> metrics = split_commas(a.str("metrics"));
   FitOptions fit;
   fit.epochs = int(epochs);
   fit.batch_size = int(batch);
@@ -324,12 +316,12 @@ int run_train(const Args& a) {
     if (a.has("lengths"))
       throw UsageError("--lengths applies to Sequential models; a graph reads each input's lengths "
                        "from its padding (Embedding with mask_zero, or Masking)");
-    const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), "input", false);
-    const std::vector<Tensor> ys = named_arrays(a, "y", model.output_names(), "target", true);
+    const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), false);
+    const std::vector<Tensor> ys = named_arrays(a, "y", model.output_names(), true);
     const std::vector<Loss> losses =
         losses_from_arg(a.str("loss", "mse"), a.has("from-logits"), model.output_names().size());
     CompileOptions co = metric_options(metrics);
-    for (const std::string& w : split_list(a.str("loss-weights"))) {
+    for (const std::string& w : split_commas(a.str("loss-weights"))) {
       try {
         size_t used = 0;
         co.loss_weights.push_back(std::stod(w, &used));

@@ -61,8 +61,7 @@ static std::vector<std::string> by_name(const Args& a, const char* option, const
 }
 
 std::vector<Tensor> named_arrays(const Args& a, const char* option, const std::vector<std::string>& names,
-                                 const char* what, bool allow_integers) {
-  (void)what;
+                                 bool allow_integers) {
   std::vector<Tensor> out;
   for (const std::string& path : by_name(a, option, names, "FILE.npy")) out.push_back(load_npy(path, allow_integers));
   return out;
@@ -86,6 +85,14 @@ std::vector<Loss> losses_from_arg(const std::string& text, bool from_logits, siz
     throw UsageError(e.what());
   }
   if (out.size() == 1) out.resize(n, out[0]);
+  return out;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
   return out;
 }
 

@@ -25,13 +25,16 @@ AnyModel load_any_model(const std::string& path);
 // outputs): one "NAME=FILE.npy" per name, in any order, or one plain FILE when there is one
 // name. Throws UsageError naming the missing, unknown or repeated names.
 std::vector<Tensor> named_arrays(const Args& a, const char* option, const std::vector<std::string>& names,
-                                 const char* what, bool allow_integers);
+                                 bool allow_integers);
 // The output paths of --out for `names`: one plain FILE for one output, else NAME=FILE each.
 std::vector<std::string> named_outputs(const Args& a, const char* option, const std::vector<std::string>& names);
 
 // The losses of --loss for n outputs: one name for all, or a comma-separated list, one per
 // output in the model's order. Throws UsageError.
 std::vector<Loss> losses_from_arg(const std::string& text, bool from_logits, size_t n);
+
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_commas(const std::string& text);
 
 // --metrics items: "accuracy" for every output, "NAME=accuracy" for output NAME only.
 CompileOptions metric_options(const std::vector<std::string>& items);

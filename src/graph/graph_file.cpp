@@ -8,6 +8,7 @@
 #include "core/limits.h"
 #include "graph/graph.h"
 #include "graph/graph_model.h"
+#include "io/checkpoint.h"
 #include "io/safetensors.h"
 #include "lstm/error.h"
 #include "model/model_impl.h"
@@ -35,13 +36,6 @@ SafetensorsFile graph_model_to_safetensors(const Model& model) {
 void Model::save(const std::string& path) const { write_safetensors(path, graph_model_to_safetensors(*this)); }
 
 Model Model::load(const std::string& path) { return graph_model_from_safetensors(read_safetensors(path), path); }
-
-// A training checkpoint (io/checkpoint.h) holds these beside the weights; as a model they are
-// not read.
-static bool is_training_state(const std::string& name) {
-  return name.rfind("optimizer.", 0) == 0 || name.rfind("callbacks.", 0) == 0 ||
-         name.rfind("states.", 0) == 0;
-}
 
 static void only_keys(const json& obj, std::initializer_list<const char*> keys, const std::string& where) {
   if (!obj.is_object()) throw Error(where + " must be a JSON object, got " + json_brief(obj));
@@ -72,7 +66,7 @@ Model graph_model_from_safetensors(const SafetensorsFile& file, const std::strin
   WeightSource source{{}, path};
   size_t training_state = 0;
   for (const NamedTensor& t : file.tensors) {
-    if (is_training_state(t.name)) {
+    if (is_training_state_tensor(t.name)) {
       ++training_state;
       continue;
     }
@@ -88,7 +82,7 @@ Model graph_model_from_safetensors(const SafetensorsFile& file, const std::strin
     size_t expected = model.weights().size() + training_state;
     if (file.tensors.size() != expected)
       for (const NamedTensor& t : file.tensors) {
-        bool used = is_training_state(t.name);
+        bool used = is_training_state_tensor(t.name);
         for (const NamedWeight& n : model.weights()) used = used || n.name == t.name;
         if (!used)
           throw Error("it holds tensor '" + t.name + "', which its graph has no place for: the file "

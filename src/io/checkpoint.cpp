@@ -66,6 +66,11 @@ static size_t state_index(const std::string& name, size_t count, char& which,
   return k;
 }
 
+bool is_training_state_tensor(const std::string& name) {
+  return name.rfind("optimizer.", 0) == 0 || name.rfind("callbacks.", 0) == 0 ||
+         name.rfind("states.", 0) == 0;
+}
+
 void require_training_state(const SafetensorsFile& file, const std::string& path) {
   if (!file.metadata.count(kStateKey))
     throw Error("'" + path + "' is a model file, not a training checkpoint (it has no \"" +

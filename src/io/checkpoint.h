@@ -36,6 +36,10 @@ struct TrainingState {
   std::vector<std::vector<float>> carried_h, carried_c;
 };
 
+// Whether a tensor of a file is part of a checkpoint's training state (optimizer.*,
+// callbacks.*, states.*), which loading it as a model does not read.
+bool is_training_state_tensor(const std::string& name);
+
 // Writes `model_file` (a model as its save() writes it) with the training state added.
 void write_checkpoint(const std::string& path, SafetensorsFile model_file, const TrainingState& state);
 // The training state of a parsed checkpoint of a model with P parameters and `directions`

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <set>
 
+#include "io/checkpoint.h"
 #include "lstm/error.h"
 #include "model/model_impl.h"
 
@@ -16,13 +17,6 @@ namespace lstm {
 static const char* kConfigKey = "lstm.config";
 static const char* kFormatKey = "lstm.format_version";
 static const char* kTrainStateKey = "lstm.train_state";
-
-// Checkpoints carry the optimizer's, callbacks' and stateful layers' state beside the weights
-// (checkpoint.cpp); loading one as a model ignores those tensors.
-static bool is_training_state(const std::string& name) {
-  return name.rfind("optimizer.", 0) == 0 || name.rfind("callbacks.", 0) == 0 ||
-         name.rfind("states.", 0) == 0;
-}
 
 SafetensorsFile model_to_safetensors(const Sequential& model) {
   const Sequential::Impl& m = model.impl();
@@ -67,7 +61,7 @@ Sequential model_from_safetensors(const SafetensorsFile& file, const std::string
   WeightSource source{{}, path};
   for (const NamedTensor& t : file.tensors) {
     source.by_name[t.name] = &t;
-    if (is_training_state(t.name)) continue;
+    if (is_training_state_tensor(t.name)) continue;
     for (size_t k = 0; k < t.data.size(); ++k)
       if (!std::isfinite(t.data[k]))
         throw Error("'" + path + "': tensor '" + t.name + "' holds " +
@@ -95,7 +89,7 @@ Sequential model_from_safetensors(const SafetensorsFile& file, const std::string
     for (const ParamTensor& t : m.layers[l]->param_tensors())
       expected.insert("layers." + std::to_string(l) + "." + t.name);
   for (const NamedTensor& t : file.tensors)
-    if (!expected.count(t.name) && !is_training_state(t.name))
+    if (!expected.count(t.name) && !is_training_state_tensor(t.name))
       throw Error("'" + path + "' holds tensor '" + t.name +
                   "', which its config has no place for: the file and its config disagree");
   return model;
