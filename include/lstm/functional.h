@@ -133,6 +133,10 @@ class Model : public Trainable {
   // The layers in the order of the graph (a shared layer once), with their names.
   std::vector<LayerConfig> layers() const;
   void set_seed(uint64_t seed);
+  // Stateful recurrent layers (LayerConfig::stateful; every Input then has one batch_size and
+  // no padding) carry each row's final state into the same row of the next batch, in fit,
+  // predict and evaluate, until reset_states(); training checkpoints keep the carried states.
+  void reset_states();
   const Optimizer& optimizer() const override;
   void set_learning_rate(float learning_rate) override;  // > 0
   // Extra string metadata saved with the model ("lstm.history": the CLI's training history).

@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "graph/graph.h"
 #include "layers/loss_fn.h"
+#include "layers/recurrence.h"
 #include "layers/seq_dims.h"
 #include "lstm/error.h"
 #include "lstm/functional.h"
@@ -95,6 +96,9 @@ struct Model::Impl {
   std::vector<double> loss_weights;
   bool compiled = false;
   float compiled_learning_rate = 0.0f;  // compile()'s (set_learning_rate changes the other)
+  // With stateful layers: the fixed batch size of every Input (each row's state goes on in the
+  // same row of the next batch); 0 for any other model.
+  int64_t stateful_batch = 0;
   std::map<std::string, std::string> metadata;  // saved with the model file
   std::vector<std::vector<MetricState>> metrics;  // per output: compile()'s metrics
   OptimizerState opt_state;
@@ -140,6 +144,25 @@ struct Model::Impl {
   double evaluate(const TensorList& x, const TensorList& y,
                   const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx, int64_t n,
                   int64_t batch_size, std::vector<double>* per_output);
+  // Every recurrent direction of every call, in the graph's order.
+  std::vector<Recurrence*> directions() const {
+    std::vector<Recurrence*> out;
+    for (const Step& st : steps)
+      for (Recurrence* r : st.op->directions()) out.push_back(r);
+    return out;
+  }
+  // For a stateful model: batch_size is the fixed one and the n samples fill whole batches.
+  void check_stateful(int64_t n, int64_t batch_size, const std::string& name) const {
+    if (stateful_batch == 0) return;
+    const std::string B = std::to_string(stateful_batch);
+    if (batch_size != stateful_batch)
+      throw Error("the model has stateful layers and runs batches of exactly " + B + " (its Inputs' "
+                  "batch_size), not " + std::to_string(batch_size) + ": pass batch_size = " + B);
+    if (n % stateful_batch != 0)
+      throw Error(name + " has " + std::to_string(n) + " samples, not a multiple of the stateful "
+                  "model's batch size " + B + ": each row's state goes on in the same row of the "
+                  "next batch, so every batch must be full");
+  }
   void reset_metrics() {
     for (auto& list : metrics)
       for (MetricState& m : list) m.reset();
@@ -286,6 +309,21 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     }
     layers[size_t(layer)].steps.push_back(int(steps.size()));
     steps.push_back(std::move(st));
+  }
+  for (const Step& st : steps) {
+    if (!st.node->layer.stateful) continue;
+    for (const GraphNode* in : inputs) {
+      if (in->batch_size <= 0 || (stateful_batch && in->batch_size != stateful_batch))
+        throw Error(st.node->where + " is stateful, so the model needs one fixed batch size: each "
+                    "row's state goes on in the same row of the next batch. Give every Input the "
+                    "same batch_size (Keras: batch_shape); input '" + in->input_name + "' has " +
+                    (in->batch_size > 0 ? std::to_string(in->batch_size) : std::string("none")));
+      if (in->padding != GraphNode::Padding::none)
+        throw Error(st.node->where + " is stateful, so every row runs all T steps, but input '" +
+                    in->input_name + "' is padded (read by Embedding(mask_zero) or Masking), "
+                    "which would reorder the rows: give unpadded sequences");
+      stateful_batch = in->batch_size;
+    }
   }
   for (const SymbolicTensor& t : outs) {
     const int s = slot_of.at({t.node().get(), t.index()});
@@ -784,6 +822,14 @@ class GraphEngine final : public FitEngine {
     for (size_t k = 0; per.size() > 1 && k < per.size(); ++k) logs["val_" + names_[k] + "_loss"] = per[k];
   }
 
+  std::vector<std::vector<float>> carried_h() const override { return carried_h_of(m_.directions()); }
+  std::vector<std::vector<float>> carried_c() const override { return carried_c_of(m_.directions()); }
+  size_t directions() const override { return m_.directions().size(); }
+  void restore_carried(std::vector<std::vector<float>> h, std::vector<std::vector<float>> c,
+                       const std::string& path) override {
+    restore_carried_states(m_.directions(), m_.stateful_batch, std::move(h), std::move(c), path);
+  }
+
   SafetensorsFile model_file() const override { return graph_model_to_safetensors(model_); }
   std::vector<float> weights_from_file(const SafetensorsFile& file, const std::string& path) override {
     Model saved = graph_model_from_safetensors(file, path);
@@ -845,6 +891,8 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
     std::iota(val_idx.begin(), val_idx.end(), 0);
     vx = &val_x, vy = &val_y;
   }
+  m.check_stateful(n_train, o.batch_size, "the training data");
+  if (vx) m.check_stateful(int64_t(val_idx.size()), o.batch_size, "the validation data");
   GraphEngine engine(*this, x, y, n_train, vx, vy, std::move(val_idx));
   return run_fit(engine, o);
 }
@@ -853,6 +901,7 @@ std::vector<Tensor> Model::predict(const TensorList& x, int batch_size) {
   Impl& m = *impl_;
   check_batch_size(batch_size);
   m.check_x(x);
+  m.check_stateful(x[0].dim(0), batch_size, "the input");
   const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x);
   const int64_t N = x[0].dim(0);
   std::vector<Tensor> out;
@@ -884,6 +933,7 @@ double Model::evaluate(const TensorList& x, const TensorList& y, int batch_size)
   check_batch_size(batch_size);
   m.check_x(x);
   m.check_y(x, y);
+  m.check_stateful(x[0].dim(0), batch_size, "the input");
   const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x);
   std::vector<int64_t> order(static_cast<size_t>(x[0].dim(0)));
   std::iota(order.begin(), order.end(), 0);
@@ -912,6 +962,9 @@ void Model::set_weights(const std::vector<float>& w) {
   impl_->weights_changed();
 }
 void Model::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }
+void Model::reset_states() {
+  for (Step& st : impl_->steps) st.op->reset_carried_state();
+}
 const Optimizer& Model::optimizer() const { return impl_->optimizer; }
 void Model::set_learning_rate(float learning_rate) {
   Optimizer o = impl_->optimizer;

@@ -49,9 +49,12 @@ class RecurrentRoom final : public Room {
         cell.activation != Activation::relu)
       throw Error(where + ": activation must be tanh or relu, got " + activation_name(cell.activation));
     check_recurrent_options(cell, where);
-    if (c.stateful || cell.stateful)
-      throw Error(where + " is stateful, which graphs do not run yet: build the model with "
-                  "Sequential, or carry the states yourself with return_state and initial_state");
+    if (c.stateful && !call.states.empty())
+      throw Error(where + " is stateful, so it starts each batch from the state the last one ended "
+                  "in: it takes no initial_state (or make it not stateful and pass the states)");
+    if (c.stateful && x.mask_of)
+      throw Error(where + " is stateful, so every row's state goes on from its step T: it takes "
+                  "sequences without padding (no Embedding(mask_zero) or Masking before it)");
     if (bidir && c.merge_mode == MergeMode::none)
       throw Error(where + ": merge_mode none (two outputs) is not supported in graphs yet: use "
                   "concat, sum, mul or ave");

@@ -69,6 +69,9 @@ class Op {
   virtual void weights_changed() {}
   // Stateful layers: forget the state carried from batch to batch.
   virtual void reset_carried_state() {}
+  // A recurrent op's directions (one; Bidirectional's forward then backward), whose carried
+  // states a stateful model saves in checkpoints; none for other ops.
+  virtual std::vector<Recurrence*> directions() const { return {}; }
 
  protected:
   float* params_ = nullptr;

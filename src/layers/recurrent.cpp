@@ -153,7 +153,7 @@ class RecurrentOp final : public Op {
   }
 
   // What a Sequential model asks of its recurrent layers beyond the Op.
-  std::vector<Recurrence*> directions() const {
+  std::vector<Recurrence*> directions() const override {
     std::vector<Recurrence*> out;
     for (const auto& d : dirs_) out.push_back(d.get());
     return out;

@@ -55,35 +55,12 @@ class SequentialEngine final : public FitEngine {
     add_metrics(m_.metrics, "val_", logs);
   }
 
-  std::vector<std::vector<float>> carried_h() const override {
-    std::vector<std::vector<float>> out;
-    for (Recurrence* r : m_.directions()) out.push_back(r->carried_h());
-    return out;
-  }
-  std::vector<std::vector<float>> carried_c() const override {
-    std::vector<std::vector<float>> out;
-    for (Recurrence* r : m_.directions()) out.push_back(r->carried_c());
-    return out;
-  }
+  std::vector<std::vector<float>> carried_h() const override { return carried_h_of(m_.directions()); }
+  std::vector<std::vector<float>> carried_c() const override { return carried_c_of(m_.directions()); }
   size_t directions() const override { return m_.directions().size(); }
   void restore_carried(std::vector<std::vector<float>> h, std::vector<std::vector<float>> c,
                        const std::string& path) override {
-    const std::vector<Recurrence*> dirs = m_.directions();
-    if (h.size() != dirs.size() || c.size() != dirs.size()) return;  // nothing was carried
-    const int64_t B = m_.stateful_batch();  // 0: no layer carries a state
-    for (size_t k = 0; k < dirs.size() && !path.empty(); ++k) {
-      const int64_t nh = int64_t(h[k].size()), nc = int64_t(c[k].size());
-      const int64_t want_c = dirs[k]->has_cell_state() ? B * dirs[k]->H : 0;
-      if ((nh != 0 && nh != B * dirs[k]->O) || (nc != 0 && nc != want_c) || (nh == 0 && nc != 0))
-        throw Error("the checkpoint '" + path + "' holds a carried state of " + std::to_string(nh) +
-                    " + " + std::to_string(nc) + " values for recurrent direction " +
-                    std::to_string(k) + ", which carries " +
-                    (B ? std::to_string(B * dirs[k]->O) + " + " + std::to_string(want_c)
-                       : std::string("none (it is not stateful)")) +
-                    ": the checkpoint is corrupt");
-    }
-    for (size_t k = 0; k < dirs.size(); ++k)
-      dirs[k]->restore_carried_state(std::move(h[k]), std::move(c[k]));
+    restore_carried_states(m_.directions(), m_.stateful_batch(), std::move(h), std::move(c), path);
   }
 
   SafetensorsFile model_file() const override { return model_to_safetensors(model_); }

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "io/checkpoint.h"
+#include "layers/recurrence.h"
 #include "lstm/error.h"
 #include "train/divergence.h"
 #include "train/progress.h"
@@ -33,6 +34,36 @@ void check_fit_options(const FitOptions& o) {
   if (o.resume && o.checkpoint.empty()) throw Error("resume needs a checkpoint path to resume from");
   if (!o.validation_lengths.empty() && o.validation_x.empty())
     throw Error("validation_lengths were given without validation_x: they go with it");
+}
+
+std::vector<std::vector<float>> carried_h_of(const std::vector<Recurrence*>& directions) {
+  std::vector<std::vector<float>> out;
+  for (const Recurrence* r : directions) out.push_back(r->carried_h());
+  return out;
+}
+
+std::vector<std::vector<float>> carried_c_of(const std::vector<Recurrence*>& directions) {
+  std::vector<std::vector<float>> out;
+  for (const Recurrence* r : directions) out.push_back(r->carried_c());
+  return out;
+}
+
+void restore_carried_states(const std::vector<Recurrence*>& dirs, int64_t B,
+                            std::vector<std::vector<float>> h, std::vector<std::vector<float>> c,
+                            const std::string& path) {
+  if (h.size() != dirs.size() || c.size() != dirs.size()) return;  // nothing was carried
+  for (size_t k = 0; k < dirs.size() && !path.empty(); ++k) {
+    const int64_t nh = int64_t(h[k].size()), nc = int64_t(c[k].size());
+    const int64_t want_c = dirs[k]->has_cell_state() ? B * dirs[k]->H : 0;
+    if ((nh != 0 && nh != B * dirs[k]->O) || (nc != 0 && nc != want_c) || (nh == 0 && nc != 0))
+      throw Error("the checkpoint '" + path + "' holds a carried state of " + std::to_string(nh) +
+                  " + " + std::to_string(nc) + " values for recurrent direction " +
+                  std::to_string(k) + ", which carries " +
+                  (B ? std::to_string(B * dirs[k]->O) + " + " + std::to_string(want_c)
+                     : std::string("none (it is not stateful)")) +
+                  ": the checkpoint is corrupt");
+  }
+  for (size_t k = 0; k < dirs.size(); ++k) dirs[k]->restore_carried_state(std::move(h[k]), std::move(c[k]));
 }
 
 // Puts the state of a checkpoint back: callbacks, carried states, weights, optimizer, random

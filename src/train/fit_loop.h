@@ -19,6 +19,7 @@
 namespace lstm {
 
 struct TrainingState;  // io/checkpoint.h
+class Recurrence;      // layers/recurrence.h
 
 // One model bound to the data of one fit() call.
 class FitEngine {
@@ -69,6 +70,16 @@ class FitEngine {
   virtual SafetensorsFile model_file() const = 0;
   virtual std::vector<float> weights_from_file(const SafetensorsFile& file, const std::string& path) = 0;
 };
+
+// The carried states of stateful recurrent directions (FitEngine's, for models that have them):
+// one h and one c per direction, empty where a direction carries none.
+std::vector<std::vector<float>> carried_h_of(const std::vector<Recurrence*>& directions);
+std::vector<std::vector<float>> carried_c_of(const std::vector<Recurrence*>& directions);
+// Puts them back; from a checkpoint (path not empty) each is first checked against its
+// direction and the model's fixed batch size B (0: nothing is stateful).
+void restore_carried_states(const std::vector<Recurrence*>& directions, int64_t B,
+                            std::vector<std::vector<float>> h, std::vector<std::vector<float>> c,
+                            const std::string& path);
 
 // Runs options.epochs epochs (from a checkpoint's when resuming); returns the History.
 History run_fit(FitEngine& engine, const FitOptions& options);

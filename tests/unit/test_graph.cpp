@@ -583,3 +583,85 @@ TEST(GraphConfig, ErrorsNameTheEntryAndTheFix) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+TEST(GraphStateful, CarriesEachRowsStateAsSequentialDoes) {
+  Sequential seq;
+  seq.add(LSTM(4, {.return_sequences = true, .stateful = true, .input_shape = {3, 2}, .batch_size = 2}));
+  seq.add(GRU(3, {.stateful = true}));
+  seq.add(Dense(1));
+  auto x = Input({3, 2}, {.name = "x", .batch_size = 2});
+  Model graph(x, Dense(1)(GRU(3, {.stateful = true})(LSTM(4, {.return_sequences = true, .stateful = true})(x))));
+  graph.set_weights(seq.get_weights());
+  const Tensor a = random_tensor({4, 3, 2}, 80), b = random_tensor({4, 3, 2}, 81);
+  for (const Tensor* t : {&a, &b, &a}) {  // each call goes on from the last one's states
+    const Tensor s = seq.predict(*t, 2), g = graph.predict(*t, 2)[0];
+    EXPECT_EQ(s.storage(), g.storage());
+  }
+  seq.reset_states(), graph.reset_states();
+  EXPECT_EQ(seq.predict(b, 2).storage(), graph.predict(b, 2)[0].storage());
+  // training carries states too, the same way
+  seq.compile(Adam(), loss::mse), graph.compile(Adam(), loss::mse);
+  const Tensor y = random_tensor({4, 1}, 82);
+  seq.fit(a, y, {.epochs = 3, .batch_size = 2, .shuffle = false, .verbose = 0});
+  graph.fit(a, y, {.epochs = 3, .batch_size = 2, .shuffle = false, .verbose = 0});
+  EXPECT_EQ(seq.get_weights(), graph.get_weights());
+}
+
+TEST(GraphStateful, ResumeKeepsTheCarriedStates) {
+  test::TempDir dir;
+  auto make = [] {
+    auto x = Input({kAnyLength, 2}, {.name = "x", .batch_size = 2});
+    Model m(x, Dense(1)(LSTM(3, {.stateful = true})(x)), {.seed = 4});
+    m.compile(Adam({.learning_rate = 0.05f}), loss::mse);
+    return m;
+  };
+  const Tensor x = random_tensor({6, 4, 2}, 83), y = random_tensor({6, 1}, 84);
+  const std::string ckpt = dir.file("ckpt.safetensors");
+  Model whole = make();
+  whole.fit(x, y, {.epochs = 4, .batch_size = 2, .shuffle = false, .verbose = 0});
+  Model part = make();
+  part.fit(x, y, {.epochs = 2, .batch_size = 2, .shuffle = false, .verbose = 0, .checkpoint = ckpt});
+  Model resumed = make();
+  resumed.fit(x, y, {.epochs = 4, .batch_size = 2, .shuffle = false, .verbose = 0, .checkpoint = ckpt, .resume = true});
+  EXPECT_EQ(resumed.get_weights(), whole.get_weights());
+  EXPECT_EQ(resumed.predict(x, 2)[0].storage(), whole.predict(x, 2)[0].storage()) << "the same carried states";
+}
+
+TEST(GraphStateful, ErrorsNameTheFix) {
+  auto error_of = [](auto make) {
+    try {
+      make();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of([] {
+              auto x = Input({3, 2}, {.name = "x"});
+              Model m(x, LSTM(2, {.stateful = true})(x));
+            }).find("Give every Input the same batch_size"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              auto x = Input({3, 2}, {.name = "x", .batch_size = 2});
+              Model m(x, LSTM(2, {.stateful = true})(Masking()(x)));
+            }).find("takes sequences without padding"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              auto x = Input({3, 2}, {.name = "x", .batch_size = 2});
+              auto h = Input({2}, {.name = "h", .batch_size = 2});
+              Model m({x, h}, GRU(2, {.stateful = true})(x, {h}));
+            }).find("takes no initial_state"),
+            std::string::npos);
+  auto x = Input({3, 2}, {.name = "x", .batch_size = 2});
+  Model m(x, LSTM(2, {.stateful = true})(x));
+  const Tensor five = random_tensor({5, 3, 2}, 85), four = random_tensor({4, 3, 2}, 86);
+  EXPECT_NE(error_of([&] { m.predict(five, 2); }).find("not a multiple of the stateful model's batch size 2"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { m.predict(four, 4); }).find("pass batch_size = 2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lstm
