@@ -53,7 +53,8 @@ enum class Activation { linear, relu, sigmoid, tanh, softmax, hard_sigmoid };
 enum class LayerType { lstm, gru, simple_rnn, dense, bidirectional, embedding, dropout, masking };
 // How Bidirectional joins the two directions' outputs: concat [forward, backward] (2H wide),
 // sum, mul (elementwise product), ave (mean), or none: both, as two outputs (Keras's list
-// [forward, backward]), so the layer is the model's last and predict() returns [2, N, ...].
+// [forward, backward]): in a Sequential model the layer is the last and predict() returns
+// [2, N, ...]; in a graph the call has two outputs (then the states), each a tensor of its own.
 enum class MergeMode { concat, sum, mul, ave, none };
 
 // "linear", "relu", ... ; the *_from_name functions throw lstm::Error listing the valid names.
@@ -202,7 +203,9 @@ LayerConfig TimeDistributed(const LayerConfig& dense);
 // return_sequences the backward output at step t is the one for step t (as PyTorch and Keras
 // return it); without, each direction's final state. merge_mode none keeps both as two outputs:
 // the layer must be the model's last, predict() returns [2, N, ...] (forward, backward), fit()
-// takes y of that shape and adds the two outputs' losses (Keras).
+// takes y of that shape and adds the two outputs' losses (Keras). In a graph the call returns
+// both (then the states with return_state):  auto outs = Bidirectional(LSTM(8), {.merge_mode =
+// MergeMode::none}).call({x});  outs[0] forward, outs[1] backward.
 struct BidirectionalOptions {
   MergeMode merge_mode = MergeMode::concat;
   std::vector<int64_t> input_shape;

@@ -4,6 +4,8 @@
 // valid step). The op itself is layers/recurrent.h's, the one Sequential runs too.
 //
 // Dimensions: H = the width of h_t (units, or an LSTM's proj_size), C = the width of c_t.
+#include <cstring>
+
 #include "core/limits.h"
 #include "graph/graph.h"
 #include "layers/recurrent.h"
@@ -11,6 +13,59 @@
 #include "model/model_impl.h"
 
 namespace lstm {
+
+namespace {
+
+// Bidirectional with merge_mode none in a graph: Keras's two outputs, forward then backward
+// (then the states). The recurrent op lays the two side by side in one tensor of 2H, as
+// Sequential keeps them; this op runs it on a buffer of its own and gives each half its own
+// tensor, and joins their gradients the same way.
+class TwoOutputs final : public Op {
+ public:
+  explicit TwoOutputs(std::unique_ptr<Op> op) : op_(std::move(op)) {}
+  std::vector<ParamTensor> param_tensors() const override { return op_->param_tensors(); }
+  void bind(float* params, float* grads) override { Op::bind(params, grads), op_->bind(params, grads); }
+  void init(Rng& rng) override { op_->init(rng); }
+  void weights_changed() override { op_->weights_changed(); }
+  void reset_carried_state() override { op_->reset_carried_state(); }
+  std::vector<Recurrence*> directions() const override { return op_->directions(); }
+
+  void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
+    joined_out_.assign(1, out[0]);
+    joined_out_[0].F = 2 * out[0].F;
+    grow(joined_, joined_out_[0].size(pass.B));
+    joined_out_[0].data = joined_.data();
+    joined_out_.insert(joined_out_.end(), out.begin() + 2, out.end());
+    op_->forward(pass, in, joined_out_);
+    const int64_t R = out[0].rows(pass.B), H = out[0].F;
+    for (int64_t r = 0; r < R; ++r)
+      for (int k = 0; k < 2; ++k)
+        std::memcpy(out[size_t(k)].data + r * H, joined_.data() + (r * 2 + k) * H, sizeof(float) * size_t(H));
+  }
+
+  void backward(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
+                std::span<const float* const> dout, std::span<float* const> din) override {
+    const int64_t R = out[0].rows(pass.B), H = out[0].F;
+    std::vector<const float*> d(1, nullptr);
+    if (dout[0] || dout[1]) {
+      grow(joined_grad_, R * 2 * H);
+      for (int64_t r = 0; r < R; ++r)
+        for (int k = 0; k < 2; ++k) {
+          float* to = joined_grad_.data() + (r * 2 + k) * H;
+          if (dout[size_t(k)]) std::memcpy(to, dout[size_t(k)] + r * H, sizeof(float) * size_t(H));
+          else std::memset(to, 0, sizeof(float) * size_t(H));
+        }
+      d[0] = joined_grad_.data();
+    }
+    d.insert(d.end(), dout.begin() + 2, dout.end());
+    op_->backward(pass, in, joined_out_, d, din);
+  }
+
+ private:
+  std::unique_ptr<Op> op_;
+  std::vector<Value> joined_out_;  // the op's outputs: [forward | backward], then the states
+  std::vector<float> joined_, joined_grad_;
+};
 
 class RecurrentRoom final : public Room {
  public:
@@ -55,9 +110,6 @@ class RecurrentRoom final : public Room {
     if (c.stateful && x.mask_of)
       throw Error(where + " is stateful, so every row's state goes on from its step T: it takes "
                   "sequences without padding (no Embedding(mask_zero) or Masking before it)");
-    if (bidir && c.merge_mode == MergeMode::none)
-      throw Error(where + ": merge_mode none (two outputs) is not supported in graphs yet: use "
-                  "concat, sum, mul or ave");
     const int64_t H = recurrent_width(cell), C = cell.units;
     const bool has_c = cell.type == LayerType::lstm;
     const size_t dirs = bidir ? 2 : 1, per = has_c ? 2 : 1;
@@ -76,11 +128,13 @@ class RecurrentRoom final : public Room {
                       std::to_string(want) + "]");
       }
     }
+    const bool two = bidir && c.merge_mode == MergeMode::none;  // Keras: [forward, backward]
     ValueSpec y = x;
     y.ids = false;
-    y.F = bidir && both(c.merge_mode) ? 2 * H : H;
+    y.F = bidir && c.merge_mode == MergeMode::concat ? 2 * H : H;
     if (!c.return_sequences) y = ValueSpec{false, y.F};
     std::vector<ValueSpec> out = {y};
+    if (two) out.push_back(y);
     for (size_t d = 0; c.return_state && d < dirs; ++d) {
       out.push_back(ValueSpec{false, H});
       if (has_c) out.push_back(ValueSpec{false, C});
@@ -110,9 +164,14 @@ class RecurrentRoom final : public Room {
   }
 
   std::unique_ptr<Op> make(const Call& call) const override {
-    return make_recurrent_op(call.layer, call.inputs[0].F, !call.states.empty());
+    std::unique_ptr<Op> op = make_recurrent_op(call.layer, call.inputs[0].F, !call.states.empty());
+    if (call.layer.type == LayerType::bidirectional && call.layer.merge_mode == MergeMode::none)
+      return std::make_unique<TwoOutputs>(std::move(op));
+    return op;
   }
 };
+
+}  // namespace
 
 const Room& recurrent_room() {
   static const RecurrentRoom r;

@@ -665,3 +665,40 @@ TEST(GraphStateful, ErrorsNameTheFix) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+TEST(Graph, BidirectionalMergeNoneGivesTwoOutputs) {
+  Sequential seq;
+  seq.add(Bidirectional(LSTM(3, {.return_sequences = true}), {.merge_mode = MergeMode::none, .input_shape = {4, 2}}));
+  auto x = Input({kAnyLength, 2}, {.name = "x"});
+  LayerConfig bi = Bidirectional(LSTM(3, {.return_sequences = true, .return_state = true}),
+                                 {.merge_mode = MergeMode::none});
+  const std::vector<SymbolicTensor> outs = bi.call({x});
+  ASSERT_EQ(outs.size(), 6u);  // forward, backward, then h and c of each direction
+  EXPECT_EQ(outs[1].shape(), (std::vector<int64_t>{kAnyLength, 3}));
+  Model graph(x, {outs[0], outs[1]});
+  graph.set_weights(seq.get_weights());
+  const Tensor in = random_tensor({5, 4, 2}, 90);
+  const Tensor both = seq.predict(in);  // [2, N, T, 3]: forward, then backward
+  const std::vector<Tensor> two = graph.predict(in);
+  ASSERT_EQ(two.size(), 2u);
+  for (int k = 0; k < 2; ++k)
+    EXPECT_EQ(std::vector<float>(both.storage().begin() + k * 60, both.storage().begin() + (k + 1) * 60),
+              two[size_t(k)].storage());
+  // gradients through both halves, one with a state on top
+  Model head(x, {Dense(2)(outs[1]), Dense(1)(Concatenate()({outs[0], outs[1]})), Dense(1)(outs[4])});
+  head.compile(Adam(), loss::mse);
+  const Tensor y0 = random_tensor({5, 4, 2}, 91), y1 = random_tensor({5, 4, 1}, 92), y2 = random_tensor({5, 1}, 93);
+  expect_gradients(head, in, {y0, y1, y2});
+  test::TempDir dir;
+  head.save(dir.file("head.safetensors"));
+  Model back = Model::load(dir.file("head.safetensors"));
+  const std::vector<Tensor> a = head.predict(in), b = back.predict(in);
+  for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a[k].storage(), b[k].storage());
+  EXPECT_EQ(Model::from_json(head.to_json()).summary(), head.summary());
+}
+
+}  // namespace
+}  // namespace lstm
