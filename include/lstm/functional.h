@@ -35,6 +35,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -101,11 +102,17 @@ class Model : public Trainable {
   // FitOptions as for Sequential: epochs, batch_size, shuffle, validation_split (or
   // validation_x/validation_y for a model of one input and one output), verbose, callbacks,
   // checkpoint and resume (a fit killed at any point and resumed ends with the weights of one
-  // that was not). Lengths come from the masks (Embedding(mask_zero), Masking), not `lengths`.
+  // that was not). Lengths come from the masks (Embedding(mask_zero), Masking) and, for an
+  // Input made with {.lengths = true}, from `lengths` (and `validation_lengths`).
   History fit(const TensorList& x, const TensorList& y, const FitOptions& options = {});
   std::vector<Tensor> predict(const TensorList& x, int batch_size = 32);
   // The total loss (Σ_k loss_weights[k] · loss_k), mean over the samples.
   double evaluate(const TensorList& x, const TensorList& y, int batch_size = 32);
+  // With per-sample lengths (1..T) for the Input made with {.lengths = true} (PyTorch's packed
+  // sequences; fit takes them as FitOptions::lengths). A span: pass lengths as a vector.
+  std::vector<Tensor> predict(const TensorList& x, std::span<const int64_t> lengths, int batch_size = 32);
+  double evaluate(const TensorList& x, const TensorList& y, std::span<const int64_t> lengths,
+                  int batch_size = 32);
   // The last evaluate()'s loss, metrics and (several outputs) per-output losses: "loss",
   // "accuracy" or "<output>_accuracy", "<output>_loss".
   Logs last_logs() const;

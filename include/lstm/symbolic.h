@@ -47,6 +47,10 @@ class SymbolicTensor {
 struct InputOptions {
   std::string name;        // unique in the model; empty: "input", "input_1", ...
   int64_t batch_size = 0;  // a fixed batch size (stateful layers need one); 0: any
+  // Right-padded sequences whose per-sample lengths the caller gives (FitOptions::lengths,
+  // Model::predict(x, lengths)), PyTorch's packed sequences: the input's mask, as a padding
+  // that Embedding(mask_zero) or Masking finds is. Sequences and token ids only.
+  bool lengths = false;
 };
 
 // A model input: one sample's shape {T, F} (sequences; T = kAnyLength for any length), {F}

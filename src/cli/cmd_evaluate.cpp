@@ -30,15 +30,15 @@ int evaluate_arrays(const Args& a) {
   Logs logs;
   if (any.graph) {
     Model& model = *any.graph;
-    if (a.has("lengths"))
-      throw UsageError("--lengths applies to Sequential models; a graph reads lengths from its inputs' padding");
     const std::vector<Loss> losses = losses_from_arg(loss_text, logits, model.output_names().size());
     const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), false);
     const std::vector<Tensor> ys = named_arrays(a, "y", model.output_names(), true);
     CompileOptions co = metric_options(metrics);
     if (!a.has("loss")) co.loss_weights = saved.loss_weights;
     model.compile(Adam(), losses, co);
-    model.evaluate(TensorList(xs), TensorList(ys), int(batch));
+    std::vector<int64_t> lengths;
+    if (a.has("lengths")) lengths = load_lengths(a.str("lengths"));
+    model.evaluate(TensorList(xs), TensorList(ys), lengths, int(batch));
     logs = model.last_logs();
   } else {
     Sequential& model = *any.sequential;

@@ -23,7 +23,8 @@ const Command kEvaluate{
         {"csv", "FILE", "the data, with the columns the model was trained on"},
         {"x", "FILE", "arrays: inputs .npy [N, T, F]; a graph: NAME=FILE.npy per input", true},
         {"y", "FILE", "arrays: targets .npy; a graph of several outputs: NAME=FILE.npy per output", true},
-        {"lengths", "FILE", "arrays: valid steps per sample, .npy integers [N] (Sequential)"},
+        {"lengths", "FILE", "arrays: valid steps per sample, .npy integers [N] (a graph: of its input "
+                            "with \"lengths\": true)"},
         {"loss", "NAME", "arrays: mse, mae, bce, cce or scce (a graph: one per output, comma-separated); "
                          "default: the model's from lstm train"},
         {"from-logits", "", "arrays: bce/cce/scce on logits"},

@@ -36,14 +36,15 @@ const Command kPredict{"predict",
 
 // A graph: one array per input, one file per output.
 static int predict_graph(const Args& a, Model& model, int64_t batch) {
-  for (const char* opt : {"lengths", "initial-state", "return-state"})
+  for (const char* opt : {"initial-state", "return-state"})
     if (a.has(opt))
-      throw UsageError("--" + std::string(opt) + " applies to Sequential models; a graph reads lengths "
-                       "from its inputs' padding and takes states as tensors between its layers");
+      throw UsageError("--" + std::string(opt) + " applies to Sequential models; a graph takes states "
+                       "as tensors between its layers (initial_state, return_state)");
+  const std::vector<int64_t> lengths = a.has("lengths") ? load_lengths(a.str("lengths")) : std::vector<int64_t>{};
   const std::vector<std::string> outs = named_outputs(a, "out", model.output_names());
   for (const std::string& o : outs) check_writable(o);
   const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), false);
-  const std::vector<Tensor> ys = model.predict(TensorList(xs), int(batch));
+  const std::vector<Tensor> ys = model.predict(TensorList(xs), lengths, int(batch));
   for (size_t k = 0; k < ys.size(); ++k) {
     save_npy(outs[k], ys[k]);
     std::printf("wrote %s %s (%s)\n", outs[k].c_str(), ys[k].shape_string().c_str(),

@@ -35,7 +35,8 @@ const Command kTrain{
         {"x", "FILE", "inputs, .npy float32/float64 [N, T, F]; a graph: NAME=FILE.npy per input", true},
         {"y", "FILE", "targets, .npy [N, out] or [N, T, out] (scce: integer class indices); a graph "
                       "of several outputs: NAME=FILE.npy per output", true},
-        {"lengths", "FILE", "right-padded sequences: valid steps per sample, .npy integers [N]"},
+        {"lengths", "FILE", "right-padded sequences: valid steps per sample, .npy integers [N] (a "
+                            "graph: of its input with \"lengths\": true)"},
         {"out", "FILE", "where to save the trained model (.safetensors)"},
         {"csv", "FILE", "forecasting: a CSV file with a header row"},
         {"target", "COL", "forecasting: the column to predict"},
@@ -313,9 +314,7 @@ int run_train(const Args& a) {
   }
   if (graph) {
     Model& model = *graph;
-    if (a.has("lengths"))
-      throw UsageError("--lengths applies to Sequential models; a graph reads each input's lengths "
-                       "from its padding (Embedding with mask_zero, or Masking)");
+    if (a.has("lengths")) fit.lengths = load_lengths(a.str("lengths"));  // the {lengths: true} input's
     const std::vector<Tensor> xs = named_arrays(a, "x", model.input_names(), false);
     const std::vector<Tensor> ys = named_arrays(a, "y", model.output_names(), true);
     const std::vector<Loss> losses =

@@ -103,8 +103,12 @@ SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
   if (options.batch_size < 0)
     throw Error(what + ": batch_size must be a positive integer (or 0: any), got " +
                 std::to_string(options.batch_size));
+  if (options.lengths && shape.size() != 2 && shape.size() != 1)
+    throw Error(what + ": lengths apply to sequences ({timesteps, features}) and token ids "
+                "({timesteps})");
   auto node = std::make_shared<GraphNode>();
   node->is_input = true;
+  node->given_lengths = options.lengths;
   node->input_name = options.name;
   node->input_shape = shape;
   node->batch_size = options.batch_size;
@@ -114,6 +118,7 @@ SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
   if (s.seq) {
     s.steps = shape[0];
     if (s.steps == 0) s.time_of = node.get();
+    if (options.lengths) s.mask_of = node.get();
   }
   node->outputs = {s};
   node->where = options.name.empty() ? what : "input '" + options.name + "'";

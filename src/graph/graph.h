@@ -45,6 +45,7 @@ struct GraphNode {
   std::string input_name;
   std::vector<int64_t> input_shape;
   int64_t batch_size = 0;
+  bool given_lengths = false;  // InputOptions::lengths: the caller gives per-sample lengths
   // How an Embedding(mask_zero) or a Masking layer reading this Input finds its padding.
   enum class Padding { none, zero_id, value } padding = Padding::none;
   float pad_value = 0.0f;

@@ -110,7 +110,7 @@ Model model_from_graph_json(const json& g, ModelOptions options, const WeightSou
     const json& ins = array_at(g, "inputs", "the graph");
     for (size_t k = 0; k < ins.size(); ++k) {
       const std::string where = "the graph's inputs[" + std::to_string(k) + "]";
-      only_keys(ins[k], {"name", "shape", "batch_size"}, where);
+      only_keys(ins[k], {"name", "shape", "batch_size", "lengths"}, where);
       if (!ins[k].contains("name") || !ins[k]["name"].is_string() || ins[k]["name"].get<std::string>().empty() ||
           ins[k]["name"].get<std::string>().size() > 256)
         throw Error(where + ": \"name\" must be a non-empty string of at most 256 bytes");
@@ -122,7 +122,10 @@ Model model_from_graph_json(const json& g, ModelOptions options, const WeightSou
       const int64_t batch = ins[k].contains("batch_size")
                                 ? json_integer(ins[k]["batch_size"], 0, limits::kTimeSteps, where + ": \"batch_size\"")
                                 : 0;
-      inputs.push_back(Input(dims, {.name = ins[k]["name"].get<std::string>(), .batch_size = batch}));
+      if (ins[k].contains("lengths") && !ins[k]["lengths"].is_boolean())
+        throw Error(where + ": \"lengths\" must be true or false");
+      const bool lengths = ins[k].contains("lengths") && ins[k]["lengths"].get<bool>();
+      inputs.push_back(Input(dims, {.name = ins[k]["name"].get<std::string>(), .batch_size = batch, .lengths = lengths}));
     }
     std::vector<LayerConfig> layers;
     const json& ls = array_at(g, "layers", "the graph");

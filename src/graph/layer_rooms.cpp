@@ -88,7 +88,7 @@ class ChainRoom final : public Room {
         y = ValueSpec{};
         y.seq = true, y.F = c.units, y.steps = src->input_shape[0];
         y.time_of = y.steps == 0 ? src : nullptr;
-        y.mask_of = c.mask_zero ? src : nullptr;
+        y.mask_of = c.mask_zero || src->given_lengths ? src : nullptr;
         break;
       }
       case LayerType::masking:

@@ -127,7 +127,10 @@ struct Model::Impl {
   // checks and masks for one call's data
   void check_x(const TensorList& x) const;
   void check_y(const TensorList& x, const TensorList& y) const;
-  std::vector<std::vector<int64_t>> input_lengths(const TensorList& x) const;
+  // Per input: its samples' lengths (empty: every sample runs all T steps), from its padding
+  // and, for the Input made with {.lengths = true}, from `given` (which must agree with the
+  // padding when both exist). Throws lstm::Error naming the sample and the fix.
+  std::vector<std::vector<int64_t>> input_lengths(const TensorList& x, std::span<const int64_t> given = {}) const;
   int64_t out_steps(size_t k, const TensorList& x) const;
 
   void gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
@@ -152,8 +155,11 @@ struct Model::Impl {
     return out;
   }
   // For a stateful model: batch_size is the fixed one and the n samples fill whole batches.
-  void check_stateful(int64_t n, int64_t batch_size, const std::string& name) const {
+  void check_stateful(int64_t n, int64_t batch_size, const std::string& name, bool lengths = false) const {
     if (stateful_batch == 0) return;
+    if (lengths)
+      throw Error(name + " comes with per-sample lengths, but stateful layers carry each row's "
+                  "state on from step T: give sequences that run all T steps");
     const std::string B = std::to_string(stateful_batch);
     if (batch_size != stateful_batch)
       throw Error("the model has stateful layers and runs batches of exactly " + B + " (its Inputs' "
@@ -406,8 +412,10 @@ nlohmann::json graph_to_json(const Model& model) {
   const Model::Impl& m = const_cast<Model&>(model).impl();
   nlohmann::json inputs = nlohmann::json::array(), layers = nlohmann::json::array(),
                  calls = nlohmann::json::array(), outputs = nlohmann::json::array();
-  for (const GraphNode* in : m.inputs)
+  for (const GraphNode* in : m.inputs) {
     inputs.push_back({{"name", in->input_name}, {"shape", in->input_shape}, {"batch_size", in->batch_size}});
+    if (in->given_lengths) inputs.back()["lengths"] = true;
+  }
   for (const LayerSlot& l : m.layers) {
     LayerConfig c = l.config;
     c.input_shape.clear(), c.batch_size = 0;  // an Input's business in a graph
@@ -562,8 +570,21 @@ void Model::Impl::check_y(const TensorList& x, const TensorList& y) const {
   }
 }
 
-std::vector<std::vector<int64_t>> Model::Impl::input_lengths(const TensorList& x) const {
+std::vector<std::vector<int64_t>> Model::Impl::input_lengths(const TensorList& x,
+                                                            std::span<const int64_t> given) const {
   std::vector<std::vector<int64_t>> out(inputs.size());
+  int flagged = -1;
+  for (size_t k = 0; k < inputs.size(); ++k)
+    if (inputs[k]->given_lengths) {
+      if (flagged >= 0 && !given.empty())
+        throw Error("inputs '" + inputs[size_t(flagged)]->input_name + "' and '" + inputs[k]->input_name +
+                    "' both take lengths, so one list of lengths is ambiguous: pad them and read them "
+                    "with Masking or Embedding(mask_zero) instead");
+      flagged = int(k);
+    }
+  if (!given.empty() && flagged < 0)
+    throw Error("lengths were given, but no input takes them: make the sequence input with "
+                "lstm::Input(shape, {.lengths = true}), or pad and read it with Masking");
   for (size_t k = 0; k < inputs.size(); ++k) {
     const GraphNode& in = *inputs[k];
     const Tensor& t = x[k];
@@ -580,6 +601,26 @@ std::vector<std::vector<int64_t>> Model::Impl::input_lengths(const TensorList& x
         return true;
       }, name.c_str(), "every feature " + std::to_string(in.pad_value) + ", Masking");
     }
+  }
+  if (flagged >= 0 && !given.empty()) {
+    const Tensor& t = x[size_t(flagged)];
+    const std::string name = "input '" + inputs[size_t(flagged)]->input_name + "'";
+    const int64_t N = t.dim(0), T = t.dim(1);
+    if (int64_t(given.size()) != N)
+      throw Error("lengths has " + std::to_string(given.size()) + " entries but " + name + " has " +
+                  std::to_string(N) + " samples: give one length per sample");
+    std::vector<int64_t>& found = out[size_t(flagged)];
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t L = given[size_t(n)];
+      if (L < 1 || L > T)
+        throw Error("lengths[" + std::to_string(n) + "] = " + std::to_string(L) + " is out of range: " +
+                    name + " has " + std::to_string(T) + " steps, so a length must be in 1.." + std::to_string(T));
+      if (!found.empty() && found[size_t(n)] != L)
+        throw Error("lengths[" + std::to_string(n) + "] = " + std::to_string(L) + " but the padding of " +
+                    name + " says " + std::to_string(found[size_t(n)]) +
+                    ": give lengths or padding that agree, or only one of them");
+    }
+    found.assign(given.begin(), given.end());
   }
   return out;
 }
@@ -774,10 +815,11 @@ namespace {
 class GraphEngine final : public FitEngine {
  public:
   GraphEngine(Model& model, const TensorList& x, const TensorList& y, int64_t n_train,
-              const TensorList* vx, const TensorList* vy, std::vector<int64_t> val_idx)
-      : model_(model), m_(model.impl()), x_(x), y_(y), lengths_(m_.input_lengths(x)), n_train_(n_train),
-        vx_(vx), vy_(vy), val_idx_(std::move(val_idx)), names_(model.output_names()) {
-    if (vx_) val_lengths_ = vx_ == &x_ ? lengths_ : m_.input_lengths(*vx_);
+              const TensorList* vx, const TensorList* vy, std::vector<int64_t> val_idx,
+              std::vector<std::vector<int64_t>> lengths, std::vector<std::vector<int64_t>> val_lengths)
+      : model_(model), m_(model.impl()), x_(x), y_(y), lengths_(std::move(lengths)),
+        val_lengths_(std::move(val_lengths)), n_train_(n_train), vx_(vx), vy_(vy),
+        val_idx_(std::move(val_idx)), names_(model.output_names()) {
     for (size_t k = 0; k < y.size(); ++k)
       for (int64_t i = 0; i < y[k].size(); ++i) max_abs_y_ = std::max(max_abs_y_, std::fabs(double(y[k][i])));
   }
@@ -861,11 +903,10 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
   Impl& m = *impl_;
   if (!m.compiled) throw Error("fit() needs an optimizer and a loss: call compile() first");
   check_fit_options(o);
-  if (!o.lengths.empty() || !o.validation_lengths.empty())
-    throw Error("Model::fit reads sequence lengths from the masks of its inputs, not from "
-                "`lengths`: pad with 0 and read the input with Embedding(mask_zero) or Masking");
   m.check_x(x);
   m.check_y(x, y);
+  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x, o.lengths);
+  std::vector<std::vector<int64_t>> val_lengths;
   const int64_t N = x[0].dim(0);
   int64_t n_train = N;
   std::vector<int64_t> val_idx;
@@ -880,6 +921,7 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
                   std::to_string(N - n_train) + " for validation: both need at least one");
     for (int64_t k = n_train; k < N; ++k) val_idx.push_back(k);
     vx = &x, vy = &y;
+    val_lengths = lengths;
   } else if (!o.validation_x.empty()) {
     if (m.inputs.size() != 1 || m.output_slots.size() != 1)
       throw Error("validation_x/validation_y are one tensor each, but the model has " +
@@ -887,22 +929,26 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
                   " outputs: use validation_split");
     m.check_x(val_x);
     m.check_y(val_x, val_y);
+    val_lengths = m.input_lengths(val_x, o.validation_lengths);
     val_idx.resize(size_t(o.validation_x.dim(0)));
     std::iota(val_idx.begin(), val_idx.end(), 0);
     vx = &val_x, vy = &val_y;
   }
-  m.check_stateful(n_train, o.batch_size, "the training data");
-  if (vx) m.check_stateful(int64_t(val_idx.size()), o.batch_size, "the validation data");
-  GraphEngine engine(*this, x, y, n_train, vx, vy, std::move(val_idx));
+  m.check_stateful(n_train, o.batch_size, "the training data", !o.lengths.empty());
+  if (vx) m.check_stateful(int64_t(val_idx.size()), o.batch_size, "the validation data",
+                           !o.lengths.empty() || !o.validation_lengths.empty());
+  GraphEngine engine(*this, x, y, n_train, vx, vy, std::move(val_idx), lengths, std::move(val_lengths));
   return run_fit(engine, o);
 }
 
-std::vector<Tensor> Model::predict(const TensorList& x, int batch_size) {
+std::vector<Tensor> Model::predict(const TensorList& x, int batch_size) { return predict(x, {}, batch_size); }
+
+std::vector<Tensor> Model::predict(const TensorList& x, std::span<const int64_t> given, int batch_size) {
   Impl& m = *impl_;
   check_batch_size(batch_size);
   m.check_x(x);
-  m.check_stateful(x[0].dim(0), batch_size, "the input");
-  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x);
+  m.check_stateful(x[0].dim(0), batch_size, "the input", !given.empty());
+  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x, given);
   const int64_t N = x[0].dim(0);
   std::vector<Tensor> out;
   for (size_t k = 0; k < m.output_slots.size(); ++k) {
@@ -928,13 +974,17 @@ std::vector<Tensor> Model::predict(const TensorList& x, int batch_size) {
 }
 
 double Model::evaluate(const TensorList& x, const TensorList& y, int batch_size) {
+  return evaluate(x, y, {}, batch_size);
+}
+
+double Model::evaluate(const TensorList& x, const TensorList& y, std::span<const int64_t> given, int batch_size) {
   Impl& m = *impl_;
   if (!m.compiled) throw Error("evaluate() needs a loss: call compile(optimizer, loss) first");
   check_batch_size(batch_size);
   m.check_x(x);
   m.check_y(x, y);
-  m.check_stateful(x[0].dim(0), batch_size, "the input");
-  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x);
+  m.check_stateful(x[0].dim(0), batch_size, "the input", !given.empty());
+  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x, given);
   std::vector<int64_t> order(static_cast<size_t>(x[0].dim(0)));
   std::iota(order.begin(), order.end(), 0);
   std::vector<double> per(m.output_slots.size(), 0.0);

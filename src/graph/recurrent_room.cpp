@@ -107,7 +107,7 @@ class RecurrentRoom final : public Room {
     if (c.stateful && !call.states.empty())
       throw Error(where + " is stateful, so it starts each batch from the state the last one ended "
                   "in: it takes no initial_state (or make it not stateful and pass the states)");
-    if (c.stateful && x.mask_of)
+    if (c.stateful && x.mask_of && x.mask_of->padding != GraphNode::Padding::none)
       throw Error(where + " is stateful, so every row's state goes on from its step T: it takes "
                   "sequences without padding (no Embedding(mask_zero) or Masking before it)");
     const int64_t H = recurrent_width(cell), C = cell.units;

@@ -123,8 +123,9 @@ class GraphCli(CliTest):
               "the model has no 'weather'; its names are seq, calendar")
         fails(["train", "--config", CONFIG, *x, *y, "--loss", "scce,mse,mae", "--out", out],
               "gives 3 losses for 2 outputs")
-        fails(["train", "--config", CONFIG, *x, *y, "--lengths", self.path("tags.npy"), "--out", out],
-              "a graph reads each input's lengths from its padding")
+        np.save(self.path("lengths.npy"), np.full(480, 20))
+        fails(["train", "--config", CONFIG, *x, *y, "--loss", "scce,mse", "--lengths", self.path("lengths.npy"),
+               "--out", out], "make the sequence input with lstm::Input(shape, {.lengths = true})", code=1)
         with open(CONFIG) as f:
             bad = json.load(f)
         bad["layers"] = bad["layers"][:4] + [{"name": "joined", "type": "concatenate", "inputs": ["lstm", "cal"]}] + bad["layers"][5:]
@@ -138,7 +139,7 @@ class GraphCli(CliTest):
               "give one --out NAME=FILE.npy for each")
         self.assertFalse(os.path.exists(self.path("p.npy")))
         fails(["predict", "--model", model, *x, "--out", "tags=" + self.path("p.npy"), "--out",
-               "score=" + self.path("q.npy"), "--lengths", self.path("tags.npy")], "--lengths applies to Sequential")
+               "score=" + self.path("q.npy"), "--initial-state", "s"], "--initial-state applies to Sequential")
 
 
 if __name__ == "__main__":

@@ -702,3 +702,47 @@ TEST(Graph, BidirectionalMergeNoneGivesTwoOutputs) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+TEST(GraphLengths, GivenLengthsActAsSequentialsPackedSequences) {
+  Sequential seq;
+  seq.add(Bidirectional(GRU(3, {.return_sequences = true}), {.input_shape = {0, 2}}));
+  seq.add(LSTM(4, {.return_sequences = true}));
+  seq.add(TimeDistributed(Dense(1)));
+  auto x = Input({kAnyLength, 2}, {.name = "x", .lengths = true});
+  auto out = TimeDistributed(Dense(1))(LSTM(4, {.return_sequences = true})(
+      Bidirectional(GRU(3, {.return_sequences = true}))(x)));
+  Model graph(x, out);
+  graph.set_weights(seq.get_weights());
+  const Tensor in = random_tensor({7, 5, 2}, 95), y = random_tensor({7, 5, 1}, 96);
+  const std::vector<int64_t> lengths = {5, 2, 4, 1, 5, 3, 2};
+  EXPECT_EQ(seq.predict(in, lengths).storage(), graph.predict(in, lengths)[0].storage());
+  seq.compile(Adam(), loss::mse), graph.compile(Adam(), loss::mse);
+  EXPECT_DOUBLE_EQ(seq.evaluate(in, y, lengths), graph.evaluate(in, y, lengths));
+  const FitOptions fit{.epochs = 2, .batch_size = 3, .validation_split = 0.3, .verbose = 0, .lengths = lengths};
+  const History hs = seq.fit(in, y, fit), hg = graph.fit(in, y, fit);
+  EXPECT_EQ(seq.get_weights(), graph.get_weights());
+  EXPECT_EQ(hs.history.at("val_loss"), hg.history.at("val_loss"));
+  // the file keeps the flag; a model without such an input refuses lengths, naming the fix
+  EXPECT_NE(graph.to_json().find("\"lengths\":true"), std::string::npos);
+  EXPECT_EQ(Model::from_json(graph.to_json()).to_json(), graph.to_json());
+  auto plain = Input({kAnyLength, 2}, {.name = "plain"});
+  Model other(plain, LSTM(2)(plain));
+  try {
+    other.predict(in, lengths);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("{.lengths = true}"), std::string::npos) << e.what();
+  }
+  try {
+    graph.predict(in, std::vector<int64_t>{5, 2, 6, 1, 5, 3, 2});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("lengths[2] = 6 is out of range"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace lstm
