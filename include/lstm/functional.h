@@ -144,6 +144,16 @@ class Model : public Trainable {
   // no padding) carry each row's final state into the same row of the next batch, in fit,
   // predict and evaluate, until reset_states(); training checkpoints keep the carried states.
   void reset_states();
+
+  // Streaming, for real-time use: one time step of one sequence per call. x_t[k] holds input
+  // k's features at this step (one value for token ids; a vector input's features), y_t[k]
+  // receives output k's features at this step (a recurrent layer's vector output is its state
+  // after this step, as if the sequence ended here). Recurrent layers' states persist from call
+  // to call until reset_states(). After the first call, allocates nothing. Layers that need
+  // whole sequences (Bidirectional, go_backwards, attention, RepeatVector, recurrent calls with
+  // initial_state or return_state) refuse, naming themselves.
+  void step(std::span<const float* const> x_t, std::span<float* const> y_t);
+  std::vector<Tensor> step(const TensorList& x_t);  // checked; allocates the results
   const Optimizer& optimizer() const override;
   void set_learning_rate(float learning_rate) override;  // > 0
   // Extra string metadata saved with the model ("lstm.history": the CLI's training history).

@@ -28,6 +28,11 @@ class LayerOp final : public Op {
     layer_->backward(in[0].data, out[0].data, dout[0], din[0], pass.batch(in[0]));
   }
   void weights_changed() override { layer_->weights_changed(); }
+  Stepping stepping() const override { return layer_->can_step() ? Stepping::own : Stepping::none; }
+  void step(std::span<const float* const> in, std::span<float* const> out) override {
+    layer_->step(in[0], out[0]);
+  }
+  void reset_state() override { layer_->reset_state(); }
 
  private:
   std::unique_ptr<Layer> layer_;

@@ -143,6 +143,11 @@ struct Model::Impl {
   std::vector<std::vector<float>> scratch;  // per input of a call: a gradient to add
   std::vector<int> add_to, claimed;         // slots that scratch goes to; slots written directly
   std::vector<float> target;                // one output's targets, time-major
+  // Streaming (step()): one step's features per slot, sized at the first call; the scratch of
+  // by_forward ops' views and of own ops' pointers.
+  std::vector<std::vector<float>> step_data;
+  std::vector<const float*> step_in;
+  std::vector<float*> step_out;
   double loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output);
   double evaluate(const TensorList& x, const TensorList& y,
                   const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx, int64_t n,
@@ -937,6 +942,7 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
   m.check_stateful(n_train, o.batch_size, "the training data", !o.lengths.empty());
   if (vx) m.check_stateful(int64_t(val_idx.size()), o.batch_size, "the validation data",
                            !o.lengths.empty() || !o.validation_lengths.empty());
+  for (Step& st : m.steps) st.op->reset_state();  // streaming state belongs to the old weights
   GraphEngine engine(*this, x, y, n_train, vx, vy, std::move(val_idx), lengths, std::move(val_lengths));
   return run_fit(engine, o);
 }
@@ -1013,7 +1019,75 @@ void Model::set_weights(const std::vector<float>& w) {
 }
 void Model::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }
 void Model::reset_states() {
-  for (Step& st : impl_->steps) st.op->reset_carried_state();
+  for (Step& st : impl_->steps) st.op->reset_carried_state(), st.op->reset_state();
+}
+
+// ---- streaming -------------------------------------------------------------------------------
+
+void Model::step(std::span<const float* const> x_t, std::span<float* const> y_t) {
+  Impl& m = *impl_;
+  if (x_t.size() != m.inputs.size() || y_t.size() != m.output_slots.size())
+    throw Error("step() takes one pointer per input (" + std::to_string(m.inputs.size()) +
+                ") and one per output (" + std::to_string(m.output_slots.size()) + "), got " +
+                std::to_string(x_t.size()) + " and " + std::to_string(y_t.size()));
+  if (m.step_data.size() != m.slots.size()) {  // the first call: check every call, size the slots
+    for (const Step& st : m.steps)
+      if (st.op->stepping() == Op::Stepping::none)
+        throw Error(st.node->where + " needs whole sequences (Bidirectional, go_backwards, attention, "
+                    "RepeatVector, or a recurrent call with initial_state or return_state), so the "
+                    "model cannot run one step at a time: use predict() on whole sequences");
+    m.step_data.resize(m.slots.size());
+    for (size_t s = 0; s < m.slots.size(); ++s) m.step_data[s].assign(size_t(m.slots[s].spec.F), 0.0f);
+  }
+  for (size_t k = 0; k < m.inputs.size(); ++k)
+    std::memcpy(m.step_data[k].data(), x_t[k], sizeof(float) * m.step_data[k].size());
+  const Pass pass{1, false, &m.rng};
+  for (Step& st : m.steps) {
+    if (st.op->stepping() == Op::Stepping::own) {
+      m.step_in.clear(), m.step_out.clear();
+      for (int s : st.in) m.step_in.push_back(m.step_data[size_t(s)].data());
+      for (int s : st.out) m.step_out.push_back(m.step_data[size_t(s)].data());
+      st.op->step(m.step_in, m.step_out);
+      continue;
+    }
+    m.in.clear(), m.out.clear();
+    auto view = [&](int s) {
+      Value v;
+      v.data = m.step_data[size_t(s)].data(), v.seq = m.slots[size_t(s)].spec.seq, v.T = 1;
+      v.F = m.slots[size_t(s)].spec.F;
+      return v;
+    };
+    for (int s : st.in) m.in.push_back(view(s));
+    for (int s : st.out) m.out.push_back(view(s));
+    st.op->forward(pass, m.in, m.out);
+  }
+  for (size_t k = 0; k < m.output_slots.size(); ++k) {
+    const std::vector<float>& v = m.step_data[size_t(m.output_slots[k])];
+    std::memcpy(y_t[k], v.data(), sizeof(float) * v.size());
+  }
+}
+
+std::vector<Tensor> Model::step(const TensorList& x_t) {
+  Impl& m = *impl_;
+  if (x_t.size() != m.inputs.size())
+    throw Error("step() takes one tensor per input (" + std::to_string(m.inputs.size()) + "), got " +
+                std::to_string(x_t.size()));
+  std::vector<const float*> in;
+  for (size_t k = 0; k < m.inputs.size(); ++k) {
+    const int64_t F = m.slots[k].spec.F;
+    const std::string name = "input '" + m.inputs[k]->input_name + "'";
+    if (x_t[k].size() != F)
+      throw Error("step(): " + name + " takes " + (m.slots[k].spec.ids ? std::string("one token id") :
+                  "the " + std::to_string(F) + " features") + " of one time step, got " + x_t[k].shape_string());
+    check_finite(x_t[k], name);
+    in.push_back(x_t[k].data());
+  }
+  std::vector<Tensor> out;
+  std::vector<float*> ptrs;
+  for (int s : m.output_slots) out.emplace_back(std::vector<int64_t>{m.slots[size_t(s)].spec.F});
+  for (Tensor& t : out) ptrs.push_back(t.data());
+  step(in, ptrs);
+  return out;
 }
 const Optimizer& Model::optimizer() const { return impl_->optimizer; }
 void Model::set_learning_rate(float learning_rate) {

@@ -20,6 +20,7 @@ class LayerNormOp final : public Op {
     for (int64_t k = 0; k < F_; ++k) params_[k] = 1.0f, params_[F_ + k] = 0.0f;
   }
 
+  Stepping stepping() const override { return Stepping::by_forward; }  // row by row
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const int64_t R = in[0].rows(pass.B), F = F_;
     grow(xhat_, R * F), grow(rstd_, R);

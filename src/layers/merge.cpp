@@ -18,6 +18,7 @@ class MergeOp final : public Op {
  public:
   explicit MergeOp(Merge m) : m_(m) {}
 
+  Stepping stepping() const override { return Stepping::by_forward; }  // row by row
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const int64_t R = out[0].rows(pass.B), F = out[0].F, K = int64_t(in.size());
     float* y = out[0].data;

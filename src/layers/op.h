@@ -73,6 +73,18 @@ class Op {
   // states a stateful model saves in checkpoints; none for other ops.
   virtual std::vector<Recurrence*> directions() const { return {}; }
 
+  // Streaming (Model::step): one time step of one sequence per call. by_forward: forward on
+  // that one step (T = 1, B = 1) is the step, nothing is kept between steps (merges, layer
+  // normalisation); own: step() runs it and keeps the op's state until reset_state() (the
+  // recurrent layers, and the layers/ code's own step paths); none: the op needs whole
+  // sequences (Bidirectional, go_backwards, attention) or repeats a vector over time.
+  enum class Stepping { none, by_forward, own };
+  virtual Stepping stepping() const { return Stepping::none; }
+  // in[k], out[k]: one step's features of input / output k. After the first call after a
+  // reset, allocates nothing.
+  virtual void step(std::span<const float* const> in, std::span<float* const> out) { (void)in, (void)out; }
+  virtual void reset_state() {}
+
  protected:
   float* params_ = nullptr;
   float* grads_ = nullptr;

@@ -161,7 +161,11 @@ class RecurrentOp final : public Op {
   // Streaming: one direction that reads forward (the others need the whole sequence).
   bool can_step() const { return !bidir_ && !reversed_; }
   void step(const float* x, float* y) { dirs_[0]->step(x, y); }
-  void reset_state() {
+  // In a graph: a call that is given its initial states, or returns its states, runs on whole
+  // sequences only (so far).
+  Stepping stepping() const override { return can_step() && !given_ && !state_out_ ? Stepping::own : Stepping::none; }
+  void step(std::span<const float* const> in, std::span<float* const> out) override { step(in[0], out[0]); }
+  void reset_state() override {
     for (auto& d : dirs_) d->reset_state();
   }
 

@@ -112,5 +112,52 @@ TEST(Stream, NoAllocationAfterTheFirstStep) {
   EXPECT_GE(g_allocations.load(), 1);
 }
 
+// A graph of two inputs streams the same way, without allocating after its first step.
+TEST(Stream, GraphStepEqualsPredictAndAllocatesNothing) {
+  auto a = Input({12, 3}, {.name = "a"});  // Add joins them step by step: one length
+  auto ids = Input({12}, {.name = "ids"});
+  auto left = LSTM(8, {.return_sequences = true})(a);
+  auto right = GRU(8, {.return_sequences = true})(Embedding(10, 4)(ids));
+  auto joined = LayerNormalization()(Add()({left, right}));
+  auto y = Dense(2, {.activation = Activation::tanh})(Concatenate()({joined, left}));
+  Model model({a, ids}, {y, SimpleRNN(3)(joined)}, {.seed = 5});
+  const int64_t T = 12;
+  const Tensor xa = test::random_tensor({1, T, 3}, 8);
+  Tensor xi({1, T});
+  for (int64_t t = 0; t < T; ++t) xi[t] = float((t * 7) % 10);
+  const std::vector<Tensor> whole = model.predict({xa, xi});  // [1, T, 2] and [1, 3]
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass checks reset_states()
+    model.reset_states();
+    for (int64_t t = 0; t < T; ++t) {
+      const Tensor at({3}, std::vector<float>(xa.data() + t * 3, xa.data() + t * 3 + 3));
+      const Tensor it({1}, std::vector<float>{xi[t]});
+      const std::vector<Tensor> out = model.step({at, it});
+      EXPECT_NEAR(out[0][0], whole[0].at({0, t, 0}), 1e-5) << "step " << t;
+      EXPECT_NEAR(out[0][1], whole[0].at({0, t, 1}), 1e-5) << "step " << t;
+      if (t == T - 1)  // the vector output: the state after the last step
+        for (int64_t k = 0; k < 3; ++k) EXPECT_NEAR(out[1][k], whole[1][k], 1e-5);
+    }
+  }
+  std::vector<float> x(3, 0.5f), id(1, 3.0f), y0(2), y1(3);
+  const std::vector<const float*> in = {x.data(), id.data()};
+  const std::vector<float*> out = {y0.data(), y1.data()};
+  model.step(in, out);
+  g_allocations = 0;
+  g_counting = true;
+  for (int k = 0; k < 1000; ++k) {
+    x[size_t(k % 3)] = float(k % 13) / 13.0f;
+    id[0] = float(k % 10);
+    model.step(in, out);
+  }
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0) << "Model::step allocated (malloc counted: " << LSTM_COUNT_MALLOC << ")";
+  // what cannot stream says which layer and why
+  auto s = Input({kAnyLength, 3}, {.name = "s"});
+  Model bidir(s, Bidirectional(LSTM(2))(s));
+  const Tensor three({3}), two({2}), one({1});
+  EXPECT_ERROR_WITH(bidir.step(three), "layer 'bidirectional' (recurrent) needs whole sequences");
+  EXPECT_ERROR_WITH(model.step({two, one}), "input 'a' takes the 3 features of one time step");
+}
+
 }  // namespace
 }  // namespace lstm
