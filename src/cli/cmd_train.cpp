@@ -161,20 +161,20 @@ void check_outputs_distinct(const Args& a, std::initializer_list<const char*> ou
     }
   for (const char* out : outputs)
     for (std::string path : a.all(out)) {
-    if (size_t eq = path.find('='); eq != std::string::npos && !std::filesystem::exists(path))
-      path = path.substr(eq + 1);  // NAME=FILE
-    const std::string id = file_identity(path);
-    for (const auto& [other, name] : seen)
-      if (other == id)
-        throw UsageError("--" + std::string(out) + " '" + path + "' is the same file as --" +
-                         name + ": writing it would destroy " +
-                         (std::string(name) == "out" || std::string(name) == "report" ||
-                                  std::string(name) == "predictions"
-                              ? "the other output"
-                              : "an input") +
-                         "; give another path");
-    seen.push_back({id, out});
-  }
+      if (size_t eq = path.find('='); eq != std::string::npos && !std::filesystem::exists(path))
+        path = path.substr(eq + 1);  // NAME=FILE
+      const std::string id = file_identity(path);
+      for (const auto& [other, name] : seen)
+        if (other == id)
+          throw UsageError("--" + std::string(out) + " '" + path + "' is the same file as --" +
+                           name + ": writing it would destroy " +
+                           (std::string(name) == "out" || std::string(name) == "report" ||
+                                    std::string(name) == "predictions"
+                                ? "the other output"
+                                : "an input") +
+                           "; give another path");
+      seen.push_back({id, out});
+    }
 }
 
 // The model of a --config file; errors name the file.
@@ -256,9 +256,9 @@ int run_train(const Args& a) {
   const int64_t batch = a.integer("batch-size", 32, 1, 1 << 30);
   const int64_t seed = a.integer("seed", 42, 0, INT64_MAX);
   if (a.has("resume") && !a.has("checkpoint")) throw UsageError("--resume needs --checkpoint FILE");
-  Loss loss;  // the first of --loss's list (a graph may give one per output)
+  // the first of --loss's list (a graph may give one per output; names checked here)
   const size_t loss_count = split_commas(a.str("loss", "mse")).size();
-  loss = losses_from_arg(a.str("loss", "mse"), a.has("from-logits"), loss_count)[0];
+  const Loss loss = losses_from_arg(a.str("loss", "mse"), a.has("from-logits"), loss_count)[0];
   if (csv && loss.kind != LossKind::mse && loss.kind != LossKind::mae)
     throw UsageError("a forecaster regresses values: use --loss mse or mae");
   Optimizer optimizer = optimizer_from_args(a);
