@@ -149,9 +149,10 @@ class Model : public Trainable {
   // k's features at this step (one value for token ids; a vector input's features), y_t[k]
   // receives output k's features at this step (a recurrent layer's vector output is its state
   // after this step, as if the sequence ended here). Recurrent layers' states persist from call
-  // to call until reset_states(). After the first call, allocates nothing. Layers that need
-  // whole sequences (Bidirectional, go_backwards, attention, RepeatVector, recurrent calls with
-  // initial_state or return_state) refuse, naming themselves.
+  // to call until reset_states(); a call with return_state gives the states after this step.
+  // After the first call, allocates nothing. Layers that need whole sequences (Bidirectional,
+  // go_backwards, attention, RepeatVector, recurrent calls given initial_state) refuse, naming
+  // themselves.
   void step(std::span<const float* const> x_t, std::span<float* const> y_t);
   std::vector<Tensor> step(const TensorList& x_t);  // checked; allocates the results
   const Optimizer& optimizer() const override;

@@ -1034,7 +1034,7 @@ void Model::step(std::span<const float* const> x_t, std::span<float* const> y_t)
     for (const Step& st : m.steps)
       if (st.op->stepping() == Op::Stepping::none)
         throw Error(st.node->where + " needs whole sequences (Bidirectional, go_backwards, attention, "
-                    "RepeatVector, or a recurrent call with initial_state or return_state), so the "
+                    "RepeatVector, or a recurrent call given its initial_state), so the "
                     "model cannot run one step at a time: use predict() on whole sequences");
     m.step_data.resize(m.slots.size());
     for (size_t s = 0; s < m.slots.size(); ++s) m.step_data[s].assign(size_t(m.slots[s].spec.F), 0.0f);

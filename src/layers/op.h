@@ -77,7 +77,8 @@ class Op {
   // that one step (T = 1, B = 1) is the step, nothing is kept between steps (merges, layer
   // normalisation); own: step() runs it and keeps the op's state until reset_state() (the
   // recurrent layers, and the layers/ code's own step paths); none: the op needs whole
-  // sequences (Bidirectional, go_backwards, attention) or repeats a vector over time.
+  // sequences (Bidirectional, go_backwards, attention), repeats a vector over time, or is a
+  // recurrent call given its initial states.
   enum class Stepping { none, by_forward, own };
   virtual Stepping stepping() const { return Stepping::none; }
   // in[k], out[k]: one step's features of input / output k. After the first call after a

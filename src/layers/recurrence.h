@@ -74,6 +74,8 @@ class Recurrence {
   // Streaming: one step of one sequence, state kept until reset_state().
   virtual void step(const float* x, float* h) = 0;
   virtual void reset_state() = 0;
+  // The cell state c_t after the last step() (H), for cells that have one; null otherwise.
+  virtual const float* step_cell_state() const { return nullptr; }
   virtual void weights_changed() {}
 
  protected:

@@ -160,6 +160,7 @@ class LstmRecurrence final : public Recurrence {
     stream_gates_.clear(), stream_h_.clear(), stream_c_.clear();
     cur_ = 0;
   }
+  const float* step_cell_state() const override { return stream_c_.data() + cur_ * H; }
 
   void weights_changed() override { packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = false; }
   bool has_cell_state() const override { return true; }
@@ -275,6 +276,7 @@ class LstmGeneralRecurrence final : public Recurrence {
     std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(O));
   }
   void reset_state() override { stream_h_.clear(); }
+  const float* step_cell_state() const override { return stream_c_.data(); }
   bool has_cell_state() const override { return true; }
   const float* cell_states() const override { return c_.data(); }
 

@@ -161,10 +161,15 @@ class RecurrentOp final : public Op {
   // Streaming: one direction that reads forward (the others need the whole sequence).
   bool can_step() const { return !bidir_ && !reversed_; }
   void step(const float* x, float* y) { dirs_[0]->step(x, y); }
-  // In a graph: a call that is given its initial states, or returns its states, runs on whole
-  // sequences only (so far).
-  Stepping stepping() const override { return can_step() && !given_ && !state_out_ ? Stepping::own : Stepping::none; }
-  void step(std::span<const float* const> in, std::span<float* const> out) override { step(in[0], out[0]); }
+  // In a graph: a call that is given its initial states runs on whole sequences only (so far);
+  // with return_state, the states after this step are its outputs too (h is the output).
+  Stepping stepping() const override { return can_step() && !given_ ? Stepping::own : Stepping::none; }
+  void step(std::span<const float* const> in, std::span<float* const> out) override {
+    step(in[0], out[0]);
+    if (!state_out_) return;
+    std::memcpy(out[1], out[0], sizeof(float) * size_t(H_));
+    if (has_c_) std::memcpy(out[2], dirs_[0]->step_cell_state(), sizeof(float) * size_t(dirs_[0]->H));
+  }
   void reset_state() override {
     for (auto& d : dirs_) d->reset_state();
   }

@@ -151,6 +151,24 @@ TEST(Stream, GraphStepEqualsPredictAndAllocatesNothing) {
   }
   g_counting = false;
   EXPECT_EQ(g_allocations.load(), 0) << "Model::step allocated (malloc counted: " << LSTM_COUNT_MALLOC << ")";
+  // a recurrent call with return_state streams its states after each step (the seed's cell
+  // on the fused kernels, and the general LSTM)
+  for (bool peepholes : {false, true}) {
+    auto q = Input({kAnyLength, 3}, {.name = "q"});
+    auto [seq_q, h_q, c_q] =
+        LSTM(4, {.return_sequences = true, .return_state = true, .use_peepholes = peepholes})(q);
+    Model states(q, {seq_q, h_q, c_q});
+    const std::vector<Tensor> full = states.predict(xa);
+    std::vector<Tensor> last;
+    for (int64_t t = 0; t < T; ++t) {
+      const Tensor at({3}, std::vector<float>(xa.data() + t * 3, xa.data() + t * 3 + 3));
+      last = states.step(at);
+    }
+    for (int64_t k = 0; k < 4; ++k) {
+      EXPECT_NEAR(last[1][k], full[1][k], 1e-5) << "h, peepholes " << peepholes;
+      EXPECT_NEAR(last[2][k], full[2][k], 1e-5) << "c, peepholes " << peepholes;
+    }
+  }
   // what cannot stream says which layer and why
   auto s = Input({kAnyLength, 3}, {.name = "s"});
   Model bidir(s, Bidirectional(LSTM(2))(s));
