@@ -10,13 +10,13 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/models.h"
 #include "core/limits.h"
+#include "graph/graph_model.h"
 #include "io/file.h"
 #include "lstm/forecast.h"
 #include "lstm/lstm.h"
 #include "report/report.h"
-#include "cli/models.h"
-#include "graph/graph_model.h"
 #include "train/metrics.h"
 
 namespace lstm::cli {

@@ -16,6 +16,8 @@
 
 #include "core/limits.h"
 #include "graph/graph.h"
+#include "graph/graph_model.h"
+#include "io/safetensors.h"
 #include "layers/loss_fn.h"
 #include "layers/recurrence.h"
 #include "layers/seq_dims.h"
@@ -23,9 +25,7 @@
 #include "lstm/functional.h"
 #include "model/data_checks.h"
 #include "model/model_impl.h"
-#include "io/safetensors.h"
 #include "optim/optimizer.h"
-#include "graph/graph_model.h"
 #include "train/fit_loop.h"
 #include "train/metrics.h"
 
