@@ -299,7 +299,8 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
   for (GraphNode* n : order) {
     const int layer = layer_of[n->layer.identity.get()];
     n->call_number = ++calls_so_far[n->layer.identity.get()];
-    n->where = "layer '" + layers[size_t(layer)].name + "' (" + n->room->type() + ")";
+    const std::string type = n->layer.kind.empty() ? layer_type_name(n->layer.type) : n->room->type();
+    n->where = "layer '" + layers[size_t(layer)].name + "' (" + type + ")";
     if (n->layer.name.empty()) n->layer.name = layers[size_t(layer)].name;  // Keras: named once
     Step st{n, layer, nullptr, {}, {}};
     Call call{n->layer, {}, {}, {}, n->where};

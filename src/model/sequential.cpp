@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/limits.h"
+#include "graph/graph.h"
 #include "io/safetensors.h"
 #include "layers/loss_fn.h"
 #include "layers/recurrence.h"
@@ -734,20 +735,6 @@ void Sequential::reset_states() {
 
 // ---- summary -------------------------------------------------------------------------------
 
-static std::string keras_class_name(const LayerConfig& c) {
-  switch (c.type) {
-    case LayerType::lstm: return "LSTM";
-    case LayerType::gru: return "GRU";
-    case LayerType::simple_rnn: return "SimpleRNN";
-    case LayerType::dense: return c.time_distributed ? "TimeDistributed" : "Dense";
-    case LayerType::bidirectional: return "Bidirectional";
-    case LayerType::embedding: return "Embedding";
-    case LayerType::dropout: return "Dropout";
-    case LayerType::masking: return "Masking";
-  }
-  return "?";
-}
-
 std::string Sequential::summary() const {
   const Impl& m = *impl_;
   if (!m.built())
@@ -773,7 +760,7 @@ std::string Sequential::summary() const {
                      layer->config.merge_mode == MergeMode::none;  // Keras: a list of two
     const std::string shape = "(" + batch + ", " + (layer->out_seq ? T + ", " : "") +
                               std::to_string(layer->out_features / (two ? 2 : 1)) + ")";
-    rows.push_back({name + " (" + keras_class_name(layer->config) + ")",
+    rows.push_back({name + " (" + room_for(layer->config).keras_class(layer->config) + ")",
                     two ? "[" + shape + ", " + shape + "]" : shape, with_commas(layer->param_count())});
     width = std::max(width, rows.back()[0].size() + 1);
   }

@@ -173,7 +173,7 @@ TEST(Stream, GraphStepEqualsPredictAndAllocatesNothing) {
   auto s = Input({kAnyLength, 3}, {.name = "s"});
   Model bidir(s, Bidirectional(LSTM(2))(s));
   const Tensor three({3}), two({2}), one({1});
-  EXPECT_ERROR_WITH(bidir.step(three), "layer 'bidirectional' (recurrent) needs whole sequences");
+  EXPECT_ERROR_WITH(bidir.step(three), "layer 'bidirectional' (bidirectional) needs whole sequences");
   EXPECT_ERROR_WITH(model.step({two, one}), "input 'a' takes the 3 features of one time step");
 }
 
