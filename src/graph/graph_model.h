@@ -2,10 +2,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/rng.h"
+#include "io/safetensors.h"
 #include "lstm/functional.h"
 
 namespace lstm {
@@ -13,7 +17,6 @@ namespace lstm {
 // The loss of the whole of (x, y) as one batch, without dropout, and (when grads is not null)
 // its gradient with respect to every weight, in get_weights() order.
 struct WeightSource;   // model/model_impl.h
-struct SafetensorsFile;  // io/safetensors.h
 
 // A model built with its weights from `source` (checked against the graph before anything is
 // allocated) instead of initialised; source null: initialised as Model's constructor does.
@@ -34,6 +37,23 @@ extern int64_t graph_param_limit;
 // Whether a config's text is a graph's (a JSON object with "inputs" and "outputs") rather than
 // a Sequential model's.
 bool is_graph_config(const std::string& text);
+
+// Who a graph's fit() trains for when that is not the graph itself (a Sequential model, whose
+// chain the graph is): what callbacks see, and the model file its checkpoints hold and check.
+struct FitOwner {
+  Trainable* model = nullptr;
+  std::function<SafetensorsFile()> file;
+  std::function<std::vector<float>(const SafetensorsFile&, const std::string&)> weights_from_file;
+};
+// Model::fit, for `owner` when not null.
+History fit_graph(Model& model, const TensorList& x, const TensorList& y, const FitOptions& options,
+                  const FitOwner* owner);
+
+// Sequential's chain: Input -> its layers -> output, built as build_model does, with `rng` (the
+// Sequential's generator) drawing the initial weights of layers init_from.. (those before are
+// left zero for the caller to write), and its tensors named "layers.<i>.<tensor>".
+Model build_chain(const SymbolicTensor& input, const SymbolicTensor& output, ModelOptions options,
+                  const Rng& rng, const WeightSource* source, int init_from);
 
 double model_loss_and_gradient(Model& model, const TensorList& x, const TensorList& y,
                                std::vector<float>* grads);

@@ -17,6 +17,7 @@
 #include "core/limits.h"
 #include "graph/graph.h"
 #include "graph/graph_model.h"
+#include "graph/model_impl.h"
 #include "io/safetensors.h"
 #include "layers/loss_fn.h"
 #include "layers/recurrence.h"
@@ -32,33 +33,6 @@
 namespace lstm {
 
 namespace {
-
-// One tensor between layers: its spec, its batch buffer and gradient.
-struct Slot {
-  ValueSpec spec;
-  int input = -1;  // the model input it is, or -1
-  std::vector<float> data, grad;
-  bool written = false;  // grad holds this batch's gradient
-  Value value;           // this batch's view
-};
-
-// One call of a layer.
-struct Step {
-  GraphNode* node;
-  int layer;  // index into Model::Impl::layers
-  std::unique_ptr<Op> op;
-  std::vector<int> in, out;  // slot indices: inputs then initial states; outputs
-};
-
-// One layer (a shared one once): its name, config, and slice of the parameter buffer.
-struct LayerSlot {
-  std::string name;
-  LayerConfig config;
-  const Room* room = nullptr;
-  int64_t offset = 0, count = 0;
-  std::vector<ParamTensor> tensors;
-  std::vector<int> steps;  // its calls
-};
 
 std::string snake(const std::string& keras_class) {
   std::string s;
@@ -79,111 +53,6 @@ std::string snake(const std::string& keras_class) {
 }
 
 }  // namespace
-
-struct Model::Impl {
-  ModelOptions options;
-  const WeightSource* weight_source = nullptr;  // while loading: weights instead of init
-  std::vector<GraphNode*> inputs;
-  std::vector<std::shared_ptr<GraphNode>> keep;  // every node of the graph, alive
-  std::vector<SymbolicTensor> outputs;
-  std::vector<int> output_slots;
-  std::vector<Slot> slots;
-  std::vector<Step> steps;
-  std::vector<LayerSlot> layers;
-  std::vector<float> params, grads;
-  Optimizer optimizer;
-  std::vector<Loss> losses;
-  std::vector<double> loss_weights;
-  bool compiled = false;
-  float compiled_learning_rate = 0.0f;  // compile()'s (set_learning_rate changes the other)
-  // With stateful layers: the fixed batch size of every Input (each row's state goes on in the
-  // same row of the next batch); 0 for any other model.
-  int64_t stateful_batch = 0;
-  std::map<std::string, std::string> metadata;  // saved with the model file
-  std::vector<std::vector<MetricState>> metrics;  // per output: compile()'s metrics
-  OptimizerState opt_state;
-  Rng rng;
-  Logs last_logs;
-
-  // the batch in hand
-  int64_t B = 0;
-  std::vector<int64_t> rows;                       // (B) sample indices, in batch order
-  std::vector<int64_t> input_T;                    // per input: its steps
-  std::vector<std::vector<int64_t>> batch_lengths;  // per input: (B) or empty
-  std::vector<int64_t> primary_active;              // (T) of the input that set the order
-  int primary = -1;
-
-  void build(const std::vector<SymbolicTensor>& ins, const std::vector<SymbolicTensor>& outs);
-  void bind_all();
-  void weights_changed() {
-    for (Step& s : steps) s.op->weights_changed();
-  }
-  int input_index(const GraphNode* n) const {
-    for (size_t k = 0; k < inputs.size(); ++k)
-      if (inputs[k] == n) return int(k);
-    return -1;
-  }
-
-  // checks and masks for one call's data
-  void check_x(const TensorList& x) const;
-  void check_y(const TensorList& x, const TensorList& y) const;
-  // Per input: its samples' lengths (empty: every sample runs all T steps), from its padding
-  // and, for the Input made with {.lengths = true}, from `given` (which must agree with the
-  // padding when both exist). Throws lstm::Error naming the sample and the fix.
-  std::vector<std::vector<int64_t>> input_lengths(const TensorList& x, std::span<const int64_t> given = {}) const;
-  int64_t out_steps(size_t k, const TensorList& x) const;
-
-  void gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
-              const int64_t* idx, int64_t B);
-  void forward(bool training);
-  // Scratch of forward and backward, kept from batch to batch (no allocation once warm).
-  std::vector<Value> in, out;
-  std::vector<const float*> dout;
-  std::vector<float*> din;
-  std::vector<std::vector<float>> scratch;  // per input of a call: a gradient to add
-  std::vector<int> add_to, claimed;         // slots that scratch goes to; slots written directly
-  std::vector<float> target;                // one output's targets, time-major
-  // Streaming (step()): one step's features per slot, sized at the first call; the scratch of
-  // by_forward ops' views and of own ops' pointers.
-  std::vector<std::vector<float>> step_data;
-  std::vector<const float*> step_in;
-  std::vector<float*> step_out;
-  double loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output);
-  double evaluate(const TensorList& x, const TensorList& y,
-                  const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx, int64_t n,
-                  int64_t batch_size, std::vector<double>* per_output);
-  // Every recurrent direction of every call, in the graph's order.
-  std::vector<Recurrence*> directions() const {
-    std::vector<Recurrence*> out;
-    for (const Step& st : steps)
-      for (Recurrence* r : st.op->directions()) out.push_back(r);
-    return out;
-  }
-  // For a stateful model: batch_size is the fixed one and the n samples fill whole batches.
-  void check_stateful(int64_t n, int64_t batch_size, const std::string& name, bool lengths = false) const {
-    if (stateful_batch == 0) return;
-    if (lengths)
-      throw Error(name + " comes with per-sample lengths, but stateful layers carry each row's "
-                  "state on from step T: give sequences that run all T steps");
-    const std::string B = std::to_string(stateful_batch);
-    if (batch_size != stateful_batch)
-      throw Error("the model has stateful layers and runs batches of exactly " + B + " (its Inputs' "
-                  "batch_size), not " + std::to_string(batch_size) + ": pass batch_size = " + B);
-    if (n % stateful_batch != 0)
-      throw Error(name + " has " + std::to_string(n) + " samples, not a multiple of the stateful "
-                  "model's batch size " + B + ": each row's state goes on in the same row of the "
-                  "next batch, so every batch must be full");
-  }
-  void reset_metrics() {
-    for (auto& list : metrics)
-      for (MetricState& m : list) m.reset();
-  }
-  // logs[prefix + metric] (one output) or logs[prefix + "<output>_" + metric]
-  void add_all_metrics(const std::string& prefix, const std::vector<std::string>& names, Logs& logs) const {
-    for (size_t k = 0; k < metrics.size(); ++k)
-      add_metrics(metrics[k], prefix + (metrics.size() > 1 ? names[k] + "_" : ""), logs);
-  }
-};
 
 // ---- building --------------------------------------------------------------------------------
 
@@ -300,7 +169,8 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     const int layer = layer_of[n->layer.identity.get()];
     n->call_number = ++calls_so_far[n->layer.identity.get()];
     const std::string type = n->layer.kind.empty() ? layer_type_name(n->layer.type) : n->room->type();
-    n->where = "layer '" + layers[size_t(layer)].name + "' (" + type + ")";
+    n->where = chain ? "layer " + std::to_string(layer) + " (" + type + ")"
+                     : "layer '" + layers[size_t(layer)].name + "' (" + type + ")";
     if (n->layer.name.empty()) n->layer.name = layers[size_t(layer)].name;  // Keras: named once
     Step st{n, layer, nullptr, {}, {}};
     Call call{n->layer, {}, {}, {}, n->where};
@@ -348,7 +218,8 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
   outputs = outs;
   // Parameters: layer after layer; each layer's tensors as its first call lists them.
   int64_t total = 0;
-  for (LayerSlot& l : layers) {
+  for (size_t li = 0; li < layers.size(); ++li) {
+    LayerSlot& l = layers[li];
     const Op& op = *steps[size_t(l.steps[0])].op;
     l.tensors = op.param_tensors();
     l.offset = total;
@@ -360,11 +231,11 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     // allocated, so a file cannot make the model allocate more than it holds
     for (const ParamTensor& t : l.tensors) {
       if (!weight_source) break;
-      const std::string name = l.name + "." + t.name;
+      const std::string name = tensor_prefix(li) + "." + t.name;
       auto found = weight_source->by_name.find(name);
       if (found == weight_source->by_name.end())
         throw Error("'" + weight_source->path + "' lacks tensor '" + name + "' " + shape_string(t.shape) +
-                    ", which layer '" + l.name + "' of its graph needs");
+                    ", which " + steps[size_t(l.steps[0])].node->where + " of its graph needs");
       if (found->second->shape != t.shape)
         throw Error("'" + weight_source->path + "': tensor '" + name + "' has shape " +
                     shape_string(found->second->shape) + " but its graph says " + shape_string(t.shape));
@@ -372,13 +243,14 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
   }
   params.assign(size_t(total), 0.0f);
   bind_all();
-  for (LayerSlot& l : layers) {
+  for (size_t li = 0; li < layers.size(); ++li) {
+    const LayerSlot& l = layers[li];
     if (!weight_source) {
-      steps[size_t(l.steps[0])].op->init(rng);
+      if (int(li) >= init_from) steps[size_t(l.steps[0])].op->init(rng);
       continue;
     }
     for (const ParamTensor& t : l.tensors) {
-      const NamedTensor& src = *weight_source->by_name.at(l.name + "." + t.name);
+      const NamedTensor& src = *weight_source->by_name.at(tensor_prefix(li) + "." + t.name);
       std::copy(src.data.begin(), src.data.end(), params.begin() + l.offset + t.offset);
     }
   }
@@ -408,6 +280,19 @@ Model build_model(const std::vector<SymbolicTensor>& inputs, const std::vector<S
   impl->rng.reseed(options.seed);
   impl->weight_source = source;
   impl->build(inputs, outputs);
+  impl->weight_source = nullptr;
+  return Model(std::move(impl));
+}
+
+Model build_chain(const SymbolicTensor& input, const SymbolicTensor& output, ModelOptions options,
+                  const Rng& rng, const WeightSource* source, int init_from) {
+  auto impl = std::make_unique<Model::Impl>();
+  impl->options = options;
+  impl->rng = rng;
+  impl->chain = true;
+  impl->init_from = init_from;
+  impl->weight_source = source;
+  impl->build({input}, {output});
   impl->weight_source = nullptr;
   return Model(std::move(impl));
 }
@@ -820,17 +705,17 @@ namespace {
 // The graph bound to the data of one fit() call, for the one training loop (train/fit_loop.h).
 class GraphEngine final : public FitEngine {
  public:
-  GraphEngine(Model& model, const TensorList& x, const TensorList& y, int64_t n_train,
+  GraphEngine(Model& model, const FitOwner* owner, const TensorList& x, const TensorList& y, int64_t n_train,
               const TensorList* vx, const TensorList* vy, std::vector<int64_t> val_idx,
               std::vector<std::vector<int64_t>> lengths, std::vector<std::vector<int64_t>> val_lengths)
-      : model_(model), m_(model.impl()), x_(x), y_(y), lengths_(std::move(lengths)),
+      : model_(model), owner_(owner), m_(model.impl()), x_(x), y_(y), lengths_(std::move(lengths)),
         val_lengths_(std::move(val_lengths)), n_train_(n_train), vx_(vx), vy_(vy),
         val_idx_(std::move(val_idx)), names_(model.output_names()) {
     for (size_t k = 0; k < y.size(); ++k)
       for (int64_t i = 0; i < y[k].size(); ++i) max_abs_y_ = std::max(max_abs_y_, std::fabs(double(y[k][i])));
   }
 
-  Trainable& model() override { return model_; }
+  Trainable& model() override { return owner_ ? *owner_->model : model_; }
   std::vector<float>& params() override { return m_.params; }
   std::vector<float>& grads() override { return m_.grads; }
   Optimizer& optimizer() override { return m_.optimizer; }
@@ -878,8 +763,11 @@ class GraphEngine final : public FitEngine {
     restore_carried_states(m_.directions(), m_.stateful_batch, std::move(h), std::move(c), path);
   }
 
-  SafetensorsFile model_file() const override { return graph_model_to_safetensors(model_); }
+  SafetensorsFile model_file() const override {
+    return owner_ ? owner_->file() : graph_model_to_safetensors(model_);
+  }
   std::vector<float> weights_from_file(const SafetensorsFile& file, const std::string& path) override {
+    if (owner_) return owner_->weights_from_file(file, path);
     Model saved = graph_model_from_safetensors(file, path);
     const std::string mine = graph_to_json(model_).dump(), theirs = graph_to_json(saved).dump();
     if (mine != theirs)
@@ -890,6 +778,7 @@ class GraphEngine final : public FitEngine {
 
  private:
   Model& model_;
+  const FitOwner* owner_;
   Model::Impl& m_;
   const TensorList& x_;
   const TensorList& y_;
@@ -906,7 +795,12 @@ class GraphEngine final : public FitEngine {
 }  // namespace
 
 History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o) {
-  Impl& m = *impl_;
+  return fit_graph(*this, x, y, o, nullptr);
+}
+
+History fit_graph(Model& model, const TensorList& x, const TensorList& y, const FitOptions& o,
+                  const FitOwner* owner) {
+  Model::Impl& m = model.impl();
   if (!m.compiled) throw Error("fit() needs an optimizer and a loss: call compile() first");
   check_fit_options(o);
   m.check_x(x);
@@ -944,38 +838,78 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
   if (vx) m.check_stateful(int64_t(val_idx.size()), o.batch_size, "the validation data",
                            !o.lengths.empty() || !o.validation_lengths.empty());
   for (Step& st : m.steps) st.op->reset_state();  // streaming state belongs to the old weights
-  GraphEngine engine(*this, x, y, n_train, vx, vy, std::move(val_idx), lengths, std::move(val_lengths));
+  GraphEngine engine(model, owner, x, y, n_train, vx, vy, std::move(val_idx), lengths, std::move(val_lengths));
   return run_fit(engine, o);
 }
 
 std::vector<Tensor> Model::predict(const TensorList& x, int batch_size) { return predict(x, {}, batch_size); }
 
 std::vector<Tensor> Model::predict(const TensorList& x, std::span<const int64_t> given, int batch_size) {
-  Impl& m = *impl_;
   check_batch_size(batch_size);
-  m.check_x(x);
-  m.check_stateful(x[0].dim(0), batch_size, "the input", !given.empty());
-  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x, given);
+  return impl_->predict(x, given, batch_size, nullptr, nullptr);
+}
+
+// Rows rows[0..B) of states (one per direction, [N, O] and [N, H]) to or from the directions.
+static void copy_state_rows(const std::vector<int64_t>& rows, const Recurrence& r, const RecurrentState& s,
+                            std::vector<float>& h, std::vector<float>& c) {
+  const int64_t B = int64_t(rows.size());
+  h.resize(size_t(B * r.O)), c.resize(size_t(B * r.H));
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t n = rows[size_t(b)];
+    std::copy(s.h.data() + n * r.O, s.h.data() + (n + 1) * r.O, h.data() + b * r.O);
+    if (!s.c.empty()) std::copy(s.c.data() + n * r.H, s.c.data() + (n + 1) * r.H, c.data() + b * r.H);
+  }
+}
+
+std::vector<Tensor> Model::Impl::predict(const TensorList& x, std::span<const int64_t> given,
+                                         int64_t batch_size, const States* initial, States* final_states) {
+  check_x(x);
+  check_stateful(x[0].dim(0), batch_size, "the input", !given.empty());
+  const std::vector<std::vector<int64_t>> lengths = input_lengths(x, given);
   const int64_t N = x[0].dim(0);
   std::vector<Tensor> out;
-  for (size_t k = 0; k < m.output_slots.size(); ++k) {
-    const ValueSpec& s = m.slots[size_t(m.output_slots[k])].spec;
-    out.emplace_back(s.seq ? std::vector<int64_t>{N, m.out_steps(k, x), s.F} : std::vector<int64_t>{N, s.F});
+  for (size_t k = 0; k < output_slots.size(); ++k) {
+    const ValueSpec& s = slots[size_t(output_slots[k])].spec;
+    out.emplace_back(s.seq ? std::vector<int64_t>{N, out_steps(k, x), s.F} : std::vector<int64_t>{N, s.F});
   }
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
+  std::vector<float> h, c;  // one direction's state rows, in batch order
   for (int64_t start = 0; start < N; start += batch_size) {
-    const int64_t B = std::min<int64_t>(batch_size, N - start);
-    m.gather(x, lengths, order.data() + start, B);
-    m.forward(false);
-    for (size_t k = 0; k < m.output_slots.size(); ++k) {
-      const Value& v = m.slots[size_t(m.output_slots[k])].value;
-      const int64_t steps = v.seq ? v.T : 1;
+    const int64_t b_size = std::min<int64_t>(batch_size, N - start);
+    gather(x, lengths, order.data() + start, b_size);
+    if (initial) {
+      size_t k = 0;
+      for (Step& st : steps)
+        for (Recurrence* r : st.op->directions()) {
+          const RecurrentState& s = (*initial)[k++];
+          copy_state_rows(rows, *r, s, h, c);
+          r->set_initial_state(h.data(), s.c.empty() ? nullptr : c.data(), B);
+        }
+    }
+    forward(false);
+    for (size_t k = 0; k < output_slots.size(); ++k) {
+      const Value& v = slots[size_t(output_slots[k])].value;
+      const int64_t steps_k = v.seq ? v.T : 1;
       for (int64_t b = 0; b < B; ++b)
-        for (int64_t t = 0; t < steps; ++t)
-          std::memcpy(out[k].data() + (m.rows[size_t(b)] * steps + t) * v.F, v.data + (t * B + b) * v.F,
+        for (int64_t t = 0; t < steps_k; ++t)
+          std::memcpy(out[k].data() + (rows[size_t(b)] * steps_k + t) * v.F, v.data + (t * B + b) * v.F,
                       sizeof(float) * size_t(v.F));
     }
+    if (!final_states) continue;
+    size_t k = 0;
+    const Pass pass{B, false, &rng};
+    for (Step& st : steps)
+      for (Recurrence* r : st.op->directions()) {
+        RecurrentState& s = (*final_states)[k++];
+        h.resize(size_t(B * r->O)), c.resize(size_t(B * r->H));
+        r->final_state(pass.batch(slots[size_t(st.in[0])].value), h.data(), s.c.empty() ? nullptr : c.data());
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t n = rows[size_t(b)];
+          std::copy(h.data() + b * r->O, h.data() + (b + 1) * r->O, s.h.data() + n * r->O);
+          if (!s.c.empty()) std::copy(c.data() + b * r->H, c.data() + (b + 1) * r->H, s.c.data() + n * r->H);
+        }
+      }
   }
   return out;
 }
@@ -1102,8 +1036,11 @@ const std::map<std::string, std::string>& Model::metadata() const { return impl_
 
 std::vector<NamedWeight> Model::weights() const {
   std::vector<NamedWeight> out;
-  for (const LayerSlot& l : impl_->layers)
-    for (const ParamTensor& t : l.tensors) out.push_back({l.name + "." + t.name, t.shape, l.offset + t.offset});
+  for (size_t li = 0; li < impl_->layers.size(); ++li) {
+    const LayerSlot& l = impl_->layers[li];
+    for (const ParamTensor& t : l.tensors)
+      out.push_back({impl_->tensor_prefix(li) + "." + t.name, t.shape, l.offset + t.offset});
+  }
   return out;
 }
 

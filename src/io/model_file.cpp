@@ -24,14 +24,13 @@ SafetensorsFile model_to_safetensors(const Sequential& model) {
   file.metadata = m.metadata;
   file.metadata[kConfigKey] = model.to_json();
   file.metadata[kFormatKey] = "1";
-  int64_t offset = 0;
-  for (size_t l = 0; l < m.layers.size(); ++l) {
-    for (const ParamTensor& t : m.layers[l]->param_tensors()) {
-      const float* p = m.params.data() + offset + t.offset;
-      file.tensors.push_back({"layers." + std::to_string(l) + "." + t.name, t.shape,
-                              std::vector<float>(p, p + t.size())});
-    }
-    offset += m.layers[l]->param_count();
+  if (!m.built()) return file;
+  const std::vector<float>& params = m.graph().params;
+  for (const NamedWeight& w : m.chain->weights()) {  // "layers.<i>.<tensor>", in file order
+    int64_t size = 1;
+    for (int64_t d : w.shape) size *= d;
+    file.tensors.push_back({w.name, w.shape, std::vector<float>(params.begin() + w.offset,
+                                                                params.begin() + w.offset + size)});
   }
   return file;
 }
@@ -76,7 +75,7 @@ Sequential model_from_safetensors(const SafetensorsFile& file, const std::string
     if (configs[0].input_shape.empty())
       throw Error("its config has no input_shape, so the weights cannot be checked");
     m.weight_source = &source;
-    for (const LayerConfig& c : configs) model.add(c);
+    add_layers(model, configs);  // built once, from the file's tensors
     m.weight_source = nullptr;
   } catch (const Error& e) {
     const std::string what = e.what();
@@ -85,9 +84,7 @@ Sequential model_from_safetensors(const SafetensorsFile& file, const std::string
   for (const auto& [key, value] : file.metadata)
     if (key != kConfigKey && key != kFormatKey && key != kTrainStateKey) m.metadata[key] = value;
   std::set<std::string> expected;
-  for (size_t l = 0; l < m.layers.size(); ++l)
-    for (const ParamTensor& t : m.layers[l]->param_tensors())
-      expected.insert("layers." + std::to_string(l) + "." + t.name);
+  for (const NamedWeight& w : m.chain->weights()) expected.insert(w.name);
   for (const NamedTensor& t : file.tensors)
     if (!expected.count(t.name) && !is_training_state_tensor(t.name))
       throw Error("'" + path + "' holds tensor '" + t.name +

@@ -59,7 +59,7 @@ LSTMCell LSTMCell::from_model(const Sequential& model, int layer, bool backward)
                 " is out of range: the "
                 "model has " +
                 std::to_string(m.layers.size()) + " layers");
-  const Layer& l = *m.layers[size_t(layer)];
+  const ChainLayer& l = m.layers[size_t(layer)];
   const bool bi = l.config.type == LayerType::bidirectional;
   const LayerConfig& c = bi ? l.config.wrapped.at(0) : l.config;
   if (c.type != LayerType::lstm)
@@ -71,14 +71,13 @@ LSTMCell LSTMCell::from_model(const Sequential& model, int layer, bool backward)
                 " has one direction: "
                 "backward = true is for a Bidirectional layer");
   LSTMCell cell(c, l.in_features);
-  int64_t offset = 0;
-  for (int k = 0; k < layer; ++k) offset += m.layers[size_t(k)]->param_count();
+  const int64_t offset = l.offset;
   const std::string prefix = bi ? (backward ? "backward." : "forward.") : "";
-  for (const ParamTensor& t : l.param_tensors()) {  // "forward.weight_ih" -> "weight_ih"
+  for (const ParamTensor& t : l.tensors) {  // "forward.weight_ih" -> "weight_ih"
     if (t.name.rfind(prefix, 0) != 0) continue;
     const auto it = std::find(cell.names_.begin(), cell.names_.end(), t.name.substr(prefix.size()));
     const size_t k = size_t(it - cell.names_.begin());
-    const auto from = m.params.begin() + offset + t.offset;
+    const auto from = m.graph().params.begin() + offset + t.offset;
     std::copy(from, from + t.size(), cell.params_.begin() + cell.offsets_.at(k));
   }
   return cell;

@@ -290,7 +290,7 @@ std::vector<LayerConfig> layer_configs_from_json(const std::string& text) {
 
 Sequential Sequential::from_json(const std::string& text, SequentialOptions options) {
   Sequential model(options);
-  for (const LayerConfig& c : layer_configs_from_json(text)) model.add(c);
+  add_layers(model, layer_configs_from_json(text));
   return model;
 }
 

@@ -1,5 +1,4 @@
-// Sequential's insides: the stack of built layers, the one parameter buffer and its gradient
-// mirror, the optimizer state, the random generator and the batch workspace.
+// Sequential's insides: its layers and settings, and the chain (an lstm::Model) that runs them.
 //
 // Dimensions: N = samples, T = time steps, B = batch, F = input features, E = output width.
 // Data arrives batch-first ([N, T, F], Keras's layout); a batch is gathered time-major
@@ -15,6 +14,7 @@
 
 #include "core/limits.h"
 #include "core/rng.h"
+#include "graph/model_impl.h"
 #include "layers/layer.h"
 #include "lstm/model.h"
 #include "optim/optimizer.h"
@@ -25,7 +25,7 @@ namespace lstm {
 struct NamedTensor;  // io/safetensors.h
 
 // Weights to build a model from instead of initialising it (Sequential::load, checkpoints):
-// append_layer checks every tensor a layer needs - name and shape - against these before it
+// building checks every tensor a layer needs - name and shape - against these before it
 // allocates anything, so a file cannot make the model allocate more than the file holds.
 struct WeightSource {
   std::map<std::string, const NamedTensor*> by_name;
@@ -41,107 +41,109 @@ std::vector<LayerConfig> layer_configs_from_json(const std::string& text);
 nlohmann::json layer_to_json(const LayerConfig& layer);
 LayerConfig layer_from_json(const nlohmann::json& entry, const std::string& where);
 
+// What one layer of the chain is, as layers/make_layer checked it when the model was built.
+struct ChainLayer {
+  LayerConfig config;
+  int64_t in_features = 0, out_features = 0;
+  bool out_seq = false;  // returns (T, B, out) rather than (B, out)
+  std::vector<ParamTensor> tensors;  // in file order, offsets from the layer's first parameter
+  int64_t offset = 0, count = 0;     // its slice of the parameter buffer
+  bool can_step = true;
+};
+
+// Sequential is the chain case of lstm::Model: its layers, input shape and compile() settings
+// (with their own checks and messages), and - once built - the graph Input -> layer 0 -> ...
+// -> output that runs every batch (graph/model_impl.h). The chain's tensors are named as the
+// model file of format 1 names them, "layers.<i>.<tensor>".
 struct Sequential::Impl {
   SequentialOptions options;
   std::vector<LayerConfig> configs;
-  std::vector<int64_t> input_shape;  // {T, F} (T <= 0: any length) or {F}; empty until built
-  std::vector<std::unique_ptr<Layer>> layers;
-  std::vector<float> params;  // every weight of every layer, in file order
-  std::vector<float> grads;   // same layout as params
+  std::vector<int64_t> input_shape;  // {T, F} (T = 0: any length), {T} token ids or {F}; empty until built
+  std::vector<ChainLayer> layers;    // as built
+  std::unique_ptr<Model> chain;      // the graph that runs; null until built
+  // compile()'s settings; the chain holds the optimizer (and its state) once built
   Optimizer optimizer;
   Loss loss;
-  float compiled_learning_rate = 0.0f;    // compile()'s (set_learning_rate changes the other)
-  std::vector<std::string> metric_names;  // compile()'s, resolved against the model when run
-  std::vector<MetricState> metrics;       // accumulating over the batches since the last reset
-  Logs last_logs;                          // of the last evaluate()
+  std::vector<std::string> metric_names;  // resolved against the model when it is built
   bool compiled = false;
-  OptimizerState opt_state;
-  Rng rng;
+  Rng unbuilt_rng;  // draws the initial weights; once built the chain's generator goes on
   std::map<std::string, std::string> metadata;  // saved with the model file
-  const WeightSource* weight_source = nullptr;   // while loading: weights instead of init
-  int64_t max_params = limits::kParams;          // the fuzzers lower it
+  const WeightSource* weight_source = nullptr;  // while loading: weights instead of init
+  int64_t max_params = limits::kParams;         // the fuzzers lower it
+  Logs last_logs;                               // of the last evaluate()
+  bool step_checked = false;                    // step() checked every layer can stream
+  // The batch in hand (gather_x/gather_y): merge_mode none's targets as the chain takes them.
+  Tensor y_pairs;
+  const Tensor* y_in_hand = nullptr;
 
-  // The batch in hand: its shape, lengths and rows (set by gather_x).
-  Batch batch;
-  std::vector<int64_t> batch_rows;     // (B) sample indices, longest first when lengths are given
-  std::vector<int64_t> batch_lengths;  // (B) their lengths, or empty
-  std::vector<int64_t> batch_active;   // (T) rows with length > t, or empty
-  // Workspace, grown to the largest batch seen, never shrunk.
-  std::vector<float> x_batch;                 // (T, B, F) or (B, F)
-  std::vector<float> y_batch;                 // (T, B, E') or (B, E'), E' = target width
-  std::vector<std::vector<float>> acts;       // per layer: its output
-  std::vector<std::vector<float>> grad_acts;  // per layer: ∂L/∂(its output)
-  std::vector<std::vector<float>> step_out;   // per layer: its output in step()
-
-  bool built() const { return !layers.empty(); }
+  bool built() const { return chain != nullptr; }
+  Model::Impl& graph() const { return chain->impl(); }
+  Rng& rng();
+  std::vector<float>& params();
+  std::vector<float>& grads();
   // An Embedding first: samples are token ids [T] (input_shape {T}), one "feature" per step.
-  bool token_input = false;  // set by build()
-  bool tokens() const { return token_input; }
+  bool tokens() const { return !configs.empty() && configs[0].type == LayerType::embedding; }
   bool seq_input() const { return input_shape.size() == 2 || tokens(); }
   int64_t features() const { return tokens() ? 1 : input_shape.back(); }
   int64_t fixed_steps() const { return seq_input() && input_shape[0] > 0 ? input_shape[0] : 0; }
-  int64_t out_width() const { return layers.back()->out_features; }
+  int64_t out_width() const { return layers.back().out_features; }
   // 2 when the last layer is Bidirectional with merge_mode none (outputs [forward, backward],
-  // laid out side by side in the last layer's output, each out_width() / 2 wide), else 1.
+  // laid out side by side in the chain's output, each out_width() / 2 wide), else 1.
   int64_t outputs() const {
-    const LayerConfig& c = layers.back()->config;
+    const LayerConfig& c = layers.back().config;
     return c.type == LayerType::bidirectional && c.merge_mode == MergeMode::none ? 2 : 1;
   }
+  bool out_seq() const { return layers.back().out_seq; }
   // A model with stateful layers runs batches of exactly this size (the first layer's
   // batch_size); 0 for any other model.
   int64_t stateful_batch() const;
   // Every recurrent direction in layer order (a Bidirectional layer: forward, backward).
-  std::vector<Recurrence*> directions() const {
-    std::vector<Recurrence*> out;
-    for (const auto& layer : layers)
-      for (Recurrence* r : layer->directions()) out.push_back(r);
-    return out;
-  }
+  std::vector<Recurrence*> directions() const;
   // For a stateful model: batch_size is its fixed one, the n samples fill whole batches, and
   // no lengths (every row's state goes on from step T). Throws lstm::Error naming the fix.
   void check_stateful(int64_t n, int64_t batch_size, bool lengths, const char* name) const;
-  bool out_seq() const { return layers.back()->out_seq; }
 
-  // Builds one more layer: its weights from weight_source when set, else initialised.
-  void append_layer(const LayerConfig& config);
-  void bind_all();                               // re-point layers after the buffers moved
-  // Every write to params ends with this: layers drop what they derived from the weights.
-  void weights_changed() {
-    for (auto& layer : layers) layer->weights_changed();
-  }
+  // add()'s checks of layer `index` (messages "layer <index> (<type>)").
+  void check_add(const LayerConfig& layer, size_t index) const;
+  // Builds the chain for input_shape from configs: each layer checked by layers/make_layer
+  // (its messages), its weights from weight_source when set, else those of `keep` (the
+  // parameters of the layers before, when a layer is added to a built model) and initialised
+  // for the rest. On error nothing changes.
+  void build_chain(const std::vector<float>* keep);
+  // The chain's loss, optimizer and metrics from compile()'s settings (its optimizer state
+  // starts afresh).
+  void compile_chain();
+  // Every write to params() ends with this: layers drop what they derived from the weights.
+  void weights_changed();
 
   // Boundary checks with messages that name the fix; T of x, for sequence models.
   int64_t check_x(const Tensor& x, const char* name) const;
   void check_y(const Tensor& x, const Tensor& y, const char* xname, const char* yname) const;
   std::vector<int64_t> output_shape(int64_t N, int64_t T) const;
-
   // The sequences' lengths for x: `given` (empty: none), or read off x by a first
   // Embedding(mask_zero) or Masking layer (then `given`, if any, must agree). Empty when every
   // sequence runs all T steps. Throws lstm::Error naming the sample for a length out of 1..T or
   // padding that is not at the end.
   std::vector<int64_t> resolve_lengths(const Tensor& x, const std::vector<int64_t>& given,
                                        const char* name) const;
-  // Makes samples idx[0..B) of x the batch: sorted longest first when `lengths` (per sample of
-  // x) is not empty, copied into x_batch time-major; gather_y copies the same rows' targets.
+  // y as the chain takes it: itself, or for merge_mode none ([2, N, ..., W]) each sample's two
+  // targets side by side ([N, ..., 2W], as the chain's output lies).
+  const Tensor& chain_targets(const Tensor& y, Tensor& storage) const;
+
+  // One batch by hand (the tests' gradient checks): samples idx[0..B) of x, sorted longest
+  // first when lengths are given; the same rows' targets; forward (training: dropout draws its
+  // masks) returning the last layer's output (T, B, E) or (B, E); the loss over valid steps
+  // and, with backward, the gradients into grads() (zeroed first).
   void gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t T,
                 const std::vector<int64_t>& lengths = {});
   void gather_y(const Tensor& y);
-  // Forward through every layer on x_batch; returns the last layer's output. training: dropout
-  // draws its masks.
   const float* forward(bool training = false);
-  // Loss of the last forward against y_batch (over valid steps only, with lengths); with
-  // backward = true, also backpropagates into grads (zeroed first).
   double loss_and_backward(bool backward);
-  // predict(), from the given initial states (null: zero or carried) and, unless null, into
-  // final (shaped as zero_states(N)) the states each sample ended in.
-  Tensor predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size,
-                 const States* initial, States* final_states);
-  // The metrics of compile() for this (built) model, their sums reset.
-  void reset_metrics();
-  // Mean loss over samples idx[0..n) of (x, y), in batches; the metrics accumulate over them.
-  double evaluate(const Tensor& x, const Tensor& y, const std::vector<int64_t>& lengths,
-                  const int64_t* idx, int64_t n, int64_t batch_size);
 };
+
+// add() of every config, the model built once at the end when the first sets input_shape
+// (loading a file, from_json).
+void add_layers(Sequential& model, const std::vector<LayerConfig>& configs);
 
 // Builds `model` for samples shaped like x's ([N, T, F] or [N, F]) unless it is built already;
 // throws lstm::Error for any other rank.

@@ -1,5 +1,7 @@
-// Sequential: building, the one parameter buffer, batches, predict/evaluate and summary.
-// fit() lives in src/train/fit.cpp, save/load in src/io/model_file.cpp, JSON in config.cpp.
+// Sequential, the chain case of lstm::Model: its layers' checks, building the chain (the graph
+// Input -> layer 0 -> ... that runs every batch), predict/evaluate/step through it, and its
+// summary. fit() lives in src/train/fit.cpp, save/load in src/io/model_file.cpp, JSON in
+// config.cpp.
 // N = samples, T = time steps, B = batch, F = input features, E = output width.
 #include <algorithm>
 #include <array>
@@ -12,6 +14,7 @@
 
 #include "core/limits.h"
 #include "graph/graph.h"
+#include "graph/graph_model.h"
 #include "io/safetensors.h"
 #include "layers/loss_fn.h"
 #include "layers/recurrence.h"
@@ -29,49 +32,51 @@ const char* version() { return "0.1.0"; }
 
 Sequential::Sequential(SequentialOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
-  impl_->rng.reseed(options.seed);
+  impl_->unbuilt_rng.reseed(options.seed);
 }
 Sequential::~Sequential() = default;
 Sequential::Sequential(Sequential&&) noexcept = default;
 Sequential& Sequential::operator=(Sequential&&) noexcept = default;
 
-Sequential Sequential::clone() const {
-  Sequential copy(impl_->options);
-  Impl& c = *copy.impl_;
-  if (built()) {
-    c.input_shape = impl_->input_shape;
-    c.token_input = impl_->token_input;
-    for (const LayerConfig& cfg : impl_->configs) c.append_layer(cfg);
-    c.params = impl_->params;
-    c.weights_changed();
-  } else {
-    c.configs = impl_->configs;
-  }
-  c.optimizer = impl_->optimizer;
-  c.loss = impl_->loss;
-  c.compiled = impl_->compiled;
-  c.metric_names = impl_->metric_names;
-  c.compiled_learning_rate = impl_->compiled_learning_rate;
-  c.opt_state = impl_->opt_state;
-  c.rng = impl_->rng;
-  c.metadata = impl_->metadata;
-  return copy;
+Rng& Sequential::Impl::rng() { return built() ? graph().rng : unbuilt_rng; }
+std::vector<float>& Sequential::Impl::params() { return graph().params; }
+std::vector<float>& Sequential::Impl::grads() { return graph().grads; }
+void Sequential::Impl::weights_changed() {
+  if (built()) graph().weights_changed();
+}
+std::vector<Recurrence*> Sequential::Impl::directions() const {
+  return built() ? graph().directions() : std::vector<Recurrence*>{};
 }
 
-void Sequential::Impl::bind_all() {
-  grads.resize(params.size());
-  int64_t offset = 0;
-  for (auto& layer : layers) {
-    layer->bind(params.data() + offset, grads.data() + offset);
-    offset += layer->param_count();
+Sequential Sequential::clone() const {
+  const Impl& m = *impl_;
+  Sequential copy(m.options);
+  Impl& c = *copy.impl_;
+  c.configs = m.configs;
+  c.optimizer = m.optimizer;
+  c.loss = m.loss;
+  c.compiled = m.compiled;
+  c.metric_names = m.metric_names;
+  c.metadata = m.metadata;
+  c.max_params = m.max_params;
+  c.unbuilt_rng = m.unbuilt_rng;
+  if (m.built()) {
+    c.input_shape = m.input_shape;
+    const std::vector<float> weights = m.graph().params;
+    c.build_chain(&weights);
+    Model::Impl &from = m.graph(), &to = c.graph();
+    to.rng = from.rng;
+    to.optimizer = from.optimizer;
+    to.compiled_learning_rate = from.compiled_learning_rate;
+    to.opt_state = from.opt_state;
   }
-  weights_changed();
+  return copy;
 }
 
 // The tensors layer `index` needs, each present in `source` with its shape (before anything is
 // allocated for them).
-static void check_source(const WeightSource& source, const Layer& layer, int index) {
-  for (const ParamTensor& t : layer.param_tensors()) {
+static void check_source(const WeightSource& source, const ChainLayer& layer, int index) {
+  for (const ParamTensor& t : layer.tensors) {
     const std::string name = "layers." + std::to_string(index) + "." + t.name;
     auto found = source.by_name.find(name);
     if (found == source.by_name.end())
@@ -91,101 +96,143 @@ static std::string gigabytes(int64_t floats) {
   return s.str();
 }
 
-void Sequential::Impl::append_layer(const LayerConfig& config) {
-  const int index = int(layers.size());
-  if (index >= limits::kLayers)
-    throw Error("a model holds at most " + std::to_string(limits::kLayers) + " layers");
-  const bool in_seq = index == 0 ? seq_input() : layers.back()->out_seq;
-  const int64_t in_features = index == 0 ? features() : layers.back()->out_features;
-  std::unique_ptr<Layer> layer = make_layer(config, in_features, in_seq, index);
-  const std::string where = "layer " + std::to_string(index) + " (" + layer_type_name(config.type) + ")";
-  const int64_t offset = int64_t(params.size()), n = layer->param_count();
-  if (weight_source) check_source(*weight_source, *layer, index);
-  if (n > max_params - offset)  // widths are at most 2^24, so n did not overflow
-    throw Error(where + " would bring the model to " + std::to_string(offset + n) +
-                " parameters (" + gigabytes(offset + n) + "), more than the limit of " +
-                std::to_string(max_params) + " (" + gigabytes(max_params) +
-                "): use fewer units");
-  try {
-    params.resize(size_t(offset + n));
-    grads.resize(params.size());
-  } catch (const std::bad_alloc&) {
-    params.resize(size_t(offset)), grads.resize(size_t(offset));
-    throw Error("out of memory allocating the weights of " + where + ": " + std::to_string(n) +
-                " parameters and their gradients, " + gigabytes(2 * n));
+void Sequential::Impl::build_chain(const std::vector<float>* keep) {
+  // Every layer checked by layers/ first (its messages name it by index), its size against the
+  // limit and, from a file, its tensors against the file, before anything is allocated.
+  std::vector<ChainLayer> built_layers;
+  int64_t total = 0;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const LayerConfig& config = configs[i];
+    const bool in_seq = i == 0 ? seq_input() : built_layers.back().out_seq;
+    const int64_t in_features = i == 0 ? features() : built_layers.back().out_features;
+    const std::unique_ptr<Layer> layer = make_layer(config, in_features, in_seq, int(i));
+    ChainLayer l{config, in_features, layer->out_features, layer->out_seq, layer->param_tensors(),
+                 total, layer->param_count(), layer->can_step()};
+    const std::string where = "layer " + std::to_string(i) + " (" + layer_type_name(config.type) + ")";
+    if (weight_source) check_source(*weight_source, l, int(i));
+    if (l.count > max_params - total)  // widths are at most 2^24, so count did not overflow
+      throw Error(where + " would bring the model to " + std::to_string(total + l.count) +
+                  " parameters (" + gigabytes(total + l.count) + "), more than the limit of " +
+                  std::to_string(max_params) + " (" + gigabytes(max_params) +
+                  "): use fewer units");
+    total += l.count;
+    built_layers.push_back(std::move(l));
   }
-  layers.push_back(std::move(layer));
-  configs.push_back(config);
-  bind_all();
-  if (weight_source) {
-    for (const ParamTensor& t : layers.back()->param_tensors()) {
-      const NamedTensor& src = *weight_source->by_name.at("layers." + std::to_string(index) + "." + t.name);
-      std::copy(src.data.begin(), src.data.end(), params.begin() + offset + t.offset);
-    }
-  } else {
-    layers.back()->init(rng);
+  // The graph: Input -> layer 0 -> ... -> the last layer (merge_mode none's two outputs side
+  // by side, as the model has always laid them out).
+  InputOptions in_options;
+  in_options.name = "input";
+  in_options.batch_size = configs[0].batch_size;
+  in_options.lengths = seq_input();
+  const SymbolicTensor input = Input(input_shape, in_options);
+  SymbolicTensor t = input;
+  for (const LayerConfig& config : configs) {
+    LayerConfig c = config;
+    c.input_shape.clear(), c.batch_size = 0, c.name.clear(), c.identity.reset();
+    const std::vector<SymbolicTensor> out = c.call({t}, {});
+    const bool two = c.type == LayerType::bidirectional && c.merge_mode == MergeMode::none;
+    t = two ? Concatenate()({out[0], out[1]}) : out[0];
   }
-  weights_changed();
-  opt_state = OptimizerState{};  // the parameter set changed: moments start afresh
+  const int keep_layers = keep ? int(layers.size()) : 0;
+  Model model = lstm::build_chain(input, t, {options.name, options.seed}, rng(), weight_source,
+                            weight_source ? 0 : keep_layers);
+  if (keep) std::copy(keep->begin(), keep->end(), model.impl().params.begin());
+  model.impl().weights_changed();
+  chain = std::make_unique<Model>(std::move(model));
+  layers = std::move(built_layers);
+  step_checked = false;
+  if (compiled) compile_chain();
 }
 
-void Sequential::add(const LayerConfig& layer) {
-  Impl& m = *impl_;
+void Sequential::Impl::compile_chain() {
+  Model::Impl& g = graph();
+  g.optimizer = optimizer;
+  g.compiled_learning_rate = optimizer.learning_rate;
+  g.losses = {loss};
+  // merge_mode none: two outputs whose mean losses add up (Keras), each half of the output
+  g.loss_weights = {outputs() == 2 ? 2.0 : 1.0};
+  const std::vector<MetricSpec> specs = resolve_metrics(metric_names, loss, out_width() / outputs(), "compile");
+  for (const MetricSpec& s : specs)
+    if (outputs() == 2 && s.kind == MetricKind::auc)  // the two outputs lie side by side
+      throw Error("compile: metric \"" + s.name + "\": AUC of one binary output, but the last layer "
+                  "is Bidirectional with merge_mode none (two outputs): merge them, or use "
+                  "binary_accuracy");
+  g.metrics = {metric_states(specs, loss)};
+  g.compiled = true;
+  g.opt_state = OptimizerState{};
+}
+
+void Sequential::Impl::check_add(const LayerConfig& layer, size_t index) const {
   if (!layer.kind.empty())
     throw Error("a " + layer.kind + " layer runs in graphs only (it may join several tensors): "
                 "build the model with lstm::Input and lstm::Model (lstm/functional.h)");
-  const std::string where = "layer " + std::to_string(m.configs.size()) + " (" +
-                            layer_type_name(layer.type) + ")";
+  const std::string where = "layer " + std::to_string(index) + " (" + layer_type_name(layer.type) + ")";
   if (layer.type != LayerType::dropout && layer.type != LayerType::masking &&
       (layer.units <= 0 || layer.units > limits::kWidth))
     throw Error(where + ": units must be an integer in 1.." + std::to_string(limits::kWidth) +
                 ", got " + std::to_string(layer.units));
-  if (int64_t(m.configs.size()) >= limits::kLayers)
+  if (int64_t(index) >= limits::kLayers)
     throw Error(where + ": a model holds at most " + std::to_string(limits::kLayers) + " layers");
-  if (!layer.input_shape.empty() && !m.configs.empty())
+  if (!layer.input_shape.empty() && index > 0)
     throw Error(where + " sets input_shape, but only the first layer of a Sequential model may: "
                 "remove it from this layer");
-  if (!m.configs.empty() && m.configs.back().type == LayerType::bidirectional &&
-      m.configs.back().merge_mode == MergeMode::none)
+  if (index > 0 && configs[index - 1].type == LayerType::bidirectional &&
+      configs[index - 1].merge_mode == MergeMode::none)
     throw Error(where + " follows a Bidirectional layer with merge_mode none, which returns two "
                 "outputs (Keras: a list) and so must be the last layer: merge with concat, sum, "
                 "mul or ave to pass both directions on");
-  if (layer.batch_size != 0 && !m.configs.empty())
+  if (layer.batch_size != 0 && index > 0)
     throw Error(where + " sets batch_size, but only the first layer of a Sequential model may: "
                 "remove it from this layer");
   if (layer.batch_size < 0)
     throw Error(where + ": batch_size must be a positive integer (or 0: any), got " +
                 std::to_string(layer.batch_size));
-  if (layer.stateful && (m.configs.empty() ? layer.batch_size : m.configs[0].batch_size) <= 0)
+  if (layer.stateful && (index == 0 ? layer.batch_size : configs[0].batch_size) <= 0)
     throw Error(where + " is stateful, so the model needs a fixed batch size: each row's state "
                 "goes on in the same row of the next batch. Give the first layer batch_size "
                 "(Keras: batch_input_shape)");
-  if (m.built()) {
-    m.append_layer(layer);
-    return;
-  }
+}
+
+void Sequential::add(const LayerConfig& layer) {
+  Impl& m = *impl_;
+  m.check_add(layer, m.configs.size());
   m.configs.push_back(layer);
-  if (m.configs.size() == 1 && !layer.input_shape.empty()) {
-    try {
+  try {
+    if (m.built()) {  // the layers before keep their weights; the new one is initialised
+      const std::vector<float> weights = m.graph().params;
+      m.build_chain(&weights);
+    } else if (m.configs.size() == 1 && !layer.input_shape.empty()) {
       build(layer.input_shape);
-    } catch (...) {
-      m.configs.pop_back();  // a layer that cannot be built is not added
-      throw;
     }
+  } catch (...) {
+    m.configs.pop_back();  // a layer that cannot be built is not added
+    throw;
   }
+}
+
+void add_layers(Sequential& model, const std::vector<LayerConfig>& configs) {
+  Sequential::Impl& m = model.impl();
+  for (const LayerConfig& c : configs) {
+    m.check_add(c, m.configs.size());
+    m.configs.push_back(c);
+  }
+  if (!m.built() && !m.configs.empty() && !m.configs[0].input_shape.empty())
+    model.build(m.configs[0].input_shape);
 }
 
 void Sequential::build(const std::vector<int64_t>& input_shape) {
   Impl& m = *impl_;
+  std::vector<int64_t> shape = input_shape;
+  const bool tokens = !m.configs.empty() && m.configs[0].type == LayerType::embedding;
+  const bool seq = shape.size() == 2;
+  if ((seq || (tokens && shape.size() == 1)) && shape[0] < 0) shape[0] = 0;
   if (m.built()) {
-    if (input_shape != m.input_shape)
+    if (shape != m.input_shape)
       throw Error("the model is already built for input shape " + shape_string(m.input_shape) +
                   ", not " + shape_string(input_shape));
     return;
   }
   if (m.configs.empty()) throw Error("the model has no layers: add() at least one before building");
-  const bool tokens = m.configs[0].type == LayerType::embedding;
-  const bool seq = input_shape.size() == 2;
   if (tokens && input_shape.size() != 1)
     throw Error("input_shape " + shape_string(input_shape) + " is not valid for a model that "
                 "starts with an Embedding: give {timesteps} (0 for any length), the token ids "
@@ -199,17 +246,11 @@ void Sequential::build(const std::vector<int64_t>& input_shape) {
   if ((seq || tokens) && input_shape[0] > limits::kTimeSteps)
     throw Error("input_shape " + shape_string(input_shape) + ": at most " +
                 std::to_string(limits::kTimeSteps) + " time steps");
-  std::vector<LayerConfig> configs = std::move(m.configs);
-  m.configs.clear();
-  m.input_shape = input_shape;
-  m.token_input = tokens;
-  if ((seq || tokens) && m.input_shape[0] < 0) m.input_shape[0] = 0;
+  m.input_shape = shape;
   try {
-    for (const LayerConfig& c : configs) m.append_layer(c);
+    m.build_chain(nullptr);
   } catch (...) {
-    m.layers.clear(), m.params.clear(), m.grads.clear(), m.input_shape.clear();
-    m.token_input = false;
-    m.configs = std::move(configs);
+    m.input_shape.clear();
     throw;
   }
 }
@@ -222,25 +263,28 @@ void Sequential::compile(const Optimizer& optimizer, const Loss& loss, CompileOp
   if (options.loss_weights.size() > 1)
     throw Error("compile: loss_weights weigh the outputs of a graph (lstm::Model); a Sequential "
                 "model has one output");
-  // names and loss checked now; widths once the model is built (reset_metrics)
+  // names and loss checked now; widths once the model is built (compile_chain)
   resolve_metrics(options.metrics, loss, built() ? impl_->out_width() / impl_->outputs() : 0, "compile");
-  impl_->metric_names = options.metrics;
-  impl_->compiled_learning_rate = optimizer.learning_rate;
-  impl_->optimizer = optimizer;
-  impl_->loss = loss;
-  impl_->compiled = true;
-  impl_->opt_state = OptimizerState{};
+  Impl& m = *impl_;
+  m.metric_names = options.metrics;
+  m.optimizer = optimizer;
+  m.loss = loss;
+  m.compiled = true;
+  if (m.built()) m.compile_chain();
 }
 
 bool Sequential::built() const { return impl_->built(); }
-int64_t Sequential::count_params() const { return int64_t(impl_->params.size()); }
-std::vector<float> Sequential::get_weights() const { return impl_->params; }
+int64_t Sequential::count_params() const { return built() ? int64_t(impl_->graph().params.size()) : 0; }
+std::vector<float> Sequential::get_weights() const {
+  return built() ? impl_->graph().params : std::vector<float>{};
+}
 void Sequential::set_weights(const std::vector<float>& weights) {
-  if (weights.size() != impl_->params.size())
+  if (weights.size() != size_t(count_params()))
     throw Error("set_weights got " + std::to_string(weights.size()) +
-                " values but the model has " + std::to_string(impl_->params.size()) +
+                " values but the model has " + std::to_string(count_params()) +
                 " parameters" + (built() ? "" : " (it is not built yet)"));
-  std::copy(weights.begin(), weights.end(), impl_->params.begin());
+  if (!built()) return;
+  std::copy(weights.begin(), weights.end(), impl_->graph().params.begin());
   impl_->weights_changed();
 }
 const std::vector<LayerConfig>& Sequential::layers() const { return impl_->configs; }
@@ -251,15 +295,18 @@ std::vector<int64_t> Sequential::output_shape() const {
   shape.erase(shape.begin() + (impl_->outputs() == 2 ? 1 : 0));  // the batch axis
   return shape;
 }
-const Optimizer& Sequential::optimizer() const { return impl_->optimizer; }
+const Optimizer& Sequential::optimizer() const {
+  return built() ? impl_->graph().optimizer : impl_->optimizer;
+}
 void Sequential::set_learning_rate(float learning_rate) {
-  Optimizer o = impl_->optimizer;
+  Optimizer o = optimizer();
   o.learning_rate = learning_rate;
   optimizer_check(o);
-  impl_->optimizer = o;
+  impl_->optimizer.learning_rate = learning_rate;
+  if (built()) impl_->graph().optimizer = o;
 }
 const Loss& Sequential::loss() const { return impl_->loss; }
-void Sequential::set_seed(uint64_t seed) { impl_->rng.reseed(seed); }
+void Sequential::set_seed(uint64_t seed) { impl_->rng().reseed(seed); }
 std::map<std::string, std::string>& Sequential::metadata() { return impl_->metadata; }
 const std::map<std::string, std::string>& Sequential::metadata() const { return impl_->metadata; }
 
@@ -397,135 +444,35 @@ void Sequential::Impl::check_y(const Tensor& x, const Tensor& y, const char* xna
 
 // ---- batches -------------------------------------------------------------------------------
 
-// Copies rows idx[0..B) of src (batch-first [N, T, W] when seq, [N, W] otherwise) to dst,
-// time-major (T, B, W).
-static void gather(const float* src, const int64_t* idx, int64_t B, int64_t T, int64_t W,
-                   float* dst) {
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t < T; ++t)
-      std::memcpy(dst + (t * B + b) * W, src + (idx[b] * T + t) * W, sizeof(float) * size_t(W));
-}
-
-void Sequential::Impl::gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t T,
-                                const std::vector<int64_t>& lengths) {
-  batch_rows.assign(idx, idx + B);
-  batch_lengths.clear(), batch_active.clear();
-  if (!lengths.empty()) {  // longest first: the rows still running at step t are a prefix
-    std::stable_sort(batch_rows.begin(), batch_rows.end(), [&](int64_t a, int64_t b) {
-      return lengths[size_t(a)] > lengths[size_t(b)];
-    });
-    for (int64_t r : batch_rows) batch_lengths.push_back(lengths[size_t(r)]);
-    batch_active = rows_running(batch_lengths, T);
-  }
-  batch = Batch{T, B, batch_lengths.empty() ? nullptr : batch_lengths.data(),
-                batch_active.empty() ? nullptr : batch_active.data(), false, &rng};
-  grow(x_batch, T * B * features());
-  gather(x.data(), batch_rows.data(), B, T, features(), x_batch.data());
-}
-
-void Sequential::Impl::gather_y(const Tensor& y) {
-  const int64_t steps = out_seq() ? batch.T : 1, width = loss_target_width(loss, out_width());
-  grow(y_batch, steps * batch.B * width);
-  if (outputs() == 1) return gather(y.data(), batch_rows.data(), batch.B, steps, width, y_batch.data());
-  // y [2, N, steps, W] -> (steps, B, 2W): each row's two targets side by side, as the outputs
-  const int64_t W = width / 2, N = y.dim(1);
+const Tensor& Sequential::Impl::chain_targets(const Tensor& y, Tensor& storage) const {
+  if (outputs() == 1) return y;
+  // y [2, N, steps, W] -> [N, steps, 2W]: each row's two targets side by side, as the outputs
+  const int64_t N = y.dim(1), W = y.dim(-1), steps = y.size() / (2 * N * W);
+  std::vector<int64_t> shape(y.shape().begin() + 1, y.shape().end());
+  shape.back() = 2 * W;
+  storage = Tensor(shape);
   for (int64_t o = 0; o < 2; ++o)
-    for (int64_t b = 0; b < batch.B; ++b)
-      for (int64_t t = 0; t < steps; ++t)
-        std::memcpy(y_batch.data() + (t * batch.B + b) * width + o * W,
-                    y.data() + ((o * N + batch_rows[size_t(b)]) * steps + t) * W, sizeof(float) * size_t(W));
+    for (int64_t r = 0; r < N * steps; ++r)
+      std::memcpy(storage.data() + r * 2 * W + o * W, y.data() + (o * N * steps + r) * W,
+                  sizeof(float) * size_t(W));
+  return storage;
 }
+
+void Sequential::Impl::gather_x(const Tensor& x, const int64_t* idx, int64_t B, int64_t,
+                                const std::vector<int64_t>& lengths) {
+  graph().gather(x, {lengths}, idx, B);
+}
+
+void Sequential::Impl::gather_y(const Tensor& y) { y_in_hand = &chain_targets(y, y_pairs); }
 
 const float* Sequential::Impl::forward(bool training) {
-  acts.resize(layers.size());
-  grad_acts.resize(layers.size());
-  batch.training = training;
-  const float* in = x_batch.data();
-  for (size_t l = 0; l < layers.size(); ++l) {
-    Layer& layer = *layers[l];
-    grow(acts[l], (layer.out_seq ? batch.T : 1) * batch.B * layer.out_features);
-    layer.forward(in, acts[l].data(), batch);
-    in = acts[l].data();
-  }
-  return in;
+  Model::Impl& g = graph();
+  g.forward(training);
+  return g.slots[size_t(g.output_slots[0])].value.data;
 }
 
 double Sequential::Impl::loss_and_backward(bool backward) {
-  const size_t last = layers.size() - 1;
-  const int64_t B = batch.B, E = out_width(), W = loss_target_width(loss, E);
-  const int64_t R = (out_seq() ? batch.T : 1) * B;
-  float* dout = nullptr;
-  if (backward) {
-    grow(grad_acts[last], R * E);
-    dout = grad_acts[last].data();
-  }
-  double value = 0.0;
-  if (out_seq() && batch.active) {
-    // Padded steps are not predictions: the mean runs over valid steps only, step by step.
-    int64_t valid = 0;
-    for (int64_t t = 0; t < batch.T; ++t) valid += batch.active[t];
-    for (int64_t t = 0; t < batch.T; ++t) {
-      const int64_t n = batch.active[t], row = t * B;
-      float* d = dout ? dout + row * E : nullptr;
-      if (n == 0) {  // every row of this batch has ended
-        if (d) std::memset(d, 0, sizeof(float) * size_t(B * E));
-        continue;
-      }
-      value += loss_forward_backward(loss, acts[last].data() + row * E, y_batch.data() + row * W,
-                                     n, E, d) * double(n) / double(valid);
-      for (MetricState& m : metrics) m.update(acts[last].data() + row * E, y_batch.data() + row * W, n, E);
-      if (!d) continue;
-      const float share = float(double(n) / double(valid));
-      for (int64_t k = 0; k < n * E; ++k) d[k] *= share;
-      std::memset(d + n * E, 0, sizeof(float) * size_t((B - n) * E));
-    }
-  } else {
-    value = loss_forward_backward(loss, acts[last].data(), y_batch.data(), R, E, dout);
-    for (MetricState& m : metrics) m.update(acts[last].data(), y_batch.data(), R, E);
-  }
-  if (outputs() == 2) {  // the two outputs' mean losses add up (Keras), each over half of E
-    value *= 2.0;
-    for (int64_t k = 0; dout && k < R * E; ++k) dout[k] *= 2.0f;
-  }
-  if (!backward) return value;
-  std::fill(grads.begin(), grads.end(), 0.0f);
-  for (size_t l = layers.size(); l-- > 0;) {
-    Layer& layer = *layers[l];
-    float* dx = nullptr;
-    if (l > 0) {
-      grow(grad_acts[l - 1], (layers[l - 1]->out_seq ? batch.T : 1) * B * layers[l - 1]->out_features);
-      dx = grad_acts[l - 1].data();
-    }
-    const float* x = l == 0 ? x_batch.data() : acts[l - 1].data();
-    layer.backward(x, acts[l].data(), grad_acts[l].data(), dx, batch);
-  }
-  return value;
-}
-
-void Sequential::Impl::reset_metrics() {
-  const std::vector<MetricSpec> specs = resolve_metrics(metric_names, loss, out_width() / outputs(), "compile");
-  for (const MetricSpec& s : specs)
-    if (outputs() == 2 && s.kind == MetricKind::auc)  // the two outputs lie side by side
-      throw Error("compile: metric \"" + s.name + "\": AUC of one binary output, but the last layer "
-                  "is Bidirectional with merge_mode none (two outputs): merge them, or use "
-                  "binary_accuracy");
-  metrics = metric_states(specs, loss);
-  for (MetricState& m : metrics) m.reset();
-}
-
-double Sequential::Impl::evaluate(const Tensor& x, const Tensor& y,
-                                  const std::vector<int64_t>& lengths, const int64_t* idx,
-                                  int64_t n, int64_t batch_size) {
-  const int64_t T = seq_input() ? x.dim(1) : 1;
-  double total = 0.0;
-  for (int64_t start = 0; start < n; start += batch_size) {
-    const int64_t B = std::min(batch_size, n - start);
-    gather_x(x, idx + start, B, T, lengths);
-    gather_y(y);
-    forward();
-    total += loss_and_backward(false) * double(B);
-  }
-  return total / double(n);
+  return graph().loss_and_backward(*y_in_hand, backward, nullptr);
 }
 
 static void check_batch_size(int64_t batch_size) {
@@ -543,23 +490,11 @@ void build_from(Sequential& model, const Tensor& x) {
 }
 
 Tensor Sequential::predict(const Tensor& x, int batch_size) {
-  build_from(*this, x);
-  return impl_->predict(x, {}, batch_size, nullptr, nullptr);
+  return predict(x, std::span<const int64_t>(), batch_size);
 }
 
 Tensor Sequential::predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size) {
-  build_from(*this, x);
-  return impl_->predict(x, lengths, batch_size, nullptr, nullptr);
-}
-
-PredictionWithState Sequential::predict_with_state(const Tensor& x, const States& initial_state,
-                                                   std::span<const int64_t> lengths, int batch_size) {
-  build_from(*this, x);
-  PredictionWithState out;
-  out.states = zero_states(x.rank() >= 1 ? x.dim(0) : 0);
-  out.y = impl_->predict(x, lengths, batch_size, initial_state.empty() ? nullptr : &initial_state,
-                         &out.states);
-  return out;
+  return predict_with_state(x, {}, lengths, batch_size).y;
 }
 
 States Sequential::zero_states(int64_t N) const {
@@ -591,53 +526,29 @@ static void check_states(const States& initial, const States& expect) {
   }
 }
 
-Tensor Sequential::Impl::predict(const Tensor& x, std::span<const int64_t> lengths,
-                                 int batch_size, const States* initial, States* final_states) {
+PredictionWithState Sequential::predict_with_state(const Tensor& x, const States& initial_state,
+                                                   std::span<const int64_t> lengths, int batch_size) {
+  build_from(*this, x);
+  Impl& m = *impl_;
   check_batch_size(batch_size);
-  if (!built()) throw Error("the model is not built");
-  const int64_t T = check_x(x, "X"), N = x.dim(0), E = out_width();
-  const std::vector<int64_t> L = resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
-  check_stateful(N, batch_size, !L.empty(), "X");
-  if (initial) check_states(*initial, *final_states);
-  const std::vector<Recurrence*> dirs = directions();
-  Tensor out(output_shape(N, T));
-  std::vector<int64_t> order(static_cast<size_t>(N));
-  std::iota(order.begin(), order.end(), 0);
-  const int64_t steps = out_seq() ? T : 1;
-  std::vector<float> h, c;  // one direction's state rows, in batch order
-  for (int64_t start = 0; start < N; start += batch_size) {
-    const int64_t B = std::min<int64_t>(batch_size, N - start);
-    gather_x(x, order.data() + start, B, T, L);
-    for (size_t k = 0; initial && k < dirs.size(); ++k) {  // rows of the given states
-      const Recurrence& r = *dirs[k];
-      const RecurrentState& s = (*initial)[k];
-      h.resize(size_t(B * r.O)), c.resize(size_t(B * r.H));
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t n = batch_rows[size_t(b)];
-        std::copy(s.h.data() + n * r.O, s.h.data() + (n + 1) * r.O, h.data() + b * r.O);
-        if (!s.c.empty()) std::copy(s.c.data() + n * r.H, s.c.data() + (n + 1) * r.H, c.data() + b * r.H);
-      }
-      dirs[k]->set_initial_state(h.data(), s.c.empty() ? nullptr : c.data(), B);
-    }
-    const float* y = forward();  // (steps, B, E), rows in batch_rows order
-    const int64_t W = E / outputs();  // merge_mode none: out [2, N, steps, W]
-    for (int64_t o = 0; o < outputs(); ++o)
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t t = 0; t < steps; ++t)
-          std::memcpy(out.data() + ((o * N + batch_rows[size_t(b)]) * steps + t) * W,
-                      y + (t * B + b) * E + o * W, sizeof(float) * size_t(W));
-    for (size_t k = 0; final_states && k < dirs.size(); ++k) {
-      const Recurrence& r = *dirs[k];
-      RecurrentState& s = (*final_states)[k];
-      h.resize(size_t(B * r.O)), c.resize(size_t(B * r.H));
-      r.final_state(batch, h.data(), s.c.empty() ? nullptr : c.data());
-      for (int64_t b = 0; b < B; ++b) {
-        const int64_t n = batch_rows[size_t(b)];
-        std::copy(h.data() + b * r.O, h.data() + (b + 1) * r.O, s.h.data() + n * r.O);
-        if (!s.c.empty()) std::copy(c.data() + b * r.H, c.data() + (b + 1) * r.H, s.c.data() + n * r.H);
-      }
-    }
+  const int64_t T = m.check_x(x, "X"), N = x.dim(0);
+  const std::vector<int64_t> L = m.resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
+  m.check_stateful(N, batch_size, !L.empty(), "X");
+  PredictionWithState out;
+  out.states = zero_states(N);
+  if (!initial_state.empty()) check_states(initial_state, out.states);
+  std::vector<Tensor> y = m.graph().predict(x, lengths, batch_size,
+                                            initial_state.empty() ? nullptr : &initial_state, &out.states);
+  if (m.outputs() == 1) {
+    out.y = std::move(y[0]);
+    return out;
   }
+  // [N, steps, 2W] -> [2, N, steps, W]: forward, then backward
+  out.y = Tensor(m.output_shape(N, T));
+  const int64_t W = m.out_width() / 2, rows = y[0].size() / (2 * W);
+  for (int64_t o = 0; o < 2; ++o)
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(out.y.data() + (o * rows + r) * W, y[0].data() + r * 2 * W + o * W, sizeof(float) * size_t(W));
   return out;
 }
 
@@ -648,19 +559,22 @@ double Sequential::evaluate(const Tensor& x, const Tensor& y, int batch_size) {
 double Sequential::evaluate(const Tensor& x, const Tensor& y, std::span<const int64_t> lengths,
                             int batch_size) {
   check_batch_size(batch_size);
-  if (!impl_->compiled)
+  Impl& m = *impl_;
+  if (!m.compiled)
     throw Error("evaluate() needs a loss: call compile(optimizer, loss) first");
   build_from(*this, x);
-  impl_->check_x(x, "X");
-  impl_->check_y(x, y, "X", "y");
-  const std::vector<int64_t> L = impl_->resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
-  impl_->check_stateful(x.dim(0), batch_size, !L.empty(), "X");
+  m.check_x(x, "X");
+  m.check_y(x, y, "X", "y");
+  const std::vector<int64_t> L = m.resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
+  m.check_stateful(x.dim(0), batch_size, !L.empty(), "X");
   std::vector<int64_t> order(static_cast<size_t>(x.dim(0)));
   std::iota(order.begin(), order.end(), 0);
-  impl_->reset_metrics();
-  const double loss = impl_->evaluate(x, y, L, order.data(), x.dim(0), batch_size);
-  impl_->last_logs = {{"loss", loss}};
-  add_metrics(impl_->metrics, "", impl_->last_logs);
+  Model::Impl& g = m.graph();
+  g.reset_metrics();
+  Tensor pairs;
+  const double loss = g.evaluate(x, m.chain_targets(y, pairs), {L}, order.data(), x.dim(0), batch_size, nullptr);
+  m.last_logs = {{"loss", loss}};
+  add_metrics(g.metrics[0], "", m.last_logs);
   return loss;
 }
 
@@ -676,22 +590,18 @@ static void check_built_for_step(const Sequential& model) {
 void Sequential::step(const float* x_t, float* y_t) {
   Impl& m = *impl_;
   check_built_for_step(*this);
-  if (m.step_out.size() != m.layers.size()) {  // the first call: size every layer's output
+  if (!m.step_checked) {  // the first call: every layer can stream
     for (size_t l = 0; l < m.layers.size(); ++l)
-      if (!m.layers[l]->can_step())
-        throw Error("layer " + std::to_string(l) + " (" + layer_type_name(m.layers[l]->config.type) +
-                    (m.layers[l]->config.go_backwards ? ", go_backwards" : "") +
+      if (!m.layers[l].can_step)
+        throw Error("layer " + std::to_string(l) + " (" + layer_type_name(m.layers[l].config.type) +
+                    (m.layers[l].config.go_backwards ? ", go_backwards" : "") +
                     ") reads each sequence from its end, so the model cannot run one step at a "
                     "time: use predict() on whole sequences");
-    m.step_out.resize(m.layers.size());
-    for (size_t l = 0; l < m.layers.size(); ++l) m.step_out[l].assign(size_t(m.layers[l]->out_features), 0.0f);
+    m.step_checked = true;
   }
-  const float* in = x_t;
-  for (size_t l = 0; l < m.layers.size(); ++l) {
-    float* out = l + 1 == m.layers.size() ? y_t : m.step_out[l].data();
-    m.layers[l]->step(in, out);
-    in = out;
-  }
+  const float* in[] = {x_t};
+  float* out[] = {y_t};
+  m.chain->step(in, out);
 }
 
 Tensor Sequential::step(const Tensor& x_t) {
@@ -730,7 +640,7 @@ void Sequential::Impl::check_stateful(int64_t n, int64_t batch_size, bool length
 }
 
 void Sequential::reset_states() {
-  for (auto& layer : impl_->layers) layer->reset_state(), layer->reset_carried_state();
+  if (impl_->built()) impl_->chain->reset_states();
 }
 
 // ---- summary -------------------------------------------------------------------------------
@@ -753,15 +663,15 @@ std::string Sequential::summary() const {
   size_t width = 28;
   const std::string batch = m.configs[0].batch_size > 0 ? std::to_string(m.configs[0].batch_size) : "None";
   for (const auto& layer : m.layers) {
-    const std::string type = layer_type_name(layer->config.type);
+    const std::string type = layer_type_name(layer.config.type);
     const int n = seen[type]++;
     const std::string name = type + (n ? "_" + std::to_string(n) : "");
-    const bool two = layer->config.type == LayerType::bidirectional &&
-                     layer->config.merge_mode == MergeMode::none;  // Keras: a list of two
-    const std::string shape = "(" + batch + ", " + (layer->out_seq ? T + ", " : "") +
-                              std::to_string(layer->out_features / (two ? 2 : 1)) + ")";
-    rows.push_back({name + " (" + room_for(layer->config).keras_class(layer->config) + ")",
-                    two ? "[" + shape + ", " + shape + "]" : shape, with_commas(layer->param_count())});
+    const bool two = layer.config.type == LayerType::bidirectional &&
+                     layer.config.merge_mode == MergeMode::none;  // Keras: a list of two
+    const std::string shape = "(" + batch + ", " + (layer.out_seq ? T + ", " : "") +
+                              std::to_string(layer.out_features / (two ? 2 : 1)) + ")";
+    rows.push_back({name + " (" + room_for(layer.config).keras_class(layer.config) + ")",
+                    two ? "[" + shape + ", " + shape + "]" : shape, with_commas(layer.count)});
     width = std::max(width, rows.back()[0].size() + 1);
   }
   std::ostringstream s;

@@ -120,16 +120,16 @@ TEST(Parity, EveryParameterGradient) {
     for (const auto& t : ref.tensors) by_name[t.name] = &t;
     int64_t offset = 0, checked = 0;
     for (size_t l = 0; l < m.layers.size(); ++l) {
-      for (const lstm::ParamTensor& t : m.layers[l]->param_tensors()) {
+      for (const lstm::ParamTensor& t : m.layers[l].tensors) {
         const std::string name = "layers." + std::to_string(l) + "." + t.name;
         ASSERT_TRUE(by_name.count(name)) << name;
         std::vector<double> r(by_name[name]->data.begin(), by_name[name]->data.end());
         size_t worst = 0;
-        double err = max_abs_diff(m.grads.data() + offset + t.offset, r, &worst);
+        double err = max_abs_diff(m.grads().data() + offset + t.offset, r, &worst);
         EXPECT_LE(err, kTol) << name << " worst at " << worst;
         checked += t.size();
       }
-      offset += m.layers[l]->param_count();
+      offset += m.layers[l].count;
     }
     EXPECT_EQ(checked, k.model.count_params());
   }

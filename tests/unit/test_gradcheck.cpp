@@ -368,14 +368,14 @@ TEST(GradCheck, WholeStackedModel) {
   m.gather_x(X, idx.data(), 5, 6);
   m.gather_y(y);
   auto loss = [&] {
-    m.weights_changed();  // check_gradient writes m.params directly
+    m.weights_changed();  // check_gradient writes m.params() directly
     m.forward();
     return m.loss_and_backward(false);
   };
   m.forward();
   m.loss_and_backward(true);
-  std::vector<float> analytic = m.grads;
-  check_gradient("model params", m.params, analytic, loss);
+  std::vector<float> analytic = m.grads();
+  check_gradient("model params", m.params(), analytic, loss);
 }
 
 }  // namespace
@@ -394,18 +394,18 @@ void check_model(Sequential& model, const Tensor& X, const Tensor& y,
   std::iota(idx.begin(), idx.end(), 0);
   m.gather_x(X, idx.data(), B, T, m.resolve_lengths(X, lengths, "X"));
   m.gather_y(y);
-  const uint64_t state = m.rng.state();
+  const uint64_t state = m.rng().state();
   auto loss = [&] {
     m.weights_changed();
-    m.rng.set_state(state);
+    m.rng().set_state(state);
     m.forward(/*training=*/true);
     return m.loss_and_backward(false);
   };
-  m.rng.set_state(state);
+  m.rng().set_state(state);
   m.forward(true);
   m.loss_and_backward(true);
-  std::vector<float> analytic = m.grads;
-  check_gradient("model params", m.params, analytic, loss);
+  std::vector<float> analytic = m.grads();
+  check_gradient("model params", m.params(), analytic, loss);
 }
 
 TEST(GradCheck, BidirectionalEveryMergeModeWithLengths) {

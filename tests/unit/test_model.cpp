@@ -67,7 +67,7 @@ TEST(Model, LastPartialBatchIsKept) {
   window_data(10, X, y);
   Sequential model = small_model();
   model.fit(X, y, {.epochs = 2, .batch_size = 4, .verbose = 0});
-  EXPECT_EQ(model.impl().opt_state.step, 6);  // ceil(10 / 4) = 3 updates per epoch
+  EXPECT_EQ(model.impl().graph().opt_state.step, 6);  // ceil(10 / 4) = 3 updates per epoch
 }
 
 TEST(Model, ValidationSplitTakesTheLastSamplesBeforeShuffling) {
@@ -81,7 +81,7 @@ TEST(Model, ValidationSplitTakesTheLastSamplesBeforeShuffling) {
   std::copy(y.data() + 30, y.data() + 40, yv.data());
   EXPECT_NEAR(h.history["val_loss"][0], model.evaluate(Xv, yv), 1e-7);
   // and those samples were not trained on: 3 full batches of 8 from 30 samples = 4 updates
-  EXPECT_EQ(model.impl().opt_state.step, 4);
+  EXPECT_EQ(model.impl().graph().opt_state.step, 4);
 }
 
 TEST(Model, ValidationDataAndEarlyStoppingRestoresBest) {
