@@ -138,10 +138,17 @@ void Sequential::Impl::build_chain(const std::vector<float>* keep) {
                             weight_source ? 0 : keep_layers);
   if (keep) std::copy(keep->begin(), keep->end(), model.impl().params.begin());
   model.impl().weights_changed();
+  std::unique_ptr<Model> old_chain = std::move(chain);
+  std::vector<ChainLayer> old_layers = std::move(layers);
   chain = std::make_unique<Model>(std::move(model));
   layers = std::move(built_layers);
   step_checked = false;
-  if (compiled) compile_chain();
+  try {
+    if (compiled) compile_chain();  // compile()'s metrics against the built widths
+  } catch (...) {
+    chain = std::move(old_chain), layers = std::move(old_layers);
+    throw;
+  }
 }
 
 void Sequential::Impl::compile_chain() {
@@ -447,10 +454,9 @@ void Sequential::Impl::check_y(const Tensor& x, const Tensor& y, const char* xna
 const Tensor& Sequential::Impl::chain_targets(const Tensor& y, Tensor& storage) const {
   if (outputs() == 1) return y;
   // y [2, N, steps, W] -> [N, steps, 2W]: each row's two targets side by side, as the outputs
-  const int64_t N = y.dim(1), W = y.dim(-1), steps = y.size() / (2 * N * W);
-  std::vector<int64_t> shape(y.shape().begin() + 1, y.shape().end());
-  shape.back() = 2 * W;
-  storage = Tensor(shape);
+  // (W from the model: labels of width 1 may come without their last axis, [2, N, steps])
+  const int64_t N = y.dim(1), W = loss_target_width(loss, out_width() / 2), steps = y.size() / (2 * N * W);
+  storage = Tensor(out_seq() ? std::vector<int64_t>{N, steps, 2 * W} : std::vector<int64_t>{N, 2 * W});
   for (int64_t o = 0; o < 2; ++o)
     for (int64_t r = 0; r < N * steps; ++r)
       std::memcpy(storage.data() + r * 2 * W + o * W, y.data() + (o * N * steps + r) * W,

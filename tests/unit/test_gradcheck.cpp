@@ -454,6 +454,23 @@ TEST(GradCheck, BidirectionalMergeNoneTwoOutputs) {
               std::vector<int64_t>{4, 2, 3});
 }
 
+TEST(GradCheck, BidirectionalMergeNoneTargetsWithoutTheirAxisOfOne) {
+  // One unit per direction: targets [2, N, T] are [2, N, T, 1] without the last axis.
+  Sequential model({.seed = 8});
+  model.add(Bidirectional(LSTM(1, {.return_sequences = true}), {.merge_mode = MergeMode::none, .input_shape = {4, 2}}));
+  model.compile(Adam(), loss::mse);
+  const Tensor X = test::random_tensor({3, 4, 2}, 1), y = test::random_tensor({2, 3, 4}, 2);
+  Tensor y1({2, 3, 4, 1});
+  std::copy(y.data(), y.data() + y.size(), y1.data());
+  const double loss = model.evaluate(X, y1);
+  EXPECT_GT(loss, 0.0);
+  EXPECT_EQ(model.evaluate(X, y), loss);
+  const Tensor pred = model.predict(X);  // [2, N, T, 1]: forward, then backward
+  double by_hand = 0.0;
+  for (int64_t k = 0; k < y.size(); ++k) by_hand += double(pred[k] - y[k]) * double(pred[k] - y[k]);
+  EXPECT_NEAR(loss, 2.0 * by_hand / double(y.size()), 1e-6);  // the two mean losses add up
+}
+
 TEST(GradCheck, EmbeddingDropoutSequencesOut) {
   // Token ids with zero padding (mask_zero), dropout in training mode, a loss over valid steps.
   Sequential model({.seed = 5});
