@@ -14,8 +14,6 @@
 
 namespace lstm {
 
-// The loss of the whole of (x, y) as one batch, without dropout, and (when grads is not null)
-// its gradient with respect to every weight, in get_weights() order.
 struct WeightSource;   // model/model_impl.h
 
 // A model built with its weights from `source` (checked against the graph before anything is
@@ -55,6 +53,8 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
 Model build_chain(const SymbolicTensor& input, const SymbolicTensor& output, ModelOptions options,
                   const Rng& rng, const WeightSource* source, int init_from);
 
+// The loss of the whole of (x, y) as one batch, without dropout, and (when grads is not null)
+// its gradient with respect to every weight, in get_weights() order.
 double model_loss_and_gradient(Model& model, const TensorList& x, const TensorList& y,
                                std::vector<float>* grads);
 

@@ -205,9 +205,13 @@ void Sequential::add(const LayerConfig& layer) {
   m.check_add(layer, m.configs.size());
   m.configs.push_back(layer);
   try {
-    if (m.built()) {  // the layers before keep their weights; the new one is initialised
+    if (m.built()) {  // the layers before keep their weights, the optimizer its learning
+      // rate (a schedule's); the new layer is initialised and the moments start afresh
       const std::vector<float> weights = m.graph().params;
+      const Optimizer optimizer = m.graph().optimizer;
+      const float compiled_rate = m.graph().compiled_learning_rate;
       m.build_chain(&weights);
+      m.graph().optimizer = optimizer, m.graph().compiled_learning_rate = compiled_rate;
     } else if (m.configs.size() == 1 && !layer.input_shape.empty()) {
       build(layer.input_shape);
     }
