@@ -241,8 +241,15 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
                     shape_string(found->second->shape) + " but its graph says " + shape_string(t.shape));
     }
   }
-  params.assign(size_t(total), 0.0f);
-  bind_all();
+  try {
+    params.assign(size_t(total), 0.0f);
+    bind_all();
+  } catch (const std::bad_alloc&) {
+    params = {}, grads = {};
+    throw Error("Model: out of memory allocating the weights: " + std::to_string(total) +
+                " parameters and their gradients, " + std::to_string(double(total) * 8.0 / 1e9) +
+                " GB: use fewer units");
+  }
   for (size_t li = 0; li < layers.size(); ++li) {
     const LayerSlot& l = layers[li];
     if (!weight_source) {

@@ -61,8 +61,10 @@ struct Sequential::Impl {
   std::vector<int64_t> input_shape;  // {T, F} (T = 0: any length), {T} token ids or {F}; empty until built
   std::vector<ChainLayer> layers;    // as built
   std::unique_ptr<Model> chain;      // the graph that runs; null until built
-  // compile()'s settings; the chain holds the optimizer (and its state) once built
+  // compile()'s settings (optimizer: with set_learning_rate's rate), given to the chain at
+  // every build; the chain's optimizer state starts afresh then
   Optimizer optimizer;
+  float compiled_learning_rate = 0.0f;  // compile()'s own
   Loss loss;
   std::vector<std::string> metric_names;  // resolved against the model when it is built
   bool compiled = false;
@@ -126,6 +128,10 @@ struct Sequential::Impl {
   // padding that is not at the end.
   std::vector<int64_t> resolve_lengths(const Tensor& x, const std::vector<int64_t>& given,
                                        const char* name) const;
+  // predict(), from the given initial states (null: zero or carried; shaped as zero_states)
+  // and, unless null, into final_states (shaped so) the states each sample ended in.
+  Tensor predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size,
+                 const States* initial, States* final_states);
   // y as the chain takes it: itself, or for merge_mode none ([2, N, ..., W]) each sample's two
   // targets side by side ([N, ..., 2W], as the chain's output lies).
   const Tensor& chain_targets(const Tensor& y, Tensor& storage) const;

@@ -54,6 +54,7 @@ Sequential Sequential::clone() const {
   Impl& c = *copy.impl_;
   c.configs = m.configs;
   c.optimizer = m.optimizer;
+  c.compiled_learning_rate = m.compiled_learning_rate;
   c.loss = m.loss;
   c.compiled = m.compiled;
   c.metric_names = m.metric_names;
@@ -66,8 +67,6 @@ Sequential Sequential::clone() const {
     c.build_chain(&weights);
     Model::Impl &from = m.graph(), &to = c.graph();
     to.rng = from.rng;
-    to.optimizer = from.optimizer;
-    to.compiled_learning_rate = from.compiled_learning_rate;
     to.opt_state = from.opt_state;
   }
   return copy;
@@ -133,9 +132,12 @@ void Sequential::Impl::build_chain(const std::vector<float>* keep) {
     const bool two = c.type == LayerType::bidirectional && c.merge_mode == MergeMode::none;
     t = two ? Concatenate()({out[0], out[1]}) : out[0];
   }
-  const int keep_layers = keep ? int(layers.size()) : 0;
+  int keep_layers = 0;  // the layers whose weights `keep` holds (they come first)
+  while (keep && size_t(keep_layers) < built_layers.size() &&
+         built_layers[size_t(keep_layers)].offset + built_layers[size_t(keep_layers)].count <= int64_t(keep->size()))
+    ++keep_layers;
   Model model = lstm::build_chain(input, t, {options.name, options.seed}, rng(), weight_source,
-                            weight_source ? 0 : keep_layers);
+                                  weight_source ? 0 : keep_layers);
   if (keep) std::copy(keep->begin(), keep->end(), model.impl().params.begin());
   model.impl().weights_changed();
   std::unique_ptr<Model> old_chain = std::move(chain);
@@ -154,7 +156,7 @@ void Sequential::Impl::build_chain(const std::vector<float>* keep) {
 void Sequential::Impl::compile_chain() {
   Model::Impl& g = graph();
   g.optimizer = optimizer;
-  g.compiled_learning_rate = optimizer.learning_rate;
+  g.compiled_learning_rate = compiled_learning_rate;
   g.losses = {loss};
   // merge_mode none: two outputs whose mean losses add up (Keras), each half of the output
   g.loss_weights = {outputs() == 2 ? 2.0 : 1.0};
@@ -205,13 +207,9 @@ void Sequential::add(const LayerConfig& layer) {
   m.check_add(layer, m.configs.size());
   m.configs.push_back(layer);
   try {
-    if (m.built()) {  // the layers before keep their weights, the optimizer its learning
-      // rate (a schedule's); the new layer is initialised and the moments start afresh
+    if (m.built()) {  // the layers before keep their weights; the new one is initialised
       const std::vector<float> weights = m.graph().params;
-      const Optimizer optimizer = m.graph().optimizer;
-      const float compiled_rate = m.graph().compiled_learning_rate;
       m.build_chain(&weights);
-      m.graph().optimizer = optimizer, m.graph().compiled_learning_rate = compiled_rate;
     } else if (m.configs.size() == 1 && !layer.input_shape.empty()) {
       build(layer.input_shape);
     }
@@ -279,6 +277,7 @@ void Sequential::compile(const Optimizer& optimizer, const Loss& loss, CompileOp
   Impl& m = *impl_;
   m.metric_names = options.metrics;
   m.optimizer = optimizer;
+  m.compiled_learning_rate = optimizer.learning_rate;
   m.loss = loss;
   m.compiled = true;
   if (m.built()) m.compile_chain();
@@ -504,7 +503,8 @@ Tensor Sequential::predict(const Tensor& x, int batch_size) {
 }
 
 Tensor Sequential::predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size) {
-  return predict_with_state(x, {}, lengths, batch_size).y;
+  build_from(*this, x);
+  return impl_->predict(x, lengths, batch_size, nullptr, nullptr);
 }
 
 States Sequential::zero_states(int64_t N) const {
@@ -539,26 +539,28 @@ static void check_states(const States& initial, const States& expect) {
 PredictionWithState Sequential::predict_with_state(const Tensor& x, const States& initial_state,
                                                    std::span<const int64_t> lengths, int batch_size) {
   build_from(*this, x);
-  Impl& m = *impl_;
-  check_batch_size(batch_size);
-  const int64_t T = m.check_x(x, "X"), N = x.dim(0);
-  const std::vector<int64_t> L = m.resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
-  m.check_stateful(N, batch_size, !L.empty(), "X");
   PredictionWithState out;
-  out.states = zero_states(N);
-  if (!initial_state.empty()) check_states(initial_state, out.states);
-  std::vector<Tensor> y = m.graph().predict(x, lengths, batch_size,
-                                            initial_state.empty() ? nullptr : &initial_state, &out.states);
-  if (m.outputs() == 1) {
-    out.y = std::move(y[0]);
-    return out;
-  }
+  out.states = zero_states(x.rank() >= 1 ? x.dim(0) : 0);
+  out.y = impl_->predict(x, lengths, batch_size, initial_state.empty() ? nullptr : &initial_state,
+                         &out.states);
+  return out;
+}
+
+Tensor Sequential::Impl::predict(const Tensor& x, std::span<const int64_t> lengths, int batch_size,
+                                 const States* initial, States* final_states) {
+  check_batch_size(batch_size);
+  const int64_t T = check_x(x, "X"), N = x.dim(0);
+  const std::vector<int64_t> L = resolve_lengths(x, {lengths.begin(), lengths.end()}, "X");
+  check_stateful(N, batch_size, !L.empty(), "X");
+  if (initial) check_states(*initial, *final_states);
+  std::vector<Tensor> y = graph().predict(x, lengths, batch_size, initial, final_states);
+  if (outputs() == 1) return std::move(y[0]);
   // [N, steps, 2W] -> [2, N, steps, W]: forward, then backward
-  out.y = Tensor(m.output_shape(N, T));
-  const int64_t W = m.out_width() / 2, rows = y[0].size() / (2 * W);
+  Tensor out(output_shape(N, T));
+  const int64_t W = out_width() / 2, rows = y[0].size() / (2 * W);
   for (int64_t o = 0; o < 2; ++o)
     for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(out.y.data() + (o * rows + r) * W, y[0].data() + r * 2 * W + o * W, sizeof(float) * size_t(W));
+      std::memcpy(out.data() + (o * rows + r) * W, y[0].data() + r * 2 * W + o * W, sizeof(float) * size_t(W));
   return out;
 }
 

@@ -312,3 +312,26 @@ TEST(Divergence, AllFiniteFindsNaNAndInfAnywhere) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+TEST(Model, AddAfterBuildKeepsWeightsAndLearningRate) {
+  // The earlier layers keep their weights, the optimizer the rate set_learning_rate gave it
+  // (ReduceLROnPlateau's way), compile()'s own rate stays the one schedules and resume start from.
+  Sequential model({.seed = 2});
+  model.add(LSTM(3, {.input_shape = {4, 2}}));
+  model.compile(Adam({.learning_rate = 0.01f}), loss::mse);
+  const std::vector<float> before = model.get_weights();
+  model.set_learning_rate(0.002f);
+  model.add(Dense(1));
+  const std::vector<float> after = model.get_weights();
+  ASSERT_EQ(after.size(), before.size() + 4);
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), after.begin()));
+  EXPECT_FLOAT_EQ(model.optimizer().learning_rate, 0.002f);
+  EXPECT_FLOAT_EQ(model.impl().graph().compiled_learning_rate, 0.01f);
+  EXPECT_FLOAT_EQ(model.clone().impl().graph().compiled_learning_rate, 0.01f);
+}
+
+}  // namespace
+}  // namespace lstm
