@@ -7,7 +7,8 @@
 #include "bench/bench.h"
 #include "core/rng.h"
 #include "core/threads.h"
-#include "layers/layer.h"
+#include "layers/op.h"
+#include "layers/recurrent.h"
 #include "layers/seq_dims.h"
 #include "lstm/error.h"
 
@@ -43,12 +44,16 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
   Batch batch{T, B, lengths.empty() ? nullptr : lengths.data(),
               active.empty() ? nullptr : active.data(), train, &rng};
   // The stack, its one parameter buffer, activations and gradients, allocated up front.
-  std::vector<std::unique_ptr<Layer>> layers;
+  const Pass pass{B, train, &rng};
+  std::vector<std::unique_ptr<Op>> layers;
+  std::vector<int64_t> widths;  // each layer's output features
   int64_t in = s.I, count = 0;
   for (int64_t l = 0; l < s.L; ++l) {
-    layers.push_back(make_layer(config, in, true, int(l)));
+    layers.push_back(make_recurrent_op(config, in, false));
     count += layers.back()->param_count();
-    in = layers.back()->out_features;
+    const int64_t h = recurrent_width(config);
+    in = s.variant == "bidirectional" ? 2 * h : h;
+    widths.push_back(in);
   }
   std::vector<float> params(static_cast<size_t>(count)), grads(static_cast<size_t>(count));
   int64_t offset = 0;
@@ -60,23 +65,28 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
   std::vector<float> x(size_t(T * B * s.I));
   for (float& v : x) v = rng.uniform(-1, 1);
   std::vector<std::vector<float>> outs, grad_outs;
-  for (auto& layer : layers) {
-    outs.emplace_back(size_t(T * B * layer->out_features));
-    grad_outs.emplace_back(size_t(T * B * layer->out_features));
+  for (int64_t w : widths) {
+    outs.emplace_back(size_t(T * B * w));
+    grad_outs.emplace_back(size_t(T * B * w));
   }
   for (float& v : grad_outs.back()) v = rng.uniform(-0.01f, 0.01f);
+  // the op's inputs carry the batch's mask; its outputs' buffers are its own to fill
+  auto value = [&](float* data, int64_t F) { return Value{data, true, T, F, batch.lengths, batch.active}; };
+  auto output = [&](float* data, int64_t F) { return Value{data, true, T, F, nullptr, nullptr}; };
   auto call = [&] {
-    const float* input = x.data();
     for (size_t l = 0; l < layers.size(); ++l) {
       if (train) layers[l]->weights_changed();  // training repacks after every update: timed
-      layers[l]->forward(input, outs[l].data(), batch);
-      input = outs[l].data();
+      const Value in_v[] = {value(l == 0 ? x.data() : outs[l - 1].data(), l == 0 ? s.I : widths[l - 1])};
+      const Value out_v[] = {output(outs[l].data(), widths[l])};
+      layers[l]->forward(pass, in_v, out_v);
     }
     if (!train) return;
     for (size_t l = layers.size(); l-- > 0;) {
-      const float* x_l = l == 0 ? x.data() : outs[l - 1].data();
-      float* dx = l == 0 ? nullptr : grad_outs[l - 1].data();
-      layers[l]->backward(x_l, outs[l].data(), grad_outs[l].data(), dx, batch);
+      const Value in_v[] = {value(l == 0 ? x.data() : outs[l - 1].data(), l == 0 ? s.I : widths[l - 1])};
+      const Value out_v[] = {output(outs[l].data(), widths[l])};
+      const float* dout[] = {grad_outs[l].data()};
+      float* din[] = {l == 0 ? nullptr : grad_outs[l - 1].data()};
+      layers[l]->backward(pass, in_v, out_v, dout, din);
     }
   };
   const double calls = bench_rate(call, seconds, windows);
@@ -88,7 +98,7 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
   r.ns_per_step = 1e9 / calls / double(T);
   double flops = 0;  // of one LSTM direction over all T steps, as the standard suite counts
   for (int64_t l = 0; l < s.L; ++l)
-    flops += 8.0 * double(B * T * s.H) * double((l == 0 ? s.I : layers[size_t(l - 1)]->out_features) + s.H);
+    flops += 8.0 * double(B * T * s.H) * double((l == 0 ? s.I : widths[size_t(l - 1)]) + s.H);
   r.gflops = flops * (train ? 3.0 : 1.0) * calls / 1e9;
   return r;
 }

@@ -129,12 +129,19 @@ SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
 
 std::vector<SymbolicTensor> LayerConfig::call(const std::vector<SymbolicTensor>& inputs,
                                               const std::vector<SymbolicTensor>& initial_state) const {
-  if (!identity) identity = std::make_shared<LayerIdentity>();
-  const Room& room = room_for(*this);
+  return call_layer(*this, inputs, initial_state, "");
+}
+
+std::vector<SymbolicTensor> call_layer(const LayerConfig& layer, const std::vector<SymbolicTensor>& inputs,
+                                       const std::vector<SymbolicTensor>& initial_state, const std::string& where) {
+  if (!layer.identity) layer.identity = std::make_shared<LayerIdentity>();
+  const Room& room = room_for(layer);
   auto node = std::make_shared<GraphNode>();
-  node->layer = *this;
+  node->layer = layer;
   node->room = &room;
-  node->where = name.empty() ? room.keras_class(*this) : "layer '" + name + "' (" + room.type() + ")";
+  node->where = !where.empty() ? where
+                : layer.name.empty() ? room.keras_class(layer)
+                                     : "layer '" + layer.name + "' (" + room.type() + ")";
   Call call{node->layer, {}, {}, {}, node->where};
   if (inputs.empty()) throw Error(node->where + " was called on no tensors: give it its input");
   for (const auto* list : {&inputs, &initial_state})
@@ -149,7 +156,7 @@ std::vector<SymbolicTensor> LayerConfig::call(const std::vector<SymbolicTensor>&
   node->inputs = inputs;
   node->states = initial_state;
   for (GraphNode* in : call.input_nodes)
-    if (in->is_input && !(room.runs(*this) && std::string(room.type()) == "embedding"))
+    if (in->is_input && std::string(room.type()) != "embedding")
       in->read_as_values = true;
   std::vector<SymbolicTensor> out;
   for (size_t k = 0; k < node->outputs.size(); ++k) out.emplace_back(node, int(k));
@@ -179,6 +186,13 @@ LayerConfig Room::from_json(const nlohmann::json& config, const std::string& whe
   LayerConfig c;
   c.kind = type();
   return c;
+}
+
+void claim_padding(const Call& call, GraphNode& input, GraphNode::Padding p, float value) {
+  if (input.padding != GraphNode::Padding::none && (input.padding != p || input.pad_value != value))
+    throw Error(call.where + ": " + input.where + " already has its padding found another way "
+                "(another Embedding(mask_zero) or Masking layer): read it with one of them");
+  input.padding = p, input.pad_value = value;
 }
 
 LayerConfig layer_config_from_file(const nlohmann::json& config, const std::string& where) {

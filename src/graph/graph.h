@@ -94,10 +94,19 @@ class Room {
   virtual LayerConfig from_json(const nlohmann::json& config, const std::string& where) const;
 };
 
+// An Embedding(mask_zero) or a Masking layer reading `input`: how its padding is found. One
+// Input, one way; throws lstm::Error naming the call otherwise.
+void claim_padding(const Call& call, GraphNode& input, GraphNode::Padding padding, float value);
+
 // The room whose config type is `type` ("attention", or a Sequential type name such as "lstm"
 // or "time_distributed"), with the config read by it; throws lstm::Error for an unknown type.
 LayerConfig layer_config_from_file(const nlohmann::json& config, const std::string& where);
 nlohmann::json layer_config_to_file(const LayerConfig& layer);
+
+// LayerConfig::call with the name its messages give the call: "" for the default (the Keras
+// class, or "layer '<name>' (<type>)"); Sequential's chain gives "layer <i> (<type>)".
+std::vector<SymbolicTensor> call_layer(const LayerConfig& layer, const std::vector<SymbolicTensor>& inputs,
+                                       const std::vector<SymbolicTensor>& initial_state, const std::string& where);
 
 // The room that runs `layer`; throws lstm::Error for an unknown kind.
 const Room& room_for(const LayerConfig& layer);

@@ -48,10 +48,12 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
                   const FitOwner* owner);
 
 // Sequential's chain: Input -> its layers -> output, built as build_model does, with `rng` (the
-// Sequential's generator) drawing the initial weights of layers init_from.. (those before are
-// left zero for the caller to write), and its tensors named "layers.<i>.<tensor>".
+// Sequential's generator) drawing the initial weights of the layers `keep` (when not null) does
+// not hold whole, its tensors named "layers.<i>.<tensor>", and at most param_limit parameters
+// (0: graph_param_limit).
 Model build_chain(const SymbolicTensor& input, const SymbolicTensor& output, ModelOptions options,
-                  const Rng& rng, const WeightSource* source, int init_from);
+                  const Rng& rng, const WeightSource* source, const std::vector<float>* keep,
+                  int64_t param_limit);
 
 // The loss of the whole of (x, y) as one batch, without dropout, and (when grads is not null)
 // its gradient with respect to every weight, in get_weights() order.

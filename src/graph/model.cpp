@@ -58,6 +58,12 @@ std::string snake(const std::string& keras_class) {
 
 int64_t graph_param_limit = limits::kParams;
 
+static std::string gigabytes(int64_t floats) {
+  std::ostringstream s;
+  s << std::setprecision(3) << double(floats) * 4.0 / 1e9 << " GB";
+  return s.str();
+}
+
 void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vector<SymbolicTensor>& outs) {
   if (ins.empty()) throw Error("Model: give at least one input (lstm::Input(...))");
   if (outs.empty()) throw Error("Model: give at least one output (a layer call's result)");
@@ -224,22 +230,29 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     l.tensors = op.param_tensors();
     l.offset = total;
     l.count = op.param_count();
-    if (l.count > graph_param_limit - total)
-      throw Error("Model: more than " + std::to_string(graph_param_limit) + " parameters: use fewer units");
-    total += l.count;
     // from a file: every tensor the layer needs is there with its shape before anything is
-    // allocated, so a file cannot make the model allocate more than it holds
+    // allocated (and before the limit, so a file's wrong shape is named as such), so a file
+    // cannot make the model allocate more than it holds
     for (const ParamTensor& t : l.tensors) {
       if (!weight_source) break;
       const std::string name = tensor_prefix(li) + "." + t.name;
       auto found = weight_source->by_name.find(name);
+      const char* described = chain ? "config" : "graph";  // what the file describes the model with
       if (found == weight_source->by_name.end())
         throw Error("'" + weight_source->path + "' lacks tensor '" + name + "' " + shape_string(t.shape) +
-                    ", which " + steps[size_t(l.steps[0])].node->where + " of its graph needs");
+                    ", which " + steps[size_t(l.steps[0])].node->where + " of its " + described + " needs");
       if (found->second->shape != t.shape)
         throw Error("'" + weight_source->path + "': tensor '" + name + "' has shape " +
-                    shape_string(found->second->shape) + " but its graph says " + shape_string(t.shape));
+                    shape_string(found->second->shape) + " but the " + described + " says " +
+                    shape_string(t.shape));
     }
+    const int64_t limit = param_limit > 0 ? param_limit : graph_param_limit;
+    if (l.count > limit - total)  // widths are at most 2^24, so count did not overflow
+      throw Error(steps[size_t(l.steps[0])].node->where + " would bring the model to " +
+                  std::to_string(total + l.count) + " parameters (" + gigabytes(total + l.count) +
+                  "), more than the limit of " + std::to_string(limit) + " parameters (" +
+                  gigabytes(limit) + "): use fewer units");
+    total += l.count;
   }
   try {
     params.assign(size_t(total), 0.0f);
@@ -250,10 +263,12 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
                 " parameters and their gradients, " + std::to_string(double(total) * 8.0 / 1e9) +
                 " GB: use fewer units");
   }
+  if (kept_weights) std::copy_n(kept_weights->begin(), std::min(kept_weights->size(), params.size()), params.begin());
   for (size_t li = 0; li < layers.size(); ++li) {
     const LayerSlot& l = layers[li];
     if (!weight_source) {
-      if (int(li) >= init_from) steps[size_t(l.steps[0])].op->init(rng);
+      if (!kept_weights || l.offset + l.count > int64_t(kept_weights->size()))
+        steps[size_t(l.steps[0])].op->init(rng);
       continue;
     }
     for (const ParamTensor& t : l.tensors) {
@@ -292,15 +307,17 @@ Model build_model(const std::vector<SymbolicTensor>& inputs, const std::vector<S
 }
 
 Model build_chain(const SymbolicTensor& input, const SymbolicTensor& output, ModelOptions options,
-                  const Rng& rng, const WeightSource* source, int init_from) {
+                  const Rng& rng, const WeightSource* source, const std::vector<float>* keep,
+                  int64_t param_limit) {
   auto impl = std::make_unique<Model::Impl>();
   impl->options = options;
   impl->rng = rng;
   impl->chain = true;
-  impl->init_from = init_from;
+  impl->kept_weights = keep;
+  impl->param_limit = param_limit;
   impl->weight_source = source;
   impl->build({input}, {output});
-  impl->weight_source = nullptr;
+  impl->weight_source = nullptr, impl->kept_weights = nullptr;
   return Model(std::move(impl));
 }
 

@@ -56,8 +56,11 @@ struct Model::Impl {
   // Sequential's chain (src/model/sequential.cpp): layer i's tensors are "layers.<i>.<tensor>"
   // (the model file of format 1) and its messages say "layer <i> (<type>)".
   bool chain = false;
-  // Layers before this index are left zero by build (their caller writes their weights).
-  int init_from = 0;
+  // While building a chain: the weights of its first layers, which build copies (the layers
+  // whose slice lies within them keep theirs; the others are initialised), and the parameter
+  // limit (0: graph_param_limit).
+  const std::vector<float>* kept_weights = nullptr;
+  int64_t param_limit = 0;
   std::vector<GraphNode*> inputs;
   std::vector<std::shared_ptr<GraphNode>> keep;  // every node of the graph, alive
   std::vector<SymbolicTensor> outputs;

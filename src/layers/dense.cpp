@@ -66,3 +66,130 @@ void dense_backward(const float* x, const float* w, const float* y, const float*
 }
 
 }  // namespace lstm
+
+// ---- the Dense layer: its op, options and config ------------------------------------------------
+
+#include "core/limits.h"
+#include "graph/graph.h"
+#include "layers/config_json.h"
+#include "layers/init.h"
+#include "lstm/error.h"
+
+namespace lstm {
+
+// Dense on vectors (B, In) or on every step of a sequence (T·B rows): weight (Out, In), bias
+// (Out), Keras's glorot_uniform kernel and zero bias.
+class DenseOp final : public Op {
+ public:
+  DenseOp(int64_t in, int64_t out, Activation act) : In(in), Out(out), act_(act) {}
+
+  std::vector<ParamTensor> param_tensors() const override {
+    return {{"weight", {Out, In}, 0}, {"bias", {Out}, Out * In}};
+  }
+  void init(Rng& rng) override {
+    init_glorot_uniform(params_, Out * In, In, Out, rng);
+    std::memset(params_ + Out * In, 0, sizeof(float) * size_t(Out));
+  }
+
+  void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
+    dense_forward(in[0].data, params_, params_ + Out * In, out[0].data, in[0].rows(pass.B), In, Out, act_);
+  }
+  void backward(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
+                std::span<const float* const> dout, std::span<float* const> din) override {
+    const int64_t R = in[0].rows(pass.B);
+    if (!dout[0]) {  // nothing flows back through this call
+      if (din[0]) std::memset(din[0], 0, sizeof(float) * size_t(R * In));
+      return;
+    }
+    grow(dz_, R * Out);
+    dense_backward(in[0].data, params_, out[0].data, dout[0], dz_.data(), grads_, grads_ + Out * In,
+                   din[0], R, In, Out, act_);
+  }
+
+  Stepping stepping() const override { return Stepping::own; }
+  void step(std::span<const float* const> in, std::span<float* const> out) override {
+    dense_forward(in[0], params_, params_ + Out * In, out[0], 1, In, Out, act_);
+  }
+
+ private:
+  const int64_t In, Out;
+  const Activation act_;
+  std::vector<float> dz_;  // (R, Out)
+};
+
+class DenseRoom final : public Room {
+ public:
+  const char* type() const override { return "dense"; }
+  std::string keras_class(const LayerConfig& c) const override {
+    return c.time_distributed ? "TimeDistributed" : "Dense";
+  }
+  bool runs(const LayerConfig& c) const override { return c.kind.empty() && c.type == LayerType::dense; }
+
+  std::vector<ValueSpec> infer(const Call& call) const override {
+    if (call.inputs.size() != 1 || !call.states.empty())
+      throw Error(call.where + " takes one input tensor (and no initial_state), got " +
+                  std::to_string(call.inputs.size()));
+    const LayerConfig& c = call.layer;
+    const ValueSpec& x = call.inputs[0];
+    if (c.units <= 0 || c.units > limits::kWidth)
+      throw Error(call.where + ": units must be in 1.." + std::to_string(limits::kWidth) + ", got " +
+                  std::to_string(c.units));
+    if (c.time_distributed && !x.seq)
+      throw Error(call.where + ": TimeDistributed needs a sequence input [N, T, F], got " +
+                  spec_string(x) + ": set return_sequences = true on the recurrent layer before it");
+    ValueSpec y = x;
+    y.F = c.units;
+    return {y};
+  }
+  std::unique_ptr<Op> make(const Call& call) const override {
+    return std::make_unique<DenseOp>(call.inputs[0].F, call.layer.units, call.layer.activation);
+  }
+
+  bool reads(const std::string& t) const override { return t == "dense" || t == "time_distributed"; }
+  nlohmann::json to_json(const LayerConfig& c) const override {
+    nlohmann::json j = {{"type", "dense"}, {"units", c.units}, {"activation", activation_name(c.activation)}};
+    if (c.time_distributed) return {{"type", "time_distributed"}, {"layer", j}};
+    return j;
+  }
+  LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
+    if (j["type"] == "time_distributed") {
+      check_keys(j, {"type", "layer"}, where);
+      if (!j.contains("layer")) throw Error(where + ": missing \"layer\", the layer it wraps");
+      const LayerConfig inner = layer_config_from_file(j["layer"], where + ".layer");
+      try {
+        return TimeDistributed(inner);
+      } catch (const Error& e) {
+        throw Error(where + ": " + e.what());
+      }
+    }
+    check_keys(j, {"type", "units", "activation"}, where);
+    return Dense(json_units(j, "units", where),
+                 {.activation = json_activation(j, "activation", Activation::linear, where)});
+  }
+};
+
+const Room& dense_room() {
+  static const DenseRoom r;
+  return r;
+}
+
+LayerConfig Dense(int units, DenseOptions options) {
+  LayerConfig c;
+  c.type = LayerType::dense;
+  c.units = units;
+  c.activation = options.activation;
+  c.input_shape = std::move(options.input_shape);
+  return c;
+}
+
+LayerConfig TimeDistributed(const LayerConfig& dense) {
+  if (!dense.kind.empty() || dense.type != LayerType::dense)
+    throw Error("TimeDistributed wraps a Dense layer, not " +
+                (dense.kind.empty() ? std::string(layer_type_name(dense.type)) : dense.kind) +
+                ": recurrent layers already run over time");
+  LayerConfig c = dense;
+  c.time_distributed = true;
+  return c;
+}
+
+}  // namespace lstm

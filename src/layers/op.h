@@ -16,6 +16,8 @@
 
 namespace lstm {
 
+class Recurrence;  // layers/recurrence.h
+
 // One tensor of one batch.
 struct Value {
   float* data = nullptr;

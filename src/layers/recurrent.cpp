@@ -1,7 +1,7 @@
 // The recurrent layers (layers/recurrent.h): one op for one direction (LSTM, GRU, SimpleRNN,
 // with go_backwards) or both (Bidirectional), over right-padded batches with per-row lengths,
-// with initial and final states as tensors; a graph runs it as it is, a Sequential model
-// through the Layer at the end of this file.
+// with initial and final states as tensors; its room (recurrent_room.cpp) checks a call and
+// makes it, for graphs and Sequential's chain alike.
 //
 // Dimensions: T = time steps, B = batch, I = input features, H = the width of h_t (the units,
 // or an LSTM's proj_size), L_b = the length of row b (T without lengths). Time-major (T, B, F).
@@ -384,65 +384,6 @@ class RecurrentOp final : public Op {
   std::vector<float> dh_seq_f_, dh_seq_b_, sum_, sum_b_;
 };
 
-
-// ---- the layer a Sequential model stacks: the op on one tensor in, one out -------------------
-
-class RecurrentLayer final : public Layer {
- public:
-  RecurrentLayer(const LayerConfig& c, int64_t in)
-      : Layer(c, in, true, out_width(c), c.return_sequences), op_(c, in, false) {}
-
-  std::vector<ParamTensor> param_tensors() const override { return op_.param_tensors(); }
-  void bind(float* params, float* grads) override {
-    Layer::bind(params, grads);
-    op_.bind(params, grads);
-  }
-  void init(Rng& rng) override { op_.init(rng); }
-
-  void forward(const float* x, float* y, const Batch& batch) override {
-    const Value in[] = {input(x, batch)}, out[] = {output(y, batch)};
-    op_.forward(pass(batch), in, out);
-  }
-  void backward(const float* x, const float* y, const float* dy, float* dx,
-                const Batch& batch) override {
-    const Value in[] = {input(x, batch)}, out[] = {output(const_cast<float*>(y), batch)};
-    const float* dout[] = {dy};
-    float* din[] = {dx};
-    op_.backward(pass(batch), in, out, dout, din);
-  }
-
-  bool can_step() const override { return op_.can_step(); }
-  void step(const float* x, float* y) override {
-    if (!op_.can_step())
-      throw Error("a Bidirectional or go_backwards layer reads each sequence from its end, so it "
-                  "cannot run one step at a time: use predict() on whole sequences");
-    op_.step(x, y);
-  }
-  void reset_state() override { op_.reset_state(); }
-  void reset_carried_state() override { op_.reset_carried_state(); }
-  std::vector<Recurrence*> directions() override { return op_.directions(); }
-  void weights_changed() override { op_.weights_changed(); }
-
- private:
-  static int64_t out_width(const LayerConfig& c) {
-    if (c.type != LayerType::bidirectional) return recurrent_width(c);
-    return (both(c.merge_mode) ? 2 : 1) * recurrent_width(c.wrapped[0]);
-  }
-  static Pass pass(const Batch& b) { return Pass{b.B, b.training, b.rng}; }
-  // The layer's input only reads x: the op's views are writable for its outputs' sake.
-  Value input(const float* x, const Batch& b) const {
-    return Value{const_cast<float*>(x), true, b.T, in_features, b.lengths, b.active};
-  }
-  Value output(float* y, const Batch& b) const {
-    return Value{y, out_seq, out_seq ? b.T : 1, out_features, nullptr, nullptr};
-  }
-
-  RecurrentOp op_;
-};
-
-std::unique_ptr<Layer> make_recurrent(const LayerConfig& config, int64_t in_features) {
-  return std::make_unique<RecurrentLayer>(config, in_features);
-}
 
 std::unique_ptr<Op> make_recurrent_op(const LayerConfig& config, int64_t in_features,
                                       bool initial_states) {

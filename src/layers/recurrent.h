@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "layers/op.h"
 #include "lstm/layers.h"
@@ -19,9 +20,13 @@ inline int64_t recurrent_width(const LayerConfig& c) { return c.proj_size > 0 ? 
 // outputs, laid out as concat inside the model).
 inline bool both(MergeMode m) { return m == MergeMode::concat || m == MergeMode::none; }
 
+// The options of a recurrent layer (lstm/layers.h, LSTMOptions): only those its type has, each
+// in range. Throws lstm::Error starting with `where`. (The recurrent room and LSTMCell check
+// with it.)
+void check_recurrent_options(const LayerConfig& config, const std::string& where);
+
 // The op for config (lstm, gru, simple_rnn or bidirectional) on inputs of in_features;
-// initial_states: the call passes initial states after x. Checks are the caller's (make_layer,
-// the graph's recurrent room).
+// initial_states: the call passes initial states after x. Checks are the recurrent room's.
 std::unique_ptr<Op> make_recurrent_op(const LayerConfig& config, int64_t in_features,
                                       bool initial_states);
 

@@ -8,6 +8,7 @@
 
 #include "layers/lstm_general.h"
 #include "layers/recurrence.h"
+#include "layers/recurrent.h"
 #include "lstm/error.h"
 #include "model/model_impl.h"
 

@@ -35,13 +35,7 @@ struct WeightSource {
 // A model config as parsed from JSON, before anything is built: the first layer carries the
 // input_shape and batch_size. (Sequential::from_json builds it; load builds it from weights.)
 std::vector<LayerConfig> layer_configs_from_json(const std::string& text);
-// One layer of the types Sequential has always had, as its config JSON entry and back
-// ({"type": "lstm", "units": 50, ...}; docs/file-format.md). from_json throws lstm::Error
-// starting with `where`.
-nlohmann::json layer_to_json(const LayerConfig& layer);
-LayerConfig layer_from_json(const nlohmann::json& entry, const std::string& where);
-
-// What one layer of the chain is, as layers/make_layer checked it when the model was built.
+// What one layer of the chain is, as the chain was built.
 struct ChainLayer {
   LayerConfig config;
   int64_t in_features = 0, out_features = 0;
@@ -107,7 +101,7 @@ struct Sequential::Impl {
 
   // add()'s checks of layer `index` (messages "layer <index> (<type>)").
   void check_add(const LayerConfig& layer, size_t index) const;
-  // Builds the chain for input_shape from configs: each layer checked by layers/make_layer
+  // Builds the chain for input_shape from configs: each layer checked by its room
   // (its messages), its weights from weight_source when set, else those of `keep` (the
   // parameters of the layers before, when a layer is added to a built model) and initialised
   // for the rest. On error nothing changes.

@@ -72,74 +72,39 @@ Sequential Sequential::clone() const {
   return copy;
 }
 
-// The tensors layer `index` needs, each present in `source` with its shape (before anything is
-// allocated for them).
-static void check_source(const WeightSource& source, const ChainLayer& layer, int index) {
-  for (const ParamTensor& t : layer.tensors) {
-    const std::string name = "layers." + std::to_string(index) + "." + t.name;
-    auto found = source.by_name.find(name);
-    if (found == source.by_name.end())
-      throw Error("'" + source.path + "' lacks tensor '" + name + "' " + shape_string(t.shape) +
-                  ", which layer " + std::to_string(index) + " (" +
-                  layer_type_name(layer.config.type) + ") of its config needs");
-    if (found->second->shape != t.shape)
-      throw Error("'" + source.path + "': tensor '" + name + "' has shape " +
-                  shape_string(found->second->shape) + " but the config says " +
-                  shape_string(t.shape));
-  }
-}
-
-static std::string gigabytes(int64_t floats) {
-  std::ostringstream s;
-  s << std::setprecision(3) << double(floats) * 4.0 / 1e9 << " GB";
-  return s.str();
-}
-
 void Sequential::Impl::build_chain(const std::vector<float>* keep) {
-  // Every layer checked by layers/ first (its messages name it by index), its size against the
-  // limit and, from a file, its tensors against the file, before anything is allocated.
-  std::vector<ChainLayer> built_layers;
-  int64_t total = 0;
-  for (size_t i = 0; i < configs.size(); ++i) {
-    const LayerConfig& config = configs[i];
-    const bool in_seq = i == 0 ? seq_input() : built_layers.back().out_seq;
-    const int64_t in_features = i == 0 ? features() : built_layers.back().out_features;
-    const std::unique_ptr<Layer> layer = make_layer(config, in_features, in_seq, int(i));
-    ChainLayer l{config, in_features, layer->out_features, layer->out_seq, layer->param_tensors(),
-                 total, layer->param_count(), layer->can_step()};
-    const std::string where = "layer " + std::to_string(i) + " (" + layer_type_name(config.type) + ")";
-    if (weight_source) check_source(*weight_source, l, int(i));
-    if (l.count > max_params - total)  // widths are at most 2^24, so count did not overflow
-      throw Error(where + " would bring the model to " + std::to_string(total + l.count) +
-                  " parameters (" + gigabytes(total + l.count) + "), more than the limit of " +
-                  std::to_string(max_params) + " (" + gigabytes(max_params) +
-                  "): use fewer units");
-    total += l.count;
-    built_layers.push_back(std::move(l));
-  }
   // The graph: Input -> layer 0 -> ... -> the last layer (merge_mode none's two outputs side
-  // by side, as the model has always laid them out).
+  // by side, as the model has always laid them out). Each call is checked by its layer's room
+  // as it is made (its messages name it "layer <i> (<type>)"), then the whole against the
+  // parameter limit and, from a file, its tensors against the file, before anything is
+  // allocated.
   InputOptions in_options;
   in_options.name = "input";
   in_options.batch_size = configs[0].batch_size;
   in_options.lengths = seq_input();
   const SymbolicTensor input = Input(input_shape, in_options);
   SymbolicTensor t = input;
-  for (const LayerConfig& config : configs) {
-    LayerConfig c = config;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    LayerConfig c = configs[i];
     c.input_shape.clear(), c.batch_size = 0, c.name.clear(), c.identity.reset();
-    const std::vector<SymbolicTensor> out = c.call({t}, {});
+    const std::string where = "layer " + std::to_string(i) + " (" + layer_type_name(c.type) + ")";
+    const std::vector<SymbolicTensor> out = call_layer(c, {t}, {}, where);
     const bool two = c.type == LayerType::bidirectional && c.merge_mode == MergeMode::none;
     t = two ? Concatenate()({out[0], out[1]}) : out[0];
   }
-  int keep_layers = 0;  // the layers whose weights `keep` holds (they come first)
-  while (keep && size_t(keep_layers) < built_layers.size() &&
-         built_layers[size_t(keep_layers)].offset + built_layers[size_t(keep_layers)].count <= int64_t(keep->size()))
-    ++keep_layers;
-  Model model = lstm::build_chain(input, t, {options.name, options.seed}, rng(), weight_source,
-                                  weight_source ? 0 : keep_layers);
-  if (keep) std::copy(keep->begin(), keep->end(), model.impl().params.begin());
-  model.impl().weights_changed();
+  Model model = lstm::build_chain(input, t, {options.name, options.seed}, rng(), weight_source, keep, max_params);
+  // What each layer is, as built: its layer slot and its one call.
+  const Model::Impl& g = model.impl();
+  std::vector<ChainLayer> built_layers;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    const LayerSlot& slot = g.layers[i];
+    const Step& step = g.steps[size_t(slot.steps[0])];
+    const ValueSpec& y = step.node->outputs[0];
+    const bool two = configs[i].type == LayerType::bidirectional && configs[i].merge_mode == MergeMode::none;
+    ChainLayer l{configs[i], i == 0 ? features() : built_layers.back().out_features, (two ? 2 : 1) * y.F,
+                 y.seq, slot.tensors, slot.offset, slot.count, step.op->stepping() != Op::Stepping::none};
+    built_layers.push_back(std::move(l));
+  }
   std::unique_ptr<Model> old_chain = std::move(chain);
   std::vector<ChainLayer> old_layers = std::move(layers);
   chain = std::make_unique<Model>(std::move(model));
@@ -176,6 +141,9 @@ void Sequential::Impl::check_add(const LayerConfig& layer, size_t index) const {
     throw Error("a " + layer.kind + " layer runs in graphs only (it may join several tensors): "
                 "build the model with lstm::Input and lstm::Model (lstm/functional.h)");
   const std::string where = "layer " + std::to_string(index) + " (" + layer_type_name(layer.type) + ")";
+  if (layer.return_state)
+    throw Error(where + " sets return_state, but each layer of a Sequential model has one output: "
+                "build the model with lstm::Input and lstm::Model (lstm/functional.h) to use its states");
   if (layer.type != LayerType::dropout && layer.type != LayerType::masking &&
       (layer.units <= 0 || layer.units > limits::kWidth))
     throw Error(where + ": units must be an integer in 1.." + std::to_string(limits::kWidth) +

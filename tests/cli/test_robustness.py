@@ -405,7 +405,7 @@ CASES = [
     ("graph-config-long-name", "a layer name of 100,000 bytes", "refused", 1, "at most 256 bytes",
      config_case(graph_config('{"name": "' + "n" * 100000 + '", "type": "dense", "units": 1, "inputs": ["x"]}'))),
     ("graph-config-parameter-limit", "an LSTM of 2^24 units in a graph (10^15 parameters)",
-     "refused before any allocation", 1, "more than 2147483648 parameters",
+     "refused before any allocation", 1, "more than the limit of 2147483648 parameters",
      config_case(graph_config('{"name": "d", "type": "lstm", "units": 16777216, "inputs": ["x"]}'))),
     ("graph-config-wrong-shape", "x [16, 5, 2] for an input of [T, 3]", "names the input and both shapes", 1,
      "input 'x' has shape [16, 5, 2] but the model expects [N, T, 3]",

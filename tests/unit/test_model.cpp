@@ -188,6 +188,27 @@ TEST(Model, ConfigJsonRoundTripAndErrors) {
   EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "dense", "units": 5, "activation": "swish"}]})"),
                     "unknown activation 'swish'");
   EXPECT_ERROR_WITH(Sequential::from_json("{not json"), "not valid JSON");
+  // every built-in type's entry is its room's: read back as written
+  const std::string all =
+      R"({"input_shape": [null], "layers": [{"type": "embedding", "input_dim": 20, "output_dim": 4, "mask_zero": true},)"
+      R"({"type": "dropout", "rate": 0.25}, {"type": "gru", "units": 3, "return_sequences": true, "dropout": 0.5},)"
+      R"({"type": "bidirectional", "merge_mode": "sum", "layer": {"type": "simple_rnn", "units": 3,)"
+      R"( "return_sequences": true, "activation": "relu"}}, {"type": "lstm", "units": 6, "return_sequences": true,)"
+      R"( "proj_size": 2, "use_peepholes": true, "recurrent_activation": "hard_sigmoid"},)"
+      R"({"type": "time_distributed", "layer": {"type": "dense", "units": 2, "activation": "tanh"}}]})";
+  Sequential every = Sequential::from_json(all);
+  EXPECT_EQ(Sequential::from_json(every.to_json()).to_json(), every.to_json());
+  EXPECT_NE(every.to_json().find(R"("proj_size":2)"), std::string::npos);
+  EXPECT_NE(every.to_json().find(R"("merge_mode":"sum")"), std::string::npos);
+  // a graph's keys and types are refused with what to do instead
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [{"type": "lstm", "units": 2,)"
+                                          R"( "return_state": true}]})"),
+                    "build the model with lstm::Input and lstm::Model");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [{"type": "attention"}]})"),
+                    "runs in graphs only");
+  EXPECT_ERROR_WITH(Sequential::from_json(R"({"layers": [{"type": "bidirectional", "layer": {"type": "dense",)"
+                                          R"( "units": 2}}]})"),
+                    "wraps one recurrent layer");
   EXPECT_ERROR_WITH(Sequential::from_json(R"({"input_shape": [3, 1], "layers": [{"type": "lstm", "units": 2},)"
                                           R"({"type": "lstm", "units": 2}]})"),
                     "return_sequences");

@@ -134,8 +134,9 @@ TEST(Stream, GraphStepEqualsPredictAndAllocatesNothing) {
       const std::vector<Tensor> out = model.step({at, it});
       EXPECT_NEAR(out[0][0], whole[0].at({0, t, 0}), 1e-5) << "step " << t;
       EXPECT_NEAR(out[0][1], whole[0].at({0, t, 1}), 1e-5) << "step " << t;
-      if (t == T - 1)  // the vector output: the state after the last step
+      if (t == T - 1) {  // the vector output: the state after the last step
         for (int64_t k = 0; k < 3; ++k) EXPECT_NEAR(out[1][k], whole[1][k], 1e-5);
+      }
     }
   }
   std::vector<float> x(3, 0.5f), id(1, 3.0f), y0(2), y1(3);
