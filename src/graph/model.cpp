@@ -1050,10 +1050,7 @@ std::vector<Tensor> Model::step(const TensorList& x_t) {
 }
 const Optimizer& Model::optimizer() const { return impl_->optimizer; }
 void Model::set_learning_rate(float learning_rate) {
-  Optimizer o = impl_->optimizer;
-  o.learning_rate = learning_rate;
-  optimizer_check(o);
-  impl_->optimizer = o;
+  impl_->optimizer = with_learning_rate(impl_->optimizer, learning_rate);
 }
 std::map<std::string, std::string>& Model::metadata() { return impl_->metadata; }
 const std::map<std::string, std::string>& Model::metadata() const { return impl_->metadata; }

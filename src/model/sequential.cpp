@@ -277,9 +277,7 @@ const Optimizer& Sequential::optimizer() const {
   return built() ? impl_->graph().optimizer : impl_->optimizer;
 }
 void Sequential::set_learning_rate(float learning_rate) {
-  Optimizer o = optimizer();
-  o.learning_rate = learning_rate;
-  optimizer_check(o);
+  const Optimizer o = with_learning_rate(optimizer(), learning_rate);
   impl_->optimizer.learning_rate = learning_rate;
   if (built()) impl_->graph().optimizer = o;
 }

@@ -130,6 +130,12 @@ void optimizer_check(const Optimizer& o) {
     throw Error("nesterov momentum needs momentum > 0: set momentum (e.g. 0.9) or drop nesterov");
 }
 
+Optimizer with_learning_rate(Optimizer o, float learning_rate) {
+  o.learning_rate = learning_rate;
+  optimizer_check(o);
+  return o;
+}
+
 double clip_by_global_norm(float* grads, int64_t n, double max_norm) {
   double sq = 0.0;
   for (int64_t k = 0; k < n; ++k) sq += double(grads[k]) * grads[k];

@@ -26,4 +26,8 @@ double clip_by_global_norm(float* grads, int64_t n, double max_norm);
 // Throws lstm::Error when a setting is out of range (lr <= 0, β outside [0, 1), ...).
 void optimizer_check(const Optimizer& opt);
 
+// `opt` with its learning rate set to `learning_rate`, checked as above (set_learning_rate of
+// Sequential and Model, and so ReduceLROnPlateau).
+Optimizer with_learning_rate(Optimizer opt, float learning_rate);
+
 }  // namespace lstm
