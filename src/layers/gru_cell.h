@@ -3,7 +3,8 @@
 //
 // Dimensions: T = time steps, B = batch, I = input features, H = hidden units, 3H = the gates
 // fused in the order r (reset), z (update), n (new). Layout time-major, as lstm_cell.h; h gets
-// T+1 slots, slot 0 = h_0.
+// T+1 slots, slot 0 = h_0. The projection, ended rows, time loop and weight gradients are the
+// sequence driver's (sequence_driver.h); streaming is gru_forward at T = B = 1.
 //
 // Forward, per step t:
 //   ax = x_t·W_ihᵀ + b_ih        (for all steps at once, one GEMM before the loop)
@@ -54,9 +55,5 @@ void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActiv
 void gru_backward(const SeqDims& d, const GruWeights& w, const float* x, const GruActivations& act,
                   const float* dh_seq, const float* dh_last, GruBackwardWork& work, GruGrads& g,
                   float* dx, float* dh0);
-
-// One step of one sequence for streaming: x (I), h_prev (H) -> h (H); scratch (10H).
-void gru_step(const GruWeights& w, int64_t I, int64_t H, const float* x, const float* h_prev,
-              float* scratch, float* h);
 
 }  // namespace lstm

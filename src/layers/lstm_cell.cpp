@@ -12,6 +12,7 @@
 #include "core/threads.h"
 #include "gemm/gemm.h"
 #include "kernels/lstm_step.h"
+#include "layers/sequence_driver.h"
 
 namespace lstm {
 
@@ -132,7 +133,7 @@ void lstm_forward_step(const float* packed, const float* bias, int64_t B, int64_
 }
 
 void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmActivations& act) {
-  const int64_t G = 4 * d.H, rows = d.T * d.B, BH = d.B * d.H;
+  const int64_t G = 4 * d.H, BH = d.B * d.H;
   std::vector<float> own;  // W_hh packed here only when the caller did not
   const float* packed = w.packed_forward;
   if (!packed) {
@@ -141,13 +142,9 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
     packed = own.data();
   }
   // Input projection for every step at once: gates = x·W_ihᵀ + b   (T·B, 4H)
-  for (int64_t r = 0; r < rows; ++r) std::memcpy(act.gates + r * G, w.bias, sizeof(float) * G);
-  gemm(false, true, rows, G, d.I, 1.0f, x, d.I, w.w_ih, d.I, 1.0f, act.gates, G);
-  for (int64_t t = 0; d.active && t < d.T; ++t) {  // rows that have ended: zero states
-    const int64_t n = d.active[t];
-    std::memset(act.h + (t + 1) * BH + n * d.H, 0, sizeof(float) * size_t((d.B - n) * d.H));
-    std::memset(act.c + (t + 1) * BH + n * d.H, 0, sizeof(float) * size_t((d.B - n) * d.H));
-  }
+  seq_project_inputs(d, G, w.w_ih, w.bias, x, act.gates);
+  seq_zero_ended(d, act.h + BH, d.H);  // rows that have ended: zero states
+  seq_zero_ended(d, act.c + BH, d.H);
   // The recurrence: a_t = gates_t + h_{t-1}·W_hhᵀ and the cell, in place over gates_t
   run_team(d.B, d.T, double(d.B) * G * d.H, lstm_forward_blocks(d.H), d.active, [&](const Share& sh) {
     const int64_t b0 = sh.row_begin;
@@ -171,7 +168,7 @@ void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
                    const LstmActivations& act, const float* dh_seq, const float* dh_last,
                    const float* dc_last, LstmBackwardWork& work, LstmGrads& g, float* dx,
                    float* dh0, float* dc0) {
-  const int64_t G = 4 * d.H, rows = d.T * d.B, BH = d.B * d.H, T = d.T;
+  const int64_t G = 4 * d.H, BH = d.B * d.H, T = d.T;
   std::vector<float> own;
   const float* packed = w.packed_backward;
   if (!packed) {
@@ -183,10 +180,7 @@ void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
     work.dh[k] = (dh_last ? dh_last[k] : 0.0f) + (dh_seq ? dh_seq[(T - 1) * BH + k] : 0.0f);
     work.dc[k] = dc_last ? dc_last[k] : 0.0f;
   }
-  for (int64_t t = 0; d.active && t < T; ++t) {  // rows that have ended: da = 0
-    const int64_t n = d.active[t];
-    std::memset(work.dgates + (t * d.B + n) * G, 0, sizeof(float) * size_t((d.B - n) * G));
-  }
+  seq_zero_ended(d, work.dgates, G);  // rows that have ended: da = 0
   // Per step t from T-1 down: dh_t = dh_seq_t + da_{t+1}·W_hh, then the cell's derivative.
   // A row that ends at step t starts here with da_{t+1} = 0 and its dc as set above.
   run_team(d.B, d.T, double(d.B) * G * d.H, lstm_backward_blocks(d.H), d.active, [&](const Share& sh) {
@@ -214,12 +208,10 @@ void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
       lstm_step_backward(s, sh.block_begin, sh.block_end);
     }
   });
-  if (dc0) std::memcpy(dc0, work.dc, sizeof(float) * BH);
-  // Whole-sequence products: dW_ih += daᵀ·x, dW_hh += daᵀ·h_{0..T-1}, db += Σ_rows da
-  gemm(true, false, G, d.I, rows, 1.0f, work.dgates, G, x, d.I, 1.0f, g.w_ih, d.I);
-  gemm(true, false, G, d.H, rows, 1.0f, work.dgates, G, act.h, d.H, 1.0f, g.w_hh, d.H);
-  lstm_sum_rows(work.dgates, rows, G, g.bias);  // in double: T·B terms of mixed sign
-  if (dx) gemm(false, false, rows, d.I, G, 1.0f, work.dgates, G, w.w_ih, d.I, 0.0f, dx, d.I);
+  if (dc0) seq_start_carry(work.dc, BH, dc0);
+  // Whole-sequence products: dW_hh += daᵀ·h_{0..T-1}, dW_ih += daᵀ·x, db += Σ_rows da, dx
+  seq_recurrent_grads(d, G, d.H, work.dgates, act.h, g.w_hh);
+  seq_input_grads(d, G, work.dgates, x, w.w_ih, g.w_ih, g.bias, dx);
 }
 
 }  // namespace lstm

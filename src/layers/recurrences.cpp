@@ -341,12 +341,17 @@ class GruRecurrence final : public Recurrence {
     gru_backward(dims(b, I, H), weights(), x, act, dh_seq, dh_last, work, g, dx, s.dh0);
   }
 
+  // One step of one sequence: the sequence code with T = B = 1, slot 0 the carried state.
   void step(const float* x, float* y) override {
-    if (stream_h_.empty()) stream_h_.assign(size_t(H), 0.0f), scratch_.assign(size_t(11 * H), 0.0f);
-    float* h_new = scratch_.data() + 10 * H;
-    gru_step(weights(), I, H, x, stream_h_.data(), scratch_.data(), h_new);
-    std::memcpy(stream_h_.data(), h_new, sizeof(float) * size_t(H));
-    std::memcpy(y, h_new, sizeof(float) * size_t(H));
+    if (stream_h_.empty()) {
+      stream_h_.assign(size_t(2 * H), 0.0f);
+      stream_work_.assign(size_t(10 * H), 0.0f);
+    }
+    float* work = stream_work_.data();
+    GruActivations act{work, stream_h_.data(), work + 4 * H, work + 7 * H};
+    gru_forward({1, 1, I, H, nullptr}, weights(), x, act);
+    std::memcpy(stream_h_.data(), stream_h_.data() + H, sizeof(float) * size_t(H));
+    std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(H));
   }
   void reset_state() override { stream_h_.clear(); }
 
@@ -355,7 +360,7 @@ class GruRecurrence final : public Recurrence {
   const int64_t kHH = 3 * H * I, kBih = 3 * H * (I + H);
   std::vector<float> gates_, h_, ax_, ah_;  // (T, B, 4H), (T+1, B, H), (T, B, 3H), (B, 3H)
   std::vector<float> dax_, dah_, dh_;       // (T, B, 3H), (T, B, 3H), (B, H)
-  std::vector<float> stream_h_, scratch_;   // step(): (H), (11H)
+  std::vector<float> stream_h_, stream_work_;  // step(): (2H); gates, ax, ah (4H + 3H + 3H)
 };
 
 // ---- SimpleRNN: one gate, tanh or relu -------------------------------------------------------
@@ -392,10 +397,11 @@ class RnnRecurrence final : public Recurrence {
                  dh_.data(), g, dx, s.dh0);
   }
 
+  // One step of one sequence: the sequence code with T = B = 1, slot 0 the carried state.
   void step(const float* x, float* y) override {
     if (stream_h_.empty()) stream_h_.assign(size_t(2 * H), 0.0f);
     float *prev = stream_h_.data(), *next = prev + H;
-    rnn_step(weights(), act_, I, H, x, prev, next);
+    rnn_forward({1, 1, I, H, nullptr}, weights(), act_, x, prev);
     std::memcpy(prev, next, sizeof(float) * size_t(H));
     std::memcpy(y, next, sizeof(float) * size_t(H));
   }

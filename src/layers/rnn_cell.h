@@ -2,7 +2,8 @@
 // bias), forward and backward through time.
 //
 // Dimensions: T = time steps, B = batch, I = input features, H = hidden units. Time-major; h
-// gets T+1 slots, slot 0 = h_0.
+// gets T+1 slots, slot 0 = h_0. The projection, ended rows, time loop and weight gradients are
+// the sequence driver's (sequence_driver.h); streaming is rnn_forward at T = B = 1.
 //
 // Forward:   h_t = act(x_t·W_ihᵀ + h_{t-1}·W_hhᵀ + b)       act = tanh or relu
 // Backward:  da_t = (dh_t) * act'(h_t)     (tanh: 1 - h², relu: 1[h > 0])
@@ -31,9 +32,5 @@ void rnn_forward(const SeqDims& d, const RnnWeights& w, Activation act, const fl
 void rnn_backward(const SeqDims& d, const RnnWeights& w, Activation act, const float* x,
                   const float* h, const float* dh_seq, const float* dh_last, float* da, float* dh,
                   RnnGrads& g, float* dx, float* dh0);
-
-// One step of one sequence: x (I), h_prev (H) -> h (H).
-void rnn_step(const RnnWeights& w, Activation act, int64_t I, int64_t H, const float* x,
-              const float* h_prev, float* h);
 
 }  // namespace lstm

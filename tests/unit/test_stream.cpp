@@ -112,6 +112,31 @@ TEST(Stream, NoAllocationAfterTheFirstStep) {
   EXPECT_GE(g_allocations.load(), 1);
 }
 
+// The other cells stream through their sequence code at T = B = 1 (sequence_driver.h): that
+// path allocates nothing after the first step either, the GEMM library's included.
+TEST(Stream, EveryCellStepsWithoutAllocating) {
+  for (LayerConfig first : std::vector<LayerConfig>{
+           GRU(32, {.return_sequences = true, .input_shape = {0, 8}}),
+           SimpleRNN(32, {.return_sequences = true, .input_shape = {0, 8}}),
+           LSTM(32, {.return_sequences = true, .proj_size = 8, .use_peepholes = true,
+                     .input_shape = {0, 8}})}) {
+    SCOPED_TRACE(layer_type_name(first.type));
+    Sequential model({.seed = 12});
+    model.add(first);
+    model.add(Dense(2));
+    std::vector<float> x(8, 0.25f), y(2);
+    model.step(x.data(), y.data());
+    g_allocations = 0;
+    g_counting = true;
+    for (int k = 0; k < 500; ++k) {
+      x[size_t(k % 8)] = float(k % 11) / 11.0f;
+      model.step(x.data(), y.data());
+    }
+    g_counting = false;
+    EXPECT_EQ(g_allocations.load(), 0) << "step() allocated (malloc counted: " << LSTM_COUNT_MALLOC << ")";
+  }
+}
+
 // A graph of two inputs streams the same way, without allocating after its first step.
 TEST(Stream, GraphStepEqualsPredictAndAllocatesNothing) {
   auto a = Input({12, 3}, {.name = "a"});  // Add joins them step by step: one length
