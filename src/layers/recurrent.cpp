@@ -385,6 +385,23 @@ class RecurrentOp final : public Op {
 };
 
 
+void join_halves(const float* forward, const float* backward, int64_t rows, int64_t W, float* pairs) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* to = pairs + r * 2 * W;
+    if (forward) std::memcpy(to, forward + r * W, sizeof(float) * size_t(W));
+    else std::memset(to, 0, sizeof(float) * size_t(W));
+    if (backward) std::memcpy(to + W, backward + r * W, sizeof(float) * size_t(W));
+    else std::memset(to + W, 0, sizeof(float) * size_t(W));
+  }
+}
+
+void split_halves(const float* pairs, int64_t rows, int64_t W, float* forward, float* backward) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(forward + r * W, pairs + r * 2 * W, sizeof(float) * size_t(W));
+    std::memcpy(backward + r * W, pairs + r * 2 * W + W, sizeof(float) * size_t(W));
+  }
+}
+
 std::unique_ptr<Op> make_recurrent_op(const LayerConfig& config, int64_t in_features,
                                       bool initial_states) {
   return std::make_unique<RecurrentOp>(config, in_features, initial_states);

@@ -20,6 +20,12 @@ inline int64_t recurrent_width(const LayerConfig& c) { return c.proj_size > 0 ? 
 // outputs, laid out as concat inside the model).
 inline bool both(MergeMode m) { return m == MergeMode::concat || m == MergeMode::none; }
 
+// merge_mode none's two layouts: the pairs (rows, 2W), each row's forward and backward halves
+// side by side as the op computes them, and the two halves apart, (rows, W) each (Keras's list
+// of two outputs; Sequential's [2, N, ...]). join_halves: a null half reads as zeros.
+void join_halves(const float* forward, const float* backward, int64_t rows, int64_t W, float* pairs);
+void split_halves(const float* pairs, int64_t rows, int64_t W, float* forward, float* backward);
+
 // The options of a recurrent layer (lstm/layers.h, LSTMOptions): only those its type has, each
 // in range. Throws lstm::Error starting with `where`. (The recurrent room and LSTMCell check
 // with it.)

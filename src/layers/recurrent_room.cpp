@@ -63,10 +63,7 @@ class TwoOutputs final : public Op {
     joined_out_[0].data = joined_.data();
     joined_out_.insert(joined_out_.end(), out.begin() + 2, out.end());
     op_->forward(pass, in, joined_out_);
-    const int64_t R = out[0].rows(pass.B), H = out[0].F;
-    for (int64_t r = 0; r < R; ++r)
-      for (int k = 0; k < 2; ++k)
-        std::memcpy(out[size_t(k)].data + r * H, joined_.data() + (r * 2 + k) * H, sizeof(float) * size_t(H));
+    split_halves(joined_.data(), out[0].rows(pass.B), out[0].F, out[0].data, out[1].data);
   }
 
   void backward(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
@@ -75,12 +72,7 @@ class TwoOutputs final : public Op {
     std::vector<const float*> d(1, nullptr);
     if (dout[0] || dout[1]) {
       grow(joined_grad_, R * 2 * H);
-      for (int64_t r = 0; r < R; ++r)
-        for (int k = 0; k < 2; ++k) {
-          float* to = joined_grad_.data() + (r * 2 + k) * H;
-          if (dout[size_t(k)]) std::memcpy(to, dout[size_t(k)] + r * H, sizeof(float) * size_t(H));
-          else std::memset(to, 0, sizeof(float) * size_t(H));
-        }
+      join_halves(dout[0], dout[1], R, H, joined_grad_.data());
       d[0] = joined_grad_.data();
     }
     d.insert(d.end(), dout.begin() + 2, dout.end());

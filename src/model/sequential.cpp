@@ -18,6 +18,7 @@
 #include "io/safetensors.h"
 #include "layers/loss_fn.h"
 #include "layers/recurrence.h"
+#include "layers/recurrent.h"
 #include "layers/seq_dims.h"
 #include "lstm/error.h"
 #include "lstm/lstm.h"
@@ -426,10 +427,7 @@ const Tensor& Sequential::Impl::chain_targets(const Tensor& y, Tensor& storage) 
   // (W from the model: labels of width 1 may come without their last axis, [2, N, steps])
   const int64_t N = y.dim(1), W = loss_target_width(loss, out_width() / 2), steps = y.size() / (2 * N * W);
   storage = Tensor(out_seq() ? std::vector<int64_t>{N, steps, 2 * W} : std::vector<int64_t>{N, 2 * W});
-  for (int64_t o = 0; o < 2; ++o)
-    for (int64_t r = 0; r < N * steps; ++r)
-      std::memcpy(storage.data() + r * 2 * W + o * W, y.data() + (o * N * steps + r) * W,
-                  sizeof(float) * size_t(W));
+  join_halves(y.data(), y.data() + N * steps * W, N * steps, W, storage.data());
   return storage;
 }
 
@@ -524,9 +522,7 @@ Tensor Sequential::Impl::predict(const Tensor& x, std::span<const int64_t> lengt
   // [N, steps, 2W] -> [2, N, steps, W]: forward, then backward
   Tensor out(output_shape(N, T));
   const int64_t W = out_width() / 2, rows = y[0].size() / (2 * W);
-  for (int64_t o = 0; o < 2; ++o)
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(out.data() + (o * rows + r) * W, y[0].data() + r * 2 * W + o * W, sizeof(float) * size_t(W));
+  split_halves(y[0].data(), rows, W, out.data(), out.data() + rows * W);
   return out;
 }
 

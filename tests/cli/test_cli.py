@@ -7,7 +7,6 @@ import json
 import os
 import random
 import shutil
-import struct
 import subprocess
 import unittest
 
@@ -16,24 +15,9 @@ import torch
 
 import torch_reference as ref
 from torch_twin import Twin
-from cli_util import LSTM, CliTest
+from cli_util import LSTM, CliTest, tensor_arrays
 
 TOL = 1e-5
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        dtype = {"F32": "<f4", "F64": "<f8"}[info["dtype"]]
-        out[name] = np.frombuffer(data[8 + n + b:8 + n + e], dtype=dtype).reshape(info["shape"])
-    return out, header.get("__metadata__", {})
 
 
 class Cli(CliTest):
@@ -135,7 +119,7 @@ class Cli(CliTest):
                     opt.zero_grad()
                     torch.nn.functional.mse_loss(ref.forward(lstm, head, X.double(), False), y.double()).backward()
                     opt.step()
-                got, meta = read_safetensors(self.path("trained.safetensors"))
+                got, meta = tensor_arrays(self.path("trained.safetensors"))
                 for name, want in ref.lstm_tensors(lstm, head, L):
                     self.assertLessEqual(float(np.abs(got[name] - want).max()), TOL, name)
                 self.assertIn("lstm.config", meta)
@@ -221,7 +205,7 @@ class Cli(CliTest):
             opt.zero_grad()
             torch.nn.functional.cross_entropy(twin(X.double(), lengths), y).backward()
             opt.step()
-        got, _ = read_safetensors(self.path("trained.safetensors"))
+        got, _ = tensor_arrays(self.path("trained.safetensors"))
         for tensor, want in twin.tensors():
             self.assertLessEqual(float(np.abs(got[tensor] - want).max()), TOL, tensor)
         # --metrics: on every epoch line, in the saved history; an unknown one refused up front.
@@ -231,7 +215,7 @@ class Cli(CliTest):
                             "--out", self.path("with-metrics.safetensors"), "--epochs", 2, "--batch-size", 3)
         self.assertEqual(run.stdout.count(" - accuracy: "), 2, run.stdout)
         self.assertEqual(run.stdout.count(" - val_accuracy: "), 2, run.stdout)
-        _, meta = read_safetensors(self.path("with-metrics.safetensors"))
+        _, meta = tensor_arrays(self.path("with-metrics.safetensors"))
         self.assertEqual(len(json.loads(meta["lstm.history"])["accuracy"]), 2)
         bad = self.run_lstm("train", "--init", model, "--x", self.path("X.npy"), "--y", self.path("y.npy"),
                             "--loss", "scce", "--metrics", "accuracy,precision",

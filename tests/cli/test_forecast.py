@@ -10,10 +10,7 @@ import json
 import os
 import pty
 import shutil
-import signal
-import struct
 import subprocess
-import time
 import unittest
 
 from cli_util import HERE, LSTM, CliTest
@@ -25,16 +22,6 @@ CO2 = os.path.join(DATA, "co2-weekly.csv")
 MAIN_JOB = ["--csv", WEATHER, "--target", "temp_max", "--features", "temp_max,temp_min,precipitation,wind",
             "--lookback", "30", "--date-column", "date", "--season", "365", "--test-fraction", "0.2",
             "--epochs", "50", "--batch-size", "32", "--validation-split", "0.2", "--early-stopping", "5"]
-
-
-def tensors(path):
-    """name -> raw bytes of every tensor in a safetensors file."""
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    return {k: data[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
-            for k, v in header.items() if k != "__metadata__"}, header.get("__metadata__", {})
 
 
 class Forecasting(CliTest):
@@ -162,28 +149,8 @@ class Forecasting(CliTest):
                                                     "--fill", "zero", code=2).stderr)
 
     def test_resume_after_sigkill_gives_the_uninterrupted_weights(self):
-        args = ["train", *MAIN_JOB[:-8], "--epochs", 8, "--validation-split", 0.2, "--early-stopping", 50, "--quiet"]
-        self.run_lstm(*args, "--out", self.path("straight.safetensors"))
-        ckpt = self.path("ckpt.safetensors")
-        p = subprocess.Popen([LSTM, *map(str, args), "--out", self.path("resumed.safetensors"), "--checkpoint", ckpt])
-        done = 0
-        deadline = time.time() + 300
-        while done < 3 and p.poll() is None and time.time() < deadline:
-            time.sleep(0.005)
-            try:
-                done = json.loads(tensors(ckpt)[1]["lstm.train_state"])["epochs_done"]
-            except (OSError, KeyError, ValueError, struct.error):
-                pass
-        p.send_signal(signal.SIGKILL)
-        self.assertEqual(p.wait(), -signal.SIGKILL, "training ended before it could be killed")
-        self.assertFalse(os.path.exists(self.path("resumed.safetensors")))
-        self.run_lstm(*args, "--out", self.path("resumed.safetensors"), "--checkpoint", ckpt, "--resume")
-        a, meta_a = tensors(self.path("straight.safetensors"))
-        b, meta_b = tensors(self.path("resumed.safetensors"))
-        self.assertEqual(a.keys(), b.keys())
-        for name in a:
-            self.assertEqual(a[name], b[name], f"{name} differs after resuming")
-        self.assertEqual(json.loads(meta_a["lstm.history"]), json.loads(meta_b["lstm.history"]))
+        self.check_resume_after_sigkill("train", *MAIN_JOB[:-8], "--epochs", 8, "--validation-split", 0.2,
+                                        "--early-stopping", 50, "--quiet")
 
     def test_progress_bar_on_a_terminal(self):
         argv = [LSTM, "train", "--csv", WEATHER, "--target", "temp_max", "--lookback", "5", "--units", "4",

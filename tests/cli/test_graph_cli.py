@@ -4,31 +4,14 @@ arrays, summary with "Connected to", resume after SIGKILL, and errors that name 
 Run with /usr/bin/python3 -m unittest test_graph_cli (ctest sets LSTM_BIN and LSTM_EXAMPLES)."""
 import json
 import os
-import signal
-import struct
-import subprocess
-import time
 import unittest
 
 import numpy as np
 
-from cli_util import LSTM, CliTest
+from cli_util import CliTest
 
 CONFIG = os.path.join(os.environ.get("LSTM_EXAMPLES", os.path.join(os.path.dirname(__file__), "../../examples")),
                       "configs", "two_heads.json")
-
-
-def tensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name != "__metadata__":
-            b, e = info["data_offsets"]
-            out[name] = data[8 + n + b:8 + n + e]
-    return out, header.get("__metadata__", {})
 
 
 class GraphCli(CliTest):
@@ -81,29 +64,10 @@ class GraphCli(CliTest):
                       "--out", self.path("more.safetensors"), "--quiet")
 
     def test_resume_after_sigkill_gives_the_uninterrupted_weights(self):
-        args = ["--epochs", 400, "--batch-size", 4, "--validation-split", 0.25, "--early-stopping", 50, "--quiet"]
-        self.train(*args, "--out", self.path("straight.safetensors"))
-        ckpt = self.path("ckpt.safetensors")
-        p = subprocess.Popen([LSTM, "train", "--config", CONFIG, *self.data, "--loss", "scce,mse",
-                              "--metrics", "tags=accuracy,score=mae", *map(str, args),
-                              "--out", self.path("resumed.safetensors"), "--checkpoint", ckpt])
-        done, deadline = 0, time.time() + 300
-        while done < 3 and p.poll() is None and time.time() < deadline:
-            time.sleep(0.002)
-            try:
-                done = json.loads(tensors(ckpt)[1]["lstm.train_state"])["epochs_done"]
-            except (OSError, KeyError, ValueError, struct.error):
-                pass
-        p.send_signal(signal.SIGKILL)
-        self.assertEqual(p.wait(), -signal.SIGKILL, "training ended before it could be killed")
-        self.assertFalse(os.path.exists(self.path("resumed.safetensors")))
-        self.train(*args, "--out", self.path("resumed.safetensors"), "--checkpoint", ckpt, "--resume")
-        a, meta_a = tensors(self.path("straight.safetensors"))
-        b, meta_b = tensors(self.path("resumed.safetensors"))
-        self.assertEqual(a.keys(), b.keys())
-        for name in a:
-            self.assertEqual(a[name], b[name], f"{name} differs after resuming")
-        self.assertEqual(json.loads(meta_a["lstm.history"]), json.loads(meta_b["lstm.history"]))
+        self.check_resume_after_sigkill("train", "--config", CONFIG, *self.data, "--loss", "scce,mse",
+                                        "--metrics", "tags=accuracy,score=mae", "--epochs", 400,
+                                        "--batch-size", 4, "--validation-split", 0.25,
+                                        "--early-stopping", 50, "--quiet")
 
     def test_errors_name_the_fix_and_write_nothing(self):
         out = self.path("never.safetensors")

@@ -11,7 +11,6 @@ equivalents of them are generated here so the test stands alone.
 """
 import json
 import os
-import resource
 import shutil
 import stat
 import struct
@@ -23,8 +22,7 @@ import unittest
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LSTM = os.environ.get("LSTM_BIN", os.path.join(HERE, "../../build/bin/lstm"))
+from cli_util import HERE, LSTM, safetensors_parts
 SHARED_CASES = os.environ.get("LSTM_RELIABILITY_CASES",
                               os.path.join(HERE, "../../../shared/reliability/cases"))
 MAX_RSS_MB, MAX_SECONDS = 300, 2.0
@@ -47,13 +45,10 @@ def safetensors_bytes(tensors, metadata=None, header=None, tail=b""):
 
 
 def read_safetensors(path):
-    with open(path, "rb") as f:
-        b = f.read()
-    (n,) = struct.unpack("<Q", b[:8])
-    h = json.loads(b[8:8 + n])
-    meta = h.pop("__metadata__", {})
-    tensors = [(k, v["dtype"], v["shape"], b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]])
-               for k, v in sorted(h.items(), key=lambda kv: kv[1]["data_offsets"][0])]
+    """The tensors as (name, dtype, shape, bytes) in file order, and the metadata."""
+    header, meta, body = safetensors_parts(path)
+    tensors = [(k, v["dtype"], v["shape"], body[v["data_offsets"][0]:v["data_offsets"][1]])
+               for k, v in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])]
     return tensors, meta
 
 
