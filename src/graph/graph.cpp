@@ -156,8 +156,7 @@ std::vector<SymbolicTensor> call_layer(const LayerConfig& layer, const std::vect
   node->inputs = inputs;
   node->states = initial_state;
   for (GraphNode* in : call.input_nodes)
-    if (in->is_input && std::string(room.type()) != "embedding")
-      in->read_as_values = true;
+    if (in->is_input) (room.reads_ids() ? in->read_as_ids : in->read_as_values) = true;
   std::vector<SymbolicTensor> out;
   for (size_t k = 0; k < node->outputs.size(); ++k) out.emplace_back(node, int(k));
   return out;

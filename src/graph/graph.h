@@ -85,6 +85,9 @@ class Room {
   // outputs. Throws lstm::Error naming the layer, the shapes and the fix.
   virtual std::vector<ValueSpec> infer(const Call& call) const = 0;
   virtual std::unique_ptr<Op> make(const Call& call) const = 0;
+  // Whether the layer reads its inputs as token ids (integers stored as floats, Embedding)
+  // rather than as values: an Input that only such layers read is checked for ids.
+  virtual bool reads_ids() const { return false; }
   // Whether a model file's config of type `type` is this room's to read.
   virtual bool reads(const std::string& type) const { return type == this->type(); }
   // The layer's config in a model file ({"type": ..., its options}) and back; from_json

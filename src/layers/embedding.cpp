@@ -55,6 +55,7 @@ class EmbeddingOp final : public Op {
 class EmbeddingRoom final : public Room {
  public:
   const char* type() const override { return "embedding"; }
+  bool reads_ids() const override { return true; }
   std::string keras_class(const LayerConfig&) const override { return "Embedding"; }
   bool runs(const LayerConfig& c) const override { return c.kind.empty() && c.type == LayerType::embedding; }
 
@@ -75,7 +76,6 @@ class EmbeddingRoom final : public Room {
       throw Error(call.where + ": input_dim (the vocabulary size) must be in 1.." +
                   std::to_string(limits::kWidth) + ", got " + std::to_string(c.input_dim));
     if (c.mask_zero) claim_padding(call, *src, GraphNode::Padding::zero_id, 0.0f);
-    src->read_as_ids = true;
     ValueSpec y;
     y.seq = true, y.F = c.units, y.steps = src->input_shape[0];
     y.time_of = y.steps == 0 ? src : nullptr;
