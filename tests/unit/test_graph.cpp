@@ -238,6 +238,14 @@ TEST(Graph, TokenIdsWithMaskZero) {
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("which only an Embedding reads"), std::string::npos) << err.what();
   }
+  try {  // one Input read as token ids by an Embedding and as numbers by a Dense
+    auto v = Input({3});
+    Model bad(v, Concatenate()({LSTM(2)(Embedding(9, 2)(v)), Dense(2)(v)}));
+    FAIL();
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("is read both as token ids (by an Embedding) and as numbers"),
+              std::string::npos) << err.what();
+  }
 }
 
 TEST(Graph, RepeatVectorEncoderDecoder) {
