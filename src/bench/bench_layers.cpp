@@ -21,7 +21,11 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
                    [&](const char* v) { return s.variant == v; }) == std::end(kVariants))
     throw Error("bench variant '" + s.variant + "' is not one of lstm, gru, simple_rnn, "
                 "bidirectional, padded, full_lengths, peepholes, projection");
-  if (s.mode == "stream") throw Error("bench variants time whole sequences: use train or infer");
+  const bool stream = s.mode == "stream";  // step() calls, one sequence, state carried
+  if (stream && (s.variant == "bidirectional" || s.variant == "padded" || s.variant == "full_lengths"))
+    throw Error("bench variant '" + s.variant + "' needs whole sequences: use train or infer, or "
+                "stream lstm, gru, simple_rnn, peepholes or projection");
+  if (stream && s.B != 1) throw Error("bench --mode stream steps one sequence: give B = 1");
   set_num_threads(threads);
   const bool train = s.mode == "train";
   const int64_t T = s.T, B = s.B;
@@ -89,6 +93,32 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
       layers[l]->backward(pass, in_v, out_v, dout, din);
     }
   };
+  // streaming: one time step through every layer's step() (Op::Stepping::own)
+  std::vector<float> y(size_t(widths.back()));
+  auto step = [&] {
+    const float* from = x.data();
+    for (size_t l = 0; l < layers.size(); ++l) {
+      float* to = l + 1 < layers.size() ? outs[l].data() : y.data();
+      const float* step_in[] = {from};
+      float* const step_out[] = {to};
+      layers[l]->step(step_in, step_out);
+      from = to;
+    }
+  };
+  if (stream) {
+    const double steps = bench_rate(step, seconds, windows);
+    BenchResult r;
+    r.shape = s;
+    r.threads = threads;
+    r.throughput = steps;
+    r.unit = "steps/s";
+    r.ns_per_step = 1e9 / steps;
+    double flops = 0;
+    for (int64_t l = 0; l < s.L; ++l)
+      flops += 8.0 * double(s.H) * double((l == 0 ? s.I : widths[size_t(l - 1)]) + s.H);
+    r.gflops = flops * steps / 1e9;
+    return r;
+  }
   const double calls = bench_rate(call, seconds, windows);
   BenchResult r;
   r.shape = s;

@@ -245,6 +245,17 @@ class Cli(CliTest):
                 self.assertEqual(row["unit"], "steps/s" if mode == "stream" else "seq/s")
                 self.assertEqual(row["threads"], 1)
                 self.assertGreater(row["throughput"], 0)
+        for variant in ["gru", "simple_rnn", "peepholes", "projection", "lstm"]:  # step() of each cell
+            with self.subTest(variant=variant):
+                p = self.run_lstm("bench", "--shape", "4,6,2,1,1", "--mode", "stream", "--variant", variant,
+                                  "--seconds", 0.01, "--threads", 1, "--json")
+                row = json.loads(p.stdout)
+                self.assertEqual((row["unit"], row["variant"]), ("steps/s", variant))
+                self.assertGreater(row["throughput"], 0)
+        self.assertIn("needs whole sequences", self.run_lstm("bench", "--shape", "4,6,1,1,1", "--mode", "stream",
+                                                             "--variant", "bidirectional", code=1).stderr)
+        self.assertIn("give B = 1", self.run_lstm("bench", "--shape", "4,6,1,2,1", "--mode", "stream",
+                                                  "--variant", "gru", code=1).stderr)
         self.assertIn("five positive integers", self.run_lstm("bench", "--shape", "1,2,3", code=2).stderr)
         env = dict(os.environ, LSTM_NUM_THREADS="0")
         p = subprocess.run([LSTM, "bench", "--shape", "1,1,1,1,1"], capture_output=True, text=True, env=env)
