@@ -118,6 +118,7 @@ class Model : public Trainable {
   Logs last_logs() const;
 
   std::string summary() const override;
+  std::vector<MemoryRow> memory_plan(int64_t batch, int64_t steps) const override;
   // The model as one .safetensors file (written atomically): its graph - inputs, layers with
   // their configs, the calls in order, outputs - in the metadata "lstm.graph", its weights as
   // tensors "<layer name>.<tensor>" (docs/file-format.md). load() checks every tensor against

@@ -45,6 +45,15 @@ namespace lstm {
 
 class Sequential;
 
+// One row of memory_plan(): the working memory a layer takes for one training batch - what its
+// forward keeps for backward (activations, gates, dropout masks) and what its backward adds
+// (gradients of its tensors, dgates) - or, in the last row, "(tensors between layers)", the
+// model's own: the tensors layers pass on, their gradients and the targets.
+struct MemoryRow {
+  std::string layer;  // "<name> (<Keras class>)"
+  int64_t forward_bytes = 0, backward_bytes = 0;
+};
+
 // What fit() trains and what its callbacks see: a Sequential or a graph Model (lstm/functional.h).
 // A callback reads and writes the weights, saves the model, lowers the learning rate, or sets
 // stop_training to end fit() after the current epoch.
@@ -56,6 +65,11 @@ class Trainable {
   virtual void set_weights(const std::vector<float>& weights) = 0;
   virtual void save(const std::string& path) const = 0;  // .safetensors, written atomically
   virtual std::string summary() const = 0;
+  // The working memory of one training batch of `batch` samples of `steps` steps (inputs of a
+  // fixed length keep theirs), as fit() plans it before its first batch: one allocation, the sum
+  // of these rows. Not in it: the parameters, their gradients and the optimizer's state
+  // (count_params() floats each, Adam two).
+  virtual std::vector<MemoryRow> memory_plan(int64_t batch, int64_t steps) const = 0;
   virtual const Optimizer& optimizer() const = 0;
   // The learning rate from now on (ReduceLROnPlateau's); > 0.
   virtual void set_learning_rate(float learning_rate) = 0;
@@ -303,6 +317,7 @@ class Sequential : public Trainable {
   void reset_states();
 
   std::string summary() const override;
+  std::vector<MemoryRow> memory_plan(int64_t batch, int64_t steps) const override;
   void save(const std::string& path) const override;  // .safetensors, written atomically
   static Sequential load(const std::string& path);
 

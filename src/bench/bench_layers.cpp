@@ -77,6 +77,15 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
   // the op's inputs carry the batch's mask; its outputs' buffers are its own to fill
   auto value = [&](float* data, int64_t F) { return Value{data, true, T, F, batch.lengths, batch.active}; };
   auto output = [&](float* data, int64_t F) { return Value{data, true, T, F, nullptr, nullptr}; };
+  // every layer's working memory, planned once for this shape (layers/workspace.h)
+  WorkspaceStorage memory;
+  memory.plan([&](Workspace& ws) {
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const Value in_v[] = {value(nullptr, l == 0 ? s.I : widths[l - 1])};
+      const Value out_v[] = {output(nullptr, widths[l])};
+      layers[l]->plan(pass, in_v, out_v, ws);
+    }
+  }, train);
   auto call = [&] {
     for (size_t l = 0; l < layers.size(); ++l) {
       if (train) layers[l]->weights_changed();  // training repacks after every update: timed

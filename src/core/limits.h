@@ -24,6 +24,11 @@ constexpr int64_t kTimeSteps = int64_t(1) << 31;
 constexpr int64_t kParams = int64_t(1) << 31;
 // Epochs of one fit (--epochs) and epochs done in a checkpoint.
 constexpr int64_t kEpochs = (int64_t(1) << 31) - 1;
+// The batch and the steps a memory plan is asked about (Trainable::memory_plan, lstm summary
+// --batch/--steps).
+constexpr int64_t kPlanShape = int64_t(1) << 16;
+// The working memory of one plan, in floats (256 TiB): a shape that needs more is refused.
+constexpr int64_t kPlanFloats = int64_t(1) << 46;
 // A safetensors header (the format's own limit is 100 MB).
 constexpr uint64_t kSafetensorsHeader = uint64_t(100) << 20;
 // Bytes read from something that is not a regular file (a pipe, a device), which has no

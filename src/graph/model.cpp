@@ -410,6 +410,7 @@ void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, Compil
   }
   m.compiled = true;
   m.opt_state = OptimizerState{};
+  m.plan_B = 0, m.plan_T.clear(), m.plan_grad = false;  // the targets' widths follow the losses
 }
 
 // ---- data ------------------------------------------------------------------------------------
@@ -553,17 +554,16 @@ void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int6
     const std::vector<int64_t>& L = lengths[size_t(primary)];
     std::stable_sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) { return L[size_t(a)] > L[size_t(b)]; });
   }
-  input_T.assign(inputs.size(), 1);
+  input_T = steps_of(x);
+  ensure_plan(B, input_T, false);
   batch_lengths.assign(inputs.size(), {});
   for (size_t k = 0; k < inputs.size(); ++k) {
     const Tensor& t = x[k];
     Slot& s = slots[k];
-    const int64_t T = s.spec.seq ? t.dim(1) : 1, W = s.spec.F;
-    input_T[k] = T;
-    grow(s.data, T * B * W);
+    const int64_t T = input_T[k], W = s.spec.F;
     for (int64_t b = 0; b < B; ++b)
       for (int64_t step = 0; step < T; ++step)
-        std::memcpy(s.data.data() + (step * B + b) * W, t.data() + (rows[size_t(b)] * T + step) * W,
+        std::memcpy(s.data + (step * B + b) * W, t.data() + (rows[size_t(b)] * T + step) * W,
                     sizeof(float) * size_t(W));
     if (!lengths[k].empty())
       for (int64_t r : rows) batch_lengths[k].push_back(lengths[k][size_t(r)]);
@@ -573,7 +573,7 @@ void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int6
   for (Slot& s : slots) {
     Value& v = s.value;
     v.seq = s.spec.seq, v.F = s.spec.F;
-    v.T = !s.spec.seq ? 1 : s.spec.steps > 0 ? s.spec.steps : input_T[size_t(input_index(s.spec.time_of))];
+    v.T = slot_steps(s, input_T);
     v.lengths = nullptr, v.active = nullptr;
     if (s.spec.mask_of) {
       const int k = input_index(s.spec.mask_of);
@@ -582,9 +582,114 @@ void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int6
         if (k == primary) v.active = primary_active.data();
       }
     }
-    if (s.input < 0) grow(s.data, v.size(B));
-    v.data = s.data.data();
+    v.data = s.data;
   }
+}
+
+// ---- memory: one plan for every buffer of a pass (layers/workspace.h) ------------------------
+
+std::vector<int64_t> Model::Impl::steps_of(const TensorList& x) const {
+  std::vector<int64_t> T(inputs.size(), 1);
+  for (size_t k = 0; k < inputs.size(); ++k)
+    if (slots[k].spec.seq) T[k] = x[k].dim(1);
+  return T;
+}
+
+int64_t Model::Impl::slot_steps(const Slot& s, const std::vector<int64_t>& input_T) const {
+  if (!s.spec.seq) return 1;
+  return s.spec.steps > 0 ? s.spec.steps : input_T[size_t(input_index(s.spec.time_of))];
+}
+
+void Model::Impl::declare_memory(int64_t B, const std::vector<int64_t>& input_T, Workspace& ws,
+                                 std::vector<std::array<int64_t, 2>>* per_layer) {
+  // What a plan tells an op of masks (op.h): lengths where a tensor may have them, active
+  // where they then always come sorted (the mask of the first input that can have one).
+  static const int64_t may_be_masked = 0;
+  int first_masked = -1;
+  for (size_t k = 0; k < inputs.size() && first_masked < 0; ++k)
+    if (inputs[k]->given_lengths || inputs[k]->padding != GraphNode::Padding::none) first_masked = int(k);
+  std::vector<Value> shape(slots.size());
+  for (size_t i = 0; i < slots.size(); ++i) {
+    Slot& s = slots[i];
+    Value& v = shape[i];
+    v.seq = s.spec.seq, v.F = s.spec.F, v.T = slot_steps(s, input_T);
+    const int k = s.spec.mask_of ? input_index(s.spec.mask_of) : -1;
+    if (k >= 0 && (inputs[size_t(k)]->given_lengths || inputs[size_t(k)]->padding != GraphNode::Padding::none)) {
+      v.lengths = &may_be_masked;
+      if (k == first_masked) v.active = &may_be_masked;
+    }
+    s.data = ws.kept.take(v.size(B));
+    s.grad = s.input < 0 ? ws.grad.take(v.size(B)) : nullptr;
+  }
+  // a call's j-th input gradient to add: as large as any call's j-th input
+  std::vector<int64_t> scratch_size;
+  for (const Step& st : steps)
+    for (size_t j = 0; j < st.in.size(); ++j) {
+      if (scratch_size.size() <= j) scratch_size.push_back(0);
+      scratch_size[j] = std::max(scratch_size[j], shape[size_t(st.in[j])].size(B));
+    }
+  scratch.assign(scratch_size.size(), nullptr);
+  for (size_t j = 0; j < scratch_size.size(); ++j) scratch[j] = ws.grad.take(scratch_size[j]);
+  int64_t target_size = 0;
+  for (size_t k = 0; k < output_slots.size(); ++k) {
+    const Value& v = shape[size_t(output_slots[k])];
+    target_size = std::max(target_size, v.rows(B) * loss_target_width(losses.empty() ? loss::mse : losses[k], v.F));
+  }
+  target = ws.kept.take(target_size);
+  if (per_layer) {
+    per_layer->assign(layers.size() + 1, {0, 0});
+    per_layer->back() = {ws.kept.floats(), ws.grad.floats()};
+  }
+  const Pass pass{B, true, nullptr};
+  for (Step& st : steps) {
+    in.clear(), out.clear();
+    for (int s : st.in) in.push_back(shape[size_t(s)]);
+    for (int s : st.out) out.push_back(shape[size_t(s)]);
+    const int64_t kept0 = ws.kept.floats(), grad0 = ws.grad.floats();
+    st.op->plan(pass, in, out, ws);
+    if (!per_layer) continue;
+    (*per_layer)[size_t(st.layer)][0] += ws.kept.floats() - kept0;
+    (*per_layer)[size_t(st.layer)][1] += ws.grad.floats() - grad0;
+  }
+}
+
+void Model::Impl::ensure_plan(int64_t B, const std::vector<int64_t>& input_T, bool grad) {
+  bool covered = B <= plan_B && (!grad || plan_grad) && plan_T.size() == input_T.size();
+  for (size_t k = 0; covered && k < input_T.size(); ++k) covered = input_T[k] <= plan_T[k];
+  if (covered) return;
+  // the union of the two shapes, so that a plan never shrinks under a later, smaller batch
+  const int64_t new_B = std::max(plan_B, B);
+  std::vector<int64_t> new_T(input_T.size(), 0);
+  for (size_t k = 0; k < input_T.size(); ++k)
+    new_T[k] = std::max(k < plan_T.size() ? plan_T[k] : 0, input_T[k]);
+  const bool new_grad = plan_grad || grad;
+  try {
+    memory.plan([&](Workspace& ws) { declare_memory(new_B, new_T, ws); }, new_grad);
+  } catch (...) {  // too large: the plan in hand stays (measuring left null pointers behind)
+    bind_plan();
+    throw;
+  }
+  plan_B = new_B, plan_T = std::move(new_T), plan_grad = new_grad;
+  for (Slot& s : slots) s.value.data = s.data;
+}
+
+void Model::Impl::bind_plan() {
+  if (plan_B == 0) return;  // nothing planned: the pointers stay null
+  memory.plan([&](Workspace& ws) { declare_memory(plan_B, plan_T, ws); }, plan_grad);
+  for (Slot& s : slots) s.value.data = s.data;
+}
+
+std::vector<std::array<int64_t, 2>> Model::Impl::memory_by_layer(int64_t B, const std::vector<int64_t>& input_T) {
+  std::vector<std::array<int64_t, 2>> out;
+  Workspace measure;
+  try {
+    declare_memory(B, input_T, measure, &out);
+  } catch (...) {
+    bind_plan();
+    throw;
+  }
+  bind_plan();  // measuring left null pointers behind: the plan in hand, at the same addresses
+  return out;
 }
 
 void Model::Impl::forward(bool training) {
@@ -635,22 +740,19 @@ static double output_loss(const Loss& loss, const Value& v, int64_t B, const flo
 
 double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output) {
   double total = 0.0;
+  // the gradients' arena, when the plan in hand has none yet (what forward kept stays put)
+  if (backward) ensure_plan(B, input_T, true);
   for (Slot& s : slots) s.written = false;
   for (size_t k = 0; k < output_slots.size(); ++k) {
     Slot& s = slots[size_t(output_slots[k])];
     const Value& v = s.value;
     const int64_t W = loss_target_width(losses[k], v.F), steps_k = v.seq ? v.T : 1;
-    target.resize(size_t(steps_k * B * W));
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < steps_k; ++t)
-        std::memcpy(target.data() + (t * B + b) * W, y[k].data() + (rows[size_t(b)] * steps_k + t) * W,
+        std::memcpy(target + (t * B + b) * W, y[k].data() + (rows[size_t(b)] * steps_k + t) * W,
                     sizeof(float) * size_t(W));
-    float* d = nullptr;
-    if (backward) {
-      grow(s.grad, v.size(B));
-      d = s.grad.data();
-    }
-    const double value = output_loss(losses[k], v, B, target.data(), d, metrics[k]);
+    float* d = backward ? s.grad : nullptr;
+    const double value = output_loss(losses[k], v, B, target, d, metrics[k]);
     if (per_output) (*per_output)[k] += value * double(B);
     total += loss_weights[k] * value;
     if (d && loss_weights[k] != 1.0)
@@ -665,14 +767,13 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
     dout.clear();
     bool any = false;
     for (int s : st.out) {
-      dout.push_back(slots[size_t(s)].written ? slots[size_t(s)].grad.data() : nullptr);
+      dout.push_back(slots[size_t(s)].written ? slots[size_t(s)].grad : nullptr);
       any = any || dout.back();
     }
     if (!any) continue;  // nothing reaches a loss through this call
     in.clear(), out.clear(), din.clear(), claimed.clear();
     for (int s : st.in) in.push_back(slots[size_t(s)].value);
     for (int s : st.out) out.push_back(slots[size_t(s)].value);
-    if (scratch.size() < st.in.size()) scratch.resize(st.in.size());
     add_to.assign(st.in.size(), -1);
     for (size_t j = 0; j < st.in.size(); ++j) {
       Slot& s = slots[size_t(st.in[j])];
@@ -681,12 +782,10 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
         continue;
       }
       if (!s.written && std::find(claimed.begin(), claimed.end(), st.in[j]) == claimed.end()) {
-        grow(s.grad, s.value.size(B));
-        din.push_back(s.grad.data());
+        din.push_back(s.grad);
         claimed.push_back(st.in[j]);
       } else {
-        grow(scratch[j], s.value.size(B));
-        din.push_back(scratch[j].data());
+        din.push_back(scratch[j]);
         add_to[j] = st.in[j];
       }
     }
@@ -696,7 +795,7 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
       if (add_to[j] < 0) continue;
       Slot& s = slots[size_t(add_to[j])];
       const int64_t n = s.value.size(B);
-      for (int64_t k = 0; k < n; ++k) s.grad[size_t(k)] += scratch[j][size_t(k)];
+      for (int64_t k = 0; k < n; ++k) s.grad[k] += scratch[j][k];
     }
   }
   return total;
@@ -862,6 +961,12 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
   if (vx) m.check_stateful(int64_t(val_idx.size()), o.batch_size, "the validation data",
                            !o.lengths.empty() || !o.validation_lengths.empty());
   for (Step& st : m.steps) st.op->reset_state();  // streaming state belongs to the old weights
+  // Every buffer of every batch, training and validation, planned before the first one.
+  std::vector<int64_t> T = m.steps_of(x);
+  if (vx)
+    for (size_t k = 0; k < T.size(); ++k) T[k] = std::max(T[k], m.steps_of(*vx)[k]);
+  const int64_t rows = std::max<int64_t>(n_train, vx ? int64_t(val_idx.size()) : 0);
+  m.ensure_plan(std::min<int64_t>(o.batch_size, rows), T, true);
   GraphEngine engine(model, owner, x, y, n_train, vx, vy, std::move(val_idx), lengths, std::move(val_lengths));
   return run_fit(engine, o);
 }
@@ -997,7 +1102,9 @@ void Model::step(std::span<const float* const> x_t, std::span<float* const> y_t)
                     "model cannot run one step at a time: use predict() on whole sequences");
     m.step_data.resize(m.slots.size());
     for (size_t s = 0; s < m.slots.size(); ++s) m.step_data[s].assign(size_t(m.slots[s].spec.F), 0.0f);
+    m.step_T.assign(m.inputs.size(), 1);
   }
+  m.ensure_plan(1, m.step_T, false);  // by_forward ops run forward at T = B = 1
   for (size_t k = 0; k < m.inputs.size(); ++k)
     std::memcpy(m.step_data[k].data(), x_t[k], sizeof(float) * m.step_data[k].size());
   const Pass pass{1, false, &m.rng};
@@ -1137,6 +1244,24 @@ std::string Model::summary() const {
   s << thick << "\nTotal params: " << with_commas(count_params()) << "\nTrainable params: "
     << with_commas(count_params()) << "\nNon-trainable params: 0\n" << rule << "\n";
   return s.str();
+}
+
+std::vector<MemoryRow> Model::memory_plan(int64_t batch, int64_t steps) const {
+  Impl& m = *impl_;
+  if (batch < 1 || steps < 1 || batch > limits::kPlanShape || steps > limits::kPlanShape)
+    throw Error("memory_plan: batch and steps must be in 1.." + std::to_string(limits::kPlanShape) + ", got " +
+                std::to_string(batch) + " and " + std::to_string(steps));
+  std::vector<int64_t> T(m.inputs.size(), 1);
+  for (size_t k = 0; k < m.inputs.size(); ++k)
+    if (m.slots[k].spec.seq) T[k] = m.slots[k].spec.steps > 0 ? m.slots[k].spec.steps : steps;
+  const std::vector<std::array<int64_t, 2>> floats = m.memory_by_layer(batch, T);
+  std::vector<MemoryRow> rows;
+  const auto bytes = [](int64_t n) { return n * int64_t(sizeof(float)); };
+  for (size_t l = 0; l < m.layers.size(); ++l)
+    rows.push_back({m.layers[l].name + " (" + m.layers[l].room->keras_class(m.layers[l].config) + ")",
+                    bytes(floats[l][0]), bytes(floats[l][1])});
+  rows.push_back({"(tensors between layers)", bytes(floats.back()[0]), bytes(floats.back()[1])});
+  return rows;
 }
 
 }  // namespace lstm

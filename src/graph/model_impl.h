@@ -5,6 +5,7 @@
 // Dimensions: N = samples, B = batch, T = time steps (each input its own), F = features.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,11 +24,12 @@ namespace lstm {
 
 struct WeightSource;  // model/model_impl.h
 
-// One tensor between layers: its spec, its batch buffer and gradient.
+// One tensor between layers: its spec, its batch buffer and gradient (in the workspace).
 struct Slot {
   ValueSpec spec;
   int input = -1;  // the model input it is, or -1
-  std::vector<float> data, grad;
+  float* data = nullptr;
+  float* grad = nullptr;  // null for a model input (no gradient flows into data)
   bool written = false;  // grad holds this batch's gradient
   Value value;           // this batch's view
 };
@@ -118,16 +120,42 @@ struct Model::Impl {
   void gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
               const int64_t* idx, int64_t B);
   void forward(bool training);
+
+  // The working memory (layers/workspace.h): every slot's tensor and gradient, the targets,
+  // and every call's buffers, planned for batches of up to plan_B rows with up to plan_T[k]
+  // steps in input k, with the backward's (grad) or without.
+  WorkspaceStorage memory;
+  int64_t plan_B = 0;
+  std::vector<int64_t> plan_T;
+  bool plan_grad = false;
+  // Per input: its steps in x (1 for vectors).
+  std::vector<int64_t> steps_of(const TensorList& x) const;
+  // A slot's steps when input k has input_T[k].
+  int64_t slot_steps(const Slot& s, const std::vector<int64_t>& input_T) const;
+  // Plans for batches up to B rows and input_T steps (with backward when grad), unless the
+  // plan in hand already covers them; it only grows.
+  void ensure_plan(int64_t B, const std::vector<int64_t>& input_T, bool grad);
+  // Binds the plan in hand again (same shape and allocation: the same addresses).
+  void bind_plan();
+  // Runs every plan() for exactly this shape (ws measuring or binding); per_layer (when not
+  // null) receives each layer's floats taken (kept, grad), then the model's own (the tensors
+  // between layers, their gradients, the targets).
+  void declare_memory(int64_t B, const std::vector<int64_t>& input_T, Workspace& ws,
+                      std::vector<std::array<int64_t, 2>>* per_layer = nullptr);
+  // declare_memory's per_layer for a training pass of this shape, the plan in hand unchanged.
+  std::vector<std::array<int64_t, 2>> memory_by_layer(int64_t B, const std::vector<int64_t>& input_T);
+
   // Scratch of forward and backward, kept from batch to batch (no allocation once warm).
   std::vector<Value> in, out;
   std::vector<const float*> dout;
   std::vector<float*> din;
-  std::vector<std::vector<float>> scratch;  // per input of a call: a gradient to add
-  std::vector<int> add_to, claimed;         // slots that scratch goes to; slots written directly
-  std::vector<float> target;                // one output's targets, time-major
+  std::vector<float*> scratch;      // per input of a call: a gradient to add (in the workspace)
+  std::vector<int> add_to, claimed;  // slots that scratch goes to; slots written directly
+  float* target = nullptr;           // one output's targets, time-major (in the workspace)
   // Streaming (step()): one step's features per slot, sized at the first call; the scratch of
   // by_forward ops' views and of own ops' pointers.
   std::vector<std::vector<float>> step_data;
+  std::vector<int64_t> step_T;  // one step per input
   std::vector<const float*> step_in;
   std::vector<float*> step_out;
   double loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output);

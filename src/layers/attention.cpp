@@ -40,15 +40,20 @@ class AttentionOp final : public Op {
     else init_glorot_uniform(params_, D_, D_, D_, rng);  // Keras: fans of a vector are its size
   }
 
+  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value>, Workspace& ws) override {
+    const int64_t B = pass.B, Tq = in[0].T, Tv = in[1].T;
+    raw_ = ws.kept.take(B * Tq * Tv), a_ = ws.kept.take(B * Tq * Tv);
+    u_ = score_ == Score::additive ? ws.kept.take(B * Tq * Tv * D_) : nullptr;
+    da_ = ws.grad.take(Tq * Tv);
+  }
+
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const Value &q = in[0], &v = in[1], &k = in.size() > 2 ? in[2] : in[1];
     const int64_t B = pass.B, Tq = q.T, Tv = v.T, D = q.F, Dv = v.F;
-    grow(raw_, B * Tq * Tv), grow(a_, B * Tq * Tv);
-    if (score_ == Score::additive) grow(u_, B * Tq * Tv * D);
     for (int64_t b = 0; b < B; ++b) {
-      float *R = raw_.data() + b * Tq * Tv, *A = a_.data() + b * Tq * Tv;
+      float *R = raw_ + b * Tq * Tv, *A = a_ + b * Tq * Tv;
       scores(q.data + b * D, B * D, k.data + b * k.F, B * k.F, Tq, Tv, D, R,
-             score_ == Score::additive ? u_.data() + b * Tq * Tv * D : nullptr);
+             score_ == Score::additive ? u_ + b * Tq * Tv * D : nullptr);
       const float s = score_ == Score::dot && use_scale_ ? params_[0] : 1.0f;
       const int64_t keys = v.lengths ? v.lengths[b] : Tv;
       for (int64_t i = 0; i < Tq; ++i) {
@@ -79,12 +84,11 @@ class AttentionOp final : public Op {
     // the key's gradient goes to its own tensor, or is added to the value's when it is the value
     const float beta_k = own_key || !dv ? 0.0f : 1.0f;
     const float* dO = dout[0];  // padded query steps: A is zero there, so they add nothing
-    grow(da_, Tq * Tv);
     if (score_ == Score::additive) ds_.assign(size_t(D), 0.0);
     double dscale = 0.0;
     for (int64_t b = 0; b < B; ++b) {
-      const float *R = raw_.data() + b * Tq * Tv, *A = a_.data() + b * Tq * Tv;
-      float* dS = da_.data();
+      const float *R = raw_ + b * Tq * Tv, *A = a_ + b * Tq * Tv;
+      float* dS = da_;
       gemm(false, true, Tq, Tv, Dv, 1.0f, dO + b * Dv, B * Dv, v.data + b * Dv, B * Dv, 0.0f, dS, Tv);
       if (dv) gemm(true, false, Tv, Dv, Tq, 1.0f, A, Tv, dO + b * Dv, B * Dv, 0.0f, dv + b * Dv, B * Dv);
       for (int64_t i = 0; i < Tq; ++i) {  // dA -> dS in place
@@ -101,7 +105,7 @@ class AttentionOp final : public Op {
         if (dk) gemm(true, false, Tv, D, Tq, s, dS, Tv, q.data + b * D, B * D, beta_k, dk + b * k.F, B * k.F);
         continue;
       }
-      const float* U = u_.data() + b * Tq * Tv * D;
+      const float* U = u_ + b * Tq * Tv * D;
       float* dqb = dq ? dq + b * D : nullptr;
       float* dkb = dk ? dk + b * k.F : nullptr;
       for (int64_t i = 0; dqb && i < Tq; ++i) std::memset(dqb + i * B * D, 0, sizeof(float) * size_t(D));
@@ -145,7 +149,7 @@ class AttentionOp final : public Op {
   const Score score_;
   const bool use_scale_;
   const int64_t D_;
-  std::vector<float> raw_, a_, u_, da_;  // (B, Tq, Tv) scores and A; (B, Tq, Tv, D) U; (Tq, Tv)
+  float *raw_ = nullptr, *a_ = nullptr, *u_ = nullptr, *da_ = nullptr;  // (B, Tq, Tv) scores and A; (B, Tq, Tv, D) U; (Tq, Tv)
   std::vector<double> ds_;               // (D) additive: ∂L/∂s, summed in double
 };
 

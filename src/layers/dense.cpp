@@ -91,6 +91,9 @@ class DenseOp final : public Op {
     std::memset(params_ + Out * In, 0, sizeof(float) * size_t(Out));
   }
 
+  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value>, Workspace& ws) override {
+    dz_ = ws.grad.take(in[0].rows(pass.B) * Out);
+  }
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     dense_forward(in[0].data, params_, params_ + Out * In, out[0].data, in[0].rows(pass.B), In, Out, act_);
   }
@@ -101,8 +104,7 @@ class DenseOp final : public Op {
       if (din[0]) std::memset(din[0], 0, sizeof(float) * size_t(R * In));
       return;
     }
-    grow(dz_, R * Out);
-    dense_backward(in[0].data, params_, out[0].data, dout[0], dz_.data(), grads_, grads_ + Out * In,
+    dense_backward(in[0].data, params_, out[0].data, dout[0], dz_, grads_, grads_ + Out * In,
                    din[0], R, In, Out, act_);
   }
 
@@ -114,7 +116,7 @@ class DenseOp final : public Op {
  private:
   const int64_t In, Out;
   const Activation act_;
-  std::vector<float> dz_;  // (R, Out)
+  float* dz_ = nullptr;  // (R, Out): ∂L/∂z before the activation
 };
 
 class DenseRoom final : public Room {

@@ -12,6 +12,9 @@ class DropoutOp final : public Op {
  public:
   DropoutOp(float rate, int64_t F) : rate_(rate), F(F) {}
 
+  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value>, Workspace& ws) override {
+    mask_ = rate_ > 0.0f ? ws.kept.take(in[0].size(pass.B)) : nullptr;
+  }
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const int64_t n = in[0].size(pass.B);
     const float* x = in[0].data;
@@ -21,11 +24,10 @@ class DropoutOp final : public Op {
       std::memcpy(y, x, sizeof(float) * size_t(n));
       return;
     }
-    grow(mask_, n);
     const float keep = 1.0f - rate_, scale = 1.0f / keep;
     for (int64_t k = 0; k < n; ++k) {
-      mask_[size_t(k)] = pass.rng->uniform() < keep ? scale : 0.0f;
-      y[k] = x[k] * mask_[size_t(k)];
+      mask_[k] = pass.rng->uniform() < keep ? scale : 0.0f;
+      y[k] = x[k] * mask_[k];
     }
   }
   void backward(const Pass& pass, std::span<const Value> in, std::span<const Value>,
@@ -36,7 +38,7 @@ class DropoutOp final : public Op {
       std::memset(din[0], 0, sizeof(float) * size_t(n));
       return;
     }
-    for (int64_t k = 0; k < n; ++k) din[0][k] = dropped_ ? dout[0][k] * mask_[size_t(k)] : dout[0][k];
+    for (int64_t k = 0; k < n; ++k) din[0][k] = dropped_ ? dout[0][k] * mask_[k] : dout[0][k];
   }
 
   Stepping stepping() const override { return Stepping::own; }
@@ -48,7 +50,7 @@ class DropoutOp final : public Op {
   const float rate_;
   const int64_t F;
   bool dropped_ = false;     // the last forward drew a mask
-  std::vector<float> mask_;  // its m / (1 - rate)
+  float* mask_ = nullptr;    // its m / (1 - rate)
 };
 
 class DropoutRoom final : public Room {

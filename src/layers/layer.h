@@ -42,9 +42,4 @@ struct Batch {
   int64_t rows_at(int64_t t) const { return active ? active[t] : B; }
 };
 
-// Grows v to at least n elements (workspaces are grown to the largest batch, never shrunk).
-inline void grow(std::vector<float>& v, int64_t n) {
-  if (int64_t(v.size()) < n) v.resize(size_t(n));
-}
-
 }  // namespace lstm

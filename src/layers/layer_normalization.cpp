@@ -21,9 +21,12 @@ class LayerNormOp final : public Op {
   }
 
   Stepping stepping() const override { return Stepping::by_forward; }  // row by row
+  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value>, Workspace& ws) override {
+    const int64_t R = in[0].rows(pass.B);
+    xhat_ = ws.kept.take(R * F_), rstd_ = ws.kept.take(R);
+  }
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const int64_t R = in[0].rows(pass.B), F = F_;
-    grow(xhat_, R * F), grow(rstd_, R);
     const float *gamma = params_, *beta = params_ + F;
     for (int64_t r = 0; r < R; ++r) {
       const float* x = in[0].data + r * F;
@@ -32,12 +35,12 @@ class LayerNormOp final : public Op {
       mean /= double(F);
       for (int64_t k = 0; k < F; ++k) var += (x[k] - mean) * (x[k] - mean);
       const float rs = float(1.0 / std::sqrt(var / double(F) + double(eps_)));
-      float *xh = xhat_.data() + r * F, *y = out[0].data + r * F;
+      float *xh = xhat_ + r * F, *y = out[0].data + r * F;
       for (int64_t k = 0; k < F; ++k) {
         xh[k] = float(x[k] - mean) * rs;
         y[k] = gamma[k] * xh[k] + beta[k];
       }
-      rstd_[size_t(r)] = rs;
+      rstd_[r] = rs;
     }
   }
 
@@ -48,7 +51,7 @@ class LayerNormOp final : public Op {
     const float* gamma = params_;
     float *dgamma = grads_, *dbeta = grads_ + F;
     for (int64_t r = 0; r < R; ++r) {
-      const float *dy = dout[0] + r * F, *xh = xhat_.data() + r * F;
+      const float *dy = dout[0] + r * F, *xh = xhat_ + r * F;
       double mg = 0.0, mgx = 0.0;
       for (int64_t k = 0; k < F; ++k) {
         const double g = double(dy[k]) * gamma[k];
@@ -59,7 +62,7 @@ class LayerNormOp final : public Op {
       mg /= double(F), mgx /= double(F);
       if (!din[0]) continue;
       float* dx = din[0] + r * F;
-      const double rs = rstd_[size_t(r)];
+      const double rs = rstd_[r];
       for (int64_t k = 0; k < F; ++k)
         dx[k] = float(rs * (double(dy[k]) * gamma[k] - mg - xh[k] * mgx));
     }
@@ -68,7 +71,7 @@ class LayerNormOp final : public Op {
  private:
   const int64_t F_;
   const float eps_;
-  std::vector<float> xhat_, rstd_;  // (R, F), (R)
+  float *xhat_ = nullptr, *rstd_ = nullptr;  // (R, F), (R)
 };
 
 class LayerNormRoom final : public Room {

@@ -13,6 +13,7 @@
 
 #include "core/rng.h"
 #include "layers/layer.h"
+#include "layers/workspace.h"
 
 namespace lstm {
 
@@ -57,6 +58,16 @@ class Op {
   }
   virtual void bind(float* params, float* grads) { params_ = params, grads_ = grads; }
   virtual void init(Rng& rng) { (void)rng; }
+
+  // The op's working memory for every pass up to this shape (layers/workspace.h): in and out
+  // as forward sees them with T and F set and data null, pass.B the batch; `lengths` is not
+  // null where a tensor may come with a mask and `active` where that mask then always comes
+  // sorted (neither is to be read). Takes each buffer whose size depends on the shape from ws
+  // and keeps the pointer; the model calls it before forward whenever the shape grows. An op
+  // without such buffers takes nothing.
+  virtual void plan(const Pass& pass, std::span<const Value> in, std::span<const Value> out, Workspace& ws) {
+    (void)pass, (void)in, (void)out, (void)ws;
+  }
 
   // in: the call's inputs (then its initial states); out: its outputs, with data, T and mask
   // set by the model (outputs' buffers are the op's to fill). Saves what backward needs.

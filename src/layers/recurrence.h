@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "layers/layer.h"
+#include "layers/workspace.h"
 
 namespace lstm {
 
@@ -36,6 +37,10 @@ class Recurrence {
   int64_t param_count() const;                                  // first parameter
   void bind(float* params, float* grads) { params_ = params, grads_ = grads; }
   virtual void init(Rng& rng) = 0;
+
+  // The working memory of passes up to T steps of B rows (layers/workspace.h): the dropout
+  // masks and inputs after dropout, then the cell's (plan_cell). Before forward.
+  void plan(int64_t T, int64_t B, Workspace& ws);
 
   // The pass's dropout masks (Keras): in training, one per sequence, the same at every step,
   // for the inputs (B, I) and for h_{t-1} in the recurrent product (B, O), drawn from
@@ -79,12 +84,14 @@ class Recurrence {
   virtual void weights_changed() {}
 
  protected:
+  // The cell's buffers for passes up to T steps of B rows.
+  virtual void plan_cell(int64_t T, int64_t B, Workspace& ws) = 0;
   // The cell's own forward and backward, on the inputs after dropout.
   virtual const float* run_forward(const float* x, const Batch& batch) = 0;
   virtual void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                             const Batch& batch, const StateGrads& states) = 0;
   // The recurrent dropout mask (B, O) of this pass, or null.
-  const float* recurrent_mask() const { return h_mask_on_ ? h_mask_.data() : nullptr; }
+  const float* recurrent_mask() const { return h_mask_on_ ? h_mask_ : nullptr; }
   // Writes the initial state h_0 (B, O) and c_0 (B, H) (c0 null: a cell without one): the
   // carried state of a stateful layer when it has one, else zero.
   void initial_state(float* h0, float* c0, int64_t B) const;
@@ -103,7 +110,7 @@ class Recurrence {
   bool given_once_ = false;
   const float* last_hs_ = nullptr;  // h_1..h_T of the last forward
   bool x_mask_on_ = false, h_mask_on_ = false;
-  std::vector<float> x_mask_, h_mask_, x_dropped_;  // (B, I), (B, O), (T, B, I)
+  float *x_mask_ = nullptr, *h_mask_ = nullptr, *x_dropped_ = nullptr;  // (B, I), (B, O), (T, B, I)
 };
 
 // The direction for config.type lstm, gru or simple_rnn.

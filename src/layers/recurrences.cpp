@@ -22,10 +22,16 @@ int64_t Recurrence::param_count() const {
 // ---- dropout, the same for every cell ---------------------------------------------------------
 
 // m (n) = 1/(1 - rate) with probability 1 - rate, else 0 (inverted dropout)
-static void draw_mask(std::vector<float>& m, int64_t n, float rate, Rng& rng) {
-  grow(m, n);
+static void draw_mask(float* m, int64_t n, float rate, Rng& rng) {
   const float keep = 1.0f - rate, scale = 1.0f / keep;
-  for (int64_t k = 0; k < n; ++k) m[size_t(k)] = rng.uniform() < keep ? scale : 0.0f;
+  for (int64_t k = 0; k < n; ++k) m[k] = rng.uniform() < keep ? scale : 0.0f;
+}
+
+void Recurrence::plan(int64_t T, int64_t B, Workspace& ws) {
+  x_mask_ = dropout_ > 0.0f ? ws.kept.take(B * I) : nullptr;
+  x_dropped_ = dropout_ > 0.0f ? ws.kept.take(T * B * I) : nullptr;
+  h_mask_ = recurrent_dropout_ > 0.0f ? ws.kept.take(B * O) : nullptr;
+  plan_cell(T, B, ws);
 }
 
 void Recurrence::draw_masks(const Batch& b) {
@@ -43,11 +49,9 @@ static void apply_mask(float* v, const float* mask, int64_t T, int64_t BI) {
 
 const float* Recurrence::forward(const float* x, const Batch& b) {
   if (x_mask_on_) {
-    const int64_t n = b.T * b.B * I;
-    grow(x_dropped_, n);
-    std::memcpy(x_dropped_.data(), x, sizeof(float) * size_t(n));
-    apply_mask(x_dropped_.data(), x_mask_.data(), b.T, b.B * I);
-    x = x_dropped_.data();
+    std::memcpy(x_dropped_, x, sizeof(float) * size_t(b.T * b.B * I));
+    apply_mask(x_dropped_, x_mask_, b.T, b.B * I);
+    x = x_dropped_;
   }
   const float* hs = last_hs_ = run_forward(x, b);
   if (stateful_) {  // the state each row ended in is where it starts in the next batch
@@ -89,8 +93,8 @@ void Recurrence::initial_state(float* h0, float* c0, int64_t B) const {
 
 void Recurrence::backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                           const Batch& b, const StateGrads& states) {
-  run_backward(x_mask_on_ ? x_dropped_.data() : x, dh_seq, dh_last, dx, b, states);
-  if (dx && x_mask_on_) apply_mask(dx, x_mask_.data(), b.T, b.B * I);
+  run_backward(x_mask_on_ ? x_dropped_ : x, dh_seq, dh_last, dx, b, states);
+  if (dx && x_mask_on_) apply_mask(dx, x_mask_, b.T, b.B * I);
 }
 
 static SeqDims dims(const Batch& b, int64_t I, int64_t H) { return {b.T, b.B, I, H, b.active}; }
@@ -112,24 +116,26 @@ class LstmRecurrence final : public Recurrence {
     for (int64_t k = 0; k < 4 * H; ++k) bias[k] = (k >= H && k < 2 * H) ? 1.0f : 0.0f;
   }
 
+  void plan_cell(int64_t T, int64_t B, Workspace& ws) override {
+    gates_ = ws.kept.take(T * B * 4 * H);
+    h_ = ws.kept.take((T + 1) * B * H);
+    c_ = ws.kept.take((T + 1) * B * H);
+    dgates_ = ws.grad.take(T * B * 4 * H);
+    dh_ = ws.grad.take(B * H);
+    dc_ = ws.grad.take(B * H);
+  }
+
   const float* run_forward(const float* x, const Batch& b) override {
-    const int64_t BH = b.B * H;
-    grow(gates_, b.T * b.B * 4 * H);
-    grow(h_, (b.T + 1) * BH);
-    grow(c_, (b.T + 1) * BH);
-    initial_state(h_.data(), c_.data(), b.B);
+    initial_state(h_, c_, b.B);
     LstmActivations act = activations();
     pack_forward();
     lstm_forward(dims(b, I, H), weights(), x, act);
-    return h_.data() + BH;  // h_1..h_T
+    return h_ + b.B * H;  // h_1..h_T
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                     const Batch& b, const StateGrads& s) override {
-    grow(dgates_, b.T * b.B * 4 * H);
-    grow(dh_, b.B * H);
-    grow(dc_, b.B * H);
-    LstmBackwardWork work{dgates_.data(), dh_.data(), dc_.data()};
+    LstmBackwardWork work{dgates_, dh_, dc_};
     LstmGrads g{grads_, grads_ + kHH, grads_ + kBias};
     pack_backward();
     lstm_backward(dims(b, I, H), weights(), x, activations(), dh_seq, dh_last, s.dc_last, work, g,
@@ -143,7 +149,7 @@ class LstmRecurrence final : public Recurrence {
       stream_c_.assign(size_t(2 * H), 0.0f);
     }
     if (!packed_step_fresh_) {  // W_ih and W_hh together: the projection runs in the kernel
-      grow(packed_step_, lstm_packed_forward_size(I, H));
+      packed_step_.resize(size_t(lstm_packed_forward_size(I, H)));
       lstm_pack_forward(params_, I, params_ + kHH, H, packed_step_.data());
       packed_step_fresh_ = true;
     }
@@ -164,30 +170,30 @@ class LstmRecurrence final : public Recurrence {
 
   void weights_changed() override { packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = false; }
   bool has_cell_state() const override { return true; }
-  const float* cell_states() const override { return c_.data(); }
+  const float* cell_states() const override { return c_; }
 
  private:
   LstmWeights weights() const {
     return {params_, params_ + kHH, params_ + kBias, packed_.data(),
             packed_bwd_fresh_ ? packed_bwd_.data() : nullptr};
   }
-  LstmActivations activations() { return {gates_.data(), h_.data(), c_.data()}; }
+  LstmActivations activations() { return {gates_, h_, c_}; }
   void pack_forward() {
     if (packed_fresh_) return;
-    grow(packed_, lstm_packed_forward_size(0, H));
+    packed_.resize(size_t(lstm_packed_forward_size(0, H)));
     lstm_pack_forward(nullptr, 0, params_ + kHH, H, packed_.data());
     packed_fresh_ = true;
   }
   void pack_backward() {
     if (packed_bwd_fresh_) return;
-    grow(packed_bwd_, lstm_packed_backward_size(H));
+    packed_bwd_.resize(size_t(lstm_packed_backward_size(H)));
     lstm_pack_backward(params_ + kHH, H, packed_bwd_.data());
     packed_bwd_fresh_ = true;
   }
 
   const int64_t kHH = 4 * H * I, kBias = 4 * H * (I + H);  // offsets of W_hh and the bias
-  std::vector<float> gates_, h_, c_;  // (T, B, 4H), (T+1, B, H), (T+1, B, H)
-  std::vector<float> dgates_, dh_, dc_;  // (T, B, 4H), (B, H), (B, H)
+  float *gates_ = nullptr, *h_ = nullptr, *c_ = nullptr;     // (T, B, 4H), (T+1, B, H), (T+1, B, H)
+  float *dgates_ = nullptr, *dh_ = nullptr, *dc_ = nullptr;  // (T, B, 4H), (B, H), (B, H)
   std::vector<float> stream_gates_, stream_h_, stream_c_;  // step(): (4H), (2, H), (2, H)
   int64_t cur_ = 0;  // step(): the slot of h_{t-1}, c_{t-1}
   // W_hh packed for the step kernels (kernels/lstm_step.h), valid until weights_changed()
@@ -213,7 +219,8 @@ class LstmGeneralRecurrence final : public Recurrence {
         kHr(kBias + (c.use_bias ? 4 * H : 0)),
         kPeep(kHr + (proj_ ? O * H : 0)),
         bias_(c.use_bias),
-        peep_(c.use_peepholes) {}
+        peep_(c.use_peepholes),
+        recurrent_dropout_on_(c.recurrent_dropout > 0.0f) {}
 
   // File order: weight_ih, weight_hh, bias, weight_hr, weight_peephole (the ones that exist).
   std::vector<ParamTensor> param_tensors() const override {
@@ -234,26 +241,29 @@ class LstmGeneralRecurrence final : public Recurrence {
     if (peep_) std::memset(params_ + kPeep, 0, sizeof(float) * size_t(3 * H));
   }
 
+  void plan_cell(int64_t T, int64_t B, Workspace& ws) override {
+    gates_ = ws.kept.take(T * B * 4 * H);
+    c_ = ws.kept.take((T + 1) * B * H);
+    h_ = ws.kept.take((T + 1) * B * O);
+    u_ = proj_ ? ws.kept.take(T * B * H) : nullptr;
+    h_in_ = recurrent_dropout_on_ ? ws.kept.take(T * B * O) : nullptr;
+    da_ = ws.grad.take(T * B * 4 * H);
+    dh_ = ws.grad.take(T * B * O);
+    du_ = ws.grad.take(B * H);
+    dc_ = ws.grad.take(B * H);
+    carry_ = ws.grad.take(B * O);
+  }
+
   const float* run_forward(const float* x, const Batch& b) override {
-    grow(gates_, b.T * b.B * 4 * H);
-    grow(c_, (b.T + 1) * b.B * H);
-    grow(h_, (b.T + 1) * b.B * O);
-    if (proj_) grow(u_, b.T * b.B * H);
-    if (recurrent_mask()) grow(h_in_, b.T * b.B * O);
-    initial_state(h_.data(), c_.data(), b.B);
+    initial_state(h_, c_, b.B);
     LstmGeneralActivations act = activations();
     lstm_general_forward(dims(b, I, H), variant_, weights(), recurrent_mask(), x, act);
-    return h_.data() + b.B * O;
+    return h_ + b.B * O;
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                     const Batch& b, const StateGrads& s) override {
-    grow(da_, b.T * b.B * 4 * H);
-    grow(dh_, b.T * b.B * O);
-    grow(du_, b.B * H);
-    grow(dc_, b.B * H);
-    grow(carry_, b.B * O);
-    LstmGeneralWork work{da_.data(), dh_.data(), du_.data(), dc_.data(), carry_.data()};
+    LstmGeneralWork work{da_, dh_, du_, dc_, carry_};
     LstmGeneralGrads g{grads_, grads_ + kHH, bias_ ? grads_ + kBias : nullptr,
                        peep_ ? grads_ + kPeep : nullptr, proj_ ? grads_ + kHr : nullptr};
     lstm_general_backward(dims(b, I, H), variant_, weights(), recurrent_mask(), x, activations(),
@@ -278,7 +288,7 @@ class LstmGeneralRecurrence final : public Recurrence {
   void reset_state() override { stream_h_.clear(); }
   const float* step_cell_state() const override { return stream_c_.data(); }
   bool has_cell_state() const override { return true; }
-  const float* cell_states() const override { return c_.data(); }
+  const float* cell_states() const override { return c_; }
 
  private:
   LstmGeneralWeights weights() const {
@@ -286,16 +296,17 @@ class LstmGeneralRecurrence final : public Recurrence {
             peep_ ? params_ + kPeep : nullptr, proj_ ? params_ + kHr : nullptr};
   }
   LstmGeneralActivations activations() {
-    return {gates_.data(), c_.data(), h_.data(), proj_ ? u_.data() : nullptr,
-            recurrent_mask() ? h_in_.data() : nullptr};
+    return {gates_, c_, h_, u_, recurrent_mask() ? h_in_ : nullptr};
   }
 
   const LstmVariant variant_;
   const bool proj_;
   const int64_t kHH = 4 * H * I, kBias, kHr, kPeep;  // offsets of W_hh, b, W_hr, p
-  const bool bias_, peep_;
-  std::vector<float> gates_, c_, h_, u_, h_in_;  // (T, B, 4H), (T+1, B, H), (T+1, B, P), (T, B, H), (T, B, P)
-  std::vector<float> da_, dh_, du_, dc_, carry_;  // (T, B, 4H), (T, B, P), (B, H), (B, H), (B, P)
+  const bool bias_, peep_, recurrent_dropout_on_;
+  // (T, B, 4H), (T+1, B, H), (T+1, B, P), (T, B, H), (T, B, P)
+  float *gates_ = nullptr, *c_ = nullptr, *h_ = nullptr, *u_ = nullptr, *h_in_ = nullptr;
+  // (T, B, 4H), (T, B, P), (B, H), (B, H), (B, P)
+  float *da_ = nullptr, *dh_ = nullptr, *du_ = nullptr, *dc_ = nullptr, *carry_ = nullptr;
   std::vector<float> stream_gates_, stream_c_, stream_h_, stream_u_;  // step(): (4H), (2H), (2P), (H)
 };
 
@@ -318,25 +329,27 @@ class GruRecurrence final : public Recurrence {
     std::memset(params_ + kBih, 0, sizeof(float) * size_t(6 * H));
   }
 
+  void plan_cell(int64_t T, int64_t B, Workspace& ws) override {
+    gates_ = ws.kept.take(T * B * 4 * H);
+    h_ = ws.kept.take((T + 1) * B * H);
+    ax_ = ws.kept.take(T * B * 3 * H);
+    ah_ = ws.kept.take(B * 3 * H);
+    dax_ = ws.grad.take(T * B * 3 * H);
+    dah_ = ws.grad.take(T * B * 3 * H);
+    dh_ = ws.grad.take(B * H);
+  }
+
   const float* run_forward(const float* x, const Batch& b) override {
-    const int64_t BH = b.B * H;
-    grow(gates_, b.T * b.B * 4 * H);
-    grow(h_, (b.T + 1) * BH);
-    grow(ax_, b.T * b.B * 3 * H);
-    grow(ah_, b.B * 3 * H);
-    initial_state(h_.data(), nullptr, b.B);
-    GruActivations act{gates_.data(), h_.data(), ax_.data(), ah_.data()};
+    initial_state(h_, nullptr, b.B);
+    GruActivations act{gates_, h_, ax_, ah_};
     gru_forward(dims(b, I, H), weights(), x, act);
-    return h_.data() + BH;
+    return h_ + b.B * H;
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                     const Batch& b, const StateGrads& s) override {
-    grow(dax_, b.T * b.B * 3 * H);
-    grow(dah_, b.T * b.B * 3 * H);
-    grow(dh_, b.B * H);
-    GruActivations act{gates_.data(), h_.data(), ax_.data(), ah_.data()};
-    GruBackwardWork work{dax_.data(), dah_.data(), dh_.data()};
+    GruActivations act{gates_, h_, ax_, ah_};
+    GruBackwardWork work{dax_, dah_, dh_};
     GruGrads g{grads_, grads_ + kHH, grads_ + kBih, grads_ + kBih + 3 * H};
     gru_backward(dims(b, I, H), weights(), x, act, dh_seq, dh_last, work, g, dx, s.dh0);
   }
@@ -358,8 +371,9 @@ class GruRecurrence final : public Recurrence {
  private:
   GruWeights weights() const { return {params_, params_ + kHH, params_ + kBih, params_ + kBih + 3 * H}; }
   const int64_t kHH = 3 * H * I, kBih = 3 * H * (I + H);
-  std::vector<float> gates_, h_, ax_, ah_;  // (T, B, 4H), (T+1, B, H), (T, B, 3H), (B, 3H)
-  std::vector<float> dax_, dah_, dh_;       // (T, B, 3H), (T, B, 3H), (B, H)
+  // (T, B, 4H), (T+1, B, H), (T, B, 3H), (B, 3H)
+  float *gates_ = nullptr, *h_ = nullptr, *ax_ = nullptr, *ah_ = nullptr;
+  float *dax_ = nullptr, *dah_ = nullptr, *dh_ = nullptr;  // (T, B, 3H), (T, B, 3H), (B, H)
   std::vector<float> stream_h_, stream_work_;  // step(): (2H); gates, ax, ah (4H + 3H + 3H)
 };
 
@@ -380,21 +394,22 @@ class RnnRecurrence final : public Recurrence {
     std::memset(params_ + kBias, 0, sizeof(float) * size_t(H));
   }
 
+  void plan_cell(int64_t T, int64_t B, Workspace& ws) override {
+    h_ = ws.kept.take((T + 1) * B * H);
+    da_ = ws.grad.take(T * B * H);
+    dh_ = ws.grad.take(B * H);
+  }
+
   const float* run_forward(const float* x, const Batch& b) override {
-    const int64_t BH = b.B * H;
-    grow(h_, (b.T + 1) * BH);
-    initial_state(h_.data(), nullptr, b.B);
-    rnn_forward(dims(b, I, H), weights(), act_, x, h_.data());
-    return h_.data() + BH;
+    initial_state(h_, nullptr, b.B);
+    rnn_forward(dims(b, I, H), weights(), act_, x, h_);
+    return h_ + b.B * H;
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                     const Batch& b, const StateGrads& s) override {
-    grow(da_, b.T * b.B * H);
-    grow(dh_, b.B * H);
     RnnGrads g{grads_, grads_ + kHH, grads_ + kBias};
-    rnn_backward(dims(b, I, H), weights(), act_, x, h_.data(), dh_seq, dh_last, da_.data(),
-                 dh_.data(), g, dx, s.dh0);
+    rnn_backward(dims(b, I, H), weights(), act_, x, h_, dh_seq, dh_last, da_, dh_, g, dx, s.dh0);
   }
 
   // One step of one sequence: the sequence code with T = B = 1, slot 0 the carried state.
@@ -411,7 +426,8 @@ class RnnRecurrence final : public Recurrence {
   RnnWeights weights() const { return {params_, params_ + kHH, params_ + kBias}; }
   const Activation act_;
   const int64_t kHH = H * I, kBias = H * (I + H);
-  std::vector<float> h_, da_, dh_, stream_h_;  // (T+1, B, H), (T, B, H), (B, H), (2H)
+  float *h_ = nullptr, *da_ = nullptr, *dh_ = nullptr;  // (T+1, B, H), (T, B, H), (B, H)
+  std::vector<float> stream_h_;                          // step(): (2H)
 };
 
 std::unique_ptr<Recurrence> make_recurrence(const LayerConfig& c, int64_t I) {

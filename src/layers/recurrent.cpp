@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <stdexcept>
 
 #include "core/threads.h"
 #include "layers/layer.h"
@@ -174,9 +175,41 @@ class RecurrentOp final : public Op {
     for (auto& d : dirs_) d->reset_state();
   }
 
+  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value> out, Workspace& ws) override {
+    const int64_t B = pass.B, T = in[0].T, R = (seq_ ? T : 1) * B, X = T * B * I_;
+    for (auto& d : dirs_) d->plan(T, B, ws);
+    // rows that may come in an order of their own: the tensors in the sorted order
+    reorders_ = in[0].lengths && !in[0].active;
+    perm_in_.assign(in.size(), nullptr), perm_out_.assign(out.size(), nullptr);
+    perm_dout_.assign(out.size(), nullptr), perm_din_.assign(in.size(), nullptr);
+    for (size_t k = 0; reorders_ && k < in.size(); ++k)
+      perm_in_[k] = ws.kept.take(in[k].size(B)), perm_din_[k] = ws.grad.take(in[k].size(B));
+    for (size_t k = 0; reorders_ && k < out.size(); ++k)
+      perm_out_[k] = ws.kept.take(out[k].size(B)), perm_dout_[k] = ws.grad.take(out[k].size(B));
+    auto kept = [&](bool need, int64_t n) { return need ? ws.kept.take(n) : nullptr; };
+    auto grad = [&](bool need, int64_t n) { return need ? ws.grad.take(n) : nullptr; };
+    x_rev_ = kept(reversed_ || bidir_, X);
+    b_ = kept(bidir_, R * H_);
+    f_ = kept(bidir_ && !seq_, R * H_);
+    df_ = grad(bidir_ && merge_ != MergeMode::sum, R * H_);
+    db_ = grad(bidir_ && merge_ != MergeMode::sum, R * H_);
+    db_rev_ = grad(bidir_ && seq_, R * H_);
+    dx_rev_ = grad(reversed_ || bidir_, X);
+    dx_b_ = grad(bidir_, X);
+    // a last-step gradient goes into the sequence's (direction_backward) when there is one and
+    // there are lengths or a sequence gradient too; dy and ∂L/∂h_n add up without sequences
+    const bool last = !seq_ || state_out_, into_seq = last && (in[0].lengths || seq_);
+    dh_seq_f_ = grad(into_seq, T * B * H_);
+    dh_seq_b_ = grad(into_seq && bidir_, T * B * H_);
+    sum_ = grad(!seq_ && state_out_, B * H_);
+    sum_b_ = grad(bidir_ && !seq_ && state_out_, B * H_);
+  }
+
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const Value& x = in[0];
     sorted_ = !x.lengths || x.active;
+    if (!sorted_ && !reorders_)
+      throw std::logic_error("RecurrentOp: rows in their own order, but planned for sorted rows");
     if (sorted_) return run_forward(pass, pass.batch(x), in, out);
     // Rows in an order of their own: sort them longest first, run, put them back.
     const int64_t B = pass.B, T = x.T;
@@ -188,18 +221,12 @@ class RecurrentOp final : public Op {
     for (int64_t j = 0; j < B; ++j) lengths_[size_t(j)] = x.lengths[order_[size_t(j)]];
     active_ = rows_running(lengths_, T);
     Batch b{T, B, lengths_.data(), active_.data(), pass.training, pass.rng};
-    perm_in_.resize(in.size()), perm_out_.resize(out.size());
     std::vector<Value> pin(in.begin(), in.end()), pout(out.begin(), out.end());
     for (size_t k = 0; k < in.size(); ++k) {
-      const int64_t steps = in[k].seq ? T : 1;
-      grow(perm_in_[k], steps * B * in[k].F);
-      reorder(in[k].data, perm_in_[k].data(), order_, steps, in[k].F, false);
-      pin[k].data = perm_in_[k].data();
+      reorder(in[k].data, perm_in_[k], order_, in[k].seq ? T : 1, in[k].F, false);
+      pin[k].data = perm_in_[k];
     }
-    for (size_t k = 0; k < out.size(); ++k) {
-      grow(perm_out_[k], out[k].size(B));
-      pout[k].data = perm_out_[k].data();
-    }
+    for (size_t k = 0; k < out.size(); ++k) pout[k].data = perm_out_[k];
     run_forward(pass, b, pin, pout);
     for (size_t k = 0; k < out.size(); ++k)
       reorder(pout[k].data, out[k].data, order_, out[k].seq ? T : 1, out[k].F, true);
@@ -213,22 +240,16 @@ class RecurrentOp final : public Op {
     const int64_t B = pass.B, T = x.T;
     Batch b{T, B, lengths_.data(), active_.data(), pass.training, pass.rng};
     std::vector<Value> pin(in.begin(), in.end());
-    for (size_t k = 0; k < in.size(); ++k) pin[k].data = perm_in_[k].data();
-    perm_dout_.resize(dout.size()), perm_din_.resize(din.size());
+    for (size_t k = 0; k < in.size(); ++k) pin[k].data = perm_in_[k];
     std::vector<const float*> pd(dout.size(), nullptr);
     std::vector<float*> pdi(din.size(), nullptr);
     for (size_t k = 0; k < dout.size(); ++k) {
       if (!dout[k]) continue;
-      const int64_t steps = out[k].seq ? T : 1;
-      grow(perm_dout_[k], steps * B * out[k].F);
-      reorder(dout[k], perm_dout_[k].data(), order_, steps, out[k].F, false);
-      pd[k] = perm_dout_[k].data();
+      reorder(dout[k], perm_dout_[k], order_, out[k].seq ? T : 1, out[k].F, false);
+      pd[k] = perm_dout_[k];
     }
-    for (size_t k = 0; k < din.size(); ++k) {
-      if (!din[k]) continue;
-      grow(perm_din_[k], in[k].size(B));
-      pdi[k] = perm_din_[k].data();
-    }
+    for (size_t k = 0; k < din.size(); ++k)
+      if (din[k]) pdi[k] = perm_din_[k];
     run_backward(b, pin, pd, pdi);
     for (size_t k = 0; k < din.size(); ++k)
       if (din[k]) reorder(pdi[k], din[k], order_, in[k].seq ? T : 1, in[k].F, true);
@@ -253,31 +274,28 @@ class RecurrentOp final : public Op {
     if (!bidir_) {
       const float* xin = x.data;
       if (reversed_) {
-        grow(x_rev_, T * B * I_);
-        reverse_steps(x.data, x_rev_.data(), I_, b);
-        xin = x_rev_.data();
+        reverse_steps(x.data, x_rev_, I_, b);
+        xin = x_rev_;
       }
       const float* hs = dirs_[0]->forward(xin, b);
       if (seq_) std::memcpy(out[0].data, hs, sizeof(float) * size_t(R * H_));
       else gather_last(hs, out[0].data, H_, b);
     } else {
-      grow(x_rev_, T * B * I_), grow(b_, R * H_);
-      if (!seq_) grow(f_, R * H_);
       const float* f = nullptr;
       run_side_by_side(
           [&] {
             const float* hf = dirs_[0]->forward(x.data, b);
             if (seq_) f = hf;
-            else gather_last(hf, f_.data(), H_, b), f = f_.data();
+            else gather_last(hf, f_, H_, b), f = f_;
           },
           [&] {
-            reverse_steps(x.data, x_rev_.data(), I_, b);
-            const float* hb = dirs_[1]->forward(x_rev_.data(), b);
-            if (seq_) reverse_steps(hb, b_.data(), H_, b);
-            else gather_last(hb, b_.data(), H_, b);
+            reverse_steps(x.data, x_rev_, I_, b);
+            const float* hb = dirs_[1]->forward(x_rev_, b);
+            if (seq_) reverse_steps(hb, b_, H_, b);
+            else gather_last(hb, b_, H_, b);
           });
       f_seen_ = f;
-      merge_directions(merge_, f, b_.data(), out[0].data, R, H_);
+      merge_directions(merge_, f, b_, out[0].data, R, H_);
     }
     for (size_t d = 0; state_out_ && d < dirs_.size(); ++d)
       dirs_[d]->final_state(b, out[1 + d * size_t(per_dir())].data,
@@ -288,31 +306,29 @@ class RecurrentOp final : public Op {
   // gradient at each row's last processed step or null, dc_last (B, C) or null.
   void direction_backward(size_t d, const Batch& b, const float* xin, const float* dy_seq,
                           const float* dy_last, const float* dc_last, float* dx, float* dh0,
-                          float* dc0, std::vector<float>& scratch) {
+                          float* dc0, float* scratch) {
     const int64_t T = b.T, B = b.B;
     const float* dh_seq = dy_seq;
     const float* dh_last = nullptr;
     if (dy_last && !b.lengths && !dy_seq) {
       dh_last = dy_last;
     } else if (dy_last) {  // put each row's last-step gradient into the sequence's
-      grow(scratch, T * B * H_);
-      if (dy_seq) std::memcpy(scratch.data(), dy_seq, sizeof(float) * size_t(T * B * H_));
-      else std::memset(scratch.data(), 0, sizeof(float) * size_t(T * B * H_));
+      if (dy_seq) std::memcpy(scratch, dy_seq, sizeof(float) * size_t(T * B * H_));
+      else std::memset(scratch, 0, sizeof(float) * size_t(T * B * H_));
       for (int64_t r = 0; r < B; ++r) {
-        float* g = scratch.data() + ((b.length(r) - 1) * B + r) * H_;
+        float* g = scratch + ((b.length(r) - 1) * B + r) * H_;
         for (int64_t j = 0; j < H_; ++j) g[j] += dy_last[r * H_ + j];
       }
-      dh_seq = scratch.data();
+      dh_seq = scratch;
     }
     dirs_[d]->backward(xin, dh_seq, dh_last, dx, b, StateGrads{dc_last, dh0, dc0});
   }
 
   // a + b into buf (B, H) when both are given; else whichever is.
-  static const float* sum_of(const float* a, const float* b, int64_t n, std::vector<float>& buf) {
+  static const float* sum_of(const float* a, const float* b, int64_t n, float* buf) {
     if (!a || !b) return a ? a : b;
-    grow(buf, n);
-    for (int64_t k = 0; k < n; ++k) buf[size_t(k)] = a[k] + b[k];
-    return buf.data();
+    for (int64_t k = 0; k < n; ++k) buf[k] = a[k] + b[k];
+    return buf;
   }
 
   void run_backward(const Batch& b, std::span<const Value> in, std::span<const float* const> dout,
@@ -331,20 +347,17 @@ class RecurrentOp final : public Op {
       const float* dh_f = dstate(0, 0);
       const float* dy_last = seq_ ? dh_f : sum_of(dy, dh_f, B * H_, sum_);
       const float* dy_seq = seq_ ? dy : nullptr;
-      if (reversed_ && dx) grow(dx_rev_, X);
-      direction_backward(0, b, reversed_ ? x_rev_.data() : x.data, dy_seq, dy_last,
-                         has_c_ ? dstate(0, 1) : nullptr, reversed_ && dx ? dx_rev_.data() : dx,
+      direction_backward(0, b, reversed_ ? x_rev_ : x.data, dy_seq, dy_last,
+                         has_c_ ? dstate(0, 1) : nullptr, reversed_ && dx ? dx_rev_ : dx,
                          dinit(0, 0), has_c_ ? dinit(0, 1) : nullptr, dh_seq_f_);
-      if (reversed_ && dx) reverse_steps(dx_rev_.data(), dx, I_, b);
+      if (reversed_ && dx) reverse_steps(dx_rev_, dx, I_, b);
       return;
     }
     const float *df = dy, *db = dy;  // sum: both directions get dy itself
     if (dy && merge_ != MergeMode::sum) {
-      grow(df_, R * H_), grow(db_, R * H_);
-      merge_directions_backward(merge_, dy, f_seen_, b_.data(), df_.data(), db_.data(), R, H_);
-      df = df_.data(), db = db_.data();
+      merge_directions_backward(merge_, dy, f_seen_, b_, df_, db_, R, H_);
+      df = df_, db = db_;
     }
-    if (dx) grow(dx_rev_, X), grow(dx_b_, X);
     run_side_by_side(
         [&] {
           const float* dy_last = seq_ ? dstate(0, 0) : sum_of(df, dstate(0, 0), B * H_, sum_);
@@ -355,18 +368,17 @@ class RecurrentOp final : public Op {
         [&] {
           const float* db_proc = nullptr;  // processing order
           if (seq_ && db) {
-            grow(db_rev_, R * H_);
-            reverse_steps(db, db_rev_.data(), H_, b);
-            db_proc = db_rev_.data();
+            reverse_steps(db, db_rev_, H_, b);
+            db_proc = db_rev_;
           }
           const float* dy_last = seq_ ? dstate(1, 0) : sum_of(db, dstate(1, 0), B * H_, sum_b_);
-          direction_backward(1, b, x_rev_.data(), db_proc, dy_last,
-                             has_c_ ? dstate(1, 1) : nullptr, dx ? dx_rev_.data() : nullptr,
+          direction_backward(1, b, x_rev_, db_proc, dy_last,
+                             has_c_ ? dstate(1, 1) : nullptr, dx ? dx_rev_ : nullptr,
                              dinit(1, 0), has_c_ ? dinit(1, 1) : nullptr, dh_seq_b_);
-          if (dx) reverse_steps(dx_rev_.data(), dx_b_.data(), I_, b);
+          if (dx) reverse_steps(dx_rev_, dx_b_, I_, b);
         });
     if (!dx) return;
-    for (int64_t k = 0; k < X; ++k) dx[k] += dx_b_[size_t(k)];
+    for (int64_t k = 0; k < X; ++k) dx[k] += dx_b_[k];
   }
 
   const bool bidir_;
@@ -375,13 +387,17 @@ class RecurrentOp final : public Op {
   const bool has_c_, seq_, state_out_, given_, reversed_;
   const MergeMode merge_;
   std::vector<std::unique_ptr<Recurrence>> dirs_;
-  bool sorted_ = true;
+  bool sorted_ = true, reorders_ = false;
   // rows in an order of their own: the order, their lengths, and the tensors in that order
   std::vector<int64_t> order_, lengths_, active_;
-  std::vector<std::vector<float>> perm_in_, perm_out_, perm_dout_, perm_din_;
+  std::vector<float*> perm_in_, perm_out_, perm_dout_, perm_din_;
   const float* f_seen_ = nullptr;
-  std::vector<float> x_rev_, f_, b_, df_, db_, db_rev_, dx_rev_, dx_b_;
-  std::vector<float> dh_seq_f_, dh_seq_b_, sum_, sum_b_;
+  // the workspace (plan()): reversed input (T, B, I), the backward direction's and the forward
+  // direction's last outputs (R, H); their gradients, the reversed dx (T, B, I) and the
+  // backward direction's (T, B, I); the gradients of h per step (T, B, H) and last (B, H)
+  float *x_rev_ = nullptr, *f_ = nullptr, *b_ = nullptr;
+  float *df_ = nullptr, *db_ = nullptr, *db_rev_ = nullptr, *dx_rev_ = nullptr, *dx_b_ = nullptr;
+  float *dh_seq_f_ = nullptr, *dh_seq_b_ = nullptr, *sum_ = nullptr, *sum_b_ = nullptr;
 };
 
 

@@ -56,14 +56,17 @@ class TwoOutputs final : public Op {
   void reset_carried_state() override { op_->reset_carried_state(); }
   std::vector<Recurrence*> directions() const override { return op_->directions(); }
 
+  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value> out, Workspace& ws) override {
+    join(out, nullptr);
+    joined_ = ws.kept.take(joined_out_[0].size(pass.B));
+    joined_grad_ = ws.grad.take(joined_out_[0].size(pass.B));
+    op_->plan(pass, in, joined_out_, ws);
+  }
+
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
-    joined_out_.assign(1, out[0]);
-    joined_out_[0].F = 2 * out[0].F;
-    grow(joined_, joined_out_[0].size(pass.B));
-    joined_out_[0].data = joined_.data();
-    joined_out_.insert(joined_out_.end(), out.begin() + 2, out.end());
+    join(out, joined_);
     op_->forward(pass, in, joined_out_);
-    split_halves(joined_.data(), out[0].rows(pass.B), out[0].F, out[0].data, out[1].data);
+    split_halves(joined_, out[0].rows(pass.B), out[0].F, out[0].data, out[1].data);
   }
 
   void backward(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
@@ -71,18 +74,25 @@ class TwoOutputs final : public Op {
     const int64_t R = out[0].rows(pass.B), H = out[0].F;
     std::vector<const float*> d(1, nullptr);
     if (dout[0] || dout[1]) {
-      grow(joined_grad_, R * 2 * H);
-      join_halves(dout[0], dout[1], R, H, joined_grad_.data());
-      d[0] = joined_grad_.data();
+      join_halves(dout[0], dout[1], R, H, joined_grad_);
+      d[0] = joined_grad_;
     }
     d.insert(d.end(), dout.begin() + 2, dout.end());
     op_->backward(pass, in, joined_out_, d, din);
   }
 
  private:
+  // The op's outputs: one [forward | backward] tensor on `data`, then the states.
+  void join(std::span<const Value> out, float* data) {
+    joined_out_.assign(1, out[0]);
+    joined_out_[0].F = 2 * out[0].F;
+    joined_out_[0].data = data;
+    joined_out_.insert(joined_out_.end(), out.begin() + 2, out.end());
+  }
+
   std::unique_ptr<Op> op_;
-  std::vector<Value> joined_out_;  // the op's outputs: [forward | backward], then the states
-  std::vector<float> joined_, joined_grad_;
+  std::vector<Value> joined_out_;
+  float *joined_ = nullptr, *joined_grad_ = nullptr;  // (R, 2H) the joined output, its gradient
 };
 
 class RecurrentRoom final : public Room {

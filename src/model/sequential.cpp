@@ -619,6 +619,13 @@ void Sequential::reset_states() {
 
 // ---- summary -------------------------------------------------------------------------------
 
+std::vector<MemoryRow> Sequential::memory_plan(int64_t batch, int64_t steps) const {
+  if (!impl_->built())
+    throw Error("the model is not built yet, so its shapes are unknown: give the first layer "
+                "input_shape, or call build() or fit() first");
+  return impl_->chain->memory_plan(batch, steps);
+}
+
 std::string Sequential::summary() const {
   const Impl& m = *impl_;
   if (!m.built())

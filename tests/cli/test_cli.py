@@ -71,6 +71,10 @@ class Cli(CliTest):
         s = self.run_lstm("summary", "--model", self.path("m.safetensors")).stdout
         self.assertIn("Total params: 1,233", s)  # 4*(16*(2+16)+16) + 17
         self.assertIn('"units":16', s)
+        # the working memory fit() plans: LSTM(16) keeps its gates (T, B, 4H) and h, c (T+1, B, H)
+        memory = s.split("Working memory of one training batch (batch 32, ", 1)[1]
+        kept = 4 * (10 * 32 * 64 + 2 * 11 * 32 * 16) / 1024
+        self.assertEqual(memory.splitlines()[2].split()[:4], ["lstm", "(LSTM)", f"{kept:.1f}", "KiB"])
 
     def test_float64_inputs_and_early_stopping(self):
         rng = np.random.default_rng(1)

@@ -42,6 +42,25 @@ class GraphCli(CliTest):
         self.assertIn("lstm:1, cal", summary)
         config = json.loads(summary.split("config: ", 1)[1])
         self.assertEqual(config["outputs"], ["tags", "score"])
+        # the working memory fit() plans, per layer: a longer sequence takes more
+        def memory(steps):
+            out = self.run_lstm("summary", "--model", model, "--batch", 16, "--steps", steps).stdout
+            self.assertIn(f"Working memory of one training batch (batch 16, {steps} steps in inputs of any length)", out)
+            unit = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
+            rows = {}
+            for line in out.split("Working memory", 1)[1].splitlines()[2:]:
+                if not line.startswith(" "):
+                    break
+                w = line.split()  # name... forward unit backward unit
+                rows[w[0]] = [float(w[-4]) * unit[w[-3]], float(w[-2]) * unit[w[-1]]]
+            self.assertGreater(rows["lstm"][0], 0)
+            self.assertGreater(rows["lstm"][1], 0)
+            parts = sum(r[0] for k, r in rows.items() if k != "Total")
+            self.assertLess(abs(rows["Total"][0] - parts), 0.01 * parts)
+            return rows
+        self.assertGreater(memory(100)["lstm"][0], 1.5 * memory(50)["lstm"][0])
+        p = self.run_lstm("summary", "--model", model, "--batch", 0, code=2)
+        self.assertIn("--batch", p.stderr)
         self.run_lstm("predict", "--model", model, "--x", "seq=" + self.path("seq.npy"),
                       "--x", "calendar=" + self.path("cal.npy"), "--out", "score=" + self.path("ps.npy"),
                       "--out", "tags=" + self.path("pt.npy"))
