@@ -18,6 +18,7 @@
 //   lstm/model.h    Sequential: build, compile, fit, predict, evaluate, save, load; callbacks
 //   lstm/functional.h  Input(), layer calls, Model: graphs of layers (Keras's functional API)
 //   lstm/cell.h     LSTMCell: one step at a time, for loops of your own
+//   lstm/text.h     Vocabulary: raw text to token ids and back (words or characters)
 //   lstm/error.h    lstm::Error, thrown for any bad input
 #pragma once
 
@@ -30,6 +31,7 @@
 #include "lstm/model.h"
 #include "lstm/optim.h"
 #include "lstm/tensor.h"
+#include "lstm/text.h"
 
 namespace lstm {
 const char* version();  // "0.1.0"

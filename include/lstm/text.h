@@ -1,0 +1,95 @@
+// text.h - from raw text to token ids and back: the vocabulary a text model carries.
+//
+//   lstm::Vocabulary v = lstm::Vocabulary::fit(train_texts, {.level = lstm::TextLevel::word,
+//                                                             .max_tokens = 20000});
+//   std::vector<int64_t> ids = v.encode("The cat sat.");   // {the, cat, sat} -> e.g. {2, 57, 301}
+//   lstm::Tensor X = v.encode_batch(texts, 100);            // [N, 100], right-padded with 0
+//   std::string back = v.decode(ids);                       // "the cat sat"
+//
+// Keras's TextVectorization is the anchor (output_mode "int"):
+//   id 0       padding (""): never produced by encode(), skipped by decode()
+//   id 1       out of vocabulary ("[UNK]"): any token the vocabulary lacks
+//   id 2...    the tokens, most frequent first; equal counts in order of first appearance
+// Text is UTF-8; anything else is refused with the byte offset of the first bad byte.
+//
+// Standardisation, then splitting:
+//   none                         the text as it is
+//   lower                        ASCII A-Z lower-cased (as Keras's default; other letters kept)
+//   lower_and_strip_punctuation  lower, then ASCII punctuation !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
+//                                removed (Keras's default for words)
+//   word level                   tokens are the runs between ASCII whitespace (space, \t, \n,
+//                                \v, \f, \r); empty runs are dropped
+//   char level                   every Unicode code point is a token (whitespace included)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "lstm/tensor.h"
+
+namespace lstm {
+
+enum class TextLevel { character, word };
+enum class Standardize { none, lower, lower_and_strip_punctuation };
+
+struct VocabularyOptions {
+  TextLevel level = TextLevel::word;
+  // Unset: lower_and_strip_punctuation for words, none for characters (a character model
+  // learns capitals and punctuation too).
+  std::optional<Standardize> standardize;
+  // The vocabulary's size at most, padding and "[UNK]" included (Keras's max_tokens): the
+  // max_tokens - 2 most frequent tokens are kept. 0: no cap.
+  int64_t max_tokens = 0;
+  int64_t min_count = 1;  // tokens seen fewer times in the training text are left out ("[UNK]")
+};
+
+class Vocabulary {
+ public:
+  static constexpr int64_t kPad = 0, kUnknown = 1;
+
+  // The vocabulary of `texts` (each UTF-8; `what` names them in messages, e.g. "book.txt").
+  static Vocabulary fit(std::span<const std::string> texts, VocabularyOptions options = {},
+                        const std::string& what = "the text");
+
+  // Token ids of one text (no padding, [UNK] for unknown tokens); empty for a text with no token.
+  std::vector<int64_t> encode(std::string_view text) const;
+  // [N, length] ids, each text's first `length` tokens (longer texts are cut at the end, as
+  // Keras's output_sequence_length), right-padded with 0. A text with no token is all padding.
+  Tensor encode_batch(std::span<const std::string> texts, int64_t length) const;
+  // The text of ids: characters concatenated, or words joined by one space; padding skipped;
+  // [UNK] written "[UNK]" (words) or U+FFFD (characters). Ids outside 0..size()-1 are refused.
+  std::string decode(std::span<const int64_t> ids) const;
+
+  int64_t size() const { return int64_t(tokens_.size()); }  // padding and [UNK] included
+  const std::string& token(int64_t id) const;               // "" for padding, "[UNK]" for 1
+  int64_t id(std::string_view token) const;                 // kUnknown when absent
+  TextLevel level() const { return level_; }
+  Standardize standardize() const { return standardize_; }
+
+  // The tokens after the standardisation and split of this vocabulary, before lookup.
+  std::vector<std::string> split(std::string_view text) const;
+
+  // {"level": "word", "standardize": "lower_and_strip_punctuation", "tokens": [ids 2...]}: what
+  // a model file stores (its metadata "lstm.vocabulary"). from_json checks every entry (UTF-8,
+  // no duplicates, one code point per character token, at most 2^24 tokens).
+  std::string to_json() const;
+  static Vocabulary from_json(const std::string& json, const std::string& what = "the vocabulary");
+
+ private:
+  Vocabulary(TextLevel level, Standardize standardize, std::vector<std::string> tokens);
+  TextLevel level_ = TextLevel::word;
+  Standardize standardize_ = Standardize::none;
+  std::vector<std::string> tokens_;  // by id
+  std::unordered_map<std::string, int64_t> ids_;
+};
+
+// Throws lstm::Error "<what> is not UTF-8: byte 0xC3 at offset 1,204 ... save it as UTF-8" at
+// the first byte that does not start or continue a well-formed sequence.
+void check_utf8(std::string_view text, const std::string& what);
+
+}  // namespace lstm

@@ -1,0 +1,127 @@
+// The vocabulary of text models (lstm/text.h): Keras's TextVectorization ids and rules, round
+// trips of characters, padding and truncation, the JSON a model file carries, and UTF-8 checks.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "lstm/error.h"
+#include "lstm/text.h"
+#include "test_util.h"
+
+namespace lstm {
+namespace {
+
+using Ids = std::vector<int64_t>;
+
+TEST(Vocabulary, WordsAsKerasTextVectorization) {
+  const std::vector<std::string> texts = {"The cat sat.", "the CAT ran!", "a  dog\n"};
+  const Vocabulary v = Vocabulary::fit(texts);
+  // 0 padding, 1 [UNK], then by count (the, cat: 2) and first appearance (sat, ran, a, dog)
+  ASSERT_EQ(v.size(), 8);
+  const std::vector<std::string> want = {"", "[UNK]", "the", "cat", "sat", "ran", "a", "dog"};
+  for (int64_t k = 0; k < v.size(); ++k) EXPECT_EQ(v.token(k), want[size_t(k)]) << k;
+  EXPECT_EQ(v.encode("The dog, flew?"), (Ids{2, 7, 1}));
+  EXPECT_EQ(v.decode(Ids{2, 7, 1, 0, 0}), "the dog [UNK]");
+  EXPECT_EQ(v.split("It's e-mail"), (std::vector<std::string>{"its", "email"}));  // Keras strips ' and -
+  EXPECT_TRUE(v.encode(" .,! ").empty());
+  EXPECT_THROW(v.decode(Ids{8}), Error);
+  EXPECT_THROW(v.decode(Ids{-1}), Error);
+}
+
+TEST(Vocabulary, MaxTokensAndMinCount) {
+  const std::vector<std::string> texts = {"b a b c a b"};
+  const Vocabulary capped = Vocabulary::fit(texts, {.max_tokens = 4});  // pad, [UNK], b, a
+  ASSERT_EQ(capped.size(), 4);
+  EXPECT_EQ(capped.token(2), "b");
+  EXPECT_EQ(capped.token(3), "a");
+  EXPECT_EQ(capped.id("c"), Vocabulary::kUnknown);
+  const Vocabulary common = Vocabulary::fit(texts, {.min_count = 3});
+  ASSERT_EQ(common.size(), 3);
+  EXPECT_EQ(common.token(2), "b");
+  EXPECT_THROW(Vocabulary::fit(texts, {.max_tokens = 2}), Error);
+  EXPECT_THROW(Vocabulary::fit(texts, {.min_count = 0}), Error);
+}
+
+TEST(Vocabulary, CharactersRoundTripUnicode) {
+  const std::string text = "Naïve café — 日本語, ok? 🎵\n";
+  const std::vector<std::string> texts = {text};
+  const Vocabulary v = Vocabulary::fit(texts, {.level = TextLevel::character});
+  EXPECT_EQ(v.standardize(), Standardize::none);  // characters keep capitals and punctuation
+  const Ids ids = v.encode(text);
+  EXPECT_EQ(ids.size(), 24u);  // code points, not bytes
+  EXPECT_EQ(v.decode(ids), text);
+  EXPECT_EQ(v.decode(Ids{v.id("N"), Vocabulary::kUnknown, 0}), "N\xEF\xBF\xBD");  // [UNK]: U+FFFD
+  const Vocabulary lower = Vocabulary::fit(texts, {.level = TextLevel::character, .standardize = Standardize::lower});
+  EXPECT_EQ(lower.encode("N"), lower.encode("n"));  // lower-cased before lookup
+  EXPECT_EQ(lower.id("N"), Vocabulary::kUnknown);    // id() looks up a token as given
+  EXPECT_NE(lower.id("n"), Vocabulary::kUnknown);
+}
+
+TEST(Vocabulary, BatchesTruncateAtTheEndAndPadWithZero) {
+  const std::vector<std::string> train = {"one two three four"};
+  const Vocabulary v = Vocabulary::fit(train);
+  const std::vector<std::string> texts = {"one two three four", "two", "", "seven eight"};
+  const Tensor X = v.encode_batch(texts, 3);
+  ASSERT_EQ(X.shape(), (std::vector<int64_t>{4, 3}));
+  const std::vector<float> want = {2, 3, 4,   // the first 3 tokens
+                                   3, 0, 0,   // right-padded
+                                   0, 0, 0,   // no token: all padding
+                                   1, 1, 0};  // unknown words are [UNK], not padding (Keras)
+  for (int64_t k = 0; k < X.size(); ++k) EXPECT_EQ(X[k], want[size_t(k)]) << k;
+  EXPECT_THROW(v.encode_batch(texts, 0), Error);
+}
+
+TEST(Vocabulary, TravelsAsJson) {
+  const std::vector<std::string> texts = {"Hello, world. Hello again"};
+  const Vocabulary v = Vocabulary::fit(texts, {.standardize = Standardize::lower});
+  const Vocabulary back = Vocabulary::from_json(v.to_json());
+  EXPECT_EQ(back.to_json(), v.to_json());
+  EXPECT_EQ(back.size(), v.size());
+  EXPECT_EQ(back.standardize(), Standardize::lower);
+  EXPECT_EQ(back.encode("hello WORLD."), v.encode("hello WORLD."));
+
+  auto refused = [](const std::string& json, const std::string& needle) {
+    try {
+      Vocabulary::from_json(json);
+      ADD_FAILURE() << "accepted " << json;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  refused(R"({"level":"word","standardize":"none","tokens":["a","b","a"]})", "token 4 repeats token 2");
+  refused(R"({"level":"word","standardize":"none","tokens":["a",3]})", "not a string");
+  refused(R"({"level":"word","standardize":"none","tokens":[""]})", "is empty");
+  refused(R"({"level":"word","standardize":"none","tokens":["a b"]})", "whitespace");
+  refused(R"({"level":"char","standardize":"none","tokens":["ab"]})", "not one character");
+  refused(R"({"level":"byte","standardize":"none","tokens":[]})", "\"word\" or \"char\"");
+  refused(R"({"level":"word","standardize":"upper","tokens":[]})", "lower_and_strip_punctuation");
+  refused(R"({"level":"word","tokens":[]})", "an object with");
+  refused(R"([1,2])", "an object with");
+  refused("{\"level\":\"word\",\"standardize\":\"none\",\"tokens\":[\"\xC3(\"]}", "not valid JSON");
+}
+
+TEST(Vocabulary, RefusesTextThatIsNotUtf8WithItsOffset) {
+  auto refused = [](const std::string& text, const std::string& needle) {
+    try {
+      check_utf8(text, "book.txt");
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("book.txt is not UTF-8"), std::string::npos) << e.what();
+    }
+  };
+  refused("ab\xC3(", "byte 0xC3 at offset 2");        // a lead byte without its continuation
+  refused("\xC0\xAF", "byte 0xC0 at offset 0");       // overlong '/'
+  refused("x\xED\xA0\x80", "byte 0xED at offset 1");  // a surrogate
+  refused("\xF4\x90\x80\x80", "at offset 0");         // past U+10FFFF
+  refused("ok\x80", "byte 0x80 at offset 2");         // a stray continuation byte
+  refused("\xE2\x82", "at offset 0");                 // cut off at the end
+  refused(std::string(1234, 'a') + "\xFF", "offset 1,234");
+  EXPECT_NO_THROW(check_utf8("é€🎵", "x"));
+  const std::vector<std::string> latin1 = {"caf\xE9"};
+  EXPECT_THROW(Vocabulary::fit(latin1), Error);
+}
+
+}  // namespace
+}  // namespace lstm
