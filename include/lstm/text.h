@@ -88,6 +88,40 @@ class Vocabulary {
   std::unordered_map<std::string, int64_t> ids_;
 };
 
+// Next-token pairs for a language model from one stream of ids: windows of T + 1 tokens, one
+// every `stride` tokens from the start (stride T: the windows meet end to end); X [N, T] the
+// window's first T tokens, y [N, T] the T after them (y[n][t] = ids[n*stride + t + 1]). The
+// tokens after the last whole window are not used. Throws lstm::Error when ids hold fewer than
+// T + 1 tokens.
+void next_token_windows(std::span<const int64_t> ids, int64_t T, int64_t stride, Tensor& X, Tensor& y);
+
+// Draws the next token from a model's probabilities (a softmax output over the vocabulary):
+// p_i^(1/temperature), renormalised, then only the top_k most likely (0: all), then only the
+// smallest set of the most likely whose probability reaches top_p (1: all); padding (id 0) is
+// never drawn. Temperature 0 is the most likely token. The same seed gives the same draws on
+// every platform; after construction, next() allocates nothing (a generation loop with
+// Model::step stays allocation-free).
+struct SamplingOptions {
+  float temperature = 1.0f;  // >= 0
+  int64_t top_k = 0;         // >= 0
+  float top_p = 1.0f;        // in (0, 1]
+  uint64_t seed = 42;
+};
+class Sampler {
+ public:
+  Sampler(int64_t vocabulary_size, SamplingOptions options);
+  int64_t next(std::span<const float> probabilities);
+
+ private:
+  SamplingOptions o_;
+  uint64_t state_;
+  std::vector<double> weight_;  // (V)
+  std::vector<int64_t> order_;  // (V)
+};
+
+// The vocabulary a text model carries in its file (metadata "lstm.vocabulary").
+constexpr const char* kVocabularyKey = "lstm.vocabulary";
+
 // Throws lstm::Error "<what> is not UTF-8: byte 0xC3 at offset 1,204 ... save it as UTF-8" at
 // the first byte that does not start or continue a well-formed sequence.
 void check_utf8(std::string_view text, const std::string& what);

@@ -204,3 +204,31 @@ TEST(Stream, GraphStepEqualsPredictAndAllocatesNothing) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+// Generation: a character model's step() and the Sampler draw each next token without
+// allocating (lstm text sample's loop).
+TEST(Stream, GeneratingTextAllocatesNothing) {
+  const int64_t V = 40;
+  Sequential model({.seed = 3});
+  model.add(Embedding(V, 16, {.input_shape = {10}}));
+  model.add(LSTM(32, {.return_sequences = true}));
+  model.add(TimeDistributed(Dense(int(V), {.activation = Activation::softmax})));
+  Sampler sampler(V, {.temperature = 0.8f, .top_k = 10, .top_p = 0.9f, .seed = 1});
+  std::vector<float> probs(static_cast<size_t>(V));
+  float token = 2.0f;
+  model.step(&token, probs.data());
+  g_allocations = 0;
+  g_counting = true;
+  for (int k = 0; k < 2000; ++k) {
+    token = float(sampler.next(probs));
+    model.step(&token, probs.data());
+  }
+  g_counting = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+}
+
+}  // namespace
+}  // namespace lstm

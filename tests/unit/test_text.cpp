@@ -2,6 +2,7 @@
 // trips of characters, padding and truncation, the JSON a model file carries, and UTF-8 checks.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,64 @@ TEST(Vocabulary, RefusesTextThatIsNotUtf8WithItsOffset) {
   EXPECT_NO_THROW(check_utf8("é€🎵", "x"));
   const std::vector<std::string> latin1 = {"caf\xE9"};
   EXPECT_THROW(Vocabulary::fit(latin1), Error);
+}
+
+
+TEST(LanguageModel, NextTokenWindows) {
+  std::vector<int64_t> ids(10);
+  for (int64_t k = 0; k < 10; ++k) ids[size_t(k)] = k + 2;
+  Tensor X, y;
+  next_token_windows(ids, 3, 3, X, y);
+  ASSERT_EQ(X.shape(), (std::vector<int64_t>{3, 3}));
+  ASSERT_EQ(y.shape(), (std::vector<int64_t>{3, 3}));
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t t = 0; t < 3; ++t) {
+      EXPECT_EQ(X[n * 3 + t], float(n * 3 + t + 2));
+      EXPECT_EQ(y[n * 3 + t], float(n * 3 + t + 3));  // the next token
+    }
+  next_token_windows(ids, 4, 1, X, y);  // overlapping windows: one per start
+  EXPECT_EQ(X.dim(0), 6);
+  EXPECT_THROW(next_token_windows(std::vector<int64_t>(3, 2), 3, 3, X, y), Error);
+  EXPECT_THROW(next_token_windows(ids, 3, 0, X, y), Error);
+}
+
+TEST(LanguageModel, SamplerFollowsTemperatureTopKAndTopP) {
+  const std::vector<float> p = {0.5f, 0.1f, 0.6f, 0.3f};  // id 0 (padding) is never drawn
+  auto frequencies = [&](SamplingOptions o, int n = 20000) {
+    Sampler s(4, o);
+    std::vector<double> f(4, 0.0);
+    for (int k = 0; k < n; ++k) f[size_t(s.next(p))] += 1.0;
+    for (double& v : f) v /= n;
+    return f;
+  };
+  const std::vector<double> plain = frequencies({});
+  EXPECT_EQ(plain[0], 0.0);
+  EXPECT_NEAR(plain[1], 0.1, 0.01);
+  EXPECT_NEAR(plain[2], 0.6, 0.015);
+  EXPECT_NEAR(plain[3], 0.3, 0.015);
+  EXPECT_EQ(frequencies({.temperature = 0.0f})[2], 1.0);  // the most likely
+  EXPECT_EQ(frequencies({.top_k = 1})[2], 1.0);
+  EXPECT_EQ(frequencies({.top_p = 0.55f})[2], 1.0);  // 0.6 alone reaches 55%
+  const std::vector<double> nucleus = frequencies({.top_p = 0.8f});  // 0.6 + 0.3
+  EXPECT_EQ(nucleus[1], 0.0);
+  EXPECT_NEAR(nucleus[2], 0.6 / 0.9, 0.015);
+  const std::vector<double> hot = frequencies({.temperature = 2.0f});  // p^(1/2), flatter
+  const double z = std::sqrt(0.1) + std::sqrt(0.6) + std::sqrt(0.3);
+  EXPECT_NEAR(hot[1], std::sqrt(0.1) / z, 0.015);
+  EXPECT_GT(frequencies({.temperature = 0.1f})[2], 0.99);
+
+  // the same seed, the same draws; another seed, others
+  Sampler a(4, {.seed = 7}), b(4, {.seed = 7}), c(4, {.seed = 8});
+  std::vector<int64_t> da, db, dc;
+  for (int k = 0; k < 64; ++k) da.push_back(a.next(p)), db.push_back(b.next(p)), dc.push_back(c.next(p));
+  EXPECT_EQ(da, db);
+  EXPECT_NE(da, dc);
+
+  EXPECT_THROW(Sampler(4, {.temperature = -1.0f}), Error);
+  EXPECT_THROW(Sampler(4, {.top_k = -1}), Error);
+  EXPECT_THROW(Sampler(4, {.top_p = 0.0f}), Error);
+  EXPECT_THROW(Sampler(1, {}), Error);
+  EXPECT_THROW(a.next(std::vector<float>(3, 0.3f)), Error);
 }
 
 }  // namespace
