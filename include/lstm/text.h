@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lstm/model.h"
 #include "lstm/tensor.h"
 
 namespace lstm {
@@ -121,6 +123,63 @@ class Sampler {
 
 // The vocabulary a text model carries in its file (metadata "lstm.vocabulary").
 constexpr const char* kVocabularyKey = "lstm.vocabulary";
+
+// ---- language models ---------------------------------------------------------------------
+//
+//   lstm::LanguageModel lm = lstm::train_language_model(text, {.epochs = 4});
+//   std::printf("%.3f bits per character\n", lm.heldout.bits_per_token());
+//   lm.save("lm.safetensors");
+//   std::string more = lm.generate("The ", 200, {.temperature = 0.8f, .seed = 1});
+//
+// The model: Embedding(V, embedding) -> LSTM(units, sequences) x layers (Dropout between them
+// when dropout > 0) -> TimeDistributed(Dense(V, softmax)), trained with sparse categorical
+// cross-entropy on next_token_windows of `lookback` tokens (stride lookback) of the first
+// 1 - holdout of the text's tokens, Adam with global_clipnorm; the held-out score is the same
+// loss on windows of the rest.
+struct LanguageModelOptions {
+  VocabularyOptions vocabulary = {.level = TextLevel::character};
+  int64_t lookback = 100;
+  int units = 256, layers = 1, embedding = 64;
+  float dropout = 0.0f;
+  int epochs = 1, batch_size = 32;
+  float learning_rate = 2e-3f, clipnorm = 5.0f;
+  double holdout = 0.1;  // in (0, 0.5]: the last fraction of the tokens, never trained on
+  uint64_t seed = 42;
+  int verbose = 1;  // as FitOptions::verbose
+};
+
+// Mean cross-entropy of the next token over `tokens` predictions, in nats; bits per token is
+// bits per character for a character model, perplexity the word models' figure.
+struct TextScore {
+  int64_t tokens = 0;
+  double nats_per_token = 0.0;
+  double bits_per_token() const { return nats_per_token / 0.6931471805599453; }
+  double perplexity() const;
+};
+
+struct LanguageModel {
+  Sequential model;
+  Vocabulary vocabulary;
+  int64_t lookback = 100;  // the training windows' length, which score() uses too
+  History history;          // of training (empty after load)
+  TextScore heldout;        // of training (tokens = 0 after load)
+
+  // The next-token loss on `text` (windows of lookback tokens, each from a fresh state).
+  TextScore score(const std::string& text);
+  // `length` tokens after the prompt, drawn one at a time through Model::step (the prompt is
+  // fed first; its tokens the vocabulary lacks are read as [UNK]); on_piece (optional) gets
+  // each token's text as it is drawn. Returns the generated text without the prompt.
+  std::string generate(std::string_view prompt, int64_t length, SamplingOptions sampling = {},
+                       const std::function<void(const std::string&)>& on_piece = {});
+  // The model file with the vocabulary in its metadata (kVocabularyKey) and "lstm.text"
+  // ({"lookback": ...}); load refuses a model file without them.
+  void save(const std::string& path);
+  static LanguageModel load(const std::string& path);
+};
+
+// Trains a language model on one text (UTF-8; `what` names it in messages).
+LanguageModel train_language_model(const std::string& text, const LanguageModelOptions& options = {},
+                                   const std::string& what = "the text");
 
 // Throws lstm::Error "<what> is not UTF-8: byte 0xC3 at offset 1,204 ... save it as UTF-8" at
 // the first byte that does not start or continue a well-formed sequence.

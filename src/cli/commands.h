@@ -12,6 +12,7 @@
 namespace lstm::cli {
 
 extern const Command kTrain, kPredict, kSummary, kEvaluate, kForecast, kBench;
+extern const Command kTextTrain, kTextScore, kTextSample;  // cmd_text.cpp
 
 int run_train(const Args& args);
 int run_predict(const Args& args);
@@ -20,6 +21,9 @@ int run_evaluate(const Args& args);
 int evaluate_arrays(const Args& args);  // lstm evaluate --x ... --y ... (cmd_evaluate.cpp)
 int run_forecast(const Args& args);
 int run_bench(const Args& args);
+int run_text_train(const Args& args);
+int run_text_score(const Args& args);
+int run_text_sample(const Args& args);
 
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.

@@ -25,6 +25,7 @@ const char* kUsage =
     "  predict   run a saved model on X.npy and write the predictions (.npy)\n"
     "  summary   print a saved model's layers, shapes and parameter counts\n"
     "  bench     measure throughput on a shape or on the standard benchmark suite\n"
+    "  text train | score | sample   language models from text files: train, score, generate\n"
     "\n"
     "Run 'lstm <command> --help' for a command's options; 'lstm --version' for the version.\n";
 
@@ -41,7 +42,9 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  const std::string cmd = argv[1];
+  std::string cmd = argv[1];
+  int first = 2;  // the first option
+  if (cmd == "text" && argc >= 3 && argv[2][0] != '-') cmd += std::string(" ") + argv[2], first = 3;
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;
@@ -53,11 +56,13 @@ int main(int argc, char** argv) {
   struct Entry { const Command* command; int (*run)(const Args&); };
   const Entry entries[] = {{&kTrain, run_train},       {&kEvaluate, run_evaluate},
                            {&kForecast, run_forecast}, {&kPredict, run_predict},
-                           {&kSummary, run_summary},   {&kBench, run_bench}};
+                           {&kSummary, run_summary},   {&kBench, run_bench},
+                           {&kTextTrain, run_text_train}, {&kTextScore, run_text_score},
+                           {&kTextSample, run_text_sample}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;
     try {
-      Args args(*e.command, argc, argv, 2);
+      Args args(*e.command, argc, argv, first);
       if (args.help()) {
         std::fputs(e.command->help().c_str(), stdout);
         return 0;

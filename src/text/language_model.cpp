@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/json.h"
 #include "core/limits.h"
 #include "core/rng.h"
 #include "lstm/error.h"
@@ -84,6 +85,123 @@ int64_t Sampler::next(std::span<const float> p) {
     if (u < 0.0) return order_[size_t(k)];
   }
   return order_[size_t(keep - 1)];
+}
+
+}  // namespace lstm
+
+// ---- language models -------------------------------------------------------------------------
+
+namespace lstm {
+
+double TextScore::perplexity() const { return std::exp(nats_per_token); }
+
+namespace {
+
+// Windows of T tokens (stride T) of ids, or one shorter window when ids are fewer than T + 1.
+void score_windows(const std::vector<int64_t>& ids, int64_t T, Tensor& X, Tensor& y) {
+  if (ids.size() < 2)
+    throw Error("the text has " + std::to_string(ids.size()) + " token(s): a score needs at least 2");
+  next_token_windows(ids, std::min<int64_t>(T, int64_t(ids.size()) - 1), std::min<int64_t>(T, int64_t(ids.size()) - 1), X, y);
+}
+
+}  // namespace
+
+LanguageModel train_language_model(const std::string& text, const LanguageModelOptions& o, const std::string& what) {
+  if (!(o.holdout > 0.0 && o.holdout <= 0.5))
+    throw Error("holdout must be in (0, 0.5], got " + std::to_string(o.holdout));
+  if (o.lookback < 1 || o.lookback > limits::kTimeSteps)
+    throw Error("lookback must be at least 1, got " + std::to_string(o.lookback));
+  if (o.units < 1 || o.layers < 1 || o.embedding < 1)
+    throw Error("units, layers and embedding must be at least 1, got " + std::to_string(o.units) + ", " +
+                std::to_string(o.layers) + " and " + std::to_string(o.embedding));
+  check_utf8(text, what);
+  // the vocabulary of the training part only: held-out tokens it lacks are [UNK], as for new text
+  const Vocabulary probe = Vocabulary::fit(std::span<const std::string>(), o.vocabulary);
+  const std::vector<std::string> pieces = probe.split(text);
+  const int64_t n = int64_t(pieces.size()), n_train = n - int64_t(std::ceil(double(n) * o.holdout));
+  if (n_train < o.lookback + 1 || n - n_train < 2)
+    throw Error(what + " has " + std::to_string(n) + " tokens: " + std::to_string(n_train) +
+                " for training is less than one window of lookback " + std::to_string(o.lookback) +
+                " + 1 (or the held-out part has fewer than 2): give more text or a smaller --lookback");
+  std::string train_text;
+  const bool words = o.vocabulary.level == TextLevel::word;
+  for (int64_t k = 0; k < n_train; ++k) train_text += (words && k ? " " : "") + pieces[size_t(k)];
+  const std::vector<std::string> train_texts = {train_text};
+  LanguageModel lm{Sequential({.seed = o.seed, .name = "language_model"}), Vocabulary::fit(train_texts, o.vocabulary, what),
+                   o.lookback, {}, {}};
+  std::vector<int64_t> train_ids, held_ids;
+  for (int64_t k = 0; k < n; ++k) (k < n_train ? train_ids : held_ids).push_back(lm.vocabulary.id(pieces[size_t(k)]));
+  const int V = int(lm.vocabulary.size());
+  lm.model.add(Embedding(V, o.embedding, {.input_shape = {0}}));
+  for (int l = 0; l < o.layers; ++l) {
+    if (l > 0 && o.dropout > 0.0f) lm.model.add(Dropout(o.dropout));
+    lm.model.add(LSTM(o.units, {.return_sequences = true}));
+  }
+  if (o.dropout > 0.0f) lm.model.add(Dropout(o.dropout));
+  lm.model.add(TimeDistributed(Dense(V, {.activation = Activation::softmax})));
+  lm.model.compile(Adam({.learning_rate = o.learning_rate, .global_clipnorm = o.clipnorm}),
+                   loss::sparse_categorical_crossentropy);
+  Tensor X, y, hX, hy;
+  next_token_windows(train_ids, o.lookback, o.lookback, X, y);
+  score_windows(held_ids, o.lookback, hX, hy);
+  lm.history = lm.model.fit(X, y, {.epochs = o.epochs, .batch_size = o.batch_size, .validation_x = hX,
+                                   .validation_y = hy, .verbose = o.verbose});
+  lm.heldout = {hX.size(), lm.model.evaluate(hX, hy, o.batch_size)};
+  return lm;
+}
+
+TextScore LanguageModel::score(const std::string& text) {
+  check_utf8(text, "the text");
+  Tensor X, y;
+  score_windows(vocabulary.encode(text), lookback, X, y);
+  return {X.size(), model.evaluate(X, y, 32)};
+}
+
+std::string LanguageModel::generate(std::string_view prompt, int64_t length, SamplingOptions sampling,
+                                    const std::function<void(const std::string&)>& on_piece) {
+  if (length < 0) throw Error("the length to generate must be >= 0, got " + std::to_string(length));
+  const int64_t V = vocabulary.size();
+  Sampler sampler(V, sampling);
+  std::vector<int64_t> ids = vocabulary.encode(prompt);
+  if (ids.empty()) ids.push_back(Vocabulary::kUnknown);  // no prompt: start from [UNK]
+  std::vector<float> probs(static_cast<size_t>(V));
+  model.reset_states();
+  for (int64_t id : ids) {
+    const float x = float(id);
+    model.step(&x, probs.data());
+  }
+  std::string out;
+  const bool words = vocabulary.level() == TextLevel::word;
+  for (int64_t k = 0; k < length; ++k) {
+    const int64_t id = sampler.next(probs);
+    std::string piece = vocabulary.decode(std::span<const int64_t>(&id, 1));
+    if (words && (k > 0 || !prompt.empty())) piece = " " + piece;
+    out += piece;
+    if (on_piece) on_piece(piece);
+    const float x = float(id);
+    model.step(&x, probs.data());
+  }
+  return out;
+}
+
+void LanguageModel::save(const std::string& path) {
+  model.metadata()[kVocabularyKey] = vocabulary.to_json();
+  model.metadata()["lstm.text"] = nlohmann::json{{"lookback", lookback}}.dump();
+  model.save(path);
+}
+
+LanguageModel LanguageModel::load(const std::string& path) {
+  Sequential m = Sequential::load(path);
+  const auto v = m.metadata().find(kVocabularyKey), t = m.metadata().find("lstm.text");
+  if (v == m.metadata().end() || t == m.metadata().end())
+    throw Error(path + " is a model without a vocabulary, not a text model: train one with lstm text train");
+  Vocabulary vocabulary = Vocabulary::from_json(v->second, path + ": its vocabulary");
+  const nlohmann::json meta = parse_json(t->second, path + ": its \"lstm.text\" metadata");
+  if (!meta.is_object() || !meta.contains("lookback"))
+    throw Error(path + ": its \"lstm.text\" metadata has no lookback");
+  const int64_t lookback = json_integer(meta["lookback"], 1, limits::kTimeSteps, path + ": its lookback");
+  m.compile(Adam(), loss::sparse_categorical_crossentropy);  // for score(): the training loss
+  return LanguageModel{std::move(m), std::move(vocabulary), lookback, {}, {}};
 }
 
 }  // namespace lstm

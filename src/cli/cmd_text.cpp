@@ -1,0 +1,136 @@
+// lstm text train | score | sample: language models from raw text (lstm/text.h).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/limits.h"
+#include "io/file.h"
+#include "lstm/lstm.h"
+
+namespace lstm::cli {
+
+const Command kTextTrain{
+    "text train",
+    "Train a language model on text files (UTF-8): the first part trains, the last --holdout "
+    "scores (bits per character, or perplexity for words); the vocabulary goes in the model file.",
+    {{"text", "FILE", "a text file (repeat for several, read in order as one text)"},
+     {"out", "FILE", "the model to write (.safetensors)"},
+     {"level", "char|word", "tokens: characters (default) or words"},
+     {"max-tokens", "N", "vocabulary size at most, padding and [UNK] included (default: no cap)"},
+     {"min-count", "N", "leave out tokens seen fewer times (default 1)"},
+     {"units", "N", "LSTM units (default 256)"},
+     {"layers", "N", "LSTM layers (default 1)"},
+     {"embedding", "N", "token embedding width (default 64)"},
+     {"lookback", "T", "tokens per training window (default 100)"},
+     {"dropout", "R", "dropout between layers, in [0, 1) (default 0)"},
+     {"epochs", "N", "passes over the training part (default 1)"},
+     {"batch-size", "N", "windows per batch (default 32)"},
+     {"lr", "X", "Adam's learning rate (default 0.002)"},
+     {"clipnorm", "X", "global gradient-norm clip, 0 for none (default 5)"},
+     {"holdout", "F", "the last fraction of the tokens, scored and never trained on (default 0.1)"},
+     {"seed", "N", "initial weights and shuffling (default 42)"},
+     {"threads", "N", "threads (default: all cores)"},
+     {"quiet", "", "print nothing but errors and the held-out score"}}};
+
+const Command kTextScore{"text score",
+                         "Print a language model's next-token loss on a text: bits per character, "
+                         "or perplexity for a word model.",
+                         {{"model", "FILE", "the model (lstm text train --out)"},
+                          {"text", "FILE", "the text (UTF-8)"},
+                          {"threads", "N", "threads (default: all cores)"}}};
+
+const Command kTextSample{
+    "text sample",
+    "Generate text with a language model, printed as it is drawn, one token at a time.",
+    {{"model", "FILE", "the model (lstm text train --out)"},
+     {"prompt", "TEXT", "the text to continue (default: none)"},
+     {"length", "N", "tokens to generate (default 200)"},
+     {"temperature", "T", "0 for the most likely token, 1 for the model's own odds (default 1)"},
+     {"top-k", "K", "draw from the K most likely tokens only (default 0: all)"},
+     {"top-p", "P", "draw from the most likely tokens that make up P of the odds (default 1: all)"},
+     {"seed", "N", "the draws: the same seed, the same text (default 42)"},
+     {"threads", "N", "threads (default: all cores)"}}};
+
+static std::string texts_of(const Args& a) {
+  std::string text;
+  for (const std::string& path : a.all("text")) {
+    const std::string t = read_file(path, "text file");
+    check_utf8(t, path);
+    if (!text.empty() && text.back() != '\n') text.push_back('\n');
+    text += t;
+  }
+  return text;
+}
+
+static void print_score(const LanguageModel& lm, const TextScore& s, const char* what) {
+  if (lm.vocabulary.level() == TextLevel::character)
+    std::printf("%s: %.4f bits per character (%lld characters)\n", what, s.bits_per_token(),
+                static_cast<long long>(s.tokens));
+  else
+    std::printf("%s: perplexity %.2f, %.4f bits per word (%lld words)\n", what, s.perplexity(),
+                s.bits_per_token(), static_cast<long long>(s.tokens));
+}
+
+int run_text_train(const Args& a) {
+  if (a.all("text").empty()) throw UsageError("--text FILE is required (repeat it for several files)");
+  const std::string out = a.required("out");
+  check_outputs_distinct(a, {"out"}, {"text"});
+  check_writable(out);
+  LanguageModelOptions o;
+  const std::string level = a.str("level", "char");
+  if (level != "char" && level != "word") throw UsageError("--level must be char or word, got " + level);
+  o.vocabulary = {.level = level == "char" ? TextLevel::character : TextLevel::word,
+                  .max_tokens = a.integer("max-tokens", 0, 0, limits::kWidth),
+                  .min_count = a.integer("min-count", 1, 1, int64_t(1) << 40)};
+  o.units = int(a.integer("units", 256, 1, 1 << 16));
+  o.layers = int(a.integer("layers", 1, 1, 64));
+  o.embedding = int(a.integer("embedding", 64, 1, 1 << 16));
+  o.lookback = a.integer("lookback", 100, 1, 1 << 20);
+  o.dropout = float(a.number("dropout", 0.0));
+  if (!(o.dropout >= 0.0f && o.dropout < 1.0f)) throw UsageError("--dropout must be in [0, 1)");
+  o.epochs = int(a.integer("epochs", 1, 1, limits::kEpochs));
+  o.batch_size = int(a.integer("batch-size", 32, 1, 1 << 20));
+  o.learning_rate = float(a.number("lr", 0.002));
+  o.clipnorm = float(a.number("clipnorm", 5.0));
+  o.holdout = a.number("holdout", 0.1);
+  o.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
+  o.verbose = a.has("quiet") ? 0 : 1;
+  const std::string text = texts_of(a);
+  LanguageModel lm = train_language_model(text, o, a.all("text").size() == 1 ? a.all("text")[0] : "the text");
+  lm.save(out);
+  print_score(lm, lm.heldout, "held-out");
+  if (!a.has("quiet"))
+    std::printf("vocabulary: %lld tokens; model written to %s\n", static_cast<long long>(lm.vocabulary.size()),
+                out.c_str());
+  return 0;
+}
+
+int run_text_score(const Args& a) {
+  LanguageModel lm = LanguageModel::load(a.required("model"));
+  const std::string path = a.required("text");
+  const std::string text = read_file(path, "text file");
+  check_utf8(text, path);
+  print_score(lm, lm.score(text), path.c_str());
+  return 0;
+}
+
+int run_text_sample(const Args& a) {
+  LanguageModel lm = LanguageModel::load(a.required("model"));
+  SamplingOptions s;
+  s.temperature = float(a.number("temperature", 1.0));
+  s.top_k = a.integer("top-k", 0, 0, limits::kWidth);
+  s.top_p = float(a.number("top-p", 1.0));
+  s.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
+  const std::string prompt = a.str("prompt", "");
+  check_utf8(prompt, "--prompt");
+  std::fputs(prompt.c_str(), stdout);
+  lm.generate(prompt, a.integer("length", 200, 0, int64_t(1) << 30), s, [](const std::string& piece) {
+    std::fputs(piece.c_str(), stdout);
+    std::fflush(stdout);
+  });
+  std::fputc('\n', stdout);
+  return 0;
+}
+
+}  // namespace lstm::cli
