@@ -7,6 +7,7 @@
 #include "core/limits.h"
 #include "io/file.h"
 #include "lstm/lstm.h"
+#include "report/report.h"
 
 namespace lstm::cli {
 
@@ -30,6 +31,7 @@ const Command kTextTrain{
      {"clipnorm", "X", "global gradient-norm clip, 0 for none (default 5)"},
      {"holdout", "F", "the last fraction of the tokens, scored and never trained on (default 0.1)"},
      {"seed", "N", "initial weights and shuffling (default 42)"},
+     {"report", "FILE", "write an HTML report: loss curves, the held-out score, a sample"},
      {"threads", "N", "threads (default: all cores)"},
      {"quiet", "", "print nothing but errors and the held-out score"}}};
 
@@ -75,8 +77,9 @@ static void print_score(const LanguageModel& lm, const TextScore& s, const char*
 int run_text_train(const Args& a) {
   if (a.all("text").empty()) throw UsageError("--text FILE is required (repeat it for several files)");
   const std::string out = a.required("out");
-  check_outputs_distinct(a, {"out"}, {"text"});
+  check_outputs_distinct(a, {"out", "report"}, {"text"});
   check_writable(out);
+  if (a.has("report")) check_writable(a.str("report"));
   LanguageModelOptions o;
   const std::string level = a.str("level", "char");
   if (level != "char" && level != "word") throw UsageError("--level must be char or word, got " + level);
@@ -100,6 +103,26 @@ int run_text_train(const Args& a) {
   LanguageModel lm = train_language_model(text, o, a.all("text").size() == 1 ? a.all("text")[0] : "the text");
   lm.save(out);
   print_score(lm, lm.heldout, "held-out");
+  if (a.has("report")) {
+    const bool chars = lm.vocabulary.level() == TextLevel::character;
+    ReportContent r;
+    r.title = std::string(chars ? "Character" : "Word") + " language model";
+    std::string files;
+    for (const std::string& f : a.all("text")) files += (files.empty() ? "" : ", ") + f;
+    char score[96];
+    if (chars) std::snprintf(score, sizeof score, "%.4f bits per character", lm.heldout.bits_per_token());
+    else std::snprintf(score, sizeof score, "perplexity %.2f", lm.heldout.perplexity());
+    const SamplingOptions sampling{.temperature = 0.8f, .seed = 1};
+    r.facts = {{"text", files},
+               {"vocabulary", std::to_string(lm.vocabulary.size()) + " tokens (" + (chars ? "characters" : "words") + ")"},
+               {"model", "Embedding(" + std::to_string(o.embedding) + ") -> LSTM(" + std::to_string(o.units) + ") x " +
+                             std::to_string(o.layers) + " -> Dense(" + std::to_string(lm.vocabulary.size()) + ", softmax)"},
+               {"held-out", std::string(score) + " on the last " + std::to_string(int(o.holdout * 100 + 0.5)) +
+                                "% (" + std::to_string(lm.heldout.tokens) + " predictions)"},
+               {"sample (temperature 0.8, seed 1)", lm.generate("", chars ? 400 : 80, sampling)}};
+    r.history = lm.history.history;
+    write_file_atomic(a.str("report"), report_html(r), "report");
+  }
   if (!a.has("quiet"))
     std::printf("vocabulary: %lld tokens; model written to %s\n", static_cast<long long>(lm.vocabulary.size()),
                 out.c_str());

@@ -55,6 +55,15 @@ class TextCli(CliTest):
         greedy = sample(1, 0)
         self.assertTrue(greedy.startswith("the cat sat on the mat."), greedy)
 
+    def test_report(self):
+        self.train("--report", self.path("lm.html"))
+        with open(self.path("lm.html"), encoding="utf-8") as f:
+            html = f.read()
+        self.assertIn("Character language model", html)
+        self.assertIn("bits per character", html)
+        self.assertIn("<svg", html)  # the loss curves
+        self.assertIn("sample (temperature 0.8, seed 1)", html)
+
     def test_words(self):
         out = self.train("--level", "word").stdout
         perplexity = float(re.search(r"perplexity ([0-9.]+)", out).group(1))
