@@ -34,7 +34,9 @@
 // fit/predict/evaluate, or found by Embedding(mask_zero) or Masking as the first layer. Every
 // recurrent layer then behaves like PyTorch's packed sequences: padded steps leave the state
 // alone, outputs at padded steps are zero, the last output (return_sequences = false) is the one
-// at the sequence's last valid step, and a backward direction starts there.
+// at the sequence's last valid step, and a backward direction starts there. A sample that is
+// all padding (an empty text) is not an error: as in Keras, its last output and final state are
+// the initial state, and its sequence is zero.
 #pragma once
 
 #include <any>

@@ -714,6 +714,7 @@ static double output_loss(const Loss& loss, const Value& v, int64_t B, const flo
   int64_t valid = 0;
   for (int64_t b = 0; b < B; ++b) valid += v.lengths[b];
   if (dpred) std::memset(dpred, 0, sizeof(float) * size_t(v.size(B)));
+  if (valid == 0) return 0.0;  // every row all padding: no step to score
   double value = 0.0;
   const float share = float(1.0 / double(valid));
   for (int64_t t = 0; t < v.T; ++t) {

@@ -63,6 +63,10 @@ class AttentionOp final : public Op {
           std::memset(a, 0, sizeof(float) * size_t(Tv));
           continue;
         }
+        if (keys == 0) {  // no key (all padding): nothing to attend to, O = 0
+          std::memset(a, 0, sizeof(float) * size_t(Tv));
+          continue;
+        }
         float top = -INFINITY;
         for (int64_t j = 0; j < keys; ++j) top = std::max(top, s * r[j]);
         double sum = 0.0;

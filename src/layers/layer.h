@@ -34,7 +34,7 @@ struct ParamTensor {
 // trains (dropout draws masks from rng then).
 struct Batch {
   int64_t T = 1, B = 1;
-  const int64_t* lengths = nullptr;  // (B) valid steps per row, 1..T, non-increasing; null: all T
+  const int64_t* lengths = nullptr;  // (B) valid steps per row, 0..T, non-increasing; null: all T
   const int64_t* active = nullptr;   // (T) rows with length > t; null: all B
   bool training = false;
   Rng* rng = nullptr;  // training only

@@ -25,7 +25,7 @@ struct Value {
   bool seq = false;  // (T, B, F), else (B, F)
   int64_t T = 1;     // steps (1 for vectors)
   int64_t F = 0;
-  // The mask: valid steps per row (B), each 1..T, or null (every row runs all T steps).
+  // The mask: valid steps per row (B), each 0..T (0: all padding, the output of the initial state), or null (every row runs all T steps).
   const int64_t* lengths = nullptr;
   // (T) rows with length > t when the lengths are non-increasing (the model sorted the batch's
   // rows by them), else null: a recurrent layer then orders the rows itself.

@@ -43,7 +43,8 @@ static void reverse_steps(const float* src, float* dst, int64_t F, const Batch& 
   }
 }
 
-// y (B, H) = hs at each row's last step.
+// y (B, H) = hs at each row's last step; a row of no steps (all padding) gets the initial
+// state h_0, which the cells keep in the slot before hs.
 static void gather_last(const float* hs, float* y, int64_t H, const Batch& batch) {
   for (int64_t b = 0; b < batch.B; ++b)
     std::memcpy(y + b * H, hs + ((batch.length(b) - 1) * batch.B + b) * H, sizeof(float) * size_t(H));
@@ -316,12 +317,18 @@ class RecurrentOp final : public Op {
       if (dy_seq) std::memcpy(scratch, dy_seq, sizeof(float) * size_t(T * B * H_));
       else std::memset(scratch, 0, sizeof(float) * size_t(T * B * H_));
       for (int64_t r = 0; r < B; ++r) {
+        if (b.length(r) == 0) continue;  // no steps: its h_T is h_0 (below)
         float* g = scratch + ((b.length(r) - 1) * B + r) * H_;
         for (int64_t j = 0; j < H_; ++j) g[j] += dy_last[r * H_ + j];
       }
       dh_seq = scratch;
     }
     dirs_[d]->backward(xin, dh_seq, dh_last, dx, b, StateGrads{dc_last, dh0, dc0});
+    // A row of no steps returned its initial state, which nothing else read: ∂L/∂h_0 is its
+    // ∂L/∂h_T (∂L/∂c_0 its dc_last, which the cell carries there untouched).
+    for (int64_t r = 0; dh0 && b.lengths && r < B; ++r)
+      if (b.length(r) == 0)
+        for (int64_t j = 0; j < H_; ++j) dh0[r * H_ + j] = dy_last ? dy_last[r * H_ + j] : 0.0f;
   }
 
   // a + b into buf (B, H) when both are given; else whichever is.

@@ -17,7 +17,7 @@ struct SeqDims {
   int64_t rows_at(int64_t t) const { return active ? active[t] : B; }
 };
 
-// active[t] = the rows with length > t, for `lengths` sorted longest first (each 1..T).
+// active[t] = the rows with length > t, for `lengths` sorted longest first (each 0..T).
 inline std::vector<int64_t> rows_running(const std::vector<int64_t>& lengths, int64_t T) {
   std::vector<int64_t> active(static_cast<std::size_t>(T), 0);
   for (int64_t L : lengths)

@@ -34,10 +34,7 @@ std::vector<int64_t> lengths_from_padding(int64_t N, int64_t T, IsPad pad, const
   std::vector<int64_t> lengths(static_cast<size_t>(N));
   for (int64_t n = 0; n < N; ++n) {
     int64_t L = T;
-    while (L > 0 && pad(n, L - 1)) --L;
-    if (L == 0)
-      throw Error(std::string(name) + ": sample " + std::to_string(n) + " is all padding (" + what +
-                  "): every sequence needs at least one step");
+    while (L > 0 && pad(n, L - 1)) --L;  // all padding (L = 0): the initial state, as Keras
     for (int64_t t = 0; t < L; ++t)
       if (pad(n, t))
         throw Error(std::string(name) + ": sample " + std::to_string(n) + " has padding (" + what +

@@ -81,6 +81,40 @@ TEST(Graph, ChainIsSequential) {
   EXPECT_EQ(model.weights().back().name, "dense.bias");
 }
 
+// Samples that are all padding (Keras: the output of the initial state): a recurrent layer
+// returns h_0 for them, their sequences are zero, their gradient goes to h_0 (here the
+// encoder's final state), attention over no key gives zero, and a batch with no valid step
+// scores zero.
+TEST(Graph, AllPaddingSamplesGiveTheInitialState) {
+  auto src = Input({kAnyLength, 3}, {.name = "source"});
+  auto tgt = Input({kAnyLength, 2}, {.name = "target"});
+  auto src_m = Masking(0.0f)(src);
+  auto tgt_m = Masking(0.0f)(tgt);
+  auto [enc, h, c] = LSTM(4, {.return_sequences = true, .return_state = true})(src_m);
+  auto dec = LSTM(4)(tgt_m, {h, c});  // an empty target row: the encoder's final state
+  auto out1 = Dense(2)(dec);
+  auto both = Bidirectional(GRU(3, {.return_sequences = true}))(src_m);
+  auto out2 = TimeDistributed(Dense(2))(Attention()({both, both}));
+  auto out3 = Dense(1, {.activation = Activation::tanh})(GRU(3)(src_m));
+  Model model({src, tgt}, {out1, out2, out3});
+  model.compile(SGD(), loss::mse);
+  const std::vector<int64_t> ls = {5, 0, 4, 2}, lt = {2, 4, 0, 3};
+  const Tensor xs = padded(random_tensor({4, 5, 3}, 3, 0.1f, 1.0f), ls, 0.0f);
+  const Tensor xt = padded(random_tensor({4, 4, 2}, 4, 0.1f, 1.0f), lt, 0.0f);
+  const Tensor y1 = random_tensor({4, 2}, 5), y2 = random_tensor({4, 5, 2}, 6), y3 = random_tensor({4, 1}, 7);
+  expect_gradients(model, {xs, xt}, {y1, y2, y3});
+  const std::vector<Tensor> p = model.predict({xs, xt});
+  EXPECT_EQ(p[2].at({1, 0}), 0.0f);  // source row 1 is empty: tanh(w·0 + 0)
+  EXPECT_NE(p[2].at({0, 0}), 0.0f);
+  for (int64_t t = 0; t < 5; ++t) EXPECT_EQ(p[1].at({1, t, 0}), 0.0f) << t;
+  // Every row empty: finite, zero-loss outputs of the initial state.
+  const Tensor none_s = padded(xs, {0, 0, 0, 0}, 0.0f), none_t = padded(xt, {0, 0, 0, 0}, 0.0f);
+  std::vector<float> grads;
+  const double loss = model_loss_and_gradient(model, {none_s, none_t}, {y1, y2, y3}, &grads);
+  EXPECT_TRUE(std::isfinite(loss));
+  for (float g : grads) ASSERT_TRUE(std::isfinite(g));
+}
+
 TEST(Graph, GradientsOfStatesMasksAndSharedLayers) {
   // An encoder (Bidirectional, masked source) whose final states start a decoder (masked
   // target of other lengths, so the decoder's rows are in an order of their own), a Dense
