@@ -181,6 +181,68 @@ struct LanguageModel {
 LanguageModel train_language_model(const std::string& text, const LanguageModelOptions& options = {},
                                    const std::string& what = "the text");
 
+// ---- text classification -----------------------------------------------------------------
+//
+//   lstm::LabeledTexts data = lstm::read_labeled_texts("reviews.tsv", "text", "label");
+//   lstm::TextClassifier c = lstm::train_text_classifier(data, {.epochs = 10});
+//   std::cout << c.test.table();                       // accuracy, per-class P/R/F1, confusion
+//   std::vector<std::string> labels = c.predict(new_texts);
+//
+// The model: Embedding(V, embedding, mask_zero) -> LSTM(units) -> Dense(1, sigmoid) for two
+// classes (binary cross-entropy) or Dense(K, softmax) for more (sparse categorical
+// cross-entropy), on the first max_length words of each text; labels are kept as strings, in
+// sorted order (the first is class 0). The samples are shuffled with the seed and the last
+// test_fraction held out: never trained on, scored at the end (and as val_loss every epoch).
+
+// The text and label of every row of a .csv (RFC 4180), .tsv (a header, tab-separated, no
+// quoting) or .jsonl (one JSON object per line) file. label_column empty: texts only.
+struct LabeledTexts {
+  std::vector<std::string> texts, labels;
+};
+LabeledTexts read_labeled_texts(const std::string& path, const std::string& text_column,
+                                const std::string& label_column);
+
+struct ClassifierOptions {
+  VocabularyOptions vocabulary = {.max_tokens = 20000};
+  int64_t max_length = 100;
+  int embedding = 32, units = 64;
+  int epochs = 10, batch_size = 32;
+  float learning_rate = 0.005f;
+  double test_fraction = 0.2;  // in (0, 0.5]
+  uint64_t seed = 42;
+  int verbose = 1;
+};
+
+struct ClassificationReport {
+  std::vector<std::string> labels;
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  double accuracy = 0.0;
+  std::vector<double> precision, recall, f1;  // per class (0 where undefined)
+  int64_t samples() const;
+  std::string table() const;  // accuracy, the per-class table and the confusion matrix
+};
+
+struct TextClassifier {
+  Sequential model;
+  Vocabulary vocabulary;
+  std::vector<std::string> labels;
+  int64_t max_length = 100;
+  History history;            // of training (empty after load)
+  ClassificationReport test;  // of training, on the held-out part (empty after load)
+
+  // [N, K] class probabilities of each text (K = labels.size()).
+  Tensor probabilities(std::span<const std::string> texts);
+  std::vector<std::string> predict(std::span<const std::string> texts);
+  ClassificationReport evaluate(std::span<const std::string> texts, std::span<const std::string> labels);
+  // The model file with the vocabulary (kVocabularyKey) and "lstm.classifier" ({"labels",
+  // "max_length"}) in its metadata.
+  void save(const std::string& path);
+  static TextClassifier load(const std::string& path);
+};
+
+TextClassifier train_text_classifier(const LabeledTexts& data, const ClassifierOptions& options = {},
+                                     const std::string& what = "the data");
+
 // Throws lstm::Error "<what> is not UTF-8: byte 0xC3 at offset 1,204 ... save it as UTF-8" at
 // the first byte that does not start or continue a well-formed sequence.
 void check_utf8(std::string_view text, const std::string& what);

@@ -15,7 +15,7 @@ const Command kTextTrain{
     "text train",
     "Train a language model on text files (UTF-8): the first part trains, the last --holdout "
     "scores (bits per character, or perplexity for words); the vocabulary goes in the model file.",
-    {{"text", "FILE", "a text file (repeat for several, read in order as one text)"},
+    {{"text", "FILE", "a text file (repeat for several, read in order as one text)", true},
      {"out", "FILE", "the model to write (.safetensors)"},
      {"level", "char|word", "tokens: characters (default) or words"},
      {"max-tokens", "N", "vocabulary size at most, padding and [UNK] included (default: no cap)"},

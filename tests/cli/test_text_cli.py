@@ -101,3 +101,75 @@ class TextCli(CliTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ClassifyCli(CliTest):
+    """lstm classify train | predict on labelled texts in .tsv, .csv and .jsonl files."""
+
+    def setUp(self):
+        super().setUp()
+        import random
+        rng = random.Random(0)
+        filler = ["the", "food", "was", "and", "service", "movie", "it", "really", "quite", "place"]
+        self.rows = []
+        for k in range(400):
+            label = "positive" if k % 2 else "negative"
+            cue = rng.choice(["good", "great", "lovely"] if k % 2 else ["bad", "awful", "boring"])
+            words = rng.sample(filler, 5)
+            words.insert(rng.randrange(6), cue)
+            self.rows.append((" ".join(words).capitalize() + ".", label))
+        with open(self.path("d.tsv"), "w", encoding="utf-8") as f:
+            f.write("text\tlabel\n" + "".join(f"{t}\t{l}\n" for t, l in self.rows))
+        with open(self.path("d.csv"), "w", encoding="utf-8") as f:
+            f.write("id,review,stars\n" + "".join(f'{k},"{t}",{l}\n' for k, (t, l) in enumerate(self.rows)))
+        with open(self.path("d.jsonl"), "w", encoding="utf-8") as f:
+            f.write("".join(json.dumps({"text": t, "label": l}) + "\n" for t, l in self.rows))
+
+    def train(self, data, *extra, code=0):
+        return self.run_lstm("classify", "train", "--data", self.path(data), "--out", self.path("c.safetensors"),
+                             "--epochs", 4, "--units", 16, "--embedding", 8, "--quiet", *extra, code=code)
+
+    def test_train_and_predict(self):
+        out = self.train("d.tsv").stdout
+        accuracy = float(re.search(r"test: accuracy ([0-9.]+) on 80 samples", out).group(1))
+        self.assertGreater(accuracy, 0.9, out)
+        self.assertRegex(out, r"negative +[0-9.]+ +[0-9.]+ +[0-9.]+ +\d+")
+        self.assertIn("confusion (rows: true, columns: predicted)", out)
+        _, meta, _ = safetensors_parts(self.path("c.safetensors"))
+        self.assertEqual(json.loads(meta["lstm.classifier"]), {"labels": ["negative", "positive"], "max_length": 100})
+        p = self.run_lstm("classify", "predict", "--model", self.path("c.safetensors"), "--text", "A great place",
+                          "--text", "boring, really", "--text", "").stdout.splitlines()
+        self.assertEqual(p[0], "label,p_negative,p_positive")
+        self.assertEqual(p[1].split(",")[0], "positive")
+        self.assertEqual(p[2].split(",")[0], "negative")
+        self.assertEqual(len(p), 4)  # the empty text: the initial state's answer, not an error
+        self.assertAlmostEqual(sum(float(v) for v in p[1].split(",")[1:]), 1.0, places=5)
+        self.run_lstm("classify", "predict", "--model", self.path("c.safetensors"), "--data", self.path("d.jsonl"),
+                      "--out", self.path("p.csv"))
+        with open(self.path("p.csv")) as f:
+            self.assertEqual(len(f.read().splitlines()), 401)
+        # the same job from a CSV with other column names, and from JSONL
+        self.train("d.csv", "--text-column", "review", "--label-column", "stars")
+        self.train("d.jsonl")
+
+    def test_bad_input(self):
+        def fails(args, needle, code=1):
+            p = self.run_lstm(*args, code=code)
+            self.assertIn(needle, p.stderr)
+        with open(self.path("one.tsv"), "w") as f:
+            f.write("text\tlabel\n" + "".join(f"{t}\tpositive\n" for t, _ in self.rows[:20]))
+        fails(["classify", "train", "--data", self.path("one.tsv"), "--out", self.path("x.safetensors")], "one class only")
+        fails(["classify", "train", "--data", self.path("d.csv"), "--out", self.path("x.safetensors")],
+              "has no column 'text' (its columns: id, review, stars)")
+        fails(["classify", "train", "--data", self.path("book.txt"), "--out", self.path("x.safetensors")],
+              "give a .csv, .tsv or .jsonl file")
+        with open(self.path("bad.jsonl"), "w") as f:
+            f.write('{"text": "fine", "label": "a"}\n{"text": 3, "label": "b"}\n')
+        fails(["classify", "train", "--data", self.path("bad.jsonl"), "--out", self.path("x.safetensors")],
+              "line 2 has no string \"text\"")
+        with open(self.path("latin1.tsv"), "wb") as f:
+            f.write(b"text\tlabel\ncaf\xe9\ta\n")
+        fails(["classify", "train", "--data", self.path("latin1.tsv"), "--out", self.path("x.safetensors")],
+              "is not UTF-8: byte 0xE9 at offset 14")
+        fails(["classify", "predict", "--model", self.path("d.tsv")], "d.tsv")
+        self.assertFalse(any(n.startswith("x.safetensors") for n in os.listdir(self.dir)))
