@@ -175,6 +175,7 @@ TextClassifier train_text_classifier(const LabeledTexts& data, const ClassifierO
   if (data.labels.size() != data.texts.size())
     throw Error(what + " has " + std::to_string(data.texts.size()) + " texts but " +
                 std::to_string(data.labels.size()) + " labels: give one label per text");
+  if (N > (int64_t(1) << 31)) throw Error(what + " has more than 2^31 rows");
   if (!(o.test_fraction > 0.0 && o.test_fraction <= 0.5))
     throw Error("test_fraction must be in (0, 0.5], got " + std::to_string(o.test_fraction));
   if (o.max_length < 1 || o.max_length > limits::kTimeSteps)
