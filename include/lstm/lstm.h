@@ -18,7 +18,7 @@
 //   lstm/model.h    Sequential: build, compile, fit, predict, evaluate, save, load; callbacks
 //   lstm/functional.h  Input(), layer calls, Model: graphs of layers (Keras's functional API)
 //   lstm/cell.h     LSTMCell: one step at a time, for loops of your own
-//   lstm/text.h     Vocabulary: raw text to token ids and back (words or characters)
+//   lstm/text.h     text: Vocabulary (words or characters), language models, classifiers
 //   lstm/error.h    lstm::Error, thrown for any bad input
 #pragma once
 
