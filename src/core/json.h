@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 namespace lstm {
 
@@ -17,6 +18,8 @@ int64_t json_integer(const nlohmann::json& v, int64_t lo, int64_t hi, const std:
 // Whether s is well-formed UTF-8 (what JSON strings must be): no stray continuation bytes,
 // overlong forms, surrogates or code points past U+10FFFF.
 bool is_valid_utf8(const std::string& s);
+// The length (1-4) of the well-formed UTF-8 sequence starting at s[at] (at < s.size()), or 0.
+size_t utf8_sequence_length(std::string_view s, size_t at);
 // A short rendering of v for messages: at most about `budget` characters, "..." when cut.
 std::string json_brief(const nlohmann::json& v, size_t budget = 60);
 

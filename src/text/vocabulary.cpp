@@ -15,29 +15,6 @@ namespace {
 const char* const kUnknownWord = "[UNK]";
 const char* const kReplacement = "\xEF\xBF\xBD";  // U+FFFD, [UNK] at the character level
 
-// The length of the well-formed UTF-8 sequence at s[at], or 0 (RFC 3629: no overlong forms,
-// no surrogates, nothing past U+10FFFF).
-size_t utf8_length(std::string_view s, size_t at) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(at);
-  if (b0 < 0x80) return 1;
-  size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
-  if (b0 >= 0xC2 && b0 <= 0xDF) n = 2;
-  else if (b0 == 0xE0) n = 3, lo = 0xA0;
-  else if ((b0 >= 0xE1 && b0 <= 0xEC) || b0 == 0xEE || b0 == 0xEF) n = 3;
-  else if (b0 == 0xED) n = 3, hi = 0x9F;
-  else if (b0 == 0xF0) n = 4, lo = 0x90;
-  else if (b0 >= 0xF1 && b0 <= 0xF3) n = 4;
-  else if (b0 == 0xF4) n = 4, hi = 0x8F;
-  else return 0;
-  if (at + n > s.size()) return 0;
-  if (byte(at + 1) < lo || byte(at + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if (byte(at + k) < 0x80 || byte(at + k) > 0xBF) return 0;
-  return n;
-}
-
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
 bool is_punct(char c) {  // ASCII punctuation, Python's string.punctuation
   return c != 0 && std::strchr("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", c) != nullptr;
@@ -73,7 +50,7 @@ std::string with_commas(size_t n) {
 
 void check_utf8(std::string_view text, const std::string& what) {
   for (size_t at = 0; at < text.size();) {
-    const size_t n = utf8_length(text, at);
+    const size_t n = utf8_sequence_length(text, at);
     if (n == 0) {
       char hex[8];
       std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(text[at])));
@@ -96,7 +73,7 @@ std::vector<std::string> Vocabulary::split(std::string_view text) const {
   std::vector<std::string> out;
   if (level_ == TextLevel::character) {
     for (size_t at = 0; at < s.size();) {
-      const size_t n = std::max<size_t>(1, utf8_length(s, at));  // checked UTF-8: n >= 1
+      const size_t n = std::max<size_t>(1, utf8_sequence_length(s, at));  // checked UTF-8: n >= 1
       out.emplace_back(s.substr(at, n));
       at += n;
     }
@@ -220,7 +197,7 @@ Vocabulary Vocabulary::from_json(const std::string& text, const std::string& wha
     const std::string& t = list[k].get_ref<const std::string&>();
     if (t.empty()) throw Error(where + " is empty (id 0, the padding, is the only empty token)");
     check_utf8(t, where);
-    if (level == TextLevel::character && utf8_length(t, 0) != t.size())
+    if (level == TextLevel::character && utf8_sequence_length(t, 0) != t.size())
       throw Error(where + " is " + json_brief(list[k]) + ", not one character (a char-level vocabulary)");
     if (level == TextLevel::word)
       for (char c : t)
