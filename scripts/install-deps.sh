@@ -6,6 +6,8 @@
 #                                   strace (streaming makes no system calls per step)
 #   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
 #   scripts/install-deps.sh fuzz    build + clang, libFuzzer and LLVM's OpenMP, for scripts/fuzz.sh
+#   scripts/install-deps.sh music   build + the MIDI songs of Debian's openttd-openmsx (GPL-2, so
+#                                   installed here, never committed), for lstm music train
 set -euo pipefail
 what=${1:-build}
 packages=(g++ cmake make nlohmann-json3-dev libdnnl-dev)
@@ -13,10 +15,12 @@ if [ "$what" = test ]; then
   packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil strace)
 elif [ "$what" = fuzz ]; then
   packages+=(clang libclang-rt-dev libomp-dev)
+elif [ "$what" = music ]; then
+  packages+=(openttd-openmsx)   # /usr/share/games/openttd/baseset/openmsx/*.mid
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|bench|fuzz]" >&2
+  echo "usage: $0 [build|test|bench|fuzz|music]" >&2
   exit 2
 fi
 missing=()

@@ -13,9 +13,21 @@ Time it only with OpenBLAS installed (scripts/install-deps.sh bench; ../shared/b
 import argparse
 import collections
 import math
+import os
+import sys
 import time
 
-import torch
+# --threads bounds OpenBLAS's own threads too (torch.set_num_threads does not reach them: without
+# this, "--threads 1" ran its GEMMs on every core), so it is set before torch loads OpenBLAS.
+for k, arg in enumerate(sys.argv):
+    if arg == "--threads" and k + 1 < len(sys.argv):
+        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = sys.argv[k + 1]
+    elif arg.startswith("--threads="):
+        os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = arg.split("=", 1)[1]
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("text")

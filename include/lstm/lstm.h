@@ -19,6 +19,7 @@
 //   lstm/functional.h  Input(), layer calls, Model: graphs of layers (Keras's functional API)
 //   lstm/cell.h     LSTMCell: one step at a time, for loops of your own
 //   lstm/text.h     text: Vocabulary (words or characters), language models, classifiers
+//   lstm/music.h    music: MIDI files in and out, notes as tokens, melody models
 //   lstm/error.h    lstm::Error, thrown for any bad input
 #pragma once
 
@@ -29,6 +30,7 @@
 #include "lstm/layers.h"
 #include "lstm/loss.h"
 #include "lstm/model.h"
+#include "lstm/music.h"
 #include "lstm/optim.h"
 #include "lstm/tensor.h"
 #include "lstm/text.h"

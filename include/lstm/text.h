@@ -181,6 +181,23 @@ struct LanguageModel {
 LanguageModel train_language_model(const std::string& text, const LanguageModelOptions& options = {},
                                    const std::string& what = "the text");
 
+// The network and training of train_language_model on streams of ids already made (music.h
+// trains on note tokens with it): the model above (options.vocabulary is not used), trained on
+// next_token_windows of train_ids and scored on windows of held_ids (at most lookback tokens
+// each, from a fresh state). Throws lstm::Error when train_ids hold less than one window or
+// held_ids fewer than 2 ids.
+struct NextTokenModel {
+  Sequential model;
+  History history;
+  TextScore heldout;
+};
+NextTokenModel train_next_token_model(std::span<const int64_t> train_ids, std::span<const int64_t> held_ids,
+                                      int64_t vocabulary_size, const LanguageModelOptions& options,
+                                      const std::string& name = "language_model");
+// The next-token loss of `model` on ids, in windows of `lookback` (one shorter window when ids
+// are fewer than lookback + 1); at least 2 ids.
+TextScore score_next_tokens(Sequential& model, std::span<const int64_t> ids, int64_t lookback);
+
 // ---- text classification -----------------------------------------------------------------
 //
 //   lstm::LabeledTexts data = lstm::read_labeled_texts("reviews.tsv", "text", "label");
@@ -196,11 +213,17 @@ LanguageModel train_language_model(const std::string& text, const LanguageModelO
 
 // The text and label of every row of a .csv (RFC 4180), .tsv (a header, tab-separated, no
 // quoting) or .jsonl (one JSON object per line) file. label_column empty: texts only.
+// `where`: only the rows whose column holds one of the values (every filter must hold; a JSON
+// value that is not a string compares as its JSON text), e.g. {{"source", {"amazon", "yelp"}}}.
 struct LabeledTexts {
   std::vector<std::string> texts, labels;
 };
+struct RowFilter {
+  std::string column;
+  std::vector<std::string> values;
+};
 LabeledTexts read_labeled_texts(const std::string& path, const std::string& text_column,
-                                const std::string& label_column);
+                                const std::string& label_column, std::span<const RowFilter> where = {});
 
 struct ClassifierOptions {
   VocabularyOptions vocabulary = {.max_tokens = 20000};

@@ -8,6 +8,7 @@
 #include "core/limits.h"
 #include "io/file.h"
 #include "lstm/lstm.h"
+#include "report/report.h"
 
 namespace lstm::cli {
 
@@ -18,6 +19,7 @@ const Command kClassifyTrain{
     {{"data", "FILE", "the labelled texts (.csv, .tsv or .jsonl)"},
      {"text-column", "NAME", "the column (or JSON key) of the text (default text)"},
      {"label-column", "NAME", "the column (or JSON key) of the label (default label)"},
+     {"where", "COLUMN=V1,V2", "only the rows whose COLUMN is one of the values (repeat: all must hold)", true},
      {"out", "FILE", "the model to write (.safetensors)"},
      {"max-tokens", "N", "vocabulary size at most, padding and [UNK] included (default 20000)"},
      {"max-length", "N", "words read per text; longer texts are cut at the end (default 100)"},
@@ -28,6 +30,7 @@ const Command kClassifyTrain{
      {"lr", "X", "Adam's learning rate (default 0.005)"},
      {"test-fraction", "F", "held out for the test, in (0, 0.5] (default 0.2)"},
      {"seed", "N", "the split, the initial weights and shuffling (default 42)"},
+     {"report", "FILE", "write an HTML report: loss curves, the per-class table and the confusion matrix"},
      {"threads", "N", "threads (default: all cores)"},
      {"quiet", "", "print nothing but errors and the test report"}}};
 
@@ -44,8 +47,23 @@ const Command kClassifyPredict{
 
 int run_classify_train(const Args& a) {
   const std::string data = a.required("data"), out = a.required("out");
-  check_outputs_distinct(a, {"out"}, {"data"});
+  check_outputs_distinct(a, {"out", "report"}, {"data"});
   check_writable(out);
+  if (a.has("report")) check_writable(a.str("report"));
+  std::vector<RowFilter> where;
+  for (const std::string& w : a.all("where")) {
+    const size_t eq = w.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == w.size())
+      throw UsageError("--where must be COLUMN=VALUE or COLUMN=V1,V2,..., got '" + w + "'");
+    RowFilter f{w.substr(0, eq), {}};
+    for (size_t from = eq + 1;;) {
+      const size_t comma = w.find(',', from);
+      f.values.push_back(w.substr(from, comma == std::string::npos ? std::string::npos : comma - from));
+      if (comma == std::string::npos) break;
+      from = comma + 1;
+    }
+    where.push_back(std::move(f));
+  }
   ClassifierOptions o;
   o.vocabulary = {.level = TextLevel::word, .max_tokens = a.integer("max-tokens", 20000, 3, limits::kWidth)};
   o.max_length = a.integer("max-length", 100, 1, 1 << 20);
@@ -57,10 +75,26 @@ int run_classify_train(const Args& a) {
   o.test_fraction = a.number("test-fraction", 0.2);
   o.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
   o.verbose = a.has("quiet") ? 0 : 1;
-  const LabeledTexts texts = read_labeled_texts(data, a.str("text-column", "text"), a.str("label-column", "label"));
+  const LabeledTexts texts =
+      read_labeled_texts(data, a.str("text-column", "text"), a.str("label-column", "label"), where);
   TextClassifier c = train_text_classifier(texts, o, data);
   c.save(out);
   std::printf("test: %s", c.test.table().c_str());
+  if (a.has("report")) {
+    ReportContent r;
+    r.title = "Text classifier";
+    std::string filters;
+    for (const std::string& w : a.all("where")) filters += (filters.empty() ? " where " : " and ") + w;
+    r.facts = {{"data", data + filters + " (" + std::to_string(texts.texts.size()) + " texts)"},
+               {"model", "Embedding(" + std::to_string(c.vocabulary.size()) + ", " + std::to_string(o.embedding) +
+                             ", mask_zero) -> LSTM(" + std::to_string(o.units) + ") -> Dense(" +
+                             (c.labels.size() == 2 ? std::string("1, sigmoid") : std::to_string(c.labels.size()) + ", softmax") + ")"},
+               {"test", "the last " + std::to_string(int(o.test_fraction * 100 + 0.5)) +
+                            "% of the shuffled texts (seed " + std::to_string(o.seed) + "), never trained on"}};
+    r.history = c.history.history;
+    r.classification = &c.test;
+    write_file_atomic(a.str("report"), report_html(r), "report");
+  }
   return 0;
 }
 

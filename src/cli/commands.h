@@ -14,6 +14,7 @@ namespace lstm::cli {
 extern const Command kTrain, kPredict, kSummary, kEvaluate, kForecast, kBench;
 extern const Command kTextTrain, kTextScore, kTextSample;  // cmd_text.cpp
 extern const Command kClassifyTrain, kClassifyPredict;    // cmd_classify.cpp
+extern const Command kMusicTrain, kMusicGenerate;         // cmd_music.cpp
 
 int run_train(const Args& args);
 int run_predict(const Args& args);
@@ -27,6 +28,8 @@ int run_text_score(const Args& args);
 int run_text_sample(const Args& args);
 int run_classify_train(const Args& args);
 int run_classify_predict(const Args& args);
+int run_music_train(const Args& args);
+int run_music_generate(const Args& args);
 
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.

@@ -27,6 +27,7 @@ const char* kUsage =
     "  bench     measure throughput on a shape or on the standard benchmark suite\n"
     "  text train | score | sample   language models from text files: train, score, generate\n"
     "  classify train | predict      text classifiers from CSV, TSV or JSONL files\n"
+    "  music train | generate        melody models from MIDI files: train, compose a MIDI file\n"
     "\n"
     "Run 'lstm <command> --help' for a command's options; 'lstm --version' for the version.\n";
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   int first = 2;  // the first option
-  if ((cmd == "text" || cmd == "classify") && argc >= 3 && argv[2][0] != '-') cmd += std::string(" ") + argv[2], first = 3;
+  if ((cmd == "text" || cmd == "classify" || cmd == "music") && argc >= 3 && argv[2][0] != '-') cmd += std::string(" ") + argv[2], first = 3;
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;
@@ -60,7 +61,8 @@ int main(int argc, char** argv) {
                            {&kSummary, run_summary},   {&kBench, run_bench},
                            {&kTextTrain, run_text_train}, {&kTextScore, run_text_score},
                            {&kTextSample, run_text_sample}, {&kClassifyTrain, run_classify_train},
-                           {&kClassifyPredict, run_classify_predict}};
+                           {&kClassifyPredict, run_classify_predict}, {&kMusicTrain, run_music_train},
+                           {&kMusicGenerate, run_music_generate}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;
     try {

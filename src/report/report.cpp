@@ -91,6 +91,88 @@ std::string chart(const std::string& id, const std::string& title, const std::st
   return s.str();
 }
 
+// A piano roll as SVG: one rectangle per note; C keys labelled (C4 = 60); bar lines.
+std::string piano_roll(const std::string& id, const PianoRoll& roll) {
+  const double W = 900, left = 44, right = 10, top = 30, bottom = 30;
+  int lo = 127, hi = 0;
+  double end = 0;
+  for (const PianoRoll::Note& n : roll.notes)
+    lo = std::min(lo, n.pitch), hi = std::max(hi, n.pitch), end = std::max(end, n.start + n.duration);
+  if (lo > hi) lo = 60, hi = 72;
+  lo = std::max(0, lo - 2), hi = std::min(127, hi + 2);
+  if (!(end > 0)) end = roll.quarters_per_bar;
+  const double row = std::clamp(360.0 / (hi - lo + 1), 3.0, 10.0), H = top + bottom + row * (hi - lo + 1);
+  auto px = [&](double q) { return left + q / end * (W - left - right); };
+  auto py = [&](int pitch) { return top + (hi - pitch) * row; };
+  std::ostringstream s;
+  s << "<svg id=\"" << id << "\" class=\"chart roll\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W
+    << "\" height=\"" << H << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
+  s << "<text x=\"" << left << "\" y=\"18\" class=\"title\">" << escape(roll.title) << "</text>\n";
+  s << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << W - left - right << "\" height=\""
+    << H - top - bottom << "\" fill=\"#fafafa\" stroke=\"#999\"/>\n";
+  for (int p = lo; p <= hi; ++p) {
+    if (p % 12 == 1 || p % 12 == 3 || p % 12 == 6 || p % 12 == 8 || p % 12 == 10)  // black keys shaded
+      s << "<rect x=\"" << left << "\" y=\"" << num(py(p)) << "\" width=\"" << W - left - right << "\" height=\""
+        << num(row) << "\" fill=\"#eee\"/>\n";
+    if (p % 12 == 0)
+      s << "<text x=\"" << left - 4 << "\" y=\"" << num(py(p) + row) << "\" class=\"tick\" text-anchor=\"end\">C"
+        << p / 12 - 1 << "</text>\n";
+  }
+  const double bar = roll.quarters_per_bar > 0 ? roll.quarters_per_bar : 4;
+  const int bars = int(std::ceil(end / bar)), label_every = std::max(1, bars / 16);
+  for (int b = 0; b <= bars && b * bar <= end; ++b) {
+    s << "<line x1=\"" << num(px(b * bar)) << "\" x2=\"" << num(px(b * bar)) << "\" y1=\"" << top << "\" y2=\""
+      << H - bottom << "\" stroke=\"#ccc\"/>\n";
+    if (b % label_every == 0 && b < bars)
+      s << "<text x=\"" << num(px(b * bar) + 2) << "\" y=\"" << H - bottom + 14 << "\" class=\"tick\">" << b + 1
+        << "</text>\n";
+  }
+  s << "<text x=\"" << W - right << "\" y=\"" << H - 6 << "\" class=\"tick\" text-anchor=\"end\">bar</text>\n";
+  for (const PianoRoll::Note& n : roll.notes)
+    s << "<rect class=\"note\" x=\"" << num(px(n.start)) << "\" y=\"" << num(py(n.pitch) + 0.5) << "\" width=\""
+      << num(std::max(1.0, px(n.start + n.duration) - px(n.start) - 0.5)) << "\" height=\"" << num(std::max(1.0, row - 1))
+      << "\" fill=\"#1f77b4\"/>\n";
+  s << "</svg>\n";
+  return s.str();
+}
+
+// The confusion matrix as a heat map: rows the true class, columns the predicted one, each cell
+// shaded by its share of the row (the recall on the diagonal) and labelled with its count.
+std::string confusion_chart(const ClassificationReport& r) {
+  const size_t K = r.labels.size();
+  size_t longest = 4;
+  for (const std::string& l : r.labels) longest = std::max(longest, std::min<size_t>(l.size(), 24));
+  const double cell = std::clamp(480.0 / double(std::max<size_t>(K, 1)), 18.0, 90.0), left = 30 + 7.0 * double(longest),
+               top = 60, W = left + cell * double(K) + 20, H = top + cell * double(K) + 40;
+  std::ostringstream s;
+  s << "<svg id=\"confusion-chart\" class=\"chart\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W
+    << "\" height=\"" << H << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
+  s << "<text x=\"10\" y=\"18\" class=\"title\">Confusion matrix (rows: true class, columns: predicted)</text>\n";
+  auto clip = [](const std::string& l) { return l.size() > 24 ? l.substr(0, 23) + "~" : l; };
+  for (size_t k = 0; k < K; ++k) {
+    s << "<text x=\"" << num(left - 6) << "\" y=\"" << num(top + cell * (double(k) + 0.5) + 4)
+      << "\" class=\"tick\" text-anchor=\"end\">" << escape(clip(r.labels[k])) << "</text>\n";
+    s << "<text x=\"" << num(left + cell * (double(k) + 0.5)) << "\" y=\"" << top - 8
+      << "\" class=\"tick\" text-anchor=\"middle\">" << escape(clip(r.labels[k])) << "</text>\n";
+  }
+  for (size_t t = 0; t < K; ++t) {
+    int64_t row = 0;
+    for (size_t p = 0; p < K; ++p) row += r.confusion[t][p];
+    for (size_t p = 0; p < K; ++p) {
+      const double share = row ? double(r.confusion[t][p]) / double(row) : 0.0;
+      const int shade = int(std::lround(255 - 200 * share));
+      s << "<rect class=\"cell\" data-true=\"" << t << "\" data-predicted=\"" << p << "\" x=\""
+        << num(left + cell * double(p)) << "\" y=\"" << num(top + cell * double(t)) << "\" width=\"" << num(cell)
+        << "\" height=\"" << num(cell) << "\" fill=\"rgb(" << shade << "," << shade << ",255)\" stroke=\"#fff\"/>\n";
+      s << "<text x=\"" << num(left + cell * (double(p) + 0.5)) << "\" y=\"" << num(top + cell * (double(t) + 0.5) + 4)
+        << "\" class=\"tick\" text-anchor=\"middle\"" << (share > 0.6 ? " fill=\"#fff\"" : "") << ">"
+        << r.confusion[t][p] << "</text>\n";
+    }
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
 }  // namespace
 
 std::string report_html(const ReportContent& c) {
@@ -132,6 +214,18 @@ std::string report_html(const ReportContent& c) {
       lines.push_back(l);
     }
     s << chart("loss-chart", "Training loss (log scale)", "epoch", lines, true);
+  }
+  for (size_t k = 0; k < c.rolls.size(); ++k) s << piano_roll("roll-" + std::to_string(k), c.rolls[k]);
+  if (const ClassificationReport* r = c.classification) {
+    s << "<h2>Held-out test: accuracy " << num(r->accuracy) << " on " << r->samples() << " samples</h2>\n"
+      << "<table id=\"classes\">\n<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n";
+    for (size_t k = 0; k < r->labels.size(); ++k) {
+      int64_t support = 0;
+      for (int64_t v : r->confusion[k]) support += v;
+      s << "<tr><td>" << escape(r->labels[k]) << "</td><td>" << num(r->precision[k]) << "</td><td>" << num(r->recall[k])
+        << "</td><td>" << num(r->f1[k]) << "</td><td>" << support << "</td></tr>\n";
+    }
+    s << "</table>\n" << confusion_chart(*r);
   }
   if (c.evaluation) {
     Line actual{"actual", "#444444", {}, {}}, predicted{"predicted (1 step ahead)", "#d62728", {}, {}};

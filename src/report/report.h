@@ -7,8 +7,20 @@
 #include <vector>
 
 #include "lstm/forecast.h"
+#include "lstm/text.h"
 
 namespace lstm {
+
+// A piano roll: each note a bar, time (in quarter notes) across, keys up, bar lines drawn.
+struct PianoRoll {
+  struct Note {
+    double start = 0, duration = 0;  // quarter notes
+    int pitch = 60;                  // 0..127
+  };
+  std::string title;
+  std::vector<Note> notes;
+  double quarters_per_bar = 4;
+};
 
 struct ReportContent {
   std::string title;
@@ -17,6 +29,8 @@ struct ReportContent {
   const ForecastEvaluation* evaluation = nullptr;          // test metrics and predictions
   std::vector<ForecastPoint> future;                       // forecast past the data; may be empty
   std::vector<std::string> row_dates;  // the data's dates per row, for the forecast chart's axis
+  std::vector<PianoRoll> rolls;        // music: drawn after the loss curves
+  const ClassificationReport* classification = nullptr;  // per-class table and confusion matrix
 };
 
 std::string report_html(const ReportContent& content);

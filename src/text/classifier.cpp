@@ -37,9 +37,17 @@ size_t column_of(const std::vector<std::string>& header, const std::string& name
 }  // namespace
 
 LabeledTexts read_labeled_texts(const std::string& path, const std::string& text_column,
-                                const std::string& label_column) {
+                                const std::string& label_column, std::span<const RowFilter> filters) {
   LabeledTexts out;
   const bool labels = !label_column.empty();
+  int64_t rows = 0;  // before the filters
+  // whether a row passes every filter; cell(k) is the row's value of filters[k].column
+  auto kept = [&](const auto& cell) {
+    ++rows;
+    for (size_t k = 0; k < filters.size(); ++k)
+      if (std::find(filters[k].values.begin(), filters[k].values.end(), cell(k)) == filters[k].values.end()) return false;
+    return true;
+  };
   if (ends_with(path, ".jsonl")) {
     const std::string bytes = read_file(path, "data file");
     check_utf8(bytes, path);
@@ -51,6 +59,13 @@ LabeledTexts read_labeled_texts(const std::string& path, const std::string& text
       const nlohmann::json j = parse_json(line, where);
       if (!j.is_object() || !j.contains(text_column) || !j[text_column].is_string())
         throw Error(where + " has no string \"" + text_column + "\"");
+      for (const RowFilter& f : filters)
+        if (!j.contains(f.column)) throw Error(where + " has no \"" + f.column + "\" (filtered on)");
+      if (!kept([&](size_t k) {
+            const nlohmann::json& v = j[filters[k].column];
+            return v.is_string() ? v.get<std::string>() : v.dump();
+          }))
+        continue;
       out.texts.push_back(j[text_column].get<std::string>());
       if (!labels) continue;
       if (!j.contains(label_column) || j[label_column].is_null() || j[label_column].is_object() ||
@@ -65,6 +80,7 @@ LabeledTexts read_labeled_texts(const std::string& path, const std::string& text
     std::istringstream lines(bytes);
     std::string line;
     std::vector<std::string> header;
+    std::vector<size_t> filter_at;
     size_t t = 0, l = 0;
     for (int64_t number = 1; std::getline(lines, line); ++number) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -76,12 +92,14 @@ LabeledTexts read_labeled_texts(const std::string& path, const std::string& text
         header = cells;
         t = column_of(header, text_column, path);
         if (labels) l = column_of(header, label_column, path);
+        for (const RowFilter& f : filters) filter_at.push_back(column_of(header, f.column, path));
         continue;
       }
       if (line.empty()) continue;
       if (cells.size() != header.size())
         throw Error(path + " line " + std::to_string(number) + " has " + std::to_string(cells.size()) +
                     " cells but the header has " + std::to_string(header.size()));
+      if (!kept([&](size_t k) { return cells[filter_at[k]]; })) continue;
       out.texts.push_back(cells[t]);
       if (labels) out.labels.push_back(cells[l]);
     }
@@ -90,7 +108,10 @@ LabeledTexts read_labeled_texts(const std::string& path, const std::string& text
     const CsvTable table = read_csv(path);
     const size_t t = column_of(table.header, text_column, path);
     const size_t l = labels ? column_of(table.header, label_column, path) : 0;
+    std::vector<size_t> filter_at;
+    for (const RowFilter& f : filters) filter_at.push_back(column_of(table.header, f.column, path));
     for (const auto& row : table.rows) {
+      if (!kept([&](size_t k) { return row[filter_at[k]]; })) continue;
       out.texts.push_back(row[t]);
       if (labels) out.labels.push_back(row[l]);
     }
@@ -98,7 +119,17 @@ LabeledTexts read_labeled_texts(const std::string& path, const std::string& text
   } else {
     throw Error(path + ": give a .csv, .tsv or .jsonl file");
   }
-  if (out.texts.empty()) throw Error(path + " has no rows");
+  if (rows == 0) throw Error(path + " has no rows");
+  if (out.texts.empty()) {
+    std::string wanted;
+    for (const RowFilter& f : filters) {
+      wanted += (wanted.empty() ? "" : " and ") + f.column + " in {";
+      for (size_t k = 0; k < f.values.size(); ++k) wanted += (k ? ", " : "") + f.values[k];
+      wanted += "}";
+    }
+    throw Error("none of the " + std::to_string(rows) + " rows of " + path + " has " + wanted +
+                ": check the values (they are compared exactly)");
+  }
   return out;
 }
 

@@ -98,7 +98,7 @@ double TextScore::perplexity() const { return std::exp(nats_per_token); }
 namespace {
 
 // Windows of T tokens (stride T) of ids, or one shorter window when ids are fewer than T + 1.
-void score_windows(const std::vector<int64_t>& ids, int64_t T, Tensor& X, Tensor& y) {
+void score_windows(std::span<const int64_t> ids, int64_t T, Tensor& X, Tensor& y) {
   if (ids.size() < 2)
     throw Error("the text has " + std::to_string(ids.size()) + " token(s): a score needs at least 2");
   next_token_windows(ids, std::min<int64_t>(T, int64_t(ids.size()) - 1), std::min<int64_t>(T, int64_t(ids.size()) - 1), X, y);
@@ -106,14 +106,44 @@ void score_windows(const std::vector<int64_t>& ids, int64_t T, Tensor& X, Tensor
 
 }  // namespace
 
-LanguageModel train_language_model(const std::string& text, const LanguageModelOptions& o, const std::string& what) {
-  if (!(o.holdout > 0.0 && o.holdout <= 0.5))
-    throw Error("holdout must be in (0, 0.5], got " + std::to_string(o.holdout));
+TextScore score_next_tokens(Sequential& model, std::span<const int64_t> ids, int64_t lookback) {
+  Tensor X, y;
+  score_windows(ids, lookback, X, y);
+  return {X.size(), model.evaluate(X, y, 32)};
+}
+
+NextTokenModel train_next_token_model(std::span<const int64_t> train_ids, std::span<const int64_t> held_ids,
+                                      int64_t V, const LanguageModelOptions& o, const std::string& name) {
   if (o.lookback < 1 || o.lookback > limits::kTimeSteps)
     throw Error("lookback must be at least 1, got " + std::to_string(o.lookback));
   if (o.units < 1 || o.layers < 1 || o.embedding < 1)
     throw Error("units, layers and embedding must be at least 1, got " + std::to_string(o.units) + ", " +
                 std::to_string(o.layers) + " and " + std::to_string(o.embedding));
+  if (V < 2 || V > limits::kWidth) throw Error("the vocabulary must have 2 to 2^24 ids, got " + std::to_string(V));
+  NextTokenModel m{Sequential({.seed = o.seed, .name = name}), {}, {}};
+  m.model.add(Embedding(int(V), o.embedding, {.input_shape = {0}}));
+  for (int l = 0; l < o.layers; ++l) {
+    if (l > 0 && o.dropout > 0.0f) m.model.add(Dropout(o.dropout));
+    m.model.add(LSTM(o.units, {.return_sequences = true}));
+  }
+  if (o.dropout > 0.0f) m.model.add(Dropout(o.dropout));
+  m.model.add(TimeDistributed(Dense(int(V), {.activation = Activation::softmax})));
+  m.model.compile(Adam({.learning_rate = o.learning_rate, .global_clipnorm = o.clipnorm}),
+                  loss::sparse_categorical_crossentropy);
+  Tensor X, y, hX, hy;
+  next_token_windows(train_ids, o.lookback, o.lookback, X, y);
+  score_windows(held_ids, o.lookback, hX, hy);
+  m.history = m.model.fit(X, y, {.epochs = o.epochs, .batch_size = o.batch_size, .validation_x = hX,
+                                 .validation_y = hy, .verbose = o.verbose});
+  m.heldout = {hX.size(), m.model.evaluate(hX, hy, o.batch_size)};
+  return m;
+}
+
+LanguageModel train_language_model(const std::string& text, const LanguageModelOptions& o, const std::string& what) {
+  if (!(o.holdout > 0.0 && o.holdout <= 0.5))
+    throw Error("holdout must be in (0, 0.5], got " + std::to_string(o.holdout));
+  if (o.lookback < 1 || o.lookback > limits::kTimeSteps)
+    throw Error("lookback must be at least 1, got " + std::to_string(o.lookback));
   check_utf8(text, what);
   // the vocabulary of the training part only: held-out tokens it lacks are [UNK], as for new text
   const Vocabulary probe = Vocabulary::fit(std::span<const std::string>(), o.vocabulary);
@@ -127,34 +157,16 @@ LanguageModel train_language_model(const std::string& text, const LanguageModelO
   const bool words = o.vocabulary.level == TextLevel::word;
   for (int64_t k = 0; k < n_train; ++k) train_text += (words && k ? " " : "") + pieces[size_t(k)];
   const std::vector<std::string> train_texts = {train_text};
-  LanguageModel lm{Sequential({.seed = o.seed, .name = "language_model"}), Vocabulary::fit(train_texts, o.vocabulary, what),
-                   o.lookback, {}, {}};
+  Vocabulary vocabulary = Vocabulary::fit(train_texts, o.vocabulary, what);
   std::vector<int64_t> train_ids, held_ids;
-  for (int64_t k = 0; k < n; ++k) (k < n_train ? train_ids : held_ids).push_back(lm.vocabulary.id(pieces[size_t(k)]));
-  const int V = int(lm.vocabulary.size());
-  lm.model.add(Embedding(V, o.embedding, {.input_shape = {0}}));
-  for (int l = 0; l < o.layers; ++l) {
-    if (l > 0 && o.dropout > 0.0f) lm.model.add(Dropout(o.dropout));
-    lm.model.add(LSTM(o.units, {.return_sequences = true}));
-  }
-  if (o.dropout > 0.0f) lm.model.add(Dropout(o.dropout));
-  lm.model.add(TimeDistributed(Dense(V, {.activation = Activation::softmax})));
-  lm.model.compile(Adam({.learning_rate = o.learning_rate, .global_clipnorm = o.clipnorm}),
-                   loss::sparse_categorical_crossentropy);
-  Tensor X, y, hX, hy;
-  next_token_windows(train_ids, o.lookback, o.lookback, X, y);
-  score_windows(held_ids, o.lookback, hX, hy);
-  lm.history = lm.model.fit(X, y, {.epochs = o.epochs, .batch_size = o.batch_size, .validation_x = hX,
-                                   .validation_y = hy, .verbose = o.verbose});
-  lm.heldout = {hX.size(), lm.model.evaluate(hX, hy, o.batch_size)};
-  return lm;
+  for (int64_t k = 0; k < n; ++k) (k < n_train ? train_ids : held_ids).push_back(vocabulary.id(pieces[size_t(k)]));
+  NextTokenModel m = train_next_token_model(train_ids, held_ids, vocabulary.size(), o, "language_model");
+  return LanguageModel{std::move(m.model), std::move(vocabulary), o.lookback, std::move(m.history), m.heldout};
 }
 
 TextScore LanguageModel::score(const std::string& text) {
   check_utf8(text, "the text");
-  Tensor X, y;
-  score_windows(vocabulary.encode(text), lookback, X, y);
-  return {X.size(), model.evaluate(X, y, 32)};
+  return score_next_tokens(model, vocabulary.encode(text), lookback);
 }
 
 std::string LanguageModel::generate(std::string_view prompt, int64_t length, SamplingOptions sampling,

@@ -152,6 +152,30 @@ class ClassifyCli(CliTest):
         self.train("d.csv", "--text-column", "review", "--label-column", "stars")
         self.train("d.jsonl")
 
+    def test_where_and_report(self):
+        # a source column: train on two of three sources, as the sentiment comparison does
+        with open(self.path("s.tsv"), "w", encoding="utf-8") as f:
+            f.write("text\tlabel\tsource\n" +
+                    "".join(f"{t}\t{l}\t{['a', 'b', 'c'][k % 3]}\n" for k, (t, l) in enumerate(self.rows)))
+        with open(self.path("s.jsonl"), "w", encoding="utf-8") as f:
+            f.write("".join(json.dumps({"text": t, "label": l, "source": k % 3}) + "\n" for k, (t, l) in enumerate(self.rows)))
+        out = self.train("s.tsv", "--where", "source=a,c", "--report", self.path("c.html")).stdout
+        self.assertIn("on 54 samples", out)  # 267 rows of a and c, 20% held out
+        html = open(self.path("c.html"), encoding="utf-8").read()
+        self.assertIn("Text classifier", html)
+        self.assertIn("where source=a,c (267 texts)", html)
+        self.assertIn('id="confusion-chart"', html)
+        self.assertEqual(html.count('class="cell"'), 4)  # 2 x 2
+        self.assertIn('id="classes"', html)
+        self.assertIn("on 54 samples", self.train("s.jsonl", "--where", "source=0,2").stdout)  # JSON numbers as text
+        self.assertIn("on 27 samples", self.train("s.tsv", "--where", "source=a,c", "--where", "label=positive,negative",
+                                                  "--where", "source=c").stdout)
+        p = self.train("s.tsv", "--where", "source=d", code=1)
+        self.assertIn("none of the 400 rows", p.stderr)
+        self.assertIn("source in {d}", p.stderr)
+        self.assertIn("has no column 'origin'", self.train("s.tsv", "--where", "origin=a", code=1).stderr)
+        self.assertIn("--where must be COLUMN=VALUE", self.train("s.tsv", "--where", "source", code=2).stderr)
+
     def test_bad_input(self):
         def fails(args, needle, code=1):
             p = self.run_lstm(*args, code=code)
