@@ -4,7 +4,7 @@
 //
 //   build/bin/melody [MIDI_FOLDER] [EPOCHS]
 //       (default: /usr/share/games/openttd/baseset/openmsx, which `scripts/install-deps.sh
-//        music` installs; 30 epochs)
+//        music` installs; 10 epochs)
 #include <lstm/lstm.h>
 
 #include <algorithm>
@@ -15,7 +15,7 @@
 
 int main(int argc, char** argv) {
   const std::string folder = argc > 1 ? argv[1] : "/usr/share/games/openttd/baseset/openmsx";
-  const int epochs = argc > 2 ? std::atoi(argv[2]) : 30;
+  const int epochs = argc > 2 ? std::atoi(argv[2]) : 10;
   std::error_code ec;
   if (!std::filesystem::is_directory(folder, ec)) {
     std::fprintf(stderr, "%s is not a folder: give a folder of MIDI files, or run scripts/install-deps.sh music\n",

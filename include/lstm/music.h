@@ -1,7 +1,7 @@
 // music.h - melodies: Standard MIDI Files in and out, notes as tokens, and a model that composes.
 //
 //   lstm::MidiFile song = lstm::read_midi("song.mid");            // every note, in ticks
-//   lstm::MusicModel m = lstm::train_music_model({song, ...}, {.epochs = 30});
+//   lstm::MusicModel m = lstm::train_music_model({song, ...}, {.epochs = 10});
 //   lstm::MidiFile piece = m.generate(8, {.temperature = 1.0f, .seed = 1});   // 8 bars
 //   lstm::write_midi("piece.mid", piece);
 //
@@ -129,11 +129,12 @@ struct MusicOptions {
   int64_t lookback = 100;
   int units = 256, layers = 1, embedding = 64;
   float dropout = 0.0f;
-  int epochs = 30, batch_size = 32;
+  int epochs = 10, batch_size = 32;
   float learning_rate = 2e-3f, clipnorm = 5.0f;
   double holdout = 0.1;
   uint64_t seed = 42;
   int verbose = 1;
+  LanguageModelInit init = LanguageModelInit::pytorch;  // as the text model's (text.h)
 };
 
 struct MusicModel {

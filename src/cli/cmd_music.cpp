@@ -33,12 +33,13 @@ const Command kMusicTrain{
      {"embedding", "N", "token embedding width (default 64)"},
      {"lookback", "T", "tokens per training window (default 100)"},
      {"dropout", "R", "dropout between layers, in [0, 1) (default 0)"},
-     {"epochs", "N", "passes over the training part (default 30)"},
+     {"epochs", "N", "passes over the training part (default 10)"},
      {"batch-size", "N", "windows per batch (default 32)"},
      {"lr", "X", "Adam's learning rate (default 0.002)"},
      {"clipnorm", "X", "global gradient-norm clip, 0 for none (default 5)"},
      {"holdout", "F", "the last fraction of the tokens, scored and never trained on (default 0.1)"},
      {"seed", "N", "initial weights and shuffling (default 42)"},
+     {"init", "pytorch|keras", "initial weights: PyTorch's (default; Embedding N(0, 1), LSTM U(+-1/sqrt(units))) or Keras's"},
      {"report", "FILE", "write an HTML report: loss curves, piano rolls of the data and of a generated piece"},
      {"threads", "N", "threads (default: all cores)"},
      {"quiet", "", "print nothing but errors and the held-out score"}}};
@@ -149,13 +150,16 @@ int run_music_train(const Args& a) {
   o.lookback = a.integer("lookback", 100, 1, 1 << 20);
   o.dropout = float(a.number("dropout", 0.0));
   if (!(o.dropout >= 0.0f && o.dropout < 1.0f)) throw UsageError("--dropout must be in [0, 1)");
-  o.epochs = int(a.integer("epochs", 30, 1, limits::kEpochs));
+  o.epochs = int(a.integer("epochs", 10, 1, limits::kEpochs));
   o.batch_size = int(a.integer("batch-size", 32, 1, 1 << 20));
   o.learning_rate = float(a.number("lr", 0.002));
   o.clipnorm = float(a.number("clipnorm", 5.0));
   o.holdout = a.number("holdout", 0.1);
   o.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
   o.verbose = a.has("quiet") ? 0 : 1;
+  const std::string init = a.str("init", "pytorch");
+  if (init != "pytorch" && init != "keras") throw UsageError("--init must be pytorch or keras, got " + init);
+  o.init = init == "keras" ? LanguageModelInit::keras : LanguageModelInit::pytorch;
   const bool quiet = a.has("quiet");
   const Pieces pieces = read_pieces(a.all("midi"), quiet);
   int64_t notes = 0, tokens = 0;

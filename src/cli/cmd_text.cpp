@@ -31,6 +31,7 @@ const Command kTextTrain{
      {"clipnorm", "X", "global gradient-norm clip, 0 for none (default 5)"},
      {"holdout", "F", "the last fraction of the tokens, scored and never trained on (default 0.1)"},
      {"seed", "N", "initial weights and shuffling (default 42)"},
+     {"init", "pytorch|keras", "initial weights: PyTorch's (default; Embedding N(0, 1), LSTM U(+-1/sqrt(units))) or Keras's"},
      {"report", "FILE", "write an HTML report: loss curves, the held-out score, a sample"},
      {"threads", "N", "threads (default: all cores)"},
      {"quiet", "", "print nothing but errors and the held-out score"}}};
@@ -99,6 +100,9 @@ int run_text_train(const Args& a) {
   o.holdout = a.number("holdout", 0.1);
   o.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
   o.verbose = a.has("quiet") ? 0 : 1;
+  const std::string init = a.str("init", "pytorch");
+  if (init != "pytorch" && init != "keras") throw UsageError("--init must be pytorch or keras, got " + init);
+  o.init = init == "keras" ? LanguageModelInit::keras : LanguageModelInit::pytorch;
   const std::string text = texts_of(a);
   LanguageModel lm = train_language_model(text, o, a.all("text").size() == 1 ? a.all("text")[0] : "the text");
   lm.save(out);

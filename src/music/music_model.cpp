@@ -24,6 +24,7 @@ LanguageModelOptions next_token_options(const MusicOptions& o) {
   l.holdout = o.holdout;
   l.seed = o.seed;
   l.verbose = o.verbose;
+  l.init = o.init;
   return l;
 }
 

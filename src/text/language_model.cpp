@@ -104,6 +104,30 @@ void score_windows(std::span<const int64_t> ids, int64_t T, Tensor& X, Tensor& y
   next_token_windows(ids, std::min<int64_t>(T, int64_t(ids.size()) - 1), std::min<int64_t>(T, int64_t(ids.size()) - 1), X, y);
 }
 
+// LanguageModelInit::pytorch on the model built above. The weights are one buffer in layer order
+// (model.h): Embedding [V, E]; per LSTM layer weight_ih [4H, I], weight_hh [4H, H], bias [4H];
+// Dense [V, H] and [V] (left as they are). The total is checked, so a change of layout fails
+// loudly here instead of initialising the wrong weights.
+void init_like_pytorch(Sequential& model, int64_t V, const LanguageModelOptions& o) {
+  model.build({0});
+  std::vector<float> w = model.get_weights();
+  const int64_t E = o.embedding, H = o.units;
+  int64_t expected = V * E + V * H + V;
+  for (int l = 0; l < o.layers; ++l) expected += 4 * H * ((l == 0 ? E : H) + H) + 4 * H;
+  if (int64_t(w.size()) != expected)
+    throw Error("language model: " + std::to_string(w.size()) + " weights where its layout has " +
+                std::to_string(expected) + " (an internal error: please report it)");
+  Rng rng(o.seed ^ 0x70797430726368ULL);  // "pyt0rch": its own stream, apart from the layers'
+  size_t at = 0;
+  for (int64_t k = 0; k < V * E; ++k) w[at++] = float(rng.normal());
+  const float bound = 1.0f / std::sqrt(float(H));
+  for (int l = 0; l < o.layers; ++l) {
+    for (int64_t k = 0, n = 4 * H * ((l == 0 ? E : H) + H); k < n; ++k) w[at++] = rng.uniform(-bound, bound);
+    for (int64_t k = 0; k < 4 * H; ++k) w[at++] = rng.uniform(-bound, bound) + rng.uniform(-bound, bound);
+  }
+  model.set_weights(w);
+}
+
 }  // namespace
 
 TextScore score_next_tokens(Sequential& model, std::span<const int64_t> ids, int64_t lookback) {
@@ -130,6 +154,7 @@ NextTokenModel train_next_token_model(std::span<const int64_t> train_ids, std::s
   m.model.add(TimeDistributed(Dense(int(V), {.activation = Activation::softmax})));
   m.model.compile(Adam({.learning_rate = o.learning_rate, .global_clipnorm = o.clipnorm}),
                   loss::sparse_categorical_crossentropy);
+  if (o.init == LanguageModelInit::pytorch) init_like_pytorch(m.model, V, o);
   Tensor X, y, hX, hy;
   next_token_windows(train_ids, o.lookback, o.lookback, X, y);
   score_windows(held_ids, o.lookback, hX, hy);

@@ -184,3 +184,32 @@ TEST(LanguageModel, SamplerFollowsTemperatureTopKAndTopP) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+// The language model's initial weights: PyTorch's by default (Embedding N(0, 1), LSTM
+// U(-1/sqrt(H), 1/sqrt(H)), bias the sum of two), Keras's on request; the same seed, the same.
+TEST(LanguageModel, InitialisesLikePyTorchOrKeras) {
+  std::vector<int64_t> ids(400);
+  for (size_t k = 0; k < ids.size(); ++k) ids[k] = int64_t(2 + k % 7);
+  auto weights = [&](LanguageModelInit init) {
+    LanguageModelOptions o{.lookback = 10, .units = 16, .embedding = 8, .epochs = 1, .verbose = 0, .init = init};
+    o.learning_rate = 1e-12f;  // steps too small to matter: the initial weights
+    return train_next_token_model(ids, std::span<const int64_t>(ids).first(20), 9, o).model.get_weights();
+  };
+  const std::vector<float> torch = weights(LanguageModelInit::pytorch), keras = weights(LanguageModelInit::keras);
+  ASSERT_EQ(torch.size(), keras.size());
+  EXPECT_EQ(torch, weights(LanguageModelInit::pytorch));
+  double square = 0;
+  float largest = 0;
+  for (int k = 0; k < 9 * 8; ++k) square += double(torch[size_t(k)]) * torch[size_t(k)], largest = std::max(largest, std::fabs(keras[size_t(k)]));
+  EXPECT_GT(square / 72.0, 0.5);  // N(0, 1): mean square 1
+  EXPECT_LE(largest, 0.05f);      // Keras: U(-0.05, 0.05)
+  const size_t lstm_at = 72, lstm_weights = 4 * 16 * (8 + 16);
+  for (size_t k = 0; k < lstm_weights; ++k) EXPECT_LE(std::fabs(torch[lstm_at + k]), 0.25f) << k;  // 1/sqrt(16)
+  for (size_t k = 0; k < 64; ++k) EXPECT_LE(std::fabs(torch[lstm_at + lstm_weights + k]), 0.5f) << k;
+}
+
+}  // namespace
+}  // namespace lstm
