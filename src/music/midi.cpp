@@ -303,11 +303,13 @@ std::string midi_bytes(const MidiFile& s) {
   for (int c = 0; c < 16; ++c) {
     if (s.programs[size_t(c)] < 0) continue;
     std::vector<Event>* into = &tracks.begin()->second;
-    for (auto& [index, events] : tracks)
+    for (auto& entry : tracks) {  // (not a structured binding: clang 14 cannot capture one)
+      const int index = entry.first;
       if (std::any_of(s.notes.begin(), s.notes.end(), [&](const MidiNote& n) { return n.channel == c && (s.format == 0 || n.track == index); })) {
-        into = &events;
+        into = &entry.second;
         break;
       }
+    }
     into->push_back({0, 1, c, std::string{char(0xC0 | c), char(s.programs[size_t(c)])}});
   }
   std::string out = "MThd";
