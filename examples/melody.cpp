@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     std::printf("%zu pieces from %s\n", songs.size(), folder.c_str());
 
     // Embedding(V, 64) -> LSTM(256, sequences) -> Dense(V, softmax) per step, windows of 100 tokens
-    lstm::MusicModel m = lstm::train_music_model(songs, {.grid = {.steps_per_quarter = 4}, .epochs = epochs});
+    lstm::MusicModel m = lstm::train_music_model(songs, {.grid = {.steps_per_quarter = 4}, .training = {.epochs = epochs}});
     std::printf("held-out: %.3f bits per token\n", m.heldout.bits_per_token());
     m.save("melody.safetensors");
 

@@ -1,7 +1,7 @@
 // music.h - melodies: Standard MIDI Files in and out, notes as tokens, and a model that composes.
 //
 //   lstm::MidiFile song = lstm::read_midi("song.mid");            // every note, in ticks
-//   lstm::MusicModel m = lstm::train_music_model({song, ...}, {.epochs = 10});
+//   lstm::MusicModel m = lstm::train_music_model({song, ...}, {.training = {.epochs = 10}});
 //   lstm::MidiFile piece = m.generate(8, {.temperature = 1.0f, .seed = 1});   // 8 bars
 //   lstm::write_midi("piece.mid", piece);
 //
@@ -123,18 +123,12 @@ struct NoteGrid {
 // The language model of text.h on note tokens: Embedding(V, embedding) -> LSTM(units) x layers
 // -> TimeDistributed(Dense(V, softmax)), sparse categorical cross-entropy on windows of
 // `lookback` tokens of the pieces' tokens one after another (in the order given), the last
-// `holdout` of them scored and never trained on.
+// `holdout` of them scored and never trained on (train_next_token_model).
 struct MusicOptions {
   NoteGrid grid;
-  int64_t lookback = 100;
-  int units = 256, layers = 1, embedding = 64;
-  float dropout = 0.0f;
-  int epochs = 10, batch_size = 32;
-  float learning_rate = 2e-3f, clipnorm = 5.0f;
-  double holdout = 0.1;
-  uint64_t seed = 42;
-  int verbose = 1;
-  LanguageModelInit init = LanguageModelInit::pytorch;  // as the text model's (text.h)
+  // The network, its training and the held-out part as for text (text.h; `vocabulary` is not
+  // used): 10 epochs by default, where the melody model of docs/text-and-music.md stops improving.
+  LanguageModelOptions training = {.epochs = 10};
 };
 
 struct MusicModel {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/models.h"
 #include "core/limits.h"
 #include "io/file.h"
 #include "lstm/lstm.h"
@@ -21,28 +22,16 @@ const Command kMusicTrain{
     "Train a melody model on MIDI files: notes become tokens on a grid of --steps-per-quarter "
     "(pitch, duration, time shift; chords as notes at one step), the last --holdout of the tokens "
     "is scored (bits per token, perplexity); the grid goes in the model file.",
-    {{"midi", "DIR|FILE", "a MIDI file, or a folder searched for .mid/.midi files (repeat for several)", true},
+    options_of(options_of({{"midi", "DIR|FILE", "a MIDI file, or a folder searched for .mid/.midi files (repeat for several)", true},
      {"out", "FILE", "the model to write (.safetensors)"},
      {"steps-per-quarter", "N", "the grid: steps per quarter note (default 4: sixteenth notes)"},
      {"max-duration", "N", "longest note, in steps; longer ones are cut (default 32)"},
      {"max-shift", "N", "longest single time shift, in steps (default 16)"},
      {"max-rest", "N", "longest rest, in steps; longer ones are shortened (default 32)"},
-     {"melody-only", "", "keep only the highest note of each step (one voice)"},
-     {"units", "N", "LSTM units (default 256)"},
-     {"layers", "N", "LSTM layers (default 1)"},
-     {"embedding", "N", "token embedding width (default 64)"},
-     {"lookback", "T", "tokens per training window (default 100)"},
-     {"dropout", "R", "dropout between layers, in [0, 1) (default 0)"},
-     {"epochs", "N", "passes over the training part (default 10)"},
-     {"batch-size", "N", "windows per batch (default 32)"},
-     {"lr", "X", "Adam's learning rate (default 0.002)"},
-     {"clipnorm", "X", "global gradient-norm clip, 0 for none (default 5)"},
-     {"holdout", "F", "the last fraction of the tokens, scored and never trained on (default 0.1)"},
-     {"seed", "N", "initial weights and shuffling (default 42)"},
-     {"init", "pytorch|keras", "initial weights: PyTorch's (default; Embedding N(0, 1), LSTM U(+-1/sqrt(units))) or Keras's"},
-     {"report", "FILE", "write an HTML report: loss curves, piano rolls of the data and of a generated piece"},
-     {"threads", "N", "threads (default: all cores)"},
-     {"quiet", "", "print nothing but errors and the held-out score"}}};
+     {"melody-only", "", "keep only the highest note of each step (one voice)"}}, next_token_flags(10)),
+               {{"report", "FILE", "write an HTML report: loss curves, piano rolls of the data and of a generated piece"},
+                {"threads", "N", "threads (default: all cores)"},
+                {"quiet", "", "print nothing but errors and the held-out score"}})};
 
 const Command kMusicGenerate{
     "music generate",
@@ -144,22 +133,7 @@ int run_music_train(const Args& a) {
   o.grid.max_shift = int(a.integer("max-shift", 16, 1, 1024));
   o.grid.max_rest = int(a.integer("max-rest", 32, 1, 1 << 20));
   o.grid.melody_only = a.has("melody-only");
-  o.units = int(a.integer("units", 256, 1, 1 << 16));
-  o.layers = int(a.integer("layers", 1, 1, 64));
-  o.embedding = int(a.integer("embedding", 64, 1, 1 << 16));
-  o.lookback = a.integer("lookback", 100, 1, 1 << 20);
-  o.dropout = float(a.number("dropout", 0.0));
-  if (!(o.dropout >= 0.0f && o.dropout < 1.0f)) throw UsageError("--dropout must be in [0, 1)");
-  o.epochs = int(a.integer("epochs", 10, 1, limits::kEpochs));
-  o.batch_size = int(a.integer("batch-size", 32, 1, 1 << 20));
-  o.learning_rate = float(a.number("lr", 0.002));
-  o.clipnorm = float(a.number("clipnorm", 5.0));
-  o.holdout = a.number("holdout", 0.1);
-  o.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
-  o.verbose = a.has("quiet") ? 0 : 1;
-  const std::string init = a.str("init", "pytorch");
-  if (init != "pytorch" && init != "keras") throw UsageError("--init must be pytorch or keras, got " + init);
-  o.init = init == "keras" ? LanguageModelInit::keras : LanguageModelInit::pytorch;
+  read_next_token_flags(a, 10, o.training);
   const bool quiet = a.has("quiet");
   const Pieces pieces = read_pieces(a.all("midi"), quiet);
   int64_t notes = 0, tokens = 0;
@@ -185,11 +159,11 @@ int run_music_train(const Args& a) {
                             std::to_string(o.grid.max_duration) + " steps, shifts up to " + std::to_string(o.grid.max_shift) +
                             (o.grid.melody_only ? "; highest voice only" : "; chords kept")},
                {"tokens", std::to_string(tokens) + " (vocabulary " + std::to_string(o.grid.size()) + ")"},
-               {"model", "Embedding(" + std::to_string(o.embedding) + ") -> LSTM(" + std::to_string(o.units) + ") x " +
-                             std::to_string(o.layers) + " -> Dense(" + std::to_string(o.grid.size()) + ", softmax)"},
+               {"model", "Embedding(" + std::to_string(o.training.embedding) + ") -> LSTM(" + std::to_string(o.training.units) + ") x " +
+                             std::to_string(o.training.layers) + " -> Dense(" + std::to_string(o.grid.size()) + ", softmax)"},
                {"held-out", with_decimals(m.heldout.bits_per_token(), 4) + " bits per token, perplexity " +
                                 with_decimals(m.heldout.perplexity(), 2) + " on the last " +
-                                std::to_string(int(o.holdout * 100 + 0.5)) + "% (" + std::to_string(m.heldout.tokens) +
+                                std::to_string(int(o.training.holdout * 100 + 0.5)) + "% (" + std::to_string(m.heldout.tokens) +
                                 " predictions)"},
                {"generated", std::to_string(piece.notes.size()) + " notes in 8 bars (temperature 1, seed 1) at " +
                                  with_decimals(piece.bpm(), 0) + " bpm"}};

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/models.h"
 #include "core/limits.h"
 #include "io/file.h"
 #include "lstm/lstm.h"
@@ -15,26 +16,14 @@ const Command kTextTrain{
     "text train",
     "Train a language model on text files (UTF-8): the first part trains, the last --holdout "
     "scores (bits per character, or perplexity for words); the vocabulary goes in the model file.",
-    {{"text", "FILE", "a text file (repeat for several, read in order as one text)", true},
+    options_of(options_of({{"text", "FILE", "a text file (repeat for several, read in order as one text)", true},
      {"out", "FILE", "the model to write (.safetensors)"},
      {"level", "char|word", "tokens: characters (default) or words"},
      {"max-tokens", "N", "vocabulary size at most, padding and [UNK] included (default: no cap)"},
-     {"min-count", "N", "leave out tokens seen fewer times (default 1)"},
-     {"units", "N", "LSTM units (default 256)"},
-     {"layers", "N", "LSTM layers (default 1)"},
-     {"embedding", "N", "token embedding width (default 64)"},
-     {"lookback", "T", "tokens per training window (default 100)"},
-     {"dropout", "R", "dropout between layers, in [0, 1) (default 0)"},
-     {"epochs", "N", "passes over the training part (default 1)"},
-     {"batch-size", "N", "windows per batch (default 32)"},
-     {"lr", "X", "Adam's learning rate (default 0.002)"},
-     {"clipnorm", "X", "global gradient-norm clip, 0 for none (default 5)"},
-     {"holdout", "F", "the last fraction of the tokens, scored and never trained on (default 0.1)"},
-     {"seed", "N", "initial weights and shuffling (default 42)"},
-     {"init", "pytorch|keras", "initial weights: PyTorch's (default; Embedding N(0, 1), LSTM U(+-1/sqrt(units))) or Keras's"},
-     {"report", "FILE", "write an HTML report: loss curves, the held-out score, a sample"},
-     {"threads", "N", "threads (default: all cores)"},
-     {"quiet", "", "print nothing but errors and the held-out score"}}};
+     {"min-count", "N", "leave out tokens seen fewer times (default 1)"}}, next_token_flags(1)),
+               {{"report", "FILE", "write an HTML report: loss curves, the held-out score, a sample"},
+                {"threads", "N", "threads (default: all cores)"},
+                {"quiet", "", "print nothing but errors and the held-out score"}})};
 
 const Command kTextScore{"text score",
                          "Print a language model's next-token loss on a text: bits per character, "
@@ -87,22 +76,7 @@ int run_text_train(const Args& a) {
   o.vocabulary = {.level = level == "char" ? TextLevel::character : TextLevel::word,
                   .max_tokens = a.integer("max-tokens", 0, 0, limits::kWidth),
                   .min_count = a.integer("min-count", 1, 1, int64_t(1) << 40)};
-  o.units = int(a.integer("units", 256, 1, 1 << 16));
-  o.layers = int(a.integer("layers", 1, 1, 64));
-  o.embedding = int(a.integer("embedding", 64, 1, 1 << 16));
-  o.lookback = a.integer("lookback", 100, 1, 1 << 20);
-  o.dropout = float(a.number("dropout", 0.0));
-  if (!(o.dropout >= 0.0f && o.dropout < 1.0f)) throw UsageError("--dropout must be in [0, 1)");
-  o.epochs = int(a.integer("epochs", 1, 1, limits::kEpochs));
-  o.batch_size = int(a.integer("batch-size", 32, 1, 1 << 20));
-  o.learning_rate = float(a.number("lr", 0.002));
-  o.clipnorm = float(a.number("clipnorm", 5.0));
-  o.holdout = a.number("holdout", 0.1);
-  o.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
-  o.verbose = a.has("quiet") ? 0 : 1;
-  const std::string init = a.str("init", "pytorch");
-  if (init != "pytorch" && init != "keras") throw UsageError("--init must be pytorch or keras, got " + init);
-  o.init = init == "keras" ? LanguageModelInit::keras : LanguageModelInit::pytorch;
+  read_next_token_flags(a, 1, o);
   const std::string text = texts_of(a);
   LanguageModel lm = train_language_model(text, o, a.all("text").size() == 1 ? a.all("text")[0] : "the text");
   lm.save(out);

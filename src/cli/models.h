@@ -33,6 +33,14 @@ std::vector<std::string> named_outputs(const Args& a, const char* option, const 
 // output in the model's order. Throws UsageError.
 std::vector<Loss> losses_from_arg(const std::string& text, bool from_logits, size_t n);
 
+// The training flags of a next-token model (lstm text train, lstm music train): --units --layers
+// --embedding --lookback --dropout --epochs --batch-size --lr --clipnorm --holdout --seed --init,
+// as options for a Command and read back into LanguageModelOptions (its vocabulary untouched).
+std::vector<Option> next_token_flags(int default_epochs);
+void read_next_token_flags(const Args& a, int default_epochs, LanguageModelOptions& o);
+// `a` then `b`: a command's own options around shared ones.
+std::vector<Option> options_of(std::vector<Option> a, const std::vector<Option>& b);
+
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> split_commas(const std::string& text);
 

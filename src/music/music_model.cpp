@@ -14,19 +14,6 @@ namespace {
 
 constexpr const char* kMusicKey = "lstm.music";
 
-LanguageModelOptions next_token_options(const MusicOptions& o) {
-  LanguageModelOptions l;
-  l.lookback = o.lookback;
-  l.units = o.units, l.layers = o.layers, l.embedding = o.embedding;
-  l.dropout = o.dropout;
-  l.epochs = o.epochs, l.batch_size = o.batch_size;
-  l.learning_rate = o.learning_rate, l.clipnorm = o.clipnorm;
-  l.holdout = o.holdout;
-  l.seed = o.seed;
-  l.verbose = o.verbose;
-  l.init = o.init;
-  return l;
-}
 
 }  // namespace
 
@@ -36,7 +23,8 @@ int64_t MusicModel::steps_per_bar() const {
 
 MusicModel train_music_model(std::span<const MidiFile> songs, const MusicOptions& o) {
   o.grid.check();
-  if (!(o.holdout > 0.0 && o.holdout <= 0.5)) throw Error("holdout must be in (0, 0.5], got " + std::to_string(o.holdout));
+  const LanguageModelOptions& t = o.training;
+  if (!(t.holdout > 0.0 && t.holdout <= 0.5)) throw Error("holdout must be in (0, 0.5], got " + std::to_string(t.holdout));
   if (songs.empty()) throw Error("no pieces to train on: give at least one MIDI file");
   std::vector<int64_t> ids, tempos;
   std::map<std::pair<int, int>, int64_t> meters;  // time signature -> pieces
@@ -46,17 +34,17 @@ MusicModel train_music_model(std::span<const MidiFile> songs, const MusicOptions
     tempos.push_back(s.tempo);
     ++meters[{s.numerator, s.denominator}];
   }
-  const int64_t n = int64_t(ids.size()), n_train = n - int64_t(std::ceil(double(n) * o.holdout));
-  if (n_train < o.lookback + 1 || n - n_train < 2)
+  const int64_t n = int64_t(ids.size()), n_train = n - int64_t(std::ceil(double(n) * t.holdout));
+  if (n_train < t.lookback + 1 || n - n_train < 2)
     throw Error("the pieces make " + std::to_string(n) + " note tokens: " + std::to_string(n_train) +
-                " for training is less than one window of lookback " + std::to_string(o.lookback) +
+                " for training is less than one window of lookback " + std::to_string(t.lookback) +
                 " + 1 (or the held-out part has fewer than 2): give more music or a smaller --lookback");
   NextTokenModel m = train_next_token_model(std::span<const int64_t>(ids).first(size_t(n_train)),
                                             std::span<const int64_t>(ids).subspan(size_t(n_train)), o.grid.size(),
-                                            next_token_options(o), "melody_model");
+                                            t, "melody_model");
   std::nth_element(tempos.begin(), tempos.begin() + tempos.size() / 2, tempos.end());
   auto meter = std::max_element(meters.begin(), meters.end(), [](auto& a, auto& b) { return a.second < b.second; });
-  return MusicModel{std::move(m.model), o.grid, o.lookback, tempos[tempos.size() / 2], meter->first.first,
+  return MusicModel{std::move(m.model), o.grid, t.lookback, tempos[tempos.size() / 2], meter->first.first,
                     meter->first.second, std::move(m.history), m.heldout};
 }
 

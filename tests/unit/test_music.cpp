@@ -215,8 +215,8 @@ std::vector<MidiFile> scale_songs() {
 
 TEST(MusicModel, LearnsAScaleComposesTheSamePieceForASeedAndTravelsInItsFile) {
   const std::vector<MidiFile> songs = scale_songs();
-  MusicModel m = train_music_model(songs, {.lookback = 40, .units = 32, .embedding = 16, .epochs = 100,
-                                          .learning_rate = 0.01f, .verbose = 0});
+  MusicModel m = train_music_model(songs, {.training = {.lookback = 40, .units = 32, .embedding = 16, .epochs = 100,
+                                                        .learning_rate = 0.01f, .verbose = 0}});
   EXPECT_LT(m.heldout.bits_per_token(), 1.5);  // log2(178) = 7.5 for a guess; each window starts cold
   EXPECT_EQ(m.steps_per_bar(), 16);
   std::vector<MidiNote> seen;
