@@ -222,6 +222,7 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
     output_slots.push_back(s);
   }
   outputs = outs;
+  fuse_token_inputs();
   // Parameters: layer after layer; each layer's tensors as its first call lists them.
   int64_t total = 0;
   for (size_t li = 0; li < layers.size(); ++li) {
@@ -583,6 +584,24 @@ void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int6
       }
     }
     v.data = s.data;
+  }
+}
+
+// Token fusion (layers/token_input.h): an Embedding without mask_zero whose output is read by
+// the first input of one call only, and is not a model output, hands that call its ids and
+// table when the call can take them (the seed's LSTM reading forward, without input dropout).
+void Model::Impl::fuse_token_inputs() {
+  for (Step& embedding : steps) {
+    TokenInput* tokens = embedding.op->token_output();
+    if (!tokens || embedding.out.size() != 1) continue;
+    const int s = embedding.out[0];
+    if (std::find(output_slots.begin(), output_slots.end(), s) != output_slots.end()) continue;
+    Step* reader = nullptr;
+    int reads = 0;
+    for (Step& st : steps)
+      for (size_t j = 0; j < st.in.size(); ++j)
+        if (st.in[j] == s) ++reads, reader = j == 0 ? &st : nullptr;
+    if (reads == 1 && reader && reader->op->read_tokens(*tokens)) tokens->taken = true;
   }
 }
 

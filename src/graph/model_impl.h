@@ -99,6 +99,7 @@ struct Model::Impl {
     return chain ? "layers." + std::to_string(layer) : layers[layer].name;
   }
   void bind_all();
+  void fuse_token_inputs();  // once, after the steps and outputs are known
   void weights_changed() {
     for (Step& s : steps) s.op->weights_changed();
   }

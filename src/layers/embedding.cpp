@@ -2,6 +2,7 @@
 // V = vocabulary (input_dim).
 //   x (T, B, 1): integers in [0, V) stored as floats (checked where data enters the model)
 //   forward:  y[r] = W[id_r]          backward: dW[id_r] += dy[r]   (ids get no gradient)
+// When the layer after it reads the ids and W itself (layers/token_input.h), neither is done.
 // W (V, D) starts uniform in [-0.05, 0.05] (Keras). With mask_zero, id 0 is padding: the model
 // reads each sequence's length off its ids, and every layer downstream sees the mask.
 #include <cstring>
@@ -9,21 +10,30 @@
 #include "core/limits.h"
 #include "graph/graph.h"
 #include "layers/config_json.h"
+#include "layers/token_input.h"
 #include "lstm/error.h"
 
 namespace lstm {
 
 class EmbeddingOp final : public Op {
  public:
-  EmbeddingOp(int64_t V, int64_t D) : V(V), D(D) {}
+  EmbeddingOp(int64_t V, int64_t D, bool masked) : V(V), D(D), masked_(masked) { tokens_.V = V, tokens_.D = D; }
 
   std::vector<ParamTensor> param_tensors() const override { return {{"weight", {V, D}, 0}}; }
   void init(Rng& rng) override {
     for (int64_t k = 0; k < V * D; ++k) params_[k] = rng.uniform(-0.05f, 0.05f);
   }
 
+  // A mask needs the vectors (its rows may be reordered, padded steps skipped): mask_zero
+  // always has one, so it is not fused; other passes with a mask are not.
+  TokenInput* token_output() override { return masked_ ? nullptr : &tokens_; }
+
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const float* x = in[0].data;
+    // a pass without a mask: the reader gathers from W itself
+    tokens_.ids = tokens_.taken && !out[0].lengths ? x : nullptr;
+    tokens_.table = params_, tokens_.table_grad = grads_;
+    if (tokens_.ids) return;
     for (int64_t r = 0; r < in[0].rows(pass.B); ++r)
       std::memcpy(out[0].data + r * D, params_ + int64_t(x[r]) * D, sizeof(float) * size_t(D));
   }
@@ -31,7 +41,7 @@ class EmbeddingOp final : public Op {
                 std::span<const float* const> dout, std::span<float* const> din) override {
     const int64_t R = in[0].rows(pass.B);
     if (din[0]) std::memset(din[0], 0, sizeof(float) * size_t(R));  // ids: no gradient
-    if (!dout[0]) return;
+    if (!dout[0] || tokens_.ids) return;
     const float* x = in[0].data;
     for (int64_t r = 0; r < R; ++r) {
       float* g = grads_ + int64_t(x[r]) * D;
@@ -50,6 +60,8 @@ class EmbeddingOp final : public Op {
 
  private:
   const int64_t V, D;
+  const bool masked_;
+  TokenInput tokens_;
 };
 
 class EmbeddingRoom final : public Room {
@@ -83,7 +95,7 @@ class EmbeddingRoom final : public Room {
     return {y};
   }
   std::unique_ptr<Op> make(const Call& call) const override {
-    return std::make_unique<EmbeddingOp>(call.layer.input_dim, call.layer.units);
+    return std::make_unique<EmbeddingOp>(call.layer.input_dim, call.layer.units, call.layer.mask_zero);
   }
 
   nlohmann::json to_json(const LayerConfig& c) const override {

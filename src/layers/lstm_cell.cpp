@@ -142,7 +142,8 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
     packed = own.data();
   }
   // Input projection for every step at once: gates = x·W_ihᵀ + b   (T·B, 4H)
-  seq_project_inputs(d, G, w.w_ih, w.bias, x, act.gates);
+  if (w.tokens) seq_project_tokens(d, G, w.w_ih, w.bias, *w.tokens, act.proj, act.gates);
+  else seq_project_inputs(d, G, w.w_ih, w.bias, x, act.gates);
   seq_zero_ended(d, act.h + BH, d.H);  // rows that have ended: zero states
   seq_zero_ended(d, act.c + BH, d.H);
   // The recurrence: a_t = gates_t + h_{t-1}·W_hhᵀ and the cell, in place over gates_t
@@ -211,7 +212,8 @@ void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
   if (dc0) seq_start_carry(work.dc, BH, dc0);
   // Whole-sequence products: dW_hh += daᵀ·h_{0..T-1}, dW_ih += daᵀ·x, db += Σ_rows da, dx
   seq_recurrent_grads(d, G, d.H, work.dgates, act.h, g.w_hh);
-  seq_input_grads(d, G, work.dgates, x, w.w_ih, g.w_ih, g.bias, dx);
+  if (w.tokens) seq_token_grads(d, G, work.dgates, *w.tokens, w.w_ih, g.w_ih, g.bias, work.dproj);
+  else seq_input_grads(d, G, work.dgates, x, w.w_ih, g.w_ih, g.bias, dx);
 }
 
 }  // namespace lstm

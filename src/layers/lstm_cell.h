@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "layers/seq_dims.h"
+#include "layers/token_input.h"
 
 namespace lstm {
 
@@ -44,6 +45,8 @@ struct LstmWeights {
   // Null: the call packs into a buffer of its own (allocates; for one-off calls and tests).
   const float* packed_forward = nullptr;
   const float* packed_backward = nullptr;
+  // The input as token ids and an Embedding's table (layers/token_input.h) instead of x, or null.
+  const TokenInput* tokens = nullptr;
 };
 
 struct LstmGrads {  // accumulated into: the caller zeroes them once per training step
@@ -57,6 +60,7 @@ struct LstmActivations {
   float* gates;  // (T, B, 4H) gate activations i, f, g, o after the nonlinearities
   float* h;      // (T+1, B, H) slot 0 = h_0 (set by the caller)
   float* c;      // (T+1, B, H) slot 0 = c_0 (set by the caller)
+  float* proj = nullptr;  // (V, 4H) with token input: the table's projection
 };
 
 // Scratch for backward.
@@ -64,6 +68,7 @@ struct LstmBackwardWork {
   float* dgates;  // (T, B, 4H) ∂L/∂a, pre-activation gradients
   float* dh;      // (B, H) ∂L/∂h_t flowing down the time axis
   float* dc;      // (B, H) ∂L/∂c_t flowing down the time axis
+  float* dproj = nullptr;  // (V, 4H) with token input: ∂L/∂a summed by token
 };
 
 // One step of the cell, pointwise over (B, H). `gates` holds the pre-activations a_t on entry
@@ -82,12 +87,14 @@ void lstm_forward_step(const float* packed, const float* bias, int64_t B, int64_
                        const float* x, const float* h_prev, const float* c_prev, float* gates,
                        float* c, float* h);
 
-// The whole sequence. Needs act.h[0] and act.c[0] set (zeros for a zero initial state).
+// The whole sequence. Needs act.h[0] and act.c[0] set (zeros for a zero initial state). With
+// token input (w.tokens; act.proj its scratch), x is not read.
 void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmActivations& act);
 
 // Backpropagation through time. dh_seq (T, B, H): ∂L/∂h_t for every step, or null; dh_last,
 // dc_last (B, H): extra ∂L/∂h_T, ∂L/∂c_T, or null. Accumulates into g; writes dx (T, B, I) and
-// dh0, dc0 (B, H) when they are not null.
+// dh0, dc0 (B, H) when they are not null. With token input (w.tokens) x and dx are not used:
+// the table's gradient is accumulated into instead.
 void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
                    const LstmActivations& act, const float* dh_seq, const float* dh_last,
                    const float* dc_last, LstmBackwardWork& work, LstmGrads& g, float* dx,

@@ -17,7 +17,8 @@
 
 namespace lstm {
 
-class Recurrence;  // layers/recurrence.h
+class Recurrence;   // layers/recurrence.h
+struct TokenInput;  // layers/token_input.h
 
 // One tensor of one batch.
 struct Value {
@@ -77,6 +78,13 @@ class Op {
   // Accumulates into the parameter gradients.
   virtual void backward(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
                         std::span<const float* const> dout, std::span<float* const> din) = 0;
+
+  // Token fusion (layers/token_input.h), which the graph sets up once, before plan: an
+  // Embedding gives its table and ids (null for other ops) and from then on writes no vectors;
+  // the op reading them takes them if it can (then its first input's vectors are not written
+  // and it leaves their gradient unwritten, adding into the table's gradient instead).
+  virtual TokenInput* token_output() { return nullptr; }
+  virtual bool read_tokens(TokenInput& tokens) { (void)tokens; return false; }
 
   // The parameters were written (optimizer step, set_weights, load).
   virtual void weights_changed() {}

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "layers/layer.h"
+#include "layers/token_input.h"
 #include "layers/workspace.h"
 
 namespace lstm {
@@ -82,6 +83,9 @@ class Recurrence {
   // The cell state c_t after the last step() (H), for cells that have one; null otherwise.
   virtual const float* step_cell_state() const { return nullptr; }
   virtual void weights_changed() {}
+  // Token fusion (layers/token_input.h): whether this cell takes its input as ids and table
+  // from now on (before plan). The seed's LSTM does when D = I.
+  virtual bool read_tokens(TokenInput& tokens) { (void)tokens; return false; }
 
  protected:
   // The cell's buffers for passes up to T steps of B rows.

@@ -120,9 +120,17 @@ class LstmRecurrence final : public Recurrence {
     gates_ = ws.kept.take(T * B * 4 * H);
     h_ = ws.kept.take((T + 1) * B * H);
     c_ = ws.kept.take((T + 1) * B * H);
+    proj_ = tokens_ ? ws.kept.take(tokens_->V * 4 * H) : nullptr;
     dgates_ = ws.grad.take(T * B * 4 * H);
     dh_ = ws.grad.take(B * H);
     dc_ = ws.grad.take(B * H);
+    dproj_ = tokens_ ? ws.grad.take(tokens_->V * 4 * H) : nullptr;
+  }
+
+  bool read_tokens(TokenInput& tokens) override {
+    if (tokens.D != I) return false;
+    tokens_ = &tokens;
+    return true;
   }
 
   const float* run_forward(const float* x, const Batch& b) override {
@@ -135,7 +143,7 @@ class LstmRecurrence final : public Recurrence {
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                     const Batch& b, const StateGrads& s) override {
-    LstmBackwardWork work{dgates_, dh_, dc_};
+    LstmBackwardWork work{dgates_, dh_, dc_, dproj_};
     LstmGrads g{grads_, grads_ + kHH, grads_ + kBias};
     pack_backward();
     lstm_backward(dims(b, I, H), weights(), x, activations(), dh_seq, dh_last, s.dc_last, work, g,
@@ -175,9 +183,9 @@ class LstmRecurrence final : public Recurrence {
  private:
   LstmWeights weights() const {
     return {params_, params_ + kHH, params_ + kBias, packed_.data(),
-            packed_bwd_fresh_ ? packed_bwd_.data() : nullptr};
+            packed_bwd_fresh_ ? packed_bwd_.data() : nullptr, tokens_ && tokens_->ids ? tokens_ : nullptr};
   }
-  LstmActivations activations() { return {gates_, h_, c_}; }
+  LstmActivations activations() { return {gates_, h_, c_, proj_}; }
   void pack_forward() {
     if (packed_fresh_) return;
     packed_.resize(size_t(lstm_packed_forward_size(0, H)));
@@ -194,6 +202,8 @@ class LstmRecurrence final : public Recurrence {
   const int64_t kHH = 4 * H * I, kBias = 4 * H * (I + H);  // offsets of W_hh and the bias
   float *gates_ = nullptr, *h_ = nullptr, *c_ = nullptr;     // (T, B, 4H), (T+1, B, H), (T+1, B, H)
   float *dgates_ = nullptr, *dh_ = nullptr, *dc_ = nullptr;  // (T, B, 4H), (B, H), (B, H)
+  const TokenInput* tokens_ = nullptr;  // token input (read_tokens), its scratch (V, 4H) each
+  float *proj_ = nullptr, *dproj_ = nullptr;
   std::vector<float> stream_gates_, stream_h_, stream_c_;  // step(): (4H), (2, H), (2, H)
   int64_t cur_ = 0;  // step(): the slot of h_{t-1}, c_{t-1}
   // W_hh packed for the step kernels (kernels/lstm_step.h), valid until weights_changed()

@@ -154,6 +154,11 @@ class RecurrentOp final : public Op {
     for (auto& d : dirs_) d->reset_carried_state();
   }
 
+  // One direction reading forward, without input dropout (which applies to the vectors).
+  bool read_tokens(TokenInput& tokens) override {
+    return !bidir_ && !reversed_ && cell_.dropout == 0.0f && dirs_[0]->read_tokens(tokens);
+  }
+
   // What a Sequential model asks of its recurrent layers beyond the Op.
   std::vector<Recurrence*> directions() const override {
     std::vector<Recurrence*> out;

@@ -22,12 +22,18 @@
 #include <cstdint>
 
 #include "layers/seq_dims.h"
+#include "layers/token_input.h"
 
 namespace lstm {
 
 // a (T·B, G) = x (T·B, I)·W_ihᵀ (G, I) + bias (G) on every row; bias null: no bias.
 void seq_project_inputs(const SeqDims& d, int64_t G, const float* w_ih, const float* bias,
                         const float* x, float* a);
+
+// The same for input given as token ids (layers/token_input.h; d.I = tokens.D): proj (V, G) =
+// table·W_ihᵀ + bias, then each row of a is its token's row of proj.
+void seq_project_tokens(const SeqDims& d, int64_t G, const float* w_ih, const float* bias,
+                        const TokenInput& tokens, float* proj, float* a);
 
 // v: T slots of (B, width); zeroes rows rows_at(t)..B-1 of slot t for every t (rows that have
 // ended). Nothing without lengths.
@@ -52,6 +58,11 @@ void seq_backward_steps(const SeqDims& d, Step&& step) {
 // da·W_ih (dx null: not wanted).
 void seq_input_grads(const SeqDims& d, int64_t G, const float* da, const float* x,
                      const float* w_ih, float* dw_ih, float* db, float* dx);
+
+// The same for input given as token ids: dproj (V, G) = Σ da by token, rows in order; then
+// dW_ih += dprojᵀ·table, db += Σ_v dproj[v] in double, tokens.table_grad += dproj·W_ih.
+void seq_token_grads(const SeqDims& d, int64_t G, const float* da, const TokenInput& tokens,
+                     const float* w_ih, float* dw_ih, float* db, float* dproj);
 
 // da (T·B, G) = ∂L/∂ of the recurrent product, h_in (T·B, P) its inputs h_0..h_{T-1}:
 // dW_hh (G, P) += daᵀ·h_in, db_hh (G) += Σ_rows da (null: no recurrent bias; the GRU has one).

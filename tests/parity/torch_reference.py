@@ -80,6 +80,13 @@ LAYER_CASES = [
     ("embedding_mask_zero", {"input_shape": [8], "layers": [
         {"type": "embedding", "input_dim": 12, "output_dim": 5, "mask_zero": True}, _rnn("lstm", 6),
         {"type": "dense", "units": 3}]}, 6, 8, "padding", "scce_logits", "sgd_nesterov"),
+    # no mask: the Embedding is fused into the LSTM's input projection (layers/token_input.h)
+    ("embedding_tokens_seq", {"input_shape": [9], "layers": [
+        {"type": "embedding", "input_dim": 7, "output_dim": 4}, _rnn("lstm", 6, True),
+        {"type": "time_distributed", "layer": {"type": "dense", "units": 7}}]}, 5, 9, None, "mse", "adam"),
+    ("embedding_tokens_last", {"input_shape": [8], "layers": [
+        {"type": "embedding", "input_dim": 30, "output_dim": 5}, _rnn("lstm", 6),
+        {"type": "dense", "units": 2}]}, 6, 8, None, "mse", "sgd_nesterov"),
     ("masking_gru", {"input_shape": [6, 2], "layers": [
         {"type": "masking", "mask_value": 0.0}, _rnn("gru", 5), {"type": "dense", "units": 1}]},
      5, 6, "padding", "mse", "adam"),

@@ -641,3 +641,46 @@ TEST(Layers, TrainsWithLengths) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+// An Embedding feeding an LSTM is fused into its input projection (layers/token_input.h) in
+// passes without a mask; a pass with lengths (all T here) runs the two apart. Both must train
+// alike, and the fused pass (whose gradient sums by token over threads' columns) must not
+// depend on the thread count.
+TEST(TokenInput, FusedEmbeddingTrainsAsTheUnfusedPairDoes) {
+  const int64_t N = 16, T = 20, V = 11;
+  Tensor X({N, T}), y({N, T});
+  Rng rng(5);
+  for (int64_t k = 0; k < X.size(); ++k) X[k] = float(rng.below(uint32_t(V))), y[k] = float(rng.below(uint32_t(V)));
+  auto train = [&](int threads, bool with_lengths) {
+    set_num_threads(threads);
+    Sequential m({.seed = 9});
+    m.add(Embedding(V, 8, {.input_shape = {0}}));
+    m.add(LSTM(64, {.return_sequences = true}));  // T·B·4H = 81,920: the threaded gather/scatter
+    m.add(TimeDistributed(Dense(int(V))));
+    m.compile(Adam({.learning_rate = 0.01f}), loss::sparse_categorical_crossentropy_from_logits);
+    FitOptions o{.epochs = 3, .batch_size = N, .shuffle = false, .verbose = 0};
+    if (with_lengths) o.lengths.assign(size_t(N), T);
+    m.fit(X, y, o);
+    set_num_threads(0);
+    return m.get_weights();
+  };
+  const std::vector<float> fused = train(1, false), fused2 = train(2, false), apart = train(1, true);
+  EXPECT_EQ(fused, fused2);  // bit for bit
+  ASSERT_EQ(fused.size(), apart.size());
+  EXPECT_LE(max_diff(fused.data(), apart.data(), int64_t(fused.size())), 1e-5);
+  const std::vector<float> start = [&] {
+    Sequential m({.seed = 9});
+    m.add(Embedding(V, 8, {.input_shape = {0}}));
+    m.add(LSTM(64, {.return_sequences = true}));
+    m.add(TimeDistributed(Dense(int(V))));
+    m.build({0});
+    return m.get_weights();
+  }();
+  EXPECT_GT(max_diff(fused.data(), start.data(), V * 8), 1e-3);  // the Embedding itself learned
+}
+
+}  // namespace
+}  // namespace lstm
