@@ -1,6 +1,8 @@
 // Dense layer and activations, forward and backward side by side. Equations: dense.h.
 #include "layers/dense.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -20,7 +22,8 @@ void activation_forward(float* y, int64_t R, int64_t Out, Activation act) {
     case Activation::hard_sigmoid:
       for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::hard_sigmoid, y[k]);
       break;
-    case Activation::softmax:
+    case Activation::softmax:  // rows apart: on every thread when there are many
+#pragma omp parallel for num_threads(n >= (int64_t(1) << 15) ? omp_get_max_threads() : 1) schedule(static)
       for (int64_t r = 0; r < R; ++r) {
         float* row = y + r * Out;
         float mx = *std::max_element(row, row + Out);

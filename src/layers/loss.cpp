@@ -79,6 +79,13 @@ double loss_forward_backward(const Loss& loss, const float* pred, const float* t
           }
           if (dz)
             for (int64_t k = 0; k < E; ++k) dz[k] = scale * (dz[k] * ysum - y(k));
+        } else if (sparse) {  // one term: the label's (the others' targets are 0)
+          const float p = std::clamp(z[label], kEps, 1.0f - kEps);
+          total -= std::log(double(p));
+          if (dz) {
+            std::fill(dz, dz + E, 0.0f);
+            if (z[label] > kEps && z[label] < 1.0f - kEps) dz[label] = -scale / p;
+          }
         } else {
           for (int64_t k = 0; k < E; ++k) {
             float p = std::clamp(z[k], kEps, 1.0f - kEps);
