@@ -22,16 +22,22 @@ void activation_forward(float* y, int64_t R, int64_t Out, Activation act) {
     case Activation::hard_sigmoid:
       for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::hard_sigmoid, y[k]);
       break;
-    case Activation::softmax:  // rows apart: on every thread when there are many
-#pragma omp parallel for num_threads(n >= (int64_t(1) << 15) ? omp_get_max_threads() : 1) schedule(static)
-      for (int64_t r = 0; r < R; ++r) {
+    case Activation::softmax: {
+      auto softmax_row = [&](int64_t r) {
         float* row = y + r * Out;
         float mx = *std::max_element(row, row + Out);
         float sum = 0.0f;
         for (int64_t k = 0; k < Out; ++k) sum += (row[k] = std::exp(row[k] - mx));
         for (int64_t k = 0; k < Out; ++k) row[k] /= sum;
+      };
+      if (n < (int64_t(1) << 15)) {  // a step, a small batch: no parallel region
+        for (int64_t r = 0; r < R; ++r) softmax_row(r);
+        break;
       }
+#pragma omp parallel for schedule(static)
+      for (int64_t r = 0; r < R; ++r) softmax_row(r);
       break;
+    }
   }
 }
 
