@@ -4,7 +4,7 @@
 //
 //   build/bin/melody [MIDI_FOLDER] [EPOCHS]
 //       (default: /usr/share/games/openttd/baseset/openmsx, which `scripts/install-deps.sh
-//        music` installs; 10 epochs)
+//        music` installs; at most 30 epochs, stopping when the validation part stops improving)
 #include <lstm/lstm.h>
 
 #include <algorithm>
@@ -15,7 +15,7 @@
 
 int main(int argc, char** argv) {
   const std::string folder = argc > 1 ? argv[1] : "/usr/share/games/openttd/baseset/openmsx";
-  const int epochs = argc > 2 ? std::atoi(argv[2]) : 10;
+  const int epochs = argc > 2 ? std::atoi(argv[2]) : 30;
   std::error_code ec;
   if (!std::filesystem::is_directory(folder, ec)) {
     std::fprintf(stderr, "%s is not a folder: give a folder of MIDI files, or run scripts/install-deps.sh music\n",
@@ -31,8 +31,10 @@ int main(int argc, char** argv) {
     for (const std::string& path : paths) songs.push_back(lstm::read_midi(path));  // notes in ticks
     std::printf("%zu pieces from %s\n", songs.size(), folder.c_str());
 
-    // Embedding(V, 64) -> LSTM(256, sequences) -> Dense(V, softmax) per step, windows of 100 tokens
-    lstm::MusicModel m = lstm::train_music_model(songs, {.grid = {.steps_per_quarter = 4}, .training = {.epochs = epochs}});
+    // Embedding(V, 64) -> LSTM(256, sequences) -> Dense(V, softmax) per step, windows of 100
+    // tokens; the last 10% of the training tokens decide when to stop (patience 3)
+    lstm::MusicModel m = lstm::train_music_model(
+        songs, {.grid = {.steps_per_quarter = 4}, .training = {.epochs = epochs, .validation = 0.1}});
     std::printf("held-out: %.3f bits per token\n", m.heldout.bits_per_token());
     m.save("melody.safetensors");
 

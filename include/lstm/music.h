@@ -127,8 +127,9 @@ struct NoteGrid {
 struct MusicOptions {
   NoteGrid grid;
   // The network, its training and the held-out part as for text (text.h; `vocabulary` is not
-  // used): 10 epochs by default, where the melody model of docs/text-and-music.md stops improving.
-  LanguageModelOptions training = {.epochs = 10};
+  // used). By default the last 10% of the training tokens decide when to stop (patience 3, the
+  // best epoch's weights kept), within 30 epochs: melody sets are small and overfit early.
+  LanguageModelOptions training = {.epochs = 30, .validation = 0.1};
 };
 
 struct MusicModel {

@@ -153,6 +153,12 @@ struct LanguageModelOptions {
   int epochs = 1, batch_size = 32;
   float learning_rate = 2e-3f, clipnorm = 5.0f;
   double holdout = 0.1;  // in (0, 0.5]: the last fraction of the tokens, never trained on
+  // In [0, 0.5): the last fraction of the training part, held apart to stop training once its
+  // loss has not improved for `patience` epochs and keep the best epoch's weights (Keras's
+  // EarlyStopping with restore_best_weights). 0: none: every epoch runs, and the curves'
+  // val_loss is the held-out part's.
+  double validation = 0.0;
+  int patience = 3;
   uint64_t seed = 42;
   int verbose = 1;  // as FitOptions::verbose
   LanguageModelInit init = LanguageModelInit::pytorch;
@@ -193,9 +199,10 @@ LanguageModel train_language_model(const std::string& text, const LanguageModelO
 
 // The network and training of train_language_model on streams of ids already made (music.h
 // trains on note tokens with it): the model above (options.vocabulary is not used), trained on
-// next_token_windows of train_ids and scored on windows of held_ids (at most lookback tokens
-// each, from a fresh state). Throws lstm::Error when train_ids hold less than one window or
-// held_ids fewer than 2 ids.
+// next_token_windows of train_ids (less the validation part, when options.validation > 0) and
+// scored on windows of held_ids (at most lookback tokens each, from a fresh state). Throws
+// lstm::Error when the training ids hold less than one window, or the validation or held-out
+// ids fewer than 2.
 struct NextTokenModel {
   Sequential model;
   History history;

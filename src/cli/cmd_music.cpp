@@ -28,7 +28,7 @@ const Command kMusicTrain{
      {"max-duration", "N", "longest note, in steps; longer ones are cut (default 32)"},
      {"max-shift", "N", "longest single time shift, in steps (default 16)"},
      {"max-rest", "N", "longest rest, in steps; longer ones are shortened (default 32)"},
-     {"melody-only", "", "keep only the highest note of each step (one voice)"}}, next_token_flags(10)),
+     {"melody-only", "", "keep only the highest note of each step (one voice)"}}, next_token_flags(MusicOptions{}.training)),
                {{"report", "FILE", "write an HTML report: loss curves, piano rolls of the data and of a generated piece"},
                 {"threads", "N", "threads (default: all cores)"},
                 {"quiet", "", "print nothing but errors and the held-out score"}})};
@@ -133,7 +133,7 @@ int run_music_train(const Args& a) {
   o.grid.max_shift = int(a.integer("max-shift", 16, 1, 1024));
   o.grid.max_rest = int(a.integer("max-rest", 32, 1, 1 << 20));
   o.grid.melody_only = a.has("melody-only");
-  read_next_token_flags(a, 10, o.training);
+  read_next_token_flags(a, o.training);
   const bool quiet = a.has("quiet");
   const Pieces pieces = read_pieces(a.all("midi"), quiet);
   int64_t notes = 0, tokens = 0;

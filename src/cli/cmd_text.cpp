@@ -20,7 +20,7 @@ const Command kTextTrain{
      {"out", "FILE", "the model to write (.safetensors)"},
      {"level", "char|word", "tokens: characters (default) or words"},
      {"max-tokens", "N", "vocabulary size at most, padding and [UNK] included (default: no cap)"},
-     {"min-count", "N", "leave out tokens seen fewer times (default 1)"}}, next_token_flags(1)),
+     {"min-count", "N", "leave out tokens seen fewer times (default 1)"}}, next_token_flags(LanguageModelOptions{})),
                {{"report", "FILE", "write an HTML report: loss curves, the held-out score, a sample"},
                 {"threads", "N", "threads (default: all cores)"},
                 {"quiet", "", "print nothing but errors and the held-out score"}})};
@@ -76,7 +76,7 @@ int run_text_train(const Args& a) {
   o.vocabulary = {.level = level == "char" ? TextLevel::character : TextLevel::word,
                   .max_tokens = a.integer("max-tokens", 0, 0, limits::kWidth),
                   .min_count = a.integer("min-count", 1, 1, int64_t(1) << 40)};
-  read_next_token_flags(a, 1, o);
+  read_next_token_flags(a, o);
   const std::string text = texts_of(a);
   LanguageModel lm = train_language_model(text, o, a.all("text").size() == 1 ? a.all("text")[0] : "the text");
   lm.save(out);

@@ -132,34 +132,48 @@ CompileRecord compile_record(const std::map<std::string, std::string>& metadata,
   return r;
 }
 
-std::vector<Option> next_token_flags(int default_epochs) {
+std::vector<Option> next_token_flags(const LanguageModelOptions& d) {
+  auto text = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
   return {{"units", "N", "LSTM units (default 256)"},
           {"layers", "N", "LSTM layers (default 1)"},
           {"embedding", "N", "token embedding width (default 64)"},
           {"lookback", "T", "tokens per training window (default 100)"},
           {"dropout", "R", "dropout between layers, in [0, 1) (default 0)"},
-          {"epochs", "N", "passes over the training part (default " + std::to_string(default_epochs) + ")"},
+          {"epochs", "N", std::string(d.validation > 0 ? "at most this many " : "") +
+                              "passes over the training part (default " + std::to_string(d.epochs) + ")"},
           {"batch-size", "N", "windows per batch (default 32)"},
           {"lr", "X", "Adam's learning rate (default 0.002)"},
           {"clipnorm", "X", "global gradient-norm clip, 0 for none (default 5)"},
           {"holdout", "F", "the last fraction of the tokens, scored and never trained on (default 0.1)"},
+          {"validation", "F",
+           "the last fraction of the training part, held apart to stop training when its loss stops improving "
+           "and keep the best epoch's weights; 0: every epoch runs (default " + text(d.validation) + ")"},
+          {"patience", "N", "epochs without a better validation loss before stopping (default " +
+                                std::to_string(d.patience) + ")"},
           {"seed", "N", "initial weights and shuffling (default 42)"},
           {"init", "pytorch|keras",
            "initial weights: PyTorch's (default; Embedding N(0, 1), LSTM U(+-1/sqrt(units))) or Keras's"}};
 }
 
-void read_next_token_flags(const Args& a, int default_epochs, LanguageModelOptions& o) {
+void read_next_token_flags(const Args& a, LanguageModelOptions& o) {
   o.units = int(a.integer("units", 256, 1, 1 << 16));
   o.layers = int(a.integer("layers", 1, 1, 64));
   o.embedding = int(a.integer("embedding", 64, 1, 1 << 16));
   o.lookback = a.integer("lookback", 100, 1, 1 << 20);
   o.dropout = float(a.number("dropout", 0.0));
   if (!(o.dropout >= 0.0f && o.dropout < 1.0f)) throw UsageError("--dropout must be in [0, 1)");
-  o.epochs = int(a.integer("epochs", default_epochs, 1, limits::kEpochs));
+  o.epochs = int(a.integer("epochs", o.epochs, 1, limits::kEpochs));
   o.batch_size = int(a.integer("batch-size", 32, 1, 1 << 20));
   o.learning_rate = float(a.number("lr", 0.002));
   o.clipnorm = float(a.number("clipnorm", 5.0));
   o.holdout = a.number("holdout", 0.1);
+  o.validation = a.number("validation", o.validation);
+  if (!(o.validation >= 0.0 && o.validation < 0.5)) throw UsageError("--validation must be in [0, 0.5) (0: none)");
+  o.patience = int(a.integer("patience", o.patience, 0, limits::kEpochs));
   o.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
   o.verbose = a.has("quiet") ? 0 : 1;
   const std::string init = a.str("init", "pytorch");

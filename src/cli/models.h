@@ -36,8 +36,8 @@ std::vector<Loss> losses_from_arg(const std::string& text, bool from_logits, siz
 // The training flags of a next-token model (lstm text train, lstm music train): --units --layers
 // --embedding --lookback --dropout --epochs --batch-size --lr --clipnorm --holdout --seed --init,
 // as options for a Command and read back into LanguageModelOptions (its vocabulary untouched).
-std::vector<Option> next_token_flags(int default_epochs);
-void read_next_token_flags(const Args& a, int default_epochs, LanguageModelOptions& o);
+std::vector<Option> next_token_flags(const LanguageModelOptions& defaults);
+void read_next_token_flags(const Args& a, LanguageModelOptions& o);  // o's values are the defaults
 // `a` then `b`: a command's own options around shared ones.
 std::vector<Option> options_of(std::vector<Option> a, const std::vector<Option>& b);
 

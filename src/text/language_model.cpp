@@ -155,11 +155,25 @@ NextTokenModel train_next_token_model(std::span<const int64_t> train_ids, std::s
   m.model.compile(Adam({.learning_rate = o.learning_rate, .global_clipnorm = o.clipnorm}),
                   loss::sparse_categorical_crossentropy);
   if (o.init == LanguageModelInit::pytorch) init_like_pytorch(m.model, V, o);
-  Tensor X, y, hX, hy;
-  next_token_windows(train_ids, o.lookback, o.lookback, X, y);
+  if (!(o.validation >= 0.0 && o.validation < 0.5))
+    throw Error("validation must be in [0, 0.5), got " + std::to_string(o.validation));
+  if (o.patience < 0) throw Error("patience must be >= 0, got " + std::to_string(o.patience));
+  // the validation part: the last tokens of the training part, when asked for
+  const int64_t n = int64_t(train_ids.size()), n_val = int64_t(std::ceil(double(n) * o.validation));
+  if (o.validation > 0.0 && n_val < 2)
+    throw Error("the validation part has " + std::to_string(n_val) + " token(s): give more data or a larger validation");
+  Tensor X, y, vX, vy, hX, hy;
+  next_token_windows(train_ids.first(size_t(n - n_val)), o.lookback, o.lookback, X, y);
   score_windows(held_ids, o.lookback, hX, hy);
-  m.history = m.model.fit(X, y, {.epochs = o.epochs, .batch_size = o.batch_size, .validation_x = hX,
-                                 .validation_y = hy, .verbose = o.verbose});
+  FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size, .validation_x = hX, .validation_y = hy,
+                 .verbose = o.verbose};
+  if (n_val > 0) {
+    score_windows(train_ids.last(size_t(n_val)), o.lookback, vX, vy);
+    fit.validation_x = vX, fit.validation_y = vy;
+    fit.callbacks.push_back(std::make_shared<EarlyStopping>(
+        EarlyStoppingOptions{.monitor = "val_loss", .patience = o.patience, .restore_best_weights = true}));
+  }
+  m.history = m.model.fit(X, y, fit);
   m.heldout = {hX.size(), m.model.evaluate(hX, hy, o.batch_size)};
   return m;
 }

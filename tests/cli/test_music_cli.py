@@ -171,6 +171,8 @@ class MusicCli(CliTest):
               "smaller --lookback")
         fails(["music", "train", "--midi", self.path("songs"), "--out", out, "--steps-per-quarter", 0],
               "--steps-per-quarter", code=2)
+        fails(["music", "train", "--midi", self.path("songs"), "--out", out, "--validation", 0.5],
+              "--validation must be in [0, 0.5)", code=2)
         self.assertFalse(any(n.startswith("x.safetensors") for n in os.listdir(self.dir)))
         self.train("--quiet", epochs=1)
         g = self.path("g.mid")

@@ -213,3 +213,33 @@ TEST(LanguageModel, InitialisesLikePyTorchOrKeras) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+// options.validation: the last part of the training ids stops training once its loss has not
+// improved for `patience` epochs, and the best epoch's weights are the model's. On random ids
+// (nothing to learn but the sequence by heart) the validation loss soon rises.
+TEST(LanguageModel, ValidationPartStopsTrainingAndKeepsTheBestEpoch) {
+  Rng rng(3);
+  std::vector<int64_t> ids(1200);
+  for (int64_t& id : ids) id = 2 + int64_t(rng.below(6));
+  LanguageModelOptions o{.lookback = 20, .units = 32, .embedding = 8, .epochs = 60, .learning_rate = 0.03f,
+                         .validation = 0.2, .patience = 2, .verbose = 0};
+  const std::span<const int64_t> all(ids);
+  NextTokenModel m = train_next_token_model(all.first(1000), all.last(200), 8, o);
+  const std::vector<double>& val = m.history.history.at("val_loss");
+  ASSERT_LT(val.size(), 60u) << "did not stop";
+  const size_t best = size_t(std::min_element(val.begin(), val.end()) - val.begin());
+  EXPECT_EQ(val.size(), best + 3);  // patience 2: two epochs after the best, then the stop
+  // the weights are the best epoch's: the validation part (ids 800..999) scores its val_loss
+  EXPECT_NEAR(score_next_tokens(m.model, all.subspan(800, 200), 20).nats_per_token, val[best], 1e-5);
+
+  o.validation = 0.5;
+  EXPECT_ERROR_WITH(train_next_token_model(all.first(1000), all.last(200), 8, o), "validation must be in [0, 0.5)");
+  o.validation = 0.001;
+  EXPECT_ERROR_WITH(train_next_token_model(all.first(1000), all.last(200), 8, o), "the validation part has 1 token");
+}
+
+}  // namespace
+}  // namespace lstm
