@@ -34,8 +34,9 @@ std::vector<std::string> named_outputs(const Args& a, const char* option, const 
 std::vector<Loss> losses_from_arg(const std::string& text, bool from_logits, size_t n);
 
 // The training flags of a next-token model (lstm text train, lstm music train): --units --layers
-// --embedding --lookback --dropout --epochs --batch-size --lr --clipnorm --holdout --seed --init,
-// as options for a Command and read back into LanguageModelOptions (its vocabulary untouched).
+// --embedding --lookback --dropout --epochs --batch-size --lr --clipnorm --holdout --validation
+// --patience --seed --init, as options for a Command (their defaults shown from `defaults`) and
+// read back into LanguageModelOptions (its vocabulary untouched).
 std::vector<Option> next_token_flags(const LanguageModelOptions& defaults);
 void read_next_token_flags(const Args& a, LanguageModelOptions& o);  // o's values are the defaults
 // `a` then `b`: a command's own options around shared ones.

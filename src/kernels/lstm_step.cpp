@@ -7,12 +7,11 @@
 // the CPU supports chosen when the library loads.
 #include "kernels/lstm_step.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 #include <string>
 
+#include "core/threads.h"
 #include "kernels/vmath.h"
 
 namespace lstm {
@@ -29,13 +28,11 @@ int64_t lstm_packed_forward_size(int64_t Kx, int64_t H) {
 }
 int64_t lstm_packed_backward_size(int64_t H) { return lstm_backward_blocks(H) * 4 * H * kTile; }
 
-// Packing (once per weight update) on every thread when the weights are large: blocks apart.
-static int pack_team(int64_t floats) { return floats >= (int64_t(1) << 16) ? omp_get_max_threads() : 1; }
-
+// Packing (once per weight update): blocks apart, on every thread when the weights are many.
 void lstm_pack_forward(const float* w_ih, int64_t Kx, const float* w_hh, int64_t H,
                        float* packed) {
   const int64_t K = Kx + H;
-#pragma omp parallel for num_threads(pack_team(K * H)) schedule(static)
+#pragma omp parallel for num_threads(threads_for_elements(K * H)) schedule(static)
   for (int64_t jb = 0; jb < lstm_forward_blocks(H); ++jb)
     for (int64_t k = 0; k < K; ++k) {
       float* row = packed + (jb * K + k) * kTile;
@@ -49,7 +46,7 @@ void lstm_pack_forward(const float* w_ih, int64_t Kx, const float* w_hh, int64_t
 }
 
 void lstm_pack_backward(const float* w_hh, int64_t H, float* packed) {
-#pragma omp parallel for num_threads(pack_team(4 * H * H)) schedule(static)
+#pragma omp parallel for num_threads(threads_for_elements(4 * H * H)) schedule(static)
   for (int64_t jb = 0; jb < lstm_backward_blocks(H); ++jb)
     for (int64_t n = 0; n < 4 * H; ++n) {
       float* row = packed + (jb * 4 * H + n) * kTile;

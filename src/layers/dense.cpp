@@ -1,12 +1,11 @@
 // Dense layer and activations, forward and backward side by side. Equations: dense.h.
 #include "layers/dense.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "core/threads.h"
 #include "gemm/gemm.h"
 #include "layers/activation.h"
 
@@ -30,7 +29,7 @@ void activation_forward(float* y, int64_t R, int64_t Out, Activation act) {
         for (int64_t k = 0; k < Out; ++k) sum += (row[k] = std::exp(row[k] - mx));
         for (int64_t k = 0; k < Out; ++k) row[k] /= sum;
       };
-      if (n < (int64_t(1) << 15)) {  // a step, a small batch: no parallel region
+      if (threads_for_elements(n) == 1) {  // a step, a small batch: no parallel region
         for (int64_t r = 0; r < R; ++r) softmax_row(r);
         break;
       }

@@ -80,9 +80,9 @@ class Op {
                         std::span<const float* const> dout, std::span<float* const> din) = 0;
 
   // Token fusion (layers/token_input.h), which the graph sets up once, before plan: an
-  // Embedding gives its table and ids (null for other ops) and from then on writes no vectors;
-  // the op reading them takes them if it can (then its first input's vectors are not written
-  // and it leaves their gradient unwritten, adding into the table's gradient instead).
+  // Embedding gives its table and ids (null for other ops); the op reading them takes them if
+  // it can. Then, in each pass without a mask, the Embedding writes no vectors and the reader
+  // leaves their gradient unwritten, adding into the table's gradient instead.
   virtual TokenInput* token_output() { return nullptr; }
   virtual bool read_tokens(TokenInput& tokens) { (void)tokens; return false; }
 

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "core/threads.h"
 #include "gemm/gemm.h"
 #include "kernels/lstm_step.h"
 
@@ -20,15 +21,12 @@ void seq_project_inputs(const SeqDims& d, int64_t G, const float* w_ih, const fl
   gemm(false, true, rows, G, d.I, 1.0f, x, d.I, w_ih, d.I, 1.0f, a, G);
 }
 
-// Threads for a pass over `floats` of memory: all of them when it is worth a parallel region.
-static int copy_team(int64_t floats) { return floats >= (int64_t(1) << 16) ? omp_get_max_threads() : 1; }
-
 void seq_project_tokens(const SeqDims& d, int64_t G, const float* w_ih, const float* bias,
                         const TokenInput& tokens, float* proj, float* a) {
   const SeqDims table{1, tokens.V, tokens.D, d.H, nullptr};  // the V table rows as one batch
   seq_project_inputs(table, G, w_ih, bias, tokens.table, proj);
   const int64_t rows = d.T * d.B;
-#pragma omp parallel for num_threads(copy_team(rows * G))
+#pragma omp parallel for num_threads(threads_for_elements(rows * G))
   for (int64_t r = 0; r < rows; ++r)
     std::memcpy(a + r * G, proj + int64_t(tokens.ids[r]) * G, sizeof(float) * size_t(G));
 }
@@ -38,7 +36,7 @@ void seq_token_grads(const SeqDims& d, int64_t G, const float* da, const TokenIn
   const int64_t rows = d.T * d.B, V = tokens.V, D = tokens.D;
   std::memset(dproj, 0, sizeof(float) * size_t(V * G));
   // each thread its own columns, over every row in order: the same sums at any thread count
-#pragma omp parallel num_threads(copy_team(rows * G))
+#pragma omp parallel num_threads(threads_for_elements(rows * G))
   {
     const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
     const int64_t c0 = G * k / n, c1 = G * (k + 1) / n;

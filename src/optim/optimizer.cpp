@@ -1,13 +1,12 @@
 // SGD, Adam, AdamW and RMSprop as flat loops (optimizer.h, include/lstm/optim.h).
 #include "optim/optimizer.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "core/threads.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -139,15 +138,14 @@ Optimizer with_learning_rate(Optimizer o, float learning_rate) {
   return o;
 }
 
-// The loops over every parameter run on all threads when there are enough parameters to be
-// worth a parallel region. Each element's arithmetic is the same whichever thread does it, and
-// the norm's sum goes by fixed chunks added in order: results do not depend on the thread count.
-static int team_for(int64_t n) { return n >= (int64_t(1) << 15) ? omp_get_max_threads() : 1; }
+// The loops over every parameter run on all threads when there are enough of them
+// (threads_for_elements); the norm's sum goes by fixed chunks added in order, so results do not
+// depend on the thread count.
 constexpr int64_t kNormChunk = 4096;
 
 double clip_by_global_norm(float* grads, int64_t n, double max_norm) {
   std::vector<double> part(size_t((n + kNormChunk - 1) / kNormChunk), 0.0);
-#pragma omp parallel for num_threads(team_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static)
   for (int64_t c = 0; c < int64_t(part.size()); ++c) {
     double sq = 0.0;
     for (int64_t k = c * kNormChunk, end = std::min(n, k + kNormChunk); k < end; ++k) sq += double(grads[k]) * grads[k];
@@ -158,7 +156,7 @@ double clip_by_global_norm(float* grads, int64_t n, double max_norm) {
   double norm = std::sqrt(sq);
   double coef = max_norm / (norm + 1e-6);
   if (coef < 1.0)
-#pragma omp parallel for num_threads(team_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static)
     for (int64_t k = 0; k < n; ++k) grads[k] = float(grads[k] * coef);
   return norm;
 }
@@ -191,7 +189,7 @@ void optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float* g, i
       const float bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(b2), double(s.step))));
       const float step_size = lr / bc1;
       const float decay = o.kind == OptimizerKind::adamw ? 1.0f - lr * o.weight_decay : 1.0f;
-#pragma omp parallel for num_threads(team_for(n)) schedule(static)
+#pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static)
       for (int64_t k = 0; k < n; ++k) {
         p[k] *= decay;
         m[k] = b1 * m[k] + (1.0f - b1) * g[k];

@@ -144,6 +144,9 @@ NextTokenModel train_next_token_model(std::span<const int64_t> train_ids, std::s
     throw Error("units, layers and embedding must be at least 1, got " + std::to_string(o.units) + ", " +
                 std::to_string(o.layers) + " and " + std::to_string(o.embedding));
   if (V < 2 || V > limits::kWidth) throw Error("the vocabulary must have 2 to 2^24 ids, got " + std::to_string(V));
+  if (!(o.validation >= 0.0 && o.validation < 0.5))
+    throw Error("validation must be in [0, 0.5), got " + std::to_string(o.validation));
+  if (o.patience < 0) throw Error("patience must be >= 0, got " + std::to_string(o.patience));
   NextTokenModel m{Sequential({.seed = o.seed, .name = name}), {}, {}};
   m.model.add(Embedding(int(V), o.embedding, {.input_shape = {0}}));
   for (int l = 0; l < o.layers; ++l) {
@@ -155,9 +158,6 @@ NextTokenModel train_next_token_model(std::span<const int64_t> train_ids, std::s
   m.model.compile(Adam({.learning_rate = o.learning_rate, .global_clipnorm = o.clipnorm}),
                   loss::sparse_categorical_crossentropy);
   if (o.init == LanguageModelInit::pytorch) init_like_pytorch(m.model, V, o);
-  if (!(o.validation >= 0.0 && o.validation < 0.5))
-    throw Error("validation must be in [0, 0.5), got " + std::to_string(o.validation));
-  if (o.patience < 0) throw Error("patience must be >= 0, got " + std::to_string(o.patience));
   // the validation part: the last tokens of the training part, when asked for
   const int64_t n = int64_t(train_ids.size()), n_val = int64_t(std::ceil(double(n) * o.validation));
   if (o.validation > 0.0 && n_val < 2)
