@@ -94,7 +94,7 @@ struct LayerConfig {
   float rate = 0.0f;                         // dropout: fraction of inputs zeroed in training
   float mask_value = 0.0f;                   // masking: a step equal to it everywhere is padding
   // lstm only: the gates' nonlinearity, a projection of h (proj_size P < units: h_t is P wide),
-  // peephole connections, and whether the gates have a bias
+  // peephole connections, and whether the gates have a bias (dense too: whether it has one)
   Activation recurrent_activation = Activation::sigmoid;
   int proj_size = 0;
   bool use_peepholes = false;
@@ -194,6 +194,7 @@ RecurrentLayerConfig<2> SimpleRNN(int units, SimpleRNNOptions options = {});
 struct DenseOptions {
   Activation activation = Activation::linear;
   std::vector<int64_t> input_shape;
+  bool use_bias = true;  // false: y = act(x·Wᵀ), no bias tensor
 };
 LayerConfig Dense(int units, DenseOptions options = {});
 // Dense applied to every step of a sequence (Keras's TimeDistributed(Dense)); a Dense on a

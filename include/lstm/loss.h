@@ -12,6 +12,9 @@
 //   cce   -Σ_k y_k log p_k with one-hot (or soft) targets y, p clipped to [1e-7, 1]
 //         from_logits: p = softmax(z), computed as a log-softmax
 //   scce  -log p_y with y the integer class index (targets [N] or [N, 1]; [N, T] per step)
+// label_smoothing ε (cce and scce): the target distribution is (1 - ε)·y + ε/E, so the loss is
+//   (1 - ε)·(the loss above) + ε·mean_k(-log p_k)  (Keras's CategoricalCrossentropy(label_smoothing),
+//   PyTorch's CrossEntropyLoss(label_smoothing)); with probabilities, every p_k clipped as above.
 // Same numbers as PyTorch's MSELoss, L1Loss, BCELoss / BCEWithLogitsLoss and CrossEntropyLoss
 // (logits) with reduction='mean', away from the clipping bounds.
 #pragma once
@@ -25,6 +28,7 @@ enum class LossKind { mse, mae, bce, cce, scce };
 struct Loss {
   LossKind kind = LossKind::mse;
   bool from_logits = false;
+  float label_smoothing = 0.0f;  // cce and scce only, in [0, 1)
 };
 
 // "mse", "mae", "bce", "cce", "scce" (long Keras names accepted too, e.g.

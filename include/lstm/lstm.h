@@ -32,6 +32,7 @@
 #include "lstm/model.h"
 #include "lstm/music.h"
 #include "lstm/optim.h"
+#include "lstm/seq2seq.h"
 #include "lstm/tensor.h"
 #include "lstm/text.h"
 

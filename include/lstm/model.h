@@ -237,6 +237,11 @@ struct FitOptions {
   bool resume = false;
   // Per-sample lengths of right-padded sequences (see predict), for x and for validation_x.
   std::vector<int64_t> lengths, validation_lengths;
+  // Batches of sequences of similar length (bucketing): each epoch the shuffled samples are
+  // sorted by their lengths (the masked inputs', in input order), cut into batches, and the
+  // batches taken in a shuffled order; a batch runs only as many steps as its longest
+  // sequence, so padding costs little. Needs a mask (a model that has none is refused).
+  bool bucket_by_length = false;
 };
 
 // The state of one direction of a recurrent layer for N sequences: h [N, P] (P = the units, or

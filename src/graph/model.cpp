@@ -383,6 +383,7 @@ void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, Compil
       throw Error("compile: loss_weights must be finite and >= 0, got " + std::to_string(w));
   for (size_t k = 0; k < n; ++k) {
     const Slot& s = m.slots[size_t(m.output_slots[k])];
+    loss_check_options(losses[k]);
     if (losses[k].kind == LossKind::scce && s.spec.F < 2)
       throw Error("compile: output " + m.outputs[k].name() + " has " + std::to_string(s.spec.F) +
                   " unit, but sparse categorical cross-entropy needs one unit per class (at least 2)");
@@ -545,7 +546,7 @@ std::vector<std::vector<int64_t>> Model::Impl::input_lengths(const TensorList& x
 // ---- batches ---------------------------------------------------------------------------------
 
 void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
-                         const int64_t* idx, int64_t batch) {
+                         const int64_t* idx, int64_t batch, bool trim) {
   B = batch;
   rows.assign(idx, idx + B);
   primary = -1;
@@ -556,15 +557,27 @@ void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int6
     std::stable_sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) { return L[size_t(a)] > L[size_t(b)]; });
   }
   input_T = steps_of(x);
+  for (size_t k = 0; trim && k < inputs.size(); ++k) {
+    if (lengths[k].empty() || !slots[k].spec.seq || slots[k].spec.steps != 0) continue;
+    bool masked_outputs = true;
+    for (int o : output_slots) {
+      const ValueSpec& out = slots[size_t(o)].spec;
+      if (out.seq && out.steps == 0 && out.time_of == inputs[k] && !out.mask_of) masked_outputs = false;
+    }
+    if (!masked_outputs) continue;
+    int64_t longest = 1;
+    for (int64_t b = 0; b < B; ++b) longest = std::max(longest, lengths[k][size_t(rows[size_t(b)])]);
+    input_T[k] = longest;
+  }
   ensure_plan(B, input_T, false);
   batch_lengths.assign(inputs.size(), {});
   for (size_t k = 0; k < inputs.size(); ++k) {
     const Tensor& t = x[k];
     Slot& s = slots[k];
-    const int64_t T = input_T[k], W = s.spec.F;
+    const int64_t T = input_T[k], W = s.spec.F, stride = s.spec.seq ? t.dim(1) : 1;  // x's own steps
     for (int64_t b = 0; b < B; ++b)
       for (int64_t step = 0; step < T; ++step)
-        std::memcpy(s.data + (step * B + b) * W, t.data() + (rows[size_t(b)] * T + step) * W,
+        std::memcpy(s.data + (step * B + b) * W, t.data() + (rows[size_t(b)] * stride + step) * W,
                     sizeof(float) * size_t(W));
     if (!lengths[k].empty())
       for (int64_t r : rows) batch_lengths[k].push_back(lengths[k][size_t(r)]);
@@ -767,9 +780,10 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
     Slot& s = slots[size_t(output_slots[k])];
     const Value& v = s.value;
     const int64_t W = loss_target_width(losses[k], v.F), steps_k = v.seq ? v.T : 1;
+    const int64_t y_steps = v.seq ? y[k].dim(1) : 1;  // more than steps_k in a trimmed batch
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < steps_k; ++t)
-        std::memcpy(target + (t * B + b) * W, y[k].data() + (rows[size_t(b)] * steps_k + t) * W,
+        std::memcpy(target + (t * B + b) * W, y[k].data() + (rows[size_t(b)] * y_steps + t) * W,
                     sizeof(float) * size_t(W));
     float* d = backward ? s.grad : nullptr;
     const double value = output_loss(losses[k], v, B, target, d, metrics[k]);
@@ -879,8 +893,15 @@ class GraphEngine final : public FitEngine {
     m_.reset_metrics();
     per_.assign(m_.output_slots.size(), 0.0);
   }
+  std::vector<std::vector<int64_t>> bucket_keys() const override {
+    std::vector<std::vector<int64_t>> keys(static_cast<size_t>(n_train_));
+    for (const std::vector<int64_t>& L : lengths_)
+      for (int64_t n = 0; !L.empty() && n < n_train_; ++n) keys[size_t(n)].push_back(L[size_t(n)]);
+    return keys.empty() || keys[0].empty() ? std::vector<std::vector<int64_t>>{} : keys;
+  }
+  bool trim = false;  // FitOptions::bucket_by_length: batches run their longest sequence's steps
   double train_batch(const int64_t* idx, int64_t B) override {
-    m_.gather(x_, lengths_, idx, B);
+    m_.gather(x_, lengths_, idx, B, trim);
     m_.forward(true);
     return m_.loss_and_backward(y_, true, &per_);
   }
@@ -988,6 +1009,7 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
   const int64_t rows = std::max<int64_t>(n_train, vx ? int64_t(val_idx.size()) : 0);
   m.ensure_plan(std::min<int64_t>(o.batch_size, rows), T, true);
   GraphEngine engine(model, owner, x, y, n_train, vx, vy, std::move(val_idx), lengths, std::move(val_lengths));
+  engine.trim = o.bucket_by_length;
   return run_fit(engine, o);
 }
 

@@ -118,8 +118,11 @@ struct Model::Impl {
   std::vector<std::vector<int64_t>> input_lengths(const TensorList& x, std::span<const int64_t> given = {}) const;
   int64_t out_steps(size_t k, const TensorList& x) const;
 
+  // Batch `idx` of x, time-major, into the input slots. trim: each masked input of any length
+  // runs only as many steps as the batch's longest sequence (bucketing), when every output
+  // timed by it has its mask (so that the padded steps it drops count nowhere).
   void gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
-              const int64_t* idx, int64_t B);
+              const int64_t* idx, int64_t B, bool trim = false);
   void forward(bool training);
 
   // The working memory (layers/workspace.h): every slot's tensor and gradient, the targets,

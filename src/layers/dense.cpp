@@ -58,8 +58,9 @@ void activation_backward(const float* y, const float* dy, float* dz, int64_t R, 
 
 void dense_forward(const float* x, const float* w, const float* b, float* y, int64_t R, int64_t In,
                    int64_t Out, Activation act) {
-  for (int64_t r = 0; r < R; ++r) std::memcpy(y + r * Out, b, sizeof(float) * Out);
-  gemm(false, true, R, Out, In, 1.0f, x, In, w, In, 1.0f, y, Out);
+  if (b)
+    for (int64_t r = 0; r < R; ++r) std::memcpy(y + r * Out, b, sizeof(float) * Out);
+  gemm(false, true, R, Out, In, 1.0f, x, In, w, In, b ? 1.0f : 0.0f, y, Out);
   activation_forward(y, R, Out, act);
 }
 
@@ -68,8 +69,9 @@ void dense_backward(const float* x, const float* w, const float* y, const float*
                     Activation act) {
   activation_backward(y, dy, dz, R, Out, act);
   gemm(true, false, Out, In, R, 1.0f, dz, Out, x, In, 1.0f, dw, In);
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t k = 0; k < Out; ++k) db[k] += dz[r * Out + k];
+  if (db)
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t k = 0; k < Out; ++k) db[k] += dz[r * Out + k];
   if (dx) gemm(false, false, R, In, Out, 1.0f, dz, Out, w, In, 0.0f, dx, In);
 }
 
@@ -86,24 +88,26 @@ void dense_backward(const float* x, const float* w, const float* y, const float*
 namespace lstm {
 
 // Dense on vectors (B, In) or on every step of a sequence (T·B rows): weight (Out, In), bias
-// (Out), Keras's glorot_uniform kernel and zero bias.
+// (Out) unless use_bias is false, Keras's glorot_uniform kernel and zero bias.
 class DenseOp final : public Op {
  public:
-  DenseOp(int64_t in, int64_t out, Activation act) : In(in), Out(out), act_(act) {}
+  DenseOp(int64_t in, int64_t out, Activation act, bool use_bias)
+      : In(in), Out(out), act_(act), use_bias_(use_bias) {}
 
   std::vector<ParamTensor> param_tensors() const override {
+    if (!use_bias_) return {{"weight", {Out, In}, 0}};
     return {{"weight", {Out, In}, 0}, {"bias", {Out}, Out * In}};
   }
   void init(Rng& rng) override {
     init_glorot_uniform(params_, Out * In, In, Out, rng);
-    std::memset(params_ + Out * In, 0, sizeof(float) * size_t(Out));
+    if (use_bias_) std::memset(params_ + Out * In, 0, sizeof(float) * size_t(Out));
   }
 
   void plan(const Pass& pass, std::span<const Value> in, std::span<const Value>, Workspace& ws) override {
     dz_ = ws.grad.take(in[0].rows(pass.B) * Out);
   }
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
-    dense_forward(in[0].data, params_, params_ + Out * In, out[0].data, in[0].rows(pass.B), In, Out, act_);
+    dense_forward(in[0].data, params_, bias(), out[0].data, in[0].rows(pass.B), In, Out, act_);
   }
   void backward(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
                 std::span<const float* const> dout, std::span<float* const> din) override {
@@ -112,18 +116,20 @@ class DenseOp final : public Op {
       if (din[0]) std::memset(din[0], 0, sizeof(float) * size_t(R * In));
       return;
     }
-    dense_backward(in[0].data, params_, out[0].data, dout[0], dz_, grads_, grads_ + Out * In,
+    dense_backward(in[0].data, params_, out[0].data, dout[0], dz_, grads_, use_bias_ ? grads_ + Out * In : nullptr,
                    din[0], R, In, Out, act_);
   }
 
   Stepping stepping() const override { return Stepping::own; }
   void step(std::span<const float* const> in, std::span<float* const> out) override {
-    dense_forward(in[0], params_, params_ + Out * In, out[0], 1, In, Out, act_);
+    dense_forward(in[0], params_, bias(), out[0], 1, In, Out, act_);
   }
 
  private:
+  const float* bias() const { return use_bias_ ? params_ + Out * In : nullptr; }
   const int64_t In, Out;
   const Activation act_;
+  const bool use_bias_;
   float* dz_ = nullptr;  // (R, Out): ∂L/∂z before the activation
 };
 
@@ -152,12 +158,14 @@ class DenseRoom final : public Room {
     return {y};
   }
   std::unique_ptr<Op> make(const Call& call) const override {
-    return std::make_unique<DenseOp>(call.inputs[0].F, call.layer.units, call.layer.activation);
+    return std::make_unique<DenseOp>(call.inputs[0].F, call.layer.units, call.layer.activation,
+                                     call.layer.use_bias);
   }
 
   bool reads(const std::string& t) const override { return t == "dense" || t == "time_distributed"; }
   nlohmann::json to_json(const LayerConfig& c) const override {
     nlohmann::json j = {{"type", "dense"}, {"units", c.units}, {"activation", activation_name(c.activation)}};
+    if (!c.use_bias) j["use_bias"] = false;  // written only when off: older files read the same
     if (c.time_distributed) return {{"type", "time_distributed"}, {"layer", j}};
     return j;
   }
@@ -172,9 +180,10 @@ class DenseRoom final : public Room {
         throw Error(where + ": " + e.what());
       }
     }
-    check_keys(j, {"type", "units", "activation"}, where);
+    check_keys(j, {"type", "units", "activation", "use_bias"}, where);
     return Dense(json_units(j, "units", where),
-                 {.activation = json_activation(j, "activation", Activation::linear, where)});
+                 {.activation = json_activation(j, "activation", Activation::linear, where),
+                  .use_bias = json_bool(j, "use_bias", true, where)});
   }
 };
 
@@ -188,6 +197,7 @@ LayerConfig Dense(int units, DenseOptions options) {
   c.type = LayerType::dense;
   c.units = units;
   c.activation = options.activation;
+  c.use_bias = options.use_bias;
   c.input_shape = std::move(options.input_shape);
   return c;
 }

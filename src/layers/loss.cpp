@@ -65,11 +65,15 @@ double loss_forward_backward(const Loss& loss, const float* pred, const float* t
     case LossKind::scce: {
       const bool sparse = loss.kind == LossKind::scce;
       const float scale = 1.0f / float(R);
+      const float keep = 1.0f - loss.label_smoothing, spread = loss.label_smoothing / float(E);
       for (int64_t r = 0; r < R; ++r) {
         const float* z = pred + r * E;
         float* dz = dpred ? dpred + r * E : nullptr;
         const int64_t label = sparse ? int64_t(target[r]) : -1;
-        auto y = [&](int64_t k) { return sparse ? float(k == label) : target[r * E + k]; };
+        auto y = [&](int64_t k) {
+          const float hard = sparse ? float(k == label) : target[r * E + k];
+          return spread == 0.0f ? hard : keep * hard + spread;
+        };
         if (loss.from_logits) {
           double lse = log_sum_exp(z, E, dz);  // dz holds softmax(z) for now
           float ysum = 0.0f;
@@ -79,7 +83,7 @@ double loss_forward_backward(const Loss& loss, const float* pred, const float* t
           }
           if (dz)
             for (int64_t k = 0; k < E; ++k) dz[k] = scale * (dz[k] * ysum - y(k));
-        } else if (sparse) {  // one term: the label's (the others' targets are 0)
+        } else if (sparse && spread == 0.0f) {  // one term: the label's (the others' targets are 0)
           const float p = std::clamp(z[label], kEps, 1.0f - kEps);
           total -= std::log(double(p));
           if (dz) {
@@ -99,6 +103,15 @@ double loss_forward_backward(const Loss& loss, const float* pred, const float* t
     }
   }
   return 0.0;
+}
+
+void loss_check_options(const Loss& loss) {
+  const float e = loss.label_smoothing;
+  if (!(e >= 0.0f && e < 1.0f))
+    throw Error("compile: label_smoothing must be in [0, 1), got " + std::to_string(e));
+  if (e > 0.0f && loss.kind != LossKind::cce && loss.kind != LossKind::scce)
+    throw Error("compile: label_smoothing softens class targets, so it needs loss cce or scce, not " +
+                loss_name(loss));
 }
 
 int64_t loss_target_width(const Loss& loss, int64_t E) {

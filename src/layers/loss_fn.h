@@ -15,6 +15,10 @@ namespace lstm {
 double loss_forward_backward(const Loss& loss, const float* pred, const float* target, int64_t R,
                              int64_t E, float* dpred);
 
+// compile()'s check of a loss's options: label_smoothing in [0, 1), and only for cce and scce.
+// Throws lstm::Error naming the value and the fix.
+void loss_check_options(const Loss& loss);
+
 // Target values per prediction for a loss with output width E: E, or 1 for scce.
 int64_t loss_target_width(const Loss& loss, int64_t E);
 

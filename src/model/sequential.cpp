@@ -235,6 +235,7 @@ void Sequential::build(const std::vector<int64_t>& input_shape) {
 
 void Sequential::compile(const Optimizer& optimizer, const Loss& loss, CompileOptions options) {
   optimizer_check(optimizer);
+  loss_check_options(loss);
   if (!options.output_metrics.empty())
     throw Error("compile: output_metrics choose metrics per output of a graph (lstm::Model); a "
                 "Sequential model has one output: use metrics");

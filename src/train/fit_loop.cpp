@@ -108,6 +108,14 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     first_epoch = resume_from(e, options, history);
   const int64_t n_train = e.train_samples(), bs = options.batch_size;
   std::vector<int64_t> order(static_cast<size_t>(n_train));
+  std::vector<int64_t> batch_starts(size_t((n_train + bs - 1) / bs));  // batch k starts at k·bs of order
+  std::vector<std::vector<int64_t>> bucket_keys;
+  if (options.bucket_by_length) {
+    bucket_keys = e.bucket_keys();
+    if (bucket_keys.empty())
+      throw Error("fit: bucket_by_length groups sequences of similar length, but no input of this "
+                  "model has a mask (Embedding(mask_zero), Masking or lengths): leave it off");
+  }
   DivergenceGuard guard(e.optimizer(), e.first_loss(), e.max_abs_target());
   if (options.verbose > 0 && !guard.target_warning().empty())
     std::fprintf(stderr, "%s\n", guard.target_warning().c_str());
@@ -135,10 +143,23 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     if (options.shuffle)
       for (int64_t k = n_train - 1; k > 0; --k)
         std::swap(order[size_t(k)], order[e.rng().below(uint32_t(k + 1))]);
+    // Buckets: the shuffled samples sorted by length (ties stay shuffled), cut into batches,
+    // and the batches taken in a shuffled order.
+    std::iota(batch_starts.begin(), batch_starts.end(), 0);
+    if (!bucket_keys.empty()) {
+      std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+        return bucket_keys[size_t(a)] < bucket_keys[size_t(b)];
+      });
+      if (options.shuffle)
+        for (int64_t k = int64_t(batch_starts.size()) - 1; k > 0; --k)
+          std::swap(batch_starts[size_t(k)], batch_starts[e.rng().below(uint32_t(k + 1))]);
+    }
     progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
     e.epoch_begin();
     double loss_sum = 0.0;
-    for (int64_t start = 0, batch = 1; start < n_train; start += bs, ++batch) {
+    int64_t seen = 0;
+    for (int64_t batch = 1; batch <= int64_t(batch_starts.size()); ++batch) {
+      const int64_t start = batch_starts[size_t(batch - 1)] * bs;
       const int64_t B = std::min(bs, n_train - start);
       const double batch_loss = e.train_batch(order.data() + start, B);
       std::vector<float>& params = e.params();
@@ -150,7 +171,8 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       if (!all_finite(params.data(), P))
         diverged(epoch, batch, "the update made a weight NaN or Inf (finite but enormous gradients)");
       e.weights_changed();
-      progress.batch_end(batch, loss_sum / double(start + B));
+      seen += B;
+      progress.batch_end(batch, loss_sum / double(seen));
     }
     Logs logs;
     logs["loss"] = loss_sum / double(n_train);

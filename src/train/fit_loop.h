@@ -44,6 +44,9 @@ class FitEngine {
   // Training samples 0..train_samples() of the data; validation, when any, is the engine's.
   virtual int64_t train_samples() const = 0;
   virtual bool has_validation() const = 0;
+  // Each training sample's lengths, one per masked input in input order (empty: the model has
+  // no mask), which FitOptions::bucket_by_length sorts batches by.
+  virtual std::vector<std::vector<int64_t>> bucket_keys() const { return {}; }
   // Resets the metrics and the epoch's per-output sums.
   virtual void epoch_begin() = 0;
   // Gathers samples idx[0..B), runs forward (training) and backward into grads(); returns the

@@ -10,6 +10,10 @@ with lstm's functional API, layer for layer under the same names:
               encoder's [h_fwd, h_bwd], [c_fwd, c_bwd] (Concatenate); Attention (Luong dot)
               of the decoder over the encoder, padded source steps masked; Dense(softmax) on
               [decoder, context]; sparse categorical cross-entropy over valid target steps.
+  seq2seq_<attention>  lstm::seq2seq_model (lstm/seq2seq.h) for each attention kind: stacked
+              or bidirectional encoders whose final states start the decoder's layers, Luong's
+              dot and general scores, Bahdanau's additive score, Luong's attentional layer
+              tanh(W[ctx, dec]), softmax output; label-smoothed cross-entropy on valid steps.
   two_heads   sequences (Masking) and vectors in; a per-step head on an LSTM's sequence and a
               per-sample head on Add(GRU's last state, Dense(vectors)); mse + 0.5 * mse.
 
@@ -117,6 +121,119 @@ class Translator(torch.nn.Module):
         return [torch.tensor(src), torch.tensor(tgt)], [torch.tensor(y, dtype=torch.float64)]
 
 
+class Seq2seq(torch.nn.Module):
+    """lstm::seq2seq_model, written out in torch operations (include/lstm/seq2seq.h)."""
+    V_SRC, V_TGT, E, H = 7, 6, 4, 6
+    ATTENTION, LAYERS, BIDIRECTIONAL, SMOOTHING = "general", 1, False, 0.0
+
+    def __init__(self):
+        super().__init__()
+        E, H, half = self.E, self.H, self.H // 2
+        self.source_embedding = torch.nn.Embedding(self.V_SRC, E)
+        self.target_embedding = torch.nn.Embedding(self.V_TGT, E)
+        for e in (self.source_embedding, self.target_embedding):
+            e.weight.data.uniform_(-0.5, 0.5)
+        self.encoders = torch.nn.ModuleList(
+            [lstm_module(E if k == 0 else H, half if self.BIDIRECTIONAL else H, self.BIDIRECTIONAL)
+             for k in range(self.LAYERS)])
+        self.decoders = torch.nn.ModuleList([lstm_module(E if k == 0 else H, H) for k in range(self.LAYERS)])
+        if self.ATTENTION in ("general", "additive"):
+            self.attention_key = linear(H, H)
+            self.attention_key.bias = None
+        if self.ATTENTION == "additive":
+            self.attention_query = linear(H, H)
+            self.attention_query.bias = None
+            self.scale = torch.nn.Parameter(torch.empty(H).uniform_(-0.5, 0.5))
+        if self.ATTENTION != "none":
+            self.attentional = linear(2 * H, H)
+        self.output = linear(H, self.V_TGT)
+
+    def named(self):
+        out = [("source_embedding.weight", self.source_embedding.weight)]
+        for k, m in enumerate(self.encoders):
+            name = "encoder_%d" % (k + 1)
+            if self.BIDIRECTIONAL:
+                out += lstm_names(name + ".forward", m) + lstm_names(name + ".backward", m, True)
+            else:
+                out += lstm_names(name, m)
+        out.append(("target_embedding.weight", self.target_embedding.weight))
+        for k, m in enumerate(self.decoders):
+            out += lstm_names("decoder_%d" % (k + 1), m)
+        if self.ATTENTION == "general":
+            out.append(("attention_key.weight", self.attention_key.weight))
+        if self.ATTENTION == "additive":
+            out += [("attention_query.weight", self.attention_query.weight),
+                    ("attention_key.weight", self.attention_key.weight),
+                    ("attention.scale", self.scale)]
+        if self.ATTENTION != "none":
+            out += [("attentional.weight", self.attentional.weight), ("attentional.bias", self.attentional.bias)]
+        return out + [("output.weight", self.output.weight), ("output.bias", self.output.bias)]
+
+    def forward(self, src, tgt):
+        ls, lt = (src != 0).sum(1), (tgt != 0).sum(1)
+        x, states = self.source_embedding(src), []
+        for m in self.encoders:
+            x, (h, c) = run_packed(m, x, ls)
+            if self.BIDIRECTIONAL:  # [forward, backward] joined, as the Concatenate layers do
+                h, c = torch.cat([h[0], h[1]], 1)[None], torch.cat([c[0], c[1]], 1)[None]
+            states.append((h, c))
+        enc = x
+        y = self.target_embedding(tgt)
+        for m, state in zip(self.decoders, states):
+            y, _ = run_packed(m, y, lt, state)
+        out = y
+        if self.ATTENTION != "none":
+            if self.ATTENTION == "dot":
+                scores = y @ enc.transpose(1, 2)
+            elif self.ATTENTION == "general":
+                scores = y @ self.attention_key(enc).transpose(1, 2)
+            else:
+                q, k = self.attention_query(y), self.attention_key(enc)
+                scores = (torch.tanh(q[:, :, None, :] + k[:, None, :, :]) * self.scale).sum(-1)
+            keys = torch.arange(src.shape[1])[None, None, :] < ls[:, None, None]
+            a = torch.softmax(scores.masked_fill(~keys, float("-inf")), -1)
+            ctx = (a @ enc) * (torch.arange(tgt.shape[1])[None, :, None] < lt[:, None, None])
+            out = torch.tanh(self.attentional(torch.cat([ctx, y], 2)))
+        return [torch.softmax(self.output(out), -1)], [lt]
+
+    @classmethod
+    def loss(cls, preds, ys, masks):
+        p, y, lt = preds[0], ys[0], masks[0]
+        valid = torch.arange(p.shape[1])[None, :] < lt[:, None]
+        logp = torch.log(p.clamp(1e-7, 1.0))
+        nll = -logp.gather(2, y.long()[..., None])[..., 0]
+        smooth = -logp.mean(2)  # PyTorch's CrossEntropyLoss(label_smoothing): ε·mean_k(-log p_k)
+        e = cls.SMOOTHING
+        return ((1 - e) * nll + e * smooth)[valid].mean()
+
+    @classmethod
+    def data(cls, rng):
+        N, S, T = 5, 6, 5
+        ls, lt = [6, 3, 5, 2, 4], [3, 5, 2, 4, 1]
+        src = np.zeros((N, S), np.int64)
+        tgt = np.zeros((N, T), np.int64)
+        for n in range(N):
+            src[n, :ls[n]] = rng.integers(1, cls.V_SRC, ls[n])
+            tgt[n, :lt[n]] = rng.integers(1, cls.V_TGT, lt[n])
+        y = rng.integers(0, cls.V_TGT, (N, T))
+        return [torch.tensor(src), torch.tensor(tgt)], [torch.tensor(y, dtype=torch.float64)]
+
+
+def seq2seq_case(attention, layers, bidirectional, smoothing):
+    return type("Seq2seq_" + attention, (Seq2seq,), {
+        "ATTENTION": attention, "LAYERS": layers, "BIDIRECTIONAL": bidirectional, "SMOOTHING": smoothing})
+
+
+# name: (attention, layers, bidirectional encoder, label smoothing); test_graph_parity.cpp
+# builds the same four
+SEQ2SEQ_CASES = {
+    "seq2seq_none": ("none", 1, False, 0.0),
+    "seq2seq_dot": ("dot", 2, False, 0.0),
+    "seq2seq_general": ("general", 1, True, 0.1),
+    "seq2seq_additive": ("additive", 2, True, 0.1),
+}
+
+
 class TwoHeads(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -204,6 +321,8 @@ def main():
     out = sys.argv[1]
     run(out, "translator", Translator, 1)
     run(out, "two_heads", TwoHeads, 2)
+    for seed, (name, case) in enumerate(SEQ2SEQ_CASES.items(), start=3):
+        run(out, name, seq2seq_case(*case), seed)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 #include "graph/graph_model.h"
 #include "io/safetensors.h"
 #include "lstm/lstm.h"
+#include "lstm/seq2seq.h"
 
 namespace lstm {
 namespace {
@@ -104,6 +105,31 @@ TEST(GraphParity, TranslatorWithBidirectionalEncoderAttentionAndMasks) {
   Model model({src, tgt}, head(Concatenate()({dec, ctx})));
   check_case(model, "translator", {loss::sparse_categorical_crossentropy}, {});
 }
+
+// lstm::seq2seq_model as graph_reference.py's SEQ2SEQ_CASES: every attention kind, stacked and
+// bidirectional encoders, label smoothing, on padded batches of both sides.
+struct Seq2seqCase {
+  const char* name;
+  AttentionKind attention;
+  int layers;
+  bool bidirectional;
+  float smoothing;
+};
+class Seq2seqParity : public ::testing::TestWithParam<Seq2seqCase> {};
+
+TEST_P(Seq2seqParity, OutputsLossGradientsAndAdamSteps) {
+  const Seq2seqCase& c = GetParam();
+  Model model = seq2seq_model({.source_vocabulary = 7, .target_vocabulary = 6, .embedding = 4, .units = 6,
+                               .layers = c.layers, .bidirectional = c.bidirectional, .attention = c.attention});
+  check_case(model, c.name, {{LossKind::scce, false, c.smoothing}}, {});
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryAttention, Seq2seqParity,
+                         ::testing::Values(Seq2seqCase{"seq2seq_none", AttentionKind::none, 1, false, 0.0f},
+                                           Seq2seqCase{"seq2seq_dot", AttentionKind::dot, 2, false, 0.0f},
+                                           Seq2seqCase{"seq2seq_general", AttentionKind::general, 1, true, 0.1f},
+                                           Seq2seqCase{"seq2seq_additive", AttentionKind::additive, 2, true, 0.1f}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(GraphParity, TwoInputsTwoOutputsWeighted) {
   auto seqs = Input({kAnyLength, 3}, {.name = "sequences"});

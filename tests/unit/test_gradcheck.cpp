@@ -330,9 +330,14 @@ TEST(GradCheck, EveryLoss) {
                          loss::categorical_crossentropy,
                          loss::categorical_crossentropy_from_logits,
                          loss::sparse_categorical_crossentropy,
-                         loss::sparse_categorical_crossentropy_from_logits};
+                         loss::sparse_categorical_crossentropy_from_logits,
+                         {LossKind::cce, false, 0.2f},  // label smoothing, each form
+                         {LossKind::cce, true, 0.2f},
+                         {LossKind::scce, false, 0.2f},
+                         {LossKind::scce, true, 0.2f}};
   for (const Loss& l : losses) {
-    SCOPED_TRACE(loss_name(l));
+    SCOPED_TRACE(loss_name(l) + (l.from_logits ? " from logits" : "") + " smoothing " +
+                 std::to_string(l.label_smoothing));
     Rng rng(8);
     const bool probs = !l.from_logits && (l.kind == LossKind::bce || l.kind == LossKind::cce ||
                                           l.kind == LossKind::scce);

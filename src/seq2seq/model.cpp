@@ -1,0 +1,117 @@
+// The encoder-decoder network of include/lstm/seq2seq.h, built from the public layers as a
+// user's program would build it.
+#include <string>
+
+#include "core/limits.h"
+#include "lstm/error.h"
+#include "lstm/seq2seq.h"
+
+namespace lstm {
+
+const char* attention_kind_name(AttentionKind kind) {
+  switch (kind) {
+    case AttentionKind::none: return "none";
+    case AttentionKind::dot: return "dot";
+    case AttentionKind::general: return "general";
+    case AttentionKind::additive: return "additive";
+  }
+  return "none";
+}
+
+AttentionKind attention_kind_from_name(const std::string& name) {
+  for (AttentionKind k : {AttentionKind::none, AttentionKind::dot, AttentionKind::general, AttentionKind::additive})
+    if (name == attention_kind_name(k)) return k;
+  throw Error("unknown attention '" + name +
+              "': use none, dot (Luong), general (Luong, the default) or additive (Bahdanau)");
+}
+
+namespace {
+
+LayerConfig named(LayerConfig layer, const std::string& name) {
+  layer.name = name;
+  return layer;
+}
+
+void check_architecture(const Seq2seqArchitecture& a) {
+  auto range = [](const char* field, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      throw Error(std::string("seq2seq: ") + field + " must be in " + std::to_string(lo) + ".." +
+                  std::to_string(hi) + ", got " + std::to_string(v));
+  };
+  range("source_vocabulary", a.source_vocabulary, 2, limits::kWidth);
+  range("target_vocabulary", a.target_vocabulary, 2, limits::kWidth);
+  range("embedding", a.embedding, 1, limits::kWidth);
+  range("units", a.units, a.bidirectional ? 2 : 1, limits::kWidth);
+  range("layers", a.layers, 1, 16);
+  if (a.bidirectional && a.units % 2 != 0)
+    throw Error("seq2seq: a bidirectional encoder splits units between its two directions, so "
+                "units must be even, got " + std::to_string(a.units));
+  if (!(a.dropout >= 0.0f && a.dropout < 1.0f))
+    throw Error("seq2seq: dropout must be in [0, 1), got " + std::to_string(a.dropout));
+}
+
+}  // namespace
+
+Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed) {
+  check_architecture(a);
+  const int H = a.units;
+  auto dropout = [&](SymbolicTensor x, const char* name) {
+    return a.dropout > 0.0f ? named(Dropout(a.dropout), name)(x) : x;
+  };
+
+  // encoder: its output sequence and each layer's final (h, c)
+  SymbolicTensor source = Input({kAnyLength}, {.name = "source"});
+  SymbolicTensor x = named(Embedding(a.source_vocabulary, a.embedding, {.mask_zero = true}), "source_embedding")(source);
+  x = dropout(x, "source_dropout");
+  std::vector<std::vector<SymbolicTensor>> states;  // per layer: {h, c}
+  for (int k = 1; k <= a.layers; ++k) {
+    const std::string name = "encoder_" + std::to_string(k);
+    const LSTMOptions o{.return_sequences = true, .return_state = true};
+    if (!a.bidirectional) {
+      RecurrentLayerConfig<3> lstm = LSTM(H, o);
+      lstm.name = name;
+      auto [seq, h, c] = lstm(x);
+      states.push_back({h, c});
+      x = seq;
+      continue;
+    }
+    RecurrentLayerConfig<5> both = Bidirectional(LSTM(H / 2, o));
+    both.name = name;
+    auto [seq, h_fwd, c_fwd, h_bwd, c_bwd] = both(x);
+    states.push_back({named(Concatenate(), name + "_h")({h_fwd, h_bwd}),
+                      named(Concatenate(), name + "_c")({c_fwd, c_bwd})});
+    x = seq;
+  }
+  const SymbolicTensor enc = x;
+
+  // decoder, teacher-forced: layer k starts from encoder layer k's final states
+  SymbolicTensor target_in = Input({kAnyLength}, {.name = "target_in"});
+  SymbolicTensor y = named(Embedding(a.target_vocabulary, a.embedding, {.mask_zero = true}), "target_embedding")(target_in);
+  y = dropout(y, "target_dropout");
+  for (int k = 1; k <= a.layers; ++k) {
+    RecurrentLayerConfig<3> lstm = LSTM(H, {.return_sequences = true});
+    lstm.name = "decoder_" + std::to_string(k);
+    y = lstm(y, states[size_t(k - 1)]);
+  }
+
+  SymbolicTensor out = y;
+  if (a.attention != AttentionKind::none) {
+    SymbolicTensor ctx;
+    if (a.attention == AttentionKind::dot) {
+      ctx = named(Attention(), "attention")({y, enc});
+    } else if (a.attention == AttentionKind::general) {
+      const SymbolicTensor keys = named(Dense(H, {.use_bias = false}), "attention_key")(enc);
+      ctx = named(Attention(), "attention")({y, enc, keys});
+    } else {
+      const SymbolicTensor query = named(Dense(H, {.use_bias = false}), "attention_query")(y);
+      const SymbolicTensor keys = named(Dense(H, {.use_bias = false}), "attention_key")(enc);
+      ctx = named(AdditiveAttention(), "attention")({query, enc, keys});
+    }
+    out = named(Dense(H, {.activation = Activation::tanh}), "attentional")(named(Concatenate(), "context_and_state")({ctx, y}));
+  }
+  out = dropout(out, "output_dropout");
+  out = named(Dense(int(a.target_vocabulary), {.activation = Activation::softmax}), "output")(out);
+  return Model({source, target_in}, out, {.name = "seq2seq", .seed = seed});
+}
+
+}  // namespace lstm
