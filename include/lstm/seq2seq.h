@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +72,62 @@ struct Seq2seqArchitecture {
 
 // The network above (weights from `seed`); throws lstm::Error naming a field out of range.
 Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed = 42);
+
+// ---- decoding ----------------------------------------------------------------------------
+//
+//   lstm::Seq2seqDecoder decoder(model, a, start_id, end_id);
+//   std::vector<lstm::Decoded> out = decoder.decode(sources, {.beam = 5});   // out[n].ids
+//
+// The encoder runs once per batch of sources (a Model of its own, the trained weights copied by
+// name); the decoder then advances every hypothesis of the batch one token per step: the
+// target embedding, the LSTM layers (the fused step kernel), the attention over that source's
+// valid steps, the attentional and output layers, log-softmax. Its buffers are sized once per
+// batch; a step allocates nothing.
+//
+// Beam search keeps the `beam` best hypotheses of each source: every live one extended by every
+// token (padding and the start token excepted), the candidates ranked by log P; an end token
+// ranked among the first `beam` finishes its hypothesis (score = log P / length^length_penalty,
+// the length counting the end token), and the best `beam` candidates that do not end go on. A
+// source is done once `beam` hypotheses have finished, or none is live, or - without length
+// normalisation - none live is more likely than the best finished (log P only falls as a
+// hypothesis grows); after max_length tokens only the end token may follow. The result is the
+// best-scoring finished hypothesis. Beam 1 is greedy decoding: the most likely token each step.
+struct DecodeOptions {
+  int beam = 1;                 // 1: greedy
+  int64_t max_length = 0;       // most tokens before the end token; 0: 2 × the source's + 10
+  float length_penalty = 1.0f;  // α >= 0: hypotheses compared by log P / length^α
+  int64_t batch_size = 64;      // sources decoded together
+  bool attention = false;       // keep each output step's attention weights
+};
+
+struct Decoded {
+  std::vector<int64_t> ids;      // target ids, without the start and end tokens
+  double log_probability = 0.0;  // log P(ids, end | source): Σ of the steps' log-probabilities
+  double score = 0.0;            // log_probability / (ids.size() + 1)^α
+  // (ids.size() + 1, source length) row-major: the weights each output step (the end token's
+  // last) gave the source's tokens, when DecodeOptions::attention and the model has attention
+  std::vector<float> attention;
+};
+
+class Seq2seqDecoder {
+ public:
+  // A decoder for `model`, a network of seq2seq_model(a) (its layers found by name; throws
+  // lstm::Error naming one that is missing or of the wrong shape). start_id and end_id are
+  // target ids in 1..target_vocabulary-1.
+  Seq2seqDecoder(const Model& model, const Seq2seqArchitecture& a, int64_t start_id, int64_t end_id);
+  ~Seq2seqDecoder();
+  Seq2seqDecoder(Seq2seqDecoder&&) noexcept;
+  Seq2seqDecoder& operator=(Seq2seqDecoder&&) noexcept;
+
+  // One result per source (ids in 1..source_vocabulary-1, at least one each).
+  std::vector<Decoded> decode(std::span<const std::vector<int64_t>> sources, const DecodeOptions& options = {});
+  // log P(target, end | source), the target fed one token at a time through the same steps.
+  double log_probability(const std::vector<int64_t>& source, const std::vector<int64_t>& target);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // ---- scores ------------------------------------------------------------------------------
 //

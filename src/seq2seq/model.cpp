@@ -5,6 +5,7 @@
 #include "core/limits.h"
 #include "lstm/error.h"
 #include "lstm/seq2seq.h"
+#include "seq2seq/encoder_graph.h"
 
 namespace lstm {
 
@@ -52,18 +53,15 @@ void check_architecture(const Seq2seqArchitecture& a) {
 
 }  // namespace
 
-Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed) {
+// The encoder: the source's embedding, dropout and LSTM layers; its output sequence and each
+// layer's final (h, c).
+Seq2seqEncoderGraph seq2seq_encoder_graph(const Seq2seqArchitecture& a) {
   check_architecture(a);
   const int H = a.units;
-  auto dropout = [&](SymbolicTensor x, const char* name) {
-    return a.dropout > 0.0f ? named(Dropout(a.dropout), name)(x) : x;
-  };
-
-  // encoder: its output sequence and each layer's final (h, c)
-  SymbolicTensor source = Input({kAnyLength}, {.name = "source"});
-  SymbolicTensor x = named(Embedding(a.source_vocabulary, a.embedding, {.mask_zero = true}), "source_embedding")(source);
-  x = dropout(x, "source_dropout");
-  std::vector<std::vector<SymbolicTensor>> states;  // per layer: {h, c}
+  Seq2seqEncoderGraph g;
+  g.source = Input({kAnyLength}, {.name = "source"});
+  SymbolicTensor x = named(Embedding(a.source_vocabulary, a.embedding, {.mask_zero = true}), "source_embedding")(g.source);
+  if (a.dropout > 0.0f) x = named(Dropout(a.dropout), "source_dropout")(x);
   for (int k = 1; k <= a.layers; ++k) {
     const std::string name = "encoder_" + std::to_string(k);
     const LSTMOptions o{.return_sequences = true, .return_state = true};
@@ -71,18 +69,29 @@ Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed) {
       RecurrentLayerConfig<3> lstm = LSTM(H, o);
       lstm.name = name;
       auto [seq, h, c] = lstm(x);
-      states.push_back({h, c});
+      g.states.push_back({h, c});
       x = seq;
       continue;
     }
     RecurrentLayerConfig<5> both = Bidirectional(LSTM(H / 2, o));
     both.name = name;
     auto [seq, h_fwd, c_fwd, h_bwd, c_bwd] = both(x);
-    states.push_back({named(Concatenate(), name + "_h")({h_fwd, h_bwd}),
-                      named(Concatenate(), name + "_c")({c_fwd, c_bwd})});
+    g.states.push_back({named(Concatenate(), name + "_h")({h_fwd, h_bwd}),
+                        named(Concatenate(), name + "_c")({c_fwd, c_bwd})});
     x = seq;
   }
-  const SymbolicTensor enc = x;
+  g.sequence = x;
+  return g;
+}
+
+Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed) {
+  const Seq2seqEncoderGraph encoder = seq2seq_encoder_graph(a);
+  const int H = a.units;
+  auto dropout = [&](SymbolicTensor x, const char* name) {
+    return a.dropout > 0.0f ? named(Dropout(a.dropout), name)(x) : x;
+  };
+  const SymbolicTensor enc = encoder.sequence;
+  const std::vector<std::vector<SymbolicTensor>>& states = encoder.states;
 
   // decoder, teacher-forced: layer k starts from encoder layer k's final states
   SymbolicTensor target_in = Input({kAnyLength}, {.name = "target_in"});
@@ -111,7 +120,7 @@ Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed) {
   }
   out = dropout(out, "output_dropout");
   out = named(Dense(int(a.target_vocabulary), {.activation = Activation::softmax}), "output")(out);
-  return Model({source, target_in}, out, {.name = "seq2seq", .seed = seed});
+  return Model({encoder.source, target_in}, out, {.name = "seq2seq", .seed = seed});
 }
 
 }  // namespace lstm

@@ -165,5 +165,140 @@ TEST(Bucketing, BatchesOfSimilarLengthTrainAndUnmaskedModelsAreRefused) {
   EXPECT_ERROR_WITH(plain.fit(xs, ys, {.verbose = 0, .bucket_by_length = true}), "no input of this model has a mask");
 }
 
+// A network with weights large enough that its distributions are far from uniform.
+Model peaky_model(const Seq2seqArchitecture& a, uint64_t seed, float factor = 3.0f) {
+  Model m = seq2seq_model(a, seed);
+  std::vector<float> w = m.get_weights();
+  for (float& v : w) v *= factor;
+  m.set_weights(w);
+  return m;
+}
+
+// log P(target, end | source) from the training graph, teacher-forced: [start, target] in,
+// the probabilities of [target, end] out.
+double graph_log_probability(Model& m, const std::vector<int64_t>& source, const std::vector<int64_t>& target,
+                             int64_t start, int64_t end) {
+  const int64_t Ls = int64_t(source.size()), T = int64_t(target.size()) + 1;
+  Tensor src({1, Ls}), tgt({1, T});
+  for (int64_t s = 0; s < Ls; ++s) src[s] = float(source[size_t(s)]);
+  tgt[0] = float(start);
+  for (int64_t t = 1; t < T; ++t) tgt[t] = float(target[size_t(t - 1)]);
+  const Tensor p = m.predict({src, tgt})[0];  // [1, T, V]
+  const int64_t V = p.dim(2);
+  double total = 0.0;
+  for (int64_t t = 0; t < T; ++t) total += std::log(double(p[t * V + (t + 1 < T ? target[size_t(t)] : end)]));
+  return total;
+}
+
+const Seq2seqArchitecture kDecoderCases[] = {
+    {.source_vocabulary = 7, .target_vocabulary = 8, .embedding = 3, .units = 6, .attention = AttentionKind::none},
+    {.source_vocabulary = 7, .target_vocabulary = 8, .embedding = 3, .units = 6, .layers = 2, .attention = AttentionKind::dot},
+    {.source_vocabulary = 7, .target_vocabulary = 8, .embedding = 3, .units = 6, .bidirectional = true,
+     .attention = AttentionKind::general},
+    {.source_vocabulary = 7, .target_vocabulary = 8, .embedding = 3, .units = 6, .layers = 2, .bidirectional = true,
+     .attention = AttentionKind::additive}};
+
+TEST(Seq2seqDecoder, ItsStepsGiveTheTrainingGraphsProbabilities) {
+  const std::vector<std::vector<int64_t>> sources = {{1, 2, 3, 4, 5}, {6}, {3, 3, 1}};
+  const std::vector<std::vector<int64_t>> targets = {{1, 2, 5, 5}, {}, {4, 1, 2, 3, 6, 5, 4}};
+  for (const Seq2seqArchitecture& a : kDecoderCases) {
+    SCOPED_TRACE(attention_kind_name(a.attention));
+    Model m = peaky_model(a, 3);
+    Seq2seqDecoder decoder(m, a, 6, 7);
+    for (size_t k = 0; k < sources.size(); ++k)
+      EXPECT_NEAR(decoder.log_probability(sources[k], targets[k]), graph_log_probability(m, sources[k], targets[k], 6, 7),
+                  1e-4) << "pair " << k;
+  }
+}
+
+TEST(Seq2seqDecoder, BeamOfOneIsGreedy) {
+  const std::vector<std::vector<int64_t>> sources = {{1, 2, 3, 4, 5}, {6}, {3, 3, 1}, {2, 4}};
+  for (int c = 0; c < 8; ++c) {  // each case with peaky and with flat distributions
+    const Seq2seqArchitecture& a = kDecoderCases[c % 4];
+    SCOPED_TRACE(std::string(attention_kind_name(a.attention)) + (c < 4 ? " peaky" : " flat"));
+    Model m = peaky_model(a, 4, c < 4 ? 3.0f : 1.0f);
+    Seq2seqDecoder decoder(m, a, 6, 7);
+    const std::vector<Decoded> beam = decoder.decode(sources, {.beam = 1, .max_length = 12, .batch_size = 3});
+    for (size_t k = 0; k < sources.size(); ++k) {
+      // greedy through the training graph: the most likely token given the prefix, again and again
+      std::vector<int64_t> greedy;
+      const int64_t Ls = int64_t(sources[k].size());
+      Tensor src({1, Ls});
+      for (int64_t s = 0; s < Ls; ++s) src[s] = float(sources[k][size_t(s)]);
+      for (int64_t t = 0; t <= 12; ++t) {
+        Tensor tgt({1, t + 1});
+        tgt[0] = 6.0f;
+        for (int64_t j = 0; j < t; ++j) tgt[j + 1] = float(greedy[size_t(j)]);
+        const Tensor p = m.predict({src, tgt})[0];
+        int64_t best = 7;
+        if (t < 12) {
+          best = 1;
+          for (int64_t v = 1; v < 8; ++v)
+            if (v != 6 && p[t * 8 + v] > p[t * 8 + best]) best = v;
+        }
+        if (best == 7) break;
+        greedy.push_back(best);
+      }
+      EXPECT_EQ(beam[k].ids, greedy) << "source " << k;
+      EXPECT_NEAR(beam[k].log_probability, graph_log_probability(m, sources[k], greedy, 6, 7), 1e-4);
+    }
+  }
+}
+
+TEST(Seq2seqDecoder, WideBeamFindsTheMostLikelySequenceOfAllThereAre) {
+  // target ids: 1, 2 tokens, 3 start, 4 end; at most 3 tokens: 1 + 2 + 4 + 8 = 15 sequences
+  const Seq2seqArchitecture a{.source_vocabulary = 5, .target_vocabulary = 5, .embedding = 3, .units = 4,
+                              .attention = AttentionKind::general};
+  int wins_over_greedy = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    Model m = peaky_model(a, seed);
+    Seq2seqDecoder decoder(m, a, 3, 4);
+    const std::vector<int64_t> source = {1, 3, 2, 4};
+    std::vector<int64_t> best_ids;
+    double best = -INFINITY;
+    for (int len = 0; len <= 3; ++len)
+      for (int code = 0; code < (1 << len); ++code) {
+        std::vector<int64_t> ids;
+        for (int j = 0; j < len; ++j) ids.push_back(1 + ((code >> j) & 1));
+        const double lp = graph_log_probability(m, source, ids, 3, 4);
+        if (lp > best) best = lp, best_ids = ids;
+      }
+    const std::vector<std::vector<int64_t>> one = {source};
+    const Decoded beam = decoder.decode(one, {.beam = 32, .max_length = 3, .length_penalty = 0.0f})[0];
+    EXPECT_EQ(beam.ids, best_ids) << "seed " << seed;
+    EXPECT_NEAR(beam.log_probability, best, 1e-4);
+    const Decoded greedy = decoder.decode(one, {.beam = 1, .max_length = 3})[0];
+    EXPECT_LE(greedy.log_probability, beam.log_probability + 1e-9);
+    wins_over_greedy += greedy.log_probability < beam.log_probability - 1e-6;
+  }
+  EXPECT_GT(wins_over_greedy, 0) << "no seed where greedy misses the best: the case tests nothing";
+}
+
+TEST(Seq2seqDecoder, AttentionRowsAndBadInput) {
+  const Seq2seqArchitecture a = kDecoderCases[2];
+  Model m = peaky_model(a, 5);
+  Seq2seqDecoder decoder(m, a, 6, 7);
+  const std::vector<std::vector<int64_t>> sources = {{1, 2, 3}, {4, 5, 6, 1, 2}};
+  const std::vector<Decoded> out = decoder.decode(sources, {.beam = 3, .attention = true});
+  for (size_t k = 0; k < out.size(); ++k) {
+    const size_t Ls = sources[k].size(), steps = out[k].ids.size() + 1;
+    ASSERT_EQ(out[k].attention.size(), steps * Ls);
+    for (size_t t = 0; t < steps; ++t) {
+      double sum = 0;
+      for (size_t j = 0; j < Ls; ++j) sum += out[k].attention[t * Ls + j];
+      EXPECT_NEAR(sum, 1.0, 1e-5);
+    }
+    EXPECT_NEAR(out[k].score, out[k].log_probability / double(steps), 1e-9);  // α = 1
+  }
+  const std::vector<std::vector<int64_t>> empty = {{}}, outside = {{1, 7}};
+  EXPECT_ERROR_WITH(decoder.decode(empty), "source 1 is empty");
+  EXPECT_ERROR_WITH(decoder.decode(outside), "outside the source vocabulary");
+  EXPECT_ERROR_WITH(decoder.decode(sources, {.beam = 0}), "beam must be");
+  EXPECT_ERROR_WITH(Seq2seqDecoder(m, a, 6, 8), "start and end ids");
+  Seq2seqArchitecture other = a;
+  other.units = 8;
+  EXPECT_ERROR_WITH(Seq2seqDecoder(m, other, 6, 7), "the architecture the model was built with");
+}
+
 }  // namespace
 }  // namespace lstm
