@@ -15,6 +15,7 @@ extern const Command kTrain, kPredict, kSummary, kEvaluate, kForecast, kBench;
 extern const Command kTextTrain, kTextScore, kTextSample;  // cmd_text.cpp
 extern const Command kClassifyTrain, kClassifyPredict;    // cmd_classify.cpp
 extern const Command kMusicTrain, kMusicGenerate;         // cmd_music.cpp
+extern const Command kSeq2seqTrain, kSeq2seqTranslate, kSeq2seqEvaluate;  // cmd_seq2seq.cpp
 
 int run_train(const Args& args);
 int run_predict(const Args& args);
@@ -30,6 +31,9 @@ int run_classify_train(const Args& args);
 int run_classify_predict(const Args& args);
 int run_music_train(const Args& args);
 int run_music_generate(const Args& args);
+int run_seq2seq_train(const Args& args);
+int run_seq2seq_translate(const Args& args);
+int run_seq2seq_evaluate(const Args& args);
 
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.

@@ -7,6 +7,7 @@
 
 #include "core/threads.h"
 #include "gemm/gemm.h"
+#include "kernels/pointwise.h"
 #include "layers/activation.h"
 
 namespace lstm {
@@ -16,8 +17,8 @@ void activation_forward(float* y, int64_t R, int64_t Out, Activation act) {
   switch (act) {  // one loop per activation, each with a constant act, so that it vectorises
     case Activation::linear: break;
     case Activation::relu: for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::relu, y[k]); break;
-    case Activation::sigmoid: for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::sigmoid, y[k]); break;
-    case Activation::tanh: for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::tanh, y[k]); break;
+    case Activation::sigmoid:
+    case Activation::tanh: activation_pointwise(y, n, act); break;  // 16 lanes (kernels/vmath.h)
     case Activation::hard_sigmoid:
       for (int64_t k = 0; k < n; ++k) y[k] = activate(Activation::hard_sigmoid, y[k]);
       break;

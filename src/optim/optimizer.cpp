@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -143,7 +144,21 @@ Optimizer with_learning_rate(Optimizer o, float learning_rate) {
 // depend on the thread count.
 constexpr int64_t kNormChunk = 4096;
 
-double clip_by_global_norm(float* grads, int64_t n, double max_norm) {
+bool all_finite(const float* p, int64_t n) {
+  // |x| as bits: NaN and Inf are the values at or above 0x7f800000. An integer max, so the
+  // loop vectorises (a float reduction would not, without reassociation).
+  uint32_t worst = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    uint32_t bits;
+    std::memcpy(&bits, p + k, sizeof bits);
+    bits &= 0x7fffffffu;
+    worst = bits > worst ? bits : worst;
+  }
+  return worst < 0x7f800000u;
+}
+
+// The gradients' global L2 norm: fixed chunks summed in double, added in order.
+static double global_norm(const float* grads, int64_t n) {
   std::vector<double> part(size_t((n + kNormChunk - 1) / kNormChunk), 0.0);
 #pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static)
   for (int64_t c = 0; c < int64_t(part.size()); ++c) {
@@ -153,16 +168,39 @@ double clip_by_global_norm(float* grads, int64_t n, double max_norm) {
   }
   double sq = 0.0;
   for (double v : part) sq += v;
-  double norm = std::sqrt(sq);
-  double coef = max_norm / (norm + 1e-6);
+  return std::sqrt(sq);
+}
+
+// The factor clip_by_global_norm scales by (1: none).
+static double clip_factor(double norm, double max_norm) {
+  const double coef = max_norm / (norm + 1e-6);
+  return coef < 1.0 ? coef : 1.0;
+}
+
+double clip_by_global_norm(float* grads, int64_t n, double max_norm) {
+  const double norm = global_norm(grads, n), coef = clip_factor(norm, max_norm);
   if (coef < 1.0)
 #pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static)
     for (int64_t k = 0; k < n; ++k) grads[k] = float(grads[k] * coef);
   return norm;
 }
 
-void optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float* g, int64_t n) {
-  if (o.global_clipnorm > 0.0f) clip_by_global_norm(g, n, o.global_clipnorm);
+StepCheck optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float* g, int64_t n) {
+  StepCheck check;
+  double coef = 1.0;  // global-norm clipping: Adam applies it in its loop, the others here
+  if (o.global_clipnorm > 0.0f) {
+    const double norm = global_norm(g, n);
+    check.grads_finite = std::isfinite(norm);
+    coef = check.grads_finite ? clip_factor(norm, o.global_clipnorm) : 1.0;
+  } else {
+    check.grads_finite = all_finite(g, n);
+  }
+  const bool adam = o.kind == OptimizerKind::adam || o.kind == OptimizerKind::adamw;
+  if (coef < 1.0 && (!adam || o.clipvalue > 0.0f)) {
+#pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static)
+    for (int64_t k = 0; k < n; ++k) g[k] = float(g[k] * coef);
+    coef = 1.0;
+  }
   if (o.clipvalue > 0.0f)
     for (int64_t k = 0; k < n; ++k) g[k] = std::clamp(g[k], -o.clipvalue, o.clipvalue);
   s.m.resize(size_t(n), 0.0f);  // no-ops after the first step
@@ -189,14 +227,22 @@ void optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float* g, i
       const float bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(b2), double(s.step))));
       const float step_size = lr / bc1;
       const float decay = o.kind == OptimizerKind::adamw ? 1.0f - lr * o.weight_decay : 1.0f;
-#pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static)
+      const bool clip = coef < 1.0;
+      uint32_t worst = 0;  // the largest |p| as bits, as all_finite
+#pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static) reduction(max : worst)
       for (int64_t k = 0; k < n; ++k) {
+        const float gk = clip ? float(g[k] * coef) : g[k];
         p[k] *= decay;
-        m[k] = b1 * m[k] + (1.0f - b1) * g[k];
-        v[k] = b2 * v[k] + (1.0f - b2) * g[k] * g[k];
+        m[k] = b1 * m[k] + (1.0f - b1) * gk;
+        v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
         p[k] -= step_size * m[k] / (std::sqrt(v[k]) / bc2_sqrt + o.epsilon);
+        uint32_t bits;
+        std::memcpy(&bits, p + k, sizeof bits);
+        bits &= 0x7fffffffu;
+        worst = bits > worst ? bits : worst;
       }
-      break;
+      check.params_finite = worst < 0x7f800000u;
+      return check;
     }
     case OptimizerKind::rmsprop:
       for (int64_t k = 0; k < n; ++k) {
@@ -211,6 +257,8 @@ void optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float* g, i
       }
       break;
   }
+  check.params_finite = all_finite(p, n);
+  return check;
 }
 
 }  // namespace lstm

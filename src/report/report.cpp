@@ -173,6 +173,36 @@ std::string confusion_chart(const ClassificationReport& r) {
   return s.str();
 }
 
+// A heat map: rows the output steps, columns the input tokens, each cell shaded by its weight.
+std::string heatmap_chart(const std::string& id, const Heatmap& h) {
+  const size_t R = h.row_labels.size(), C = h.column_labels.size();
+  size_t longest = 2;
+  for (const std::string& l : h.row_labels) longest = std::max(longest, std::min<size_t>(l.size(), 16));
+  const double cell = std::clamp(640.0 / double(std::max<size_t>(C, 1)), 12.0, 36.0), left = 20 + 7.0 * double(longest),
+               top = 70, W = left + cell * double(C) + 20, H = top + cell * double(R) + 20;
+  auto clip = [](const std::string& l) { return l.size() > 16 ? l.substr(0, 15) + "~" : l; };
+  std::ostringstream s;
+  s << "<svg id=\"" << id << "\" class=\"chart heatmap\" viewBox=\"0 0 " << W << " " << H << "\" width=\"" << W
+    << "\" height=\"" << H << "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
+  s << "<text x=\"10\" y=\"18\" class=\"title\">" << escape(h.title) << "</text>\n";
+  for (size_t c = 0; c < C; ++c)
+    s << "<text x=\"" << num(left + cell * (double(c) + 0.5)) << "\" y=\"" << top - 8
+      << "\" class=\"tick\" text-anchor=\"middle\">" << escape(clip(h.column_labels[c])) << "</text>\n";
+  for (size_t r = 0; r < R; ++r) {
+    s << "<text x=\"" << num(left - 6) << "\" y=\"" << num(top + cell * (double(r) + 0.5) + 4)
+      << "\" class=\"tick\" text-anchor=\"end\">" << escape(clip(h.row_labels[r])) << "</text>\n";
+    for (size_t c = 0; c < C && r * C + c < h.values.size(); ++c) {
+      const double v = std::clamp(double(h.values[r * C + c]), 0.0, 1.0);
+      const int shade = int(std::lround(255 - 220 * v));
+      s << "<rect class=\"cell\" x=\"" << num(left + cell * double(c)) << "\" y=\"" << num(top + cell * double(r))
+        << "\" width=\"" << num(cell) << "\" height=\"" << num(cell) << "\" fill=\"rgb(" << shade << "," << shade
+        << ",255)\" stroke=\"#fff\"><title>" << num(v) << "</title></rect>\n";
+    }
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
 }  // namespace
 
 std::string report_html(const ReportContent& c) {
@@ -215,7 +245,33 @@ std::string report_html(const ReportContent& c) {
     }
     s << chart("loss-chart", "Training loss (log scale)", "epoch", lines, true);
   }
+  if (!c.metric_keys.empty()) {
+    std::vector<Line> lines;
+    const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"};
+    size_t k = 0;
+    for (const std::string& key : c.metric_keys) {
+      auto it = c.history.find(key);
+      if (it == c.history.end() || it->second.empty()) continue;
+      Line l{key, colors[k++ % 6], {}, it->second};
+      for (size_t e = 0; e < it->second.size(); ++e) l.x.push_back(double(e + 1));
+      lines.push_back(l);
+    }
+    if (!lines.empty()) s << chart("metrics-chart", c.metric_title, "epoch", lines, false);
+  }
   for (size_t k = 0; k < c.rolls.size(); ++k) s << piano_roll("roll-" + std::to_string(k), c.rolls[k]);
+  for (size_t k = 0; k < c.heatmaps.size(); ++k) s << heatmap_chart("heatmap-" + std::to_string(k), c.heatmaps[k]);
+  for (size_t k = 0; k < c.tables.size(); ++k) {
+    const ReportTable& t = c.tables[k];
+    s << "<h2>" << escape(t.title) << "</h2>\n<table id=\"table-" << k << "\">\n<tr>";
+    for (const std::string& h : t.header) s << "<th>" << escape(h) << "</th>";
+    s << "</tr>\n";
+    for (const std::vector<std::string>& row : t.rows) {
+      s << "<tr>";
+      for (const std::string& cell : row) s << "<td style=\"text-align:left\">" << escape(cell) << "</td>";
+      s << "</tr>\n";
+    }
+    s << "</table>\n";
+  }
   if (const ClassificationReport* r = c.classification) {
     s << "<h2>Held-out test: accuracy " << num(r->accuracy) << " on " << r->samples() << " samples</h2>\n"
       << "<table id=\"classes\">\n<tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>\n";

@@ -22,6 +22,21 @@ struct PianoRoll {
   double quarters_per_bar = 4;
 };
 
+// A table of text cells (example translations, ...), drawn after the charts.
+struct ReportTable {
+  std::string title;
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
+// A heat map of weights in [0, 1]: one row per output step, one column per input token (an
+// attention map: what each output token looked at).
+struct Heatmap {
+  std::string title;
+  std::vector<std::string> row_labels, column_labels;
+  std::vector<float> values;  // (rows, columns) row-major
+};
+
 struct ReportContent {
   std::string title;
   std::vector<std::pair<std::string, std::string>> facts;  // "data" -> "seattle-weather.csv", ...
@@ -31,6 +46,11 @@ struct ReportContent {
   std::vector<std::string> row_dates;  // the data's dates per row, for the forecast chart's axis
   std::vector<PianoRoll> rolls;        // music: drawn after the loss curves
   const ClassificationReport* classification = nullptr;  // per-class table and confusion matrix
+  // History keys drawn together in a second chart, per epoch (held-out scores); may be empty.
+  std::vector<std::string> metric_keys;
+  std::string metric_title = "Held-out scores per epoch";
+  std::vector<ReportTable> tables;
+  std::vector<Heatmap> heatmaps;
 };
 
 std::string report_html(const ReportContent& content);

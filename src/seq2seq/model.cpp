@@ -1,6 +1,9 @@
 // The encoder-decoder network of include/lstm/seq2seq.h, built from the public layers as a
 // user's program would build it.
+#include <cmath>
 #include <string>
+
+#include "core/rng.h"
 
 #include "core/limits.h"
 #include "lstm/error.h"
@@ -82,6 +85,41 @@ Seq2seqEncoderGraph seq2seq_encoder_graph(const Seq2seqArchitecture& a) {
   }
   g.sequence = x;
   return g;
+}
+
+void init_seq2seq_like_pytorch(Model& model, uint64_t seed) {
+  std::vector<float> w = model.get_weights();
+  Rng rng(seed ^ 0x70797430726368ULL);  // "pyt0rch": a stream of its own, apart from the layers'
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  float dense_bound = 0.0f;  // the last Dense weight's, for its bias (which follows it)
+  for (const NamedWeight& t : model.weights()) {
+    int64_t n = 1;
+    for (int64_t d : t.shape) n *= d;
+    float* at = w.data() + t.offset;
+    const std::string layer = t.name.substr(0, t.name.find('.'));
+    if (ends_with(layer, "embedding")) {
+      for (int64_t k = 0; k < n; ++k) at[k] = float(rng.normal());
+    } else if (layer.rfind("encoder_", 0) == 0 || layer.rfind("decoder_", 0) == 0) {
+      // weight_ih (4h, in), weight_hh (4h, h), bias (4h): h units in this direction
+      const float bound = 1.0f / std::sqrt(float(t.shape[0] / 4));
+      const bool bias = ends_with(t.name, ".bias");
+      for (int64_t k = 0; k < n; ++k) at[k] = rng.uniform(-bound, bound) + (bias ? rng.uniform(-bound, bound) : 0.0f);
+    } else if (t.name == "attention.scale") {
+      const float bound = 1.0f / std::sqrt(float(n));
+      for (int64_t k = 0; k < n; ++k) at[k] = rng.uniform(-bound, bound);
+    } else if (ends_with(t.name, ".weight")) {  // Dense (out, in)
+      dense_bound = 1.0f / std::sqrt(float(t.shape[1]));
+      for (int64_t k = 0; k < n; ++k) at[k] = rng.uniform(-dense_bound, dense_bound);
+    } else if (ends_with(t.name, ".bias")) {
+      for (int64_t k = 0; k < n; ++k) at[k] = rng.uniform(-dense_bound, dense_bound);
+    } else {
+      throw Error("init_seq2seq_like_pytorch: the model holds '" + t.name +
+                  "', which seq2seq_model does not make: initialise it yourself");
+    }
+  }
+  model.set_weights(w);
 }
 
 Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed) {

@@ -7,19 +7,6 @@
 
 namespace lstm {
 
-bool all_finite(const float* p, int64_t n) {
-  // |x| as bits: NaN and Inf are the values at or above 0x7f800000. An integer max, so the
-  // loop vectorises (a float reduction would not, without reassociation).
-  uint32_t worst = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    uint32_t bits;
-    std::memcpy(&bits, p + k, sizeof bits);
-    bits &= 0x7fffffffu;
-    worst = bits > worst ? bits : worst;
-  }
-  return worst < 0x7f800000u;
-}
-
 static std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4g", v);

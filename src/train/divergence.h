@@ -4,10 +4,10 @@
 //     1e58 means its errors overflow it, as unscaled targets of 1e29 do),
 //   - its loss exceeds 1e6 times the first batch's (the untrained model was a million times
 //     better: a learning rate far too high),
-//   - a gradient is NaN or Inf (checked before the update is applied), or
+//   - a gradient is NaN or Inf, or
 //   - the update made a weight NaN or Inf.
-// The checks cost one pass over the gradients and one over the weights per batch, next to a
-// forward and backward pass that read every weight T x B times.
+// The checks ride along with the optimizer's passes over the gradients and the weights
+// (optim/optimizer.h: StepCheck).
 #pragma once
 
 #include <cstdint>
@@ -17,9 +17,6 @@
 #include "lstm/optim.h"
 
 namespace lstm {
-
-// Whether every value of p[0..n) is finite (no NaN, no Inf).
-bool all_finite(const float* p, int64_t n);
 
 class DivergenceGuard {
  public:

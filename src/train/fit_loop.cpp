@@ -164,11 +164,12 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       const double batch_loss = e.train_batch(order.data() + start, B);
       std::vector<float>& params = e.params();
       const int64_t P = int64_t(params.size());
-      const std::string broken = guard.check_batch(batch_loss, all_finite(e.grads().data(), P));
+      // the update, then the checks of the batch (a broken one puts the epoch's start back)
+      const StepCheck step = optimizer_step(e.optimizer(), e.optimizer_state(), params.data(), e.grads().data(), P);
+      const std::string broken = guard.check_batch(batch_loss, step.grads_finite);
       if (!broken.empty()) diverged(epoch, batch, broken);
       loss_sum += batch_loss * double(B);
-      optimizer_step(e.optimizer(), e.optimizer_state(), params.data(), e.grads().data(), P);
-      if (!all_finite(params.data(), P))
+      if (!step.params_finite)
         diverged(epoch, batch, "the update made a weight NaN or Inf (finite but enormous gradients)");
       e.weights_changed();
       seen += B;

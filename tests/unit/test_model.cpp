@@ -5,6 +5,7 @@
 
 #include "io/file.h"
 #include "model/model_impl.h"
+#include "optim/optimizer.h"
 #include "train/divergence.h"
 #include "test_util.h"
 
