@@ -237,6 +237,7 @@ struct Translator {
   Vocabulary source_vocabulary, target_vocabulary;
   int64_t max_source_length = 0, max_target_length = 0;  // as trained (0: no limit)
   History history;               // of training (empty after load)
+  double train_seconds = 0.0;    // fit()'s wall time, the held-out decoding left out (0 after load)
   SequenceScores test;           // of training, on the held-out pairs (sequences 0 after load)
   TextPairs test_pairs;          // those pairs, and what the translator made of them
   std::vector<std::string> test_outputs;

@@ -167,7 +167,8 @@ int run_seq2seq_train(const Args& a) {
   if (a.has("test")) o.test = read_pairs(a.str("test"));
   Translator t = train_seq2seq(pairs, o, pairs_path);
   t.save(out);
-  std::printf("test (%lld pairs, beam %d): \n%s", (long long)t.test.sequences, o.decode.beam, t.test.table().c_str());
+  std::printf("trained in %.1f s (%d epochs)\ntest (%lld pairs, beam %d):\n%s", t.train_seconds,
+              t.history.epochs(), (long long)t.test.sequences, o.decode.beam, t.test.table().c_str());
   if (!a.has("report")) return 0;
   ReportContent r;
   r.title = "Sequence to sequence";

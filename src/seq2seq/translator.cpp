@@ -2,6 +2,7 @@
 // padded id tensors, training with bucketing and label smoothing, held-out scores, and the
 // model file with everything decoding needs.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -291,7 +292,9 @@ Translator train_seq2seq(const TextPairs& pairs, const Seq2seqOptions& o, const 
     monitor->verbose = o.verbose > 0;
     fit.callbacks.push_back(monitor);
   }
+  const auto began = std::chrono::steady_clock::now();
   t.history = t.model.fit({X_src, X_tgt}, y, fit);
+  t.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   if (monitor)  // as many entries as epochs run: the best epoch's weights may be kept, not the last
     for (auto& [key, values] : monitor->scores) t.history.history[key] = values;
   t.test_outputs = t.translate(t.test_pairs.sources, o.decode);
