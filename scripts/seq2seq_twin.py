@@ -43,6 +43,9 @@ p.add_argument("--batch-size", type=int, default=64)
 p.add_argument("--lr", type=float, default=0.002)
 p.add_argument("--clipnorm", type=float, default=5.0)
 p.add_argument("--label-smoothing", type=float, default=0.1)
+p.add_argument("--max-tokens", type=int, default=0)
+p.add_argument("--dropout", type=float, default=0.0)
+p.add_argument("--outputs", default="", help="write the test outputs here, one per line")
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--seed", type=int, default=42)
 a = p.parse_args()
@@ -67,13 +70,15 @@ def tokens(text, level):
 class Vocab:
     """Keras's TextVectorization ids: 0 padding, 1 [UNK], then by count, ties by first use."""
 
-    def __init__(self, texts, level):
+    def __init__(self, texts, level, max_tokens=0):
         counts, first = {}, {}
         for t in texts:
             for tok in tokens(t, level):
                 counts[tok] = counts.get(tok, 0) + 1
                 first.setdefault(tok, len(first))
         order = sorted(counts, key=lambda k: (-counts[k], first[k]))
+        if max_tokens > 0:
+            order = order[:max_tokens - 2]
         self.itos = ["", "[UNK]"] + order
         self.stoi = {s: i for i, s in enumerate(self.itos)}
         self.level = level
@@ -87,8 +92,8 @@ class Vocab:
 
 
 train, test = read_pairs(a.pairs), read_pairs(a.test)
-sv = Vocab([s for s, _ in train], a.source_level)
-tv = Vocab([t for _, t in train], a.target_level)
+sv = Vocab([s for s, _ in train], a.source_level, a.max_tokens)
+tv = Vocab([t for _, t in train], a.target_level, a.max_tokens)
 V = len(tv.itos) + 2
 START, END = V - 2, V - 1
 H, E, L = a.units, a.embedding, a.layers
@@ -105,9 +110,10 @@ class Seq2seq(torch.nn.Module):
         self.key = torch.nn.Linear(H, H, bias=False)
         self.attentional = torch.nn.Linear(2 * H, H)
         self.out = torch.nn.Linear(H, V)
+        self.drop = torch.nn.Dropout(a.dropout)
 
     def encode(self, src, ls):
-        packed = pack_padded_sequence(self.src_emb(src), ls, batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(self.drop(self.src_emb(src)), ls, batch_first=True, enforce_sorted=False)
         enc, (h, c) = self.encoder(packed)
         enc, _ = pad_packed_sequence(enc, batch_first=True, total_length=src.shape[1])
         if a.bidirectional:  # (L·2, B, H/2) -> (L, B, H): [forward, backward] per layer
@@ -123,10 +129,10 @@ class Seq2seq(torch.nn.Module):
 
     def forward(self, src, ls, tgt_in, lt):
         enc, state = self.encode(src, ls)
-        packed = pack_padded_sequence(self.tgt_emb(tgt_in), lt, batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(self.drop(self.tgt_emb(tgt_in)), lt, batch_first=True, enforce_sorted=False)
         dec, _ = self.decoder(packed, state)
         dec, _ = pad_packed_sequence(dec, batch_first=True, total_length=tgt_in.shape[1])
-        return self.out(self.attend(dec, enc, self.key(enc), ls))
+        return self.out(self.drop(self.attend(dec, enc, self.key(enc), ls)))
 
     @torch.no_grad()
     def greedy(self, src, ls):
@@ -208,6 +214,58 @@ def edit_distance(x, y):
     return row[len(y)]
 
 
+def ngrams(toks, n):
+    out = {}
+    for i in range(len(toks) - n + 1):
+        g = tuple(toks[i:i + n])
+        out[g] = out.get(g, 0) + 1
+    return out
+
+
+def corpus_bleu(hyps, refs):
+    """sacreBLEU's corpus_bleu(tokenize="none"), smooth "exp": written apart from lstm's."""
+    import math
+    match, total, hl, rl = [0] * 4, [0] * 4, 0, 0
+    for h, r in zip(hyps, refs):
+        hl, rl = hl + len(h), rl + len(r)
+        for n in range(1, 5):
+            hg, rg = ngrams(h, n), ngrams(r, n)
+            match[n - 1] += sum(min(c, rg.get(g, 0)) for g, c in hg.items())
+            total[n - 1] += max(len(h) - n + 1, 0)
+    if min(total) == 0:
+        return 0.0
+    logs, smooth = 0.0, 1.0
+    for m, t in zip(match, total):
+        if m == 0:
+            smooth *= 2
+            logs += math.log(1.0 / (smooth * t))
+        else:
+            logs += math.log(m / t)
+    bp = math.exp(1 - rl / hl) if hl < rl else 1.0
+    return 100 * bp * math.exp(logs / 4)
+
+
+def corpus_chrf(hyps, refs):
+    """sacreBLEU 2's CHRF(): character 6-grams without whitespace, beta 2."""
+    stats = [[0, 0, 0] for _ in range(6)]
+    for h, r in zip(hyps, refs):
+        h, r = "".join(h.split()), "".join(r.split())
+        for n in range(1, 7):
+            hg, rg = ngrams(h, n), ngrams(r, n)
+            stats[n - 1][0] += sum(hg.values())
+            stats[n - 1][1] += sum(rg.values())
+            stats[n - 1][2] += sum(min(c, rg.get(g, 0)) for g, c in hg.items())
+    prec = rec = 0.0
+    orders = 0
+    for nh, nr, nm in stats:
+        if nh > 0 and nr > 0:
+            prec, rec, orders = prec + nm / nh, rec + nm / nr, orders + 1
+    if orders == 0:
+        return 0.0
+    prec, rec = prec / orders, rec / orders
+    return 100 * 5 * prec * rec / (4 * prec + rec) if prec + rec > 0 else 0.0
+
+
 model.eval()
 outputs = []
 t0 = time.perf_counter()
@@ -226,5 +284,10 @@ for (s, ref), out in zip(test, outputs):
     ref_words += len(ref.split())
 print("pytorch %s threads %d: train %.1f s (%d epochs), greedy decode %.1f s" % (
     torch.__version__, a.threads, train_seconds, a.epochs, decode_seconds))
-print("test %d pairs: exact match %.4f, token error rate %.4f, word error rate %.4f" % (
-    len(test), exact / len(test), edits / ref_tokens, word_edits / ref_words))
+print("test %d pairs: exact match %.4f, token error rate %.4f, word error rate %.4f, BLEU-4 %.2f, chrF %.2f" % (
+    len(test), exact / len(test), edits / ref_tokens, word_edits / ref_words,
+    corpus_bleu([o.split() for o in outputs], [r.split() for _, r in test]),
+    corpus_chrf(outputs, [r for _, r in test])))
+if a.outputs:
+    with open(a.outputs, "w", encoding="utf-8") as f:
+        f.write("".join(o + "\n" for o in outputs))

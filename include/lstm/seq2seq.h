@@ -4,7 +4,7 @@
 //   lstm::Seq2seqArchitecture a{.source_vocabulary = 30, .target_vocabulary = 72,
 //                               .attention = lstm::AttentionKind::general};
 //   lstm::Model model = lstm::seq2seq_model(a);        // inputs "source", "target_in"
-//   model.compile(lstm::Adam(), {lstm::LossKind::scce, false, 0.1f});   // label smoothing 0.1
+//   model.compile(lstm::Adam(), {lstm::LossKind::scce, true, 0.1f});   // logits, label smoothing 0.1
 //   model.fit({X_source, X_target_in}, y_target_out, {.epochs = 10, .bucket_by_length = true});
 //
 // Token ids: 0 is padding on both sides (sequences right-padded with 0); the target side's
@@ -49,7 +49,9 @@ namespace lstm {
 //                 v: the attention layer's learned "scale"
 //     then        out = Dense(H, tanh) "attentional" ([ctx, dec])   (Luong's h̃_t; the join is
 //                 the Concatenate "context_and_state")
-//   out -> Dropout "output_dropout" -> Dense(V, softmax) "output": (Tt, V) probabilities
+//   out -> Dropout "output_dropout" -> Dense(V) "output": (Tt, V) logits, to train with
+//          sparse categorical cross-entropy from logits (PyTorch's CrossEntropyLoss); their
+//          softmax is the next token's probabilities
 //
 // Padding: the source's mask leaves padded keys out of the attention and its padded steps out
 // of the encoder (each sequence's final state is its last valid step's); the target's mask
@@ -184,8 +186,8 @@ SequenceScores score_sequences(std::span<const std::string> hypotheses, std::spa
 // monitor_pairs of them, greedily after every epoch (History "test_exact_match",
 // "test_token_error_rate", "test_bleu", "test_chrf"). With validation > 0 that fraction of the
 // training pairs stops training once its loss has not improved for `patience` epochs, the best
-// epoch's weights kept. Training: Adam with global_clipnorm, label-smoothed cross-entropy on
-// the valid target steps, batches bucketed by length (FitOptions::bucket_by_length).
+// epoch's weights kept. Training: Adam with global_clipnorm, label-smoothed cross-entropy from
+// the logits on the valid target steps, batches bucketed by length (FitOptions::bucket_by_length).
 //
 // Tokens a vocabulary lacks read as [UNK] (id 1); a source with no token at all is refused.
 

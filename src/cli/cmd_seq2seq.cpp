@@ -1,5 +1,6 @@
 // lstm seq2seq train | translate | evaluate: encoder-decoder models from files of text pairs
 // (lstm/seq2seq.h).
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -69,6 +70,17 @@ std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
+}
+
+// The copy-the-source baseline's BLEU and chrF: what translating nothing scores.
+std::string copy_baseline(const Translator& t, const TextPairs& pairs) {
+  std::vector<std::string> sources, references;
+  for (size_t k = 0; k < pairs.sources.size(); ++k) {
+    sources.push_back(t.reference(pairs.sources[k]));  // read as the target side reads text
+    references.push_back(t.reference(pairs.targets[k]));
+  }
+  const SequenceScores c = score_sequences(sources, references, t.target_vocabulary.level());
+  return "copy-the-source baseline: BLEU-4 " + fixed(c.bleu, 2) + ", chrF " + fixed(c.chrf, 2) + "\n";
 }
 
 }  // namespace
@@ -167,8 +179,9 @@ int run_seq2seq_train(const Args& a) {
   if (a.has("test")) o.test = read_pairs(a.str("test"));
   Translator t = train_seq2seq(pairs, o, pairs_path);
   t.save(out);
-  std::printf("trained in %.1f s (%d epochs)\ntest (%lld pairs, beam %d):\n%s", t.train_seconds,
-              t.history.epochs(), (long long)t.test.sequences, o.decode.beam, t.test.table().c_str());
+  std::printf("trained in %.1f s (%d epochs)\ntest (%lld pairs, beam %d):\n%s%s", t.train_seconds,
+              t.history.epochs(), (long long)t.test.sequences, o.decode.beam, t.test.table().c_str(),
+              copy_baseline(t, t.test_pairs).c_str());
   if (!a.has("report")) return 0;
   ReportContent r;
   r.title = "Sequence to sequence";
@@ -239,8 +252,17 @@ int run_seq2seq_evaluate(const Args& a) {
   Translator t = Translator::load(a.required("model"));
   const TextPairs pairs = read_pairs(a.required("pairs"));
   std::vector<std::string> outputs;
-  const SequenceScores s = t.evaluate(pairs, decode_options(a), &outputs);
+  const DecodeOptions d = decode_options(a);
+  const auto began = std::chrono::steady_clock::now();
+  const SequenceScores s = t.evaluate(pairs, d, &outputs);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  int64_t tokens = 0;  // output tokens, the end token left out
+  for (const std::string& o : outputs)
+    tokens += int64_t(t.target_vocabulary.level() == TextLevel::word ? split_words(o).size() : split_characters(o).size());
   std::fputs(s.table().c_str(), stdout);
+  std::fputs(copy_baseline(t, pairs).c_str(), stdout);
+  std::printf("decoded in %.2f s (beam %d): %.0f sources/s, %.0f output tokens/s\n", seconds, d.beam,
+              double(pairs.sources.size()) / seconds, double(tokens) / seconds);
   if (a.has("out")) {
     std::string tsv;
     for (size_t k = 0; k < outputs.size(); ++k) tsv += pairs.sources[k] + "\t" + pairs.targets[k] + "\t" + outputs[k] + "\n";

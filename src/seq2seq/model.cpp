@@ -157,7 +157,7 @@ Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed) {
     out = named(Dense(H, {.activation = Activation::tanh}), "attentional")(named(Concatenate(), "context_and_state")({ctx, y}));
   }
   out = dropout(out, "output_dropout");
-  out = named(Dense(int(a.target_vocabulary), {.activation = Activation::softmax}), "output")(out);
+  out = named(Dense(int(a.target_vocabulary)), "output")(out);  // logits
   return Model({encoder.source, target_in}, out, {.name = "seq2seq", .seed = seed});
 }
 

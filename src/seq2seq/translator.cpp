@@ -276,7 +276,7 @@ Translator train_seq2seq(const TextPairs& pairs, const Seq2seqOptions& o, const 
 
   if (o.init == Seq2seqInit::pytorch) init_seq2seq_like_pytorch(t.model, o.seed);
   t.model.compile(Adam({.learning_rate = o.learning_rate, .global_clipnorm = o.clipnorm}),
-                  Loss{LossKind::scce, false, o.label_smoothing});
+                  Loss{LossKind::scce, true, o.label_smoothing});
   FitOptions fit{.epochs = o.epochs, .batch_size = o.batch_size,
                  .validation_split = double(n_val) / double(n_train), .verbose = o.verbose,
                  .bucket_by_length = true};

@@ -13,7 +13,8 @@ with lstm's functional API, layer for layer under the same names:
   seq2seq_<attention>  lstm::seq2seq_model (lstm/seq2seq.h) for each attention kind: stacked
               or bidirectional encoders whose final states start the decoder's layers, Luong's
               dot and general scores, Bahdanau's additive score, Luong's attentional layer
-              tanh(W[ctx, dec]), softmax output; label-smoothed cross-entropy on valid steps.
+              tanh(W[ctx, dec]), logits out; PyTorch's CrossEntropyLoss with label smoothing on
+              the valid steps.
   two_heads   sequences (Masking) and vectors in; a per-step head on an LSTM's sequence and a
               per-sample head on Add(GRU's last state, Dense(vectors)); mse + 0.5 * mse.
 
@@ -194,17 +195,14 @@ class Seq2seq(torch.nn.Module):
             a = torch.softmax(scores.masked_fill(~keys, float("-inf")), -1)
             ctx = (a @ enc) * (torch.arange(tgt.shape[1])[None, :, None] < lt[:, None, None])
             out = torch.tanh(self.attentional(torch.cat([ctx, y], 2)))
-        return [torch.softmax(self.output(out), -1)], [lt]
+        return [self.output(out)], [lt]  # logits
 
     @classmethod
     def loss(cls, preds, ys, masks):
-        p, y, lt = preds[0], ys[0], masks[0]
-        valid = torch.arange(p.shape[1])[None, :] < lt[:, None]
-        logp = torch.log(p.clamp(1e-7, 1.0))
-        nll = -logp.gather(2, y.long()[..., None])[..., 0]
-        smooth = -logp.mean(2)  # PyTorch's CrossEntropyLoss(label_smoothing): ε·mean_k(-log p_k)
-        e = cls.SMOOTHING
-        return ((1 - e) * nll + e * smooth)[valid].mean()
+        z, y, lt = preds[0], ys[0], masks[0]
+        valid = torch.arange(z.shape[1])[None, :] < lt[:, None]
+        loss = torch.nn.CrossEntropyLoss(label_smoothing=cls.SMOOTHING)
+        return loss(z[valid], y[valid].long())
 
     @classmethod
     def data(cls, rng):

@@ -141,7 +141,7 @@ TEST(Bucketing, ATrimmedBatchTrainsAsTheWholePaddedOne) {
   for (int bucket = 0; bucket < 2; ++bucket) {
     Model m = seq2seq_model({.source_vocabulary = 7, .target_vocabulary = 6, .embedding = 3, .units = 4,
                              .bidirectional = true, .attention = AttentionKind::dot});
-    m.compile(SGD({.learning_rate = 0.5f}), {LossKind::scce, false, 0.1f});
+    m.compile(SGD({.learning_rate = 0.5f}), {LossKind::scce, true, 0.1f});
     const History h = m.fit({src, tgt_in}, tgt_out,
                             {.epochs = 3, .batch_size = 9, .shuffle = false, .verbose = 0, .bucket_by_length = bucket == 1});
     weights[bucket] = m.get_weights(), loss[bucket] = h.history.at("loss").back();
@@ -154,7 +154,7 @@ TEST(Bucketing, BatchesOfSimilarLengthTrainAndUnmaskedModelsAreRefused) {
   Tensor src, tgt_in, tgt_out;
   padded_pairs(64, 12, 10, src, tgt_in, tgt_out);
   Model m = seq2seq_model({.source_vocabulary = 7, .target_vocabulary = 6, .embedding = 3, .units = 4});
-  m.compile(Adam(), loss::sparse_categorical_crossentropy);
+  m.compile(Adam(), loss::sparse_categorical_crossentropy_from_logits);
   const History h = m.fit({src, tgt_in}, tgt_out, {.epochs = 4, .batch_size = 8, .verbose = 0, .bucket_by_length = true});
   const std::vector<double>& l = h.history.at("loss");
   EXPECT_LT(l.back(), l.front());  // it learns (the targets' token frequencies at least)
@@ -175,7 +175,7 @@ Model peaky_model(const Seq2seqArchitecture& a, uint64_t seed, float factor = 3.
 }
 
 // log P(target, end | source) from the training graph, teacher-forced: [start, target] in,
-// the probabilities of [target, end] out.
+// the log-softmax of the logits at [target, end] out.
 double graph_log_probability(Model& m, const std::vector<int64_t>& source, const std::vector<int64_t>& target,
                              int64_t start, int64_t end) {
   const int64_t Ls = int64_t(source.size()), T = int64_t(target.size()) + 1;
@@ -183,10 +183,14 @@ double graph_log_probability(Model& m, const std::vector<int64_t>& source, const
   for (int64_t s = 0; s < Ls; ++s) src[s] = float(source[size_t(s)]);
   tgt[0] = float(start);
   for (int64_t t = 1; t < T; ++t) tgt[t] = float(target[size_t(t - 1)]);
-  const Tensor p = m.predict({src, tgt})[0];  // [1, T, V]
-  const int64_t V = p.dim(2);
+  const Tensor z = m.predict({src, tgt})[0];  // [1, T, V] logits
+  const int64_t V = z.dim(2);
   double total = 0.0;
-  for (int64_t t = 0; t < T; ++t) total += std::log(double(p[t * V + (t + 1 < T ? target[size_t(t)] : end)]));
+  for (int64_t t = 0; t < T; ++t) {
+    double sum = 0.0;
+    for (int64_t v = 0; v < V; ++v) sum += std::exp(double(z[t * V + v]));
+    total += double(z[t * V + (t + 1 < T ? target[size_t(t)] : end)]) - std::log(sum);
+  }
   return total;
 }
 
