@@ -8,6 +8,10 @@
 #   scripts/install-deps.sh fuzz    build + clang, libFuzzer and LLVM's OpenMP, for scripts/fuzz.sh
 #   scripts/install-deps.sh music   build + the MIDI songs of Debian's openttd-openmsx (GPL-2, so
 #                                   installed here, never committed), for lstm music train
+#   scripts/install-deps.sh translation  build + French message catalogues (iso-codes' country,
+#                                   language and currency names, glibc's and gettext's messages;
+#                                   GPL/LGPL, read at run time, never committed), for
+#                                   scripts/translation_data.py
 set -euo pipefail
 what=${1:-build}
 packages=(g++ cmake make nlohmann-json3-dev libdnnl-dev)
@@ -17,10 +21,12 @@ elif [ "$what" = fuzz ]; then
   packages+=(clang libclang-rt-dev libomp-dev)
 elif [ "$what" = music ]; then
   packages+=(openttd-openmsx)   # /usr/share/games/openttd/baseset/openmsx/*.mid
+elif [ "$what" = translation ]; then
+  packages+=(iso-codes libc-l10n gettext)   # /usr/share/locale/fr/LC_MESSAGES/*.mo
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|bench|fuzz|music]" >&2
+  echo "usage: $0 [build|test|bench|fuzz|music|translation]" >&2
   exit 2
 fi
 missing=()

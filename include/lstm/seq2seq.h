@@ -199,6 +199,8 @@ struct TextPairs {
   std::vector<std::string> sources, targets;
 };
 TextPairs read_pairs(const std::string& path);
+// The same on a file's bytes; `what` names it in messages.
+TextPairs parse_pairs(std::string_view text, const std::string& what);
 
 // Initial weights: `pytorch` (the default) draws as PyTorch's modules do - embeddings N(0, 1),
 // LSTM weights U(-1/sqrt(h), 1/sqrt(h)) for h units per direction (the bias the sum of two

@@ -13,9 +13,13 @@
 //   dot:       dQ = s·dS·K,  dK = s·dSᵀ·Q,  ds = Σ dS ⊙ R
 //   additive:  G[i, j, d] = dS[i, j]·s_d·(1 − U²):  dQ[i] = Σ_j G,  dK[j] = Σ_i G,
 //              ds_d = Σ_ij dS[i, j]·U[i, j, d]
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include <omp.h>
+
+#include "core/threads.h"
 #include "gemm/gemm.h"
 #include "graph/graph.h"
 #include "layers/init.h"
@@ -44,12 +48,21 @@ class AttentionOp final : public Op {
     const int64_t B = pass.B, Tq = in[0].T, Tv = in[1].T;
     raw_ = ws.kept.take(B * Tq * Tv), a_ = ws.kept.take(B * Tq * Tv);
     u_ = score_ == Score::additive ? ws.kept.take(B * Tq * Tv * D_) : nullptr;
-    da_ = ws.grad.take(Tq * Tv);
+    planned_threads_ = num_threads();
+    da_ = ws.grad.take(planned_threads_ * Tq * Tv);  // one (Tq, Tv) scratch per thread
+  }
+
+  // Threads for the loops over samples: each sample's products are small, so the samples are
+  // what splits (each written by one thread; sums over samples taken in sample order after).
+  // Never more than the plan made scratch for.
+  int sample_threads(int64_t B, int64_t work) const {
+    return int(std::min<int64_t>({B, threads_for_elements(work), planned_threads_}));
   }
 
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const Value &q = in[0], &v = in[1], &k = in.size() > 2 ? in[2] : in[1];
     const int64_t B = pass.B, Tq = q.T, Tv = v.T, D = q.F, Dv = v.F;
+#pragma omp parallel for num_threads(sample_threads(B, B * Tq * Tv * std::max(D, Dv))) schedule(static)
     for (int64_t b = 0; b < B; ++b) {
       float *R = raw_ + b * Tq * Tv, *A = a_ + b * Tq * Tv;
       scores(q.data + b * D, B * D, k.data + b * k.F, B * k.F, Tq, Tv, D, R,
@@ -88,11 +101,14 @@ class AttentionOp final : public Op {
     // the key's gradient goes to its own tensor, or is added to the value's when it is the value
     const float beta_k = own_key || !dv ? 0.0f : 1.0f;
     const float* dO = dout[0];  // padded query steps: A is zero there, so they add nothing
-    if (score_ == Score::additive) ds_.assign(size_t(D), 0.0);
-    double dscale = 0.0;
+    // ∂L/∂scale per sample, summed in sample order after the loop: (B, 1) dot, (B, D) additive
+    const int64_t per = !use_scale_ ? 0 : score_ == Score::dot ? 1 : D;
+    ds_.assign(size_t(B * per), 0.0);
+#pragma omp parallel for num_threads(sample_threads(B, B * Tq * Tv * std::max(D, Dv))) schedule(static)
     for (int64_t b = 0; b < B; ++b) {
       const float *R = raw_ + b * Tq * Tv, *A = a_ + b * Tq * Tv;
-      float* dS = da_;
+      float* dS = da_ + int64_t(omp_get_thread_num()) * Tq * Tv;
+      double* dsb = ds_.data() + b * per;
       gemm(false, true, Tq, Tv, Dv, 1.0f, dO + b * Dv, B * Dv, v.data + b * Dv, B * Dv, 0.0f, dS, Tv);
       if (dv) gemm(true, false, Tv, Dv, Tq, 1.0f, A, Tv, dO + b * Dv, B * Dv, 0.0f, dv + b * Dv, B * Dv);
       for (int64_t i = 0; i < Tq; ++i) {  // dA -> dS in place
@@ -104,7 +120,7 @@ class AttentionOp final : public Op {
       }
       if (score_ == Score::dot) {
         const float s = use_scale_ ? params_[0] : 1.0f;
-        for (int64_t i = 0; use_scale_ && i < Tq * Tv; ++i) dscale += double(dS[i]) * R[i];
+        for (int64_t i = 0; use_scale_ && i < Tq * Tv; ++i) dsb[0] += double(dS[i]) * R[i];
         if (dq) gemm(false, false, Tq, D, Tv, s, dS, Tv, k.data + b * k.F, B * k.F, 0.0f, dq + b * D, B * D);
         if (dk) gemm(true, false, Tv, D, Tq, s, dS, Tv, q.data + b * D, B * D, beta_k, dk + b * k.F, B * k.F);
         continue;
@@ -124,13 +140,15 @@ class AttentionOp final : public Op {
             const float sd = use_scale_ ? params_[d] : 1.0f, gd = g * sd * (1.0f - u[d] * u[d]);
             if (dqb) dqb[i * B * D + d] += gd;
             if (dkb) dkb[j * B * k.F + d] += gd;
-            if (use_scale_) ds_[size_t(d)] += double(g) * u[d];
+            if (use_scale_) dsb[d] += double(g) * u[d];
           }
         }
     }
-    if (score_ == Score::dot && use_scale_) grads_[0] += float(dscale);
-    if (score_ == Score::additive && use_scale_)
-      for (int64_t d = 0; d < D; ++d) grads_[d] += float(ds_[size_t(d)]);
+    for (int64_t d = 0; d < per; ++d) {
+      double sum = 0.0;
+      for (int64_t b = 0; b < B; ++b) sum += ds_[size_t(b * per + d)];
+      grads_[d] += float(sum);
+    }
   }
 
  private:
@@ -154,7 +172,8 @@ class AttentionOp final : public Op {
   const bool use_scale_;
   const int64_t D_;
   float *raw_ = nullptr, *a_ = nullptr, *u_ = nullptr, *da_ = nullptr;  // (B, Tq, Tv) scores and A; (B, Tq, Tv, D) U; (Tq, Tv)
-  std::vector<double> ds_;               // (D) additive: ∂L/∂s, summed in double
+  std::vector<double> ds_;               // (B, 1) or (B, D): ∂L/∂scale per sample, in double
+  int64_t planned_threads_ = 1;          // the threads da_ holds scratch for
 };
 
 class AttentionRoom final : public Room {

@@ -77,8 +77,9 @@ nlohmann::json architecture_json(const Seq2seqArchitecture& a) {
 
 }  // namespace
 
-TextPairs read_pairs(const std::string& path) {
-  const std::string text = read_file(path, "pairs");
+TextPairs read_pairs(const std::string& path) { return parse_pairs(read_file(path, "pairs"), path); }
+
+TextPairs parse_pairs(std::string_view text, const std::string& path) {
   TextPairs pairs;
   size_t at = 0;
   for (int64_t line = 1; at < text.size(); ++line) {
