@@ -84,7 +84,8 @@ Model seq2seq_model(const Seq2seqArchitecture& a, uint64_t seed = 42);
 // name); the decoder then advances every hypothesis of the batch one token per step: the
 // target embedding, the LSTM layers (the fused step kernel), the attention over that source's
 // valid steps, the attentional and output layers, log-softmax. Its buffers are sized once per
-// batch; a step allocates nothing.
+// batch, so a step allocates nothing of its own (the GEMM library may keep scratch of its own;
+// the beam's bookkeeping holds each hypothesis's tokens).
 //
 // Beam search keeps the `beam` best hypotheses of each source: every live one extended by every
 // token (padding and the start token excepted), the candidates ranked by log P; an end token
