@@ -286,5 +286,9 @@ TextClassifier train_text_classifier(const LabeledTexts& data, const ClassifierO
 // Throws lstm::Error "<what> is not UTF-8: byte 0xC3 at offset 1,204 ... save it as UTF-8" at
 // the first byte that does not start or continue a well-formed sequence.
 void check_utf8(std::string_view text, const std::string& what);
+// The lines of a text file's bytes: split at '\n', a line's trailing '\r' dropped; a last line
+// without a newline counts, and a text ending in '\n' has no empty line after it. Views into
+// `text`.
+std::vector<std::string_view> split_lines(std::string_view text);
 
 }  // namespace lstm

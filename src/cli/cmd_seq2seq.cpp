@@ -54,14 +54,9 @@ Standardize standardize(const Args& a, const std::string& name) {
 std::vector<std::string> read_lines(const std::string& path) {
   const std::string text = read_file(path, "sources");
   std::vector<std::string> lines;
-  for (size_t at = 0; at < text.size();) {
-    size_t eol = text.find('\n', at);
-    if (eol == std::string::npos) eol = text.size();
-    std::string line = text.substr(at, eol - at);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  for (const std::string_view line : split_lines(text)) {
     check_utf8(line, path + " line " + std::to_string(lines.size() + 1));
-    lines.push_back(std::move(line));
-    at = eol + 1;
+    lines.emplace_back(line);
   }
   return lines;
 }

@@ -81,14 +81,9 @@ TextPairs read_pairs(const std::string& path) { return parse_pairs(read_file(pat
 
 TextPairs parse_pairs(std::string_view text, const std::string& path) {
   TextPairs pairs;
-  size_t at = 0;
-  for (int64_t line = 1; at < text.size(); ++line) {
-    size_t eol = text.find('\n', at);
-    if (eol == std::string::npos) eol = text.size();
-    std::string_view row(text.data() + at, eol - at);
-    at = eol + 1;
-    if (!row.empty() && row.back() == '\r') row.remove_suffix(1);
-    const std::string where = path + " line " + std::to_string(line);
+  int64_t line = 0;
+  for (const std::string_view row : split_lines(text)) {
+    const std::string where = path + " line " + std::to_string(++line);
     check_utf8(row, where);
     const size_t tab = row.find('\t');
     if (tab == std::string::npos || row.find('\t', tab + 1) != std::string::npos) {

@@ -48,6 +48,19 @@ std::string with_commas(size_t n) {
 
 }  // namespace
 
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  for (size_t at = 0; at < text.size();) {
+    size_t eol = text.find('\n', at);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(at, eol - at);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    lines.push_back(line);
+    at = eol + 1;
+  }
+  return lines;
+}
+
 void check_utf8(std::string_view text, const std::string& what) {
   for (size_t at = 0; at < text.size();) {
     const size_t n = utf8_sequence_length(text, at);
