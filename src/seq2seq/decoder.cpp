@@ -54,7 +54,7 @@ struct Seq2seqDecoder::Impl {
   std::vector<int64_t> source_len;  // (N)
   std::vector<std::vector<float>> h, c, h_next, c_next;  // per layer (R, H)
   std::vector<float> x, query, scores, joined, attended, logp;  // (R, E), (R, H), (R, Ts), (R, 2H), (R, H), (R, V)
-  std::vector<int64_t> row_source, row_token, parent;
+  std::vector<int64_t> row_source, row_token, parent, next_source;  // (R) each
 
   Impl(const Model& model, const Seq2seqArchitecture& arch, int64_t start_id, int64_t end_id)
       : a(arch), start(start_id), end(end_id), H(arch.units), E(arch.embedding), V(arch.target_vocabulary),
@@ -157,7 +157,7 @@ struct Seq2seqDecoder::Impl {
     joined.assign(rows * size_t(2 * H), 0.0f);
     attended.assign(rows * size_t(H), 0.0f);
     logp.assign(rows * size_t(V), 0.0f);
-    row_source.assign(rows, 0), row_token.assign(rows, start), parent.assign(rows, 0);
+    row_source.assign(rows, 0), row_token.assign(rows, start), parent.assign(rows, 0), next_source.assign(rows, 0);
     R = N;
     for (int64_t r = 0; r < R; ++r) row_source[size_t(r)] = r;
   }
@@ -317,11 +317,9 @@ struct Seq2seqDecoder::Impl {
         }
         hyps = std::move(next);
       }
-      // row_source of the new rows, from their parents (read before reorder overwrites nothing:
-      // row_source is only read here and in step)
-      std::vector<int64_t> sources_of(static_cast<size_t>(rows));
-      for (int64_t i = 0; i < rows; ++i) sources_of[size_t(i)] = row_source[size_t(parent[size_t(i)])];
-      std::copy(sources_of.begin(), sources_of.end(), row_source.begin());
+      // row_source of the new rows, from their parents'
+      for (int64_t i = 0; i < rows; ++i) next_source[size_t(i)] = row_source[size_t(parent[size_t(i)])];
+      std::copy(next_source.begin(), next_source.begin() + rows, row_source.begin());
       reorder(rows);
     }
     return result;
