@@ -48,12 +48,11 @@ void lstm_pack_forward(const float* w_ih, int64_t Kx, const float* w_hh, int64_t
 void lstm_pack_backward(const float* w_hh, int64_t H, float* packed) {
 #pragma omp parallel for num_threads(threads_for_elements(4 * H * H)) schedule(static)
   for (int64_t jb = 0; jb < lstm_backward_blocks(H); ++jb)
-    for (int64_t n = 0; n < 4 * H; ++n) {
+    for (int64_t n = 0; n < 4 * H; ++n) {  // a row's units j0 .. j0 + 63, zeros past H
       float* row = packed + (jb * 4 * H + n) * kTile;
-      for (int64_t l = 0; l < kTile; ++l) {
-        const int64_t j = jb * kBackwardBlock + l;
-        row[l] = j < H ? w_hh[n * H + j] : 0.0f;
-      }
+      const int64_t j0 = jb * kBackwardBlock, have = std::min(kTile, H - j0);
+      std::memcpy(row, w_hh + n * H + j0, sizeof(float) * size_t(have));
+      std::fill(row + have, row + kTile, 0.0f);
     }
 }
 
