@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include "core/threads.h"
 #include "lstm/error.h"
 
@@ -195,6 +197,40 @@ double clip_by_global_norm(float* grads, int64_t n, double max_norm) {
   return norm;
 }
 
+namespace {
+
+struct AdamStep {
+  float b1, b2, bc2_sqrt, step_size, decay, epsilon;
+  double coef;  // global-norm clipping (1: none)
+};
+
+// Adam on elements begin..end; returns the largest |p| after it as bits (as all_finite). The
+// loop is built three times - AVX-512, AVX2, the baseline - and the best the CPU has is chosen
+// when the library loads; contraction is off for this file (CMakeLists.txt), so every version
+// gives the same bits.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+uint32_t adam_range(const AdamStep& a, float* p, float* m, float* v, const float* g, int64_t begin, int64_t end) {
+  const float b1 = a.b1, b2 = a.b2, bc2_sqrt = a.bc2_sqrt, step_size = a.step_size, decay = a.decay,
+              eps = a.epsilon;
+  const double coef = a.coef;
+  const bool clip = coef < 1.0;
+  uint32_t worst = 0;
+  for (int64_t k = begin; k < end; ++k) {
+    const float gk = clip ? float(g[k] * coef) : g[k];
+    p[k] *= decay;
+    m[k] = b1 * m[k] + (1.0f - b1) * gk;
+    v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
+    p[k] -= step_size * m[k] / (std::sqrt(v[k]) / bc2_sqrt + eps);
+    uint32_t bits;
+    std::memcpy(&bits, p + k, sizeof bits);
+    bits &= 0x7fffffffu;
+    worst = bits > worst ? bits : worst;
+  }
+  return worst;
+}
+
+}  // namespace
+
 StepCheck optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float* g, int64_t n) {
   StepCheck check;
   double coef = 1.0;  // global-norm clipping: Adam applies it in its loop, the others here
@@ -232,24 +268,17 @@ StepCheck optimizer_step(const Optimizer& o, OptimizerState& s, float* p, float*
       break;
     case OptimizerKind::adam:
     case OptimizerKind::adamw: {
-      const float b1 = o.beta_1, b2 = o.beta_2;
-      const float bc1 = float(1.0 - std::pow(double(b1), double(s.step)));
-      const float bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(b2), double(s.step))));
-      const float step_size = lr / bc1;
-      const float decay = o.kind == OptimizerKind::adamw ? 1.0f - lr * o.weight_decay : 1.0f;
-      const bool clip = coef < 1.0;
+      AdamStep a;
+      a.b1 = o.beta_1, a.b2 = o.beta_2;
+      a.bc2_sqrt = float(std::sqrt(1.0 - std::pow(double(a.b2), double(s.step))));
+      a.step_size = lr / float(1.0 - std::pow(double(a.b1), double(s.step)));
+      a.decay = o.kind == OptimizerKind::adamw ? 1.0f - lr * o.weight_decay : 1.0f;
+      a.epsilon = o.epsilon, a.coef = coef;
       uint32_t worst = 0;  // the largest |p| as bits, as all_finite
-#pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static) reduction(max : worst)
-      for (int64_t k = 0; k < n; ++k) {
-        const float gk = clip ? float(g[k] * coef) : g[k];
-        p[k] *= decay;
-        m[k] = b1 * m[k] + (1.0f - b1) * gk;
-        v[k] = b2 * v[k] + (1.0f - b2) * gk * gk;
-        p[k] -= step_size * m[k] / (std::sqrt(v[k]) / bc2_sqrt + o.epsilon);
-        uint32_t bits;
-        std::memcpy(&bits, p + k, sizeof bits);
-        bits &= 0x7fffffffu;
-        worst = bits > worst ? bits : worst;
+#pragma omp parallel num_threads(threads_for_elements(n)) reduction(max : worst)
+      {
+        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        worst = adam_range(a, p, m, v, g, n * t / nt, n * (t + 1) / nt);
       }
       check.params_finite = worst < 0x7f800000u;
       return check;
