@@ -44,9 +44,18 @@ void activation_forward(float* y, int64_t R, int64_t Out, Activation act) {
 void activation_backward(const float* y, const float* dy, float* dz, int64_t R, int64_t Out,
                          Activation act) {
   const int64_t n = R * Out;
-  if (act != Activation::softmax) {
-    for (int64_t k = 0; k < n; ++k) dz[k] = dy[k] * activation_slope(act, y[k]);
-    return;
+  // one loop per activation, each with a constant act, so that it vectorises
+  auto slopes = [&]<Activation A>() {
+#pragma omp parallel for num_threads(threads_for_elements(n)) schedule(static)
+    for (int64_t k = 0; k < n; ++k) dz[k] = dy[k] * activation_slope(A, y[k]);
+  };
+  switch (act) {
+    case Activation::linear: slopes.template operator()<Activation::linear>(); return;
+    case Activation::relu: slopes.template operator()<Activation::relu>(); return;
+    case Activation::sigmoid: slopes.template operator()<Activation::sigmoid>(); return;
+    case Activation::tanh: slopes.template operator()<Activation::tanh>(); return;
+    case Activation::hard_sigmoid: slopes.template operator()<Activation::hard_sigmoid>(); return;
+    case Activation::softmax: break;
   }
   for (int64_t r = 0; r < R; ++r) {
     const float* yr = y + r * Out;
