@@ -15,6 +15,11 @@
 // label_smoothing ε (cce and scce): the target distribution is (1 - ε)·y + ε/E, so the loss is
 //   (1 - ε)·(the loss above) + ε·mean_k(-log p_k)  (Keras's CategoricalCrossentropy(label_smoothing),
 //   PyTorch's CrossEntropyLoss(label_smoothing)); with probabilities, every p_k clipped as above.
+//   ctc   -log P(target sequence | the output sequence), mean over samples (Keras 3's CTC loss;
+//         PyTorch's ctc_loss(log_softmax(z), blank = 0, reduction = 'sum') / N): the output is
+//         a sequence of logits [N, T, C] with class 0 the blank, the target [N, L] label ids in
+//         1..C-1 right-padded with 0; a sample's frames are its valid steps. Always from logits.
+//         Equations, decoding and the frames a target needs: lstm/ctc.h.
 // Same numbers as PyTorch's MSELoss, L1Loss, BCELoss / BCEWithLogitsLoss and CrossEntropyLoss
 // (logits) with reduction='mean', away from the clipping bounds.
 #pragma once
@@ -23,7 +28,7 @@
 
 namespace lstm {
 
-enum class LossKind { mse, mae, bce, cce, scce };
+enum class LossKind { mse, mae, bce, cce, scce, ctc };
 
 struct Loss {
   LossKind kind = LossKind::mse;
@@ -31,7 +36,7 @@ struct Loss {
   float label_smoothing = 0.0f;  // cce and scce only, in [0, 1)
 };
 
-// "mse", "mae", "bce", "cce", "scce" (long Keras names accepted too, e.g.
+// "mse", "mae", "bce", "cce", "scce", "ctc" (ctc always from logits; long Keras names accepted too, e.g.
 // "mean_squared_error"); throws lstm::Error listing the valid names.
 Loss loss_from_name(const std::string& name, bool from_logits = false);
 std::string loss_name(const Loss& loss);
@@ -47,6 +52,7 @@ inline constexpr Loss categorical_crossentropy{LossKind::cce, false};
 inline constexpr Loss categorical_crossentropy_from_logits{LossKind::cce, true};
 inline constexpr Loss sparse_categorical_crossentropy{LossKind::scce, false};
 inline constexpr Loss sparse_categorical_crossentropy_from_logits{LossKind::scce, true};
+inline constexpr Loss ctc{LossKind::ctc, true};
 }  // namespace loss
 
 }  // namespace lstm

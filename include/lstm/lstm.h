@@ -24,6 +24,7 @@
 #pragma once
 
 #include "lstm/cell.h"
+#include "lstm/ctc.h"
 #include "lstm/error.h"
 #include "lstm/functional.h"
 #include "lstm/io.h"

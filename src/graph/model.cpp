@@ -387,6 +387,10 @@ void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, Compil
     if (losses[k].kind == LossKind::scce && s.spec.F < 2)
       throw Error("compile: output " + m.outputs[k].name() + " has " + std::to_string(s.spec.F) +
                   " unit, but sparse categorical cross-entropy needs one unit per class (at least 2)");
+    if (losses[k].kind == LossKind::ctc && (!s.spec.seq || s.spec.F < 2))
+      throw Error("compile: output " + m.outputs[k].name() + " is " + spec_string(s.spec) +
+                  ", but the CTC loss needs a sequence of logits over the blank and at least one label "
+                  "([T, C], C >= 2): return_sequences = true on the last recurrent layer, then Dense(C)");
   }
   optimizer_check(optimizer);
   m.optimizer = optimizer;
@@ -474,6 +478,14 @@ void Model::Impl::check_y(const TensorList& x, const TensorList& y) const {
   const int64_t N = x[0].dim(0);
   for (size_t k = 0; k < output_slots.size(); ++k) {
     const ValueSpec& s = slots[size_t(output_slots[k])].spec;
+    if (losses[k].kind == LossKind::ctc) {  // label sequences: [N, L], checked with the lengths
+      if (y[k].rank() != 2 || y[k].dim(0) != N)
+        throw Error("the target of output " + outputs[k].name() + " has shape " + y[k].shape_string() +
+                    " but the CTC loss takes label sequences [N, L] (N = " + std::to_string(N) +
+                    "): label ids 1.." + std::to_string(s.F - 1) + ", each row right-padded with 0");
+      check_finite(y[k], "the target of output " + outputs[k].name());
+      continue;
+    }
     const int64_t W = loss_target_width(losses[k], s.F);
     std::vector<int64_t> want = {N, out_steps(k, x), W};
     if (!s.seq) want.erase(want.begin() + 1);
@@ -485,6 +497,20 @@ void Model::Impl::check_y(const TensorList& x, const TensorList& y) const {
                   spec_string(s) + ", so it needs " + shape_string(want));
     check_finite(y[k], name);
     loss_check_targets(losses[k], y[k].data(), y[k].size(), s.F, name.c_str());
+  }
+}
+
+void Model::Impl::check_ctc_targets(const TensorList& x, const TensorList& y,
+                                    const std::vector<std::vector<int64_t>>& lengths) const {
+  for (size_t k = 0; k < output_slots.size(); ++k) {
+    if (losses[k].kind != LossKind::ctc) continue;
+    const ValueSpec& s = slots[size_t(output_slots[k])].spec;
+    const int m = s.mask_of ? input_index(s.mask_of) : -1;
+    const std::vector<int64_t>* L = m >= 0 && !lengths[size_t(m)].empty() ? &lengths[size_t(m)] : nullptr;
+    const int64_t steps = out_steps(k, x);
+    const std::string name = "the target of output " + outputs[k].name();
+    ctc_check_targets(y[k].data(), y[k].dim(0), y[k].dim(1), s.F,
+                      [&](int64_t n) { return L ? (*L)[size_t(n)] : steps; }, name.c_str());
   }
 }
 
@@ -779,6 +805,20 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
   for (size_t k = 0; k < output_slots.size(); ++k) {
     Slot& s = slots[size_t(output_slots[k])];
     const Value& v = s.value;
+    if (losses[k].kind == LossKind::ctc) {  // whole label sequences, per sample
+      const int64_t L = y[k].dim(1);
+      if (int64_t(ctc_target.size()) < B * L) ctc_target.resize(size_t(B * L));
+      for (int64_t b = 0; b < B; ++b)
+        std::memcpy(ctc_target.data() + b * L, y[k].data() + rows[size_t(b)] * L, sizeof(float) * size_t(L));
+      float* d = backward ? s.grad : nullptr;
+      const double value = ctc_batch_loss(v.data, v.T, B, v.F, v.lengths, ctc_target.data(), L, d);
+      if (per_output) (*per_output)[k] += value * double(B);
+      total += loss_weights[k] * value;
+      if (d && loss_weights[k] != 1.0)
+        for (int64_t i = 0; i < v.size(B); ++i) d[i] *= float(loss_weights[k]);
+      s.written = backward;
+      continue;
+    }
     const int64_t W = loss_target_width(losses[k], v.F), steps_k = v.seq ? v.T : 1;
     const int64_t y_steps = v.seq ? y[k].dim(1) : 1;  // more than steps_k in a trimmed batch
     for (int64_t b = 0; b < B; ++b)
@@ -970,6 +1010,7 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
   m.check_x(x);
   m.check_y(x, y);
   const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x, o.lengths);
+  m.check_ctc_targets(x, y, lengths);
   std::vector<std::vector<int64_t>> val_lengths;
   const int64_t N = x[0].dim(0);
   int64_t n_train = N;
@@ -994,6 +1035,7 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
     m.check_x(val_x);
     m.check_y(val_x, val_y);
     val_lengths = m.input_lengths(val_x, o.validation_lengths);
+    m.check_ctc_targets(val_x, val_y, val_lengths);
     val_idx.resize(size_t(o.validation_x.dim(0)));
     std::iota(val_idx.begin(), val_idx.end(), 0);
     vx = &val_x, vy = &val_y;
@@ -1097,6 +1139,7 @@ double Model::evaluate(const TensorList& x, const TensorList& y, std::span<const
   m.check_y(x, y);
   m.check_stateful(x[0].dim(0), batch_size, "the input", !given.empty());
   const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x, given);
+  m.check_ctc_targets(x, y, lengths);
   std::vector<int64_t> order(static_cast<size_t>(x[0].dim(0)));
   std::iota(order.begin(), order.end(), 0);
   std::vector<double> per(m.output_slots.size(), 0.0);
@@ -1317,6 +1360,7 @@ double model_loss_and_gradient(Model& model, const TensorList& x, const TensorLi
   m.check_x(x);
   m.check_y(x, y);
   const auto lengths = m.input_lengths(x);
+  m.check_ctc_targets(x, y, lengths);
   std::vector<int64_t> order(static_cast<size_t>(x[0].dim(0)));
   std::iota(order.begin(), order.end(), 0);
   m.gather(x, lengths, order.data(), int64_t(order.size()));

@@ -117,6 +117,10 @@ struct Model::Impl {
   // padding when both exist). Throws lstm::Error naming the sample and the fix.
   std::vector<std::vector<int64_t>> input_lengths(const TensorList& x, std::span<const int64_t> given = {}) const;
   int64_t out_steps(size_t k, const TensorList& x) const;
+  // The targets of outputs trained with CTC, against their frames (the output's steps, or its
+  // mask's lengths): labels, padding, and enough frames for each (loss_fn.h).
+  void check_ctc_targets(const TensorList& x, const TensorList& y,
+                         const std::vector<std::vector<int64_t>>& lengths) const;
 
   // Batch `idx` of x, time-major, into the input slots. trim: each masked input of any length
   // runs only as many steps as the batch's longest sequence (bucketing), when every output
@@ -156,6 +160,7 @@ struct Model::Impl {
   std::vector<float*> scratch;      // per input of a call: a gradient to add (in the workspace)
   std::vector<int> add_to, claimed;  // slots that scratch goes to; slots written directly
   float* target = nullptr;           // one output's targets, time-major (in the workspace)
+  std::vector<float> ctc_target;     // a CTC output's label rows (B, L), grown once
   // Streaming (step()): one step's features per slot, sized at the first call; the scratch of
   // by_forward ops' views and of own ops' pointers.
   std::vector<std::vector<float>> step_data;

@@ -70,16 +70,18 @@ Loss loss_from_name(const std::string& name, bool from_logits) {
       {"bce", "binary_crossentropy", LossKind::bce},
       {"cce", "categorical_crossentropy", LossKind::cce},
       {"scce", "sparse_categorical_crossentropy", LossKind::scce},
+      {"ctc", "connectionist_temporal_classification", LossKind::ctc},
   };
   for (const Named& n : names)
-    if (name == n.short_name || name == n.long_name) return Loss{n.kind, from_logits};
-  throw Error("unknown loss '" + name + "': use one of mse, mae, bce, cce, scce");
+    if (name == n.short_name || name == n.long_name)
+      return Loss{n.kind, from_logits || n.kind == LossKind::ctc};
+  throw Error("unknown loss '" + name + "': use one of mse, mae, bce, cce, scce, ctc");
 }
 
 std::string loss_name(const Loss& loss) {
-  static const char* names[] = {"mse", "mae", "bce", "cce", "scce"};
+  static const char* names[] = {"mse", "mae", "bce", "cce", "scce", "ctc"};
   std::string n = names[int(loss.kind)];
-  if (loss.from_logits && loss.kind != LossKind::mse && loss.kind != LossKind::mae)
+  if (loss.from_logits && loss.kind != LossKind::mse && loss.kind != LossKind::mae && loss.kind != LossKind::ctc)
     n += " (from logits)";
   return n;
 }

@@ -3,7 +3,12 @@
 #include <cmath>
 #include <string>
 
+#include <cstring>
+#include <vector>
+
+#include "core/threads.h"
 #include "layers/loss_fn.h"
+#include "lstm/ctc.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -101,8 +106,63 @@ double loss_forward_backward(const Loss& loss, const float* pred, const float* t
       }
       return total / double(R);
     }
+    case LossKind::ctc:
+      throw Error("the CTC loss scores whole sequences, not rows: ctc_batch_loss computes it");
   }
   return 0.0;
+}
+
+double ctc_batch_loss(const float* logits, int64_t T, int64_t B, int64_t C, const int64_t* lengths,
+                      const float* targets, int64_t L, float* dlogits) {
+  if (dlogits) std::memset(dlogits, 0, sizeof(float) * size_t(T * B * C));
+  // per sample, then added in order: the same sum whichever thread took which sample
+  thread_local std::vector<double> kept;
+  std::vector<double>& per = kept;  // this thread's vector, shared with the team below
+  per.assign(size_t(B), 0.0);
+  const float scale = 1.0f / float(B);
+  // (targets and lengths are checked before training, so ctc_loss does not throw in here)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(B > 1 ? num_threads() : 1)
+  for (int64_t b = 0; b < B; ++b) {
+    thread_local std::vector<int> labels;
+    labels.clear();
+    for (int64_t i = 0; i < L && targets[b * L + i] != 0.0f; ++i) labels.push_back(int(targets[b * L + i]));
+    const int64_t frames = lengths ? lengths[b] : T;
+    per[size_t(b)] = ctc_loss(logits + b * C, frames, C, B * C, labels, dlogits ? dlogits + b * C : nullptr, scale);
+  }
+  double total = 0.0;
+  for (double v : per) total += v;
+  return total / double(B);
+}
+
+void ctc_check_targets(const float* targets, int64_t N, int64_t L, int64_t C,
+                       const std::function<int64_t(int64_t)>& frames, const char* what) {
+  std::vector<int> labels;
+  for (int64_t n = 0; n < N; ++n) {
+    labels.clear();
+    const float* row = targets + n * L;
+    for (int64_t i = 0; i < L; ++i) {
+      const float v = row[i];
+      if (v == 0.0f) {  // padding: the rest must be padding too
+        for (int64_t j = i + 1; j < L; ++j)
+          if (row[j] != 0.0f)
+            throw Error(std::string(what) + "[" + std::to_string(n) + "] has label " + std::to_string(row[j]) +
+                        " at position " + std::to_string(j) + " after padding (0) at " + std::to_string(i) +
+                        ": CTC targets are label ids right-padded with 0 (0 is the blank, never a label)");
+        break;
+      }
+      if (!(v >= 1.0f && v < float(C) && v == std::floor(v)))
+        throw Error(std::string(what) + "[" + std::to_string(n) + ", " + std::to_string(i) + "] = " +
+                    std::to_string(v) + " is not a label: CTC takes integer ids in 1.." + std::to_string(C - 1) +
+                    " (0 is the blank and pads the rows); the output has " + std::to_string(C) + " classes");
+      labels.push_back(int(v));
+    }
+    const int64_t need = ctc_min_frames(labels), have = frames(n);
+    if (need > have)
+      throw Error(std::string(what) + "[" + std::to_string(n) + "] holds " + std::to_string(labels.size()) +
+                  " labels, which need at least " + std::to_string(need) + " frames under CTC (one per label, "
+                  "and a blank between equal neighbours), but its sequence has " + std::to_string(have) +
+                  ": shorten the target, or give the model more frames (a smaller hop or less downsampling)");
+  }
 }
 
 void loss_check_options(const Loss& loss) {
@@ -112,6 +172,9 @@ void loss_check_options(const Loss& loss) {
   if (e > 0.0f && loss.kind != LossKind::cce && loss.kind != LossKind::scce)
     throw Error("compile: label_smoothing softens class targets, so it needs loss cce or scce, not " +
                 loss_name(loss));
+  if (loss.kind == LossKind::ctc && !loss.from_logits)
+    throw Error("compile: the CTC loss reads logits (it takes their log-softmax itself): use "
+                "lstm::loss::ctc (from_logits = true) and end the model with a Dense layer without softmax");
 }
 
 int64_t loss_target_width(const Loss& loss, int64_t E) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "lstm/loss.h"
 
@@ -26,5 +27,18 @@ int64_t loss_target_width(const Loss& loss, int64_t E);
 // integers in [0, E). Throws lstm::Error naming the first bad value and its index.
 void loss_check_targets(const Loss& loss, const float* target, int64_t count, int64_t E,
                         const char* what);
+
+// The CTC loss of a batch (lstm/ctc.h): logits time-major (T, B, C), sample b's frames its
+// first lengths[b] steps (all T when lengths is null), its labels row b of targets (B, L),
+// right-padded with 0. Returns the mean over the B samples of -log P; when dlogits is not null
+// writes ∂(mean)/∂logits, (T, B, C), zero at padded steps.
+double ctc_batch_loss(const float* logits, int64_t T, int64_t B, int64_t C, const int64_t* lengths,
+                      const float* targets, int64_t L, float* dlogits);
+
+// Checks CTC targets (N, L) against an output of C classes: integer labels 1..C-1, then only
+// 0 (padding), and each row's labels no more than frames(n) can carry (ctc_min_frames). Throws
+// lstm::Error naming the sample, the value and the fix.
+void ctc_check_targets(const float* targets, int64_t N, int64_t L, int64_t C,
+                       const std::function<int64_t(int64_t)>& frames, const char* what);
 
 }  // namespace lstm

@@ -124,6 +124,12 @@ void Sequential::Impl::compile_chain() {
   g.optimizer = optimizer;
   g.compiled_learning_rate = compiled_learning_rate;
   g.losses = {loss};
+  if (loss.kind == LossKind::ctc && (!out_seq() || outputs() != 1 || out_width() < 2))
+    throw Error("compile: the CTC loss needs a sequence of logits over the blank and at least one label "
+                "([T, C], C >= 2), but the model outputs " +
+                std::string(outputs() == 2 ? "two directions" : out_seq() ? "a sequence" : "one vector per sample") +
+                " of " + std::to_string(out_width() / outputs()) + " units" +
+                ": return_sequences = true on the last recurrent layer, then Dense(C)");
   // merge_mode none: two outputs whose mean losses add up (Keras), each half of the output
   g.loss_weights = {outputs() == 2 ? 2.0 : 1.0};
   const std::vector<MetricSpec> specs = resolve_metrics(metric_names, loss, out_width() / outputs(), "compile");
@@ -382,6 +388,14 @@ std::vector<int64_t> Sequential::Impl::output_shape(int64_t N, int64_t T) const 
 void Sequential::Impl::check_y(const Tensor& x, const Tensor& y, const char* xname,
                                const char* yname) const {
   const int64_t N = x.dim(0), T = seq_input() ? x.dim(1) : 1;
+  if (loss.kind == LossKind::ctc) {  // label sequences [N, L]; labels checked with the lengths
+    if (y.rank() != 2 || y.dim(0) != N)
+      throw Error(std::string(yname) + " has shape " + y.shape_string() + " but the CTC loss takes label "
+                  "sequences [N, L] (N = " + std::to_string(N) + " samples in " + xname + "): label ids 1.." +
+                  std::to_string(out_width() - 1) + ", each row right-padded with 0");
+    check_finite(y, yname);
+    return;
+  }
   const int64_t width = loss_target_width(loss, out_width() / outputs());
   if (outputs() == 2 && loss.kind != LossKind::mse && loss.kind != LossKind::mae && loss.kind != LossKind::bce)
     throw Error("the last layer is Bidirectional with merge_mode none, two outputs whose losses "

@@ -22,6 +22,10 @@ std::vector<MetricSpec> resolve_metrics(const std::vector<std::string>& names, c
       {"auc", MetricKind::auc},
   };
   std::vector<MetricSpec> out;
+  if (loss.kind == LossKind::ctc && !names.empty())
+    throw Error(where + ": metric \"" + names[0] + "\": a CTC output is read by decoding whole sequences "
+                "(lstm/ctc.h), so per-step metrics do not apply; error rates come from decoding "
+                "(lstm speech evaluate)");
   for (const std::string& name : names) {
     const std::string at = where + ": metric \"" + name + "\"";
     MetricSpec spec{name, MetricKind::mae};

@@ -12,6 +12,7 @@
 #include "io/file.h"
 #include "io/model_file.h"
 #include "io/safetensors.h"
+#include "layers/loss_fn.h"
 #include "lstm/lstm.h"
 #include "model/model_impl.h"
 
@@ -37,6 +38,7 @@ lstm::Loss loss_of(const std::string& name) {
   if (name == "mae") return lstm::loss::mae;
   if (name == "scce_logits") return lstm::loss::sparse_categorical_crossentropy_from_logits;
   if (name == "bce_logits") return lstm::loss::binary_crossentropy_from_logits;
+  if (name == "ctc") return lstm::loss::ctc;
   throw std::runtime_error("unknown loss " + name);
 }
 
@@ -226,6 +228,61 @@ TEST(Parity, NaNWeightsGiveNaNWhereverPyTorchDoes) {
     ++count;
   }
   EXPECT_EQ(count, 5);
+}
+
+}  // namespace
+
+namespace {
+
+// CTC alone (lstm/ctc.h) against torch.nn.functional.ctc_loss, per sequence: the loss
+// (reduction 'none') and the gradient of their sum with respect to the logits.
+TEST(CtcParity, LossAndGradientPerSequence) {
+  std::ifstream list(dir() + "/ctc/cases.txt");
+  int count = 0, infinite = 0;
+  for (std::string name; std::getline(list, name);) {
+    if (name.empty()) continue;
+    SCOPED_TRACE(name);
+    const std::string path = dir() + "/ctc/" + name + "/";
+    const lstm::Tensor z = lstm::load_npy(path + "logits.npy");
+    const lstm::Tensor frames = lstm::load_npy(path + "frames.npy", true);
+    const lstm::Tensor targets = lstm::load_npy(path + "targets.npy", true);
+    std::vector<double> want_loss;  // float64, as text: a float32 array would round 1208.62 by 6e-5
+    std::ifstream losses(path + "loss.txt");
+    for (std::string v; losses >> v;) want_loss.push_back(std::strtod(v.c_str(), nullptr));
+    ASSERT_EQ(int64_t(want_loss.size()), z.dim(1));
+    std::vector<double> want_grad = as_double(lstm::load_npy(path + "grad.npy"));
+    const int64_t T = z.dim(0), B = z.dim(1), C = z.dim(2), L = targets.dim(1);
+    std::vector<float> grad(size_t(z.size()), 0.0f);
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<int> labels;
+      for (int64_t i = 0; i < L && targets[b * L + i] != 0.0f; ++i) labels.push_back(int(targets[b * L + i]));
+      const double loss = lstm::ctc_loss(z.data() + b * C, int64_t(frames[b]), C, B * C, labels,
+                                         grad.data() + b * C);
+      if (std::isinf(want_loss[size_t(b)])) {
+        EXPECT_TRUE(std::isinf(loss) && loss > 0) << "sample " << b;
+        ++infinite;
+      } else {
+        EXPECT_NEAR(loss, want_loss[size_t(b)], kTol) << "sample " << b;
+      }
+    }
+    size_t worst = 0;
+    EXPECT_LE(max_abs_diff(grad.data(), want_grad, &worst), kTol) << "at flat index " << worst;
+    // the batch form fit() uses: the mean, and the gradient of the mean (impossible rows aside)
+    if (name != "impossible") {
+      std::vector<int64_t> lengths;
+      for (int64_t b = 0; b < B; ++b) lengths.push_back(int64_t(frames[b]));
+      std::vector<float> mean_grad(size_t(z.size()));
+      double sum = 0;
+      for (double v : want_loss) sum += v;
+      EXPECT_NEAR(lstm::ctc_batch_loss(z.data(), T, B, C, lengths.data(), targets.data(), L, mean_grad.data()),
+                  sum / double(B), kTol);
+      for (double& g : want_grad) g /= double(B);
+      EXPECT_LE(max_abs_diff(mean_grad.data(), want_grad), kTol);
+    }
+    ++count;
+  }
+  EXPECT_EQ(count, 7);
+  EXPECT_EQ(infinite, 1);
 }
 
 }  // namespace

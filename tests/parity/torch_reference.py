@@ -94,6 +94,11 @@ LAYER_CASES = [
     ("lstm_projection", {"input_shape": [7, 3], "layers": [
         _rnn("lstm", 8, True, proj_size=3), _bi(_rnn("lstm", 6, proj_size=4)), {"type": "dense", "units": 2}]},
      5, 7, None, "mse", "adam"),
+    # CTC (lstm/ctc.h): a BiLSTM acoustic model's shape, padded frames, label rows padded
+    # with 0; the targets hold an empty one, a repeat that needs a blank and one that fills
+    # its frames exactly (make_ctc_targets)
+    ("ctc_bilstm", {"input_shape": [10, 3], "layers": [
+        _bi(_rnn("lstm", 5, True)), {"type": "dense", "units": 5}]}, 6, 10, "given", "ctc", "adam"),
     ("packed_projection_no_bias", {"input_shape": [8, 4], "layers": [
         _rnn("lstm", 6, True, proj_size=2, use_bias=False), _bi(_rnn("lstm", 5, True, use_bias=False), "sum"),
         {"type": "time_distributed", "layer": {"type": "dense", "units": 2}}]},
@@ -161,9 +166,44 @@ def make_optimizer(name, params):
     raise ValueError(name)
 
 
+def ctc_criterion(pred, y, lengths):
+    """lstm's CTC loss: PyTorch's ctc_loss on the log-softmax, blank 0, summed, / N."""
+    B, T = pred.shape[0], pred.shape[1]
+    lp = torch.nn.functional.log_softmax(pred, dim=-1).transpose(0, 1)
+    frames = lengths if lengths is not None else torch.full((B,), T, dtype=torch.long)
+    y = y.long()
+    target_lengths = (y != 0).sum(dim=1)
+    return torch.nn.functional.ctc_loss(lp, y, frames, target_lengths, blank=0, reduction="sum") / B
+
+
+def make_ctc_targets(frames, classes, L, gen):
+    """Label rows [N, L] padded with 0, each feasible for its frames: row 0 empty, row 1 a
+    repeat that needs a blank (when it has 3 frames), row 2 exactly as long as its frames
+    allow, the rest random."""
+    N = len(frames)
+    y = torch.zeros(N, L, dtype=torch.long)
+    for n in range(N):
+        T = int(frames[n])
+        if n == 0:
+            continue
+        if n == 1 and T >= 3 and L >= 2:
+            y[n, :2] = 1 + torch.randint(0, classes - 1, (1,), generator=gen)
+            continue
+        count = min(L, T) if n == 2 else int(torch.randint(0, min(L, T) + 1, (1,), generator=gen))
+        row = (1 + torch.randint(0, classes - 1, (count,), generator=gen)).tolist()
+        # keep it feasible: while the blanks needed between equal neighbours overflow, change one
+        while sum(1 for i in range(1, len(row)) if row[i] == row[i - 1]) + len(row) > T:
+            i = next(i for i in range(1, len(row)) if row[i] == row[i - 1])
+            row[i] = row[i] % (classes - 1) + 1
+            if i + 1 < len(row) and row[i + 1] == row[i]:
+                row[i + 1] = row[i + 1] % (classes - 1) + 1
+        y[n, :len(row)] = torch.tensor(row, dtype=torch.long)
+    return y
+
+
 def loss_fn(name):
     return {"mse": torch.nn.MSELoss(), "mae": torch.nn.L1Loss(), "scce_logits": torch.nn.CrossEntropyLoss(),
-            "bce_logits": torch.nn.BCEWithLogitsLoss()}[name]
+            "bce_logits": torch.nn.BCEWithLogitsLoss(), "ctc": ctc_criterion}[name]
 
 
 def build_case(I, H, L, E, seed):
@@ -251,6 +291,8 @@ def masked_loss(crit, loss_name, pred, y, lengths, seq_out, outputs=1):
     two outputs (Bidirectional merge_mode none) the sum of theirs, as Keras adds them."""
     if outputs == 2:
         return sum(masked_loss(crit, loss_name, pred[k], y[k], lengths, seq_out) for k in range(2))
+    if loss_name == "ctc":
+        return crit(pred, y, lengths)
     if lengths is None or not seq_out:
         return crit(pred, y)
     mask = torch.arange(pred.shape[1])[None, :] < lengths[:, None]
@@ -286,6 +328,9 @@ def run_layer_case(outdir, name, config, B, T, lengths_kind, loss_name, opt_name
         ydims = (2,) + ydims
     if loss_name == "scce_logits":
         y = torch.randint(0, E, ydims[:-1])
+    elif loss_name == "ctc":
+        frames = lengths if lengths is not None else torch.full((B,), T)
+        y = make_ctc_targets(frames, E, 4, torch.Generator().manual_seed(seed))
     else:
         y = torch.randn(*ydims, dtype=torch.float32)
     np.save(os.path.join(d, "X.npy"), X.numpy())
@@ -417,8 +462,59 @@ def run_nan_case(outdir, name, config, seed):
     np.save(os.path.join(d, "pred.npy"), pred.numpy())
 
 
+# The CTC loss alone (lstm::ctc_loss), per sequence: name, T, B, C, longest label row. Each case
+# has random frames per sample (one at T) and targets from make_ctc_targets (an empty row, a
+# repeat that needs a blank, one that needs every frame); "exact" a row 1 1 2 2 in exactly its 6
+# frames; "impossible" has a row that needs more
+# frames than it has (loss +inf, gradient zero), "peaked" logits far apart (the log-space test).
+CTC_CASES = [
+    ("small", 6, 5, 4, 3),
+    ("long", 60, 4, 12, 20),
+    ("many_classes", 25, 3, 40, 8),
+    ("one_frame", 1, 3, 3, 1),
+    ("impossible", 5, 3, 4, 4),
+    ("peaked", 30, 4, 6, 6),
+    ("exact", 8, 3, 4, 4),
+]
+
+
+def run_ctc_cases(outdir):
+    root = os.path.join(outdir, "ctc")
+    for seed, (name, T, B, C, L) in enumerate(CTC_CASES):
+        d = os.path.join(root, name)
+        os.makedirs(d, exist_ok=True)
+        gen = torch.Generator().manual_seed(500 + seed)
+        scale = 30.0 if name == "peaked" else 3.0
+        logits = (scale * torch.randn(T, B, C, generator=gen)).to(torch.float32)
+        frames = torch.randint(1, T + 1, (B,), generator=gen)
+        frames[0] = T
+        y = make_ctc_targets(frames, C, L, gen)
+        if name == "exact":  # frames = labels + the blanks their repeats need
+            frames[1] = 6
+            y[1] = torch.tensor([1, 1, 2, 2])
+        if name == "impossible":
+            frames[2] = 2
+            y[2] = 0
+            y[2, :3] = torch.tensor([1, 2, 3])
+        np.save(os.path.join(d, "logits.npy"), logits.numpy())
+        np.save(os.path.join(d, "frames.npy"), frames.numpy().astype(np.int64))
+        np.save(os.path.join(d, "targets.npy"), y.numpy().astype(np.int64))
+        z = logits.double().requires_grad_(True)
+        lp = torch.nn.functional.log_softmax(z, dim=-1)
+        target_lengths = (y != 0).sum(dim=1)
+        per = torch.nn.functional.ctc_loss(lp, y, frames, target_lengths, blank=0, reduction="none")
+        np.savetxt(os.path.join(d, "loss.txt"), per.detach().numpy(), fmt="%.17g")  # float64 exactly
+        finite = torch.nn.functional.ctc_loss(lp, y, frames, target_lengths, blank=0, reduction="sum",
+                                              zero_infinity=True)
+        finite.backward()
+        np.save(os.path.join(d, "grad.npy"), z.grad.numpy())
+    with open(os.path.join(root, "cases.txt"), "w") as f:
+        f.write("\n".join(c[0] for c in CTC_CASES) + "\n")
+
+
 def main():
     outdir = sys.argv[1]
+    run_ctc_cases(outdir)
     os.makedirs(outdir, exist_ok=True)
     for seed, case in enumerate(CASES):
         run_case(outdir, *case, seed=seed)

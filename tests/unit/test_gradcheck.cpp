@@ -492,3 +492,37 @@ TEST(GradCheck, EmbeddingDropoutSequencesOut) {
 
 }  // namespace
 }  // namespace lstm
+
+namespace lstm {
+namespace {
+
+TEST(GradCheck, CtcLossOnLogits) {
+  // The batch form fit() uses: time-major logits, per-sample frames, label rows padded with 0
+  // (an empty row, a repeat that needs a blank, a row that needs every one of its frames).
+  const int64_t T = 6, B = 4, C = 4, L = 3;
+  Rng rng(12);
+  std::vector<float> z = test::random_vector(size_t(T * B * C), rng, -2, 2);
+  const std::vector<float> targets = {0, 0, 0,   2, 2, 0,   1, 3, 1,   3, 0, 0};
+  const std::vector<int64_t> frames = {6, 5, 3, 1};
+  std::vector<float> grad(z.size());
+  ctc_batch_loss(z.data(), T, B, C, frames.data(), targets.data(), L, grad.data());
+  for (int64_t t = 1; t < T; ++t)  // padded frames of the last sample: no gradient
+    for (int64_t k = 0; k < C; ++k) EXPECT_EQ(grad[size_t((t * B + 3) * C + k)], 0.0f);
+  check_gradient("dlogits", z, grad, [&] {
+    return ctc_batch_loss(z.data(), T, B, C, frames.data(), targets.data(), L, nullptr);
+  });
+}
+
+TEST(GradCheck, CtcThroughABidirectionalModel) {
+  Sequential model({.seed = 6});
+  model.add(Bidirectional(LSTM(3, {.return_sequences = true}), {.input_shape = {7, 2}}));
+  model.add(Dense(4));
+  model.compile(Adam(), loss::ctc);
+  Tensor y({3, 3});
+  const float labels[] = {1, 2, 0,   3, 3, 0,   2, 0, 0};
+  std::copy(labels, labels + 9, y.data());
+  check_model(model, test::random_tensor({3, 7, 2}, 1), y, std::vector<int64_t>{7, 4, 2});
+}
+
+}  // namespace
+}  // namespace lstm
