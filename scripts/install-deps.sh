@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages lstm needs that are missing (and nothing else).
-#   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN
+#   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN, libsndfile, libsoxr, KissFFT
 #   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy (parity tests),
 #                                   Chromium and PIL (the HTML report is rendered and checked),
 #                                   strace (streaming makes no system calls per step)
@@ -8,25 +8,31 @@
 #   scripts/install-deps.sh fuzz    build + clang, libFuzzer and LLVM's OpenMP, for scripts/fuzz.sh
 #   scripts/install-deps.sh music   build + the MIDI songs of Debian's openttd-openmsx (GPL-2, so
 #                                   installed here, never committed), for lstm music train
+#   scripts/install-deps.sh speech  build + espeak-ng, flite and sox (training speech made here)
+#                                   and the recorded prompts of asterisk-core-sounds-en-wav
+#                                   (CC-BY-SA 3.0, so installed here, never committed), for
+#                                   scripts/speech_data.py
 #   scripts/install-deps.sh translation  build + French message catalogues (iso-codes' country,
 #                                   language and currency names, glibc's and gettext's messages;
 #                                   GPL/LGPL, read at run time, never committed), for
 #                                   scripts/translation_data.py
 set -euo pipefail
 what=${1:-build}
-packages=(g++ cmake make nlohmann-json3-dev libdnnl-dev)
+packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev)
 if [ "$what" = test ]; then
   packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil strace)
 elif [ "$what" = fuzz ]; then
   packages+=(clang libclang-rt-dev libomp-dev)
 elif [ "$what" = music ]; then
   packages+=(openttd-openmsx)   # /usr/share/games/openttd/baseset/openmsx/*.mid
+elif [ "$what" = speech ]; then
+  packages+=(python3-numpy espeak-ng flite sox asterisk-core-sounds-en-wav)
 elif [ "$what" = translation ]; then
   packages+=(iso-codes libc-l10n gettext)   # /usr/share/locale/fr/LC_MESSAGES/*.mo
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|bench|fuzz|music|translation]" >&2
+  echo "usage: $0 [build|test|bench|fuzz|music|speech|translation]" >&2
   exit 2
 fi
 missing=()

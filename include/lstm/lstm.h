@@ -23,6 +23,7 @@
 //   lstm/error.h    lstm::Error, thrown for any bad input
 #pragma once
 
+#include "lstm/audio.h"
 #include "lstm/cell.h"
 #include "lstm/ctc.h"
 #include "lstm/error.h"
@@ -34,6 +35,7 @@
 #include "lstm/music.h"
 #include "lstm/optim.h"
 #include "lstm/seq2seq.h"
+#include "lstm/speech.h"
 #include "lstm/tensor.h"
 #include "lstm/text.h"
 

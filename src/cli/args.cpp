@@ -9,7 +9,8 @@ namespace lstm::cli {
 
 std::string Command::help() const {
   std::ostringstream s;
-  s << "usage: lstm " << name << " [options]\n\n" << synopsis << "\n\noptions:\n";
+  s << "usage: lstm " << name << " [options]" << (positional.empty() ? "" : " [" + positional + "...]") << "\n\n"
+    << synopsis << "\n\noptions:\n";
   for (const Option& o : options) {
     std::string left = "  --" + o.name + (o.value.empty() ? "" : " " + o.value);
     s << left << std::string(left.size() < 30 ? 30 - left.size() : 1, ' ') << o.help << "\n";
@@ -39,6 +40,10 @@ Args::Args(const Command& command, int argc, char** argv, int first) : command_(
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       help_ = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0 && !command.positional.empty()) {
+      values_[command.positional].push_back(arg);
       continue;
     }
     if (arg.rfind("--", 0) != 0)

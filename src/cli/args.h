@@ -25,6 +25,9 @@ struct Command {
   std::string name;      // "train"
   std::string synopsis;  // one line
   std::vector<Option> options;
+  // Where bare arguments go: the name of a repeatable option ("file": lstm speech transcribe
+  // a.wav b.wav is --file a.wav --file b.wav); empty: bare arguments are an error.
+  std::string positional;
   std::string help() const;
 };
 

@@ -16,6 +16,7 @@ extern const Command kTextTrain, kTextScore, kTextSample;  // cmd_text.cpp
 extern const Command kClassifyTrain, kClassifyPredict;    // cmd_classify.cpp
 extern const Command kMusicTrain, kMusicGenerate;         // cmd_music.cpp
 extern const Command kSeq2seqTrain, kSeq2seqTranslate, kSeq2seqEvaluate;  // cmd_seq2seq.cpp
+extern const Command kSpeechTrain, kSpeechTranscribe, kSpeechEvaluate;    // cmd_speech.cpp
 
 int run_train(const Args& args);
 int run_predict(const Args& args);
@@ -34,6 +35,9 @@ int run_music_generate(const Args& args);
 int run_seq2seq_train(const Args& args);
 int run_seq2seq_translate(const Args& args);
 int run_seq2seq_evaluate(const Args& args);
+int run_speech_train(const Args& args);
+int run_speech_transcribe(const Args& args);
+int run_speech_evaluate(const Args& args);
 
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.

@@ -29,6 +29,7 @@ const char* kUsage =
     "  classify train | predict      text classifiers from CSV, TSV or JSONL files\n"
     "  music train | generate        melody models from MIDI files: train, compose a MIDI file\n"
     "  seq2seq train | translate | evaluate   encoder-decoders with attention on text pairs\n"
+    "  speech train | transcribe | evaluate   speech recognisers from recordings (CTC)\n"
     "\n"
     "Run 'lstm <command> --help' for a command's options; 'lstm --version' for the version.\n";
 
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   int first = 2;  // the first option
-  if ((cmd == "text" || cmd == "classify" || cmd == "music" || cmd == "seq2seq") && argc >= 3 && argv[2][0] != '-') cmd += std::string(" ") + argv[2], first = 3;
+  if ((cmd == "text" || cmd == "classify" || cmd == "music" || cmd == "seq2seq" || cmd == "speech") && argc >= 3 && argv[2][0] != '-') cmd += std::string(" ") + argv[2], first = 3;
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;
@@ -64,7 +65,9 @@ int main(int argc, char** argv) {
                            {&kTextSample, run_text_sample}, {&kClassifyTrain, run_classify_train},
                            {&kClassifyPredict, run_classify_predict}, {&kMusicTrain, run_music_train},
                            {&kMusicGenerate, run_music_generate}, {&kSeq2seqTrain, run_seq2seq_train},
-                           {&kSeq2seqTranslate, run_seq2seq_translate}, {&kSeq2seqEvaluate, run_seq2seq_evaluate}};
+                           {&kSeq2seqTranslate, run_seq2seq_translate}, {&kSeq2seqEvaluate, run_seq2seq_evaluate},
+                           {&kSpeechTrain, run_speech_train}, {&kSpeechTranscribe, run_speech_transcribe},
+                           {&kSpeechEvaluate, run_speech_evaluate}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;
     try {

@@ -35,4 +35,8 @@ constexpr uint64_t kSafetensorsHeader = uint64_t(100) << 20;
 // length to check against.
 constexpr uint64_t kStreamBytes = uint64_t(1) << 30;
 
+// Samples of one recording (read_audio, read_raw_audio): 2^28, 4.6 hours at 16 kHz, 1 GiB
+// of floats.
+constexpr int64_t kAudioSamples = int64_t(1) << 28;
+
 }  // namespace lstm::limits

@@ -26,6 +26,7 @@ import sys
 import numpy as np
 import torch
 
+import feature_reference
 from torch_twin import Twin
 
 torch.set_num_threads(1)
@@ -515,6 +516,7 @@ def run_ctc_cases(outdir):
 def main():
     outdir = sys.argv[1]
     run_ctc_cases(outdir)
+    feature_reference.main()  # the speech features' NumPy reference, into outdir/features
     os.makedirs(outdir, exist_ok=True)
     for seed, case in enumerate(CASES):
         run_case(outdir, *case, seed=seed)
