@@ -9,8 +9,11 @@ made in a minute):
   train/*.wav, train.tsv     synthesised speech: isolated digits ("seven") and digit strings
                              ("four one seven"), from espeak-ng (8 English voices x 12 voice
                              variants) and flite (5 voices), at random speaking rates and
-                             pitches; then, with sox and NumPy, resampled to 8 kHz, sometimes
-                             limited to the telephone band (300-3400 Hz), given 0.05-0.4 s of
+                             pitches; then, with sox and NumPy, sped up or slowed down by
+                             0.85-1.15 (formants, pitch and tempo: 80%), tempo alone (30%),
+                             bass and treble +-8 dB (50%), a room's reverberation (25%),
+                             resampled to 8 kHz, sometimes limited to the telephone band
+                             (300-3400 Hz: 50%), given 0.05-0.4 s of
                              silence around, a level from -20 to -1 dBFS and noise from 5 to
                              40 dB below the speech (or none)
   valid/*.wav, valid.tsv     the same kind, other random draws: for early stopping
@@ -84,7 +87,16 @@ def synthesise(job):
                    "--setf", f"int_f0_target_mean={rng.uniform(85, 190):.0f}", "-t", text, "-o", raw]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         out = os.path.join(tmp, "8k.wav")
-        effects = ["rate", "-h", str(RATE)]
+        effects = []
+        if rng.random() < 0.8:  # vocal tract length, pitch and tempo together (resampling)
+            effects += ["speed", f"{rng.uniform(0.85, 1.15):.3f}"]
+        if rng.random() < 0.3:  # tempo alone
+            effects += ["tempo", "-s", f"{rng.uniform(0.85, 1.15):.3f}"]
+        if rng.random() < 0.5:  # a different microphone or channel
+            effects += ["bass", f"{rng.uniform(-8, 8):.1f}", "treble", f"{rng.uniform(-8, 8):.1f}"]
+        if rng.random() < 0.25:  # a room
+            effects += ["reverb", f"{rng.uniform(10, 50):.0f}", "50", f"{rng.uniform(20, 80):.0f}"]
+        effects += ["rate", "-h", str(RATE)]
         if rng.random() < 0.5:
             effects += ["sinc", "300-3400"]  # the telephone band
         subprocess.run(["sox", raw, "-r", str(RATE), "-c", "1", "-b", "16", out] + effects, check=True,

@@ -63,6 +63,21 @@ std::string scores_text(const SequenceScores& s) {
          "\ncharacter error rate " + fixed(s.token_error_rate, 4) + "\nsentences right " + fixed(s.exact_match, 4) + "\n";
 }
 
+// The report's picture of one recording: its features and the network's per-frame output.
+Spectrogram example_picture(SpeechRecognizer& r, const Utterance& u) {
+  const FrameOutputs f = r.frame_outputs(read_audio(u.path));
+  Spectrogram s;
+  const int64_t stack = r.architecture.stack, dims = f.features.dim(1) / stack;
+  s.title = "Example: " + u.path + " (\"" + u.text + "\"): features, and the network's output per frame";
+  s.frames = f.features.dim(0) * stack, s.bins = dims;
+  s.values.assign(f.features.data(), f.features.data() + f.features.size());  // stacked rows run on
+  s.classes.push_back("blank");
+  for (const std::string& l : r.labels) s.classes.push_back(l);
+  s.steps = f.probabilities.dim(0);
+  s.probabilities.assign(f.probabilities.data(), f.probabilities.data() + f.probabilities.size());
+  return s;
+}
+
 }  // namespace
 
 const Command kSpeechTrain{
@@ -192,6 +207,7 @@ int run_speech_train(const Args& a) {
       ex.rows.push_back({valid[k].path, valid[k].text, outputs[k]});
     rep.tables.push_back(std::move(ex));
   }
+  rep.spectrograms.push_back(example_picture(r, valid.empty() ? train[0] : valid[0]));
   write_file_atomic(a.str("report"), report_html(rep), "report");
   return 0;
 }

@@ -213,6 +213,7 @@ std::string report_html(const ReportContent& c) {
     << "table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 10px;"
     << "text-align:right}th:first-child,td:first-child{text-align:left}"
     << ".title{font-size:15px;font-weight:bold}.tick{font-size:11px;fill:#444}"
+    << ".emitted{font-size:13px;font-weight:bold;fill:#222}"
     << "svg.chart{display:block;margin:16px 0;background:#fff}\n</style></head><body>\n";
   s << "<h1>" << escape(c.title) << "</h1>\n";
   if (!c.facts.empty()) {
@@ -260,6 +261,8 @@ std::string report_html(const ReportContent& c) {
   }
   for (size_t k = 0; k < c.rolls.size(); ++k) s << piano_roll("roll-" + std::to_string(k), c.rolls[k]);
   for (size_t k = 0; k < c.heatmaps.size(); ++k) s << heatmap_chart("heatmap-" + std::to_string(k), c.heatmaps[k]);
+  for (size_t k = 0; k < c.spectrograms.size(); ++k)
+    s << spectrogram_svg("spectrogram-" + std::to_string(k), c.spectrograms[k]);
   for (size_t k = 0; k < c.tables.size(); ++k) {
     const ReportTable& t = c.tables[k];
     s << "<h2>" << escape(t.title) << "</h2>\n<table id=\"table-" << k << "\">\n<tr>";

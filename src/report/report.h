@@ -37,6 +37,23 @@ struct Heatmap {
   std::vector<float> values;  // (rows, columns) row-major
 };
 
+// A recording as the model heard it and what it made of it: its features over time (a
+// spectrogram: log-mel bands up, frames across) and, beneath on the same time axis, the
+// network's per-frame probabilities of each output class (CTC's blank first), with the
+// characters greedy decoding emits written where they are emitted.
+struct Spectrogram {
+  std::string title;
+  int64_t frames = 0, bins = 0;
+  std::vector<float> values;        // (frames, bins) row-major, any range: drawn min..max
+  std::vector<std::string> classes;  // the output classes, the blank first
+  int64_t steps = 0;                 // model frames (frames / steps feature frames each)
+  std::vector<float> probabilities;  // (steps, classes) row-major, in [0, 1]
+};
+
+// The picture of a Spectrogram as SVG (the images inside as BMP data: small, and sharp when
+// scaled). Public for the tests.
+std::string spectrogram_svg(const std::string& id, const Spectrogram& s);
+
 struct ReportContent {
   std::string title;
   std::vector<std::pair<std::string, std::string>> facts;  // "data" -> "seattle-weather.csv", ...
@@ -51,6 +68,7 @@ struct ReportContent {
   std::string metric_title = "Held-out scores per epoch";
   std::vector<ReportTable> tables;
   std::vector<Heatmap> heatmaps;
+  std::vector<Spectrogram> spectrograms;  // drawn after the heat maps
 };
 
 std::string report_html(const ReportContent& content);
