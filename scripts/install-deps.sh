@@ -12,6 +12,8 @@
 #                                   and the recorded prompts of asterisk-core-sounds-en-wav
 #                                   (CC-BY-SA 3.0, so installed here, never committed), for
 #                                   scripts/speech_data.py
+#   scripts/install-deps.sh speech-anchors  speech + pocketsphinx with its US English model,
+#                                   for scripts/pocketsphinx_digits.py
 #   scripts/install-deps.sh translation  build + French message catalogues (iso-codes' country,
 #                                   language and currency names, glibc's and gettext's messages;
 #                                   GPL/LGPL, read at run time, never committed), for
@@ -27,12 +29,14 @@ elif [ "$what" = music ]; then
   packages+=(openttd-openmsx)   # /usr/share/games/openttd/baseset/openmsx/*.mid
 elif [ "$what" = speech ]; then
   packages+=(python3-numpy espeak-ng flite sox asterisk-core-sounds-en-wav)
+elif [ "$what" = speech-anchors ]; then
+  packages+=(python3-numpy espeak-ng flite sox asterisk-core-sounds-en-wav pocketsphinx pocketsphinx-en-us)
 elif [ "$what" = translation ]; then
   packages+=(iso-codes libc-l10n gettext)   # /usr/share/locale/fr/LC_MESSAGES/*.mo
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|bench|fuzz|music|speech|translation]" >&2
+  echo "usage: $0 [build|test|bench|fuzz|music|speech|speech-anchors|translation]" >&2
   exit 2
 fi
 missing=()

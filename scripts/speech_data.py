@@ -44,6 +44,8 @@ ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 ALLISON = "/usr/share/asterisk/sounds/en_US_f_Allison/digits"
 RATE = 8000
+FLITE_SHARE_NOT = 0.7   # espeak-ng's share; flite's is the rest
+SPEED = (0.85, 1.15)    # sox speed: formants, pitch and tempo scaled together
 
 
 def need(tool, package):
@@ -76,7 +78,7 @@ def synthesise(job):
     nrng = np.random.default_rng(seed)
     with tempfile.TemporaryDirectory() as tmp:
         raw = os.path.join(tmp, "raw.wav")
-        if rng.random() < 0.7:
+        if rng.random() < FLITE_SHARE_NOT:
             voice = rng.choice(ESPEAK_VOICES)
             variant = rng.choice(ESPEAK_VARIANTS)
             cmd = ["espeak-ng", "-v", voice + ("+" + variant if variant else ""), "-s", str(rng.randint(110, 210)),
@@ -89,7 +91,7 @@ def synthesise(job):
         out = os.path.join(tmp, "8k.wav")
         effects = []
         if rng.random() < 0.8:  # vocal tract length, pitch and tempo together (resampling)
-            effects += ["speed", f"{rng.uniform(0.85, 1.15):.3f}"]
+            effects += ["speed", f"{rng.uniform(SPEED[0], SPEED[1]):.3f}"]
         if rng.random() < 0.3:  # tempo alone
             effects += ["tempo", "-s", f"{rng.uniform(0.85, 1.15):.3f}"]
         if rng.random() < 0.5:  # a different microphone or channel
@@ -185,7 +187,11 @@ def main():
     p.add_argument("--valid", type=int, default=400)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--flite", type=float, default=0.3, help="the share of flite's voices (default 0.3)")
+    p.add_argument("--speed", type=float, nargs=2, default=[0.85, 1.15], help="sox speed range (default 0.85 1.15)")
     a = p.parse_args()
+    global FLITE_SHARE_NOT, SPEED
+    FLITE_SHARE_NOT, SPEED = 1.0 - a.flite, tuple(a.speed)
     for tool, package in [("espeak-ng", "espeak-ng"), ("flite", "flite"), ("sox", "sox")]:
         need(tool, package)
     os.makedirs(a.out, exist_ok=True)

@@ -134,6 +134,8 @@ const Command kSpeechEvaluate{
                  {"audio", "DIR", "the folder the transcripts' paths are relative to"},
                  {"transcripts", "FILE", "path<TAB>text per line"},
                  {"out", "FILE", "also write path<TAB>reference<TAB>output per line"},
+                 {"report", "FILE", "write an HTML report: the scores, every output, and pictures of the "
+                                    "first recordings transcribed wrong (features and per-frame output)"},
                  {"threads", "N", "threads (default: all cores)"}})};
 
 int run_speech_train(const Args& a) {
@@ -263,8 +265,9 @@ int run_speech_transcribe(const Args& a) {
 }
 
 int run_speech_evaluate(const Args& a) {
-  check_outputs_distinct(a, {"out"}, {"model", "transcripts"});
+  check_outputs_distinct(a, {"out", "report"}, {"model", "transcripts"});
   if (a.has("out")) check_writable(a.str("out"));
+  if (a.has("report")) check_writable(a.str("report"));
   SpeechRecognizer r = SpeechRecognizer::load(a.required("model"));
   const std::vector<Utterance> us = read_transcripts(a.required("transcripts"), a.required("audio"));
   const TranscribeOptions o = transcribe_options(a);
@@ -281,6 +284,31 @@ int run_speech_evaluate(const Args& a) {
     std::string tsv;
     for (size_t k = 0; k < outputs.size(); ++k) tsv += us[k].path + "\t" + us[k].text + "\t" + outputs[k] + "\n";
     write_file_atomic(a.str("out"), tsv, "outputs");
+  }
+  if (a.has("report")) {
+    ReportContent rep;
+    rep.title = "Speech recognition: evaluation";
+    rep.facts = {{"model", a.str("model") + " (" + std::to_string(r.model.count_params()) + " parameters)"},
+                 {"recordings", a.str("transcripts") + " (" + std::to_string(us.size()) + ", " + fixed(audio, 1) + " s)"},
+                 {"decoding", o.beam == 1 && o.lexicon.empty() ? "greedy" : "beam " + std::to_string(o.beam) +
+                                                                       (o.lexicon.empty() ? "" : ", lexicon")}};
+    rep.tables.push_back({"Scores", {"metric", "value"},
+                          {{"recordings", std::to_string(s.sequences)},
+                           {"word error rate", fixed(s.word_error_rate, 4)},
+                           {"character error rate", fixed(s.token_error_rate, 4)},
+                           {"sentences right", fixed(s.exact_match, 4)}}});
+    ReportTable rows{"Every recording", {"recording", "transcript", "recognised", "right"}, {}};
+    int pictures = 0;
+    for (size_t k = 0; k < us.size(); ++k) {
+      rows.rows.push_back({us[k].path, us[k].text, outputs[k], outputs[k] == us[k].text ? "yes" : "no"});
+      if (outputs[k] != us[k].text && pictures < 3) {
+        rep.spectrograms.push_back(example_picture(r, us[k]));
+        rep.spectrograms.back().title = "Wrong: " + us[k].path + ": \"" + us[k].text + "\" read as \"" + outputs[k] + "\"";
+        ++pictures;
+      }
+    }
+    rep.tables.push_back(std::move(rows));
+    write_file_atomic(a.str("report"), report_html(rep), "report");
   }
   return 0;
 }
