@@ -2,15 +2,16 @@
 """Spoken digits for lstm speech: synthetic voices to train on, a real voice to test on.
 
     scripts/install-deps.sh speech               # espeak-ng, flite, sox, the Asterisk prompts
-    /usr/bin/python3 scripts/speech_data.py OUT [--train 4000] [--valid 400] [--seed 1]
+    /usr/bin/python3 scripts/speech_data.py OUT [--train 6000] [--valid 400] [--seed 1]
 
 Writes, under OUT (nothing here is committed: the recordings are CC-BY-SA, and the rest is
 made in a minute):
-  train/*.wav, train.tsv     synthesised speech: isolated digits ("seven") and digit strings
-                             ("four one seven"), from espeak-ng (8 English voices x 12 voice
-                             variants) and flite (5 voices), at random speaking rates and
-                             pitches; then, with sox and NumPy, sped up or slowed down by
-                             0.85-1.15 (formants, pitch and tempo: 80%), tempo alone (30%),
+  train/*.wav, train.tsv     synthesised speech: isolated digits ("seven", 30%) and strings of
+                             2-7 digits ("four one seven"), half from espeak-ng (8 English
+                             voices x 12 voice variants), half from flite (5 voices), at
+                             random speaking rates and pitches; then, with sox and NumPy, sped
+                             up or slowed down by 0.8-1.25 (formants, pitch and tempo: 80%;
+                             a shorter or longer vocal tract), tempo alone (30%),
                              bass and treble +-8 dB (50%), a room's reverberation (25%),
                              resampled to 8 kHz, sometimes limited to the telephone band
                              (300-3400 Hz: 50%), given 0.05-0.4 s of
@@ -44,8 +45,8 @@ ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 ALLISON = "/usr/share/asterisk/sounds/en_US_f_Allison/digits"
 RATE = 8000
-FLITE_SHARE_NOT = 0.7   # espeak-ng's share; flite's is the rest
-SPEED = (0.85, 1.15)    # sox speed: formants, pitch and tempo scaled together
+FLITE_SHARE_NOT = 0.5   # espeak-ng's share; flite's is the rest (--flite)
+SPEED = (0.8, 1.25)     # sox speed: formants, pitch and tempo scaled together (--speed)
 
 
 def need(tool, package):
@@ -147,7 +148,7 @@ def write_tsv(path, lines):
     os.replace(tmp, path)
 
 
-def make_real(root, seed):
+def make_real(root):
     if not os.path.isdir(ALLISON):
         sys.exit(f"speech_data.py: {ALLISON} is missing: run scripts/install-deps.sh speech "
                  "(Debian's asterisk-core-sounds-en-wav)")
@@ -163,7 +164,7 @@ def make_real(root, seed):
         write_wav(os.path.join(root, name), x)
         lines.append(f"{name}\t{word}")
     write_tsv(os.path.join(root, "real-digits.tsv"), lines)
-    rng = random.Random(seed + 104729)  # not the training texts' sequence
+    rng = random.Random(104730)  # the same strings whatever --seed: results stay comparable
     os.makedirs(os.path.join(root, "real-strings"), exist_ok=True)
     lines = []
     for i in range(200):
@@ -183,19 +184,19 @@ def make_real(root, seed):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("out")
-    p.add_argument("--train", type=int, default=4000)
+    p.add_argument("--train", type=int, default=6000)
     p.add_argument("--valid", type=int, default=400)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--flite", type=float, default=0.3, help="the share of flite's voices (default 0.3)")
-    p.add_argument("--speed", type=float, nargs=2, default=[0.85, 1.15], help="sox speed range (default 0.85 1.15)")
+    p.add_argument("--flite", type=float, default=0.5, help="the share of flite's voices (default 0.5)")
+    p.add_argument("--speed", type=float, nargs=2, default=[0.8, 1.25], help="sox speed range (default 0.8 1.25)")
     a = p.parse_args()
     global FLITE_SHARE_NOT, SPEED
     FLITE_SHARE_NOT, SPEED = 1.0 - a.flite, tuple(a.speed)
     for tool, package in [("espeak-ng", "espeak-ng"), ("flite", "flite"), ("sox", "sox")]:
         need(tool, package)
     os.makedirs(a.out, exist_ok=True)
-    make_real(a.out, a.seed)
+    make_real(a.out)
     print(f"real voice: 10 digits, 200 digit strings -> {a.out}/real-digits.tsv, real-strings.tsv")
     with Pool(a.jobs) as pool:
         make_synthetic(a.out, "train", a.train, a.seed, pool)
