@@ -215,6 +215,9 @@ int run_speech_train(const Args& a) {
 }
 
 static int transcribe_stream(const Args& a, SpeechRecognizer& r) {
+  if (a.has("beam") || a.has("lexicon") || a.has("raw") || !a.all("file").empty())
+    throw UsageError("--stream reads standard input and decodes greedily as frames arrive: --beam, --lexicon, "
+                     "--raw and files apply to whole recordings (leave --stream off for them)");
   RawFormat f{int(a.integer("rate", 16000, 1000, 384000)), int(a.integer("channels", 1, 1, 64)), a.str("encoding", "s16le")};
   raw_sample_bytes(f.encoding);
   SpeechStream stream(r, f.sample_rate);
@@ -249,12 +252,15 @@ int run_speech_transcribe(const Args& a) {
   const TranscribeOptions o = transcribe_options(a);
   const RawFormat raw{int(a.integer("rate", 16000, 1000, 384000)), int(a.integer("channels", 1, 1, 64)),
                       a.str("encoding", "s16le")};
-  // all read first: a bad file stops the run before any line is printed
+  auto read = [&](const std::string& path) { return a.has("raw") ? read_raw_audio(path, raw) : read_audio(path); };
+  // every file checked first (readable, not silent, at least a frame long), so that a bad one
+  // stops the run before any line is printed; then transcribed in batches, read again
+  for (const std::string& f : files) r.input_of(read(f), f);
   for (size_t at = 0; at < files.size(); at += size_t(o.batch_size)) {
     std::vector<Audio> audio;
     std::vector<std::string> names;
     for (size_t k = at; k < std::min(files.size(), at + size_t(o.batch_size)); ++k) {
-      audio.push_back(a.has("raw") ? read_raw_audio(files[k], raw) : read_audio(files[k]));
+      audio.push_back(read(files[k]));
       names.push_back(files[k]);
     }
     const std::vector<std::string> text = r.transcribe(audio, o, names);

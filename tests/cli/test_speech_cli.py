@@ -154,6 +154,8 @@ class SpeechCli(CliTest):
             p = subprocess.run([LSTM, "speech", "transcribe", "--model", model, "--stream", "--rate", str(2 * RATE)],
                                input=up, capture_output=True, timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.run_lstm("speech", "transcribe", "--model", model, "--stream", "--beam", 4, code=2)
+        self.assertIn("decodes greedily", p.stderr)
         bi = subprocess.run([LSTM, "speech", "transcribe", "--model", self.shared_path("bi.safetensors"), "--stream"],
                             input=b"", capture_output=True, timeout=60)
         self.assertEqual(bi.returncode, 1)
@@ -167,6 +169,10 @@ class SpeechCli(CliTest):
         write_wav(self.path("mp3.wav"), np.zeros(800) + 0.1, tag=0x55)
         write_wav(self.path("silent.wav"), np.zeros(8000))
         write_wav(self.path("short.wav"), 0.3 * np.sin(np.arange(100)))
+        # several files, the bad one last: nothing printed for the good ones before it
+        p = self.run_lstm("speech", "transcribe", "--model", model, self.shared_path(self.valid_rows[0][0]),
+                          self.path("silent.wav"), code=1)
+        self.assertEqual(p.stdout, "")
         for name, message in [("text.wav", "is not audio"), ("cut.wav", "is truncated"), ("mp3.wav", "libsndfile"),
                               ("silent.wav", "is silent"), ("short.wav", "shorter than one frame"),
                               ("missing.wav", "not a file")]:
