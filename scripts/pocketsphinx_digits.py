@@ -61,7 +61,7 @@ def main():
                 for k, line in enumerate(l for l in f if l.strip()):
                     path, text = line.rstrip("\n").split("\t")
                     name = f"u{k:05d}"
-                    subprocess.run(["sox", os.path.join(base, path), "-r", "16000", "-b", "16", "-c", "1",
+                    subprocess.run(["sox", "-R", os.path.join(base, path), "-r", "16000", "-b", "16", "-c", "1",
                                     os.path.join(tmp, name + ".wav")], check=True)
                     rows.append((name, path, " ".join(text.lower().split())))
             with open(os.path.join(tmp, "ctl"), "w") as f:

@@ -102,7 +102,7 @@ def synthesise(job):
         effects += ["rate", "-h", str(RATE)]
         if rng.random() < 0.5:
             effects += ["sinc", "300-3400"]  # the telephone band
-        subprocess.run(["sox", raw, "-r", str(RATE), "-c", "1", "-b", "16", out] + effects, check=True,
+        subprocess.run(["sox", "-R", raw, "-r", str(RATE), "-c", "1", "-b", "16", out] + effects, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         x, _ = read_wav(out)
     x = x / max(np.max(np.abs(x)), 1e-9)
