@@ -72,5 +72,7 @@ struct ReportContent {
 };
 
 std::string report_html(const ReportContent& content);
+// Text made safe inside HTML and SVG: < > & " as entities.
+std::string html_escape(const std::string& text);
 
 }  // namespace lstm

@@ -63,17 +63,7 @@ std::string bmp(int width, int height, Pixel pixel) {
   return b;
 }
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
-}
+std::string escape(const std::string& s) { return html_escape(s); }
 
 }  // namespace
 

@@ -8,17 +8,10 @@
 #include <vector>
 
 #include "lstm/error.h"
+#include "speech/log_space.h"
 
 namespace lstm {
 
-static constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-// log(e^a + e^b), exact at -inf.
-static inline double log_add(double a, double b) {
-  if (a < b) std::swap(a, b);
-  if (b == kNegInf) return a;
-  return a + std::log1p(std::exp(b - a));
-}
 
 int64_t ctc_min_frames(std::span<const int> labels) {
   int64_t need = int64_t(labels.size());

@@ -9,16 +9,10 @@
 
 #include "lstm/ctc.h"
 #include "lstm/error.h"
+#include "speech/log_space.h"
 
 namespace lstm {
 
-static constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-static inline double log_add(double a, double b) {
-  if (a < b) std::swap(a, b);
-  if (b == kNegInf) return a;
-  return a + std::log1p(std::exp(b - a));
-}
 
 static void check_shape(const char* what, int64_t T, int64_t C, int64_t row_stride) {
   if (T < 0 || C < 2 || row_stride < C)
