@@ -1,9 +1,8 @@
 // Losses, value and gradient in one pass. Definitions: include/lstm/loss.h.
 #include <algorithm>
 #include <cmath>
-#include <string>
-
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/threads.h"
