@@ -76,7 +76,8 @@ size_t decode_raw_audio(std::span<const unsigned char> bytes, const RawFormat& f
 std::vector<float> resample(std::span<const float> x, int from_rate, int to_rate);
 
 // Streaming sample-rate conversion: push() blocks as they arrive, finish() at the end; the
-// samples out are those resample() gives for the whole signal (to float rounding).
+// samples out are those resample() gives for the whole signal (to float rounding). After
+// finish() the resampler is spent: a new signal takes a new Resampler.
 class Resampler {
  public:
   Resampler(int from_rate, int to_rate);
