@@ -125,9 +125,13 @@ class SpeechCli(CliTest):
         self.assertGreaterEqual(sum(t == r[1] for t, r in zip(texts, self.valid_rows[:6])), 5, p.stdout)
         p = self.run_lstm("speech", "transcribe", "--model", self.shared_path("bi.safetensors"), "--beam", 8,
                           "--lexicon", "training", *files)
-        for line in p.stdout.splitlines():
+        lines = p.stdout.splitlines()
+        self.assertEqual([l.split("\t")[0] for l in lines], files)
+        for line in lines:  # whole words of the training transcripts, and the words said
             words = line.split("\t")[1].split()
-            self.assertTrue(all(w in TONES for w in words), line)
+            self.assertTrue(words and all(w in TONES for w in words), line)
+        self.assertGreaterEqual(sum(l.split("\t")[1] == r[1] for l, r in zip(lines, self.valid_rows[:6])), 5,
+                                p.stdout)
         # the same recording as headerless PCM
         with wave.open(files[0]) as w:
             frames = w.readframes(w.getnframes())
@@ -154,6 +158,10 @@ class SpeechCli(CliTest):
             p = subprocess.run([LSTM, "speech", "transcribe", "--model", model, "--stream", "--rate", str(2 * RATE)],
                                input=up, capture_output=True, timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)
+            # the same 16 kHz audio as a file, resampled in one piece, reads the same
+            write(self.path("up.raw"), up, "wb")
+            q = self.run_lstm("speech", "transcribe", "--model", model, "--raw", "--rate", 2 * RATE, self.path("up.raw"))
+            self.assertEqual(p.stdout.decode().strip(), q.stdout.split("\t")[1].strip(), f)
         p = self.run_lstm("speech", "transcribe", "--model", model, "--stream", "--beam", 4, code=2)
         self.assertIn("decodes greedily", p.stderr)
         bi = subprocess.run([LSTM, "speech", "transcribe", "--model", self.shared_path("bi.safetensors"), "--stream"],
