@@ -22,19 +22,10 @@ import subprocess
 import sys
 import tempfile
 
+from speech_scoring import edit_distance
+
 MODEL = "/usr/share/pocketsphinx/model/en-us"
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-
-
-def edit_distance(x, y):
-    d = list(range(len(y) + 1))
-    for i in range(1, len(x) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(y) + 1):
-            cur = d[j]
-            d[j] = min(d[j] + 1, d[j - 1] + 1, prev + (x[i - 1] != y[j - 1]))
-            prev = cur
-    return d[len(y)]
 
 
 def main():

@@ -35,6 +35,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "parity"))
 import feature_reference  # noqa: E402
+from speech_scoring import edit_distance  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--audio", required=True)
@@ -182,17 +183,6 @@ for epoch in range(a.epochs):
             break
 train_seconds = time.time() - start
 net.load_state_dict(best_state)
-
-
-def edit_distance(x, y):
-    d = list(range(len(y) + 1))
-    for i in range(1, len(x) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(y) + 1):
-            cur = d[j]
-            d[j] = min(d[j] + 1, d[j - 1] + 1, prev + (x[i - 1] != y[j - 1]))
-            prev = cur
-    return d[len(y)]
 
 
 def greedy(z):

@@ -103,9 +103,10 @@ struct SpeechRecognizer {
                                       std::span<const std::string> names = {});
   FrameOutputs frame_outputs(const Audio& audio);
   // Word and character error rates (SequenceScores: word_error_rate, token_error_rate = CER,
-  // exact_match = sentences right) of the utterances; their outputs, when asked for.
+  // exact_match = sentences right) of the utterances; their outputs and the seconds of audio
+  // read, when asked for.
   SequenceScores evaluate(std::span<const Utterance> utterances, const TranscribeOptions& options = {},
-                          std::vector<std::string>* outputs = nullptr);
+                          std::vector<std::string>* outputs = nullptr, double* audio_seconds = nullptr);
   // Labels of a text (normalised); throws lstm::Error naming a character outside the labels.
   std::vector<int> encode(const std::string& text, const std::string& where) const;
   std::string decode(std::span<const int> labels) const;

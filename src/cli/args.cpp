@@ -150,4 +150,9 @@ double Args::number(const std::string& name, double fallback) const {
   return v;
 }
 
+std::vector<Option> with_shared_options(std::vector<Option> options, const std::vector<Option>& shared) {
+  options.insert(options.empty() ? options.end() : options.end() - 1, shared.begin(), shared.end());
+  return options;
+}
+
 }  // namespace lstm::cli

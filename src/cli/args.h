@@ -31,6 +31,10 @@ struct Command {
   std::string help() const;
 };
 
+// `options` with `shared` (a group several commands take, such as decoding's) inserted before
+// its last option, which by convention is --threads.
+std::vector<Option> with_shared_options(std::vector<Option> options, const std::vector<Option>& shared);
+
 class Args {
  public:
   // Parses argv[first..argc) against command's options; "--help" sets help().

@@ -113,12 +113,6 @@ PianoRoll roll_of(const MidiFile& song, const std::string& title, double max_bar
   return r;
 }
 
-std::string with_decimals(double v, int decimals) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", decimals, v);
-  return b;
-}
-
 }  // namespace
 
 int run_music_train(const Args& a) {
@@ -161,12 +155,12 @@ int run_music_train(const Args& a) {
                {"tokens", std::to_string(tokens) + " (vocabulary " + std::to_string(o.grid.size()) + ")"},
                {"model", "Embedding(" + std::to_string(o.training.embedding) + ") -> LSTM(" + std::to_string(o.training.units) + ") x " +
                              std::to_string(o.training.layers) + " -> Dense(" + std::to_string(o.grid.size()) + ", softmax)"},
-               {"held-out", with_decimals(m.heldout.bits_per_token(), 4) + " bits per token, perplexity " +
-                                with_decimals(m.heldout.perplexity(), 2) + " on the last " +
+               {"held-out", fixed(m.heldout.bits_per_token(), 4) + " bits per token, perplexity " +
+                                fixed(m.heldout.perplexity(), 2) + " on the last " +
                                 std::to_string(int(o.training.holdout * 100 + 0.5)) + "% (" + std::to_string(m.heldout.tokens) +
                                 " predictions)"},
                {"generated", std::to_string(piece.notes.size()) + " notes in 8 bars (temperature 1, seed 1) at " +
-                                 with_decimals(piece.bpm(), 0) + " bpm"}};
+                                 fixed(piece.bpm(), 0) + " bpm"}};
     r.history = m.history.history;
     r.rolls.push_back(roll_of(pieces.songs[0], "Training data: " + pieces.names[0] + " (first 16 bars)", 16));
     r.rolls.push_back(roll_of(piece, "Generated: 8 bars, temperature 1, seed 1", 8));
@@ -205,7 +199,7 @@ int run_music_generate(const Args& a) {
     r.title = "Generated piece";
     r.facts = {{"model", a.str("model")}, {"file", out},
                {"notes", std::to_string(piece.notes.size()) + " in " + std::to_string(bars) + " bars"},
-               {"sampling", "temperature " + with_decimals(s.temperature, 2) + ", seed " + std::to_string(s.seed)}};
+               {"sampling", "temperature " + fixed(s.temperature, 2) + ", seed " + std::to_string(s.seed)}};
     r.rolls.push_back(roll_of(piece, "Generated: " + std::to_string(bars) + " bars", double(bars)));
     write_file_atomic(a.str("report"), report_html(r), "report");
   }

@@ -20,11 +20,6 @@ const std::vector<Option> kDecodeOptions = {
     {"length-penalty", "A", "hypotheses compared by log P / length^A (default 1)"},
     {"max-length", "N", "output tokens at most (default: the trained maximum, else 2 x the source's + 10)"}};
 
-std::vector<Option> with_decode_options(std::vector<Option> options) {
-  options.insert(options.end() - 1, kDecodeOptions.begin(), kDecodeOptions.end());  // before --threads
-  return options;
-}
-
 DecodeOptions decode_options(const Args& a) {
   DecodeOptions o;
   o.beam = int(a.integer("beam", 1, 1, 1024));
@@ -61,12 +56,6 @@ std::vector<std::string> read_lines(const std::string& path) {
   return lines;
 }
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 // The copy-the-source baseline's BLEU and chrF: what translating nothing scores.
 std::string copy_baseline(const Translator& t, const TextPairs& pairs) {
   std::vector<std::string> sources, references;
@@ -85,7 +74,7 @@ const Command kSeq2seqTrain{
     "Train an encoder-decoder LSTM with attention on a file of pairs (source<TAB>target per "
     "line): held-out exact match, token and word error rates, BLEU and chrF; the model file "
     "carries both vocabularies.",
-    with_decode_options(
+    with_shared_options(
         {{"pairs", "FILE", "the training pairs: source<TAB>target per line, UTF-8"},
          {"test", "FILE", "held-out pairs in a file of their own (default: --test-fraction of --pairs)"},
          {"out", "FILE", "the model to write (.safetensors)"},
@@ -114,26 +103,29 @@ const Command kSeq2seqTrain{
          {"seed", "N", "the split, the initial weights and shuffling (default 42)"},
          {"report", "FILE", "write an HTML report: loss curves, scores per epoch, examples, an attention map"},
          {"quiet", "", "print nothing but errors and the test scores"},
-         {"threads", "N", "threads (default: all cores)"}})};
+         {"threads", "N", "threads (default: all cores)"}},
+        kDecodeOptions)};
 
 const Command kSeq2seqTranslate{
     "seq2seq translate",
     "Decode sources with a trained seq2seq model: each --input, then each line of --file; prints "
     "one output per line (or writes them with --out).",
-    with_decode_options({{"model", "FILE", "the model (lstm seq2seq train --out)"},
+    with_shared_options({{"model", "FILE", "the model (lstm seq2seq train --out)"},
                          {"input", "TEXT", "a source to translate (repeat for several)", true},
                          {"file", "FILE", "a text file of sources, one per line"},
                          {"out", "FILE", "write the outputs here, one per line"},
-                         {"threads", "N", "threads (default: all cores)"}})};
+                         {"threads", "N", "threads (default: all cores)"}},
+        kDecodeOptions)};
 
 const Command kSeq2seqEvaluate{
     "seq2seq evaluate",
     "Score a trained seq2seq model on a file of pairs: exact match, token and word error rates, "
     "BLEU-4 and chrF.",
-    with_decode_options({{"model", "FILE", "the model (lstm seq2seq train --out)"},
+    with_shared_options({{"model", "FILE", "the model (lstm seq2seq train --out)"},
                          {"pairs", "FILE", "the pairs to score: source<TAB>target per line"},
                          {"out", "FILE", "also write source<TAB>reference<TAB>output per line"},
-                         {"threads", "N", "threads (default: all cores)"}})};
+                         {"threads", "N", "threads (default: all cores)"}},
+        kDecodeOptions)};
 
 int run_seq2seq_train(const Args& a) {
   const std::string pairs_path = a.required("pairs"), out = a.required("out");

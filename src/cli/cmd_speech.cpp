@@ -24,11 +24,6 @@ const std::vector<Option> kDecode = {
                          "kept in the model), a file of one word per line, or words separated by commas"},
     {"batch-size", "N", "recordings per forward pass (default 16)"}};
 
-std::vector<Option> with_decode(std::vector<Option> options) {
-  options.insert(options.end() - 1, kDecode.begin(), kDecode.end());  // before --threads
-  return options;
-}
-
 TranscribeOptions transcribe_options(const Args& a) {
   TranscribeOptions o;
   o.beam = int(a.integer("beam", 1, 1, 4096));
@@ -50,12 +45,6 @@ TranscribeOptions transcribe_options(const Args& a) {
     if (o.lexicon.empty()) throw UsageError("--lexicon names no word");
   }
   return o;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 std::string scores_text(const SequenceScores& s) {
@@ -116,27 +105,29 @@ const Command kSpeechTranscribe{
     "speech transcribe",
     "Transcribe recordings with a trained model: one line 'path<TAB>text' per file. With "
     "--stream, raw PCM from standard input, text printed as it is recognised.",
-    with_decode({{"model", "FILE", "the model (lstm speech train --out)"},
+    with_shared_options({{"model", "FILE", "the model (lstm speech train --out)"},
                  {"file", "FILE", "a recording (repeatable; also positional)", true},
                  {"stream", "", "read raw PCM from standard input until its end; needs a --unidirectional model"},
                  {"rate", "HZ", "--stream and --raw: the input's sample rate (default 16000)"},
                  {"encoding", "ENC", "--stream and --raw: s16le (default), s24le, s32le, f32le, u8, mulaw, alaw"},
                  {"channels", "N", "--stream and --raw: interleaved channels, averaged (default 1)"},
                  {"raw", "", "the files are headerless PCM as --rate/--encoding/--channels say"},
-                 {"threads", "N", "threads (default: all cores)"}}),
+                 {"threads", "N", "threads (default: all cores)"}},
+                        kDecode),
     "file"};
 
 const Command kSpeechEvaluate{
     "speech evaluate",
     "Score a trained model on recordings with transcripts: word and character error rates, and "
     "the fraction of recordings transcribed exactly.",
-    with_decode({{"model", "FILE", "the model (lstm speech train --out)"},
+    with_shared_options({{"model", "FILE", "the model (lstm speech train --out)"},
                  {"audio", "DIR", "the folder the transcripts' paths are relative to"},
                  {"transcripts", "FILE", "path<TAB>text per line"},
                  {"out", "FILE", "also write path<TAB>reference<TAB>output per line"},
                  {"report", "FILE", "write an HTML report: the scores, every output, and pictures of the "
                                     "first recordings transcribed wrong (features and per-frame output)"},
-                 {"threads", "N", "threads (default: all cores)"}})};
+                 {"threads", "N", "threads (default: all cores)"}},
+                kDecode)};
 
 int run_speech_train(const Args& a) {
   const std::string dir = a.required("audio"), tsv = a.required("transcripts"), out = a.required("out");
@@ -279,10 +270,9 @@ int run_speech_evaluate(const Args& a) {
   const TranscribeOptions o = transcribe_options(a);
   std::vector<std::string> outputs;
   const auto began = std::chrono::steady_clock::now();
-  const SequenceScores s = r.evaluate(us, o, &outputs);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   double audio = 0;
-  for (const Utterance& u : us) audio += read_audio(u.path).seconds();
+  const SequenceScores s = r.evaluate(us, o, &outputs, &audio);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   std::fputs(scores_text(s).c_str(), stdout);
   std::printf("transcribed %.1f s of audio in %.2f s (beam %d%s): real-time factor %.4f\n", audio, seconds, o.beam,
               o.lexicon.empty() ? "" : ", lexicon", seconds / audio);

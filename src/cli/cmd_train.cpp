@@ -133,6 +133,12 @@ std::vector<int64_t> load_lengths(const std::string& path) {
   return out;
 }
 
+std::string fixed(double value, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, value);
+  return buf;
+}
+
 void check_writable(const std::string& path) {
   try {
     check_output_path(path, "output");

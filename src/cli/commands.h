@@ -48,6 +48,9 @@ void check_writable(const std::string& path);
 void check_outputs_distinct(const Args& args, std::initializer_list<const char*> outputs,
                             std::initializer_list<const char*> inputs);
 
+// The number with `digits` decimals ("%.*f"), for the tables and reports the commands print.
+std::string fixed(double value, int digits);
+
 // --lengths L.npy: one integer per sample [N] (any integer or float dtype holding integers).
 // Throws lstm::Error naming the file and the first bad entry.
 std::vector<int64_t> load_lengths(const std::string& path);

@@ -227,13 +227,14 @@ FrameOutputs SpeechRecognizer::frame_outputs(const Audio& audio) {
 }
 
 SequenceScores SpeechRecognizer::evaluate(std::span<const Utterance> utterances, const TranscribeOptions& options,
-                                          std::vector<std::string>* outputs) {
+                                          std::vector<std::string>* outputs, double* audio_seconds) {
   if (utterances.empty()) throw Error("evaluate: no utterance");
   std::vector<std::string> refs, hyps;
   for (const Utterance& u : utterances) {
     encode(u.text, "the transcript of " + u.path + " (line " + std::to_string(u.line) + ")");  // named, not scored
     refs.push_back(u.text);
   }
+  double seconds = 0.0;
   // in batches, so that only one batch of audio is in memory at a time
   for (size_t at = 0; at < utterances.size(); at += size_t(std::max<int64_t>(options.batch_size, 1))) {
     const size_t n = std::min(utterances.size() - at, size_t(std::max<int64_t>(options.batch_size, 1)));
@@ -241,11 +242,13 @@ SequenceScores SpeechRecognizer::evaluate(std::span<const Utterance> utterances,
     std::vector<std::string> names;
     for (size_t k = 0; k < n; ++k) {
       audio.push_back(read_audio(utterances[at + k].path));
+      seconds += audio.back().seconds();
       names.push_back(utterances[at + k].path);
     }
     for (std::string& h : transcribe(audio, options, names)) hyps.push_back(std::move(h));
   }
   if (outputs) *outputs = hyps;
+  if (audio_seconds) *audio_seconds = seconds;
   return score_sequences(hyps, refs, TextLevel::character);
 }
 
