@@ -249,3 +249,4 @@ LayerConfig Masking(float mask_value = 0.0f, MaskingOptions options = {});
 #include "lstm/layers/attention.h"
 #include "lstm/layers/repeat_vector.h"
 #include "lstm/layers/layer_normalization.h"
+#include "lstm/layers/spec_augment.h"

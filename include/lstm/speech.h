@@ -63,6 +63,11 @@ struct SpeechOptions {
   int epochs = 30, batch_size = 32;
   float learning_rate = 2e-3f, clipnorm = 5.0f;
   int patience = 5;     // epochs without a better validation loss before stopping
+  // SpecAugment's masks in training (lstm/layers/spec_augment.h), on the model's input frames:
+  // frequency bands in feature dimensions of one frame (period: set by train_speech to the
+  // features per frame), time spans in model frames. No masks by default; the model file then
+  // starts with the layer, which passes its input through outside training.
+  SpecAugmentOptions augment = {.frequency_masks = 0, .time_masks = 0};
   uint64_t seed = 42;
   int verbose = 1;      // as FitOptions::verbose
   std::vector<std::shared_ptr<Callback>> callbacks;  // run after early stopping's

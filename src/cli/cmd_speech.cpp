@@ -91,6 +91,10 @@ const Command kSpeechTrain{
      {"layers", "N", "stacked LSTM layers (default 2)"},
      {"unidirectional", "", "read left to right only: a model that can stream (transcribe --stream)"},
      {"dropout", "X", "dropout between LSTM layers (default 0)"},
+     {"frequency-masks", "N", "SpecAugment in training: bands of features masked per recording (default 0)"},
+     {"frequency-width", "W", "each band's width at most, in features of one frame (default 8)"},
+     {"time-masks", "N", "SpecAugment in training: spans of model frames masked per recording (default 0)"},
+     {"time-width", "W", "each span's model frames at most (default 10)"},
      {"epochs", "N", "passes over the training recordings at most (default 30)"},
      {"batch-size", "N", "recordings per batch, bucketed by length (default 32)"},
      {"lr", "X", "Adam's learning rate (default 0.002)"},
@@ -154,6 +158,10 @@ int run_speech_train(const Args& a) {
   arch.layers = int(a.integer("layers", 2, 1, 16));
   arch.bidirectional = !a.has("unidirectional");
   arch.dropout = float(a.number("dropout", 0.0));
+  o.augment.frequency_masks = int(a.integer("frequency-masks", 0, 0, 64));
+  o.augment.frequency_width = int(a.integer("frequency-width", 8, 0, 1024));
+  o.augment.time_masks = int(a.integer("time-masks", 0, 0, 64));
+  o.augment.time_width = int(a.integer("time-width", 10, 0, 1 << 20));
   o.epochs = int(a.integer("epochs", 30, 1, limits::kEpochs));
   o.batch_size = int(a.integer("batch-size", 32, 1, 1 << 20));
   o.learning_rate = float(a.number("lr", 0.002));

@@ -88,6 +88,9 @@ class Room {
   // Whether the layer reads its inputs as token ids (integers stored as floats, Embedding)
   // rather than as values: an Input that only such layers read is checked for ids.
   virtual bool reads_ids() const { return false; }
+  // Whether a Sequential model may hold the layer: one tensor in, one out, no states (Keras
+  // allows more in Sequential; each joins once it is tested there).
+  virtual bool chains() const { return false; }
   // Whether a model file's config of type `type` is this room's to read.
   virtual bool reads(const std::string& type) const { return type == this->type(); }
   // The layer's config in a model file ({"type": ..., its options}) and back; from_json

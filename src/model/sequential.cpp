@@ -27,6 +27,9 @@
 
 namespace lstm {
 
+// A layer's type as messages and summaries name it: its room's kind, or the LayerType's name.
+static std::string type_of(const LayerConfig& c) { return c.kind.empty() ? layer_type_name(c.type) : c.kind; }
+
 const char* version() { return "0.1.0"; }
 
 // ---- construction and building -------------------------------------------------------------
@@ -88,7 +91,7 @@ void Sequential::Impl::build_chain(const std::vector<float>* keep) {
   for (size_t i = 0; i < configs.size(); ++i) {
     LayerConfig c = configs[i];
     c.input_shape.clear(), c.batch_size = 0, c.name.clear(), c.identity.reset();
-    const std::string where = "layer " + std::to_string(i) + " (" + layer_type_name(c.type) + ")";
+    const std::string where = "layer " + std::to_string(i) + " (" + type_of(c) + ")";
     const std::vector<SymbolicTensor> out = call_layer(c, {t}, {}, where);
     const bool two = c.type == LayerType::bidirectional && c.merge_mode == MergeMode::none;
     t = two ? Concatenate()({out[0], out[1]}) : out[0];
@@ -144,14 +147,14 @@ void Sequential::Impl::compile_chain() {
 }
 
 void Sequential::Impl::check_add(const LayerConfig& layer, size_t index) const {
-  if (!layer.kind.empty())
+  if (!layer.kind.empty() && !room_for(layer).chains())
     throw Error("a " + layer.kind + " layer runs in graphs only (it may join several tensors): "
                 "build the model with lstm::Input and lstm::Model (lstm/functional.h)");
-  const std::string where = "layer " + std::to_string(index) + " (" + layer_type_name(layer.type) + ")";
+  const std::string where = "layer " + std::to_string(index) + " (" + type_of(layer) + ")";
   if (layer.return_state)
     throw Error(where + " sets return_state, but each layer of a Sequential model has one output: "
                 "build the model with lstm::Input and lstm::Model (lstm/functional.h) to use its states");
-  if (layer.type != LayerType::dropout && layer.type != LayerType::masking &&
+  if (layer.kind.empty() && layer.type != LayerType::dropout && layer.type != LayerType::masking &&
       (layer.units <= 0 || layer.units > limits::kWidth))
     throw Error(where + ": units must be an integer in 1.." + std::to_string(limits::kWidth) +
                 ", got " + std::to_string(layer.units));
@@ -582,7 +585,7 @@ void Sequential::step(const float* x_t, float* y_t) {
   if (!m.step_checked) {  // the first call: every layer can stream
     for (size_t l = 0; l < m.layers.size(); ++l)
       if (!m.layers[l].can_step)
-        throw Error("layer " + std::to_string(l) + " (" + layer_type_name(m.layers[l].config.type) +
+        throw Error("layer " + std::to_string(l) + " (" + type_of(m.layers[l].config) +
                     (m.layers[l].config.go_backwards ? ", go_backwards" : "") +
                     ") reads each sequence from its end, so the model cannot run one step at a "
                     "time: use predict() on whole sequences");
@@ -659,7 +662,7 @@ std::string Sequential::summary() const {
   size_t width = 28;
   const std::string batch = m.configs[0].batch_size > 0 ? std::to_string(m.configs[0].batch_size) : "None";
   for (const auto& layer : m.layers) {
-    const std::string type = layer_type_name(layer.config.type);
+    const std::string type = type_of(layer.config);
     const int n = seen[type]++;
     const std::string name = type + (n ? "_" + std::to_string(n) : "");
     const bool two = layer.config.type == LayerType::bidirectional &&

@@ -409,9 +409,16 @@ SpeechRecognizer train_speech(std::span<const Utterance> train, std::span<const 
   const int64_t D = tr.x[0].dim(1), C = int64_t(r.labels.size()) + 1;
   Sequential& m = r.model;
   m = Sequential({.seed = o.seed, .name = "speech"});
+  const bool augment = o.augment.frequency_masks > 0 || o.augment.time_masks > 0;
+  if (augment) {
+    SpecAugmentOptions sa = o.augment;
+    sa.period = int(D / a.stack);  // a band masks the same features of each stacked frame
+    sa.input_shape = {0, D};
+    m.add(SpecAugment(sa));
+  }
   for (int l = 0; l < a.layers; ++l) {
     if (l > 0 && a.dropout > 0) m.add(Dropout(a.dropout));
-    const std::vector<int64_t> shape = l == 0 ? std::vector<int64_t>{0, D} : std::vector<int64_t>{};
+    const std::vector<int64_t> shape = l == 0 && !augment ? std::vector<int64_t>{0, D} : std::vector<int64_t>{};
     if (a.bidirectional)
       m.add(Bidirectional(LSTM(a.units, {.return_sequences = true}), {.input_shape = shape}));
     else

@@ -476,6 +476,17 @@ TEST(GradCheck, BidirectionalMergeNoneTargetsWithoutTheirAxisOfOne) {
   EXPECT_NEAR(loss, 2.0 * by_hand / double(y.size()), 1e-6);  // the two mean losses add up
 }
 
+TEST(GradCheck, SpecAugmentPassesGradientsWhereKept) {
+  // A Dense before the masks: its gradient is right only if dx = dy where kept, 0 where masked.
+  Sequential model({.seed = 9});
+  model.add(TimeDistributed(Dense(6, {.input_shape = {7, 2}})));
+  model.add(SpecAugment({.frequency_masks = 1, .frequency_width = 2, .time_masks = 2, .time_width = 2, .period = 3}));
+  model.add(LSTM(3));
+  model.add(Dense(2));
+  model.compile(Adam(), loss::mse);
+  check_model(model, test::random_tensor({3, 7, 2}, 4), test::random_tensor({3, 2}, 5), {7, 4, 6});
+}
+
 TEST(GradCheck, EmbeddingDropoutSequencesOut) {
   // Token ids with zero padding (mask_zero), dropout in training mode, a loss over valid steps.
   Sequential model({.seed = 5});

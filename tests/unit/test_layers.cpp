@@ -144,6 +144,79 @@ TEST(Layers, DropoutOnlyInTraining) {
   EXPECT_ERROR_WITH(bad.build({3}), "rate must be in [0, 1)");
 }
 
+TEST(Layers, SpecAugmentMasksWholeBandsAndSpansOnlyInTraining) {
+  // 3 stacked frames of 4 bands (F = 12, period 4); rows of 9, 5 and 0 valid steps.
+  const int64_t T = 9, B = 3, F = 12, P = 4;
+  Sequential model({.seed = 11});
+  model.add(SpecAugment({.frequency_masks = 2, .frequency_width = 2, .time_masks = 2, .time_width = 3,
+                         .period = int(P), .input_shape = {0, F}}));
+  model.build({0, F});
+  const Tensor x = random_tensor({B, T, F}, 6, 1.0f, 2.0f);  // no zeros of its own
+  const Tensor same = model.predict(x);
+  EXPECT_EQ(max_diff(x.data(), same.data(), x.size()), 0.0);  // inference: unchanged
+  Sequential::Impl& m = model.impl();
+  const int64_t idx[] = {0, 1, 2};
+  const std::vector<int64_t> lengths = {9, 5, 0};
+  int64_t masked_bands = 0, masked_steps = 0;
+  for (int draw = 0; draw < 20; ++draw) {
+    m.gather_x(x, idx, B, T, lengths);
+    const float* out = m.forward(/*training=*/true);  // time-major (T, B, F)
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<bool> band(P, false), step(T, false);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t i = 0; i < F; ++i) {
+          const float y = out[(t * B + b) * F + i], v = x[(b * T + t) * F + i];
+          if (y != 0.0f) EXPECT_EQ(y, v);
+          // a zero is a masked band (every step, every stacked frame) or a masked step
+          if (y == 0.0f) band[i % P] = band[i % P] || [&] {
+              for (int64_t s = 0; s < T; ++s)
+                for (int64_t j = i % P; j < F; j += P)
+                  if (out[(s * B + b) * F + j] != 0.0f) return false;
+              return true;
+            }();
+        }
+      for (int64_t t = 0; t < T; ++t) {
+        bool all = true;
+        for (int64_t i = 0; i < F; ++i) all = all && out[(t * B + b) * F + i] == 0.0f;
+        step[size_t(t)] = all;
+      }
+      int64_t bands = 0, steps = 0;
+      for (bool v : band) bands += v;
+      for (int64_t t = 0; t < T; ++t) steps += step[size_t(t)];
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t i = 0; i < F; ++i)
+          if (out[(t * B + b) * F + i] == 0.0f) EXPECT_TRUE(band[i % P] || step[size_t(t)]);
+      if (bands < P) EXPECT_LE(bands, 4);                  // 2 bands of at most 2
+      if (bands < P) EXPECT_LE(steps, 6);                  // 2 spans of at most 3
+      for (int64_t t = lengths[size_t(b)]; t < T && bands < P; ++t) EXPECT_FALSE(step[size_t(t)]);  // spans in the valid steps
+      masked_bands += bands, masked_steps += steps;
+    }
+  }
+  EXPECT_GT(masked_bands, 20);  // it does mask, both ways
+  EXPECT_GT(masked_steps, 20);
+  Sequential streamed({.seed = 1});  // step() passes through
+  streamed.add(SpecAugment({.input_shape = {0, 3}}));
+  streamed.add(LSTM(2));
+  streamed.build({0, 3});
+  const Tensor one = random_tensor({1, 4, 3}, 2);
+  const Tensor whole = streamed.predict(one);
+  float y[2];
+  for (int64_t t = 0; t < 4; ++t) streamed.step(one.data() + t * 3, y);
+  EXPECT_LE(max_diff(y, whole.data(), 2), 2e-6);
+  for (const auto& [bad, message] :
+       std::vector<std::pair<SpecAugmentOptions, const char*>>{{{.period = 5}, "period must divide the features"},
+                                                               {{.frequency_masks = 65}, "frequency_masks must be in 0..64"},
+                                                               {{.time_masks = -1}, "time_masks must be in 0..64"}}) {
+    Sequential b;
+    SpecAugmentOptions o = bad;
+    o.input_shape = {0, 12};
+    EXPECT_ERROR_WITH(b.add(SpecAugment(o)), message);
+  }
+  Sequential vectors;
+  vectors.add(Dense(4, {.input_shape = {3}}));
+  EXPECT_ERROR_WITH(vectors.add(SpecAugment()), "masks sequences of features");
+}
+
 TEST(Layers, MasksGiveLengths) {
   // Embedding(mask_zero): token 0 at the end is padding; Masking: steps equal to mask_value.
   Sequential tokens({.seed = 4});
@@ -247,6 +320,7 @@ TEST(Layers, ConfigAndFileRoundTrip) {
   model.add(Embedding(9, 4, {.mask_zero = true, .input_shape = {0}}));
   model.add(Bidirectional(LSTM(3, {.return_sequences = true}), {.merge_mode = MergeMode::ave}));
   model.add(Dropout(0.2f));
+  model.add(SpecAugment({.frequency_masks = 1, .frequency_width = 2, .time_masks = 3, .time_width = 4}));
   model.add(GRU(3, {.return_sequences = true, .go_backwards = true}));
   model.add(SimpleRNN(2, {.activation = Activation::relu, .return_sequences = true}));
   model.add(LSTM(4, {.return_sequences = true, .activation = Activation::relu,
