@@ -73,6 +73,10 @@ struct CtcBeamOptions {
   // Classes whose probability at a frame is below this are not tried as extensions there
   // (a prune on the frame's own distribution; 0: every class). Log-probability threshold.
   float prune_log_probability = -20.0f;
+  // With a lexicon: added to a prefix's score for each word it holds (the "word insertion
+  // penalty" of classic decoders when negative: pocketsphinx's -wip, pyctcdecode's beta).
+  // The beam ranks prefixes by log P + word_score × words; log_probability stays log P.
+  float word_score = 0.0f;
 };
 
 struct CtcHypothesis {
@@ -85,8 +89,8 @@ struct CtcHypothesis {
 // last label (p_nb), so that paths merging into one prefix add up (which best-path decoding
 // cannot do). Each frame, every prefix stays (a blank, or its last label repeated) or grows by
 // one label (its last label again only after a blank); the `beam` most likely prefixes go on.
-// Returns the hypotheses found, most likely first (at most `beam`); with a lexicon, only those
-// that end on a whole word (an empty result when no prefix in the beam does).
+// Returns the hypotheses found, best first (at most `beam`); with a lexicon, only those that end
+// on a whole word (an empty result when no prefix in the beam does).
 std::vector<CtcHypothesis> ctc_beam_search(const float* logits, int64_t T, int64_t C,
                                            const CtcBeamOptions& options = {},
                                            int64_t row_stride = 0);

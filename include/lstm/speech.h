@@ -78,6 +78,7 @@ struct TranscribeOptions {
   // Only words of the lexicon, joined by spaces (beam search; with beam 1 a beam of 16 is
   // used): "training" for the words of the training transcripts (kept in the model file).
   std::vector<std::string> lexicon;
+  float word_score = 0.0f;  // with a lexicon: added per word (CtcBeamOptions::word_score)
   int64_t batch_size = 16;  // utterances per forward pass
 };
 

@@ -22,6 +22,8 @@ const std::vector<Option> kDecode = {
     {"beam", "K", "prefix beam search of width K; 1 is greedy best-path decoding (default 1)"},
     {"lexicon", "WORDS", "only these words, joined by spaces: 'training' (the training transcripts' words, "
                          "kept in the model), a file of one word per line, or words separated by commas"},
+    {"word-score", "X", "with --lexicon: added to a hypothesis' log-probability per word; negative "
+                        "values stop words being inserted (default 0)"},
     {"batch-size", "N", "recordings per forward pass (default 16)"}};
 
 TranscribeOptions transcribe_options(const Args& a) {
@@ -44,6 +46,8 @@ TranscribeOptions transcribe_options(const Args& a) {
     }
     if (o.lexicon.empty()) throw UsageError("--lexicon names no word");
   }
+  o.word_score = float(a.number("word-score", 0.0));
+  if (o.word_score != 0.0f && o.lexicon.empty()) throw UsageError("--word-score needs --lexicon");
   return o;
 }
 
@@ -214,7 +218,7 @@ int run_speech_train(const Args& a) {
 }
 
 static int transcribe_stream(const Args& a, SpeechRecognizer& r) {
-  if (a.has("beam") || a.has("lexicon") || a.has("raw") || !a.all("file").empty())
+  if (a.has("beam") || a.has("lexicon") || a.has("word-score") || a.has("raw") || !a.all("file").empty())
     throw UsageError("--stream reads standard input and decodes greedily as frames arrive: --beam, --lexicon, "
                      "--raw and files apply to whole recordings (leave --stream off for them)");
   RawFormat f{int(a.integer("rate", 16000, 1000, 384000)), int(a.integer("channels", 1, 1, 64)), a.str("encoding", "s16le")};

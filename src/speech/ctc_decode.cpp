@@ -80,6 +80,7 @@ struct PrefixNode {
   int parent;
   int label;    // its last label (0 for the empty prefix)
   int lexicon;  // the trie node it ends in (0 without a lexicon)
+  int words;    // the words it holds (with a lexicon; a word counts from its first label)
 };
 
 struct Scores {
@@ -96,14 +97,19 @@ std::vector<CtcHypothesis> ctc_beam_search(const float* logits, int64_t T, int64
   if (options.beam < 1) throw Error("ctc_beam_search: beam must be at least 1, got " + std::to_string(options.beam));
   std::unique_ptr<LexiconTrie> trie;
   if (options.lexicon) trie = std::make_unique<LexiconTrie>(*options.lexicon, C);
+  if (!std::isfinite(options.word_score) || (options.word_score != 0.0f && !trie))
+    throw Error("ctc_beam_search: word_score must be finite and needs a lexicon (it scores words), got " +
+                std::to_string(options.word_score));
 
-  std::vector<PrefixNode> nodes = {{-1, 0, 0}};
+  std::vector<PrefixNode> nodes = {{-1, 0, 0, 0}};
   std::unordered_map<int64_t, int> children;  // parent * C + label -> node
   auto child = [&](int parent, int label, int lexicon) {
     const int64_t key = int64_t(parent) * C + label;
     auto it = children.find(key);
     if (it != children.end()) return it->second;
-    nodes.push_back({parent, label, lexicon});
+    const PrefixNode& p = nodes[size_t(parent)];
+    const bool starts_word = trie && label != trie->separator && (p.label == 0 || p.label == trie->separator);
+    nodes.push_back({parent, label, lexicon, p.words + (starts_word ? 1 : 0)});
     children.emplace(key, int(nodes.size()) - 1);
     return int(nodes.size()) - 1;
   };
@@ -141,8 +147,9 @@ std::vector<CtcHypothesis> ctc_beam_search(const float* logits, int64_t T, int64
     }
     beam.assign(next.begin(), next.end());
     const size_t keep = std::min(beam.size(), size_t(options.beam));
-    auto better = [](const std::pair<int, Scores>& a, const std::pair<int, Scores>& b) {
-      const double ta = a.second.total(), tb = b.second.total();
+    auto better = [&](const std::pair<int, Scores>& a, const std::pair<int, Scores>& b) {
+      const double ta = a.second.total() + options.word_score * nodes[size_t(a.first)].words,
+                   tb = b.second.total() + options.word_score * nodes[size_t(b.first)].words;
       return ta != tb ? ta > tb : a.first < b.first;  // ties by node: the same run to run
     };
     std::partial_sort(beam.begin(), beam.begin() + ptrdiff_t(keep), beam.end(), better);

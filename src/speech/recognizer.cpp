@@ -176,6 +176,8 @@ std::vector<std::string> SpeechRecognizer::transcribe(std::span<const Audio> aud
   if (o.beam < 1 || o.beam > 4096) throw Error("beam must be in 1..4096, got " + std::to_string(o.beam));
   if (o.batch_size < 1) throw Error("batch_size must be at least 1");
   const bool constrained = !o.lexicon.empty();
+  if (o.word_score != 0.0f && !constrained)
+    throw Error("a word score needs a lexicon: it scores the lexicon's words (give one, or leave the score 0)");
   CtcLexicon lexicon;
   if (constrained) lexicon = make_lexicon(*this, o.lexicon);
   const int beam = constrained && o.beam == 1 ? 16 : o.beam;
@@ -197,7 +199,7 @@ std::vector<std::string> SpeechRecognizer::transcribe(std::span<const Audio> aud
         out.push_back(decode(ctc_greedy_decode(z, lengths[k], C)));
         continue;
       }
-      const auto hyps = ctc_beam_search(z, lengths[k], C, {.beam = beam, .lexicon = constrained ? &lexicon : nullptr});
+      const auto hyps = ctc_beam_search(z, lengths[k], C, {.beam = beam, .lexicon = constrained ? &lexicon : nullptr, .word_score = o.word_score});
       out.push_back(hyps.empty() ? std::string() : decode(hyps[0].labels));
     }
   }

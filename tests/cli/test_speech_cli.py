@@ -134,6 +134,15 @@ class SpeechCli(CliTest):
             self.assertTrue(words and all(w in TONES for w in words), line)
         self.assertGreaterEqual(sum(l.split("\t")[1] == r[1] for l, r in zip(lines, self.valid_rows[:6])), 5,
                                 p.stdout)
+        # a word score (negative: fewer words) keeps whole words; without a lexicon it is refused
+        p = self.run_lstm("speech", "transcribe", "--model", self.shared_path("bi.safetensors"), "--lexicon", "training",
+                          "--word-score", -3, *files)
+        for line in p.stdout.splitlines():
+            words = line.split("\t")[1].split()
+            self.assertTrue(words and all(w in TONES for w in words), line)
+        p = self.run_lstm("speech", "transcribe", "--model", self.shared_path("bi.safetensors"), "--word-score", -3,
+                          files[0], code=2)
+        self.assertIn("--word-score needs --lexicon", p.stderr)
         # the same recording as headerless PCM
         with wave.open(files[0]) as w:
             frames = w.readframes(w.getnframes())

@@ -115,6 +115,42 @@ TEST(Ctc, LexiconKeepsOnlyItsWords) {
   EXPECT_THROW(ctc_beam_search(z.data(), 4, 7, {.lexicon = &holds_separator}), Error);
 }
 
+TEST(Ctc, WordScoreTradesWordsForProbability) {
+  // labels: 1 ' ', 2 o, 3 n, 4 e, 5 t, 6 w; frames "t w o _ o n e": "two one" is likelier than
+  // "one" by some Δ. A word score below -Δ makes "one" the answer, above it "two one" stays;
+  // the hypotheses' log P does not change.
+  auto frame = [](int label, double p) {
+    std::vector<double> row(7, 0.01);
+    row[size_t(label)] = p;
+    row[0] = 1.0 - p - 0.05;
+    return row;
+  };
+  const std::vector<float> z = logits_of({frame(5, 0.7), frame(6, 0.7), frame(2, 0.7), frame(1, 0.7),
+                                          frame(2, 0.8), frame(3, 0.8), frame(4, 0.8)});
+  const CtcLexicon lexicon{{{2, 3, 4}, {5, 6, 2}}, 1};
+  const std::vector<int> two_one = {5, 6, 2, 1, 2, 3, 4}, one = {2, 3, 4};
+  auto search = [&](float word_score) {
+    return ctc_beam_search(z.data(), 7, 7, {.beam = 256, .lexicon = &lexicon, .prune_log_probability = -1e30f,
+                                            .word_score = word_score});
+  };
+  auto log_p = [](const std::vector<CtcHypothesis>& hs, const std::vector<int>& labels) {
+    for (const CtcHypothesis& h : hs)
+      if (h.labels == labels) return h.log_probability;
+    ADD_FAILURE() << "not among the hypotheses";
+    return 0.0;
+  };
+  const auto plain = search(0.0f);
+  ASSERT_FALSE(plain.empty());
+  EXPECT_EQ(plain[0].labels, two_one);
+  const double delta = log_p(plain, two_one) - log_p(plain, one);
+  ASSERT_GT(delta, 1.0);
+  const auto strict = search(float(-delta - 0.1));
+  EXPECT_EQ(strict[0].labels, one);
+  EXPECT_NEAR(log_p(strict, one), log_p(plain, one), 1e-9);
+  EXPECT_EQ(search(float(-delta + 0.1))[0].labels, two_one);
+  EXPECT_THROW(ctc_beam_search(z.data(), 7, 7, {.word_score = -1.0f}), Error);  // no lexicon
+}
+
 TEST(Ctc, FitLearnsToReadHeldSymbols) {
   // Each sample: 1-4 symbols of 3, each held for 2-3 frames, with 0-2 silent frames between;
   // the target is the symbols. A small BiLSTM trained with loss::ctc reads them back.
