@@ -20,7 +20,7 @@
 #                                   scripts/translation_data.py
 set -euo pipefail
 what=${1:-build}
-packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev)
+packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev libzip-dev)
 if [ "$what" = test ]; then
   packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil strace)
 elif [ "$what" = fuzz ]; then

@@ -17,6 +17,7 @@ the whole computation in float64 from the same float32 starting values:
   meta.json             loss, optimizer and its settings, batch size
 states/ holds the same for initial and final states (h_0, c_0 in; output, h_n, c_n out) of a
 padded batch. The C++ side (test_parity.cpp) loads these and compares within 1e-5.
+features/ and torch-files/ come from feature_reference.py and torch_file_reference.py.
 """
 import json
 import os
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 
 import feature_reference
+import torch_file_reference
 from torch_twin import Twin
 
 torch.set_num_threads(1)
@@ -527,6 +529,7 @@ def main():
         run_nan_case(outdir, name, config, seed=300 + seed)
     with open(os.path.join(outdir, "nan", "cases.txt"), "w") as f:
         f.write("\n".join(name for name, _ in NAN_CASES) + "\n")
+    torch_file_reference.main()  # torch.save files for the restricted reader, into outdir/torch-files
     names = [c[0] for c in CASES] + [c[0] for c in LAYER_CASES]
     with open(os.path.join(outdir, "cases.txt"), "w") as f:
         f.write("\n".join(names) + "\n")
