@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-from speech_scoring import edit_distance
+from edit_distance import edit_distance
 
 MODEL = "/usr/share/pocketsphinx/model/en-us"
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

@@ -27,6 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch  # noqa: E402
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+from edit_distance import edit_distance  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--pairs", required=True)
@@ -210,17 +211,6 @@ for epoch in range(a.epochs):
     print("epoch %d/%d - %.1fs - loss %.5f" % (epoch + 1, a.epochs, time.perf_counter() - start, total / count),
           flush=True)
 train_seconds = time.perf_counter() - start
-
-
-def edit_distance(x, y):
-    row = list(range(len(y) + 1))
-    for i in range(1, len(x) + 1):
-        diag, row[0] = row[0], i
-        for j in range(1, len(y) + 1):
-            above = row[j]
-            row[j] = min(above + 1, row[j - 1] + 1, diag + (x[i - 1] != y[j - 1]))
-            diag = above
-    return row[len(y)]
 
 
 def ngrams(toks, n):

@@ -35,7 +35,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "parity"))
 import feature_reference  # noqa: E402
-from speech_scoring import edit_distance  # noqa: E402
+from edit_distance import edit_distance  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--audio", required=True)

@@ -1,6 +1,6 @@
-"""Scoring shared by the speech anchors (scripts/speech_twin.py, scripts/pocketsphinx_digits.py):
-the Levenshtein distance that word and character error rates count, as lstm's own
-score_sequences does (substitutions, insertions and deletions, each 1)."""
+"""The Levenshtein distance the twin and anchor scripts score with (seq2seq_twin.py,
+speech_twin.py, pocketsphinx_digits.py): what token, word and character error rates count, as
+lstm's own score_sequences does (substitutions, insertions and deletions, each 1)."""
 
 
 def edit_distance(x, y):
