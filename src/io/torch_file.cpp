@@ -390,6 +390,12 @@ std::vector<uint8_t> read_entry(zip_t* z, zip_int64_t index, uint64_t expected, 
     throw Error(where + ": cannot read its size in the zip");
   if (st.size != expected)
     throw Error(where + ": " + std::to_string(st.size) + " bytes, but its tensor needs " + std::to_string(expected));
+  // torch.save stores every entry uncompressed; a compressed one could inflate far beyond the
+  // file (the size it declares is then not bounded by the file's own)
+  if (!(st.valid & ZIP_STAT_COMP_METHOD) || st.comp_method != ZIP_CM_STORE || !(st.valid & ZIP_STAT_COMP_SIZE) ||
+      st.comp_size != st.size)
+    throw Error(where + ": a compressed entry, which torch.save does not write; refused (save the file again "
+                        "with torch.save, or unzip and zip it with no compression)");
   zip_file_t* f = zip_fopen_index(z, zip_uint64_t(index), 0);
   if (!f) throw Error(where + ": cannot open it in the zip: " + zip_strerror(z));
   std::vector<uint8_t> out(size_t(st.size));

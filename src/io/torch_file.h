@@ -33,7 +33,8 @@ struct TorchTensor {
 // nn.Parameters), in the file's order. Throws lstm::Error for a file that is not such a zip,
 // a pickle outside the subset above, a value that is not a tensor (named by its key), a
 // storage missing from the zip or shorter than its tensor needs, and a tensor whose sizes and
-// strides reach outside its storage.
+// strides reach outside its storage, and a compressed zip entry (torch.save stores entries
+// uncompressed, so each entry's size is bounded by the file's).
 std::vector<TorchTensor> read_torch_state_dict(const std::string& path);
 // The same from the file's bytes; `name` is used in messages.
 std::vector<TorchTensor> decode_torch_state_dict(std::span<const uint8_t> bytes, const std::string& name);

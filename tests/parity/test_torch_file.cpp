@@ -100,6 +100,12 @@ TEST(TorchFile, TruncatedAndCorruptFilesAreRefused) {
   }
   EXPECT_GT(refused, 500);
   EXPECT_THROW(lstm::read_torch_state_dict(dir() + "/cases.txt"), lstm::Error);  // not a zip
+  try {  // compressed entries could declare any size: refused before anything is allocated
+    lstm::read_torch_state_dict(dir() + "/deflated.pt");
+    ADD_FAILURE() << "deflated.pt was read";
+  } catch (const lstm::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("a compressed entry"), std::string::npos) << e.what();
+  }
   EXPECT_THROW(lstm::read_torch_state_dict(dir() + "/missing.pt"), lstm::Error);
 }
 

@@ -7,10 +7,12 @@ tensor as PyTorch reads it back) with <case>/names.txt ("<k> <name> <dtype>" per
 file's order). Cases: a stacked bidirectional LSTM with proj_size, a GRU and Linear module
 (nested names), a strided view and a slice sharing one storage, every dtype torch writes for
 weights and counters, an nn.Parameter itself. And one that must be refused: evil.pt, whose
-pickle names os.system (torch.load would run it; the reader must not).
+pickle names os.system (torch.load would run it; the reader must not), and deflated.pt, a
+torch.save archive zipped again with compression.
 """
 import os
 import sys
+import zipfile
 
 import numpy as np
 import torch
@@ -55,6 +57,11 @@ def main():
                 np.save(os.path.join(d, f"{k}.npy"), np.ascontiguousarray(t.detach().float().numpy(), dtype=np.float32))
                 f.write(f"{k} {key} {str(t.dtype).replace('torch.', '')}\n")
     torch.save({"w": torch.zeros(2), "x": Evil()}, os.path.join(root, "evil.pt"))
+    # the same archive deflated: torch.save never compresses, so the reader refuses it
+    with zipfile.ZipFile(os.path.join(root, "views.pt")) as src, \
+            zipfile.ZipFile(os.path.join(root, "deflated.pt"), "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for n in src.namelist():
+            dst.writestr(n, src.read(n))
     with open(os.path.join(root, "cases.txt"), "w") as f:
         f.write("\n".join(name for name, _ in cases()) + "\n")
 
