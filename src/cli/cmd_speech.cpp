@@ -220,7 +220,7 @@ int run_speech_train(const Args& a) {
 static int transcribe_stream(const Args& a, SpeechRecognizer& r) {
   if (a.has("beam") || a.has("lexicon") || a.has("word-score") || a.has("raw") || !a.all("file").empty())
     throw UsageError("--stream reads standard input and decodes greedily as frames arrive: --beam, --lexicon, "
-                     "--raw and files apply to whole recordings (leave --stream off for them)");
+                     "--word-score, --raw and files apply to whole recordings (leave --stream off for them)");
   RawFormat f{int(a.integer("rate", 16000, 1000, 384000)), int(a.integer("channels", 1, 1, 64)), a.str("encoding", "s16le")};
   raw_sample_bytes(f.encoding);
   SpeechStream stream(r, f.sample_rate);
@@ -286,8 +286,9 @@ int run_speech_evaluate(const Args& a) {
   const SequenceScores s = r.evaluate(us, o, &outputs, &audio);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   std::fputs(scores_text(s).c_str(), stdout);
-  std::printf("transcribed %.1f s of audio in %.2f s (beam %d%s): real-time factor %.4f\n", audio, seconds, o.beam,
-              o.lexicon.empty() ? "" : ", lexicon", seconds / audio);
+  std::printf("transcribed %.1f s of audio in %.2f s (beam %d%s%s): real-time factor %.4f\n", audio, seconds, o.beam,
+              o.lexicon.empty() ? "" : ", lexicon",
+              o.word_score != 0.0f ? (", word score " + fixed(o.word_score, 2)).c_str() : "", seconds / audio);
   if (a.has("out")) {
     std::string tsv;
     for (size_t k = 0; k < outputs.size(); ++k) tsv += us[k].path + "\t" + us[k].text + "\t" + outputs[k] + "\n";
@@ -298,8 +299,10 @@ int run_speech_evaluate(const Args& a) {
     rep.title = "Speech recognition: evaluation";
     rep.facts = {{"model", a.str("model") + " (" + std::to_string(r.model.count_params()) + " parameters)"},
                  {"recordings", a.str("transcripts") + " (" + std::to_string(us.size()) + ", " + fixed(audio, 1) + " s)"},
-                 {"decoding", o.beam == 1 && o.lexicon.empty() ? "greedy" : "beam " + std::to_string(o.beam) +
-                                                                       (o.lexicon.empty() ? "" : ", lexicon")}};
+                 {"decoding", o.beam == 1 && o.lexicon.empty()
+                                  ? "greedy"
+                                  : "beam " + std::to_string(o.beam) + (o.lexicon.empty() ? "" : ", lexicon") +
+                                        (o.word_score != 0.0f ? ", word score " + fixed(o.word_score, 2) : "")}};
     rep.tables.push_back({"Scores", {"metric", "value"},
                           {{"recordings", std::to_string(s.sequences)},
                            {"word error rate", fixed(s.word_error_rate, 4)},
