@@ -23,26 +23,20 @@ class SpecAugmentOp final : public Op {
 
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const Value& x = in[0];
-    const int64_t T = x.T, B = pass.B, F = F_;
+    const int64_t T = x.T, B = pass.B;
     masked_ = pass.training && (o_.frequency_masks > 0 || o_.time_masks > 0);
     if (!masked_) {
       std::memcpy(out[0].data, x.data, sizeof(float) * size_t(x.size(B)));
       return;
     }
     draw(*pass.rng, T, B, x.lengths);
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t b = 0; b < B; ++b) {
-        const float *xr = x.data + (t * B + b) * F, *kf = keep_feature_ + b * F;
-        float* yr = out[0].data + (t * B + b) * F;
-        const float ks = keep_step_[t * B + b];
-        for (int64_t i = 0; i < F; ++i) yr[i] = xr[i] * kf[i] * ks;
-      }
+    apply_masks(x.data, out[0].data, T, B);
   }
 
   void backward(const Pass& pass, std::span<const Value> in, std::span<const Value>,
                 std::span<const float* const> dout, std::span<float* const> din) override {
     if (!din[0]) return;
-    const int64_t T = in[0].T, B = pass.B, F = F_, n = in[0].size(B);
+    const int64_t T = in[0].T, B = pass.B, n = in[0].size(B);
     if (!dout[0]) {
       std::memset(din[0], 0, sizeof(float) * size_t(n));
       return;
@@ -51,13 +45,7 @@ class SpecAugmentOp final : public Op {
       std::memcpy(din[0], dout[0], sizeof(float) * size_t(n));
       return;
     }
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t b = 0; b < B; ++b) {
-        const float *dy = dout[0] + (t * B + b) * F, *kf = keep_feature_ + b * F;
-        float* dx = din[0] + (t * B + b) * F;
-        const float ks = keep_step_[t * B + b];
-        for (int64_t i = 0; i < F; ++i) dx[i] = dy[i] * kf[i] * ks;
-      }
+    apply_masks(dout[0], din[0], T, B);
   }
 
   Stepping stepping() const override { return Stepping::own; }
@@ -66,6 +54,17 @@ class SpecAugmentOp final : public Op {
   }
 
  private:
+  // dst = src ⊙ m (forward on x, backward on dy): the last forward's masks, time-major rows.
+  void apply_masks(const float* src, float* dst, int64_t T, int64_t B) const {
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t b = 0; b < B; ++b) {
+        const float *s = src + (t * B + b) * F_, *kf = keep_feature_ + b * F_;
+        float* d = dst + (t * B + b) * F_;
+        const float ks = keep_step_[t * B + b];
+        for (int64_t i = 0; i < F_; ++i) d[i] = s[i] * kf[i] * ks;
+      }
+  }
+
   // A width uniform in 0..most and a start uniform in 0..room - width.
   static std::pair<int64_t, int64_t> span(Rng& rng, int64_t most, int64_t room) {
     const int64_t w = int64_t(rng.below(uint32_t(std::min(most, room) + 1)));
