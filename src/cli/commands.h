@@ -17,6 +17,7 @@ extern const Command kClassifyTrain, kClassifyPredict;    // cmd_classify.cpp
 extern const Command kMusicTrain, kMusicGenerate;         // cmd_music.cpp
 extern const Command kSeq2seqTrain, kSeq2seqTranslate, kSeq2seqEvaluate;  // cmd_seq2seq.cpp
 extern const Command kSpeechTrain, kSpeechTranscribe, kSpeechEvaluate;    // cmd_speech.cpp
+extern const Command kConvert, kVerify;                                   // cmd_convert.cpp
 
 int run_train(const Args& args);
 int run_predict(const Args& args);
@@ -38,6 +39,8 @@ int run_seq2seq_evaluate(const Args& args);
 int run_speech_train(const Args& args);
 int run_speech_transcribe(const Args& args);
 int run_speech_evaluate(const Args& args);
+int run_convert(const Args& args);
+int run_verify(const Args& args);
 
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.

@@ -30,6 +30,8 @@ const char* kUsage =
     "  music train | generate        melody models from MIDI files: train, compose a MIDI file\n"
     "  seq2seq train | translate | evaluate   encoder-decoders with attention on text pairs\n"
     "  speech train | transcribe | evaluate   speech recognisers from recordings (CTC)\n"
+    "  convert   a model from one format to another (lstm, PyTorch), checked before it is written\n"
+    "  verify    compare a model with another file of it, layer by layer, in that file's framework\n"
     "\n"
     "Run 'lstm <command> --help' for a command's options; 'lstm --version' for the version.\n";
 
@@ -67,7 +69,8 @@ int main(int argc, char** argv) {
                            {&kMusicGenerate, run_music_generate}, {&kSeq2seqTrain, run_seq2seq_train},
                            {&kSeq2seqTranslate, run_seq2seq_translate}, {&kSeq2seqEvaluate, run_seq2seq_evaluate},
                            {&kSpeechTrain, run_speech_train}, {&kSpeechTranscribe, run_speech_transcribe},
-                           {&kSpeechEvaluate, run_speech_evaluate}};
+                           {&kSpeechEvaluate, run_speech_evaluate},
+                           {&kConvert, run_convert}, {&kVerify, run_verify}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;
     try {

@@ -122,7 +122,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& p
   return out;
 }
 
-void write_safetensors(const std::string& path, const SafetensorsFile& file) {
+std::string encode_safetensors(const SafetensorsFile& file) {
   json header = json::object();
   if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
   uint64_t offset = 0;
@@ -138,7 +138,11 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
   out += text;
   for (const NamedTensor& t : file.tensors)
     out.append(reinterpret_cast<const char*>(t.data.data()), 4 * t.data.size());
-  write_file_atomic(path, out, "model file");
+  return out;
+}
+
+void write_safetensors(const std::string& path, const SafetensorsFile& file) {
+  write_file_atomic(path, encode_safetensors(file), "model file");
 }
 
 }  // namespace lstm

@@ -36,5 +36,6 @@ inline float to_float(double d) {
   return float(d);
 }
 void write_safetensors(const std::string& path, const SafetensorsFile& file);  // atomic
+std::string encode_safetensors(const SafetensorsFile& file);                   // the file's bytes
 
 }  // namespace lstm

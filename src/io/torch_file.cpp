@@ -4,12 +4,14 @@
 
 #include <zip.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
 
 #include "core/limits.h"
+#include "io/file.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -475,7 +477,20 @@ std::vector<std::pair<Ref, Ref>> tensors_of(const Ref& root, const std::string& 
   return out;
 }
 
-std::vector<TorchTensor> read_archive(zip_t* z, const std::string& name) {
+// lstm's extra entry, when present: its bytes (a config is kilobytes; 16 MiB at most)
+std::string config_entry(zip_t* z, const std::string& folder, const std::string& name) {
+  const std::string entry = folder + "lstm_config.json";
+  const zip_int64_t index = zip_name_locate(z, entry.c_str(), 0);
+  if (index < 0) return "";
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(z, zip_uint64_t(index), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) || st.size > (16u << 20))
+    throw Error(name + ": " + entry + " is unreadable or larger than 16 MiB");
+  const std::vector<uint8_t> bytes = read_entry(z, index, st.size, name + ": " + entry);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::vector<TorchTensor> read_archive(zip_t* z, const std::string& name, std::string* lstm_config) {
   // the pickle: the one entry "<folder>/data.pkl"
   const zip_int64_t entries = zip_get_num_entries(z, 0);
   std::string folder;
@@ -501,6 +516,7 @@ std::vector<TorchTensor> read_archive(zip_t* z, const std::string& name) {
   const std::vector<uint8_t> pickle = read_entry(z, pkl, st.size, name + ": " + folder + "data.pkl");
   Unpickler machine(pickle, name + ": " + folder + "data.pkl");
   const Ref root = machine.run();  // its values live as long as the machine
+  if (lstm_config) *lstm_config = config_entry(z, folder, name);
 
   std::vector<TorchTensor> out;
   std::map<std::string, std::vector<uint8_t>> storages;  // key -> bytes, read once
@@ -536,7 +552,7 @@ std::vector<TorchTensor> read_archive(zip_t* z, const std::string& name) {
 
 }  // namespace
 
-std::vector<TorchTensor> read_torch_state_dict(const std::string& path) {
+std::vector<TorchTensor> read_torch_state_dict(const std::string& path, std::string* lstm_config) {
   int err = 0;
   Zip z(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
   if (!z) {
@@ -546,10 +562,11 @@ std::vector<TorchTensor> read_torch_state_dict(const std::string& path) {
     zip_error_fini(&e);
     throw Error(path + ": cannot read it as a torch.save zip file: " + why);
   }
-  return read_archive(z.get(), path);
+  return read_archive(z.get(), path, lstm_config);
 }
 
-std::vector<TorchTensor> decode_torch_state_dict(std::span<const uint8_t> bytes, const std::string& name) {
+std::vector<TorchTensor> decode_torch_state_dict(std::span<const uint8_t> bytes, const std::string& name,
+                                                 std::string* lstm_config) {
   zip_error_t e;
   zip_error_init(&e);
   zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &e);
@@ -565,7 +582,7 @@ std::vector<TorchTensor> decode_torch_state_dict(std::span<const uint8_t> bytes,
     throw Error(name + ": cannot read it as a torch.save zip file: " + why);
   }
   zip_error_fini(&e);
-  return read_archive(z.get(), name);
+  return read_archive(z.get(), name, lstm_config);
 }
 
 std::vector<TorchTensor> decode_torch_pickle(std::span<const uint8_t> pickle, const std::string& name) {
@@ -575,6 +592,152 @@ std::vector<TorchTensor> decode_torch_pickle(std::span<const uint8_t> pickle, co
   std::vector<TorchTensor> out;
   for (const auto& [key, value] : tensors_of(root, name)) out.push_back({key->s, value->size, {}, value->storage->dtype});
   return out;
+}
+
+// ---- the writer ------------------------------------------------------------------------------
+// The pickle torch.save writes for a state_dict (protocol 2), without its memo:
+//   OrderedDict() MARK { name  _rebuild_tensor_v2((persid ('storage', FloatStorage, key, 'cpu',
+//   numel), 0, sizes, strides, False, OrderedDict())) }... SETITEMS STOP
+
+namespace {
+
+struct Pickler {
+  std::string out;
+  void op(char c) { out += c; }
+  void str(const std::string& s) {
+    op('X');  // BINUNICODE: u32 length, UTF-8
+    const uint32_t n = uint32_t(s.size());
+    for (int k = 0; k < 4; ++k) out += char((n >> (8 * k)) & 0xff);
+    out += s;
+  }
+  void global(const char* module, const char* name) {
+    op('c');
+    out += std::string(module) + "\n" + name + "\n";
+  }
+  void integer(int64_t v) {
+    if (v >= 0 && v < 256) {
+      op('K'), out += char(v);
+    } else if (v >= 0 && v < 65536) {
+      op('M'), out += char(v & 0xff), out += char(v >> 8);
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {
+      op('J');
+      for (int k = 0; k < 4; ++k) out += char((uint32_t(int32_t(v)) >> (8 * k)) & 0xff);
+    } else {
+      op('\x8a'), out += char(8);  // LONG1, 8 bytes two's complement
+      for (int k = 0; k < 8; ++k) out += char((uint64_t(v) >> (8 * k)) & 0xff);
+    }
+  }
+  void tuple(const std::vector<int64_t>& v) {
+    op('(');
+    for (int64_t x : v) integer(x);
+    op('t');
+  }
+  void ordered_dict() { global("collections", "OrderedDict"), op(')'), op('R'); }
+};
+
+std::string stem_of(const std::string& path) {
+  std::string s = path.substr(path.find_last_of('/') + 1);
+  const size_t dot = s.rfind('.');
+  if (dot != std::string::npos && dot > 0) s.resize(dot);
+  std::string clean;
+  for (char c : s) clean += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_';
+  return clean.empty() ? "archive" : clean;
+}
+
+struct SourceCloser {
+  void operator()(zip_source_t* s) const { zip_source_free(s); }
+};
+
+}  // namespace
+
+std::string encode_torch_state_dict(const std::vector<TorchTensor>& tensors, const std::string& stem,
+                                    const std::string& lstm_config) {
+  Pickler p;
+  p.op('\x80'), p.out += char(2);  // PROTO 2
+  p.ordered_dict();
+  p.op('(');
+  std::vector<std::string> storages;  // entry k: tensor k's float32 bytes
+  for (const TorchTensor& t : tensors) {
+    int64_t numel = 1;
+    for (int64_t d : t.shape) {
+      if (d < 0) throw Error("tensor '" + t.name + "': a negative dimension");
+      numel *= d;
+    }
+    if (numel != int64_t(t.data.size()))
+      throw Error("tensor '" + t.name + "': its shape holds " + std::to_string(numel) + " values, its data " +
+                  std::to_string(t.data.size()));
+    std::vector<int64_t> strides(t.shape.size());
+    int64_t step = 1;
+    for (size_t d = t.shape.size(); d-- > 0;) strides[d] = step, step *= t.shape[d];
+    const std::string key = std::to_string(storages.size());
+    p.str(t.name);
+    p.global("torch._utils", "_rebuild_tensor_v2");
+    p.op('(');
+    p.op('('), p.str("storage"), p.global("torch", "FloatStorage"), p.str(key), p.str("cpu"), p.integer(numel), p.op('t');
+    p.op('Q');  // BINPERSID
+    p.integer(0);
+    p.tuple(t.shape);
+    p.tuple(strides);
+    p.op('\x89');  // NEWFALSE: requires_grad
+    p.ordered_dict();  // backward hooks
+    p.op('t');
+    p.op('R');
+    storages.emplace_back(reinterpret_cast<const char*>(t.data.data()), t.data.size() * sizeof(float));
+  }
+  p.op('u');  // SETITEMS
+  p.op('.');  // STOP
+
+  zip_error_t e;
+  zip_error_init(&e);
+  std::unique_ptr<zip_source_t, SourceCloser> buffer(zip_source_buffer_create(nullptr, 0, 0, &e));
+  if (!buffer) throw Error("out of memory building the zip");
+  zip_source_keep(buffer.get());  // outlives the archive, which writes into it
+  zip_t* z = zip_open_from_source(buffer.get(), ZIP_TRUNCATE, &e);
+  if (!z) {
+    const std::string why = zip_error_strerror(&e);
+    zip_error_fini(&e);
+    zip_source_free(buffer.get());  // the archive's reference, never taken
+    throw Error("cannot start the zip: " + why);
+  }
+  zip_error_fini(&e);
+  Zip archive(z);  // discarded unless closed below
+  auto add = [&](const std::string& name, const std::string& bytes) {
+    zip_source_t* s = zip_source_buffer(z, bytes.data(), bytes.size(), 0);  // read at zip_close
+    if (!s) throw Error("cannot add " + name + " to the zip: " + zip_strerror(z));
+    const zip_int64_t index = zip_file_add(z, name.c_str(), s, ZIP_FL_ENC_UTF_8);
+    if (index < 0) {
+      zip_source_free(s);
+      throw Error("cannot add " + name + " to the zip: " + zip_strerror(z));
+    }
+    if (zip_set_file_compression(z, zip_uint64_t(index), ZIP_CM_STORE, 0) != 0)
+      throw Error("cannot store " + name + " uncompressed: " + zip_strerror(z));
+  };
+  const std::string version = "3\n";
+  add(stem + "/data.pkl", p.out);
+  for (size_t k = 0; k < storages.size(); ++k) add(stem + "/data/" + std::to_string(k), storages[k]);
+  if (!lstm_config.empty()) add(stem + "/lstm_config.json", lstm_config);
+  add(stem + "/version", version);
+  if (zip_close(archive.get()) != 0) throw Error(std::string("cannot write the zip: ") + zip_strerror(archive.get()));
+  archive.release();  // closed
+
+  zip_source_t* src = buffer.get();
+  if (zip_source_open(src) != 0) throw Error("cannot read the zip back from memory");
+  std::string bytes;
+  char chunk[65536];
+  for (zip_int64_t n; (n = zip_source_read(src, chunk, sizeof chunk)) > 0;) bytes.append(chunk, size_t(n));
+  zip_source_close(src);
+  return bytes;
+}
+
+void write_torch_state_dict(const std::string& path, const std::vector<TorchTensor>& tensors,
+                            const std::string& lstm_config) {
+  std::string bytes;
+  try {
+    bytes = encode_torch_state_dict(tensors, stem_of(path), lstm_config);
+  } catch (const Error& err) {
+    throw Error("cannot write '" + path + "': " + err.what());
+  }
+  write_file_atomic(path, bytes, "PyTorch state_dict");
 }
 
 }  // namespace lstm

@@ -35,11 +35,26 @@ struct TorchTensor {
 // storage missing from the zip or shorter than its tensor needs, and a tensor whose sizes and
 // strides reach outside its storage, and a compressed zip entry (torch.save stores entries
 // uncompressed, so each entry's size is bounded by the file's).
-std::vector<TorchTensor> read_torch_state_dict(const std::string& path);
+//
+// `lstm_config`, when given, receives the lstm model config a file written by
+// write_torch_state_dict carries in its extra entry <name>/lstm_config.json ("" when absent).
+std::vector<TorchTensor> read_torch_state_dict(const std::string& path, std::string* lstm_config = nullptr);
 // The same from the file's bytes; `name` is used in messages.
-std::vector<TorchTensor> decode_torch_state_dict(std::span<const uint8_t> bytes, const std::string& name);
+std::vector<TorchTensor> decode_torch_state_dict(std::span<const uint8_t> bytes, const std::string& name,
+                                                 std::string* lstm_config = nullptr);
 // The pickle machine alone, on the bytes of a data.pkl: each tensor's name, dtype and shape, its
 // data left empty (the storages live in the zip). For tests and fuzzing.
 std::vector<TorchTensor> decode_torch_pickle(std::span<const uint8_t> pickle, const std::string& name);
+
+// A state_dict file as torch.save (PyTorch 1.13) writes one, which torch.load reads with
+// weights_only=True: an OrderedDict of float32 tensors (data read as float32 whatever `dtype`
+// says), entries stored uncompressed in a zip whose folder is the file's stem. A non-empty
+// `lstm_config` goes in the extra entry <stem>/lstm_config.json, which torch.load ignores.
+// Written atomically; throws lstm::Error on a tensor whose shape and data disagree.
+void write_torch_state_dict(const std::string& path, const std::vector<TorchTensor>& tensors,
+                            const std::string& lstm_config = "");
+// The file's bytes, as write_torch_state_dict writes them; `stem` is the zip's folder.
+std::string encode_torch_state_dict(const std::vector<TorchTensor>& tensors, const std::string& stem,
+                                    const std::string& lstm_config = "");
 
 }  // namespace lstm

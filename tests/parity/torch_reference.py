@@ -29,7 +29,9 @@ import torch
 
 import feature_reference
 import torch_file_reference
-from torch_twin import Twin
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from torch_twin import Twin  # noqa: E402
 
 torch.set_num_threads(1)
 

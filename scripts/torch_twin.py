@@ -193,7 +193,7 @@ class DenseTwin(torch.nn.Module):
         super().__init__()
         if cfg["type"] == "time_distributed":
             cfg = cfg["layer"]
-        self.linear = torch.nn.Linear(I, cfg["units"])
+        self.linear = torch.nn.Linear(I, cfg["units"], bias=cfg.get("use_bias", True))
         self.act = cfg.get("activation", "linear")
         self.out_features = cfg["units"]
 
@@ -203,7 +203,8 @@ class DenseTwin(torch.nn.Module):
                 "tanh": lambda: torch.tanh(z), "softmax": lambda: torch.softmax(z, -1)}[self.act]()
 
     def tensors(self, prefix, get):
-        return [(prefix + "weight", get(self.linear.weight)), (prefix + "bias", get(self.linear.bias))]
+        out = [(prefix + "weight", get(self.linear.weight))]
+        return out + ([(prefix + "bias", get(self.linear.bias))] if self.linear.bias is not None else [])
 
 
 class EmbeddingTwin(torch.nn.Module):
@@ -246,7 +247,7 @@ class Twin(torch.nn.Module):
                 layer = DenseTwin(cfg, features)
             elif t == "embedding":
                 layer = EmbeddingTwin(cfg)
-            elif t == "masking":
+            elif t in ("masking", "dropout"):  # dropout: identity outside training
                 layer = MaskingTwin(features)
             else:
                 raise ValueError(t)

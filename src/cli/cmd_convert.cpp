@@ -1,0 +1,347 @@
+// lstm convert: a model from one format to another, checked before anything is written.
+// lstm verify: a model against another file of the same network, run on the same inputs by that
+// file's own framework, compared layer by layer (docs/interop.md).
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "cli/commands.h"
+#include "io/file.h"
+#include "io/model_file.h"
+#include "io/safetensors.h"
+#include "io/torch_model.h"
+#include "lstm/lstm.h"
+
+extern char** environ;
+
+namespace lstm::cli {
+
+namespace {
+
+enum class Format { lstm, torch };
+
+const char* format_name(Format f) { return f == Format::lstm ? "lstm model (.safetensors)" : "PyTorch state_dict (.pt)"; }
+
+Format format_from_name(const std::string& name, const char* option) {
+  if (name == "lstm" || name == "safetensors") return Format::lstm;
+  if (name == "torch" || name == "pytorch" || name == "pt") return Format::torch;
+  throw UsageError(std::string("--") + option + " " + name + ": formats are lstm (.safetensors) and torch (.pt, .pth)");
+}
+
+Format format_of(const Args& a, const char* option, const std::string& path) {
+  if (a.has(option)) return format_from_name(a.str(option), option);
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".safetensors") return Format::lstm;
+  if (ext == ".pt" || ext == ".pth") return Format::torch;
+  throw UsageError("cannot tell the format of '" + path + "' from its extension: give --" + option +
+                   " lstm (.safetensors) or torch (.pt, .pth)");
+}
+
+std::string config_arg(const Args& a) {
+  if (!a.has("config")) return "";
+  const std::string v = a.str("config");
+  if (!v.empty() && v[0] == '{') return v;
+  return read_file(v, "model config");
+}
+
+Sequential read_model(const std::string& path, Format f, const std::string& config, std::vector<std::string>* notes) {
+  if (f == Format::lstm) {
+    if (!config.empty()) throw UsageError("--config applies to PyTorch files; an lstm model file carries its own");
+    return Sequential::load(path);
+  }
+  return load_torch(path, config, notes);
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+}
+
+// ---- inputs ----------------------------------------------------------------------------------
+
+struct Inputs {
+  Tensor x;
+  std::vector<int64_t> lengths;  // one per sample
+  bool tokens = false;
+  std::string described;
+};
+
+// Random inputs of the model's shape, every other row right-padded (zeros, or the Masking value).
+Inputs random_inputs(const Sequential& model, int64_t N, int64_t steps, uint64_t seed) {
+  const std::vector<LayerConfig>& layers = model.layers();
+  const std::vector<int64_t>& shape = model.input_shape();
+  Inputs in;
+  in.tokens = layers[0].type == LayerType::embedding && layers[0].kind.empty();
+  const bool sequences = in.tokens || shape.size() == 2;
+  const int64_t T = !sequences ? 1 : shape[0] > 0 ? shape[0] : steps;
+  const int64_t F = in.tokens || !sequences ? (in.tokens ? 1 : shape[0]) : shape[1];
+  float pad = 0.0f;
+  if (layers[0].type == LayerType::masking && layers[0].kind.empty()) pad = layers[0].mask_value;
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  const int64_t first = in.tokens && layers[0].mask_zero ? 1 : 0;
+  std::uniform_int_distribution<int64_t> token(first, std::max<int64_t>(first, layers[0].input_dim - 1));
+  std::uniform_int_distribution<int64_t> short_len(1, std::max<int64_t>(1, T - 1));
+  std::vector<int64_t> dims = !sequences ? std::vector<int64_t>{N, F}
+                                         : in.tokens ? std::vector<int64_t>{N, T} : std::vector<int64_t>{N, T, F};
+  in.x = Tensor(dims, pad);
+  int padded = 0;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t L = sequences && n % 2 == 1 && T > 1 ? short_len(rng) : T;
+    padded += L < T;
+    in.lengths.push_back(L);
+    for (int64_t t = 0; t < L; ++t)
+      for (int64_t f = 0; f < F; ++f) in.x[(n * T + t) * F + f] = in.tokens ? float(token(rng)) : value(rng);
+  }
+  if (!sequences) in.lengths.clear();
+  in.described = std::to_string(N) + " random " + (in.tokens ? "token sequences" : sequences ? "sequences" : "vectors") +
+                 (sequences ? " of " + std::to_string(T) + " steps" : "") +
+                 (padded ? ", " + std::to_string(padded) + " of them right-padded" : "");
+  return in;
+}
+
+// ---- each layer's output ---------------------------------------------------------------------
+
+// The model's first k + 1 layers with its weights.
+Sequential prefix_model(const Sequential& model, size_t k) {
+  Sequential shape;
+  for (size_t j = 0; j <= k; ++j) shape.add(model.layers()[j]);
+  SafetensorsFile full = model_to_safetensors(model), part;
+  part.metadata["lstm.config"] = shape.to_json();
+  for (NamedTensor& t : full.tensors) {
+    const size_t i = size_t(std::stoul(t.name.substr(7, t.name.find('.', 7) - 7)));
+    if (i <= k) part.tensors.push_back(std::move(t));
+  }
+  return model_from_safetensors(part, "the model's first layers");
+}
+
+std::vector<Tensor> layer_outputs(const Sequential& model, const Inputs& in) {
+  std::vector<Tensor> out;
+  for (size_t k = 0; k < model.layers().size(); ++k) {
+    Sequential part = prefix_model(model, k);
+    out.push_back(in.lengths.empty() ? part.predict(in.x) : part.predict(in.x, in.lengths));
+  }
+  return out;
+}
+
+// ---- PyTorch's side --------------------------------------------------------------------------
+
+std::string scripts_dir() {
+  if (const char* env = std::getenv("LSTM_SCRIPTS_DIR"); env && *env) return env;
+  return LSTM_SCRIPTS_DIR;
+}
+
+// Runs argv, waits, returns its exit status (-1: it could not be started).
+int run_process(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& s : argv) args.push_back(const_cast<char*>(s.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "lstm-verify-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw Error("cannot create a temporary folder: " + std::string(std::strerror(errno)));
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+std::vector<Tensor> torch_outputs(const Args& a, const Sequential& model, const std::string& against, const Inputs& in,
+                                  std::string* framework) {
+  TempDir dir;
+  write_file_atomic(dir.path + "/config.json", model.to_json(), "config");
+  save_npy(dir.path + "/x.npy", in.x);
+  std::vector<int64_t> L = in.lengths;
+  if (L.empty()) L.assign(size_t(in.x.dim(0)), 1);
+  save_npy(dir.path + "/lengths.npy", Tensor({int64_t(L.size())}, std::vector<float>(L.begin(), L.end())));
+  const std::string python = a.str("python", "/usr/bin/python3");
+  const std::string script = scripts_dir() + "/torch_verify.py";
+  const int rc = run_process({python, script, "--state-dict", against, "--config", dir.path + "/config.json", "--x",
+                              dir.path + "/x.npy", "--lengths", dir.path + "/lengths.npy", "--out", dir.path});
+  if (rc == -1)
+    throw Error("cannot run '" + python + "': the PyTorch reference needs Debian's python3 with python3-torch "
+                "(apt install python3-torch), or --python naming an interpreter that has torch");
+  if (rc != 0)
+    throw Error("the PyTorch reference (" + script + ") failed with exit status " + std::to_string(rc) +
+                "; its message is above");
+  *framework = read_file(dir.path + "/framework.txt", "reference info");
+  while (!framework->empty() && std::isspace(static_cast<unsigned char>(framework->back()))) framework->pop_back();
+  std::vector<Tensor> out;
+  for (size_t k = 0; k < model.layers().size(); ++k)
+    out.push_back(load_npy(dir.path + "/layer_" + std::to_string(k) + ".npy"));
+  return out;
+}
+
+std::string sci(double v) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.2e", v);
+  return s;
+}
+
+}  // namespace
+
+const Command kConvert{
+    "convert",
+    "Convert a model between formats: IN OUT, formats from the extensions (or --from/--to):\n"
+    "  lstm   .safetensors   this library's model file\n"
+    "  torch  .pt, .pth      a PyTorch state_dict (torch.save), read without running its pickle;\n"
+    "                        written so that torch.load(..., weights_only=True) reads it\n"
+    "The result is read back and checked (weights bit for bit, outputs on random inputs) before\n"
+    "it is written; nothing is written when anything fails. docs/interop.md has the details.",
+    {{"file", "IN OUT", "the model to read and the file to write", true},
+     {"from", "FORMAT", "the input's format: lstm or torch (default: from its extension)"},
+     {"to", "FORMAT", "the output's format: lstm or torch (default: from its extension)"},
+     {"config", "JSON|FILE", "a PyTorch file's architecture as an lstm model config (default: the one "
+                             "the file carries when lstm wrote it, else inferred from its names and shapes)"},
+     {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"}},
+    "file"};
+
+const Command kVerify{
+    "verify",
+    "Run a model and another file of the same network on the same inputs and compare them layer by\n"
+    "layer: the largest absolute and relative difference of each layer's output, and a verdict.\n"
+    "A PyTorch file runs in PyTorch (scripts/torch_verify.py under /usr/bin/python3), an lstm\n"
+    "file in this library. Exit status 1 when any layer differs by more than the tolerance.",
+    {{"model", "FILE", "the model (.safetensors, or a .pt with --config or its own architecture)"},
+     {"against", "FILE", "the reference: a PyTorch state_dict (.pt, .pth) or an lstm model (.safetensors)"},
+     {"x", "FILE", "inputs, .npy [N, T, F] (token ids [N, T] before an Embedding); default: random, every "
+                   "other row right-padded"},
+     {"lengths", "FILE", "valid steps per sample of --x, .npy integers [N] (default: all steps)"},
+     {"samples", "N", "random inputs: how many sequences (default 6)"},
+     {"steps", "T", "random inputs: steps per sequence when the model takes any length (default 12)"},
+     {"seed", "S", "random inputs: the seed (default 1)"},
+     {"tolerance", "TOL", "the largest difference allowed, relative to the layer output's largest "
+                          "magnitude when that exceeds 1 (default 1e-5)"},
+     {"config", "JSON|FILE", "the architecture of a .pt --model (as for lstm convert)"},
+     {"python", "PATH", "the Python that has PyTorch (default /usr/bin/python3)"},
+     {"model-format", "FORMAT", "--model's format: lstm or torch (default: from its extension)"},
+     {"against-format", "FORMAT", "--against's format: lstm or torch (default: from its extension)"},
+     {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"}}};
+
+int run_convert(const Args& a) {
+  const std::vector<std::string> files = a.all("file");
+  if (files.size() != 2) throw UsageError("give the input and the output: lstm convert IN OUT");
+  const std::string &in_path = files[0], &out_path = files[1];
+  if (std::filesystem::exists(in_path) && std::filesystem::exists(out_path) &&
+      std::filesystem::equivalent(in_path, out_path))
+    throw UsageError("IN and OUT are the same file");
+  const Format from = format_of(a, "from", in_path), to = format_of(a, "to", out_path);
+  check_output_path(out_path, "converted model");
+  std::vector<std::string> notes;
+  Sequential model = read_model(in_path, from, config_arg(a), &notes);
+  std::printf("read %s: %s, %lld parameters\n", in_path.c_str(), format_name(from),
+              static_cast<long long>(model.count_params()));
+  for (const std::string& n : notes) std::printf("  note: %s\n", n.c_str());
+
+  // the output's bytes, read back by the reader of its format
+  std::string bytes;
+  Sequential back;
+  if (to == Format::lstm) {
+    bytes = encode_safetensors(model_to_safetensors(model));
+    back = model_from_safetensors(parse_safetensors(bytes, out_path), out_path);
+  } else {
+    bytes = encode_torch_state_dict(torch_tensors_from(model),
+                                    std::filesystem::path(out_path).stem().string(), model.to_json());
+    std::string config;
+    const std::span<const uint8_t> view(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    back = sequential_from_torch(decode_torch_state_dict(view, out_path, &config), "", config, out_path);
+  }
+  if (!same_bits(model.get_weights(), back.get_weights()))
+    throw Error("the written model, read back, does not hold the same weights; nothing written");
+  const Inputs in = random_inputs(model, 4, 8, 7);
+  const Tensor y0 = in.lengths.empty() ? model.predict(in.x) : model.predict(in.x, in.lengths);
+  const Tensor y1 = in.lengths.empty() ? back.predict(in.x) : back.predict(in.x, in.lengths);
+  if (!same_bits(y0.storage(), y1.storage()))
+    throw Error("the written model, read back, computes different outputs; nothing written");
+  write_file_atomic(out_path, bytes, "converted model");
+  std::printf("wrote %s: %s (%zu bytes); read back: the same %lld weights bit for bit, the same outputs on %s\n",
+              out_path.c_str(), format_name(to), bytes.size(), static_cast<long long>(back.count_params()),
+              in.described.c_str());
+  return 0;
+}
+
+int run_verify(const Args& a) {
+  const std::string model_path = a.required("model"), against = a.required("against");
+  const double tol = a.number("tolerance", 1e-5);
+  if (!(tol >= 0.0)) throw UsageError("--tolerance must be 0 or more");
+  std::vector<std::string> notes;
+  Sequential model = read_model(model_path, format_of(a, "model-format", model_path), config_arg(a), &notes);
+  for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
+  const Format ref = format_of(a, "against-format", against);
+
+  Inputs in;
+  if (a.has("x")) {
+    in.x = load_npy(a.str("x"), true);
+    in.tokens = model.layers()[0].type == LayerType::embedding;
+    if (a.has("lengths")) in.lengths = load_lengths(a.str("lengths"));
+    else if (in.x.rank() >= 2 && (in.tokens || in.x.rank() == 3)) in.lengths.assign(size_t(in.x.dim(0)), in.x.dim(1));
+    in.described = a.str("x") + " " + in.x.shape_string();
+  } else {
+    if (a.has("lengths")) throw UsageError("--lengths goes with --x");
+    in = random_inputs(model, a.integer("samples", 6, 1, 1 << 20), a.integer("steps", 12, 1, 1 << 20),
+                       uint64_t(a.integer("seed", 1, 0, INT64_MAX)));
+  }
+  const std::vector<Tensor> ours = layer_outputs(model, in);
+  std::string framework;
+  std::vector<Tensor> theirs;
+  if (ref == Format::torch) {
+    theirs = torch_outputs(a, model, against, in, &framework);
+  } else {
+    Sequential other = Sequential::load(against);
+    if (other.layers().size() != model.layers().size())
+      throw Error("'" + against + "' has " + std::to_string(other.layers().size()) + " layers, the model " +
+                  std::to_string(model.layers().size()) + ": a layer-by-layer comparison needs the same layers");
+    theirs = layer_outputs(other, in);
+    framework = std::string("lstm ") + version();
+  }
+
+  std::printf("lstm verify: %s against %s (%s)\n", model_path.c_str(), against.c_str(), framework.c_str());
+  std::printf("inputs: %s\n", in.described.c_str());
+  std::printf("  %-28s %-16s %12s %12s  %s\n", "layer", "output", "max |diff|", "max rel", "verdict");
+  bool all_ok = true;
+  for (size_t k = 0; k < ours.size(); ++k) {
+    const LayerConfig& l = model.layers()[k];
+    const std::string type = l.kind.empty() ? std::string(layer_type_name(l.type)) : l.kind;
+    const std::string name = std::to_string(k) + " " + (l.name.empty() ? type : l.name + " (" + type + ")");
+    const Tensor &y = ours[k], &r = theirs[k];
+    if (y.shape() != r.shape()) {
+      std::printf("  %-28s %-16s %12s %12s  DIFFERENT SHAPES (reference %s)\n", name.c_str(), y.shape_string().c_str(),
+                  "-", "-", r.shape_string().c_str());
+      all_ok = false;
+      continue;
+    }
+    double diff = 0.0, scale = 0.0;
+    bool finite = true;
+    for (int64_t i = 0; i < y.size(); ++i) {
+      finite = finite && std::isfinite(y[i]) && std::isfinite(r[i]);
+      diff = std::max(diff, double(std::fabs(y[i] - r[i])));
+      scale = std::max(scale, double(std::fabs(r[i])));
+    }
+    const bool ok = finite && diff <= tol * std::max(1.0, scale);
+    all_ok = all_ok && ok;
+    std::printf("  %-28s %-16s %12s %12s  %s\n", name.c_str(), y.shape_string().c_str(), sci(diff).c_str(),
+                sci(scale > 0 ? diff / scale : diff).c_str(), ok ? "ok" : finite ? "DIFFERS" : "NOT FINITE");
+  }
+  std::printf("verdict: %s (tolerance %s)\n", all_ok ? "the same network" : "DIFFERENT", sci(tol).c_str());
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace lstm::cli
