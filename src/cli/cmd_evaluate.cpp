@@ -45,7 +45,8 @@ int evaluate_arrays(const Args& a) {
     if (a.count("x") > 1 || a.count("y") > 1)
       throw UsageError("a Sequential model has one input and one output: give one --x and one --y");
     const std::vector<Loss> losses = losses_from_arg(loss_text, logits, 1);
-    const Tensor X = load_npy(a.str("x")), y = load_npy(a.str("y"), /*allow_integers=*/true);
+    const Tensor X = load_npy(a.str("x"), /*allow_integers=*/model.layers()[0].type == LayerType::embedding),
+                 y = load_npy(a.str("y"), /*allow_integers=*/true);
     std::vector<int64_t> lengths;
     if (a.has("lengths")) lengths = load_lengths(a.str("lengths"));
     model.compile(Adam(), losses[0], metric_options(metrics));

@@ -66,7 +66,8 @@ int run_predict(const Args& a) {
   const std::string x_path = a.str("x"), out = a.str("out");
   check_writable(out);
   Sequential& model = *any.sequential;
-  Tensor X = load_npy(x_path);
+  // token ids may be stored as integers (numpy's default for them)
+  Tensor X = load_npy(x_path, /*allow_integers=*/model.layers()[0].type == LayerType::embedding);
   const bool forecaster = has_forecast_setup(model);
   ForecastSetup setup = forecaster ? forecast_setup(model) : ForecastSetup{};
   // A forecaster reads X in the data's units: scale each window as in training (relative

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "io/model_file.h"
+#include "model/model_impl.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -219,6 +220,36 @@ std::string torch_param(const std::string& ours, bool backward) {
   return ours + (backward ? "_reverse" : "");
 }
 
+std::string type_of(const LayerConfig& layer) {
+  return layer.kind.empty() ? std::string(layer_type_name(layer.type)) : layer.kind;
+}
+
+// A layer's tensors, by their names in an lstm model file below "layers.<i>." (as the layers
+// list them: src/layers/recurrences.cpp, dense.cpp, embedding.cpp); layers of other rooms are
+// taken to have none (loading then names any they do need).
+std::vector<std::string> tensor_names(const LayerConfig& layer, const std::string& file, size_t i) {
+  const bool bidir = layer.type == LayerType::bidirectional;
+  if (layer.kind.empty() && (is_recurrent(layer.type) || bidir)) {
+    const LayerConfig& c = bidir ? layer.wrapped.at(0) : layer;
+    if (c.type == LayerType::lstm && c.use_peepholes)
+      throw Error(file + ": layer " + std::to_string(i) + " of the architecture has LSTM peepholes "
+                  "(use_peepholes), which nn.LSTM does not have");
+    std::vector<std::string> one = {"weight_ih", "weight_hh"};
+    if (c.type == LayerType::gru) one.insert(one.end(), {"bias_ih", "bias_hh"});
+    else if (c.use_bias) one.push_back("bias");
+    if (c.type == LayerType::lstm && c.proj_size > 0) one.push_back("weight_hr");
+    if (!bidir) return one;
+    std::vector<std::string> both;
+    for (const char* d : {"forward.", "backward."})
+      for (const std::string& n : one) both.push_back(d + n);
+    return both;
+  }
+  if (layer.kind.empty() && layer.type == LayerType::dense)
+    return layer.use_bias ? std::vector<std::string>{"weight", "bias"} : std::vector<std::string>{"weight"};
+  if (layer.kind.empty() && layer.type == LayerType::embedding) return {"weight"};
+  return {};
+}
+
 }  // namespace
 
 Sequential sequential_from_torch(const std::vector<TorchTensor>& tensors, const std::string& config_json,
@@ -231,27 +262,19 @@ Sequential sequential_from_torch(const std::vector<TorchTensor>& tensors, const 
   else if (!file_config.empty()) config = file_config, notes.push_back("architecture: the lstm config the file carries");
   else config = infer_config(modules, name, notes);
 
-  // The places: a model built from the config, at random, gives every tensor's name and shape.
-  Sequential shape_model;
+  // The places: each layer's tensor names, from the config alone (nothing is built or
+  // allocated from a config before the file's tensors are found to fit it).
+  std::vector<LayerConfig> layers;
   try {
-    shape_model = Sequential::from_json(config);
+    layers = layer_configs_from_json(config);
   } catch (const Error& e) {
     throw Error(name + ": the architecture: " + e.what());
   }
-  if (!shape_model.built()) throw Error(name + ": the architecture has no input_shape");
-  const SafetensorsFile places = model_to_safetensors(shape_model);
-  const std::vector<LayerConfig>& layers = shape_model.layers();
-  for (const NamedTensor& t : places.tensors)
-    if (t.name.find("weight_peephole") != std::string::npos)
-      throw Error(name + ": the architecture has LSTM peepholes (use_peepholes), which nn.LSTM does not have");
-
-  // our layers with weights, in order, each with its tensors
-  std::vector<std::pair<size_t, std::vector<const NamedTensor*>>> ours;
-  for (const NamedTensor& t : places.tensors) {
-    const size_t dot = t.name.find('.', 7);  // "layers.<i>."
-    const size_t i = size_t(std::stoul(t.name.substr(7, dot - 7)));
-    if (ours.empty() || ours.back().first != i) ours.push_back({i, {}});
-    ours.back().second.push_back(&t);
+  if (layers.empty() || layers[0].input_shape.empty()) throw Error(name + ": the architecture has no input_shape");
+  std::vector<std::pair<size_t, std::vector<std::string>>> ours;  // layer index, its tensors' names
+  for (size_t i = 0; i < layers.size(); ++i) {
+    std::vector<std::string> local = tensor_names(layers[i], name, i);
+    if (!local.empty()) ours.push_back({i, std::move(local)});
   }
   if (ours.size() != modules.size()) {
     std::string listed;
@@ -262,37 +285,38 @@ Sequential sequential_from_torch(const std::vector<TorchTensor>& tensors, const 
   }
 
   SafetensorsFile file;
-  file.metadata["lstm.config"] = shape_model.to_json();
+  file.metadata["lstm.config"] = config;
+  std::map<std::string, std::string> from;  // our tensor -> the file's, for messages
   bool converted = false;
   for (size_t u = 0; u < ours.size(); ++u) {
     const Module& m = modules[u];
     const LayerConfig& layer = layers[ours[u].first];
-    const std::string what = "layer " + std::to_string(ours[u].first) + " (" +
-                             (layer.kind.empty() ? std::string(layer_type_name(layer.type)) : layer.kind) + ")";
+    const std::string what = "layer " + std::to_string(ours[u].first) + " (" + type_of(layer) + ")";
     const bool recurrent = is_recurrent(layer.type) || layer.type == LayerType::bidirectional;
     if (recurrent != m.rnn)
       throw Error(name + ": " + what + " takes its weights from " + m.name + ", which is " +
                   (m.rnn ? "an RNN layer" : "not an RNN layer") + ": the file's modules and the architecture disagree");
     const LayerType inner = layer.type == LayerType::bidirectional ? layer.wrapped.at(0).type : layer.type;
     std::set<std::string> used;
-    for (const NamedTensor* place : ours[u].second) {
-      std::string local = place->name.substr(place->name.find('.', 7) + 1);  // "weight_ih", "backward.bias", ...
+    for (const std::string& full : ours[u].second) {
+      std::string local = full;  // "weight_ih", "backward.bias", ...
       bool backward = false;
       if (local.rfind("forward.", 0) == 0) local = local.substr(8);
       else if (local.rfind("backward.", 0) == 0) local = local.substr(9), backward = true;
       // LSTM and SimpleRNN keep one bias, the sum of PyTorch's two
       const bool folded = recurrent && local == "bias" && inner != LayerType::gru;
-      std::vector<std::string> sources = folded ? std::vector<std::string>{torch_param("bias_ih", backward),
-                                                                           torch_param("bias_hh", backward)}
-                                                : std::vector<std::string>{torch_param(local, backward)};
-      NamedTensor t{place->name, place->shape, std::vector<float>(place->data.size(), 0.0f)};
-      for (const std::string& s : sources) {
-        const TorchTensor* src = m.get(s);
+      const std::vector<std::string> sources =
+          folded ? std::vector<std::string>{torch_param("bias_ih", backward), torch_param("bias_hh", backward)}
+                 : std::vector<std::string>{torch_param(local, backward)};
+      NamedTensor t{"layers." + std::to_string(ours[u].first) + "." + full, {}, {}};
+      for (const std::string& source : sources) {
+        const TorchTensor* src = m.get(source);
         if (!src)
-          throw Error(name + ": " + m.name + " has no " + s + ", which " + what + " needs (for its " + local + ")");
-        if (src->shape != place->shape)
-          throw Error(name + ": " + m.name + "'s " + s + " is " + shape_str(src->shape) + ", but " + what +
-                      " needs " + shape_str(place->shape) + " there: the file and the architecture disagree");
+          throw Error(name + ": " + m.name + " has no " + source + ", which " + what + " needs (for its " + local + ")");
+        if (!t.data.empty() && src->shape != t.shape)
+          throw Error(name + ": " + m.name + "'s " + sources[0] + " is " + shape_str(t.shape) + " but its " + source +
+                      " " + shape_str(src->shape));
+        if (t.data.empty()) t.shape = src->shape, t.data.assign(src->data.size(), 0.0f);
         for (size_t k = 0; k < t.data.size(); ++k) {
           if (!std::isfinite(src->data[k]))
             throw Error(name + ": tensor '" + src->name + "' holds " + (std::isnan(src->data[k]) ? "NaN" : "Inf") +
@@ -301,7 +325,8 @@ Sequential sequential_from_torch(const std::vector<TorchTensor>& tensors, const 
           t.data[k] += src->data[k];
         }
         converted = converted || src->dtype != "float32";
-        used.insert(s);
+        used.insert(source);
+        from[t.name] += (from[t.name].empty() ? "'" : " + '") + src->name + "'";
       }
       file.tensors.push_back(std::move(t));
     }
@@ -310,8 +335,22 @@ Sequential sequential_from_torch(const std::vector<TorchTensor>& tensors, const 
         throw Error(name + ": " + m.name + "'s " + p + " has no place in " + what +
                     " (an option the architecture lacks, such as proj_size or a bidirectional layer?)");
   }
+  // Built from the tensors, each checked against its place's shape first; a mismatch names
+  // the file's tensor too.
+  Sequential model;
+  try {
+    model = model_from_safetensors(file, name);
+  } catch (const Error& e) {
+    std::string what = e.what();
+    const size_t at = what.find("'layers.");
+    const size_t end = at == std::string::npos ? at : what.find('\'', at + 1);
+    if (end != std::string::npos) {
+      auto it = from.find(what.substr(at + 1, end - at - 1));
+      if (it != from.end()) what += " (that tensor is the file's " + it->second + ")";
+    }
+    throw Error(what);
+  }
   if (converted) notes.push_back("weights stored in another floating-point type were converted to float32");
-  Sequential model = model_from_safetensors(file, name);
   if (notes_out) *notes_out = std::move(notes);
   return model;
 }
@@ -358,7 +397,7 @@ std::vector<TorchTensor> torch_tensors_from(const Sequential& model) {
 Sequential load_torch(const std::string& path, const std::string& config_json, std::vector<std::string>* notes) {
   std::string file_config;
   const std::vector<TorchTensor> tensors = read_torch_state_dict(path, &file_config);
-  return sequential_from_torch(tensors, config_json, file_config, "'" + path + "'", notes);
+  return sequential_from_torch(tensors, config_json, file_config, path, notes);
 }
 
 void save_torch(const std::string& path, const Sequential& model) {
