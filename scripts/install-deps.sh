@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages lstm needs that are missing (and nothing else).
-#   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN, libsndfile, libsoxr, KissFFT
-#   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy (parity tests),
+#   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN, libsndfile, libsoxr, KissFFT,
+#                                   libzip, HDF5
+#   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy (parity tests), h5py
+#                                   (Keras-layout fixtures),
 #                                   Chromium and PIL (the HTML report is rendered and checked),
 #                                   strace (streaming makes no system calls per step)
 #   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
@@ -20,9 +22,9 @@
 #                                   scripts/translation_data.py
 set -euo pipefail
 what=${1:-build}
-packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev libzip-dev)
+packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev libzip-dev libhdf5-dev)
 if [ "$what" = test ]; then
-  packages+=(libgtest-dev python3-torch python3-numpy chromium python3-pil strace)
+  packages+=(libgtest-dev python3-torch python3-numpy python3-h5py chromium python3-pil strace)
 elif [ "$what" = fuzz ]; then
   packages+=(clang libclang-rt-dev libomp-dev)
 elif [ "$what" = music ]; then

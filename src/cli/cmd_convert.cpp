@@ -17,6 +17,7 @@
 #include "io/file.h"
 #include "io/model_file.h"
 #include "io/safetensors.h"
+#include "io/keras_model.h"
 #include "io/torch_model.h"
 #include "lstm/lstm.h"
 
@@ -26,14 +27,18 @@ namespace lstm::cli {
 
 namespace {
 
-enum class Format { lstm, torch };
+enum class Format { lstm, torch, keras };
 
-const char* format_name(Format f) { return f == Format::lstm ? "lstm model (.safetensors)" : "PyTorch state_dict (.pt)"; }
+const char* format_name(Format f) {
+  return f == Format::lstm ? "lstm model (.safetensors)" : f == Format::torch ? "PyTorch state_dict (.pt)" : "Keras model";
+}
 
 Format format_from_name(const std::string& name, const char* option) {
   if (name == "lstm" || name == "safetensors") return Format::lstm;
   if (name == "torch" || name == "pytorch" || name == "pt") return Format::torch;
-  throw UsageError(std::string("--") + option + " " + name + ": formats are lstm (.safetensors) and torch (.pt, .pth)");
+  if (name == "keras") return Format::keras;
+  throw UsageError(std::string("--") + option + " " + name + ": formats are lstm (.safetensors), torch (.pt, .pth) "
+                   "and keras (.keras, .h5; read only)");
 }
 
 Format format_of(const Args& a, const char* option, const std::string& path) {
@@ -41,8 +46,9 @@ Format format_of(const Args& a, const char* option, const std::string& path) {
   const std::string ext = std::filesystem::path(path).extension().string();
   if (ext == ".safetensors") return Format::lstm;
   if (ext == ".pt" || ext == ".pth") return Format::torch;
+  if (ext == ".keras" || ext == ".h5" || ext == ".hdf5") return Format::keras;
   throw UsageError("cannot tell the format of '" + path + "' from its extension: give --" + option +
-                   " lstm (.safetensors) or torch (.pt, .pth)");
+                   " lstm (.safetensors), torch (.pt, .pth) or keras (.keras, .h5)");
 }
 
 std::string config_arg(const Args& a) {
@@ -56,6 +62,10 @@ Sequential read_model(const std::string& path, Format f, const std::string& conf
   if (f == Format::lstm) {
     if (!config.empty()) throw UsageError("--config applies to PyTorch files; an lstm model file carries its own");
     return Sequential::load(path);
+  }
+  if (f == Format::keras) {
+    if (!config.empty()) throw UsageError("--config applies to PyTorch files; a Keras file carries its own");
+    return load_keras(path, notes);
   }
   return load_torch(path, config, notes);
 }
@@ -74,7 +84,7 @@ struct Inputs {
 };
 
 // Random inputs of the model's shape, every other row right-padded (zeros, or the Masking value).
-Inputs random_inputs(const Sequential& model, int64_t N, int64_t steps, uint64_t seed) {
+Inputs random_inputs(const Sequential& model, int64_t N, int64_t steps, uint64_t seed, bool padded_rows = true) {
   const std::vector<LayerConfig>& layers = model.layers();
   const std::vector<int64_t>& shape = model.input_shape();
   Inputs in;
@@ -94,7 +104,7 @@ Inputs random_inputs(const Sequential& model, int64_t N, int64_t steps, uint64_t
   in.x = Tensor(dims, pad);
   int padded = 0;
   for (int64_t n = 0; n < N; ++n) {
-    const int64_t L = sequences && n % 2 == 1 && T > 1 ? short_len(rng) : T;
+    const int64_t L = padded_rows && sequences && n % 2 == 1 && T > 1 ? short_len(rng) : T;
     padded += L < T;
     in.lengths.push_back(L);
     for (int64_t t = 0; t < L; ++t)
@@ -164,7 +174,7 @@ struct TempDir {
   }
 };
 
-std::vector<Tensor> torch_outputs(const Args& a, const Sequential& model, const std::string& against, const Inputs& in,
+std::vector<Tensor> reference_outputs(const Args& a, const Sequential& model, const std::string& against, const Inputs& in,
                                   std::string* framework) {
   TempDir dir;
   write_file_atomic(dir.path + "/config.json", model.to_json(), "config");
@@ -173,15 +183,17 @@ std::vector<Tensor> torch_outputs(const Args& a, const Sequential& model, const 
   if (L.empty()) L.assign(size_t(in.x.dim(0)), 1);
   save_npy(dir.path + "/lengths.npy", Tensor({int64_t(L.size())}, std::vector<float>(L.begin(), L.end())));
   const std::string python = a.str("python", "/usr/bin/python3");
-  const std::string script = scripts_dir() + "/torch_verify.py";
-  const int rc = run_process({python, script, "--state-dict", against, "--config", dir.path + "/config.json", "--x",
-                              dir.path + "/x.npy", "--lengths", dir.path + "/lengths.npy", "--out", dir.path});
+  const bool keras = format_of(a, "against-format", against) == Format::keras;
+  const std::string script = scripts_dir() + (keras ? "/keras_verify.py" : "/torch_verify.py");
+  std::vector<std::string> argv = {python, script, keras ? "--model" : "--state-dict", against};
+  if (!keras) argv.insert(argv.end(), {"--config", dir.path + "/config.json"});
+  argv.insert(argv.end(), {"--x", dir.path + "/x.npy", "--lengths", dir.path + "/lengths.npy", "--out", dir.path});
+  const int rc = run_process(argv);
   if (rc == -1)
-    throw Error("cannot run '" + python + "': the PyTorch reference needs Debian's python3 with python3-torch "
-                "(apt install python3-torch), or --python naming an interpreter that has torch");
+    throw Error("cannot run '" + python + "': the reference needs Debian's python3 with python3-torch and "
+                "python3-h5py (apt install python3-torch python3-h5py), or --python naming an interpreter that has them");
   if (rc != 0)
-    throw Error("the PyTorch reference (" + script + ") failed with exit status " + std::to_string(rc) +
-                "; its message is above");
+    throw Error("the reference (" + script + ") failed with exit status " + std::to_string(rc) + "; its message is above");
   *framework = read_file(dir.path + "/framework.txt", "reference info");
   while (!framework->empty() && std::isspace(static_cast<unsigned char>(framework->back()))) framework->pop_back();
   std::vector<Tensor> out;
@@ -244,6 +256,8 @@ int run_convert(const Args& a) {
       std::filesystem::equivalent(in_path, out_path))
     throw UsageError("IN and OUT are the same file");
   const Format from = format_of(a, "from", in_path), to = format_of(a, "to", out_path);
+  if (to == Format::keras)
+    throw UsageError("writing Keras files is not supported yet: convert to lstm (.safetensors) or torch (.pt)");
   check_output_path(out_path, "converted model");
   std::vector<std::string> notes;
   Sequential model = read_model(in_path, from, config_arg(a), &notes);
@@ -296,14 +310,18 @@ int run_verify(const Args& a) {
     in.described = a.str("x") + " " + in.x.shape_string();
   } else {
     if (a.has("lengths")) throw UsageError("--lengths goes with --x");
+    // a Keras model sees padding only through a mask (Embedding(mask_zero) or Masking)
+    const LayerConfig& first = model.layers()[0];
+    const bool masked = first.kind.empty() && ((first.type == LayerType::embedding && first.mask_zero) ||
+                                               first.type == LayerType::masking);
     in = random_inputs(model, a.integer("samples", 6, 1, 1 << 20), a.integer("steps", 12, 1, 1 << 20),
-                       uint64_t(a.integer("seed", 1, 0, INT64_MAX)));
+                       uint64_t(a.integer("seed", 1, 0, INT64_MAX)), ref != Format::keras || masked);
   }
   const std::vector<Tensor> ours = layer_outputs(model, in);
   std::string framework;
   std::vector<Tensor> theirs;
-  if (ref == Format::torch) {
-    theirs = torch_outputs(a, model, against, in, &framework);
+  if (ref != Format::lstm) {
+    theirs = reference_outputs(a, model, against, in, &framework);
   } else {
     Sequential other = Sequential::load(against);
     if (other.layers().size() != model.layers().size())
@@ -330,7 +348,13 @@ int run_verify(const Args& a) {
     }
     double diff = 0.0, scale = 0.0;
     bool finite = true;
+    // a sequence output [N, T, ...]: the steps past each row's length are padding, which the
+    // frameworks fill differently (zeros, the last output, a Dense of zeros); not compared
+    const bool steps = !in.lengths.empty() && y.rank() >= 3 && y.dim(0) == int64_t(in.lengths.size()) &&
+                       in.x.rank() >= 2 && y.dim(1) == in.x.dim(1);
+    const int64_t per_step = steps ? y.size() / (y.dim(0) * y.dim(1)) : 1;
     for (int64_t i = 0; i < y.size(); ++i) {
+      if (steps && (i / per_step) % y.dim(1) >= in.lengths[size_t(i / per_step / y.dim(1))]) continue;
       finite = finite && std::isfinite(y[i]) && std::isfinite(r[i]);
       diff = std::max(diff, double(std::fabs(y[i] - r[i])));
       scale = std::max(scale, double(std::fabs(r[i])));

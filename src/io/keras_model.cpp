@@ -1,0 +1,443 @@
+// Keras .keras and .h5 files to lstm models (see keras_model.h).
+#include "io/keras_model.h"
+
+#include <zip.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "core/limits.h"
+#include "io/file.h"
+#include "io/hdf5_file.h"
+#include "io/model_file.h"
+#include "lstm/error.h"
+
+namespace lstm {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr uint64_t kConfigBytes = uint64_t(64) << 20;
+
+// ---- the archive of a .keras file -------------------------------------------------------------
+
+struct ZipCloser {
+  void operator()(zip_t* z) const { zip_discard(z); }
+};
+
+// The entry `entry` of the zip in `bytes`, stored uncompressed (as Keras writes it), at most
+// `limit` bytes; "" with *found = false when absent.
+std::string zip_entry(zip_t* z, const char* entry, uint64_t limit, const std::string& name, bool* found) {
+  const zip_int64_t index = zip_name_locate(z, entry, 0);
+  *found = index >= 0;
+  if (index < 0) return "";
+  const std::string where = name + ": " + entry;
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(z, zip_uint64_t(index), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) || st.size > limit)
+    throw Error(where + ": unreadable, or larger than " + std::to_string(limit >> 20) + " MiB");
+  if (!(st.valid & ZIP_STAT_COMP_METHOD) || st.comp_method != ZIP_CM_STORE || st.comp_size != st.size)
+    throw Error(where + ": a compressed entry, which Keras does not write (its size would not be bounded by the "
+                        "file); refused: save the model again with model.save, or zip it without compression");
+  zip_file_t* f = zip_fopen_index(z, zip_uint64_t(index), 0);
+  if (!f) throw Error(where + ": cannot open it in the zip");
+  std::string out(size_t(st.size), '\0');
+  const zip_int64_t n = out.empty() ? 0 : zip_fread(f, out.data(), out.size());
+  char beyond;
+  const zip_int64_t more = n == zip_int64_t(out.size()) ? zip_fread(f, &beyond, 1) : -1;  // the CRC is checked at the end
+  zip_fclose(f);
+  if (n != zip_int64_t(out.size()) || more != 0) throw Error(where + ": truncated or corrupt (length or CRC-32)");
+  return out;
+}
+
+// ---- the layers ---------------------------------------------------------------------------
+
+json parse(const std::string& text, const std::string& where) {
+  try {
+    return json::parse(text, nullptr, true, false);
+  } catch (const json::exception& e) {
+    throw Error(where + ": not valid JSON: " + e.what());
+  }
+}
+
+// "SimpleRNN" -> "simple_rnn", "TimeDistributed" -> "time_distributed" (Keras's to_snake_case)
+std::string snake_case(const std::string& s) {
+  std::string a;
+  for (size_t k = 0; k < s.size(); ++k) {  // (.)([A-Z][a-z]+) -> \1_\2
+    if (k > 0 && std::isupper(static_cast<unsigned char>(s[k])) && k + 1 < s.size() &&
+        std::islower(static_cast<unsigned char>(s[k + 1])))
+      a += '_';
+    a += s[k];
+  }
+  std::string b;
+  for (size_t k = 0; k < a.size(); ++k) {  // ([a-z])([A-Z]) -> \1_\2
+    if (k > 0 && std::islower(static_cast<unsigned char>(a[k - 1])) && std::isupper(static_cast<unsigned char>(a[k])))
+      b += '_';
+    b += char(std::tolower(static_cast<unsigned char>(a[k])));
+  }
+  return b;
+}
+
+// One Keras layer of the file: its class, config and place.
+struct KerasLayer {
+  std::string cls, name, where;
+  json config;
+};
+
+const json& member(const json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) throw Error(where + ": missing \"" + key + "\"");
+  return j[key];
+}
+
+std::string string_of(const json& j, const char* key, const std::string& where, const std::string& fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_string()) throw Error(where + ": \"" + key + "\" is not a string");
+  return j[key].get<std::string>();
+}
+
+bool bool_of(const json& j, const char* key, bool fallback, const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_boolean()) throw Error(where + ": \"" + key + "\" is not true or false");
+  return j[key].get<bool>();
+}
+
+int64_t int_of(const json& j, const char* key, const std::string& where) {
+  if (!j.contains(key) || !j[key].is_number_integer()) throw Error(where + ": \"" + key + "\" is not an integer");
+  const int64_t v = j[key].get<int64_t>();
+  if (v < 1 || v > limits::kWidth) throw Error(where + ": \"" + key + "\" = " + std::to_string(v) + " is out of range");
+  return v;
+}
+
+// An activation by name, as Keras serialises it (a string; Keras 3 may wrap it).
+std::string activation_of(const json& c, const char* key, const std::string& fallback, const std::string& where,
+                          bool keras2) {
+  std::string a = fallback;
+  if (c.contains(key) && c[key].is_object() && c[key].contains("config") && c[key]["config"].is_string())
+    a = c[key]["config"].get<std::string>();
+  else
+    a = string_of(c, key, where, fallback);
+  if (a == "hard_sigmoid" && keras2)
+    throw Error(where + ": \"" + key + "\": hard_sigmoid, which Keras 2 defined as clip(0.2x + 0.5, 0, 1) and "
+                "lstm (as Keras 3 and PyTorch) as clip(x/6 + 0.5, 0, 1): the weights would not carry over");
+  if (a != "linear" && a != "relu" && a != "sigmoid" && a != "tanh" && a != "softmax" && a != "hard_sigmoid")
+    throw Error(where + ": \"" + key + "\": the activation '" + a + "' is not one lstm has (linear, relu, sigmoid, "
+                "tanh, softmax, hard_sigmoid)");
+  return a;
+}
+
+// The lstm config entry of a recurrent Keras layer.
+json recurrent_entry(const KerasLayer& l, bool keras2, std::vector<std::string>& notes) {
+  const json& c = l.config;
+  const std::string& w = l.where;
+  if (bool_of(c, "return_state", false, w))
+    throw Error(w + ": return_state in a Sequential model (only a graph model can use the states)");
+  if (bool_of(c, "time_major", false, w)) throw Error(w + ": time_major = true is not supported");
+  json e = {{"units", int_of(c, "units", w)},
+            {"return_sequences", bool_of(c, "return_sequences", false, w)}};
+  if (bool_of(c, "go_backwards", false, w)) e["go_backwards"] = true;
+  if (bool_of(c, "stateful", false, w)) e["stateful"] = true;
+  if (c.contains("dropout") && c["dropout"].is_number() && c["dropout"].get<double>() > 0)
+    e["dropout"] = c["dropout"].get<double>();
+  if (l.cls == "LSTM") {
+    e["type"] = "lstm";
+    const std::string act = activation_of(c, "activation", "tanh", w, keras2);
+    const std::string ract = activation_of(c, "recurrent_activation", "sigmoid", w, keras2);
+    if (act != "tanh") e["activation"] = act;
+    if (ract != "sigmoid") e["recurrent_activation"] = ract;
+    if (!bool_of(c, "use_bias", true, w)) e["use_bias"] = false;
+    if (c.contains("recurrent_dropout") && c["recurrent_dropout"].is_number() && c["recurrent_dropout"].get<double>() > 0)
+      e["recurrent_dropout"] = c["recurrent_dropout"].get<double>();
+  } else if (l.cls == "GRU") {
+    e["type"] = "gru";
+    // Keras's default: true since TF 2 and in Keras 3; Keras 2's standalone releases: false
+    if (!c.contains("reset_after")) notes.push_back(w + ": no reset_after in its config; true assumed (TF 2, Keras 3)");
+    if (!bool_of(c, "reset_after", true, w))
+      throw Error(w + ": reset_after = false (the reset gate applied before the recurrent product): lstm's GRU is "
+                  "the reset_after = true one (PyTorch's and cuDNN's); retrain with reset_after=True");
+    if (activation_of(c, "activation", "tanh", w, keras2) != "tanh" ||
+        activation_of(c, "recurrent_activation", "sigmoid", w, keras2) != "sigmoid")
+      throw Error(w + ": a GRU with activations other than tanh and sigmoid, which lstm's GRU does not have");
+    if (!bool_of(c, "use_bias", true, w)) throw Error(w + ": a GRU without bias, which lstm's GRU does not have");
+    if (c.contains("recurrent_dropout") && c["recurrent_dropout"].is_number() && c["recurrent_dropout"].get<double>() > 0)
+      throw Error(w + ": recurrent_dropout on a GRU, which lstm has for LSTM only");
+  } else {
+    e["type"] = "simple_rnn";
+    const std::string act = activation_of(c, "activation", "tanh", w, keras2);
+    if (act != "tanh" && act != "relu") throw Error(w + ": a SimpleRNN activation of '" + act + "' (tanh or relu)");
+    e["activation"] = act;
+    if (!bool_of(c, "use_bias", true, w)) throw Error(w + ": a SimpleRNN without bias, which lstm does not have");
+    if (c.contains("recurrent_dropout") && c["recurrent_dropout"].is_number() && c["recurrent_dropout"].get<double>() > 0)
+      throw Error(w + ": recurrent_dropout on a SimpleRNN, which lstm has for LSTM only");
+  }
+  return e;
+}
+
+json dense_entry(const KerasLayer& l, bool keras2) {
+  json e = {{"type", "dense"},
+            {"units", int_of(l.config, "units", l.where)},
+            {"activation", activation_of(l.config, "activation", "linear", l.where, keras2)}};
+  if (!bool_of(l.config, "use_bias", true, l.where)) e["use_bias"] = false;
+  return e;
+}
+
+KerasLayer layer_of(const json& j, const std::string& where) {
+  KerasLayer l;
+  l.cls = string_of(j, "class_name", where, "");
+  if (l.cls.empty()) throw Error(where + ": a layer without \"class_name\"");
+  l.config = member(j, "config", where);
+  l.name = string_of(l.config, "name", where, "");
+  l.where = where + " (" + l.cls + (l.name.empty() ? "" : " '" + l.name + "'") + ")";
+  return l;
+}
+
+// [null, T, F] (or [null, T]) -> input_shape [T, F] with T null for any length
+json input_shape_of(const json& batch_shape, const std::string& where) {
+  if (!batch_shape.is_array() || batch_shape.size() < 2 || batch_shape.size() > 3)
+    throw Error(where + ": the input shape " + batch_shape.dump() + " is not [batch, steps, features] or [batch, steps]");
+  json s = json::array();
+  for (size_t k = 1; k < batch_shape.size(); ++k) {
+    if (!batch_shape[k].is_null() && !batch_shape[k].is_number_integer())
+      throw Error(where + ": the input shape " + batch_shape.dump() + " holds a non-integer");
+    s.push_back(batch_shape[k]);
+  }
+  return s;
+}
+
+// ---- weights --------------------------------------------------------------------------------
+
+NamedTensor transposed(const NamedTensor& t, const std::string& where) {
+  if (t.shape.size() != 2) throw Error(where + ": '" + t.name + "' is not 2-D");
+  const int64_t a = t.shape[0], b = t.shape[1];
+  NamedTensor out{t.name, {b, a}, std::vector<float>(t.data.size())};
+  for (int64_t i = 0; i < a; ++i)
+    for (int64_t j = 0; j < b; ++j) out.data[size_t(j * a + i)] = t.data[size_t(i * b + j)];
+  return out;
+}
+
+// Keras GRU blocks (z, r, h) along the first axis -> lstm's (r, z, n).
+std::vector<float> gru_order(const std::vector<float>& v) {
+  const size_t block = v.size() / 3;
+  std::vector<float> out(v.size());
+  std::copy(v.begin() + ptrdiff_t(block), v.begin() + ptrdiff_t(2 * block), out.begin());
+  std::copy(v.begin(), v.begin() + ptrdiff_t(block), out.begin() + ptrdiff_t(block));
+  std::copy(v.begin() + ptrdiff_t(2 * block), v.end(), out.begin() + ptrdiff_t(2 * block));
+  return out;
+}
+
+// One direction of a recurrent layer: Keras's [kernel, recurrent_kernel, bias] -> lstm's tensors.
+void add_recurrent(const std::string& type, bool use_bias, const std::vector<NamedTensor>& w, const std::string& prefix,
+                   const std::string& where, std::vector<NamedTensor>& out) {
+  const size_t want = use_bias ? 3 : 2;
+  if (w.size() != want)
+    throw Error(where + ": " + std::to_string(w.size()) + " weight arrays where a " + type + " has " +
+                std::to_string(want) + " (kernel, recurrent_kernel" + (use_bias ? ", bias)" : ")"));
+  NamedTensor ih = transposed(w[0], where), hh = transposed(w[1], where);
+  if (type == "gru") {
+    ih.data = gru_order(ih.data), hh.data = gru_order(hh.data);
+    out.push_back({prefix + "weight_ih", ih.shape, ih.data});
+    out.push_back({prefix + "weight_hh", hh.shape, hh.data});
+    const NamedTensor& b = w[2];
+    if (b.shape.size() != 2 || b.shape[0] != 2)
+      throw Error(where + ": the GRU bias '" + b.name + "' is not [2, 3 units] (reset_after = true keeps two)");
+    const int64_t n = b.shape[1];
+    out.push_back({prefix + "bias_ih", {n}, gru_order({b.data.begin(), b.data.begin() + n})});
+    out.push_back({prefix + "bias_hh", {n}, gru_order({b.data.begin() + n, b.data.end()})});
+    return;
+  }
+  out.push_back({prefix + "weight_ih", ih.shape, ih.data});
+  out.push_back({prefix + "weight_hh", hh.shape, hh.data});
+  if (use_bias) out.push_back({prefix + "bias", w[2].shape, w[2].data});
+}
+
+// Where a file keeps each layer's weight arrays.
+class WeightStore {
+ public:
+  WeightStore(Hdf5File file, bool keras3) : f_(std::move(file)), keras3_(keras3) {
+    if (keras3_) return;
+    group_ = f_.exists("/model_weights") ? "/model_weights" : "";
+    for (const std::string& n : f_.string_list_attribute(group_.empty() ? "/" : group_, "layer_names")) names_.insert(n);
+  }
+  // The arrays of layer `l` (the k-th of its class, for Keras 3), per part: one part for most
+  // layers, two (forward, backward) for Bidirectional.
+  std::vector<std::vector<NamedTensor>> arrays(const KerasLayer& l, int k) {
+    if (keras3_) {
+      const std::string p = "/layers/" + snake_case(l.cls) + (k ? "_" + std::to_string(k) : "");
+      if (l.cls == "Bidirectional") return {vars(p + "/forward_layer/cell/vars"), vars(p + "/backward_layer/cell/vars")};
+      if (l.cls == "LSTM" || l.cls == "GRU" || l.cls == "SimpleRNN") return {vars(p + "/cell/vars")};
+      if (l.cls == "TimeDistributed") return {vars(p + "/layer/vars")};
+      return {vars(p + "/vars")};
+    }
+    if (!names_.count(l.name)) return {{}};
+    const std::string g = group_ + "/" + l.name;
+    std::vector<NamedTensor> all;
+    for (const std::string& w : f_.string_list_attribute(g, "weight_names")) all.push_back(f_.dataset(g + "/" + w));
+    if (l.cls != "Bidirectional") return {all};
+    const size_t half = all.size() / 2;
+    return {{all.begin(), all.begin() + ptrdiff_t(half)}, {all.begin() + ptrdiff_t(half), all.end()}};
+  }
+
+ private:
+  std::vector<NamedTensor> vars(const std::string& group) {
+    std::vector<NamedTensor> out;
+    for (int i = 0; f_.exists(group + "/" + std::to_string(i)); ++i) out.push_back(f_.dataset(group + "/" + std::to_string(i)));
+    return out;
+  }
+  Hdf5File f_;
+  bool keras3_;
+  std::string group_;
+  std::set<std::string> names_;
+};
+
+Sequential from_parts(const std::string& config_text, WeightStore& store, const std::string& name, bool keras3,
+                      std::vector<std::string>& notes) {
+  const json root = parse(config_text, name + ": the model config");
+  const std::string cls = string_of(root, "class_name", name + ": the model config", "");
+  if (cls == "Functional" || cls == "Model")
+    throw Error(name + ": a functional Keras model (" + cls + "); lstm reads Keras Sequential models so far");
+  if (cls != "Sequential") throw Error(name + ": the model is a '" + cls + "', not a Keras Sequential model");
+  const json& cfg = member(root, "config", name + ": the model config");
+  const json& list = cfg.is_array() ? cfg : member(cfg, "layers", name + ": the model config");
+  if (!list.is_array() || list.empty()) throw Error(name + ": the model config has no layers");
+  const bool keras2 = !keras3;
+
+  json layers = json::array();
+  json input_shape;
+  std::vector<NamedTensor> tensors;
+  std::map<std::string, int> seen;  // Keras 3's per-class counters
+  for (size_t k = 0; k < list.size(); ++k) {
+    const KerasLayer l = layer_of(list[k], name + ": layer " + std::to_string(k));
+    const json& c = l.config;
+    if (l.cls == "InputLayer") {
+      if (!layers.empty()) throw Error(l.where + ": an InputLayer after other layers");
+      const char* key = c.contains("batch_shape") ? "batch_shape" : "batch_input_shape";
+      input_shape = input_shape_of(member(c, key, l.where), l.where);
+      continue;
+    }
+    if (input_shape.is_null() && c.contains("batch_input_shape")) input_shape = input_shape_of(c["batch_input_shape"], l.where);
+    if (input_shape.is_null() && list[k].contains("build_config") && list[k]["build_config"].contains("input_shape"))
+      input_shape = input_shape_of(list[k]["build_config"]["input_shape"], l.where);
+    const int index = keras3 ? seen[l.cls]++ : 0;
+    const std::string i = std::to_string(layers.size());
+    json entry;
+    std::vector<std::vector<NamedTensor>> w;
+    const auto weights = [&]() -> const std::vector<std::vector<NamedTensor>>& {
+      w = store.arrays(l, index);
+      return w;
+    };
+    if (l.cls == "LSTM" || l.cls == "GRU" || l.cls == "SimpleRNN") {
+      entry = recurrent_entry(l, keras2, notes);
+      add_recurrent(entry["type"].get<std::string>(), entry.value("use_bias", true), weights()[0], "layers." + i + ".", l.where, tensors);
+    } else if (l.cls == "Bidirectional") {
+      const KerasLayer inner = layer_of(member(c, "layer", l.where), l.where + ".layer");
+      if (inner.cls != "LSTM" && inner.cls != "GRU" && inner.cls != "SimpleRNN")
+        throw Error(l.where + ": wraps a " + inner.cls + " (lstm's Bidirectional wraps LSTM, GRU, SimpleRNN)");
+      if (c.contains("backward_layer") && !c["backward_layer"].is_null())
+        throw Error(l.where + ": a backward_layer of its own, which lstm's Bidirectional does not have");
+      json in = recurrent_entry(inner, keras2, notes);
+      const std::string mode = c.contains("merge_mode") && c["merge_mode"].is_null() ? "none"
+                                                                                   : string_of(c, "merge_mode", l.where, "concat");
+      entry = {{"type", "bidirectional"}, {"merge_mode", mode}, {"layer", in}};
+      weights();
+      if (w.size() != 2) throw Error(l.where + ": no forward and backward weights");
+      add_recurrent(in["type"].get<std::string>(), in.value("use_bias", true), w[0], "layers." + i + ".forward.", l.where, tensors);
+      add_recurrent(in["type"].get<std::string>(), in.value("use_bias", true), w[1], "layers." + i + ".backward.", l.where, tensors);
+    } else if (l.cls == "Dense" || l.cls == "TimeDistributed") {
+      KerasLayer dense = l;
+      if (l.cls == "TimeDistributed") {
+        dense = layer_of(member(c, "layer", l.where), l.where + ".layer");
+        if (dense.cls != "Dense") throw Error(l.where + ": wraps a " + dense.cls + " (lstm's TimeDistributed wraps Dense)");
+      }
+      entry = dense_entry(dense, keras2);
+      if (l.cls == "TimeDistributed") entry = {{"type", "time_distributed"}, {"layer", entry}};
+      const std::vector<NamedTensor>& d = weights()[0];
+      const size_t want = dense.config.value("use_bias", true) ? 2 : 1;
+      if (d.size() != want)
+        throw Error(l.where + ": " + std::to_string(d.size()) + " weight arrays where it has " + std::to_string(want));
+      const NamedTensor kernel = transposed(d[0], l.where);
+      tensors.push_back({"layers." + i + ".weight", kernel.shape, kernel.data});
+      if (want == 2) tensors.push_back({"layers." + i + ".bias", d[1].shape, d[1].data});
+    } else if (l.cls == "Embedding") {
+      entry = {{"type", "embedding"},
+               {"input_dim", int_of(c, "input_dim", l.where)},
+               {"output_dim", int_of(c, "output_dim", l.where)},
+               {"mask_zero", bool_of(c, "mask_zero", false, l.where)}};
+      if (input_shape.is_null()) {
+        const json length = c.contains("input_length") ? c["input_length"] : json();
+        input_shape = json::array({length.is_number_integer() ? length : json()});
+      }
+      const std::vector<NamedTensor>& e = weights()[0];
+      if (e.size() != 1) throw Error(l.where + ": " + std::to_string(e.size()) + " weight arrays where it has 1");
+      tensors.push_back({"layers." + i + ".weight", e[0].shape, e[0].data});
+    } else if (l.cls == "Masking") {
+      double v = 0.0;
+      if (c.contains("mask_value") && c["mask_value"].is_number()) v = c["mask_value"].get<double>();
+      entry = {{"type", "masking"}, {"mask_value", v}};
+    } else if (l.cls == "Dropout") {
+      double rate = 0.0;
+      if (c.contains("rate") && c["rate"].is_number()) rate = c["rate"].get<double>();
+      entry = {{"type", "dropout"}, {"rate", rate}};
+    } else {
+      throw Error(l.where + ": the layer class " + l.cls + " is not one lstm reads from Keras (LSTM, GRU, SimpleRNN, "
+                  "Bidirectional, Dense, TimeDistributed(Dense), Embedding, Masking, Dropout, InputLayer)");
+    }
+    layers.push_back(entry);
+  }
+  if (input_shape.is_null())
+    throw Error(name + ": the model config gives no input shape (an InputLayer, batch_input_shape or build_config)");
+  SafetensorsFile file;
+  file.metadata["lstm.config"] = json{{"input_shape", input_shape}, {"layers", layers}}.dump();
+  file.tensors = std::move(tensors);
+  return model_from_safetensors(file, name);
+}
+
+}  // namespace
+
+Sequential decode_keras(const std::string& bytes, const std::string& name, std::vector<std::string>* notes_out) {
+  std::vector<std::string> notes;
+  Sequential model;
+  if (bytes.rfind("PK", 0) == 0) {  // Keras 3: a zip
+    zip_error_t e;
+    zip_error_init(&e);
+    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &e);
+    if (!src) throw Error(name + ": out of memory opening the zip");
+    std::unique_ptr<zip_t, ZipCloser> z(zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &e));
+    if (!z) {
+      zip_source_free(src);
+      const std::string why = zip_error_strerror(&e);
+      zip_error_fini(&e);
+      throw Error(name + ": cannot read it as a .keras zip file: " + why);
+    }
+    zip_error_fini(&e);
+    bool found = false;
+    const std::string config = zip_entry(z.get(), "config.json", kConfigBytes, name, &found);
+    if (!found) throw Error(name + ": no config.json in the zip, so not a Keras 3 .keras file");
+    const std::string weights = zip_entry(z.get(), "model.weights.h5", uint64_t(limits::kParams) * 4, name, &found);
+    if (!found)
+      throw Error(name + ": no model.weights.h5 in the zip (a .keras file saved with weights in another format?)");
+    WeightStore store(Hdf5File::from_bytes(weights, name + ": model.weights.h5"), true);
+    model = from_parts(config, store, name, true, notes);
+  } else if (bytes.rfind("\x89HDF\r\n\x1a\n", 0) == 0) {  // Keras 2 (or Keras 3's legacy) .h5
+    Hdf5File f = Hdf5File::from_bytes(bytes, name);
+    const std::string config = f.string_attribute("/", "model_config");
+    if (config.empty())
+      throw Error(name + ": an HDF5 file without the model_config attribute: weights saved alone (save_weights) carry "
+                  "no architecture; save the whole model with model.save");
+    WeightStore store(std::move(f), false);
+    model = from_parts(config, store, name, false, notes);
+  } else {
+    throw Error(name + ": neither a Keras 3 .keras file (a zip) nor a Keras 2 .h5 file (HDF5)");
+  }
+  if (notes_out) *notes_out = std::move(notes);
+  return model;
+}
+
+Sequential load_keras(const std::string& path, std::vector<std::string>* notes) {
+  return decode_keras(read_file(path, "Keras model"), path, notes);
+}
+
+}  // namespace lstm

@@ -1,0 +1,26 @@
+// Keras model files as lstm models (docs/interop.md):
+//   Keras 3 .keras   a zip: config.json (the model), metadata.json, model.weights.h5 with each
+//                    layer's variables at layers/<snake_case class>[_<k>]/[cell/|layer/|
+//                    forward_layer/cell/|backward_layer/cell/]vars/<i>
+//   Keras 2 .h5      HDF5: the model_config attribute (JSON), and model_weights/<layer>/ with the
+//                    attribute weight_names listing the layer's datasets in order
+// Sequential models of LSTM, GRU (reset_after true), SimpleRNN, Bidirectional, Dense,
+// TimeDistributed(Dense), Embedding, Masking, Dropout and InputLayer. Keras stores kernels
+// [in, out] (x·W): they are transposed to lstm's [out, in]; GRU gates (z, r, h) are reordered to
+// (r, z, n). Any other layer class or option is an error that names it; nothing is skipped.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lstm/model.h"
+
+namespace lstm {
+
+// The model of a .keras or .h5 file (told apart by their first bytes). What had to be assumed
+// goes to `notes`.
+Sequential load_keras(const std::string& path, std::vector<std::string>* notes = nullptr);
+// The same from the file's bytes; `name` names it in messages.
+Sequential decode_keras(const std::string& bytes, const std::string& name, std::vector<std::string>* notes = nullptr);
+
+}  // namespace lstm

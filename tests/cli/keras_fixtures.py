@@ -1,0 +1,122 @@
+"""Keras model files written with h5py in Keras's own layouts (Keras is not in Debian), with
+random weights, for the interop tests:
+
+    write_keras3("m.keras", layers, seed)   # zip: config.json, metadata.json, model.weights.h5
+    write_keras2("m.h5", layers, seed)      # HDF5: model_config, model_weights/<layer>/...
+
+`layers` is the Sequential's list of {"class_name": ..., "config": {...}} as Keras serialises it,
+an InputLayer first. The weight layouts follow Keras's saving code: Keras 3's saving_lib
+(layers/<snake_case class>[_k]/[cell/|layer/|forward_layer/cell/|backward_layer/cell/]vars/<i>)
+and Keras 2's hdf5_format (layer_names, weight_names such as lstm/lstm_cell/kernel:0)."""
+import io
+import json
+import re
+import zipfile
+
+import h5py
+import numpy as np
+
+CELLS = {"LSTM": ("lstm_cell", 4), "GRU": ("gru_cell", 3), "SimpleRNN": ("simple_rnn_cell", 1)}
+
+
+def snake_case(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def rnn_arrays(cls, cfg, F, r):
+    H = cfg["units"]
+    gates = CELLS[cls][1]
+    arrays = [("kernel", r.uniform(-0.5, 0.5, (F, gates * H))), ("recurrent_kernel", r.uniform(-0.5, 0.5, (H, gates * H)))]
+    if cfg.get("use_bias", True):
+        shape = (2, gates * H) if cls == "GRU" and cfg.get("reset_after", True) else (gates * H,)
+        arrays.append(("bias", r.uniform(-0.5, 0.5, shape)))
+    return arrays, H
+
+
+def layer_weights(layer, F, r):
+    """[(part, [(variable name, array)])] and the output width."""
+    cls, c = layer["class_name"], layer["config"]
+    if cls in CELLS:
+        arrays, H = rnn_arrays(cls, c, F, r)
+        return [("cell", arrays)], H
+    if cls == "Bidirectional":
+        inner = c["layer"]
+        f, H = rnn_arrays(inner["class_name"], inner["config"], F, r)
+        b, _ = rnn_arrays(inner["class_name"], inner["config"], F, r)
+        return [("forward", f), ("backward", b)], 2 * H if c.get("merge_mode", "concat") == "concat" else H
+    if cls in ("Dense", "TimeDistributed"):
+        d = c["layer"]["config"] if cls == "TimeDistributed" else c
+        arrays = [("kernel", r.uniform(-0.5, 0.5, (F, d["units"])))]
+        if d.get("use_bias", True):
+            arrays.append(("bias", r.uniform(-0.5, 0.5, (d["units"],))))
+        return [("", arrays)], d["units"]
+    if cls == "Embedding":
+        return [("", [("embeddings", r.uniform(-0.5, 0.5, (c["input_dim"], c["output_dim"])))])], c["output_dim"]
+    return [("", [])], F
+
+
+def walk(layers, seed):
+    r = np.random.default_rng(seed)
+    first = layers[0]["config"]
+    F = (first.get("batch_shape") or first.get("batch_input_shape"))[-1]
+    out = []
+    for layer in layers[1:]:
+        if layer["class_name"] == "Embedding":
+            F = None
+        parts, F = layer_weights(layer, F, r)
+        out.append((layer, parts))
+    return out
+
+
+def write_keras3(path, layers, seed):
+    config = {"module": "keras", "class_name": "Sequential", "registered_name": None,
+              "config": {"name": "sequential", "trainable": True, "layers": [
+                  dict(module="keras.layers", registered_name=None, **l) for l in layers]}}
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as h5:
+        h5.create_group("vars")
+        seen = {}
+        for layer, parts in walk(layers, seed):
+            cls = layer["class_name"]
+            k = seen.get(cls, 0)
+            seen[cls] = k + 1
+            p = "layers/" + snake_case(cls) + (f"_{k}" if k else "")
+            for part, arrays in parts:
+                group = {"cell": p + "/cell/vars", "forward": p + "/forward_layer/cell/vars",
+                         "backward": p + "/backward_layer/cell/vars"}.get(part) or (
+                    p + "/layer/vars" if cls == "TimeDistributed" else p + "/vars")
+                g = h5.create_group(group)
+                for i, (_, a) in enumerate(arrays):
+                    g.create_dataset(str(i), data=a.astype(np.float32))
+    with zipfile.ZipFile(path, "w") as z:  # stored, as Keras writes it
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.3.3", "date_saved": "2026-12-06@00:00:00"}))
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("model.weights.h5", buf.getvalue())
+
+
+def write_keras2(path, layers, seed):
+    config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
+    with h5py.File(path, "w") as h5:
+        h5.attrs["model_config"] = json.dumps(config).encode()
+        h5.attrs["keras_version"] = b"2.11.0"
+        h5.attrs["backend"] = b"tensorflow"
+        mw = h5.create_group("model_weights")
+        walked = walk(layers, seed)
+        mw.attrs["layer_names"] = np.array([l["config"]["name"].encode() for l, _ in walked])
+        for layer, parts in walked:
+            name = layer["config"]["name"]
+            g = mw.create_group(name)
+            names = []
+            for part, arrays in parts:
+                if part == "cell":
+                    scope = f"{name}/{CELLS[layer['class_name']][0]}/"
+                elif part in ("forward", "backward"):
+                    inner = layer["config"]["layer"]
+                    scope = f"{name}/{part}_{inner['config']['name']}/{CELLS[inner['class_name']][0]}/"
+                else:
+                    scope = f"{name}/"
+                for var, a in arrays:
+                    g.create_dataset(scope + var + ":0", data=a.astype(np.float32))
+                    names.append((scope + var + ":0").encode())
+            g.attrs["weight_names"] = np.array(names, dtype="S") if names else np.array([], dtype="S1")
