@@ -5,7 +5,7 @@ random weights, for the interop tests:
     write_keras2("m.h5", layers, seed)      # HDF5: model_config, model_weights/<layer>/...
 
 `layers` is the Sequential's list of {"class_name": ..., "config": {...}} as Keras serialises it,
-an InputLayer first. The weight layouts follow Keras's saving code: Keras 3's saving_lib
+its first layer (an InputLayer or not) with the input shape. The weight layouts follow Keras's saving code: Keras 3's saving_lib
 (layers/<snake_case class>[_k]/[cell/|layer/|forward_layer/cell/|backward_layer/cell/]vars/<i>)
 and Keras 2's hdf5_format (layer_names, weight_names such as lstm/lstm_cell/kernel:0)."""
 import io
@@ -61,7 +61,9 @@ def walk(layers, seed):
     first = layers[0]["config"]
     F = (first.get("batch_shape") or first.get("batch_input_shape"))[-1]
     out = []
-    for layer in layers[1:]:
+    for layer in layers:
+        if layer["class_name"] == "InputLayer":
+            continue
         if layer["class_name"] == "Embedding":
             F = None
         parts, F = layer_weights(layer, F, r)

@@ -1,9 +1,12 @@
-"""PyTorch models in and out through the CLI, checked against PyTorch itself: user-written
+"""Models in and out through the CLI. PyTorch, checked against PyTorch itself: user-written
 nn.Modules (nn.LSTM, nn.GRU, nn.RNN, stacked, bidirectional, proj_size, nn.Embedding, nn.Linear)
 saved with torch.save, converted by `lstm convert`, predicting what the module's own forward
 returns within 1e-5; `lstm verify` agreeing layer by layer and failing a corrupted file; our
 models written back as .pt that torch.load(weights_only=True) and the Twin load, and read in
-again bit for bit; hostile and mismatched files refused with nothing written.
+again bit for bit; hostile and mismatched files refused with nothing written. Keras: .keras
+and .h5 files in Keras's layouts (keras_fixtures.py) for every layer lstm reads, converted and
+checked by `lstm verify` against Keras's equations in NumPy (scripts/keras_verify.py); what lstm
+cannot represent refused by name.
 Run with /usr/bin/python3 -m unittest test_interop_cli (ctest sets LSTM_BIN and PYTHONPATH)."""
 import json
 import os
@@ -14,6 +17,7 @@ import numpy as np
 import torch
 
 from cli_util import CliTest, tensor_bytes
+from keras_fixtures import write_keras2, write_keras3
 from torch_twin import Twin
 
 torch.set_num_threads(1)
@@ -207,6 +211,136 @@ class Interop(CliTest):
         # usage
         self.assertIn("cannot tell the format", self.run_lstm("convert", pt, self.path("m.bin"), code=2).stderr)
         self.run_lstm("convert", pt, code=2)
+
+
+def keras_layer(cls, name, **config):
+    return {"class_name": cls, "config": dict(name=name, **config)}
+
+
+def keras_input(shape, keras3=True):
+    return keras_layer("InputLayer", "input_layer", **{("batch_shape" if keras3 else "batch_input_shape"): shape})
+
+
+def bidirectional(name, inner, mode):
+    return keras_layer("Bidirectional", name, merge_mode=mode, layer=inner)
+
+
+# Sequential models covering every Keras layer and option lstm reads, in both file layouts.
+KERAS_MODELS = {
+    "stack.h5": [keras_input([None, None, 3], False),
+                 keras_layer("LSTM", "lstm", units=8, return_sequences=True),
+                 keras_layer("Dropout", "dropout", rate=0.3),
+                 keras_layer("GRU", "gru", units=6, reset_after=True),
+                 keras_layer("Dense", "dense", units=2, activation="softmax")],
+    "masked.keras": [keras_input([None, 10, 4]),
+                     keras_layer("Masking", "masking", mask_value=0.0),
+                     bidirectional("bidirectional", keras_layer("LSTM", "lstm", units=5, return_sequences=True), "concat"),
+                     keras_layer("TimeDistributed", "time_distributed",
+                                 layer=keras_layer("Dense", "dense", units=3, activation="tanh")),
+                     keras_layer("SimpleRNN", "simple_rnn", units=4, activation="relu"),
+                     keras_layer("Dense", "dense_1", units=1)],
+    "tokens.keras": [keras_input([None, None]),
+                     keras_layer("Embedding", "embedding", input_dim=20, output_dim=6, mask_zero=True),
+                     bidirectional("bidirectional", keras_layer("GRU", "gru", units=4, reset_after=True), "sum"),
+                     keras_layer("Dense", "dense", units=2, activation="sigmoid")],
+    "tokens.h5": [keras_layer("Embedding", "embedding", input_dim=15, output_dim=5, mask_zero=True, input_length=9,
+                              batch_input_shape=[None, 9]),
+                  bidirectional("bidirectional", keras_layer("SimpleRNN", "simple_rnn", units=3, return_sequences=True), "mul"),
+                  bidirectional("bidirectional_1", keras_layer("LSTM", "lstm", units=4, use_bias=False), "ave"),
+                  keras_layer("Dense", "dense", units=2, use_bias=False)],
+    "backwards.keras": [keras_input([None, 7, 2]),
+                        keras_layer("LSTM", "lstm", units=5, return_sequences=True, go_backwards=True, activation="relu"),
+                        keras_layer("LSTM", "lstm_1", units=4, return_sequences=True, recurrent_activation="hard_sigmoid"),
+                        bidirectional("bidirectional", keras_layer("LSTM", "lstm_2", units=3), None)],
+}
+
+
+class KerasFiles(CliTest):
+    def write(self, name, layers, seed=1):
+        path = self.path(name)
+        (write_keras3 if name.endswith(".keras") else write_keras2)(path, layers, seed)
+        return path
+
+    def test_every_layer_matches_kerass_equations(self):
+        for name, layers in KERAS_MODELS.items():
+            with self.subTest(name):
+                keras = self.write(name, layers)
+                ours = self.path(name + ".safetensors")
+                out = self.run_lstm("convert", keras, ours).stdout
+                self.assertIn("Keras model", out)
+                self.assertIn("bit for bit", out)
+                out = self.run_lstm("verify", "--model", ours, "--against", keras).stdout
+                self.assertIn("NumPy equations", out)
+                self.assertIn("verdict: the same network", out)
+                if layers[0]["class_name"] in ("Masking",) or any(l["class_name"] == "Masking" for l in layers[:2]) or \
+                        any(l["config"].get("mask_zero") for l in layers[:2]):
+                    self.assertIn("right-padded", out)  # a mask: padded rows compared too
+                # the Keras file itself as the model
+                self.assertIn("verdict: the same network",
+                              self.run_lstm("verify", "--model", keras, "--against", keras).stdout)
+        # the architecture as read: merge modes, masks, options
+        summary = self.run_lstm("summary", "--model", self.path("tokens.h5.safetensors")).stdout
+        config = json.loads(summary.split("config: ", 1)[1])
+        self.assertEqual(config["input_shape"], [9])
+        self.assertEqual([l.get("merge_mode") for l in config["layers"]], [None, "mul", "ave", None])
+        self.assertTrue(config["layers"][0]["mask_zero"])
+
+    def test_a_different_file_fails_verify(self):
+        layers = KERAS_MODELS["masked.keras"]
+        ours = self.path("ours.safetensors")
+        self.run_lstm("convert", self.write("m.keras", layers, seed=1), ours)
+        out = self.run_lstm("verify", "--model", ours, "--against", self.write("other.keras", layers, seed=2),
+                            code=1).stdout
+        self.assertIn("DIFFERS", out)
+        self.assertIn("verdict: DIFFERENT", out)
+
+    def test_what_lstm_cannot_represent_is_refused_by_name(self):
+        out = self.path("out.safetensors")
+        cases = {
+            "reset_before.keras": ([keras_input([None, 5, 2]), keras_layer("GRU", "gru", units=3, reset_after=False)],
+                                   "reset_after = false"),
+            "conv.keras": ([keras_input([None, 5, 2]), keras_layer("Conv1D", "conv1d", filters=3, kernel_size=2)],
+                           "the layer class Conv1D"),
+            "hard.h5": ([keras_input([None, 5, 2], False),
+                         keras_layer("LSTM", "lstm", units=3, recurrent_activation="hard_sigmoid")],
+                        "clip(0.2x + 0.5, 0, 1)"),
+            "backward_layer.keras": ([keras_input([None, 5, 2]),
+                                      keras_layer("Bidirectional", "bidirectional", merge_mode="concat",
+                                                  layer=keras_layer("LSTM", "lstm", units=3),
+                                                  backward_layer=keras_layer("LSTM", "lstm_b", units=3))],
+                                     "a backward_layer of its own"),
+        }
+        for name, (layers, message) in cases.items():
+            with self.subTest(name):
+                err = self.run_lstm("convert", self.write(name, layers), out, code=1).stderr
+                self.assertIn(message, err)
+                self.assertFalse(os.path.exists(out))
+        # a functional model, weights saved alone, a truncated and a compressed archive
+        good = self.write("good.keras", KERAS_MODELS["masked.keras"])
+        with zipfile.ZipFile(good) as z:
+            parts = {n: z.read(n) for n in z.namelist()}
+        functional = dict(json.loads(parts["config.json"]), class_name="Functional")
+        with zipfile.ZipFile(self.path("functional.keras"), "w") as z:
+            for n, data in parts.items():
+                z.writestr(n, json.dumps(functional) if n == "config.json" else data)
+        self.assertIn("a functional Keras model",
+                      self.run_lstm("convert", self.path("functional.keras"), out, code=1).stderr)
+        with zipfile.ZipFile(self.path("deflated.keras"), "w", compression=zipfile.ZIP_DEFLATED) as z:
+            for n, data in parts.items():
+                z.writestr(n, data)
+        self.assertIn("compressed entry", self.run_lstm("convert", self.path("deflated.keras"), out, code=1).stderr)
+        with open(good, "rb") as f:
+            data = f.read()
+        with open(self.path("cut.keras"), "wb") as f:
+            f.write(data[: len(data) * 2 // 3])
+        self.run_lstm("convert", self.path("cut.keras"), out, code=1)
+        import h5py
+        with h5py.File(self.path("weights_only.h5"), "w") as h5:
+            h5.attrs["layer_names"] = np.array([b"lstm"])
+        self.assertIn("without the model_config attribute",
+                      self.run_lstm("convert", self.path("weights_only.h5"), out, code=1).stderr)
+        self.assertFalse(os.path.exists(out))
+        self.assertIn("not supported yet", self.run_lstm("convert", out, self.path("x.keras"), code=2).stderr)
 
 
 if __name__ == "__main__":
