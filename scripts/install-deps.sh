@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages lstm needs that are missing (and nothing else).
 #   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN, libsndfile, libsoxr, KissFFT,
-#                                   libzip, HDF5
+#                                   libzip, HDF5, ONNX's protobuf classes
 #   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy (parity tests), h5py
-#                                   (Keras-layout fixtures),
+#                                   (Keras-layout fixtures), python3-onnx (its checker), and
+#                                   onnxruntime-node from npm (tests/onnx: an independent runtime),
 #                                   Chromium and PIL (the HTML report is rendered and checked),
 #                                   strace (streaming makes no system calls per step)
 #   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
@@ -22,9 +23,10 @@
 #                                   scripts/translation_data.py
 set -euo pipefail
 what=${1:-build}
-packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev libzip-dev libhdf5-dev)
+packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev libzip-dev libhdf5-dev libonnx-dev libprotobuf-dev)
 if [ "$what" = test ]; then
-  packages+=(libgtest-dev python3-torch python3-numpy python3-h5py chromium python3-pil strace)
+  packages+=(libgtest-dev python3-torch python3-numpy python3-h5py python3-onnx chromium python3-pil strace)
+  command -v npm >/dev/null || packages+=(nodejs npm)   # the machine's own Node.js when it has one
 elif [ "$what" = fuzz ]; then
   packages+=(clang libclang-rt-dev libomp-dev)
 elif [ "$what" = music ]; then
@@ -45,9 +47,22 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# the tests' independent ONNX runtime, from the npm registry (test-only; --ignore-scripts: its
+# install script would fetch GPU builds)
+onnx_runtime() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/onnx"
+  if [ "$what" = test ] && [ ! -d "$dir/node_modules/onnxruntime-node" ]; then
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund)
+  fi
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  onnx_runtime
+  exit 0
+fi
 echo "installing: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 $sudo apt-get update -q
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+onnx_runtime

@@ -18,6 +18,7 @@
 #include "io/model_file.h"
 #include "io/safetensors.h"
 #include "io/keras_model.h"
+#include "io/onnx_model.h"
 #include "io/torch_model.h"
 #include "lstm/lstm.h"
 
@@ -27,18 +28,19 @@ namespace lstm::cli {
 
 namespace {
 
-enum class Format { lstm, torch, keras };
+enum class Format { lstm, torch, keras, onnx };
 
 const char* format_name(Format f) {
-  return f == Format::lstm ? "lstm model (.safetensors)" : f == Format::torch ? "PyTorch state_dict (.pt)" : "Keras model";
+  return f == Format::lstm ? "lstm model (.safetensors)" : f == Format::torch ? "PyTorch state_dict (.pt)" : f == Format::keras ? "Keras model" : "ONNX model (.onnx)";
 }
 
 Format format_from_name(const std::string& name, const char* option) {
   if (name == "lstm" || name == "safetensors") return Format::lstm;
   if (name == "torch" || name == "pytorch" || name == "pt") return Format::torch;
   if (name == "keras") return Format::keras;
+  if (name == "onnx") return Format::onnx;
   throw UsageError(std::string("--") + option + " " + name + ": formats are lstm (.safetensors), torch (.pt, .pth) "
-                   "and keras (.keras, .h5; read only)");
+                   "keras (.keras, .h5; read only) and onnx (.onnx; written only)");
 }
 
 Format format_of(const Args& a, const char* option, const std::string& path) {
@@ -47,8 +49,9 @@ Format format_of(const Args& a, const char* option, const std::string& path) {
   if (ext == ".safetensors") return Format::lstm;
   if (ext == ".pt" || ext == ".pth") return Format::torch;
   if (ext == ".keras" || ext == ".h5" || ext == ".hdf5") return Format::keras;
+  if (ext == ".onnx") return Format::onnx;
   throw UsageError("cannot tell the format of '" + path + "' from its extension: give --" + option +
-                   " lstm (.safetensors), torch (.pt, .pth) or keras (.keras, .h5)");
+                   " lstm (.safetensors), torch (.pt, .pth), keras (.keras, .h5) or onnx (.onnx)");
 }
 
 std::string config_arg(const Args& a) {
@@ -63,6 +66,7 @@ Sequential read_model(const std::string& path, Format f, const std::string& conf
     if (!config.empty()) throw UsageError("--config applies to PyTorch files; an lstm model file carries its own");
     return Sequential::load(path);
   }
+  if (f == Format::onnx) throw UsageError("reading ONNX files is not supported yet (lstm writes them)");
   if (f == Format::keras) {
     if (!config.empty()) throw UsageError("--config applies to PyTorch files; a Keras file carries its own");
     return load_keras(path, notes);
@@ -183,22 +187,29 @@ std::vector<Tensor> reference_outputs(const Args& a, const Sequential& model, co
   if (L.empty()) L.assign(size_t(in.x.dim(0)), 1);
   save_npy(dir.path + "/lengths.npy", Tensor({int64_t(L.size())}, std::vector<float>(L.begin(), L.end())));
   const std::string python = a.str("python", "/usr/bin/python3");
-  const bool keras = format_of(a, "against-format", against) == Format::keras;
-  const std::string script = scripts_dir() + (keras ? "/keras_verify.py" : "/torch_verify.py");
-  std::vector<std::string> argv = {python, script, keras ? "--model" : "--state-dict", against};
-  if (!keras) argv.insert(argv.end(), {"--config", dir.path + "/config.json"});
+  const Format format = format_of(a, "against-format", against);
+  const bool keras = format == Format::keras, onnx = format == Format::onnx;
+  const std::string script = scripts_dir() + (keras ? "/keras_verify.py" : onnx ? "/onnx_verify.js" : "/torch_verify.py");
+  std::vector<std::string> argv = {onnx ? a.str("node", "node") : python, script, keras || onnx ? "--model" : "--state-dict",
+                                   against};
+  if (!keras && !onnx) argv.insert(argv.end(), {"--config", dir.path + "/config.json"});
+  if (onnx) argv.insert(argv.end(), {"--tokens", in.tokens ? "1" : "0"});
   argv.insert(argv.end(), {"--x", dir.path + "/x.npy", "--lengths", dir.path + "/lengths.npy", "--out", dir.path});
+  // onnxruntime-node as installed for the tests (scripts/install-deps.sh test), unless NODE_PATH says otherwise
+  if (onnx && !std::getenv("NODE_PATH")) setenv("NODE_PATH", LSTM_NODE_PATH, 1);
   const int rc = run_process(argv);
   if (rc == -1)
-    throw Error("cannot run '" + python + "': the reference needs Debian's python3 with python3-torch and "
-                "python3-h5py (apt install python3-torch python3-h5py), or --python naming an interpreter that has them");
+    throw Error("cannot run '" + argv[0] + "': the reference needs Debian's python3 with python3-torch and "
+                "python3-h5py (apt install python3-torch python3-h5py), or --python naming an interpreter that has them; "
+                "for ONNX files, Node.js with onnxruntime-node (scripts/install-deps.sh test installs it)");
   if (rc != 0)
     throw Error("the reference (" + script + ") failed with exit status " + std::to_string(rc) + "; its message is above");
   *framework = read_file(dir.path + "/framework.txt", "reference info");
   while (!framework->empty() && std::isspace(static_cast<unsigned char>(framework->back()))) framework->pop_back();
-  std::vector<Tensor> out;
-  for (size_t k = 0; k < model.layers().size(); ++k)
-    out.push_back(load_npy(dir.path + "/layer_" + std::to_string(k) + ".npy"));
+  std::vector<Tensor> out(model.layers().size());  // ONNX: the whole model's output only
+  for (size_t k = 0; k < out.size(); ++k)
+    if (!onnx) out[k] = load_npy(dir.path + "/layer_" + std::to_string(k) + ".npy");
+  if (onnx) out.back() = load_npy(dir.path + "/output.npy");
   return out;
 }
 
@@ -216,11 +227,15 @@ const Command kConvert{
     "  lstm   .safetensors   this library's model file\n"
     "  torch  .pt, .pth      a PyTorch state_dict (torch.save), read without running its pickle;\n"
     "                        written so that torch.load(..., weights_only=True) reads it\n"
+    "  keras  .keras, .h5    Keras 3 and Keras 2 Sequential models (read)\n"
+    "  onnx   .onnx          ONNX opset 14 (written; checked by ONNX's checker)\n"
     "The result is read back and checked (weights bit for bit, outputs on random inputs) before\n"
     "it is written; nothing is written when anything fails. docs/interop.md has the details.",
     {{"file", "IN OUT", "the model to read and the file to write", true},
      {"from", "FORMAT", "the input's format: lstm or torch (default: from its extension)"},
      {"to", "FORMAT", "the output's format: lstm or torch (default: from its extension)"},
+     {"sequence-lens", "", "ONNX output: an int32 input \"lengths\" [N] (valid steps per row) besides \"x\", "
+                           "for right-padded batches"},
      {"config", "JSON|FILE", "a PyTorch file's architecture as an lstm model config (default: the one "
                              "the file carries when lstm wrote it, else inferred from its names and shapes)"},
      {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"}},
@@ -230,10 +245,13 @@ const Command kVerify{
     "verify",
     "Run a model and another file of the same network on the same inputs and compare them layer by\n"
     "layer: the largest absolute and relative difference of each layer's output, and a verdict.\n"
-    "A PyTorch file runs in PyTorch (scripts/torch_verify.py under /usr/bin/python3), an lstm\n"
-    "file in this library. Exit status 1 when any layer differs by more than the tolerance.",
+    "A PyTorch file runs in PyTorch (scripts/torch_verify.py under /usr/bin/python3), a Keras\n"
+    "file by Keras's equations in NumPy (scripts/keras_verify.py), an ONNX file in onnxruntime\n"
+    "(scripts/onnx_verify.js; its output only), an lstm file in this library. Exit status 1 when\n"
+    "any layer differs by more than the tolerance.",
     {{"model", "FILE", "the model (.safetensors, or a .pt with --config or its own architecture)"},
-     {"against", "FILE", "the reference: a PyTorch state_dict (.pt, .pth) or an lstm model (.safetensors)"},
+     {"against", "FILE", "the reference: a PyTorch state_dict (.pt, .pth), a Keras model (.keras, .h5), an "
+                         "ONNX model (.onnx) or an lstm model (.safetensors)"},
      {"x", "FILE", "inputs, .npy [N, T, F] (token ids [N, T] before an Embedding); default: random, every "
                    "other row right-padded"},
      {"lengths", "FILE", "valid steps per sample of --x, .npy integers [N] (default: all steps)"},
@@ -244,6 +262,7 @@ const Command kVerify{
                           "magnitude when that exceeds 1 (default 1e-5)"},
      {"config", "JSON|FILE", "the architecture of a .pt --model (as for lstm convert)"},
      {"python", "PATH", "the Python that has PyTorch (default /usr/bin/python3)"},
+     {"node", "PATH", "the Node.js that runs onnxruntime-node, for ONNX files (default node)"},
      {"model-format", "FORMAT", "--model's format: lstm or torch (default: from its extension)"},
      {"against-format", "FORMAT", "--against's format: lstm or torch (default: from its extension)"},
      {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"}}};
@@ -266,8 +285,18 @@ int run_convert(const Args& a) {
   for (const std::string& n : notes) std::printf("  note: %s\n", n.c_str());
 
   // the output's bytes, read back by the reader of its format
+  if (to != Format::onnx && a.has("sequence-lens")) throw UsageError("--sequence-lens applies to ONNX output");
   std::string bytes;
   Sequential back;
+  if (to == Format::onnx) {
+    // no ONNX reader yet: ONNX's own checker has passed it; its numbers are checked by
+    // lstm verify --against (onnxruntime) and in the tests
+    bytes = encode_onnx(model, {.lengths_input = a.has("sequence-lens")});
+    write_file_atomic(out_path, bytes, "converted model");
+    std::printf("wrote %s: %s (%zu bytes, opset 14%s), passed onnx::checker\n", out_path.c_str(), format_name(to),
+                bytes.size(), a.has("sequence-lens") ? ", inputs x and lengths" : ", input x");
+    return 0;
+  }
   if (to == Format::lstm) {
     bytes = encode_safetensors(model_to_safetensors(model));
     back = model_from_safetensors(parse_safetensors(bytes, out_path), out_path);
@@ -315,7 +344,12 @@ int run_verify(const Args& a) {
     const bool masked = first.kind.empty() && ((first.type == LayerType::embedding && first.mask_zero) ||
                                                first.type == LayerType::masking);
     in = random_inputs(model, a.integer("samples", 6, 1, 1 << 20), a.integer("steps", 12, 1, 1 << 20),
-                       uint64_t(a.integer("seed", 1, 0, INT64_MAX)), ref != Format::keras || masked);
+                       uint64_t(a.integer("seed", 1, 0, INT64_MAX)),
+                       ref == Format::lstm || ref == Format::torch || masked ||
+                           (ref == Format::onnx && [&] {
+                             const std::vector<std::string> names = onnx_input_names(against);
+                             return std::find(names.begin(), names.end(), "lengths") != names.end();
+                           }()));
   }
   const std::vector<Tensor> ours = layer_outputs(model, in);
   std::string framework;
@@ -340,6 +374,7 @@ int run_verify(const Args& a) {
     const std::string type = l.kind.empty() ? std::string(layer_type_name(l.type)) : l.kind;
     const std::string name = std::to_string(k) + " " + (l.name.empty() ? type : l.name + " (" + type + ")");
     const Tensor &y = ours[k], &r = theirs[k];
+    if (r.empty() && y.size() > 0) continue;  // not given by the reference (ONNX: the output only)
     if (y.shape() != r.shape()) {
       std::printf("  %-28s %-16s %12s %12s  DIFFERENT SHAPES (reference %s)\n", name.c_str(), y.shape_string().c_str(),
                   "-", "-", r.shape_string().c_str());
