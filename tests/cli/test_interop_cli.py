@@ -6,7 +6,9 @@ models written back as .pt that torch.load(weights_only=True) and the Twin load,
 again bit for bit; hostile and mismatched files refused with nothing written. Keras: .keras
 and .h5 files in Keras's layouts (keras_fixtures.py) for every layer lstm reads, converted and
 checked by `lstm verify` against Keras's equations in NumPy (scripts/keras_verify.py); what lstm
-cannot represent refused by name.
+cannot represent refused by name. ONNX: every such model exported, passing onnx.checker (Debian's
+python3-onnx) and matching lstm in onnxruntime (tests/onnx, an independent runtime) through
+`lstm verify`, padded batches included.
 Run with /usr/bin/python3 -m unittest test_interop_cli (ctest sets LSTM_BIN and PYTHONPATH)."""
 import json
 import os
@@ -341,6 +343,81 @@ class KerasFiles(CliTest):
                       self.run_lstm("convert", self.path("weights_only.h5"), out, code=1).stderr)
         self.assertFalse(os.path.exists(out))
         self.assertIn("not supported yet", self.run_lstm("convert", out, self.path("x.keras"), code=2).stderr)
+
+
+ONNX_RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "onnx", "node_modules", "onnxruntime-node")
+
+
+class OnnxExport(CliTest):
+    def setUp(self):
+        super().setUp()
+        self.assertTrue(os.path.isdir(ONNX_RUNTIME), "onnxruntime-node is missing: scripts/install-deps.sh test installs it")
+
+    def export_and_run(self, ours, name, lengths):
+        import onnx
+        path = self.path(name + ".onnx")
+        extra = ["--sequence-lens"] if lengths else []
+        out = self.run_lstm("convert", ours, path, *extra).stdout
+        self.assertIn("passed onnx::checker", out)
+        onnx.checker.check_model(onnx.load(path))  # python3-onnx's checker too
+        out = self.run_lstm("verify", "--model", ours, "--against", path).stdout
+        self.assertIn("onnxruntime 1.20.1", out)
+        self.assertIn("verdict: the same network", out)
+        return path, out
+
+    def test_models_run_in_onnxruntime_as_in_lstm(self):
+        cases = []
+        for name, layers in KERAS_MODELS.items():
+            keras = self.path(name)
+            (write_keras3 if name.endswith(".keras") else write_keras2)(keras, layers, 1)
+            ours = self.path(name + ".safetensors")
+            self.run_lstm("convert", keras, ours)
+            masked = any(l["class_name"] == "Masking" or l["config"].get("mask_zero") for l in layers[:2])
+            cases.append((name, ours, not masked))
+        for name in ("forecaster", "stacked_gru", "tagger", "classifier"):
+            pt, _, _ = Interop.save_module(self, name)
+            ours = self.path(name + ".safetensors")
+            self.run_lstm("convert", pt, ours)
+            cases.append((name, ours, True))
+        # peepholes, go_backwards over padded rows, a GRU pair averaged, hard_sigmoid: trained here
+        config = {"input_shape": [None, 3], "layers": [
+            {"type": "lstm", "units": 4, "use_peepholes": True, "return_sequences": True, "go_backwards": True},
+            {"type": "bidirectional", "merge_mode": "ave", "layer": {"type": "gru", "units": 3, "return_sequences": True}},
+            {"type": "dense", "units": 2, "activation": "hard_sigmoid"}]}
+        with open(self.path("peep.json"), "w") as f:
+            json.dump(config, f)
+        r = np.random.default_rng(4)
+        np.save(self.path("X.npy"), r.normal(size=(16, 6, 3)).astype(np.float32))
+        np.save(self.path("Y.npy"), r.uniform(size=(16, 6, 2)).astype(np.float32))
+        self.run_lstm("train", "--config", self.path("peep.json"), "--x", self.path("X.npy"), "--y", self.path("Y.npy"),
+                      "--epochs", 2, "--quiet", "--out", self.path("peep.safetensors"))
+        cases.append(("peep", self.path("peep.safetensors"), True))
+        for name, ours, lengths in cases:
+            with self.subTest(name):
+                _, out = self.export_and_run(ours, name, lengths)
+                self.assertIn("right-padded", out)  # every case sees padded rows: a lengths input or a mask
+
+    def test_a_changed_weight_fails_and_what_onnx_lacks_is_refused(self):
+        import onnx
+        from onnx import numpy_helper
+        pt, _, _ = Interop.save_module(self, "forecaster")
+        ours = self.path("f.safetensors")
+        self.run_lstm("convert", pt, ours)
+        path, _ = self.export_and_run(ours, "f", True)
+        m = onnx.load(path)
+        w = next(t for t in m.graph.initializer if t.name.startswith("R_"))
+        a = numpy_helper.to_array(w).copy()
+        a.flat[3] += 0.5  # one recurrent weight
+        w.CopyFrom(numpy_helper.from_array(a, w.name))
+        onnx.save(m, self.path("bad.onnx"))
+        out = self.run_lstm("verify", "--model", ours, "--against", self.path("bad.onnx"), code=1).stdout
+        self.assertIn("verdict: DIFFERENT", out)
+        # proj_size: ONNX's LSTM has no projection
+        pt, _, _ = Interop.save_module(self, "bi_projected")
+        self.run_lstm("convert", pt, self.path("p.safetensors"))
+        err = self.run_lstm("convert", self.path("p.safetensors"), self.path("p.onnx"), code=1).stderr
+        self.assertIn("proj_size", err)
+        self.assertFalse(os.path.exists(self.path("p.onnx")))
 
 
 if __name__ == "__main__":
