@@ -40,7 +40,7 @@ Format format_from_name(const std::string& name, const char* option) {
   if (name == "keras") return Format::keras;
   if (name == "onnx") return Format::onnx;
   throw UsageError(std::string("--") + option + " " + name + ": formats are lstm (.safetensors), torch (.pt, .pth) "
-                   "keras (.keras, .h5; read only) and onnx (.onnx; written only)");
+                   "keras (.keras, .h5; written as .keras) and onnx (.onnx; written only)");
 }
 
 Format format_of(const Args& a, const char* option, const std::string& path) {
@@ -227,7 +227,7 @@ const Command kConvert{
     "  lstm   .safetensors   this library's model file\n"
     "  torch  .pt, .pth      a PyTorch state_dict (torch.save), read without running its pickle;\n"
     "                        written so that torch.load(..., weights_only=True) reads it\n"
-    "  keras  .keras, .h5    Keras 3 and Keras 2 Sequential models (read)\n"
+    "  keras  .keras, .h5    Keras 3 and Keras 2 Sequential models (read; written as Keras 3 .keras)\n"
     "  onnx   .onnx          ONNX opset 14 (written; checked by ONNX's checker)\n"
     "The result is read back and checked (weights bit for bit, outputs on random inputs) before\n"
     "it is written; nothing is written when anything fails. docs/interop.md has the details.",
@@ -275,8 +275,6 @@ int run_convert(const Args& a) {
       std::filesystem::equivalent(in_path, out_path))
     throw UsageError("IN and OUT are the same file");
   const Format from = format_of(a, "from", in_path), to = format_of(a, "to", out_path);
-  if (to == Format::keras)
-    throw UsageError("writing Keras files is not supported yet: convert to lstm (.safetensors) or torch (.pt)");
   check_output_path(out_path, "converted model");
   std::vector<std::string> notes;
   Sequential model = read_model(in_path, from, config_arg(a), &notes);
@@ -297,7 +295,12 @@ int run_convert(const Args& a) {
                 bytes.size(), a.has("sequence-lens") ? ", inputs x and lengths" : ", input x");
     return 0;
   }
-  if (to == Format::lstm) {
+  if (to == Format::keras) {
+    if (std::filesystem::path(out_path).extension() != ".keras")
+      throw UsageError("lstm writes Keras 3 .keras files: name the output <name>.keras");
+    bytes = encode_keras(model);
+    back = decode_keras(bytes, out_path);
+  } else if (to == Format::lstm) {
     bytes = encode_safetensors(model_to_safetensors(model));
     back = model_from_safetensors(parse_safetensors(bytes, out_path), out_path);
   } else {

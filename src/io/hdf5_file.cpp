@@ -201,4 +201,52 @@ NamedTensor Hdf5File::dataset(const std::string& path) const {
   return t;
 }
 
+Hdf5Writer::Hdf5Writer() {
+  quiet();
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (!fapl.ok() || H5Pset_fapl_core(fapl.id, 1 << 16, 0) < 0) throw Error("cannot set up an HDF5 file in memory");
+  id_ = H5Fcreate("lstm-memory-file.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id);
+  if (id_ < 0) throw Error("cannot create an HDF5 file in memory");
+}
+
+Hdf5Writer::~Hdf5Writer() {
+  if (id_ >= 0) H5Fclose(id_);
+}
+
+void Hdf5Writer::group(const std::string& path) {
+  std::string sofar;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (end > start) {
+      sofar += "/" + path.substr(start, end - start);
+      if (H5Lexists(id_, sofar.c_str(), H5P_DEFAULT) <= 0) {
+        Handle g(H5Gcreate2(id_, sofar.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+        if (!g.ok()) throw Error("cannot create the HDF5 group " + sofar);
+      }
+    }
+    start = end + 1;
+  }
+}
+
+void Hdf5Writer::dataset(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& data) {
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) group(path.substr(0, slash));
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+  Handle d(H5Dcreate2(id_, path.c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+  if (!space.ok() || !d.ok() || (!data.empty() && H5Dwrite(d.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0))
+    throw Error("cannot write the HDF5 dataset " + path);
+}
+
+std::string Hdf5Writer::bytes() {
+  if (H5Fflush(id_, H5F_SCOPE_GLOBAL) < 0) throw Error("cannot flush the HDF5 file in memory");
+  const ssize_t n = H5Fget_file_image(id_, nullptr, 0);
+  if (n < 0) throw Error("cannot read the HDF5 file back from memory");
+  std::string out(size_t(n), '\0');
+  if (H5Fget_file_image(id_, out.data(), out.size()) != n) throw Error("cannot read the HDF5 file back from memory");
+  return out;
+}
+
 }  // namespace lstm

@@ -50,4 +50,19 @@ class Hdf5File {
   std::string name_;
 };
 
+// An HDF5 file built in memory (for the .keras writer): groups, float32 datasets, then its bytes.
+class Hdf5Writer {
+ public:
+  Hdf5Writer();
+  ~Hdf5Writer();
+  Hdf5Writer(const Hdf5Writer&) = delete;
+  Hdf5Writer& operator=(const Hdf5Writer&) = delete;
+  void group(const std::string& path);  // with every group above it
+  void dataset(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& data);
+  std::string bytes();  // the file as it stands
+
+ private:
+  int64_t id_ = -1;
+};
+
 }  // namespace lstm

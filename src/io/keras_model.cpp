@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,6 +15,8 @@
 #include "io/file.h"
 #include "io/hdf5_file.h"
 #include "io/model_file.h"
+#include "io/zip_writer.h"
+#include "lstm/lstm.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -438,6 +441,171 @@ Sequential decode_keras(const std::string& bytes, const std::string& name, std::
 
 Sequential load_keras(const std::string& path, std::vector<std::string>* notes) {
   return decode_keras(read_file(path, "Keras model"), path, notes);
+}
+
+// ---- the writer ------------------------------------------------------------------------------
+
+namespace {
+
+const char* keras_activation(Activation a) {
+  switch (a) {
+    case Activation::linear: return "linear";
+    case Activation::relu: return "relu";
+    case Activation::sigmoid: return "sigmoid";
+    case Activation::tanh: return "tanh";
+    case Activation::softmax: return "softmax";
+    case Activation::hard_sigmoid: return "hard_sigmoid";
+  }
+  return "linear";
+}
+
+json keras_layer(const char* cls, const std::string& name, json config) {
+  config["name"] = name;
+  config["trainable"] = true;
+  config["dtype"] = "float32";
+  return {{"module", "keras.layers"}, {"class_name", cls}, {"config", config}, {"registered_name", nullptr}};
+}
+
+const char* recurrent_class(LayerType t) {
+  return t == LayerType::lstm ? "LSTM" : t == LayerType::gru ? "GRU" : "SimpleRNN";
+}
+
+json recurrent_config(const LayerConfig& c, const std::string& where) {
+  if (c.type == LayerType::lstm && (c.proj_size > 0 || c.use_peepholes))
+    throw Error(where + ": an LSTM with proj_size or peepholes, which Keras's LSTM does not have");
+  json j = {{"units", c.units},
+            {"return_sequences", c.return_sequences},
+            {"return_state", false},
+            {"go_backwards", c.go_backwards},
+            {"stateful", c.stateful},
+            {"unroll", false},
+            {"dropout", c.dropout},
+            {"recurrent_dropout", c.recurrent_dropout},
+            {"use_bias", c.type == LayerType::lstm ? c.use_bias : true}};
+  if (c.type == LayerType::lstm) {
+    j["activation"] = keras_activation(c.activation);
+    j["recurrent_activation"] = keras_activation(c.recurrent_activation);
+    j["unit_forget_bias"] = true;
+  } else if (c.type == LayerType::gru) {
+    j["activation"] = "tanh", j["recurrent_activation"] = "sigmoid", j["reset_after"] = true;
+  } else {
+    j["activation"] = keras_activation(c.activation);
+  }
+  return j;
+}
+
+// One direction's tensors (lstm's names under `prefix`) as Keras's [kernel, recurrent_kernel, bias].
+void write_recurrent(Hdf5Writer& h5, const std::string& group, LayerType type, bool use_bias,
+                     const std::map<std::string, const NamedTensor*>& w, const std::string& prefix) {
+  const std::string where = "writing " + prefix;
+  NamedTensor ih = transposed(*w.at(prefix + "weight_ih"), where), hh = transposed(*w.at(prefix + "weight_hh"), where);
+  if (type == LayerType::gru) {  // lstm's r, z, n -> Keras's z, r, h along the gate axis (columns now)
+    auto columns = [](NamedTensor t) {
+      NamedTensor back = transposed(t, "");
+      back.data = gru_order(back.data);
+      return transposed(back, "");
+    };
+    ih = columns(ih), hh = columns(hh);
+  }
+  h5.dataset(group + "/0", ih.shape, ih.data);
+  h5.dataset(group + "/1", hh.shape, hh.data);
+  if (type == LayerType::gru) {
+    std::vector<float> bias = gru_order(w.at(prefix + "bias_ih")->data);
+    const std::vector<float> hh_bias = gru_order(w.at(prefix + "bias_hh")->data);
+    bias.insert(bias.end(), hh_bias.begin(), hh_bias.end());
+    h5.dataset(group + "/2", {2, int64_t(hh_bias.size())}, bias);
+  } else if (use_bias) {
+    const NamedTensor& b = *w.at(prefix + "bias");
+    h5.dataset(group + "/2", b.shape, b.data);
+  }
+}
+
+}  // namespace
+
+std::string encode_keras(const Sequential& model) {
+  if (!model.built()) throw Error("the model is not built yet (no weights to write)");
+  const SafetensorsFile file = model_to_safetensors(model);
+  std::map<std::string, const NamedTensor*> w;
+  for (const NamedTensor& t : file.tensors) w[t.name] = &t;
+  const std::vector<LayerConfig>& layers = model.layers();
+  json batch_shape = json::array({nullptr});
+  for (int64_t d : model.input_shape()) batch_shape.push_back(d > 0 ? json(d) : json(nullptr));
+
+  Hdf5Writer h5;
+  h5.group("/vars");
+  json list = json::array({keras_layer("InputLayer", "input_layer", {{"batch_shape", batch_shape}, {"sparse", false}})});
+  std::map<std::string, int> seen;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerConfig& l = layers[i];
+    const std::string where = "layer " + std::to_string(i) + " (" + (l.kind.empty() ? layer_type_name(l.type) : l.kind) + ")";
+    if (!l.kind.empty()) throw Error(where + ": this layer type has no Keras form in the writer");
+    const std::string p = "layers." + std::to_string(i) + ".";
+    const char* cls = nullptr;
+    json config;
+    switch (l.type) {
+      case LayerType::lstm:
+      case LayerType::gru:
+      case LayerType::simple_rnn: cls = recurrent_class(l.type), config = recurrent_config(l, where); break;
+      case LayerType::bidirectional: {
+        const LayerConfig& c = l.wrapped.at(0);
+        cls = "Bidirectional";
+        config = {{"merge_mode", l.merge_mode == MergeMode::none ? json(nullptr) : json(merge_mode_name(l.merge_mode))},
+                  {"layer", keras_layer(recurrent_class(c.type), snake_case(recurrent_class(c.type)), recurrent_config(c, where))}};
+        break;
+      }
+      case LayerType::dense: {
+        json dense = {{"units", l.units}, {"activation", keras_activation(l.activation)}, {"use_bias", l.use_bias}};
+        if (l.time_distributed) cls = "TimeDistributed", config = {{"layer", keras_layer("Dense", "dense", dense)}};
+        else cls = "Dense", config = dense;
+        break;
+      }
+      case LayerType::embedding:
+        cls = "Embedding", config = {{"input_dim", l.input_dim}, {"output_dim", l.units}, {"mask_zero", l.mask_zero}};
+        break;
+      case LayerType::masking: cls = "Masking", config = {{"mask_value", l.mask_value}}; break;
+      case LayerType::dropout: cls = "Dropout", config = {{"rate", l.rate}}; break;
+    }
+    const int k = seen[cls]++;
+    const std::string name = snake_case(cls) + (k ? "_" + std::to_string(k) : "");
+    list.push_back(keras_layer(cls, name, config));
+    // the variables where Keras 3's saving_lib puts them
+    const std::string g = "/layers/" + name;
+    h5.group(g + "/vars");
+    if (is_recurrent(l.type)) {
+      h5.group(g + "/cell/vars");
+      write_recurrent(h5, g + "/cell/vars", l.type, l.type != LayerType::lstm || l.use_bias, w, p);
+    } else if (l.type == LayerType::bidirectional) {
+      const LayerConfig& c = l.wrapped.at(0);
+      for (const char* d : {"forward", "backward"}) {
+        h5.group(g + "/" + d + "_layer/vars");
+        h5.group(g + "/" + d + "_layer/cell/vars");
+        write_recurrent(h5, g + "/" + d + "_layer/cell/vars", c.type, c.type != LayerType::lstm || c.use_bias, w,
+                        p + d + ".");
+      }
+    } else if (l.type == LayerType::dense) {
+      const std::string vars = l.time_distributed ? g + "/layer/vars" : g + "/vars";
+      h5.group(vars);
+      const NamedTensor kernel = transposed(*w.at(p + "weight"), where);
+      h5.dataset(vars + "/0", kernel.shape, kernel.data);
+      if (l.use_bias) h5.dataset(vars + "/1", w.at(p + "bias")->shape, w.at(p + "bias")->data);
+    } else if (l.type == LayerType::embedding) {
+      h5.dataset(g + "/vars/0", w.at(p + "weight")->shape, w.at(p + "weight")->data);
+    }
+  }
+  const json config = {{"module", "keras"},
+                       {"class_name", "Sequential"},
+                       {"config", {{"name", "sequential"}, {"trainable", true}, {"dtype", "float32"}, {"layers", list}}},
+                       {"registered_name", nullptr},
+                       {"build_config", {{"input_shape", batch_shape}}},
+                       {"compile_config", nullptr}};
+  char saved[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(saved, sizeof saved, "%Y-%m-%d@%H:%M:%S", &utc);
+  const json metadata = {{"keras_version", "3.0.0"}, {"date_saved", saved},
+                         {"written_by", std::string("lstm ") + version()}};
+  return zip_stored({{"metadata.json", metadata.dump()}, {"config.json", config.dump()}, {"model.weights.h5", h5.bytes()}});
 }
 
 }  // namespace lstm

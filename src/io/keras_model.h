@@ -23,4 +23,10 @@ Sequential load_keras(const std::string& path, std::vector<std::string>* notes =
 // The same from the file's bytes; `name` names it in messages.
 Sequential decode_keras(const std::string& bytes, const std::string& name, std::vector<std::string>* notes = nullptr);
 
+// The model as a Keras 3 .keras file's bytes (the layout above; layer names snake_case class
+// names with counters, as Keras 3 names them), which keras.saving.load_model would read: the
+// layers above only; an LSTM with proj_size or peepholes, a GRU's or SimpleRNN's options Keras
+// lacks, and layers of other rooms are lstm::Error.
+std::string encode_keras(const Sequential& model);
+
 }  // namespace lstm

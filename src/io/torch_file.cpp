@@ -12,6 +12,7 @@
 
 #include "core/limits.h"
 #include "io/file.h"
+#include "io/zip_writer.h"
 #include "lstm/error.h"
 
 namespace lstm {
@@ -644,10 +645,6 @@ std::string stem_of(const std::string& path) {
   return clean.empty() ? "archive" : clean;
 }
 
-struct SourceCloser {
-  void operator()(zip_source_t* s) const { zip_source_free(s); }
-};
-
 }  // namespace
 
 std::string encode_torch_state_dict(const std::vector<TorchTensor>& tensors, const std::string& stem,
@@ -687,45 +684,11 @@ std::string encode_torch_state_dict(const std::vector<TorchTensor>& tensors, con
   p.op('u');  // SETITEMS
   p.op('.');  // STOP
 
-  zip_error_t e;
-  zip_error_init(&e);
-  std::unique_ptr<zip_source_t, SourceCloser> buffer(zip_source_buffer_create(nullptr, 0, 0, &e));
-  if (!buffer) throw Error("out of memory building the zip");
-  zip_source_keep(buffer.get());  // outlives the archive, which writes into it
-  zip_t* z = zip_open_from_source(buffer.get(), ZIP_TRUNCATE, &e);
-  if (!z) {
-    const std::string why = zip_error_strerror(&e);
-    zip_error_fini(&e);
-    zip_source_free(buffer.get());  // the archive's reference, never taken
-    throw Error("cannot start the zip: " + why);
-  }
-  zip_error_fini(&e);
-  Zip archive(z);  // discarded unless closed below
-  auto add = [&](const std::string& name, const std::string& bytes) {
-    zip_source_t* s = zip_source_buffer(z, bytes.data(), bytes.size(), 0);  // read at zip_close
-    if (!s) throw Error("cannot add " + name + " to the zip: " + zip_strerror(z));
-    const zip_int64_t index = zip_file_add(z, name.c_str(), s, ZIP_FL_ENC_UTF_8);
-    if (index < 0) {
-      zip_source_free(s);
-      throw Error("cannot add " + name + " to the zip: " + zip_strerror(z));
-    }
-    if (zip_set_file_compression(z, zip_uint64_t(index), ZIP_CM_STORE, 0) != 0)
-      throw Error("cannot store " + name + " uncompressed: " + zip_strerror(z));
-  };
-  const std::string version = "3\n";
-  add(stem + "/data.pkl", p.out);
-  for (size_t k = 0; k < storages.size(); ++k) add(stem + "/data/" + std::to_string(k), storages[k]);
-  if (!lstm_config.empty()) add(stem + "/lstm_config.json", lstm_config);
-  add(stem + "/version", version);
-  if (zip_close(archive.get()) != 0) throw Error(std::string("cannot write the zip: ") + zip_strerror(archive.get()));
-  archive.release();  // closed
-
-  zip_source_t* src = buffer.get();
-  if (zip_source_open(src) != 0) throw Error("cannot read the zip back from memory");
-  std::string bytes;
-  char chunk[65536];
-  for (zip_int64_t n; (n = zip_source_read(src, chunk, sizeof chunk)) > 0;) bytes.append(chunk, size_t(n));
-  zip_source_close(src);
+  std::vector<std::pair<std::string, std::string>> entries = {{stem + "/data.pkl", p.out}};
+  for (size_t k = 0; k < storages.size(); ++k) entries.emplace_back(stem + "/data/" + std::to_string(k), std::move(storages[k]));
+  if (!lstm_config.empty()) entries.emplace_back(stem + "/lstm_config.json", lstm_config);
+  entries.emplace_back(stem + "/version", "3\n");
+  const std::string bytes = zip_stored(entries);
   return bytes;
 }
 
