@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(npy model graph checkpoint config csv dates text midi pairs audio torch keras)
+[ ${#targets[@]} -eq 0 ] && targets=(npy model graph checkpoint config csv dates text midi pairs audio torch keras onnx)
 scripts/install-deps.sh fuzz
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLSTM_FUZZ=ON -DLSTM_BUILD_TESTS=OFF -DLSTM_BUILD_EXAMPLES=OFF >/dev/null

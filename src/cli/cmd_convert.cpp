@@ -40,7 +40,7 @@ Format format_from_name(const std::string& name, const char* option) {
   if (name == "keras") return Format::keras;
   if (name == "onnx") return Format::onnx;
   throw UsageError(std::string("--") + option + " " + name + ": formats are lstm (.safetensors), torch (.pt, .pth) "
-                   "keras (.keras, .h5; written as .keras) and onnx (.onnx; written only)");
+                   "keras (.keras, .h5; written as .keras) and onnx (.onnx)");
 }
 
 Format format_of(const Args& a, const char* option, const std::string& path) {
@@ -66,7 +66,10 @@ Sequential read_model(const std::string& path, Format f, const std::string& conf
     if (!config.empty()) throw UsageError("--config applies to PyTorch files; an lstm model file carries its own");
     return Sequential::load(path);
   }
-  if (f == Format::onnx) throw UsageError("reading ONNX files is not supported yet (lstm writes them)");
+  if (f == Format::onnx) {
+    if (!config.empty()) throw UsageError("--config applies to PyTorch files; an ONNX file carries its own graph");
+    return load_onnx(path, notes);
+  }
   if (f == Format::keras) {
     if (!config.empty()) throw UsageError("--config applies to PyTorch files; a Keras file carries its own");
     return load_keras(path, notes);
@@ -228,7 +231,7 @@ const Command kConvert{
     "  torch  .pt, .pth      a PyTorch state_dict (torch.save), read without running its pickle;\n"
     "                        written so that torch.load(..., weights_only=True) reads it\n"
     "  keras  .keras, .h5    Keras 3 and Keras 2 Sequential models (read; written as Keras 3 .keras)\n"
-    "  onnx   .onnx          ONNX opset 14 (written; checked by ONNX's checker)\n"
+    "  onnx   .onnx          ONNX opset 14 (written, checked by ONNX's checker; read: graphs of that shape)\n"
     "The result is read back and checked (weights bit for bit, outputs on random inputs) before\n"
     "it is written; nothing is written when anything fails. docs/interop.md has the details.",
     {{"file", "IN OUT", "the model to read and the file to write", true},
@@ -286,16 +289,10 @@ int run_convert(const Args& a) {
   if (to != Format::onnx && a.has("sequence-lens")) throw UsageError("--sequence-lens applies to ONNX output");
   std::string bytes;
   Sequential back;
-  if (to == Format::onnx) {
-    // no ONNX reader yet: ONNX's own checker has passed it; its numbers are checked by
-    // lstm verify --against (onnxruntime) and in the tests
+  if (to == Format::onnx) {  // ONNX's own checker has passed it; then read back as every format is
     bytes = encode_onnx(model, {.lengths_input = a.has("sequence-lens")});
-    write_file_atomic(out_path, bytes, "converted model");
-    std::printf("wrote %s: %s (%zu bytes, opset 14%s), passed onnx::checker\n", out_path.c_str(), format_name(to),
-                bytes.size(), a.has("sequence-lens") ? ", inputs x and lengths" : ", input x");
-    return 0;
-  }
-  if (to == Format::keras) {
+    back = decode_onnx(bytes, out_path);
+  } else if (to == Format::keras) {
     if (std::filesystem::path(out_path).extension() != ".keras")
       throw UsageError("lstm writes Keras 3 .keras files: name the output <name>.keras");
     bytes = encode_keras(model);
@@ -318,9 +315,11 @@ int run_convert(const Args& a) {
   if (!same_bits(y0.storage(), y1.storage()))
     throw Error("the written model, read back, computes different outputs; nothing written");
   write_file_atomic(out_path, bytes, "converted model");
-  std::printf("wrote %s: %s (%zu bytes); read back: the same %lld weights bit for bit, the same outputs on %s\n",
-              out_path.c_str(), format_name(to), bytes.size(), static_cast<long long>(back.count_params()),
-              in.described.c_str());
+  std::printf("wrote %s: %s (%zu bytes%s); read back: the same %lld weights bit for bit, the same outputs on %s\n",
+              out_path.c_str(), format_name(to), bytes.size(),
+              to != Format::onnx ? "" : a.has("sequence-lens") ? ", opset 14, inputs x and lengths, passed onnx::checker"
+                                                                : ", opset 14, input x, passed onnx::checker",
+              static_cast<long long>(back.count_params()), in.described.c_str());
   return 0;
 }
 

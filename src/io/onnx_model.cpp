@@ -4,9 +4,13 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <cmath>
 #include <cstring>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
+#include "core/limits.h"
 #include "io/file.h"
 #include "io/model_file.h"
 #include "lstm/error.h"
@@ -320,6 +324,10 @@ std::string encode_onnx(const Sequential& model, const OnnxExportOptions& option
   if (tokens) value_info(g->add_input(), "x", onnx::TensorProto::INT64, {"N", T});
   else value_info(g->add_input(), "x", onnx::TensorProto::FLOAT, {"N", T, std::to_string(shape[1])});
   std::string lens;
+  const bool masked = layers[0].kind.empty() && ((tokens && layers[0].mask_zero) || layers[0].type == LayerType::masking);
+  if (options.lengths_input && masked)
+    throw Error("the model finds its lengths in its input (Embedding(mask_zero) or Masking), so its graph computes "
+                "them; the \"lengths\" input is for models without a mask");
   if (options.lengths_input) {
     value_info(g->add_input(), "lengths", onnx::TensorProto::INT32, {"N"});
     lens = "lengths";
@@ -356,7 +364,9 @@ std::string encode_onnx(const Sequential& model, const OnnxExportOptions& option
         cur = b.op("Mul", {cur, b.op("Unsqueeze", {step, b.ints("axes", {1}, {2})})});
         break;
       }
-      case LayerType::dropout: break;  // identity outside training
+      case LayerType::dropout:  // ONNX's Dropout, an identity outside training; its ratio kept
+        cur = b.op("Dropout", {cur, b.floats("ratio", {}, {l.rate})});
+        break;
       case LayerType::dense: cur = e.dense(l, i, cur); break;
       case LayerType::lstm:
       case LayerType::gru:
@@ -395,6 +405,381 @@ std::vector<std::string> onnx_input_names(const std::string& path) {
 
 void save_onnx(const std::string& path, const Sequential& model, const OnnxExportOptions& options) {
   write_file_atomic(path, encode_onnx(model, options), "ONNX model");
+}
+
+// ---- the reader -------------------------------------------------------------------------------
+
+namespace {
+
+using nlohmann::json;
+
+class Reader {
+ public:
+  Reader(const onnx::GraphProto& g, std::string name) : g_(g), name_(std::move(name)) {
+    for (const onnx::TensorProto& t : g.initializer()) init_[t.name()] = &t;
+    for (const onnx::NodeProto& n : g.node()) {
+      for (const std::string& i : n.input()) consumers_[i].push_back(&n);
+      if (n.op_type() == "Constant")
+        for (const onnx::AttributeProto& a : n.attribute())
+          if (a.name() == "value" && a.has_t() && n.output_size() == 1) init_[n.output(0)] = &a.t();
+    }
+  }
+
+  [[noreturn]] void fail(const onnx::NodeProto* n, const std::string& why) const {
+    throw Error(name_ + ": " + (n ? "node '" + n->name() + "' (" + n->op_type() + "): " : std::string()) + why);
+  }
+
+  // The one node reading `tensor` on the data path (not the nodes that compute lengths or masks).
+  const onnx::NodeProto* next(const std::string& tensor, const onnx::NodeProto* from) const {
+    const onnx::NodeProto* found = nullptr;
+    auto it = consumers_.find(tensor);
+    if (it == consumers_.end()) fail(from, "its output '" + tensor + "' leads nowhere (no node reads it)");
+    for (const onnx::NodeProto* n : it->second) {
+      const std::string& op = n->op_type();
+      if (op == "Equal" || op == "Shape") continue;  // lengths and masks are computed from the input
+      if (found) fail(n, "'" + tensor + "' feeds two nodes; lstm reads chains of layers");
+      found = n;
+    }
+    if (!found) fail(from, "its output '" + tensor + "' leads nowhere");
+    return found;
+  }
+  bool feeds_equal(const std::string& tensor) const {
+    auto it = consumers_.find(tensor);
+    if (it == consumers_.end()) return false;
+    for (const onnx::NodeProto* n : it->second)
+      if (n->op_type() == "Equal") return true;
+    return false;
+  }
+  const onnx::NodeProto* equal_of(const std::string& tensor) const {
+    for (const onnx::NodeProto* n : consumers_.at(tensor))
+      if (n->op_type() == "Equal") return n;
+    return nullptr;
+  }
+
+  // An initializer (or Constant) as floats, its shape checked against its data.
+  NamedTensor floats(const std::string& tensor, const onnx::NodeProto* n) const {
+    auto it = init_.find(tensor);
+    if (it == init_.end()) fail(n, "'" + tensor + "' is not a constant (an initializer); lstm's layers need their weights");
+    const onnx::TensorProto& t = *it->second;
+    NamedTensor out{tensor, {}, {}};
+    uint64_t count = 1;
+    for (int64_t d : t.dims()) {
+      if (d < 0 || d > limits::kParams || (count *= uint64_t(d)) > uint64_t(limits::kParams))
+        fail(n, "'" + tensor + "' has a dimension out of range");
+      out.shape.push_back(d);
+    }
+    if (t.data_type() != onnx::TensorProto::FLOAT) fail(n, "'" + tensor + "' is not float32");
+    if (t.has_raw_data()) {
+      if (t.raw_data().size() != count * 4) fail(n, "'" + tensor + "' holds " + std::to_string(t.raw_data().size()) +
+                                                      " bytes, its shape needs " + std::to_string(count * 4));
+      out.data.resize(size_t(count));
+      if (count) std::memcpy(out.data.data(), t.raw_data().data(), size_t(count) * 4);
+    } else {
+      if (uint64_t(t.float_data_size()) != count) fail(n, "'" + tensor + "' holds a number of values its shape does not");
+      out.data.assign(t.float_data().begin(), t.float_data().end());
+    }
+    return out;
+  }
+  std::vector<int64_t> ints(const std::string& tensor, const onnx::NodeProto* n) const {
+    auto it = init_.find(tensor);
+    if (it == init_.end()) fail(n, "'" + tensor + "' is not a constant");
+    const onnx::TensorProto& t = *it->second;
+    if (t.data_type() != onnx::TensorProto::INT64) fail(n, "'" + tensor + "' is not int64");
+    if (t.has_raw_data()) {
+      if (t.raw_data().size() % 8 || t.raw_data().size() > 1024) fail(n, "'" + tensor + "' is not a short int64 list");
+      std::vector<int64_t> v(t.raw_data().size() / 8);
+      if (!v.empty()) std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());
+      return v;
+    }
+    if (t.int64_data_size() > 128) fail(n, "'" + tensor + "' is not a short int64 list");
+    return {t.int64_data().begin(), t.int64_data().end()};
+  }
+
+  const onnx::AttributeProto* attribute(const onnx::NodeProto* n, const char* key) const {
+    for (const onnx::AttributeProto& a : n->attribute())
+      if (a.name() == key) return &a;
+    return nullptr;
+  }
+  std::vector<int64_t> ints_attribute(const onnx::NodeProto* n, const char* key) const {
+    const onnx::AttributeProto* a = attribute(n, key);
+    return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : std::vector<int64_t>{};
+  }
+
+  const onnx::GraphProto& g_;
+  std::string name_;
+  std::map<std::string, const onnx::TensorProto*> init_;
+  std::map<std::string, std::vector<const onnx::NodeProto*>> consumers_;
+};
+
+std::string activation_from_onnx(const Reader& r, const onnx::NodeProto* n, const std::string& op, float alpha, float beta) {
+  if (op == "Sigmoid") return "sigmoid";
+  if (op == "Tanh") return "tanh";
+  if (op == "Relu") return "relu";
+  if (op == "HardSigmoid" && std::fabs(alpha - 1.0f / 6.0f) < 1e-7f && beta == 0.5f) return "hard_sigmoid";
+  if (op == "Affine" && alpha == 1.0f && beta == 0.0f) return "linear";
+  r.fail(n, "the activation " + op + " (with these alpha and beta) is not one lstm's cells have");
+}
+
+// A recurrent node and the nodes after it, as lstm's layer; appends its tensors.
+json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::vector<NamedTensor>& tensors,
+                    std::string* out) {
+  const std::string& op = n->op_type();
+  const std::string type = op == "LSTM" ? "lstm" : op == "GRU" ? "gru" : "simple_rnn";
+  for (const char* unsupported : {"clip", "input_forget", "layout"})
+    if (const onnx::AttributeProto* a = r.attribute(n, unsupported); a && (a->i() != 0 || a->f() != 0.0f))
+      r.fail(n, std::string("the attribute ") + unsupported + ", which lstm's cells do not have");
+  if (op == "GRU") {
+    const onnx::AttributeProto* lbr = r.attribute(n, "linear_before_reset");
+    if (!lbr || lbr->i() != 1)
+      r.fail(n, "linear_before_reset = 0 (the reset gate before the recurrent product); lstm's GRU is PyTorch's, "
+                "linear_before_reset = 1");
+  }
+  if (n->input_size() > 5 && !n->input(5).empty()) r.fail(n, "an initial_h input; lstm's layers start from zeros");
+  if (n->input_size() > 6 && !n->input(6).empty()) r.fail(n, "an initial_c input; lstm's layers start from zeros");
+  const onnx::AttributeProto* hs = r.attribute(n, "hidden_size");
+  if (!hs || hs->i() < 1 || hs->i() > limits::kWidth) r.fail(n, "no hidden_size in 1..2^24");
+  const int64_t H = hs->i();
+  const onnx::AttributeProto* dir = r.attribute(n, "direction");
+  const std::string direction = dir ? dir->s() : "forward";
+  if (direction != "forward" && direction != "reverse" && direction != "bidirectional") r.fail(n, "direction '" + direction + "'");
+  const int64_t dirs = direction == "bidirectional" ? 2 : 1;
+  const int gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
+  const NamedTensor W = r.floats(n->input(1), n), R = r.floats(n->input(2), n);
+  if (W.shape.size() != 3 || W.shape[0] != dirs || W.shape[1] != gates * H) r.fail(n, "W is not [directions, gates x hidden_size, input]");
+  const int64_t I = W.shape[2];
+  if (R.shape != std::vector<int64_t>{dirs, gates * H, H}) r.fail(n, "R is not [directions, gates x hidden_size, hidden_size]");
+  const bool bias = n->input_size() > 3 && !n->input(3).empty();
+  NamedTensor B;
+  if (bias) {
+    B = r.floats(n->input(3), n);
+    if (B.shape != std::vector<int64_t>{dirs, 2 * gates * H}) r.fail(n, "B is not [directions, 2 x gates x hidden_size]");
+  }
+  const bool peep = op == "LSTM" && n->input_size() > 7 && !n->input(7).empty();
+  NamedTensor P;
+  if (peep) {
+    P = r.floats(n->input(7), n);
+    if (P.shape != std::vector<int64_t>{dirs, 3 * H}) r.fail(n, "P is not [directions, 3 x hidden_size]");
+  }
+  if (op != "LSTM" && !bias) r.fail(n, "a GRU or RNN without B, which lstm's have");
+  // activations, per direction the same
+  std::vector<std::string> acts;
+  std::vector<float> alpha, beta;
+  if (const onnx::AttributeProto* a = r.attribute(n, "activations")) acts.assign(a->strings().begin(), a->strings().end());
+  if (const onnx::AttributeProto* a = r.attribute(n, "activation_alpha")) alpha.assign(a->floats().begin(), a->floats().end());
+  if (const onnx::AttributeProto* a = r.attribute(n, "activation_beta")) beta.assign(a->floats().begin(), a->floats().end());
+  const std::vector<std::string> defaults = op == "LSTM" ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
+                                            : op == "GRU" ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                                          : std::vector<std::string>{"Tanh"};
+  if (acts.empty()) acts = defaults;
+  if (acts.size() == defaults.size() && dirs == 2) acts.insert(acts.end(), defaults.begin(), defaults.end());
+  if (acts.size() != defaults.size() * size_t(dirs)) r.fail(n, "activations has the wrong length");
+  std::vector<std::string> names;
+  for (size_t k = 0; k < acts.size(); ++k)
+    names.push_back(activation_from_onnx(r, n, acts[k], k < alpha.size() ? alpha[k] : 0.0f, k < beta.size() ? beta[k] : 0.0f));
+  for (size_t k = 0; k < defaults.size() && dirs == 2; ++k)
+    if (names[k] != names[k + defaults.size()]) r.fail(n, "different activations in the two directions");
+  json layer = {{"type", type}, {"units", H}};
+  if (op == "LSTM") {
+    if (names[1] != names[2]) r.fail(n, "an LSTM whose g and h activations differ (lstm's use one activation for both)");
+    if (names[0] != "sigmoid") layer["recurrent_activation"] = names[0];
+    if (names[1] != "tanh") layer["activation"] = names[1];
+    if (!bias) layer["use_bias"] = false;
+    if (peep) layer["use_peepholes"] = true;
+  } else if (op == "GRU") {
+    if (names[0] != "sigmoid" || names[1] != "tanh") r.fail(n, "a GRU with other activations than sigmoid and tanh");
+  } else {
+    if (names[0] != "tanh" && names[0] != "relu") r.fail(n, "an RNN activation other than tanh or relu");
+    layer["activation"] = names[0];
+  }
+  if (direction == "reverse") layer["go_backwards"] = true;
+  // the weights, gate blocks back in lstm's order
+  const std::vector<int> order = op == "LSTM" ? std::vector<int>{0, 2, 3, 1}   // i o f c -> i f g o
+                                 : op == "GRU" ? std::vector<int>{1, 0, 2}     // z r h -> r z n
+                                               : std::vector<int>{0};
+  const std::string base = "layers." + std::to_string(i) + ".";
+  for (int64_t d = 0; d < dirs; ++d) {
+    const std::string p = base + (dirs == 2 ? (d == 0 ? "forward." : "backward.") : "");
+    auto slice = [&](const NamedTensor& t, int64_t rows, int64_t cols, int64_t offset = 0) {
+      const size_t start = size_t(d * t.data.size() / size_t(dirs)) + size_t(offset);
+      return std::vector<float>(t.data.begin() + ptrdiff_t(start), t.data.begin() + ptrdiff_t(start + size_t(rows * cols)));
+    };
+    tensors.push_back({p + "weight_ih", {gates * H, I}, blocks(slice(W, gates * H, I), H, I, order)});
+    tensors.push_back({p + "weight_hh", {gates * H, H}, blocks(slice(R, gates * H, H), H, H, order)});
+    if (bias) {
+      std::vector<float> wb = blocks(slice(B, gates * H, 1), H, 1, order);
+      std::vector<float> rb = blocks(slice(B, gates * H, 1, gates * H), H, 1, order);
+      if (op == "GRU") {
+        tensors.push_back({p + "bias_ih", {gates * H}, wb});
+        tensors.push_back({p + "bias_hh", {gates * H}, rb});
+      } else {
+        for (size_t k = 0; k < wb.size(); ++k) wb[k] += rb[k];  // lstm keeps one bias: their sum
+        tensors.push_back({p + "bias", {gates * H}, wb});
+      }
+    }
+    if (peep) tensors.push_back({p + "weight_peephole", {3, H}, slice(P, 3, H)});
+  }
+  // what follows: Y (sequences) or Y_h (the last step), then the merge
+  const std::string Y = n->output_size() > 0 ? n->output(0) : "";
+  const std::string Yh = n->output_size() > 1 ? n->output(1) : "";
+  const bool seq = !Y.empty() && r.consumers_.count(Y);
+  std::string mode = "concat";
+  const onnx::NodeProto* m = r.next(seq ? Y : Yh, n);
+  std::string cur;
+  if (m->op_type() == "Transpose") {
+    const std::vector<int64_t> perm = r.ints_attribute(m, "perm");
+    cur = m->output(0);
+    if (seq && perm == std::vector<int64_t>{1, 2, 0, 3}) {
+      mode = "none";
+    } else if ((seq && perm == std::vector<int64_t>{2, 0, 1, 3}) || (!seq && perm == std::vector<int64_t>{1, 0, 2})) {
+      const onnx::NodeProto* j = r.next(cur, m);
+      const std::string& jop = j->op_type();
+      mode = jop == "Reshape" ? "concat" : jop == "ReduceSum" ? "sum" : jop == "ReduceMean" ? "ave" : jop == "ReduceProd" ? "mul" : "";
+      if (mode.empty()) r.fail(j, "not a way lstm joins directions (Reshape, ReduceSum, ReduceMean, ReduceProd)");
+      if (dirs == 1 && mode != "concat") r.fail(j, "a reduction over one direction");
+      cur = j->output(0);
+      if (seq && direction == "reverse") {
+        const onnx::NodeProto* rev = r.next(cur, j);
+        if (rev->op_type() != "ReverseSequence") r.fail(rev, "a reverse layer's sequence not put in its reading order");
+        cur = rev->output(0);
+      }
+    } else {
+      r.fail(m, "a Transpose lstm does not write after a recurrent node");
+    }
+  } else if (!seq && dirs == 2 && m->op_type() == "Identity") {
+    mode = "none", cur = Yh;
+  } else {
+    r.fail(m, "not what follows a recurrent node in lstm's graphs");
+  }
+  if (mode == "none" && dirs == 1) r.fail(m, "a single direction kept apart");
+  layer["return_sequences"] = seq;
+  *out = cur;
+  if (dirs == 1) return layer;
+  return {{"type", "bidirectional"}, {"merge_mode", mode}, {"layer", layer}};
+}
+
+}  // namespace
+
+Sequential decode_onnx(const std::string& bytes, const std::string& name, std::vector<std::string>* notes) {
+  onnx::ModelProto m;
+  if (!m.ParseFromString(bytes)) throw Error(name + ": not an ONNX model (the protobuf does not parse)");
+  for (const onnx::OperatorSetIdProto& o : m.opset_import())
+    if ((o.domain().empty() || o.domain() == "ai.onnx") && (o.version() < 14 || o.version() > 21))
+      throw Error(name + ": opset " + std::to_string(o.version()) + "; lstm reads opsets 14 to 21");
+  const onnx::GraphProto& g = m.graph();
+  Reader r(g, name);
+  std::string x;
+  const onnx::TypeProto_Tensor* type = nullptr;
+  for (const onnx::ValueInfoProto& v : g.input()) {
+    if (r.init_.count(v.name())) continue;  // an initializer listed as an input
+    if (v.name() == "lengths") continue;
+    if (!x.empty()) throw Error(name + ": more than one data input ('" + x + "', '" + v.name() + "')");
+    x = v.name(), type = &v.type().tensor_type();
+  }
+  if (x.empty() || !type) throw Error(name + ": no input tensor");
+  json input_shape;
+  const bool tokens = type->elem_type() == onnx::TensorProto::INT64;
+  const auto& dims = type->shape().dim();
+  if (tokens && dims.size() == 2) {
+    input_shape = json::array({dims[1].has_dim_value() && dims[1].dim_value() > 0 ? json(dims[1].dim_value()) : json()});
+  } else if (!tokens && type->elem_type() == onnx::TensorProto::FLOAT && dims.size() == 3 && dims[2].has_dim_value()) {
+    input_shape = json::array({dims[1].has_dim_value() && dims[1].dim_value() > 0 ? json(dims[1].dim_value()) : json(),
+                               dims[2].dim_value()});
+  } else {
+    throw Error(name + ": input '" + x + "' is not float [N, T, F] or int64 token ids [N, T]");
+  }
+  json layers = json::array();
+  std::vector<NamedTensor> tensors;
+  std::string cur = x;
+  const onnx::NodeProto* prev = nullptr;
+  int rank = tokens ? 2 : 3;
+  for (size_t steps = 0;; ++steps) {
+    if (steps > size_t(g.node_size())) throw Error(name + ": the graph loops");
+    const onnx::NodeProto* n = r.next(cur, prev);
+    const std::string& op = n->op_type();
+    const std::string i = std::to_string(layers.size());
+    if (op == "Identity") {
+      if (g.output_size() != 1 || n->output(0) != g.output(0).name()) r.fail(n, "not the graph's one output");
+      break;
+    }
+    if (op == "Gather" && n->input_size() == 2 && n->input(1) == cur) {
+      NamedTensor e = r.floats(n->input(0), n);
+      if (e.shape.size() != 2) r.fail(n, "an embedding table that is not [V, D]");
+      layers.push_back({{"type", "embedding"}, {"input_dim", e.shape[0]}, {"output_dim", e.shape[1]},
+                        {"mask_zero", r.feeds_equal(cur)}});
+      tensors.push_back({"layers." + i + ".weight", e.shape, e.data});
+      cur = n->output(0), rank = 3;
+    } else if (op == "Mul" && r.feeds_equal(cur)) {
+      const onnx::NodeProto* eq = r.equal_of(cur);
+      const NamedTensor mv = r.floats(eq->input(1) == cur ? eq->input(0) : eq->input(1), eq);
+      if (mv.data.size() != 1) r.fail(eq, "a mask value that is not one number");
+      layers.push_back({{"type", "masking"}, {"mask_value", mv.data[0]}});
+      cur = n->output(0);
+    } else if (op == "Dropout") {
+      const NamedTensor ratio = n->input_size() > 1 && !n->input(1).empty() ? r.floats(n->input(1), n)
+                                                                             : NamedTensor{"", {}, {0.5f}};
+      if (ratio.data.size() != 1 || !(ratio.data[0] >= 0.0f && ratio.data[0] < 1.0f)) r.fail(n, "a ratio outside [0, 1)");
+      if (n->input_size() > 2 && !n->input(2).empty()) r.fail(n, "a training_mode input");
+      layers.push_back({{"type", "dropout"}, {"rate", ratio.data[0]}});
+      cur = n->output(0);
+    } else if (op == "Transpose") {
+      if (r.ints_attribute(n, "perm") != std::vector<int64_t>{1, 0, 2}) r.fail(n, "a Transpose that is not to time-major");
+      const onnx::NodeProto* cell = r.next(n->output(0), n);
+      if (cell->op_type() != "LSTM" && cell->op_type() != "GRU" && cell->op_type() != "RNN")
+        r.fail(cell, "not a recurrent node after the time-major Transpose");
+      if (rank != 3) r.fail(cell, "a recurrent node after a layer that returned no sequence");
+      json layer = read_recurrent(r, cell, layers.size(), tensors, &cur);
+      const json& inner = layer["type"] == "bidirectional" ? layer["layer"] : layer;
+      if (!inner["return_sequences"].get<bool>()) rank = 2;
+      layers.push_back(layer);
+    } else if (op == "MatMul" && n->input(0) == cur) {
+      const NamedTensor k = r.floats(n->input(1), n);
+      if (k.shape.size() != 2) r.fail(n, "a kernel that is not [in, out]");
+      const int64_t in = k.shape[0], out = k.shape[1];
+      std::vector<float> wt(k.data.size());
+      for (int64_t a = 0; a < in; ++a)
+        for (int64_t b = 0; b < out; ++b) wt[size_t(b * in + a)] = k.data[size_t(a * out + b)];
+      tensors.push_back({"layers." + i + ".weight", {out, in}, wt});
+      json dense = {{"type", "dense"}, {"units", out}, {"activation", "linear"}};
+      cur = n->output(0);
+      const onnx::NodeProto* a = r.next(cur, n);
+      if (a->op_type() == "Add") {
+        const NamedTensor bias = r.floats(a->input(0) == cur ? a->input(1) : a->input(0), a);
+        if (bias.shape != std::vector<int64_t>{out}) r.fail(a, "a bias that is not [out]");
+        tensors.push_back({"layers." + i + ".bias", {out}, bias.data});
+        cur = a->output(0);
+        a = r.next(cur, a);
+      } else {
+        dense["use_bias"] = false;
+      }
+      const std::string& aop = a->op_type();
+      std::string act = aop == "Relu" ? "relu" : aop == "Sigmoid" ? "sigmoid" : aop == "Tanh" ? "tanh" : aop == "Softmax" ? "softmax" : "";
+      if (aop == "HardSigmoid") {
+        const onnx::AttributeProto* al = r.attribute(a, "alpha");
+        const onnx::AttributeProto* be = r.attribute(a, "beta");
+        if (!al || !be || std::fabs(al->f() - 1.0f / 6.0f) > 1e-7f || be->f() != 0.5f)
+          r.fail(a, "a HardSigmoid other than lstm's (alpha 1/6, beta 0.5)");
+        act = "hard_sigmoid";
+      }
+      if (aop == "Softmax")
+        if (const onnx::AttributeProto* ax = r.attribute(a, "axis"); ax && ax->i() != -1 && ax->i() != rank - 1)
+          r.fail(a, "a softmax over another axis than the last");
+      if (!act.empty()) dense["activation"] = act, cur = a->output(0);
+      layers.push_back(rank == 3 ? json{{"type", "time_distributed"}, {"layer", dense}} : dense);
+    } else {
+      r.fail(n, "an operator lstm does not read here (it reads the graphs it writes: docs/interop.md)");
+    }
+    prev = n;
+  }
+  if (layers.empty()) throw Error(name + ": the graph has no layers");
+  if (notes) notes->push_back("ONNX graph read as " + std::to_string(layers.size()) + " layers");
+  SafetensorsFile file;
+  file.metadata["lstm.config"] = json{{"input_shape", input_shape}, {"layers", layers}}.dump();
+  file.tensors = std::move(tensors);
+  return model_from_safetensors(file, name);
+}
+
+Sequential load_onnx(const std::string& path, std::vector<std::string>* notes) {
+  return decode_onnx(read_file(path, "ONNX model"), path, notes);
 }
 
 }  // namespace lstm

@@ -10,7 +10,7 @@
 // (lstm's one, then zeros), peepholes in P, and the lengths as sequence_lens; merge modes,
 // return_sequences and go_backwards are standard operators after them. Dense is MatMul + Add
 // and its activation; Embedding is Gather; Masking compares with its mask value; Dropout is
-// left out. A layer ONNX cannot express (an LSTM with proj_size) or a layer type without an
+// ONNX's Dropout (an identity outside training). A layer ONNX cannot express (an LSTM with proj_size) or a layer type without an
 // ONNX form here is an lstm::Error naming it.
 #pragma once
 
@@ -27,6 +27,14 @@ struct OnnxExportOptions {
 
 // The serialised ModelProto, which has passed ONNX's checker (libonnx's check_model).
 std::string encode_onnx(const Sequential& model, const OnnxExportOptions& options = {});
+// An ONNX model as an lstm model: graphs of the shape encode_onnx writes (the chain of layer
+// patterns above; the nodes that compute lengths from the input are recognised as such), so that
+// lstm -> ONNX -> lstm gives the same weights bit for bit. Any other node, attribute or layout
+// (clip, input_forget, layout = 1, a GRU with linear_before_reset = 0, initial states) is an
+// lstm::Error naming the node and its operator. `name` names the file in messages.
+Sequential decode_onnx(const std::string& bytes, const std::string& name, std::vector<std::string>* notes = nullptr);
+Sequential load_onnx(const std::string& path, std::vector<std::string>* notes = nullptr);
+
 // The names of an ONNX model's graph inputs (for lstm verify: whether it takes "lengths").
 std::vector<std::string> onnx_input_names(const std::string& path);
 void save_onnx(const std::string& path, const Sequential& model, const OnnxExportOptions& options = {});

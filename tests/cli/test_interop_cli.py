@@ -430,8 +430,12 @@ class OnnxExport(CliTest):
         cases.append(("peep", self.path("peep.safetensors"), True))
         for name, ours, lengths in cases:
             with self.subTest(name):
-                _, out = self.export_and_run(ours, name, lengths)
+                path, out = self.export_and_run(ours, name, lengths)
                 self.assertIn("right-padded", out)  # every case sees padded rows: a lengths input or a mask
+                # and back: the same tensors bit for bit
+                back = self.path(name + ".back.safetensors")
+                self.assertIn("bit for bit", self.run_lstm("convert", path, back).stdout)
+                self.assertEqual(tensor_bytes(ours)[0], tensor_bytes(back)[0])
 
     def test_a_changed_weight_fails_and_what_onnx_lacks_is_refused(self):
         import onnx
@@ -454,6 +458,12 @@ class OnnxExport(CliTest):
         err = self.run_lstm("convert", self.path("p.safetensors"), self.path("p.onnx"), code=1).stderr
         self.assertIn("proj_size", err)
         self.assertFalse(os.path.exists(self.path("p.onnx")))
+        # a graph of another shape (PyTorch's exporter: Shape, Gather, ... around its LSTM): named
+        torch.onnx.export(Forecaster().eval(), torch.zeros(2, 5, 3), self.path("torch.onnx"), opset_version=14,
+                          input_names=["x"], output_names=["y"])
+        err = self.run_lstm("convert", self.path("torch.onnx"), self.path("t.safetensors"), code=1).stderr
+        self.assertIn("node '", err)
+        self.assertFalse(os.path.exists(self.path("t.safetensors")))
 
 
 if __name__ == "__main__":
