@@ -27,6 +27,20 @@ struct Handle {
   bool ok() const { return id >= 0; }
 };
 
+// "/a/b/c" -> "/a", "/a/b", "/a/b/c": each link on the way, for checking or creating in turn.
+std::vector<std::string> prefixes(const std::string& path) {
+  std::vector<std::string> out;
+  std::string sofar;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (end > start) out.push_back(sofar += "/" + path.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 // HDF5 prints its error stack to stderr by default; lstm reports errors itself.
 void quiet() {
   static const bool once = [] {
@@ -111,20 +125,12 @@ Hdf5File Hdf5File::from_bytes(const std::string& bytes, const std::string& name)
 }
 
 bool Hdf5File::exists(const std::string& path) const {
-  std::string sofar;
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    if (end > start) {
-      sofar += "/" + path.substr(start, end - start);
-      if (H5Lexists(id_, sofar.c_str(), H5P_DEFAULT) <= 0) return false;
-      // soft and external links (which open other files) are not followed
-      H5L_info_t info;
-      if (H5Lget_info(id_, sofar.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD)
-        throw Error(name_ + ": " + sofar + " is a soft or external link, which Keras does not write; refused");
-    }
-    start = end + 1;
+  for (const std::string& sofar : prefixes(path)) {
+    if (H5Lexists(id_, sofar.c_str(), H5P_DEFAULT) <= 0) return false;
+    // soft and external links (which open other files) are not followed
+    H5L_info_t info;
+    if (H5Lget_info(id_, sofar.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD)
+      throw Error(name_ + ": " + sofar + " is a soft or external link, which Keras does not write; refused");
   }
   return true;
 }
@@ -214,19 +220,10 @@ Hdf5Writer::~Hdf5Writer() {
 }
 
 void Hdf5Writer::group(const std::string& path) {
-  std::string sofar;
-  size_t start = 0;
-  while (start < path.size()) {
-    size_t end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    if (end > start) {
-      sofar += "/" + path.substr(start, end - start);
-      if (H5Lexists(id_, sofar.c_str(), H5P_DEFAULT) <= 0) {
-        Handle g(H5Gcreate2(id_, sofar.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
-        if (!g.ok()) throw Error("cannot create the HDF5 group " + sofar);
-      }
-    }
-    start = end + 1;
+  for (const std::string& sofar : prefixes(path)) {
+    if (H5Lexists(id_, sofar.c_str(), H5P_DEFAULT) > 0) continue;
+    Handle g(H5Gcreate2(id_, sofar.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+    if (!g.ok()) throw Error("cannot create the HDF5 group " + sofar);
   }
 }
 

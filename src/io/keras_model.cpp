@@ -447,18 +447,6 @@ Sequential load_keras(const std::string& path, std::vector<std::string>* notes) 
 
 namespace {
 
-const char* keras_activation(Activation a) {
-  switch (a) {
-    case Activation::linear: return "linear";
-    case Activation::relu: return "relu";
-    case Activation::sigmoid: return "sigmoid";
-    case Activation::tanh: return "tanh";
-    case Activation::softmax: return "softmax";
-    case Activation::hard_sigmoid: return "hard_sigmoid";
-  }
-  return "linear";
-}
-
 json keras_layer(const char* cls, const std::string& name, json config) {
   config["name"] = name;
   config["trainable"] = true;
@@ -483,13 +471,13 @@ json recurrent_config(const LayerConfig& c, const std::string& where) {
             {"recurrent_dropout", c.recurrent_dropout},
             {"use_bias", c.type == LayerType::lstm ? c.use_bias : true}};
   if (c.type == LayerType::lstm) {
-    j["activation"] = keras_activation(c.activation);
-    j["recurrent_activation"] = keras_activation(c.recurrent_activation);
+    j["activation"] = activation_name(c.activation);
+    j["recurrent_activation"] = activation_name(c.recurrent_activation);
     j["unit_forget_bias"] = true;
   } else if (c.type == LayerType::gru) {
     j["activation"] = "tanh", j["recurrent_activation"] = "sigmoid", j["reset_after"] = true;
   } else {
-    j["activation"] = keras_activation(c.activation);
+    j["activation"] = activation_name(c.activation);
   }
   return j;
 }
@@ -554,7 +542,7 @@ std::string encode_keras(const Sequential& model) {
         break;
       }
       case LayerType::dense: {
-        json dense = {{"units", l.units}, {"activation", keras_activation(l.activation)}, {"use_bias", l.use_bias}};
+        json dense = {{"units", l.units}, {"activation", activation_name(l.activation)}, {"use_bias", l.use_bias}};
         if (l.time_distributed) cls = "TimeDistributed", config = {{"layer", keras_layer("Dense", "dense", dense)}};
         else cls = "Dense", config = dense;
         break;
