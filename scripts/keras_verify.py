@@ -84,8 +84,9 @@ class Weights:
         return [np.asarray(g[n.decode() if isinstance(n, bytes) else n], dtype=np.float64) for n in g.attrs["weight_names"]]
 
 
-def recurrent(cls, cfg, w, x, mask, go_backwards):
-    """One direction over x [N, T, F] with mask [N, T]: (outputs [N, T, H], last output [N, H])."""
+def recurrent(cls, cfg, w, x, mask, go_backwards, initial=None):
+    """One direction over x [N, T, F] with mask [N, T], from `initial` ([h] or [h, c]) or zeros:
+    (outputs [N, T, H], last output [N, H], final states [h] or [h, c])."""
     N, T = x.shape[:2]
     kernel, rec = w[0], w[1]
     bias = w[2] if len(w) > 2 else None
@@ -93,6 +94,10 @@ def recurrent(cls, cfg, w, x, mask, go_backwards):
     act = activation(cfg, "activation", "tanh")
     ract = activation(cfg, "recurrent_activation", "sigmoid")
     h, c = np.zeros((N, H)), np.zeros((N, H))
+    if initial:
+        h = initial[0].astype(np.float64)
+        if cls == "LSTM":
+            c = initial[1].astype(np.float64)
     outs = np.zeros((N, T, H))
     order = range(T - 1, -1, -1) if go_backwards else range(T)
     for s, t in enumerate(order):
@@ -118,23 +123,121 @@ def recurrent(cls, cfg, w, x, mask, go_backwards):
             h_new = act(xt @ kernel + h @ rec + bias)
         h = np.where(m, h_new, h)
         outs[:, s] = np.where(m, h, 0)
-    return outs, h
+    return outs, h, ([h, c] if cls == "LSTM" else [h])
 
 
 def run_rnn(cls, cfg, w, x, mask):
     seq = cfg.get("return_sequences", False)
-    outs, last = recurrent(cls, cfg, w, x, mask, cfg.get("go_backwards", False))
+    outs, last, _ = recurrent(cls, cfg, w, x, mask, cfg.get("go_backwards", False))
     return outs if seq else last
+
+
+def softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def apply_layer(cls, c, w, xs, initial):
+    """A functional model's layer on its inputs (no masks): its outputs, states after the output."""
+    if cls in ("LSTM", "GRU", "SimpleRNN"):
+        outs, last, states = recurrent(cls, c, w, xs[0], np.ones(xs[0].shape[:2], bool), c.get("go_backwards", False),
+                                       initial or None)
+        y = outs if c.get("return_sequences", False) else last
+        return [y] + (states if c.get("return_state") else [])
+    if cls == "Bidirectional":
+        inner = c["layer"]
+        icls, icfg = inner["class_name"], inner["config"]
+        half, n = len(w) // 2, (2 if icls == "LSTM" else 1)
+        mask = np.ones(xs[0].shape[:2], bool)
+        fwd, fl, fs = recurrent(icls, icfg, w[:half], xs[0], mask, False, initial[:n] or None)
+        bwd, bl, bs = recurrent(icls, icfg, w[half:], xs[0], mask, True, initial[n:] or None)
+        seq = icfg.get("return_sequences", False)
+        f, b = (fwd, bwd[:, ::-1]) if seq else (fl, bl)
+        mode = c.get("merge_mode", "concat")
+        y = {"concat": lambda: np.concatenate([f, b], -1), "sum": lambda: f + b, "mul": lambda: f * b,
+             "ave": lambda: (f + b) / 2}[mode]()
+        return [y] + (fs + bs if icfg.get("return_state") else [])
+    if cls in ("Dense", "TimeDistributed"):
+        d = c["layer"]["config"] if cls == "TimeDistributed" else c
+        return [activation(d, "activation", "linear")(xs[0] @ w[0] + (w[1] if len(w) > 1 else 0))]
+    if cls == "Embedding":
+        return [w[0][xs[0].astype(np.int64)]]
+    if cls in ("Dropout", "Masking"):
+        return [xs[0]]
+    if cls == "Concatenate":
+        return [np.concatenate(xs, -1)]
+    if cls == "Add":
+        return [sum(xs)]
+    if cls == "Multiply":
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return [out]
+    if cls == "Average":
+        return [sum(xs) / len(xs)]
+    if cls == "RepeatVector":
+        return [np.repeat(xs[0][:, None, :], c["n"], axis=1)]
+    if cls == "LayerNormalization":
+        x = xs[0]
+        mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return [(x - mean) / np.sqrt(var + c.get("epsilon", 1e-3)) * w[0] + w[1]]
+    if cls in ("Attention", "AdditiveAttention"):
+        q, v = xs[0], xs[1]
+        k = xs[2] if len(xs) > 2 else v
+        if cls == "Attention":
+            scores = q @ k.transpose(0, 2, 1) * (float(w[0]) if w else 1.0)
+        else:
+            scale = w[0] if w else np.ones(q.shape[-1])
+            scores = (np.tanh(q[:, :, None, :] + k[:, None, :, :]) * scale).sum(-1)
+        return [softmax(scores) @ v]
+    raise SystemExit(f"keras_verify: no NumPy twin for the Keras layer {cls}")
+
+
+def run_functional(store, folder, out):
+    """Every layer in the config's order; writes output_<k>.npy for the model's outputs."""
+    cfg = store.config["config"]
+    tensors = {}
+    def ref(t):
+        if isinstance(t, dict):
+            t = t["config"]["keras_history"]
+        return tensors[t[0]][t[2]]
+    for layer in cfg["layers"]:
+        cls, c, name = layer["class_name"], layer["config"], layer.get("name", layer["config"].get("name"))
+        w = store.arrays(layer)
+        if cls == "InputLayer":
+            tensors[name] = [np.load(os.path.join(folder, f"x_{name}.npy")).astype(np.float64)]
+            continue
+        node = layer["inbound_nodes"][0]
+        if isinstance(node, dict):  # Keras 3
+            args = node["args"][0] if isinstance(node["args"][0], list) else node["args"]
+            xs = [ref(t) for t in args]
+            initial = [ref(t) for t in node.get("kwargs", {}).get("initial_state", [])]
+        else:
+            xs, initial = [ref(t) for t in node], []
+            if cls in ("LSTM", "GRU", "SimpleRNN", "Bidirectional") and len(xs) > 1:
+                xs, initial = xs[:1], xs[1:]
+        tensors[name] = apply_layer(cls, c, w, xs, initial)
+    outputs = cfg["output_layers"]
+    if outputs and isinstance(outputs[0], str):
+        outputs = [outputs]
+    for k, t in enumerate(outputs):
+        np.save(os.path.join(out, f"output_{k}.npy"), ref(t).astype(np.float32))
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True)
-    p.add_argument("--x", required=True)
-    p.add_argument("--lengths", required=True)
+    p.add_argument("--x")
+    p.add_argument("--lengths")
+    p.add_argument("--graph-inputs", help="a functional model: the folder of x_<input name>.npy")
     p.add_argument("--out", required=True)
     a = p.parse_args()
     store = Weights(a.model)
+    if a.graph_inputs:
+        run_functional(store, a.graph_inputs, a.out)
+        with open(os.path.join(a.out, "framework.txt"), "w") as f:
+            f.write(f"Keras {'3 .keras' if store.keras3 else '2 .h5'} layout, NumPy equations (h5py {h5py.__version__})\n")
+        return
     cfg = store.config["config"]
     layers = cfg if isinstance(cfg, list) else cfg["layers"]
     x = np.load(a.x).astype(np.float64)
@@ -162,8 +265,8 @@ def main():
             half = len(w) // 2
             icls, icfg = inner["class_name"], inner["config"]
             seq = icfg.get("return_sequences", False)
-            fwd, fl = recurrent(icls, icfg, w[:half], x, mask, icfg.get("go_backwards", False))
-            bwd, bl = recurrent(icls, icfg, w[half:], x, mask, not icfg.get("go_backwards", False))
+            fwd, fl, _ = recurrent(icls, icfg, w[:half], x, mask, icfg.get("go_backwards", False))
+            bwd, bl, _ = recurrent(icls, icfg, w[half:], x, mask, not icfg.get("go_backwards", False))
             f, b = (fwd, bwd[:, ::-1]) if seq else (fl, bl)
             mode = c.get("merge_mode", "concat")
             x = {"concat": lambda: np.concatenate([f, b], -1), "sum": lambda: f + b, "mul": lambda: f * b,

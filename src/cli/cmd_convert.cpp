@@ -13,7 +13,11 @@
 #include <filesystem>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
+#include "cli/models.h"
+#include "graph/graph_model.h"
 #include "io/file.h"
 #include "io/model_file.h"
 #include "io/safetensors.h"
@@ -75,6 +79,24 @@ Sequential read_model(const std::string& path, Format f, const std::string& conf
     return load_keras(path, notes);
   }
   return load_torch(path, config, notes);
+}
+
+// A file of any format as either model kind (a functional Keras model, or an lstm graph file, is
+// a graph).
+AnyModel read_any(const std::string& path, Format f, const std::string& config, std::vector<std::string>* notes) {
+  AnyModel m;
+  if (f == Format::lstm) {
+    if (!config.empty()) throw UsageError("--config applies to PyTorch files; an lstm model file carries its own");
+    return load_any_model(path);
+  }
+  if (f == Format::keras) {
+    if (!config.empty()) throw UsageError("--config applies to PyTorch files; a Keras file carries its own");
+    KerasModel k = load_keras_model(path, notes);
+    m.sequential = std::move(k.sequential), m.graph = std::move(k.graph);
+    return m;
+  }
+  m.sequential = std::make_unique<Sequential>(read_model(path, f, config, notes));
+  return m;
 }
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -222,6 +244,80 @@ std::string sci(double v) {
   return s;
 }
 
+// A graph against a functional Keras file (or an lstm graph file): random inputs of each input's
+// shape, the outputs compared.
+int verify_graph(const Args& a, Model& model, const std::string& model_path, const std::string& against, Format ref,
+                 double tol) {
+  if (ref != Format::keras && ref != Format::lstm)
+    throw Error("a graph model is verified against a functional Keras file or an lstm graph file");
+  if (a.has("x")) throw UsageError("--x: a graph's inputs are random here, one array per input");
+  const nlohmann::json g = nlohmann::json::parse(model.to_json());
+  const int64_t N = a.integer("samples", 6, 1, 1 << 20), steps = a.integer("steps", 12, 1, 1 << 20);
+  std::mt19937_64 rng(uint64_t(a.integer("seed", 1, 0, INT64_MAX)));
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<Tensor> xs;
+  std::vector<std::string> names;
+  for (const auto& input : g["inputs"]) {
+    const std::string name = input["name"].get<std::string>();
+    std::vector<int64_t> dims = {N};
+    for (const auto& d : input["shape"]) dims.push_back(d.is_number_integer() && d.get<int64_t>() > 0 ? d.get<int64_t>() : steps);
+    int64_t vocabulary = 0;  // an input read by an Embedding holds token ids
+    for (const auto& l : g["layers"])
+      if (l.value("type", "") == "embedding" && l.contains("inputs") && l["inputs"].size() == 1 && l["inputs"][0] == name)
+        vocabulary = l["input_dim"].get<int64_t>();
+    Tensor x(dims);
+    std::uniform_int_distribution<int64_t> token(1, std::max<int64_t>(1, vocabulary - 1));
+    for (int64_t i = 0; i < x.size(); ++i) x[i] = vocabulary ? float(token(rng)) : value(rng);
+    xs.push_back(std::move(x));
+    names.push_back(name);
+  }
+  const std::vector<Tensor> ours = model.predict(TensorList(xs));
+  std::vector<Tensor> theirs;
+  std::string framework;
+  if (ref == Format::lstm) {
+    Model other = Model::load(against);
+    theirs = other.predict(TensorList(xs));
+    framework = std::string("lstm ") + version();
+  } else {
+    TempDir dir;
+    for (size_t k = 0; k < xs.size(); ++k) save_npy(dir.path + "/x_" + names[k] + ".npy", xs[k]);
+    const std::string script = scripts_dir() + "/keras_verify.py";
+    const int rc = run_process({a.str("python", "/usr/bin/python3"), script, "--model", against, "--graph-inputs",
+                                dir.path, "--out", dir.path});
+    if (rc != 0) throw Error("the reference (" + script + ") failed with exit status " + std::to_string(rc));
+    for (size_t k = 0; k < ours.size(); ++k) theirs.push_back(load_npy(dir.path + "/output_" + std::to_string(k) + ".npy"));
+    framework = read_file(dir.path + "/framework.txt", "reference info");
+    while (!framework.empty() && std::isspace(static_cast<unsigned char>(framework.back()))) framework.pop_back();
+  }
+  std::printf("lstm verify: %s against %s (%s)\n", model_path.c_str(), against.c_str(), framework.c_str());
+  std::printf("inputs: %lld random samples of each input (%zu), no padding\n", static_cast<long long>(N), xs.size());
+  std::printf("  %-28s %-16s %12s %12s  %s\n", "output", "shape", "max |diff|", "max rel", "verdict");
+  bool all_ok = theirs.size() == ours.size();
+  for (size_t k = 0; k < ours.size() && k < theirs.size(); ++k) {
+    const Tensor &y = ours[k], &r = theirs[k];
+    const std::string name = model.output_names()[k];
+    if (y.shape() != r.shape()) {
+      std::printf("  %-28s %-16s %12s %12s  DIFFERENT SHAPES (reference %s)\n", name.c_str(), y.shape_string().c_str(),
+                  "-", "-", r.shape_string().c_str());
+      all_ok = false;
+      continue;
+    }
+    double diff = 0.0, scale = 0.0;
+    bool finite = true;
+    for (int64_t i = 0; i < y.size(); ++i) {
+      finite = finite && std::isfinite(y[i]) && std::isfinite(r[i]);
+      diff = std::max(diff, double(std::fabs(y[i] - r[i])));
+      scale = std::max(scale, double(std::fabs(r[i])));
+    }
+    const bool ok = finite && diff <= tol * std::max(1.0, scale);
+    all_ok = all_ok && ok;
+    std::printf("  %-28s %-16s %12s %12s  %s\n", name.c_str(), y.shape_string().c_str(), sci(diff).c_str(),
+                sci(scale > 0 ? diff / scale : diff).c_str(), ok ? "ok" : finite ? "DIFFERS" : "NOT FINITE");
+  }
+  std::printf("verdict: %s (tolerance %s)\n", all_ok ? "the same network" : "DIFFERENT", sci(tol).c_str());
+  return all_ok ? 0 : 1;
+}
+
 }  // namespace
 
 const Command kConvert{
@@ -280,10 +376,24 @@ int run_convert(const Args& a) {
   const Format from = format_of(a, "from", in_path), to = format_of(a, "to", out_path);
   check_output_path(out_path, "converted model");
   std::vector<std::string> notes;
-  Sequential model = read_model(in_path, from, config_arg(a), &notes);
-  std::printf("read %s: %s, %lld parameters\n", in_path.c_str(), format_name(from),
-              static_cast<long long>(model.count_params()));
+  AnyModel any = read_any(in_path, from, config_arg(a), &notes);
+  std::printf("read %s: %s%s, %lld parameters\n", in_path.c_str(), format_name(from), any.graph ? " (a graph)" : "",
+              static_cast<long long>(any.trainable().count_params()));
   for (const std::string& n : notes) std::printf("  note: %s\n", n.c_str());
+  if (any.graph) {  // a graph: lstm's own format, read back and compared
+    if (to != Format::lstm)
+      throw Error("a graph model (a functional Keras model, lstm::Model) converts to lstm's format (.safetensors) only, "
+                  "so far");
+    const std::string bytes = encode_safetensors(graph_model_to_safetensors(*any.graph));
+    const Model back = graph_model_from_safetensors(parse_safetensors(bytes, out_path), out_path);
+    if (!same_bits(any.graph->get_weights(), back.get_weights()) || back.to_json() != any.graph->to_json())
+      throw Error("the written model, read back, does not hold the same graph and weights; nothing written");
+    write_file_atomic(out_path, bytes, "converted model");
+    std::printf("wrote %s: %s, a graph (%zu bytes); read back: the same graph and %lld weights bit for bit\n",
+                out_path.c_str(), format_name(to), bytes.size(), static_cast<long long>(back.count_params()));
+    return 0;
+  }
+  Sequential& model = *any.sequential;
 
   // the output's bytes, read back by the reader of its format
   if (to != Format::onnx && a.has("sequence-lens")) throw UsageError("--sequence-lens applies to ONNX output");
@@ -328,9 +438,11 @@ int run_verify(const Args& a) {
   const double tol = a.number("tolerance", 1e-5);
   if (!(tol >= 0.0)) throw UsageError("--tolerance must be 0 or more");
   std::vector<std::string> notes;
-  Sequential model = read_model(model_path, format_of(a, "model-format", model_path), config_arg(a), &notes);
+  AnyModel any = read_any(model_path, format_of(a, "model-format", model_path), config_arg(a), &notes);
   for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
   const Format ref = format_of(a, "against-format", against);
+  if (any.graph) return verify_graph(a, *any.graph, model_path, against, ref, tol);
+  Sequential& model = *any.sequential;
 
   Inputs in;
   if (a.has("x")) {

@@ -14,6 +14,7 @@
 #include "core/limits.h"
 #include "io/file.h"
 #include "io/hdf5_file.h"
+#include "graph/graph_model.h"
 #include "io/model_file.h"
 #include "io/zip_writer.h"
 #include "lstm/lstm.h"
@@ -134,11 +135,12 @@ std::string activation_of(const json& c, const char* key, const std::string& fal
 }
 
 // The lstm config entry of a recurrent Keras layer.
+bool is_recurrent_class(const std::string& cls) { return cls == "LSTM" || cls == "GRU" || cls == "SimpleRNN"; }
+
+// (return_state is the caller's: a graph's layer may have it, a Sequential's may not)
 json recurrent_entry(const KerasLayer& l, bool keras2, std::vector<std::string>& notes) {
   const json& c = l.config;
   const std::string& w = l.where;
-  if (bool_of(c, "return_state", false, w))
-    throw Error(w + ": return_state in a Sequential model (only a graph model can use the states)");
   if (bool_of(c, "time_major", false, w)) throw Error(w + ": time_major = true is not supported");
   json e = {{"units", int_of(c, "units", w)},
             {"return_sequences", bool_of(c, "return_sequences", false, w)}};
@@ -296,13 +298,244 @@ class WeightStore {
   std::set<std::string> names_;
 };
 
-Sequential from_parts(const std::string& config_text, WeightStore& store, const std::string& name, bool keras3,
+// One Keras layer as lstm's config entry; its weights appended to `tensors` under `prefix`
+// ("layers.<i>." in a Sequential, "<name>." in a graph). An Embedding without an input shape
+// yet gives one.
+json convert_layer(const KerasLayer& l, int index, WeightStore& store, bool keras2, const std::string& prefix,
+                   std::vector<NamedTensor>& tensors, std::vector<std::string>& notes, json& input_shape) {
+  const json& c = l.config;
+  json entry;
+  std::vector<std::vector<NamedTensor>> w;
+  const auto weights = [&]() -> const std::vector<std::vector<NamedTensor>>& {
+    w = store.arrays(l, index);
+    return w;
+  };
+  if (l.cls == "LSTM" || l.cls == "GRU" || l.cls == "SimpleRNN") {
+    entry = recurrent_entry(l, keras2, notes);
+    add_recurrent(entry["type"].get<std::string>(), entry.value("use_bias", true), weights()[0], prefix, l.where, tensors);
+  } else if (l.cls == "Bidirectional") {
+    const KerasLayer inner = layer_of(member(c, "layer", l.where), l.where + ".layer");
+    if (inner.cls != "LSTM" && inner.cls != "GRU" && inner.cls != "SimpleRNN")
+      throw Error(l.where + ": wraps a " + inner.cls + " (lstm's Bidirectional wraps LSTM, GRU, SimpleRNN)");
+    if (c.contains("backward_layer") && !c["backward_layer"].is_null())
+      throw Error(l.where + ": a backward_layer of its own, which lstm's Bidirectional does not have");
+    json in = recurrent_entry(inner, keras2, notes);
+    const std::string mode = c.contains("merge_mode") && c["merge_mode"].is_null() ? "none"
+                                                                                 : string_of(c, "merge_mode", l.where, "concat");
+    entry = {{"type", "bidirectional"}, {"merge_mode", mode}, {"layer", in}};
+    weights();
+    if (w.size() != 2) throw Error(l.where + ": no forward and backward weights");
+    add_recurrent(in["type"].get<std::string>(), in.value("use_bias", true), w[0], prefix + "forward.", l.where, tensors);
+    add_recurrent(in["type"].get<std::string>(), in.value("use_bias", true), w[1], prefix + "backward.", l.where, tensors);
+  } else if (l.cls == "Dense" || l.cls == "TimeDistributed") {
+    KerasLayer dense = l;
+    if (l.cls == "TimeDistributed") {
+      dense = layer_of(member(c, "layer", l.where), l.where + ".layer");
+      if (dense.cls != "Dense") throw Error(l.where + ": wraps a " + dense.cls + " (lstm's TimeDistributed wraps Dense)");
+    }
+    entry = dense_entry(dense, keras2);
+    if (l.cls == "TimeDistributed") entry = {{"type", "time_distributed"}, {"layer", entry}};
+    const std::vector<NamedTensor>& d = weights()[0];
+    const size_t want = dense.config.value("use_bias", true) ? 2 : 1;
+    if (d.size() != want)
+      throw Error(l.where + ": " + std::to_string(d.size()) + " weight arrays where it has " + std::to_string(want));
+    const NamedTensor kernel = transposed(d[0], l.where);
+    tensors.push_back({prefix + "weight", kernel.shape, kernel.data});
+    if (want == 2) tensors.push_back({prefix + "bias", d[1].shape, d[1].data});
+  } else if (l.cls == "Embedding") {
+    entry = {{"type", "embedding"},
+             {"input_dim", int_of(c, "input_dim", l.where)},
+             {"output_dim", int_of(c, "output_dim", l.where)},
+             {"mask_zero", bool_of(c, "mask_zero", false, l.where)}};
+    if (input_shape.is_null()) {
+      const json length = c.contains("input_length") ? c["input_length"] : json();
+      input_shape = json::array({length.is_number_integer() ? length : json()});
+    }
+    const std::vector<NamedTensor>& e = weights()[0];
+    if (e.size() != 1) throw Error(l.where + ": " + std::to_string(e.size()) + " weight arrays where it has 1");
+    tensors.push_back({prefix + "weight", e[0].shape, e[0].data});
+  } else if (l.cls == "Masking") {
+    double v = 0.0;
+    if (c.contains("mask_value") && c["mask_value"].is_number()) v = c["mask_value"].get<double>();
+    entry = {{"type", "masking"}, {"mask_value", v}};
+  } else if (l.cls == "Dropout") {
+    double rate = 0.0;
+    if (c.contains("rate") && c["rate"].is_number()) rate = c["rate"].get<double>();
+    entry = {{"type", "dropout"}, {"rate", rate}};
+  } else if (l.cls == "Concatenate" || l.cls == "Add" || l.cls == "Multiply" || l.cls == "Average") {
+    if (l.cls == "Concatenate" && c.contains("axis") && c["axis"] != -1)
+      throw Error(l.where + ": a Concatenate along axis " + c["axis"].dump() + " (lstm's joins the last axis, -1)");
+    entry = {{"type", snake_case(l.cls)}};
+  } else if (l.cls == "RepeatVector") {
+    entry = {{"type", "repeat_vector"}, {"n", int_of(c, "n", l.where)}};
+  } else if (l.cls == "LayerNormalization") {
+    const json axis = c.contains("axis") ? c["axis"] : json(-1);
+    if (!(axis == -1 || axis == json::array({-1})))
+      throw Error(l.where + ": normalising over axis " + axis.dump() + " (lstm's LayerNormalization: the last, -1)");
+    if (!bool_of(c, "center", true, l.where) || !bool_of(c, "scale", true, l.where) || bool_of(c, "rms_scaling", false, l.where))
+      throw Error(l.where + ": center, scale or rms_scaling other than Keras's defaults, which lstm's does not have");
+    double eps = 1e-3;
+    if (c.contains("epsilon") && c["epsilon"].is_number()) eps = c["epsilon"].get<double>();
+    entry = {{"type", "layer_normalization"}, {"epsilon", eps}};
+    const std::vector<NamedTensor>& g = weights()[0];
+    if (g.size() != 2) throw Error(l.where + ": " + std::to_string(g.size()) + " weight arrays where it has 2 (gamma, beta)");
+    tensors.push_back({prefix + "gamma", g[0].shape, g[0].data});
+    tensors.push_back({prefix + "beta", g[1].shape, g[1].data});
+  } else if (l.cls == "Attention" || l.cls == "AdditiveAttention") {
+    const bool additive = l.cls == "AdditiveAttention";
+    if (string_of(c, "score_mode", l.where, "dot") != "dot")
+      throw Error(l.where + ": score_mode '" + c["score_mode"].get<std::string>() + "' (lstm's Attention scores by dot products; "
+                  "AdditiveAttention is the additive one)");
+    if (bool_of(c, "causal", false, l.where)) throw Error(l.where + ": a causal mask, which lstm's attention does not have");
+    const bool scale = bool_of(c, "use_scale", additive, l.where);
+    entry = {{"type", additive ? "additive_attention" : "attention"}, {"use_scale", scale}};
+    const std::vector<NamedTensor>& s = weights()[0];
+    if (s.size() != (scale ? 1u : 0u)) throw Error(l.where + ": " + std::to_string(s.size()) + " weight arrays");
+    if (scale) tensors.push_back({prefix + "scale", additive ? s[0].shape : std::vector<int64_t>{1}, s[0].data});
+  } else {
+    throw Error(l.where + ": the layer class " + l.cls + " is not one lstm reads from Keras (LSTM, GRU, SimpleRNN, "
+                "Bidirectional, Dense, TimeDistributed(Dense), Embedding, Masking, Dropout, InputLayer, Concatenate, "
+                "Add, Multiply, Average, RepeatVector, LayerNormalization, Attention, AdditiveAttention)");
+  }
+  return entry;
+}
+
+// "layer" (its first output) or "layer:k" from Keras's [layer, node, tensor]; a layer called more
+// than once (node > 0) is refused.
+std::string reference(const json& history, const std::string& where) {
+  if (!history.is_array() || history.size() < 3 || !history[0].is_string() || !history[1].is_number_integer() ||
+      !history[2].is_number_integer())
+    throw Error(where + ": an inbound tensor that is not [layer, node, tensor]: " + history.dump());
+  const std::string layer = history[0].get<std::string>();
+  const int64_t node = history[1].get<int64_t>(), k = history[2].get<int64_t>();
+  if (node != 0) throw Error(where + ": reads '" + layer + "' from its call number " + std::to_string(node + 1) +
+                             ": layers called more than once (shared) are not read from Keras yet");
+  if (k < 0 || k > 64) throw Error(where + ": tensor index " + std::to_string(k));
+  return k == 0 ? layer : layer + ":" + std::to_string(k);
+}
+
+// Keras 3's serialised call arguments: every __keras_tensor__ in order.
+void keras_tensors(const json& j, std::vector<std::string>& out, const std::string& where, int depth = 0) {
+  if (depth > 8) throw Error(where + ": call arguments nested too deep");
+  if (j.is_object() && j.value("class_name", "") == "__keras_tensor__") {
+    out.push_back(reference(member(member(j, "config", where), "keras_history", where), where));
+  } else if (j.is_array()) {
+    for (const json& e : j) keras_tensors(e, out, where, depth + 1);
+  } else if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) keras_tensors(value, out, where, depth + 1);
+  }
+}
+
+// The list of [layer, node, tensor] triples of Keras 2's input_layers / output_layers (Keras 3
+// writes one triple bare when there is one).
+std::vector<std::string> endpoints(const json& j, const std::string& where) {
+  if (!j.is_array() || j.empty()) throw Error(where + ": missing");
+  if (j[0].is_string()) return {reference(j, where)};
+  std::vector<std::string> out;
+  for (const json& t : j) out.push_back(reference(t, where));
+  return out;
+}
+
+std::unique_ptr<Model> from_functional(const json& root, WeightStore& store, const std::string& name, bool keras3,
+                                       std::vector<std::string>& notes) {
+  const std::string at = name + ": the model config";
+  const json& cfg = member(root, "config", at);
+  const json& list = member(cfg, "layers", at);
+  if (!list.is_array() || list.empty()) throw Error(at + " has no layers");
+  // lstm's graph file schema (src/graph/graph_file.cpp): inputs, layers {name, config}, calls
+  // {layer, inputs, initial_state} whose tensors are {"input": k} or {"call": i, "output": k}
+  json graph = {{"name", "model"}, {"inputs", json::array()}, {"layers", json::array()}, {"calls", json::array()},
+                {"outputs", json::array()}};
+  std::map<std::string, json> made;  // a Keras layer's name -> {"input": k} or {"call": i}
+  const auto tensor = [&](const std::string& ref, const std::string& where) {
+    const size_t colon = ref.find(':');
+    const std::string layer = ref.substr(0, colon);
+    const int64_t k = colon == std::string::npos ? 0 : std::stoll(ref.substr(colon + 1));
+    auto it = made.find(layer);
+    if (it == made.end()) throw Error(where + ": reads '" + layer + "', which is not an input or an earlier layer");
+    if (it->second.contains("input")) {
+      if (k != 0) throw Error(where + ": reads output " + std::to_string(k) + " of the input '" + layer + "'");
+      return it->second;
+    }
+    return json{{"call", it->second["call"]}, {"output", k}};
+  };
+  std::vector<NamedTensor> tensors;
+  std::map<std::string, int> seen;
+  for (size_t k = 0; k < list.size(); ++k) {
+    const KerasLayer l = layer_of(list[k], name + ": layer " + std::to_string(k));
+    std::string lname = list[k].contains("name") && list[k]["name"].is_string() ? list[k]["name"].get<std::string>() : l.name;
+    if (lname.empty() || lname.find(':') != std::string::npos || lname.find('@') != std::string::npos)
+      throw Error(l.where + ": a layer name lstm cannot use (empty, or with ':' or '@')");
+    const int index = keras3 ? seen[l.cls]++ : 0;
+    if (l.cls == "InputLayer") {
+      const json& c = l.config;
+      const char* key = c.contains("batch_shape") ? "batch_shape" : "batch_input_shape";
+      const json& shape = member(c, key, l.where);
+      json s = json::array();
+      if (!shape.is_array() || shape.size() < 2 || shape.size() > 3) throw Error(l.where + ": the input shape " + shape.dump());
+      for (size_t d = 1; d < shape.size(); ++d) {  // null (any length) is 0 in a graph file
+        if (!shape[d].is_null() && !shape[d].is_number_integer()) throw Error(l.where + ": the input shape " + shape.dump());
+        s.push_back(shape[d].is_null() ? json(0) : shape[d]);
+      }
+      made[lname] = {{"input", graph["inputs"].size()}};
+      graph["inputs"].push_back({{"name", lname}, {"shape", s}});
+      continue;
+    }
+    // what it reads
+    std::vector<std::string> inputs, initial;
+    const json& nodes = member(list[k], "inbound_nodes", l.where);
+    if (!nodes.is_array() || nodes.size() != 1)
+      throw Error(l.where + ": called " + std::to_string(nodes.is_array() ? nodes.size() : 0) +
+                  " times; lstm reads layers called once (shared layers: not yet)");
+    const json& node = nodes[0];
+    if (node.is_object()) {  // Keras 3: {"args": [...], "kwargs": {...}}
+      if (node.contains("args")) keras_tensors(node["args"], inputs, l.where);
+      if (node.contains("kwargs") && node["kwargs"].is_object())
+        for (const auto& [key, value] : node["kwargs"].items()) {
+          std::vector<std::string> found;
+          keras_tensors(value, found, l.where);
+          if (key == "initial_state") initial = found;
+          else if (!found.empty()) throw Error(l.where + ": tensors passed as '" + key + "', which lstm does not read");
+        }
+    } else if (node.is_array()) {  // Keras 2: [[layer, node, tensor, kwargs], ...]
+      for (const json& t : node) inputs.push_back(reference(t, l.where));
+      if ((is_recurrent_class(l.cls) || l.cls == "Bidirectional") && inputs.size() > 1)  // x, then the initial states
+        initial.assign(inputs.begin() + 1, inputs.end()), inputs.resize(1);
+    } else {
+      throw Error(l.where + ": an inbound node that is neither Keras 2's nor Keras 3's");
+    }
+    json unused;
+    json entry = convert_layer(l, index, store, !keras3, lname + ".", tensors, notes, unused);
+    // a recurrent layer's states as outputs (Bidirectional: the flag of the layer it wraps)
+    const json& rc = l.cls == "Bidirectional" ? member(member(l.config, "layer", l.where), "config", l.where) : l.config;
+    if ((is_recurrent_class(l.cls) || l.cls == "Bidirectional") && bool_of(rc, "return_state", false, l.where))
+      entry["return_state"] = true;
+    json call = {{"layer", graph["layers"].size()}, {"inputs", json::array()}};
+    for (const std::string& ref : inputs) call["inputs"].push_back(tensor(ref, l.where));
+    if (!initial.empty()) {
+      call["initial_state"] = json::array();
+      for (const std::string& ref : initial) call["initial_state"].push_back(tensor(ref, l.where));
+    }
+    made[lname] = {{"call", graph["calls"].size()}};
+    graph["layers"].push_back({{"name", lname}, {"config", entry}});
+    graph["calls"].push_back(call);
+  }
+  for (const std::string& ref : endpoints(member(cfg, "output_layers", at), at + ".output_layers"))
+    graph["outputs"].push_back(tensor(ref, at + ".output_layers"));
+  SafetensorsFile file;
+  file.metadata["lstm.graph"] = graph.dump();
+  file.metadata["lstm.format_version"] = "2";
+  file.tensors = std::move(tensors);
+  notes.push_back("a functional model: read as an lstm graph of " + std::to_string(graph["layers"].size()) + " layers");
+  return std::make_unique<Model>(graph_model_from_safetensors(file, name));
+}
+
+KerasModel from_parts(const std::string& config_text, WeightStore& store, const std::string& name, bool keras3,
                       std::vector<std::string>& notes) {
   const json root = parse(config_text, name + ": the model config");
   const std::string cls = string_of(root, "class_name", name + ": the model config", "");
-  if (cls == "Functional" || cls == "Model")
-    throw Error(name + ": a functional Keras model (" + cls + "); lstm reads Keras Sequential models so far");
-  if (cls != "Sequential") throw Error(name + ": the model is a '" + cls + "', not a Keras Sequential model");
+  if (cls == "Functional" || cls == "Model") return {nullptr, from_functional(root, store, name, keras3, notes)};
+  if (cls != "Sequential") throw Error(name + ": the model is a '" + cls + "', not a Keras Sequential or functional model");
   const json& cfg = member(root, "config", name + ": the model config");
   const json& list = cfg.is_array() ? cfg : member(cfg, "layers", name + ": the model config");
   if (!list.is_array() || list.empty()) throw Error(name + ": the model config has no layers");
@@ -325,69 +558,11 @@ Sequential from_parts(const std::string& config_text, WeightStore& store, const 
     if (input_shape.is_null() && list[k].contains("build_config") && list[k]["build_config"].contains("input_shape"))
       input_shape = input_shape_of(list[k]["build_config"]["input_shape"], l.where);
     const int index = keras3 ? seen[l.cls]++ : 0;
-    const std::string i = std::to_string(layers.size());
-    json entry;
-    std::vector<std::vector<NamedTensor>> w;
-    const auto weights = [&]() -> const std::vector<std::vector<NamedTensor>>& {
-      w = store.arrays(l, index);
-      return w;
-    };
-    if (l.cls == "LSTM" || l.cls == "GRU" || l.cls == "SimpleRNN") {
-      entry = recurrent_entry(l, keras2, notes);
-      add_recurrent(entry["type"].get<std::string>(), entry.value("use_bias", true), weights()[0], "layers." + i + ".", l.where, tensors);
-    } else if (l.cls == "Bidirectional") {
-      const KerasLayer inner = layer_of(member(c, "layer", l.where), l.where + ".layer");
-      if (inner.cls != "LSTM" && inner.cls != "GRU" && inner.cls != "SimpleRNN")
-        throw Error(l.where + ": wraps a " + inner.cls + " (lstm's Bidirectional wraps LSTM, GRU, SimpleRNN)");
-      if (c.contains("backward_layer") && !c["backward_layer"].is_null())
-        throw Error(l.where + ": a backward_layer of its own, which lstm's Bidirectional does not have");
-      json in = recurrent_entry(inner, keras2, notes);
-      const std::string mode = c.contains("merge_mode") && c["merge_mode"].is_null() ? "none"
-                                                                                   : string_of(c, "merge_mode", l.where, "concat");
-      entry = {{"type", "bidirectional"}, {"merge_mode", mode}, {"layer", in}};
-      weights();
-      if (w.size() != 2) throw Error(l.where + ": no forward and backward weights");
-      add_recurrent(in["type"].get<std::string>(), in.value("use_bias", true), w[0], "layers." + i + ".forward.", l.where, tensors);
-      add_recurrent(in["type"].get<std::string>(), in.value("use_bias", true), w[1], "layers." + i + ".backward.", l.where, tensors);
-    } else if (l.cls == "Dense" || l.cls == "TimeDistributed") {
-      KerasLayer dense = l;
-      if (l.cls == "TimeDistributed") {
-        dense = layer_of(member(c, "layer", l.where), l.where + ".layer");
-        if (dense.cls != "Dense") throw Error(l.where + ": wraps a " + dense.cls + " (lstm's TimeDistributed wraps Dense)");
-      }
-      entry = dense_entry(dense, keras2);
-      if (l.cls == "TimeDistributed") entry = {{"type", "time_distributed"}, {"layer", entry}};
-      const std::vector<NamedTensor>& d = weights()[0];
-      const size_t want = dense.config.value("use_bias", true) ? 2 : 1;
-      if (d.size() != want)
-        throw Error(l.where + ": " + std::to_string(d.size()) + " weight arrays where it has " + std::to_string(want));
-      const NamedTensor kernel = transposed(d[0], l.where);
-      tensors.push_back({"layers." + i + ".weight", kernel.shape, kernel.data});
-      if (want == 2) tensors.push_back({"layers." + i + ".bias", d[1].shape, d[1].data});
-    } else if (l.cls == "Embedding") {
-      entry = {{"type", "embedding"},
-               {"input_dim", int_of(c, "input_dim", l.where)},
-               {"output_dim", int_of(c, "output_dim", l.where)},
-               {"mask_zero", bool_of(c, "mask_zero", false, l.where)}};
-      if (input_shape.is_null()) {
-        const json length = c.contains("input_length") ? c["input_length"] : json();
-        input_shape = json::array({length.is_number_integer() ? length : json()});
-      }
-      const std::vector<NamedTensor>& e = weights()[0];
-      if (e.size() != 1) throw Error(l.where + ": " + std::to_string(e.size()) + " weight arrays where it has 1");
-      tensors.push_back({"layers." + i + ".weight", e[0].shape, e[0].data});
-    } else if (l.cls == "Masking") {
-      double v = 0.0;
-      if (c.contains("mask_value") && c["mask_value"].is_number()) v = c["mask_value"].get<double>();
-      entry = {{"type", "masking"}, {"mask_value", v}};
-    } else if (l.cls == "Dropout") {
-      double rate = 0.0;
-      if (c.contains("rate") && c["rate"].is_number()) rate = c["rate"].get<double>();
-      entry = {{"type", "dropout"}, {"rate", rate}};
-    } else {
-      throw Error(l.where + ": the layer class " + l.cls + " is not one lstm reads from Keras (LSTM, GRU, SimpleRNN, "
-                  "Bidirectional, Dense, TimeDistributed(Dense), Embedding, Masking, Dropout, InputLayer)");
-    }
+    const json& rc = l.cls == "Bidirectional" && c.contains("layer") && c["layer"].is_object() && c["layer"].contains("config")
+                         ? c["layer"]["config"] : c;
+    if (bool_of(rc, "return_state", false, l.where))
+      throw Error(l.where + ": return_state in a Sequential model (only a graph model can use the states)");
+    const json entry = convert_layer(l, index, store, keras2, "layers." + std::to_string(layers.size()) + ".", tensors, notes, input_shape);
     layers.push_back(entry);
   }
   if (input_shape.is_null())
@@ -395,14 +570,14 @@ Sequential from_parts(const std::string& config_text, WeightStore& store, const 
   SafetensorsFile file;
   file.metadata["lstm.config"] = json{{"input_shape", input_shape}, {"layers", layers}}.dump();
   file.tensors = std::move(tensors);
-  return model_from_safetensors(file, name);
+  return {std::make_unique<Sequential>(model_from_safetensors(file, name)), nullptr};
 }
 
 }  // namespace
 
-Sequential decode_keras(const std::string& bytes, const std::string& name, std::vector<std::string>* notes_out) {
+KerasModel decode_keras_model(const std::string& bytes, const std::string& name, std::vector<std::string>* notes_out) {
   std::vector<std::string> notes;
-  Sequential model;
+  KerasModel model;
   if (bytes.rfind("PK", 0) == 0) {  // Keras 3: a zip
     zip_error_t e;
     zip_error_init(&e);
@@ -437,6 +612,16 @@ Sequential decode_keras(const std::string& bytes, const std::string& name, std::
   }
   if (notes_out) *notes_out = std::move(notes);
   return model;
+}
+
+KerasModel load_keras_model(const std::string& path, std::vector<std::string>* notes) {
+  return decode_keras_model(read_file(path, "Keras model"), path, notes);
+}
+
+Sequential decode_keras(const std::string& bytes, const std::string& name, std::vector<std::string>* notes) {
+  KerasModel m = decode_keras_model(bytes, name, notes);
+  if (!m.sequential) throw Error(name + ": a functional Keras model, which reads as a graph (lstm::Model): decode_keras_model");
+  return std::move(*m.sequential);
 }
 
 Sequential load_keras(const std::string& path, std::vector<std::string>* notes) {

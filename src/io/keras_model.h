@@ -13,12 +13,26 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
+#include "lstm/functional.h"
 #include "lstm/model.h"
 
 namespace lstm {
 
-// The model of a .keras or .h5 file (told apart by their first bytes). What had to be assumed
-// goes to `notes`.
+// A Keras file's model: a Sequential one as lstm::Sequential, a functional one (Functional /
+// Model: its layers above plus Concatenate, Add, Multiply, Average, RepeatVector,
+// LayerNormalization, Attention, AdditiveAttention, with return_state and initial_state) as an
+// lstm::Model graph whose layers keep their Keras names. Exactly one is set.
+struct KerasModel {
+  std::unique_ptr<Sequential> sequential;
+  std::unique_ptr<Model> graph;
+};
+KerasModel load_keras_model(const std::string& path, std::vector<std::string>* notes = nullptr);
+KerasModel decode_keras_model(const std::string& bytes, const std::string& name, std::vector<std::string>* notes = nullptr);
+
+// The Sequential model of a .keras or .h5 file (told apart by their first bytes); a functional
+// one is an error pointing to the above. What had to be assumed goes to `notes`.
 Sequential load_keras(const std::string& path, std::vector<std::string>* notes = nullptr);
 // The same from the file's bytes; `name` names it in messages.
 Sequential decode_keras(const std::string& bytes, const std::string& name, std::vector<std::string>* notes = nullptr);

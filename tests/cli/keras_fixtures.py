@@ -53,6 +53,12 @@ def layer_weights(layer, F, r):
         return [("", arrays)], d["units"]
     if cls == "Embedding":
         return [("", [("embeddings", r.uniform(-0.5, 0.5, (c["input_dim"], c["output_dim"])))])], c["output_dim"]
+    if cls == "LayerNormalization":
+        return [("", [("gamma", r.uniform(0.5, 1.5, (F,))), ("beta", r.uniform(-0.5, 0.5, (F,)))])], F
+    if cls == "Attention" and c.get("use_scale"):
+        return [("", [("scale", np.array(r.uniform(0.5, 1.5)))])], F
+    if cls == "AdditiveAttention" and c.get("use_scale", True):
+        return [("", [("scale", r.uniform(-0.5, 0.5, (F,)))])], F
     return [("", [])], F
 
 
@@ -122,3 +128,113 @@ def write_keras2(path, layers, seed):
                     g.create_dataset(scope + var + ":0", data=a.astype(np.float32))
                     names.append((scope + var + ":0").encode())
             g.attrs["weight_names"] = np.array(names, dtype="S") if names else np.array([], dtype="S1")
+
+
+def _out_widths(layer, widths_in):
+    """The widths of a layer's outputs (its output, then its states) from its inputs' widths."""
+    cls, c = layer["class_name"], layer["config"]
+    if cls in CELLS or cls == "Bidirectional":
+        inner = c["layer"] if cls == "Bidirectional" else layer
+        H = inner["config"]["units"]
+        states = 2 if inner["class_name"] == "LSTM" else 1
+        if cls == "Bidirectional":
+            y = 2 * H if c.get("merge_mode", "concat") == "concat" else H
+            return [y] + [H] * (2 * states if inner["config"].get("return_state") else 0)
+        return [H] + [H] * (states if c.get("return_state") else 0)
+    if cls == "Concatenate":
+        return [sum(widths_in)]
+    if cls in ("Attention", "AdditiveAttention"):
+        return [widths_in[1]]
+    if cls == "Dense":
+        return [c["units"]]
+    if cls == "Embedding":
+        return [c["output_dim"]]
+    return [widths_in[0]]
+
+
+def functional_parts(spec, seed):
+    """spec: {"inputs": [(name, batch_shape)], "layers": [(layer, [refs], [initial refs])], "outputs": [refs]},
+    refs as (layer name, output index). -> (walked [(layer, parts)], widths)"""
+    r = np.random.default_rng(seed)
+    widths = {name: [shape[-1]] for name, shape in spec["inputs"]}
+    walked = []
+    for layer, refs, _ in spec["layers"]:
+        w_in = [widths[n][k] for n, k in refs]
+        parts, _ = layer_weights(layer, w_in[0], r)
+        widths[layer["config"]["name"]] = _out_widths(layer, w_in)
+        walked.append((layer, parts))
+    return walked
+
+
+def _tensor3(name, k):
+    return {"class_name": "__keras_tensor__", "config": {"shape": None, "dtype": "float32", "keras_history": [name, 0, k]}}
+
+
+def write_functional(path, spec, seed, keras3):
+    walked = functional_parts(spec, seed)
+    layers = []
+    for name, shape in spec["inputs"]:
+        layers.append({"class_name": "InputLayer", "name": name, "inbound_nodes": [],
+                       "config": {"name": name, ("batch_shape" if keras3 else "batch_input_shape"): shape}})
+    for (layer, refs, initial) in spec["layers"]:
+        entry = dict(layer, name=layer["config"]["name"])
+        if keras3:
+            args = [_tensor3(n, k) for n, k in refs]
+            kwargs = {"initial_state": [_tensor3(n, k) for n, k in initial]} if initial else {}
+            entry["inbound_nodes"] = [{"args": [args] if len(args) > 1 else args, "kwargs": kwargs}]
+        else:
+            entry["inbound_nodes"] = [[[n, 0, k, {}] for n, k in refs + initial]]
+        layers.append(entry)
+    config = {"class_name": "Functional", "config": {
+        "name": "model", "layers": layers,
+        "input_layers": [[n, 0, 0] for n, _ in spec["inputs"]],
+        "output_layers": [[n, 0, k] for n, k in spec["outputs"]]}}
+    if keras3:
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as h5:
+            seen = {}  # per-class counters, InputLayer's apart
+            for layer, parts in walked:
+                _keras3_layer(h5, layer, parts, seen)
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("metadata.json", json.dumps({"keras_version": "3.3.3"}))
+            z.writestr("config.json", json.dumps(config))
+            z.writestr("model.weights.h5", buf.getvalue())
+    else:
+        with h5py.File(path, "w") as h5:
+            h5.attrs["model_config"] = json.dumps(config).encode()
+            _keras2_weights(h5, walked)
+
+
+def _keras3_layer(h5, layer, parts, seen):
+    cls = layer["class_name"]
+    k = seen.get(cls, 0)
+    seen[cls] = k + 1
+    p = "layers/" + snake_case(cls) + (f"_{k}" if k else "")
+    for part, arrays in parts:
+        group = {"cell": p + "/cell/vars", "forward": p + "/forward_layer/cell/vars",
+                 "backward": p + "/backward_layer/cell/vars"}.get(part) or (
+            p + "/layer/vars" if cls == "TimeDistributed" else p + "/vars")
+        g = h5.create_group(group)
+        for i, (_, a) in enumerate(arrays):
+            g.create_dataset(str(i), data=np.asarray(a, dtype=np.float32))
+
+
+def _keras2_weights(h5, walked):
+    mw = h5.create_group("model_weights")
+    mw.attrs["layer_names"] = np.array([l["config"]["name"].encode() for l, _ in walked])
+    for layer, parts in walked:
+        name = layer["config"]["name"]
+        g = mw.create_group(name)
+        names = []
+        for part, arrays in parts:
+            if part == "cell":
+                scope = f"{name}/{CELLS[layer['class_name']][0]}/"
+            elif part in ("forward", "backward"):
+                inner = layer["config"]["layer"]
+                scope = f"{name}/{part}_{inner['config']['name']}/{CELLS[inner['class_name']][0]}/"
+            else:
+                scope = f"{name}/"
+            for var, a in arrays:
+                g.create_dataset(scope + var + ":0", data=np.asarray(a, dtype=np.float32))
+                names.append((scope + var + ":0").encode())
+        g.attrs["weight_names"] = np.array(names, dtype="S") if names else np.array([], dtype="S1")

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from cli_util import CliTest, tensor_bytes
-from keras_fixtures import write_keras2, write_keras3
+from keras_fixtures import write_functional, write_keras2, write_keras3
 from torch_twin import Twin
 
 torch.set_num_threads(1)
@@ -323,6 +323,56 @@ class KerasFiles(CliTest):
                 self.assertEqual(tensor_bytes(ours)[0], tensor_bytes(again)[0])
                 self.assertEqual(tensor_bytes(ours)[1]["lstm.config"], tensor_bytes(again)[1]["lstm.config"])
 
+    def test_functional_models_read_as_graphs(self):
+        L = keras_layer
+        encoder_decoder = {
+            "inputs": [("enc", [None, 7, 3]), ("dec", [None, 5, 2]), ("cal", [None, 4])],
+            "layers": [
+                (L("LSTM", "enc_lstm", units=6, return_sequences=True, return_state=True), [("enc", 0)], []),
+                (L("LSTM", "dec_lstm", units=6, return_sequences=True), [("dec", 0)], [("enc_lstm", 1), ("enc_lstm", 2)]),
+                (L("Attention", "attn", use_scale=True), [("dec_lstm", 0), ("enc_lstm", 0)], []),
+                (L("Concatenate", "joined", axis=-1), [("dec_lstm", 0), ("attn", 0)], []),
+                (L("LayerNormalization", "norm", axis=-1, epsilon=1e-3), [("joined", 0)], []),
+                (L("TimeDistributed", "tags", layer=L("Dense", "dense", units=3, activation="softmax")), [("norm", 0)], []),
+                (L("Dense", "cal_dense", units=6, activation="tanh"), [("cal", 0)], []),
+                (L("GRU", "summary", units=6, reset_after=True), [("enc", 0)], []),
+                (L("Add", "added"), [("summary", 0), ("cal_dense", 0)], []),
+                (L("Dense", "score", units=1), [("added", 0)], [])],
+            "outputs": [("tags", 0), ("score", 0)]}
+        merges = {
+            "inputs": [("x", [None, None, 3])],
+            "layers": [
+                (L("Bidirectional", "bi", merge_mode="concat", layer=L("LSTM", "lstm", units=4, return_sequences=True)),
+                 [("x", 0)], []),
+                (L("AdditiveAttention", "att", use_scale=True), [("bi", 0), ("bi", 0)], []),
+                (L("Average", "avg"), [("bi", 0), ("att", 0)], []),
+                (L("Multiply", "mul"), [("bi", 0), ("att", 0)], []),
+                (L("Concatenate", "cat"), [("avg", 0), ("mul", 0)], []),
+                (L("SimpleRNN", "rnn", units=3), [("cat", 0)], []),
+                (L("RepeatVector", "rep", n=2), [("rnn", 0)], []),
+                (L("Dense", "out", units=2), [("rep", 0)], [])],
+            "outputs": [("out", 0)]}
+        for spec_name, spec in {"encoder_decoder": encoder_decoder, "merges": merges}.items():
+            for keras3 in (True, False):
+                name = spec_name + (".keras" if keras3 else ".h5")
+                with self.subTest(name):
+                    keras = self.path(name)
+                    write_functional(keras, spec, 3, keras3)
+                    ours = self.path(name + ".safetensors")
+                    out = self.run_lstm("convert", keras, ours).stdout
+                    self.assertIn("a graph", out)
+                    self.assertIn("bit for bit", out)
+                    out = self.run_lstm("verify", "--model", ours, "--against", keras).stdout
+                    self.assertIn("NumPy equations", out)
+                    self.assertIn("verdict: the same network", out)
+                    summary = self.run_lstm("summary", "--model", ours).stdout
+                    self.assertIn("Connected to", summary)
+        # a different file of the same graph fails
+        write_functional(self.path("other.keras"), merges, 4, True)
+        out = self.run_lstm("verify", "--model", self.path("merges.keras.safetensors"), "--against",
+                            self.path("other.keras"), code=1).stdout
+        self.assertIn("verdict: DIFFERENT", out)
+
     def test_a_different_file_fails_verify(self):
         layers = KERAS_MODELS["masked.keras"]
         ours = self.path("ours.safetensors")
@@ -361,7 +411,7 @@ class KerasFiles(CliTest):
         with zipfile.ZipFile(self.path("functional.keras"), "w") as z:
             for n, data in parts.items():
                 z.writestr(n, json.dumps(functional) if n == "config.json" else data)
-        self.assertIn("a functional Keras model",
+        self.assertIn('missing "inbound_nodes"',  # a Sequential's layers relabelled as a functional model's
                       self.run_lstm("convert", self.path("functional.keras"), out, code=1).stderr)
         with zipfile.ZipFile(self.path("deflated.keras"), "w", compression=zipfile.ZIP_DEFLATED) as z:
             for n, data in parts.items():
