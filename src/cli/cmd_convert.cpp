@@ -65,37 +65,19 @@ std::string config_arg(const Args& a) {
   return read_file(v, "model config");
 }
 
-Sequential read_model(const std::string& path, Format f, const std::string& config, std::vector<std::string>* notes) {
-  if (f == Format::lstm) {
-    if (!config.empty()) throw UsageError("--config applies to PyTorch files; an lstm model file carries its own");
-    return Sequential::load(path);
-  }
-  if (f == Format::onnx) {
-    if (!config.empty()) throw UsageError("--config applies to PyTorch files; an ONNX file carries its own graph");
-    return load_onnx(path, notes);
-  }
-  if (f == Format::keras) {
-    if (!config.empty()) throw UsageError("--config applies to PyTorch files; a Keras file carries its own");
-    return load_keras(path, notes);
-  }
-  return load_torch(path, config, notes);
-}
-
 // A file of any format as either model kind (a functional Keras model, or an lstm graph file, is
 // a graph).
 AnyModel read_any(const std::string& path, Format f, const std::string& config, std::vector<std::string>* notes) {
+  if (f != Format::torch && !config.empty())
+    throw UsageError("--config applies to PyTorch files; the other formats carry their architecture");
   AnyModel m;
-  if (f == Format::lstm) {
-    if (!config.empty()) throw UsageError("--config applies to PyTorch files; an lstm model file carries its own");
-    return load_any_model(path);
-  }
+  if (f == Format::lstm) return load_any_model(path);
   if (f == Format::keras) {
-    if (!config.empty()) throw UsageError("--config applies to PyTorch files; a Keras file carries its own");
     KerasModel k = load_keras_model(path, notes);
     m.sequential = std::move(k.sequential), m.graph = std::move(k.graph);
     return m;
   }
-  m.sequential = std::make_unique<Sequential>(read_model(path, f, config, notes));
+  m.sequential = std::make_unique<Sequential>(f == Format::onnx ? load_onnx(path, notes) : load_torch(path, config, notes));
   return m;
 }
 
