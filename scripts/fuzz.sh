@@ -28,7 +28,8 @@ for t in "${targets[@]}"; do
   # is a finding here.
   log=build-fuzz/fuzz_$t.log
   rc=0
-  (cd build-fuzz && OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1 ./bin/fuzz_"$t" \
+  (cd build-fuzz && OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1 \
+    LSAN_OPTIONS=suppressions=../tests/fuzz/lsan.supp:print_suppressions=0 ./bin/fuzz_"$t" \
     "${limit[@]}" -rss_limit_mb=1024 -malloc_limit_mb=512 -max_len=65536 -timeout=10 \
     -print_final_stats=1 ${dict[@]+"${dict[@]/#-dict=/-dict=../}"} "corpus/$t" "../tests/fuzz/corpus/$t") \
     >"$log" 2>&1 || rc=$?
