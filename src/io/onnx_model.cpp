@@ -413,12 +413,23 @@ namespace {
 
 using nlohmann::json;
 
+// A node's k-th input or output name, "" past the end (names come from the file).
+const std::string& input_of(const onnx::NodeProto* n, int k) {
+  static const std::string none;
+  return k >= 0 && k < n->input_size() ? n->input(k) : none;
+}
+const std::string& output_of(const onnx::NodeProto* n, int k) {
+  static const std::string none;
+  return k >= 0 && k < n->output_size() ? n->output(k) : none;
+}
+
 class Reader {
  public:
   Reader(const onnx::GraphProto& g, std::string name) : g_(g), name_(std::move(name)) {
     for (const onnx::TensorProto& t : g.initializer()) init_[t.name()] = &t;
     for (const onnx::NodeProto& n : g.node()) {
-      for (const std::string& i : n.input()) consumers_[i].push_back(&n);
+      for (const std::string& i : n.input())
+        if (!i.empty()) consumers_[i].push_back(&n);  // "": an optional input left out
       if (n.op_type() == "Constant")
         for (const onnx::AttributeProto& a : n.attribute())
           if (a.name() == "value" && a.has_t() && n.output_size() == 1) init_[n.output(0)] = &a.t();
@@ -432,6 +443,7 @@ class Reader {
   // The one node reading `tensor` on the data path (not the nodes that compute lengths or masks).
   const onnx::NodeProto* next(const std::string& tensor, const onnx::NodeProto* from) const {
     const onnx::NodeProto* found = nullptr;
+    if (tensor.empty()) fail(from, "a missing output where the chain goes on");
     auto it = consumers_.find(tensor);
     if (it == consumers_.end()) fail(from, "its output '" + tensor + "' leads nowhere (no node reads it)");
     for (const onnx::NodeProto* n : it->second) {
@@ -534,8 +546,8 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
       r.fail(n, "linear_before_reset = 0 (the reset gate before the recurrent product); lstm's GRU is PyTorch's, "
                 "linear_before_reset = 1");
   }
-  if (n->input_size() > 5 && !n->input(5).empty()) r.fail(n, "an initial_h input; lstm's layers start from zeros");
-  if (n->input_size() > 6 && !n->input(6).empty()) r.fail(n, "an initial_c input; lstm's layers start from zeros");
+  if (n->input_size() > 5 && !input_of(n, 5).empty()) r.fail(n, "an initial_h input; lstm's layers start from zeros");
+  if (n->input_size() > 6 && !input_of(n, 6).empty()) r.fail(n, "an initial_c input; lstm's layers start from zeros");
   const onnx::AttributeProto* hs = r.attribute(n, "hidden_size");
   if (!hs || hs->i() < 1 || hs->i() > limits::kWidth) r.fail(n, "no hidden_size in 1..2^24");
   const int64_t H = hs->i();
@@ -544,20 +556,20 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
   if (direction != "forward" && direction != "reverse" && direction != "bidirectional") r.fail(n, "direction '" + direction + "'");
   const int64_t dirs = direction == "bidirectional" ? 2 : 1;
   const int gates = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
-  const NamedTensor W = r.floats(n->input(1), n), R = r.floats(n->input(2), n);
+  const NamedTensor W = r.floats(input_of(n, 1), n), R = r.floats(input_of(n, 2), n);
   if (W.shape.size() != 3 || W.shape[0] != dirs || W.shape[1] != gates * H) r.fail(n, "W is not [directions, gates x hidden_size, input]");
   const int64_t I = W.shape[2];
   if (R.shape != std::vector<int64_t>{dirs, gates * H, H}) r.fail(n, "R is not [directions, gates x hidden_size, hidden_size]");
-  const bool bias = n->input_size() > 3 && !n->input(3).empty();
+  const bool bias = n->input_size() > 3 && !input_of(n, 3).empty();
   NamedTensor B;
   if (bias) {
-    B = r.floats(n->input(3), n);
+    B = r.floats(input_of(n, 3), n);
     if (B.shape != std::vector<int64_t>{dirs, 2 * gates * H}) r.fail(n, "B is not [directions, 2 x gates x hidden_size]");
   }
-  const bool peep = op == "LSTM" && n->input_size() > 7 && !n->input(7).empty();
+  const bool peep = op == "LSTM" && n->input_size() > 7 && !input_of(n, 7).empty();
   NamedTensor P;
   if (peep) {
-    P = r.floats(n->input(7), n);
+    P = r.floats(input_of(n, 7), n);
     if (P.shape != std::vector<int64_t>{dirs, 3 * H}) r.fail(n, "P is not [directions, 3 x hidden_size]");
   }
   if (op != "LSTM" && !bias) r.fail(n, "a GRU or RNN without B, which lstm's have");
@@ -619,15 +631,15 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
     if (peep) tensors.push_back({p + "weight_peephole", {3, H}, slice(P, 3, H)});
   }
   // what follows: Y (sequences) or Y_h (the last step), then the merge
-  const std::string Y = n->output_size() > 0 ? n->output(0) : "";
-  const std::string Yh = n->output_size() > 1 ? n->output(1) : "";
+  const std::string Y = n->output_size() > 0 ? output_of(n, 0) : "";
+  const std::string Yh = n->output_size() > 1 ? output_of(n, 1) : "";
   const bool seq = !Y.empty() && r.consumers_.count(Y);
   std::string mode = "concat";
   const onnx::NodeProto* m = r.next(seq ? Y : Yh, n);
   std::string cur;
   if (m->op_type() == "Transpose") {
     const std::vector<int64_t> perm = r.ints_attribute(m, "perm");
-    cur = m->output(0);
+    cur = output_of(m, 0);
     if (seq && perm == std::vector<int64_t>{1, 2, 0, 3}) {
       mode = "none";
     } else if ((seq && perm == std::vector<int64_t>{2, 0, 1, 3}) || (!seq && perm == std::vector<int64_t>{1, 0, 2})) {
@@ -636,11 +648,11 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
       mode = jop == "Reshape" ? "concat" : jop == "ReduceSum" ? "sum" : jop == "ReduceMean" ? "ave" : jop == "ReduceProd" ? "mul" : "";
       if (mode.empty()) r.fail(j, "not a way lstm joins directions (Reshape, ReduceSum, ReduceMean, ReduceProd)");
       if (dirs == 1 && mode != "concat") r.fail(j, "a reduction over one direction");
-      cur = j->output(0);
+      cur = output_of(j, 0);
       if (seq && direction == "reverse") {
         const onnx::NodeProto* rev = r.next(cur, j);
         if (rev->op_type() != "ReverseSequence") r.fail(rev, "a reverse layer's sequence not put in its reading order");
-        cur = rev->output(0);
+        cur = output_of(rev, 0);
       }
     } else {
       r.fail(m, "a Transpose lstm does not write after a recurrent node");
@@ -698,32 +710,32 @@ Sequential decode_onnx(const std::string& bytes, const std::string& name, std::v
     const std::string& op = n->op_type();
     const std::string i = std::to_string(layers.size());
     if (op == "Identity") {
-      if (g.output_size() != 1 || n->output(0) != g.output(0).name()) r.fail(n, "not the graph's one output");
+      if (g.output_size() != 1 || output_of(n, 0) != g.output(0).name()) r.fail(n, "not the graph's one output");
       break;
     }
-    if (op == "Gather" && n->input_size() == 2 && n->input(1) == cur) {
-      NamedTensor e = r.floats(n->input(0), n);
+    if (op == "Gather" && n->input_size() == 2 && input_of(n, 1) == cur) {
+      NamedTensor e = r.floats(input_of(n, 0), n);
       if (e.shape.size() != 2) r.fail(n, "an embedding table that is not [V, D]");
       layers.push_back({{"type", "embedding"}, {"input_dim", e.shape[0]}, {"output_dim", e.shape[1]},
                         {"mask_zero", r.feeds_equal(cur)}});
       tensors.push_back({"layers." + i + ".weight", e.shape, e.data});
-      cur = n->output(0), rank = 3;
+      cur = output_of(n, 0), rank = 3;
     } else if (op == "Mul" && r.feeds_equal(cur)) {
       const onnx::NodeProto* eq = r.equal_of(cur);
-      const NamedTensor mv = r.floats(eq->input(1) == cur ? eq->input(0) : eq->input(1), eq);
+      const NamedTensor mv = r.floats(input_of(eq, 1) == cur ? input_of(eq, 0) : input_of(eq, 1), eq);
       if (mv.data.size() != 1) r.fail(eq, "a mask value that is not one number");
       layers.push_back({{"type", "masking"}, {"mask_value", mv.data[0]}});
-      cur = n->output(0);
+      cur = output_of(n, 0);
     } else if (op == "Dropout") {
-      const NamedTensor ratio = n->input_size() > 1 && !n->input(1).empty() ? r.floats(n->input(1), n)
+      const NamedTensor ratio = n->input_size() > 1 && !input_of(n, 1).empty() ? r.floats(input_of(n, 1), n)
                                                                              : NamedTensor{"", {}, {0.5f}};
       if (ratio.data.size() != 1 || !(ratio.data[0] >= 0.0f && ratio.data[0] < 1.0f)) r.fail(n, "a ratio outside [0, 1)");
-      if (n->input_size() > 2 && !n->input(2).empty()) r.fail(n, "a training_mode input");
+      if (n->input_size() > 2 && !input_of(n, 2).empty()) r.fail(n, "a training_mode input");
       layers.push_back({{"type", "dropout"}, {"rate", ratio.data[0]}});
-      cur = n->output(0);
+      cur = output_of(n, 0);
     } else if (op == "Transpose") {
       if (r.ints_attribute(n, "perm") != std::vector<int64_t>{1, 0, 2}) r.fail(n, "a Transpose that is not to time-major");
-      const onnx::NodeProto* cell = r.next(n->output(0), n);
+      const onnx::NodeProto* cell = r.next(output_of(n, 0), n);
       if (cell->op_type() != "LSTM" && cell->op_type() != "GRU" && cell->op_type() != "RNN")
         r.fail(cell, "not a recurrent node after the time-major Transpose");
       if (rank != 3) r.fail(cell, "a recurrent node after a layer that returned no sequence");
@@ -731,8 +743,8 @@ Sequential decode_onnx(const std::string& bytes, const std::string& name, std::v
       const json& inner = layer["type"] == "bidirectional" ? layer["layer"] : layer;
       if (!inner["return_sequences"].get<bool>()) rank = 2;
       layers.push_back(layer);
-    } else if (op == "MatMul" && n->input(0) == cur) {
-      const NamedTensor k = r.floats(n->input(1), n);
+    } else if (op == "MatMul" && input_of(n, 0) == cur) {
+      const NamedTensor k = r.floats(input_of(n, 1), n);
       if (k.shape.size() != 2) r.fail(n, "a kernel that is not [in, out]");
       const int64_t in = k.shape[0], out = k.shape[1];
       std::vector<float> wt(k.data.size());
@@ -740,13 +752,13 @@ Sequential decode_onnx(const std::string& bytes, const std::string& name, std::v
         for (int64_t b = 0; b < out; ++b) wt[size_t(b * in + a)] = k.data[size_t(a * out + b)];
       tensors.push_back({"layers." + i + ".weight", {out, in}, wt});
       json dense = {{"type", "dense"}, {"units", out}, {"activation", "linear"}};
-      cur = n->output(0);
+      cur = output_of(n, 0);
       const onnx::NodeProto* a = r.next(cur, n);
       if (a->op_type() == "Add") {
-        const NamedTensor bias = r.floats(a->input(0) == cur ? a->input(1) : a->input(0), a);
+        const NamedTensor bias = r.floats(input_of(a, 0) == cur ? input_of(a, 1) : input_of(a, 0), a);
         if (bias.shape != std::vector<int64_t>{out}) r.fail(a, "a bias that is not [out]");
         tensors.push_back({"layers." + i + ".bias", {out}, bias.data});
-        cur = a->output(0);
+        cur = output_of(a, 0);
         a = r.next(cur, a);
       } else {
         dense["use_bias"] = false;
@@ -763,7 +775,7 @@ Sequential decode_onnx(const std::string& bytes, const std::string& name, std::v
       if (aop == "Softmax")
         if (const onnx::AttributeProto* ax = r.attribute(a, "axis"); ax && ax->i() != -1 && ax->i() != rank - 1)
           r.fail(a, "a softmax over another axis than the last");
-      if (!act.empty()) dense["activation"] = act, cur = a->output(0);
+      if (!act.empty()) dense["activation"] = act, cur = output_of(a, 0);
       layers.push_back(rank == 3 ? json{{"type", "time_distributed"}, {"layer", dense}} : dense);
     } else {
       r.fail(n, "an operator lstm does not read here (it reads the graphs it writes: docs/interop.md)");
