@@ -226,6 +226,33 @@ std::string sci(double v) {
   return s;
 }
 
+// One row of verify's table: y against the reference r, steps t >= lengths[n] of a sequence output
+// [N, T, ...] (T = `steps`, 0: not a sequence model) left out. Returns whether it passes.
+bool compare_row(const std::string& name, const Tensor& y, const Tensor& r, double tol,
+                 const std::vector<int64_t>& lengths, int64_t steps) {
+  if (y.shape() != r.shape()) {
+    std::printf("  %-28s %-16s %12s %12s  DIFFERENT SHAPES (reference %s)\n", name.c_str(), y.shape_string().c_str(),
+                "-", "-", r.shape_string().c_str());
+    return false;
+  }
+  double diff = 0.0, scale = 0.0;
+  bool finite = true;
+  // the steps past each row's length are padding, which the frameworks fill differently (zeros,
+  // the last output, a Dense of zeros): not compared
+  const bool padded = !lengths.empty() && y.rank() >= 3 && y.dim(0) == int64_t(lengths.size()) && y.dim(1) == steps;
+  const int64_t per_step = padded ? y.size() / (y.dim(0) * y.dim(1)) : 1;
+  for (int64_t i = 0; i < y.size(); ++i) {
+    if (padded && (i / per_step) % steps >= lengths[size_t(i / per_step / steps)]) continue;
+    finite = finite && std::isfinite(y[i]) && std::isfinite(r[i]);
+    diff = std::max(diff, double(std::fabs(y[i] - r[i])));
+    scale = std::max(scale, double(std::fabs(r[i])));
+  }
+  const bool ok = finite && diff <= tol * std::max(1.0, scale);
+  std::printf("  %-28s %-16s %12s %12s  %s\n", name.c_str(), y.shape_string().c_str(), sci(diff).c_str(),
+              sci(scale > 0 ? diff / scale : diff).c_str(), ok ? "ok" : finite ? "DIFFERS" : "NOT FINITE");
+  return ok;
+}
+
 // A graph against a functional Keras file (or an lstm graph file): random inputs of each input's
 // shape, the outputs compared.
 int verify_graph(const Args& a, Model& model, const std::string& model_path, const std::string& against, Format ref,
@@ -275,27 +302,8 @@ int verify_graph(const Args& a, Model& model, const std::string& model_path, con
   std::printf("inputs: %lld random samples of each input (%zu), no padding\n", static_cast<long long>(N), xs.size());
   std::printf("  %-28s %-16s %12s %12s  %s\n", "output", "shape", "max |diff|", "max rel", "verdict");
   bool all_ok = theirs.size() == ours.size();
-  for (size_t k = 0; k < ours.size() && k < theirs.size(); ++k) {
-    const Tensor &y = ours[k], &r = theirs[k];
-    const std::string name = model.output_names()[k];
-    if (y.shape() != r.shape()) {
-      std::printf("  %-28s %-16s %12s %12s  DIFFERENT SHAPES (reference %s)\n", name.c_str(), y.shape_string().c_str(),
-                  "-", "-", r.shape_string().c_str());
-      all_ok = false;
-      continue;
-    }
-    double diff = 0.0, scale = 0.0;
-    bool finite = true;
-    for (int64_t i = 0; i < y.size(); ++i) {
-      finite = finite && std::isfinite(y[i]) && std::isfinite(r[i]);
-      diff = std::max(diff, double(std::fabs(y[i] - r[i])));
-      scale = std::max(scale, double(std::fabs(r[i])));
-    }
-    const bool ok = finite && diff <= tol * std::max(1.0, scale);
-    all_ok = all_ok && ok;
-    std::printf("  %-28s %-16s %12s %12s  %s\n", name.c_str(), y.shape_string().c_str(), sci(diff).c_str(),
-                sci(scale > 0 ? diff / scale : diff).c_str(), ok ? "ok" : finite ? "DIFFERS" : "NOT FINITE");
-  }
+  for (size_t k = 0; k < ours.size() && k < theirs.size(); ++k)
+    all_ok = compare_row(model.output_names()[k], ours[k], theirs[k], tol, {}, 0) && all_ok;
   std::printf("verdict: %s (tolerance %s)\n", all_ok ? "the same network" : "DIFFERENT", sci(tol).c_str());
   return all_ok ? 0 : 1;
 }
@@ -469,31 +477,8 @@ int run_verify(const Args& a) {
     const LayerConfig& l = model.layers()[k];
     const std::string type = l.kind.empty() ? std::string(layer_type_name(l.type)) : l.kind;
     const std::string name = std::to_string(k) + " " + (l.name.empty() ? type : l.name + " (" + type + ")");
-    const Tensor &y = ours[k], &r = theirs[k];
-    if (r.empty() && y.size() > 0) continue;  // not given by the reference (ONNX: the output only)
-    if (y.shape() != r.shape()) {
-      std::printf("  %-28s %-16s %12s %12s  DIFFERENT SHAPES (reference %s)\n", name.c_str(), y.shape_string().c_str(),
-                  "-", "-", r.shape_string().c_str());
-      all_ok = false;
-      continue;
-    }
-    double diff = 0.0, scale = 0.0;
-    bool finite = true;
-    // a sequence output [N, T, ...]: the steps past each row's length are padding, which the
-    // frameworks fill differently (zeros, the last output, a Dense of zeros); not compared
-    const bool steps = !in.lengths.empty() && y.rank() >= 3 && y.dim(0) == int64_t(in.lengths.size()) &&
-                       in.x.rank() >= 2 && y.dim(1) == in.x.dim(1);
-    const int64_t per_step = steps ? y.size() / (y.dim(0) * y.dim(1)) : 1;
-    for (int64_t i = 0; i < y.size(); ++i) {
-      if (steps && (i / per_step) % y.dim(1) >= in.lengths[size_t(i / per_step / y.dim(1))]) continue;
-      finite = finite && std::isfinite(y[i]) && std::isfinite(r[i]);
-      diff = std::max(diff, double(std::fabs(y[i] - r[i])));
-      scale = std::max(scale, double(std::fabs(r[i])));
-    }
-    const bool ok = finite && diff <= tol * std::max(1.0, scale);
-    all_ok = all_ok && ok;
-    std::printf("  %-28s %-16s %12s %12s  %s\n", name.c_str(), y.shape_string().c_str(), sci(diff).c_str(),
-                sci(scale > 0 ? diff / scale : diff).c_str(), ok ? "ok" : finite ? "DIFFERS" : "NOT FINITE");
+    if (theirs[k].empty() && ours[k].size() > 0) continue;  // not given by the reference (ONNX: the output only)
+    all_ok = compare_row(name, ours[k], theirs[k], tol, in.lengths, in.x.rank() >= 2 ? in.x.dim(1) : 0) && all_ok;
   }
   std::printf("verdict: %s (tolerance %s)\n", all_ok ? "the same network" : "DIFFERENT", sci(tol).c_str());
   return all_ok ? 0 : 1;

@@ -86,17 +86,7 @@ def write_keras3(path, layers, seed):
         h5.create_group("vars")
         seen = {}
         for layer, parts in walk(layers, seed):
-            cls = layer["class_name"]
-            k = seen.get(cls, 0)
-            seen[cls] = k + 1
-            p = "layers/" + snake_case(cls) + (f"_{k}" if k else "")
-            for part, arrays in parts:
-                group = {"cell": p + "/cell/vars", "forward": p + "/forward_layer/cell/vars",
-                         "backward": p + "/backward_layer/cell/vars"}.get(part) or (
-                    p + "/layer/vars" if cls == "TimeDistributed" else p + "/vars")
-                g = h5.create_group(group)
-                for i, (_, a) in enumerate(arrays):
-                    g.create_dataset(str(i), data=a.astype(np.float32))
+            _keras3_layer(h5, layer, parts, seen)
     with zipfile.ZipFile(path, "w") as z:  # stored, as Keras writes it
         z.writestr("metadata.json", json.dumps({"keras_version": "3.3.3", "date_saved": "2026-12-06@00:00:00"}))
         z.writestr("config.json", json.dumps(config))
@@ -109,26 +99,7 @@ def write_keras2(path, layers, seed):
         h5.attrs["model_config"] = json.dumps(config).encode()
         h5.attrs["keras_version"] = b"2.11.0"
         h5.attrs["backend"] = b"tensorflow"
-        mw = h5.create_group("model_weights")
-        walked = walk(layers, seed)
-        mw.attrs["layer_names"] = np.array([l["config"]["name"].encode() for l, _ in walked])
-        for layer, parts in walked:
-            name = layer["config"]["name"]
-            g = mw.create_group(name)
-            names = []
-            for part, arrays in parts:
-                if part == "cell":
-                    scope = f"{name}/{CELLS[layer['class_name']][0]}/"
-                elif part in ("forward", "backward"):
-                    inner = layer["config"]["layer"]
-                    scope = f"{name}/{part}_{inner['config']['name']}/{CELLS[inner['class_name']][0]}/"
-                else:
-                    scope = f"{name}/"
-                for var, a in arrays:
-                    g.create_dataset(scope + var + ":0", data=a.astype(np.float32))
-                    names.append((scope + var + ":0").encode())
-            g.attrs["weight_names"] = np.array(names, dtype="S") if names else np.array([], dtype="S1")
-
+        _keras2_weights(h5, walk(layers, seed))
 
 def _out_widths(layer, widths_in):
     """The widths of a layer's outputs (its output, then its states) from its inputs' widths."""
