@@ -12,7 +12,8 @@ layer without return_sequences returns each direction's final state (h_n); go_ba
 each sequence from its last valid step and returns outputs in that order; Bidirectional joins
 [forward, backward] by concat, sum, mul or ave, or returns both (none: [2, N, ...]). An LSTM's proj_size and use_bias run on
 nn.LSTM itself; the options PyTorch lacks (activation, recurrent_activation, use_peepholes) on
-ManualLSTM, the equations written out in torch operations (autograd gives the gradients).
+ManualLSTM, the equations written out in torch operations (autograd gives the gradients), and
+Keras's GRU with reset_after = false (PyTorch has none) on ManualGRU the same way.
 """
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -75,6 +76,35 @@ class ManualLSTM(torch.nn.Module):
         return torch.stack(outs, 1), h, c
 
 
+class ManualGRU(torch.nn.Module):
+    """One direction of Keras's GRU with reset_after = false (gates r, z, n, one bias):
+    r = σ(a_r + h W_hr), z = σ(a_z + h W_hz), n = tanh(a_n + (r h) W_hn), with a = x W_ih + b,
+    h_t = (1 - z) n + z h_{t-1}. Rows past their length keep their state and output zero."""
+
+    def __init__(self, I, H):
+        super().__init__()
+        new = lambda *shape: torch.nn.Parameter(torch.empty(*shape))
+        self.weight_ih, self.weight_hh, self.bias = new(3 * H, I), new(3 * H, H), new(3 * H)
+        self.weight_hr = self.weight_peephole = None
+
+    def forward(self, x, L, state=None):
+        N, T = x.shape[0], x.shape[1]
+        H = self.weight_hh.shape[1]
+        h = x.new_zeros(N, H) if state is None else state[0]
+        W_rz, W_n = self.weight_hh[: 2 * H], self.weight_hh[2 * H:]
+        outs = []
+        for t in range(T):
+            a_r, a_z, a_n = (x[:, t] @ self.weight_ih.T + self.bias).chunk(3, 1)
+            ah_r, ah_z = (h @ W_rz.T).chunk(2, 1)
+            r, z = torch.sigmoid(a_r + ah_r), torch.sigmoid(a_z + ah_z)
+            n = torch.tanh(a_n + (r * h) @ W_n.T)
+            h_new = (1 - z) * n + z * h
+            m = (t < L).to(x.dtype)[:, None]
+            h = m * h_new + (1 - m) * h
+            outs.append(m * h_new)
+        return torch.stack(outs, 1), h, None
+
+
 class RecurrentTwin(torch.nn.Module):
     def __init__(self, cfg, I):
         super().__init__()
@@ -90,7 +120,10 @@ class RecurrentTwin(torch.nn.Module):
         self.W = self.P or self.H  # the width of h_t
         act, ract = inner.get("activation", "tanh"), inner.get("recurrent_activation", "sigmoid")
         self.manual = self.kind == "lstm" and (act != "tanh" or ract != "sigmoid" or inner.get("use_peepholes", False))
-        if self.manual:
+        if self.kind == "gru" and not inner.get("reset_after", True):
+            self.manual = True
+            self.directions = torch.nn.ModuleList([ManualGRU(I, self.H) for _ in range(2 if self.bidirectional else 1)])
+        elif self.manual:
             self.directions = torch.nn.ModuleList(
                 [ManualLSTM(I, self.H, self.P, self.bias, inner.get("use_peepholes", False), act, ract)
                  for _ in range(2 if self.bidirectional else 1)])
@@ -112,12 +145,14 @@ class RecurrentTwin(torch.nn.Module):
             out, hn = self.rnn(packed, hx)
             out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
             return out, (hn if self.kind == "lstm" else (hn, None))
-        st = [None, None] if state is None else [(state[0][k], state[1][k]) for k in range(len(self.directions))]
+        st = [None, None] if state is None else [(state[0][k], None if state[1] is None else state[1][k])
+                                                  for k in range(len(self.directions))]
         out_f, h_f, c_f = self.directions[0](x, L, st[0])
         if not self.bidirectional:
-            return out_f, (h_f[None], c_f[None])
+            return out_f, (h_f[None], None if c_f is None else c_f[None])
         out_b, h_b, c_b = self.directions[1](reverse_within(x, L), L, st[1])
-        return torch.cat([out_f, reverse_within(out_b, L)], -1), (torch.stack([h_f, h_b]), torch.stack([c_f, c_b]))
+        c_n = None if c_f is None else torch.stack([c_f, c_b])
+        return torch.cat([out_f, reverse_within(out_b, L)], -1), (torch.stack([h_f, h_b]), c_n)
 
     def forward(self, x, lengths, state=None):
         out, _ = self.forward_with_state(x, lengths, state)

@@ -27,6 +27,9 @@
 //   z_t = σ(W_iz·x_t + b_iz + W_hz·h_{t-1} + b_hz)
 //   n_t = tanh(W_in·x_t + b_in + r_t * (W_hn·h_{t-1} + b_hn))
 //   h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+// GRU(units, {.reset_after = false}) is Keras's other GRU (Cho et al. 2014; ONNX's
+// linear_before_reset = 0), with one bias b: the reset gate scales h_{t-1} before the product,
+//   n_t = tanh(W_in·x_t + b_n + W_hn·(r_t * h_{t-1})),   r_t, z_t as above with b_r, b_z only.
 // SimpleRNN(units) is the "standard RNN" the LSTM was made to fix:
 //   h_t = act(W_ih·x_t + W_hh·h_{t-1} + b),  act = tanh (default) or relu.
 //
@@ -99,6 +102,7 @@ struct LayerConfig {
   int proj_size = 0;
   bool use_peepholes = false;
   bool use_bias = true;
+  bool reset_after = true;  // gru only: false is Keras's reset_after = false (see GRU above)
   // recurrent: dropout of the inputs (any recurrent type) and of h_{t-1} in the recurrent
   // product (lstm only), in fit() only, with one mask per sequence, the same at every step
   float dropout = 0.0f;
@@ -176,6 +180,9 @@ struct GRUOptions {
   bool stateful = false;
   std::vector<int64_t> input_shape;
   int64_t batch_size = 0;
+  // false: the reset gate applied to h_{t-1} before the recurrent product, one bias (Keras's
+  // reset_after = false; PyTorch has no such GRU)
+  bool reset_after = true;
 };
 RecurrentLayerConfig<2> GRU(int units, GRUOptions options = {});
 

@@ -387,6 +387,73 @@ class GruRecurrence final : public Recurrence {
   std::vector<float> stream_h_, stream_work_;  // step(): (2H); gates, ax, ah (4H + 3H + 3H)
 };
 
+// ---- GRU with reset_after = false: gates r, z, n, one bias --------------------------------------
+
+class GruResetBeforeRecurrence final : public Recurrence {
+ public:
+  GruResetBeforeRecurrence(const LayerConfig& c, int64_t I) : Recurrence(c, I, c.units, c.units) {}
+
+  std::vector<ParamTensor> param_tensors() const override {
+    return {{"weight_ih", {3 * H, I}, 0}, {"weight_hh", {3 * H, H}, kHH}, {"bias", {3 * H}, kBias}};
+  }
+
+  void init(Rng& rng) override {  // Keras: glorot_uniform, orthogonal, zeros
+    init_glorot_uniform(params_, 3 * H * I, I, 3 * H, rng);
+    init_orthogonal(params_ + kHH, 3 * H, H, rng);
+    std::memset(params_ + kBias, 0, sizeof(float) * size_t(3 * H));
+  }
+
+  void plan_cell(int64_t T, int64_t B, Workspace& ws) override {
+    gates_ = ws.kept.take(T * B * 3 * H);
+    u_ = ws.kept.take(T * B * H);
+    h_ = ws.kept.take((T + 1) * B * H);
+    ax_ = ws.kept.take(T * B * 3 * H);
+    ah_ = ws.kept.take(B * 3 * H);
+    dax_ = ws.grad.take(T * B * 3 * H);
+    dah_ = ws.grad.take(T * B * 2 * H);
+    dh_ = ws.grad.take(B * H);
+    du_ = ws.grad.take(B * H);
+  }
+
+  const float* run_forward(const float* x, const Batch& b) override {
+    initial_state(h_, nullptr, b.B);
+    GruResetBeforeActivations act{gates_, u_, h_, ax_, ah_};
+    gru_reset_before_forward(dims(b, I, H), weights(), x, act);
+    return h_ + b.B * H;
+  }
+
+  void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
+                    const Batch& b, const StateGrads& s) override {
+    GruResetBeforeActivations act{gates_, u_, h_, ax_, ah_};
+    GruResetBeforeWork work{dax_, dah_, dh_, du_};
+    GruResetBeforeGrads g{grads_, grads_ + kHH, grads_ + kBias};
+    gru_reset_before_backward(dims(b, I, H), weights(), x, act, dh_seq, dh_last, work, g, dx, s.dh0);
+  }
+
+  // One step of one sequence: the sequence code with T = B = 1, slot 0 the carried state.
+  void step(const float* x, float* y) override {
+    if (stream_h_.empty()) {
+      stream_h_.assign(size_t(2 * H), 0.0f);
+      stream_work_.assign(size_t(10 * H), 0.0f);
+    }
+    float* work = stream_work_.data();  // gates, u, ax, ah: 3H + H + 3H + 3H
+    GruResetBeforeActivations act{work, work + 3 * H, stream_h_.data(), work + 4 * H, work + 7 * H};
+    gru_reset_before_forward({1, 1, I, H, nullptr}, weights(), x, act);
+    std::memcpy(stream_h_.data(), stream_h_.data() + H, sizeof(float) * size_t(H));
+    std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(H));
+  }
+  void reset_state() override { stream_h_.clear(); }
+
+ private:
+  GruResetBeforeWeights weights() const { return {params_, params_ + kHH, params_ + kBias}; }
+  const int64_t kHH = 3 * H * I, kBias = 3 * H * (I + H);
+  // (T, B, 3H), (T, B, H), (T+1, B, H), (T, B, 3H), (B, 3H)
+  float *gates_ = nullptr, *u_ = nullptr, *h_ = nullptr, *ax_ = nullptr, *ah_ = nullptr;
+  // (T, B, 3H), (T, B, 2H), (B, H), (B, H)
+  float *dax_ = nullptr, *dah_ = nullptr, *dh_ = nullptr, *du_ = nullptr;
+  std::vector<float> stream_h_, stream_work_;  // step(): (2H); gates, u, ax, ah (10H)
+};
+
 // ---- SimpleRNN: one gate, tanh or relu -------------------------------------------------------
 
 class RnnRecurrence final : public Recurrence {
@@ -445,7 +512,9 @@ std::unique_ptr<Recurrence> make_recurrence(const LayerConfig& c, int64_t I) {
     case LayerType::lstm:
       if (lstm_is_default(c)) return std::make_unique<LstmRecurrence>(c, I);
       return std::make_unique<LstmGeneralRecurrence>(c, I);
-    case LayerType::gru: return std::make_unique<GruRecurrence>(c, I);
+    case LayerType::gru:
+      if (!c.reset_after) return std::make_unique<GruResetBeforeRecurrence>(c, I);
+      return std::make_unique<GruRecurrence>(c, I);
     case LayerType::simple_rnn: return std::make_unique<RnnRecurrence>(c, I);
     default: return nullptr;
   }

@@ -29,6 +29,8 @@ void check_recurrent_options(const LayerConfig& c, const std::string& where) {
     throw Error(where + ": recurrent_dropout, proj_size, use_peepholes, use_bias = false and "
                 "recurrent_activation are LSTM options; this layer takes units, "
                 "return_sequences, go_backwards and dropout");
+  if (!c.reset_after && c.type != LayerType::gru)
+    throw Error(where + ": reset_after = false is a GRU option");
   if (!lstm) return;
   for (Activation a : {c.activation, c.recurrent_activation})
     if (a == Activation::softmax)
@@ -196,6 +198,7 @@ class RecurrentRoom final : public Room {
     if (c.type == LayerType::simple_rnn) l["activation"] = activation_name(c.activation);
     if (c.dropout > 0.0f) l["dropout"] = json_float(c.dropout);
     if (c.stateful) l["stateful"] = true;
+    if (!c.reset_after) l["reset_after"] = false;  // written only when set: older readers
     if (c.type != LayerType::lstm) return l;
     // the LSTM's options, written when they differ from the seed's cell (older readers then
     // still read every model that does not use them)
@@ -241,6 +244,7 @@ class RecurrentRoom final : public Room {
     std::set<std::string> keys = {"type", "units", "return_sequences", "return_state", "go_backwards",
                                   "dropout", "stateful"};
     if (type != "gru") keys.insert("activation");
+    if (type == "gru") keys.insert("reset_after");
     if (type == "lstm")
       keys.insert({"recurrent_activation", "use_bias", "recurrent_dropout", "proj_size", "use_peepholes"});
     check_keys(l, keys, where);
@@ -251,7 +255,8 @@ class RecurrentRoom final : public Room {
     const bool stateful = json_bool(l, "stateful", false, where);
     if (type == "gru")
       return GRU(units, {.return_sequences = seq, .return_state = state, .go_backwards = back,
-                         .dropout = dropout, .stateful = stateful});
+                         .dropout = dropout, .stateful = stateful,
+                         .reset_after = json_bool(l, "reset_after", true, where)});
     if (type == "simple_rnn")
       return SimpleRNN(units, {.activation = json_activation(l, "activation", Activation::tanh, where),
                                .return_sequences = seq, .return_state = state, .go_backwards = back,
@@ -318,7 +323,9 @@ RecurrentLayerConfig<3> LSTM(int units, LSTMOptions o) {
 }
 
 RecurrentLayerConfig<2> GRU(int units, GRUOptions o) {
-  return recurrent<2>(LayerType::gru, units, o);
+  RecurrentLayerConfig<2> c = recurrent<2>(LayerType::gru, units, o);
+  c.reset_after = o.reset_after;
+  return c;
 }
 
 RecurrentLayerConfig<2> SimpleRNN(int units, SimpleRNNOptions o) {

@@ -114,6 +114,11 @@ LAYER_CASES = [
      5, 6, "given", "mse", "adam"),
     ("bidirectional_merge_none", {"input_shape": [6, 3], "layers": [
         _rnn("gru", 4, True), _bi(_rnn("lstm", 3, True, proj_size=2), None)]}, 5, 6, "given", "mse", "adam"),
+    # Keras's GRU with reset_after = false (ManualGRU): stacked, both directions, go_backwards
+    ("gru_reset_before", {"input_shape": [7, 3], "layers": [
+        _rnn("gru", 5, True, reset_after=False), _bi(_rnn("gru", 4, True, reset_after=False), "concat"),
+        _rnn("gru", 3, go_backwards=True, reset_after=False), {"type": "dense", "units": 2}]},
+     5, 7, "given", "mse", "adam"),
     ("lstm_activations", {"input_shape": [5, 2], "layers": [
         _rnn("lstm", 5, True, activation="linear", use_bias=False),
         _rnn("lstm", 4, activation="sigmoid", recurrent_activation="tanh", go_backwards=True),
@@ -373,9 +378,11 @@ def run_layer_case(outdir, name, config, B, T, lengths_kind, loss_name, opt_name
 
 
 # Initial and final states (predict_with_state): h_0, c_0 given per direction, h_n, c_n back, on
-# a padded batch; a Bidirectional LSTM with a projection, then a GRU.
+# a padded batch; a Bidirectional LSTM with a projection, a GRU, a Bidirectional GRU with
+# reset_after = false.
 STATES_CONFIG = {"input_shape": [6, 3], "layers": [
-    _bi(_rnn("lstm", 4, True, proj_size=3)), _rnn("gru", 3, True), {"type": "dense", "units": 2}]}
+    _bi(_rnn("lstm", 4, True, proj_size=3)), _rnn("gru", 3, True), _bi(_rnn("gru", 2, True, reset_after=False)),
+    {"type": "dense", "units": 2}]}
 
 
 def run_states_case(outdir, seed):
@@ -442,6 +449,8 @@ NAN_CASES = [
         _rnn("lstm", 4, True, activation="relu", recurrent_activation="hard_sigmoid"),
         {"type": "dense", "units": 2}]}),
     ("gru", {"input_shape": [5, 3], "layers": [_rnn("gru", 4, True), {"type": "dense", "units": 2}]}),
+    ("gru_reset_before", {"input_shape": [5, 3], "layers": [
+        _rnn("gru", 4, True, reset_after=False), {"type": "dense", "units": 2}]}),
     ("simple_rnn_relu", {"input_shape": [5, 3], "layers": [
         _rnn("simple_rnn", 4, True, activation="relu"), {"type": "dense", "units": 2}]}),
     ("dense_relu_sigmoid", {"input_shape": [3], "layers": [

@@ -449,6 +449,19 @@ TEST(GradCheck, LstmOptionsInAModelWithDropoutAndLengths) {
               std::vector<int64_t>{5, 2, 4, 1});
 }
 
+TEST(GradCheck, GruResetBeforeStackedBidirectionalBackwardsWithLengths) {
+  // Keras's reset_after = false GRU: one bias, the reset gate inside the recurrent product;
+  // stacked, both directions, go_backwards, input dropout, padded rows.
+  Sequential model({.seed = 9});
+  model.add(GRU(4, {.return_sequences = true, .dropout = 0.2f, .input_shape = {5, 2}, .reset_after = false}));
+  model.add(Bidirectional(GRU(3, {.return_sequences = true, .reset_after = false}), {.merge_mode = MergeMode::sum}));
+  model.add(GRU(2, {.go_backwards = true, .reset_after = false}));
+  model.add(Dense(2));
+  model.compile(Adam(), loss::mse);
+  check_model(model, test::random_tensor({4, 5, 2}, 1), test::random_tensor({4, 2}, 2),
+              std::vector<int64_t>{5, 2, 4, 1});
+}
+
 TEST(GradCheck, BidirectionalMergeNoneTwoOutputs) {
   // merge_mode none: two outputs whose losses add up, on sequences with lengths.
   Sequential model({.seed = 7});

@@ -157,10 +157,12 @@ TEST(Graph, GradientsOfStatesMasksAndSharedLayers) {
 TEST(Graph, InitialStateGradientsOfEachCell) {
   for (LayerConfig cell : std::vector<LayerConfig>{LSTM(3, {.return_sequences = true, .return_state = true}),
                                                    GRU(3, {.return_sequences = true, .return_state = true}),
+                                                   GRU(3, {.return_sequences = true, .return_state = true,
+                                                           .reset_after = false}),
                                                    SimpleRNN(3, {.return_sequences = true, .return_state = true}),
                                                    LSTM(3, {.return_sequences = true, .return_state = true,
                                                             .proj_size = 2, .use_peepholes = true})}) {
-    SCOPED_TRACE(layer_type_name(cell.type) + std::string(cell.proj_size ? " with options" : ""));
+    SCOPED_TRACE(layer_type_name(cell.type) + std::string(cell.proj_size || !cell.reset_after ? " with options" : ""));
     auto a = Input({kAnyLength, 2});
     auto b = Input({kAnyLength, 2});
     std::vector<SymbolicTensor> first = cell.call({a});
