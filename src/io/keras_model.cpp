@@ -161,9 +161,7 @@ json recurrent_entry(const KerasLayer& l, bool keras2, std::vector<std::string>&
     e["type"] = "gru";
     // Keras's default: true since TF 2 and in Keras 3; Keras 2's standalone releases: false
     if (!c.contains("reset_after")) notes.push_back(w + ": no reset_after in its config; true assumed (TF 2, Keras 3)");
-    if (!bool_of(c, "reset_after", true, w))
-      throw Error(w + ": reset_after = false (the reset gate applied before the recurrent product): lstm's GRU is "
-                  "the reset_after = true one (PyTorch's and cuDNN's); retrain with reset_after=True");
+    if (!bool_of(c, "reset_after", true, w)) e["reset_after"] = false;
     if (activation_of(c, "activation", "tanh", w, keras2) != "tanh" ||
         activation_of(c, "recurrent_activation", "sigmoid", w, keras2) != "sigmoid")
       throw Error(w + ": a GRU with activations other than tanh and sigmoid, which lstm's GRU does not have");
@@ -234,9 +232,12 @@ std::vector<float> gru_order(const std::vector<float>& v) {
   return out;
 }
 
-// One direction of a recurrent layer: Keras's [kernel, recurrent_kernel, bias] -> lstm's tensors.
-void add_recurrent(const std::string& type, bool use_bias, const std::vector<NamedTensor>& w, const std::string& prefix,
+// One direction of a recurrent layer (its lstm config entry): Keras's [kernel, recurrent_kernel,
+// bias] -> lstm's tensors.
+void add_recurrent(const json& entry, const std::vector<NamedTensor>& w, const std::string& prefix,
                    const std::string& where, std::vector<NamedTensor>& out) {
+  const std::string type = entry["type"].get<std::string>();
+  const bool use_bias = entry.value("use_bias", true);
   const size_t want = use_bias ? 3 : 2;
   if (w.size() != want)
     throw Error(where + ": " + std::to_string(w.size()) + " weight arrays where a " + type + " has " +
@@ -247,6 +248,12 @@ void add_recurrent(const std::string& type, bool use_bias, const std::vector<Nam
     out.push_back({prefix + "weight_ih", ih.shape, ih.data});
     out.push_back({prefix + "weight_hh", hh.shape, hh.data});
     const NamedTensor& b = w[2];
+    if (!entry.value("reset_after", true)) {  // one bias
+      if (b.shape.size() != 1)
+        throw Error(where + ": the GRU bias '" + b.name + "' is not [3 units] (reset_after = false keeps one)");
+      out.push_back({prefix + "bias", b.shape, gru_order(b.data)});
+      return;
+    }
     if (b.shape.size() != 2 || b.shape[0] != 2)
       throw Error(where + ": the GRU bias '" + b.name + "' is not [2, 3 units] (reset_after = true keeps two)");
     const int64_t n = b.shape[1];
@@ -312,7 +319,7 @@ json convert_layer(const KerasLayer& l, int index, WeightStore& store, bool kera
   };
   if (l.cls == "LSTM" || l.cls == "GRU" || l.cls == "SimpleRNN") {
     entry = recurrent_entry(l, keras2, notes);
-    add_recurrent(entry["type"].get<std::string>(), entry.value("use_bias", true), weights()[0], prefix, l.where, tensors);
+    add_recurrent(entry, weights()[0], prefix, l.where, tensors);
   } else if (l.cls == "Bidirectional") {
     const KerasLayer inner = layer_of(member(c, "layer", l.where), l.where + ".layer");
     if (inner.cls != "LSTM" && inner.cls != "GRU" && inner.cls != "SimpleRNN")
@@ -325,8 +332,8 @@ json convert_layer(const KerasLayer& l, int index, WeightStore& store, bool kera
     entry = {{"type", "bidirectional"}, {"merge_mode", mode}, {"layer", in}};
     weights();
     if (w.size() != 2) throw Error(l.where + ": no forward and backward weights");
-    add_recurrent(in["type"].get<std::string>(), in.value("use_bias", true), w[0], prefix + "forward.", l.where, tensors);
-    add_recurrent(in["type"].get<std::string>(), in.value("use_bias", true), w[1], prefix + "backward.", l.where, tensors);
+    add_recurrent(in, w[0], prefix + "forward.", l.where, tensors);
+    add_recurrent(in, w[1], prefix + "backward.", l.where, tensors);
   } else if (l.cls == "Dense" || l.cls == "TimeDistributed") {
     KerasLayer dense = l;
     if (l.cls == "TimeDistributed") {
@@ -660,7 +667,7 @@ json recurrent_config(const LayerConfig& c, const std::string& where) {
     j["recurrent_activation"] = activation_name(c.recurrent_activation);
     j["unit_forget_bias"] = true;
   } else if (c.type == LayerType::gru) {
-    j["activation"] = "tanh", j["recurrent_activation"] = "sigmoid", j["reset_after"] = true;
+    j["activation"] = "tanh", j["recurrent_activation"] = "sigmoid", j["reset_after"] = c.reset_after;
   } else {
     j["activation"] = activation_name(c.activation);
   }
@@ -668,9 +675,11 @@ json recurrent_config(const LayerConfig& c, const std::string& where) {
 }
 
 // One direction's tensors (lstm's names under `prefix`) as Keras's [kernel, recurrent_kernel, bias].
-void write_recurrent(Hdf5Writer& h5, const std::string& group, LayerType type, bool use_bias,
+void write_recurrent(Hdf5Writer& h5, const std::string& group, const LayerConfig& c,
                      const std::map<std::string, const NamedTensor*>& w, const std::string& prefix) {
   const std::string where = "writing " + prefix;
+  const LayerType type = c.type;
+  const bool use_bias = type != LayerType::lstm || c.use_bias;
   NamedTensor ih = transposed(*w.at(prefix + "weight_ih"), where), hh = transposed(*w.at(prefix + "weight_hh"), where);
   if (type == LayerType::gru) {  // lstm's r, z, n -> Keras's z, r, h along the gate axis (columns now)
     auto columns = [](NamedTensor t) {
@@ -682,7 +691,10 @@ void write_recurrent(Hdf5Writer& h5, const std::string& group, LayerType type, b
   }
   h5.dataset(group + "/0", ih.shape, ih.data);
   h5.dataset(group + "/1", hh.shape, hh.data);
-  if (type == LayerType::gru) {
+  if (type == LayerType::gru && !c.reset_after) {
+    const NamedTensor& b = *w.at(prefix + "bias");
+    h5.dataset(group + "/2", b.shape, gru_order(b.data));
+  } else if (type == LayerType::gru) {
     std::vector<float> bias = gru_order(w.at(prefix + "bias_ih")->data);
     const std::vector<float> hh_bias = gru_order(w.at(prefix + "bias_hh")->data);
     bias.insert(bias.end(), hh_bias.begin(), hh_bias.end());
@@ -746,14 +758,13 @@ std::string encode_keras(const Sequential& model) {
     h5.group(g + "/vars");
     if (is_recurrent(l.type)) {
       h5.group(g + "/cell/vars");
-      write_recurrent(h5, g + "/cell/vars", l.type, l.type != LayerType::lstm || l.use_bias, w, p);
+      write_recurrent(h5, g + "/cell/vars", l, w, p);
     } else if (l.type == LayerType::bidirectional) {
       const LayerConfig& c = l.wrapped.at(0);
       for (const char* d : {"forward", "backward"}) {
         h5.group(g + "/" + d + "_layer/vars");
         h5.group(g + "/" + d + "_layer/cell/vars");
-        write_recurrent(h5, g + "/" + d + "_layer/cell/vars", c.type, c.type != LayerType::lstm || c.use_bias, w,
-                        p + d + ".");
+        write_recurrent(h5, g + "/" + d + "_layer/cell/vars", c, w, p + d + ".");
       }
     } else if (l.type == LayerType::dense) {
       const std::string vars = l.time_distributed ? g + "/layer/vars" : g + "/vars";

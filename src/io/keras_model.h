@@ -4,7 +4,7 @@
 //                    forward_layer/cell/|backward_layer/cell/]vars/<i>
 //   Keras 2 .h5      HDF5: the model_config attribute (JSON), and model_weights/<layer>/ with the
 //                    attribute weight_names listing the layer's datasets in order
-// Sequential models of LSTM, GRU (reset_after true), SimpleRNN, Bidirectional, Dense,
+// Sequential models of LSTM, GRU (reset_after true or false), SimpleRNN, Bidirectional, Dense,
 // TimeDistributed(Dense), Embedding, Masking, Dropout and InputLayer. Keras stores kernels
 // [in, out] (x·W): they are transposed to lstm's [out, in]; GRU gates (z, r, h) are reordered to
 // (r, z, n). Any other layer class or option is an error that names it; nothing is skipped.

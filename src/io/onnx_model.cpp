@@ -166,7 +166,7 @@ struct Exporter {
       I = ih.shape[1];
       for (float v : blocks(ih.data, H, I, order)) W.push_back(v);
       for (float v : blocks(hh.data, H, H, order)) R.push_back(v);
-      if (c.type == LayerType::gru) {
+      if (c.type == LayerType::gru && c.reset_after) {
         for (float v : blocks(tensor(p + "bias_ih").data, H, 1, order)) B.push_back(v);
         for (float v : blocks(tensor(p + "bias_hh").data, H, 1, order)) B.push_back(v);
       } else if (c.use_bias) {
@@ -189,7 +189,8 @@ struct Exporter {
     attr(n, "hidden_size", H);
     if (bidir) attr(n, "direction", std::string("bidirectional"));
     else if (c.go_backwards) attr(n, "direction", std::string("reverse"));
-    if (c.type == LayerType::gru) attr(n, "linear_before_reset", int64_t(1));
+    // reset_after = true is linear_before_reset = 1; false is 0, where R's bias adds outside r
+    if (c.type == LayerType::gru) attr(n, "linear_before_reset", int64_t(c.reset_after ? 1 : 0));
     std::vector<RnnActivation> acts;
     if (c.type == LayerType::lstm)
       acts = {rnn_activation(c.recurrent_activation, where), rnn_activation(c.activation, where),
@@ -540,11 +541,11 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
   for (const char* unsupported : {"clip", "input_forget", "layout"})
     if (const onnx::AttributeProto* a = r.attribute(n, unsupported); a && (a->i() != 0 || a->f() != 0.0f))
       r.fail(n, std::string("the attribute ") + unsupported + ", which lstm's cells do not have");
+  bool reset_after = true;  // a GRU's linear_before_reset: 1 (PyTorch's) or 0 (absent: ONNX's default)
   if (op == "GRU") {
     const onnx::AttributeProto* lbr = r.attribute(n, "linear_before_reset");
-    if (!lbr || lbr->i() != 1)
-      r.fail(n, "linear_before_reset = 0 (the reset gate before the recurrent product); lstm's GRU is PyTorch's, "
-                "linear_before_reset = 1");
+    if (lbr && lbr->i() != 0 && lbr->i() != 1) r.fail(n, "linear_before_reset must be 0 or 1");
+    reset_after = lbr && lbr->i() == 1;
   }
   if (n->input_size() > 5 && !input_of(n, 5).empty()) r.fail(n, "an initial_h input; lstm's layers start from zeros");
   if (n->input_size() > 6 && !input_of(n, 6).empty()) r.fail(n, "an initial_c input; lstm's layers start from zeros");
@@ -599,6 +600,7 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
     if (peep) layer["use_peepholes"] = true;
   } else if (op == "GRU") {
     if (names[0] != "sigmoid" || names[1] != "tanh") r.fail(n, "a GRU with other activations than sigmoid and tanh");
+    if (!reset_after) layer["reset_after"] = false;
   } else {
     if (names[0] != "tanh" && names[0] != "relu") r.fail(n, "an RNN activation other than tanh or relu");
     layer["activation"] = names[0];
@@ -620,11 +622,12 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
     if (bias) {
       std::vector<float> wb = blocks(slice(B, gates * H, 1), H, 1, order);
       std::vector<float> rb = blocks(slice(B, gates * H, 1, gates * H), H, 1, order);
-      if (op == "GRU") {
+      if (op == "GRU" && reset_after) {
         tensors.push_back({p + "bias_ih", {gates * H}, wb});
         tensors.push_back({p + "bias_hh", {gates * H}, rb});
       } else {
-        for (size_t k = 0; k < wb.size(); ++k) wb[k] += rb[k];  // lstm keeps one bias: their sum
+        // lstm keeps one bias: their sum (a GRU with linear_before_reset = 0 adds both outside r)
+        for (size_t k = 0; k < wb.size(); ++k) wb[k] += rb[k];
         tensors.push_back({p + "bias", {gates * H}, wb});
       }
     }

@@ -234,6 +234,9 @@ std::vector<std::string> tensor_names(const LayerConfig& layer, const std::strin
     if (c.type == LayerType::lstm && c.use_peepholes)
       throw Error(file + ": layer " + std::to_string(i) + " of the architecture has LSTM peepholes "
                   "(use_peepholes), which nn.LSTM does not have");
+    if (c.type == LayerType::gru && !c.reset_after)
+      throw Error(file + ": layer " + std::to_string(i) + " of the architecture is a GRU with reset_after = false, "
+                  "which nn.GRU is not (its reset gate acts after the recurrent product)");
     std::vector<std::string> one = {"weight_ih", "weight_hh"};
     if (c.type == LayerType::gru) one.insert(one.end(), {"bias_ih", "bias_hh"});
     else if (c.use_bias) one.push_back("bias");
@@ -372,6 +375,9 @@ std::vector<TorchTensor> torch_tensors_from(const Sequential& model) {
       if (inner.type == LayerType::lstm &&
           (inner.use_peepholes || inner.activation != Activation::tanh || inner.recurrent_activation != Activation::sigmoid))
         throw Error(what + ": peepholes and activations other than tanh and sigmoid have no nn.LSTM counterpart");
+      if (inner.type == LayerType::gru && !inner.reset_after)
+        throw Error(what + ": a GRU with reset_after = false has no nn.GRU counterpart (nn.GRU applies the reset "
+                    "gate after the recurrent product); convert to .keras or .onnx instead");
       bool backward = false;
       if (local.rfind("forward.", 0) == 0) local = local.substr(8);
       else if (local.rfind("backward.", 0) == 0) local = local.substr(9), backward = true;

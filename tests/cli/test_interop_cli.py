@@ -255,6 +255,16 @@ KERAS_MODELS = {
                         keras_layer("LSTM", "lstm", units=5, return_sequences=True, go_backwards=True, activation="relu"),
                         keras_layer("LSTM", "lstm_1", units=4, return_sequences=True, recurrent_activation="hard_sigmoid"),
                         bidirectional("bidirectional", keras_layer("LSTM", "lstm_2", units=3), None)],
+    # reset_after = false: Keras 2's default GRU (one bias [3 units]), and Keras 3's by option
+    "reset_before.h5": [keras_input([None, 6, 3], False),
+                        keras_layer("GRU", "gru", units=5, return_sequences=True, reset_after=False),
+                        keras_layer("GRU", "gru_1", units=4, go_backwards=True, reset_after=False),
+                        keras_layer("Dense", "dense", units=2)],
+    "reset_before.keras": [keras_input([None, None, 2]),
+                           bidirectional("bidirectional", keras_layer("GRU", "gru", units=3, return_sequences=True,
+                                                                      reset_after=False), "concat"),
+                           keras_layer("GRU", "gru_1", units=4, reset_after=False),
+                           keras_layer("Dense", "dense", units=1)],
 }
 
 
@@ -385,8 +395,6 @@ class KerasFiles(CliTest):
     def test_what_lstm_cannot_represent_is_refused_by_name(self):
         out = self.path("out.safetensors")
         cases = {
-            "reset_before.keras": ([keras_input([None, 5, 2]), keras_layer("GRU", "gru", units=3, reset_after=False)],
-                                   "reset_after = false"),
             "conv.keras": ([keras_input([None, 5, 2]), keras_layer("Conv1D", "conv1d", filters=3, kernel_size=2)],
                            "the layer class Conv1D"),
             "hard.h5": ([keras_input([None, 5, 2], False),
@@ -403,6 +411,12 @@ class KerasFiles(CliTest):
                 err = self.run_lstm("convert", self.write(name, layers), out, code=1).stderr
                 self.assertIn(message, err)
                 self.assertFalse(os.path.exists(out))
+        # a GRU with reset_after = false loads, but nn.GRU cannot hold it
+        rb = self.path("rb.safetensors")
+        self.run_lstm("convert", self.write("rb.h5", KERAS_MODELS["reset_before.h5"]), rb)
+        err = self.run_lstm("convert", rb, self.path("rb.pt"), code=1).stderr
+        self.assertIn("reset_after = false has no nn.GRU counterpart", err)
+        self.assertFalse(os.path.exists(self.path("rb.pt")))
         # a functional model, weights saved alone, a truncated and a compressed archive
         good = self.write("good.keras", KERAS_MODELS["masked.keras"])
         with zipfile.ZipFile(good) as z:
