@@ -194,34 +194,53 @@ def apply_layer(cls, c, w, xs, initial):
 
 
 def run_functional(store, folder, out):
-    """Every layer in the config's order; writes output_<k>.npy for the model's outputs."""
+    """Every call of every layer (a shared layer: one per inbound node, the same weights), each
+    once its inputs exist; writes output_<k>.npy for the model's outputs."""
     cfg = store.config["config"]
-    tensors = {}
-    def ref(t):
+    tensors = {}  # (layer name, call number) -> its outputs
+
+    def key(t):
         if isinstance(t, dict):
             t = t["config"]["keras_history"]
-        return tensors[t[0]][t[2]]
+        return (t[0], t[1]), t[2]
+
+    def refs_of(layer, node):
+        cls = layer["class_name"]
+        if isinstance(node, dict):  # Keras 3
+            args = node["args"][0] if isinstance(node["args"][0], list) else node["args"]
+            return [key(t) for t in args], [key(t) for t in node.get("kwargs", {}).get("initial_state", [])]
+        xs = [key(t) for t in node]
+        if cls in ("LSTM", "GRU", "SimpleRNN", "Bidirectional") and len(xs) > 1:
+            return xs[:1], xs[1:]
+        return xs, []
+
+    pending = []
     for layer in cfg["layers"]:
         cls, c, name = layer["class_name"], layer["config"], layer.get("name", layer["config"].get("name"))
         w = store.arrays(layer)
         if cls == "InputLayer":
-            tensors[name] = [np.load(os.path.join(folder, f"x_{name}.npy")).astype(np.float64)]
+            tensors[(name, 0)] = [np.load(os.path.join(folder, f"x_{name}.npy")).astype(np.float64)]
             continue
-        node = layer["inbound_nodes"][0]
-        if isinstance(node, dict):  # Keras 3
-            args = node["args"][0] if isinstance(node["args"][0], list) else node["args"]
-            xs = [ref(t) for t in args]
-            initial = [ref(t) for t in node.get("kwargs", {}).get("initial_state", [])]
-        else:
-            xs, initial = [ref(t) for t in node], []
-            if cls in ("LSTM", "GRU", "SimpleRNN", "Bidirectional") and len(xs) > 1:
-                xs, initial = xs[:1], xs[1:]
-        tensors[name] = apply_layer(cls, c, w, xs, initial)
+        for n, node in enumerate(layer["inbound_nodes"]):
+            pending.append((name, n, cls, c, w) + refs_of(layer, node))
+    while pending:
+        later = []
+        for call in pending:
+            name, n, cls, c, w, xs, initial = call
+            if not all(k in tensors for k, _ in xs + initial):
+                later.append(call)
+                continue
+            tensors[(name, n)] = apply_layer(cls, c, w, [tensors[k][i] for k, i in xs],
+                                             [tensors[k][i] for k, i in initial])
+        if len(later) == len(pending):
+            raise SystemExit("keras_verify: layer calls whose inputs are never computed")
+        pending = later
     outputs = cfg["output_layers"]
     if outputs and isinstance(outputs[0], str):
         outputs = [outputs]
     for k, t in enumerate(outputs):
-        np.save(os.path.join(out, f"output_{k}.npy"), ref(t).astype(np.float32))
+        (name_node, i) = key(t)
+        np.save(os.path.join(out, f"output_{k}.npy"), tensors[name_node][i].astype(np.float32))
 
 
 def main():

@@ -407,22 +407,26 @@ json convert_layer(const KerasLayer& l, int index, WeightStore& store, bool kera
   return entry;
 }
 
-// "layer" (its first output) or "layer:k" from Keras's [layer, node, tensor]; a layer called more
-// than once (node > 0) is refused.
-std::string reference(const json& history, const std::string& where) {
+// One tensor a layer call reads: Keras's [layer, node, tensor], the output `k` of call `node`
+// of `layer` (node counts the layer's calls, as its inbound_nodes list them).
+struct KerasRef {
+  std::string layer;
+  int64_t node = 0, k = 0;
+  std::string key() const { return layer + "#" + std::to_string(node); }  // names have no '#'
+};
+
+KerasRef reference(const json& history, const std::string& where) {
   if (!history.is_array() || history.size() < 3 || !history[0].is_string() || !history[1].is_number_integer() ||
       !history[2].is_number_integer())
     throw Error(where + ": an inbound tensor that is not [layer, node, tensor]: " + history.dump());
-  const std::string layer = history[0].get<std::string>();
-  const int64_t node = history[1].get<int64_t>(), k = history[2].get<int64_t>();
-  if (node != 0) throw Error(where + ": reads '" + layer + "' from its call number " + std::to_string(node + 1) +
-                             ": layers called more than once (shared) are not read from Keras yet");
-  if (k < 0 || k > 64) throw Error(where + ": tensor index " + std::to_string(k));
-  return k == 0 ? layer : layer + ":" + std::to_string(k);
+  KerasRef r{history[0].get<std::string>(), history[1].get<int64_t>(), history[2].get<int64_t>()};
+  if (r.node < 0 || r.node > limits::kLayers) throw Error(where + ": call number " + std::to_string(r.node) + " of '" + r.layer + "'");
+  if (r.k < 0 || r.k > 64) throw Error(where + ": tensor index " + std::to_string(r.k));
+  return r;
 }
 
 // Keras 3's serialised call arguments: every __keras_tensor__ in order.
-void keras_tensors(const json& j, std::vector<std::string>& out, const std::string& where, int depth = 0) {
+void keras_tensors(const json& j, std::vector<KerasRef>& out, const std::string& where, int depth = 0) {
   if (depth > 8) throw Error(where + ": call arguments nested too deep");
   if (j.is_object() && j.value("class_name", "") == "__keras_tensor__") {
     out.push_back(reference(member(member(j, "config", where), "keras_history", where), where));
@@ -435,12 +439,42 @@ void keras_tensors(const json& j, std::vector<std::string>& out, const std::stri
 
 // The list of [layer, node, tensor] triples of Keras 2's input_layers / output_layers (Keras 3
 // writes one triple bare when there is one).
-std::vector<std::string> endpoints(const json& j, const std::string& where) {
+std::vector<KerasRef> endpoints(const json& j, const std::string& where) {
   if (!j.is_array() || j.empty()) throw Error(where + ": missing");
   if (j[0].is_string()) return {reference(j, where)};
-  std::vector<std::string> out;
+  std::vector<KerasRef> out;
   for (const json& t : j) out.push_back(reference(t, where));
   return out;
+}
+
+// One call of a layer (one entry of its inbound_nodes): what it reads.
+struct KerasCall {
+  size_t layer;       // in the graph's layers
+  std::string name;   // the Keras layer's
+  int64_t node;       // which of its calls
+  std::string where;
+  std::vector<KerasRef> inputs, initial;
+};
+
+KerasCall call_of(const json& node, const KerasLayer& l, size_t layer, const std::string& name, int64_t k) {
+  KerasCall call{layer, name, k, l.where + (k ? ", call " + std::to_string(k + 1) : ""), {}, {}};
+  if (node.is_object()) {  // Keras 3: {"args": [...], "kwargs": {...}}
+    if (node.contains("args")) keras_tensors(node["args"], call.inputs, call.where);
+    if (node.contains("kwargs") && node["kwargs"].is_object())
+      for (const auto& [key, value] : node["kwargs"].items()) {
+        std::vector<KerasRef> found;
+        keras_tensors(value, found, call.where);
+        if (key == "initial_state") call.initial = found;
+        else if (!found.empty()) throw Error(call.where + ": tensors passed as '" + key + "', which lstm does not read");
+      }
+  } else if (node.is_array()) {  // Keras 2: [[layer, node, tensor, kwargs], ...]
+    for (const json& t : node) call.inputs.push_back(reference(t, call.where));
+    if ((is_recurrent_class(l.cls) || l.cls == "Bidirectional") && call.inputs.size() > 1)  // x, then the initial states
+      call.initial.assign(call.inputs.begin() + 1, call.inputs.end()), call.inputs.resize(1);
+  } else {
+    throw Error(call.where + ": an inbound node that is neither Keras 2's nor Keras 3's");
+  }
+  return call;
 }
 
 std::unique_ptr<Model> from_functional(const json& root, WeightStore& store, const std::string& name, bool keras3,
@@ -450,29 +484,33 @@ std::unique_ptr<Model> from_functional(const json& root, WeightStore& store, con
   const json& list = member(cfg, "layers", at);
   if (!list.is_array() || list.empty()) throw Error(at + " has no layers");
   // lstm's graph file schema (src/graph/graph_file.cpp): inputs, layers {name, config}, calls
-  // {layer, inputs, initial_state} whose tensors are {"input": k} or {"call": i, "output": k}
+  // {layer, inputs, initial_state} whose tensors are {"input": k} or {"call": i, "output": k}.
+  // A layer Keras calls more than once (shared weights) is one layer with one call per node.
   json graph = {{"name", "model"}, {"inputs", json::array()}, {"layers", json::array()}, {"calls", json::array()},
                 {"outputs", json::array()}};
-  std::map<std::string, json> made;  // a Keras layer's name -> {"input": k} or {"call": i}
-  const auto tensor = [&](const std::string& ref, const std::string& where) {
-    const size_t colon = ref.find(':');
-    const std::string layer = ref.substr(0, colon);
-    const int64_t k = colon == std::string::npos ? 0 : std::stoll(ref.substr(colon + 1));
-    auto it = made.find(layer);
-    if (it == made.end()) throw Error(where + ": reads '" + layer + "', which is not an input or an earlier layer");
+  std::map<std::string, json> made;  // KerasRef::key() -> {"input": k} or {"call": i}
+  const auto tensor = [&](const KerasRef& ref, const std::string& where) {
+    auto it = made.find(ref.key());
+    if (it == made.end())
+      throw Error(where + ": reads '" + ref.layer + "' (call " + std::to_string(ref.node + 1) +
+                  "), which is not an input or a layer call of the model");
     if (it->second.contains("input")) {
-      if (k != 0) throw Error(where + ": reads output " + std::to_string(k) + " of the input '" + layer + "'");
+      if (ref.k != 0) throw Error(where + ": reads output " + std::to_string(ref.k) + " of the input '" + ref.layer + "'");
       return it->second;
     }
-    return json{{"call", it->second["call"]}, {"output", k}};
+    return json{{"call", it->second["call"]}, {"output", ref.k}};
   };
   std::vector<NamedTensor> tensors;
+  std::vector<KerasCall> pending;
   std::map<std::string, int> seen;
+  std::set<std::string> names;
+  int shared = 0;
   for (size_t k = 0; k < list.size(); ++k) {
     const KerasLayer l = layer_of(list[k], name + ": layer " + std::to_string(k));
     std::string lname = list[k].contains("name") && list[k]["name"].is_string() ? list[k]["name"].get<std::string>() : l.name;
-    if (lname.empty() || lname.find(':') != std::string::npos || lname.find('@') != std::string::npos)
-      throw Error(l.where + ": a layer name lstm cannot use (empty, or with ':' or '@')");
+    if (lname.empty() || lname.find_first_of(":@#") != std::string::npos)
+      throw Error(l.where + ": a layer name lstm cannot use (empty, or with ':', '@' or '#')");
+    if (!names.insert(lname).second) throw Error(l.where + ": a second layer named '" + lname + "'");
     const int index = keras3 ? seen[l.cls]++ : 0;
     if (l.cls == "InputLayer") {
       const json& c = l.config;
@@ -484,56 +522,65 @@ std::unique_ptr<Model> from_functional(const json& root, WeightStore& store, con
         if (!shape[d].is_null() && !shape[d].is_number_integer()) throw Error(l.where + ": the input shape " + shape.dump());
         s.push_back(shape[d].is_null() ? json(0) : shape[d]);
       }
-      made[lname] = {{"input", graph["inputs"].size()}};
+      made[KerasRef{lname, 0, 0}.key()] = {{"input", graph["inputs"].size()}};
       graph["inputs"].push_back({{"name", lname}, {"shape", s}});
       continue;
     }
-    // what it reads
-    std::vector<std::string> inputs, initial;
     const json& nodes = member(list[k], "inbound_nodes", l.where);
-    if (!nodes.is_array() || nodes.size() != 1)
-      throw Error(l.where + ": called " + std::to_string(nodes.is_array() ? nodes.size() : 0) +
-                  " times; lstm reads layers called once (shared layers: not yet)");
-    const json& node = nodes[0];
-    if (node.is_object()) {  // Keras 3: {"args": [...], "kwargs": {...}}
-      if (node.contains("args")) keras_tensors(node["args"], inputs, l.where);
-      if (node.contains("kwargs") && node["kwargs"].is_object())
-        for (const auto& [key, value] : node["kwargs"].items()) {
-          std::vector<std::string> found;
-          keras_tensors(value, found, l.where);
-          if (key == "initial_state") initial = found;
-          else if (!found.empty()) throw Error(l.where + ": tensors passed as '" + key + "', which lstm does not read");
-        }
-    } else if (node.is_array()) {  // Keras 2: [[layer, node, tensor, kwargs], ...]
-      for (const json& t : node) inputs.push_back(reference(t, l.where));
-      if ((is_recurrent_class(l.cls) || l.cls == "Bidirectional") && inputs.size() > 1)  // x, then the initial states
-        initial.assign(inputs.begin() + 1, inputs.end()), inputs.resize(1);
-    } else {
-      throw Error(l.where + ": an inbound node that is neither Keras 2's nor Keras 3's");
-    }
+    if (!nodes.is_array() || nodes.empty()) throw Error(l.where + ": never called (no inbound_nodes)");
+    if (nodes.size() > 1) ++shared;
+    if (pending.size() + nodes.size() > size_t(limits::kLayers))
+      throw Error(l.where + ": more than " + std::to_string(limits::kLayers) + " layer calls in the model");
+    for (size_t n = 0; n < nodes.size(); ++n)
+      pending.push_back(call_of(nodes[n], l, graph["layers"].size(), lname, int64_t(n)));
     json unused;
     json entry = convert_layer(l, index, store, !keras3, lname + ".", tensors, notes, unused);
     // a recurrent layer's states as outputs (Bidirectional: the flag of the layer it wraps)
     const json& rc = l.cls == "Bidirectional" ? member(member(l.config, "layer", l.where), "config", l.where) : l.config;
     if ((is_recurrent_class(l.cls) || l.cls == "Bidirectional") && bool_of(rc, "return_state", false, l.where))
       entry["return_state"] = true;
-    json call = {{"layer", graph["layers"].size()}, {"inputs", json::array()}};
-    for (const std::string& ref : inputs) call["inputs"].push_back(tensor(ref, l.where));
-    if (!initial.empty()) {
-      call["initial_state"] = json::array();
-      for (const std::string& ref : initial) call["initial_state"].push_back(tensor(ref, l.where));
-    }
-    made[lname] = {{"call", graph["calls"].size()}};
     graph["layers"].push_back({{"name", lname}, {"config", entry}});
-    graph["calls"].push_back(call);
   }
-  for (const std::string& ref : endpoints(member(cfg, "output_layers", at), at + ".output_layers"))
+  // The calls in an order where each reads inputs and earlier calls only: the list's order,
+  // except that a shared layer's later call may read layers listed after it.
+  const auto ready = [&](const KerasCall& c) {
+    for (const std::vector<KerasRef>* refs : {&c.inputs, &c.initial})
+      for (const KerasRef& r : *refs)
+        if (!made.count(r.key())) return false;
+    return true;
+  };
+  while (!pending.empty()) {
+    std::vector<KerasCall> later;
+    for (KerasCall& c : pending) {
+      if (!ready(c)) {
+        later.push_back(std::move(c));
+        continue;
+      }
+      json call = {{"layer", c.layer}, {"inputs", json::array()}};
+      for (const KerasRef& ref : c.inputs) call["inputs"].push_back(tensor(ref, c.where));
+      if (!c.initial.empty()) {
+        call["initial_state"] = json::array();
+        for (const KerasRef& ref : c.initial) call["initial_state"].push_back(tensor(ref, c.where));
+      }
+      made[KerasRef{c.name, c.node, 0}.key()] = {{"call", graph["calls"].size()}};
+      graph["calls"].push_back(call);
+    }
+    if (later.size() == pending.size()) {  // no progress: name what the first one waits for
+      const KerasCall& c = later.front();
+      for (const std::vector<KerasRef>* refs : {&c.inputs, &c.initial})
+        for (const KerasRef& r : *refs) tensor(r, c.where);
+      throw Error(c.where + ": its inputs are never computed (a cycle)");
+    }
+    pending = std::move(later);
+  }
+  for (const KerasRef& ref : endpoints(member(cfg, "output_layers", at), at + ".output_layers"))
     graph["outputs"].push_back(tensor(ref, at + ".output_layers"));
   SafetensorsFile file;
   file.metadata["lstm.graph"] = graph.dump();
   file.metadata["lstm.format_version"] = "2";
   file.tensors = std::move(tensors);
-  notes.push_back("a functional model: read as an lstm graph of " + std::to_string(graph["layers"].size()) + " layers");
+  notes.push_back("a functional model: read as an lstm graph of " + std::to_string(graph["layers"].size()) + " layers" +
+                  (shared ? " (" + std::to_string(shared) + " of them shared: called more than once)" : ""));
   return std::make_unique<Model>(graph_model_from_safetensors(file, name));
 }
 

@@ -123,43 +123,66 @@ def _out_widths(layer, widths_in):
     return [widths_in[0]]
 
 
+def _ref(t):
+    """(layer, k) -> (layer, 0, k); (layer, node, k) as it is."""
+    return (t[0], 0, t[1]) if len(t) == 2 else tuple(t)
+
+
 def functional_parts(spec, seed):
-    """spec: {"inputs": [(name, batch_shape)], "layers": [(layer, [refs], [initial refs])], "outputs": [refs]},
-    refs as (layer name, output index). -> (walked [(layer, parts)], widths)"""
+    """spec: {"inputs": [(name, batch_shape)], "layers": [...], "outputs": [refs]}, where a layer is
+    (layer, [refs], [initial refs]) and a further call of a layer already listed (shared weights)
+    is ("call", name, [refs], [initial refs]); refs are (layer name, output index) or (layer name,
+    call number, output index). -> walked [(layer, parts)], one per layer"""
     r = np.random.default_rng(seed)
-    widths = {name: [shape[-1]] for name, shape in spec["inputs"]}
-    walked = []
-    for layer, refs, _ in spec["layers"]:
-        w_in = [widths[n][k] for n, k in refs]
-        parts, _ = layer_weights(layer, w_in[0], r)
-        widths[layer["config"]["name"]] = _out_widths(layer, w_in)
-        walked.append((layer, parts))
+    widths = {(name, 0): [shape[-1]] for name, shape in spec["inputs"]}
+    layers, calls, walked = {}, {}, []
+    for entry in spec["layers"]:
+        if entry[0] == "call":
+            _, name, refs, _ = entry
+            layer = layers[name]
+        else:
+            layer, refs, _ = entry
+            name = layer["config"]["name"]
+            layers[name] = layer
+        w_in = [widths[(n, c)][k] for n, c, k in map(_ref, refs)]
+        node = calls.get(name, 0)
+        calls[name] = node + 1
+        if node == 0:
+            parts, _ = layer_weights(layer, w_in[0], r)
+            walked.append((layer, parts))
+        widths[(name, node)] = _out_widths(layer, w_in)
     return walked
 
 
-def _tensor3(name, k):
-    return {"class_name": "__keras_tensor__", "config": {"shape": None, "dtype": "float32", "keras_history": [name, 0, k]}}
+def _tensor3(name, node, k):
+    return {"class_name": "__keras_tensor__", "config": {"shape": None, "dtype": "float32", "keras_history": [name, node, k]}}
 
 
 def write_functional(path, spec, seed, keras3):
     walked = functional_parts(spec, seed)
-    layers = []
+    layers, entries = [], {}
     for name, shape in spec["inputs"]:
         layers.append({"class_name": "InputLayer", "name": name, "inbound_nodes": [],
                        "config": {"name": name, ("batch_shape" if keras3 else "batch_input_shape"): shape}})
-    for (layer, refs, initial) in spec["layers"]:
-        entry = dict(layer, name=layer["config"]["name"])
-        if keras3:
-            args = [_tensor3(n, k) for n, k in refs]
-            kwargs = {"initial_state": [_tensor3(n, k) for n, k in initial]} if initial else {}
-            entry["inbound_nodes"] = [{"args": [args] if len(args) > 1 else args, "kwargs": kwargs}]
+    for item in spec["layers"]:
+        if item[0] == "call":
+            _, name, refs, initial = item
+            entry = entries[name]
         else:
-            entry["inbound_nodes"] = [[[n, 0, k, {}] for n, k in refs + initial]]
-        layers.append(entry)
+            layer, refs, initial = item
+            entry = entries[layer["config"]["name"]] = dict(layer, name=layer["config"]["name"], inbound_nodes=[])
+            layers.append(entry)
+        refs, initial = [_ref(t) for t in refs], [_ref(t) for t in initial]
+        if keras3:
+            args = [_tensor3(*t) for t in refs]
+            kwargs = {"initial_state": [_tensor3(*t) for t in initial]} if initial else {}
+            entry["inbound_nodes"].append({"args": [args] if len(args) > 1 else args, "kwargs": kwargs})
+        else:
+            entry["inbound_nodes"].append([[n, c, k, {}] for n, c, k in refs + initial])
     config = {"class_name": "Functional", "config": {
         "name": "model", "layers": layers,
         "input_layers": [[n, 0, 0] for n, _ in spec["inputs"]],
-        "output_layers": [[n, 0, k] for n, k in spec["outputs"]]}}
+        "output_layers": [list(_ref(t)) for t in spec["outputs"]]}}
     if keras3:
         buf = io.BytesIO()
         with h5py.File(buf, "w") as h5:

@@ -362,7 +362,20 @@ class KerasFiles(CliTest):
                 (L("RepeatVector", "rep", n=2), [("rnn", 0)], []),
                 (L("Dense", "out", units=2), [("rep", 0)], [])],
             "outputs": [("out", 0)]}
-        for spec_name, spec in {"encoder_decoder": encoder_decoder, "merges": merges}.items():
+        # shared layers (a siamese pair): one GRU and one Dense, each called twice with the same
+        # weights; the GRU's second call reads a layer listed after it in the config
+        shared = {
+            "inputs": [("a", [None, 6, 3]), ("b", [None, 6, 3])],
+            "layers": [
+                (L("GRU", "enc", units=4, reset_after=False), [("a", 0)], []),
+                (L("TimeDistributed", "pre", layer=L("Dense", "dense", units=3, activation="tanh")), [("b", 0)], []),
+                ("call", "enc", [("pre", 0)], []),
+                (L("Dense", "proj", units=3, activation="tanh"), [("enc", 0, 0)], []),
+                ("call", "proj", [("enc", 1, 0)], []),
+                (L("Multiply", "both"), [("proj", 0, 0), ("proj", 1, 0)], []),
+                (L("Dense", "out", units=1), [("both", 0)], [])],
+            "outputs": [("out", 0), ("proj", 1, 0)]}
+        for spec_name, spec in {"encoder_decoder": encoder_decoder, "merges": merges, "shared": shared}.items():
             for keras3 in (True, False):
                 name = spec_name + (".keras" if keras3 else ".h5")
                 with self.subTest(name):
@@ -377,6 +390,8 @@ class KerasFiles(CliTest):
                     self.assertIn("verdict: the same network", out)
                     summary = self.run_lstm("summary", "--model", ours).stdout
                     self.assertIn("Connected to", summary)
+                    if spec is shared:
+                        self.assertIn("2 of them shared", self.run_lstm("convert", keras, ours).stdout)
         # a different file of the same graph fails
         write_functional(self.path("other.keras"), merges, 4, True)
         out = self.run_lstm("verify", "--model", self.path("merges.keras.safetensors"), "--against",
