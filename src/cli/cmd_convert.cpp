@@ -370,17 +370,27 @@ int run_convert(const Args& a) {
   std::printf("read %s: %s%s, %lld parameters\n", in_path.c_str(), format_name(from), any.graph ? " (a graph)" : "",
               static_cast<long long>(any.trainable().count_params()));
   for (const std::string& n : notes) std::printf("  note: %s\n", n.c_str());
-  if (any.graph) {  // a graph: lstm's own format, read back and compared
-    if (to != Format::lstm)
-      throw Error("a graph model (a functional Keras model, lstm::Model) converts to lstm's format (.safetensors) only, "
-                  "so far");
-    const std::string bytes = encode_safetensors(graph_model_to_safetensors(*any.graph));
-    const Model back = graph_model_from_safetensors(parse_safetensors(bytes, out_path), out_path);
-    if (!same_bits(any.graph->get_weights(), back.get_weights()) || back.to_json() != any.graph->to_json())
+  if (any.graph) {  // a graph: lstm's own format or Keras's, read back and compared
+    if (to != Format::lstm && to != Format::keras)
+      throw Error("a graph model (a functional Keras model, lstm::Model) converts to lstm's format (.safetensors) and "
+                  "to Keras (.keras) only, so far");
+    if (to == Format::keras && std::filesystem::path(out_path).extension() != ".keras")
+      throw UsageError("lstm writes Keras 3 .keras files: name the output <name>.keras");
+    std::string bytes;
+    std::unique_ptr<Model> back;
+    if (to == Format::keras) {
+      bytes = encode_keras(*any.graph);
+      back = std::move(decode_keras_model(bytes, out_path).graph);
+      if (!back) throw Error("the written .keras file reads back as a Sequential model; nothing written");
+    } else {
+      bytes = encode_safetensors(graph_model_to_safetensors(*any.graph));
+      back = std::make_unique<Model>(graph_model_from_safetensors(parse_safetensors(bytes, out_path), out_path));
+    }
+    if (!same_bits(any.graph->get_weights(), back->get_weights()) || back->to_json() != any.graph->to_json())
       throw Error("the written model, read back, does not hold the same graph and weights; nothing written");
     write_file_atomic(out_path, bytes, "converted model");
     std::printf("wrote %s: %s, a graph (%zu bytes); read back: the same graph and %lld weights bit for bit\n",
-                out_path.c_str(), format_name(to), bytes.size(), static_cast<long long>(back.count_params()));
+                out_path.c_str(), format_name(to), bytes.size(), static_cast<long long>(back->count_params()));
     return 0;
   }
   Sequential& model = *any.sequential;

@@ -245,7 +245,8 @@ void Hdf5Writer::dataset(const std::string& path, const std::vector<int64_t>& sh
   const size_t slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0) group(path.substr(0, slash));
   std::vector<hsize_t> dims(shape.begin(), shape.end());
-  Handle space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+  Handle space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr),
+               H5Sclose);
   Handle d(H5Dcreate2(id_, path.c_str(), H5T_IEEE_F32LE, space.id, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
   if (!space.ok() || !d.ok() || (!data.empty() && H5Dwrite(d.id, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0))
     throw Error("cannot write the HDF5 dataset " + path);

@@ -752,6 +752,113 @@ void write_recurrent(Hdf5Writer& h5, const std::string& group, const LayerConfig
   }
 }
 
+// A layer's Keras class and config; `lj` is its entry in lstm's config (the type of a layer of
+// another room, its options).
+std::pair<std::string, json> keras_class(const LayerConfig& l, const json& lj, const std::string& where) {
+  if (!l.kind.empty()) {
+    const std::string t = lj.value("type", "");
+    if (t == "concatenate") return {"Concatenate", {{"axis", -1}}};
+    if (t == "add") return {"Add", json::object()};
+    if (t == "multiply") return {"Multiply", json::object()};
+    if (t == "average") return {"Average", json::object()};
+    if (t == "repeat_vector") return {"RepeatVector", {{"n", lj.at("n")}}};
+    if (t == "layer_normalization")
+      return {"LayerNormalization", {{"axis", -1}, {"epsilon", lj.value("epsilon", 1e-3)}, {"center", true},
+                                     {"scale", true}, {"rms_scaling", false}}};
+    if (t == "attention")
+      return {"Attention", {{"use_scale", lj.value("use_scale", false)}, {"score_mode", "dot"}, {"dropout", 0.0}}};
+    if (t == "additive_attention")
+      return {"AdditiveAttention", {{"use_scale", lj.value("use_scale", true)}, {"dropout", 0.0}}};
+    throw Error(where + ": the layer type '" + t + "' has no Keras counterpart in the writer");
+  }
+  switch (l.type) {
+    case LayerType::lstm:
+    case LayerType::gru:
+    case LayerType::simple_rnn: {
+      json config = recurrent_config(l, where);
+      config["return_state"] = l.return_state;
+      return {recurrent_class(l.type), config};
+    }
+    case LayerType::bidirectional: {
+      const LayerConfig& c = l.wrapped.at(0);
+      json inner = recurrent_config(c, where);
+      inner["return_state"] = l.return_state;
+      return {"Bidirectional",
+              {{"merge_mode", l.merge_mode == MergeMode::none ? json(nullptr) : json(merge_mode_name(l.merge_mode))},
+               {"layer", keras_layer(recurrent_class(c.type), snake_case(recurrent_class(c.type)), inner)}}};
+    }
+    case LayerType::dense: {
+      json dense = {{"units", l.units}, {"activation", activation_name(l.activation)}, {"use_bias", l.use_bias}};
+      if (l.time_distributed) return {"TimeDistributed", {{"layer", keras_layer("Dense", "dense", dense)}}};
+      return {"Dense", dense};
+    }
+    case LayerType::embedding:
+      return {"Embedding", {{"input_dim", l.input_dim}, {"output_dim", l.units}, {"mask_zero", l.mask_zero}}};
+    case LayerType::masking: return {"Masking", {{"mask_value", l.mask_value}}};
+    case LayerType::dropout: return {"Dropout", {{"rate", l.rate}}};
+  }
+  throw Error(where + ": a layer type the Keras writer does not know");
+}
+
+// A layer's variables where Keras 3's saving_lib puts them, under group g; its tensors in `w`
+// are "<prefix><tensor>".
+void write_layer_vars(Hdf5Writer& h5, const std::string& g, const LayerConfig& l, const std::string& cls,
+                      const std::map<std::string, const NamedTensor*>& w, const std::string& p, const std::string& where) {
+  const auto at = [&](const std::string& n) -> const NamedTensor& {
+    auto it = w.find(p + n);
+    if (it == w.end()) throw Error(where + ": the model has no tensor '" + p + n + "'");
+    return *it->second;
+  };
+  h5.group(g + "/vars");
+  if (l.kind.empty() && is_recurrent(l.type)) {
+    h5.group(g + "/cell/vars");
+    write_recurrent(h5, g + "/cell/vars", l, w, p);
+  } else if (l.kind.empty() && l.type == LayerType::bidirectional) {
+    const LayerConfig& c = l.wrapped.at(0);
+    for (const char* d : {"forward", "backward"}) {
+      h5.group(g + "/" + d + "_layer/vars");
+      h5.group(g + "/" + d + "_layer/cell/vars");
+      write_recurrent(h5, g + "/" + d + "_layer/cell/vars", c, w, p + d + ".");
+    }
+  } else if (l.kind.empty() && l.type == LayerType::dense) {
+    const std::string vars = l.time_distributed ? g + "/layer/vars" : g + "/vars";
+    h5.group(vars);
+    const NamedTensor kernel = transposed(at("weight"), where);
+    h5.dataset(vars + "/0", kernel.shape, kernel.data);
+    if (l.use_bias) h5.dataset(vars + "/1", at("bias").shape, at("bias").data);
+  } else if (l.kind.empty() && l.type == LayerType::embedding) {
+    h5.dataset(g + "/vars/0", at("weight").shape, at("weight").data);
+  } else if (cls == "LayerNormalization") {
+    h5.dataset(g + "/vars/0", at("gamma").shape, at("gamma").data);
+    h5.dataset(g + "/vars/1", at("beta").shape, at("beta").data);
+  } else if ((cls == "Attention" || cls == "AdditiveAttention") && w.count(p + "scale")) {
+    const NamedTensor& scale = at("scale");  // Attention's is a scalar in Keras
+    h5.dataset(g + "/vars/0", cls == "Attention" ? std::vector<int64_t>{} : scale.shape, scale.data);
+  }
+}
+
+// Keras 3's weight path of a layer of class cls: its snake_case name with a per-class counter.
+std::string keras_path(const std::string& cls, std::map<std::string, int>& seen) {
+  const int k = seen[cls]++;
+  return "/layers/" + snake_case(cls) + (k ? "_" + std::to_string(k) : "");
+}
+
+std::string keras_archive(const json& config, Hdf5Writer& h5) {
+  char saved[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(saved, sizeof saved, "%Y-%m-%d@%H:%M:%S", &utc);
+  const json metadata = {{"keras_version", "3.0.0"}, {"date_saved", saved},
+                         {"written_by", std::string("lstm ") + version()}};
+  return zip_stored({{"metadata.json", metadata.dump()}, {"config.json", config.dump()}, {"model.weights.h5", h5.bytes()}});
+}
+
+json keras_tensor_ref(const std::string& layer, int64_t node, int64_t k) {
+  return {{"class_name", "__keras_tensor__"},
+          {"config", {{"shape", nullptr}, {"dtype", "float32"}, {"keras_history", {layer, node, k}}}}};
+}
+
 }  // namespace
 
 std::string encode_keras(const Sequential& model) {
@@ -760,6 +867,7 @@ std::string encode_keras(const Sequential& model) {
   std::map<std::string, const NamedTensor*> w;
   for (const NamedTensor& t : file.tensors) w[t.name] = &t;
   const std::vector<LayerConfig>& layers = model.layers();
+  const json ours = json::parse(model.to_json());
   json batch_shape = json::array({nullptr});
   for (int64_t d : model.input_shape()) batch_shape.push_back(d > 0 ? json(d) : json(nullptr));
 
@@ -770,58 +878,10 @@ std::string encode_keras(const Sequential& model) {
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerConfig& l = layers[i];
     const std::string where = "layer " + std::to_string(i) + " (" + (l.kind.empty() ? layer_type_name(l.type) : l.kind) + ")";
-    if (!l.kind.empty()) throw Error(where + ": this layer type has no Keras form in the writer");
-    const std::string p = "layers." + std::to_string(i) + ".";
-    const char* cls = nullptr;
-    json config;
-    switch (l.type) {
-      case LayerType::lstm:
-      case LayerType::gru:
-      case LayerType::simple_rnn: cls = recurrent_class(l.type), config = recurrent_config(l, where); break;
-      case LayerType::bidirectional: {
-        const LayerConfig& c = l.wrapped.at(0);
-        cls = "Bidirectional";
-        config = {{"merge_mode", l.merge_mode == MergeMode::none ? json(nullptr) : json(merge_mode_name(l.merge_mode))},
-                  {"layer", keras_layer(recurrent_class(c.type), snake_case(recurrent_class(c.type)), recurrent_config(c, where))}};
-        break;
-      }
-      case LayerType::dense: {
-        json dense = {{"units", l.units}, {"activation", activation_name(l.activation)}, {"use_bias", l.use_bias}};
-        if (l.time_distributed) cls = "TimeDistributed", config = {{"layer", keras_layer("Dense", "dense", dense)}};
-        else cls = "Dense", config = dense;
-        break;
-      }
-      case LayerType::embedding:
-        cls = "Embedding", config = {{"input_dim", l.input_dim}, {"output_dim", l.units}, {"mask_zero", l.mask_zero}};
-        break;
-      case LayerType::masking: cls = "Masking", config = {{"mask_value", l.mask_value}}; break;
-      case LayerType::dropout: cls = "Dropout", config = {{"rate", l.rate}}; break;
-    }
-    const int k = seen[cls]++;
-    const std::string name = snake_case(cls) + (k ? "_" + std::to_string(k) : "");
-    list.push_back(keras_layer(cls, name, config));
-    // the variables where Keras 3's saving_lib puts them
-    const std::string g = "/layers/" + name;
-    h5.group(g + "/vars");
-    if (is_recurrent(l.type)) {
-      h5.group(g + "/cell/vars");
-      write_recurrent(h5, g + "/cell/vars", l, w, p);
-    } else if (l.type == LayerType::bidirectional) {
-      const LayerConfig& c = l.wrapped.at(0);
-      for (const char* d : {"forward", "backward"}) {
-        h5.group(g + "/" + d + "_layer/vars");
-        h5.group(g + "/" + d + "_layer/cell/vars");
-        write_recurrent(h5, g + "/" + d + "_layer/cell/vars", c, w, p + d + ".");
-      }
-    } else if (l.type == LayerType::dense) {
-      const std::string vars = l.time_distributed ? g + "/layer/vars" : g + "/vars";
-      h5.group(vars);
-      const NamedTensor kernel = transposed(*w.at(p + "weight"), where);
-      h5.dataset(vars + "/0", kernel.shape, kernel.data);
-      if (l.use_bias) h5.dataset(vars + "/1", w.at(p + "bias")->shape, w.at(p + "bias")->data);
-    } else if (l.type == LayerType::embedding) {
-      h5.dataset(g + "/vars/0", w.at(p + "weight")->shape, w.at(p + "weight")->data);
-    }
+    const auto [cls, config] = keras_class(l, ours.at("layers").at(i), where);
+    const std::string g = keras_path(cls, seen);
+    list.push_back(keras_layer(cls.c_str(), g.substr(8), config));  // named as Keras names them
+    write_layer_vars(h5, g, l, cls, w, "layers." + std::to_string(i) + ".", where);
   }
   const json config = {{"module", "keras"},
                        {"class_name", "Sequential"},
@@ -829,14 +889,84 @@ std::string encode_keras(const Sequential& model) {
                        {"registered_name", nullptr},
                        {"build_config", {{"input_shape", batch_shape}}},
                        {"compile_config", nullptr}};
-  char saved[32];
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  std::strftime(saved, sizeof saved, "%Y-%m-%d@%H:%M:%S", &utc);
-  const json metadata = {{"keras_version", "3.0.0"}, {"date_saved", saved},
-                         {"written_by", std::string("lstm ") + version()}};
-  return zip_stored({{"metadata.json", metadata.dump()}, {"config.json", config.dump()}, {"model.weights.h5", h5.bytes()}});
+  return keras_archive(config, h5);
+}
+
+std::string encode_keras(const Model& model) {
+  const SafetensorsFile file = graph_model_to_safetensors(model);
+  std::map<std::string, const NamedTensor*> w;
+  for (const NamedTensor& t : file.tensors) w[t.name] = &t;
+  const json g = graph_to_json(model);
+  const std::vector<LayerConfig> layers = model.layers();
+  const json& glayers = g.at("layers");
+  if (glayers.size() != layers.size()) throw Error("the graph's layers and its config disagree");
+
+  Hdf5Writer h5;
+  h5.group("/vars");
+  json list = json::array();
+  std::vector<std::string> input_names;
+  for (const json& in : g.at("inputs")) {
+    if (in.value("lengths", false))
+      throw Error("the input '" + in.at("name").get<std::string>() + "' takes lengths (PyTorch's packed sequences), "
+                  "which a Keras input does not: mask the padding with Masking or Embedding(mask_zero) instead");
+    json batch_shape = json::array({in.value("batch_size", int64_t(0)) > 0 ? json(in["batch_size"]) : json(nullptr)});
+    for (const json& d : in.at("shape")) batch_shape.push_back(d.get<int64_t>() > 0 ? d : json(nullptr));
+    const std::string name = in.at("name").get<std::string>();
+    json entry = keras_layer("InputLayer", name, {{"batch_shape", batch_shape}, {"sparse", false}});
+    entry["name"] = name;
+    entry["inbound_nodes"] = json::array();
+    list.push_back(entry);
+    input_names.push_back(name);
+  }
+  // every call of a layer is one of its inbound nodes; a tensor is [layer, node, output]
+  std::vector<std::pair<std::string, int64_t>> call_at;  // call i -> (layer name, node)
+  std::vector<int64_t> nodes(layers.size(), 0);
+  std::vector<json> inbound(layers.size(), json::array());
+  const auto ref = [&](const json& t) {
+    if (t.contains("input")) return keras_tensor_ref(input_names.at(t["input"].get<size_t>()), 0, 0);
+    const auto& [layer, node] = call_at.at(t.at("call").get<size_t>());
+    return keras_tensor_ref(layer, node, t.value("output", int64_t(0)));
+  };
+  for (const json& call : g.at("calls")) {
+    const size_t li = call.at("layer").get<size_t>();
+    const std::string name = glayers.at(li).at("name").get<std::string>();
+    json args = json::array();
+    for (const json& t : call.at("inputs")) args.push_back(ref(t));
+    json kwargs = json::object();
+    if (call.contains("initial_state")) {
+      kwargs["initial_state"] = json::array();
+      for (const json& t : call["initial_state"]) kwargs["initial_state"].push_back(ref(t));
+    }
+    // Keras 3 passes one tensor as the argument, several (merges, attention) as one list
+    inbound[li].push_back({{"args", args.size() == 1 ? args : json::array({args})}, {"kwargs", kwargs}});
+    call_at.emplace_back(name, nodes[li]++);
+  }
+  std::map<std::string, int> seen;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerConfig& l = layers[i];
+    const std::string name = glayers[i].at("name").get<std::string>();
+    const std::string where = "layer '" + name + "'";
+    if (l.stateful || (l.type == LayerType::bidirectional && l.wrapped.at(0).stateful))
+      throw Error(where + ": a stateful layer, which the .keras writer does not write");
+    const auto [cls, config] = keras_class(l, glayers[i].at("config"), where);
+    json entry = keras_layer(cls.c_str(), name, config);
+    entry["name"] = name;
+    entry["inbound_nodes"] = inbound[i];
+    list.push_back(entry);
+    write_layer_vars(h5, keras_path(cls, seen), l, cls, w, name + ".", where);
+  }
+  json outputs = json::array();
+  for (const json& t : g.at("outputs")) outputs.push_back(ref(t).at("config").at("keras_history"));
+  json inputs = json::array();
+  for (const std::string& n : input_names) inputs.push_back({n, 0, 0});
+  const json config = {{"module", "keras.src.models.functional"},
+                       {"class_name", "Functional"},
+                       {"config", {{"name", g.value("name", "model")}, {"trainable", true}, {"layers", list},
+                                   {"input_layers", inputs}, {"output_layers", outputs}}},
+                       {"registered_name", "Functional"},
+                       {"build_config", {{"input_shape", nullptr}}},
+                       {"compile_config", nullptr}};
+  return keras_archive(config, h5);
 }
 
 }  // namespace lstm

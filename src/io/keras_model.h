@@ -42,5 +42,10 @@ Sequential decode_keras(const std::string& bytes, const std::string& name, std::
 // layers above only; an LSTM with proj_size or peepholes, a GRU's or SimpleRNN's options Keras
 // lacks, and layers of other rooms are lstm::Error.
 std::string encode_keras(const Sequential& model);
+// A graph model as a Keras 3 functional model: its inputs as InputLayers, each layer under its
+// lstm name with one inbound node per call (a shared layer: several), the merge, attention,
+// RepeatVector and LayerNormalization layers too. Inputs that take lengths and stateful layers
+// are lstm::Error.
+std::string encode_keras(const Model& model);
 
 }  // namespace lstm
