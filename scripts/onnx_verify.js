@@ -46,7 +46,9 @@ function writeNpy(file, shape, data) {
   const session = await ort.InferenceSession.create(args.model);
   const x = readNpy(args.x);
   const feeds = {};
-  feeds.x = args.tokens === '1'
+  // the data input: lstm's files call it x; other exporters' files name it as their users did
+  const data = session.inputNames.find((n) => n !== 'lengths');
+  feeds[data] = args.tokens === '1'
     ? new ort.Tensor('int64', BigInt64Array.from(x.data, (v) => BigInt(Math.round(v))), x.shape)
     : new ort.Tensor('float32', x.data, x.shape);
   if (session.inputNames.includes('lengths')) {

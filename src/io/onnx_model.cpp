@@ -431,6 +431,8 @@ class Reader {
     for (const onnx::NodeProto& n : g.node()) {
       for (const std::string& i : n.input())
         if (!i.empty()) consumers_[i].push_back(&n);  // "": an optional input left out
+      for (const std::string& o : n.output())
+        if (!o.empty()) producer_[o] = &n;
       if (n.op_type() == "Constant")
         for (const onnx::AttributeProto& a : n.attribute())
           if (a.name() == "value" && a.has_t() && n.output_size() == 1) init_[n.output(0)] = &a.t();
@@ -518,11 +520,47 @@ class Reader {
     return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : std::vector<int64_t>{};
   }
 
+  // Whether `tensor` is all zeros whatever the input: a ConstantOfShape of 0 (PyTorch's export of
+  // zero initial states), or a slice or reshape of one.
+  bool zeros(const std::string& tensor, int depth = 0) const {
+    auto it = producer_.find(tensor);
+    if (it == producer_.end() || depth > 16) return false;
+    const onnx::NodeProto* p = it->second;
+    const std::string& op = p->op_type();
+    if (op == "ConstantOfShape") {
+      const onnx::AttributeProto* v = attribute(p, "value");
+      if (!v) return true;  // ONNX's default: float 0
+      if (!v->has_t() || v->t().data_type() != onnx::TensorProto::FLOAT) return false;
+      const onnx::TensorProto& t = v->t();
+      if (t.has_raw_data()) return t.raw_data().size() == 4 && t.raw_data() == std::string(4, '\0');
+      return t.float_data_size() == 1 && t.float_data(0) == 0.0f;
+    }
+    if (op == "Slice" || op == "Gather" || op == "Squeeze" || op == "Unsqueeze" || op == "Reshape" || op == "Identity")
+      return zeros(input_of(p, 0), depth + 1);
+    return false;
+  }
+  // The one int64 a constant holds (a scalar or [1]), or `otherwise`.
+  int64_t one_int(const std::string& tensor, const onnx::NodeProto* n, int64_t otherwise) const {
+    if (!init_.count(tensor)) return otherwise;
+    const std::vector<int64_t> v = ints(tensor, n);
+    return v.size() == 1 ? v[0] : otherwise;
+  }
+  bool is_output(const std::string& tensor) const {
+    for (const onnx::ValueInfoProto& o : g_.output())
+      if (o.name() == tensor) return true;
+    return false;
+  }
+
   const onnx::GraphProto& g_;
   std::string name_;
   std::map<std::string, const onnx::TensorProto*> init_;
   std::map<std::string, std::vector<const onnx::NodeProto*>> consumers_;
+  std::map<std::string, const onnx::NodeProto*> producer_;
 };
+
+bool is_rnn_op(const onnx::NodeProto* n) {
+  return n->op_type() == "LSTM" || n->op_type() == "GRU" || n->op_type() == "RNN";
+}
 
 std::string activation_from_onnx(const Reader& r, const onnx::NodeProto* n, const std::string& op, float alpha, float beta) {
   if (op == "Sigmoid") return "sigmoid";
@@ -535,7 +573,8 @@ std::string activation_from_onnx(const Reader& r, const onnx::NodeProto* n, cons
 
 // A recurrent node and the nodes after it, as lstm's layer; appends its tensors.
 json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::vector<NamedTensor>& tensors,
-                    std::string* out) {
+                    std::string* out, bool* time_major) {
+  *time_major = false;
   const std::string& op = n->op_type();
   const std::string type = op == "LSTM" ? "lstm" : op == "GRU" ? "gru" : "simple_rnn";
   for (const char* unsupported : {"clip", "input_forget", "layout"})
@@ -547,8 +586,11 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
     if (lbr && lbr->i() != 0 && lbr->i() != 1) r.fail(n, "linear_before_reset must be 0 or 1");
     reset_after = lbr && lbr->i() == 1;
   }
-  if (n->input_size() > 5 && !input_of(n, 5).empty()) r.fail(n, "an initial_h input; lstm's layers start from zeros");
-  if (n->input_size() > 6 && !input_of(n, 6).empty()) r.fail(n, "an initial_c input; lstm's layers start from zeros");
+  // initial states: none, or zeros however computed (PyTorch's exporter builds them from the input's shape)
+  for (int k : {5, 6})
+    if (n->input_size() > k && !input_of(n, k).empty() && !r.zeros(input_of(n, k)))
+      r.fail(n, std::string(k == 5 ? "an initial_h" : "an initial_c") + " input that is not zeros; lstm's layers "
+                "start from zeros here");
   const onnx::AttributeProto* hs = r.attribute(n, "hidden_size");
   if (!hs || hs->i() < 1 || hs->i() > limits::kWidth) r.fail(n, "no hidden_size in 1..2^24");
   const int64_t H = hs->i();
@@ -637,8 +679,72 @@ json read_recurrent(const Reader& r, const onnx::NodeProto* n, size_t i, std::ve
   const std::string Y = n->output_size() > 0 ? output_of(n, 0) : "";
   const std::string Yh = n->output_size() > 1 ? output_of(n, 1) : "";
   const bool seq = !Y.empty() && r.consumers_.count(Y);
-  std::string mode = "concat";
   const onnx::NodeProto* m = r.next(seq ? Y : Yh, n);
+  const auto wrap = [&](json l, const std::string& merge) {
+    return dirs == 1 ? l : json{{"type", "bidirectional"}, {"merge_mode", merge}, {"layer", l}};
+  };
+  // PyTorch's exporter: Y [T, dirs, N, H] -> [T, N, dirs H] by Squeeze (one direction) or by
+  // Transpose and Reshape (both, concatenated); then the next layer's node (num_layers), or
+  // Transpose to [N, T, F] (batch_first), and maybe out[:, -1] (Gather). h_n[-1] is Y_h
+  // through Gather (with the layers below Concat'ed first).
+  const auto constant_axes = [&](const onnx::NodeProto* q) {
+    std::vector<int64_t> axes = r.ints_attribute(q, "axes");
+    if (axes.empty() && q->input_size() > 1 && !input_of(q, 1).empty()) axes = r.ints(input_of(q, 1), q);
+    return axes;
+  };
+  const auto last_of = [&](const onnx::NodeProto* q, int64_t axis) {  // Gather(axis, index -1)
+    const onnx::AttributeProto* a = r.attribute(q, "axis");
+    return q->op_type() == "Gather" && input_of(q, 0) != "" && (a ? a->i() : 0) == axis &&
+           r.one_int(input_of(q, 1), q, 0) == -1;
+  };
+  if (seq && ((dirs == 1 && m->op_type() == "Squeeze" && constant_axes(m) == std::vector<int64_t>{1}) ||
+              (dirs == 2 && m->op_type() == "Transpose" &&
+               r.ints_attribute(m, "perm") == std::vector<int64_t>{0, 2, 1, 3}))) {
+    std::string cur = output_of(m, 0);
+    if (dirs == 2) {
+      const onnx::NodeProto* reshape = r.next(cur, m);
+      if (reshape->op_type() != "Reshape" || r.ints(input_of(reshape, 1), reshape) != std::vector<int64_t>{0, 0, -1})
+        r.fail(reshape, "not the Reshape to [T, N, 2 hidden] that joins two directions");
+      cur = output_of(reshape, 0), m = reshape;
+    }
+    layer["return_sequences"] = true;
+    const onnx::NodeProto* after = r.is_output(cur) ? nullptr : r.next(cur, m);
+    if (after && is_rnn_op(after)) {  // the next layer reads the sequence time-major
+      *time_major = true, *out = cur;
+      return wrap(layer, "concat");
+    }
+    if (!after || after->op_type() != "Transpose" || r.ints_attribute(after, "perm") != std::vector<int64_t>{1, 0, 2})
+      r.fail(after ? after : m, "a recurrent layer's time-major sequence not turned back to [N, T, F] by a Transpose");
+    cur = output_of(after, 0);
+    if (!r.is_output(cur)) {
+      const onnx::NodeProto* pick = r.next(cur, after);
+      if (last_of(pick, 1)) {  // out[:, -1]: the last step, for one direction the final state
+        if (dirs == 2)
+          r.fail(pick, "out[:, -1] of a bidirectional layer (the backward direction at its first step); lstm's "
+                       "Bidirectional returns each direction's final state: use torch.cat([h_n[-2], h_n[-1]], -1)");
+        layer["return_sequences"] = false;
+        cur = output_of(pick, 0);
+      }
+    }
+    *out = cur;
+    return wrap(layer, "concat");
+  }
+  if (!seq && (m->op_type() == "Gather" || m->op_type() == "Concat")) {  // h_n[-1]
+    const onnx::NodeProto* pick = m;
+    if (m->op_type() == "Concat") {  // num_layers: every layer's h_n, this one's last
+      const onnx::AttributeProto* a = r.attribute(m, "axis");
+      if (!a || a->i() != 0 || input_of(m, m->input_size() - 1) != Yh) r.fail(m, "not the stacked layers' h_n");
+      pick = r.next(output_of(m, 0), m);
+    }
+    if (!last_of(pick, 0)) r.fail(pick, "a selection from h_n other than h_n[-1]");
+    if (dirs == 2)
+      r.fail(pick, "h_n[-1] of a bidirectional layer is its backward direction alone; lstm's Bidirectional joins "
+                   "both: use torch.cat([h_n[-2], h_n[-1]], -1)");
+    layer["return_sequences"] = false;
+    *out = output_of(pick, 0);
+    return layer;
+  }
+  std::string mode = "concat";
   std::string cur;
   if (m->op_type() == "Transpose") {
     const std::vector<int64_t> perm = r.ints_attribute(m, "perm");
@@ -707,11 +813,41 @@ Sequential decode_onnx(const std::string& bytes, const std::string& name, std::v
   std::string cur = x;
   const onnx::NodeProto* prev = nullptr;
   int rank = tokens ? 2 : 3;
+  bool time_major = false;  // the sequence is [T, N, F] between two of PyTorch's recurrent nodes
+  // A Dense layer's activation after `n` (none: n's output goes on as it is).
+  const auto dense_activation = [&](json& dense, const onnx::NodeProto* n, std::string& cur) {
+    if (r.is_output(cur)) return;
+    const onnx::NodeProto* a = r.next(cur, n);
+    const std::string& aop = a->op_type();
+    std::string act = aop == "Relu" ? "relu" : aop == "Sigmoid" ? "sigmoid" : aop == "Tanh" ? "tanh" : aop == "Softmax" ? "softmax" : "";
+    if (aop == "HardSigmoid") {
+      const onnx::AttributeProto* al = r.attribute(a, "alpha");
+      const onnx::AttributeProto* be = r.attribute(a, "beta");
+      if (!al || !be || std::fabs(al->f() - 1.0f / 6.0f) > 1e-7f || be->f() != 0.5f)
+        r.fail(a, "a HardSigmoid other than lstm's (alpha 1/6, beta 0.5)");
+      act = "hard_sigmoid";
+    }
+    if (aop == "Softmax")
+      if (const onnx::AttributeProto* ax = r.attribute(a, "axis"); ax && ax->i() != -1 && ax->i() != rank - 1)
+        r.fail(a, "a softmax over another axis than the last");
+    if (!act.empty()) dense["activation"] = act, cur = output_of(a, 0);
+  };
   for (size_t steps = 0;; ++steps) {
     if (steps > size_t(g.node_size())) throw Error(name + ": the graph loops");
+    // PyTorch's exporter ends on the last layer's node; lstm's graphs end on an Identity
+    if (!layers.empty() && !time_major && g.output_size() == 1 && cur == g.output(0).name()) break;
     const onnx::NodeProto* n = r.next(cur, prev);
     const std::string& op = n->op_type();
     const std::string i = std::to_string(layers.size());
+    if (time_major) {
+      if (!is_rnn_op(n)) r.fail(n, "not a recurrent node reading the time-major sequence");
+      json layer = read_recurrent(r, n, layers.size(), tensors, &cur, &time_major);
+      const json& inner = layer["type"] == "bidirectional" ? layer["layer"] : layer;
+      if (!inner["return_sequences"].get<bool>()) rank = 2;
+      layers.push_back(layer);
+      prev = n;
+      continue;
+    }
     if (op == "Identity") {
       if (g.output_size() != 1 || output_of(n, 0) != g.output(0).name()) r.fail(n, "not the graph's one output");
       break;
@@ -742,7 +878,7 @@ Sequential decode_onnx(const std::string& bytes, const std::string& name, std::v
       if (cell->op_type() != "LSTM" && cell->op_type() != "GRU" && cell->op_type() != "RNN")
         r.fail(cell, "not a recurrent node after the time-major Transpose");
       if (rank != 3) r.fail(cell, "a recurrent node after a layer that returned no sequence");
-      json layer = read_recurrent(r, cell, layers.size(), tensors, &cur);
+      json layer = read_recurrent(r, cell, layers.size(), tensors, &cur, &time_major);
       const json& inner = layer["type"] == "bidirectional" ? layer["layer"] : layer;
       if (!inner["return_sequences"].get<bool>()) rank = 2;
       layers.push_back(layer);
@@ -756,30 +892,43 @@ Sequential decode_onnx(const std::string& bytes, const std::string& name, std::v
       tensors.push_back({"layers." + i + ".weight", {out, in}, wt});
       json dense = {{"type", "dense"}, {"units", out}, {"activation", "linear"}};
       cur = output_of(n, 0);
-      const onnx::NodeProto* a = r.next(cur, n);
-      if (a->op_type() == "Add") {
+      const onnx::NodeProto* a = r.is_output(cur) ? nullptr : r.next(cur, n);
+      const onnx::NodeProto* last = n;
+      if (a && a->op_type() == "Add") {
         const NamedTensor bias = r.floats(input_of(a, 0) == cur ? input_of(a, 1) : input_of(a, 0), a);
         if (bias.shape != std::vector<int64_t>{out}) r.fail(a, "a bias that is not [out]");
         tensors.push_back({"layers." + i + ".bias", {out}, bias.data});
-        cur = output_of(a, 0);
-        a = r.next(cur, a);
+        cur = output_of(a, 0), last = a;
       } else {
         dense["use_bias"] = false;
       }
-      const std::string& aop = a->op_type();
-      std::string act = aop == "Relu" ? "relu" : aop == "Sigmoid" ? "sigmoid" : aop == "Tanh" ? "tanh" : aop == "Softmax" ? "softmax" : "";
-      if (aop == "HardSigmoid") {
-        const onnx::AttributeProto* al = r.attribute(a, "alpha");
-        const onnx::AttributeProto* be = r.attribute(a, "beta");
-        if (!al || !be || std::fabs(al->f() - 1.0f / 6.0f) > 1e-7f || be->f() != 0.5f)
-          r.fail(a, "a HardSigmoid other than lstm's (alpha 1/6, beta 0.5)");
-        act = "hard_sigmoid";
-      }
-      if (aop == "Softmax")
-        if (const onnx::AttributeProto* ax = r.attribute(a, "axis"); ax && ax->i() != -1 && ax->i() != rank - 1)
-          r.fail(a, "a softmax over another axis than the last");
-      if (!act.empty()) dense["activation"] = act, cur = output_of(a, 0);
+      dense_activation(dense, last, cur);
       layers.push_back(rank == 3 ? json{{"type", "time_distributed"}, {"layer", dense}} : dense);
+    } else if (op == "Gemm" && input_of(n, 0) == cur && rank == 2) {  // PyTorch's nn.Linear on [N, F]
+      for (const char* k : {"alpha", "beta"})
+        if (const onnx::AttributeProto* a = r.attribute(n, k); a && a->f() != 1.0f) r.fail(n, std::string(k) + " other than 1");
+      if (const onnx::AttributeProto* a = r.attribute(n, "transA"); a && a->i() != 0) r.fail(n, "transA");
+      const onnx::AttributeProto* tb = r.attribute(n, "transB");
+      const NamedTensor k = r.floats(input_of(n, 1), n);
+      if (k.shape.size() != 2) r.fail(n, "a weight that is not 2-D");
+      const bool trans = tb && tb->i() != 0;  // [out, in] as lstm keeps it, or [in, out]
+      const int64_t in = trans ? k.shape[1] : k.shape[0], out = trans ? k.shape[0] : k.shape[1];
+      std::vector<float> wt = k.data;
+      if (!trans)
+        for (int64_t a = 0; a < in; ++a)
+          for (int64_t b = 0; b < out; ++b) wt[size_t(b * in + a)] = k.data[size_t(a * out + b)];
+      tensors.push_back({"layers." + i + ".weight", {out, in}, wt});
+      json dense = {{"type", "dense"}, {"units", out}, {"activation", "linear"}};
+      if (n->input_size() > 2 && !input_of(n, 2).empty()) {
+        const NamedTensor bias = r.floats(input_of(n, 2), n);
+        if (bias.shape != std::vector<int64_t>{out}) r.fail(n, "a bias C that is not [out]");
+        tensors.push_back({"layers." + i + ".bias", {out}, bias.data});
+      } else {
+        dense["use_bias"] = false;
+      }
+      cur = output_of(n, 0);
+      dense_activation(dense, n, cur);
+      layers.push_back(dense);
     } else {
       r.fail(n, "an operator lstm does not read here (it reads the graphs it writes: docs/interop.md)");
     }
