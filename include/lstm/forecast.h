@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,10 @@ void check_forecast_setup(const Sequential& model, const ForecastSetup& setup);
 struct Metrics {
   double rmse = 0, mae = 0, smape = 0;  // sMAPE in percent: mean of 200 |F - A| / (|A| + |F|)
   int64_t count = 0;
+  // MASE (Hyndman & Koehler 2006): MAE over the in-sample MAE of the one-step seasonal-naive
+  // forecast on the training part (ForecastEvaluation::mase_scale); below 1 beats that
+  // baseline's error on the data it saw. NaN when the scale is zero or undefined.
+  double mase = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct PredictionRow {
@@ -108,6 +113,15 @@ struct ForecastEvaluation {
   std::vector<PredictionRow> predictions;  // original units, ordered by window then step
   std::string target;
   int season = 0;
+  // drift: the line through the first and the last observed value, continued; mean: the mean
+  // of every value observed up to the window's end (Hyndman & Athanasopoulos, FPP 5.2)
+  Metrics drift, mean;
+  // MASE's scale: the training part's mean |y_t - y_{t-m}|, m = mase_period (the season when
+  // the training part is longer than one, else 1)
+  double mase_scale = std::numeric_limits<double>::quiet_NaN();
+  int mase_period = 1;
+  // The baselines by test RMSE, best first, as {name, metrics} (metrics_table's names).
+  std::vector<std::pair<std::string, Metrics>> baselines() const;
 };
 
 // Metrics on the test windows, for the model and the baselines. Throws if there are none.

@@ -1,5 +1,6 @@
 // Forecast metrics against naive baselines, and forecasting past the data (forecast.h).
 // L = lookback, K = horizon, S = season; t = the last input row of a window.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -20,12 +21,26 @@ struct Accumulator {
     se += e * e, ae += std::fabs(e), sape += denom > 0 ? 200.0 * std::fabs(e) / denom : 0.0;
     ++n;
   }
-  Metrics metrics() const {
-    return n ? Metrics{std::sqrt(se / double(n)), ae / double(n), sape / double(n), n} : Metrics{};
+  Metrics metrics(double mase_scale) const {
+    if (!n) return Metrics{};
+    const double mae = ae / double(n);
+    return {std::sqrt(se / double(n)), mae, sape / double(n), n,
+            mase_scale > 0 ? mae / mase_scale : std::numeric_limits<double>::quiet_NaN()};
   }
 };
 
+std::string seasonal_name(int season) { return "seasonal naive (S=" + std::to_string(season) + ")"; }
+
 }  // namespace
+
+std::vector<std::pair<std::string, Metrics>> ForecastEvaluation::baselines() const {
+  std::vector<std::pair<std::string, Metrics>> b = {{"naive (last value)", naive}};
+  if (has_seasonal) b.push_back({seasonal_name(season), seasonal});
+  b.push_back({"drift", drift});
+  b.push_back({"mean", mean});
+  std::stable_sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.second.rmse < y.second.rmse; });
+  return b;
+}
 
 ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
   const ForecastOptions& o = d.setup.options;
@@ -42,14 +57,28 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
   ev.target = o.target;
   ev.season = o.season;
   ev.has_seasonal = S > 0 && d.test_rows.front() >= S;  // every test target has a row S back
-  Accumulator model_acc, naive_acc, seasonal_acc;
+  // MASE's scale on the training rows (before the split)
+  const std::vector<float>& y = d.target;
+  ev.mase_period = S > 0 && d.split_row > S ? int(S) : 1;
+  if (d.split_row > ev.mase_period) {
+    double sum = 0;
+    for (int64_t r = ev.mase_period; r < d.split_row; ++r) sum += std::fabs(double(y[size_t(r)]) - y[size_t(r - ev.mase_period)]);
+    ev.mase_scale = sum / double(d.split_row - ev.mase_period);
+  }
+  std::vector<double> prefix(y.size() + 1, 0.0);  // prefix[r] = y_0 + ... + y_{r-1}
+  for (size_t r = 0; r < y.size(); ++r) prefix[r + 1] = prefix[r] + y[r];
+  Accumulator model_acc, naive_acc, seasonal_acc, drift_acc, mean_acc;
   for (size_t n = 0; n < d.test_rows.size(); ++n) {
     const int64_t t = d.test_rows[n] - 1;  // last observed row
+    const double slope = t > 0 ? (double(y[size_t(t)]) - y[0]) / double(t) : 0.0;
+    const double mean = prefix[size_t(t + 1)] / double(t + 1);
     for (int64_t k = 1; k <= K; ++k) {
       const float actual = d.target[size_t(t + k)];
       const float predicted = d.setup.unscale_target(pred[int64_t(n) * K + k - 1], d.target[size_t(t)]);
       model_acc.add(actual, predicted);
       naive_acc.add(actual, d.target[size_t(t)]);
+      drift_acc.add(actual, double(y[size_t(t)]) + double(k) * slope);
+      mean_acc.add(actual, mean);
       if (ev.has_seasonal) {
         const int64_t back = S * ((k + S - 1) / S);  // the latest row one or more seasons back
         seasonal_acc.add(actual, d.target[size_t(t + k - back)]);
@@ -57,38 +86,62 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
       ev.predictions.push_back({t + k, int(k), actual, predicted});
     }
   }
-  ev.model = model_acc.metrics();
-  ev.naive = naive_acc.metrics();
-  ev.seasonal = seasonal_acc.metrics();
+  ev.model = model_acc.metrics(ev.mase_scale);
+  ev.naive = naive_acc.metrics(ev.mase_scale);
+  ev.seasonal = seasonal_acc.metrics(ev.mase_scale);
+  ev.drift = drift_acc.metrics(ev.mase_scale);
+  ev.mean = mean_acc.metrics(ev.mase_scale);
   return ev;
 }
 
 std::string metrics_table(const ForecastEvaluation& ev) {
   std::ostringstream s;
-  char line[160];
-  std::snprintf(line, sizeof line, "%-24s %12s %12s %10s\n", ("test: " + ev.target).c_str(), "RMSE",
-                "MAE", "sMAPE %");
+  char line[200];
+  std::snprintf(line, sizeof line, "%-24s %12s %12s %10s %8s\n", ("test: " + ev.target).c_str(), "RMSE",
+                "MAE", "sMAPE %", "MASE");
   s << line;
   auto row = [&](const std::string& name, const Metrics& m) {
-    std::snprintf(line, sizeof line, "%-24s %12.4f %12.4f %10.2f\n", name.c_str(), m.rmse, m.mae, m.smape);
+    char mase[32] = "-";
+    if (std::isfinite(m.mase)) std::snprintf(mase, sizeof mase, "%.3f", m.mase);
+    std::snprintf(line, sizeof line, "%-24s %12.4f %12.4f %10.2f %8s\n", name.c_str(), m.rmse, m.mae, m.smape, mase);
     s << line;
   };
   row("model", ev.model);
   row("naive (last value)", ev.naive);
-  if (ev.has_seasonal) row("seasonal naive (S=" + std::to_string(ev.season) + ")", ev.seasonal);
+  if (ev.has_seasonal) row(seasonal_name(ev.season), ev.seasonal);
+  row("drift", ev.drift);
+  row("mean", ev.mean);
   std::snprintf(line, sizeof line, "%lld test predictions; model RMSE is %.1f%% of the naive one\n",
                 (long long)ev.model.count, 100.0 * ev.model.rmse / ev.naive.rmse);
   s << line;
+  const auto b = ev.baselines();
+  const bool wins = ev.model.rmse < b.front().second.rmse;
+  std::snprintf(line, sizeof line, "best baseline: %s; the model's RMSE is %.1f%% of it%s\n", b.front().first.c_str(),
+                100.0 * ev.model.rmse / b.front().second.rmse, wins ? "" : " (the model does NOT beat it on this test part)");
+  s << line;
+  if (std::isfinite(ev.mase_scale)) {
+    std::snprintf(line, sizeof line, "MASE: MAE over %.4f, the training part's mean |y_t - y_{t-%d}|\n", ev.mase_scale,
+                  ev.mase_period);
+    s << line;
+  }
   return s.str();
 }
 
 std::string metrics_json(const ForecastEvaluation& ev) {
   auto m = [](const Metrics& x) {
-    return nlohmann::json{{"rmse", x.rmse}, {"mae", x.mae}, {"smape", x.smape}, {"count", x.count}};
+    return nlohmann::json{{"rmse", x.rmse}, {"mae", x.mae}, {"smape", x.smape}, {"count", x.count},
+                          {"mase", std::isfinite(x.mase) ? nlohmann::json(x.mase) : nlohmann::json(nullptr)}};
   };
   nlohmann::json j = {{"target", ev.target}, {"model", m(ev.model)}, {"naive", m(ev.naive)}};
   j["seasonal_naive"] = ev.has_seasonal ? m(ev.seasonal) : nlohmann::json(nullptr);
   j["season"] = ev.season;
+  j["drift"] = m(ev.drift);
+  j["mean"] = m(ev.mean);
+  j["mase_scale"] = std::isfinite(ev.mase_scale) ? nlohmann::json(ev.mase_scale) : nlohmann::json(nullptr);
+  j["mase_period"] = ev.mase_period;
+  nlohmann::json ranked = nlohmann::json::array();
+  for (const auto& [name, metrics] : ev.baselines()) ranked.push_back(name);
+  j["baselines_by_rmse"] = ranked;
   return j.dump(2);
 }
 

@@ -225,15 +225,20 @@ std::string report_html(const ReportContent& c) {
   }
   if (const ForecastEvaluation* ev = c.evaluation) {
     s << "<h2>Test metrics: " << escape(ev->target) << "</h2>\n<table id=\"metrics\">\n"
-      << "<tr><th></th><th>RMSE</th><th>MAE</th><th>sMAPE %</th></tr>\n";
+      << "<tr><th></th><th>RMSE</th><th>MAE</th><th>sMAPE %</th><th>MASE</th></tr>\n";
     auto row = [&](const std::string& name, const Metrics& m) {
       s << "<tr><td>" << escape(name) << "</td><td>" << num(m.rmse) << "</td><td>" << num(m.mae)
-        << "</td><td>" << num(m.smape) << "</td></tr>\n";
+        << "</td><td>" << num(m.smape) << "</td><td>" << (std::isfinite(m.mase) ? num(m.mase) : std::string("-"))
+        << "</td></tr>\n";
     };
     row("model", ev->model);
-    row("naive (last value)", ev->naive);
-    if (ev->has_seasonal) row("seasonal naive (S=" + std::to_string(ev->season) + ")", ev->seasonal);
+    for (const auto& [name, m] : ev->baselines()) row(name, m);  // best first
     s << "</table>\n";
+    const auto best = ev->baselines().front();
+    s << "<p>Best baseline: " << escape(best.first) << "; the model's RMSE is "
+      << num(100.0 * ev->model.rmse / best.second.rmse) << "% of it"
+      << (ev->model.rmse < best.second.rmse ? "" : " (the model does <b>not</b> beat it on this test part)")
+      << ".</p>\n";
   }
   if (!c.history.empty()) {
     std::vector<Line> lines;

@@ -98,8 +98,14 @@ class Forecasting(CliTest):
         common = ["--csv", WEATHER, "--target", "temp_max", "--lookback", 10, "--epochs", 2, "--units", 8, "--quiet"]
         self.run_lstm("train", *common, "--out", model)
         m = self.metrics(model, WEATHER)
-        self.assertEqual(set(m), {"target", "model", "naive", "seasonal_naive", "season"})
-        self.assertEqual(set(m["model"]), {"rmse", "mae", "smape", "count"})
+        self.assertEqual(set(m), {"target", "model", "naive", "seasonal_naive", "season", "drift", "mean",
+                                  "mase_scale", "mase_period", "baselines_by_rmse"})
+        self.assertEqual(set(m["model"]), {"rmse", "mae", "smape", "count", "mase"})
+        self.assertEqual(m["mase_period"], 1)  # no season: scaled by the one-step naive error
+        self.assertAlmostEqual(m["model"]["mase"], m["model"]["mae"] / m["mase_scale"], places=9)
+        ranked = [m[{"naive (last value)": "naive", "drift": "drift", "mean": "mean"}[b]]["rmse"]
+                  for b in m["baselines_by_rmse"]]
+        self.assertEqual(ranked, sorted(ranked))
         self.assertIsNone(m["seasonal_naive"])  # no --season given
         self.assertIsNotNone(self.metrics(model, WEATHER, "--season", 365)["seasonal_naive"])
         self.run_lstm("evaluate", "--model", model, "--csv", WEATHER, "--predictions", self.path("p.csv"))

@@ -136,6 +136,59 @@ TEST(Forecast, MetricsBaselinesAndFuture) {
   for (const ForecastPoint& pt : f) EXPECT_NEAR(pt.value, std::sin(0.3 * (199 + pt.step)), 0.2);
 }
 
+TEST(Forecast, MaseDriftAndMeanBaselinesByHand) {
+  // The target t = r on rows 0..19 plus a square wave, horizon 2, season 4: every metric of
+  // every baseline computed here from its definition.
+  std::string text = "t\n";
+  std::vector<double> y;
+  for (int r = 0; r < 20; ++r) y.push_back(r + (r % 4 < 2 ? 3.0 : 0.0)), text += std::to_string(y.back()) + "\n";
+  ForecastData d = prepare_forecast(parse_csv(text, "y.csv"), {.target = "t", .lookback = 3, .horizon = 2,
+                                                               .test_fraction = 0.25, .season = 4});
+  Sequential model = default_forecast_model(d.setup, 4, 1, 3);
+  ForecastEvaluation ev = evaluate_forecast(model, d);
+  ASSERT_EQ(d.split_row, 15);
+  double scale = 0;  // the training part's mean |y_t - y_{t-4}|: rows 4..14
+  for (int r = 4; r < 15; ++r) scale += std::fabs(y[size_t(r)] - y[size_t(r - 4)]);
+  scale /= 11.0;
+  EXPECT_EQ(ev.mase_period, 4);
+  EXPECT_NEAR(ev.mase_scale, scale, 1e-9);
+  double drift_ae = 0, drift_se = 0, mean_ae = 0, model_ae = 0;
+  int64_t n = 0;
+  for (int64_t first : d.test_rows) {
+    const int64_t t = first - 1;
+    double sum = 0;
+    for (int64_t r = 0; r <= t; ++r) sum += y[size_t(r)];
+    for (int64_t k = 1; k <= 2; ++k, ++n) {
+      const double actual = y[size_t(t + k)];
+      const double drift = y[size_t(t)] + double(k) * (y[size_t(t)] - y[0]) / double(t);
+      drift_ae += std::fabs(drift - actual), drift_se += (drift - actual) * (drift - actual);
+      mean_ae += std::fabs(sum / double(t + 1) - actual);
+      model_ae += std::fabs(double(ev.predictions[size_t(n)].predicted) - actual);
+    }
+  }
+  EXPECT_EQ(ev.drift.count, n);
+  EXPECT_NEAR(ev.drift.mae, drift_ae / double(n), 1e-5);
+  EXPECT_NEAR(ev.drift.rmse, std::sqrt(drift_se / double(n)), 1e-5);
+  EXPECT_NEAR(ev.mean.mae, mean_ae / double(n), 1e-5);
+  EXPECT_NEAR(ev.model.mase, model_ae / double(n) / scale, 1e-5);
+  EXPECT_NEAR(ev.drift.mase, ev.drift.mae / scale, 1e-9);
+  // ranked by RMSE, best first; the table and the JSON say so
+  const auto b = ev.baselines();
+  ASSERT_EQ(b.size(), 4u);
+  for (size_t k = 1; k < b.size(); ++k) EXPECT_LE(b[k - 1].second.rmse, b[k].second.rmse);
+  EXPECT_NE(metrics_table(ev).find("best baseline: " + b[0].first), std::string::npos) << metrics_table(ev);
+  EXPECT_NE(metrics_table(ev).find("MASE"), std::string::npos);
+  EXPECT_NE(metrics_json(ev).find("\"baselines_by_rmse\""), std::string::npos);
+  // a constant training part: no scale, MASE undefined (shown as "-", JSON null)
+  std::string flat = "t\n";
+  for (int r = 0; r < 20; ++r) flat += (r < 15 ? "1" : std::to_string(r)) + std::string("\n");
+  ForecastData f = prepare_forecast(parse_csv(flat, "f.csv"), {.target = "t", .lookback = 3, .test_fraction = 0.25});
+  Sequential fm = default_forecast_model(f.setup, 4, 1, 3);
+  ForecastEvaluation fe = evaluate_forecast(fm, f);
+  EXPECT_FALSE(std::isfinite(fe.model.mase));
+  EXPECT_NE(metrics_json(fe).find("\"mase\": null"), std::string::npos);
+}
+
 TEST(Forecast, MultivariateForecastsOnlyItsHorizon) {
   ForecastData d = prepare_forecast(ramp_table(60), {.target = "v", .features = {"v", "w"}, .lookback = 5, .horizon = 3});
   Sequential model = default_forecast_model(d.setup, 4);
