@@ -101,15 +101,23 @@ Series select_columns(const CsvTable& table, const std::vector<std::string>& nam
       throw Error("'" + table.path + "': the date column's name is not valid UTF-8, so it cannot "
                   "be saved with the model: save the CSV as UTF-8");
     const int dc = table.column(options.date_column);
+    int64_t previous = 0;
     for (int64_t r = 0; r < R; ++r) {
       const std::string d = trim(table.rows[size_t(r)][size_t(dc)]);
+      const std::string at = "'" + table.path + "', data row " + std::to_string(r) + " (line " +
+                             std::to_string(table.lines[size_t(r)]) + "), column '" + options.date_column + "'";
+      int64_t seconds = 0;
       try {
-        parse_date(d);
+        seconds = parse_date(d);
       } catch (const Error& e) {
-        throw Error("'" + table.path + "', data row " + std::to_string(r) + " (line " +
-                    std::to_string(table.lines[size_t(r)]) + "), column '" + options.date_column +
-                    "': " + e.what());
+        throw Error(at + ": " + e.what());
       }
+      // windows read rows in order: the dates must go forward, each once
+      if (r > 0 && seconds <= previous)
+        throw Error(at + ": " + d + (seconds == previous ? " repeats the date of the row before" : " is before the date "
+                    "of the row before (" + s.dates.back() + ")") + ": the rows must be in time order, one per "
+                    "date; sort the file by '" + options.date_column + "' and remove duplicated rows");
+      previous = seconds;
       s.dates.push_back(d);
     }
   }

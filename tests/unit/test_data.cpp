@@ -58,6 +58,17 @@ TEST(Dates, ParseAndContinue) {
   EXPECT_ERROR_WITH(parse_date("2015-13-01"), "is not a date");
 }
 
+TEST(Dates, MustGoForwardOncePerRow) {
+  CsvTable ok = parse_csv("d,v\n2012-01-01,1\n2012-01-02,2\n2012-01-04,3\n", "ok.csv");
+  EXPECT_EQ(select_columns(ok, {"v"}, {.date_column = "d"}).dates.size(), 3u);
+  EXPECT_ERROR_WITH(select_columns(parse_csv("d,v\n2012-01-01,1\n2012-01-02,2\n2012-01-02,3\n", "dup.csv"),
+                                   {"v"}, {.date_column = "d"}),
+                    "data row 2 (line 4), column 'd': 2012-01-02 repeats the date of the row before");
+  EXPECT_ERROR_WITH(select_columns(parse_csv("d,v\n2012-01-03,1\n2012-01-02,2\n", "back.csv"), {"v"},
+                                   {.date_column = "d"}),
+                    "is before the date of the row before (2012-01-03): the rows must be in time order");
+}
+
 TEST(Scaler, FittedOnTheGivenRowsOnly) {
   std::vector<float> v = {1, 10, 3, 10, 5, 10, 1000, -1000};  // 4 rows x 2 columns
   Scaler s = Scaler::fit(v, 2, 0, 3, Scaling::standard);
