@@ -8,6 +8,7 @@
 #                                   Chromium and PIL (the HTML report is rendered and checked),
 #                                   strace (streaming makes no system calls per step)
 #   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
+#   scripts/install-deps.sh quality build + statsmodels (Holt-Winters), for scripts/forecast_quality.py
 #   scripts/install-deps.sh fuzz    build + clang, libFuzzer and LLVM's OpenMP, for scripts/fuzz.sh
 #   scripts/install-deps.sh music   build + the MIDI songs of Debian's openttd-openmsx (GPL-2, so
 #                                   installed here, never committed), for lstm music train
@@ -37,10 +38,12 @@ elif [ "$what" = speech-anchors ]; then
   packages+=(python3-numpy espeak-ng flite sox asterisk-core-sounds-en-wav pocketsphinx pocketsphinx-en-us)
 elif [ "$what" = translation ]; then
   packages+=(iso-codes libc-l10n gettext)   # /usr/share/locale/fr/LC_MESSAGES/*.mo
+elif [ "$what" = quality ]; then
+  packages+=(python3-numpy python3-statsmodels)
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|bench|fuzz|music|speech|speech-anchors|translation]" >&2
+  echo "usage: $0 [build|test|bench|quality|fuzz|music|speech|speech-anchors|translation]" >&2
   exit 2
 fi
 missing=()

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -30,6 +31,23 @@
 #include "lstm/tensor.h"
 
 namespace lstm {
+
+// Target transforms: the model learns the target in these units, and every result is mapped
+// back exactly (the inverse of each is tested). y = the target, t = a window's last row,
+// S = the season, z = the standard or min-max scaling fitted on the training rows.
+//   level     z(y_{t+k})                              inputs z(y_r)
+//   relative  (y_{t+k} - y_t) / s                     inputs (y_r - y_t) / s; s: the target's scale.
+//             Needs the target among the features; helps series that trend out of their range.
+//   seasonal  z(y_{t+k} - y_{t+k-b}), b = S ceil(k/S)  inputs z(y_r - y_{r-S}): the model learns
+//             what the seasonal-naive forecast misses (needs a season; windows need S more rows)
+//   log       z(log y)                                inputs z(log y_r): for positive series whose
+//             swings grow with their level
+//   boxcox    z(((y^λ) - 1) / λ), log y at λ = 0       λ fitted on the training rows by maximum
+//             likelihood (Box & Cox 1964), in [-1, 2]; positive series
+// Other feature columns are always z-scaled levels.
+enum class Transform { level, relative, seasonal, log, boxcox };
+const char* transform_name(Transform t);
+Transform transform_from_name(const std::string& name);  // throws lstm::Error listing the names
 
 struct ForecastOptions {
   std::string target;
@@ -41,10 +59,9 @@ struct ForecastOptions {
   int season = 0;  // period of the seasonal-naive baseline, in rows; 0 = none
   std::string date_column;
   Fill fill = Fill::none;
-  // Predict changes from the window's last target value instead of levels: targets and the
-  // target's input column become (value - last) / scale. Needs the target among the features.
-  // Helps series that trend out of the range seen in training.
-  bool relative = false;
+  // What the model predicts, and reads for the target column (ForecastSetup::encode_window):
+  // one of Transform's; forecast_candidates() lists the ones `--transform auto` tries.
+  Transform transform = Transform::level;
 };
 
 // What a forecasting model needs besides its weights: the options and the fitted scalers.
@@ -52,13 +69,22 @@ struct ForecastOptions {
 struct ForecastSetup {
   ForecastOptions options;
   Scaler features;  // one column per feature
-  Scaler target;    // one column
+  Scaler target;    // one column, fitted on the transformed target (see Transform)
+  double boxcox_lambda = 1.0;  // Transform::boxcox's λ
   bool univariate() const { return options.features.size() == 1 && options.features[0] == options.target; }
-  // Scaled model input / output for a value of feature column f / of the target, in a window
-  // whose last target value is `last` (used in relative mode), and back.
-  float scale_input(float x, int64_t f, float last) const;
-  float scale_target(float y, float last) const;
-  float unscale_target(float y, float last) const;
+  // The data's columns as a window's rows hold them: the features, then the target when it is
+  // not one of them; target_column() is its index.
+  int64_t columns() const;
+  int64_t target_column() const;
+  // Rows a window needs before its first input row: the season for Transform::seasonal, else 0.
+  int64_t context_rows() const;
+  // A window in the data's units: context_rows() + lookback rows of columns(), oldest first,
+  // row-major. encode_window writes the model's input [lookback, features]; encode_target the
+  // model's output for step k (1..horizon) of value y; decode maps a model output back.
+  // A log / Box-Cox target that is not positive throws lstm::Error.
+  void encode_window(const float* rows, float* x) const;
+  float encode_target(float y, int k, const float* rows) const;
+  float decode(float z, int k, const float* rows) const;
   std::string to_json() const;
   static ForecastSetup from_json(const std::string& json);
 };
@@ -112,6 +138,7 @@ struct ForecastEvaluation {
   bool has_seasonal = false;
   std::vector<PredictionRow> predictions;  // original units, ordered by window then step
   std::string target;
+  Transform transform = Transform::level;  // the model's
   int season = 0;
   // drift: the line through the first and the last observed value, continued; mean: the mean
   // of every value observed up to the window's end (Hyndman & Athanasopoulos, FPP 5.2)
@@ -128,6 +155,56 @@ struct ForecastEvaluation {
 ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& data);
 std::string metrics_table(const ForecastEvaluation& ev);  // a plain-text table
 std::string metrics_json(const ForecastEvaluation& ev);
+
+// Choosing the transform on validation windows (`lstm train --csv`, --transform auto, the
+// default). The candidates: level; relative when the target is a feature; seasonal with a
+// season when its windows leave at least as many training windows as validation ones; log when
+// every target value is positive, and boxcox too when its fitted λ is not within 0.1 of 0 or 1
+// (where it is log or level).
+std::vector<Transform> forecast_candidates(const CsvTable& table, const ForecastOptions& options,
+                                           double validation_fraction);
+
+struct TransformTrial {
+  Transform transform = Transform::level;
+  double boxcox_lambda = 1.0;
+  double validation_rmse = std::numeric_limits<double>::quiet_NaN();  // data's units
+  int epochs = 0;     // epochs trained
+  std::string note;   // why it was not trained, when it was not
+};
+
+struct ForecastSelection {
+  std::vector<TransformTrial> trials;  // in the order tried
+  int kept = -1;                       // index of the kept one
+  int64_t validation_windows = 0;      // the last training windows, shared by every candidate
+  // The kept model and the baselines on the validation windows (RMSE, MAE, ...); its
+  // predictions are those windows'.
+  ForecastEvaluation validation;
+  // Which transform was kept and by how much, and the kept model against the best baseline on
+  // validation (saying so when it does not beat it): lines for the terminal and the report.
+  std::string summary() const;
+  std::string to_json() const;
+};
+
+// Trains one model per candidate and keeps the one whose validation windows (the last
+// floor(training windows x validation_fraction), the same target rows for every candidate;
+// the horizon - 1 windows before them, whose targets overlap theirs, are not fitted either)
+// have the lowest RMSE in the data's units. `train` builds, compiles and fits a model for a
+// setup on (X, y), validating on (X_val, y_val) (empty when validation_fraction is 0, which
+// allows one candidate only), fills `history` and returns the model. With one candidate and a
+// validation fraction, that candidate is still scored against the baselines on validation.
+struct TrainedForecaster {
+  Sequential model;  // with its setup attached
+  ForecastData data;
+  History history;
+  ForecastSelection selection;
+};
+using ForecastTrainFn = std::function<Sequential(const ForecastSetup& setup, const Tensor& X,
+                                                 const Tensor& y, const Tensor& X_val,
+                                                 const Tensor& y_val, History& history)>;
+TrainedForecaster train_forecaster(const CsvTable& table, const ForecastOptions& options,
+                                   const std::vector<Transform>& candidates,
+                                   double validation_fraction, const ForecastTrainFn& train);
+
 
 struct ForecastPoint {
   int step;          // 1 = the row after the last one

@@ -62,7 +62,13 @@ int run_evaluate(const Args& a) {
     if (a.has(f)) check_writable(a.str(f));
   Sequential model = Sequential::load(a.required("model"));
   ForecastSetup setup = forecast_setup(model);
-  if (a.has("season")) setup.options.season = int(a.integer("season", 0, 0, limits::kTimeSteps - 1));
+  if (a.has("season")) {
+    const int season = int(a.integer("season", 0, 0, limits::kTimeSteps - 1));
+    if (setup.options.transform == Transform::seasonal && season != setup.options.season)
+      throw UsageError("this model predicts changes over its season of " + std::to_string(setup.options.season) +
+                       " rows (--transform seasonal), so --season cannot change it");
+    setup.options.season = season;
+  }
   const double tf = a.number("test-fraction", setup.options.test_fraction);
   if (!(tf > 0 && tf < 1)) throw UsageError("--test-fraction must be in (0, 1)");
   ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, tf);

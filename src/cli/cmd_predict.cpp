@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "cli/commands.h"
 #include "cli/models.h"
@@ -70,22 +71,24 @@ int run_predict(const Args& a) {
   Tensor X = load_npy(x_path, /*allow_integers=*/model.layers()[0].type == LayerType::embedding);
   const bool forecaster = has_forecast_setup(model);
   ForecastSetup setup = forecaster ? forecast_setup(model) : ForecastSetup{};
-  // A forecaster reads X in the data's units: scale each window as in training (relative
-  // mode: against the window's last target value), then map the outputs back.
-  std::vector<float> last;
+  // A forecaster reads X in the data's units: each window is encoded as in training (its
+  // transform), and the outputs decoded against the same window.
+  std::vector<float> windows;  // per window: lookback rows of setup.columns()
   if (forecaster) {
     const ForecastOptions& o = setup.options;
-    const int64_t F = int64_t(o.features.size());
+    const int64_t F = int64_t(o.features.size()), C = setup.columns(), L = o.lookback;
     if (X.rank() != 3 || X.dim(2) != F || X.dim(1) != o.lookback)
       throw Error("X has shape " + X.shape_string() + " but this forecaster reads windows [N, " +
                   std::to_string(o.lookback) + ", " + std::to_string(F) + "] of " + o.target);
-    const int64_t tc = std::find(o.features.begin(), o.features.end(), o.target) - o.features.begin();
-    const int64_t L = X.dim(1);
-    for (int64_t n = 0; n < X.dim(0); ++n) {
-      last.push_back(tc < F ? X[(n * L + L - 1) * F + tc] : 0.0f);
-      for (int64_t k = n * L * F; k < (n + 1) * L * F; ++k)
-        X[k] = setup.scale_input(X[k], k % F, last.back());
-    }
+    if (setup.context_rows() > 0)
+      throw Error("this forecaster predicts seasonal differences (--transform seasonal), which "
+                  "need the " + std::to_string(setup.context_rows()) + " rows before each window "
+                  "too: use lstm evaluate or lstm forecast with the CSV");
+    const int64_t N = X.dim(0);
+    windows.assign(size_t(N * L * C), std::numeric_limits<float>::quiet_NaN());  // the target, when not a feature, is never read
+    for (int64_t r = 0; r < N * L; ++r)
+      for (int64_t f = 0; f < F; ++f) windows[size_t(r * C + f)] = X[r * F + f];
+    for (int64_t n = 0; n < N; ++n) setup.encode_window(&windows[size_t(n * L * C)], X.data() + n * L * F);
   }
   std::vector<int64_t> lengths;
   if (a.has("lengths")) {
@@ -111,7 +114,10 @@ int run_predict(const Args& a) {
   else run.y = model.predict(X, lengths, int(batch));
   Tensor& y = run.y;
   if (forecaster)
-    for (int64_t k = 0; k < y.size(); ++k) y[k] = setup.unscale_target(y[k], last[size_t(k / y.dim(1))]);
+    for (int64_t k = 0; k < y.size(); ++k) {
+      const int64_t n = k / y.dim(1), L = setup.options.lookback;
+      y[k] = setup.decode(y[k], int(k % y.dim(1) + 1), &windows[size_t(n * L * setup.columns())]);
+    }
   save_npy(out, y);
   std::printf("wrote %s %s\n", out.c_str(), y.shape_string().c_str());
   if (a.has("return-state")) {

@@ -48,7 +48,11 @@ const Command kTrain{
         {"season", "S", "forecasting: season length in rows, for the seasonal-naive baseline"},
         {"scaling", "NAME", "forecasting: standard (default) or minmax, fitted on training rows"},
         {"fill", "HOW", "forecasting: fill missing cells: previous or linear (default: error)"},
-        {"relative", "", "forecasting: predict changes from the last value (trending series)"},
+        {"transform", "NAME", "forecasting: what the model predicts: auto (default: each candidate "
+                              "trained, the best on validation kept), level, relative (changes "
+                              "from the last value), seasonal (changes from one season before), "
+                              "log or boxcox (positive series)"},
+        {"relative", "", "forecasting: the same as --transform relative"},
         {"units", "N", "forecasting: LSTM units of the default model (default 50)"},
         {"layers", "N", "forecasting: stacked LSTM layers of the default model (default 1)"},
         {"report", "FILE", "forecasting: write an HTML report (loss curves, test forecast, metrics)"},
@@ -86,7 +90,7 @@ const Command kTrain{
 
 static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
-                                 "date-column", "season", "scaling", "fill", "relative",
+                                 "date-column", "season", "scaling", "fill", "relative", "transform",
                                  "units", "layers", "report"};
 
 static Optimizer optimizer_from_args(const Args& a) {
@@ -206,8 +210,11 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
   o.test_fraction = a.number("test-fraction", 0.2);
   o.date_column = a.str("date-column");
   o.season = int(a.integer("season", 0, 0, limits::kTimeSteps - 1));
-  o.relative = a.has("relative");
+  if (a.has("relative") && a.has("transform"))
+    throw UsageError("--relative is --transform relative: give one of them");
   try {
+    const std::string t = a.has("relative") ? "relative" : a.str("transform", "auto");
+    if (t != "auto") o.transform = transform_from_name(t);
     o.scaling = scaling_from_name(a.str("scaling", "standard"));
     o.fill = a.has("fill") ? fill_from_name(a.str("fill")) : Fill::none;
   } catch (const Error& e) {
@@ -241,6 +248,77 @@ static Sequential forecast_model(const Args& a, const ForecastSetup& setup, uint
 }
 
 static std::string history_json(const History& h) { return nlohmann::json(h.history).dump(); }
+
+// lstm train --csv: one model per transform candidate (--transform auto) or the one given,
+// the best on validation kept, scored on the test part.
+static int train_csv(const Args& a, const Optimizer& optimizer, const Loss& loss,
+                     const std::vector<std::string>& metrics, const FitOptions& base_fit,
+                     int64_t patience, uint64_t seed) {
+  const bool quiet = a.has("quiet");
+  const std::string out = a.required("out");
+  const ForecastOptions fo = forecast_options_from_args(a);
+  const bool automatic = !a.has("relative") && a.str("transform", "auto") == "auto";
+  // auto holds out the last 20% of the training windows to choose, unless told otherwise
+  const double split = a.has("validation-split") ? base_fit.validation_split : automatic ? 0.2 : 0.0;
+  const CsvTable table = read_csv(a.str("csv"));
+  const std::vector<Transform> candidates =
+      automatic ? forecast_candidates(table, fo, split) : std::vector<Transform>{fo.transform};
+  if (candidates.size() > 1 && !base_fit.checkpoint.empty())
+    throw UsageError("--checkpoint saves one training run, but --transform auto trains one per "
+                     "transform: give --transform NAME with --checkpoint");
+  int tried = 0;
+  auto train = [&](const ForecastSetup& setup, const Tensor& X, const Tensor& y, const Tensor& Xv,
+                   const Tensor& yv, History& history) {
+    Sequential model = forecast_model(a, setup, seed);
+    model.compile(optimizer, loss, {.metrics = metrics});
+    FitOptions fit = base_fit;
+    fit.validation_split = 0;
+    fit.validation_x = Xv, fit.validation_y = yv;
+    std::shared_ptr<EarlyStopping> stopper;
+    if (patience >= 0) {
+      stopper = std::make_shared<EarlyStopping>(EarlyStoppingOptions{
+          .monitor = Xv.empty() ? "loss" : "val_loss", .patience = int(patience), .restore_best_weights = true});
+      fit.callbacks.push_back(stopper);
+    }
+    ++tried;
+    if (!quiet) {
+      if (candidates.size() > 1)
+        std::printf("== transform %s (%d of %zu)\n", transform_name(setup.options.transform), tried, candidates.size());
+      std::printf("training on %lld samples of shape %s, %d epochs, batch %d, %s, loss %s\n",
+                  (long long)X.dim(0), shape_string({X.shape().begin() + 1, X.shape().end()}).c_str(),
+                  fit.epochs, fit.batch_size, optimizer_name(optimizer.kind), loss_name(loss).c_str());
+    }
+    history = model.fit(X, y, fit);
+    if (!quiet && stopper && stopper->stopped_epoch() >= 0)
+      std::printf("early stopping after epoch %d; restored the weights of epoch %d\n",
+                  stopper->stopped_epoch() + 1, stopper->best_epoch() + 1);
+    return model;
+  };
+  TrainedForecaster tf = train_forecaster(table, fo, candidates, split, train);
+  Sequential& model = tf.model;
+  ForecastData& data = tf.data;
+  model.metadata()["lstm.history"] = history_json(tf.history);
+  model.metadata()["lstm.forecast_selection"] = tf.selection.to_json();
+  model.save(out);
+  if (!quiet) {
+    const std::string summary = tf.selection.summary();
+    if (!summary.empty()) std::printf("\n%s", summary.c_str());
+    std::printf("saved %s (%lld parameters)\n", out.c_str(), (long long)model.count_params());
+  }
+  if (!data.test_rows.empty()) {
+    ForecastEvaluation ev = evaluate_forecast(model, data);
+    if (!quiet) std::printf("\n%s", metrics_table(ev).c_str());
+    if (a.has("report")) {
+      ReportContent rc{"lstm: " + data.setup.options.target + " from " + a.str("csv"),
+                       {{"data", a.str("csv")}, {"model", out}},
+                       tf.history.history, &ev, {}, data.series.dates};
+      rc.selection = &tf.selection;
+      write_file_atomic(a.str("report"), report_html(rc), "report");
+      if (!quiet) std::printf("wrote %s\n", a.str("report").c_str());
+    }
+  }
+  return 0;
+}
 
 int run_train(const Args& a) {
   const bool csv = a.has("csv");
@@ -299,6 +377,14 @@ int run_train(const Args& a) {
                   stopper->stopped_epoch() + 1, stopper->best_epoch() + 1);
   };
   if (a.has("loss-weights") && csv) throw UsageError("--loss-weights applies to graphs of several outputs");
+  if (csv) {
+    resolve_metrics(metrics, loss, 0, "--metrics");
+    for (const std::string& m : metrics)
+      if (m.find('=') != std::string::npos)
+        throw UsageError("--metrics " + m + ": NAME=METRIC picks a graph output; a forecaster has one output");
+    fit.callbacks.clear();  // train_csv makes an early stopper per model
+    return train_csv(a, optimizer, loss, metrics, fit, patience, uint64_t(seed));
+  }
 
   // a graph: from a graph config or a saved graph model
   std::unique_ptr<Model> graph;
@@ -355,14 +441,8 @@ int run_train(const Args& a) {
   if (a.has("loss-weights")) throw UsageError("--loss-weights weigh the outputs of a graph; this model has one");
 
   Tensor X, y;
-  ForecastData data;
   Sequential model;
-  if (csv) {
-    ForecastOptions fo = forecast_options_from_args(a);
-    data = prepare_forecast(read_csv(a.str("csv")), fo);
-    model = forecast_model(a, data.setup, uint64_t(seed));
-    attach_forecast_setup(model, data.setup);
-  } else {
+  {
     if (a.count("x") > 1 || a.count("y") > 1)
       throw UsageError("a Sequential model has one input and one output: give one --x and one --y");
     X = load_npy(a.required("x"));
@@ -385,8 +465,8 @@ int run_train(const Args& a) {
       throw UsageError("--metrics " + m + ": NAME=METRIC picks a graph output; this model has one output");
   resolve_metrics(metrics, loss, 0, "--metrics");  // names checked here, widths when training
   model.compile(optimizer, loss, {.metrics = metrics});
-  const Tensor& fit_x = csv ? data.X_train : X;
-  const Tensor& fit_y = csv ? data.y_train : y;
+  const Tensor& fit_x = X;
+  const Tensor& fit_y = y;
   if (a.has("lengths")) fit.lengths = load_lengths(a.str("lengths"));
   if (!quiet)
     std::printf("training on %lld samples of shape %s, %lld epochs, batch %lld, %s, loss %s\n",
@@ -395,24 +475,11 @@ int run_train(const Args& a) {
                 (long long)batch, optimizer_name(optimizer.kind), loss_name(loss).c_str());
   History h = model.fit(fit_x, fit_y, fit);
   model.metadata()["lstm.history"] = history_json(h);
-  if (!csv) {
-    const CompileRecord record{{loss_name(Loss{loss.kind, false})}, loss.from_logits, metrics, {}};
-    model.metadata()["lstm.compile"] = compile_record_json(record);
-  }
+  const CompileRecord record{{loss_name(Loss{loss.kind, false})}, loss.from_logits, metrics, {}};
+  model.metadata()["lstm.compile"] = compile_record_json(record);
   model.save(out);
   report_stop();
   if (!quiet) std::printf("saved %s (%lld parameters)\n", out.c_str(), (long long)model.count_params());
-  if (csv && !data.test_rows.empty()) {
-    ForecastEvaluation ev = evaluate_forecast(model, data);
-    if (!quiet) std::printf("\n%s", metrics_table(ev).c_str());
-    if (a.has("report")) {
-      ReportContent rc{"lstm: " + data.setup.options.target + " from " + a.str("csv"),
-                       {{"data", a.str("csv")}, {"model", out}},
-                       h.history, &ev, {}, data.series.dates};
-      write_file_atomic(a.str("report"), report_html(rc), "report");
-      if (!quiet) std::printf("wrote %s\n", a.str("report").c_str());
-    }
-  }
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "lstm/error.h"
+#include "forecast/windows.h"
 #include "lstm/forecast.h"
 
 namespace lstm {
@@ -42,21 +43,16 @@ std::vector<std::pair<std::string, Metrics>> ForecastEvaluation::baselines() con
   return b;
 }
 
-ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
+ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
+                                 const std::vector<int64_t>& last_rows) {
   const ForecastOptions& o = d.setup.options;
-  if (d.test_rows.empty())
-    throw Error("there are no test windows to evaluate on: use a --test-fraction above 0");
-  check_forecast_setup(model, d.setup);
   const int64_t K = o.horizon, S = o.season;
-  Tensor pred = model.predict(d.X_test, 256);
-  if (pred.rank() != 2 || pred.dim(1) != K)
-    throw Error("the model outputs " + pred.shape_string() + " per batch but the forecasting "
-                "setup has horizon " + std::to_string(K) + ": its last layer needs " +
-                std::to_string(K) + " units");
   ForecastEvaluation ev;
   ev.target = o.target;
+  ev.transform = o.transform;
   ev.season = o.season;
-  ev.has_seasonal = S > 0 && d.test_rows.front() >= S;  // every test target has a row S back
+  // every target has a row S back
+  ev.has_seasonal = S > 0 && !last_rows.empty() && last_rows.front() + 1 >= S;
   // MASE's scale on the training rows (before the split)
   const std::vector<float>& y = d.target;
   ev.mase_period = S > 0 && d.split_row > S ? int(S) : 1;
@@ -68,20 +64,21 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
   std::vector<double> prefix(y.size() + 1, 0.0);  // prefix[r] = y_0 + ... + y_{r-1}
   for (size_t r = 0; r < y.size(); ++r) prefix[r + 1] = prefix[r] + y[r];
   Accumulator model_acc, naive_acc, seasonal_acc, drift_acc, mean_acc;
-  for (size_t n = 0; n < d.test_rows.size(); ++n) {
-    const int64_t t = d.test_rows[n] - 1;  // last observed row
+  for (size_t n = 0; n < last_rows.size(); ++n) {
+    const int64_t t = last_rows[n];  // last observed row
+    const float* rows = window_rows(d, t);
     const double slope = t > 0 ? (double(y[size_t(t)]) - y[0]) / double(t) : 0.0;
     const double mean = prefix[size_t(t + 1)] / double(t + 1);
     for (int64_t k = 1; k <= K; ++k) {
-      const float actual = d.target[size_t(t + k)];
-      const float predicted = d.setup.unscale_target(pred[int64_t(n) * K + k - 1], d.target[size_t(t)]);
+      const float actual = y[size_t(t + k)];
+      const float predicted = d.setup.decode(pred[int64_t(n) * K + k - 1], int(k), rows);
       model_acc.add(actual, predicted);
-      naive_acc.add(actual, d.target[size_t(t)]);
+      naive_acc.add(actual, y[size_t(t)]);
       drift_acc.add(actual, double(y[size_t(t)]) + double(k) * slope);
       mean_acc.add(actual, mean);
       if (ev.has_seasonal) {
         const int64_t back = S * ((k + S - 1) / S);  // the latest row one or more seasons back
-        seasonal_acc.add(actual, d.target[size_t(t + k - back)]);
+        seasonal_acc.add(actual, y[size_t(t + k - back)]);
       }
       ev.predictions.push_back({t + k, int(k), actual, predicted});
     }
@@ -92,6 +89,22 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
   ev.drift = drift_acc.metrics(ev.mase_scale);
   ev.mean = mean_acc.metrics(ev.mase_scale);
   return ev;
+}
+
+ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
+  const ForecastOptions& o = d.setup.options;
+  if (d.test_rows.empty())
+    throw Error("there are no test windows to evaluate on: use a --test-fraction above 0");
+  check_forecast_setup(model, d.setup);
+  const int64_t K = o.horizon;
+  Tensor pred = model.predict(d.X_test, 256);
+  if (pred.rank() != 2 || pred.dim(1) != K)
+    throw Error("the model outputs " + pred.shape_string() + " per batch but the forecasting "
+                "setup has horizon " + std::to_string(K) + ": its last layer needs " +
+                std::to_string(K) + " units");
+  std::vector<int64_t> last_rows;
+  for (int64_t r : d.test_rows) last_rows.push_back(r - 1);
+  return score_windows(d, pred, last_rows);
 }
 
 std::string metrics_table(const ForecastEvaluation& ev) {
@@ -111,8 +124,8 @@ std::string metrics_table(const ForecastEvaluation& ev) {
   if (ev.has_seasonal) row(seasonal_name(ev.season), ev.seasonal);
   row("drift", ev.drift);
   row("mean", ev.mean);
-  std::snprintf(line, sizeof line, "%lld test predictions; model RMSE is %.1f%% of the naive one\n",
-                (long long)ev.model.count, 100.0 * ev.model.rmse / ev.naive.rmse);
+  std::snprintf(line, sizeof line, "%lld test predictions; model RMSE is %.1f%% of the naive one; target transform: %s\n",
+                (long long)ev.model.count, 100.0 * ev.model.rmse / ev.naive.rmse, transform_name(ev.transform));
   s << line;
   const auto b = ev.baselines();
   const bool wins = ev.model.rmse < b.front().second.rmse;
@@ -135,6 +148,7 @@ std::string metrics_json(const ForecastEvaluation& ev) {
   nlohmann::json j = {{"target", ev.target}, {"model", m(ev.model)}, {"naive", m(ev.naive)}};
   j["seasonal_naive"] = ev.has_seasonal ? m(ev.seasonal) : nlohmann::json(nullptr);
   j["season"] = ev.season;
+  j["transform"] = transform_name(ev.transform);
   j["drift"] = m(ev.drift);
   j["mean"] = m(ev.mean);
   j["mase_scale"] = std::isfinite(ev.mase_scale) ? nlohmann::json(ev.mase_scale) : nlohmann::json(nullptr);
@@ -162,22 +176,23 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
                 " or fewer, or train with --horizon " + std::to_string(steps) +
                 " (or a univariate model, which forecasts recursively)");
   }
-  if (R < L) throw Error("the data has " + std::to_string(R) + " rows but the model reads windows of " + std::to_string(L));
-  // The last window in original units; a univariate model's window slides over its own
-  // predictions.
-  std::vector<float> window;
-  for (int64_t r = R - L; r < R; ++r)
-    for (int64_t f = 0; f < F; ++f) window.push_back(d.series.at(r, f));
-  std::vector<float> values, scaled(window.size());
+  const int64_t H = s.context_rows(), C = s.columns();
+  if (R < L + H)
+    throw Error("the data has " + std::to_string(R) + " rows but the model reads windows of " +
+                std::to_string(L) + (H ? " after " + std::to_string(H) + " rows of a season" : ""));
+  // The last window in the data's units (with its context rows); a univariate model's window
+  // slides over its own predictions.
+  std::vector<float> rows(d.series.values.end() - (L + H) * C, d.series.values.end()), base;
+  std::vector<float> values, x(size_t(L * F));
   while (int64_t(values.size()) < steps) {
-    const float last = s.univariate() ? window.back() : d.target.back();
-    for (size_t k = 0; k < window.size(); ++k) scaled[k] = s.scale_input(window[k], int64_t(k) % F, last);
-    Tensor pred = model.predict(Tensor({1, L, F}, scaled), 1);
+    s.encode_window(rows.data(), x.data());
+    Tensor pred = model.predict(Tensor({1, L, F}, x), 1);
+    base = rows;  // what this window's outputs are decoded against
     for (int64_t k = 0; k < K && int64_t(values.size()) < steps; ++k) {
-      values.push_back(s.unscale_target(pred[k], last));
+      values.push_back(s.decode(pred[k], int(k + 1), base.data()));
       if (s.univariate()) {  // recursive: the prediction becomes the newest input
-        window.erase(window.begin());
-        window.push_back(values.back());
+        rows.erase(rows.begin());
+        rows.push_back(values.back());
       }
     }
   }

@@ -5,6 +5,8 @@
 
 #include "core/json.h"
 #include "core/limits.h"
+#include "forecast/transform.h"
+#include "forecast/windows.h"
 #include "lstm/error.h"
 #include "lstm/forecast.h"
 
@@ -25,7 +27,8 @@ std::string ForecastSetup::to_json() const {
             {"season", o.season},
             {"date_column", o.date_column},
             {"fill", o.fill == Fill::none ? "none" : o.fill == Fill::previous ? "previous" : "linear"},
-            {"relative", o.relative},
+            {"transform", transform_name(o.transform)},
+            {"boxcox_lambda", boxcox_lambda},
             {"feature_center", features.center},
             {"feature_scale", features.scale},
             {"target_center", target.center[0]},
@@ -71,7 +74,13 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
     o.season = int(get_count(j, "season", 0, limits::kTimeSteps - 1));
     o.date_column = j.at("date_column").get<std::string>();
     o.fill = fill_from_name(j.value("fill", "none"));
-    o.relative = j.value("relative", false);
+    // files before the transforms had "relative": true / false
+    o.transform = j.contains("transform") ? transform_from_name(j.at("transform").get<std::string>())
+                  : j.value("relative", false) ? Transform::relative
+                                                : Transform::level;
+    s.boxcox_lambda = j.value("boxcox_lambda", 1.0);
+    if (!std::isfinite(s.boxcox_lambda) || std::fabs(s.boxcox_lambda) > 10)
+      throw Error("\"boxcox_lambda\" must be a finite number in [-10, 10]");
     s.features = {o.scaling, get_finite(j, "feature_center", false), get_finite(j, "feature_scale", true)};
     s.target = {o.scaling, get_finite(j, "target_center", false), get_finite(j, "target_scale", true)};
     if (s.features.center.size() != o.features.size() || s.features.scale.size() != o.features.size())
@@ -102,17 +111,6 @@ void check_forecast_setup(const Sequential& model, const ForecastSetup& setup) {
                 shape_string(model.output_shape()) + ": the file is corrupt or was edited");
 }
 
-float ForecastSetup::scale_input(float x, int64_t f, float last) const {
-  if (options.relative && options.features[size_t(f)] == options.target) return (x - last) / target.scale[0];
-  return features.apply(x, f);
-}
-float ForecastSetup::scale_target(float y, float last) const {
-  return options.relative ? (y - last) / target.scale[0] : target.apply(y, 0);
-}
-float ForecastSetup::unscale_target(float y, float last) const {
-  return options.relative ? y * target.scale[0] + last : target.invert(y, 0);
-}
-
 static void check_options(const ForecastOptions& o) {
   if (o.target.empty()) throw Error("forecasting needs a target column (--target)");
   if (o.lookback < 1) throw Error("lookback must be at least 1, got " + std::to_string(o.lookback));
@@ -122,9 +120,12 @@ static void check_options(const ForecastOptions& o) {
   if (o.season < 0) throw Error("season must be >= 0 (0 = none), got " + std::to_string(o.season));
   bool has_target = false;
   for (const std::string& f : o.features) has_target = has_target || f == o.target;
-  if (o.relative && !has_target)
+  if (o.transform == Transform::relative && !has_target)
     throw Error("relative forecasting predicts changes from the target's last value, so the "
                 "target '" + o.target + "' must be one of the features");
+  if (o.transform == Transform::seasonal && o.season < 1)
+    throw Error("the seasonal transform predicts the change from one season before, so it needs "
+                "the season's length in rows (--season S)");
 }
 
 // Columns: the features, then the target when it is not one of them.
@@ -136,21 +137,52 @@ static std::vector<std::string> columns_for(const ForecastOptions& o) {
   return cols;
 }
 
-static int64_t target_column(const ForecastOptions& o) {
-  for (size_t c = 0; c < o.features.size(); ++c)
-    if (o.features[c] == o.target) return int64_t(c);
-  return int64_t(o.features.size());
+const float* window_rows(const ForecastData& d, int64_t t) {
+  const ForecastSetup& s = d.setup;
+  return d.series.values.data() + (t - s.options.lookback + 1 - s.context_rows()) * s.columns();
 }
 
-// Copies window t (inputs rows t-L+1..t, targets t+1..t+K) into X[n], y[n], scaled.
+// Copies window t into X[n], y[n], in the model's units.
 static void fill_window(const ForecastData& d, int64_t t, int64_t n, Tensor& X, Tensor& y) {
-  const ForecastOptions& o = d.setup.options;
-  const int64_t L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
-  const float last = d.target[size_t(t)];
-  for (int64_t l = 0; l < L; ++l)
-    for (int64_t f = 0; f < F; ++f)
-      X[(n * L + l) * F + f] = d.setup.scale_input(d.series.at(t - L + 1 + l, f), f, last);
-  for (int64_t k = 0; k < K; ++k) y[n * K + k] = d.setup.scale_target(d.target[size_t(t + 1 + k)], last);
+  const ForecastSetup& s = d.setup;
+  const int64_t L = s.options.lookback, K = s.options.horizon, F = int64_t(s.options.features.size());
+  const float* rows = window_rows(d, t);
+  s.encode_window(rows, X.data() + n * L * F);
+  for (int64_t k = 0; k < K; ++k)
+    y[n * K + k] = s.encode_target(d.target[size_t(t + 1 + k)], int(k + 1), rows);
+}
+
+// The target's values in the units its scaler is fitted on, rows [begin, end).
+static std::vector<float> transformed_target(const ForecastData& d, const ForecastSetup& s,
+                                             int64_t begin, int64_t end) {
+  std::vector<float> v;
+  const int64_t S = s.options.season;
+  for (int64_t r = begin; r < end; ++r) {
+    const double y = d.target[size_t(r)];
+    switch (s.options.transform) {
+      case Transform::seasonal:
+        if (r >= S) v.push_back(float(y - d.target[size_t(r - S)]));
+        break;
+      case Transform::log: v.push_back(float(std::log(y))); break;
+      case Transform::boxcox: v.push_back(float(boxcox(y, s.boxcox_lambda))); break;
+      default: v.push_back(float(y));
+    }
+  }
+  return v;
+}
+
+// Every target value must be positive for the log and Box-Cox transforms.
+static void check_positive(const CsvTable& table, const ForecastData& d, const ForecastOptions& o) {
+  if (o.transform != Transform::log && o.transform != Transform::boxcox) return;
+  for (size_t r = 0; r < d.target.size(); ++r)
+    if (!(d.target[r] > 0)) {
+      const std::string where = r < table.lines.size() && d.series.rows() == int64_t(table.rows.size())
+                                    ? " (line " + std::to_string(table.lines[r]) + ")" : "";
+      throw Error("'" + table.path + "': the " + transform_name(o.transform) + " transform needs a "
+                  "positive target, but '" + o.target + "' is " + std::to_string(d.target[r]) +
+                  " at row " + std::to_string(r) + where + ": use --transform level, relative or "
+                  "seasonal for this series");
+    }
 }
 
 static ForecastData build(const CsvTable& table, ForecastSetup setup, double test_fraction,
@@ -161,35 +193,41 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   ForecastData d;
   d.series = select_columns(table, columns_for(o), {.date_column = o.date_column, .fill = o.fill});
   const int64_t R = d.series.rows(), L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
-  const int64_t tc = target_column(o);
+  const int64_t H = setup.context_rows(), t0 = L - 1 + H;  // the first window's last row
+  const int64_t tc = setup.target_column();
   for (int64_t r = 0; r < R; ++r) d.target.push_back(d.series.at(r, tc));
+  check_positive(table, d, o);
   d.split_row = R - int64_t(std::floor(double(R) * test_fraction));
+  const std::string context = H ? " and the " + std::to_string(H) + " rows of a season before it "
+                                  "(the seasonal transform)" : "";
   // Training windows are needed to fit a setup; applying one (evaluate, forecast) needs only
   // the rows its windows read.
-  const int64_t n_train = std::max<int64_t>(0, d.split_row - K - L + 1);
-  if (R < L)
+  const int64_t n_train = std::max<int64_t>(0, d.split_row - K - t0);
+  if (R < L + H)
     throw Error("'" + table.path + "' has " + std::to_string(R) + " rows but a window reads " +
-                std::to_string(L) + " (the lookback): give at least " + std::to_string(L) + " rows");
+                std::to_string(L) + " (the lookback)" + context + ": give at least " +
+                std::to_string(L + H) + " rows");
   if (n_train < 1 && fit_scaling)
     throw Error("'" + table.path + "' has " + std::to_string(R) + " rows, " +
                 std::to_string(d.split_row) + " of them before the test part; a training window "
-                "of lookback " + std::to_string(L) + " and horizon " + std::to_string(K) +
-                " needs " + std::to_string(L + K) + ": use more data, a shorter --lookback or a "
-                "smaller --test-fraction");
+                "of lookback " + std::to_string(L) + " and horizon " + std::to_string(K) + context +
+                " needs " + std::to_string(L + K + H) + ": use more data, a shorter --lookback or a "
+                "smaller --test-fraction" + (H ? std::string(", or another --transform") : ""));
   if (fit_scaling) {
-    std::vector<float> fv, tv;
-    for (int64_t r = 0; r < d.split_row; ++r) {
+    std::vector<float> fv;
+    for (int64_t r = 0; r < d.split_row; ++r)
       for (int64_t f = 0; f < F; ++f) fv.push_back(d.series.at(r, f));
-      tv.push_back(d.target[size_t(r)]);
-    }
     setup.features = Scaler::fit(fv, F, 0, d.split_row, o.scaling);
-    setup.target = Scaler::fit(tv, 1, 0, d.split_row, o.scaling);
+    if (o.transform == Transform::boxcox)
+      setup.boxcox_lambda = fit_boxcox_lambda({d.target.begin(), d.target.begin() + d.split_row});
+    const std::vector<float> tv = transformed_target(d, setup, 0, d.split_row);
+    setup.target = Scaler::fit(tv, 1, 0, int64_t(tv.size()), o.scaling);
   }
   d.setup = setup;
   d.X_train = Tensor({n_train, L, F});
   d.y_train = Tensor({n_train, K});
-  for (int64_t n = 0; n < n_train; ++n) fill_window(d, L - 1 + n, n, d.X_train, d.y_train);
-  const int64_t first_test = std::max(L - 1, d.split_row - 1), n_test = R - K - first_test;
+  for (int64_t n = 0; n < n_train; ++n) fill_window(d, t0 + n, n, d.X_train, d.y_train);
+  const int64_t first_test = std::max(t0, d.split_row - 1), n_test = R - K - first_test;
   if (test_fraction > 0 && n_test < 1)
     throw Error("the test part of '" + table.path + "' (" + std::to_string(R - d.split_row) +
                 " rows) is shorter than the horizon " + std::to_string(K) +

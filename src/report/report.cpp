@@ -240,6 +240,23 @@ std::string report_html(const ReportContent& c) {
       << (ev->model.rmse < best.second.rmse ? "" : " (the model does <b>not</b> beat it on this test part)")
       << ".</p>\n";
   }
+  if (const ForecastSelection* sel = c.selection; sel && sel->kept >= 0) {
+    s << "<h2>Target transform, chosen on validation</h2>\n<table id=\"transforms\">\n"
+      << "<tr><th>transform</th><th>validation RMSE</th><th>epochs</th><th></th></tr>\n";
+    for (size_t i = 0; i < sel->trials.size(); ++i) {
+      const TransformTrial& t = sel->trials[i];
+      std::string name = transform_name(t.transform);
+      if (t.transform == Transform::boxcox) name += " (λ = " + num(t.boxcox_lambda) + ")";
+      s << "<tr><td>" << escape(name) << "</td><td>"
+        << (std::isfinite(t.validation_rmse) ? num(t.validation_rmse) : std::string("-")) << "</td><td>"
+        << t.epochs << "</td><td>" << (int(i) == sel->kept ? "kept" : escape(t.note)) << "</td></tr>\n";
+    }
+    s << "</table>\n";
+    std::istringstream lines(sel->summary());
+    std::string line;
+    while (std::getline(lines, line))
+      if (line.rfind("kept", 0) == 0 || line.rfind("validation", 0) == 0) s << "<p>" << escape(line) << "</p>\n";
+  }
   if (!c.history.empty()) {
     std::vector<Line> lines;
     const char* colors[] = {"#1f77b4", "#ff7f0e"};

@@ -67,6 +67,7 @@ struct ReportContent {
   std::vector<std::string> metric_keys;
   std::string metric_title = "Held-out scores per epoch";
   std::vector<ReportTable> tables;
+  const ForecastSelection* selection = nullptr;  // the transforms tried on validation
   std::vector<Heatmap> heatmaps;
   std::vector<Spectrogram> spectrograms;  // drawn after the heat maps
 };

@@ -18,6 +18,7 @@ from cli_util import HERE, LSTM, CliTest
 DATA = os.environ.get("LSTM_DATA", os.path.join(HERE, "../../data"))
 WEATHER = os.path.join(DATA, "seattle-weather.csv")
 CO2 = os.path.join(DATA, "co2-weekly.csv")
+HOURLY = os.path.join(DATA, "seattle-temps-hourly.csv")
 # The main job's first step (scripts/demo.sh), exactly.
 MAIN_JOB = ["--csv", WEATHER, "--target", "temp_max", "--features", "temp_max,temp_min,precipitation,wind",
             "--lookback", "30", "--date-column", "date", "--season", "365", "--test-fraction", "0.2",
@@ -99,7 +100,7 @@ class Forecasting(CliTest):
         self.run_lstm("train", *common, "--out", model)
         m = self.metrics(model, WEATHER)
         self.assertEqual(set(m), {"target", "model", "naive", "seasonal_naive", "season", "drift", "mean",
-                                  "mase_scale", "mase_period", "baselines_by_rmse"})
+                                  "mase_scale", "mase_period", "baselines_by_rmse", "transform"})
         self.assertEqual(set(m["model"]), {"rmse", "mae", "smape", "count", "mase"})
         self.assertEqual(m["mase_period"], 1)  # no season: scaled by the one-step naive error
         self.assertAlmostEqual(m["model"]["mase"], m["model"]["mae"] / m["mase_scale"], places=9)
@@ -156,7 +157,63 @@ class Forecasting(CliTest):
 
     def test_resume_after_sigkill_gives_the_uninterrupted_weights(self):
         self.check_resume_after_sigkill("train", *MAIN_JOB[:-8], "--epochs", 8, "--validation-split", 0.2,
-                                        "--early-stopping", 50, "--quiet")
+                                        "--early-stopping", 50, "--transform", "level", "--quiet")
+        # --transform auto trains several models; a checkpoint holds one
+        err = self.run_lstm("train", *MAIN_JOB, "--checkpoint", self.path("c.ckpt"), "--out", self.path("m.safetensors"),
+                            code=2).stderr
+        self.assertIn("give --transform NAME with --checkpoint", err)
+
+    def test_transform_chosen_on_validation(self):
+        # Hourly temperatures with a daily cycle: predicting the change from the same hour the day
+        # before (the seasonal transform) wins on validation and beats seasonal naive on the test part.
+        model, report = self.path("hourly.safetensors"), self.path("hourly.html")
+        p = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--date-column", "date", "--season", 24,
+                          "--epochs", 50, "--early-stopping", 5, "--out", model, "--report", report)
+        for name in ("level", "relative", "seasonal", "log"):
+            self.assertIn(f"== transform {name}", p.stdout)
+        self.assertIn("kept the seasonal transform", p.stdout)
+        self.assertRegex(p.stdout, r"validation \(the last 1395 training windows\): the model's RMSE [0-9.]+ is [0-9.]+% "
+                                   r"of the best baseline's, seasonal naive \(S=24\)")
+        m = self.metrics(model, HOURLY)
+        self.assertEqual(m["transform"], "seasonal")
+        self.assertLess(m["model"]["rmse"], 0.6 * m["seasonal_naive"]["rmse"])
+        with open(report) as f:
+            html = f.read()
+        self.assertIn('id="transforms"', html)
+        self.assertIn("kept the seasonal transform", html)
+        # a seasonal model needs the season before each window: from the CSV, not from bare windows
+        import numpy as np
+        np.save(self.path("x.npy"), np.ones((2, 30, 1), np.float32))
+        err = self.run_lstm("predict", "--model", model, "--x", self.path("x.npy"), "--out", self.path("y.npy"),
+                            code=1).stderr
+        self.assertIn("need the 24 rows before each window too", err)
+        err = self.run_lstm("evaluate", "--model", model, "--csv", HOURLY, "--season", 12, code=2).stderr
+        self.assertIn("predicts changes over its season of 24 rows", err)
+        # forecasting continues the daily cycle past the data
+        self.run_lstm("forecast", "--model", model, "--csv", HOURLY, "--steps", 48, "--out", self.path("f.csv"))
+        with open(self.path("f.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual((rows[0]["date"], rows[-1]["date"]), ("2011/01/01 00:00", "2011/01/02 23:00"))
+        temps = [float(r["temp"]) for r in rows]
+        self.assertGreater(max(temps[:24]) - min(temps[:24]), 1.0)  # a day's swing
+        self.assertLess(max(abs(a - b) for a, b in zip(temps[:24], temps[24:])), 1.0)  # and again the next day
+        # a transform named explicitly is the only one trained; bad names and combinations are usage errors
+        p = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--season", 24, "--epochs", 1,
+                          "--transform", "relative", "--validation-split", 0.2, "--out", self.path("r.safetensors"))
+        self.assertNotIn("== transform", p.stdout)
+        self.assertIn("validation (the last 1395 training windows)", p.stdout)
+        self.assertEqual(self.metrics(self.path("r.safetensors"), HOURLY)["transform"], "relative")
+        for bad, code, needle in [(["--transform", "diff"], 2, "use auto, level, relative, seasonal, log or boxcox"),
+                                  (["--transform", "level", "--relative"], 2, "--relative is --transform relative"),
+                                  (["--transform", "seasonal"], 1, "needs the season's length in rows (--season S)")]:
+            err = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--epochs", 1, *bad,
+                                "--out", self.path("bad.safetensors"), code=code).stderr
+            self.assertIn(needle, err)
+        err = self.run_lstm("train", "--csv", WEATHER, "--target", "temp_min", "--transform", "log", "--epochs", 1,
+                            "--out", self.path("bad.safetensors"), code=1).stderr
+        self.assertRegex(err, r"the log transform needs a positive target, but 'temp_min' is -?[0-9.]+ at row [0-9]+ "
+                              r"\(line [0-9]+\): use --transform level, relative or seasonal")
+        self.assertFalse(os.path.exists(self.path("bad.safetensors")))
 
     def test_progress_bar_on_a_terminal(self):
         argv = [LSTM, "train", "--csv", WEATHER, "--target", "temp_max", "--lookback", "5", "--units", "4",

@@ -107,8 +107,9 @@ TEST(Forecast, ChronologicalWindowsAndSplit) {
   EXPECT_NEAR(s.target.invert(d.y_test.at({3, 1}), 0), 19.0f, 1e-4);
   // Relative mode: targets and the target's inputs become changes from the last value.
   ForecastData r = prepare_forecast(ramp_table(20), {.target = "t", .features = {"t", "w"}, .lookback = 4,
-                                                     .horizon = 2, .test_fraction = 0.25, .relative = true});
-  EXPECT_NEAR(r.setup.unscale_target(r.y_test.at({0, 1}), 14.0f), 16.0f, 1e-4);
+                                                     .horizon = 2, .test_fraction = 0.25, .transform = Transform::relative});
+  const float window[] = {11, 22, 12, 24, 13, 26, 14, 28};  // rows 11..14 of t, w
+  EXPECT_NEAR(r.setup.decode(r.y_test.at({0, 1}), 2, window), 16.0f, 1e-4);
   EXPECT_NEAR(r.X_test.at({0, 3, 0}), 0.0f, 1e-6);  // the last value, relative to itself
 }
 
@@ -117,7 +118,7 @@ TEST(Forecast, TooLittleDataIsAClearError) {
                     "needs 9: use more data");
   EXPECT_ERROR_WITH(prepare_forecast(ramp_table(30), {.target = "v", .lookback = 3, .horizon = 4, .test_fraction = 0.1}),
                     "shorter than the horizon 4");
-  EXPECT_ERROR_WITH(prepare_forecast(ramp_table(30), {.target = "v", .features = {"w"}, .relative = true}),
+  EXPECT_ERROR_WITH(prepare_forecast(ramp_table(30), {.target = "v", .features = {"w"}, .transform = Transform::relative}),
                     "must be one of the features");
   EXPECT_ERROR_WITH(prepare_forecast(ramp_table(30), {.target = "nope"}), "has no column 'nope'");
 }
@@ -210,13 +211,13 @@ TEST(Forecast, MultivariateForecastsOnlyItsHorizon) {
 TEST(Forecast, SetupTravelsWithTheModelFile) {
   test::TempDir dir;
   ForecastData d = prepare_forecast(ramp_table(40), {.target = "v", .features = {"v", "w"}, .lookback = 5,
-                                                     .season = 7, .fill = Fill::linear, .relative = true});
+                                                     .season = 7, .fill = Fill::linear, .transform = Transform::relative});
   Sequential model = default_forecast_model(d.setup, 4);
   attach_forecast_setup(model, d.setup);
   model.save(dir.file("f.safetensors"));
   ForecastSetup back = forecast_setup(Sequential::load(dir.file("f.safetensors")));
   EXPECT_EQ(back.to_json(), d.setup.to_json());
-  EXPECT_TRUE(back.options.relative);
+  EXPECT_EQ(back.options.transform, Transform::relative);
   EXPECT_EQ(back.options.fill, Fill::linear);
   Sequential plain = default_forecast_model(d.setup, 4);
   EXPECT_ERROR_WITH(forecast_setup(plain), "not trained as a forecaster");

@@ -1,0 +1,161 @@
+// Target transforms of a forecaster: encode a window for the model, decode its outputs
+// (include/lstm/forecast.h, "Target transforms"). L = lookback, H = context_rows(), C = the
+// window's columns, S = season; a window's rows are 0..H+L-1, its last row (t) is H+L-1.
+#include "forecast/transform.h"
+
+#include <cmath>
+#include <limits>
+
+#include "lstm/error.h"
+
+namespace lstm {
+
+const char* transform_name(Transform t) {
+  switch (t) {
+    case Transform::level: return "level";
+    case Transform::relative: return "relative";
+    case Transform::seasonal: return "seasonal";
+    case Transform::log: return "log";
+    case Transform::boxcox: return "boxcox";
+  }
+  return "?";
+}
+
+Transform transform_from_name(const std::string& name) {
+  for (Transform t : {Transform::level, Transform::relative, Transform::seasonal, Transform::log,
+                      Transform::boxcox})
+    if (name == transform_name(t)) return t;
+  throw Error("unknown transform '" + name + "': use auto, level, relative, seasonal, log or boxcox");
+}
+
+double boxcox(double y, double lambda) {
+  return lambda == 0.0 ? std::log(y) : (std::pow(y, lambda) - 1.0) / lambda;
+}
+
+double boxcox_inverse(double z, double lambda) {
+  if (lambda == 0.0) return std::exp(std::min(z, 88.0));
+  // y^λ = λz + 1 must be positive; at its edge the value is 0 (λ > 0) or unbounded (λ < 0),
+  // kept finite here
+  const double base = std::max(lambda * z + 1.0, 1e-12);
+  return std::min(std::pow(base, 1.0 / lambda), double(std::numeric_limits<float>::max()));
+}
+
+// Box & Cox's profile log-likelihood: -n/2 log(variance of the transformed values)
+// + (λ - 1) Σ log y.
+static double boxcox_llf(const std::vector<double>& log_y, double lambda) {
+  const double n = double(log_y.size());
+  double sum = 0, sum_log = 0;
+  for (double ly : log_y) sum += lambda == 0.0 ? ly : std::expm1(lambda * ly) / lambda, sum_log += ly;
+  const double mean = sum / n;
+  double var = 0;
+  for (double ly : log_y) {
+    const double z = lambda == 0.0 ? ly : std::expm1(lambda * ly) / lambda;
+    var += (z - mean) * (z - mean);
+  }
+  var /= n;
+  if (!(var > 0)) return -std::numeric_limits<double>::infinity();
+  return -0.5 * n * std::log(var) + (lambda - 1.0) * sum_log;
+}
+
+double fit_boxcox_lambda(const std::vector<float>& y) {
+  std::vector<double> log_y;
+  for (float v : y) {
+    if (!(v > 0)) throw Error("Box-Cox needs positive values");
+    log_y.push_back(std::log(double(v)));
+  }
+  if (log_y.size() < 2) return 1.0;
+  // a grid over [-1, 2] in steps of 0.05, then golden-section search around its best point
+  double best = -1.0, best_llf = -std::numeric_limits<double>::infinity();
+  for (int i = 0; i <= 60; ++i) {
+    const double l = -1.0 + 0.05 * i, f = boxcox_llf(log_y, l);
+    if (f > best_llf) best_llf = f, best = l;
+  }
+  double a = std::max(-1.0, best - 0.05), b = std::min(2.0, best + 0.05);
+  const double g = (std::sqrt(5.0) - 1.0) / 2.0;
+  for (int it = 0; it < 40; ++it) {
+    const double c = b - g * (b - a), d = a + g * (b - a);
+    if (boxcox_llf(log_y, c) > boxcox_llf(log_y, d)) b = d;
+    else a = c;
+  }
+  return 0.5 * (a + b);
+}
+
+int64_t ForecastSetup::columns() const {
+  for (const std::string& f : options.features)
+    if (f == options.target) return int64_t(options.features.size());
+  return int64_t(options.features.size()) + 1;
+}
+
+int64_t ForecastSetup::target_column() const {
+  for (size_t c = 0; c < options.features.size(); ++c)
+    if (options.features[c] == options.target) return int64_t(c);
+  return int64_t(options.features.size());
+}
+
+int64_t ForecastSetup::context_rows() const {
+  return options.transform == Transform::seasonal ? options.season : 0;
+}
+
+// The target value y in the transformed units (before scaling), for log and Box-Cox.
+static double positive_transform(const ForecastSetup& s, float y) {
+  if (!(y > 0))
+    throw Error("the " + std::string(transform_name(s.options.transform)) + " transform of '" +
+                s.options.target + "' needs positive values, got " + std::to_string(y) +
+                ": use --transform level or relative for this series");
+  return s.options.transform == Transform::log ? std::log(double(y)) : boxcox(y, s.boxcox_lambda);
+}
+
+void ForecastSetup::encode_window(const float* rows, float* x) const {
+  const int64_t L = options.lookback, F = int64_t(options.features.size()), C = columns(),
+                H = context_rows(), tc = target_column();
+  const float last = rows[(H + L - 1) * C + tc];
+  for (int64_t l = 0; l < L; ++l) {
+    const float* row = rows + (H + l) * C;
+    for (int64_t f = 0; f < F; ++f) {
+      float v;
+      if (f != tc) {
+        v = features.apply(row[f], f);
+      } else {
+        switch (options.transform) {
+          case Transform::level: v = features.apply(row[f], f); break;
+          case Transform::relative: v = (row[f] - last) / target.scale[0]; break;
+          case Transform::seasonal: v = target.apply(row[f] - row[f - options.season * C], 0); break;
+          default: v = target.apply(float(positive_transform(*this, row[f])), 0); break;
+        }
+      }
+      x[l * F + f] = v;
+    }
+  }
+}
+
+// The value a step-k target is taken relative to: the window's last one (relative) or the
+// latest one a whole number of seasons before it (seasonal).
+static float base_value(const ForecastSetup& s, int k, const float* rows) {
+  const int64_t L = s.options.lookback, C = s.columns(), H = s.context_rows(), tc = s.target_column();
+  const int64_t t = H + L - 1;
+  if (s.options.transform == Transform::relative) return rows[t * C + tc];
+  const int64_t S = s.options.season, back = S * ((k + S - 1) / S);
+  return rows[(t + k - back) * C + tc];
+}
+
+float ForecastSetup::encode_target(float y, int k, const float* rows) const {
+  switch (options.transform) {
+    case Transform::level: return target.apply(y, 0);
+    case Transform::relative: return (y - base_value(*this, k, rows)) / target.scale[0];
+    case Transform::seasonal: return target.apply(y - base_value(*this, k, rows), 0);
+    default: return target.apply(float(positive_transform(*this, y)), 0);
+  }
+}
+
+float ForecastSetup::decode(float z, int k, const float* rows) const {
+  switch (options.transform) {
+    case Transform::level: return target.invert(z, 0);
+    case Transform::relative: return z * target.scale[0] + base_value(*this, k, rows);
+    case Transform::seasonal: return target.invert(z, 0) + base_value(*this, k, rows);
+    case Transform::log: return float(std::exp(std::min(double(target.invert(z, 0)), 88.0)));
+    case Transform::boxcox: return float(boxcox_inverse(target.invert(z, 0), boxcox_lambda));
+  }
+  return z;
+}
+
+}  // namespace lstm

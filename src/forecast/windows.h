@@ -1,0 +1,20 @@
+// Shared by the forecasting files: a window's rows, and scoring predictions of windows.
+#pragma once
+
+#include <vector>
+
+#include "lstm/forecast.h"
+
+namespace lstm {
+
+// Window t (its last input row): rows t-L+1-H..t of the data (H = the setup's context_rows()),
+// in the data's units, as ForecastSetup::encode_window reads them. Needs t >= L-1+H.
+const float* window_rows(const ForecastData& d, int64_t t);
+
+// The model's outputs `pred` [N, K] for the windows ending at rows `last_rows` (N of them),
+// decoded and scored with the baselines on the same targets. The MASE scale comes from the
+// rows before d.split_row.
+ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
+                                 const std::vector<int64_t>& last_rows);
+
+}  // namespace lstm

@@ -1,0 +1,188 @@
+// Forecasting's target transforms and their choice on validation (include/lstm/forecast.h):
+// each transform's inverse is exact, the seasonal windows read a season of context, Box-Cox's
+// λ is the likelihood's, the candidates follow the data, and the choice keeps the best model on
+// validation windows that no fit saw.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/rng.h"
+#include "forecast/transform.h"
+#include "forecast/windows.h"
+#include "lstm/forecast.h"
+#include "test_util.h"
+
+namespace lstm {
+namespace {
+
+// A positive series with a period of 12 rows, a trend and noise, and a second column.
+CsvTable seasonal_table(int R, double trend = 0.05, double noise = 0.2) {
+  Rng rng(7);
+  std::string text = "y,x\n";
+  for (int r = 0; r < R; ++r) {
+    const double y = 20 + trend * r + 3 * std::sin(2 * M_PI * r / 12) + noise * rng.normal();
+    text += std::to_string(y) + "," + std::to_string(std::cos(0.1 * r)) + "\n";
+  }
+  return parse_csv(text, "seasonal.csv");
+}
+
+const Transform kAll[] = {Transform::level, Transform::relative, Transform::seasonal, Transform::log,
+                          Transform::boxcox};
+
+TEST(ForecastTransforms, EveryInverseIsExactOnEveryWindow) {
+  const CsvTable table = seasonal_table(120);
+  for (Transform t : kAll) {
+    SCOPED_TRACE(transform_name(t));
+    ForecastData d = prepare_forecast(table, {.target = "y", .features = {"y", "x"}, .lookback = 5,
+                                              .horizon = 14, .test_fraction = 0.25, .season = 12,
+                                              .transform = t});
+    const int64_t L = 5, K = 14, H = t == Transform::seasonal ? 12 : 0;
+    EXPECT_EQ(d.setup.context_rows(), H);
+    ASSERT_EQ(d.X_train.dim(0), d.split_row - K - (L - 1 + H));  // the first window ends at row L-1+H
+    for (int64_t n = 0; n < d.X_train.dim(0); ++n) {
+      const int64_t last = L - 1 + H + n;
+      const float* rows = window_rows(d, last);
+      for (int64_t k = 1; k <= K; ++k) {
+        const float y = d.target[size_t(last + k)];
+        EXPECT_NEAR(d.setup.decode(d.y_train[n * K + k - 1], int(k), rows), y, 2e-4 * std::fabs(y));
+        EXPECT_NEAR(d.setup.encode_target(y, int(k), rows), d.y_train[n * K + k - 1], 1e-6);
+      }
+    }
+    for (size_t n = 0; n < d.test_rows.size(); ++n) {
+      const float* rows = window_rows(d, d.test_rows[n] - 1);
+      const float y = d.target[size_t(d.test_rows[n])];
+      EXPECT_NEAR(d.setup.decode(d.y_test[int64_t(n) * K], 1, rows), y, 2e-4 * std::fabs(y));
+    }
+    // the setup, with its transform and λ, travels through JSON
+    const ForecastSetup back = ForecastSetup::from_json(d.setup.to_json());
+    EXPECT_EQ(back.options.transform, t);
+    EXPECT_EQ(back.boxcox_lambda, d.setup.boxcox_lambda);
+  }
+}
+
+TEST(ForecastTransforms, WhatTheModelSeesAndPredicts) {
+  const CsvTable table = seasonal_table(60);
+  auto at = [](const ForecastData& d, int64_t r) { return double(d.target[size_t(r)]); };
+  // seasonal: the target column's input is the change over one season, the output the change
+  // from the latest value a whole number of seasons back (two for steps 13 and 14)
+  ForecastData s = prepare_forecast(table, {.target = "y", .features = {"y", "x"}, .lookback = 3,
+                                            .horizon = 14, .test_fraction = 0.3, .season = 12,
+                                            .transform = Transform::seasonal});
+  const Scaler& z = s.setup.target;
+  const int64_t t = 2 + 12;  // the first window's last row
+  EXPECT_NEAR(s.X_train.at({0, 2, 0}), (at(s, t) - at(s, t - 12) - z.center[0]) / z.scale[0], 1e-5);
+  EXPECT_NEAR(s.X_train.at({0, 0, 1}), s.setup.features.apply(s.series.at(t - 2, 1), 1), 1e-6);
+  EXPECT_NEAR(s.y_train.at({0, 0}), (at(s, t + 1) - at(s, t - 11) - z.center[0]) / z.scale[0], 1e-5);
+  EXPECT_NEAR(s.y_train.at({0, 12}), (at(s, t + 13) - at(s, t - 11) - z.center[0]) / z.scale[0], 1e-5);
+  // log: log values, scaled with the log values of the training rows
+  ForecastData g = prepare_forecast(table, {.target = "y", .lookback = 3, .transform = Transform::log});
+  EXPECT_NEAR(g.y_train.at({0, 0}), (std::log(at(g, 3)) - g.setup.target.center[0]) / g.setup.target.scale[0], 1e-5);
+  EXPECT_NEAR(g.X_train.at({0, 1, 0}), (std::log(at(g, 1)) - g.setup.target.center[0]) / g.setup.target.scale[0], 1e-5);
+}
+
+TEST(ForecastTransforms, BoxCoxFindsTheLambdaThatMadeTheData) {
+  Rng rng(3);
+  for (double lambda : {0.0, 0.5, -0.5, 1.5}) {
+    std::vector<float> y;  // y^λ = u, normal with a wide spread: Box-Cox with λ makes y normal
+    for (int i = 0; i < 3000; ++i) {
+      const double u = 2.0 + 0.4 * rng.normal();
+      if (u > 0.05) y.push_back(float(lambda == 0 ? std::exp(0.5 * rng.normal()) : std::pow(u, 1.0 / lambda)));
+    }
+    EXPECT_NEAR(fit_boxcox_lambda(y), lambda, 0.15) << "λ = " << lambda;
+  }
+  for (double v : {0.3, 1.0, 7.5})
+    for (double lambda : {-1.0, -0.3, 0.0, 0.4, 2.0})
+      EXPECT_NEAR(boxcox_inverse(boxcox(v, lambda), lambda), v, 1e-9 * v);
+}
+
+TEST(ForecastTransforms, CandidatesFollowTheData) {
+  const CsvTable table = seasonal_table(200);
+  auto names = [](const std::vector<Transform>& ts) {
+    std::string s;
+    for (Transform t : ts) s += std::string(s.empty() ? "" : ",") + transform_name(t);
+    return s;
+  };
+  // Box-Cox is tried when its λ is not within 0.1 of 0 (log) or 1 (level)
+  std::vector<float> y;
+  for (const auto& row : table.rows) y.push_back(std::stof(row[0]));
+  const double lambda = fit_boxcox_lambda({y.begin(), y.begin() + 160});
+  const std::string boxcox = std::fabs(lambda) > 0.1 && std::fabs(lambda - 1) > 0.1 ? ",boxcox" : "";
+  EXPECT_EQ(names(forecast_candidates(table, {.target = "y", .season = 12}, 0.2)), "level,relative,seasonal,log" + boxcox);
+  EXPECT_EQ(names(forecast_candidates(table, {.target = "y"}, 0.2)), "level,relative,log" + boxcox);
+  // not a feature: no relative; x goes below zero: no log
+  EXPECT_EQ(names(forecast_candidates(table, {.target = "y", .features = {"x"}}, 0.2)), "level,log" + boxcox);
+  EXPECT_EQ(names(forecast_candidates(table, {.target = "x"}, 0.2)), "level,relative");
+  // a season must leave as many training windows as validation ones: 150 level windows, 30 of
+  // them validation; season 90 leaves 60, season 100 leaves 50
+  EXPECT_EQ(names(forecast_candidates(table, {.target = "x", .lookback = 10, .season = 90}, 0.2)), "level,relative,seasonal");
+  EXPECT_EQ(names(forecast_candidates(table, {.target = "x", .lookback = 10, .season = 100}, 0.2)), "level,relative");
+}
+
+TEST(ForecastTransforms, BadInputIsNamed) {
+  CsvTable table = seasonal_table(40);
+  table.rows[17][0] = "-1";
+  EXPECT_ERROR_WITH(prepare_forecast(table, {.target = "y", .lookback = 3, .transform = Transform::log}),
+                    "needs a positive target, but 'y' is -1.000000 at row 17 (line 19)");
+  EXPECT_ERROR_WITH(prepare_forecast(table, {.target = "y", .transform = Transform::seasonal}), "--season S");
+  EXPECT_ERROR_WITH(prepare_forecast(table, {.target = "y", .lookback = 10, .season = 25,
+                                             .transform = Transform::seasonal}),
+                    "and the 25 rows of a season before it (the seasonal transform) needs 36");
+  EXPECT_ERROR_WITH(transform_from_name("diff"), "use auto, level, relative, seasonal, log or boxcox");
+  // files written before the transforms said "relative": true
+  ForecastData d = prepare_forecast(seasonal_table(40), {.target = "y", .lookback = 3});
+  std::string json = d.setup.to_json();
+  json.replace(json.find("\"transform\":\"level\""), 19, "\"relative\":true");
+  EXPECT_EQ(ForecastSetup::from_json(json).options.transform, Transform::relative);
+}
+
+// A "model" that always outputs 0: each transform then forecasts its own baseline (level: the
+// training mean; relative: the last value; seasonal: the value a season back, plus the mean
+// seasonal change), so on a series that repeats every 12 rows the seasonal one is exact.
+TEST(ForecastTransforms, TheChoiceKeepsTheBestOnValidationWindowsNoFitSaw) {
+  std::string text = "y\n";
+  for (int r = 0; r < 150; ++r) text += std::to_string(10 + 3 * std::sin(2 * M_PI * r / 12)) + "\n";
+  const CsvTable table = parse_csv(text, "periodic.csv");
+  const ForecastOptions o{.target = "y", .lookback = 6, .horizon = 3, .test_fraction = 0.2, .season = 12};
+  std::vector<int64_t> fitted, validated;
+  int64_t split = 0;
+  auto zero = [&](const ForecastSetup& setup, const Tensor& X, const Tensor&, const Tensor& Xv,
+                  const Tensor&, History& h) {
+    fitted.push_back(X.dim(0)), validated.push_back(Xv.dim(0));
+    h.history["loss"] = {1.0, 0.5};
+    Sequential m = default_forecast_model(setup, 2);
+    m.set_weights(std::vector<float>(size_t(m.count_params()), 0.0f));
+    return m;
+  };
+  const std::vector<Transform> candidates = forecast_candidates(table, o, 0.25);
+  const std::vector<Transform> four(candidates.begin(), candidates.begin() + 4);
+  ASSERT_EQ(four.back(), Transform::log);  // level, relative, seasonal, log
+  TrainedForecaster tf = train_forecaster(table, o, four, 0.25, zero);
+  split = tf.data.split_row;
+  EXPECT_EQ(split, 120);
+  const ForecastSelection& s = tf.selection;
+  ASSERT_EQ(s.trials.size(), 4u);
+  EXPECT_EQ(tf.data.setup.options.transform, Transform::seasonal);
+  EXPECT_EQ(s.trials[size_t(s.kept)].transform, Transform::seasonal);
+  EXPECT_LT(s.trials[size_t(s.kept)].validation_rmse, 1e-4);
+  EXPECT_GT(s.trials[0].validation_rmse, 1.0);  // level: the mean
+  EXPECT_EQ(s.trials[0].epochs, 2);
+  // 112 level windows (last rows 5..116), a quarter of them (28, last rows 89..116) validate
+  // every candidate; the 2 before them are fitted by none, so the last fitted target is row 89
+  EXPECT_EQ(s.validation_windows, 28);
+  EXPECT_EQ(validated, (std::vector<int64_t>{28, 28, 28, 28}));
+  EXPECT_EQ(fitted, (std::vector<int64_t>{82, 82, 70, 82}));  // seasonal: 12 fewer windows
+  EXPECT_EQ(s.validation.predictions.front().row, split - 3 - 28 + 1);  // the first validation target
+  EXPECT_EQ(s.validation.predictions.back().row, split - 1);            // the last row before the test part
+  EXPECT_NE(s.summary().find("kept the seasonal transform"), std::string::npos);
+  EXPECT_NE(s.summary().find("of the best baseline's, seasonal naive (S=12)"), std::string::npos);
+  EXPECT_EQ(forecast_setup(tf.model).options.transform, Transform::seasonal);
+  // the seasonal model continues the period past the data
+  const std::vector<ForecastPoint> next = forecast_future(tf.model, tf.data, 30);
+  for (int k = 1; k <= 30; ++k)
+    EXPECT_NEAR(next[size_t(k - 1)].value, 10 + 3 * std::sin(2 * M_PI * (149 + k) / 12), 1e-3) << k;
+  // choosing needs validation windows
+  EXPECT_ERROR_WITH(train_forecaster(table, o, candidates, 0.0, zero), "choosing among transforms needs validation");
+}
+
+}  // namespace
+}  // namespace lstm
