@@ -5,6 +5,8 @@
 #   1. next day's temp_max from the last 30 days of temp_max, temp_min, precipitation, wind;
 #      test metrics against naive baselines, and an HTML report (build/weather-report.html)
 #   2. a week-ahead model on the same inputs, and the forecast of the week after the data ends
+#   3. Seattle's hourly temperature of 2010 (data/seattle-temps-hourly.csv, NOAA): one model per
+#      target transform, the best on validation kept (seasonal differences: the daily cycle)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
@@ -24,4 +26,9 @@ echo
 $lstm forecast --model build/weather-week.safetensors --csv data/seattle-weather.csv --steps 7 \
   --out build/weather-forecast.csv
 echo
-echo "report: build/weather-report.html   forecast: build/weather-forecast.csv"
+echo "== 3. hourly temperatures: the target transform chosen on validation (--transform auto)"
+$lstm train --csv data/seattle-temps-hourly.csv --target temp --date-column date --season 24 \
+  --epochs 50 --early-stopping 5 --out build/hourly.safetensors --report build/hourly-report.html \
+  | grep -v -E '^(Epoch|training on|early stopping)'
+echo
+echo "reports: build/weather-report.html build/hourly-report.html   forecast: build/weather-forecast.csv"
