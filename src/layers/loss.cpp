@@ -105,6 +105,21 @@ double loss_forward_backward(const Loss& loss, const float* pred, const float* t
       }
       return total / double(R);
     }
+    case LossKind::quantile: {
+      const int64_t Q = loss.quantile_count, W = E / Q;
+      const float scale = 1.0f / float(n);
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t w = 0; w < W; ++w) {
+          const float y = target[r * W + w];
+          for (int64_t j = 0; j < Q; ++j) {
+            const int64_t k = r * E + w * Q + j;
+            const float q = loss.quantiles[size_t(j)], e = y - pred[k];
+            total += e >= 0.0f ? double(q) * e : double(q - 1.0f) * e;  // max(q e, (q - 1) e)
+            if (dpred) dpred[k] = scale * (e > 0.0f ? -q : e < 0.0f ? 1.0f - q : 0.5f - q);
+          }
+        }
+      return total / double(n);
+    }
     case LossKind::ctc:
       throw Error("the CTC loss scores whole sequences, not rows: ctc_batch_loss computes it");
   }
@@ -171,12 +186,27 @@ void loss_check_options(const Loss& loss) {
   if (e > 0.0f && loss.kind != LossKind::cce && loss.kind != LossKind::scce)
     throw Error("compile: label_smoothing softens class targets, so it needs loss cce or scce, not " +
                 loss_name(loss));
+  if (loss.kind == LossKind::quantile) {
+    std::vector<float> levels(loss.quantiles.begin(), loss.quantiles.begin() + std::clamp(loss.quantile_count, 0, kMaxQuantiles));
+    if (loss.quantile_count < 1 || loss.quantile_count > kMaxQuantiles)
+      throw Error("compile: the quantile loss needs 1 to " + std::to_string(kMaxQuantiles) + " levels (lstm::quantile_loss)");
+    quantile_loss(levels);  // checks them
+    if (loss.from_logits) throw Error("compile: the quantile loss regresses values; from_logits does not apply");
+  }
   if (loss.kind == LossKind::ctc && !loss.from_logits)
     throw Error("compile: the CTC loss reads logits (it takes their log-softmax itself): use "
                 "lstm::loss::ctc (from_logits = true) and end the model with a Dense layer without softmax");
 }
 
 int64_t loss_target_width(const Loss& loss, int64_t E) {
+  if (loss.kind == LossKind::quantile) {
+    const int64_t Q = loss.quantile_count;
+    if (Q < 1 || E % Q != 0)
+      throw Error("the quantile loss at " + std::to_string(Q) + " levels needs " + std::to_string(Q) +
+                  " outputs per target value, but the model outputs " + std::to_string(E) +
+                  ": make the last layer's width a multiple of " + std::to_string(Q));
+    return E / Q;
+  }
   return loss.kind == LossKind::scce ? 1 : E;
 }
 

@@ -14,7 +14,7 @@ static std::string number(double v) {
 }
 
 static bool regression(const Loss& loss) {
-  return loss.kind == LossKind::mse || loss.kind == LossKind::mae;
+  return loss.kind == LossKind::mse || loss.kind == LossKind::mae || loss.kind == LossKind::quantile;
 }
 
 std::string DivergenceGuard::check_batch(double loss, bool grads_finite) {

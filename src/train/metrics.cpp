@@ -26,6 +26,10 @@ std::vector<MetricSpec> resolve_metrics(const std::vector<std::string>& names, c
     throw Error(where + ": metric \"" + names[0] + "\": a CTC output is read by decoding whole sequences "
                 "(lstm/ctc.h), so per-step metrics do not apply; error rates come from decoding "
                 "(lstm speech evaluate)");
+  if (loss.kind == LossKind::quantile && !names.empty())
+    throw Error(where + ": metric \"" + names[0] + "\": a quantile output holds several values per "
+                "target (one per level), so per-value metrics do not apply; the forecaster scores "
+                "its median and its intervals' coverage (lstm evaluate)");
   for (const std::string& name : names) {
     const std::string at = where + ": metric \"" + name + "\"";
     MetricSpec spec{name, MetricKind::mae};

@@ -39,6 +39,7 @@ lstm::Loss loss_of(const std::string& name) {
   if (name == "scce_logits") return lstm::loss::sparse_categorical_crossentropy_from_logits;
   if (name == "bce_logits") return lstm::loss::binary_crossentropy_from_logits;
   if (name == "ctc") return lstm::loss::ctc;
+  if (name.rfind("quantile_", 0) == 0) return lstm::loss_from_name(name);
   throw std::runtime_error("unknown loss " + name);
 }
 

@@ -46,6 +46,7 @@ CASES = [
     ("classify_logits", 5, 12, 1, 6, 8, False, 4, "scce_logits", "sgd_nesterov"),
     ("binary_logits", 3, 7, 2, 8, 5, False, 1, "bce_logits", "rmsprop"),
     ("adamw_clipped", 4, 6, 1, 5, 6, False, 2, "mse", "adamw_clip"),
+    ("quantile_head", 3, 6, 1, 5, 8, False, 6, "quantile_0.1_0.5_0.9", "adam"),  # 2 values x 3 levels
 ]
 STEPS = 10
 
@@ -211,7 +212,19 @@ def make_ctc_targets(frames, classes, L, gen):
     return y
 
 
+def pinball(levels):
+    """The quantile (pinball) loss: outputs [N, W*Q], quantile fastest; targets [N, W]."""
+    q = torch.tensor(levels, dtype=torch.float64)
+
+    def crit(pred, y):
+        e = y.unsqueeze(-1) - pred.reshape(*y.shape, len(levels))
+        return torch.maximum(q * e, (q - 1) * e).mean()
+    return crit
+
+
 def loss_fn(name):
+    if name.startswith("quantile_"):
+        return pinball([float(v) for v in name.split("_")[1:]])
     return {"mse": torch.nn.MSELoss(), "mae": torch.nn.L1Loss(), "scce_logits": torch.nn.CrossEntropyLoss(),
             "bce_logits": torch.nn.BCEWithLogitsLoss(), "ctc": ctc_criterion}[name]
 
@@ -254,6 +267,8 @@ def run_case(outdir, name, I, H, L, B, T, seq_last, E, loss_name, opt_name, seed
                       {"lstm.config": json.dumps(config), "lstm.format_version": "1"})
     X = torch.randn(B, T, I, dtype=torch.float32)
     ydims = (B, T, E) if seq_last else (B, E)
+    if loss_name.startswith("quantile_"):  # one target per Q outputs
+        ydims = ydims[:-1] + (E // (len(loss_name.split("_")) - 1),)
     if loss_name == "scce_logits":
         y = torch.randint(0, E, (B,))
     elif loss_name == "bce_logits":

@@ -359,6 +359,46 @@ TEST(GradCheck, EveryLoss) {
   }
 }
 
+// The pinball loss at three levels, on targets of width 2 (outputs 2 x 3, quantile fastest),
+// away from its kinks (|y - p| > 0.05, beyond check_gradient's step), and its value by hand.
+TEST(GradCheck, QuantileLoss) {
+  const int64_t R = 5, W = 2, Q = 3, E = W * Q;
+  const Loss l = quantile_loss({0.1f, 0.5f, 0.9f});
+  Rng rng(12);
+  std::vector<float> pred = test::random_vector(size_t(R * E), rng, -2, 2), target;
+  for (int64_t k = 0; k < R * W; ++k) {
+    float y;
+    bool near = true;
+    while (near) {
+      y = test::random_vector(1, rng, -2, 2)[0];
+      near = false;
+      for (int64_t j = 0; j < Q; ++j) near = near || std::fabs(y - pred[size_t((k / W) * E + (k % W) * Q + j)]) < 0.05f;
+    }
+    target.push_back(y);
+  }
+  std::vector<float> grad(pred.size());
+  const double value = loss_forward_backward(l, pred.data(), target.data(), R, E, grad.data());
+  check_gradient("dpred", pred, grad, [&] { return loss_forward_backward(l, pred.data(), target.data(), R, E, nullptr); });
+  double by_hand = 0;
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t w = 0; w < W; ++w)
+      for (int64_t j = 0; j < Q; ++j) {
+        const double q = l.quantiles[size_t(j)], e = target[size_t(r * W + w)] - pred[size_t(r * E + w * Q + j)];
+        by_hand += std::max(q * e, (q - 1) * e);
+      }
+  EXPECT_NEAR(value, by_hand / double(R * E), 1e-6);
+  // at a tie the gradient is the two sides' mean (torch.maximum's): (0.5 - q) / n
+  float p = 1.0f, y = 1.0f, g = 0.0f;
+  loss_forward_backward(quantile_loss({0.9f}), &p, &y, 1, 1, &g);
+  EXPECT_FLOAT_EQ(g, 0.5f - 0.9f);
+  EXPECT_EQ(loss_name(l), "quantile_0.1_0.5_0.9");
+  EXPECT_EQ(loss_name(loss_from_name("quantile_0.1_0.5_0.9")), "quantile_0.1_0.5_0.9");
+  EXPECT_ERROR_WITH(loss_from_name("quantile_0.5_0.1"), "strictly increasing");
+  EXPECT_ERROR_WITH(loss_from_name("quantile_0.5_1.5"), "outside (0, 1)");
+  EXPECT_ERROR_WITH(loss_from_name("quantile_x"), "'x' is not a quantile level");
+  EXPECT_ERROR_WITH(loss_target_width(l, 7), "make the last layer's width a multiple of 3");
+}
+
 TEST(GradCheck, WholeStackedModel) {
   // LSTM(4, sequences) -> LSTM(3) -> Dense(2, tanh), MSE: every parameter of the model.
   Sequential model({.seed = 3});
