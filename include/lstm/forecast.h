@@ -62,6 +62,10 @@ struct ForecastOptions {
   // What the model predicts, and reads for the target column (ForecastSetup::encode_window):
   // one of Transform's; forecast_candidates() lists the ones `--transform auto` tries.
   Transform transform = Transform::level;
+  // Quantile forecasts: the levels, strictly increasing in (0, 1) (0.5 is added when missing:
+  // the median is the point forecast). The model then outputs horizon x levels values (level
+  // fastest), trained with the pinball loss (lstm::quantile_loss); empty = one value per step.
+  std::vector<float> quantiles;
 };
 
 // What a forecasting model needs besides its weights: the options and the fitted scalers.
@@ -85,6 +89,12 @@ struct ForecastSetup {
   void encode_window(const float* rows, float* x) const;
   float encode_target(float y, int k, const float* rows) const;
   float decode(float z, int k, const float* rows) const;
+  // Values per step: the number of quantile levels, else 1; the median's index among them.
+  int64_t outputs_per_step() const { return options.quantiles.empty() ? 1 : int64_t(options.quantiles.size()); }
+  int64_t median_index() const;
+  // All horizon x outputs_per_step() model outputs of a window, decoded; each step's quantiles
+  // sorted (so that they never cross: Chernozhukov, Fernández-Val & Galichon 2010).
+  void decode_outputs(const float* z, const float* rows, float* out) const;
   std::string to_json() const;
   static ForecastSetup from_json(const std::string& json);
 };
@@ -130,7 +140,15 @@ struct Metrics {
 struct PredictionRow {
   int64_t row;  // data row of the predicted value
   int step;     // 1..K
-  float actual, predicted;
+  float actual, predicted;         // predicted: the median of a quantile forecaster
+  std::vector<float> quantiles;    // one per level of a quantile forecaster, else empty
+};
+
+// A prediction interval between two quantile levels, scored on the test windows.
+struct IntervalScore {
+  float lower = 0, upper = 0;  // the levels; nominal coverage upper - lower
+  double coverage = 0;         // share of actual values within [lower's, upper's prediction]
+  double mean_width = 0;       // in the data's units
 };
 
 struct ForecastEvaluation {
@@ -149,6 +167,13 @@ struct ForecastEvaluation {
   int mase_period = 1;
   // The baselines by test RMSE, best first, as {name, metrics} (metrics_table's names).
   std::vector<std::pair<std::string, Metrics>> baselines() const;
+  // Quantile forecasters: the levels; per level the share of actual values at or below its
+  // prediction (ideally the level); the intervals of the levels paired outside-in (first with
+  // last, ...); and the mean pinball loss over levels, in the data's units.
+  std::vector<float> quantile_levels;
+  std::vector<double> below;
+  std::vector<IntervalScore> intervals;
+  double pinball = std::numeric_limits<double>::quiet_NaN();
 };
 
 // Metrics on the test windows, for the model and the baselines. Throws if there are none.
@@ -209,7 +234,10 @@ TrainedForecaster train_forecaster(const CsvTable& table, const ForecastOptions&
 struct ForecastPoint {
   int step;          // 1 = the row after the last one
   std::string date;  // empty without a date column
-  float value;
+  float value;       // a quantile forecaster's median
+  // A quantile forecaster's values per level, up to its horizon; empty past it (a recursive
+  // forecast feeds back the median, so intervals there would be too narrow).
+  std::vector<float> quantiles;
 };
 
 // Continues past the last row: recursively for a univariate model, else up to its horizon

@@ -44,7 +44,8 @@ const Command kForecast{"forecast",
                             {"model", "FILE", "a model trained with lstm train --csv"},
                             {"csv", "FILE", "the data up to now"},
                             {"steps", "N", "how many rows ahead (default: the model's horizon)"},
-                            {"out", "FILE", "also write the forecast as CSV: step,date,<target>"},
+                            {"out", "FILE", "also write the forecast as CSV: step,date,<target> (a quantile "
+                                            "forecaster: then <target>_q<level> per level, empty past its horizon)"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
                         }};
 
@@ -76,10 +77,15 @@ int run_evaluate(const Args& a) {
   std::fputs(a.has("json") ? (metrics_json(ev) + "\n").c_str() : metrics_table(ev).c_str(), stdout);
   if (a.has("predictions")) {
     const bool steps = setup.options.horizon > 1;
-    std::string csv = steps ? "row,step,actual,predicted\n" : "row,actual,predicted\n";
-    for (const PredictionRow& p : ev.predictions)
+    std::string csv = steps ? "row,step,actual,predicted" : "row,actual,predicted";
+    for (float q : ev.quantile_levels) csv += ",q" + fmt(q);
+    csv += "\n";
+    for (const PredictionRow& p : ev.predictions) {
       csv += std::to_string(p.row) + "," + (steps ? std::to_string(p.step) + "," : "") +
-             fmt(p.actual) + "," + fmt(p.predicted) + "\n";
+             fmt(p.actual) + "," + fmt(p.predicted);
+      for (float v : p.quantiles) csv += "," + fmt(v);
+      csv += "\n";
+    }
     write_file_atomic(a.str("predictions"), csv, "predictions file");
   }
   if (a.has("report")) {
@@ -108,11 +114,22 @@ int run_forecast(const Args& a) {
   ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, 0.0);
   std::vector<ForecastPoint> points = forecast_future(model, data, int(steps));
   const std::string& target = setup.options.target;
-  std::string csv = "step,date," + target + "\n";
-  std::printf("%-6s %-20s %s\n", "step", "date", target.c_str());
+  const std::vector<float>& levels = data.setup.options.quantiles;
+  std::string csv = "step,date," + target, head;
+  for (float q : levels) csv += "," + target + "_q" + fmt(q), head += " " + std::string(12 - std::min<size_t>(12, fmt(q).size() + 1), ' ') + "q" + fmt(q);
+  csv += "\n";
+  std::printf("%-6s %-20s %12s%s\n", "step", "date", target.c_str(), head.c_str());
   for (const ForecastPoint& p : points) {
-    std::printf("%-6d %-20s %s\n", p.step, p.date.empty() ? "-" : p.date.c_str(), fmt(p.value).c_str());
-    csv += std::to_string(p.step) + "," + p.date + "," + fmt(p.value) + "\n";
+    std::string qs;
+    for (size_t j = 0; j < levels.size(); ++j) {
+      char b[32];
+      std::snprintf(b, sizeof b, " %12s", j < p.quantiles.size() ? fmt(p.quantiles[j]).c_str() : "-");
+      qs += b;
+    }
+    std::printf("%-6d %-20s %12s%s\n", p.step, p.date.empty() ? "-" : p.date.c_str(), fmt(p.value).c_str(), qs.c_str());
+    csv += std::to_string(p.step) + "," + p.date + "," + fmt(p.value);
+    for (size_t j = 0; j < levels.size(); ++j) csv += "," + (j < p.quantiles.size() ? fmt(p.quantiles[j]) : std::string());
+    csv += "\n";
   }
   if (a.has("out")) write_file_atomic(a.str("out"), csv, "forecast file");
   return 0;

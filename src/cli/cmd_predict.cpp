@@ -114,9 +114,10 @@ int run_predict(const Args& a) {
   else run.y = model.predict(X, lengths, int(batch));
   Tensor& y = run.y;
   if (forecaster)
-    for (int64_t k = 0; k < y.size(); ++k) {
-      const int64_t n = k / y.dim(1), L = setup.options.lookback;
-      y[k] = setup.decode(y[k], int(k % y.dim(1) + 1), &windows[size_t(n * L * setup.columns())]);
+    for (int64_t n = 0, L = setup.options.lookback; n < y.dim(0); ++n) {
+      std::vector<float> decoded(size_t(y.dim(1)));
+      setup.decode_outputs(y.data() + n * y.dim(1), &windows[size_t(n * L * setup.columns())], decoded.data());
+      std::copy(decoded.begin(), decoded.end(), y.data() + n * y.dim(1));
     }
   save_npy(out, y);
   std::printf("wrote %s %s\n", out.c_str(), y.shape_string().c_str());

@@ -53,6 +53,9 @@ const Command kTrain{
                               "from the last value), seasonal (changes from one season before), "
                               "log or boxcox (positive series)"},
         {"relative", "", "forecasting: the same as --transform relative"},
+        {"quantiles", "Q,Q,...", "forecasting: predict these quantiles (e.g. 0.1,0.5,0.9; the median "
+                                 "is added if missing) with the pinball loss: intervals and their "
+                                 "coverage"},
         {"units", "N", "forecasting: LSTM units of the default model (default 50)"},
         {"layers", "N", "forecasting: stacked LSTM layers of the default model (default 1)"},
         {"report", "FILE", "forecasting: write an HTML report (loss curves, test forecast, metrics)"},
@@ -90,7 +93,7 @@ const Command kTrain{
 
 static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
-                                 "date-column", "season", "scaling", "fill", "relative", "transform",
+                                 "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles",
                                  "units", "layers", "report"};
 
 static Optimizer optimizer_from_args(const Args& a) {
@@ -210,6 +213,15 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
   o.test_fraction = a.number("test-fraction", 0.2);
   o.date_column = a.str("date-column");
   o.season = int(a.integer("season", 0, 0, limits::kTimeSteps - 1));
+  for (const std::string& q : split_commas(a.str("quantiles"))) {
+    char* end = nullptr;
+    const float v = std::strtof(q.c_str(), &end);
+    if (q.empty() || *end != '\0')
+      throw UsageError("--quantiles expects numbers in (0, 1) separated by commas, e.g. 0.1,0.5,0.9; got '" + q + "'");
+    o.quantiles.push_back(v);
+  }
+  if (a.has("quantiles") && o.quantiles.empty())
+    throw UsageError("--quantiles expects numbers in (0, 1) separated by commas, e.g. 0.1,0.5,0.9");
   if (a.has("relative") && a.has("transform"))
     throw UsageError("--relative is --transform relative: give one of them");
   try {
@@ -241,9 +253,11 @@ static Sequential forecast_model(const Args& a, const ForecastSetup& setup, uint
                 " but the windows are " + shape_string(shape) + " (lookback " +
                 std::to_string(o.lookback) + ", " + std::to_string(shape[1]) + " features)");
   const LayerConfig& last = model.layers().back();
-  if (last.type != LayerType::dense || last.units != o.horizon || last.activation != Activation::linear)
-    throw Error("a forecaster's last layer must be a linear Dense with horizon = " +
-                std::to_string(o.horizon) + " units");
+  const int64_t width = o.horizon * setup.outputs_per_step();
+  if (last.type != LayerType::dense || last.units != width || last.activation != Activation::linear)
+    throw Error("a forecaster's last layer must be a linear Dense with " + std::to_string(width) +
+                " units (horizon " + std::to_string(o.horizon) +
+                (o.quantiles.empty() ? std::string(")") : " x " + std::to_string(o.quantiles.size()) + " quantiles)"));
   return model;
 }
 
@@ -270,7 +284,9 @@ static int train_csv(const Args& a, const Optimizer& optimizer, const Loss& loss
   auto train = [&](const ForecastSetup& setup, const Tensor& X, const Tensor& y, const Tensor& Xv,
                    const Tensor& yv, History& history) {
     Sequential model = forecast_model(a, setup, seed);
-    model.compile(optimizer, loss, {.metrics = metrics});
+    // quantile forecasters: the pinball loss at the setup's levels (the median added)
+    model.compile(optimizer, setup.options.quantiles.empty() ? loss : quantile_loss(setup.options.quantiles),
+                  {.metrics = metrics});
     FitOptions fit = base_fit;
     fit.validation_split = 0;
     fit.validation_x = Xv, fit.validation_y = yv;
@@ -345,6 +361,8 @@ int run_train(const Args& a) {
   const Loss loss = losses_from_arg(a.str("loss", "mse"), a.has("from-logits"), loss_count)[0];
   if (csv && loss.kind != LossKind::mse && loss.kind != LossKind::mae)
     throw UsageError("a forecaster regresses values: use --loss mse or mae");
+  if (csv && a.has("quantiles") && a.has("loss"))
+    throw UsageError("--quantiles trains with the pinball loss at those levels: drop --loss");
   Optimizer optimizer = optimizer_from_args(a);
   const double split = a.number("validation-split", 0.0);
   const int64_t patience = a.integer("early-stopping", -1, 0, limits::kEpochs);

@@ -6,8 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "lstm/error.h"
 #include "forecast/windows.h"
+#include "layers/config_json.h"
+#include "lstm/error.h"
 #include "lstm/forecast.h"
 
 namespace lstm {
@@ -64,14 +65,24 @@ ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
   std::vector<double> prefix(y.size() + 1, 0.0);  // prefix[r] = y_0 + ... + y_{r-1}
   for (size_t r = 0; r < y.size(); ++r) prefix[r + 1] = prefix[r] + y[r];
   Accumulator model_acc, naive_acc, seasonal_acc, drift_acc, mean_acc;
+  const int64_t Q = d.setup.outputs_per_step(), median = Q > 1 ? d.setup.median_index() : 0;
+  const bool quantiles = !o.quantiles.empty();
+  ev.quantile_levels = o.quantiles;
+  ev.below.assign(size_t(Q), 0.0);
+  for (int64_t j = 0; quantiles && j < Q / 2; ++j)
+    ev.intervals.push_back({o.quantiles[size_t(j)], o.quantiles[size_t(Q - 1 - j)], 0.0, 0.0});
+  double pinball = 0;
+  std::vector<float> values(size_t(K * Q));
   for (size_t n = 0; n < last_rows.size(); ++n) {
     const int64_t t = last_rows[n];  // last observed row
     const float* rows = window_rows(d, t);
+    d.setup.decode_outputs(pred.data() + int64_t(n) * K * Q, rows, values.data());
     const double slope = t > 0 ? (double(y[size_t(t)]) - y[0]) / double(t) : 0.0;
     const double mean = prefix[size_t(t + 1)] / double(t + 1);
     for (int64_t k = 1; k <= K; ++k) {
       const float actual = y[size_t(t + k)];
-      const float predicted = d.setup.decode(pred[int64_t(n) * K + k - 1], int(k), rows);
+      const float* v = &values[size_t((k - 1) * Q)];
+      const float predicted = v[median];
       model_acc.add(actual, predicted);
       naive_acc.add(actual, y[size_t(t)]);
       drift_acc.add(actual, double(y[size_t(t)]) + double(k) * slope);
@@ -80,8 +91,30 @@ ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
         const int64_t back = S * ((k + S - 1) / S);  // the latest row one or more seasons back
         seasonal_acc.add(actual, y[size_t(t + k - back)]);
       }
-      ev.predictions.push_back({t + k, int(k), actual, predicted});
+      PredictionRow row{t + k, int(k), actual, predicted, {}};
+      if (quantiles) {
+        row.quantiles.assign(v, v + Q);
+        for (int64_t j = 0; j < Q; ++j) {
+          const double q = o.quantiles[size_t(j)], e = double(actual) - v[j];
+          ev.below[size_t(j)] += actual <= v[j];
+          pinball += std::max(q * e, (q - 1) * e);
+        }
+        for (size_t i = 0; i < ev.intervals.size(); ++i) {
+          const float lo = v[i], hi = v[Q - 1 - int64_t(i)];
+          ev.intervals[i].coverage += lo <= actual && actual <= hi;
+          ev.intervals[i].mean_width += hi - lo;
+        }
+      }
+      ev.predictions.push_back(std::move(row));
     }
+  }
+  const double count = double(ev.predictions.size());
+  if (quantiles && count > 0) {
+    for (double& b : ev.below) b /= count;
+    for (IntervalScore& i : ev.intervals) i.coverage /= count, i.mean_width /= count;
+    ev.pinball = pinball / (count * double(Q));
+  } else {
+    ev.below.clear();
   }
   ev.model = model_acc.metrics(ev.mase_scale);
   ev.naive = naive_acc.metrics(ev.mase_scale);
@@ -96,12 +129,12 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
   if (d.test_rows.empty())
     throw Error("there are no test windows to evaluate on: use a --test-fraction above 0");
   check_forecast_setup(model, d.setup);
-  const int64_t K = o.horizon;
+  const int64_t K = o.horizon, width = K * d.setup.outputs_per_step();
   Tensor pred = model.predict(d.X_test, 256);
-  if (pred.rank() != 2 || pred.dim(1) != K)
+  if (pred.rank() != 2 || pred.dim(1) != width)
     throw Error("the model outputs " + pred.shape_string() + " per batch but the forecasting "
                 "setup has horizon " + std::to_string(K) + ": its last layer needs " +
-                std::to_string(K) + " units");
+                std::to_string(width) + " units");
   std::vector<int64_t> last_rows;
   for (int64_t r : d.test_rows) last_rows.push_back(r - 1);
   return score_windows(d, pred, last_rows);
@@ -137,6 +170,21 @@ std::string metrics_table(const ForecastEvaluation& ev) {
                   ev.mase_period);
     s << line;
   }
+  if (!ev.quantile_levels.empty()) {
+    s << "quantiles (the model's point forecast is the median):\n";
+    for (const IntervalScore& i : ev.intervals) {
+      std::snprintf(line, sizeof line, "  %g%% interval (q%g..q%g) holds %.1f%% of the test values; mean width %.4f\n",
+                    100.0 * double(i.upper - i.lower), double(i.lower), double(i.upper), 100.0 * i.coverage, i.mean_width);
+      s << line;
+    }
+    s << "  share at or below each quantile:";
+    for (size_t j = 0; j < ev.below.size(); ++j) {
+      std::snprintf(line, sizeof line, " q%g %.1f%%", double(ev.quantile_levels[j]), 100.0 * ev.below[j]);
+      s << line;
+    }
+    std::snprintf(line, sizeof line, "; mean pinball loss %.4f\n", ev.pinball);
+    s << line;
+  }
   return s.str();
 }
 
@@ -156,6 +204,18 @@ std::string metrics_json(const ForecastEvaluation& ev) {
   nlohmann::json ranked = nlohmann::json::array();
   for (const auto& [name, metrics] : ev.baselines()) ranked.push_back(name);
   j["baselines_by_rmse"] = ranked;
+  if (ev.quantile_levels.empty()) {
+    j["quantiles"] = nullptr;
+  } else {
+    nlohmann::json intervals = nlohmann::json::array();
+    for (const IntervalScore& i : ev.intervals)
+      intervals.push_back({{"lower", json_float(i.lower)}, {"upper", json_float(i.upper)},
+                           {"nominal", json_float(i.upper - i.lower)}, {"coverage", i.coverage},
+                           {"mean_width", i.mean_width}});
+    std::vector<double> levels;
+    for (float q : ev.quantile_levels) levels.push_back(json_float(q));
+    j["quantiles"] = {{"levels", levels}, {"below", ev.below}, {"intervals", intervals}, {"pinball", ev.pinball}};
+  }
   return j.dump(2);
 }
 
@@ -183,14 +243,19 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
   // The last window in the data's units (with its context rows); a univariate model's window
   // slides over its own predictions.
   std::vector<float> rows(d.series.values.end() - (L + H) * C, d.series.values.end()), base;
-  std::vector<float> values, x(size_t(L * F));
+  const int64_t Q = s.outputs_per_step(), median = Q > 1 ? s.median_index() : 0;
+  std::vector<float> values, x(size_t(L * F)), decoded(size_t(K * Q));
+  std::vector<std::vector<float>> quantiles;  // per step, up to the horizon
   while (int64_t(values.size()) < steps) {
     s.encode_window(rows.data(), x.data());
     Tensor pred = model.predict(Tensor({1, L, F}, x), 1);
     base = rows;  // what this window's outputs are decoded against
+    s.decode_outputs(pred.data(), base.data(), decoded.data());
     for (int64_t k = 0; k < K && int64_t(values.size()) < steps; ++k) {
-      values.push_back(s.decode(pred[k], int(k + 1), base.data()));
-      if (s.univariate()) {  // recursive: the prediction becomes the newest input
+      values.push_back(decoded[size_t(k * Q + median)]);
+      if (!o.quantiles.empty() && int64_t(values.size()) <= K)
+        quantiles.emplace_back(decoded.begin() + k * Q, decoded.begin() + (k + 1) * Q);
+      if (s.univariate()) {  // recursive: the prediction (the median) becomes the newest input
         rows.erase(rows.begin());
         rows.push_back(values.back());
       }
@@ -204,7 +269,7 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
   }
   for (int k = 1; k <= steps; ++k)
     out.push_back({k, step_seconds ? format_date(last + k * step_seconds, d.series.dates.back()) : "",
-                   values[size_t(k - 1)]});
+                   values[size_t(k - 1)], size_t(k - 1) < quantiles.size() ? quantiles[size_t(k - 1)] : std::vector<float>{}});
   return out;
 }
 

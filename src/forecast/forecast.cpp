@@ -1,5 +1,6 @@
 // Forecasting setup and windows (include/lstm/forecast.h).
 // R = rows, L = lookback, K = horizon, F = features; t = the last input row of a window.
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +8,7 @@
 #include "core/limits.h"
 #include "forecast/transform.h"
 #include "forecast/windows.h"
+#include "layers/config_json.h"
 #include "lstm/error.h"
 #include "lstm/forecast.h"
 
@@ -29,6 +31,11 @@ std::string ForecastSetup::to_json() const {
             {"fill", o.fill == Fill::none ? "none" : o.fill == Fill::previous ? "previous" : "linear"},
             {"transform", transform_name(o.transform)},
             {"boxcox_lambda", boxcox_lambda},
+            {"quantiles", [&] {
+               std::vector<double> q;
+               for (float v : o.quantiles) q.push_back(json_float(v));
+               return q;
+             }()},
             {"feature_center", features.center},
             {"feature_scale", features.scale},
             {"target_center", target.center[0]},
@@ -79,6 +86,7 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
                   : j.value("relative", false) ? Transform::relative
                                                 : Transform::level;
     s.boxcox_lambda = j.value("boxcox_lambda", 1.0);
+    if (j.contains("quantiles")) o.quantiles = get_finite(j, "quantiles", false);
     if (!std::isfinite(s.boxcox_lambda) || std::fabs(s.boxcox_lambda) > 10)
       throw Error("\"boxcox_lambda\" must be a finite number in [-10, 10]");
     s.features = {o.scaling, get_finite(j, "feature_center", false), get_finite(j, "feature_scale", true)};
@@ -101,12 +109,14 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
 void check_forecast_setup(const Sequential& model, const ForecastSetup& setup) {
   const ForecastOptions& o = setup.options;
   const std::vector<int64_t> in = {o.lookback, int64_t(o.features.size())};
-  const std::vector<int64_t> out = {o.horizon};
+  const std::vector<int64_t> out = {o.horizon * setup.outputs_per_step()};
   if (model.input_shape() != in || model.output_shape() != out)
     throw Error("the forecasting setup does not fit the model: it reads windows " +
                 shape_string(in) + " (lookback " + std::to_string(o.lookback) + ", " +
                 std::to_string(in[1]) + " features) and predicts " + shape_string(out) +
-                " (horizon " + std::to_string(o.horizon) + "), but the model takes " +
+                " (horizon " + std::to_string(o.horizon) +
+                (o.quantiles.empty() ? "" : " x " + std::to_string(o.quantiles.size()) + " quantiles") +
+                "), but the model takes " +
                 shape_string(model.input_shape()) + " and returns " +
                 shape_string(model.output_shape()) + ": the file is corrupt or was edited");
 }
@@ -123,6 +133,17 @@ static void check_options(const ForecastOptions& o) {
   if (o.transform == Transform::relative && !has_target)
     throw Error("relative forecasting predicts changes from the target's last value, so the "
                 "target '" + o.target + "' must be one of the features");
+  for (size_t j = 0; j < o.quantiles.size(); ++j) {
+    if (!(o.quantiles[j] > 0.0f && o.quantiles[j] < 1.0f))
+      throw Error("quantile " + std::to_string(o.quantiles[j]) + " is outside (0, 1): a level q "
+                  "is the probability of a value falling below its prediction, e.g. --quantiles 0.1,0.5,0.9");
+    if (j > 0 && !(o.quantiles[j] > o.quantiles[j - 1]))
+      throw Error("quantiles must be listed in increasing order without repeats, but " +
+                  std::to_string(o.quantiles[j]) + " follows " + std::to_string(o.quantiles[j - 1]) +
+                  ", e.g. --quantiles 0.1,0.5,0.9");
+  }
+  if (o.quantiles.size() > size_t(kMaxQuantiles))
+    throw Error("at most " + std::to_string(kMaxQuantiles) + " quantiles, got " + std::to_string(o.quantiles.size()));
   if (o.transform == Transform::seasonal && o.season < 1)
     throw Error("the seasonal transform predicts the change from one season before, so it needs "
                 "the season's length in rows (--season S)");
@@ -190,6 +211,10 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   ForecastOptions& o = setup.options;
   if (o.features.empty()) o.features = {o.target};
   check_options(o);
+  if (!o.quantiles.empty() && std::find(o.quantiles.begin(), o.quantiles.end(), 0.5f) == o.quantiles.end()) {
+    o.quantiles.insert(std::upper_bound(o.quantiles.begin(), o.quantiles.end(), 0.5f), 0.5f);  // the point forecast
+    check_options(o);  // still at most kMaxQuantiles
+  }
   ForecastData d;
   d.series = select_columns(table, columns_for(o), {.date_column = o.date_column, .fill = o.fill});
   const int64_t R = d.series.rows(), L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
@@ -263,7 +288,7 @@ Sequential default_forecast_model(const ForecastSetup& setup, int units, int lay
     if (l == 0) lo.input_shape = {o.lookback, int64_t(o.features.size())};
     model.add(LSTM(units, lo));
   }
-  model.add(Dense(o.horizon));
+  model.add(Dense(o.horizon * setup.outputs_per_step()));
   return model;
 }
 

@@ -3,6 +3,7 @@
 // window's columns, S = season; a window's rows are 0..H+L-1, its last row (t) is H+L-1.
 #include "forecast/transform.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -156,6 +157,20 @@ float ForecastSetup::decode(float z, int k, const float* rows) const {
     case Transform::boxcox: return float(boxcox_inverse(target.invert(z, 0), boxcox_lambda));
   }
   return z;
+}
+
+int64_t ForecastSetup::median_index() const {
+  for (size_t j = 0; j < options.quantiles.size(); ++j)
+    if (options.quantiles[j] == 0.5f) return int64_t(j);
+  return int64_t(options.quantiles.size()) / 2;
+}
+
+void ForecastSetup::decode_outputs(const float* z, const float* rows, float* out) const {
+  const int64_t K = options.horizon, Q = outputs_per_step();
+  for (int64_t k = 0; k < K; ++k) {
+    for (int64_t j = 0; j < Q; ++j) out[k * Q + j] = decode(z[k * Q + j], int(k + 1), rows);
+    std::sort(out + k * Q, out + (k + 1) * Q);
+  }
 }
 
 }  // namespace lstm

@@ -16,6 +16,13 @@ struct Line {
   bool dashed = false;
 };
 
+// A shaded band between two lines (a prediction interval), drawn under the lines.
+struct Band {
+  std::string name, color;
+  std::vector<double> x, lo, hi;
+  double opacity = 0.25;
+};
+
 std::string escape(const std::string& s) { return html_escape(s); }
 
 std::string num(double v) {
@@ -28,16 +35,19 @@ std::string num(double v) {
 // x tick labels come from x_labels[round(x)] when given (dates of data rows).
 std::string chart(const std::string& id, const std::string& title, const std::string& xlabel,
                   const std::vector<Line>& lines, bool log_y,
-                  const std::vector<std::string>& x_labels = {}) {
+                  const std::vector<std::string>& x_labels = {}, const std::vector<Band>& bands = {}) {
   const double W = 900, H = 320, left = 70, right = 20, top = 30, bottom = 45;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   auto ty = [&](double v) { return log_y ? std::log10(std::max(v, 1e-12)) : v; };
+  auto extend = [&](double x, double y) {
+    if (!std::isfinite(y)) return;
+    x0 = std::min(x0, x), x1 = std::max(x1, x);
+    y0 = std::min(y0, ty(y)), y1 = std::max(y1, ty(y));
+  };
   for (const Line& l : lines)
-    for (size_t k = 0; k < l.x.size(); ++k) {
-      if (!std::isfinite(l.y[k])) continue;
-      x0 = std::min(x0, l.x[k]), x1 = std::max(x1, l.x[k]);
-      y0 = std::min(y0, ty(l.y[k])), y1 = std::max(y1, ty(l.y[k]));
-    }
+    for (size_t k = 0; k < l.x.size(); ++k) extend(l.x[k], l.y[k]);
+  for (const Band& b : bands)
+    for (size_t k = 0; k < b.x.size(); ++k) extend(b.x[k], b.lo[k]), extend(b.x[k], b.hi[k]);
   if (!(x1 > x0)) x1 = x0 + 1;
   if (!(y1 > y0)) y1 = y0 + 1;
   const double pad = 0.05 * (y1 - y0);
@@ -65,6 +75,17 @@ std::string chart(const std::string& id, const std::string& title, const std::st
   s << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - 6
     << "\" class=\"tick\" text-anchor=\"middle\">" << escape(xlabel) << "</text>\n";
   double legend_x = left + 10;
+  for (const Band& b : bands) {  // the upper edge left to right, the lower one back
+    s << "<polygon class=\"band\" data-name=\"" << escape(b.name) << "\" fill=\"" << b.color
+      << "\" fill-opacity=\"" << b.opacity << "\" stroke=\"none\" points=\"";
+    for (size_t k = 0; k < b.x.size(); ++k) s << num(px(b.x[k])) << "," << num(py(b.hi[k])) << " ";
+    for (size_t k = b.x.size(); k-- > 0;) s << num(px(b.x[k])) << "," << num(py(b.lo[k])) << " ";
+    s << "\"/>\n";
+    s << "<rect x=\"" << legend_x << "\" y=\"" << top + 6 << "\" width=\"14\" height=\"8\" fill=\""
+      << b.color << "\" fill-opacity=\"" << b.opacity << "\"/><text x=\"" << legend_x + 18 << "\" y=\""
+      << top + 14 << "\" class=\"tick\">" << escape(b.name) << "</text>\n";
+    legend_x += 30 + 7 * double(b.name.size());
+  }
   for (const Line& l : lines) {
     s << "<polyline class=\"series\" data-name=\"" << escape(l.name) << "\" fill=\"none\" stroke=\""
       << l.color << "\" stroke-width=\"2\"" << (l.dashed ? " stroke-dasharray=\"6 4\"" : "")
@@ -239,6 +260,14 @@ std::string report_html(const ReportContent& c) {
       << num(100.0 * ev->model.rmse / best.second.rmse) << "% of it"
       << (ev->model.rmse < best.second.rmse ? "" : " (the model does <b>not</b> beat it on this test part)")
       << ".</p>\n";
+    if (!ev->intervals.empty()) {
+      s << "<table id=\"intervals\">\n<tr><th>interval</th><th>nominal</th><th>test values inside</th>"
+        << "<th>mean width</th></tr>\n";
+      for (const IntervalScore& in : ev->intervals)
+        s << "<tr><td>q" << num(in.lower) << " .. q" << num(in.upper) << "</td><td>" << num(100.0 * double(in.upper - in.lower))
+          << "%</td><td>" << num(100.0 * in.coverage) << "%</td><td>" << num(in.mean_width) << "</td></tr>\n";
+      s << "</table>\n<p>Mean pinball loss over the levels: " << num(ev->pinball) << "; the model's point forecast is the median.</p>\n";
+    }
   }
   if (const ForecastSelection* sel = c.selection; sel && sel->kept >= 0) {
     s << "<h2>Target transform, chosen on validation</h2>\n<table id=\"transforms\">\n"
@@ -324,8 +353,22 @@ std::string report_html(const ReportContent& c) {
         future.x.push_back(actual.x.back() + f.step), future.y.push_back(f.value);
       lines.push_back(future);
     }
+    // a fan chart: each interval of a quantile forecaster shaded, the widest the lightest
+    std::vector<Band> bands;
+    const ForecastEvaluation& ev = *c.evaluation;
+    for (size_t i = 0; i < ev.intervals.size(); ++i) {
+      const IntervalScore& in = ev.intervals[i];
+      char name[64];
+      std::snprintf(name, sizeof name, "%g%% interval", 100.0 * double(in.upper - in.lower));
+      Band b{name, "#d62728", {}, {}, {}, 0.15 + 0.15 * double(i)};
+      const size_t Q = ev.quantile_levels.size();
+      for (const PredictionRow& p : ev.predictions)
+        if (p.step == 1 && p.quantiles.size() == Q)
+          b.x.push_back(double(p.row)), b.lo.push_back(p.quantiles[i]), b.hi.push_back(p.quantiles[Q - 1 - i]);
+      bands.push_back(b);
+    }
     s << chart("forecast-chart", "Test split: forecast against actual " + c.evaluation->target,
-               c.row_dates.empty() ? "data row" : "date", lines, false, c.row_dates);
+               c.row_dates.empty() ? "data row" : "date", lines, false, c.row_dates, bands);
   }
   if (!c.future.empty()) {
     s << "<h2>Forecast past the data</h2>\n<table id=\"future\">\n<tr><th>step</th><th>date</th><th>value</th></tr>\n";

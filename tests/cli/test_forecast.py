@@ -100,7 +100,7 @@ class Forecasting(CliTest):
         self.run_lstm("train", *common, "--out", model)
         m = self.metrics(model, WEATHER)
         self.assertEqual(set(m), {"target", "model", "naive", "seasonal_naive", "season", "drift", "mean",
-                                  "mase_scale", "mase_period", "baselines_by_rmse", "transform"})
+                                  "mase_scale", "mase_period", "baselines_by_rmse", "transform", "quantiles"})
         self.assertEqual(set(m["model"]), {"rmse", "mae", "smape", "count", "mase"})
         self.assertEqual(m["mase_period"], 1)  # no season: scaled by the one-step naive error
         self.assertAlmostEqual(m["model"]["mase"], m["model"]["mae"] / m["mase_scale"], places=9)
@@ -162,6 +162,54 @@ class Forecasting(CliTest):
         err = self.run_lstm("train", *MAIN_JOB, "--checkpoint", self.path("c.ckpt"), "--out", self.path("m.safetensors"),
                             code=2).stderr
         self.assertIn("give --transform NAME with --checkpoint", err)
+
+    def test_quantiles_give_intervals_and_their_coverage(self):
+        model, report = self.path("q.safetensors"), self.path("q.html")
+        p = self.run_lstm("train", "--csv", WEATHER, "--target", "temp_max", "--date-column", "date", "--lookback", 10,
+                          "--units", 16, "--epochs", 8, "--transform", "relative", "--horizon", 2,
+                          "--quantiles", "0.1,0.9", "--out", model, "--report", report)
+        self.assertRegex(p.stdout, r"80% interval \(q0.1..q0.9\) holds [0-9.]+% of the test values")
+        m = self.metrics(model, WEATHER)
+        q = m["quantiles"]
+        self.assertEqual(q["levels"], [0.1, 0.5, 0.9])  # the median added: the point forecast
+        self.assertEqual(len(q["intervals"]), 1)
+        i = q["intervals"][0]
+        self.assertAlmostEqual(i["nominal"], 0.8, places=6)
+        self.assertGreater(i["coverage"], 0.6)  # a sane interval after 8 epochs
+        self.assertLess(q["below"][0], q["below"][1])
+        self.assertLess(q["below"][1], q["below"][2])
+        # the predictions and the forecast carry every level; the intervals are ordered
+        self.run_lstm("evaluate", "--model", model, "--csv", WEATHER, "--predictions", self.path("p.csv"))
+        with open(self.path("p.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(list(rows[0]), ["row", "step", "actual", "predicted", "q0.1", "q0.5", "q0.9"])
+        inside = 0
+        for r in rows:
+            self.assertLessEqual(float(r["q0.1"]), float(r["q0.5"]))
+            self.assertLessEqual(float(r["q0.5"]), float(r["q0.9"]))
+            self.assertEqual(r["predicted"], r["q0.5"])
+            inside += float(r["q0.1"]) <= float(r["actual"]) <= float(r["q0.9"])
+        self.assertAlmostEqual(inside / len(rows), i["coverage"], places=9)
+        self.run_lstm("forecast", "--model", model, "--csv", WEATHER, "--steps", 4, "--out", self.path("f.csv"))
+        with open(self.path("f.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(list(rows[0]), ["step", "date", "temp_max", "temp_max_q0.1", "temp_max_q0.5", "temp_max_q0.9"])
+        self.assertTrue(all(r["temp_max_q0.1"] for r in rows[:2]))  # up to the horizon
+        self.assertTrue(all(r["temp_max_q0.1"] == "" for r in rows[2:]))  # recursive past it: no interval
+        with open(report) as f:
+            html = f.read()
+        self.assertIn('id="intervals"', html)
+        self.assertIn('class="band"', html)
+        # bad levels: named, exit 1 (or 2 for what is not a number), nothing written
+        for levels, code, needle in [("0.9,0.1", 1, "increasing order without repeats"), ("0.1,1.5", 1, "is outside (0, 1)"),
+                                     ("0.1,x", 2, "got 'x'")]:
+            err = self.run_lstm("train", "--csv", WEATHER, "--target", "temp_max", "--epochs", 1, "--quantiles", levels,
+                                "--out", self.path("bad.safetensors"), code=code).stderr
+            self.assertIn(needle, err)
+        err = self.run_lstm("train", "--csv", WEATHER, "--target", "temp_max", "--quantiles", "0.1,0.9", "--loss", "mae",
+                            "--out", self.path("bad.safetensors"), code=2).stderr
+        self.assertIn("drop --loss", err)
+        self.assertFalse(os.path.exists(self.path("bad.safetensors")))
 
     def test_transform_chosen_on_validation(self):
         # Hourly temperatures with a daily cycle: predicting the change from the same hour the day

@@ -184,5 +184,61 @@ TEST(ForecastTransforms, TheChoiceKeepsTheBestOnValidationWindowsNoFitSaw) {
   EXPECT_ERROR_WITH(train_forecaster(table, o, candidates, 0.0, zero), "choosing among transforms needs validation");
 }
 
+// Quantile forecasts scored by hand: intervals that always hold the actual value (given in the
+// wrong order, so the rearrangement must sort them), a median above it on even windows.
+TEST(ForecastQuantiles, CoverageSharesBelowAndPinballByHand) {
+  for (Transform t : {Transform::level, Transform::seasonal, Transform::log}) {
+    SCOPED_TRACE(transform_name(t));
+    ForecastData d = prepare_forecast(seasonal_table(80), {.target = "y", .lookback = 4, .horizon = 2,
+                                                           .season = 12, .transform = t, .quantiles = {0.1f, 0.9f}});
+    ASSERT_EQ(d.setup.options.quantiles, (std::vector<float>{0.1f, 0.5f, 0.9f}));  // the median added
+    ASSERT_EQ(d.setup.outputs_per_step(), 3);
+    EXPECT_EQ(d.setup.median_index(), 1);
+    const int64_t K = 2, Q = 3, N = int64_t(d.test_rows.size());
+    Tensor pred({N, K * Q});
+    double pinball = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t last = d.test_rows[size_t(n)] - 1;
+      const float* rows = window_rows(d, last);
+      for (int64_t k = 1; k <= K; ++k) {
+        const float y = d.target[size_t(last + k)], mid = n % 2 ? y - 0.5f : y + 0.5f;
+        const float v[3] = {y + 1.0f, mid, y - 1.0f};  // upper first: sorted when decoded
+        for (int64_t j = 0; j < Q; ++j) pred[n * K * Q + (k - 1) * Q + j] = d.setup.encode_target(v[j], int(k), rows);
+        pinball += 0.1 * 1.0 + 0.5 * 0.5 + 0.1 * 1.0;  // ρ_0.1(1) + ρ_0.5(±0.5) + ρ_0.9(-1)
+      }
+    }
+    std::vector<int64_t> last_rows;
+    for (int64_t r : d.test_rows) last_rows.push_back(r - 1);
+    const ForecastEvaluation ev = score_windows(d, pred, last_rows);
+    ASSERT_EQ(ev.intervals.size(), 1u);
+    EXPECT_EQ(ev.intervals[0].lower, 0.1f);
+    EXPECT_EQ(ev.intervals[0].upper, 0.9f);
+    EXPECT_DOUBLE_EQ(ev.intervals[0].coverage, 1.0);
+    EXPECT_NEAR(ev.intervals[0].mean_width, 2.0, 1e-3);
+    ASSERT_EQ(ev.below.size(), 3u);
+    EXPECT_DOUBLE_EQ(ev.below[0], 0.0);
+    EXPECT_NEAR(ev.below[1], double((N + 1) / 2) / double(N), 1e-9);  // the even windows' medians are above
+    EXPECT_DOUBLE_EQ(ev.below[2], 1.0);
+    EXPECT_NEAR(ev.pinball, pinball / double(N * K * Q), 1e-4);
+    EXPECT_NEAR(ev.model.mae, 0.5, 1e-3);  // the point forecast is the median
+    const PredictionRow& p = ev.predictions.front();
+    EXPECT_NEAR(p.quantiles[0], p.actual - 1.0f, 1e-3);
+    EXPECT_NEAR(p.quantiles[2], p.actual + 1.0f, 1e-3);
+    EXPECT_EQ(p.predicted, p.quantiles[1]);
+  }
+  // the model is as wide as the horizon times the levels, and says so when it is not
+  ForecastData d = prepare_forecast(seasonal_table(80), {.target = "y", .lookback = 4, .horizon = 2, .quantiles = {0.25f, 0.5f, 0.75f}});
+  EXPECT_EQ(default_forecast_model(d.setup, 3).output_shape(), (std::vector<int64_t>{6}));
+  ForecastSetup one = d.setup;
+  one.options.quantiles.clear();
+  EXPECT_ERROR_WITH(check_forecast_setup(default_forecast_model(one, 3), d.setup), "horizon 2 x 3 quantiles");
+  EXPECT_EQ(ForecastSetup::from_json(d.setup.to_json()).options.quantiles, d.setup.options.quantiles);
+  // bad levels are named
+  EXPECT_ERROR_WITH(prepare_forecast(seasonal_table(80), {.target = "y", .quantiles = {0.9f, 0.1f}}),
+                    "increasing order without repeats, but 0.100000 follows 0.900000");
+  EXPECT_ERROR_WITH(prepare_forecast(seasonal_table(80), {.target = "y", .quantiles = {0.1f, 1.0f}}), "is outside (0, 1)");
+  EXPECT_ERROR_WITH(prepare_forecast(seasonal_table(80), {.target = "y", .quantiles = {0.0f}}), "is outside (0, 1)");
+}
+
 }  // namespace
 }  // namespace lstm
