@@ -1,7 +1,10 @@
-"""The forecasting quality table of docs/forecasting.md: on each real series below, the model of
+"""The forecasting quality tables of docs/forecasting.md: on each real series below, the model of
 `lstm train --csv` (LSTM(50) -> Dense(1), its target transform chosen on validation) against
 the naive and seasonal-naive forecasts and statsmodels' Holt-Winters exponential smoothing, all
-scored on the same test rows (the last 20%), one step ahead from the actual history.
+scored on the same test rows (the last 20%), one step ahead from the actual history; then the
+same trained with --quantiles 0.1,0.5,0.9: how much of the test part its 80% intervals hold.
+Exits 1 unless the model beats the best of naive and seasonal naive on every series and every
+80% interval holds 75-85% of its test values.
 
     scripts/install-deps.sh quality          # python3-statsmodels, besides the build
     /usr/bin/python3 scripts/forecast_quality.py [--lstm build/bin/lstm] [--out FILE.md]
@@ -94,10 +97,12 @@ def main():
     ap.add_argument("--lstm", default=os.path.join(HERE, "..", "build", "bin", "lstm"))
     ap.add_argument("--out", help="also write the table here (markdown)")
     args = ap.parse_args()
+    intervals = ["| series | transform kept | median RMSE | 80% interval (q0.1..q0.9) holds | mean width | "
+                 "share below q0.1 / q0.5 / q0.9 | train s |", "|---|---|---|---|---|---|---|"]
     lines = ["| series | rows | season | transform kept | model RMSE | naive | seasonal naive | "
              "Holt-Winters (form) | model / best baseline | model / Holt-Winters | train s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    all_win = True
+    all_win = all_cover = True
     with tempfile.TemporaryDirectory() as tmp:
         for name, target, extra, season, freq in SERIES:
             path = os.path.join(DATA, name)
@@ -126,14 +131,30 @@ def main():
                          f"{seasonal:.4f} | {hw_rmse:.4f} ({form}) | {100 * m / best:.1f}% | "
                          f"{100 * m / hw_rmse:.1f}% | {seconds:.1f} |")
             print(lines[-1], flush=True)
-    table = "\n".join(lines) + "\n"
+            # the same with --quantiles: the intervals' coverage on the test part
+            start = time.time()
+            subprocess.run([args.lstm, "train", "--csv", path, "--target", target, "--season", str(season),
+                            *COMMON, *extra, "--quantiles", "0.1,0.5,0.9", "--out", model, "--quiet"], check=True)
+            seconds = time.time() - start
+            ev = json.loads(subprocess.run([args.lstm, "evaluate", "--model", model, "--csv", path, "--json"],
+                                           check=True, capture_output=True, text=True).stdout)
+            q = ev["quantiles"]
+            i = q["intervals"][0]
+            all_cover &= abs(i["coverage"] - i["nominal"]) <= 0.05
+            below = " / ".join(f"{100 * b:.1f}%" for b in q["below"])
+            intervals.append(f"| {name} | {ev['transform']} | {ev['model']['rmse']:.4f} | {100 * i['coverage']:.1f}% | "
+                             f"{i['mean_width']:.4f} | {below} | {seconds:.1f} |")
+            print(intervals[-1], flush=True)
+    table = "\n".join(lines) + "\n\n" + "\n".join(intervals) + "\n"
     if args.out:
         with open(args.out, "w") as f:
             f.write(table)
     print("\n" + table)
     print("the model beats the best of naive and seasonal naive on every series" if all_win
           else "the model does NOT beat the best of naive and seasonal naive on every series")
-    return 0 if all_win else 1
+    print("every 80% interval holds 75-85% of its test values" if all_cover
+          else "some 80% interval holds less than 75% or more than 85% of its test values")
+    return 0 if all_win and all_cover else 1
 
 
 if __name__ == "__main__":

@@ -66,6 +66,10 @@ struct ForecastOptions {
   // the median is the point forecast). The model then outputs horizon x levels values (level
   // fastest), trained with the pinball loss (lstm::quantile_loss); empty = one value per step.
   std::vector<float> quantiles;
+  // Calibrate the intervals on the validation windows (train_forecaster): conformalized
+  // quantile regression (Romano, Patterson & Candès 2019) widens or narrows each interval by
+  // the amount that makes it hold its nominal share of the validation values.
+  bool calibrate_intervals = true;
 };
 
 // What a forecasting model needs besides its weights: the options and the fitted scalers.
@@ -75,6 +79,10 @@ struct ForecastSetup {
   Scaler features;  // one column per feature
   Scaler target;    // one column, fitted on the transformed target (see Transform)
   double boxcox_lambda = 1.0;  // Transform::boxcox's λ
+  // Per interval of a quantile forecaster (levels paired outside-in), in the data's units: its
+  // lower end moves down and its upper end up by this much (negative: narrower); from the
+  // conformal calibration, else empty.
+  std::vector<float> interval_adjust;
   bool univariate() const { return options.features.size() == 1 && options.features[0] == options.target; }
   // The data's columns as a window's rows hold them: the features, then the target when it is
   // not one of them; target_column() is its index.
@@ -93,7 +101,8 @@ struct ForecastSetup {
   int64_t outputs_per_step() const { return options.quantiles.empty() ? 1 : int64_t(options.quantiles.size()); }
   int64_t median_index() const;
   // All horizon x outputs_per_step() model outputs of a window, decoded; each step's quantiles
-  // sorted (so that they never cross: Chernozhukov, Fernández-Val & Galichon 2010).
+  // sorted (so that they never cross: Chernozhukov, Fernández-Val & Galichon 2010), then the
+  // intervals adjusted (interval_adjust), never past the median.
   void decode_outputs(const float* z, const float* rows, float* out) const;
   std::string to_json() const;
   static ForecastSetup from_json(const std::string& json);
@@ -201,6 +210,10 @@ struct ForecastSelection {
   std::vector<TransformTrial> trials;  // in the order tried
   int kept = -1;                       // index of the kept one
   int64_t validation_windows = 0;      // the last training windows, shared by every candidate
+  // Quantile forecasters: each interval's share of the validation values before the conformal
+  // calibration, and the adjustment it made (ForecastSetup::interval_adjust).
+  std::vector<double> raw_coverage;
+  std::vector<float> interval_adjust;
   // The kept model and the baselines on the validation windows (RMSE, MAE, ...); its
   // predictions are those windows'.
   ForecastEvaluation validation;

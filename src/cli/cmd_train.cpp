@@ -56,6 +56,8 @@ const Command kTrain{
         {"quantiles", "Q,Q,...", "forecasting: predict these quantiles (e.g. 0.1,0.5,0.9; the median "
                                  "is added if missing) with the pinball loss: intervals and their "
                                  "coverage"},
+        {"no-calibration", "", "forecasting with --quantiles: keep the intervals as trained (by default "
+                               "they are calibrated to their nominal coverage on the validation windows)"},
         {"units", "N", "forecasting: LSTM units of the default model (default 50)"},
         {"layers", "N", "forecasting: stacked LSTM layers of the default model (default 1)"},
         {"report", "FILE", "forecasting: write an HTML report (loss curves, test forecast, metrics)"},
@@ -93,7 +95,7 @@ const Command kTrain{
 
 static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
-                                 "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles",
+                                 "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles", "no-calibration",
                                  "units", "layers", "report"};
 
 static Optimizer optimizer_from_args(const Args& a) {
@@ -222,6 +224,8 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
   }
   if (a.has("quantiles") && o.quantiles.empty())
     throw UsageError("--quantiles expects numbers in (0, 1) separated by commas, e.g. 0.1,0.5,0.9");
+  o.calibrate_intervals = !a.has("no-calibration");
+  if (a.has("no-calibration") && !a.has("quantiles")) throw UsageError("--no-calibration applies with --quantiles");
   if (a.has("relative") && a.has("transform"))
     throw UsageError("--relative is --transform relative: give one of them");
   try {

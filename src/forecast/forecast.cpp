@@ -31,6 +31,7 @@ std::string ForecastSetup::to_json() const {
             {"fill", o.fill == Fill::none ? "none" : o.fill == Fill::previous ? "previous" : "linear"},
             {"transform", transform_name(o.transform)},
             {"boxcox_lambda", boxcox_lambda},
+            {"interval_adjust", interval_adjust},
             {"quantiles", [&] {
                std::vector<double> q;
                for (float v : o.quantiles) q.push_back(json_float(v));
@@ -87,6 +88,10 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
                                                 : Transform::level;
     s.boxcox_lambda = j.value("boxcox_lambda", 1.0);
     if (j.contains("quantiles")) o.quantiles = get_finite(j, "quantiles", false);
+    if (j.contains("interval_adjust")) s.interval_adjust = get_finite(j, "interval_adjust", false);
+    if (s.interval_adjust.size() > o.quantiles.size() / 2)
+      throw Error("\"interval_adjust\" has " + std::to_string(s.interval_adjust.size()) + " values for " +
+                  std::to_string(o.quantiles.size() / 2) + " intervals");
     if (!std::isfinite(s.boxcox_lambda) || std::fabs(s.boxcox_lambda) > 10)
       throw Error("\"boxcox_lambda\" must be a finite number in [-10, 10]");
     s.features = {o.scaling, get_finite(j, "feature_center", false), get_finite(j, "feature_scale", true)};

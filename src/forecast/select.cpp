@@ -40,6 +40,35 @@ std::string number(double v) {
   return b;
 }
 
+// Split-conformal calibration of a quantile forecaster's intervals on its validation windows
+// (conformalized quantile regression, Romano, Patterson & Candès 2019): for the interval of
+// nominal coverage 1 - α, the scores max(lo - y, y - hi) of the n validation values; the
+// ceil((n + 1)(1 - α))-th smallest (the largest when that is past n) is how far both ends move.
+void calibrate_intervals(TrainedForecaster& best) {
+  ForecastSetup& s = best.data.setup;
+  const ForecastEvaluation& v = best.selection.validation;
+  const std::vector<float>& q = s.options.quantiles;
+  const int64_t Q = int64_t(q.size());
+  if (Q < 2 || v.predictions.empty()) return;
+  std::vector<float> adjust;
+  for (int64_t i = 0; i < Q / 2; ++i) {
+    std::vector<double> scores;
+    int64_t inside = 0;
+    for (const PredictionRow& p : v.predictions) {
+      const double lo = p.quantiles[size_t(i)], hi = p.quantiles[size_t(Q - 1 - i)];
+      scores.push_back(std::max(lo - p.actual, p.actual - hi));
+      inside += lo <= p.actual && p.actual <= hi;
+    }
+    std::sort(scores.begin(), scores.end());
+    const double n = double(scores.size()), nominal = double(q[size_t(Q - 1 - i)]) - double(q[size_t(i)]);
+    const int64_t k = std::min(int64_t(scores.size()), int64_t(std::ceil((n + 1.0) * nominal)));
+    adjust.push_back(float(scores[size_t(std::max<int64_t>(k, 1) - 1)]));
+    best.selection.raw_coverage.push_back(double(inside) / n);
+  }
+  s.interval_adjust = adjust;
+  best.selection.interval_adjust = adjust;
+}
+
 }  // namespace
 
 std::vector<Transform> forecast_candidates(const CsvTable& table, const ForecastOptions& options,
@@ -127,6 +156,7 @@ TrainedForecaster train_forecaster(const CsvTable& table, const ForecastOptions&
   if (best.selection.kept < 0)
     throw Error("no transform could be trained: every candidate left too few training windows");
   best.selection.validation_windows = n_val;
+  if (n_val > 0 && options.calibrate_intervals) calibrate_intervals(best);
   attach_forecast_setup(best.model, best.data.setup);
   return best;
 }
@@ -176,6 +206,15 @@ std::string ForecastSelection::summary() const {
                   ratio < 1 ? "" : ": the model does NOT beat it on validation");
     s << line;
   }
+  for (size_t i = 0; i < interval_adjust.size() && i < raw_coverage.size(); ++i) {
+    const std::vector<float>& q = validation.quantile_levels;
+    const double nominal = double(q[q.size() - 1 - i]) - double(q[i]);
+    std::snprintf(line, sizeof line,
+                  "calibrated on validation: the %g%% interval held %.1f%% there, so both its ends move %s by %.4f\n",
+                  100.0 * nominal, 100.0 * raw_coverage[i], interval_adjust[i] >= 0 ? "out" : "in",
+                  std::fabs(double(interval_adjust[i])));
+    s << line;
+  }
   return s.str();
 }
 
@@ -197,6 +236,10 @@ std::string ForecastSelection::to_json() const {
                        {"best_baseline", b.front().first},
                        {"best_baseline_rmse", b.front().second.rmse},
                        {"beats_best_baseline", validation.model.rmse < b.front().second.rmse}};
+  }
+  if (!interval_adjust.empty()) {
+    j["raw_coverage"] = raw_coverage;
+    j["interval_adjust"] = interval_adjust;
   }
   return j.dump();
 }

@@ -168,8 +168,16 @@ int64_t ForecastSetup::median_index() const {
 void ForecastSetup::decode_outputs(const float* z, const float* rows, float* out) const {
   const int64_t K = options.horizon, Q = outputs_per_step();
   for (int64_t k = 0; k < K; ++k) {
-    for (int64_t j = 0; j < Q; ++j) out[k * Q + j] = decode(z[k * Q + j], int(k + 1), rows);
-    std::sort(out + k * Q, out + (k + 1) * Q);
+    float* v = out + k * Q;
+    for (int64_t j = 0; j < Q; ++j) v[j] = decode(z[k * Q + j], int(k + 1), rows);
+    std::sort(v, v + Q);
+    if (interval_adjust.empty()) continue;
+    const float median = v[median_index()];
+    for (int64_t i = 0; i < int64_t(interval_adjust.size()) && i < Q / 2; ++i) {
+      v[i] = std::min(v[i] - interval_adjust[size_t(i)], median);
+      v[Q - 1 - i] = std::max(v[Q - 1 - i] + interval_adjust[size_t(i)], median);
+    }
+    std::sort(v, v + Q);
   }
 }
 

@@ -284,7 +284,8 @@ std::string report_html(const ReportContent& c) {
     std::istringstream lines(sel->summary());
     std::string line;
     while (std::getline(lines, line))
-      if (line.rfind("kept", 0) == 0 || line.rfind("validation", 0) == 0) s << "<p>" << escape(line) << "</p>\n";
+      if (line.rfind("kept", 0) == 0 || line.rfind("validation", 0) == 0 || line.rfind("calibrated", 0) == 0)
+        s << "<p>" << escape(line) << "</p>\n";
   }
   if (!c.history.empty()) {
     std::vector<Line> lines;

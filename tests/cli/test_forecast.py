@@ -209,7 +209,16 @@ class Forecasting(CliTest):
         err = self.run_lstm("train", "--csv", WEATHER, "--target", "temp_max", "--quantiles", "0.1,0.9", "--loss", "mae",
                             "--out", self.path("bad.safetensors"), code=2).stderr
         self.assertIn("drop --loss", err)
+        err = self.run_lstm("train", "--csv", WEATHER, "--target", "temp_max", "--no-calibration",
+                            "--out", self.path("bad.safetensors"), code=2).stderr
+        self.assertIn("--no-calibration applies with --quantiles", err)
         self.assertFalse(os.path.exists(self.path("bad.safetensors")))
+        # with validation windows the intervals are calibrated there, and the output says by how much
+        p = self.run_lstm("train", "--csv", WEATHER, "--target", "temp_max", "--lookback", 10, "--units", 8,
+                          "--epochs", 3, "--transform", "level", "--validation-split", 0.2, "--quantiles", "0.1,0.9",
+                          "--out", model)
+        self.assertRegex(p.stdout, r"calibrated on validation: the 80% interval held [0-9.]+% there, so both its ends "
+                                   r"move (out|in) by [0-9.]+")
 
     def test_transform_chosen_on_validation(self):
         # Hourly temperatures with a daily cycle: predicting the change from the same hour the day

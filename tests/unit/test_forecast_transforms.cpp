@@ -240,5 +240,47 @@ TEST(ForecastQuantiles, CoverageSharesBelowAndPinballByHand) {
   EXPECT_ERROR_WITH(prepare_forecast(seasonal_table(80), {.target = "y", .quantiles = {0.0f}}), "is outside (0, 1)");
 }
 
+// Conformal calibration: a "model" whose quantiles are a fixed narrow band around the training
+// mean holds few validation values; calibrated, its interval holds ceil((n + 1) 0.8) of the n.
+TEST(ForecastQuantiles, IntervalsCalibratedOnValidationHoldTheirShare) {
+  const CsvTable table = seasonal_table(300, 0.0, 1.0);
+  const ForecastOptions o{.target = "y", .lookback = 5, .horizon = 1, .transform = Transform::level,
+                          .quantiles = {0.1f, 0.5f, 0.9f}};
+  auto band = [](const ForecastSetup& setup, const Tensor&, const Tensor&, const Tensor&, const Tensor&, History&) {
+    Sequential m = default_forecast_model(setup, 2);
+    std::vector<float> w(size_t(m.count_params()), 0.0f);
+    w[w.size() - 3] = -0.05f, w[w.size() - 1] = 0.05f;  // the Dense biases: q0.1, q0.5, q0.9 (scaled units)
+    m.set_weights(w);
+    return m;
+  };
+  for (bool calibrate : {false, true}) {
+    ForecastOptions oc = o;
+    oc.calibrate_intervals = calibrate;
+    TrainedForecaster tf = train_forecaster(table, oc, {Transform::level}, 0.25, band);
+    const ForecastSelection& s = tf.selection;
+    const int64_t n = s.validation_windows, N = tf.data.X_train.dim(0);
+    ASSERT_GT(n, 40);
+    std::vector<int64_t> last_rows;
+    for (int64_t i = 0; i < n; ++i) last_rows.push_back(tf.data.split_row - 1 - n + i);
+    Tensor Xv({n, 5, 1}, std::vector<float>(tf.data.X_train.data() + (N - n) * 5, tf.data.X_train.data() + N * 5));
+    const ForecastEvaluation v = score_windows(tf.data, tf.model.predict(Xv), last_rows);
+    const int64_t need = int64_t(std::ceil((double(n) + 1) * 0.8));
+    if (!calibrate) {
+      EXPECT_TRUE(tf.data.setup.interval_adjust.empty());
+      EXPECT_LT(v.intervals[0].coverage, 0.2);  // the narrow band holds few values
+      continue;
+    }
+    ASSERT_EQ(s.raw_coverage.size(), 1u);
+    EXPECT_LT(s.raw_coverage[0], 0.2);
+    ASSERT_EQ(tf.data.setup.interval_adjust.size(), 1u);
+    EXPECT_GT(tf.data.setup.interval_adjust[0], 0.0f);
+    EXPECT_GE(v.intervals[0].coverage * double(n), double(need) - 1e-9);
+    EXPECT_LE(v.intervals[0].coverage * double(n), double(need) + 2);  // no wider than it must be (ties aside)
+    EXPECT_NE(s.summary().find("calibrated on validation: the 80% interval held"), std::string::npos);
+    // the adjustment travels with the model
+    EXPECT_EQ(forecast_setup(tf.model).interval_adjust, tf.data.setup.interval_adjust);
+  }
+}
+
 }  // namespace
 }  // namespace lstm
