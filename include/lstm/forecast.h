@@ -55,6 +55,7 @@ struct ForecastOptions {
   int lookback = 30;                  // L
   int horizon = 1;                    // K: predict the next K values at once
   double test_fraction = 0.2;
+  int64_t test_rows = 0;  // when above 0: the last test_rows rows are the test part instead
   Scaling scaling = Scaling::standard;
   int season = 0;  // period of the seasonal-naive baseline, in rows; 0 = none
   std::string date_column;
@@ -120,7 +121,8 @@ struct ForecastData {
 
 // Builds windows and fits the scalers on the training rows.
 ForecastData prepare_forecast(const CsvTable& table, const ForecastOptions& options);
-// Builds windows with an existing setup (a trained model's), splitting at test_fraction.
+// Builds windows with an existing setup (a trained model's), splitting at test_fraction (a
+// negative one: the setup's own test part, its test_rows or test_fraction).
 ForecastData prepare_forecast(const CsvTable& table, const ForecastSetup& setup,
                               double test_fraction);
 
@@ -243,6 +245,42 @@ TrainedForecaster train_forecaster(const CsvTable& table, const ForecastOptions&
                                    const std::vector<Transform>& candidates,
                                    double validation_fraction, const ForecastTrainFn& train);
 
+
+// Backtesting: K folds at origins o_1 < ... < o_K, the last K x step rows cut into K test
+// parts of `step` rows. Fold f trains a model (train_forecaster: its transform chosen on its
+// own validation windows) on rows before o_f only, scaling included: all of them (expanding)
+// or the last o_1 of them (rolling, the default: every fold as long as the first), and scores
+// the windows whose first target is in [o_f, o_f + step) against the baselines.
+struct BacktestOptions {
+  int folds = 5;
+  int64_t step = 0;  // rows per fold; 0 = floor(rows x test_fraction / folds)
+  bool expanding = false;
+};
+
+struct BacktestFold {
+  int64_t origin = 0;       // the fold's first test row (rows of the whole table)
+  int64_t train_begin = 0;  // its first training row
+  ForecastEvaluation evaluation;  // its test windows; prediction rows are the table's
+  ForecastSelection selection;
+};
+
+struct Backtest {
+  std::vector<BacktestFold> folds;
+  // Over every fold's predictions: RMSE, MAE and sMAPE pooled; MASE the mean of the folds'
+  // weighted by their predictions (each fold scales by its own training part).
+  Metrics model, naive, seasonal, drift, mean;
+  bool has_seasonal = false;
+  std::vector<std::string> dates;  // the table's, when it has a date column
+  std::string table() const;       // per fold and overall, plain text
+  std::string to_json() const;
+};
+
+// `candidates` empty: each fold chooses among forecast_candidates() of its own rows.
+// `on_fold(f, train_begin, origin, end)` is called before each fold trains (progress).
+Backtest backtest_forecaster(const CsvTable& table, const ForecastOptions& options,
+                             const BacktestOptions& backtest, const std::vector<Transform>& candidates,
+                             double validation_fraction, const ForecastTrainFn& train,
+                             const std::function<void(int, int64_t, int64_t, int64_t)>& on_fold = {});
 
 struct ForecastPoint {
   int step;          // 1 = the row after the last one

@@ -70,8 +70,8 @@ int run_evaluate(const Args& a) {
                        " rows (--transform seasonal), so --season cannot change it");
     setup.options.season = season;
   }
-  const double tf = a.number("test-fraction", setup.options.test_fraction);
-  if (!(tf > 0 && tf < 1)) throw UsageError("--test-fraction must be in (0, 1)");
+  const double tf = a.number("test-fraction", -1.0);  // default: the setup's test part
+  if (a.has("test-fraction") && !(tf > 0 && tf < 1)) throw UsageError("--test-fraction must be in (0, 1)");
   ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, tf);
   ForecastEvaluation ev = evaluate_forecast(model, data);
   std::fputs(a.has("json") ? (metrics_json(ev) + "\n").c_str() : metrics_table(ev).c_str(), stdout);

@@ -93,6 +93,38 @@ const Command kTrain{
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
     }};
 
+// lstm backtest takes train's forecasting and training options, and its own.
+static std::vector<Option> backtest_options() {
+  static const char* shared[] = {"csv", "target", "features", "lookback", "horizon", "test-fraction",
+                                 "date-column", "season", "scaling", "fill", "transform", "relative",
+                                 "quantiles", "no-calibration", "units", "layers", "config", "epochs",
+                                 "batch-size", "optimizer", "lr", "beta1", "beta2", "epsilon", "momentum",
+                                 "nesterov", "rho", "weight-decay", "loss", "validation-split", "clip-norm",
+                                 "clip-value", "early-stopping", "no-shuffle", "seed", "quiet"};
+  std::vector<Option> out = {
+      {"folds", "K", "how many origins (default 5)"},
+      {"step", "N", "test rows per fold; the origins are N rows apart (default: the last --test-fraction "
+                    "of the rows split into K)"},
+      {"expanding", "", "train each fold on every row before its origin (default: rolling, every fold "
+                        "on as many rows as the first)"},
+      {"json", "", "print the per-fold and overall metrics as JSON instead of tables"},
+      {"predictions", "FILE", "write one CSV row per test prediction: fold,row,step,actual,predicted"},
+  };
+  for (const char* name : shared)
+    for (const Option& o : kTrain.options)
+      if (o.name == name) out.push_back(o);
+  out.push_back({"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"});
+  return out;
+}
+
+const Command kBacktest{
+    "backtest",
+    "Backtest a forecaster on a CSV: K origins over the last rows (--folds, --step), a model\n"
+    "trained before each origin only (rolling, or --expanding) and scored on the rows after it,\n"
+    "with the naive, seasonal-naive, drift and mean baselines on the same rows; metrics per fold\n"
+    "and over all folds. Takes lstm train's forecasting and training options.",
+    backtest_options()};
+
 static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
                                  "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles", "no-calibration",
@@ -269,28 +301,19 @@ static std::string history_json(const History& h) { return nlohmann::json(h.hist
 
 // lstm train --csv: one model per transform candidate (--transform auto) or the one given,
 // the best on validation kept, scored on the test part.
-static int train_csv(const Args& a, const Optimizer& optimizer, const Loss& loss,
-                     const std::vector<std::string>& metrics, const FitOptions& base_fit,
-                     int64_t patience, uint64_t seed) {
-  const bool quiet = a.has("quiet");
-  const std::string out = a.required("out");
-  const ForecastOptions fo = forecast_options_from_args(a);
-  const bool automatic = !a.has("relative") && a.str("transform", "auto") == "auto";
-  // auto holds out the last 20% of the training windows to choose, unless told otherwise
-  const double split = a.has("validation-split") ? base_fit.validation_split : automatic ? 0.2 : 0.0;
-  const CsvTable table = read_csv(a.str("csv"));
-  const std::vector<Transform> candidates =
-      automatic ? forecast_candidates(table, fo, split) : std::vector<Transform>{fo.transform};
-  if (candidates.size() > 1 && !base_fit.checkpoint.empty())
-    throw UsageError("--checkpoint saves one training run, but --transform auto trains one per "
-                     "transform: give --transform NAME with --checkpoint");
-  int tried = 0;
-  auto train = [&](const ForecastSetup& setup, const Tensor& X, const Tensor& y, const Tensor& Xv,
-                   const Tensor& yv, History& history) {
+// The function train_forecaster calls per candidate transform: the model of the options
+// (forecast_model), compiled (the pinball loss for quantiles), fitted with a fresh early stopper.
+// `candidates` > 1 numbers the "== transform" lines; 0 leaves the number out.
+static ForecastTrainFn forecast_trainer(const Args& a, const Optimizer& optimizer, const Loss& loss,
+                                        const std::vector<std::string>& metrics, const FitOptions& base_fit,
+                                        int64_t patience, uint64_t seed, size_t candidates, bool quiet) {
+  auto tried = std::make_shared<int>(0);
+  return [=, &a](const ForecastSetup& setup, const Tensor& X, const Tensor& y, const Tensor& Xv,
+                 const Tensor& yv, History& history) {
     Sequential model = forecast_model(a, setup, seed);
     // quantile forecasters: the pinball loss at the setup's levels (the median added)
-    model.compile(optimizer, setup.options.quantiles.empty() ? loss : quantile_loss(setup.options.quantiles),
-                  {.metrics = metrics});
+    const Loss l = setup.options.quantiles.empty() ? loss : quantile_loss(setup.options.quantiles);
+    model.compile(optimizer, l, {.metrics = metrics});
     FitOptions fit = base_fit;
     fit.validation_split = 0;
     fit.validation_x = Xv, fit.validation_y = yv;
@@ -300,13 +323,16 @@ static int train_csv(const Args& a, const Optimizer& optimizer, const Loss& loss
           .monitor = Xv.empty() ? "loss" : "val_loss", .patience = int(patience), .restore_best_weights = true});
       fit.callbacks.push_back(stopper);
     }
-    ++tried;
+    ++*tried;
     if (!quiet) {
-      if (candidates.size() > 1)
-        std::printf("== transform %s (%d of %zu)\n", transform_name(setup.options.transform), tried, candidates.size());
-      std::printf("training on %lld samples of shape %s, %d epochs, batch %d, %s, loss %s\n",
-                  (long long)X.dim(0), shape_string({X.shape().begin() + 1, X.shape().end()}).c_str(),
-                  fit.epochs, fit.batch_size, optimizer_name(optimizer.kind), loss_name(loss).c_str());
+      if (candidates > 1)
+        std::printf("== transform %s (%d of %zu)\n", transform_name(setup.options.transform), *tried, candidates);
+      else if (candidates == 0)
+        std::printf("== transform %s\n", transform_name(setup.options.transform));
+      if (fit.verbose)
+        std::printf("training on %lld samples of shape %s, %d epochs, batch %d, %s, loss %s\n",
+                    (long long)X.dim(0), shape_string({X.shape().begin() + 1, X.shape().end()}).c_str(),
+                    fit.epochs, fit.batch_size, optimizer_name(optimizer.kind), loss_name(l).c_str());
     }
     history = model.fit(X, y, fit);
     if (!quiet && stopper && stopper->stopped_epoch() >= 0)
@@ -314,6 +340,30 @@ static int train_csv(const Args& a, const Optimizer& optimizer, const Loss& loss
                   stopper->stopped_epoch() + 1, stopper->best_epoch() + 1);
     return model;
   };
+}
+
+// --transform auto (or absent, without --relative)?
+static bool automatic_transform(const Args& a) { return !a.has("relative") && a.str("transform", "auto") == "auto"; }
+
+// auto holds out the last 20% of the training windows to choose, unless told otherwise
+static double forecast_validation(const Args& a, const FitOptions& fit) {
+  return a.has("validation-split") ? fit.validation_split : automatic_transform(a) ? 0.2 : 0.0;
+}
+
+static int train_csv(const Args& a, const Optimizer& optimizer, const Loss& loss,
+                     const std::vector<std::string>& metrics, const FitOptions& base_fit,
+                     int64_t patience, uint64_t seed) {
+  const bool quiet = a.has("quiet");
+  const std::string out = a.required("out");
+  const ForecastOptions fo = forecast_options_from_args(a);
+  const double split = forecast_validation(a, base_fit);
+  const CsvTable table = read_csv(a.str("csv"));
+  const std::vector<Transform> candidates =
+      automatic_transform(a) ? forecast_candidates(table, fo, split) : std::vector<Transform>{fo.transform};
+  if (candidates.size() > 1 && !base_fit.checkpoint.empty())
+    throw UsageError("--checkpoint saves one training run, but --transform auto trains one per "
+                     "transform: give --transform NAME with --checkpoint");
+  const ForecastTrainFn train = forecast_trainer(a, optimizer, loss, metrics, base_fit, patience, seed, candidates.size(), quiet);
   TrainedForecaster tf = train_forecaster(table, fo, candidates, split, train);
   Sequential& model = tf.model;
   ForecastData& data = tf.data;
@@ -502,6 +552,70 @@ int run_train(const Args& a) {
   model.save(out);
   report_stop();
   if (!quiet) std::printf("saved %s (%lld parameters)\n", out.c_str(), (long long)model.count_params());
+  return 0;
+}
+
+int run_backtest(const Args& a) {
+  for (const char* f : {"predictions"})
+    if (a.has(f)) check_writable(a.str(f));
+  check_outputs_distinct(a, {"predictions"}, {"csv", "config"});
+  const Loss loss = losses_from_arg(a.str("loss", "mse"), false, 1)[0];
+  if (loss.kind != LossKind::mse && loss.kind != LossKind::mae)
+    throw UsageError("a forecaster regresses values: use --loss mse or mae");
+  if (a.has("quantiles") && a.has("loss"))
+    throw UsageError("--quantiles trains with the pinball loss at those levels: drop --loss");
+  const Optimizer optimizer = optimizer_from_args(a);
+  FitOptions fit;
+  fit.epochs = int(a.integer("epochs", 10, 0, limits::kEpochs));
+  fit.batch_size = int(a.integer("batch-size", 32, 1, 1 << 30));
+  fit.shuffle = !a.has("no-shuffle");
+  fit.validation_split = a.number("validation-split", 0.0);
+  fit.verbose = 0;  // a line per fold and per transform instead
+  const int64_t patience = a.integer("early-stopping", -1, 0, limits::kEpochs);
+  const int64_t seed = a.integer("seed", 42, 0, INT64_MAX);
+  const ForecastOptions fo = forecast_options_from_args(a);
+  const double split = forecast_validation(a, fit);
+  BacktestOptions bo;
+  bo.folds = int(a.integer("folds", 5, 1, 1000));
+  bo.step = a.integer("step", 0, 1, limits::kTimeSteps);
+  bo.expanding = a.has("expanding");
+  const bool quiet = a.has("quiet") || a.has("json");
+  const CsvTable table = read_csv(a.required("csv"));
+  const std::vector<Transform> candidates = automatic_transform(a) ? std::vector<Transform>{} : std::vector<Transform>{fo.transform};
+  const ForecastTrainFn train = forecast_trainer(a, optimizer, loss, {}, fit, patience, uint64_t(seed), 0, quiet);
+  auto progress = [&](int f, int64_t begin, int64_t origin, int64_t end) {
+    if (!quiet)
+      std::printf("== fold %d of %d: training on rows %lld..%lld, testing rows %lld..%lld\n", f + 1, bo.folds,
+                  (long long)begin, (long long)origin - 1, (long long)origin, (long long)end - 1);
+    std::fflush(stdout);
+  };
+  const Backtest bt = backtest_forecaster(table, fo, bo, candidates, split, train, progress);
+  if (a.has("json")) {
+    std::printf("%s\n", bt.to_json().c_str());
+  } else {
+    std::printf("\n%s", bt.table().c_str());
+  }
+  if (a.has("predictions")) {
+    std::string csv = "fold,row,step,actual,predicted";
+    for (float q : bt.folds.front().evaluation.quantile_levels) {
+      char b[32];
+      std::snprintf(b, sizeof b, ",q%g", double(q));
+      csv += b;
+    }
+    csv += "\n";
+    for (size_t f = 0; f < bt.folds.size(); ++f)
+      for (const PredictionRow& p : bt.folds[f].evaluation.predictions) {
+        char b[96];
+        std::snprintf(b, sizeof b, "%zu,%lld,%d,%.7g,%.7g", f + 1, (long long)p.row, p.step, double(p.actual), double(p.predicted));
+        csv += b;
+        for (float v : p.quantiles) {
+          std::snprintf(b, sizeof b, ",%.7g", double(v));
+          csv += b;
+        }
+        csv += "\n";
+      }
+    write_file_atomic(a.str("predictions"), csv, "predictions file");
+  }
   return 0;
 }
 

@@ -11,7 +11,7 @@
 
 namespace lstm::cli {
 
-extern const Command kTrain, kPredict, kSummary, kEvaluate, kForecast, kBench;
+extern const Command kTrain, kPredict, kSummary, kEvaluate, kForecast, kBench, kBacktest;
 extern const Command kTextTrain, kTextScore, kTextSample;  // cmd_text.cpp
 extern const Command kClassifyTrain, kClassifyPredict;    // cmd_classify.cpp
 extern const Command kMusicTrain, kMusicGenerate;         // cmd_music.cpp
@@ -25,6 +25,7 @@ int run_summary(const Args& args);
 int run_evaluate(const Args& args);
 int evaluate_arrays(const Args& args);  // lstm evaluate --x ... --y ... (cmd_evaluate.cpp)
 int run_forecast(const Args& args);
+int run_backtest(const Args& args);  // cmd_train.cpp
 int run_bench(const Args& args);
 int run_text_train(const Args& args);
 int run_text_score(const Args& args);

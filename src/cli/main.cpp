@@ -22,6 +22,7 @@ const char* kUsage =
     "  train     train a model on X.npy / y.npy, or a forecaster on a CSV, and save it\n"
     "  evaluate  score a forecaster on a CSV's test part against naive baselines\n"
     "  forecast  forecast the rows after the end of a CSV\n"
+    "  backtest  train and score a forecaster at several origins (rolling or expanding)\n"
     "  predict   run a saved model on X.npy and write the predictions (.npy)\n"
     "  summary   print a saved model's layers, shapes and parameter counts\n"
     "  bench     measure throughput on a shape or on the standard benchmark suite\n"
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   }
   struct Entry { const Command* command; int (*run)(const Args&); };
   const Entry entries[] = {{&kTrain, run_train},       {&kEvaluate, run_evaluate},
-                           {&kForecast, run_forecast}, {&kPredict, run_predict},
+                           {&kForecast, run_forecast}, {&kBacktest, run_backtest}, {&kPredict, run_predict},
                            {&kSummary, run_summary},   {&kBench, run_bench},
                            {&kTextTrain, run_text_train}, {&kTextScore, run_text_score},
                            {&kTextSample, run_text_sample}, {&kClassifyTrain, run_classify_train},

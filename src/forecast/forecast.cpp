@@ -25,6 +25,7 @@ std::string ForecastSetup::to_json() const {
             {"lookback", o.lookback},
             {"horizon", o.horizon},
             {"test_fraction", o.test_fraction},
+            {"test_rows", o.test_rows},
             {"scaling", scaling_name(o.scaling)},
             {"season", o.season},
             {"date_column", o.date_column},
@@ -78,6 +79,7 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
     o.lookback = int(get_count(j, "lookback", 1, limits::kTimeSteps - 1));
     o.horizon = int(get_count(j, "horizon", 1, limits::kWidth));
     o.test_fraction = j.at("test_fraction").get<double>();
+    o.test_rows = j.contains("test_rows") ? get_count(j, "test_rows", 0, limits::kTimeSteps) : 0;
     o.scaling = scaling_from_name(j.at("scaling").get<std::string>());
     o.season = int(get_count(j, "season", 0, limits::kTimeSteps - 1));
     o.date_column = j.at("date_column").get<std::string>();
@@ -133,6 +135,7 @@ static void check_options(const ForecastOptions& o) {
   if (!(o.test_fraction >= 0.0 && o.test_fraction < 1.0))
     throw Error("test fraction must be in [0, 1), got " + std::to_string(o.test_fraction));
   if (o.season < 0) throw Error("season must be >= 0 (0 = none), got " + std::to_string(o.season));
+  if (o.test_rows < 0) throw Error("test rows must be >= 0 (0 = use the test fraction), got " + std::to_string(o.test_rows));
   bool has_target = false;
   for (const std::string& f : o.features) has_target = has_target || f == o.target;
   if (o.transform == Transform::relative && !has_target)
@@ -227,7 +230,11 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   const int64_t tc = setup.target_column();
   for (int64_t r = 0; r < R; ++r) d.target.push_back(d.series.at(r, tc));
   check_positive(table, d, o);
-  d.split_row = R - int64_t(std::floor(double(R) * test_fraction));
+  const int64_t held = o.test_rows > 0 ? o.test_rows : int64_t(std::floor(double(R) * test_fraction));
+  if (held >= R)
+    throw Error("'" + table.path + "' has " + std::to_string(R) + " rows, all of them in the test part (" +
+                std::to_string(held) + "): use fewer --test-rows");
+  d.split_row = R - held;
   const std::string context = H ? " and the " + std::to_string(H) + " rows of a season before it "
                                   "(the seasonal transform)" : "";
   // Training windows are needed to fit a setup; applying one (evaluate, forecast) needs only
@@ -258,11 +265,12 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   d.y_train = Tensor({n_train, K});
   for (int64_t n = 0; n < n_train; ++n) fill_window(d, t0 + n, n, d.X_train, d.y_train);
   const int64_t first_test = std::max(t0, d.split_row - 1), n_test = R - K - first_test;
-  if (test_fraction > 0 && n_test < 1)
+  const bool testing = test_fraction > 0 || o.test_rows > 0;
+  if (testing && n_test < 1)
     throw Error("the test part of '" + table.path + "' (" + std::to_string(R - d.split_row) +
                 " rows) is shorter than the horizon " + std::to_string(K) +
                 ": use a larger --test-fraction or a shorter --horizon");
-  if (test_fraction > 0) {
+  if (testing) {
     d.X_test = Tensor({n_test, L, F});
     d.y_test = Tensor({n_test, K});
     for (int64_t n = 0; n < n_test; ++n) {
@@ -281,7 +289,10 @@ ForecastData prepare_forecast(const CsvTable& table, const ForecastOptions& opti
 
 ForecastData prepare_forecast(const CsvTable& table, const ForecastSetup& setup,
                               double test_fraction) {
-  return build(table, setup, test_fraction, /*fit_scaling=*/false);
+  if (test_fraction < 0) return build(table, setup, setup.options.test_fraction, /*fit_scaling=*/false);
+  ForecastSetup s = setup;
+  s.options.test_rows = 0;  // the fraction given wins
+  return build(table, s, test_fraction, /*fit_scaling=*/false);
 }
 
 Sequential default_forecast_model(const ForecastSetup& setup, int units, int layers, uint64_t seed) {

@@ -220,6 +220,28 @@ class Forecasting(CliTest):
         self.assertRegex(p.stdout, r"calibrated on validation: the 80% interval held [0-9.]+% there, so both its ends "
                                    r"move (out|in) by [0-9.]+")
 
+    def test_backtest_folds_and_baselines(self):
+        common = ["--csv", WEATHER, "--target", "temp_max", "--date-column", "date", "--season", 365, "--lookback", 10,
+                  "--units", 8, "--epochs", 2, "--transform", "level", "--validation-split", 0.2]
+        p = self.run_lstm("backtest", *common, "--folds", 3, "--step", 20, "--predictions", self.path("bt.csv"))
+        self.assertIn("== fold 3 of 3: training on rows 40..1440, testing rows 1441..1460", p.stdout)
+        self.assertRegex(p.stdout, r"60 predictions in 3 folds; the model beats the fold's best baseline in [0-3] of them")
+        j = json.loads(self.run_lstm("backtest", *common, "--folds", 3, "--step", 20, "--expanding", "--json").stdout)
+        self.assertEqual([f["origin"] for f in j["folds"]], [1401, 1421, 1441])
+        self.assertEqual([f["train_begin"] for f in j["folds"]], [0, 0, 0])
+        self.assertEqual(j["folds"][0]["origin_date"], "2015/11/02")
+        self.assertEqual(set(j), {"folds", "model", "naive", "seasonal_naive", "drift", "mean"})
+        self.assertEqual(j["model"]["count"], 60)
+        with open(self.path("bt.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(list(rows[0]), ["fold", "row", "step", "actual", "predicted"])
+        self.assertEqual([int(r["row"]) for r in rows], list(range(1401, 1461)))
+        self.assertEqual({r["fold"] for r in rows[:20]}, {"1"})
+        err = self.run_lstm("backtest", *common, "--folds", 0, code=2).stderr
+        self.assertIn("--folds", err)
+        err = self.run_lstm("backtest", *common, "--folds", 100, "--step", 20, code=1).stderr
+        self.assertIn("fewer than 100 folds of 20 rows need", err)
+
     def test_transform_chosen_on_validation(self):
         # Hourly temperatures with a daily cycle: predicting the change from the same hour the day
         # before (the seasonal transform) wins on validation and beats seasonal naive on the test part.

@@ -4,6 +4,7 @@
 // validation windows that no fit saw.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 
 #include "core/rng.h"
@@ -280,6 +281,62 @@ TEST(ForecastQuantiles, IntervalsCalibratedOnValidationHoldTheirShare) {
     // the adjustment travels with the model
     EXPECT_EQ(forecast_setup(tf.model).interval_adjust, tf.data.setup.interval_adjust);
   }
+}
+
+// Backtest folds: each fold's scaling and windows come from the rows before its origin only, and
+// its predictions are the rows from its origin to the next one.
+TEST(Backtest, NoFoldSeesItsTestRows) {
+  const CsvTable table = seasonal_table(150);
+  std::vector<double> y;
+  for (const auto& row : table.rows) y.push_back(std::stod(row[0]));
+  const ForecastOptions o{.target = "y", .lookback = 6, .horizon = 2};
+  for (bool expanding : {false, true}) {
+    SCOPED_TRACE(expanding ? "expanding" : "rolling");
+    std::vector<float> centers;
+    std::vector<int64_t> fitted;
+    auto record = [&](const ForecastSetup& setup, const Tensor& X, const Tensor&, const Tensor&, const Tensor&, History&) {
+      centers.push_back(setup.target.center[0]), fitted.push_back(X.dim(0));
+      Sequential m = default_forecast_model(setup, 2);
+      m.set_weights(std::vector<float>(size_t(m.count_params()), 0.0f));
+      return m;
+    };
+    std::vector<std::array<int64_t, 3>> seen;  // fold, begin, origin
+    const Backtest bt = backtest_forecaster(table, o, {.folds = 3, .step = 10, .expanding = expanding}, {Transform::level},
+                                            0.25, record, [&](int f, int64_t b, int64_t origin, int64_t) { seen.push_back({f, b, origin}); });
+    ASSERT_EQ(bt.folds.size(), 3u);
+    for (int f = 0; f < 3; ++f) {
+      const int64_t origin = 120 + 10 * f, begin = expanding ? 0 : 10 * f;
+      EXPECT_EQ(seen[size_t(f)], (std::array<int64_t, 3>{f, begin, origin}));
+      EXPECT_EQ(bt.folds[size_t(f)].origin, origin);
+      EXPECT_EQ(bt.folds[size_t(f)].train_begin, begin);
+      double mean = 0;  // the scaling: fitted on the fold's rows before its origin
+      for (int64_t r = begin; r < origin; ++r) mean += y[size_t(r)];
+      EXPECT_NEAR(centers[size_t(f)], mean / double(origin - begin), 1e-4);
+      // windows ending before origin - 2 (their targets before the origin), a quarter of them
+      // validation, the one before those not fitted
+      const int64_t windows = origin - begin - 2 - 5, n_val = windows / 4;
+      EXPECT_EQ(fitted[size_t(f)], windows - n_val - 1);
+      const ForecastEvaluation& ev = bt.folds[size_t(f)].evaluation;
+      EXPECT_EQ(ev.predictions.front().row, origin);
+      int64_t last = 0;
+      for (const PredictionRow& p : ev.predictions) {
+        EXPECT_GE(p.row, origin);
+        EXPECT_NEAR(p.actual, y[size_t(p.row)], 1e-4);
+        last = std::max(last, p.row - p.step + 1);  // the first target of its window
+      }
+      EXPECT_EQ(last, std::min<int64_t>(origin + 9, 148));  // the last fold stops where two targets fit
+    }
+    int64_t count = 0;
+    for (const BacktestFold& f : bt.folds) count += f.evaluation.model.count;
+    EXPECT_EQ(bt.model.count, count);
+  }
+  EXPECT_ERROR_WITH(backtest_forecaster(table, o, {.folds = 20, .step = 10}, {Transform::level}, 0.25, nullptr),
+                    "fewer than 20 folds of 10 rows need");
+  EXPECT_ERROR_WITH(backtest_forecaster(table, o, {.folds = 3, .step = 47}, {Transform::level}, 0.25,
+                                        [](const ForecastSetup& s, const Tensor&, const Tensor&, const Tensor&, const Tensor&, History&) {
+                                          return default_forecast_model(s, 2);
+                                        }),
+                    "fold 1 of 3 (training rows 0..8, testing from row 9): ");
 }
 
 }  // namespace
