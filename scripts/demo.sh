@@ -6,7 +6,10 @@
 #      test metrics against naive baselines, and an HTML report (build/weather-report.html)
 #   2. a week-ahead model on the same inputs, and the forecast of the week after the data ends
 #   3. Seattle's hourly temperature of 2010 (data/seattle-temps-hourly.csv, NOAA): one model per
-#      target transform, the best on validation kept (seasonal differences: the daily cycle)
+#      target transform, the best on validation kept (seasonal differences: the daily cycle),
+#      with an 80% interval (quantiles 0.1 and 0.9) calibrated on validation, and its coverage
+#   4. a backtest of the main job's model: four origins over the last 20% of the weather data,
+#      a model trained before each, scored against the baselines on the rows after it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
@@ -28,7 +31,10 @@ $lstm forecast --model build/weather-week.safetensors --csv data/seattle-weather
 echo
 echo "== 3. hourly temperatures: the target transform chosen on validation (--transform auto)"
 $lstm train --csv data/seattle-temps-hourly.csv --target temp --date-column date --season 24 \
-  --epochs 50 --early-stopping 5 --out build/hourly.safetensors --report build/hourly-report.html \
-  | grep -v -E '^(Epoch|training on|early stopping)'
+  --epochs 50 --early-stopping 5 --quantiles 0.1,0.9 --out build/hourly.safetensors \
+  --report build/hourly-report.html | grep -v -E '^(Epoch|training on|early stopping)'
+echo
+echo "== 4. backtest: the main job's model trained before each of 4 origins, scored after it"
+$lstm backtest "${data[@]}" --folds 4 --quiet
 echo
 echo "reports: build/weather-report.html build/hourly-report.html   forecast: build/weather-forecast.csv"

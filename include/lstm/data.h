@@ -73,4 +73,19 @@ int64_t parse_date(const std::string& text);
 // Formats seconds the way `like` was written (same separators, time part if it had one).
 std::string format_date(int64_t seconds, const std::string& like);
 
+// The calendar of a date in seconds (parse_date's): weekday 0 = Monday .. 6 = Sunday; yearday
+// 1..366; month_days and year_days the lengths of its month and year; second into the day.
+struct CivilDate {
+  int64_t year = 1970;
+  int month = 1, day = 1, weekday = 3, yearday = 1, month_days = 31, year_days = 365;
+  int64_t second = 0;
+};
+CivilDate civil_date(int64_t seconds);
+// `seconds` moved by whole calendar months, the day kept (clamped to the month's last day).
+int64_t add_months(int64_t seconds, int64_t months);
+// The date k steps after `last`, stepping as the data does: by whole months when `previous`
+// and `last` are 1 to 12 whole months apart on the same day and time (monthly, quarterly or
+// yearly data), else by last - previous seconds.
+int64_t step_date(int64_t previous, int64_t last, int64_t k);
+
 }  // namespace lstm

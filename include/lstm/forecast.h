@@ -71,6 +71,13 @@ struct ForecastOptions {
   // quantile regression (Romano, Patterson & Candès 2019) widens or narrows each interval by
   // the amount that makes it hold its nominal share of the validation values.
   bool calibrate_intervals = true;
+  // Inputs computed from the date column (which they need), known for every future date: any
+  // of "hour" (of the day), "dow" (day of the week), "dom" (day of the month), "doy" (day of the
+  // year) and "month", each as its sine and cosine (cyclic: December sits next to January).
+  // Each input row carries the calendar of the date `horizon` rows later, so that a window
+  // sees the calendar of the steps it predicts; a univariate model with them still forecasts
+  // recursively, any number of steps.
+  std::vector<std::string> calendar;
 };
 
 // What a forecasting model needs besides its weights: the options and the fitted scalers.
@@ -89,10 +96,15 @@ struct ForecastSetup {
   // not one of them; target_column() is its index.
   int64_t columns() const;
   int64_t target_column() const;
+  // The model's inputs per row: the features, then two per calendar feature.
+  int64_t input_width() const { return int64_t(options.features.size() + 2 * options.calendar.size()); }
+  // Rows a window reads after its last row: the horizon when it has calendar inputs, else 0.
+  int64_t lead_rows() const { return options.calendar.empty() ? 0 : options.horizon; }
   // Rows a window needs before its first input row: the season for Transform::seasonal, else 0.
   int64_t context_rows() const;
-  // A window in the data's units: context_rows() + lookback rows of columns(), oldest first,
-  // row-major. encode_window writes the model's input [lookback, features]; encode_target the
+  // A window in the data's units: context_rows() + lookback + lead_rows() rows of columns()
+  // (the calendar's sine and cosine columns last), oldest first, row-major; the lead rows' own
+  // values are never read, only their calendar. encode_window writes the model's input [lookback, features]; encode_target the
   // model's output for step k (1..horizon) of value y; decode maps a model output back.
   // A log / Box-Cox target that is not positive throws lstm::Error.
   void encode_window(const float* rows, float* x) const;

@@ -56,6 +56,8 @@ const Command kTrain{
         {"quantiles", "Q,Q,...", "forecasting: predict these quantiles (e.g. 0.1,0.5,0.9; the median "
                                  "is added if missing) with the pinball loss: intervals and their "
                                  "coverage"},
+        {"calendar", "LIST", "forecasting: inputs from the date column, known in advance: hour, dow, dom, "
+                             "doy, month (each as a sine and cosine), e.g. --calendar hour,dow"},
         {"no-calibration", "", "forecasting with --quantiles: keep the intervals as trained (by default "
                                "they are calibrated to their nominal coverage on the validation windows)"},
         {"units", "N", "forecasting: LSTM units of the default model (default 50)"},
@@ -97,7 +99,7 @@ const Command kTrain{
 static std::vector<Option> backtest_options() {
   static const char* shared[] = {"csv", "target", "features", "lookback", "horizon", "test-fraction",
                                  "date-column", "season", "scaling", "fill", "transform", "relative",
-                                 "quantiles", "no-calibration", "units", "layers", "config", "epochs",
+                                 "quantiles", "no-calibration", "calendar", "units", "layers", "config", "epochs",
                                  "batch-size", "optimizer", "lr", "beta1", "beta2", "epsilon", "momentum",
                                  "nesterov", "rho", "weight-decay", "loss", "validation-split", "clip-norm",
                                  "clip-value", "early-stopping", "no-shuffle", "seed", "quiet"};
@@ -127,7 +129,7 @@ const Command kBacktest{
 
 static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
-                                 "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles", "no-calibration",
+                                 "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles", "no-calibration", "calendar",
                                  "units", "layers", "report"};
 
 static Optimizer optimizer_from_args(const Args& a) {
@@ -257,6 +259,7 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
   if (a.has("quantiles") && o.quantiles.empty())
     throw UsageError("--quantiles expects numbers in (0, 1) separated by commas, e.g. 0.1,0.5,0.9");
   o.calibrate_intervals = !a.has("no-calibration");
+  o.calendar = split_commas(a.str("calendar"));
   if (a.has("no-calibration") && !a.has("quantiles")) throw UsageError("--no-calibration applies with --quantiles");
   if (a.has("relative") && a.has("transform"))
     throw UsageError("--relative is --transform relative: give one of them");
@@ -275,7 +278,7 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
 // which must fit the windows.
 static Sequential forecast_model(const Args& a, const ForecastSetup& setup, uint64_t seed) {
   const ForecastOptions& o = setup.options;
-  const std::vector<int64_t> shape = {o.lookback, int64_t(o.features.size())};
+  const std::vector<int64_t> shape = {o.lookback, setup.input_width()};
   if (!a.has("config") && !a.has("init"))
     return default_forecast_model(setup, int(a.integer("units", 50, 1, limits::kWidth)),
                                   int(a.integer("layers", 1, 1, limits::kLayers - 1)), seed);
@@ -287,7 +290,7 @@ static Sequential forecast_model(const Args& a, const ForecastSetup& setup, uint
   if (model.input_shape() != shape)
     throw Error("the model takes inputs of shape " + shape_string(model.input_shape()) +
                 " but the windows are " + shape_string(shape) + " (lookback " +
-                std::to_string(o.lookback) + ", " + std::to_string(shape[1]) + " features)");
+                std::to_string(o.lookback) + ", " + std::to_string(shape[1]) + " inputs)");
   const LayerConfig& last = model.layers().back();
   const int64_t width = o.horizon * setup.outputs_per_step();
   if (last.type != LayerType::dense || last.units != width || last.activation != Activation::linear)

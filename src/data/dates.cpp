@@ -1,5 +1,6 @@
 // Dates as seconds since 1970-01-01 (UTC), for forecasts that continue a dated series.
 // Civil-calendar conversions after Howard Hinnant's days_from_civil / civil_from_days.
+#include <algorithm>
 #include <cstdio>
 
 #include "lstm/data.h"
@@ -95,6 +96,42 @@ std::string format_date(int64_t seconds, const std::string& like) {
     if (with_seconds) std::snprintf(buf + n, sizeof buf - size_t(n), ":%02lld", (long long)(rest % 60));
   }
   return buf;
+}
+
+static bool leap_year(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+static int days_in_month(int64_t y, unsigned m) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return days[m - 1] + (m == 2 && leap_year(y));
+}
+
+CivilDate civil_date(int64_t seconds) {
+  const int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+  CivilDate c;
+  unsigned m = 0, d = 0;
+  civil_from_days(days, c.year, m, d);
+  c.month = int(m), c.day = int(d);
+  c.second = seconds - days * 86400;
+  c.weekday = int(((days % 7) + 7 + 3) % 7);  // 1970-01-01 was a Thursday (3)
+  c.yearday = int(days - days_from_civil(c.year, 1, 1)) + 1;
+  c.month_days = days_in_month(c.year, m);
+  c.year_days = leap_year(c.year) ? 366 : 365;
+  return c;
+}
+
+int64_t add_months(int64_t seconds, int64_t months) {
+  const CivilDate c = civil_date(seconds);
+  const int64_t index = c.year * 12 + (c.month - 1) + months, y = index >= 0 ? index / 12 : (index - 11) / 12;
+  const unsigned m = unsigned(index - y * 12 + 1);
+  const unsigned d = unsigned(std::min(c.day, days_in_month(y, m)));
+  return days_from_civil(y, m, d) * 86400 + c.second;
+}
+
+int64_t step_date(int64_t previous, int64_t last, int64_t k) {
+  const CivilDate a = civil_date(previous), b = civil_date(last);
+  const int64_t months = (b.year - a.year) * 12 + (b.month - a.month);
+  if (a.day == b.day && a.second == b.second && months >= 1 && months <= 12) return add_months(last, months * k);
+  return last + k * (last - previous);
 }
 
 }  // namespace lstm

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "forecast/transform.h"
 #include "forecast/windows.h"
 #include "layers/config_json.h"
 #include "lstm/error.h"
@@ -222,7 +224,7 @@ std::string metrics_json(const ForecastEvaluation& ev) {
 std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData& d, int steps) {
   const ForecastSetup& s = d.setup;
   const ForecastOptions& o = s.options;
-  const int64_t L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
+  const int64_t L = o.lookback, K = o.horizon;
   const int64_t R = d.series.rows();
   if (steps < 1) throw Error("--steps must be at least 1");
   check_forecast_setup(model, s);
@@ -236,39 +238,44 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
                 " or fewer, or train with --horizon " + std::to_string(steps) +
                 " (or a univariate model, which forecasts recursively)");
   }
-  const int64_t H = s.context_rows(), C = s.columns();
+  const int64_t H = s.context_rows(), C = s.columns(), lead = s.lead_rows(), W = s.input_width();
+  const int64_t tc = s.target_column();
   if (R < L + H)
     throw Error("the data has " + std::to_string(R) + " rows but the model reads windows of " +
                 std::to_string(L) + (H ? " after " + std::to_string(H) + " rows of a season" : ""));
-  // The last window in the data's units (with its context rows); a univariate model's window
-  // slides over its own predictions.
-  std::vector<float> rows(d.series.values.end() - (L + H) * C, d.series.values.end()), base;
+  // the dates after the data's, stepping as it does (by months for monthly data)
+  const bool dated = !d.series.dates.empty() && R >= 2;
+  if (!o.calendar.empty() && !dated)
+    throw Error("this model reads calendar features, so forecasting needs at least two dated rows");
+  const int64_t previous = dated ? parse_date(d.series.dates[size_t(R - 2)]) : 0;
+  const int64_t last = dated ? parse_date(d.series.dates.back()) : 0;
+  // The last window in the data's units (with its context rows), then rows past the data whose
+  // values are unknown (NaN) but whose calendar is; a univariate model fills in its own
+  // predictions and slides on.
+  const int64_t future = int64_t(steps) + K + lead;
+  std::vector<float> rows(d.series.values.end() - (L + H) * C, d.series.values.end());
+  rows.resize(size_t((L + H + future) * C), std::numeric_limits<float>::quiet_NaN());
+  for (int64_t k = 1; k <= future && !o.calendar.empty(); ++k)
+    calendar_values(o.calendar, step_date(previous, last, k), &rows[size_t((L + H - 1 + k) * C + C - 2 * int64_t(o.calendar.size()))]);
   const int64_t Q = s.outputs_per_step(), median = Q > 1 ? s.median_index() : 0;
-  std::vector<float> values, x(size_t(L * F)), decoded(size_t(K * Q));
+  std::vector<float> values, x(size_t(L * W)), decoded(size_t(K * Q));
   std::vector<std::vector<float>> quantiles;  // per step, up to the horizon
-  while (int64_t(values.size()) < steps) {
-    s.encode_window(rows.data(), x.data());
-    Tensor pred = model.predict(Tensor({1, L, F}, x), 1);
-    base = rows;  // what this window's outputs are decoded against
-    s.decode_outputs(pred.data(), base.data(), decoded.data());
+  for (int64_t first = 0; int64_t(values.size()) < steps; first += K) {  // the window's first row
+    const float* window = &rows[size_t(first * C)];
+    s.encode_window(window, x.data());
+    Tensor pred = model.predict(Tensor({1, L, W}, x), 1);
+    s.decode_outputs(pred.data(), window, decoded.data());
     for (int64_t k = 0; k < K && int64_t(values.size()) < steps; ++k) {
       values.push_back(decoded[size_t(k * Q + median)]);
       if (!o.quantiles.empty() && int64_t(values.size()) <= K)
         quantiles.emplace_back(decoded.begin() + k * Q, decoded.begin() + (k + 1) * Q);
-      if (s.univariate()) {  // recursive: the prediction (the median) becomes the newest input
-        rows.erase(rows.begin());
-        rows.push_back(values.back());
-      }
+      // recursive: the prediction (the median) is the next row's value
+      rows[size_t((first + H + L + k) * C + tc)] = values.back();
     }
   }
   std::vector<ForecastPoint> out;
-  int64_t step_seconds = 0, last = 0;
-  if (!d.series.dates.empty() && R >= 2) {
-    last = parse_date(d.series.dates.back());
-    step_seconds = last - parse_date(d.series.dates[size_t(R - 2)]);
-  }
   for (int k = 1; k <= steps; ++k)
-    out.push_back({k, step_seconds ? format_date(last + k * step_seconds, d.series.dates.back()) : "",
+    out.push_back({k, dated ? format_date(step_date(previous, last, k), d.series.dates.back()) : "",
                    values[size_t(k - 1)], size_t(k - 1) < quantiles.size() ? quantiles[size_t(k - 1)] : std::vector<float>{}});
   return out;
 }

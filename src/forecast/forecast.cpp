@@ -33,6 +33,7 @@ std::string ForecastSetup::to_json() const {
             {"transform", transform_name(o.transform)},
             {"boxcox_lambda", boxcox_lambda},
             {"interval_adjust", interval_adjust},
+            {"calendar", o.calendar},
             {"quantiles", [&] {
                std::vector<double> q;
                for (float v : o.quantiles) q.push_back(json_float(v));
@@ -90,6 +91,7 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
                                                 : Transform::level;
     s.boxcox_lambda = j.value("boxcox_lambda", 1.0);
     if (j.contains("quantiles")) o.quantiles = get_finite(j, "quantiles", false);
+    if (j.contains("calendar")) o.calendar = j.at("calendar").get<std::vector<std::string>>();
     if (j.contains("interval_adjust")) s.interval_adjust = get_finite(j, "interval_adjust", false);
     if (s.interval_adjust.size() > o.quantiles.size() / 2)
       throw Error("\"interval_adjust\" has " + std::to_string(s.interval_adjust.size()) + " values for " +
@@ -115,7 +117,7 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
 
 void check_forecast_setup(const Sequential& model, const ForecastSetup& setup) {
   const ForecastOptions& o = setup.options;
-  const std::vector<int64_t> in = {o.lookback, int64_t(o.features.size())};
+  const std::vector<int64_t> in = {o.lookback, setup.input_width()};
   const std::vector<int64_t> out = {o.horizon * setup.outputs_per_step()};
   if (model.input_shape() != in || model.output_shape() != out)
     throw Error("the forecasting setup does not fit the model: it reads windows " +
@@ -152,6 +154,9 @@ static void check_options(const ForecastOptions& o) {
   }
   if (o.quantiles.size() > size_t(kMaxQuantiles))
     throw Error("at most " + std::to_string(kMaxQuantiles) + " quantiles, got " + std::to_string(o.quantiles.size()));
+  check_calendar(o.calendar);
+  if (!o.calendar.empty() && o.date_column.empty())
+    throw Error("calendar features come from the dates: name the date column (--date-column)");
   if (o.transform == Transform::seasonal && o.season < 1)
     throw Error("the seasonal transform predicts the change from one season before, so it needs "
                 "the season's length in rows (--season S)");
@@ -174,9 +179,9 @@ const float* window_rows(const ForecastData& d, int64_t t) {
 // Copies window t into X[n], y[n], in the model's units.
 static void fill_window(const ForecastData& d, int64_t t, int64_t n, Tensor& X, Tensor& y) {
   const ForecastSetup& s = d.setup;
-  const int64_t L = s.options.lookback, K = s.options.horizon, F = int64_t(s.options.features.size());
+  const int64_t L = s.options.lookback, K = s.options.horizon;
   const float* rows = window_rows(d, t);
-  s.encode_window(rows, X.data() + n * L * F);
+  s.encode_window(rows, X.data() + n * L * s.input_width());
   for (int64_t k = 0; k < K; ++k)
     y[n * K + k] = s.encode_target(d.target[size_t(t + 1 + k)], int(k + 1), rows);
 }
@@ -198,6 +203,19 @@ static std::vector<float> transformed_target(const ForecastData& d, const Foreca
     }
   }
   return v;
+}
+
+// The calendar's sine and cosine columns, after the data's, from each row's date.
+static void add_calendar_columns(Series& series, const std::vector<std::string>& calendar) {
+  if (calendar.empty()) return;
+  const int64_t R = series.rows(), C = series.columns(), extra = 2 * int64_t(calendar.size());
+  std::vector<float> values(size_t(R * (C + extra)));
+  for (int64_t r = 0; r < R; ++r) {
+    std::copy(series.values.begin() + r * C, series.values.begin() + (r + 1) * C, values.begin() + r * (C + extra));
+    calendar_values(calendar, parse_date(series.dates[size_t(r)]), &values[size_t(r * (C + extra) + C)]);
+  }
+  for (const std::string& c : calendar) series.names.push_back(c + "_sin"), series.names.push_back(c + "_cos");
+  series.values = std::move(values);
 }
 
 // Every target value must be positive for the log and Box-Cox transforms.
@@ -225,7 +243,9 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   }
   ForecastData d;
   d.series = select_columns(table, columns_for(o), {.date_column = o.date_column, .fill = o.fill});
+  add_calendar_columns(d.series, o.calendar);
   const int64_t R = d.series.rows(), L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
+  const int64_t W = setup.input_width();
   const int64_t H = setup.context_rows(), t0 = L - 1 + H;  // the first window's last row
   const int64_t tc = setup.target_column();
   for (int64_t r = 0; r < R; ++r) d.target.push_back(d.series.at(r, tc));
@@ -261,7 +281,7 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
     setup.target = Scaler::fit(tv, 1, 0, int64_t(tv.size()), o.scaling);
   }
   d.setup = setup;
-  d.X_train = Tensor({n_train, L, F});
+  d.X_train = Tensor({n_train, L, W});
   d.y_train = Tensor({n_train, K});
   for (int64_t n = 0; n < n_train; ++n) fill_window(d, t0 + n, n, d.X_train, d.y_train);
   const int64_t first_test = std::max(t0, d.split_row - 1), n_test = R - K - first_test;
@@ -271,7 +291,7 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
                 " rows) is shorter than the horizon " + std::to_string(K) +
                 ": use a larger --test-fraction or a shorter --horizon");
   if (testing) {
-    d.X_test = Tensor({n_test, L, F});
+    d.X_test = Tensor({n_test, L, W});
     d.y_test = Tensor({n_test, K});
     for (int64_t n = 0; n < n_test; ++n) {
       fill_window(d, first_test + n, n, d.X_test, d.y_test);
@@ -301,7 +321,7 @@ Sequential default_forecast_model(const ForecastSetup& setup, int units, int lay
   Sequential model({.seed = seed});
   for (int l = 0; l < layers; ++l) {
     LSTMOptions lo{.return_sequences = l + 1 < layers};
-    if (l == 0) lo.input_shape = {o.lookback, int64_t(o.features.size())};
+    if (l == 0) lo.input_shape = {o.lookback, setup.input_width()};
     model.add(LSTM(units, lo));
   }
   model.add(Dense(o.horizon * setup.outputs_per_step()));

@@ -82,9 +82,10 @@ double fit_boxcox_lambda(const std::vector<float>& y) {
 }
 
 int64_t ForecastSetup::columns() const {
+  const int64_t calendar = 2 * int64_t(options.calendar.size());
   for (const std::string& f : options.features)
-    if (f == options.target) return int64_t(options.features.size());
-  return int64_t(options.features.size()) + 1;
+    if (f == options.target) return int64_t(options.features.size()) + calendar;
+  return int64_t(options.features.size()) + 1 + calendar;
 }
 
 int64_t ForecastSetup::target_column() const {
@@ -108,10 +109,13 @@ static double positive_transform(const ForecastSetup& s, float y) {
 
 void ForecastSetup::encode_window(const float* rows, float* x) const {
   const int64_t L = options.lookback, F = int64_t(options.features.size()), C = columns(),
-                H = context_rows(), tc = target_column();
+                H = context_rows(), tc = target_column(), W = input_width(), lead = lead_rows();
   const float last = rows[(H + L - 1) * C + tc];
+  const int64_t calendar = C - 2 * int64_t(options.calendar.size());  // its first column
   for (int64_t l = 0; l < L; ++l) {
     const float* row = rows + (H + l) * C;
+    const float* ahead = rows + (H + l + lead) * C;  // the calendar of the date `lead` rows later
+    for (int64_t c = 0; c < W - F; ++c) x[l * W + F + c] = ahead[calendar + c];
     for (int64_t f = 0; f < F; ++f) {
       float v;
       if (f != tc) {
@@ -124,7 +128,7 @@ void ForecastSetup::encode_window(const float* rows, float* x) const {
           default: v = target.apply(float(positive_transform(*this, row[f])), 0); break;
         }
       }
-      x[l * F + f] = v;
+      x[l * W + f] = v;
     }
   }
 }
@@ -157,6 +161,35 @@ float ForecastSetup::decode(float z, int k, const float* rows) const {
     case Transform::boxcox: return float(boxcox_inverse(target.invert(z, 0), boxcox_lambda));
   }
   return z;
+}
+
+static const char* kCalendar[] = {"hour", "dow", "dom", "doy", "month"};
+
+void check_calendar(const std::vector<std::string>& names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    bool known = false;
+    for (const char* c : kCalendar) known = known || names[i] == c;
+    if (!known)
+      throw Error("unknown calendar feature '" + names[i] + "': use hour, dow (day of the week), dom "
+                  "(day of the month), doy (day of the year) or month");
+    for (size_t j = 0; j < i; ++j)
+      if (names[j] == names[i]) throw Error("calendar feature '" + names[i] + "' is listed twice");
+  }
+}
+
+void calendar_values(const std::vector<std::string>& names, int64_t seconds, float* out) {
+  const CivilDate c = civil_date(seconds);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& n = names[i];
+    double phase = 0;  // the fraction of the cycle
+    if (n == "hour") phase = double(c.second) / 86400.0;
+    else if (n == "dow") phase = (double(c.weekday) + double(c.second) / 86400.0) / 7.0;
+    else if (n == "dom") phase = (double(c.day - 1) + double(c.second) / 86400.0) / double(c.month_days);
+    else if (n == "doy") phase = (double(c.yearday - 1) + double(c.second) / 86400.0) / double(c.year_days);
+    else if (n == "month") phase = double(c.month - 1) / 12.0;
+    out[2 * i] = float(std::sin(2.0 * M_PI * phase));
+    out[2 * i + 1] = float(std::cos(2.0 * M_PI * phase));
+  }
 }
 
 int64_t ForecastSetup::median_index() const {

@@ -2,6 +2,8 @@
 // builder and the transform choice.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "lstm/forecast.h"
@@ -15,5 +17,10 @@ double boxcox(double y, double lambda);
 double boxcox_inverse(double z, double lambda);
 // The λ in [-1, 2] that maximises Box & Cox's profile log-likelihood of the values (all > 0).
 double fit_boxcox_lambda(const std::vector<float>& y);
+
+// Calendar inputs (ForecastOptions::calendar): throws lstm::Error naming an unknown or repeated
+// name; writes the sine and cosine of each one's phase at a date (seconds) into out[2 i], out[2 i + 1].
+void check_calendar(const std::vector<std::string>& names);
+void calendar_values(const std::vector<std::string>& names, int64_t seconds, float* out);
 
 }  // namespace lstm

@@ -242,6 +242,27 @@ class Forecasting(CliTest):
         err = self.run_lstm("backtest", *common, "--folds", 100, "--step", 20, code=1).stderr
         self.assertIn("fewer than 100 folds of 20 rows need", err)
 
+    def test_calendar_inputs(self):
+        model = self.path("cal.safetensors")
+        self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--date-column", "date", "--lookback", 12,
+                      "--units", 8, "--epochs", 1, "--transform", "level", "--calendar", "hour,dow", "--out", model,
+                      "--quiet")
+        # known for every future date: a univariate model with them still forecasts recursively
+        self.run_lstm("forecast", "--model", model, "--csv", HOURLY, "--steps", 30, "--out", self.path("f.csv"))
+        with open(self.path("f.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual((rows[0]["date"], rows[-1]["date"]), ("2011/01/01 00:00", "2011/01/02 05:00"))
+        import numpy as np
+        np.save(self.path("x.npy"), np.ones((1, 12, 1), np.float32))
+        err = self.run_lstm("predict", "--model", model, "--x", self.path("x.npy"), "--out", self.path("y.npy"),
+                            code=1).stderr
+        self.assertIn("reads calendar features", err)
+        for extra, needle in [(["--calendar", "weekday", "--date-column", "date"], "unknown calendar feature 'weekday'"),
+                              (["--calendar", "hour"], "name the date column (--date-column)")]:
+            err = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--epochs", 1, *extra,
+                                "--out", self.path("bad.safetensors"), code=1).stderr
+            self.assertIn(needle, err)
+
     def test_transform_chosen_on_validation(self):
         # Hourly temperatures with a daily cycle: predicting the change from the same hour the day
         # before (the seasonal transform) wins on validation and beats seasonal naive on the test part.

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/rng.h"
+#include "lstm/data.h"
 #include "forecast/transform.h"
 #include "forecast/windows.h"
 #include "lstm/forecast.h"
@@ -337,6 +338,65 @@ TEST(Backtest, NoFoldSeesItsTestRows) {
                                           return default_forecast_model(s, 2);
                                         }),
                     "fold 1 of 3 (training rows 0..8, testing from row 9): ");
+}
+
+TEST(Calendar, DatesStepAndCycle) {
+  const CivilDate sunday = civil_date(parse_date("2012-01-01"));
+  EXPECT_EQ(sunday.weekday, 6);
+  EXPECT_EQ(sunday.yearday, 1);
+  const CivilDate c = civil_date(parse_date("2012-12-31 18:30"));
+  EXPECT_EQ(c.yearday, 366);
+  EXPECT_EQ(c.year_days, 366);
+  EXPECT_EQ(c.second, 18 * 3600 + 30 * 60);
+  EXPECT_EQ(c.weekday, 0);  // a Monday
+  auto date = [](int64_t s, const char* like) { return format_date(s, like); };
+  // monthly data continues by months, a day past the month's end clamped; else by the step
+  EXPECT_EQ(date(step_date(parse_date("2016-04-01"), parse_date("2016-05-01"), 2), "2016-05-01"), "2016-07-01");
+  EXPECT_EQ(date(step_date(parse_date("2015-12-31"), parse_date("2016-01-31"), 1), "2016-01-31"), "2016-02-29");
+  EXPECT_EQ(date(step_date(parse_date("2015-01-01"), parse_date("2016-01-01"), 3), "2016-01-01"), "2019-01-01");
+  EXPECT_EQ(date(step_date(parse_date("2010/12/31 22:00"), parse_date("2010/12/31 23:00"), 2), "2010/12/31 23:00"),
+            "2011/01/01 01:00");
+  EXPECT_EQ(date(step_date(parse_date("19580329"), parse_date("19580405"), 1), "19580405"), "19580412");
+  float v[10];
+  calendar_values({"hour", "dow", "dom", "doy", "month"}, parse_date("2012-03-01 12:00"), v);
+  EXPECT_NEAR(v[0], 0.0f, 1e-6);  // noon: half a day
+  EXPECT_NEAR(v[1], -1.0f, 1e-6);
+  EXPECT_NEAR(v[2], std::sin(2 * M_PI * 3.5 / 7), 1e-6);  // a Thursday, at noon
+  EXPECT_NEAR(v[4], std::sin(2 * M_PI * 0.5 / 31), 1e-6);
+  EXPECT_NEAR(v[6], std::sin(2 * M_PI * 60.5 / 366), 1e-6);  // 1 March of a leap year is its 61st day
+  EXPECT_NEAR(v[8], std::sin(2 * M_PI * 2 / 12), 1e-6);
+  EXPECT_NEAR(v[9], std::cos(2 * M_PI * 2 / 12), 1e-6);
+  EXPECT_ERROR_WITH(check_calendar({"weekday"}), "unknown calendar feature 'weekday': use hour, dow");
+  EXPECT_ERROR_WITH(check_calendar({"hour", "hour"}), "listed twice");
+}
+
+// Calendar inputs: each input row holds the calendar of the date `horizon` rows later; a
+// univariate model with them forecasts recursively past its horizon, dates stepping by months.
+TEST(Calendar, WindowsSeeTheStepsTheyPredict) {
+  std::string text = "date,y\n";
+  for (int r = 0; r < 60; ++r)
+    text += format_date(add_months(parse_date("2010-01-01"), r), "2010-01-01") + "," + std::to_string(10 + r % 12) + "\n";
+  const CsvTable table = parse_csv(text, "monthly.csv");
+  ForecastData d = prepare_forecast(table, {.target = "y", .lookback = 4, .horizon = 2, .test_fraction = 0.2,
+                                            .date_column = "date", .calendar = {"month"}});
+  ASSERT_EQ(d.setup.input_width(), 3);
+  ASSERT_EQ(d.X_train.dim(2), 3);
+  EXPECT_EQ(d.setup.lead_rows(), 2);
+  for (int64_t n = 0; n < d.X_train.dim(0); ++n)
+    for (int64_t l = 0; l < 4; ++l) {
+      const int64_t row = n + l + 2;  // window n's input row l (rows n..n+3), its calendar 2 rows on
+      EXPECT_NEAR(d.X_train.at({n, l, 1}), std::sin(2 * M_PI * double(row % 12) / 12), 1e-5);
+      EXPECT_NEAR(d.X_train.at({n, l, 2}), std::cos(2 * M_PI * double(row % 12) / 12), 1e-5);
+    }
+  Sequential model = default_forecast_model(d.setup, 3);
+  EXPECT_EQ(model.input_shape(), (std::vector<int64_t>{4, 3}));
+  const std::vector<ForecastPoint> next = forecast_future(model, d, 5);
+  ASSERT_EQ(next.size(), 5u);
+  EXPECT_EQ(next[0].date, "2015-01-01");
+  EXPECT_EQ(next[4].date, "2015-05-01");
+  for (const ForecastPoint& p : next) EXPECT_TRUE(std::isfinite(p.value));
+  EXPECT_EQ(ForecastSetup::from_json(d.setup.to_json()).options.calendar, std::vector<std::string>{"month"});
+  EXPECT_ERROR_WITH(prepare_forecast(table, {.target = "y", .calendar = {"month"}}), "name the date column (--date-column)");
 }
 
 }  // namespace
