@@ -31,7 +31,7 @@ $lstm forecast --model build/weather-week.safetensors --csv data/seattle-weather
 echo
 echo "== 3. hourly temperatures: the target transform chosen on validation (--transform auto)"
 $lstm train --csv data/seattle-temps-hourly.csv --target temp --date-column date --season 24 \
-  --epochs 50 --early-stopping 5 --quantiles 0.1,0.9 --out build/hourly.safetensors \
+  --fill linear --epochs 50 --early-stopping 5 --quantiles 0.1,0.9 --out build/hourly.safetensors \
   --report build/hourly-report.html | grep -v -E '^(Epoch|training on|early stopping)'
 echo
 echo "== 4. backtest: the main job's model trained before each of 4 origins, scored after it"

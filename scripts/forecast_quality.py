@@ -35,7 +35,7 @@ DATA = os.path.join(HERE, "..", "data")
 SERIES = [
     ("seattle-weather.csv", "temp_max", ["--features", "temp_max,temp_min,precipitation,wind"], 365, "daily"),
     ("co2-weekly.csv", "co2", ["--fill", "linear"], 52, "weekly"),
-    ("seattle-temps-hourly.csv", "temp", [], 24, "hourly"),
+    ("seattle-temps-hourly.csv", "temp", ["--fill", "linear"], 24, "hourly"),  # 2010/03/14 03:00 is absent
     ("elec-equip-monthly.csv", "index", [], 12, "monthly"),
     ("elnino-monthly.csv", "sst", [], 12, "monthly"),
 ]
@@ -44,10 +44,28 @@ COMMON = ["--date-column", "date", "--lookback", "30", "--test-fraction", "0.2",
 
 
 def target_column(path, target):
-    """The target as floats, empty cells filled linearly (lstm's --fill linear)."""
+    """The target as floats, empty cells and the rows of missing dates (in data that steps by a
+    fixed number of seconds) filled linearly, as lstm's --fill linear does."""
+    import collections
+    import datetime
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    y = np.array([float(r[target]) if r[target].strip() else np.nan for r in rows])
+    y = [float(r[target]) if r[target].strip() else np.nan for r in rows]
+    for fmt in ("%Y/%m/%d %H:%M", "%Y%m%d", "%Y/%m/%d", "%Y-%m-%d"):
+        try:
+            t = [datetime.datetime.strptime(r["date"], fmt).replace(tzinfo=datetime.timezone.utc).timestamp() for r in rows]
+            break
+        except ValueError:
+            continue
+    diffs = [b - a for a, b in zip(t, t[1:])]
+    step = collections.Counter(diffs).most_common(1)[0][0]
+    if all(d in (step, 2 * step, 3 * step) for d in diffs) and fmt != "%Y-%m-%d":  # not months
+        filled = [y[0]]
+        for d, v in zip(diffs, y[1:]):
+            m = int(round(d / step))
+            filled += [filled[-1] + (v - filled[-1]) * i / m for i in range(1, m)] + [v]
+        y = filled
+    y = np.array(y)
     bad = np.isnan(y)
     if bad.any():
         y[bad] = np.interp(np.flatnonzero(bad), np.flatnonzero(~bad), y[~bad])

@@ -83,9 +83,15 @@ struct CivilDate {
 CivilDate civil_date(int64_t seconds);
 // `seconds` moved by whole calendar months, the day kept (clamped to the month's last day).
 int64_t add_months(int64_t seconds, int64_t months);
+// Whole calendar months from `earlier` to `later` when they fall on the same day of their
+// months (or both on their months' last days, or `later` on its last day and `earlier` past
+// it, as 30 January and 28 February) at the same time; else 0.
+int64_t months_apart(int64_t earlier, int64_t later);
+// add_months, then to that month's last day when `month_end` (data dated at month ends).
+int64_t add_months_like(int64_t seconds, int64_t months, bool month_end);
 // The date k steps after `last`, stepping as the data does: by whole months when `previous`
-// and `last` are 1 to 12 whole months apart on the same day and time (monthly, quarterly or
-// yearly data), else by last - previous seconds.
+// and `last` are 1 to 12 months apart (months_apart: monthly, quarterly or yearly data; at
+// month ends when `last` is one), else by last - previous seconds.
 int64_t step_date(int64_t previous, int64_t last, int64_t k);
 
 }  // namespace lstm

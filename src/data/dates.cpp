@@ -127,10 +127,25 @@ int64_t add_months(int64_t seconds, int64_t months) {
   return days_from_civil(y, m, d) * 86400 + c.second;
 }
 
+int64_t months_apart(int64_t earlier, int64_t later) {
+  const CivilDate a = civil_date(earlier), b = civil_date(later);
+  const bool a_end = a.day == a.month_days, b_end = b.day == b.month_days;
+  const bool same_day = a.day == b.day || (a_end && b_end) || (b_end && a.day > b.day);
+  if (!same_day || a.second != b.second) return 0;
+  return (b.year - a.year) * 12 + (b.month - a.month);
+}
+
+int64_t add_months_like(int64_t seconds, int64_t months, bool month_end) {
+  const int64_t moved = add_months(seconds, months);
+  if (!month_end) return moved;
+  const CivilDate c = civil_date(moved);
+  return moved + int64_t(c.month_days - c.day) * 86400;
+}
+
 int64_t step_date(int64_t previous, int64_t last, int64_t k) {
-  const CivilDate a = civil_date(previous), b = civil_date(last);
-  const int64_t months = (b.year - a.year) * 12 + (b.month - a.month);
-  if (a.day == b.day && a.second == b.second && months >= 1 && months <= 12) return add_months(last, months * k);
+  const int64_t months = months_apart(previous, last);
+  const CivilDate b = civil_date(last);
+  if (months >= 1 && months <= 12) return add_months_like(last, months * k, b.day == b.month_days);
   return last + k * (last - previous);
 }
 

@@ -2,6 +2,7 @@
 // R = rows, L = lookback, K = horizon, F = features; t = the last input row of a window.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
@@ -205,6 +206,76 @@ static std::vector<float> transformed_target(const ForecastData& d, const Foreca
   return v;
 }
 
+// Gaps in the dates. The data's step is the most common one between neighbouring dates: whole
+// calendar months when every neighbour is whole months apart on the same day and time (monthly,
+// quarterly, yearly data), else seconds; a jump of m >= 2 whole steps is a gap of m - 1 rows,
+// except a Friday-to-Monday jump in data of one day (business days). Without a fill that is an
+// error naming the first gap; with one, the missing rows are inserted (their values the previous
+// row's, or the line between the neighbours).
+static void fill_date_gaps(Series& s, Fill fill, const CsvTable& table) {
+  const int64_t R = s.rows(), C = s.columns();
+  if (s.dates.empty() || R < 3) return;
+  std::vector<int64_t> t;
+  for (const std::string& d : s.dates) t.push_back(parse_date(d));
+  bool monthly = true;
+  std::map<int64_t, int64_t> votes;  // step -> count
+  for (int64_t r = 1; r < R && monthly; ++r) {
+    const int64_t m = months_apart(t[size_t(r - 1)], t[size_t(r)]);
+    monthly = m > 0;
+    ++votes[m];
+  }
+  if (!monthly) {
+    votes.clear();
+    for (int64_t r = 1; r < R; ++r) ++votes[t[size_t(r)] - t[size_t(r - 1)]];
+  }
+  const int64_t step = std::max_element(votes.begin(), votes.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
+  if (step <= 0) return;
+  auto jump = [&](int64_t r) {  // whole steps from row r - 1 to row r; 1 when not a whole multiple
+    const int64_t d = monthly ? months_apart(t[size_t(r - 1)], t[size_t(r)]) : t[size_t(r)] - t[size_t(r - 1)];
+    if (d % step != 0 || d / step < 2) return int64_t(1);
+    if (!monthly && step == 86400 && d == 3 * 86400 && civil_date(t[size_t(r - 1)]).weekday == 4) return int64_t(1);
+    return d / step;
+  };
+  int64_t gaps = 0, missing = 0, first = 0;
+  for (int64_t r = 1; r < R; ++r)
+    if (const int64_t m = jump(r); m > 1) gaps += 1, missing += m - 1, first = first ? first : r;
+  if (!gaps) return;
+  if (fill == Fill::none) {
+    const bool lines = int64_t(table.lines.size()) == R;
+    auto at = [&](int64_t r) {
+      return "'" + s.dates[size_t(r)] + "' (row " + std::to_string(r) +
+             (lines ? ", line " + std::to_string(table.lines[size_t(r)]) : std::string()) + ")";
+    };
+    const std::string unit = monthly ? std::to_string(step) + " month" + (step > 1 ? "s" : "")
+                                     : step % 86400 == 0 ? std::to_string(step / 86400) + " day" + (step > 86400 ? "s" : "")
+                                     : step % 3600 == 0 ? std::to_string(step / 3600) + " hour" + (step > 3600 ? "s" : "")
+                                                        : std::to_string(step) + " seconds";
+    throw Error("'" + table.path + "' has gaps in its dates: they step by " + unit + ", but jump from " +
+                at(first - 1) + " to " + at(first) + ", " + std::to_string(jump(first) - 1) + " date" +
+                (jump(first) > 2 ? "s" : "") + " missing (" + std::to_string(gaps) + " gap" + (gaps > 1 ? "s" : "") +
+                ", " + std::to_string(missing) + " missing date" + (missing > 1 ? "s" : "") + " in all): give "
+                "--fill previous or --fill linear to insert the missing rows, or add them to the file");
+  }
+  Series out;
+  out.names = s.names;
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t m = r ? jump(r) : 1;
+    for (int64_t i = 1; i < m; ++i) {  // the rows missing before row r
+      const CivilDate before = civil_date(t[size_t(r - 1)]);
+      const int64_t when = monthly ? add_months_like(t[size_t(r - 1)], i * step, before.day == before.month_days)
+                                   : t[size_t(r - 1)] + i * step;
+      out.dates.push_back(format_date(when, s.dates[size_t(r)]));
+      for (int64_t c = 0; c < C; ++c) {
+        const float a = s.at(r - 1, c), b = s.at(r, c);
+        out.values.push_back(fill == Fill::previous ? a : a + (b - a) * float(i) / float(m));
+      }
+    }
+    out.dates.push_back(s.dates[size_t(r)]);
+    out.values.insert(out.values.end(), s.values.begin() + r * C, s.values.begin() + (r + 1) * C);
+  }
+  s = std::move(out);
+}
+
 // The calendar's sine and cosine columns, after the data's, from each row's date.
 static void add_calendar_columns(Series& series, const std::vector<std::string>& calendar) {
   if (calendar.empty()) return;
@@ -243,6 +314,7 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   }
   ForecastData d;
   d.series = select_columns(table, columns_for(o), {.date_column = o.date_column, .fill = o.fill});
+  fill_date_gaps(d.series, o.fill, table);
   add_calendar_columns(d.series, o.calendar);
   const int64_t R = d.series.rows(), L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
   const int64_t W = setup.input_width();

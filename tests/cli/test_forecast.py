@@ -244,9 +244,15 @@ class Forecasting(CliTest):
 
     def test_calendar_inputs(self):
         model = self.path("cal.safetensors")
+        # the hourly series skips 2010/03/14 03:00 (clocks went forward): a gap, named unless filled
+        err = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--date-column", "date", "--epochs", 1,
+                            "--out", model, code=1).stderr
+        self.assertIn("has gaps in its dates: they step by 1 hour, but jump from '2010/03/14 02:00' (row 1730, "
+                      "line 1732) to '2010/03/14 04:00' (row 1731, line 1733), 1 date missing", err)
+        self.assertIn("give --fill previous or --fill linear to insert the missing rows", err)
         self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--date-column", "date", "--lookback", 12,
-                      "--units", 8, "--epochs", 1, "--transform", "level", "--calendar", "hour,dow", "--out", model,
-                      "--quiet")
+                      "--units", 8, "--epochs", 1, "--transform", "level", "--calendar", "hour,dow", "--fill", "linear",
+                      "--out", model, "--quiet")
         # known for every future date: a univariate model with them still forecasts recursively
         self.run_lstm("forecast", "--model", model, "--csv", HOURLY, "--steps", 30, "--out", self.path("f.csv"))
         with open(self.path("f.csv")) as f:
@@ -259,7 +265,7 @@ class Forecasting(CliTest):
         self.assertIn("reads calendar features", err)
         for extra, needle in [(["--calendar", "weekday", "--date-column", "date"], "unknown calendar feature 'weekday'"),
                               (["--calendar", "hour"], "name the date column (--date-column)")]:
-            err = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--epochs", 1, *extra,
+            err = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--epochs", 1, "--fill", "linear", *extra,
                                 "--out", self.path("bad.safetensors"), code=1).stderr
             self.assertIn(needle, err)
 
@@ -268,7 +274,7 @@ class Forecasting(CliTest):
         # before (the seasonal transform) wins on validation and beats seasonal naive on the test part.
         model, report = self.path("hourly.safetensors"), self.path("hourly.html")
         p = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--date-column", "date", "--season", 24,
-                          "--epochs", 50, "--early-stopping", 5, "--out", model, "--report", report)
+                          "--fill", "linear", "--epochs", 50, "--early-stopping", 5, "--out", model, "--report", report)
         for name in ("level", "relative", "seasonal", "log"):
             self.assertIn(f"== transform {name}", p.stdout)
         self.assertIn("kept the seasonal transform", p.stdout)

@@ -370,6 +370,40 @@ TEST(Calendar, DatesStepAndCycle) {
   EXPECT_ERROR_WITH(check_calendar({"hour", "hour"}), "listed twice");
 }
 
+// Gaps in the dates: named unless filled; filled by inserting the missing dates' rows.
+TEST(Calendar, DateGapsAreNamedOrFilled) {
+  auto table = [](const std::vector<std::string>& dates) {
+    std::string text = "date,y\n";
+    for (size_t i = 0; i < dates.size(); ++i) text += dates[i] + "," + std::to_string(10 * i) + "\n";
+    return parse_csv(text, "gaps.csv");
+  };
+  std::vector<std::string> months;
+  for (int m = 0; m < 20; ++m)
+    if (m != 7 && m != 8) months.push_back(format_date(add_months(parse_date("2019-01-31"), m), "2019-01-31"));
+  EXPECT_ERROR_WITH(prepare_forecast(table(months), {.target = "y", .lookback = 3, .date_column = "date"}),
+                    "they step by 1 month, but jump from '2019-07-31' (row 6, line 8) to '2019-10-31' (row 7, line 9), "
+                    "2 dates missing (1 gap, 2 missing dates in all): give --fill previous or --fill linear");
+  ForecastData d = prepare_forecast(table(months), {.target = "y", .lookback = 3, .test_fraction = 0.2,
+                                                    .date_column = "date", .fill = Fill::linear});
+  ASSERT_EQ(d.series.rows(), 20);
+  EXPECT_EQ(d.series.dates[7], "2019-08-31");
+  EXPECT_EQ(d.series.dates[8], "2019-09-30");  // clamped to the month's end
+  EXPECT_NEAR(d.target[7], 60 + 10.0 / 3, 1e-4);  // a third of the way from row 6's 60 to row 7's 70
+  EXPECT_NEAR(d.target[8], 60 + 20.0 / 3, 1e-4);
+  d = prepare_forecast(table(months), {.target = "y", .lookback = 3, .date_column = "date", .fill = Fill::previous});
+  EXPECT_EQ(d.target[8], 60.0f);
+  // weekdays only: Friday to Monday is no gap; a missing Wednesday is
+  std::vector<std::string> days;
+  for (int k = 0; k < 30; ++k) {
+    const CivilDate c = civil_date(parse_date("2024-01-01") + k * 86400);
+    if (c.weekday < 5) days.push_back(format_date(parse_date("2024-01-01") + k * 86400, "2024-01-01"));
+  }
+  EXPECT_EQ(prepare_forecast(table(days), {.target = "y", .lookback = 3, .date_column = "date"}).series.rows(), 22);
+  days.erase(days.begin() + 2);  // Wednesday 3 January
+  EXPECT_ERROR_WITH(prepare_forecast(table(days), {.target = "y", .lookback = 3, .date_column = "date"}),
+                    "they step by 1 day, but jump from '2024-01-02'");
+}
+
 // Calendar inputs: each input row holds the calendar of the date `horizon` rows later; a
 // univariate model with them forecasts recursively past its horizon, dates stepping by months.
 TEST(Calendar, WindowsSeeTheStepsTheyPredict) {
