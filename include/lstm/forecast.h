@@ -78,6 +78,12 @@ struct ForecastOptions {
   // sees the calendar of the steps it predicts; a univariate model with them still forecasts
   // recursively, any number of steps.
   std::vector<std::string> calendar;
+  // Columns known in advance (planned promotions, holidays, a weather forecast): like the
+  // calendar, each input row carries their values `horizon` rows later, scaled on the training
+  // rows. Rows after the target's last value whose target is empty hold their future values,
+  // so that the model can forecast past the data's end (recursively too, when the target is
+  // the only other input).
+  std::vector<std::string> future_features;
 };
 
 // What a forecasting model needs besides its weights: the options and the fitted scalers.
@@ -86,6 +92,7 @@ struct ForecastSetup {
   ForecastOptions options;
   Scaler features;  // one column per feature
   Scaler target;    // one column, fitted on the transformed target (see Transform)
+  Scaler known;     // one column per future feature
   double boxcox_lambda = 1.0;  // Transform::boxcox's λ
   // Per interval of a quantile forecaster (levels paired outside-in), in the data's units: its
   // lower end moves down and its upper end up by this much (negative: narrower); from the
@@ -96,15 +103,21 @@ struct ForecastSetup {
   // not one of them; target_column() is its index.
   int64_t columns() const;
   int64_t target_column() const;
-  // The model's inputs per row: the features, then two per calendar feature.
-  int64_t input_width() const { return int64_t(options.features.size() + 2 * options.calendar.size()); }
-  // Rows a window reads after its last row: the horizon when it has calendar inputs, else 0.
-  int64_t lead_rows() const { return options.calendar.empty() ? 0 : options.horizon; }
+  // The model's inputs per row: the features, the future features, two per calendar feature.
+  int64_t input_width() const {
+    return int64_t(options.features.size() + options.future_features.size() + 2 * options.calendar.size());
+  }
+  // Rows a window reads after its last row: the horizon when it has inputs known in advance
+  // (calendar, future features), else 0.
+  int64_t lead_rows() const {
+    return options.calendar.empty() && options.future_features.empty() ? 0 : options.horizon;
+  }
   // Rows a window needs before its first input row: the season for Transform::seasonal, else 0.
   int64_t context_rows() const;
   // A window in the data's units: context_rows() + lookback + lead_rows() rows of columns()
-  // (the calendar's sine and cosine columns last), oldest first, row-major; the lead rows' own
-  // values are never read, only their calendar. encode_window writes the model's input [lookback, features]; encode_target the
+  // (the features, the target when it is not one, the future features, then the calendar's
+  // sine and cosine columns), oldest first, row-major; of the lead rows only the future
+  // features and the calendar are read. encode_window writes the model's input [lookback, features]; encode_target the
   // model's output for step k (1..horizon) of value y; decode maps a model output back.
   // A log / Box-Cox target that is not positive throws lstm::Error.
   void encode_window(const float* rows, float* x) const;
@@ -129,6 +142,8 @@ struct ForecastData {
   Tensor X_test, y_test;
   std::vector<int64_t> test_rows;  // row of each test window's first target (t + 1)
   std::vector<float> target;       // the target column, original units, every row
+  // The rows after the data (future features only): their values and dates.
+  Series future;
 };
 
 // Builds windows and fits the scalers on the training rows.

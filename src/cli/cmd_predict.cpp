@@ -80,9 +80,9 @@ int run_predict(const Args& a) {
     if (X.rank() != 3 || X.dim(2) != F || X.dim(1) != o.lookback)
       throw Error("X has shape " + X.shape_string() + " but this forecaster reads windows [N, " +
                   std::to_string(o.lookback) + ", " + std::to_string(F) + "] of " + o.target);
-    if (!o.calendar.empty())
-      throw Error("this forecaster reads calendar features of the dates after each window, which "
-                  "bare windows do not have: use lstm evaluate or lstm forecast with the CSV");
+    if (!o.calendar.empty() || !o.future_features.empty())
+      throw Error("this forecaster reads calendar or future features of the rows after each window, "
+                  "which bare windows do not have: use lstm evaluate or lstm forecast with the CSV");
     if (setup.context_rows() > 0)
       throw Error("this forecaster predicts seasonal differences (--transform seasonal), which "
                   "need the " + std::to_string(setup.context_rows()) + " rows before each window "

@@ -58,6 +58,8 @@ const Command kTrain{
                                  "coverage"},
         {"calendar", "LIST", "forecasting: inputs from the date column, known in advance: hour, dow, dom, "
                              "doy, month (each as a sine and cosine), e.g. --calendar hour,dow"},
+        {"future-features", "A,B,...", "forecasting: input columns known in advance (rows after the "
+                                       "target's last value, with it empty, give their future)"},
         {"no-calibration", "", "forecasting with --quantiles: keep the intervals as trained (by default "
                                "they are calibrated to their nominal coverage on the validation windows)"},
         {"units", "N", "forecasting: LSTM units of the default model (default 50)"},
@@ -99,7 +101,7 @@ const Command kTrain{
 static std::vector<Option> backtest_options() {
   static const char* shared[] = {"csv", "target", "features", "lookback", "horizon", "test-fraction",
                                  "date-column", "season", "scaling", "fill", "transform", "relative",
-                                 "quantiles", "no-calibration", "calendar", "units", "layers", "config", "epochs",
+                                 "quantiles", "no-calibration", "calendar", "future-features", "units", "layers", "config", "epochs",
                                  "batch-size", "optimizer", "lr", "beta1", "beta2", "epsilon", "momentum",
                                  "nesterov", "rho", "weight-decay", "loss", "validation-split", "clip-norm",
                                  "clip-value", "early-stopping", "no-shuffle", "seed", "quiet"};
@@ -130,7 +132,7 @@ const Command kBacktest{
 static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
                                  "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles", "no-calibration", "calendar",
-                                 "units", "layers", "report"};
+                                 "future-features", "units", "layers", "report"};
 
 static Optimizer optimizer_from_args(const Args& a) {
   const std::string name = a.str("optimizer", "adam");
@@ -260,6 +262,7 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
     throw UsageError("--quantiles expects numbers in (0, 1) separated by commas, e.g. 0.1,0.5,0.9");
   o.calibrate_intervals = !a.has("no-calibration");
   o.calendar = split_commas(a.str("calendar"));
+  o.future_features = split_commas(a.str("future-features"));
   if (a.has("no-calibration") && !a.has("quantiles")) throw UsageError("--no-calibration applies with --quantiles");
   if (a.has("relative") && a.has("transform"))
     throw UsageError("--relative is --transform relative: give one of them");

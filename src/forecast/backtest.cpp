@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "forecast/windows.h"
 #include "lstm/error.h"
 #include "lstm/forecast.h"
 
@@ -41,10 +42,12 @@ struct Pool {
 
 }  // namespace
 
-Backtest backtest_forecaster(const CsvTable& table, const ForecastOptions& options,
+Backtest backtest_forecaster(const CsvTable& all_rows, const ForecastOptions& options,
                              const BacktestOptions& b, const std::vector<Transform>& candidates,
                              double validation_fraction, const ForecastTrainFn& train,
                              const std::function<void(int, int64_t, int64_t, int64_t)>& on_fold) {
+  Series future;  // rows of the known future hold no targets to test on
+  const CsvTable table = split_future_rows(all_rows, options, future);
   const int64_t R = int64_t(table.rows.size()), H = options.horizon;
   if (b.folds < 1) throw Error("a backtest needs at least 1 fold, got " + std::to_string(b.folds));
   const int64_t step = b.step > 0 ? b.step : int64_t(std::floor(double(R) * options.test_fraction / double(b.folds)));

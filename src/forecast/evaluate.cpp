@@ -257,6 +257,22 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
   rows.resize(size_t((L + H + future) * C), std::numeric_limits<float>::quiet_NaN());
   for (int64_t k = 1; k <= future && !o.calendar.empty(); ++k)
     calendar_values(o.calendar, step_date(previous, last, k), &rows[size_t((L + H - 1 + k) * C + C - 2 * int64_t(o.calendar.size()))]);
+  // the future features of the rows after the data, as the CSV gives them
+  const int64_t U = int64_t(o.future_features.size()), known = C - 2 * int64_t(o.calendar.size()) - U;
+  if (U > 0) {
+    const int64_t windows = s.univariate() ? (int64_t(steps) + K - 1) / K : 1, need = windows * K;
+    if (d.future.rows() < need)
+      throw Error("forecasting " + std::to_string(steps) + " step" + (steps > 1 ? "s" : "") + " reads the future features (" +
+                  [&] {
+                    std::string n;
+                    for (const std::string& u : o.future_features) n += (n.empty() ? "" : ", ") + u;
+                    return n;
+                  }() + ") of the " + std::to_string(need) + " rows after the data, but the CSV has " +
+                  std::to_string(d.future.rows()) + ": add them as rows after the last value of '" + o.target +
+                  "', with the target empty");
+    for (int64_t k = 1; k <= need; ++k)
+      for (int64_t u = 0; u < U; ++u) rows[size_t((L + H - 1 + k) * C + known + u)] = d.future.at(k - 1, u);
+  }
   const int64_t Q = s.outputs_per_step(), median = Q > 1 ? s.median_index() : 0;
   std::vector<float> values, x(size_t(L * W)), decoded(size_t(K * Q));
   std::vector<std::vector<float>> quantiles;  // per step, up to the horizon

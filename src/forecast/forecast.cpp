@@ -35,6 +35,9 @@ std::string ForecastSetup::to_json() const {
             {"boxcox_lambda", boxcox_lambda},
             {"interval_adjust", interval_adjust},
             {"calendar", o.calendar},
+            {"future_features", o.future_features},
+            {"known_center", known.center},
+            {"known_scale", known.scale},
             {"quantiles", [&] {
                std::vector<double> q;
                for (float v : o.quantiles) q.push_back(json_float(v));
@@ -93,6 +96,14 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
     s.boxcox_lambda = j.value("boxcox_lambda", 1.0);
     if (j.contains("quantiles")) o.quantiles = get_finite(j, "quantiles", false);
     if (j.contains("calendar")) o.calendar = j.at("calendar").get<std::vector<std::string>>();
+    if (j.contains("future_features")) {
+      o.future_features = j.at("future_features").get<std::vector<std::string>>();
+      s.known = {o.scaling, get_finite(j, "known_center", false), get_finite(j, "known_scale", true)};
+      if (o.future_features.size() > size_t(limits::kWidth) || s.known.center.size() != o.future_features.size() ||
+          s.known.scale.size() != o.future_features.size())
+        throw Error("the scaling of the future features has " + std::to_string(s.known.center.size()) +
+                    " columns for " + std::to_string(o.future_features.size()) + " features");
+    }
     if (j.contains("interval_adjust")) s.interval_adjust = get_finite(j, "interval_adjust", false);
     if (s.interval_adjust.size() > o.quantiles.size() / 2)
       throw Error("\"interval_adjust\" has " + std::to_string(s.interval_adjust.size()) + " values for " +
@@ -156,6 +167,14 @@ static void check_options(const ForecastOptions& o) {
   if (o.quantiles.size() > size_t(kMaxQuantiles))
     throw Error("at most " + std::to_string(kMaxQuantiles) + " quantiles, got " + std::to_string(o.quantiles.size()));
   check_calendar(o.calendar);
+  for (const std::string& u : o.future_features) {
+    if (u == o.target)
+      throw Error("the target '" + u + "' cannot be a future feature: its future is what is forecast");
+    for (const std::string& f : o.features)
+      if (f == u)
+        throw Error("'" + u + "' is both a feature and a future feature: list it in one of --features "
+                    "(known up to now) and --future-features (known in advance)");
+  }
   if (!o.calendar.empty() && o.date_column.empty())
     throw Error("calendar features come from the dates: name the date column (--date-column)");
   if (o.transform == Transform::seasonal && o.season < 1)
@@ -169,6 +188,7 @@ static std::vector<std::string> columns_for(const ForecastOptions& o) {
   bool found = false;
   for (const std::string& f : cols) found = found || f == o.target;
   if (!found) cols.push_back(o.target);
+  cols.insert(cols.end(), o.future_features.begin(), o.future_features.end());
   return cols;
 }
 
@@ -276,6 +296,33 @@ static void fill_date_gaps(Series& s, Fill fill, const CsvTable& table) {
   s = std::move(out);
 }
 
+// With future features, the rows after the target's last value whose target is empty hold
+// the known future: they go to `future` (the future features, parsed; each one must be there)
+// and the data is the rows before them.
+CsvTable split_future_rows(const CsvTable& table, const ForecastOptions& o, Series& future) {
+  if (o.future_features.empty()) return table;
+  const int tc = table.column(o.target);
+  auto empty = [](const std::string& cell) {
+    const size_t a = cell.find_first_not_of(" \t");
+    return a == std::string::npos;
+  };
+  size_t data = table.rows.size();
+  while (data > 0 && (size_t(tc) >= table.rows[data - 1].size() || empty(table.rows[data - 1][size_t(tc)]))) --data;
+  CsvTable head = table, tail = table;
+  head.rows.resize(data), head.lines.resize(std::min(data, table.lines.size()));
+  tail.rows.erase(tail.rows.begin(), tail.rows.begin() + int64_t(data));
+  tail.lines.erase(tail.lines.begin(), tail.lines.begin() + int64_t(std::min(data, table.lines.size())));
+  if (!tail.rows.empty()) {
+    try {
+      future = select_columns(tail, o.future_features, {.date_column = o.date_column, .fill = Fill::none});
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (a row after the last value of '" + o.target + "' holds the "
+                  "known future, and needs every --future-features column: fill them in, or drop the row)");
+    }
+  }
+  return head;
+}
+
 // The calendar's sine and cosine columns, after the data's, from each row's date.
 static void add_calendar_columns(Series& series, const std::vector<std::string>& calendar) {
   if (calendar.empty()) return;
@@ -313,8 +360,9 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
     check_options(o);  // still at most kMaxQuantiles
   }
   ForecastData d;
-  d.series = select_columns(table, columns_for(o), {.date_column = o.date_column, .fill = o.fill});
-  fill_date_gaps(d.series, o.fill, table);
+  const CsvTable data_rows = split_future_rows(table, o, d.future);
+  d.series = select_columns(data_rows, columns_for(o), {.date_column = o.date_column, .fill = o.fill});
+  fill_date_gaps(d.series, o.fill, data_rows);
   add_calendar_columns(d.series, o.calendar);
   const int64_t R = d.series.rows(), L = o.lookback, K = o.horizon, F = int64_t(o.features.size());
   const int64_t W = setup.input_width();
@@ -347,6 +395,13 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
     for (int64_t r = 0; r < d.split_row; ++r)
       for (int64_t f = 0; f < F; ++f) fv.push_back(d.series.at(r, f));
     setup.features = Scaler::fit(fv, F, 0, d.split_row, o.scaling);
+    if (!o.future_features.empty()) {
+      const int64_t U = int64_t(o.future_features.size()), first = d.series.columns() - U;
+      std::vector<float> kv;
+      for (int64_t r = 0; r < d.split_row; ++r)
+        for (int64_t u = 0; u < U; ++u) kv.push_back(d.series.at(r, first + u));
+      setup.known = Scaler::fit(kv, U, 0, d.split_row, o.scaling);
+    }
     if (o.transform == Transform::boxcox)
       setup.boxcox_lambda = fit_boxcox_lambda({d.target.begin(), d.target.begin() + d.split_row});
     const std::vector<float> tv = transformed_target(d, setup, 0, d.split_row);

@@ -82,10 +82,10 @@ double fit_boxcox_lambda(const std::vector<float>& y) {
 }
 
 int64_t ForecastSetup::columns() const {
-  const int64_t calendar = 2 * int64_t(options.calendar.size());
+  const int64_t known = int64_t(options.future_features.size() + 2 * options.calendar.size());
   for (const std::string& f : options.features)
-    if (f == options.target) return int64_t(options.features.size()) + calendar;
-  return int64_t(options.features.size()) + 1 + calendar;
+    if (f == options.target) return int64_t(options.features.size()) + known;
+  return int64_t(options.features.size()) + 1 + known;
 }
 
 int64_t ForecastSetup::target_column() const {
@@ -111,11 +111,13 @@ void ForecastSetup::encode_window(const float* rows, float* x) const {
   const int64_t L = options.lookback, F = int64_t(options.features.size()), C = columns(),
                 H = context_rows(), tc = target_column(), W = input_width(), lead = lead_rows();
   const float last = rows[(H + L - 1) * C + tc];
-  const int64_t calendar = C - 2 * int64_t(options.calendar.size());  // its first column
+  const int64_t U = int64_t(options.future_features.size());
+  const int64_t known = C - 2 * int64_t(options.calendar.size()) - U;  // the first future feature's column
   for (int64_t l = 0; l < L; ++l) {
     const float* row = rows + (H + l) * C;
-    const float* ahead = rows + (H + l + lead) * C;  // the calendar of the date `lead` rows later
-    for (int64_t c = 0; c < W - F; ++c) x[l * W + F + c] = ahead[calendar + c];
+    const float* ahead = rows + (H + l + lead) * C;  // the row `lead` rows later: what is known of it
+    for (int64_t u = 0; u < U; ++u) x[l * W + F + u] = this->known.apply(ahead[known + u], u);
+    for (int64_t c = U; c < W - F; ++c) x[l * W + F + c] = ahead[known + c];
     for (int64_t f = 0; f < F; ++f) {
       float v;
       if (f != tc) {

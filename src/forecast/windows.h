@@ -17,4 +17,8 @@ const float* window_rows(const ForecastData& d, int64_t t);
 ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
                                  const std::vector<int64_t>& last_rows);
 
+// With future features: the table's rows before the trailing rows whose target is empty (the
+// known future), whose future features go to `future`; without, the table itself.
+CsvTable split_future_rows(const CsvTable& table, const ForecastOptions& o, Series& future);
+
 }  // namespace lstm

@@ -269,6 +269,39 @@ class Forecasting(CliTest):
                                 "--out", self.path("bad.safetensors"), code=1).stderr
             self.assertIn(needle, err)
 
+    def test_future_features_known_in_advance(self):
+        # wind as if forecast in advance: its value for the day predicted is an input; the rows after
+        # the data (temp_max empty) give its future
+        with open(WEATHER) as f:
+            lines = f.read().splitlines()
+        header = lines[0].split(",")
+        t, w = header.index("temp_max"), header.index("wind")
+        future = []
+        for k, line in enumerate(lines[-3:]):
+            cells = line.split(",")
+            cells[0] = f"2016/01/0{k + 1}"
+            cells[t] = ""
+            future.append(",".join(cells))
+        data = self.path("weather-future.csv")
+        with open(data, "w") as f:
+            f.write("\n".join(lines + future) + "\n")
+        model = self.path("future.safetensors")
+        self.run_lstm("train", "--csv", data, "--target", "temp_max", "--future-features", "wind", "--date-column", "date",
+                      "--lookback", 10, "--units", 8, "--epochs", 1, "--transform", "level", "--out", model, "--quiet")
+        self.run_lstm("forecast", "--model", model, "--csv", data, "--steps", 3, "--out", self.path("f.csv"))
+        with open(self.path("f.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual([r["date"] for r in rows], ["2016/01/01", "2016/01/02", "2016/01/03"])
+        err = self.run_lstm("forecast", "--model", model, "--csv", data, "--steps", 4, code=1).stderr
+        self.assertIn("reads the future features (wind) of the 4 rows after the data, but the CSV has 3", err)
+        last = future[2].split(",")
+        last[w] = ""  # a future row without its future value
+        with open(data, "w") as f:
+            f.write("\n".join(lines + future[:2] + [",".join(last)]) + "\n")
+        err = self.run_lstm("train", "--csv", data, "--target", "temp_max", "--future-features", "wind", "--epochs", 1,
+                            "--out", self.path("bad.safetensors"), code=1).stderr
+        self.assertIn("needs every --future-features column", err)
+
     def test_transform_chosen_on_validation(self):
         # Hourly temperatures with a daily cycle: predicting the change from the same hour the day
         # before (the seasonal transform) wins on validation and beats seasonal naive on the test part.

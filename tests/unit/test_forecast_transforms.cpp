@@ -433,5 +433,44 @@ TEST(Calendar, WindowsSeeTheStepsTheyPredict) {
   EXPECT_ERROR_WITH(prepare_forecast(table, {.target = "y", .calendar = {"month"}}), "name the date column (--date-column)");
 }
 
+// Future features: each input row carries their values `horizon` rows later; the rows after the
+// target's last value, with it empty, give the future that forecasts read.
+TEST(Calendar, FutureFeaturesComeFromTheRowsAfterTheData) {
+  std::string text = "date,y,promo\n";
+  for (int r = 0; r < 50; ++r) {
+    const int promo = (r * 7) % 3 == 0;
+    text += format_date(parse_date("2020-01-01") + r * 86400, "2020-01-01") + "," +
+            (r < 47 ? std::to_string(10 + 5 * promo) : std::string()) + "," + std::to_string(promo) + "\n";
+  }
+  const CsvTable table = parse_csv(text, "promo.csv");
+  const ForecastOptions o{.target = "y", .lookback = 4, .horizon = 2, .test_fraction = 0.2, .date_column = "date",
+                          .future_features = {"promo"}};
+  ForecastData d = prepare_forecast(table, o);
+  ASSERT_EQ(d.series.rows(), 47);
+  ASSERT_EQ(d.future.rows(), 3);
+  EXPECT_EQ(d.future.dates.front(), "2020-02-17");
+  ASSERT_EQ(d.X_train.dim(2), 2);
+  for (int64_t n = 0; n < d.X_train.dim(0); ++n)
+    for (int64_t l = 0; l < 4; ++l) {
+      const int64_t ahead = n + l + 2;  // input row n + l, its future features two rows on
+      EXPECT_NEAR(d.X_train.at({n, l, 1}), d.setup.known.apply(float((ahead * 7) % 3 == 0), 0), 1e-6);
+    }
+  Sequential model = default_forecast_model(d.setup, 3);
+  EXPECT_EQ(forecast_future(model, d, 2).size(), 2u);
+  // recursion by whole horizons: 3 steps read 4 future rows
+  EXPECT_ERROR_WITH(forecast_future(model, d, 3), "reads the future features (promo) of the 4 rows after the data, "
+                                                  "but the CSV has 3: add them as rows after the last value of 'y'");
+  const ForecastSetup back = ForecastSetup::from_json(d.setup.to_json());
+  EXPECT_EQ(back.options.future_features, std::vector<std::string>{"promo"});
+  EXPECT_EQ(back.known.center, d.setup.known.center);
+  // a future row without its future value, a column in both lists
+  std::string missing = text;
+  missing.replace(missing.rfind(",0\n") != std::string::npos && missing.rfind(",0\n") > missing.rfind("2020-02-19") ? missing.rfind(",0\n") : missing.rfind(",1\n"), 3, ",\n");
+  EXPECT_ERROR_WITH(prepare_forecast(parse_csv(missing, "promo.csv"), o), "holds the known future, and needs every --future-features column");
+  ForecastOptions both = o;
+  both.features = {"y", "promo"};
+  EXPECT_ERROR_WITH(prepare_forecast(table, both), "'promo' is both a feature and a future feature");
+}
+
 }  // namespace
 }  // namespace lstm
