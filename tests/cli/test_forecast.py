@@ -262,7 +262,7 @@ class Forecasting(CliTest):
         np.save(self.path("x.npy"), np.ones((1, 12, 1), np.float32))
         err = self.run_lstm("predict", "--model", model, "--x", self.path("x.npy"), "--out", self.path("y.npy"),
                             code=1).stderr
-        self.assertIn("reads calendar features", err)
+        self.assertIn("reads calendar or future features", err)
         for extra, needle in [(["--calendar", "weekday", "--date-column", "date"], "unknown calendar feature 'weekday'"),
                               (["--calendar", "hour"], "name the date column (--date-column)")]:
             err = self.run_lstm("train", "--csv", HOURLY, "--target", "temp", "--epochs", 1, "--fill", "linear", *extra,
