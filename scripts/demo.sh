@@ -4,7 +4,8 @@
 # model, LSTM(50) -> Dense, Adam, MSE, batch 32:
 #   1. next day's temp_max from the last 30 days of temp_max, temp_min, precipitation, wind;
 #      test metrics against naive baselines, and an HTML report (build/weather-report.html)
-#   2. a week-ahead model on the same inputs, and the forecast of the week after the data ends
+#   2. a week-ahead model on the same inputs and the day of the year of each day it predicts (a
+#      calendar input, known in advance), and the forecast of the week after the data ends
 #   3. Seattle's hourly temperature of 2010 (data/seattle-temps-hourly.csv, NOAA): one model per
 #      target transform, the best on validation kept (seasonal differences: the daily cycle),
 #      with an 80% interval (quantiles 0.1 and 0.9) calibrated on validation, and its coverage
@@ -22,8 +23,9 @@ data=(--csv data/seattle-weather.csv --target temp_max --features temp_max,temp_
 echo "== 1. next day's temp_max in Seattle: the seed's LSTM(50) -> Dense(1)"
 $lstm train "${data[@]}" --out build/weather.safetensors --report build/weather-report.html
 echo
-echo "== 2. the week after the data ends: the same inputs, horizon 7, predicting changes"
-$lstm train "${data[@]}" --horizon 7 --relative --out build/weather-week.safetensors --quiet
+echo "== 2. the week after the data ends: the same inputs, horizon 7, predicting changes, with the"
+echo "      day of the year of each day predicted as an input (--calendar doy)"
+$lstm train "${data[@]}" --horizon 7 --relative --calendar doy --out build/weather-week.safetensors --quiet
 $lstm evaluate --model build/weather-week.safetensors --csv data/seattle-weather.csv
 echo
 $lstm forecast --model build/weather-week.safetensors --csv data/seattle-weather.csv --steps 7 \
