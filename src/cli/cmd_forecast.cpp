@@ -56,6 +56,21 @@ static std::string fmt(double v) {
   return b;
 }
 
+std::string predictions_csv_header(bool fold, bool steps, const std::vector<float>& levels) {
+  std::string csv = std::string(fold ? "fold," : "") + (steps ? "row,step,actual,predicted" : "row,actual,predicted");
+  for (float q : levels) csv += ",q" + fmt(q);
+  return csv + "\n";
+}
+
+void append_predictions_csv(std::string& csv, const std::vector<PredictionRow>& rows, bool steps, int fold) {
+  for (const PredictionRow& p : rows) {
+    csv += (fold ? std::to_string(fold) + "," : "") + std::to_string(p.row) + "," +
+           (steps ? std::to_string(p.step) + "," : "") + fmt(p.actual) + "," + fmt(p.predicted);
+    for (float v : p.quantiles) csv += "," + fmt(v);
+    csv += "\n";
+  }
+}
+
 int run_evaluate(const Args& a) {
   if (a.has("x") || a.has("y")) return evaluate_arrays(a);
   check_outputs_distinct(a, {"predictions", "report"}, {"model", "csv"});
@@ -76,16 +91,8 @@ int run_evaluate(const Args& a) {
   ForecastEvaluation ev = evaluate_forecast(model, data);
   std::fputs(a.has("json") ? (metrics_json(ev) + "\n").c_str() : metrics_table(ev).c_str(), stdout);
   if (a.has("predictions")) {
-    const bool steps = setup.options.horizon > 1;
-    std::string csv = steps ? "row,step,actual,predicted" : "row,actual,predicted";
-    for (float q : ev.quantile_levels) csv += ",q" + fmt(q);
-    csv += "\n";
-    for (const PredictionRow& p : ev.predictions) {
-      csv += std::to_string(p.row) + "," + (steps ? std::to_string(p.step) + "," : "") +
-             fmt(p.actual) + "," + fmt(p.predicted);
-      for (float v : p.quantiles) csv += "," + fmt(v);
-      csv += "\n";
-    }
+    std::string csv = predictions_csv_header(false, setup.options.horizon > 1, ev.quantile_levels);
+    append_predictions_csv(csv, ev.predictions, setup.options.horizon > 1, 0);
     write_file_atomic(a.str("predictions"), csv, "predictions file");
   }
   if (a.has("report")) {

@@ -104,7 +104,7 @@ static std::vector<Option> backtest_options() {
                                  "quantiles", "no-calibration", "calendar", "future-features", "units", "layers", "config", "epochs",
                                  "batch-size", "optimizer", "lr", "beta1", "beta2", "epsilon", "momentum",
                                  "nesterov", "rho", "weight-decay", "loss", "validation-split", "clip-norm",
-                                 "clip-value", "early-stopping", "no-shuffle", "seed", "quiet"};
+                                 "clip-value", "early-stopping", "no-shuffle", "seed", "quiet", "threads"};
   std::vector<Option> out = {
       {"folds", "K", "how many origins (default 5)"},
       {"step", "N", "test rows per fold; the origins are N rows apart (default: the last --test-fraction "
@@ -117,7 +117,6 @@ static std::vector<Option> backtest_options() {
   for (const char* name : shared)
     for (const Option& o : kTrain.options)
       if (o.name == name) out.push_back(o);
-  out.push_back({"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"});
   return out;
 }
 
@@ -562,8 +561,7 @@ int run_train(const Args& a) {
 }
 
 int run_backtest(const Args& a) {
-  for (const char* f : {"predictions"})
-    if (a.has(f)) check_writable(a.str(f));
+  if (a.has("predictions")) check_writable(a.str("predictions"));
   check_outputs_distinct(a, {"predictions"}, {"csv", "config"});
   const Loss loss = losses_from_arg(a.str("loss", "mse"), false, 1)[0];
   if (loss.kind != LossKind::mse && loss.kind != LossKind::mae)
@@ -602,24 +600,8 @@ int run_backtest(const Args& a) {
     std::printf("\n%s", bt.table().c_str());
   }
   if (a.has("predictions")) {
-    std::string csv = "fold,row,step,actual,predicted";
-    for (float q : bt.folds.front().evaluation.quantile_levels) {
-      char b[32];
-      std::snprintf(b, sizeof b, ",q%g", double(q));
-      csv += b;
-    }
-    csv += "\n";
-    for (size_t f = 0; f < bt.folds.size(); ++f)
-      for (const PredictionRow& p : bt.folds[f].evaluation.predictions) {
-        char b[96];
-        std::snprintf(b, sizeof b, "%zu,%lld,%d,%.7g,%.7g", f + 1, (long long)p.row, p.step, double(p.actual), double(p.predicted));
-        csv += b;
-        for (float v : p.quantiles) {
-          std::snprintf(b, sizeof b, ",%.7g", double(v));
-          csv += b;
-        }
-        csv += "\n";
-      }
+    std::string csv = predictions_csv_header(true, true, bt.folds.front().evaluation.quantile_levels);
+    for (size_t f = 0; f < bt.folds.size(); ++f) append_predictions_csv(csv, bt.folds[f].evaluation.predictions, true, int(f + 1));
     write_file_atomic(a.str("predictions"), csv, "predictions file");
   }
   return 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "lstm/forecast.h"
 
 namespace lstm::cli {
 
@@ -58,5 +59,11 @@ std::string fixed(double value, int digits);
 // --lengths L.npy: one integer per sample [N] (any integer or float dtype holding integers).
 // Throws lstm::Error naming the file and the first bad entry.
 std::vector<int64_t> load_lengths(const std::string& path);
+
+// A forecaster's test predictions as CSV (cmd_forecast.cpp): the header [fold,]row,[step,]
+// actual,predicted and q<level> per quantile level, then one line per prediction (fold 0: no
+// fold column).
+std::string predictions_csv_header(bool fold, bool steps, const std::vector<float>& levels);
+void append_predictions_csv(std::string& csv, const std::vector<PredictionRow>& rows, bool steps, int fold);
 
 }  // namespace lstm::cli

@@ -118,14 +118,8 @@ std::string Backtest::table() const {
     s << line;
   }
   s << "(RMSE per fold; best: the model's RMSE as a share of the fold's best baseline's)\n\n";
-  std::snprintf(line, sizeof line, "%-24s %12s %12s %10s %8s\n", "all folds", "RMSE", "MAE", "sMAPE %", "MASE");
-  s << line;
-  auto row = [&](const char* name, const Metrics& m) {
-    char mase[32] = "-";
-    if (std::isfinite(m.mase)) std::snprintf(mase, sizeof mase, "%.3f", m.mase);
-    std::snprintf(line, sizeof line, "%-24s %12.4f %12.4f %10.2f %8s\n", name, m.rmse, m.mae, m.smape, mase);
-    s << line;
-  };
+  s << metrics_header("all folds");
+  auto row = [&](const char* name, const Metrics& m) { s << metrics_row(name, m); };
   row("model", model);
   row("naive (last value)", naive);
   if (has_seasonal) row("seasonal naive", seasonal);
@@ -140,10 +134,7 @@ std::string Backtest::table() const {
 }
 
 std::string Backtest::to_json() const {
-  auto m = [](const Metrics& x) {
-    return nlohmann::json{{"rmse", x.rmse}, {"mae", x.mae}, {"smape", x.smape}, {"count", x.count},
-                          {"mase", std::isfinite(x.mase) ? nlohmann::json(x.mase) : nlohmann::json(nullptr)}};
-  };
+  const auto& m = metrics_object;
   nlohmann::json fs = nlohmann::json::array();
   for (const BacktestFold& b : folds) {
     const ForecastEvaluation& ev = b.evaluation;

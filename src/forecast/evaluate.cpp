@@ -142,18 +142,29 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& d) {
   return score_windows(d, pred, last_rows);
 }
 
+std::string metrics_header(const std::string& title) {
+  char line[200];
+  std::snprintf(line, sizeof line, "%-24s %12s %12s %10s %8s\n", title.c_str(), "RMSE", "MAE", "sMAPE %", "MASE");
+  return line;
+}
+
+std::string metrics_row(const std::string& name, const Metrics& m) {
+  char mase[32] = "-", line[200];
+  if (std::isfinite(m.mase)) std::snprintf(mase, sizeof mase, "%.3f", m.mase);
+  std::snprintf(line, sizeof line, "%-24s %12.4f %12.4f %10.2f %8s\n", name.c_str(), m.rmse, m.mae, m.smape, mase);
+  return line;
+}
+
+nlohmann::json metrics_object(const Metrics& x) {
+  return nlohmann::json{{"rmse", x.rmse}, {"mae", x.mae}, {"smape", x.smape}, {"count", x.count},
+                        {"mase", std::isfinite(x.mase) ? nlohmann::json(x.mase) : nlohmann::json(nullptr)}};
+}
+
 std::string metrics_table(const ForecastEvaluation& ev) {
   std::ostringstream s;
   char line[200];
-  std::snprintf(line, sizeof line, "%-24s %12s %12s %10s %8s\n", ("test: " + ev.target).c_str(), "RMSE",
-                "MAE", "sMAPE %", "MASE");
-  s << line;
-  auto row = [&](const std::string& name, const Metrics& m) {
-    char mase[32] = "-";
-    if (std::isfinite(m.mase)) std::snprintf(mase, sizeof mase, "%.3f", m.mase);
-    std::snprintf(line, sizeof line, "%-24s %12.4f %12.4f %10.2f %8s\n", name.c_str(), m.rmse, m.mae, m.smape, mase);
-    s << line;
-  };
+  s << metrics_header("test: " + ev.target);
+  auto row = [&](const std::string& name, const Metrics& m) { s << metrics_row(name, m); };
   row("model", ev.model);
   row("naive (last value)", ev.naive);
   if (ev.has_seasonal) row(seasonal_name(ev.season), ev.seasonal);
@@ -191,10 +202,7 @@ std::string metrics_table(const ForecastEvaluation& ev) {
 }
 
 std::string metrics_json(const ForecastEvaluation& ev) {
-  auto m = [](const Metrics& x) {
-    return nlohmann::json{{"rmse", x.rmse}, {"mae", x.mae}, {"smape", x.smape}, {"count", x.count},
-                          {"mase", std::isfinite(x.mase) ? nlohmann::json(x.mase) : nlohmann::json(nullptr)}};
-  };
+  const auto& m = metrics_object;
   nlohmann::json j = {{"target", ev.target}, {"model", m(ev.model)}, {"naive", m(ev.naive)}};
   j["seasonal_naive"] = ev.has_seasonal ? m(ev.seasonal) : nlohmann::json(nullptr);
   j["season"] = ev.season;

@@ -44,15 +44,15 @@ double boxcox_inverse(double z, double lambda) {
 // Box & Cox's profile log-likelihood: -n/2 log(variance of the transformed values)
 // + (λ - 1) Σ log y.
 static double boxcox_llf(const std::vector<double>& log_y, double lambda) {
+  thread_local std::vector<double> z;
+  z.resize(log_y.size());
   const double n = double(log_y.size());
-  double sum = 0, sum_log = 0;
-  for (double ly : log_y) sum += lambda == 0.0 ? ly : std::expm1(lambda * ly) / lambda, sum_log += ly;
-  const double mean = sum / n;
-  double var = 0;
-  for (double ly : log_y) {
-    const double z = lambda == 0.0 ? ly : std::expm1(lambda * ly) / lambda;
-    var += (z - mean) * (z - mean);
+  double sum = 0, sum_log = 0, var = 0;
+  for (size_t i = 0; i < z.size(); ++i) {
+    z[i] = lambda == 0.0 ? log_y[i] : std::expm1(lambda * log_y[i]) / lambda;  // (y^λ - 1) / λ
+    sum += z[i], sum_log += log_y[i];
   }
+  for (double v : z) var += (v - sum / n) * (v - sum / n);  // two passes: no cancellation
   var /= n;
   if (!(var > 0)) return -std::numeric_limits<double>::infinity();
   return -0.5 * n * std::log(var) + (lambda - 1.0) * sum_log;

@@ -1,6 +1,8 @@
 // Shared by the forecasting files: a window's rows, and scoring predictions of windows.
 #pragma once
 
+#include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "lstm/forecast.h"
@@ -16,6 +18,12 @@ const float* window_rows(const ForecastData& d, int64_t t);
 // rows before d.split_row.
 ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
                                  const std::vector<int64_t>& last_rows);
+
+// A metrics table's header line (the first column titled `title`) and one row; a Metrics as
+// JSON (MASE null when undefined). Shared by metrics_table / metrics_json and the backtest's.
+std::string metrics_header(const std::string& title);
+std::string metrics_row(const std::string& name, const Metrics& m);
+nlohmann::json metrics_object(const Metrics& m);
 
 // With future features: the table's rows before the trailing rows whose target is empty (the
 // known future), whose future features go to `future`; without, the table itself.
