@@ -9,8 +9,9 @@ elec-equip-monthly.csv    statsmodels/datasets/elec_equip/elec_equip.csv: dates 
                           written as 1995-01-01, the column named "index"
 elnino-monthly.csv        statsmodels/datasets/elnino/elnino.csv: one row per year with 12
                           monthly columns, written as one row per month: date,sst
-stocks-monthly.csv        vega_datasets/_data/stocks.csv: dates "Jan 1 2000" written as
-                          2000-01-01; columns symbol,date,price (five series, long format)
+city-temps-hourly.csv     vega_datasets/_data/seattle-temps.csv and sf-temps.csv, one after
+                          the other in long format: city,date,temp (Seattle, then San
+                          Francisco, whose dates "2010/01/01 00:00:00" lose their seconds)
 Only the layout changes; every value is copied as written.
 """
 import csv
@@ -42,7 +43,10 @@ with open(sm / "elnino/elnino.csv") as f:
 write("elnino-monthly.csv", ["date", "sst"],
       [[f"{r[0]}-{m + 1:02d}-01", r[m + 1]] for r in rows[1:] for m in range(12)])
 
-with open(vega / "stocks.csv") as f:
-    rows = list(csv.reader(f))[1:]
-write("stocks-monthly.csv", ["symbol", "date", "price"],
-      [[s, datetime.datetime.strptime(d, "%b %d %Y").date().isoformat(), p] for s, d, p in rows])
+rows = []
+for city, name in [("Seattle", "seattle-temps.csv"), ("San Francisco", "sf-temps.csv")]:
+    with open(vega / name) as f:
+        for r in csv.DictReader(f):
+            date = r["date"][:16]  # "2010/01/01 00:00"
+            rows.append([city, date, r["temp"]])
+write("city-temps-hourly.csv", ["city", "date", "temp"], rows)

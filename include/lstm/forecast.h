@@ -84,6 +84,26 @@ struct ForecastOptions {
   // so that the model can forecast past the data's end (recursively too, when the target is
   // the only other input).
   std::vector<std::string> future_features;
+  // Many series, one model (a long-format CSV: one row per series and date): the column naming
+  // each row's series. Every series gets its own split, scaling and windows; the model trains on
+  // the windows of all of them (a global model, as DeepAR or N-BEATS train), and is scored and
+  // forecasts per series. A series too short for one training and one test window is skipped
+  // with a warning naming it (ForecastData::skipped); none left is an error.
+  std::string series_column;
+  // With series_column: one input per series, 1 for the window's own series, 0 else (a one-hot
+  // code, which the first layer's input weights turn into a learned embedding of the series).
+  bool series_embedding = false;
+};
+
+// Series in one setup, at most.
+inline constexpr int64_t kMaxSeries = int64_t(1) << 20;
+
+// One series' scaling in a setup of many series (ForecastOptions::series_column).
+struct SeriesScaling {
+  std::string id;  // its value in the series column
+  Scaler features, target, known;
+  double boxcox_lambda = 1.0;
+  std::vector<float> interval_adjust;
 };
 
 // What a forecasting model needs besides its weights: the options and the fitted scalers.
@@ -98,14 +118,23 @@ struct ForecastSetup {
   // lower end moves down and its upper end up by this much (negative: narrower); from the
   // conformal calibration, else empty.
   std::vector<float> interval_adjust;
+  // Many series: every series' scaling, in the order of their one-hot inputs (the setup saved
+  // with a model); for_series(i) is the setup of series i (its scalers above, series_index i).
+  std::vector<SeriesScaling> series;
+  int64_t series_count = 0;   // series the model knows (one-hot inputs with series_embedding)
+  int64_t series_index = -1;  // the series this setup's scalers are (-1: a single series)
+  ForecastSetup for_series(int64_t i) const;
+  int64_t series_inputs() const { return options.series_embedding ? series_count : 0; }
   bool univariate() const { return options.features.size() == 1 && options.features[0] == options.target; }
   // The data's columns as a window's rows hold them: the features, then the target when it is
   // not one of them; target_column() is its index.
   int64_t columns() const;
   int64_t target_column() const;
-  // The model's inputs per row: the features, the future features, two per calendar feature.
+  // The model's inputs per row: the features, the future features, two per calendar feature,
+  // one per series with series_embedding.
   int64_t input_width() const {
-    return int64_t(options.features.size() + options.future_features.size() + 2 * options.calendar.size());
+    return int64_t(options.features.size() + options.future_features.size() + 2 * options.calendar.size()) +
+           series_inputs();
   }
   // Rows a window reads after its last row: the horizon when it has inputs known in advance
   // (calendar, future features), else 0.
@@ -144,6 +173,13 @@ struct ForecastData {
   std::vector<float> target;       // the target column, original units, every row
   // The rows after the data (future features only): their values and dates.
   Series future;
+  // Many series (setup.options.series_column): one ForecastData per series, in the order of
+  // setup.series (its setup the series' own); X_train, y_train, X_test and y_test above hold
+  // all of theirs, series after series, and the single-series fields are empty. `skipped`: a
+  // warning per series left out (too short), naming it.
+  std::vector<ForecastData> parts;
+  std::vector<std::string> skipped;
+  bool many() const { return !setup.options.series_column.empty(); }
 };
 
 // Builds windows and fits the scalers on the training rows.
@@ -176,7 +212,7 @@ struct Metrics {
 };
 
 struct PredictionRow {
-  int64_t row;  // data row of the predicted value
+  int64_t row;  // data row of the predicted value (of its series, with many series)
   int step;     // 1..K
   float actual, predicted;         // predicted: the median of a quantile forecaster
   std::vector<float> quantiles;    // one per level of a quantile forecaster, else empty
@@ -219,6 +255,24 @@ ForecastEvaluation evaluate_forecast(Sequential& model, const ForecastData& data
 std::string metrics_table(const ForecastEvaluation& ev);  // a plain-text table
 std::string metrics_json(const ForecastEvaluation& ev);
 
+// Many series (ForecastData::many()): evaluate_forecast on each series with test windows, and
+// over all of them: `mean` holds each metric's mean over the series (RMSE and MAE in each
+// series' own units, sMAPE and MASE scale-free; interval coverage over every prediction);
+// `beats` counts the series where the model's test RMSE is below its best baseline's, and
+// `ratio` is the geometric mean over the series of that ratio (below 1: the model wins).
+struct SeriesEvaluation {
+  std::vector<std::string> ids;
+  std::vector<ForecastEvaluation> series;
+  ForecastEvaluation mean;
+  int64_t beats = 0;
+  double ratio = 0;
+};
+SeriesEvaluation evaluate_series(Sequential& model, const ForecastData& data);
+std::string metrics_table(const SeriesEvaluation& ev);  // per series, then the means
+std::string metrics_json(const SeriesEvaluation& ev);
+// The id of the data's part i (its entry in setup.series).
+const std::string& series_id(const ForecastData& data, size_t part);
+
 // Choosing the transform on validation windows (`lstm train --csv`, --transform auto, the
 // default). The candidates: level; relative when the target is a feature; seasonal with a
 // season when its windows leave at least as many training windows as validation ones; log when
@@ -244,8 +298,14 @@ struct ForecastSelection {
   std::vector<double> raw_coverage;
   std::vector<float> interval_adjust;
   // The kept model and the baselines on the validation windows (RMSE, MAE, ...); its
-  // predictions are those windows'.
+  // predictions are those windows'. Many series: each series' (of those with validation
+  // windows), and `validation` their mean (mean_evaluation); a trial's validation_rmse is then
+  // the mean over series of RMSE / the series' standard deviation on its training rows, so
+  // that every series counts alike, and each series' intervals are calibrated on its own
+  // windows (raw_coverage over all of them; interval_adjust per series in the setup).
   ForecastEvaluation validation;
+  std::vector<std::string> series_ids;
+  std::vector<ForecastEvaluation> series_validation;
   // Which transform was kept and by how much, and the kept model against the best baseline on
   // validation (saying so when it does not beat it): lines for the terminal and the report.
   std::string summary() const;

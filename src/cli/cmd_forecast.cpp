@@ -32,7 +32,8 @@ const Command kEvaluate{
         {"batch-size", "N", "arrays: samples per forward pass (default 32)"},
         {"test-fraction", "X", "held-out fraction of rows (default: the one used in training)"},
         {"season", "S", "season length for the seasonal-naive baseline (default: from training)"},
-        {"predictions", "FILE", "write one CSV row per test prediction: row,actual,predicted"},
+        {"predictions", "FILE", "write one CSV row per test prediction: row,actual,predicted (many "
+                                "series: the series column first)"},
         {"json", "", "print the metrics as JSON instead of a table"},
         {"report", "FILE", "write an HTML report (metrics, test forecast, loss curves)"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
@@ -45,7 +46,8 @@ const Command kForecast{"forecast",
                             {"csv", "FILE", "the data up to now"},
                             {"steps", "N", "how many rows ahead (default: the model's horizon)"},
                             {"out", "FILE", "also write the forecast as CSV: step,date,<target> (a quantile "
-                                            "forecaster: then <target>_q<level> per level, empty past its horizon)"},
+                                            "forecaster: then <target>_q<level> per level, empty past its horizon; "
+                                            "many series: the series column first, each series' rows in turn)"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
                         }};
 
@@ -56,19 +58,84 @@ static std::string fmt(double v) {
   return b;
 }
 
-std::string predictions_csv_header(bool fold, bool steps, const std::vector<float>& levels) {
-  std::string csv = std::string(fold ? "fold," : "") + (steps ? "row,step,actual,predicted" : "row,actual,predicted");
+// A CSV cell: quoted when it holds a comma, a quote or a line break.
+static std::string csv_cell(const std::string& v) {
+  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string predictions_csv_header(bool fold, bool steps, const std::vector<float>& levels,
+                                   const std::string& series_column) {
+  std::string csv = (series_column.empty() ? std::string() : csv_cell(series_column) + ",") + std::string(fold ? "fold," : "") + (steps ? "row,step,actual,predicted" : "row,actual,predicted");
   for (float q : levels) csv += ",q" + fmt(q);
   return csv + "\n";
 }
 
-void append_predictions_csv(std::string& csv, const std::vector<PredictionRow>& rows, bool steps, int fold) {
+void append_predictions_csv(std::string& csv, const std::vector<PredictionRow>& rows, bool steps, int fold,
+                            const std::string& id) {
   for (const PredictionRow& p : rows) {
-    csv += (fold ? std::to_string(fold) + "," : "") + std::to_string(p.row) + "," +
+    csv += (id.empty() ? std::string() : csv_cell(id) + ",") + (fold ? std::to_string(fold) + "," : "") + std::to_string(p.row) + "," +
            (steps ? std::to_string(p.step) + "," : "") + fmt(p.actual) + "," + fmt(p.predicted);
     for (float v : p.quantiles) csv += "," + fmt(v);
     csv += "\n";
   }
+}
+
+std::string series_report(const SeriesEvaluation& ev, const std::map<std::string, std::vector<double>>& history,
+                          const ForecastSelection* selection, const ForecastData& data,
+                          const std::vector<std::pair<std::string, std::string>>& facts) {
+  ReportTable table{"Test metrics per series (" + std::to_string(ev.beats) + " of " +
+                        std::to_string(ev.series.size()) + " beat their best baseline; RMSE " +
+                        fixed(100.0 * ev.ratio, 1) + "% of the best baseline's, geometric mean)",
+                    {"series", "model RMSE", "best baseline", "its RMSE", "ratio", "MASE", "sMAPE %"},
+                    {}};
+  for (size_t i = 0; i < ev.series.size(); ++i) {
+    const ForecastEvaluation& e = ev.series[i];
+    const auto best = e.baselines().front();
+    table.rows.push_back({ev.ids[i], fixed(e.model.rmse, 4), best.first, fixed(best.second.rmse, 4),
+                          fixed(100.0 * e.model.rmse / best.second.rmse, 1) + "%",
+                          std::isfinite(e.model.mase) ? fixed(e.model.mase, 3) : "-", fixed(e.model.smape, 2)});
+  }
+  // the chart and metrics of the first series
+  ForecastEvaluation first = ev.series.front();
+  first.target += " (series " + ev.ids.front() + ")";
+  std::vector<std::string> dates;
+  for (size_t i = 0; i < data.parts.size(); ++i)
+    if (series_id(data, i) == ev.ids.front()) dates = data.parts[i].series.dates;
+  ReportContent rc{"lstm: " + ev.mean.target + ", " + std::to_string(ev.series.size()) + " series",
+                   facts, history, &first, {}, dates};
+  rc.tables.push_back(table);
+  rc.selection = selection;
+  return report_html(rc);
+}
+
+// The training history saved with a model ("lstm.history"), or none.
+static std::map<std::string, std::vector<double>> saved_history(const Sequential& model) {
+  auto it = model.metadata().find("lstm.history");
+  if (it == model.metadata().end()) return {};
+  try {
+    return parse_json(it->second, "the model's training history").get<std::map<std::string, std::vector<double>>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("the model's training history (\"lstm.history\" metadata) is malformed: " + std::string(e.what()));
+  }
+}
+
+// lstm evaluate of a forecaster of many series: per series and over all.
+static int evaluate_many(const Args& a, Sequential& model, const ForecastData& data) {
+  const SeriesEvaluation ev = evaluate_series(model, data);
+  std::fputs(a.has("json") ? (metrics_json(ev) + "\n").c_str() : metrics_table(ev).c_str(), stdout);
+  const ForecastOptions& o = data.setup.options;
+  if (a.has("predictions")) {
+    std::string csv = predictions_csv_header(false, o.horizon > 1, ev.mean.quantile_levels, o.series_column);
+    for (size_t i = 0; i < ev.series.size(); ++i) append_predictions_csv(csv, ev.series[i].predictions, o.horizon > 1, 0, ev.ids[i]);
+    write_file_atomic(a.str("predictions"), csv, "predictions file");
+  }
+  if (a.has("report"))
+    write_file_atomic(a.str("report"), series_report(ev, saved_history(model), nullptr, data,
+                                                     {{"data", a.str("csv")}, {"model", a.str("model")}}), "report");
+  return 0;
 }
 
 int run_evaluate(const Args& a) {
@@ -88,6 +155,8 @@ int run_evaluate(const Args& a) {
   const double tf = a.number("test-fraction", -1.0);  // default: the setup's test part
   if (a.has("test-fraction") && !(tf > 0 && tf < 1)) throw UsageError("--test-fraction must be in (0, 1)");
   ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, tf);
+  for (const std::string& w : data.skipped) std::fprintf(stderr, "lstm evaluate: warning: %s\n", w.c_str());
+  if (data.many()) return evaluate_many(a, model, data);
   ForecastEvaluation ev = evaluate_forecast(model, data);
   std::fputs(a.has("json") ? (metrics_json(ev) + "\n").c_str() : metrics_table(ev).c_str(), stdout);
   if (a.has("predictions")) {
@@ -98,15 +167,7 @@ int run_evaluate(const Args& a) {
   if (a.has("report")) {
     ReportContent rc{"lstm: " + setup.options.target + " from " + a.str("csv"),
                      {{"data", a.str("csv")}, {"model", a.str("model")}}, {}, &ev, {}, data.series.dates};
-    auto it = model.metadata().find("lstm.history");
-    if (it != model.metadata().end())
-      try {
-        rc.history = parse_json(it->second, "the model's training history")
-                         .get<std::map<std::string, std::vector<double>>>();
-      } catch (const nlohmann::json::exception& e) {
-        throw Error("the model's training history (\"lstm.history\" metadata) is malformed: " +
-                    std::string(e.what()));
-      }
+    rc.history = saved_history(model);
     write_file_atomic(a.str("report"), report_html(rc), "report");
   }
   return 0;
@@ -119,24 +180,33 @@ int run_forecast(const Args& a) {
   ForecastSetup setup = forecast_setup(model);
   const int64_t steps = a.integer("steps", setup.options.horizon, 1, 1000000);
   ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, 0.0);
-  std::vector<ForecastPoint> points = forecast_future(model, data, int(steps));
+  for (const std::string& w : data.skipped) std::fprintf(stderr, "lstm forecast: warning: %s\n", w.c_str());
+  // one series, or each of many: (id, its data)
+  std::vector<std::pair<std::string, const ForecastData*>> series;
+  if (!data.many()) series.push_back({"", &data});
+  for (size_t i = 0; i < data.parts.size(); ++i) series.push_back({series_id(data, i), &data.parts[i]});
   const std::string& target = setup.options.target;
+  const std::string id_column = data.many() ? setup.options.series_column : "";
   const std::vector<float>& levels = data.setup.options.quantiles;
-  std::string csv = "step,date," + target, head;
+  std::string csv = (id_column.empty() ? "" : csv_cell(id_column) + ",") + "step,date," + target, head;
   for (float q : levels) csv += "," + target + "_q" + fmt(q), head += " " + std::string(12 - std::min<size_t>(12, fmt(q).size() + 1), ' ') + "q" + fmt(q);
   csv += "\n";
+  if (!id_column.empty()) std::printf("%-16s ", id_column.c_str());
   std::printf("%-6s %-20s %12s%s\n", "step", "date", target.c_str(), head.c_str());
-  for (const ForecastPoint& p : points) {
-    std::string qs;
-    for (size_t j = 0; j < levels.size(); ++j) {
-      char b[32];
-      std::snprintf(b, sizeof b, " %12s", j < p.quantiles.size() ? fmt(p.quantiles[j]).c_str() : "-");
-      qs += b;
+  for (const auto& [id, part] : series) {
+    for (const ForecastPoint& p : forecast_future(model, *part, int(steps))) {
+      std::string qs;
+      for (size_t j = 0; j < levels.size(); ++j) {
+        char b[32];
+        std::snprintf(b, sizeof b, " %12s", j < p.quantiles.size() ? fmt(p.quantiles[j]).c_str() : "-");
+        qs += b;
+      }
+      if (!id_column.empty()) std::printf("%-16s ", id.c_str());
+      std::printf("%-6d %-20s %12s%s\n", p.step, p.date.empty() ? "-" : p.date.c_str(), fmt(p.value).c_str(), qs.c_str());
+      csv += (id_column.empty() ? "" : csv_cell(id) + ",") + std::to_string(p.step) + "," + p.date + "," + fmt(p.value);
+      for (size_t j = 0; j < levels.size(); ++j) csv += "," + (j < p.quantiles.size() ? fmt(p.quantiles[j]) : std::string());
+      csv += "\n";
     }
-    std::printf("%-6d %-20s %12s%s\n", p.step, p.date.empty() ? "-" : p.date.c_str(), fmt(p.value).c_str(), qs.c_str());
-    csv += std::to_string(p.step) + "," + p.date + "," + fmt(p.value);
-    for (size_t j = 0; j < levels.size(); ++j) csv += "," + (j < p.quantiles.size() ? fmt(p.quantiles[j]) : std::string());
-    csv += "\n";
   }
   if (a.has("out")) write_file_atomic(a.str("out"), csv, "forecast file");
   return 0;

@@ -60,6 +60,11 @@ const Command kTrain{
                              "doy, month (each as a sine and cosine), e.g. --calendar hour,dow"},
         {"future-features", "A,B,...", "forecasting: input columns known in advance (rows after the "
                                        "target's last value, with it empty, give their future)"},
+        {"series-column", "COL", "forecasting: many series in one long-format CSV, this column naming each "
+                                 "row's series: one model for all, each series scaled on its own, metrics "
+                                 "per series and over all (a series too short is skipped with a warning)"},
+        {"series-embedding", "", "forecasting with --series-column: one input per series (one-hot), a "
+                                 "learned embedding of each series"},
         {"no-calibration", "", "forecasting with --quantiles: keep the intervals as trained (by default "
                                "they are calibrated to their nominal coverage on the validation windows)"},
         {"units", "N", "forecasting: LSTM units of the default model (default 50)"},
@@ -131,7 +136,7 @@ const Command kBacktest{
 static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
                                  "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles", "no-calibration", "calendar",
-                                 "future-features", "units", "layers", "report"};
+                                 "future-features", "units", "layers", "report", "series-column", "series-embedding"};
 
 static Optimizer optimizer_from_args(const Args& a) {
   const std::string name = a.str("optimizer", "adam");
@@ -262,6 +267,10 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
   o.calibrate_intervals = !a.has("no-calibration");
   o.calendar = split_commas(a.str("calendar"));
   o.future_features = split_commas(a.str("future-features"));
+  o.series_column = a.str("series-column");
+  o.series_embedding = a.has("series-embedding");
+  if (o.series_embedding && o.series_column.empty())
+    throw UsageError("--series-embedding gives each series of --series-column an input: name the series column");
   if (a.has("no-calibration") && !a.has("quantiles")) throw UsageError("--no-calibration applies with --quantiles");
   if (a.has("relative") && a.has("transform"))
     throw UsageError("--relative is --transform relative: give one of them");
@@ -372,6 +381,7 @@ static int train_csv(const Args& a, const Optimizer& optimizer, const Loss& loss
   TrainedForecaster tf = train_forecaster(table, fo, candidates, split, train);
   Sequential& model = tf.model;
   ForecastData& data = tf.data;
+  for (const std::string& w : data.skipped) std::fprintf(stderr, "lstm train: warning: %s\n", w.c_str());
   model.metadata()["lstm.history"] = history_json(tf.history);
   model.metadata()["lstm.forecast_selection"] = tf.selection.to_json();
   model.save(out);
@@ -380,7 +390,15 @@ static int train_csv(const Args& a, const Optimizer& optimizer, const Loss& loss
     if (!summary.empty()) std::printf("\n%s", summary.c_str());
     std::printf("saved %s (%lld parameters)\n", out.c_str(), (long long)model.count_params());
   }
-  if (!data.test_rows.empty()) {
+  if (data.many() && !data.X_test.empty()) {
+    SeriesEvaluation ev = evaluate_series(model, data);
+    if (!quiet) std::printf("\n%s", metrics_table(ev).c_str());
+    if (a.has("report")) {
+      write_file_atomic(a.str("report"), series_report(ev, tf.history.history, &tf.selection, data,
+                                                       {{"data", a.str("csv")}, {"model", out}}), "report");
+      if (!quiet) std::printf("wrote %s\n", a.str("report").c_str());
+    }
+  } else if (!data.test_rows.empty()) {
     ForecastEvaluation ev = evaluate_forecast(model, data);
     if (!quiet) std::printf("\n%s", metrics_table(ev).c_str());
     if (a.has("report")) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,16 @@ std::vector<int64_t> load_lengths(const std::string& path);
 // A forecaster's test predictions as CSV (cmd_forecast.cpp): the header [fold,]row,[step,]
 // actual,predicted and q<level> per quantile level, then one line per prediction (fold 0: no
 // fold column).
-std::string predictions_csv_header(bool fold, bool steps, const std::vector<float>& levels);
-void append_predictions_csv(std::string& csv, const std::vector<PredictionRow>& rows, bool steps, int fold);
+// Many series: the series column first, named `series_column`, holding `id`.
+std::string predictions_csv_header(bool fold, bool steps, const std::vector<float>& levels,
+                                   const std::string& series_column = "");
+void append_predictions_csv(std::string& csv, const std::vector<PredictionRow>& rows, bool steps, int fold,
+                            const std::string& id = "");
+
+// The HTML report of a forecaster of many series: the per-series table, the transforms tried,
+// the loss curves, and the test forecast of the first series.
+std::string series_report(const SeriesEvaluation& ev, const std::map<std::string, std::vector<double>>& history,
+                          const ForecastSelection* selection, const ForecastData& data,
+                          const std::vector<std::pair<std::string, std::string>>& facts);
 
 }  // namespace lstm::cli

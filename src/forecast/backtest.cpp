@@ -46,6 +46,9 @@ Backtest backtest_forecaster(const CsvTable& all_rows, const ForecastOptions& op
                              const BacktestOptions& b, const std::vector<Transform>& candidates,
                              double validation_fraction, const ForecastTrainFn& train,
                              const std::function<void(int, int64_t, int64_t, int64_t)>& on_fold) {
+  if (!options.series_column.empty())
+    throw Error("backtesting a forecaster of many series (a series column) is not supported: backtest one "
+                "series at a time, or score the global model on its test part (lstm train / evaluate)");
   Series future;  // rows of the known future hold no targets to test on
   const CsvTable table = split_future_rows(all_rows, options, future);
   const int64_t R = int64_t(table.rows.size()), H = options.horizon;

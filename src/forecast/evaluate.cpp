@@ -305,3 +305,146 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
 }
 
 }  // namespace lstm
+
+// ---- many series ------------------------------------------------------------------------
+
+namespace lstm {
+
+namespace {
+
+Metrics mean_metrics(const std::vector<ForecastEvaluation>& series, Metrics ForecastEvaluation::*field) {
+  Metrics m;
+  double mase = 0;
+  int64_t with_mase = 0;
+  for (const ForecastEvaluation& e : series) {
+    const Metrics& x = e.*field;
+    m.rmse += x.rmse, m.mae += x.mae, m.smape += x.smape, m.count += x.count;
+    if (std::isfinite(x.mase)) mase += x.mase, ++with_mase;
+  }
+  const double n = double(std::max<size_t>(1, series.size()));
+  m.rmse /= n, m.mae /= n, m.smape /= n;
+  m.mase = with_mase ? mase / double(with_mase) : std::numeric_limits<double>::quiet_NaN();
+  return m;
+}
+
+}  // namespace
+
+ForecastEvaluation mean_evaluation(const std::vector<ForecastEvaluation>& series) {
+  ForecastEvaluation ev;
+  if (series.empty()) return ev;
+  const ForecastEvaluation& first = series.front();
+  ev.target = first.target, ev.transform = first.transform, ev.season = first.season;
+  ev.has_seasonal = true;
+  for (const ForecastEvaluation& e : series) ev.has_seasonal = ev.has_seasonal && e.has_seasonal;
+  ev.model = mean_metrics(series, &ForecastEvaluation::model);
+  ev.naive = mean_metrics(series, &ForecastEvaluation::naive);
+  ev.seasonal = mean_metrics(series, &ForecastEvaluation::seasonal);
+  ev.drift = mean_metrics(series, &ForecastEvaluation::drift);
+  ev.mean = mean_metrics(series, &ForecastEvaluation::mean);
+  ev.quantile_levels = first.quantile_levels;
+  if (ev.quantile_levels.empty()) return ev;
+  ev.below.assign(first.below.size(), 0.0);
+  ev.intervals = first.intervals;
+  for (IntervalScore& i : ev.intervals) i.coverage = 0, i.mean_width = 0;
+  double count = 0, pinball = 0;
+  for (const ForecastEvaluation& e : series) {
+    const double n = double(e.model.count);
+    count += n, pinball += e.pinball * n;
+    for (size_t j = 0; j < ev.below.size() && j < e.below.size(); ++j) ev.below[j] += e.below[j] * n;
+    for (size_t i = 0; i < ev.intervals.size() && i < e.intervals.size(); ++i)
+      ev.intervals[i].coverage += e.intervals[i].coverage * n, ev.intervals[i].mean_width += e.intervals[i].mean_width * n;
+  }
+  if (count > 0) {
+    for (double& b : ev.below) b /= count;
+    for (IntervalScore& i : ev.intervals) i.coverage /= count, i.mean_width /= count;
+    ev.pinball = pinball / count;
+  }
+  return ev;
+}
+
+SeriesComparison compare_with_baselines(const std::vector<ForecastEvaluation>& series) {
+  SeriesComparison c;
+  double log_sum = 0;
+  int64_t n = 0;
+  for (const ForecastEvaluation& e : series) {
+    const double best = e.baselines().front().second.rmse, ratio = e.model.rmse / best;
+    c.beats += e.model.rmse < best;
+    if (std::isfinite(ratio) && ratio > 0) log_sum += std::log(ratio), ++n;
+  }
+  c.ratio = n ? std::exp(log_sum / double(n)) : std::numeric_limits<double>::quiet_NaN();
+  return c;
+}
+
+const std::string& series_id(const ForecastData& d, size_t part) {
+  const int64_t i = d.parts.at(part).setup.series_index;
+  if (i < 0 || i >= int64_t(d.setup.series.size())) throw Error("a series' data does not name its series");
+  return d.setup.series[size_t(i)].id;
+}
+
+SeriesEvaluation evaluate_series(Sequential& model, const ForecastData& d) {
+  if (!d.many()) throw Error("evaluate_series needs data of many series (--series-column)");
+  SeriesEvaluation ev;
+  for (size_t i = 0; i < d.parts.size(); ++i) {
+    if (d.parts[i].test_rows.empty()) continue;
+    ev.ids.push_back(series_id(d, i));
+    ev.series.push_back(evaluate_forecast(model, d.parts[i]));
+  }
+  if (ev.series.empty())
+    throw Error("there are no test windows to evaluate on in any series: use a --test-fraction above 0");
+  ev.mean = mean_evaluation(ev.series);
+  const SeriesComparison c = compare_with_baselines(ev.series);
+  ev.beats = c.beats, ev.ratio = c.ratio;
+  return ev;
+}
+
+std::string metrics_table(const SeriesEvaluation& ev) {
+  std::ostringstream s;
+  char line[256];
+  const ForecastEvaluation& m = ev.mean;
+  std::snprintf(line, sizeof line, "%-24s %12s  %-24s %12s %8s %8s\n", ("test: " + m.target).c_str(), "model RMSE",
+                "best baseline", "its RMSE", "ratio", "MASE");
+  s << line;
+  for (size_t i = 0; i < ev.series.size(); ++i) {
+    const ForecastEvaluation& e = ev.series[i];
+    const auto best = e.baselines().front();
+    char mase[32] = "-";
+    if (std::isfinite(e.model.mase)) std::snprintf(mase, sizeof mase, "%.3f", e.model.mase);
+    std::snprintf(line, sizeof line, "%-24s %12.4f  %-24s %12.4f %7.1f%% %8s\n", ev.ids[i].c_str(), e.model.rmse,
+                  best.first.c_str(), best.second.rmse, 100.0 * e.model.rmse / best.second.rmse, mase);
+    s << line;
+  }
+  s << "\n" << metrics_header("mean of " + std::to_string(ev.series.size()) + " series");
+  s << metrics_row("model", m.model) << metrics_row("naive (last value)", m.naive);
+  if (m.has_seasonal) s << metrics_row(seasonal_name(m.season), m.seasonal);
+  s << metrics_row("drift", m.drift) << metrics_row("mean", m.mean);
+  std::snprintf(line, sizeof line,
+                "%lld test predictions; the model beats the best baseline in %lld of %zu series; its RMSE is "
+                "%.1f%% of the best baseline's (geometric mean over the series)%s; target transform: %s\n",
+                (long long)m.model.count, (long long)ev.beats, ev.series.size(), 100.0 * ev.ratio,
+                ev.ratio < 1 ? "" : " (the model does NOT beat the baselines)", transform_name(m.transform));
+  s << line;
+  for (const IntervalScore& i : m.intervals) {
+    std::snprintf(line, sizeof line, "%g%% interval (q%g..q%g) holds %.1f%% of the test values of all series\n",
+                  100.0 * double(i.upper - i.lower), double(i.lower), double(i.upper), 100.0 * i.coverage);
+    s << line;
+  }
+  return s.str();
+}
+
+std::string metrics_json(const SeriesEvaluation& ev) {
+  nlohmann::json series = nlohmann::json::array();
+  for (size_t i = 0; i < ev.series.size(); ++i) {
+    nlohmann::json e = nlohmann::json::parse(metrics_json(ev.series[i]));
+    e["id"] = ev.ids[i];
+    series.push_back(e);
+  }
+  nlohmann::json mean = nlohmann::json::parse(metrics_json(ev.mean));
+  mean.erase("mase_scale");
+  mean.erase("baselines_by_rmse");
+  nlohmann::json j = {{"target", ev.mean.target}, {"series", series}, {"mean", mean},
+                      {"beats_best_baseline_in", ev.beats}, {"series_count", ev.series.size()},
+                      {"rmse_ratio_to_best_baseline", std::isfinite(ev.ratio) ? nlohmann::json(ev.ratio) : nlohmann::json(nullptr)}};
+  return j.dump(2);
+}
+
+}  // namespace lstm

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
@@ -47,6 +48,22 @@ std::string ForecastSetup::to_json() const {
             {"feature_scale", features.scale},
             {"target_center", target.center[0]},
             {"target_scale", target.scale[0]}};
+  if (!o.series_column.empty()) {
+    j["series_column"] = o.series_column;
+    j["series_embedding"] = o.series_embedding;
+    json all = json::array();
+    for (const SeriesScaling& p : series)
+      all.push_back({{"id", p.id},
+                     {"feature_center", p.features.center},
+                     {"feature_scale", p.features.scale},
+                     {"target_center", p.target.center.at(0)},
+                     {"target_scale", p.target.scale.at(0)},
+                     {"known_center", p.known.center},
+                     {"known_scale", p.known.scale},
+                     {"boxcox_lambda", p.boxcox_lambda},
+                     {"interval_adjust", p.interval_adjust}});
+    j["series"] = all;
+  }
   return j.dump();
 }
 
@@ -68,6 +85,32 @@ static std::vector<float> get_finite(const json& j, const char* key, bool positi
     out.push_back(float(x.get<double>()));
   }
   return out;
+}
+
+// One series' scalers from a setup's JSON object (its top level, or an entry of "series").
+static SeriesScaling read_scaling(const json& j, const ForecastOptions& o) {
+  SeriesScaling s;
+  s.boxcox_lambda = j.value("boxcox_lambda", 1.0);
+  if (!o.future_features.empty()) {
+    s.known = {o.scaling, get_finite(j, "known_center", false), get_finite(j, "known_scale", true)};
+    if (s.known.center.size() != o.future_features.size() || s.known.scale.size() != o.future_features.size())
+      throw Error("the scaling of the future features has " + std::to_string(s.known.center.size()) +
+                  " columns for " + std::to_string(o.future_features.size()) + " features");
+  }
+  if (j.contains("interval_adjust")) s.interval_adjust = get_finite(j, "interval_adjust", false);
+  if (s.interval_adjust.size() > o.quantiles.size() / 2)
+    throw Error("\"interval_adjust\" has " + std::to_string(s.interval_adjust.size()) + " values for " +
+                std::to_string(o.quantiles.size() / 2) + " intervals");
+  if (!std::isfinite(s.boxcox_lambda) || std::fabs(s.boxcox_lambda) > 10)
+    throw Error("\"boxcox_lambda\" must be a finite number in [-10, 10]");
+  s.features = {o.scaling, get_finite(j, "feature_center", false), get_finite(j, "feature_scale", true)};
+  s.target = {o.scaling, get_finite(j, "target_center", false), get_finite(j, "target_scale", true)};
+  if (s.features.center.size() != o.features.size() || s.features.scale.size() != o.features.size())
+    throw Error("the scaling has " + std::to_string(s.features.center.size()) + " columns for " +
+                std::to_string(o.features.size()) + " features");
+  if (s.target.center.size() != 1 || s.target.scale.size() != 1)
+    throw Error("the target's scaling must be one number each for center and scale");
+  return s;
 }
 
 ForecastSetup ForecastSetup::from_json(const std::string& text) {
@@ -93,30 +136,31 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
     o.transform = j.contains("transform") ? transform_from_name(j.at("transform").get<std::string>())
                   : j.value("relative", false) ? Transform::relative
                                                 : Transform::level;
-    s.boxcox_lambda = j.value("boxcox_lambda", 1.0);
     if (j.contains("quantiles")) o.quantiles = get_finite(j, "quantiles", false);
     if (j.contains("calendar")) o.calendar = j.at("calendar").get<std::vector<std::string>>();
     if (j.contains("future_features")) {
       o.future_features = j.at("future_features").get<std::vector<std::string>>();
-      s.known = {o.scaling, get_finite(j, "known_center", false), get_finite(j, "known_scale", true)};
-      if (o.future_features.size() > size_t(limits::kWidth) || s.known.center.size() != o.future_features.size() ||
-          s.known.scale.size() != o.future_features.size())
-        throw Error("the scaling of the future features has " + std::to_string(s.known.center.size()) +
-                    " columns for " + std::to_string(o.future_features.size()) + " features");
+      if (o.future_features.size() > size_t(limits::kWidth)) throw Error("too many future features");
     }
-    if (j.contains("interval_adjust")) s.interval_adjust = get_finite(j, "interval_adjust", false);
-    if (s.interval_adjust.size() > o.quantiles.size() / 2)
-      throw Error("\"interval_adjust\" has " + std::to_string(s.interval_adjust.size()) + " values for " +
-                  std::to_string(o.quantiles.size() / 2) + " intervals");
-    if (!std::isfinite(s.boxcox_lambda) || std::fabs(s.boxcox_lambda) > 10)
-      throw Error("\"boxcox_lambda\" must be a finite number in [-10, 10]");
-    s.features = {o.scaling, get_finite(j, "feature_center", false), get_finite(j, "feature_scale", true)};
-    s.target = {o.scaling, get_finite(j, "target_center", false), get_finite(j, "target_scale", true)};
-    if (s.features.center.size() != o.features.size() || s.features.scale.size() != o.features.size())
-      throw Error("the scaling has " + std::to_string(s.features.center.size()) + " columns for " +
-                  std::to_string(o.features.size()) + " features");
-    if (s.target.center.size() != 1 || s.target.scale.size() != 1)
-      throw Error("the target's scaling must be one number each for center and scale");
+    SeriesScaling own = read_scaling(j, o);
+    s.features = own.features, s.target = own.target, s.known = own.known;
+    s.boxcox_lambda = own.boxcox_lambda, s.interval_adjust = own.interval_adjust;
+    o.series_column = j.value("series_column", "");
+    o.series_embedding = j.value("series_embedding", false);
+    if (!o.series_column.empty()) {
+      const json& all = j.at("series");
+      if (!all.is_array() || all.empty() || all.size() > size_t(kMaxSeries))
+        throw Error("\"series\" must list 1.." + std::to_string(kMaxSeries) + " series");
+      std::set<std::string> seen;
+      for (const json& p : all) {
+        if (!p.is_object()) throw Error("\"series\" holds " + json_brief(p) + ", not an object");
+        s.series.push_back(read_scaling(p, o));
+        s.series.back().id = p.at("id").get<std::string>();
+        if (!seen.insert(s.series.back().id).second)
+          throw Error("series '" + s.series.back().id + "' is listed twice in \"series\"");
+      }
+      s.series_count = int64_t(s.series.size());
+    }
     check_options(o);
   } catch (const json::exception& e) {
     throw Error(what + " is malformed: " + e.what());
@@ -174,6 +218,17 @@ static void check_options(const ForecastOptions& o) {
       if (f == u)
         throw Error("'" + u + "' is both a feature and a future feature: list it in one of --features "
                     "(known up to now) and --future-features (known in advance)");
+  }
+  if (o.series_embedding && o.series_column.empty())
+    throw Error("a series embedding needs many series: name the series column (--series-column)");
+  if (!o.series_column.empty()) {
+    std::vector<std::string> used = o.features;
+    used.insert(used.end(), o.future_features.begin(), o.future_features.end());
+    used.push_back(o.target), used.push_back(o.date_column);
+    for (const std::string& u : used)
+      if (u == o.series_column)
+        throw Error("'" + u + "' names the series (--series-column), so it cannot also be the target, "
+                    "the date column or an input");
   }
   if (!o.calendar.empty() && o.date_column.empty())
     throw Error("calendar features come from the dates: name the date column (--date-column)");
@@ -350,8 +405,8 @@ static void check_positive(const CsvTable& table, const ForecastData& d, const F
     }
 }
 
-static ForecastData build(const CsvTable& table, ForecastSetup setup, double test_fraction,
-                          bool fit_scaling) {
+ForecastData build_forecast_data(const CsvTable& table, ForecastSetup setup, double test_fraction,
+                                bool fit_scaling) {
   ForecastOptions& o = setup.options;
   if (o.features.empty()) o.features = {o.target};
   check_options(o);
@@ -372,7 +427,7 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   check_positive(table, d, o);
   const int64_t held = o.test_rows > 0 ? o.test_rows : int64_t(std::floor(double(R) * test_fraction));
   if (held >= R)
-    throw Error("'" + table.path + "' has " + std::to_string(R) + " rows, all of them in the test part (" +
+    throw SeriesTooShort("'" + table.path + "' has " + std::to_string(R) + " rows, all of them in the test part (" +
                 std::to_string(held) + "): use fewer --test-rows");
   d.split_row = R - held;
   const std::string context = H ? " and the " + std::to_string(H) + " rows of a season before it "
@@ -381,11 +436,11 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   // the rows its windows read.
   const int64_t n_train = std::max<int64_t>(0, d.split_row - K - t0);
   if (R < L + H)
-    throw Error("'" + table.path + "' has " + std::to_string(R) + " rows but a window reads " +
+    throw SeriesTooShort("'" + table.path + "' has " + std::to_string(R) + " rows but a window reads " +
                 std::to_string(L) + " (the lookback)" + context + ": give at least " +
                 std::to_string(L + H) + " rows");
   if (n_train < 1 && fit_scaling)
-    throw Error("'" + table.path + "' has " + std::to_string(R) + " rows, " +
+    throw SeriesTooShort("'" + table.path + "' has " + std::to_string(R) + " rows, " +
                 std::to_string(d.split_row) + " of them before the test part; a training window "
                 "of lookback " + std::to_string(L) + " and horizon " + std::to_string(K) + context +
                 " needs " + std::to_string(L + K + H) + ": use more data, a shorter --lookback or a "
@@ -414,7 +469,7 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
   const int64_t first_test = std::max(t0, d.split_row - 1), n_test = R - K - first_test;
   const bool testing = test_fraction > 0 || o.test_rows > 0;
   if (testing && n_test < 1)
-    throw Error("the test part of '" + table.path + "' (" + std::to_string(R - d.split_row) +
+    throw SeriesTooShort("the test part of '" + table.path + "' (" + std::to_string(R - d.split_row) +
                 " rows) is shorter than the horizon " + std::to_string(K) +
                 ": use a larger --test-fraction or a shorter --horizon");
   if (testing) {
@@ -431,15 +486,17 @@ static ForecastData build(const CsvTable& table, ForecastSetup setup, double tes
 ForecastData prepare_forecast(const CsvTable& table, const ForecastOptions& options) {
   ForecastSetup setup;
   setup.options = options;
-  return build(table, setup, options.test_fraction, /*fit_scaling=*/true);
+  if (!options.series_column.empty()) return build_many_series(table, setup, options.test_fraction, true);
+  return build_forecast_data(table, setup, options.test_fraction, /*fit_scaling=*/true);
 }
 
 ForecastData prepare_forecast(const CsvTable& table, const ForecastSetup& setup,
                               double test_fraction) {
-  if (test_fraction < 0) return build(table, setup, setup.options.test_fraction, /*fit_scaling=*/false);
   ForecastSetup s = setup;
-  s.options.test_rows = 0;  // the fraction given wins
-  return build(table, s, test_fraction, /*fit_scaling=*/false);
+  if (test_fraction < 0) test_fraction = setup.options.test_fraction;
+  else s.options.test_rows = 0;  // the fraction given wins
+  if (!s.options.series_column.empty()) return build_many_series(table, s, test_fraction, false);
+  return build_forecast_data(table, s, test_fraction, /*fit_scaling=*/false);
 }
 
 Sequential default_forecast_model(const ForecastSetup& setup, int units, int layers, uint64_t seed) {

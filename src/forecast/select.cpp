@@ -44,12 +44,12 @@ std::string number(double v) {
 // (conformalized quantile regression, Romano, Patterson & Candès 2019): for the interval of
 // nominal coverage 1 - α, the scores max(lo - y, y - hi) of the n validation values; the
 // ceil((n + 1)(1 - α))-th smallest (the largest when that is past n) is how far both ends move.
-void calibrate_intervals(TrainedForecaster& best) {
-  ForecastSetup& s = best.data.setup;
-  const ForecastEvaluation& v = best.selection.validation;
+// Returns each interval's share of the validation values before the calibration.
+std::vector<double> calibrate_intervals(ForecastSetup& s, const ForecastEvaluation& v) {
   const std::vector<float>& q = s.options.quantiles;
   const int64_t Q = int64_t(q.size());
-  if (Q < 2 || v.predictions.empty()) return;
+  std::vector<double> raw;
+  if (Q < 2 || v.predictions.empty()) return raw;
   std::vector<float> adjust;
   for (int64_t i = 0; i < Q / 2; ++i) {
     std::vector<double> scores;
@@ -63,10 +63,30 @@ void calibrate_intervals(TrainedForecaster& best) {
     const double n = double(scores.size()), nominal = double(q[size_t(Q - 1 - i)]) - double(q[size_t(i)]);
     const int64_t k = std::min(int64_t(scores.size()), int64_t(std::ceil((n + 1.0) * nominal)));
     adjust.push_back(float(scores[size_t(std::max<int64_t>(k, 1) - 1)]));
-    best.selection.raw_coverage.push_back(double(inside) / n);
+    raw.push_back(double(inside) / n);
   }
   s.interval_adjust = adjust;
-  best.selection.interval_adjust = adjust;
+  return raw;
+}
+
+// The series of a candidate's data: itself, or its parts with many series.
+std::vector<ForecastData*> series_of(ForecastData& d) {
+  std::vector<ForecastData*> out;
+  if (!d.many()) return {&d};
+  for (ForecastData& p : d.parts) out.push_back(&p);
+  return out;
+}
+
+// A series' standard deviation on its training rows (1 when it is constant): what the
+// validation errors of many series are divided by before they are compared.
+double training_scale(const ForecastData& d) {
+  const int64_t n = std::max<int64_t>(1, d.split_row);
+  double mean = 0, var = 0;
+  for (int64_t r = 0; r < n; ++r) mean += d.target[size_t(r)];
+  mean /= double(n);
+  for (int64_t r = 0; r < n; ++r) var += (d.target[size_t(r)] - mean) * (d.target[size_t(r)] - mean);
+  const double sd = std::sqrt(var / double(n));
+  return sd > 0 ? sd : 1.0;
 }
 
 }  // namespace
@@ -75,18 +95,24 @@ std::vector<Transform> forecast_candidates(const CsvTable& table, const Forecast
                                            double validation_fraction) {
   ForecastOptions lo = options;
   lo.transform = Transform::level;
-  const ForecastData d = prepare_forecast(table, lo);
+  ForecastData all = prepare_forecast(table, lo);
   std::vector<Transform> out = {Transform::level};
-  const ForecastSetup& s = d.setup;
+  const ForecastSetup& s = all.setup;
   if (s.target_column() < int64_t(s.options.features.size())) out.push_back(Transform::relative);
-  const int64_t n_val = validation_count(d, validation_fraction);
-  if (options.season > 0 && training_windows(d, Transform::seasonal) - n_val >= std::max<int64_t>(1, n_val))
-    out.push_back(Transform::seasonal);
-  if (std::all_of(d.target.begin(), d.target.end(), [](float y) { return y > 0; })) {
-    out.push_back(Transform::log);
-    const double lambda = fit_boxcox_lambda({d.target.begin(), d.target.begin() + d.split_row});
-    if (std::fabs(lambda) > 0.1 && std::fabs(lambda - 1.0) > 0.1) out.push_back(Transform::boxcox);
+  // many series: seasonal when every series has the windows for it, log when every value is
+  // positive, Box-Cox when some series' λ is away from 0 and 1
+  bool seasonal = options.season > 0, positive = true, boxcox = false;
+  for (const ForecastData* d : series_of(all)) {
+    const int64_t n_val = validation_count(*d, validation_fraction);
+    seasonal = seasonal && training_windows(*d, Transform::seasonal) - n_val >= std::max<int64_t>(1, n_val);
+    positive = positive && std::all_of(d->target.begin(), d->target.end(), [](float y) { return y > 0; });
+    if (!positive) continue;
+    const double lambda = fit_boxcox_lambda({d->target.begin(), d->target.begin() + d->split_row});
+    boxcox = boxcox || (std::fabs(lambda) > 0.1 && std::fabs(lambda - 1.0) > 0.1);
   }
+  if (seasonal) out.push_back(Transform::seasonal);
+  if (positive) out.push_back(Transform::log);
+  if (positive && boxcox) out.push_back(Transform::boxcox);
   return out;
 }
 
@@ -101,72 +127,124 @@ TrainedForecaster train_forecaster(const CsvTable& table, const ForecastOptions&
                 "above 0 (--validation-split), or one transform (--transform NAME)");
   TrainedForecaster best;
   best.selection.kept = -1;
-  double best_rmse = INFINITY;
-  int64_t n_val = -1;
+  double best_score = INFINITY;
   for (Transform t : candidates) {
     ForecastOptions o = options;
     o.transform = t;
     TransformTrial trial{t};
     ForecastData d = prepare_forecast(table, o);
     trial.boxcox_lambda = d.setup.boxcox_lambda;
-    if (n_val < 0) {
-      n_val = validation_count(d, validation_fraction);
-      if (validation_fraction > 0 && n_val < 1)
-        throw Error("'" + table.path + "' leaves " + std::to_string(training_windows(d, Transform::level)) +
-                    " training windows, too few to hold out a validation fraction of " +
-                    std::to_string(validation_fraction) + ": use more data or a larger --validation-split");
+    // Per series: its last n_val training windows validate; the K - 1 windows before them are
+    // left out of the fit, so that no training target is a validation target.
+    const std::vector<ForecastData*> parts = series_of(d);
+    std::vector<int64_t> n_val, n_fit;
+    int64_t total_val = 0, total_fit = 0, total = 0;
+    for (const ForecastData* p : parts) {
+      const int64_t N = p->X_train.dim(0), v = validation_count(*p, validation_fraction), gap = v ? o.horizon - 1 : 0;
+      n_val.push_back(v), n_fit.push_back(std::max<int64_t>(0, N - v - gap));
+      total_val += v, total_fit += n_fit.back(), total += N;
     }
-    // Validation windows: the last n_val. The K - 1 windows before them are left out of the
-    // fit, so that no training target is a validation target.
-    const int64_t N = d.X_train.dim(0), gap = n_val ? o.horizon - 1 : 0, n_fit = N - n_val - gap;
-    if (n_fit < 1) {
+    if (validation_fraction > 0 && total_val < 1)
+      throw Error("'" + table.path + "' leaves " + std::to_string(total) + " training windows, too few to hold "
+                  "out a validation fraction of " + std::to_string(validation_fraction) +
+                  (d.many() ? " of any series" : "") + ": use more data or a larger --validation-split");
+    if (total_fit < 1) {
       if (candidates.size() == 1)
-        throw Error("the " + std::string(transform_name(t)) + " transform leaves " + std::to_string(N) +
-                    " training windows, all of them needed for the " + std::to_string(n_val) +
-                    " validation windows (and the " + std::to_string(gap) + " before them, whose "
+        throw Error("the " + std::string(transform_name(t)) + " transform leaves " + std::to_string(total) +
+                    " training windows, all of them needed for the " + std::to_string(total_val) +
+                    " validation windows (and the " + std::to_string(o.horizon - 1) + " before them, whose "
                     "targets overlap theirs): use more data or a smaller --validation-split");
-      trial.note = "too few training windows (" + std::to_string(N) + ") for " + std::to_string(n_val) + " validation ones";
+      trial.note = "too few training windows (" + std::to_string(total) + ") for " + std::to_string(total_val) + " validation ones";
       best.selection.trials.push_back(trial);
       continue;
     }
-    const Tensor X = slice(d.X_train, 0, n_fit), y = slice(d.y_train, 0, n_fit);
-    const Tensor Xv = n_val ? slice(d.X_train, N - n_val, N) : Tensor(), yv = n_val ? slice(d.y_train, N - n_val, N) : Tensor();
+    std::vector<Tensor> fit_x, fit_y, val_x, val_y;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const Tensor& X = parts[i]->X_train;
+      const Tensor& Y = parts[i]->y_train;
+      const int64_t N = X.dim(0);
+      if (n_fit[i]) fit_x.push_back(slice(X, 0, n_fit[i])), fit_y.push_back(slice(Y, 0, n_fit[i]));
+      if (n_val[i]) val_x.push_back(slice(X, N - n_val[i], N)), val_y.push_back(slice(Y, N - n_val[i], N));
+    }
+    auto stack = [](const std::vector<Tensor>& ts) {
+      std::vector<const Tensor*> ps;
+      for (const Tensor& t : ts) ps.push_back(&t);
+      return stack_rows(ps);
+    };
+    const Tensor X = stack(fit_x), y = stack(fit_y), Xv = stack(val_x), yv = stack(val_y);
     History history;
     Sequential model = train(d.setup, X, y, Xv, yv, history);
     trial.epochs = history.epochs();
-    ForecastEvaluation ev;
-    if (n_val) {
-      std::vector<int64_t> last_rows;  // window n's last input row
-      const int64_t t0 = d.split_row - o.horizon - n_val;
-      for (int64_t n = 0; n < n_val; ++n) last_rows.push_back(t0 + n);
-      ev = score_windows(d, model.predict(Xv, 256), last_rows);
-      trial.validation_rmse = ev.model.rmse;
+    std::vector<ForecastEvaluation> evs;  // per series with validation windows
+    std::vector<std::string> ids;
+    double score = INFINITY;
+    if (total_val) {
+      const Tensor pred = model.predict(Xv, 256);
+      double sum = 0;
+      int64_t offset = 0;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (!n_val[i]) continue;
+        std::vector<int64_t> last_rows;  // window n's last input row
+        const int64_t t0 = parts[i]->split_row - o.horizon - n_val[i];
+        for (int64_t n = 0; n < n_val[i]; ++n) last_rows.push_back(t0 + n);
+        evs.push_back(score_windows(*parts[i], slice(pred, offset, offset + n_val[i]), last_rows));
+        ids.push_back(d.many() ? d.setup.series[size_t(parts[i]->setup.series_index)].id : std::string());
+        offset += n_val[i];
+        sum += evs.back().model.rmse / (d.many() ? training_scale(*parts[i]) : 1.0);
+      }
+      score = sum / double(evs.size());
+      trial.validation_rmse = score;
     }
     best.selection.trials.push_back(trial);
-    const double rmse = std::isfinite(trial.validation_rmse) ? trial.validation_rmse : INFINITY;
-    if (best.selection.kept < 0 || rmse < best_rmse) {
-      best_rmse = rmse;
+    if (!std::isfinite(score)) score = INFINITY;
+    if (best.selection.kept < 0 || score < best_score) {
+      best_score = score;
       best.selection.kept = int(best.selection.trials.size()) - 1;
       best.model = std::move(model);
       best.data = std::move(d);
       best.history = std::move(history);
-      best.selection.validation = std::move(ev);
+      best.selection.validation = best.data.many() || evs.empty() ? mean_evaluation(evs) : evs.front();
+      best.selection.series_ids = best.data.many() ? ids : std::vector<std::string>{};
+      best.selection.series_validation = best.data.many() ? evs : std::vector<ForecastEvaluation>{};
+      best.selection.validation_windows = total_val;
     }
   }
   if (best.selection.kept < 0)
     throw Error("no transform could be trained: every candidate left too few training windows");
-  best.selection.validation_windows = n_val;
-  if (n_val > 0 && options.calibrate_intervals) calibrate_intervals(best);
+  if (best.selection.validation_windows > 0 && options.calibrate_intervals) {
+    ForecastData& d = best.data;
+    if (!d.many()) {
+      best.selection.raw_coverage = calibrate_intervals(d.setup, best.selection.validation);
+      best.selection.interval_adjust = d.setup.interval_adjust;
+    } else {
+      // each series calibrated on its own validation windows; raw_coverage: over all of them
+      std::vector<double> inside;
+      int64_t count = 0;
+      size_t v = 0;
+      for (ForecastData& p : d.parts) {
+        const SeriesScaling& own = d.setup.series[size_t(p.setup.series_index)];
+        if (v >= best.selection.series_ids.size() || best.selection.series_ids[v] != own.id) continue;
+        const ForecastEvaluation& ev = best.selection.series_validation[v++];
+        const std::vector<double> raw = calibrate_intervals(p.setup, ev);
+        inside.resize(raw.size(), 0.0);
+        for (size_t i = 0; i < raw.size(); ++i) inside[i] += raw[i] * double(ev.predictions.size());
+        count += int64_t(ev.predictions.size());
+        d.setup.series[size_t(p.setup.series_index)].interval_adjust = p.setup.interval_adjust;
+      }
+      for (double& x : inside) x /= double(std::max<int64_t>(1, count));
+      best.selection.raw_coverage = inside;
+    }
+  }
   attach_forecast_setup(best.model, best.data.setup);
   return best;
 }
 
 std::string ForecastSelection::summary() const {
   std::ostringstream s;
-  char line[200];
+  char line[400];
   const bool several = trials.size() > 1;
   if (several) {
-    std::snprintf(line, sizeof line, "%-14s %16s %7s\n", "transform", "validation RMSE", "epochs");
+    std::snprintf(line, sizeof line, "%-14s %16s %7s\n", "transform", series_validation.empty() ? "validation RMSE" : "val. RMSE / sd", "epochs");
     s << line;
     for (size_t i = 0; i < trials.size(); ++i) {
       const TransformTrial& t = trials[i];
@@ -194,6 +272,24 @@ std::string ForecastSelection::summary() const {
       s << line;
     }
     s << "\n";
+  }
+  if (!series_validation.empty()) {
+    const SeriesComparison c = compare_with_baselines(series_validation);
+    std::snprintf(line, sizeof line,
+                  "validation (the last training windows of each series, %lld in all): the model beats "
+                  "the best baseline in %lld of %zu series; its RMSE is %.1f%% of the best baseline's "
+                  "(geometric mean over the series)%s\n",
+                  (long long)validation_windows, (long long)c.beats, series_validation.size(), 100.0 * c.ratio,
+                  c.ratio < 1 ? "" : ": the model does NOT beat the baselines on validation");
+    s << line;
+    for (size_t i = 0; i < raw_coverage.size(); ++i) {
+      const std::vector<float>& q = validation.quantile_levels;
+      std::snprintf(line, sizeof line,
+                    "calibrated on validation, each series on its own windows: the %g%% interval held %.1f%% there\n",
+                    100.0 * (double(q[q.size() - 1 - i]) - double(q[i])), 100.0 * raw_coverage[i]);
+      s << line;
+    }
+    return s.str();
   }
   if (validation_windows > 0 && validation.model.count > 0) {
     const auto b = validation.baselines();
@@ -230,7 +326,11 @@ std::string ForecastSelection::to_json() const {
   nlohmann::json j = {{"trials", trials_json},
                       {"kept", kept >= 0 ? transform_name(trials[size_t(kept)].transform) : ""},
                       {"validation_windows", validation_windows}};
-  if (validation_windows > 0 && validation.model.count > 0) {
+  if (!series_validation.empty()) {
+    const SeriesComparison c = compare_with_baselines(series_validation);
+    j["validation"] = {{"series", series_validation.size()}, {"beats_best_baseline_in", c.beats},
+                       {"rmse_ratio_to_best_baseline", c.ratio}, {"beats_best_baseline", c.ratio < 1}};
+  } else if (validation_windows > 0 && validation.model.count > 0) {
     const auto b = validation.baselines();
     j["validation"] = {{"model_rmse", validation.model.rmse},
                        {"best_baseline", b.front().first},

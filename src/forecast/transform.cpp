@@ -94,6 +94,19 @@ int64_t ForecastSetup::target_column() const {
   return int64_t(options.features.size());
 }
 
+ForecastSetup ForecastSetup::for_series(int64_t i) const {
+  if (i < 0 || i >= int64_t(series.size()))
+    throw Error("series " + std::to_string(i) + " is not one of the setup's " + std::to_string(series.size()));
+  ForecastSetup s;  // not a copy of *this: every series' scalers stay out
+  s.options = options;
+  s.series_count = series_count;
+  const SeriesScaling& own = series[size_t(i)];
+  s.features = own.features, s.target = own.target, s.known = own.known;
+  s.boxcox_lambda = own.boxcox_lambda, s.interval_adjust = own.interval_adjust;
+  s.series_index = i;
+  return s;
+}
+
 int64_t ForecastSetup::context_rows() const {
   return options.transform == Transform::seasonal ? options.season : 0;
 }
@@ -111,13 +124,14 @@ void ForecastSetup::encode_window(const float* rows, float* x) const {
   const int64_t L = options.lookback, F = int64_t(options.features.size()), C = columns(),
                 H = context_rows(), tc = target_column(), W = input_width(), lead = lead_rows();
   const float last = rows[(H + L - 1) * C + tc];
-  const int64_t U = int64_t(options.future_features.size());
+  const int64_t U = int64_t(options.future_features.size()), P = series_inputs();
   const int64_t known = C - 2 * int64_t(options.calendar.size()) - U;  // the first future feature's column
   for (int64_t l = 0; l < L; ++l) {
     const float* row = rows + (H + l) * C;
     const float* ahead = rows + (H + l + lead) * C;  // the row `lead` rows later: what is known of it
     for (int64_t u = 0; u < U; ++u) x[l * W + F + u] = this->known.apply(ahead[known + u], u);
-    for (int64_t c = U; c < W - F; ++c) x[l * W + F + c] = ahead[known + c];
+    for (int64_t c = U; c < W - F - P; ++c) x[l * W + F + c] = ahead[known + c];
+    for (int64_t p = 0; p < P; ++p) x[l * W + W - P + p] = p == series_index ? 1.0f : 0.0f;
     for (int64_t f = 0; f < F; ++f) {
       float v;
       if (f != tc) {

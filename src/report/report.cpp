@@ -271,7 +271,8 @@ std::string report_html(const ReportContent& c) {
   }
   if (const ForecastSelection* sel = c.selection; sel && sel->kept >= 0) {
     s << "<h2>Target transform, chosen on validation</h2>\n<table id=\"transforms\">\n"
-      << "<tr><th>transform</th><th>validation RMSE</th><th>epochs</th><th></th></tr>\n";
+      << "<tr><th>transform</th><th>" << (sel->series_validation.empty() ? "validation RMSE" : "validation RMSE / sd (mean over the series)")
+      << "</th><th>epochs</th><th></th></tr>\n";
     for (size_t i = 0; i < sel->trials.size(); ++i) {
       const TransformTrial& t = sel->trials[i];
       std::string name = transform_name(t.transform);

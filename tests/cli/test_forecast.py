@@ -19,6 +19,7 @@ DATA = os.environ.get("LSTM_DATA", os.path.join(HERE, "../../data"))
 WEATHER = os.path.join(DATA, "seattle-weather.csv")
 CO2 = os.path.join(DATA, "co2-weekly.csv")
 HOURLY = os.path.join(DATA, "seattle-temps-hourly.csv")
+CITIES = os.path.join(DATA, "city-temps-hourly.csv")
 # The main job's first step (scripts/demo.sh), exactly.
 MAIN_JOB = ["--csv", WEATHER, "--target", "temp_max", "--features", "temp_max,temp_min,precipitation,wind",
             "--lookback", "30", "--date-column", "date", "--season", "365", "--test-fraction", "0.2",
@@ -241,6 +242,62 @@ class Forecasting(CliTest):
         self.assertIn("--folds", err)
         err = self.run_lstm("backtest", *common, "--folds", 100, "--step", 20, code=1).stderr
         self.assertIn("fewer than 100 folds of 20 rows need", err)
+
+    def test_many_series_one_model(self):
+        # the first 600 hours of each city, and a third series too short for a window
+        with open(CITIES) as f:
+            rows = list(csv.reader(f))
+        head = [rows[0]] + [r for r in rows[1:] if r[0] == "Seattle"][:600] + \
+               [r for r in rows[1:] if r[0] == "San Francisco"][:600] + [["Tiny", r[1], r[2]] for r in rows[1:6]]
+        data, model = self.path("cities.csv"), self.path("cities.safetensors")
+        with open(data, "w", newline="") as f:
+            csv.writer(f).writerows(head)
+        common = ["--csv", data, "--target", "temp", "--date-column", "date", "--series-column", "city",
+                  "--season", 24, "--lookback", 24, "--units", 8, "--epochs", 3]
+        p = self.run_lstm("train", *common, "--transform", "seasonal", "--validation-split", 0.2,
+                          "--series-embedding", "--quantiles", "0.1,0.9", "--out", model)
+        self.assertIn("warning: series Tiny is skipped: ", p.stderr)
+        self.assertIn(", series Tiny' has 5 rows", p.stderr)
+        self.assertRegex(p.stdout, r"\nSeattle +[0-9.]+  seasonal naive \(S=24\)")
+        self.assertRegex(p.stdout, r"\nSan Francisco +[0-9.]+  ")
+        self.assertRegex(p.stdout, r"the model beats the best baseline in [0-2] of 2 series")
+        self.assertIn("mean of 2 series", p.stdout)
+        # each series evaluated on its own last 20%, with its own scaling
+        j = self.metrics(model, data, "--predictions", self.path("pred.csv"))
+        self.assertEqual([s["id"] for s in j["series"]], ["Seattle", "San Francisco"])
+        self.assertEqual([s["model"]["count"] for s in j["series"]], [120, 120])
+        self.assertEqual(j["series_count"], 2)
+        self.assertEqual(j["mean"]["model"]["count"], 240)
+        self.assertAlmostEqual(j["mean"]["model"]["rmse"], sum(s["model"]["rmse"] for s in j["series"]) / 2, places=6)
+        self.assertIn(j["beats_best_baseline_in"], [0, 1, 2])
+        with open(self.path("pred.csv")) as f:
+            pred = list(csv.DictReader(f))
+        self.assertEqual(list(pred[0])[:4], ["city", "row", "actual", "predicted"])
+        self.assertEqual({r["city"] for r in pred}, {"Seattle", "San Francisco"})
+        sf = [float(r["actual"]) for r in pred if r["city"] == "San Francisco"]
+        self.assertEqual(sf, [float(r[2]) for r in head[601 + 480:601 + 600]])
+        # the forecast: a block per series, after each one's last date
+        out = self.path("fc.csv")
+        self.run_lstm("forecast", "--model", model, "--csv", data, "--steps", 3, "--out", out)
+        with open(out) as f:
+            fc = list(csv.reader(f))
+        self.assertEqual(fc[0], ["city", "step", "date", "temp", "temp_q0.1", "temp_q0.5", "temp_q0.9"])
+        self.assertEqual([(r[0], r[1]) for r in fc[1:]], [("Seattle", "1"), ("Seattle", "2"), ("Seattle", "3"),
+                                                         ("San Francisco", "1"), ("San Francisco", "2"),
+                                                         ("San Francisco", "3")])
+        self.assertEqual(fc[1][2], "2010/01/26 00:00")
+        # a series the model was not trained on: skipped with a warning naming it (so is Tiny, above)
+        with open(data, "a") as f:
+            f.write("Paris,2010/01/01 00:00,40\n")
+        err = self.run_lstm("evaluate", "--model", model, "--csv", data).stderr
+        self.assertIn("series 'Paris' (city) is skipped: it is not one the model was trained on (2 series: "
+                      "Seattle, San Francisco)", err)
+        with open(self.path("paris.csv"), "w") as f:
+            f.write("city,date,temp\nParis,2010/01/01 00:00,40\n")
+        err = self.run_lstm("forecast", "--model", model, "--csv", self.path("paris.csv"), code=1).stderr
+        self.assertIn("none of its series can be forecast by this model (series 'Paris'", err)
+        err = self.run_lstm("train", *common[:6], "--series-embedding", "--out", model, code=2).stderr
+        self.assertIn("--series-embedding gives each series of --series-column an input", err)
 
     def test_calendar_inputs(self):
         model = self.path("cal.safetensors")
