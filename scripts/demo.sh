@@ -11,6 +11,9 @@
 #      with an 80% interval (quantiles 0.1 and 0.9) calibrated on validation, and its coverage
 #   4. a backtest of the main job's model: four origins over the last 20% of the weather data,
 #      a model trained before each, scored against the baselines on the rows after it
+#   5. many series, one model: the hourly temperatures of Seattle and San Francisco
+#      (data/city-temps-hourly.csv, NOAA, long format city,date,temp), each series scaled on its
+#      own, a one-hot input per city; metrics per city and over both, and a day-ahead forecast
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
@@ -39,4 +42,14 @@ echo
 echo "== 4. backtest: the main job's model trained before each of 4 origins, scored after it"
 $lstm backtest "${data[@]}" --folds 4 --quiet
 echo
-echo "reports: build/weather-report.html build/hourly-report.html   forecast: build/weather-forecast.csv"
+echo "== 5. many series, one model: two cities' hourly temperatures (--series-column city)"
+$lstm train --csv data/city-temps-hourly.csv --series-column city --series-embedding --target temp \
+  --date-column date --season 24 --fill linear --transform seasonal --epochs 50 --early-stopping 5 \
+  --out build/cities.safetensors --report build/cities-report.html --quiet
+$lstm evaluate --model build/cities.safetensors --csv data/city-temps-hourly.csv
+$lstm forecast --model build/cities.safetensors --csv data/city-temps-hourly.csv --steps 24 \
+  --out build/cities-forecast.csv > /dev/null
+echo "wrote build/cities-forecast.csv: the 24 hours after the data, per city"
+echo
+echo "reports: build/weather-report.html build/hourly-report.html build/cities-report.html"
+echo "forecasts: build/weather-forecast.csv build/cities-forecast.csv"

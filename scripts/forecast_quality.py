@@ -3,8 +3,9 @@
 the naive and seasonal-naive forecasts and statsmodels' Holt-Winters exponential smoothing, all
 scored on the same test rows (the last 20%), one step ahead from the actual history; then the
 same trained with --quantiles 0.1,0.5,0.9: how much of the test part its 80% intervals hold.
-Exits 1 unless the model beats the best of naive and seasonal naive on every series and every
-80% interval holds 75-85% of its test values.
+Then many series, one model: `--series-column city` on the hourly temperatures of two cities,
+scored per series the same way. Exits 1 unless the model beats the best of naive and seasonal
+naive on every series and every 80% interval holds 75-85% of its test values.
 
     scripts/install-deps.sh quality          # python3-statsmodels, besides the build
     /usr/bin/python3 scripts/forecast_quality.py [--lstm build/bin/lstm] [--out FILE.md]
@@ -39,6 +40,8 @@ SERIES = [
     ("elec-equip-monthly.csv", "index", [], 12, "monthly"),
     ("elnino-monthly.csv", "sst", [], 12, "monthly"),
 ]
+# many series: file, series column, target, extra lstm options, season, frequency
+MANY = ("city-temps-hourly.csv", "city", "temp", ["--fill", "linear"], 24, "hourly")
 COMMON = ["--date-column", "date", "--lookback", "30", "--test-fraction", "0.2", "--epochs", "50",
           "--batch-size", "32", "--early-stopping", "5"]
 
@@ -110,6 +113,63 @@ def holt_winters(y, split, season):
     return pred, name
 
 
+def many_series(lstm, tmp):
+    """One global model over every series of MANY's file: per series, its RMSE against naive,
+    seasonal naive and a Holt-Winters fitted to that series alone; then with --quantiles, the
+    coverage of each series' 80% interval. Returns the table's lines, whether the model beats the
+    best of naive and seasonal naive on every series, and whether every interval holds 75-85%."""
+    name, column, target, extra, season, freq = MANY
+    path = os.path.join(DATA, name)
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    ids = list(dict.fromkeys(r[column] for r in rows))
+    lines = [f"| {name}: series ({freq}, {target}) | rows | transform kept | model RMSE | naive | seasonal naive | "
+             "Holt-Winters (form) | model / best baseline | model / Holt-Winters | 80% interval holds | train s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    runs = {}
+    for quantiles in ([], ["--quantiles", "0.1,0.5,0.9"]):
+        model = os.path.join(tmp, name + str(len(quantiles)) + ".safetensors")
+        preds = os.path.join(tmp, name + ".pred.csv")
+        start = time.time()
+        subprocess.run([lstm, "train", "--csv", path, "--series-column", column, "--target", target,
+                        "--season", str(season), *COMMON, *extra, *quantiles, "--out", model, "--quiet"], check=True)
+        seconds = time.time() - start
+        ev = json.loads(subprocess.run([lstm, "evaluate", "--model", model, "--csv", path, "--json",
+                                        "--predictions", preds], check=True, capture_output=True, text=True).stdout)
+        with open(preds) as f:
+            pred_rows = list(csv.DictReader(f))
+        runs[bool(quantiles)] = (ev, pred_rows, seconds)
+    ev, pred_rows, seconds = runs[False]
+    qev, _, qseconds = runs[True]
+    win = cover = True
+    for sid in ids:
+        one = os.path.join(tmp, "series.csv")
+        with open(one, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["date", target])
+            w.writerows([r["date"], r[target]] for r in rows if r[column] == sid)
+        y = target_column(one, target)
+        test_rows = [int(r["row"]) for r in pred_rows if r[column] == sid]
+        split = test_rows[0]
+        assert test_rows == list(range(split, len(y))), "the test rows are the last ones, one step ahead"
+        hw, form = holt_winters(y, split, season)
+        hw_rmse = math.sqrt(float(np.mean((hw - y[split:]) ** 2)))
+        e = next(s for s in ev["series"] if s["id"] == sid)
+        q = next(s for s in qev["series"] if s["id"] == sid)["quantiles"]["intervals"][0]
+        m, naive = e["model"]["rmse"], e["naive"]["rmse"]
+        seasonal = e["seasonal_naive"]["rmse"] if e["seasonal_naive"] else float("nan")
+        best = min(naive, seasonal) if math.isfinite(seasonal) else naive
+        win &= m < best
+        cover &= abs(q["coverage"] - q["nominal"]) <= 0.05
+        lines.append(f"| {sid} | {len(y)} | {e['transform']} | {m:.4f} | {naive:.4f} | {seasonal:.4f} | "
+                     f"{hw_rmse:.4f} ({form}) | {100 * m / best:.1f}% | {100 * m / hw_rmse:.1f}% | "
+                     f"{100 * q['coverage']:.1f}% | {seconds:.1f} / {qseconds:.1f} |")
+        print(lines[-1], flush=True)
+    lines.append(f"| all {len(ids)} (one model) | | | | | | | geometric mean {100 * ev['rmse_ratio_to_best_baseline']:.1f}% "
+                 f"| | {100 * qev['mean']['quantiles']['intervals'][0]['coverage']:.1f}% | |")
+    return lines, win, cover
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lstm", default=os.path.join(HERE, "..", "build", "bin", "lstm"))
@@ -163,7 +223,10 @@ def main():
             intervals.append(f"| {name} | {ev['transform']} | {ev['model']['rmse']:.4f} | {100 * i['coverage']:.1f}% | "
                              f"{i['mean_width']:.4f} | {below} | {seconds:.1f} |")
             print(intervals[-1], flush=True)
-    table = "\n".join(lines) + "\n\n" + "\n".join(intervals) + "\n"
+        many, many_win, many_cover = many_series(args.lstm, tmp)
+        all_win &= many_win
+        all_cover &= many_cover
+    table = "\n".join(lines) + "\n\n" + "\n".join(intervals) + "\n\n" + "\n".join(many) + "\n"
     if args.out:
         with open(args.out, "w") as f:
             f.write(table)

@@ -235,6 +235,14 @@ def args_case(fn):
 
 
 GOOD_CSV = "date,a\n" + "".join(f"2020-01-{d:02d},{d}\n" for d in range(1, 21))
+# two series in long format, 20 days each
+LONG_CSV = "id,date,a\n" + "".join(f"{i},2020-01-{d:02d},{d}\n" for i in "xy" for d in range(1, 21))
+
+
+def series_entry(setup, id):
+    """One entry of a many-series setup's "series", with the setup's own scaling."""
+    keys = ["feature_center", "feature_scale", "target_center", "target_scale", "boxcox_lambda", "interval_adjust"]
+    return dict({"id": id}, **{k: setup[k] for k in keys if k in setup})
 
 
 CASES = [
@@ -313,6 +321,18 @@ CASES = [
      forecast_case(lambda s: s.update(feature_scale=[0, 1]))),
     ("forecast-scaling-columns", "3 scaling columns for 2 features", "refused", 1, "3 columns for 2 features",
      forecast_case(lambda s: s.update(feature_center=[0, 0, 0]))),
+    ("forecast-series-missing", "a series column without its series", "refused", 1, "key 'series' not found",
+     forecast_case(lambda s: s.update(series_column="id"))),
+    ("forecast-series-twice", "a series listed twice", "refused, names it", 1, "series 'x' is listed twice",
+     forecast_case(lambda s: s.update(series_column="id", series=[series_entry(s, "x"), series_entry(s, "x")]))),
+    ("forecast-series-scale-zero", "a series' target scale of 0", "refused", 1, "not a finite positive number",
+     forecast_case(lambda s: s.update(series_column="id", series=[dict(series_entry(s, "x"), target_scale=0)]))),
+    ("forecast-series-not-object", "a series entry that is a number", "refused", 1, "holds 7, not an object",
+     forecast_case(lambda s: s.update(series_column="id", series=[7]))),
+    ("forecast-series-embedding-width", "one-hot inputs for 3 series in a model that reads 1 input",
+     "refused before any read", 1, "does not fit the model",
+     forecast_case(lambda s: s.update(series_column="id", series_embedding=True,
+                                      series=[series_entry(s, i) for i in "xyz"]))),
     ("forecast-setup-deep", "a forecasting setup nested 100,000 deep", "refused while parsing", 1, "nests deeper",
      lambda f: ["forecast", "--model", f.write("case.safetensors", safetensors_bytes(
          f.forecaster[0], dict(f.forecaster[1], **{"lstm.forecast": "[" * 100000 + "]" * 100000}))),
@@ -426,6 +446,18 @@ CASES = [
     ("csv-log-not-positive", "--transform log on a series with a zero", "refused, names the row and the fix", 1,
      "the log transform needs a positive target, but 'a' is 0.000000 at row 4 (line 6)",
      csv_case(GOOD_CSV.replace(",5\n", ",0\n"), "--transform", "log")),
+    ("csv-series-empty-id", "a row without its series id", "refused, names the line", 1,
+     "the series column 'id' is empty on line 5", csv_case(LONG_CSV.replace("x,2020-01-04", ",2020-01-04"), "--series-column", "id")),
+    ("csv-series-all-short", "every series too short for a window", "refused, names the first and the fix", 1,
+     "every one of its 2 series in 'id' is too short for a training and a test window (series x is skipped:",
+     csv_case(LONG_CSV, "--series-column", "id", lookback="30")),
+    ("csv-series-duplicate-date", "a date twice within one series", "refused, names the series", 1,
+     "case.csv, series y", csv_case(LONG_CSV + "y,2020-01-20,5\n", "--series-column", "id", "--date-column", "date")),
+    ("csv-series-column-unknown", "--series-column naming no column", "refused, lists the columns", 1,
+     "no column 'city'", csv_case(LONG_CSV, "--series-column", "city")),
+    ("flag-series-column-target", "--series-column naming the target", "refused", 1,
+     "'a' names the series (--series-column), so it cannot also be the target",
+     csv_case(LONG_CSV, "--series-column", "a")),
     ("flag-quantile-outside", "--quantiles 0.1,1.5", "refused, names the level", 1, "quantile 1.500000 is outside (0, 1)",
      csv_case(GOOD_CSV, "--quantiles", "0.1,1.5")),
     ("flag-quantiles-unsorted", "--quantiles 0.9,0.1", "refused, says the order", 1,
