@@ -71,6 +71,14 @@ struct ForecastOptions {
   // quantile regression (Romano, Patterson & Candès 2019) widens or narrows each interval by
   // the amount that makes it hold its nominal share of the validation values.
   bool calibrate_intervals = true;
+  // Then track them online (quantile tracking, Angelopoulos, Candès & Tibshirani 2023, "Conformal
+  // PID Control for Time Series Prediction"): wherever actual values arrive after the
+  // validation windows (the test part, a backtest fold, the data before a forecast), each
+  // interval's adjustment a moves after every revealed value y by η (miss - α): up by η(1 - α)
+  // when y fell outside, down by ηα when inside, so that the share of misses tends to the nominal
+  // α = 1 - coverage whatever the drift. η = tracking_rate x the interval's mean calibrated width
+  // on validation; 0 keeps the calibration fixed.
+  float tracking_rate = 0.2f;
   // Inputs computed from the date column (which they need), known for every future date: any
   // of "hour" (of the day), "dow" (day of the week), "dom" (day of the month), "doy" (day of the
   // year) and "month", each as its sine and cosine (cyclic: December sits next to January).
@@ -103,7 +111,7 @@ struct SeriesScaling {
   std::string id;  // its value in the series column
   Scaler features, target, known;
   double boxcox_lambda = 1.0;
-  std::vector<float> interval_adjust;
+  std::vector<float> interval_adjust, interval_step;
 };
 
 // What a forecasting model needs besides its weights: the options and the fitted scalers.
@@ -118,6 +126,9 @@ struct ForecastSetup {
   // lower end moves down and its upper end up by this much (negative: narrower); from the
   // conformal calibration, else empty.
   std::vector<float> interval_adjust;
+  // Per interval, the tracking step η in the data's units (ForecastOptions::tracking_rate); empty:
+  // the adjustment stays as calibrated.
+  std::vector<float> interval_step;
   // Many series: every series' scaling, in the order of their one-hot inputs (the setup saved
   // with a model); for_series(i) is the setup of series i (its scalers above, series_index i).
   std::vector<SeriesScaling> series;
@@ -157,8 +168,10 @@ struct ForecastSetup {
   int64_t median_index() const;
   // All horizon x outputs_per_step() model outputs of a window, decoded; each step's quantiles
   // sorted (so that they never cross: Chernozhukov, Fernández-Val & Galichon 2010), then the
-  // intervals adjusted (interval_adjust), never past the median.
-  void decode_outputs(const float* z, const float* rows, float* out) const;
+  // intervals adjusted (interval_adjust, or `adjust` when given: a tracked one), never past the
+  // median.
+  void decode_outputs(const float* z, const float* rows, float* out,
+                      const std::vector<float>* adjust = nullptr) const;
   std::string to_json() const;
   static ForecastSetup from_json(const std::string& json);
 };
@@ -248,6 +261,9 @@ struct ForecastEvaluation {
   std::vector<double> below;
   std::vector<IntervalScore> intervals;
   double pinball = std::numeric_limits<double>::quiet_NaN();
+  // With interval tracking (ForecastSetup::interval_step): each interval's adjustment after the
+  // last value scored, what a forecast from there would use.
+  std::vector<float> tracked_adjust;
 };
 
 // Metrics on the test windows, for the model and the baselines. Throws if there are none.
@@ -296,7 +312,7 @@ struct ForecastSelection {
   // Quantile forecasters: each interval's share of the validation values before the conformal
   // calibration, and the adjustment it made (ForecastSetup::interval_adjust).
   std::vector<double> raw_coverage;
-  std::vector<float> interval_adjust;
+  std::vector<float> interval_adjust, interval_step;
   // The kept model and the baselines on the validation windows (RMSE, MAE, ...); its
   // predictions are those windows'. Many series: each series' (of those with validation
   // windows), and `validation` their mean (mean_evaluation); a trial's validation_rmse is then

@@ -60,6 +60,9 @@ const Command kTrain{
                              "doy, month (each as a sine and cosine), e.g. --calendar hour,dow"},
         {"future-features", "A,B,...", "forecasting: input columns known in advance (rows after the "
                                        "target's last value, with it empty, give their future)"},
+        {"tracking-rate", "X", "forecasting with --quantiles: after calibration, track each interval online "
+                               "as actual values arrive, by X times its width per value (default 0.2; 0: "
+                               "keep it as calibrated)"},
         {"series-column", "COL", "forecasting: many series in one long-format CSV, this column naming each "
                                  "row's series: one model for all, each series scaled on its own, metrics "
                                  "per series and over all (a series too short is skipped with a warning)"},
@@ -106,7 +109,7 @@ const Command kTrain{
 static std::vector<Option> backtest_options() {
   static const char* shared[] = {"csv", "target", "features", "lookback", "horizon", "test-fraction",
                                  "date-column", "season", "scaling", "fill", "transform", "relative",
-                                 "quantiles", "no-calibration", "calendar", "future-features", "units", "layers", "config", "epochs",
+                                 "quantiles", "no-calibration", "tracking-rate", "calendar", "future-features", "units", "layers", "config", "epochs",
                                  "batch-size", "optimizer", "lr", "beta1", "beta2", "epsilon", "momentum",
                                  "nesterov", "rho", "weight-decay", "loss", "validation-split", "clip-norm",
                                  "clip-value", "early-stopping", "no-shuffle", "seed", "quiet", "threads"};
@@ -135,7 +138,7 @@ const Command kBacktest{
 
 static const char* kArraysOnly[] = {"lengths"};
 static const char* kCsvOnly[] = {"target", "features", "lookback", "horizon", "test-fraction",
-                                 "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles", "no-calibration", "calendar",
+                                 "date-column", "season", "scaling", "fill", "relative", "transform", "quantiles", "no-calibration", "tracking-rate", "calendar",
                                  "future-features", "units", "layers", "report", "series-column", "series-embedding"};
 
 static Optimizer optimizer_from_args(const Args& a) {
@@ -265,6 +268,12 @@ static ForecastOptions forecast_options_from_args(const Args& a) {
   if (a.has("quantiles") && o.quantiles.empty())
     throw UsageError("--quantiles expects numbers in (0, 1) separated by commas, e.g. 0.1,0.5,0.9");
   o.calibrate_intervals = !a.has("no-calibration");
+  o.tracking_rate = float(a.number("tracking-rate", 0.2));
+  if (!(o.tracking_rate >= 0 && o.tracking_rate <= 1))
+    throw UsageError("--tracking-rate must be in [0, 1] (a share of the interval's width per value), got " +
+                     a.str("tracking-rate"));
+  if (a.has("tracking-rate") && (!a.has("quantiles") || a.has("no-calibration")))
+    throw UsageError("--tracking-rate tracks calibrated intervals: it needs --quantiles, without --no-calibration");
   o.calendar = split_commas(a.str("calendar"));
   o.future_features = split_commas(a.str("future-features"));
   o.series_column = a.str("series-column");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -75,10 +76,24 @@ ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
     ev.intervals.push_back({o.quantiles[size_t(j)], o.quantiles[size_t(Q - 1 - j)], 0.0, 0.0});
   double pinball = 0;
   std::vector<float> values(size_t(K * Q));
+  // interval tracking: each revealed value moves its interval's adjustment by η (miss - α)
+  const std::vector<float>& step = d.setup.interval_step;
+  const bool tracking = quantiles && !step.empty() && step.size() <= ev.intervals.size();
+  std::vector<float> adjust = d.setup.interval_adjust;
+  std::multimap<int64_t, std::pair<size_t, bool>> pending;  // target row -> (interval, missed)
+  auto reveal_up_to = [&](int64_t row) {
+    while (!pending.empty() && pending.begin()->first <= row) {
+      const auto [i, missed] = pending.begin()->second;
+      const double alpha = 1.0 - (double(ev.intervals[i].upper) - double(ev.intervals[i].lower));
+      adjust[i] += float(double(step[i]) * ((missed ? 1.0 : 0.0) - alpha));
+      pending.erase(pending.begin());
+    }
+  };
   for (size_t n = 0; n < last_rows.size(); ++n) {
     const int64_t t = last_rows[n];  // last observed row
     const float* rows = window_rows(d, t);
-    d.setup.decode_outputs(pred.data() + int64_t(n) * K * Q, rows, values.data());
+    if (tracking) reveal_up_to(t);
+    d.setup.decode_outputs(pred.data() + int64_t(n) * K * Q, rows, values.data(), tracking ? &adjust : nullptr);
     const double slope = t > 0 ? (double(y[size_t(t)]) - y[0]) / double(t) : 0.0;
     const double mean = prefix[size_t(t + 1)] / double(t + 1);
     for (int64_t k = 1; k <= K; ++k) {
@@ -103,12 +118,18 @@ ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
         }
         for (size_t i = 0; i < ev.intervals.size(); ++i) {
           const float lo = v[i], hi = v[Q - 1 - int64_t(i)];
-          ev.intervals[i].coverage += lo <= actual && actual <= hi;
+          const bool inside = lo <= actual && actual <= hi;
+          ev.intervals[i].coverage += inside;
           ev.intervals[i].mean_width += hi - lo;
+          if (tracking && i < step.size()) pending.emplace(t + k, std::make_pair(i, !inside));
         }
       }
       ev.predictions.push_back(std::move(row));
     }
+  }
+  if (tracking) {
+    reveal_up_to(std::numeric_limits<int64_t>::max());
+    ev.tracked_adjust = adjust;
   }
   const double count = double(ev.predictions.size());
   if (quantiles && count > 0) {
@@ -197,6 +218,15 @@ std::string metrics_table(const ForecastEvaluation& ev) {
     }
     std::snprintf(line, sizeof line, "; mean pinball loss %.4f\n", ev.pinball);
     s << line;
+    if (!ev.tracked_adjust.empty()) {
+      s << "  the intervals were calibrated on validation, then tracked online through the test values "
+           "(each one's adjustment after the last:";
+      for (float a : ev.tracked_adjust) {
+        std::snprintf(line, sizeof line, " %.4f", double(a));
+        s << line;
+      }
+      s << ")\n";
+    }
   }
   return s.str();
 }
@@ -225,8 +255,29 @@ std::string metrics_json(const ForecastEvaluation& ev) {
     std::vector<double> levels;
     for (float q : ev.quantile_levels) levels.push_back(json_float(q));
     j["quantiles"] = {{"levels", levels}, {"below", ev.below}, {"intervals", intervals}, {"pinball", ev.pinball}};
+    if (!ev.tracked_adjust.empty()) j["quantiles"]["tracked_adjust"] = ev.tracked_adjust;
   }
   return j.dump(2);
+}
+
+// The interval adjustment a forecast from the data's end uses: tracked through the windows of
+// the setup's test part of this data (its last test_rows, or test_fraction of the rows), where
+// the tracking of `lstm evaluate` runs too; as calibrated without tracking or such windows.
+static std::vector<float> adjust_at_end(Sequential& model, const ForecastData& d) {
+  const ForecastSetup& s = d.setup;
+  const ForecastOptions& o = s.options;
+  if (s.interval_step.empty() || o.quantiles.empty()) return s.interval_adjust;
+  const int64_t R = d.series.rows(), K = o.horizon, L = o.lookback, W = s.input_width();
+  const int64_t held = o.test_rows > 0 ? o.test_rows : int64_t(std::floor(double(R) * o.test_fraction));
+  const int64_t first = std::max<int64_t>(L - 1 + s.context_rows(), R - held - 1), last = R - 1 - K;
+  if (last < first) return s.interval_adjust;
+  Tensor X({last - first + 1, L, W});
+  std::vector<int64_t> last_rows;
+  for (int64_t t = first; t <= last; ++t) {
+    s.encode_window(window_rows(d, t), X.data() + (t - first) * L * W);
+    last_rows.push_back(t);
+  }
+  return score_windows(d, model.predict(X, 256), last_rows).tracked_adjust;
 }
 
 std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData& d, int steps) {
@@ -282,13 +333,14 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
       for (int64_t u = 0; u < U; ++u) rows[size_t((L + H - 1 + k) * C + known + u)] = d.future.at(k - 1, u);
   }
   const int64_t Q = s.outputs_per_step(), median = Q > 1 ? s.median_index() : 0;
+  const std::vector<float> adjust = adjust_at_end(model, d);
   std::vector<float> values, x(size_t(L * W)), decoded(size_t(K * Q));
   std::vector<std::vector<float>> quantiles;  // per step, up to the horizon
   for (int64_t first = 0; int64_t(values.size()) < steps; first += K) {  // the window's first row
     const float* window = &rows[size_t(first * C)];
     s.encode_window(window, x.data());
     Tensor pred = model.predict(Tensor({1, L, W}, x), 1);
-    s.decode_outputs(pred.data(), window, decoded.data());
+    s.decode_outputs(pred.data(), window, decoded.data(), &adjust);
     for (int64_t k = 0; k < K && int64_t(values.size()) < steps; ++k) {
       values.push_back(decoded[size_t(k * Q + median)]);
       if (!o.quantiles.empty() && int64_t(values.size()) <= K)

@@ -35,6 +35,7 @@ std::string ForecastSetup::to_json() const {
             {"transform", transform_name(o.transform)},
             {"boxcox_lambda", boxcox_lambda},
             {"interval_adjust", interval_adjust},
+            {"interval_step", interval_step},
             {"calendar", o.calendar},
             {"future_features", o.future_features},
             {"known_center", known.center},
@@ -61,7 +62,8 @@ std::string ForecastSetup::to_json() const {
                      {"known_center", p.known.center},
                      {"known_scale", p.known.scale},
                      {"boxcox_lambda", p.boxcox_lambda},
-                     {"interval_adjust", p.interval_adjust}});
+                     {"interval_adjust", p.interval_adjust},
+                     {"interval_step", p.interval_step}});
     j["series"] = all;
   }
   return j.dump();
@@ -101,6 +103,12 @@ static SeriesScaling read_scaling(const json& j, const ForecastOptions& o) {
   if (s.interval_adjust.size() > o.quantiles.size() / 2)
     throw Error("\"interval_adjust\" has " + std::to_string(s.interval_adjust.size()) + " values for " +
                 std::to_string(o.quantiles.size() / 2) + " intervals");
+  if (j.contains("interval_step")) s.interval_step = get_finite(j, "interval_step", false);
+  if (!s.interval_step.empty() && s.interval_step.size() != s.interval_adjust.size())
+    throw Error("\"interval_step\" has " + std::to_string(s.interval_step.size()) + " values for " +
+                std::to_string(s.interval_adjust.size()) + " calibrated intervals");
+  for (float v : s.interval_step)
+    if (v < 0) throw Error("\"interval_step\" holds " + std::to_string(v) + ", not a step of 0 or more");
   if (!std::isfinite(s.boxcox_lambda) || std::fabs(s.boxcox_lambda) > 10)
     throw Error("\"boxcox_lambda\" must be a finite number in [-10, 10]");
   s.features = {o.scaling, get_finite(j, "feature_center", false), get_finite(j, "feature_scale", true)};
@@ -144,7 +152,7 @@ ForecastSetup ForecastSetup::from_json(const std::string& text) {
     }
     SeriesScaling own = read_scaling(j, o);
     s.features = own.features, s.target = own.target, s.known = own.known;
-    s.boxcox_lambda = own.boxcox_lambda, s.interval_adjust = own.interval_adjust;
+    s.boxcox_lambda = own.boxcox_lambda, s.interval_adjust = own.interval_adjust, s.interval_step = own.interval_step;
     o.series_column = j.value("series_column", "");
     o.series_embedding = j.value("series_embedding", false);
     if (!o.series_column.empty()) {

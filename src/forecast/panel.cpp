@@ -103,7 +103,8 @@ ForecastData build_many_series(const CsvTable& table, const ForecastSetup& setup
     all.setup.series.clear();
     for (size_t i = 0; i < all.parts.size(); ++i) {
       const ForecastSetup& s = all.parts[i].setup;
-      all.setup.series.push_back({kept[i].id, s.features, s.target, s.known, s.boxcox_lambda, s.interval_adjust});
+      all.setup.series.push_back({kept[i].id, s.features, s.target, s.known, s.boxcox_lambda, s.interval_adjust,
+                                  s.interval_step});
     }
     all.setup.options = all.parts.front().setup.options;  // with the median among the quantiles
     all.setup.series_count = int64_t(all.setup.series.size());

@@ -66,6 +66,14 @@ std::vector<double> calibrate_intervals(ForecastSetup& s, const ForecastEvaluati
     raw.push_back(double(inside) / n);
   }
   s.interval_adjust = adjust;
+  // the tracking step: a share of each interval's mean width once calibrated
+  s.interval_step.clear();
+  for (int64_t i = 0; i < Q / 2 && s.options.tracking_rate > 0; ++i) {
+    double width = 0;
+    for (const PredictionRow& p : v.predictions)
+      width += std::max(0.0, double(p.quantiles[size_t(Q - 1 - i)]) - p.quantiles[size_t(i)] + 2.0 * adjust[size_t(i)]);
+    s.interval_step.push_back(float(s.options.tracking_rate * width / double(v.predictions.size())));
+  }
   return raw;
 }
 
@@ -216,6 +224,7 @@ TrainedForecaster train_forecaster(const CsvTable& table, const ForecastOptions&
     if (!d.many()) {
       best.selection.raw_coverage = calibrate_intervals(d.setup, best.selection.validation);
       best.selection.interval_adjust = d.setup.interval_adjust;
+      best.selection.interval_step = d.setup.interval_step;
     } else {
       // each series calibrated on its own validation windows; raw_coverage: over all of them
       std::vector<double> inside;
@@ -230,6 +239,7 @@ TrainedForecaster train_forecaster(const CsvTable& table, const ForecastOptions&
         for (size_t i = 0; i < raw.size(); ++i) inside[i] += raw[i] * double(ev.predictions.size());
         count += int64_t(ev.predictions.size());
         d.setup.series[size_t(p.setup.series_index)].interval_adjust = p.setup.interval_adjust;
+        d.setup.series[size_t(p.setup.series_index)].interval_step = p.setup.interval_step;
       }
       for (double& x : inside) x /= double(std::max<int64_t>(1, count));
       best.selection.raw_coverage = inside;
@@ -310,6 +320,13 @@ std::string ForecastSelection::summary() const {
                   100.0 * nominal, 100.0 * raw_coverage[i], interval_adjust[i] >= 0 ? "out" : "in",
                   std::fabs(double(interval_adjust[i])));
     s << line;
+    if (i < interval_step.size()) {
+      std::snprintf(line, sizeof line,
+                    "  then tracked online as actual values arrive: after each one its ends move out by %.4f "
+                    "if it missed, in by %.4f if not\n",
+                    double(interval_step[i]) * (1.0 - nominal), double(interval_step[i]) * nominal);
+      s << line;
+    }
   }
   return s.str();
 }
@@ -340,6 +357,7 @@ std::string ForecastSelection::to_json() const {
   if (!interval_adjust.empty()) {
     j["raw_coverage"] = raw_coverage;
     j["interval_adjust"] = interval_adjust;
+    j["interval_step"] = interval_step;
   }
   return j.dump();
 }

@@ -102,7 +102,7 @@ ForecastSetup ForecastSetup::for_series(int64_t i) const {
   s.series_count = series_count;
   const SeriesScaling& own = series[size_t(i)];
   s.features = own.features, s.target = own.target, s.known = own.known;
-  s.boxcox_lambda = own.boxcox_lambda, s.interval_adjust = own.interval_adjust;
+  s.boxcox_lambda = own.boxcox_lambda, s.interval_adjust = own.interval_adjust, s.interval_step = own.interval_step;
   s.series_index = i;
   return s;
 }
@@ -214,7 +214,9 @@ int64_t ForecastSetup::median_index() const {
   return int64_t(options.quantiles.size()) / 2;
 }
 
-void ForecastSetup::decode_outputs(const float* z, const float* rows, float* out) const {
+void ForecastSetup::decode_outputs(const float* z, const float* rows, float* out,
+                                   const std::vector<float>* tracked) const {
+  const std::vector<float>& interval_adjust = tracked ? *tracked : this->interval_adjust;
   const int64_t K = options.horizon, Q = outputs_per_step();
   for (int64_t k = 0; k < K; ++k) {
     float* v = out + k * Q;

@@ -16,7 +16,9 @@ const float* window_rows(const ForecastData& d, int64_t t);
 
 // The model's outputs `pred` [N, K] for the windows ending at rows `last_rows` (N of them),
 // decoded and scored with the baselines on the same targets. The MASE scale comes from the
-// rows before d.split_row.
+// rows before d.split_row. The windows are in time order; with interval tracking, window t's
+// intervals use the adjustment after every value up to row t (the targets of earlier windows
+// that are revealed by then), and ev.tracked_adjust is the adjustment after the last one.
 ForecastEvaluation score_windows(const ForecastData& d, const Tensor& pred,
                                  const std::vector<int64_t>& last_rows);
 

@@ -220,6 +220,20 @@ class Forecasting(CliTest):
                           "--out", model)
         self.assertRegex(p.stdout, r"calibrated on validation: the 80% interval held [0-9.]+% there, so both its ends "
                                    r"move (out|in) by [0-9.]+")
+        # then tracked online through the test part: evaluate says where the adjustment ended
+        self.assertRegex(p.stdout, r"then tracked online as actual values arrive: after each one its ends move out "
+                                   r"by [0-9.]+ if it missed, in by [0-9.]+ if not")
+        j = self.metrics(model, WEATHER)
+        self.assertEqual(len(j["quantiles"]["tracked_adjust"]), 1)
+        self.assertIn("then tracked online through the test values",
+                      self.run_lstm("evaluate", "--model", model, "--csv", WEATHER).stdout)
+        self.run_lstm("train", "--csv", WEATHER, "--target", "temp_max", "--lookback", 10, "--units", 8, "--epochs", 3,
+                      "--transform", "level", "--validation-split", 0.2, "--quantiles", "0.1,0.9",
+                      "--tracking-rate", 0, "--out", model)
+        self.assertNotIn("tracked_adjust", self.metrics(model, WEATHER)["quantiles"])
+        err = self.run_lstm("train", "--csv", WEATHER, "--target", "temp_max", "--quantiles", "0.1,0.9",
+                            "--tracking-rate", 2, "--out", self.path("bad.safetensors"), code=2).stderr
+        self.assertIn("--tracking-rate must be in [0, 1]", err)
 
     def test_backtest_folds_and_baselines(self):
         common = ["--csv", WEATHER, "--target", "temp_max", "--date-column", "date", "--season", 365, "--lookback", 10,

@@ -333,6 +333,9 @@ CASES = [
      "refused before any read", 1, "does not fit the model",
      forecast_case(lambda s: s.update(series_column="id", series_embedding=True,
                                       series=[series_entry(s, i) for i in "xyz"]))),
+    ("forecast-interval-step-negative", "an interval tracking step of -1", "refused", 1,
+     "not a step of 0 or more",
+     forecast_case(lambda s: s.update(quantiles=[0.1, 0.5, 0.9], interval_adjust=[1], interval_step=[-1]))),
     ("forecast-setup-deep", "a forecasting setup nested 100,000 deep", "refused while parsing", 1, "nests deeper",
      lambda f: ["forecast", "--model", f.write("case.safetensors", safetensors_bytes(
          f.forecaster[0], dict(f.forecaster[1], **{"lstm.forecast": "[" * 100000 + "]" * 100000}))),

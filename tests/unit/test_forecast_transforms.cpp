@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cmath>
+#include <map>
 
 #include "core/rng.h"
 #include "lstm/data.h"
@@ -258,6 +259,7 @@ TEST(ForecastQuantiles, IntervalsCalibratedOnValidationHoldTheirShare) {
   for (bool calibrate : {false, true}) {
     ForecastOptions oc = o;
     oc.calibrate_intervals = calibrate;
+    oc.tracking_rate = 0;  // the calibration alone (tracking: the test below)
     TrainedForecaster tf = train_forecaster(table, oc, {Transform::level}, 0.25, band);
     const ForecastSelection& s = tf.selection;
     const int64_t n = s.validation_windows, N = tf.data.X_train.dim(0);
@@ -282,6 +284,76 @@ TEST(ForecastQuantiles, IntervalsCalibratedOnValidationHoldTheirShare) {
     // the adjustment travels with the model
     EXPECT_EQ(forecast_setup(tf.model).interval_adjust, tf.data.setup.interval_adjust);
   }
+}
+
+// A series of noise around 20 whose spread doubles in the test part (the last 100 of 400 rows).
+CsvTable shifting_table() {
+  Rng rng(11);
+  std::string text = "y\n";
+  for (int r = 0; r < 400; ++r) text += std::to_string(20 + (r < 300 ? 1.0 : 2.0) * rng.normal()) + "\n";
+  return parse_csv(text, "shift.csv");
+}
+
+// A quantile forecaster whose every quantile is the training mean (all weights 0): its interval
+// is the mean +- the adjustment.
+Sequential point_model(const ForecastSetup& s) {
+  Sequential m = default_forecast_model(s, 2);
+  m.set_weights(std::vector<float>(size_t(m.count_params()), 0.0f));
+  return m;
+}
+
+// Interval tracking: after the calibration on validation, each revealed test value moves the
+// adjustment by η (miss - α), only once its row is observed (here K = 2: a window's targets are
+// revealed one and two rows after it), and the coverage follows the nominal share when the
+// spread changes, where the calibrated interval alone does not.
+TEST(ForecastQuantiles, IntervalsTrackedOnlineHoldTheirShareThroughAShift) {
+  const ForecastOptions o{.target = "y", .lookback = 5, .horizon = 2, .test_fraction = 0.25,
+                          .transform = Transform::level, .quantiles = {0.1f, 0.9f}};
+  auto train = [](const ForecastSetup& setup, const Tensor&, const Tensor&, const Tensor&, const Tensor&, History&) {
+    return point_model(setup);
+  };
+  double coverage[2];
+  for (int tracking = 0; tracking < 2; ++tracking) {
+    ForecastOptions ot = o;
+    ot.tracking_rate = tracking ? 0.2f : 0.0f;
+    TrainedForecaster tf = train_forecaster(shifting_table(), ot, {Transform::level}, 0.25, train);
+    const ForecastSetup& s = tf.data.setup;
+    ASSERT_EQ(s.interval_adjust.size(), 1u);
+    EXPECT_NEAR(s.interval_adjust[0], 1.28, 0.25);  // the 80% interval of N(0, 1) noise: +-1.28
+    if (!tracking) {
+      EXPECT_TRUE(s.interval_step.empty());
+      coverage[0] = evaluate_forecast(tf.model, tf.data).intervals[0].coverage;
+      continue;
+    }
+    ASSERT_EQ(s.interval_step.size(), 1u);
+    EXPECT_NEAR(s.interval_step[0], 0.2 * 2 * s.interval_adjust[0], 1e-4);  // 0.2 x the calibrated width
+    EXPECT_EQ(forecast_setup(tf.model).interval_step, s.interval_step);  // saved with the model
+    const ForecastEvaluation ev = evaluate_forecast(tf.model, tf.data);
+    coverage[1] = ev.intervals[0].coverage;
+    // replay: window n (last row t) uses the adjustment after every value of a row <= t
+    const float mean = s.target.center[0], eta = s.interval_step[0];
+    double a = s.interval_adjust[0];
+    std::multimap<int64_t, bool> pending;  // target row -> missed
+    for (size_t p = 0; p < ev.predictions.size(); ++p) {
+      const PredictionRow& r = ev.predictions[p];
+      const int64_t t = r.row - r.step;
+      for (auto it = pending.begin(); it != pending.end() && it->first <= t; it = pending.erase(it))
+        a += eta * ((it->second ? 1.0 : 0.0) - 0.2);
+      const double half = std::max(0.0, a);
+      ASSERT_NEAR(r.quantiles[2] - mean, half, 1e-3) << "prediction " << p;
+      ASSERT_NEAR(mean - r.quantiles[0], half, 1e-3) << "prediction " << p;
+      pending.emplace(r.row, !(r.quantiles[0] <= r.actual && r.actual <= r.quantiles[2]));
+    }
+    for (auto& [row, missed] : pending) a += eta * ((missed ? 1.0 : 0.0) - 0.2);
+    ASSERT_EQ(ev.tracked_adjust.size(), 1u);
+    EXPECT_NEAR(ev.tracked_adjust[0], a, 1e-3);
+    // a forecast from the data's end uses the adjustment tracked through its test part
+    const std::vector<ForecastPoint> f = forecast_future(tf.model, tf.data, 1);
+    EXPECT_NEAR(f[0].quantiles[2] - f[0].quantiles[1], std::max(0.0, a), 1e-3);
+    EXPECT_NE(tf.selection.summary().find("then tracked online as actual values arrive"), std::string::npos);
+  }
+  EXPECT_LT(coverage[0], 0.6);                // calibrated on N(0, 1), tested on N(0, 4)
+  EXPECT_NEAR(coverage[1], 0.8, 0.05);        // tracked
 }
 
 // Backtest folds: each fold's scaling and windows come from the rows before its origin only, and
