@@ -324,7 +324,7 @@ std::string ForecastSelection::summary() const {
       std::snprintf(line, sizeof line,
                     "  then tracked online as actual values arrive: after each one its ends move out by %.4f "
                     "if it missed, in by %.4f if not\n",
-                    double(interval_step[i]) * (1.0 - nominal), double(interval_step[i]) * nominal);
+                    double(interval_step[i]) * nominal, double(interval_step[i]) * (1.0 - nominal));  // η(1 - α), ηα
       s << line;
     }
   }

@@ -350,7 +350,10 @@ TEST(ForecastQuantiles, IntervalsTrackedOnlineHoldTheirShareThroughAShift) {
     // a forecast from the data's end uses the adjustment tracked through its test part
     const std::vector<ForecastPoint> f = forecast_future(tf.model, tf.data, 1);
     EXPECT_NEAR(f[0].quantiles[2] - f[0].quantiles[1], std::max(0.0, a), 1e-3);
-    EXPECT_NE(tf.selection.summary().find("then tracked online as actual values arrive"), std::string::npos);
+    char says[160];  // out by η(1 - α) after a miss, in by ηα after a hit
+    std::snprintf(says, sizeof says, "then tracked online as actual values arrive: after each one its ends move out by "
+                  "%.4f if it missed, in by %.4f if not", double(eta) * 0.8, double(eta) * 0.2);
+    EXPECT_NE(tf.selection.summary().find(says), std::string::npos) << tf.selection.summary();
   }
   EXPECT_LT(coverage[0], 0.6);                // calibrated on N(0, 1), tested on N(0, 4)
   EXPECT_NEAR(coverage[1], 0.8, 0.05);        // tracked
