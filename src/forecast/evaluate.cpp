@@ -329,6 +329,13 @@ std::vector<ForecastPoint> forecast_future(Sequential& model, const ForecastData
                   }() + ") of the " + std::to_string(need) + " rows after the data, but the CSV has " +
                   std::to_string(d.future.rows()) + ": add them as rows after the last value of '" + o.target +
                   "', with the target empty");
+    // the future rows must continue the data's dates: row k is step k's
+    for (int64_t k = 1; dated && k <= need && k <= int64_t(d.future.dates.size()); ++k)
+      if (parse_date(d.future.dates[size_t(k - 1)]) != step_date(previous, last, k))
+        throw Error("the row after the data that holds the known future of step " + std::to_string(k) + " is dated '" +
+                    d.future.dates[size_t(k - 1)] + "', but the data steps to '" +
+                    format_date(step_date(previous, last, k), d.series.dates.back()) + "' there: the rows after the last "
+                    "value of '" + o.target + "' must continue its dates, one row per step");
     for (int64_t k = 1; k <= need; ++k)
       for (int64_t u = 0; u < U; ++u) rows[size_t((L + H - 1 + k) * C + known + u)] = d.future.at(k - 1, u);
   }

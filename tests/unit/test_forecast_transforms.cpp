@@ -535,6 +535,13 @@ TEST(Calendar, FutureFeaturesComeFromTheRowsAfterTheData) {
   // recursion by whole horizons: 3 steps read 4 future rows
   EXPECT_ERROR_WITH(forecast_future(model, d, 3), "reads the future features (promo) of the 4 rows after the data, "
                                                   "but the CSV has 3: add them as rows after the last value of 'y'");
+  // the future rows continue the data's dates, one per step: a skipped day is named
+  std::string skipped = text;
+  skipped.replace(skipped.find("2020-02-18"), 10, "2020-02-19");
+  skipped.replace(skipped.rfind("2020-02-19"), 10, "2020-02-20");
+  ForecastData gap = prepare_forecast(parse_csv(skipped, "promo.csv"), o);
+  EXPECT_ERROR_WITH(forecast_future(model, gap, 2), "the row after the data that holds the known future of step 2 is "
+                                                     "dated '2020-02-19', but the data steps to '2020-02-18' there");
   const ForecastSetup back = ForecastSetup::from_json(d.setup.to_json());
   EXPECT_EQ(back.options.future_features, std::vector<std::string>{"promo"});
   EXPECT_EQ(back.known.center, d.setup.known.center);
