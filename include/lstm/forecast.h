@@ -186,10 +186,11 @@ struct ForecastData {
   std::vector<float> target;       // the target column, original units, every row
   // The rows after the data (future features only): their values and dates.
   Series future;
-  // Many series (setup.options.series_column): one ForecastData per series, in the order of
-  // setup.series (its setup the series' own); X_train, y_train, X_test and y_test above hold
-  // all of theirs, series after series, and the single-series fields are empty. `skipped`: a
-  // warning per series left out (too short), naming it.
+  // Many series (setup.options.series_column): one ForecastData per series kept, in the order
+  // the series first appear in the file (its setup the series' own; its series_index, its entry
+  // in setup.series: series_id()); X_train, y_train, X_test and y_test above hold all of
+  // theirs, series after series, and the single-series fields are empty. `skipped`: a warning
+  // per series left out (too short, or unknown to a fitted setup), naming it.
   std::vector<ForecastData> parts;
   std::vector<std::string> skipped;
   bool many() const { return !setup.options.series_column.empty(); }
