@@ -77,6 +77,10 @@ int run_predict(const Args& a) {
   if (forecaster) {
     const ForecastOptions& o = setup.options;
     const int64_t F = int64_t(o.features.size()), C = setup.columns(), L = o.lookback;
+    if (!o.series_column.empty())
+      throw Error("this forecaster was trained on many series (--series-column " + o.series_column + "), each "
+                  "with its own scaling, which bare windows do not name: use lstm evaluate or lstm forecast "
+                  "with the CSV");
     if (X.rank() != 3 || X.dim(2) != F || X.dim(1) != o.lookback)
       throw Error("X has shape " + X.shape_string() + " but this forecaster reads windows [N, " +
                   std::to_string(o.lookback) + ", " + std::to_string(F) + "] of " + o.target);

@@ -235,7 +235,7 @@ TrainedForecaster train_forecaster(const CsvTable& table, const ForecastOptions&
         if (v >= best.selection.series_ids.size() || best.selection.series_ids[v] != own.id) continue;
         const ForecastEvaluation& ev = best.selection.series_validation[v++];
         const std::vector<double> raw = calibrate_intervals(p.setup, ev);
-        inside.resize(raw.size(), 0.0);
+        if (inside.size() < raw.size()) inside.resize(raw.size(), 0.0);
         for (size_t i = 0; i < raw.size(); ++i) inside[i] += raw[i] * double(ev.predictions.size());
         count += int64_t(ev.predictions.size());
         d.setup.series[size_t(p.setup.series_index)].interval_adjust = p.setup.interval_adjust;

@@ -300,6 +300,13 @@ class Forecasting(CliTest):
                                                          ("San Francisco", "1"), ("San Francisco", "2"),
                                                          ("San Francisco", "3")])
         self.assertEqual(fc[1][2], "2010/01/26 00:00")
+        # bare windows name no series: predict refuses them (their scaling is per series)
+        import numpy as np
+        np.save(self.path("x.npy"), np.zeros((2, 24, 1), dtype=np.float32))
+        err = self.run_lstm("predict", "--model", model, "--x", self.path("x.npy"), "--out", self.path("p.npy"),
+                            code=1).stderr
+        self.assertIn("this forecaster was trained on many series (--series-column city)", err)
+        self.assertFalse(os.path.exists(self.path("p.npy")))
         # a series the model was not trained on: skipped with a warning naming it (so is Tiny, above)
         with open(data, "a") as f:
             f.write("Paris,2010/01/01 00:00,40\n")
