@@ -185,6 +185,16 @@ int run_forecast(const Args& a) {
   std::vector<std::pair<std::string, const ForecastData*>> series;
   if (!data.many()) series.push_back({"", &data});
   for (size_t i = 0; i < data.parts.size(); ++i) series.push_back({series_id(data, i), &data.parts[i]});
+  // every forecast first: an error prints nothing
+  std::vector<std::pair<std::string, std::vector<ForecastPoint>>> forecasts;
+  for (const auto& [id, part] : series) {
+    try {
+      forecasts.push_back({id, forecast_future(model, *part, int(steps))});
+    } catch (const Error& e) {
+      if (id.empty()) throw;
+      throw Error("series " + id + ": " + e.what());
+    }
+  }
   const std::string& target = setup.options.target;
   const std::string id_column = data.many() ? setup.options.series_column : "";
   const std::vector<float>& levels = data.setup.options.quantiles;
@@ -193,8 +203,8 @@ int run_forecast(const Args& a) {
   csv += "\n";
   if (!id_column.empty()) std::printf("%-16s ", id_column.c_str());
   std::printf("%-6s %-20s %12s%s\n", "step", "date", target.c_str(), head.c_str());
-  for (const auto& [id, part] : series) {
-    for (const ForecastPoint& p : forecast_future(model, *part, int(steps))) {
+  for (const auto& [id, points] : forecasts) {
+    for (const ForecastPoint& p : points) {
       std::string qs;
       for (size_t j = 0; j < levels.size(); ++j) {
         char b[32];

@@ -300,6 +300,17 @@ class Forecasting(CliTest):
                                                          ("San Francisco", "1"), ("San Francisco", "2"),
                                                          ("San Francisco", "3")])
         self.assertEqual(fc[1][2], "2010/01/26 00:00")
+        # an error of one series' forecast names the series, and nothing is printed or written
+        two = self.path("two.csv")
+        with open(two, "w") as f:
+            f.write("id,y,x\n" + "".join(f"{i},{(r % 7) + 3 * (i == 'b')},{r % 5}\n" for i in "ab" for r in range(60)))
+        self.run_lstm("train", "--csv", two, "--series-column", "id", "--target", "y", "--features", "y,x",
+                      "--lookback", 5, "--epochs", 1, "--transform", "level", "--out", self.path("two.safetensors"))
+        p = self.run_lstm("forecast", "--model", self.path("two.safetensors"), "--csv", two, "--steps", 3,
+                          "--out", self.path("two-fc.csv"), code=1)
+        self.assertIn("series a: this model reads x besides y", p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertFalse(os.path.exists(self.path("two-fc.csv")))
         # bare windows name no series: predict refuses them (their scaling is per series)
         import numpy as np
         np.save(self.path("x.npy"), np.zeros((2, 24, 1), dtype=np.float32))
