@@ -98,8 +98,7 @@ int run_classify_train(const Args& a) {
   return 0;
 }
 
-// A CSV cell: quoted when it holds a comma, a quote or a line break.
-static std::string csv_cell(const std::string& s) {
+std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string q = "\"";
   for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);

@@ -58,14 +58,6 @@ static std::string fmt(double v) {
   return b;
 }
 
-// A CSV cell: quoted when it holds a comma, a quote or a line break.
-static std::string csv_cell(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string q = "\"";
-  for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
 std::string predictions_csv_header(bool fold, bool steps, const std::vector<float>& levels,
                                    const std::string& series_column) {
   std::string csv = (series_column.empty() ? std::string() : csv_cell(series_column) + ",") + std::string(fold ? "fold," : "") + (steps ? "row,step,actual,predicted" : "row,actual,predicted");

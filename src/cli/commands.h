@@ -54,6 +54,9 @@ void check_writable(const std::string& path);
 void check_outputs_distinct(const Args& args, std::initializer_list<const char*> outputs,
                             std::initializer_list<const char*> inputs);
 
+// A CSV cell: quoted when it holds a comma, a quote or a line break (cmd_classify.cpp).
+std::string csv_cell(const std::string& text);
+
 // The number with `digits` decimals ("%.*f"), for the tables and reports the commands print.
 std::string fixed(double value, int digits);
 
