@@ -44,7 +44,9 @@ const char* version();  // "0.1.0"
 
 // Threads used by training and inference: n <= 0 means the default, which is the environment
 // variable LSTM_NUM_THREADS if set, else every core. Results are identical from run to run for
-// a given thread count.
+// a given thread count. fit, predict and evaluate run on fewer of them while other processes
+// occupy cores (a governor times the batches; LSTM_THREAD_GOVERNOR=0 turns it off); how work
+// is split follows n alone, so that changes speed, never a result.
 void set_num_threads(int n);
 int num_threads();
 }  // namespace lstm

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "core/limits.h"
+#include "core/threads.h"
 #include "graph/graph.h"
 #include "graph/graph_model.h"
 #include "graph/model_impl.h"
@@ -879,11 +880,14 @@ double Model::Impl::evaluate(const TensorList& x, const TensorList& y,
                              const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx,
                              int64_t n, int64_t batch_size, std::vector<double>* per_output) {
   double total = 0.0;
+  ThreadGovernor governor;  // fewer threads while other processes occupy cores (threads.h)
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t b = std::min(batch_size, n - start);
+    governor.batch_begin();
     gather(x, lengths, idx + start, b);
     forward(false);
     total += loss_and_backward(y, false, per_output) * double(b);
+    governor.batch_end(double(b));
   }
   if (per_output)
     for (double& v : *per_output) v /= double(n);
@@ -1088,8 +1092,10 @@ std::vector<Tensor> Model::Impl::predict(const TensorList& x, std::span<const in
   std::vector<int64_t> order(static_cast<size_t>(N));
   std::iota(order.begin(), order.end(), 0);
   std::vector<float> h, c;  // one direction's state rows, in batch order
+  ThreadGovernor governor;  // fewer threads while other processes occupy cores (threads.h)
   for (int64_t start = 0; start < N; start += batch_size) {
     const int64_t b_size = std::min<int64_t>(batch_size, N - start);
+    governor.batch_begin();
     gather(x, lengths, order.data() + start, b_size);
     if (initial) {
       size_t k = 0;
@@ -1109,6 +1115,7 @@ std::vector<Tensor> Model::Impl::predict(const TensorList& x, std::span<const in
           std::memcpy(out[k].data() + (rows[size_t(b)] * steps_k + t) * v.F, v.data + (t * B + b) * v.F,
                       sizeof(float) * size_t(v.F));
     }
+    governor.batch_end(double(b_size));
     if (!final_states) continue;
     size_t k = 0;
     const Pass pass{B, false, &rng};

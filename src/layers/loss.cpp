@@ -135,7 +135,7 @@ double ctc_batch_loss(const float* logits, int64_t T, int64_t B, int64_t C, cons
   per.assign(size_t(B), 0.0);
   const float scale = 1.0f / float(B);
   // (targets and lengths are checked before training, so ctc_loss does not throw in here)
-#pragma omp parallel for schedule(dynamic, 1) num_threads(B > 1 ? num_threads() : 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(B > 1 ? team_threads() : 1)
   for (int64_t b = 0; b < B; ++b) {
     thread_local std::vector<int> labels;
     labels.clear();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "core/threads.h"
 #include "io/checkpoint.h"
 #include "layers/recurrence.h"
 #include "lstm/error.h"
@@ -133,6 +134,16 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     throw TrainingDiverged(guard.message(epoch, batch, what, saved ? options.checkpoint : ""));
   };
   Progress progress(options.verbose, options.epochs);
+  // The team of threads, batch by batch: fewer when another process occupies cores (threads.h);
+  // results do not depend on it. A batch's work: its rows, or with buckets its row-steps.
+  ThreadGovernor governor;
+  auto batch_work = [&](const int64_t* idx, int64_t B) {
+    if (bucket_keys.empty()) return double(B);
+    double steps = 0.0;
+    for (int64_t k = 0; k < B; ++k)
+      for (int64_t len : bucket_keys[size_t(idx[k])]) steps += double(len) + 1.0;
+    return steps;
+  };
   for (int epoch = first_epoch; epoch < options.epochs && !model.stop_training; ++epoch) {
     epoch_params = e.params();
     epoch_opt = e.optimizer_state();
@@ -161,6 +172,7 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     for (int64_t batch = 1; batch <= int64_t(batch_starts.size()); ++batch) {
       const int64_t start = batch_starts[size_t(batch - 1)] * bs;
       const int64_t B = std::min(bs, n_train - start);
+      governor.batch_begin();
       const double batch_loss = e.train_batch(order.data() + start, B);
       std::vector<float>& params = e.params();
       const int64_t P = int64_t(params.size());
@@ -172,6 +184,7 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       if (!step.params_finite)
         diverged(epoch, batch, "the update made a weight NaN or Inf (finite but enormous gradients)");
       e.weights_changed();
+      governor.batch_end(batch_work(order.data() + start, B));
       seen += B;
       progress.batch_end(batch, loss_sum / double(seen));
     }
