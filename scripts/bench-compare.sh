@@ -3,8 +3,9 @@
 # (oneDNN's LSTM primitive, its best case; PyTorch 1.13's nn.LSTM; the sgemm ceiling) and this
 # project, runs all of them back to back on every row of ../shared/bench/suite.tsv at 1 and 2
 # threads, and prints one table with the ratios; then the project's layer rows
-# (bench/layers.tsv: bidirectional and padded batches against one direction) and their table. Takes about 15 minutes. Raw outputs and the
-# table go to build/bench/.
+# (bench/layers.tsv: bidirectional and padded batches against one direction) and their table;
+# then the use-case rows (scripts/bench-fit.sh). Takes about 18 minutes. Raw outputs and the
+# tables go to build/bench/.
 #   scripts/bench-compare.sh [seconds-per-window]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,4 @@ for t in 1 2; do
   build/bin/lstm bench --suite bench/layers.tsv --threads "$t" --seconds "$seconds" --json > "$out/layers_$t.jsonl"
 done
 /usr/bin/python3 scripts/bench_table.py "$out" "$suite" | tee "$out/table.md"
+scripts/bench-fit.sh "$seconds"  # the use-case rows: whole training steps against PyTorch

@@ -48,4 +48,12 @@ double bench_rate(const std::function<void()>& f, double seconds, int windows);
 // run_bench for a shape with a variant (bench_layers.cpp).
 BenchResult run_layer_bench(const BenchShape& shape, int threads, double seconds, int windows);
 
+// The use-case rows (bench_fit.cpp): for each job's model (fit-forecaster, fit-adding,
+// fit-sentiment, fit-charlm; `only` picks one), "-train": fit() over 8 batches in memory,
+// sequences/s of whole training steps (gather, forward, loss, backward, clipping, the update);
+// "-predict": predict() on one batch. The shape's I is the input width (the vocabulary for
+// token models), H the LSTM's units; variant "fit". The team is pinned to `threads`.
+std::vector<BenchResult> run_fit_bench(const std::string& only, int threads, double seconds, int windows = 5);
+std::vector<std::string> fit_bench_names();
+
 }  // namespace lstm

@@ -13,8 +13,8 @@ namespace lstm::cli {
 const Command kBench{
     "bench",
     "Measure LSTM throughput: --shape I,H,L,B,T with --mode, or every row of a suite file\n"
-    "(../shared/bench/suite.tsv). train = forward with saved activations + full backward;\n"
-    "infer = forward; stream = T=1 calls carrying h and c.",
+    "(../shared/bench/suite.tsv), or the use-case models with --fit. train = forward with\n"
+    "saved activations + full backward; infer = forward; stream = T=1 calls carrying h and c.",
     {
         {"shape", "I,H,L,B,T", "input size, hidden size, layers, batch, time steps"},
         {"mode", "MODE", "train, infer or stream (default infer)"},
@@ -22,14 +22,41 @@ const Command kBench{
                             "bidirectional, padded (lengths 1..T), full_lengths (all T), "
                             "peepholes or projection (proj_size H/2)"},
         {"suite", "FILE", "run every row of a suite file instead of --shape"},
+        {"fit", "", "the use-case rows instead: whole training steps (fit) and predict calls of "
+                    "the jobs' models (forecaster, adding problem, sentiment, char LM) on data "
+                    "in memory; scripts/bench_fit_torch.py times the same in PyTorch"},
+        {"use-case", "NAME", "with --fit, only this one (fit-forecaster, fit-adding, fit-sentiment, fit-charlm)"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
         {"seconds", "S", "length of each of the 5 timing windows (default 0.5)"},
         {"json", "", "one JSON object per row: name, I, H, L, B, T, mode, variant, threads, "
                      "throughput, unit, ns_per_step, gflops"},
     }};
 
+static void print_result(const Args& a, const BenchResult& r) {
+  if (a.has("json")) {
+    std::printf("%s\n", bench_json(r).c_str());
+  } else {
+    std::printf("%-24s %12.1f %-8s %10.1f ns/step %8.1f GFLOP/s  (%d threads)\n", r.shape.name.c_str(),
+                r.throughput, r.unit.c_str(), r.ns_per_step, r.gflops, r.threads);
+  }
+  std::fflush(stdout);
+}
+
 int run_bench(const Args& a) {
-  if (a.has("shape") == a.has("suite")) throw UsageError("give either --shape I,H,L,B,T or --suite FILE");
+  const double seconds = a.number("seconds", 0.5);
+  if (!(seconds > 0)) throw UsageError("--seconds must be positive");
+  if (a.has("fit")) {
+    if (a.has("shape") || a.has("suite") || a.has("mode") || a.has("variant"))
+      throw UsageError("--fit times the use-case models: leave out --shape, --suite, --mode and --variant");
+    const std::string only = a.str("use-case", "");
+    const std::vector<std::string> names = fit_bench_names();
+    if (!only.empty() && std::find(names.begin(), names.end(), only) == names.end())
+      throw UsageError("--use-case '" + only + "' is not one of fit-forecaster, fit-adding, fit-sentiment, fit-charlm");
+    for (const BenchResult& r : run_fit_bench(only, num_threads(), seconds)) print_result(a, r);
+    return 0;
+  }
+  if (a.has("use-case")) throw UsageError("--use-case goes with --fit");
+  if (a.has("shape") == a.has("suite")) throw UsageError("give either --shape I,H,L,B,T, --suite FILE or --fit");
   std::vector<BenchShape> shapes;
   if (a.has("suite")) {
     if (a.has("mode") || a.has("variant"))
@@ -56,19 +83,8 @@ int run_bench(const Args& a) {
     if (s.mode == "stream" && s.T != 1) throw UsageError("--mode stream runs T = 1 calls: give T = 1");
     shapes.push_back(s);
   }
-  const double seconds = a.number("seconds", 0.5);
-  if (!(seconds > 0)) throw UsageError("--seconds must be positive");
   const int threads = num_threads();
-  for (const BenchShape& s : shapes) {
-    BenchResult r = lstm::run_bench(s, threads, seconds);
-    if (a.has("json")) {
-      std::printf("%s\n", bench_json(r).c_str());
-    } else {
-      std::printf("%-24s %12.1f %-8s %10.1f ns/step %8.1f GFLOP/s  (%d threads)\n", s.name.c_str(),
-                  r.throughput, r.unit.c_str(), r.ns_per_step, r.gflops, r.threads);
-    }
-    std::fflush(stdout);
-  }
+  for (const BenchShape& s : shapes) print_result(a, lstm::run_bench(s, threads, seconds));
   return 0;
 }
 

@@ -270,6 +270,18 @@ class Cli(CliTest):
                            capture_output=True, text=True, env=env)
         self.assertEqual(json.loads(p.stdout)["threads"], 1)
 
+    def test_bench_fit_use_case_rows(self):
+        # the use-case rows: a training-step row and a predict row per model, one picked here
+        p = self.run_lstm("bench", "--fit", "--use-case", "fit-forecaster", "--seconds", 0.01, "--threads", 2, "--json")
+        rows = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertEqual([r["name"] for r in rows], ["fit-forecaster-train", "fit-forecaster-predict"])
+        self.assertEqual([(r["B"], r["T"], r["H"], r["threads"], r["unit"]) for r in rows], [(32, 30, 50, 2, "seq/s")] * 2)
+        self.assertTrue(all(r["throughput"] > 0 for r in rows))
+        self.assertIn("fit-charlm", self.run_lstm("bench", "--fit", "--use-case", "nope", code=2).stderr)
+        self.assertIn("leave out --shape", self.run_lstm("bench", "--fit", "--shape", "1,1,1,1,1", code=2).stderr)
+        self.assertIn("goes with --fit", self.run_lstm("bench", "--shape", "1,1,1,1,1", "--use-case", "fit-adding",
+                                                       code=2).stderr)
+
     def test_streaming_makes_no_system_calls_per_step(self):
         # The stream benchmark runs the kernels of Sequential::step (lstm_forward at T = B = 1,
         # state carried; the step path itself is covered by the allocation test in
