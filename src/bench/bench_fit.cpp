@@ -19,13 +19,15 @@ constexpr int64_t kBatchesPerFit = 8;  // each timed fit() call trains on this m
 
 struct UseCase {
   BenchShape shape;  // I = input width (vocabulary for token models), H = units
+  bool tokens;       // inputs are token ids (N, T), not features (N, T, I)
+  bool every_step;   // targets at every step (N, T), not one per sequence (N, 1)
   std::function<Sequential()> build;
   std::function<void(Tensor& x, Tensor& y, Rng& rng)> fill;  // x, y of N = 8·B samples
 };
 
 // Windows of T steps from a random series, the seed's model: LSTM(50) -> Dense(1), Adam, MSE.
 UseCase forecaster() {
-  return {{"fit-forecaster", 1, 50, 1, 32, 30, "", "fit"},
+  return {{"fit-forecaster", 1, 50, 1, 32, 30, "", "fit"}, false, false,
           [] {
             Sequential m({.seed = 1});
             m.add(LSTM(50, {.input_shape = {30, 1}}));
@@ -41,7 +43,7 @@ UseCase forecaster() {
 
 // The adding problem (Hochreiter & Schmidhuber 1997): T = 100 steps of (value, marker).
 UseCase adding() {
-  return {{"fit-adding", 2, 64, 1, 64, 100, "", "fit"},
+  return {{"fit-adding", 2, 64, 1, 64, 100, "", "fit"}, false, false,
           [] {
             Sequential m({.seed = 1});
             m.add(LSTM(64, {.input_shape = {100, 2}}));
@@ -66,7 +68,7 @@ UseCase adding() {
 // slots -> LSTM(64) -> Dense(1, sigmoid), binary cross-entropy, Adam(0.005). Texts of 5 to 40
 // words (the shipped sentences average about 13), right-padded with 0.
 UseCase sentiment() {
-  return {{"fit-sentiment", 5000, 64, 1, 32, 100, "", "fit"},
+  return {{"fit-sentiment", 5000, 64, 1, 32, 100, "", "fit"}, true, false,
           [] {
             Sequential m({.seed = 1});
             m.add(Embedding(5000, 32, {.mask_zero = true, .input_shape = {100}}));
@@ -89,7 +91,7 @@ UseCase sentiment() {
 // Embedding(81, 64) -> LSTM(256) -> TimeDistributed(Dense(81, softmax)), sparse categorical
 // cross-entropy at every step, Adam(0.002) with global clipnorm 5; windows of 100.
 UseCase charlm() {
-  return {{"fit-charlm", 81, 256, 1, 32, 100, "", "fit"},
+  return {{"fit-charlm", 81, 256, 1, 32, 100, "", "fit"}, true, true,
           [] {
             Sequential m({.seed = 1});
             m.add(Embedding(81, 64, {.input_shape = {100}}));
@@ -108,13 +110,11 @@ UseCase charlm() {
 std::vector<UseCase> use_cases() { return {forecaster(), adding(), sentiment(), charlm()}; }
 
 Tensor inputs_of(const UseCase& u, int64_t N) {
-  const BenchShape& s = u.shape;
-  const bool tokens = s.name == "fit-sentiment" || s.name == "fit-charlm";
-  return tokens ? Tensor({N, s.T}) : Tensor({N, s.T, s.I});
+  return u.tokens ? Tensor({N, u.shape.T}) : Tensor({N, u.shape.T, u.shape.I});
 }
 
 Tensor targets_of(const UseCase& u, int64_t N) {
-  return u.shape.name == "fit-charlm" ? Tensor({N, u.shape.T}) : Tensor({N, 1});
+  return u.every_step ? Tensor({N, u.shape.T}) : Tensor({N, 1});
 }
 
 }  // namespace
