@@ -68,15 +68,7 @@ void run_side_by_side(const std::function<void()>& a, const std::function<void()
   b();
 }
 
-int threads_for_elements(int64_t n) {
-  if (n < (int64_t(1) << 15)) return 1;
-  init_threads();
-#if defined(_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
+int threads_for_elements(int64_t n) { return n < (int64_t(1) << 15) ? 1 : team_threads(); }
 
 int num_threads() {
   init_threads();
