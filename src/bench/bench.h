@@ -51,8 +51,10 @@ BenchResult run_layer_bench(const BenchShape& shape, int threads, double seconds
 // The use-case rows (bench_fit.cpp): for each job's model (fit-forecaster, fit-adding,
 // fit-sentiment, fit-charlm; `only` picks one), "-train": fit() over 8 batches in memory,
 // sequences/s of whole training steps (gather, forward, loss, backward, clipping, the update);
-// "-predict": predict() on one batch. The shape's I is the input width (the vocabulary for
-// token models), H the LSTM's units; variant "fit". The team is pinned to `threads`.
+// "-predict": predict() on one batch; "-lstm": the LSTM's work alone in the step, timed as
+// run_bench's "train" (for the masked sentiment texts, the layer on lengths of the same mean).
+// The shape's I is the input width (the vocabulary for token models), H the LSTM's units;
+// variant "fit". The team is pinned to `threads`.
 std::vector<BenchResult> run_fit_bench(const std::string& only, int threads, double seconds, int windows = 5);
 std::vector<std::string> fit_bench_names();
 

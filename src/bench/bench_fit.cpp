@@ -21,6 +21,10 @@ struct UseCase {
   BenchShape shape;  // I = input width (vocabulary for token models), H = units
   bool tokens;       // inputs are token ids (N, T), not features (N, T, I)
   bool every_step;   // targets at every step (N, T), not one per sequence (N, 1)
+  // The LSTM's work alone, timed as the suite's rows (bench.h "train": forward and backward of
+  // the layer, no embedding, head, loss or update): its input width, and for masked texts the
+  // layer as a model runs it on lengths 1..T (variant "padded"), T chosen for the same mean.
+  BenchShape lstm_work;
   std::function<Sequential()> build;
   std::function<void(Tensor& x, Tensor& y, Rng& rng)> fill;  // x, y of N = 8·B samples
 };
@@ -28,6 +32,7 @@ struct UseCase {
 // Windows of T steps from a random series, the seed's model: LSTM(50) -> Dense(1), Adam, MSE.
 UseCase forecaster() {
   return {{"fit-forecaster", 1, 50, 1, 32, 30, "", "fit"}, false, false,
+          {"fit-forecaster-lstm", 1, 50, 1, 32, 30, "train", ""},
           [] {
             Sequential m({.seed = 1});
             m.add(LSTM(50, {.input_shape = {30, 1}}));
@@ -44,6 +49,7 @@ UseCase forecaster() {
 // The adding problem (Hochreiter & Schmidhuber 1997): T = 100 steps of (value, marker).
 UseCase adding() {
   return {{"fit-adding", 2, 64, 1, 64, 100, "", "fit"}, false, false,
+          {"fit-adding-lstm", 2, 64, 1, 64, 100, "train", ""},
           [] {
             Sequential m({.seed = 1});
             m.add(LSTM(64, {.input_shape = {100, 2}}));
@@ -69,6 +75,7 @@ UseCase adding() {
 // words (the shipped sentences average about 13), right-padded with 0.
 UseCase sentiment() {
   return {{"fit-sentiment", 5000, 64, 1, 32, 100, "", "fit"}, true, false,
+          {"fit-sentiment-lstm", 32, 64, 1, 32, 44, "train", "padded"},  // mean length 22.5, as 5..40
           [] {
             Sequential m({.seed = 1});
             m.add(Embedding(5000, 32, {.mask_zero = true, .input_shape = {100}}));
@@ -92,6 +99,7 @@ UseCase sentiment() {
 // cross-entropy at every step, Adam(0.002) with global clipnorm 5; windows of 100.
 UseCase charlm() {
   return {{"fit-charlm", 81, 256, 1, 32, 100, "", "fit"}, true, true,
+          {"fit-charlm-lstm", 64, 256, 1, 32, 100, "train", ""},
           [] {
             Sequential m({.seed = 1});
             m.add(Embedding(81, 64, {.input_shape = {100}}));
@@ -150,6 +158,7 @@ std::vector<BenchResult> run_fit_bench(const std::string& only, int threads, dou
     infer.name += "-predict", infer.mode = "predict";
     out.push_back({infer, threads, predicts * double(s.B), "seq/s", 1e9 / predicts / double(s.T), 0.0});
     pin_team(0);
+    out.push_back(run_bench(u.lstm_work, threads, seconds, windows));
     set_num_threads(0);
   }
   if (out.empty() && !only.empty()) throw Error("bench --fit: no use case named '" + only + "'");

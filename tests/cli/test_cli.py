@@ -274,8 +274,9 @@ class Cli(CliTest):
         # the use-case rows: a training-step row and a predict row per model, one picked here
         p = self.run_lstm("bench", "--fit", "--use-case", "fit-forecaster", "--seconds", 0.01, "--threads", 2, "--json")
         rows = [json.loads(line) for line in p.stdout.splitlines()]
-        self.assertEqual([r["name"] for r in rows], ["fit-forecaster-train", "fit-forecaster-predict"])
-        self.assertEqual([(r["B"], r["T"], r["H"], r["threads"], r["unit"]) for r in rows], [(32, 30, 50, 2, "seq/s")] * 2)
+        self.assertEqual([r["name"] for r in rows], ["fit-forecaster-train", "fit-forecaster-predict", "fit-forecaster-lstm"])
+        self.assertEqual([(r["B"], r["T"], r["H"], r["threads"], r["unit"]) for r in rows], [(32, 30, 50, 2, "seq/s")] * 3)
+        self.assertEqual([r["mode"] for r in rows], ["train", "predict", "train"])
         self.assertTrue(all(r["throughput"] > 0 for r in rows))
         self.assertIn("fit-charlm", self.run_lstm("bench", "--fit", "--use-case", "nope", code=2).stderr)
         self.assertIn("leave out --shape", self.run_lstm("bench", "--fit", "--shape", "1,1,1,1,1", code=2).stderr)
