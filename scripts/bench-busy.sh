@@ -38,8 +38,8 @@ run() {  # run JOB [FLAGS...]: prints "seconds|result", the least of REPEATS run
     # shellcheck disable=SC2046
     out=$("$BIN" $(job "$name") "$@" 2>&1 | tail -1)
     end=$(date +%s.%N)
-    t=$(echo "$end - $start" | bc)
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc)" = 1 ]; then best=$t; fi
+    t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then best=$t; fi
   done
   printf '%.2f|%s\n' "$best" "$out"
 }
@@ -72,6 +72,7 @@ for name in charlm sentiment forecaster; do
     ds=${d%%|*} os=${o%%|*}
     [ "$load" = quiet ] && quiet_result=${d#*|}
     same=no; [ "${d#*|}" = "$quiet_result" ] && same=yes
-    printf '| %s | %s | %s | %s | %.2f | %s |\n' "$name" "$load" "$ds" "$os" "$(echo "$ds / $os" | bc -l)" "$same"
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$load" "$ds" "$os" \
+      "$(awk -v d="$ds" -v o="$os" 'BEGIN { printf "%.2f", d / o }')" "$same"
   done
 done

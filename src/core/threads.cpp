@@ -223,7 +223,7 @@ void ThreadGovernor::measured(double now, double seconds, double work) {
     std::fprintf(stderr, "threads: at %.3f s, %d threads ran %.3g s/unit over %d batches, %d threads %.3g: %s\n",
                  now, ladder_[size_t(probe_)], rate, trial_batches_, ladder_[size_t(level_)], current,
                  wins ? "switching" : "staying");
-  if (wins) {  // the trial's team becomes the level  // the trial's team wins: it becomes the level
+  if (wins) {  // the trial's team becomes the level
     // Going back would cost about a batch at the old rate (two when it is under 2x slower): the
     // wait before trying it follows the cost rule at once, the way onward the short one.
     const double per_batch = trial_.work / double(trial_batches_);
