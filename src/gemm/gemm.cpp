@@ -22,7 +22,7 @@ constexpr double kSerialMacs = 1 << 20;
 // only. oneDNN's own threading splits K for some shapes (a weight gradient with N = 1, say), and
 // how depends on the team: cutting C ourselves makes every element the same sum whichever team
 // runs the parts, so a team that shrinks under load (ThreadGovernor) changes no result.
-// Measured against oneDNN's own threads on the suite's products: within 3% at 1 and 2 threads.
+// Against oneDNN's own threads: docs/performance.md, "Busy machines" (the suite rows before/after).
 struct GemmGrid {
   int64_t pm = 1, pn = 1, rows = 0, cols = 0;  // block sizes, rounded to whole 8 rows / 16 columns
 };
