@@ -29,17 +29,20 @@ struct UseCase {
   std::function<void(Tensor& x, Tensor& y, Rng& rng)> fill;  // x, y of N = 8·B samples
 };
 
-// Windows of T steps from a random series, the seed's model: LSTM(50) -> Dense(1), Adam, MSE.
+// LSTM(units) over (T, I) -> Dense(1) on its last step, Adam, MSE: the seed's model.
+Sequential last_step_regressor(int units, int64_t T, int64_t I) {
+  Sequential m({.seed = 1});
+  m.add(LSTM(units, {.input_shape = {T, I}}));
+  m.add(Dense(1));
+  m.compile(Adam(), loss::mse);
+  return m;
+}
+
+// Windows of T steps from a random series, the seed's model with 50 units.
 UseCase forecaster() {
   return {{"fit-forecaster", 1, 50, 1, 32, 30, "", "fit"}, false, false,
           {"fit-forecaster-lstm", 1, 50, 1, 32, 30, "train", ""},
-          [] {
-            Sequential m({.seed = 1});
-            m.add(LSTM(50, {.input_shape = {30, 1}}));
-            m.add(Dense(1));
-            m.compile(Adam(), loss::mse);
-            return m;
-          },
+          [] { return last_step_regressor(50, 30, 1); },
           [](Tensor& x, Tensor& y, Rng& rng) {
             for (int64_t k = 0; k < x.size(); ++k) x[k] = rng.uniform(-1, 1);
             for (int64_t k = 0; k < y.size(); ++k) y[k] = rng.uniform(-1, 1);
@@ -50,13 +53,7 @@ UseCase forecaster() {
 UseCase adding() {
   return {{"fit-adding", 2, 64, 1, 64, 100, "", "fit"}, false, false,
           {"fit-adding-lstm", 2, 64, 1, 64, 100, "train", ""},
-          [] {
-            Sequential m({.seed = 1});
-            m.add(LSTM(64, {.input_shape = {100, 2}}));
-            m.add(Dense(1));
-            m.compile(Adam(), loss::mse);
-            return m;
-          },
+          [] { return last_step_regressor(64, 100, 2); },
           [](Tensor& x, Tensor& y, Rng& rng) {
             const int64_t N = x.dim(0), T = x.dim(1);
             for (int64_t n = 0; n < N; ++n) {

@@ -56,7 +56,7 @@ class ThreadGovernor {
   // batch starting at `now`, and a batch's measured seconds.
   int choose(double now);
   void measured(double now, double seconds, double work);
-  int team() const { return ladder_.empty() ? 1 : ladder_[size_t(probing_ ? probe_ : level_)]; }
+  int team() const { return ladder_[size_t(probing_ ? probe_ : level_)]; }  // ladder_ is never empty
 
  private:
   struct Direction {
