@@ -239,8 +239,10 @@ struct FitOptions {
   std::vector<int64_t> lengths, validation_lengths;
   // Batches of sequences of similar length (bucketing): each epoch the shuffled samples are
   // sorted by their lengths (the masked inputs', in input order), cut into batches, and the
-  // batches taken in a shuffled order; a batch runs only as many steps as its longest
-  // sequence, so padding costs little. Needs a mask (a model that has none is refused).
+  // batches taken in a shuffled order. Every batch of padded sequences runs only as many steps
+  // as its longest sequence where nothing can see the steps it drops (fit, evaluate and
+  // predict do so with or without this), so with bucketing padding costs almost nothing.
+  // Needs a mask (a model that has none is refused).
   bool bucket_by_length = false;
 };
 

@@ -224,6 +224,7 @@ void Model::Impl::build(const std::vector<SymbolicTensor>& ins, const std::vecto
   }
   outputs = outs;
   fuse_token_inputs();
+  find_trimmable_inputs();
   // Parameters: layer after layer; each layer's tensors as its first call lists them.
   int64_t total = 0;
   for (size_t li = 0; li < layers.size(); ++li) {
@@ -573,7 +574,7 @@ std::vector<std::vector<int64_t>> Model::Impl::input_lengths(const TensorList& x
 // ---- batches ---------------------------------------------------------------------------------
 
 void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
-                         const int64_t* idx, int64_t batch, bool trim) {
+                         const int64_t* idx, int64_t batch, Trim trim) {
   B = batch;
   rows.assign(idx, idx + B);
   primary = -1;
@@ -584,14 +585,8 @@ void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int6
     std::stable_sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b) { return L[size_t(a)] > L[size_t(b)]; });
   }
   input_T = steps_of(x);
-  for (size_t k = 0; trim && k < inputs.size(); ++k) {
-    if (lengths[k].empty() || !slots[k].spec.seq || slots[k].spec.steps != 0) continue;
-    bool masked_outputs = true;
-    for (int o : output_slots) {
-      const ValueSpec& out = slots[size_t(o)].spec;
-      if (out.seq && out.steps == 0 && out.time_of == inputs[k] && !out.mask_of) masked_outputs = false;
-    }
-    if (!masked_outputs) continue;
+  for (size_t k = 0; trim != Trim::none && k < inputs.size(); ++k) {
+    if (lengths[k].empty() || !(trim == Trim::for_loss ? trim_for_loss[k] : trim_for_outputs[k])) continue;
     int64_t longest = 1;
     for (int64_t b = 0; b < B; ++b) longest = std::max(longest, lengths[k][size_t(rows[size_t(b)])]);
     input_T[k] = longest;
@@ -627,6 +622,51 @@ void Model::Impl::gather(const TensorList& x, const std::vector<std::vector<int6
   }
 }
 
+// A batch of a masked input may stop at its longest sequence when nothing can see the steps it
+// drops. An input of any length: when every output on its steps has its mask (for the loss),
+// or no output is on its steps (for predict). An input of a fixed length (Embedding(mask_zero)
+// over input_shape {100}, the seed's way) also needs every sequence computed from it to be on
+// its steps with its mask and to meet no other sequence, so that each can run fewer steps; a
+// layer that drops the mask, makes steps of its own (RepeatVector) or joins another input's
+// sequence (Concatenate, Attention) keeps the whole length.
+void Model::Impl::find_trimmable_inputs() {
+  trim_for_loss.assign(inputs.size(), 0), trim_for_outputs.assign(inputs.size(), 0);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const GraphNode* in = inputs[k];
+    if (!slots[k].spec.seq || (in->padding == GraphNode::Padding::none && !in->given_lengths)) continue;
+    const int64_t fixed = slots[k].spec.steps;
+    std::vector<char> from(slots.size(), 0);  // computed from input k
+    from[k] = 1;
+    bool follows = true;  // fixed: every sequence computed from it is on its steps, masked
+    for (const Step& st : steps) {
+      bool reads = false, meets = false;  // meets: a sequence from elsewhere
+      for (int s : st.in) {
+        reads = reads || from[size_t(s)];
+        meets = meets || (!from[size_t(s)] && slots[size_t(s)].spec.seq);
+      }
+      if (!reads) continue;
+      if (meets) follows = false;
+      for (int s : st.out) {
+        from[size_t(s)] = 1;
+        const ValueSpec& o = slots[size_t(s)].spec;
+        if (o.seq && (o.mask_of != in || o.steps != fixed)) follows = false;
+      }
+    }
+    if (fixed > 0 && !follows) continue;
+    bool masked = true, none = true;
+    for (int o : output_slots) {
+      const ValueSpec& out = slots[size_t(o)].spec;
+      const bool on_its_steps = out.seq && (fixed > 0 ? from[size_t(o)] != 0 : out.steps == 0 && out.time_of == in);
+      if (on_its_steps) none = false;
+      if (on_its_steps && out.mask_of != in) masked = false;
+    }
+    trim_for_loss[k] = masked, trim_for_outputs[k] = none;
+    if (fixed > 0)
+      for (size_t s = 0; s < slots.size(); ++s)
+        if (from[s] && slots[s].spec.seq) slots[s].time_input = int(k);
+  }
+}
+
 // Token fusion (layers/token_input.h): an Embedding without mask_zero whose output is read by
 // the first input of one call only, and is not a model output, hands that call its ids and
 // table when the call can take them (the seed's LSTM reading forward, without input dropout).
@@ -656,6 +696,7 @@ std::vector<int64_t> Model::Impl::steps_of(const TensorList& x) const {
 
 int64_t Model::Impl::slot_steps(const Slot& s, const std::vector<int64_t>& input_T) const {
   if (!s.spec.seq) return 1;
+  if (s.time_input >= 0) return input_T[size_t(s.time_input)];
   return s.spec.steps > 0 ? s.spec.steps : input_T[size_t(input_index(s.spec.time_of))];
 }
 
@@ -884,7 +925,7 @@ double Model::Impl::evaluate(const TensorList& x, const TensorList& y,
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t b = std::min(batch_size, n - start);
     governor.batch_begin();
-    gather(x, lengths, idx + start, b);
+    gather(x, lengths, idx + start, b, Trim::for_loss);
     forward(false);
     total += loss_and_backward(y, false, per_output) * double(b);
     governor.batch_end(double(b));
@@ -943,9 +984,8 @@ class GraphEngine final : public FitEngine {
       for (int64_t n = 0; !L.empty() && n < n_train_; ++n) keys[size_t(n)].push_back(L[size_t(n)]);
     return keys.empty() || keys[0].empty() ? std::vector<std::vector<int64_t>>{} : keys;
   }
-  bool trim = false;  // FitOptions::bucket_by_length: batches run their longest sequence's steps
   double train_batch(const int64_t* idx, int64_t B) override {
-    m_.gather(x_, lengths_, idx, B, trim);
+    m_.gather(x_, lengths_, idx, B, Model::Impl::Trim::for_loss);
     m_.forward(true);
     return m_.loss_and_backward(y_, true, &per_);
   }
@@ -1055,7 +1095,6 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
   const int64_t rows = std::max<int64_t>(n_train, vx ? int64_t(val_idx.size()) : 0);
   m.ensure_plan(std::min<int64_t>(o.batch_size, rows), T, true);
   GraphEngine engine(model, owner, x, y, n_train, vx, vy, std::move(val_idx), lengths, std::move(val_lengths));
-  engine.trim = o.bucket_by_length;
   return run_fit(engine, o);
 }
 
@@ -1096,7 +1135,7 @@ std::vector<Tensor> Model::Impl::predict(const TensorList& x, std::span<const in
   for (int64_t start = 0; start < N; start += batch_size) {
     const int64_t b_size = std::min<int64_t>(batch_size, N - start);
     governor.batch_begin();
-    gather(x, lengths, order.data() + start, b_size);
+    gather(x, lengths, order.data() + start, b_size, Trim::for_outputs);
     if (initial) {
       size_t k = 0;
       for (Step& st : steps)

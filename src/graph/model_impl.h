@@ -28,6 +28,7 @@ struct WeightSource;  // model/model_impl.h
 struct Slot {
   ValueSpec spec;
   int input = -1;  // the model input it is, or -1
+  int time_input = -1;  // a sequence that runs as many steps as this input's batch, or -1: its spec's
   float* data = nullptr;
   float* grad = nullptr;  // null for a model input (no gradient flows into data)
   bool written = false;  // grad holds this batch's gradient
@@ -100,6 +101,12 @@ struct Model::Impl {
   }
   void bind_all();
   void fuse_token_inputs();  // once, after the steps and outputs are known
+  // Which masked inputs a batch may run only to its longest sequence (trim_for_loss: every
+  // output on their steps has their mask, so the padded steps count in no loss or metric;
+  // trim_for_outputs: no output is on their steps, so predict's outputs are the same), and the
+  // slots that then run as many steps as they do (Slot::time_input). Once, after the outputs.
+  void find_trimmable_inputs();
+  std::vector<char> trim_for_loss, trim_for_outputs;  // per input
   void weights_changed() {
     for (Step& s : steps) s.op->weights_changed();
   }
@@ -122,11 +129,12 @@ struct Model::Impl {
   void check_ctc_targets(const TensorList& x, const TensorList& y,
                          const std::vector<std::vector<int64_t>>& lengths) const;
 
-  // Batch `idx` of x, time-major, into the input slots. trim: each masked input of any length
-  // runs only as many steps as the batch's longest sequence (bucketing), when every output
-  // timed by it has its mask (so that the padded steps it drops count nowhere).
+  // Batch `idx` of x, time-major, into the input slots. With a trim, each masked input that
+  // allows it (find_trimmable_inputs) runs only as many steps as the batch's longest sequence:
+  // padding then costs little (and with bucketing, almost nothing).
+  enum class Trim { none, for_loss, for_outputs };
   void gather(const TensorList& x, const std::vector<std::vector<int64_t>>& lengths,
-              const int64_t* idx, int64_t B, bool trim = false);
+              const int64_t* idx, int64_t B, Trim trim = Trim::none);
   void forward(bool training);
 
   // The working memory (layers/workspace.h): every slot's tensor and gradient, the targets,

@@ -7,6 +7,8 @@
 
 #include "graph/graph.h"
 #include "graph/graph_model.h"
+#include "graph/model_impl.h"
+#include "model/model_impl.h"
 #include "io/safetensors.h"
 #include <nlohmann/json.hpp>
 #include "test_util.h"
@@ -786,6 +788,132 @@ TEST(GraphLengths, GivenLengthsActAsSequentialsPackedSequences) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("lengths[2] = 6 is out of range"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace lstm
+
+namespace lstm {
+namespace {
+
+// A batch of padded sequences runs only to its longest one (Model::Impl::gather's trim), on
+// inputs of a fixed length too (the seed's Embedding over input_shape {12}): the same loss,
+// gradients and outputs as over the whole length; and inputs whose steps other sequences meet
+// unmasked keep the whole length.
+struct BatchRun {
+  int64_t steps;  // the input's steps in the batch
+  double loss;
+  std::vector<float> grads, outputs;  // outputs: the first output, rows in sample order
+};
+
+BatchRun run_batch(Model::Impl& m, const TensorList& x, const TensorList& y, Model::Impl::Trim trim) {
+  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x, {});
+  std::vector<int64_t> order(size_t(x[0].dim(0)));
+  std::iota(order.begin(), order.end(), 0);
+  m.gather(x, lengths, order.data(), int64_t(order.size()), trim);
+  m.forward(false);
+  BatchRun r{m.input_T[0], m.loss_and_backward(y, true, nullptr), m.grads, {}};
+  const Value& v = m.slots[size_t(m.output_slots[0])].value;
+  r.outputs.resize(size_t(m.B * v.F * (v.seq ? v.T : 1)));
+  for (int64_t b = 0; b < m.B; ++b)
+    for (int64_t t = 0; t < (v.seq ? v.T : 1); ++t)
+      for (int64_t f = 0; f < v.F; ++f)
+        r.outputs[size_t((m.rows[size_t(b)] * (v.seq ? v.T : 1) + t) * v.F + f)] = v.data[(t * m.B + b) * v.F + f];
+  return r;
+}
+
+void expect_same(const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], 1e-6) << what << "[" << k << "]";
+}
+
+TEST(GraphTrim, PaddedBatchesStopAtTheirLongestSequence) {
+  Tensor x({6, 12});  // texts of 2..7 tokens, right-padded with 0
+  for (int64_t n = 0; n < 6; ++n)
+    for (int64_t t = 0; t < 2 + n; ++t) x[n * 12 + t] = float(1 + (n * 7 + t * 3) % 19);
+  const Tensor y({6, 1}, std::vector<float>{0, 1, 2, 1, 0, 2});
+  Sequential model({.seed = 3});
+  model.add(Embedding(20, 6, {.mask_zero = true, .input_shape = {12}}));
+  model.add(LSTM(5, {.return_sequences = true}));
+  model.add(Dropout(0.0f));
+  model.add(LSTM(4));
+  model.add(Dense(3, {.activation = Activation::softmax}));
+  model.compile(Adam(), loss::sparse_categorical_crossentropy);
+  model.predict(x);  // built
+  Model::Impl& m = model.impl().graph();
+  EXPECT_TRUE(m.trim_for_loss[0]);
+  EXPECT_TRUE(m.trim_for_outputs[0]);
+  const BatchRun whole = run_batch(m, {x}, {y}, Model::Impl::Trim::none);
+  const BatchRun trimmed = run_batch(m, {x}, {y}, Model::Impl::Trim::for_loss);
+  EXPECT_EQ(whole.steps, 12);
+  EXPECT_EQ(trimmed.steps, 7);
+  EXPECT_NEAR(trimmed.loss, whole.loss, 1e-6);
+  expect_same(trimmed.grads, whole.grads, "gradient");
+  expect_same(trimmed.outputs, whole.outputs, "output");
+  expect_same(model.predict(x).storage(), whole.outputs, "predict");
+}
+
+TEST(GraphTrim, SequenceOutputsOnThePaddedStepsTrimForTheLossOnly) {
+  Tensor x({4, 10});
+  for (int64_t n = 0; n < 4; ++n)
+    for (int64_t t = 0; t < 3 + n; ++t) x[n * 10 + t] = float(1 + (n + t) % 8);
+  Tensor y({4, 10});
+  for (int64_t k = 0; k < y.size(); ++k) y[k] = float(k % 3);
+  Sequential model({.seed = 5});
+  model.add(Embedding(9, 4, {.mask_zero = true, .input_shape = {10}}));
+  model.add(LSTM(6, {.return_sequences = true}));
+  model.add(TimeDistributed(Dense(3, {.activation = Activation::softmax})));
+  model.compile(Adam(), loss::sparse_categorical_crossentropy);
+  model.predict(x);
+  Model::Impl& m = model.impl().graph();
+  EXPECT_TRUE(m.trim_for_loss[0]);
+  EXPECT_FALSE(m.trim_for_outputs[0]);  // predict returns all 10 steps as the whole length gives them
+  const BatchRun whole = run_batch(m, {x}, {y}, Model::Impl::Trim::none);
+  const BatchRun trimmed = run_batch(m, {x}, {y}, Model::Impl::Trim::for_loss);
+  EXPECT_EQ(trimmed.steps, 6);
+  EXPECT_NEAR(trimmed.loss, whole.loss, 1e-6);
+  expect_same(trimmed.grads, whole.grads, "gradient");
+  EXPECT_EQ(run_batch(m, {x}, {y}, Model::Impl::Trim::for_outputs).steps, 10);
+}
+
+TEST(GraphTrim, StepsMetUnmaskedKeepTheWholeLength) {
+  // Attention from a second input's 8 steps (no mask) into the padded texts' 8 steps: its
+  // output is on the second input's steps, so the texts cannot run fewer.
+  auto ids = Input({8}, {.name = "ids"});
+  auto seq = Input({8, 2}, {.name = "seq"});
+  auto enc = LSTM(4, {.return_sequences = true})(Embedding(9, 3, {.mask_zero = true})(ids));
+  auto dec = LSTM(4, {.return_sequences = true})(seq);
+  Model model({ids, seq}, Dense(1)(LSTM(3)(Attention()({dec, enc}))));
+  model.compile(SGD(), loss::mse);
+  Model::Impl& m = model.impl();
+  EXPECT_FALSE(m.trim_for_loss[0]);
+  EXPECT_FALSE(m.trim_for_outputs[0]);
+  Tensor x({3, 8});
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t t = 0; t < 2 + n; ++t) x[n * 8 + t] = float(1 + (n + 2 * t) % 8);
+  const Tensor s = random_tensor({3, 8, 2}, 31), y = random_tensor({3, 1}, 32);
+  model.predict({x, s});  // planned
+  const BatchRun whole = run_batch(m, {x, s}, {y}, Model::Impl::Trim::none);
+  const BatchRun asked = run_batch(m, {x, s}, {y}, Model::Impl::Trim::for_loss);
+  EXPECT_EQ(asked.steps, 8);
+  EXPECT_EQ(asked.loss, whole.loss);
+  // a second input's sequence joined to the padded texts' (the mask is the texts'): whole
+  auto words = Input({8}, {.name = "words"});
+  auto feats = Input({8, 2}, {.name = "feats"});
+  auto joined = Concatenate()({Embedding(9, 3, {.mask_zero = true})(words), LSTM(2, {.return_sequences = true})(feats)});
+  Model both({words, feats}, Dense(1)(LSTM(3)(joined)));
+  both.compile(SGD(), loss::mse);
+  EXPECT_FALSE(both.impl().trim_for_loss[0]);
+  both.predict({x, s});
+  EXPECT_EQ(run_batch(both.impl(), {x, s}, {y}, Model::Impl::Trim::for_loss).steps, 8);
+  // the same with inputs of any length: the texts' steps reach no output, so both trim
+  auto ids2 = Input({kAnyLength}, {.name = "ids"});
+  auto seq2 = Input({kAnyLength, 2}, {.name = "seq"});
+  auto enc2 = LSTM(4, {.return_sequences = true})(Embedding(9, 3, {.mask_zero = true})(ids2));
+  Model any({ids2, seq2}, TimeDistributed(Dense(1))(Attention()({LSTM(4, {.return_sequences = true})(seq2), enc2})));
+  any.compile(SGD(), loss::mse);
+  EXPECT_TRUE(any.impl().trim_for_loss[0]);
+  EXPECT_TRUE(any.impl().trim_for_outputs[0]);
 }
 
 }  // namespace
