@@ -13,6 +13,7 @@
 #include "core/rng.h"
 #include "core/threads.h"
 #include "kernels/lstm_step.h"
+#include "kernels/lstm_step_bf16.h"
 #include "layers/lstm_cell.h"
 #include "lstm/error.h"
 
@@ -27,17 +28,22 @@ double now() {
 }  // namespace
 
 double bench_rate(const std::function<void()>& f, double seconds, int windows) {
+  const double w0 = now();
   for (int k = 0; k < 3; ++k) f();
+  // Calls in groups of about 20 µs between clock reads: a read costs about 20 ns, which is a
+  // quarter of a streaming step at H = 8 when read after every call.
+  const double per_call = (now() - w0) / 3.0;
+  const int64_t group = std::clamp<int64_t>(int64_t(20e-6 / std::max(per_call, 1e-9)), 1, 100000);
   double best = 0;
   for (int w = 0; w < windows; ++w) {
-    int n = 0;
+    int64_t n = 0;
     double t0 = now(), t = t0;
     do {
-      f();
-      ++n;
+      for (int64_t k = 0; k < group; ++k) f();
+      n += group;
       t = now();
     } while (t - t0 < seconds);
-    best = std::max(best, n / (t - t0));
+    best = std::max(best, double(n) / (t - t0));
   }
   return best;
 }
@@ -62,7 +68,15 @@ struct LayerBuffers {
     for (float& v : out_grad) v = rng.uniform(-0.01f, 0.01f);
   }
   std::vector<float> packed, packed_bwd, packed_step;  // as the layer keeps them
-  void pack(bool train, bool stream) {
+  std::vector<uint16_t> packed_bf16;                   // bf16: stream W_ih and W_hh, infer W_hh
+  std::vector<uint32_t> x_pairs, h_pairs;              // bf16 stream: the step's inputs as pairs
+  void pack(bool train, bool stream, bool bf16 = false) {
+    if (bf16) {
+      const int64_t Kx = stream ? I : 0;
+      packed_bf16.resize(size_t(lstm_packed_forward_bf16_size(Kx, H)));
+      lstm_pack_forward_bf16(stream ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed_bf16.data());
+      return;
+    }
     if (stream) {
       packed_step.resize(size_t(lstm_packed_forward_size(I, H)));
       lstm_pack_forward(w_ih.data(), I, w_hh.data(), H, packed_step.data());
@@ -88,8 +102,12 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
   if (s.mode != "train" && s.mode != "infer" && s.mode != "stream")
     throw Error("bench mode '" + s.mode + "' is not one of train, infer, stream");
   if (!s.variant.empty()) return run_layer_bench(s, threads, seconds, windows);
+  if (s.precision != "fp32" && s.precision != "bf16")
+    throw Error("bench precision '" + s.precision + "' is not one of fp32, bf16");
+  if (s.precision == "bf16" && (s.mode == "train" || !s.variant.empty()))
+    throw Error("bench precision bf16 times inference (modes infer and stream) of the LSTM kernels alone");
   set_num_threads(threads);
-  const bool train = s.mode == "train", stream = s.mode == "stream";
+  const bool train = s.mode == "train", stream = s.mode == "stream", bf16 = s.precision == "bf16";
   const int64_t T = stream ? 1 : s.T, B = s.B;
   Rng rng(1);
   std::vector<LayerBuffers> layers;
@@ -97,7 +115,7 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
   std::vector<float> x(size_t(T * B * s.I));
   for (float& v : x) v = rng.uniform(-1, 1);
   std::function<void()> call;
-  for (LayerBuffers& lb : layers) lb.pack(train, stream);  // inference: packed once, outside
+  for (LayerBuffers& lb : layers) lb.pack(train, stream, bf16);  // inference: packed once, outside
   if (train) {
     call = [&] {
       const float* in = x.data();
@@ -121,6 +139,22 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
     call = [&] {
       const float* in = x.data();
       for (LayerBuffers& lb : layers) {
+        if (stream && bf16) {  // the same with bfloat16 weights: x and h_{t-1} to pairs first
+          const int64_t prev = lb.cur * B * lb.H, next = (1 - lb.cur) * B * lb.H;
+          const int64_t Px = (lb.I + 1) / 2, Ph = (lb.H + 1) / 2;
+          lb.x_pairs.resize(size_t(B * Px)), lb.h_pairs.resize(size_t(B * Ph));
+          for (int64_t b = 0; b < B; ++b) {
+            lstm_to_bf16_pairs(in + b * lb.I, lb.I, lb.x_pairs.data() + b * Px);
+            lstm_to_bf16_pairs(lb.h.data() + prev + b * lb.H, lb.H, lb.h_pairs.data() + b * Ph);
+          }
+          LstmStepForwardBf16 st{lb.packed_bf16.data(), lb.I, lb.H, B, lb.x_pairs.data(), Px,
+                                 lb.h_pairs.data(), Ph, lb.bias.data(), 0, lb.c.data() + prev,
+                                 lb.gates.data(), lb.c.data() + next, lb.h.data() + next};
+          lstm_step_forward_bf16(st, 0, lstm_forward_blocks(lb.H));
+          lb.cur = 1 - lb.cur;
+          in = lb.h.data() + next;
+          continue;
+        }
         if (stream) {  // Sequential::step's path: h, c carried in two slots
           const int64_t prev = lb.cur * B * lb.H, next = (1 - lb.cur) * B * lb.H;
           lstm_forward_step(lb.packed_step.data(), lb.bias.data(), B, lb.I, lb.H, in,
@@ -131,7 +165,8 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
           continue;
         }
         LstmActivations a = lb.acts();
-        lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
+        if (bf16) lstm_forward_bf16({T, B, lb.I, lb.H}, lb.packed_bf16.data(), lb.w_ih.data(), lb.bias.data(), in, a);
+        else lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
         in = lb.h.data() + B * lb.H;
       }
     };
@@ -172,7 +207,7 @@ std::vector<BenchShape> read_suite(const std::string& path) {
 std::string bench_json(const BenchResult& r) {
   const BenchShape& s = r.shape;
   return nlohmann::json{{"name", s.name}, {"I", s.I}, {"H", s.H}, {"L", s.L}, {"B", s.B},
-                        {"T", s.T}, {"mode", s.mode}, {"variant", s.variant}, {"threads", r.threads},
+                        {"T", s.T}, {"mode", s.mode}, {"variant", s.variant}, {"precision", s.precision}, {"threads", r.threads},
                         {"throughput", r.throughput}, {"unit", r.unit},
                         {"ns_per_step", r.ns_per_step}, {"gflops", r.gflops}}
       .dump();

@@ -28,6 +28,7 @@ const Command kBench{
         {"use-case", "NAME", "with --fit, only this one (fit-forecaster, fit-adding, fit-sentiment, fit-charlm)"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
         {"seconds", "S", "length of each of the 5 timing windows (default 0.5)"},
+        {"precision", "P", "fp32 (default) or bf16: infer and stream rows with the weights as bfloat16 (AVX512_BF16 where the CPU has it)"},
         {"json", "", "one JSON object per row: name, I, H, L, B, T, mode, variant, threads, "
                      "throughput, unit, ns_per_step, gflops"},
     }};
@@ -36,8 +37,9 @@ static void print_result(const Args& a, const BenchResult& r) {
   if (a.has("json")) {
     std::printf("%s\n", bench_json(r).c_str());
   } else {
-    std::printf("%-24s %12.1f %-8s %10.1f ns/step %8.1f GFLOP/s  (%d threads)\n", r.shape.name.c_str(),
-                r.throughput, r.unit.c_str(), r.ns_per_step, r.gflops, r.threads);
+    std::printf("%-24s %12.1f %-8s %10.1f ns/step %8.1f GFLOP/s  (%d threads%s)\n", r.shape.name.c_str(),
+                r.throughput, r.unit.c_str(), r.ns_per_step, r.gflops, r.threads,
+                r.shape.precision == "fp32" ? "" : (", " + r.shape.precision).c_str());
   }
   std::fflush(stdout);
 }
@@ -46,8 +48,8 @@ int run_bench(const Args& a) {
   const double seconds = a.number("seconds", 0.5);
   if (!(seconds > 0)) throw UsageError("--seconds must be positive");
   if (a.has("fit")) {
-    if (a.has("shape") || a.has("suite") || a.has("mode") || a.has("variant"))
-      throw UsageError("--fit times the use-case models: leave out --shape, --suite, --mode and --variant");
+    if (a.has("shape") || a.has("suite") || a.has("mode") || a.has("variant") || a.has("precision"))
+      throw UsageError("--fit times the use-case models: leave out --shape, --suite, --mode, --variant and --precision");
     const std::string only = a.str("use-case", "");
     const std::vector<std::string> names = fit_bench_names();
     if (!only.empty() && std::find(names.begin(), names.end(), only) == names.end())
@@ -84,7 +86,18 @@ int run_bench(const Args& a) {
     shapes.push_back(s);
   }
   const int threads = num_threads();
-  for (const BenchShape& s : shapes) print_result(a, lstm::run_bench(s, threads, seconds));
+  const std::string precision = a.str("precision", "fp32");
+  if (precision != "fp32" && precision != "bf16") throw UsageError("--precision must be fp32 or bf16, got '" + precision + "'");
+  for (BenchShape& s : shapes) {
+    s.precision = precision;
+    if (precision == "bf16" && s.mode == "train") {
+      if (!a.has("suite")) throw UsageError("--precision bf16 is for inference: give --mode infer or stream");
+      continue;  // a suite's training rows are left out
+    }
+    if (precision == "bf16" && !s.variant.empty())
+      throw UsageError("--precision bf16 times the LSTM kernels alone: leave out --variant");
+    print_result(a, lstm::run_bench(s, threads, seconds));
+  }
   return 0;
 }
 

@@ -12,14 +12,10 @@
 #include <string>
 
 #include "core/threads.h"
+#include "kernels/step_tile.h"
 #include "kernels/vmath.h"
 
 namespace lstm {
-
-#define LSTM_INLINE inline __attribute__((always_inline))
-
-constexpr int64_t kTile = 64;  // packed columns per row: 4 vectors of 16
-constexpr int kMaxRows = 6;    // batch rows per register tile: 24 accumulators
 
 int64_t lstm_forward_blocks(int64_t H) { return (H + kForwardBlock - 1) / kForwardBlock; }
 int64_t lstm_backward_blocks(int64_t H) { return (H + kBackwardBlock - 1) / kBackwardBlock; }
@@ -104,56 +100,11 @@ LSTM_INLINE void tile_product(const float* w, int64_t K, const float* u, int64_t
   }
 }
 
-// Lanes [0, n) of p, n <= 16; the store writes n lanes only. On AVX-512 a masked move (the
-// lanes past n are neither read nor written); elsewhere through a copy.
-template <bool kAvx512>
-LSTM_INLINE v16f load_lanes(const float* p, int64_t n) {
-  if (n == kLanes) return vload(p);
-#if !defined(__clang__)
-  if constexpr (kAvx512) {
-    v16f v;
-    const uint16_t mask = uint16_t((1u << n) - 1);
-    asm("vmovups %1, %0%{%2%}%{z%}" : "=v"(v) : "m"(*(const float(*)[kLanes])p), "Yk"(mask));
-    return v;
-  }
-#endif
-  return vload_n(p, n);
-}
-template <bool kAvx512>
-LSTM_INLINE void store_lanes(float* p, v16f v, int64_t n) {
-  if (n == kLanes) return vstore(p, v);
-#if !defined(__clang__)
-  if constexpr (kAvx512) {
-    const uint16_t mask = uint16_t((1u << n) - 1);
-    asm("vmovups %1, %0%{%2%}" : "+m"(*(float(*)[kLanes])p) : "v"(v), "Yk"(mask));
-    return;
-  }
-#endif
-  vstore_n(p, v, n);
-}
-
-// Calls tile.operator()<R>(b) for the batch's rows [b, b + R): tiles of kMaxRows rows, then one
-// of what is left.
-#define LSTM_INLINE_LAMBDA __attribute__((always_inline))
-template <class Tile>
-LSTM_INLINE void for_each_row_tile(int64_t B, Tile tile) {
-  int64_t b = 0;
-  for (; b + kMaxRows <= B; b += kMaxRows) tile.template operator()<kMaxRows>(b);
-  switch (B - b) {
-    case 5: tile.template operator()<5>(b); break;
-    case 4: tile.template operator()<4>(b); break;
-    case 3: tile.template operator()<3>(b); break;
-    case 2: tile.template operator()<2>(b); break;
-    case 1: tile.template operator()<1>(b); break;
-    default: break;
-  }
-}
-
 // Forward ----------------------------------------------------------------------------------
 
 template <bool kAvx512, int R>
 LSTM_INLINE void forward_tile(const LstmStepForward& s, int64_t jb, int64_t b0) {
-  const int64_t H = s.H, G = 4 * H, j = jb * kForwardBlock, n = std::min(kForwardBlock, H - j);
+  const int64_t H = s.H, j = jb * kForwardBlock, n = std::min(kForwardBlock, H - j);
   const float* w = s.packed + jb * (s.Kx + H) * kTile;
   v16f acc[R][4];
   for (int r = 0; r < R; ++r)
@@ -161,19 +112,7 @@ LSTM_INLINE void forward_tile(const LstmStepForward& s, int64_t jb, int64_t b0) 
       acc[r][q] = load_lanes<kAvx512>(s.base + (b0 + r) * s.ld_base + q * H + j, n);
   if (s.Kx > 0) tile_product<kAvx512, R>(w, s.Kx, s.x + b0 * s.ldx, s.ldx, acc);
   tile_product<kAvx512, R>(w + s.Kx * kTile, H, s.h_prev + b0 * H, H, acc);
-  for (int r = 0; r < R; ++r) {  // the cell, on the tile
-    const int64_t b = b0 + r;
-    const v16f i = vsigmoid(acc[r][0]), f = vsigmoid(acc[r][1]);
-    const v16f g = vtanh(acc[r][2]), o = vsigmoid(acc[r][3]);
-    const v16f c = f * load_lanes<kAvx512>(s.c_prev + b * H + j, n) + i * g;
-    store_lanes<kAvx512>(s.c + b * H + j, c, n);
-    store_lanes<kAvx512>(s.h + b * H + j, o * vtanh(c), n);
-    if (s.gates) {
-      float* a = s.gates + b * G + j;
-      store_lanes<kAvx512>(a, i, n), store_lanes<kAvx512>(a + H, f, n);
-      store_lanes<kAvx512>(a + 2 * H, g, n), store_lanes<kAvx512>(a + 3 * H, o, n);
-    }
-  }
+  cell_tile<kAvx512, R>(acc, b0, H, j, n, s.c_prev, s.c, s.h, s.gates);
 }
 
 template <bool kAvx512>
@@ -308,16 +247,6 @@ const Kernels kGeneric{"generic", forward_generic, backward_generic, sum_rows_ge
 #if LSTM_X86
 const Kernels kAvx2{"avx2", forward_avx2, backward_avx2, sum_rows_avx2};
 const Kernels kAvx512{"avx512", forward_avx512, backward_avx512, sum_rows_avx512};
-bool cpu_has_avx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("fma");
-}
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
 #endif
 const Kernels* best_kernels() {
 #if LSTM_X86

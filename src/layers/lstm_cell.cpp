@@ -12,6 +12,7 @@
 #include "core/threads.h"
 #include "gemm/gemm.h"
 #include "kernels/lstm_step.h"
+#include "kernels/lstm_step_bf16.h"
 #include "layers/sequence_driver.h"
 
 namespace lstm {
@@ -160,6 +161,32 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
       float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
       LstmStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, a, G, c, a, c + BH, h + BH};
       lstm_step_forward(s, sh.block_begin, sh.block_end);
+      step_barrier(sh);
+    }
+  });
+}
+
+void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed_hh, const float* w_ih, const float* bias,
+                       const float* x, LstmActivations& act) {
+  const int64_t G = 4 * d.H, BH = d.B * d.H, Ph = (d.H + 1) / 2;
+  seq_project_inputs(d, G, w_ih, bias, x, act.gates);  // in float: W_ih is read once a call
+  seq_zero_ended(d, act.h + BH, d.H);
+  seq_zero_ended(d, act.c + BH, d.H);
+  run_team(d.B, d.T, double(d.B) * G * d.H, lstm_forward_blocks(d.H), d.active, [&](const Share& sh) {
+    const int64_t b0 = sh.row_begin;
+    if (sh.row_end <= b0) return;
+    std::vector<uint32_t> pairs(size_t((sh.row_end - b0) * Ph));  // h_{t-1} of the share's rows
+    for (int64_t t = 0; t < d.T; ++t) {
+      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
+      if (rows_here <= 0) {
+        step_barrier(sh);
+        continue;
+      }
+      float* a = act.gates + t * d.B * G + b0 * G;
+      float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
+      for (int64_t r = 0; r < rows_here; ++r) lstm_to_bf16_pairs(h + r * d.H, d.H, pairs.data() + r * Ph);
+      LstmStepForwardBf16 s{packed_hh, 0, d.H, rows_here, nullptr, 0, pairs.data(), Ph, a, G, c, a, c + BH, h + BH};
+      lstm_step_forward_bf16(s, sh.block_begin, sh.block_end);
       step_barrier(sh);
     }
   });

@@ -238,8 +238,8 @@ class Cli(CliTest):
 
     # --- bench and threads ----------------------------------------------------------------------
     def test_bench_json_for_any_shape_and_thread_settings(self):
-        keys = {"name", "I", "H", "L", "B", "T", "mode", "variant", "threads", "throughput", "unit", "ns_per_step",
-                "gflops"}
+        keys = {"name", "I", "H", "L", "B", "T", "mode", "variant", "precision", "threads", "throughput", "unit",
+                "ns_per_step", "gflops"}
         for shape, mode in [("3,5,2,4,7", "train"), ("1,1,1,1,1", "infer"), ("8,8,1,1,1", "stream")]:
             with self.subTest(shape=shape, mode=mode):
                 p = self.run_lstm("bench", "--shape", shape, "--mode", mode, "--seconds", 0.01, "--threads", 1, "--json")
@@ -269,6 +269,22 @@ class Cli(CliTest):
         p = subprocess.run([LSTM, "bench", "--shape", "2,2,1,1,2", "--seconds", "0.01", "--json"],
                            capture_output=True, text=True, env=env)
         self.assertEqual(json.loads(p.stdout)["threads"], 1)
+
+    def test_bench_bf16_inference_rows(self):
+        # weights as bfloat16: infer and stream rows; training and the layer variants refuse
+        for shape, mode in [("3,17,2,2,5", "infer"), ("5,33,1,1,1", "stream"), ("4,8,1,3,1", "stream")]:
+            with self.subTest(shape=shape, mode=mode):
+                p = self.run_lstm("bench", "--shape", shape, "--mode", mode, "--precision", "bf16", "--seconds", 0.01,
+                                  "--threads", 1, "--json")
+                row = json.loads(p.stdout)
+                self.assertEqual((row["precision"], row["mode"]), ("bf16", mode))
+                self.assertGreater(row["throughput"], 0)
+        self.assertIn("for inference", self.run_lstm("bench", "--shape", "4,6,1,1,1", "--mode", "train",
+                                                     "--precision", "bf16", code=2).stderr)
+        self.assertIn("fp32 or bf16", self.run_lstm("bench", "--shape", "4,6,1,1,1", "--precision", "int4",
+                                                    code=2).stderr)
+        self.assertIn("leave out --variant", self.run_lstm("bench", "--shape", "4,6,1,1,1", "--mode", "stream",
+                                                           "--variant", "gru", "--precision", "bf16", code=2).stderr)
 
     def test_bench_fit_use_case_rows(self):
         # the use-case rows: a training-step row and a predict row per model, one picked here

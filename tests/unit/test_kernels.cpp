@@ -14,6 +14,7 @@
 #include "core/threads.h"
 #include "gemm/gemm.h"
 #include "kernels/lstm_step.h"
+#include "kernels/lstm_step_bf16.h"
 #include "kernels/pointwise.h"
 #include "kernels/vmath.h"
 #include "layers/activation.h"
@@ -148,6 +149,96 @@ TEST(StepKernels, ForwardMatchesReferenceCell) {
         EXPECT_EQ(h1, std::vector<float>(h.begin() + b * H, h.begin() + (b + 1) * H)) << "row " << b;
       }
     });
+  }
+}
+
+TEST(Bf16, RoundsToNearestEvenFlushesSubnormalsKeepsNaN) {
+  EXPECT_EQ(to_bf16(1.0f), 0x3f80);
+  EXPECT_EQ(to_bf16(-2.0f), 0xc000);
+  EXPECT_EQ(from_bf16(to_bf16(1.0f + 1.0f / 256)), 1.0f);           // a tie: to the even 1.0
+  EXPECT_EQ(from_bf16(to_bf16(1.0f + 3.0f / 256)), 1.0f + 4.0f / 256);  // a tie: up to even
+  EXPECT_EQ(from_bf16(to_bf16(1.0f + 1.5f / 256)), 1.0f + 2.0f / 256);  // above half: up
+  EXPECT_EQ(to_bf16(1e-40f), 0x0000);                                // subnormal -> +0
+  EXPECT_EQ(to_bf16(-1e-40f), 0x8000);
+  EXPECT_EQ(from_bf16(to_bf16(INFINITY)), INFINITY);
+  EXPECT_EQ(from_bf16(to_bf16(3.4e38f)), INFINITY);  // rounds past the largest finite bfloat16
+  EXPECT_TRUE(std::isnan(from_bf16(to_bf16(NAN))));
+  // pairs: every build's conversion is the scalar one
+  Rng rng(5);
+  std::vector<float> u = test::random_vector(77, rng, -3.0f, 3.0f);
+  u[3] = 1e-40f, u[40] = NAN, u[41] = -INFINITY;
+  std::vector<uint32_t> want(39);
+  for (size_t p = 0; p < want.size(); ++p)
+    want[p] = uint32_t(to_bf16(u[2 * p])) | uint32_t(2 * p + 1 < u.size() ? to_bf16(u[2 * p + 1]) : 0) << 16;
+  for (const char* isa : {"generic", "avx2", "avx512", "avx512_bf16"}) {
+    if (!lstm_set_bf16_kernel_isa(isa)) continue;
+    std::vector<uint32_t> got(39, 0xdeadbeef);
+    lstm_to_bf16_pairs(u.data(), int64_t(u.size()), got.data());
+    EXPECT_EQ(got, want) << isa;
+  }
+  lstm_set_bf16_kernel_isa("best");
+}
+
+// The bfloat16 step against the same math in double: weights, x and h rounded to bfloat16,
+// products summed in float by every build; and against the float step, the rounding's effect.
+TEST(Bf16, StepMatchesTheRoundedMathOnEveryBuild) {
+  for (StepCase c : {StepCase{1, 0, 1}, {1, 3, 8}, {2, 0, 17}, {5, 7, 33}, {7, 1, 50}, {4, 2, 64}, {3, 5, 100}}) {
+    SCOPED_TRACE("B=" + std::to_string(c.B) + " Kx=" + std::to_string(c.Kx) + " H=" + std::to_string(c.H));
+    const int64_t B = c.B, Kx = c.Kx, H = c.H, G = 4 * H, Px = (Kx + 1) / 2, Ph = (H + 1) / 2;
+    Rng rng(uint64_t(B * 100 + H + 7));
+    auto w_ih = test::random_vector(size_t(G * std::max<int64_t>(Kx, 1)), rng, -0.5f, 0.5f);
+    auto w_hh = test::random_vector(size_t(G * H), rng, -0.5f, 0.5f);
+    auto x = test::random_vector(size_t(B * std::max<int64_t>(Kx, 1)), rng);
+    auto h_prev = test::random_vector(size_t(B * H), rng), c_prev = test::random_vector(size_t(B * H), rng);
+    auto bias = test::random_vector(size_t(G), rng);
+    auto rounded = [](std::vector<float> v) {
+      for (float& e : v) e = from_bf16(to_bf16(e));
+      return v;
+    };
+    // Reference in double on the rounded values; and the float step on the unrounded ones.
+    const auto rw_ih = rounded(w_ih), rw_hh = rounded(w_hh), rx = rounded(x), rh = rounded(h_prev);
+    std::vector<float> gates_ref(size_t(B * G)), c_ref(size_t(B * H)), h_ref(size_t(B * H));
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t n = 0; n < G; ++n) {
+        double a = bias[size_t(n)];
+        for (int64_t k = 0; k < Kx; ++k) a += double(rx[size_t(b * Kx + k)]) * rw_ih[size_t(n * Kx + k)];
+        for (int64_t k = 0; k < H; ++k) a += double(rh[size_t(b * H + k)]) * rw_hh[size_t(n * H + k)];
+        gates_ref[size_t(b * G + n)] = float(a);
+      }
+    lstm_cell_forward(gates_ref.data(), c_prev.data(), c_ref.data(), h_ref.data(), B, H);
+    std::vector<float> packed32(size_t(lstm_packed_forward_size(Kx, H))), g32(size_t(B * G));
+    std::vector<float> c32(size_t(B * H)), h32(size_t(B * H));
+    lstm_pack_forward(Kx > 0 ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed32.data());
+    lstm_step_forward({packed32.data(), Kx, H, B, x.data(), std::max<int64_t>(Kx, 1), h_prev.data(),
+                       bias.data(), 0, c_prev.data(), g32.data(), c32.data(), h32.data()},
+                      0, lstm_forward_blocks(H));
+    std::vector<uint16_t> packed(size_t(lstm_packed_forward_bf16_size(Kx, H)));
+    lstm_pack_forward_bf16(Kx > 0 ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed.data());
+    int ran = 0;
+    for (const char* isa : {"generic", "avx2", "avx512", "avx512_bf16"}) {
+      if (!lstm_set_bf16_kernel_isa(isa)) continue;
+      SCOPED_TRACE(isa);
+      ++ran;
+      std::vector<uint32_t> xp(size_t(B * std::max<int64_t>(Px, 1))), hp(size_t(B * Ph));
+      for (int64_t b = 0; b < B; ++b) {
+        if (Kx > 0) lstm_to_bf16_pairs(x.data() + b * Kx, Kx, xp.data() + b * Px);
+        lstm_to_bf16_pairs(h_prev.data() + b * H, H, hp.data() + b * Ph);
+      }
+      std::vector<float> gates(size_t(B * G), 7.0f), cc(size_t(B * H), 7.0f), hh(size_t(B * H), 7.0f);
+      LstmStepForwardBf16 s{packed.data(), Kx, H, B, xp.data(), std::max<int64_t>(Px, 1), hp.data(), Ph,
+                            bias.data(), 0, c_prev.data(), gates.data(), cc.data(), hh.data()};
+      const int64_t blocks = lstm_forward_blocks(H), mid = blocks / 2;
+      lstm_step_forward_bf16(s, 0, mid);  // in two ranges, as two threads would
+      lstm_step_forward_bf16(s, mid, blocks);
+      const double tol = 1e-6 + 2e-7 * double(Kx + H);  // float sums of Kx + H products
+      EXPECT_LT(max_abs_diff(gates, gates_ref), tol);
+      EXPECT_LT(max_abs_diff(cc, c_ref), tol);
+      EXPECT_LT(max_abs_diff(hh, h_ref), tol);
+      // the rounding's effect against the float step: weights of ±0.5 over up to 105 inputs
+      EXPECT_LT(max_abs_diff(hh, h32), 0.05);
+    }
+    lstm_set_bf16_kernel_isa("best");
+    EXPECT_GE(ran, 1);
   }
 }
 
