@@ -68,13 +68,12 @@ struct LayerBuffers {
     for (float& v : out_grad) v = rng.uniform(-0.01f, 0.01f);
   }
   std::vector<float> packed, packed_bwd, packed_step;  // as the layer keeps them
-  std::vector<uint16_t> packed_bf16;                   // bf16: stream W_ih and W_hh, infer W_hh
+  std::vector<uint16_t> packed_bf16;                   // bf16: W_ih and W_hh
   std::vector<uint32_t> x_pairs, h_pairs;              // bf16 stream: the step's inputs as pairs
   void pack(bool train, bool stream, bool bf16 = false) {
     if (bf16) {
-      const int64_t Kx = stream ? I : 0;
-      packed_bf16.resize(size_t(lstm_packed_forward_bf16_size(Kx, H)));
-      lstm_pack_forward_bf16(stream ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed_bf16.data());
+      packed_bf16.resize(size_t(lstm_packed_forward_bf16_size(I, H)));
+      lstm_pack_forward_bf16(w_ih.data(), I, w_hh.data(), H, packed_bf16.data());
       return;
     }
     if (stream) {
@@ -165,7 +164,7 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
           continue;
         }
         LstmActivations a = lb.acts();
-        if (bf16) lstm_forward_bf16({T, B, lb.I, lb.H}, lb.packed_bf16.data(), lb.w_ih.data(), lb.bias.data(), in, a);
+        if (bf16) lstm_forward_bf16({T, B, lb.I, lb.H}, lb.packed_bf16.data(), lb.bias.data(), in, a);
         else lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
         in = lb.h.data() + B * lb.H;
       }

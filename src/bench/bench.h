@@ -27,8 +27,7 @@ struct BenchShape {
   //   padded                  LSTM, lengths drawn uniformly from 1..T (seeded; rows sorted)
   //   full_lengths            LSTM, lengths given and all equal to T (the cost of the machinery)
   std::string variant;
-  // fp32, or bf16: infer and stream with the weights as bfloat16 (kernels/lstm_step_bf16.h;
-  // infer: W_hh, the input projection in float; stream: W_ih and W_hh, fused).
+  // fp32, or bf16: infer and stream with the weights as bfloat16 (kernels/lstm_step_bf16.h).
   std::string precision = "fp32";
 };
 

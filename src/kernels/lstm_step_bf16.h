@@ -38,7 +38,8 @@ void lstm_to_bf16_pairs(const float* u, int64_t n, uint32_t* pairs);
 struct LstmStepForwardBf16 {
   const uint16_t* packed;  // lstm_pack_forward_bf16
   int64_t Kx, H, B;
-  const uint32_t* x;       // (B, ceil(Kx/2)) pairs, rows ldx apart; unused when Kx = 0
+  const uint32_t* x;       // (B, ceil(Kx/2)) pairs, rows ldx apart; null: no input product
+                           // (projected beforehand: base), the packing's W_ih rows skipped
   int64_t ldx;
   const uint32_t* h_prev;  // (B, ceil(H/2)) pairs, rows ldh apart
   int64_t ldh;
@@ -50,6 +51,13 @@ struct LstmStepForwardBf16 {
   float* h;                // (B, H)
 };
 void lstm_step_forward_bf16(const LstmStepForwardBf16& s, int64_t block_begin, int64_t block_end);
+
+// The input projection of `rows` rows at once: out (rows, 4H) = bias + x·W_ihᵀ, from the
+// first ceil(Kx/2) pair rows of each block of `packed` (lstm_pack_forward_bf16 with Kx inputs),
+// x (rows, ceil(Kx/2)) pairs rows ldx apart; for the blocks [block_begin, block_end). A step
+// then runs on the same packing with x = null (only its W_hh rows are read).
+void lstm_project_bf16(const uint16_t* packed, int64_t Kx, int64_t H, int64_t rows, const uint32_t* x,
+                       int64_t ldx, const float* bias, float* out, int64_t block_begin, int64_t block_end);
 
 // "avx512_bf16", "avx512", "avx2" or "generic"; set like lstm_set_kernel_isa (lstm_step.h).
 const char* lstm_bf16_kernel_isa();

@@ -166,10 +166,22 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
   });
 }
 
-void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed_hh, const float* w_ih, const float* bias,
-                       const float* x, LstmActivations& act) {
-  const int64_t G = 4 * d.H, BH = d.B * d.H, Ph = (d.H + 1) / 2;
-  seq_project_inputs(d, G, w_ih, bias, x, act.gates);  // in float: W_ih is read once a call
+void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* bias, const float* x,
+                       LstmActivations& act) {
+  const int64_t G = 4 * d.H, BH = d.B * d.H, Px = (d.I + 1) / 2, Ph = (d.H + 1) / 2, rows = d.T * d.B;
+  // The input projection of every step at once, x rounded to bfloat16 pairs first; the team
+  // splits the blocks (hidden units), as a GEMM would split the columns.
+  std::vector<uint32_t> x_pairs(size_t(rows * Px));
+  for (int64_t r = 0; r < rows; ++r) lstm_to_bf16_pairs(x + r * d.I, d.I, x_pairs.data() + r * Px);
+  const int64_t blocks = lstm_forward_blocks(d.H);
+  const double macs = double(rows) * double(G) * double(d.I);
+  const int team = int(std::min<int64_t>(blocks, macs < (1 << 18) ? 1 : team_threads()));
+#pragma omp parallel num_threads(team)
+  {
+    const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
+    lstm_project_bf16(packed, d.I, d.H, rows, x_pairs.data(), Px, bias, act.gates, blocks * k / n,
+                      blocks * (k + 1) / n);
+  }
   seq_zero_ended(d, act.h + BH, d.H);
   seq_zero_ended(d, act.c + BH, d.H);
   run_team(d.B, d.T, double(d.B) * G * d.H, lstm_forward_blocks(d.H), d.active, [&](const Share& sh) {
@@ -185,7 +197,7 @@ void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed_hh, const float*
       float* a = act.gates + t * d.B * G + b0 * G;
       float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
       for (int64_t r = 0; r < rows_here; ++r) lstm_to_bf16_pairs(h + r * d.H, d.H, pairs.data() + r * Ph);
-      LstmStepForwardBf16 s{packed_hh, 0, d.H, rows_here, nullptr, 0, pairs.data(), Ph, a, G, c, a, c + BH, h + BH};
+      LstmStepForwardBf16 s{packed, d.I, d.H, rows_here, nullptr, 0, pairs.data(), Ph, a, G, c, a, c + BH, h + BH};
       lstm_step_forward_bf16(s, sh.block_begin, sh.block_end);
       step_barrier(sh);
     }

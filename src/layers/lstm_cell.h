@@ -91,11 +91,11 @@ void lstm_forward_step(const float* packed, const float* bias, int64_t B, int64_
 // token input (w.tokens; act.proj its scratch), x is not read.
 void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmActivations& act);
 
-// The whole sequence for inference with W_hh as bfloat16 (packed_hh: lstm_pack_forward_bf16
-// with Kx = 0; kernels/lstm_step_bf16.h): the input projection in float, then each step's
-// product with h_{t-1} rounded to bfloat16. Needs act.h[0] and act.c[0] set.
-void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed_hh, const float* w_ih, const float* bias,
-                       const float* x, LstmActivations& act);
+// The whole sequence for inference with the weights as bfloat16 (packed: lstm_pack_forward_bf16
+// of W_ih and W_hh with Kx = d.I; kernels/lstm_step_bf16.h): x and each h_{t-1} rounded to
+// bfloat16, sums and the cell in float. Needs act.h[0] and act.c[0] set.
+void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* bias, const float* x,
+                       LstmActivations& act);
 
 // Backpropagation through time. dh_seq (T, B, H): ∂L/∂h_t for every step, or null; dh_last,
 // dc_last (B, H): extra ∂L/∂h_T, ∂L/∂c_T, or null. Accumulates into g; writes dx (T, B, I) and
