@@ -145,6 +145,10 @@ class Model : public Trainable {
   // no padding) carry each row's final state into the same row of the next batch, in fit,
   // predict and evaluate, until reset_states(); training checkpoints keep the carried states.
   void reset_states();
+  // Inference precision, as Sequential::set_precision (model.h): returns the LSTM layers that
+  // run bf16; Error when none can.
+  int set_precision(Precision p);
+  Precision precision() const;
 
   // Streaming, for real-time use: one time step of one sequence per call. x_t[k] holds input
   // k's features at this step (one value for token ids; a vector input's features), y_t[k]

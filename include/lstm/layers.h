@@ -249,6 +249,16 @@ struct MaskingOptions {
 };
 LayerConfig Masking(float mask_value = 0.0f, MaskingOptions options = {});
 
+// The arithmetic of inference (predict, evaluate, step; training always runs in fp32):
+//   fp32  float everywhere (the default)
+//   bf16  the seed's LSTM cell with W_ih and W_hh rounded to bfloat16 (8 bits of mantissa) and
+//         x, h rounded for the products, sums, gates and c in float: about 1.7-3.5x faster
+//         where the weights' bytes decide (batch 1, streaming, H >= 128), outputs within about
+//         1e-2 of fp32 (docs/performance.md). Other layers run in fp32.
+enum class Precision { fp32, bf16 };
+Precision precision_from_string(const std::string& name);  // "fp32" | "bf16", else Error
+const char* precision_name(Precision p);
+
 }  // namespace lstm
 
 // Layer types of rooms of their own (src/graph/registry.def), one header each:

@@ -322,6 +322,11 @@ class Sequential : public Trainable {
   Tensor step(const Tensor& x_t);  // x_t [F] -> y_t [units]; allocates the result
   // Clears the streaming state and the state stateful layers carry from batch to batch.
   void reset_states();
+  // Inference in the given precision (see Precision) from the next predict/evaluate/step on,
+  // until changed; fit() still trains in fp32. The model must be built (or loaded). bf16 needs
+  // at least one LSTM layer with the seed's cell (Error otherwise); returns how many run it.
+  int set_precision(Precision p);
+  Precision precision() const;
 
   std::string summary() const override;
   std::vector<MemoryRow> memory_plan(int64_t batch, int64_t steps) const override;

@@ -164,7 +164,7 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
           continue;
         }
         LstmActivations a = lb.acts();
-        if (bf16) lstm_forward_bf16({T, B, lb.I, lb.H}, lb.packed_bf16.data(), lb.bias.data(), in, a);
+        if (bf16) lstm_forward_bf16({T, B, lb.I, lb.H}, lb.packed_bf16.data(), lb.w_ih.data(), lb.bias.data(), in, a);
         else lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
         in = lb.h.data() + B * lb.H;
       }

@@ -19,6 +19,8 @@ int evaluate_arrays(const Args& a) {
   const std::string path = a.required("model");
   const int64_t batch = a.integer("batch-size", 32, 1, 1 << 30);
   AnyModel any = load_any_model(path);
+  if (any.graph) apply_precision(a, *any.graph);
+  else apply_precision(a, *any.sequential);
   const CompileRecord saved = compile_record(any.metadata(), path);
   if (!a.has("loss") && saved.losses.empty())
     throw UsageError("'" + path + "' does not say which loss it was trained with: give --loss");

@@ -36,6 +36,7 @@ const Command kEvaluate{
                                 "series: the series column first)"},
         {"json", "", "print the metrics as JSON instead of a table"},
         {"report", "FILE", "write an HTML report (metrics, test forecast, loss curves)"},
+        precision_option(),
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
     }};
 
@@ -48,6 +49,7 @@ const Command kForecast{"forecast",
                             {"out", "FILE", "also write the forecast as CSV: step,date,<target> (a quantile "
                                             "forecaster: then <target>_q<level> per level, empty past its horizon; "
                                             "many series: the series column first, each series' rows in turn)"},
+                            precision_option(),
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
                         }};
 
@@ -136,6 +138,7 @@ int run_evaluate(const Args& a) {
   for (const char* f : {"predictions", "report"})
     if (a.has(f)) check_writable(a.str(f));
   Sequential model = Sequential::load(a.required("model"));
+  apply_precision(a, model);
   ForecastSetup setup = forecast_setup(model);
   if (a.has("season")) {
     const int season = int(a.integer("season", 0, 0, limits::kTimeSteps - 1));
@@ -169,6 +172,7 @@ int run_forecast(const Args& a) {
   check_outputs_distinct(a, {"out"}, {"model", "csv"});
   if (a.has("out")) check_writable(a.str("out"));
   Sequential model = Sequential::load(a.required("model"));
+  apply_precision(a, model);
   ForecastSetup setup = forecast_setup(model);
   const int64_t steps = a.integer("steps", setup.options.horizon, 1, 1000000);
   ForecastData data = prepare_forecast(read_csv(a.required("csv")), setup, 0.0);

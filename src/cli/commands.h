@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "lstm/forecast.h"
+#include "lstm/functional.h"
 
 namespace lstm::cli {
 
@@ -20,6 +21,12 @@ extern const Command kMusicTrain, kMusicGenerate;         // cmd_music.cpp
 extern const Command kSeq2seqTrain, kSeq2seqTranslate, kSeq2seqEvaluate;  // cmd_seq2seq.cpp
 extern const Command kSpeechTrain, kSpeechTranscribe, kSpeechEvaluate;    // cmd_speech.cpp
 extern const Command kConvert, kVerify;                                   // cmd_convert.cpp
+
+// --precision of the inference commands (predict, evaluate, forecast): the option, and applying
+// it to a loaded model (fp32 unless given; bf16 on its LSTM layers, an Error when it has none).
+Option precision_option();  // a function: commands in other files copy it while starting up
+void apply_precision(const Args& a, Sequential& model);
+void apply_precision(const Args& a, Model& model);
 
 int run_train(const Args& args);
 int run_predict(const Args& args);

@@ -1217,6 +1217,29 @@ void Model::reset_states() {
   for (Step& st : impl_->steps) st.op->reset_carried_state(), st.op->reset_state();
 }
 
+Precision precision_from_string(const std::string& name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "bf16") return Precision::bf16;
+  throw Error("precision '" + name + "' is not one of fp32, bf16");
+}
+const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
+
+int Model::set_precision(Precision p) {
+  int running = 0;
+  for (Step& st : impl_->steps)
+    for (Recurrence* r : st.op->directions()) running += r->set_precision(p) && p != Precision::fp32;
+  if (p != Precision::fp32 && running == 0) {
+    for (Step& st : impl_->steps)
+      for (Recurrence* r : st.op->directions()) r->set_precision(Precision::fp32);
+    throw Error(std::string("precision ") + precision_name(p) + " needs an LSTM layer with the seed's "
+                "cell (no peepholes, projection, recurrent dropout or other activations); this model "
+                "has none, so it runs in fp32");
+  }
+  impl_->precision = p;
+  return running;
+}
+Precision Model::precision() const { return impl_->precision; }
+
 // ---- streaming -------------------------------------------------------------------------------
 
 void Model::step(std::span<const float* const> x_t, std::span<float* const> y_t) {

@@ -107,6 +107,7 @@ struct Model::Impl {
   // slots that then run as many steps as they do (Slot::time_input). Once, after the outputs.
   void find_trimmable_inputs();
   std::vector<char> trim_for_loss, trim_for_outputs;  // per input
+  Precision precision = Precision::fp32;  // of inference: Model::set_precision
   void weights_changed() {
     for (Step& s : steps) s.op->weights_changed();
   }

@@ -166,21 +166,23 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
   });
 }
 
-void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* bias, const float* x,
-                       LstmActivations& act) {
+void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* w_ih, const float* bias,
+                       const float* x, LstmActivations& act, const TokenInput* tokens) {
   const int64_t G = 4 * d.H, BH = d.B * d.H, Px = (d.I + 1) / 2, Ph = (d.H + 1) / 2, rows = d.T * d.B;
-  // The input projection of every step at once, x rounded to bfloat16 pairs first; the team
-  // splits the blocks (hidden units), as a GEMM would split the columns.
-  std::vector<uint32_t> x_pairs(size_t(rows * Px));
-  for (int64_t r = 0; r < rows; ++r) lstm_to_bf16_pairs(x + r * d.I, d.I, x_pairs.data() + r * Px);
   const int64_t blocks = lstm_forward_blocks(d.H);
-  const double macs = double(rows) * double(G) * double(d.I);
-  const int team = int(std::min<int64_t>(blocks, macs < (1 << 18) ? 1 : team_threads()));
+  if (tokens) {  // token input: each row's projection is its token's row of the float table
+    seq_project_tokens(d, G, w_ih, bias, *tokens, act.proj, act.gates);
+  } else {  // every step at once, x as bfloat16 pairs; the team splits the blocks (hidden units)
+    std::vector<uint32_t> x_pairs(size_t(rows * Px));
+    for (int64_t r = 0; r < rows; ++r) lstm_to_bf16_pairs(x + r * d.I, d.I, x_pairs.data() + r * Px);
+    const double macs = double(rows) * double(G) * double(d.I);
+    const int team = int(std::min<int64_t>(blocks, macs < (1 << 18) ? 1 : team_threads()));
 #pragma omp parallel num_threads(team)
-  {
-    const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
-    lstm_project_bf16(packed, d.I, d.H, rows, x_pairs.data(), Px, bias, act.gates, blocks * k / n,
-                      blocks * (k + 1) / n);
+    {
+      const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
+      lstm_project_bf16(packed, d.I, d.H, rows, x_pairs.data(), Px, bias, act.gates, blocks * k / n,
+                        blocks * (k + 1) / n);
+    }
   }
   seq_zero_ended(d, act.h + BH, d.H);
   seq_zero_ended(d, act.c + BH, d.H);

@@ -93,9 +93,11 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
 
 // The whole sequence for inference with the weights as bfloat16 (packed: lstm_pack_forward_bf16
 // of W_ih and W_hh with Kx = d.I; kernels/lstm_step_bf16.h): x and each h_{t-1} rounded to
-// bfloat16, sums and the cell in float. Needs act.h[0] and act.c[0] set.
-void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* bias, const float* x,
-                       LstmActivations& act);
+// bfloat16, sums and the cell in float. Needs act.h[0] and act.c[0] set. With token input
+// (tokens not null; act.proj its scratch) the projection comes from the float table (w_ih),
+// as lstm_forward's does, and x is not read.
+void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* w_ih, const float* bias,
+                       const float* x, LstmActivations& act, const TokenInput* tokens = nullptr);
 
 // Backpropagation through time. dh_seq (T, B, H): ∂L/∂h_t for every step, or null; dh_last,
 // dc_last (B, H): extra ∂L/∂h_T, ∂L/∂c_T, or null. Accumulates into g; writes dx (T, B, I) and

@@ -83,6 +83,9 @@ class Recurrence {
   // The cell state c_t after the last step() (H), for cells that have one; null otherwise.
   virtual const float* step_cell_state() const { return nullptr; }
   virtual void weights_changed() {}
+  // Inference (forward when not training, and step) in precision p from now on; false when the
+  // cell has no kernel for it (it then stays in fp32). Only the seed's LSTM cell has bf16.
+  virtual bool set_precision(Precision p) { return p == Precision::fp32; }
   // Token fusion (layers/token_input.h): whether this cell takes its input as ids and table
   // from now on (before plan). The seed's LSTM does when D = I.
   virtual bool read_tokens(TokenInput& tokens) { (void)tokens; return false; }

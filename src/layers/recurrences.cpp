@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/lstm_step.h"
+#include "kernels/lstm_step_bf16.h"
 #include "layers/gru_cell.h"
 #include "layers/init.h"
 #include "layers/lstm_cell.h"
@@ -136,6 +137,12 @@ class LstmRecurrence final : public Recurrence {
   const float* run_forward(const float* x, const Batch& b) override {
     initial_state(h_, c_, b.B);
     LstmActivations act = activations();
+    if (bf16_ && !b.training) {
+      pack_bf16();
+      lstm_forward_bf16(dims(b, I, H), packed_bf16_.data(), params_, params_ + kBias, x, act,
+                        tokens_ && tokens_->ids ? tokens_ : nullptr);
+      return h_ + b.B * H;
+    }
     pack_forward();
     lstm_forward(dims(b, I, H), weights(), x, act);
     return h_ + b.B * H;  // h_1..h_T
@@ -164,8 +171,20 @@ class LstmRecurrence final : public Recurrence {
     // slot `cur` holds h_{t-1}, c_{t-1}; the other slot receives h_t, c_t
     float *h = stream_h_.data(), *c = stream_c_.data();
     const int64_t prev = cur_ * H, next = (1 - cur_) * H;
-    lstm_forward_step(packed_step_.data(), params_ + kBias, 1, I, H, x, h + prev, c + prev,
-                      stream_gates_.data(), c + next, h + next);
+    if (bf16_) {  // x and h_{t-1} as bfloat16 pairs, then the step on the bf16 packing
+      pack_bf16();
+      const int64_t Px = (I + 1) / 2, Ph = (H + 1) / 2;
+      if (int64_t(stream_pairs_.size()) != Px + Ph) stream_pairs_.resize(size_t(Px + Ph));  // once
+      lstm_to_bf16_pairs(x, I, stream_pairs_.data());
+      lstm_to_bf16_pairs(h + prev, H, stream_pairs_.data() + Px);
+      LstmStepForwardBf16 st{packed_bf16_.data(), I, H, 1, stream_pairs_.data(), Px,
+                             stream_pairs_.data() + Px, Ph, params_ + kBias, 0, c + prev,
+                             stream_gates_.data(), c + next, h + next};
+      lstm_step_forward_bf16(st, 0, lstm_forward_blocks(H));
+    } else {
+      lstm_forward_step(packed_step_.data(), params_ + kBias, 1, I, H, x, h + prev, c + prev,
+                        stream_gates_.data(), c + next, h + next);
+    }
     cur_ = 1 - cur_;
     std::memcpy(y, h + next, sizeof(float) * size_t(H));
   }
@@ -176,7 +195,13 @@ class LstmRecurrence final : public Recurrence {
   }
   const float* step_cell_state() const override { return stream_c_.data() + cur_ * H; }
 
-  void weights_changed() override { packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = false; }
+  void weights_changed() override {
+    packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = packed_bf16_fresh_ = false;
+  }
+  bool set_precision(Precision p) override {
+    bf16_ = p == Precision::bf16;
+    return true;
+  }
   bool has_cell_state() const override { return true; }
   const float* cell_states() const override { return c_; }
 
@@ -191,6 +216,12 @@ class LstmRecurrence final : public Recurrence {
     packed_.resize(size_t(lstm_packed_forward_size(0, H)));
     lstm_pack_forward(nullptr, 0, params_ + kHH, H, packed_.data());
     packed_fresh_ = true;
+  }
+  void pack_bf16() {  // W_ih and W_hh, for the projection and the steps (kernels/lstm_step_bf16.h)
+    if (packed_bf16_fresh_) return;
+    packed_bf16_.resize(size_t(lstm_packed_forward_bf16_size(I, H)));
+    lstm_pack_forward_bf16(params_, I, params_ + kHH, H, packed_bf16_.data());
+    packed_bf16_fresh_ = true;
   }
   void pack_backward() {
     if (packed_bwd_fresh_) return;
@@ -209,6 +240,10 @@ class LstmRecurrence final : public Recurrence {
   // W_hh packed for the step kernels (kernels/lstm_step.h), valid until weights_changed()
   std::vector<float> packed_, packed_bwd_, packed_step_;  // forward, backward, step() (+ W_ih)
   bool packed_fresh_ = false, packed_bwd_fresh_ = false, packed_step_fresh_ = false;
+  bool bf16_ = false;                  // set_precision(bf16): inference on the bf16 packing
+  std::vector<uint16_t> packed_bf16_;  // W_ih and W_hh as bfloat16 pairs
+  bool packed_bf16_fresh_ = false;
+  std::vector<uint32_t> stream_pairs_;  // step() in bf16: x and h_{t-1} as pairs
 };
 
 // ---- LSTM with options: lstm_general.h -------------------------------------------------------

@@ -635,6 +635,14 @@ void Sequential::reset_states() {
   if (impl_->built()) impl_->chain->reset_states();
 }
 
+int Sequential::set_precision(Precision p) {
+  if (!impl_->built())
+    throw Error("set_precision: the model is not built yet: give the first layer input_shape, or "
+                "call build(), fit() or load() first");
+  return impl_->chain->set_precision(p);
+}
+Precision Sequential::precision() const { return impl_->built() ? impl_->chain->precision() : Precision::fp32; }
+
 // ---- summary -------------------------------------------------------------------------------
 
 std::vector<MemoryRow> Sequential::memory_plan(int64_t batch, int64_t steps) const {

@@ -107,6 +107,25 @@ class Cli(CliTest):
                     self.assertEqual(got.shape, want.shape)
                     self.assertLessEqual(float(np.abs(got - want).max()), TOL)
 
+    def test_predict_in_bf16_stays_near_pytorch(self):
+        # --precision bf16: the LSTM's weights, x and h rounded to bfloat16 for the products
+        lstm, head, model = self.torch_model(6, 40, 2, 12, 3, seed=77, seq_last=True)
+        X = torch.randn(5, 12, 6, dtype=torch.float32)
+        with torch.no_grad():
+            want = ref.forward(lstm, head, X.double(), True).numpy()
+        self.save("X.npy", X.numpy())
+        got = {}
+        for p in ("fp32", "bf16"):
+            self.run_lstm("predict", "--model", model, "--x", self.path("X.npy"), "--out", self.path(p + ".npy"),
+                          "--precision", p)
+            got[p] = np.load(self.path(p + ".npy"))
+        self.assertLessEqual(float(np.abs(got["fp32"] - want).max()), TOL)
+        bf16_error = float(np.abs(got["bf16"] - want).max())
+        self.assertGreater(bf16_error, TOL)  # the bf16 kernels ran
+        self.assertLess(bf16_error, 2e-2)
+        self.assertIn("fp32 or bf16", self.run_lstm("predict", "--model", model, "--x", self.path("X.npy"),
+                                                    "--out", self.path("p.npy"), "--precision", "int8", code=2).stderr)
+
     def test_train_follows_pytorch_adam_step_for_step(self):
         for k, (I, H, L, B, T) in enumerate([(3, 6, 2, 5, 8), (1, 50, 1, 16, 30), (4, 5, 1, 1, 1)]):
             with self.subTest(I=I, H=H, L=L, B=B, T=T):

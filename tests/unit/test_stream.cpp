@@ -68,6 +68,8 @@ void operator delete[](void* p, size_t) noexcept { std::free(p); }
 namespace lstm {
 namespace {
 
+long allocations_after_the_first_step_of(class Sequential& model);
+
 Sequential streaming_model() {
   Sequential model({.seed = 11});
   model.add(LSTM(32, {.return_sequences = true, .input_shape = {0, 8}}));
@@ -92,6 +94,61 @@ TEST(Stream, StepEqualsPredictOverTheSequence) {
   EXPECT_ERROR_WITH(model.step(Tensor({3})), "takes the 8 features of one time step");
 }
 
+// Inference in bf16 (Precision): predict within bfloat16's rounding of fp32 but not equal to
+// it; step() gives what predict gives in bf16 (to float rounding: the Dense head sums in
+// another order over one row than over T); back in fp32, predict is fp32's again.
+TEST(Stream, Bf16PredictAndStepAgreeAndStayNearFp32) {
+  Sequential model = streaming_model();
+  const int64_t T = 25;
+  Tensor X = test::random_tensor({1, T, 8}, 4);
+  const Tensor fp32 = model.predict(X);
+  EXPECT_EQ(model.set_precision(Precision::bf16), 2);  // both LSTM layers
+  EXPECT_EQ(model.precision(), Precision::bf16);
+  const Tensor bf16 = model.predict(X);
+  double diff = 0;
+  for (int64_t k = 0; k < fp32.size(); ++k) diff = std::max(diff, double(std::fabs(fp32[k] - bf16[k])));
+  EXPECT_GT(diff, 0.0);   // the bf16 kernels ran
+  EXPECT_LT(diff, 2e-2);  // weights of up to ~0.3 rounded to 8 bits, through two layers
+  model.reset_states();
+  for (int64_t t = 0; t < T; ++t) {
+    Tensor y = model.step(Tensor({8}, std::vector<float>(X.data() + t * 8, X.data() + t * 8 + 8)));
+    EXPECT_NEAR(y[0], bf16.at({0, t, 0}), 1e-5) << "step " << t;
+    EXPECT_NEAR(y[1], bf16.at({0, t, 1}), 1e-5) << "step " << t;
+  }
+  EXPECT_EQ(allocations_after_the_first_step_of(model), 0);
+  model.set_precision(Precision::fp32);
+  EXPECT_EQ(model.predict(X).storage(), fp32.storage());
+  // token input (an Embedding feeding the LSTM its table's rows): the same, and fit trains in
+  // fp32 whatever the inference precision (the same weights as a twin that never left fp32)
+  auto tokens = [] {
+    Sequential m({.seed = 3});
+    m.add(Embedding(10, 8, {.input_shape = {6}}));
+    m.add(LSTM(16));
+    m.add(Dense(1));
+    m.compile(Adam(), loss::mse);
+    return m;
+  };
+  Sequential a = tokens(), b = tokens();
+  Tensor ids({4, 6});
+  for (int64_t k = 0; k < ids.size(); ++k) ids[k] = float((k * 7) % 10);
+  const Tensor target = test::random_tensor({4, 1}, 8);
+  const Tensor p32 = a.predict(ids);
+  a.set_precision(Precision::bf16);
+  const Tensor p16 = a.predict(ids);
+  double tdiff = 0;
+  for (int64_t k = 0; k < p32.size(); ++k) tdiff = std::max(tdiff, double(std::fabs(p32[k] - p16[k])));
+  EXPECT_GT(tdiff, 0.0);
+  EXPECT_LT(tdiff, 2e-2);
+  a.fit(ids, target, {.epochs = 2, .batch_size = 2, .verbose = 0});
+  b.fit(ids, target, {.epochs = 2, .batch_size = 2, .verbose = 0});
+  EXPECT_EQ(a.get_weights(), b.get_weights());
+  // a model without the seed's cell refuses bf16, naming why
+  Sequential gru({.seed = 1});
+  gru.add(GRU(4, {.input_shape = {0, 2}}));
+  EXPECT_ERROR_WITH(gru.set_precision(Precision::bf16), "needs an LSTM layer with the seed's cell");
+  EXPECT_ERROR_WITH(precision_from_string("int4"), "not one of fp32, bf16");
+}
+
 // Allocations counted over `steps` calls of step() on a model of 8 inputs and 2 outputs, after
 // a first call (which may allocate the state).
 static long allocations_after_the_first_step(Sequential& model, int steps) {
@@ -106,6 +163,8 @@ static long allocations_after_the_first_step(Sequential& model, int steps) {
   g_counting = false;
   return g_allocations.load();
 }
+
+long allocations_after_the_first_step_of(Sequential& model) { return allocations_after_the_first_step(model, 500); }
 
 TEST(Stream, NoAllocationAfterTheFirstStep) {
   Sequential model = streaming_model();
