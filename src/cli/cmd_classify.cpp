@@ -43,6 +43,7 @@ const Command kClassifyPredict{
      {"data", "FILE", "a .csv, .tsv or .jsonl file of texts"},
      {"text-column", "NAME", "its text column (default text)"},
      {"out", "FILE", "write the CSV here instead of printing it"},
+     precision_option(),
      {"threads", "N", "threads (default: all cores)"}}};
 
 int run_classify_train(const Args& a) {
@@ -107,6 +108,7 @@ std::string csv_cell(const std::string& s) {
 
 int run_classify_predict(const Args& a) {
   TextClassifier c = TextClassifier::load(a.required("model"));
+  apply_precision(a, c.model);
   std::vector<std::string> texts = a.all("text");
   if (a.has("data")) {
     const LabeledTexts t = read_labeled_texts(a.str("data"), a.str("text-column", "text"), "");

@@ -30,6 +30,7 @@ const Command kTextScore{"text score",
                          "or perplexity for a word model.",
                          {{"model", "FILE", "the model (lstm text train --out)"},
                           {"text", "FILE", "the text (UTF-8)"},
+                          precision_option(),
                           {"threads", "N", "threads (default: all cores)"}}};
 
 const Command kTextSample{
@@ -42,6 +43,7 @@ const Command kTextSample{
      {"top-k", "K", "draw from the K most likely tokens only (default 0: all)"},
      {"top-p", "P", "draw from the most likely tokens that make up P of the odds (default 1: all)"},
      {"seed", "N", "the draws: the same seed, the same text (default 42)"},
+     precision_option(),
      {"threads", "N", "threads (default: all cores)"}}};
 
 static std::string texts_of(const Args& a) {
@@ -109,6 +111,7 @@ int run_text_train(const Args& a) {
 
 int run_text_score(const Args& a) {
   LanguageModel lm = LanguageModel::load(a.required("model"));
+  apply_precision(a, lm.model);
   const std::string path = a.required("text");
   const std::string text = read_file(path, "text file");
   check_utf8(text, path);
@@ -118,6 +121,7 @@ int run_text_score(const Args& a) {
 
 int run_text_sample(const Args& a) {
   LanguageModel lm = LanguageModel::load(a.required("model"));
+  apply_precision(a, lm.model);
   SamplingOptions s;
   s.temperature = float(a.number("temperature", 1.0));
   s.top_k = a.integer("top-k", 0, 0, limits::kWidth);

@@ -7,6 +7,7 @@
 #include "core/json.h"
 #include "core/limits.h"
 #include "graph/graph.h"
+#include "graph/model_impl.h"
 #include "graph/graph_model.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
@@ -91,6 +92,7 @@ Model graph_model_from_safetensors(const SafetensorsFile& file, const std::strin
     for (const auto& [key, value] : file.metadata)
       if (key != kGraphKey && key != "lstm.format_version" && key != "lstm.train_state")
         model.metadata()[key] = value;
+    apply_saved_precision(model.metadata(), [&](Precision p) { model.set_precision(p); });
     return model;
   } catch (const Error& e) {
     const std::string what = e.what();

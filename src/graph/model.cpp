@@ -1236,7 +1236,20 @@ int Model::set_precision(Precision p) {
                 "has none, so it runs in fp32");
   }
   impl_->precision = p;
+  if (p == Precision::fp32) impl_->metadata.erase(kPrecisionKey);  // saved with the model
+  else impl_->metadata[kPrecisionKey] = precision_name(p);
   return running;
+}
+
+void apply_saved_precision(const std::map<std::string, std::string>& metadata,
+                           const std::function<void(Precision)>& set) {
+  auto it = metadata.find(kPrecisionKey);
+  if (it == metadata.end()) return;
+  try {
+    set(precision_from_string(it->second));
+  } catch (const Error& e) {
+    throw Error(std::string("its \"") + kPrecisionKey + "\" metadata: " + e.what());
+  }
 }
 Precision Model::precision() const { return impl_->precision; }
 

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,13 @@ namespace lstm {
 struct WeightSource;  // model/model_impl.h
 
 // One tensor between layers: its spec, its batch buffer and gradient (in the workspace).
+// The metadata key a model's inference precision is saved under when it is not fp32
+// (set_precision before save); loading applies it (apply_saved_precision, an Error naming the
+// key for a value that is not a precision).
+inline constexpr const char* kPrecisionKey = "lstm.precision";
+void apply_saved_precision(const std::map<std::string, std::string>& metadata,
+                           const std::function<void(Precision)>& set);
+
 struct Slot {
   ValueSpec spec;
   int input = -1;  // the model input it is, or -1

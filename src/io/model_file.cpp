@@ -10,6 +10,7 @@
 
 #include "io/checkpoint.h"
 #include "lstm/error.h"
+#include "graph/model_impl.h"
 #include "model/model_impl.h"
 
 namespace lstm {
@@ -83,6 +84,11 @@ Sequential model_from_safetensors(const SafetensorsFile& file, const std::string
   }
   for (const auto& [key, value] : file.metadata)
     if (key != kConfigKey && key != kFormatKey && key != kTrainStateKey) m.metadata[key] = value;
+  try {
+    apply_saved_precision(m.metadata, [&](Precision p) { model.set_precision(p); });
+  } catch (const Error& e) {
+    throw Error("'" + path + "': " + e.what());
+  }
   std::set<std::string> expected;
   for (const NamedWeight& w : m.chain->weights()) expected.insert(w.name);
   for (const NamedTensor& t : file.tensors)

@@ -639,7 +639,10 @@ int Sequential::set_precision(Precision p) {
   if (!impl_->built())
     throw Error("set_precision: the model is not built yet: give the first layer input_shape, or "
                 "call build(), fit() or load() first");
-  return impl_->chain->set_precision(p);
+  const int running = impl_->chain->set_precision(p);
+  if (p == Precision::fp32) impl_->metadata.erase(kPrecisionKey);  // saved with the model
+  else impl_->metadata[kPrecisionKey] = precision_name(p);
+  return running;
 }
 Precision Sequential::precision() const { return impl_->built() ? impl_->chain->precision() : Precision::fp32; }
 

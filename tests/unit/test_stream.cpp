@@ -116,8 +116,19 @@ TEST(Stream, Bf16PredictAndStepAgreeAndStayNearFp32) {
     EXPECT_NEAR(y[1], bf16.at({0, t, 1}), 1e-5) << "step " << t;
   }
   EXPECT_EQ(allocations_after_the_first_step_of(model), 0);
+  // saved with the model and applied when it loads; fp32 again: no key, fp32's outputs
+  test::TempDir dir;
+  model.save(dir.file("bf16.safetensors"));
+  Sequential loaded = Sequential::load(dir.file("bf16.safetensors"));
+  EXPECT_EQ(loaded.precision(), Precision::bf16);
+  EXPECT_EQ(loaded.predict(X).storage(), bf16.storage());
   model.set_precision(Precision::fp32);
   EXPECT_EQ(model.predict(X).storage(), fp32.storage());
+  model.save(dir.file("fp32.safetensors"));
+  EXPECT_EQ(Sequential::load(dir.file("fp32.safetensors")).metadata().count("lstm.precision"), 0u);
+  loaded.metadata()["lstm.precision"] = "int3";  // a file that names no precision: a clear error
+  loaded.save(dir.file("bad.safetensors"));
+  EXPECT_ERROR_WITH(Sequential::load(dir.file("bad.safetensors")), "\"lstm.precision\" metadata: precision 'int3'");
   // token input (an Embedding feeding the LSTM its table's rows): the same, and fit trains in
   // fp32 whatever the inference precision (the same weights as a twin that never left fp32)
   auto tokens = [] {
