@@ -40,34 +40,4 @@ for t in 1 2; do
   echo "== $t thread(s): lstm" >&2
   build/bin/lstm bench --suite "$shapes" --threads "$t" --seconds "$seconds" --json > "$out/spread_lstm_$t.jsonl"
 done
-/usr/bin/python3 - "$out" <<'EOF' | tee "$out/spread_table.md"
-import json, statistics, sys
-out = sys.argv[1]
-ratio = {}
-order = []
-for t in (1, 2):
-    onednn = {}
-    for line in open(f"{out}/spread_onednn_{t}.txt"):
-        parts = line.split()
-        if len(parts) >= 3:
-            onednn[parts[0]] = float(parts[1])
-    for line in open(f"{out}/spread_lstm_{t}.jsonl"):
-        r = json.loads(line)
-        if r["name"] not in order:
-            order.append(r["name"])
-        ratio[(r["name"], t)] = (r["throughput"], onednn[r["name"]], r)
-print("| shape | I | H | B | T | mode | lstm / oneDNN 1 thr | lstm / oneDNN 2 thr |")
-print("|---|---|---|---|---|---|---|---|")
-for name in order:
-    r = ratio[(name, 1)][2]
-    cells = [f"{ratio[(name, t)][0] / ratio[(name, t)][1]:.2f}" for t in (1, 2)]
-    print(f"| {name} | {r['I']} | {r['H']} | {r['B']} | {r['T']} | {r['mode']} | " + " | ".join(cells) + " |")
-print()
-print("| threads | shapes | lowest | median | highest | shapes below 1.0 |")
-print("|---|---|---|---|---|---|")
-for t in (1, 2):
-    v = sorted((ratio[(n, t)][0] / ratio[(n, t)][1], n) for n in order)
-    below = ", ".join(f"{n} {x:.2f}" for x, n in v if x < 1.0) or "none"
-    print(f"| {t} | {len(v)} | {v[0][0]:.2f} ({v[0][1]}) | {statistics.median(x for x, _ in v):.2f} | "
-          f"{v[-1][0]:.2f} ({v[-1][1]}) | {below} |")
-EOF
+/usr/bin/python3 scripts/bench_spread_table.py "$out" | tee "$out/spread_table.md"
