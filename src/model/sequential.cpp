@@ -22,6 +22,7 @@
 #include "layers/seq_dims.h"
 #include "lstm/error.h"
 #include "lstm/lstm.h"
+#include "graph/model_impl.h"
 #include "model/model_impl.h"
 #include "model/data_checks.h"
 
@@ -116,6 +117,9 @@ void Sequential::Impl::build_chain(const std::vector<float>* keep) {
   step_checked = false;
   try {
     if (compiled) compile_chain();  // compile()'s metrics against the built widths
+    // the inference precision the model was given (set_precision keeps it in the metadata)
+    // holds for the new chain too: clone(), add() after build
+    apply_saved_precision(metadata, [&](Precision p) { chain->set_precision(p); });
   } catch (...) {
     chain = std::move(old_chain), layers = std::move(old_layers);
     throw;

@@ -122,6 +122,9 @@ TEST(Stream, Bf16PredictAndStepAgreeAndStayNearFp32) {
   Sequential loaded = Sequential::load(dir.file("bf16.safetensors"));
   EXPECT_EQ(loaded.precision(), Precision::bf16);
   EXPECT_EQ(loaded.predict(X).storage(), bf16.storage());
+  Sequential copy = loaded.clone();  // a clone keeps the precision with the weights
+  EXPECT_EQ(copy.precision(), Precision::bf16);
+  EXPECT_EQ(copy.predict(X).storage(), bf16.storage());
   model.set_precision(Precision::fp32);
   EXPECT_EQ(model.predict(X).storage(), fp32.storage());
   model.save(dir.file("fp32.safetensors"));
