@@ -68,8 +68,6 @@ void operator delete[](void* p, size_t) noexcept { std::free(p); }
 namespace lstm {
 namespace {
 
-long allocations_after_the_first_step_of(class Sequential& model);
-
 Sequential streaming_model() {
   Sequential model({.seed = 11});
   model.add(LSTM(32, {.return_sequences = true, .input_shape = {0, 8}}));
@@ -94,6 +92,21 @@ TEST(Stream, StepEqualsPredictOverTheSequence) {
   EXPECT_ERROR_WITH(model.step(Tensor({3})), "takes the 8 features of one time step");
 }
 
+// Allocations counted over `steps` calls of step() on a model of 8 inputs and 2 outputs, after
+// a first call (which may allocate the state).
+static long allocations_after_the_first_step(Sequential& model, int steps) {
+  std::vector<float> x(8, 0.25f), y(2);
+  model.step(x.data(), y.data());
+  g_allocations = 0;
+  g_counting = true;
+  for (int k = 0; k < steps; ++k) {
+    x[size_t(k % 8)] = float(k % 13) / 13.0f;
+    model.step(x.data(), y.data());
+  }
+  g_counting = false;
+  return g_allocations.load();
+}
+
 // Inference in bf16 (Precision): predict within bfloat16's rounding of fp32 but not equal to
 // it; step() gives what predict gives in bf16 (to float rounding: the Dense head sums in
 // another order over one row than over T); back in fp32, predict is fp32's again.
@@ -115,7 +128,7 @@ TEST(Stream, Bf16PredictAndStepAgreeAndStayNearFp32) {
     EXPECT_NEAR(y[0], bf16.at({0, t, 0}), 1e-5) << "step " << t;
     EXPECT_NEAR(y[1], bf16.at({0, t, 1}), 1e-5) << "step " << t;
   }
-  EXPECT_EQ(allocations_after_the_first_step_of(model), 0);
+  EXPECT_EQ(allocations_after_the_first_step(model, 500), 0);
   // saved with the model and applied when it loads; fp32 again: no key, fp32's outputs
   test::TempDir dir;
   model.save(dir.file("bf16.safetensors"));
@@ -162,23 +175,6 @@ TEST(Stream, Bf16PredictAndStepAgreeAndStayNearFp32) {
   EXPECT_ERROR_WITH(gru.set_precision(Precision::bf16), "needs an LSTM layer with the seed's cell");
   EXPECT_ERROR_WITH(precision_from_string("int4"), "not one of fp32, bf16");
 }
-
-// Allocations counted over `steps` calls of step() on a model of 8 inputs and 2 outputs, after
-// a first call (which may allocate the state).
-static long allocations_after_the_first_step(Sequential& model, int steps) {
-  std::vector<float> x(8, 0.25f), y(2);
-  model.step(x.data(), y.data());
-  g_allocations = 0;
-  g_counting = true;
-  for (int k = 0; k < steps; ++k) {
-    x[size_t(k % 8)] = float(k % 13) / 13.0f;
-    model.step(x.data(), y.data());
-  }
-  g_counting = false;
-  return g_allocations.load();
-}
-
-long allocations_after_the_first_step_of(Sequential& model) { return allocations_after_the_first_step(model, 500); }
 
 TEST(Stream, NoAllocationAfterTheFirstStep) {
   Sequential model = streaming_model();
