@@ -7,6 +7,8 @@
 // the CPU supports chosen when the library loads.
 #include "kernels/lstm_step.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -42,62 +44,7 @@ void lstm_pack_forward(const float* w_ih, int64_t Kx, const float* w_hh, int64_t
 }
 
 void lstm_pack_backward(const float* w_hh, int64_t H, float* packed) {
-#pragma omp parallel for num_threads(threads_for_elements(4 * H * H)) schedule(static)
-  for (int64_t jb = 0; jb < lstm_backward_blocks(H); ++jb)
-    for (int64_t n = 0; n < 4 * H; ++n) {  // a row's units j0 .. j0 + 63, zeros past H
-      float* row = packed + (jb * 4 * H + n) * kTile;
-      const int64_t j0 = jb * kBackwardBlock, have = std::min(kTile, H - j0);
-      std::memcpy(row, w_hh + n * H + j0, sizeof(float) * size_t(have));
-      std::fill(row + have, row + kTile, 0.0f);
-    }
-}
-
-// part[r][q] += u[r·ldu + k] · w[k·64 + 16q .. +16] for rows r < R, one k.
-// kAvx512 (the AVX-512 build, where a v16f is one register): when a weight vector is used by
-// three rows or fewer, GCC folds its load into every FMA that uses it, so R = 3 read 12 vectors
-// of 64 bytes per 12 FMAs and ran load-bound (2.9 G FMAs/s against 6.4 with the weights held in
-// registers, measured on the development machine). The empty asm makes each one register.
-template <bool kAvx512, int R>
-LSTM_INLINE void fma_k(const float* w, const float* u, int64_t ldu, int64_t k, v16f (&part)[R][4]) {
-  const float* wk = w + k * kTile;
-  v16f w0 = vload(wk), w1 = vload(wk + 16), w2 = vload(wk + 32), w3 = vload(wk + 48);
-#if !defined(__clang__)  // clang (the fuzzing build) checks the constraints on every target
-  if constexpr (kAvx512) asm("" : "+v"(w0), "+v"(w1), "+v"(w2), "+v"(w3));
-#endif
-#pragma GCC unroll 6
-  for (int r = 0; r < R; ++r) {
-    const v16f ur = vsplat(u[r * ldu + k]);
-    part[r][0] += ur * w0, part[r][1] += ur * w1, part[r][2] += ur * w2, part[r][3] += ur * w3;
-  }
-}
-
-// acc[r][q] = (acc[r][q] + Σ_{k < K/2} ...) + Σ_{k >= K/2} ..., each half summed from zero in
-// order of k: two half sums are more accurate than one long one (with one, ten Adam steps of the
-// seed's model drift 1.5e-5 from PyTorch). Up to 3 rows run both halves at once (more FMAs in
-// flight); 4 to 6 rows fill the registers with one half at a time. The arithmetic is the same
-// either way, so a row's result does not depend on the tile it was computed in.
-template <bool kAvx512, int R>
-LSTM_INLINE void tile_product(const float* w, int64_t K, const float* u, int64_t ldu,
-                              v16f (&acc)[R][4]) {
-  const int64_t half = (K + 1) / 2, rest = K - half;  // [0, half) and [half, K)
-  if constexpr (R <= 3) {
-    v16f first[R][4] = {}, second[R][4] = {};
-    for (int64_t k = 0; k < rest; ++k) {
-      fma_k<kAvx512, R>(w, u, ldu, k, first);
-      fma_k<kAvx512, R>(w, u, ldu, half + k, second);
-    }
-    if (half > rest) fma_k<kAvx512, R>(w, u, ldu, half - 1, first);
-    for (int r = 0; r < R; ++r)
-      for (int q = 0; q < 4; ++q) acc[r][q] = (acc[r][q] + first[r][q]) + second[r][q];
-  } else {
-    for (int64_t h = 0; h < 2; ++h) {
-      v16f part[R][4] = {};
-      for (int64_t k = h ? half : 0, end = h ? K : half; k < end; ++k)
-        fma_k<kAvx512, R>(w, u, ldu, k, part);
-      for (int r = 0; r < R; ++r)
-        for (int q = 0; q < 4; ++q) acc[r][q] += part[r][q];
-    }
-  }
+  pack_unit_blocks(w_hh, 4 * H, H, packed);
 }
 
 // Forward ----------------------------------------------------------------------------------
@@ -110,8 +57,8 @@ LSTM_INLINE void forward_tile(const LstmStepForward& s, int64_t jb, int64_t b0) 
   for (int r = 0; r < R; ++r)
     for (int q = 0; q < 4; ++q)
       acc[r][q] = load_lanes<kAvx512>(s.base + (b0 + r) * s.ld_base + q * H + j, n);
-  if (s.Kx > 0) tile_product<kAvx512, R>(w, s.Kx, s.x + b0 * s.ldx, s.ldx, acc);
-  tile_product<kAvx512, R>(w + s.Kx * kTile, H, s.h_prev + b0 * H, H, acc);
+  if (s.Kx > 0) tile_product<kAvx512, R, 4>(w, s.Kx, s.x + b0 * s.ldx, s.ldx, acc);
+  tile_product<kAvx512, R, 4>(w + s.Kx * kTile, H, s.h_prev + b0 * H, H, acc);
   cell_tile<kAvx512, R>(acc, b0, H, j, n, s.c_prev, s.c, s.h, s.gates);
 }
 
@@ -134,7 +81,7 @@ LSTM_INLINE void backward_tile(const LstmStepBackward& s, int64_t jb, int64_t b0
       const int64_t j = j0 + q * kLanes, n = std::min<int64_t>(kLanes, H - j);
       if (s.dh_ext && n > 0) dh[r][q] = load_lanes<kAvx512>(s.dh_ext + (b0 + r) * H + j, n);
     }
-  if (s.da_next) tile_product<kAvx512, R>(s.packed + jb * G * kTile, G, s.da_next + b0 * G, G, dh);
+  if (s.da_next) tile_product<kAvx512, R, 4>(s.packed + jb * G * kTile, G, s.da_next + b0 * G, G, dh);
   for (int r = 0; r < R; ++r) {
     const int64_t b = b0 + r;
     for (int q = 0; q < 4; ++q) {
@@ -167,39 +114,56 @@ LSTM_INLINE void step_backward(const LstmStepBackward& s, int64_t block_begin, i
 }
 
 // The bias gradient --------------------------------------------------------------------------
-// out[k] += Σ_r a[r·cols + k], summed in double (T·B terms of mixed sign), rows in order, up to
-// 128 columns a pass in vectors of 8 doubles, so the sums stay in registers.
+// out[k] += Σ_r a[r·lda + k], summed in double (T·B terms of mixed sign), rows in order, up to
+// 128 columns a pass in vectors of 8 doubles, so the sums stay in registers; a pass's last
+// vector may be partial (the lanes past the columns read as zero). Each pass streams over every
+// row, so a width takes as few passes as it can (300 columns: 128, 128, 44).
 
 typedef double v8d __attribute__((vector_size(64)));
 typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
+// Columns [0, 8·(kVecs - 1) + last) of a, last in 1..8.
 template <int kVecs>
-LSTM_INLINE void sum_columns(const float* a, int64_t rows, int64_t cols, float* out) {
+LSTM_INLINE void sum_columns(const float* a, int64_t rows, int64_t lda, int64_t last, float* out) {
   v8d sum[kVecs] = {};
+  v8i keep;  // the last vector's lanes that are columns
+  for (int l = 0; l < 8; ++l) keep[l] = l < last ? -1 : 0;
+  const v8f zero = {};
   for (int64_t r = 0; r < rows; ++r) {
+    const float* row = a + r * lda;
 #pragma GCC unroll 16
-    for (int v = 0; v < kVecs; ++v) {
+    for (int v = 0; v < kVecs - 1; ++v) {
       v8f x;
-      std::memcpy(&x, a + r * cols + 8 * v, sizeof x);
+      std::memcpy(&x, row + 8 * v, sizeof x);
       sum[v] += __builtin_convertvector(x, v8d);
     }
+    const float* tail = row + 8 * (kVecs - 1);
+    v8f x = {};
+    if (last == 8 || r + 1 < rows) {  // a whole vector lies inside the array: read it, mask it
+      std::memcpy(&x, tail, sizeof x);
+      x = keep ? x : zero;
+    } else {  // the array's last row: only its columns
+      for (int64_t l = 0; l < last; ++l) x[l] = tail[l];
+    }
+    sum[kVecs - 1] += __builtin_convertvector(x, v8d);
   }
   for (int v = 0; v < kVecs; ++v)
-    for (int l = 0; l < 8; ++l) out[8 * v + l] += float(sum[v][l]);
+    for (int l = 0; l < (v == kVecs - 1 ? last : 8); ++l) out[8 * v + l] += float(sum[v][l]);
 }
 
-LSTM_INLINE void sum_rows(const float* a, int64_t rows, int64_t cols, float* out) {
-  int64_t k = 0;
-  for (; k + 128 <= cols; k += 128) sum_columns<16>(a + k, rows, cols, out + k);
-  if (k + 64 <= cols) sum_columns<8>(a + k, rows, cols, out + k), k += 64;
-  if (k + 32 <= cols) sum_columns<4>(a + k, rows, cols, out + k), k += 32;
-  if (k + 16 <= cols) sum_columns<2>(a + k, rows, cols, out + k), k += 16;
-  if (k + 8 <= cols) sum_columns<1>(a + k, rows, cols, out + k), k += 8;
-  for (; k < cols; ++k) {  // the last few
-    double sum = 0;
-    for (int64_t r = 0; r < rows; ++r) sum += a[r * cols + k];
-    out[k] += float(sum);
+template <int kVecs = 16>
+LSTM_INLINE void sum_columns_upto(const float* a, int64_t rows, int64_t lda, int64_t cols, float* out) {
+  if constexpr (kVecs > 1) {
+    if (cols <= 8 * (kVecs - 1)) return sum_columns_upto<kVecs - 1>(a, rows, lda, cols, out);
   }
+  sum_columns<kVecs>(a, rows, lda, cols - 8 * (kVecs - 1), out);
+}
+
+// Columns [c0, c1).
+LSTM_INLINE void sum_rows(const float* a, int64_t rows, int64_t lda, int64_t c0, int64_t c1, float* out) {
+  for (int64_t k = c0; k < c1; k += 128)
+    sum_columns_upto(a + k, rows, lda, std::min<int64_t>(128, c1 - k), out + k);
 }
 
 // The instruction sets -------------------------------------------------------------------
@@ -213,8 +177,8 @@ LSTM_AVX512 static void forward_avx512(const LstmStepForward& s, int64_t b, int6
 LSTM_AVX512 static void backward_avx512(const LstmStepBackward& s, int64_t b, int64_t e) {
   step_backward<true>(s, b, e);
 }
-LSTM_AVX512 static void sum_rows_avx512(const float* a, int64_t r, int64_t c, float* out) {
-  sum_rows(a, r, c, out);
+LSTM_AVX512 static void sum_rows_avx512(const float* a, int64_t r, int64_t ld, int64_t c0, int64_t c1, float* out) {
+  sum_rows(a, r, ld, c0, c1, out);
 }
 LSTM_AVX2 static void forward_avx2(const LstmStepForward& s, int64_t b, int64_t e) {
   step_forward<false>(s, b, e);
@@ -222,8 +186,8 @@ LSTM_AVX2 static void forward_avx2(const LstmStepForward& s, int64_t b, int64_t 
 LSTM_AVX2 static void backward_avx2(const LstmStepBackward& s, int64_t b, int64_t e) {
   step_backward<false>(s, b, e);
 }
-LSTM_AVX2 static void sum_rows_avx2(const float* a, int64_t r, int64_t c, float* out) {
-  sum_rows(a, r, c, out);
+LSTM_AVX2 static void sum_rows_avx2(const float* a, int64_t r, int64_t ld, int64_t c0, int64_t c1, float* out) {
+  sum_rows(a, r, ld, c0, c1, out);
 }
 #endif
 static void forward_generic(const LstmStepForward& s, int64_t b, int64_t e) {
@@ -232,8 +196,8 @@ static void forward_generic(const LstmStepForward& s, int64_t b, int64_t e) {
 static void backward_generic(const LstmStepBackward& s, int64_t b, int64_t e) {
   step_backward<false>(s, b, e);
 }
-static void sum_rows_generic(const float* a, int64_t r, int64_t c, float* out) {
-  sum_rows(a, r, c, out);
+static void sum_rows_generic(const float* a, int64_t r, int64_t ld, int64_t c0, int64_t c1, float* out) {
+  sum_rows(a, r, ld, c0, c1, out);
 }
 
 namespace {
@@ -241,7 +205,7 @@ struct Kernels {
   const char* isa;
   void (*forward)(const LstmStepForward&, int64_t, int64_t);
   void (*backward)(const LstmStepBackward&, int64_t, int64_t);
-  void (*sum_rows)(const float*, int64_t, int64_t, float*);
+  void (*sum_rows)(const float*, int64_t, int64_t, int64_t, int64_t, float*);
 };
 const Kernels kGeneric{"generic", forward_generic, backward_generic, sum_rows_generic};
 #if LSTM_X86
@@ -265,8 +229,17 @@ void lstm_step_backward(const LstmStepBackward& s, int64_t block_begin, int64_t 
   active->backward(s, block_begin, block_end);
 }
 
-void lstm_sum_rows(const float* a, int64_t rows, int64_t cols, float* out) {
-  active->sum_rows(a, rows, cols, out);
+void lstm_sum_rows(const float* a, int64_t rows, int64_t cols, float* out, int64_t lda) {
+  if (lda == 0) lda = cols;
+  const int64_t groups = (cols + 7) / 8;  // of 8 columns: threads take whole groups
+  const int team = int(std::min<int64_t>(groups, threads_for_elements(rows * cols)));
+  if (team <= 1) return active->sum_rows(a, rows, lda, 0, cols, out);
+#pragma omp parallel num_threads(team)
+  {
+    const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t c0 = 8 * (groups * k / n), c1 = std::min(cols, 8 * (groups * (k + 1) / n));
+    if (c0 < c1) active->sum_rows(a, rows, lda, c0, c1, out);
+  }
 }
 
 const char* lstm_kernel_isa() { return active->isa; }

@@ -70,8 +70,9 @@ struct LstmStepBackward {
 };
 void lstm_step_backward(const LstmStepBackward& s, int64_t block_begin, int64_t block_end);
 
-// The bias gradient: out[k] += Σ_r a[r·cols + k] over rows r in order, summed in double.
-void lstm_sum_rows(const float* a, int64_t rows, int64_t cols, float* out);
+// The bias gradient: out[k] += Σ_r a[r·lda + k] over rows r in order, summed in double, for
+// columns k < cols (lda = 0: cols). Threads split the columns: the same sums at any count.
+void lstm_sum_rows(const float* a, int64_t rows, int64_t cols, float* out, int64_t lda = 0);
 
 // Which build of the kernels runs: "avx512", "avx2" (with FMA) or "generic", the best the CPU
 // has unless set. lstm_set_kernel_isa("avx512" | "avx2" | "generic" | "best") returns false

@@ -110,23 +110,6 @@ LSTM_INLINE void lstm_backward_rows(const float* gates, const float* c_prev, con
   }
 }
 
-LSTM_INLINE void gru_rows(const float* ax, const float* ah, const float* h_prev, float* gates,
-                          float* h, int64_t R, int64_t H) {
-  for (int64_t b = 0; b < R; ++b) {
-    const float *x = ax + b * 3 * H, *a = ah + b * 3 * H, *hp = h_prev + b * H;
-    float *gt = gates + b * 4 * H, *hb = h + b * H;
-    for (int64_t j = 0; j < H; j += kLanes) {
-      const int64_t n = std::min<int64_t>(kLanes, H - j);
-      const v16f ahn = ld(a + 2 * H + j, n);
-      const v16f r = vsigmoid(ld(x + j, n) + ld(a + j, n));
-      const v16f z = vsigmoid(ld(x + H + j, n) + ld(a + H + j, n));
-      const v16f nn = vtanh(ld(x + 2 * H + j, n) + r * ahn);
-      st(hb + j, (1.0f - z) * nn + z * ld(hp + j, n), n);
-      st(gt + j, r, n), st(gt + H + j, z, n), st(gt + 2 * H + j, nn, n), st(gt + 3 * H + j, ahn, n);
-    }
-  }
-}
-
 LSTM_INLINE void activation_rows(float* y, int64_t count, Activation act) {
   for (int64_t k = 0; k < count; k += kLanes) {
     const int64_t n = std::min<int64_t>(kLanes, count - k);
@@ -141,7 +124,6 @@ struct Pointwise {
                        Activation, Activation);
   void (*lstm_backward)(const float*, const float*, const float*, const float*, const float*,
                         float*, float*, float*, int64_t, int64_t, Activation, Activation);
-  void (*gru_forward)(const float*, const float*, const float*, float*, float*, int64_t, int64_t);
   void (*activation)(float*, int64_t, Activation);
 };
 }  // namespace
@@ -158,15 +140,10 @@ struct Pointwise {
                                             Activation a, Activation ra) {                      \
     lstm_backward_rows(g, cp, c, du, p, da, dc, dp, R, H, a, ra);                               \
   }                                                                                             \
-  target static void gru_forward_##suffix(const float* ax, const float* ah, const float* hp,    \
-                                          float* g, float* h, int64_t R, int64_t H) {           \
-    gru_rows(ax, ah, hp, g, h, R, H);                                                           \
-  }                                                                                             \
   target static void activation_##suffix(float* y, int64_t n, Activation a) {                   \
     activation_rows(y, n, a);                                                                   \
   }                                                                                             \
-  const Pointwise k##suffix{lstm_forward_##suffix, lstm_backward_##suffix, gru_forward_##suffix, \
-                            activation_##suffix};
+  const Pointwise k##suffix{lstm_forward_##suffix, lstm_backward_##suffix, activation_##suffix};
 LSTM_POINTWISE(generic, )
 #if LSTM_X86
 LSTM_POINTWISE(avx2, LSTM_AVX2)
@@ -191,11 +168,6 @@ void lstm_pointwise_backward(const float* gates, const float* c_prev, const floa
                              const float* du, const float* peep, float* da, float* dc,
                              float* dpeep, int64_t R, int64_t H, Activation act, Activation ract) {
   kernels().lstm_backward(gates, c_prev, c, du, peep, da, dc, dpeep, R, H, act, ract);
-}
-
-void gru_pointwise_forward(const float* ax, const float* ah, const float* h_prev, float* gates,
-                           float* h, int64_t R, int64_t H) {
-  kernels().gru_forward(ax, ah, h_prev, gates, h, R, H);
 }
 
 void activation_pointwise(float* y, int64_t n, Activation act) { kernels().activation(y, n, act); }

@@ -1,5 +1,5 @@
 // The pointwise parts of the recurrent cells that have no fused step kernel of their own (the
-// general LSTM, GRU, SimpleRNN), on 16-lane vectors (kernels/vmath.h: vexp, vsigmoid, vtanh).
+// general LSTM, the GRU with reset_after = false, SimpleRNN), on 16-lane vectors (kernels/vmath.h: vexp, vsigmoid, vtanh).
 // Each is compiled for AVX-512, AVX2 and the baseline; the build lstm_kernel_isa() names runs
 // (kernels/lstm_step.h), so tests that pick an instruction set cover these too.
 //
@@ -22,11 +22,6 @@ void lstm_pointwise_forward(float* gates, const float* c_prev, float* c, float* 
 void lstm_pointwise_backward(const float* gates, const float* c_prev, const float* c,
                              const float* du, const float* peep, float* da, float* dc,
                              float* dpeep, int64_t R, int64_t H, Activation act, Activation ract);
-
-// The GRU's step (layers/gru_cell.h): ax, ah (R, 3H) -> gates (R, 4H) = r, z, n, ah_n and
-// h (R, H) = (1 - z) n + z h_prev.
-void gru_pointwise_forward(const float* ax, const float* ah, const float* h_prev, float* gates,
-                           float* h, int64_t R, int64_t H);
 
 // y[k] = act(y[k]) for n values (an elementwise activation: not softmax).
 void activation_pointwise(float* y, int64_t n, Activation act);

@@ -1,26 +1,46 @@
-// GRU layer, forward and backward side by side. Equations: gru_cell.h; the pointwise step on
-// vectors: kernels/pointwise.h; what is shared with the other cells (projection, ended rows,
+// GRU layer, forward and backward side by side. Equations: gru_cell.h; the steps: the kernels
+// of kernels/gru_step.h (reset_after = true) and the pointwise vectors of kernels/pointwise.h
+// (reset_after = false); what is shared with the other cells (projection, ended rows,
 // the time loop, weight gradients): sequence_driver.h.
 #include "layers/gru_cell.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "gemm/gemm.h"
+#include "kernels/gru_step.h"
+#include "kernels/lstm_step.h"
 #include "kernels/pointwise.h"
 #include "layers/sequence_driver.h"
+#include "layers/step_team.h"
 
 namespace lstm {
 
 void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActivations& act) {
   const int64_t G = 3 * d.H, BH = d.B * d.H;
+  std::vector<float> own;  // W_hh packed here only when the caller did not
+  const float* packed = w.packed_forward;
+  if (!packed) {
+    own.resize(size_t(gru_packed_forward_size(0, d.H)));
+    gru_pack_forward(nullptr, 0, w.w_hh, d.H, own.data());
+    packed = own.data();
+  }
   seq_project_inputs(d, G, w.w_ih, w.b_ih, x, act.ax);
   seq_zero_ended(d, act.h + BH, d.H);
-  seq_forward_steps(d, [&](int64_t t, int64_t n) {
-    const float* h_prev = act.h + t * BH;
-    for (int64_t r = 0; r < n; ++r) std::memcpy(act.ah + r * G, w.b_hh, sizeof(float) * size_t(G));
-    gemm(false, true, n, G, d.H, 1.0f, h_prev, d.H, w.w_hh, d.H, 1.0f, act.ah, G);
-    gru_pointwise_forward(act.ax + t * d.B * G, act.ah, h_prev, act.gates + t * d.B * 4 * d.H,
-                          act.h + (t + 1) * BH, n, d.H);
+  run_team(d.B, d.T, double(d.B) * G * d.H, gru_forward_blocks(d.H), d.active, [&](const Share& sh) {
+    const int64_t b0 = sh.row_begin;
+    if (sh.row_end <= b0) return;
+    for (int64_t t = 0; t < d.T; ++t) {
+      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
+      if (rows_here > 0) {
+        float* h = act.h + t * BH + b0 * d.H;  // h_{t-1}; h_t one slot on
+        GruStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, act.ax + (t * d.B + b0) * G, G,
+                         w.b_hh, act.gates + (t * d.B + b0) * 4 * d.H, h + BH};
+        gru_step_forward(s, sh.block_begin, sh.block_end);
+      }
+      step_barrier(sh);
+    }
   });
 }
 
@@ -28,33 +48,52 @@ void gru_backward(const SeqDims& d, const GruWeights& w, const float* x, const G
                   const float* dh_seq, const float* dh_last, GruBackwardWork& work, GruGrads& g,
                   float* dx, float* dh0) {
   const int64_t H = d.H, G = 3 * H, BH = d.B * H;
-  seq_start_carry(dh_last, BH, work.dh);
+  std::vector<float> own;
+  const float* packed = w.packed_backward;
+  if (!packed) {
+    own.resize(size_t(gru_packed_backward_size(H)));
+    gru_pack_backward(w.w_hh, H, own.data());
+    packed = own.data();
+  }
+  seq_start_carry(dh_last, BH, work.carry);  // ∂L/∂h_T from the final state
   seq_zero_ended(d, work.dax, G);
-  seq_zero_ended(d, work.dah, G);
-  seq_backward_steps(d, [&](int64_t t, int64_t n) {
-    const float* gates = act.gates + t * d.B * 4 * H;
-    const float* h_prev = act.h + t * BH;
-    float *dax = work.dax + t * d.B * G, *dah = work.dah + t * d.B * G;
-    for (int64_t b = 0; b < n; ++b) {
-      const float *gt = gates + b * 4 * H, *hp = h_prev + b * H;
-      const float* ext = dh_seq ? dh_seq + t * BH + b * H : nullptr;
-      float *dh = work.dh + b * H, *dx_ = dax + b * G, *dh_ = dah + b * G;
-      for (int64_t j = 0; j < H; ++j) {
-        const float r = gt[j], z = gt[H + j], nn = gt[2 * H + j], ahn = gt[3 * H + j];
-        const float dht = dh[j] + (ext ? ext[j] : 0.0f);
-        const float dan = dht * (1.0f - z) * (1.0f - nn * nn);
-        const float dar = dan * ahn * r * (1.0f - r);
-        const float daz = dht * (hp[j] - nn) * z * (1.0f - z);
-        dx_[j] = dar, dx_[H + j] = daz, dx_[2 * H + j] = dan;
-        dh_[j] = dar, dh_[H + j] = daz, dh_[2 * H + j] = dan * r;
-        dh[j] = dht * z;
+  seq_zero_ended(d, work.dahn, H);
+  // Per step t from T-1 down: dh_t = dh_seq_t + carry + dah_{t+1}·W_hh, then the cell's
+  // derivative; a row that ends at step t starts with dah_{t+1} = 0 and a zero carry.
+  run_team(d.B, d.T, double(d.B) * G * H, gru_backward_blocks(H), d.active, [&](const Share& sh) {
+    const int64_t b0 = sh.row_begin;
+    if (sh.row_end <= b0) return;
+    float *carry = work.carry + b0 * H, *dax = work.dax + b0 * G, *dahn = work.dahn + b0 * H;
+    for (int64_t t = d.T - 1; t >= 0; --t) {
+      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
+      if (rows_here > 0) {
+        const bool last = t == d.T - 1;
+        GruStepBackward s{packed, H, rows_here, last ? nullptr : dax + (t + 1) * d.B * G,
+                          last ? nullptr : dahn + (t + 1) * BH,
+                          dh_seq ? dh_seq + t * BH + b0 * H : nullptr, carry,
+                          act.gates + (t * d.B + b0) * 4 * H, act.h + t * BH + b0 * H,
+                          dax + t * d.B * G, dahn + t * BH, nullptr};
+        gru_step_backward(s, sh.block_begin, sh.block_end);
       }
+      step_barrier(sh);
     }
-    gemm(false, false, n, H, G, 1.0f, dah, G, w.w_hh, H, 1.0f, work.dh, H);  // dh_{t-1}
+    if (dh0) {  // dh_0 = carry + dah_0·W_hh
+      GruStepBackward s{packed, H, sh.row_end - b0, dax, dahn, nullptr, carry, nullptr, nullptr,
+                        nullptr, nullptr, dh0 + b0 * H};
+      gru_step_backward(s, sh.block_begin, sh.block_end);
+    }
   });
-  if (dh0) seq_start_carry(work.dh, BH, dh0);
-  seq_recurrent_grads(d, G, H, work.dah, act.h, g.w_hh, g.b_hh);
-  seq_input_grads(d, G, work.dax, x, w.w_ih, g.w_ih, g.b_ih, dx);
+  // dW_hh += dahᵀ·h_{0..T-1}: rows r, z from dax's columns, rows n from dahn; db_hh likewise,
+  // the r, z sums shared with db_ih (Σ dax over the rows, each column once)
+  const int64_t rows = d.T * d.B;
+  gemm(true, false, 2 * H, H, rows, 1.0f, work.dax, G, act.h, H, 1.0f, g.w_hh, H);
+  gemm(true, false, H, H, rows, 1.0f, work.dahn, H, act.h, H, 1.0f, g.w_hh + 2 * H * H, H);
+  std::vector<float> sums(size_t(G), 0.0f);
+  lstm_sum_rows(work.dax, rows, G, sums.data());
+  for (int64_t k = 0; k < G; ++k) g.b_ih[k] += sums[size_t(k)];
+  for (int64_t k = 0; k < 2 * H; ++k) g.b_hh[k] += sums[size_t(k)];
+  lstm_sum_rows(work.dahn, rows, H, g.b_hh + 2 * H);
+  seq_input_grads(d, G, work.dax, x, w.w_ih, g.w_ih, nullptr, dx);
 }
 
 // ---- reset_after = false ---------------------------------------------------------------------

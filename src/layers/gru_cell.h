@@ -4,12 +4,14 @@
 //
 // Dimensions: T = time steps, B = batch, I = input features, H = hidden units, 3H = the gates
 // fused in the order r (reset), z (update), n (new). Layout time-major, as lstm_cell.h; h gets
-// T+1 slots, slot 0 = h_0. The projection, ended rows, time loop and weight gradients are the
-// sequence driver's (sequence_driver.h); streaming is gru_forward at T = B = 1.
+// T+1 slots, slot 0 = h_0. The projection, ended rows and weight gradients are the sequence
+// driver's (sequence_driver.h); the steps run on the GRU's step kernels (kernels/gru_step.h:
+// the product with W_hh fused with the cell), shared among threads as the LSTM's are
+// (step_team.h); streaming is one kernel step with the input projection fused.
 //
 // Forward, per step t:
 //   ax = x_t·W_ihᵀ + b_ih        (for all steps at once, one GEMM before the loop)
-//   ah = h_{t-1}·W_hhᵀ + b_hh    (B, 3H), one GEMM per step
+//   ah = h_{t-1}·W_hhᵀ + b_hh    (B, 3H), in the step kernel
 //   r = σ(ax_r + ah_r)   z = σ(ax_z + ah_z)   n = tanh(ax_n + r * ah_n)
 //   h_t = (1 - z) * n + z * h_{t-1}
 // The two biases stay apart: b_hn sits inside r * (...), so b_in + b_hn is not the same model.
@@ -21,7 +23,7 @@
 //   dax = [da_r, da_z, da_n]           dah = [da_r, da_z, da_n * r]
 //   dh_{t-1} = dh * z + dah·W_hh
 // After the sweep: dW_ih += daxᵀ·x, db_ih += Σ dax, dW_hh += dahᵀ·h_{0..T-1}, db_hh += Σ dah,
-// dx = dax·W_ih.
+// dx = dax·W_ih. dah's first two thirds are dax's, so only its last (da_n * r, "dahn") is kept.
 #pragma once
 
 #include "layers/seq_dims.h"
@@ -30,6 +32,10 @@ namespace lstm {
 
 struct GruWeights {
   const float *w_ih, *w_hh, *b_ih, *b_hh;  // (3H, I), (3H, H), (3H), (3H)
+  // W_hh packed for the step kernels (gru_pack_forward with Kx = 0, gru_pack_backward), or
+  // null: packed by the call.
+  const float* packed_forward = nullptr;
+  const float* packed_backward = nullptr;
 };
 struct GruGrads {  // accumulated into
   float *w_ih, *w_hh, *b_ih, *b_hh;
@@ -40,13 +46,12 @@ struct GruActivations {
   float* gates;  // (T, B, 4H): r, z, n and ah_n per step
   float* h;      // (T+1, B, H), slot 0 = h_0 (set by the caller)
   float* ax;     // (T, B, 3H) scratch: the input projection
-  float* ah;     // (B, 3H) scratch
 };
 
 struct GruBackwardWork {
-  float* dax;  // (T, B, 3H)
-  float* dah;  // (T, B, 3H)
-  float* dh;   // (B, H)
+  float* dax;    // (T, B, 3H)
+  float* dahn;   // (T, B, H): da_n * r
+  float* carry;  // (B, H): dh_{t+1}·z_{t+1}
 };
 
 void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActivations& act);

@@ -3,6 +3,7 @@
 // T = time steps, B = batch, I = input, H = hidden units.
 #include <cstring>
 
+#include "kernels/gru_step.h"
 #include "kernels/lstm_step.h"
 #include "kernels/lstm_step_bf16.h"
 #include "layers/gru_cell.h"
@@ -378,48 +379,68 @@ class GruRecurrence final : public Recurrence {
     gates_ = ws.kept.take(T * B * 4 * H);
     h_ = ws.kept.take((T + 1) * B * H);
     ax_ = ws.kept.take(T * B * 3 * H);
-    ah_ = ws.kept.take(B * 3 * H);
     dax_ = ws.grad.take(T * B * 3 * H);
-    dah_ = ws.grad.take(T * B * 3 * H);
-    dh_ = ws.grad.take(B * H);
+    dahn_ = ws.grad.take(T * B * H);
+    carry_ = ws.grad.take(B * H);
   }
 
   const float* run_forward(const float* x, const Batch& b) override {
     initial_state(h_, nullptr, b.B);
-    GruActivations act{gates_, h_, ax_, ah_};
+    pack(packed_, packed_fresh_, 0);
+    GruActivations act{gates_, h_, ax_};
     gru_forward(dims(b, I, H), weights(), x, act);
     return h_ + b.B * H;
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                     const Batch& b, const StateGrads& s) override {
-    GruActivations act{gates_, h_, ax_, ah_};
-    GruBackwardWork work{dax_, dah_, dh_};
+    if (!packed_bwd_fresh_) {
+      packed_bwd_.resize(size_t(gru_packed_backward_size(H)));
+      gru_pack_backward(params_ + kHH, H, packed_bwd_.data());
+      packed_bwd_fresh_ = true;
+    }
+    GruActivations act{gates_, h_, ax_};
+    GruBackwardWork work{dax_, dahn_, carry_};
     GruGrads g{grads_, grads_ + kHH, grads_ + kBih, grads_ + kBih + 3 * H};
     gru_backward(dims(b, I, H), weights(), x, act, dh_seq, dh_last, work, g, dx, s.dh0);
   }
 
-  // One step of one sequence: the sequence code with T = B = 1, slot 0 the carried state.
+  // One step of one sequence: one kernel step with the input projection fused (W_ih packed
+  // with W_hh), no gates kept.
   void step(const float* x, float* y) override {
-    if (stream_h_.empty()) {
-      stream_h_.assign(size_t(2 * H), 0.0f);
-      stream_work_.assign(size_t(10 * H), 0.0f);
-    }
-    float* work = stream_work_.data();
-    GruActivations act{work, stream_h_.data(), work + 4 * H, work + 7 * H};
-    gru_forward({1, 1, I, H, nullptr}, weights(), x, act);
-    std::memcpy(stream_h_.data(), stream_h_.data() + H, sizeof(float) * size_t(H));
-    std::memcpy(y, stream_h_.data(), sizeof(float) * size_t(H));
+    if (stream_h_.empty()) stream_h_.assign(size_t(2 * H), 0.0f);
+    pack(packed_step_, packed_step_fresh_, I);
+    float* h = stream_h_.data();  // slot cur_ holds h_{t-1}, the other receives h_t
+    const int64_t prev = cur_ * H, next = (1 - cur_) * H;
+    GruStepForward s{packed_step_.data(), I, H, 1, x, I, h + prev, params_ + kBih, 0,
+                     params_ + kBih + 3 * H, nullptr, h + next};
+    gru_step_forward(s, 0, gru_forward_blocks(H));
+    cur_ = 1 - cur_;
+    std::memcpy(y, h + next, sizeof(float) * size_t(H));
   }
-  void reset_state() override { stream_h_.clear(); }
+  void reset_state() override { stream_h_.clear(), cur_ = 0; }
+  void weights_changed() override { packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = false; }
 
  private:
-  GruWeights weights() const { return {params_, params_ + kHH, params_ + kBih, params_ + kBih + 3 * H}; }
+  GruWeights weights() const {
+    return {params_, params_ + kHH, params_ + kBih, params_ + kBih + 3 * H, packed_.data(),
+            packed_bwd_fresh_ ? packed_bwd_.data() : nullptr};
+  }
+  // W_hh (and W_ih when Kx = I) in the forward kernels' layout, once per weight update
+  void pack(std::vector<float>& packed, bool& fresh, int64_t Kx) {
+    if (fresh) return;
+    packed.resize(size_t(gru_packed_forward_size(Kx, H)));
+    gru_pack_forward(Kx ? params_ : nullptr, Kx, params_ + kHH, H, packed.data());
+    fresh = true;
+  }
   const int64_t kHH = 3 * H * I, kBih = 3 * H * (I + H);
-  // (T, B, 4H), (T+1, B, H), (T, B, 3H), (B, 3H)
-  float *gates_ = nullptr, *h_ = nullptr, *ax_ = nullptr, *ah_ = nullptr;
-  float *dax_ = nullptr, *dah_ = nullptr, *dh_ = nullptr;  // (T, B, 3H), (T, B, 3H), (B, H)
-  std::vector<float> stream_h_, stream_work_;  // step(): (2H); gates, ax, ah (4H + 3H + 3H)
+  float *gates_ = nullptr, *h_ = nullptr, *ax_ = nullptr;     // (T, B, 4H), (T+1, B, H), (T, B, 3H)
+  float *dax_ = nullptr, *dahn_ = nullptr, *carry_ = nullptr;  // (T, B, 3H), (T, B, H), (B, H)
+  std::vector<float> stream_h_;  // step(): (2, H)
+  int64_t cur_ = 0;              // step(): the slot of h_{t-1}
+  // the kernels' packings (kernels/gru_step.h), valid until weights_changed()
+  std::vector<float> packed_, packed_bwd_, packed_step_;  // forward, backward, step() (+ W_ih)
+  bool packed_fresh_ = false, packed_bwd_fresh_ = false, packed_step_fresh_ = false;
 };
 
 // ---- GRU with reset_after = false: gates r, z, n, one bias --------------------------------------
