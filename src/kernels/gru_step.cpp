@@ -63,9 +63,9 @@ LSTM_INLINE void forward_tile(const GruStepForward& s, int64_t jb, int64_t b0) {
     const v16f hp = load_lanes<kAvx512>(s.h_prev + b * H + j, n);
     store_lanes<kAvx512>(s.h + b * H + j, (1.0f - z) * nn + z * hp, n);
     if (s.gates) {
-      float* g = s.gates + b * 4 * H + j;
+      float* g = s.gates + b * 3 * H + j;
       store_lanes<kAvx512>(g, rg, n), store_lanes<kAvx512>(g + H, z, n);
-      store_lanes<kAvx512>(g + 2 * H, nn, n), store_lanes<kAvx512>(g + 3 * H, ah[r][2], n);
+      store_lanes<kAvx512>(g + 2 * H, nn, n), store_lanes<kAvx512>(s.ah_n + b * H + j, ah[r][2], n);
     }
   };
   auto base = [&](int r, int q) LSTM_INLINE_LAMBDA {
@@ -116,9 +116,9 @@ LSTM_INLINE void backward_tile(const GruStepBackward& s, int64_t jb, int64_t b0)
       const v16f d = dh[r][q];
       if (s.dh) store_lanes<kAvx512>(s.dh + b * H + j, d, n);
       if (!s.gates) continue;
-      const float* g = s.gates + b * 4 * H + j;
+      const float* g = s.gates + b * G + j;
       const v16f rg = load_lanes<kAvx512>(g, n), z = load_lanes<kAvx512>(g + H, n);
-      const v16f nn = load_lanes<kAvx512>(g + 2 * H, n), ahn = load_lanes<kAvx512>(g + 3 * H, n);
+      const v16f nn = load_lanes<kAvx512>(g + 2 * H, n), ahn = load_lanes<kAvx512>(s.ah_n + b * H + j, n);
       const v16f hp = load_lanes<kAvx512>(s.h_prev + b * H + j, n);
       const v16f dan = d * (1.0f - z) * (1.0f - nn * nn);
       const v16f dar = dan * ahn * rg * (1.0f - rg);

@@ -39,7 +39,9 @@ struct GruStepForward {
   const float* base;    // (B, 3H) rows ld_base apart (the projection ax); ld_base = 0: one row
   int64_t ld_base;      //   for all (b_ih, when x is fused)
   const float* b_hh;    // (3H)
-  float* gates;         // (B, 4H) r, z, n and ah_n, what backward reads; or null
+  float* gates;         // (B, 3H): r, z, n, what backward reads (may be base when ld_base = 3H:
+                        //   written in place); or null
+  float* ah_n;          // (B, H) ah_n, read by backward too; with gates
   float* h;             // (B, H)
 };
 void gru_step_forward(const GruStepForward& s, int64_t block_begin, int64_t block_end);
@@ -58,7 +60,8 @@ struct GruStepBackward {
   const float* dahn_next;  // (B, H) dahn at step t+1 (with dax_next)
   const float* dh_ext;     // (B, H) ∂L/∂h_t from the layer's output, or null
   float* carry;            // (B, H) in dh_{t+1}·z_{t+1}; out dh_t·z_t (when gates is not null)
-  const float* gates;      // (B, 4H) r, z, n, ah_n at step t, or null: only write dh
+  const float* gates;      // (B, 3H) r, z, n at step t, or null: only write dh
+  const float* ah_n;       // (B, H) ah_n at step t
   const float* h_prev;     // (B, H) h_{t-1}
   float* dax;              // (B, 3H) out
   float* dahn;             // (B, H) out

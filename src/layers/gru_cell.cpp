@@ -26,7 +26,7 @@ void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActiv
     gru_pack_forward(nullptr, 0, w.w_hh, d.H, own.data());
     packed = own.data();
   }
-  seq_project_inputs(d, G, w.w_ih, w.b_ih, x, act.ax);
+  seq_project_inputs(d, G, w.w_ih, w.b_ih, x, act.gates);  // ax, overwritten by r, z, n
   seq_zero_ended(d, act.h + BH, d.H);
   run_team(d.B, d.T, double(d.B) * G * d.H, gru_forward_blocks(d.H), d.active, [&](const Share& sh) {
     const int64_t b0 = sh.row_begin;
@@ -35,8 +35,9 @@ void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActiv
       const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
       if (rows_here > 0) {
         float* h = act.h + t * BH + b0 * d.H;  // h_{t-1}; h_t one slot on
-        GruStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, act.ax + (t * d.B + b0) * G, G,
-                         w.b_hh, act.gates + (t * d.B + b0) * 4 * d.H, h + BH};
+        float* ax = act.gates + (t * d.B + b0) * G;
+        GruStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, ax, G, w.b_hh, ax,
+                         act.ah_n + t * BH + b0 * d.H, h + BH};
         gru_step_forward(s, sh.block_begin, sh.block_end);
       }
       step_barrier(sh);
@@ -71,7 +72,8 @@ void gru_backward(const SeqDims& d, const GruWeights& w, const float* x, const G
         GruStepBackward s{packed, H, rows_here, last ? nullptr : dax + (t + 1) * d.B * G,
                           last ? nullptr : dahn + (t + 1) * BH,
                           dh_seq ? dh_seq + t * BH + b0 * H : nullptr, carry,
-                          act.gates + (t * d.B + b0) * 4 * H, act.h + t * BH + b0 * H,
+                          act.gates + (t * d.B + b0) * G, act.ah_n + t * BH + b0 * H,
+                          act.h + t * BH + b0 * H,
                           dax + t * d.B * G, dahn + t * BH, nullptr};
         gru_step_backward(s, sh.block_begin, sh.block_end);
       }
@@ -79,7 +81,7 @@ void gru_backward(const SeqDims& d, const GruWeights& w, const float* x, const G
     }
     if (dh0) {  // dh_0 = carry + dah_0·W_hh
       GruStepBackward s{packed, H, sh.row_end - b0, dax, dahn, nullptr, carry, nullptr, nullptr,
-                        nullptr, nullptr, dh0 + b0 * H};
+                        nullptr, nullptr, nullptr, dh0 + b0 * H};
       gru_step_backward(s, sh.block_begin, sh.block_end);
     }
   });

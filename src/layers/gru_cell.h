@@ -43,9 +43,9 @@ struct GruGrads {  // accumulated into
 
 // What forward saves and backward reads.
 struct GruActivations {
-  float* gates;  // (T, B, 4H): r, z, n and ah_n per step
+  float* gates;  // (T, B, 3H): the input projection ax, then r, z, n per step (in place)
+  float* ah_n;   // (T, B, H): ah_n per step
   float* h;      // (T+1, B, H), slot 0 = h_0 (set by the caller)
-  float* ax;     // (T, B, 3H) scratch: the input projection
 };
 
 struct GruBackwardWork {

@@ -376,9 +376,9 @@ class GruRecurrence final : public Recurrence {
   }
 
   void plan_cell(int64_t T, int64_t B, Workspace& ws) override {
-    gates_ = ws.kept.take(T * B * 4 * H);
+    gates_ = ws.kept.take(T * B * 3 * H);
+    ah_n_ = ws.kept.take(T * B * H);
     h_ = ws.kept.take((T + 1) * B * H);
-    ax_ = ws.kept.take(T * B * 3 * H);
     dax_ = ws.grad.take(T * B * 3 * H);
     dahn_ = ws.grad.take(T * B * H);
     carry_ = ws.grad.take(B * H);
@@ -387,7 +387,7 @@ class GruRecurrence final : public Recurrence {
   const float* run_forward(const float* x, const Batch& b) override {
     initial_state(h_, nullptr, b.B);
     pack(packed_, packed_fresh_, 0);
-    GruActivations act{gates_, h_, ax_};
+    GruActivations act{gates_, ah_n_, h_};
     gru_forward(dims(b, I, H), weights(), x, act);
     return h_ + b.B * H;
   }
@@ -399,7 +399,7 @@ class GruRecurrence final : public Recurrence {
       gru_pack_backward(params_ + kHH, H, packed_bwd_.data());
       packed_bwd_fresh_ = true;
     }
-    GruActivations act{gates_, h_, ax_};
+    GruActivations act{gates_, ah_n_, h_};
     GruBackwardWork work{dax_, dahn_, carry_};
     GruGrads g{grads_, grads_ + kHH, grads_ + kBih, grads_ + kBih + 3 * H};
     gru_backward(dims(b, I, H), weights(), x, act, dh_seq, dh_last, work, g, dx, s.dh0);
@@ -413,7 +413,7 @@ class GruRecurrence final : public Recurrence {
     float* h = stream_h_.data();  // slot cur_ holds h_{t-1}, the other receives h_t
     const int64_t prev = cur_ * H, next = (1 - cur_) * H;
     GruStepForward s{packed_step_.data(), I, H, 1, x, I, h + prev, params_ + kBih, 0,
-                     params_ + kBih + 3 * H, nullptr, h + next};
+                     params_ + kBih + 3 * H, nullptr, nullptr, h + next};
     gru_step_forward(s, 0, gru_forward_blocks(H));
     cur_ = 1 - cur_;
     std::memcpy(y, h + next, sizeof(float) * size_t(H));
@@ -434,7 +434,7 @@ class GruRecurrence final : public Recurrence {
     fresh = true;
   }
   const int64_t kHH = 3 * H * I, kBih = 3 * H * (I + H);
-  float *gates_ = nullptr, *h_ = nullptr, *ax_ = nullptr;     // (T, B, 4H), (T+1, B, H), (T, B, 3H)
+  float *gates_ = nullptr, *ah_n_ = nullptr, *h_ = nullptr;  // (T, B, 3H), (T, B, H), (T+1, B, H)
   float *dax_ = nullptr, *dahn_ = nullptr, *carry_ = nullptr;  // (T, B, 3H), (T, B, H), (B, H)
   std::vector<float> stream_h_;  // step(): (2, H)
   int64_t cur_ = 0;              // step(): the slot of h_{t-1}

@@ -229,10 +229,10 @@ TEST(GradCheck, GruLayerThroughTime) {
     const std::vector<int64_t> active = rows_running({5, 3, 1}, T);
     const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
     if (lengths) r_h.assign(r_h.size(), 0.0f);  // h_T is only row 0's last state then
-    std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), ax(size_t(T * B * G));
+    std::vector<float> gates(size_t(T * B * G)), ah_n(size_t(T * BH)), h(size_t((T + 1) * BH));
     auto run = [&] {
       std::copy(h0.begin(), h0.end(), h.begin());
-      GruActivations act{gates.data(), h.data(), ax.data()};
+      GruActivations act{gates.data(), ah_n.data(), h.data()};
       gru_forward(d, {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}, x.data(), act);
     };
     auto loss = [&] {
@@ -243,8 +243,8 @@ TEST(GradCheck, GruLayerThroughTime) {
     std::vector<float> dw_ih(w_ih.size()), dw_hh(w_hh.size()), db_ih(b_ih.size()),
         db_hh(b_hh.size());
     std::vector<float> dx(x.size()), dh0(h0.size()), carry(h0.size(), 7.0f);
-    std::vector<float> dax(ax.size(), 7.0f), dahn(size_t(T * BH), 7.0f);  // reused: not zero
-    GruActivations act{gates.data(), h.data(), ax.data()};
+    std::vector<float> dax(gates.size(), 7.0f), dahn(size_t(T * BH), 7.0f);  // reused: not zero
+    GruActivations act{gates.data(), ah_n.data(), h.data()};
     GruBackwardWork work{dax.data(), dahn.data(), carry.data()};
     GruGrads g{dw_ih.data(), dw_hh.data(), db_ih.data(), db_hh.data()};
     gru_backward(d, {w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()}, x.data(), act,

@@ -60,7 +60,7 @@ TEST(GruStep, ForwardMatchesTheEquations) {
     auto b_hh = test::random_vector(size_t(G), rng);
     // base: the projection's rows (Kx = 0), or b_ih for every row (Kx > 0)
     auto base = test::random_vector(size_t(Kx > 0 ? G : B * G), rng);
-    std::vector<double> want_h(size_t(B * H)), want_g(size_t(B * 4 * H));
+    std::vector<double> want_h(size_t(B * H)), want_g(size_t(B * G)), want_ahn(size_t(B * H));
     for (int64_t b = 0; b < B; ++b)
       for (int64_t j = 0; j < H; ++j) {
         double ax[3], ah[3];
@@ -74,28 +74,39 @@ TEST(GruStep, ForwardMatchesTheEquations) {
         const double r = sigmoid(ax[0] + ah[0]), z = sigmoid(ax[1] + ah[1]);
         const double n = std::tanh(ax[2] + r * ah[2]);
         want_h[size_t(b * H + j)] = (1 - z) * n + z * h_prev[size_t(b * H + j)];
-        double* g = want_g.data() + b * 4 * H;
-        g[j] = r, g[H + j] = z, g[2 * H + j] = n, g[3 * H + j] = ah[2];
+        double* g = want_g.data() + b * G;
+        g[j] = r, g[H + j] = z, g[2 * H + j] = n;
+        want_ahn[size_t(b * H + j)] = ah[2];
       }
     std::vector<float> packed(size_t(gru_packed_forward_size(Kx, H)));
     gru_pack_forward(Kx > 0 ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed.data());
     for_each_isa([&] {
-      std::vector<float> gates(size_t(B * 4 * H), 7.0f), h(size_t(B * H), 7.0f);
+      std::vector<float> gates(size_t(B * G), 7.0f), ahn(size_t(B * H), 7.0f), h(size_t(B * H), 7.0f);
       GruStepForward s{packed.data(), Kx, H, B, x.data(), ldx, h_prev.data(), base.data(),
-                       Kx > 0 ? 0 : G, b_hh.data(), gates.data(), h.data()};
+                       Kx > 0 ? 0 : G, b_hh.data(), gates.data(), ahn.data(), h.data()};
       const int64_t blocks = gru_forward_blocks(H), mid = blocks / 2;
       gru_step_forward(s, 0, mid);  // in two ranges, as two threads would
       gru_step_forward(s, mid, blocks);
       const double tol = 1e-6 + 2e-7 * double(Kx + H);  // float sums of Kx + H products
       EXPECT_LT(max_abs_diff(h, want_h), tol);
       EXPECT_LT(max_abs_diff(gates, want_g), tol);
+      EXPECT_LT(max_abs_diff(ahn, want_ahn), tol);
+      if (Kx == 0) {  // the gates written over the projection (as gru_forward does): the same bits
+        std::vector<float> in_place = base, h2(size_t(B * H));
+        GruStepForward s2 = s;
+        s2.base = s2.gates = in_place.data(), s2.h = h2.data();
+        gru_step_forward(s2, 0, mid);
+        gru_step_forward(s2, mid, blocks);
+        EXPECT_EQ(in_place, gates);
+        EXPECT_EQ(h2, h);
+      }
       // Each row alone (a tile of one row) gives the same bits as inside the batch's tiles, and
       // gates = null changes nothing else.
       for (int64_t b = 0; b < B; ++b) {
         std::vector<float> h1(static_cast<size_t>(H));
         GruStepForward s1{packed.data(), Kx, H, 1, x.data() + b * ldx, ldx, h_prev.data() + b * H,
                           base.data() + (Kx > 0 ? 0 : b * G), s.ld_base, b_hh.data(), nullptr,
-                          h1.data()};
+                          nullptr, h1.data()};
         gru_step_forward(s1, 0, blocks);
         EXPECT_EQ(h1, std::vector<float>(h.begin() + b * H, h.begin() + (b + 1) * H)) << "row " << b;
       }
@@ -113,7 +124,8 @@ TEST(GruStep, BackwardMatchesTheEquations) {
     auto dax_next = test::random_vector(size_t(B * G), rng), dahn_next = test::random_vector(size_t(B * H), rng);
     auto dh_ext = test::random_vector(size_t(B * H), rng);
     auto carry_in = test::random_vector(size_t(B * H), rng), h_prev = test::random_vector(size_t(B * H), rng);
-    auto gates = test::random_vector(size_t(B * 4 * H), rng, 0.01f, 0.99f);  // r, z, n, ah_n
+    auto gates = test::random_vector(size_t(B * G), rng, 0.01f, 0.99f);  // r, z, n
+    auto ah_n = test::random_vector(size_t(B * H), rng);
     std::vector<double> want_dh(size_t(B * H)), want_dax(size_t(B * G)), want_dahn(size_t(B * H)),
         want_carry(size_t(B * H));
     for (int64_t b = 0; b < B; ++b)
@@ -123,8 +135,8 @@ TEST(GruStep, BackwardMatchesTheEquations) {
           const double dah = n < 2 * H ? dax_next[size_t(b * G + n)] : dahn_next[size_t(b * H + n - 2 * H)];
           dh += dah * w_hh[size_t(n * H + j)];
         }
-        const float* g = gates.data() + b * 4 * H;
-        const double r = g[j], z = g[H + j], nn = g[2 * H + j], ahn = g[3 * H + j];
+        const float* g = gates.data() + b * G;
+        const double r = g[j], z = g[H + j], nn = g[2 * H + j], ahn = ah_n[size_t(b * H + j)];
         const double dan = dh * (1 - z) * (1 - nn * nn), dar = dan * ahn * r * (1 - r);
         const double daz = dh * (h_prev[size_t(b * H + j)] - nn) * z * (1 - z);
         want_dh[size_t(b * H + j)] = dh, want_carry[size_t(b * H + j)] = dh * z;
@@ -138,7 +150,8 @@ TEST(GruStep, BackwardMatchesTheEquations) {
       std::vector<float> carry = carry_in, dax(size_t(B * G), 7.0f), dahn(size_t(B * H), 7.0f),
                          dh(size_t(B * H), 7.0f);
       GruStepBackward s{packed.data(), H, B, dax_next.data(), dahn_next.data(), dh_ext.data(),
-                        carry.data(), gates.data(), h_prev.data(), dax.data(), dahn.data(), dh.data()};
+                        carry.data(), gates.data(), ah_n.data(), h_prev.data(), dax.data(), dahn.data(),
+                        dh.data()};
       const int64_t blocks = gru_backward_blocks(H), mid = blocks / 2;
       gru_step_backward(s, 0, mid);
       gru_step_backward(s, mid, blocks);
@@ -150,7 +163,7 @@ TEST(GruStep, BackwardMatchesTheEquations) {
       // gates = null: dh only, the carry read and left as it was
       std::vector<float> carry2 = carry_in, dh2(size_t(B * H), 7.0f);
       GruStepBackward s2{packed.data(), H, B, dax_next.data(), dahn_next.data(), dh_ext.data(),
-                         carry2.data(), nullptr, nullptr, nullptr, nullptr, dh2.data()};
+                         carry2.data(), nullptr, nullptr, nullptr, nullptr, nullptr, dh2.data()};
       gru_step_backward(s2, 0, blocks);
       EXPECT_EQ(dh2, dh);
       EXPECT_EQ(carry2, carry_in);
@@ -176,11 +189,11 @@ TEST(GruStep, SequenceResultsDoNotDependOnThreadCount) {
       const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
       auto run = [&](int threads) {
         set_num_threads(threads);
-        std::vector<float> gates(size_t(T * B * 4 * H)), h(size_t((T + 1) * BH)), ax(size_t(T * B * G));
-        std::vector<float> dax(ax.size()), dahn(static_cast<size_t>(T * BH)), carry(static_cast<size_t>(BH)), dx(x.size()), dh0(static_cast<size_t>(BH));
+        std::vector<float> gates(size_t(T * B * G)), ah_n(static_cast<size_t>(T * BH)), h(size_t((T + 1) * BH));
+        std::vector<float> dax(gates.size()), dahn(static_cast<size_t>(T * BH)), carry(static_cast<size_t>(BH)), dx(x.size()), dh0(static_cast<size_t>(BH));
         std::vector<float> gw_ih(w_ih.size()), gw_hh(w_hh.size()), gb_ih(static_cast<size_t>(G)), gb_hh(static_cast<size_t>(G));
         const GruWeights w{w_ih.data(), w_hh.data(), b_ih.data(), b_hh.data()};
-        GruActivations act{gates.data(), h.data(), ax.data()};
+        GruActivations act{gates.data(), ah_n.data(), h.data()};
         gru_forward(d, w, x.data(), act);
         GruBackwardWork work{dax.data(), dahn.data(), carry.data()};
         GruGrads g{gw_ih.data(), gw_hh.data(), gb_ih.data(), gb_hh.data()};
