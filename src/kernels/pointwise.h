@@ -1,5 +1,5 @@
 // The pointwise parts of the recurrent cells that have no fused step kernel of their own (the
-// general LSTM, the GRU with reset_after = false, SimpleRNN), on 16-lane vectors (kernels/vmath.h: vexp, vsigmoid, vtanh).
+// general LSTM, the GRU with reset_after = false), on 16-lane vectors (kernels/vmath.h: vexp, vsigmoid, vtanh).
 // Each is compiled for AVX-512, AVX2 and the baseline; the build lstm_kernel_isa() names runs
 // (kernels/lstm_step.h), so tests that pick an instruction set cover these too.
 //

@@ -6,6 +6,7 @@
 #include "kernels/gru_step.h"
 #include "kernels/lstm_step.h"
 #include "kernels/lstm_step_bf16.h"
+#include "kernels/rnn_step.h"
 #include "layers/gru_cell.h"
 #include "layers/init.h"
 #include "layers/lstm_cell.h"
@@ -535,32 +536,58 @@ class RnnRecurrence final : public Recurrence {
 
   const float* run_forward(const float* x, const Batch& b) override {
     initial_state(h_, nullptr, b.B);
+    pack(packed_, packed_fresh_, 0);
     rnn_forward(dims(b, I, H), weights(), act_, x, h_);
     return h_ + b.B * H;
   }
 
   void run_backward(const float* x, const float* dh_seq, const float* dh_last, float* dx,
                     const Batch& b, const StateGrads& s) override {
+    if (!packed_bwd_fresh_) {
+      packed_bwd_.resize(size_t(rnn_packed_backward_size(H)));
+      rnn_pack_backward(params_ + kHH, H, packed_bwd_.data());
+      packed_bwd_fresh_ = true;
+    }
     RnnGrads g{grads_, grads_ + kHH, grads_ + kBias};
     rnn_backward(dims(b, I, H), weights(), act_, x, h_, dh_seq, dh_last, da_, dh_, g, dx, s.dh0);
   }
 
-  // One step of one sequence: the sequence code with T = B = 1, slot 0 the carried state.
+  // One step of one sequence: one kernel step with the input projection fused (W_ih packed
+  // with W_hh).
   void step(const float* x, float* y) override {
     if (stream_h_.empty()) stream_h_.assign(size_t(2 * H), 0.0f);
-    float *prev = stream_h_.data(), *next = prev + H;
-    rnn_forward({1, 1, I, H, nullptr}, weights(), act_, x, prev);
-    std::memcpy(prev, next, sizeof(float) * size_t(H));
-    std::memcpy(y, next, sizeof(float) * size_t(H));
+    pack(packed_step_, packed_step_fresh_, I);
+    float* h = stream_h_.data();  // slot cur_ holds h_{t-1}, the other receives h_t
+    const int64_t prev = cur_ * H, next = (1 - cur_) * H;
+    RnnStepForward s{packed_step_.data(), I, H, 1, x, I, h + prev, params_ + kBias, 0,
+                     act_ == Activation::relu, h + next};
+    rnn_step_forward(s, 0, rnn_blocks(H));
+    cur_ = 1 - cur_;
+    std::memcpy(y, h + next, sizeof(float) * size_t(H));
   }
-  void reset_state() override { stream_h_.clear(); }
+  void reset_state() override { stream_h_.clear(), cur_ = 0; }
+  void weights_changed() override { packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = false; }
 
  private:
-  RnnWeights weights() const { return {params_, params_ + kHH, params_ + kBias}; }
+  RnnWeights weights() const {
+    return {params_, params_ + kHH, params_ + kBias, packed_.data(),
+            packed_bwd_fresh_ ? packed_bwd_.data() : nullptr};
+  }
+  // W_hh (and W_ih when Kx = I) in the forward kernel's layout, once per weight update
+  void pack(std::vector<float>& packed, bool& fresh, int64_t Kx) {
+    if (fresh) return;
+    packed.resize(size_t(rnn_packed_forward_size(Kx, H)));
+    rnn_pack_forward(Kx ? params_ : nullptr, Kx, params_ + kHH, H, packed.data());
+    fresh = true;
+  }
   const Activation act_;
   const int64_t kHH = H * I, kBias = H * (I + H);
   float *h_ = nullptr, *da_ = nullptr, *dh_ = nullptr;  // (T+1, B, H), (T, B, H), (B, H)
-  std::vector<float> stream_h_;                          // step(): (2H)
+  std::vector<float> stream_h_;                          // step(): (2, H)
+  int64_t cur_ = 0;                                      // step(): the slot of h_{t-1}
+  // the kernels' packings (kernels/rnn_step.h), valid until weights_changed()
+  std::vector<float> packed_, packed_bwd_, packed_step_;  // forward, backward, step() (+ W_ih)
+  bool packed_fresh_ = false, packed_bwd_fresh_ = false, packed_step_fresh_ = false;
 };
 
 std::unique_ptr<Recurrence> make_recurrence(const LayerConfig& c, int64_t I) {

@@ -2,8 +2,10 @@
 // bias), forward and backward through time.
 //
 // Dimensions: T = time steps, B = batch, I = input features, H = hidden units. Time-major; h
-// gets T+1 slots, slot 0 = h_0. The projection, ended rows, time loop and weight gradients are
-// the sequence driver's (sequence_driver.h); streaming is rnn_forward at T = B = 1.
+// gets T+1 slots, slot 0 = h_0. The projection, ended rows and weight gradients are the
+// sequence driver's (sequence_driver.h); the steps run on SimpleRNN's step kernels
+// (kernels/rnn_step.h: the product with W_hh fused with the activation), shared among threads
+// as the LSTM's; streaming is one kernel step with the input projection fused.
 //
 // Forward:   h_t = act(x_t·W_ihᵀ + h_{t-1}·W_hhᵀ + b)       act = tanh or relu
 // Backward:  da_t = (dh_t) * act'(h_t)     (tanh: 1 - h², relu: 1[h > 0])
@@ -20,6 +22,10 @@ namespace lstm {
 
 struct RnnWeights {
   const float *w_ih, *w_hh, *bias;  // (H, I), (H, H), (H)
+  // W_hh packed for the step kernels (rnn_pack_forward with Kx = 0, rnn_pack_backward), or
+  // null: packed by the call.
+  const float* packed_forward = nullptr;
+  const float* packed_backward = nullptr;
 };
 struct RnnGrads {
   float *w_ih, *w_hh, *bias;

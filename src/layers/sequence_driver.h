@@ -13,10 +13,11 @@
 //              dW_ih += daᵀ·x, db += Σ da, dx = da·W_ih         seq_input_grads
 //              dW_hh += daᵀ·h_{0..T-1}, (GRU) db_hh += Σ da_h    seq_recurrent_grads
 //
-// Streaming is the forward at T = B = 1 (the cells' step() in recurrences.cpp), except the
-// seed's LSTM, whose step kernel fuses the input projection (lstm_forward_step). The seed's
-// LSTM also runs its own time loop (lstm_cell.cpp's run_team: threads split rows or hidden
-// units) around the same prologue and epilogue.
+// The cells with step kernels of their own (the seed's LSTM, the GRU with reset_after, SimpleRNN:
+// kernels/*_step.h) run their time loop on a team instead (step_team.h: threads split rows or
+// hidden units) around the same prologue and epilogue, and stream with one kernel step that
+// fuses the input projection; the others (the general LSTM, the GRU with reset_after = false)
+// use seq_forward_steps / seq_backward_steps and stream with the forward at T = B = 1.
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,9 @@
-// The GRU's step kernels (kernels/gru_step.h) against the equations written plainly in double
-// (layers/gru_cell.h), for every instruction set this CPU has, awkward sizes (H not a multiple of
-// 16 or 64, B not a multiple of the row tile, the input fused or not), block ranges split as two
-// threads would; whole sequences independent of the thread count; and a GRU model that sees its
-// new weights after every kind of write (the layer keeps W_hh packed).
+// The GRU's and SimpleRNN's step kernels (kernels/gru_step.h, rnn_step.h) against the equations
+// written plainly in double (layers/gru_cell.h, rnn_cell.h), for every instruction set this CPU
+// has, awkward sizes (H not a multiple of 16 or 64, B not a multiple of the row tile, the input
+// fused or not), block ranges split as two threads would; whole sequences independent of the
+// thread count; and models that see their new weights after every kind of write (the layers
+// keep W_hh packed).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,7 +13,9 @@
 #include "core/threads.h"
 #include "kernels/gru_step.h"
 #include "kernels/lstm_step.h"
+#include "kernels/rnn_step.h"
 #include "layers/gru_cell.h"
+#include "layers/rnn_cell.h"
 #include "lstm/lstm.h"
 #include "test_util.h"
 
@@ -212,10 +215,11 @@ TEST(GruStep, SequenceResultsDoNotDependOnThreadCount) {
   }
 }
 
-TEST(GruStep, ModelSeesEveryWriteOfItsWeights) {
-  auto make = [] {
+// Streaming, set_weights, fit: every write reaches the packed weights.
+void check_model_sees_every_write(const LayerConfig& layer) {
+  auto make = [&] {
     Sequential m({.seed = 4});
-    m.add(GRU(6, {.input_shape = {5, 3}}));
+    m.add(layer);
     m.add(Dense(2));
     return m;
   };
@@ -249,6 +253,134 @@ TEST(GruStep, ModelSeesEveryWriteOfItsWeights) {
   model.reset_states();
   for (int t = 0; t < 5; ++t) model.step(X.data() + t * 3, y_step);
   EXPECT_NEAR(y_step[0], trained[0], 1e-6);
+}
+
+TEST(GruStep, ModelSeesEveryWriteOfItsWeights) { check_model_sees_every_write(GRU(6, {.input_shape = {5, 3}})); }
+
+// ---- SimpleRNN ----------------------------------------------------------------------------
+
+TEST(RnnStep, ForwardMatchesTheEquations) {
+  for (bool relu : {false, true})
+    for (Case c : {Case{1, 0, 1}, {1, 3, 8}, {2, 0, 17}, {5, 7, 33}, {7, 0, 64}, {13, 0, 20},
+                   {4, 2, 65}, {3, 5, 130}}) {
+      SCOPED_TRACE(c.name() + (relu ? " relu" : " tanh"));
+      const int64_t B = c.B, Kx = c.Kx, H = c.H, ldx = std::max<int64_t>(Kx, 1);
+      Rng rng(uint64_t(B * 100 + H + Kx));
+      auto w_ih = test::random_vector(size_t(H * ldx), rng, -0.5f, 0.5f);
+      auto w_hh = test::random_vector(size_t(H * H), rng, -0.5f, 0.5f);
+      auto x = test::random_vector(size_t(B * ldx), rng), h_prev = test::random_vector(size_t(B * H), rng);
+      auto base = test::random_vector(size_t(Kx > 0 ? H : B * H), rng);  // projection, or the bias
+      std::vector<double> want(size_t(B * H));
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < H; ++j) {
+          double a = base[size_t((Kx > 0 ? 0 : b * H) + j)];
+          for (int64_t k = 0; k < Kx; ++k) a += double(x[size_t(b * Kx + k)]) * w_ih[size_t(j * Kx + k)];
+          for (int64_t k = 0; k < H; ++k) a += double(h_prev[size_t(b * H + k)]) * w_hh[size_t(j * H + k)];
+          want[size_t(b * H + j)] = relu ? std::max(a, 0.0) : std::tanh(a);
+        }
+      std::vector<float> packed(size_t(rnn_packed_forward_size(Kx, H)));
+      rnn_pack_forward(Kx > 0 ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed.data());
+      for_each_isa([&] {
+        std::vector<float> h(size_t(B * H), 7.0f);
+        RnnStepForward s{packed.data(), Kx, H, B, x.data(), ldx, h_prev.data(), base.data(),
+                         Kx > 0 ? 0 : H, relu, h.data()};
+        const int64_t blocks = rnn_blocks(H), mid = blocks / 2;
+        rnn_step_forward(s, 0, mid);
+        rnn_step_forward(s, mid, blocks);
+        EXPECT_LT(max_abs_diff(h, want), 1e-6 + 2e-7 * double(Kx + H));
+        if (Kx == 0) {  // in place over the projection, as rnn_forward runs it: the same bits
+          std::vector<float> in_place = base;
+          RnnStepForward s2 = s;
+          s2.base = s2.h = in_place.data();
+          rnn_step_forward(s2, 0, blocks);
+          EXPECT_EQ(in_place, h);
+        }
+        for (int64_t b = 0; b < B; ++b) {  // a row alone: the same bits as in the batch's tiles
+          std::vector<float> h1(static_cast<size_t>(H));
+          RnnStepForward s1{packed.data(), Kx, H, 1, x.data() + b * ldx, ldx, h_prev.data() + b * H,
+                            base.data() + (Kx > 0 ? 0 : b * H), s.ld_base, relu, h1.data()};
+          rnn_step_forward(s1, 0, blocks);
+          EXPECT_EQ(h1, std::vector<float>(h.begin() + b * H, h.begin() + (b + 1) * H)) << "row " << b;
+        }
+      });
+    }
+}
+
+TEST(RnnStep, BackwardMatchesTheEquations) {
+  for (bool relu : {false, true})
+    for (Case c : {Case{1, 0, 1}, {2, 0, 17}, {5, 0, 33}, {7, 0, 64}, {3, 0, 130}, {13, 0, 65}}) {
+      SCOPED_TRACE(c.name() + (relu ? " relu" : " tanh"));
+      const int64_t B = c.B, H = c.H;
+      Rng rng(uint64_t(B * 1000 + H));
+      auto w_hh = test::random_vector(size_t(H * H), rng, -0.5f, 0.5f);
+      auto da_next = test::random_vector(size_t(B * H), rng), dh_ext = test::random_vector(size_t(B * H), rng);
+      auto h = test::random_vector(size_t(B * H), rng, relu ? -1.0f : -0.99f, 0.99f);  // h_t
+      std::vector<double> want_dh(size_t(B * H)), want_da(size_t(B * H));
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t j = 0; j < H; ++j) {
+          double dh = dh_ext[size_t(b * H + j)];
+          for (int64_t n = 0; n < H; ++n) dh += double(da_next[size_t(b * H + n)]) * w_hh[size_t(n * H + j)];
+          const double y = h[size_t(b * H + j)];
+          want_dh[size_t(b * H + j)] = dh;
+          want_da[size_t(b * H + j)] = dh * (relu ? (y > 0 ? 1.0 : 0.0) : 1 - y * y);
+        }
+      std::vector<float> packed(size_t(rnn_packed_backward_size(H)));
+      rnn_pack_backward(w_hh.data(), H, packed.data());
+      for_each_isa([&] {
+        std::vector<float> da(size_t(B * H), 7.0f), dh(size_t(B * H), 7.0f);
+        RnnStepBackward s{packed.data(), H, B, da_next.data(), dh_ext.data(), h.data(), relu,
+                          da.data(), dh.data()};
+        const int64_t blocks = rnn_blocks(H), mid = blocks / 2;
+        rnn_step_backward(s, 0, mid);
+        rnn_step_backward(s, mid, blocks);
+        const double tol = 1e-6 + 2e-7 * double(H);
+        EXPECT_LT(max_abs_diff(dh, want_dh), tol);
+        EXPECT_LT(max_abs_diff(da, want_da), tol);
+      });
+    }
+}
+
+TEST(RnnStep, SequenceResultsDoNotDependOnThreadCount) {
+  for (int64_t B : {16, 2}) {
+    for (bool lengths : {false, true}) {
+      const int64_t T = 5, I = 8, H = B == 2 ? 600 : 96, BH = B * H;  // B = 2: blocks, barriers
+      SCOPED_TRACE("B=" + std::to_string(B) + (lengths ? " with lengths" : ""));
+      Rng rng(9);
+      auto w_ih = test::random_vector(size_t(H * I), rng, -0.2f, 0.2f);
+      auto w_hh = test::random_vector(size_t(H * H), rng, -0.1f, 0.1f);
+      auto bias = test::random_vector(size_t(H), rng, -0.2f, 0.2f);
+      auto x = test::random_vector(size_t(T * B * I), rng), dh_seq = test::random_vector(size_t(T * BH), rng);
+      std::vector<int64_t> lens;
+      for (int64_t b = 0; b < B; ++b) lens.push_back(T - b * T / (B + 1));  // longest first
+      const std::vector<int64_t> active = rows_running(lens, T);
+      const SeqDims d{T, B, I, H, lengths ? active.data() : nullptr};
+      auto run = [&](int threads) {
+        set_num_threads(threads);
+        std::vector<float> h(static_cast<size_t>((T + 1) * BH)), da(static_cast<size_t>(T * BH)),
+            dh(static_cast<size_t>(BH)), dx(x.size()), dh0(static_cast<size_t>(BH));
+        std::vector<float> gw_ih(w_ih.size()), gw_hh(w_hh.size()), gb(bias.size());
+        const RnnWeights w{w_ih.data(), w_hh.data(), bias.data()};
+        rnn_forward(d, w, Activation::tanh, x.data(), h.data());
+        RnnGrads g{gw_ih.data(), gw_hh.data(), gb.data()};
+        rnn_backward(d, w, Activation::tanh, x.data(), h.data(), dh_seq.data(), nullptr, da.data(),
+                     dh.data(), g, dx.data(), dh0.data());
+        set_num_threads(0);
+        std::vector<float> all = h;
+        for (const auto* v : {&gw_ih, &gw_hh, &gb, &dx, &dh0}) all.insert(all.end(), v->begin(), v->end());
+        return all;
+      };
+      const std::vector<float> one = run(1), two = run(2);
+      EXPECT_EQ(one, two);  // bit for bit
+      double norm = 0;
+      for (float v : one) norm += std::fabs(v);
+      EXPECT_GT(norm, 1.0);
+    }
+  }
+}
+
+TEST(RnnStep, ModelSeesEveryWriteOfItsWeights) {
+  check_model_sees_every_write(SimpleRNN(6, {.input_shape = {5, 3}}));
+  check_model_sees_every_write(SimpleRNN(6, {.activation = Activation::relu, .input_shape = {5, 3}}));
 }
 
 }  // namespace
