@@ -37,7 +37,7 @@ struct BenchResult {
   double throughput;   // seq/s, or steps/s for stream
   std::string unit;    // "seq/s" or "steps/s"
   double ns_per_step;  // wall time of one call divided by its time steps
-  double gflops;       // 8·B·T·H·(I+H) per layer forward, ×3 for train
+  double gflops;       // 8·B·T·H·(I+H) per layer forward, ×3 for train (GRU rows: 6·, SimpleRNN: 2·)
 };
 
 BenchResult run_bench(const BenchShape& shape, int threads, double seconds, int windows = 5);

@@ -32,6 +32,8 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
   LayerConfig config = LSTM(int(s.H), {.return_sequences = true});
   if (s.variant == "gru") config = GRU(int(s.H), {.return_sequences = true});
   if (s.variant == "simple_rnn") config = SimpleRNN(int(s.H), {.return_sequences = true});
+  // the cell's gates, for its arithmetic: 2·gates·(I + H) per unit and step, forward
+  const double gates = s.variant == "gru" ? 3.0 : s.variant == "simple_rnn" ? 1.0 : 4.0;
   if (s.variant == "bidirectional") config = Bidirectional(config);
   // the general LSTM (layers/lstm_general.h): peepholes, or a projection to H/2
   if (s.variant == "peepholes") config.use_peepholes = true;
@@ -124,7 +126,7 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
     r.ns_per_step = 1e9 / steps;
     double flops = 0;
     for (int64_t l = 0; l < s.L; ++l)
-      flops += 8.0 * double(s.H) * double((l == 0 ? s.I : widths[size_t(l - 1)]) + s.H);
+      flops += 2.0 * gates * double(s.H) * double((l == 0 ? s.I : widths[size_t(l - 1)]) + s.H);
     r.gflops = flops * steps / 1e9;
     return r;
   }
@@ -135,9 +137,9 @@ BenchResult run_layer_bench(const BenchShape& s, int threads, double seconds, in
   r.throughput = calls * double(B);
   r.unit = "seq/s";
   r.ns_per_step = 1e9 / calls / double(T);
-  double flops = 0;  // of one LSTM direction over all T steps, as the standard suite counts
+  double flops = 0;  // of one direction over all T steps, as the standard suite counts
   for (int64_t l = 0; l < s.L; ++l)
-    flops += 8.0 * double(B * T * s.H) * double((l == 0 ? s.I : widths[size_t(l - 1)]) + s.H);
+    flops += 2.0 * gates * double(B * T * s.H) * double((l == 0 ? s.I : widths[size_t(l - 1)]) + s.H);
   r.gflops = flops * (train ? 3.0 : 1.0) * calls / 1e9;
   return r;
 }
