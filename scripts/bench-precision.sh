@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Low-precision inference against fp32 (docs/performance.md, "bfloat16 inference"): the suite's
-# inference and streaming rows with `lstm bench --precision fp32` and `--precision bf16`, at 1
-# and 2 threads, interleaved, two rounds (the better of each kept), then one table of
-# throughput and the bf16 / fp32 ratio. About 3 minutes. Raw outputs in build/bench/.
+# Low-precision inference against fp32 (docs/performance.md, "bfloat16 inference", "int8
+# inference"): the suite's inference and streaming rows with `lstm bench --precision fp32`, bf16
+# and int8, at 1 and 2 threads, interleaved, two rounds (the better of each kept), then one table
+# of throughput and the bf16 / fp32 and int8 / fp32 ratios. About 5 minutes. Raw outputs in
+# build/bench/.
 #   scripts/bench-precision.sh [seconds-per-window]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ mkdir -p "$out"
 rm -f "$out"/precision_*.jsonl
 for round in 1 2; do
   for t in 1 2; do
-    for p in fp32 bf16; do
+    for p in fp32 bf16 int8; do
       echo "== round $round, $t thread(s), $p" >&2
       build/bin/lstm bench --suite "$suite" --threads "$t" --precision "$p" --seconds "$seconds" --json |
         grep -v '"mode":"train"' >> "$out/precision_${p}_${t}.jsonl"
@@ -35,17 +36,11 @@ for path in sorted(glob.glob(os.path.join(out, "precision_*.jsonl"))):
         if r["name"] not in order:
             order.append(r["name"])
         best[key] = max(best.get(key, 0.0), r["throughput"])
-def ns(name, p, t):
-    v = best.get((name, p, t))
-    return v
-print("| row | fp32 1 thr | bf16 1 thr | bf16 / fp32 (1 thr) | fp32 2 thr | bf16 2 thr | bf16 / fp32 (2 thr) | ns/step bf16 (1 thr, stream) |")
+print("| row | threads | fp32 | bf16 | int8 | bf16 / fp32 | int8 / fp32 | ns/step fp32, bf16, int8 (stream) |")
 print("|---|---|---|---|---|---|---|---|")
 for name in order:
-    cells = []
     for t in (1, 2):
-        a, b = best.get((name, "fp32", t)), best.get((name, "bf16", t))
-        cells += [f"{a:,.1f}", f"{b:,.1f}", f"{b / a:.2f}"]
-    stream = name.startswith("stream-")
-    per = f"{1e9 / best[(name, 'bf16', 1)]:,.0f}" if stream else ""
-    print(f"| {name} | " + " | ".join(cells) + f" | {per} |")
+        a, b, c = (best.get((name, p, t)) for p in ("fp32", "bf16", "int8"))
+        per = ", ".join(f"{1e9 / v:,.0f}" for v in (a, b, c)) if name.startswith("stream-") else ""
+        print(f"| {name} | {t} | {a:,.1f} | {b:,.1f} | {c:,.1f} | {b / a:.2f} | {c / a:.2f} | {per} |")
 EOF

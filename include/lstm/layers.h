@@ -255,8 +255,12 @@ LayerConfig Masking(float mask_value = 0.0f, MaskingOptions options = {});
 //         x, h rounded for the products, sums, gates and c in float: about 1.7-3.5x faster
 //         where the weights' bytes decide (batch 1, streaming, H >= 128), outputs within about
 //         1e-2 of fp32 (docs/performance.md). Other layers run in fp32.
-enum class Precision { fp32, bf16 };
-Precision precision_from_string(const std::string& name);  // "fp32" | "bf16", else Error
+//   int8  the same cell with W_ih and W_hh as int8 with a scale per row, x and h quantised to
+//         8 bits per row of a batch when they are used (AVX512_VNNI where the CPU has it), sums
+//         exact in int32, gates and c in float: a quarter of the weights' bytes, for the rows
+//         where those decide; outputs within about 1e-2 of fp32 (docs/performance.md).
+enum class Precision { fp32, bf16, int8 };
+Precision precision_from_string(const std::string& name);  // "fp32" | "bf16" | "int8", else Error
 const char* precision_name(Precision p);
 
 }  // namespace lstm

@@ -14,6 +14,7 @@
 #include "core/threads.h"
 #include "kernels/lstm_step.h"
 #include "kernels/lstm_step_bf16.h"
+#include "kernels/lstm_step_int8.h"
 #include "layers/lstm_cell.h"
 #include "lstm/error.h"
 
@@ -70,7 +71,20 @@ struct LayerBuffers {
   std::vector<float> packed, packed_bwd, packed_step;  // as the layer keeps them
   std::vector<uint16_t> packed_bf16;                   // bf16: W_ih and W_hh
   std::vector<uint32_t> x_pairs, h_pairs;              // bf16 stream: the step's inputs as pairs
-  void pack(bool train, bool stream, bool bf16 = false) {
+  std::vector<int8_t> packed_int8;                     // int8: W_ih and W_hh, their scales, comp
+  std::vector<float> int8_scales;
+  std::vector<int32_t> int8_comp;
+  std::vector<uint8_t> x_bytes, h_bytes;               // int8 stream: the step's inputs quantised
+  std::vector<float> x_scales, h_scales;
+  LstmInt8Weights int8() const { return {packed_int8.data(), int8_scales.data(), int8_comp.data()}; }
+  void pack(bool train, bool stream, bool bf16 = false, bool int8 = false) {
+    if (int8) {
+      packed_int8.resize(size_t(lstm_packed_forward_int8_size(I, H)));
+      int8_scales.resize(size_t(8 * H)), int8_comp.resize(size_t(8 * H));
+      lstm_pack_forward_int8(w_ih.data(), I, w_hh.data(), H, packed_int8.data(), int8_scales.data(),
+                             int8_comp.data());
+      return;
+    }
     if (bf16) {
       packed_bf16.resize(size_t(lstm_packed_forward_bf16_size(I, H)));
       lstm_pack_forward_bf16(w_ih.data(), I, w_hh.data(), H, packed_bf16.data());
@@ -101,12 +115,13 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
   if (s.mode != "train" && s.mode != "infer" && s.mode != "stream")
     throw Error("bench mode '" + s.mode + "' is not one of train, infer, stream");
   if (!s.variant.empty()) return run_layer_bench(s, threads, seconds, windows);
-  if (s.precision != "fp32" && s.precision != "bf16")
-    throw Error("bench precision '" + s.precision + "' is not one of fp32, bf16");
-  if (s.precision == "bf16" && (s.mode == "train" || !s.variant.empty()))
-    throw Error("bench precision bf16 times inference (modes infer and stream) of the LSTM kernels alone");
+  if (s.precision != "fp32" && s.precision != "bf16" && s.precision != "int8")
+    throw Error("bench precision '" + s.precision + "' is not one of fp32, bf16, int8");
+  if (s.precision != "fp32" && (s.mode == "train" || !s.variant.empty()))
+    throw Error("bench precision " + s.precision + " times inference (modes infer and stream) of the LSTM kernels alone");
   set_num_threads(threads);
   const bool train = s.mode == "train", stream = s.mode == "stream", bf16 = s.precision == "bf16";
+  const bool int8 = s.precision == "int8";
   const int64_t T = stream ? 1 : s.T, B = s.B;
   Rng rng(1);
   std::vector<LayerBuffers> layers;
@@ -114,7 +129,7 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
   std::vector<float> x(size_t(T * B * s.I));
   for (float& v : x) v = rng.uniform(-1, 1);
   std::function<void()> call;
-  for (LayerBuffers& lb : layers) lb.pack(train, stream, bf16);  // inference: packed once, outside
+  for (LayerBuffers& lb : layers) lb.pack(train, stream, bf16, int8);  // inference: packed once, outside
   if (train) {
     call = [&] {
       const float* in = x.data();
@@ -138,6 +153,26 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
     call = [&] {
       const float* in = x.data();
       for (LayerBuffers& lb : layers) {
+        if (stream && int8) {  // the same with int8 weights: x and h_{t-1} quantised first
+          const int64_t prev = lb.cur * B * lb.H, next = (1 - lb.cur) * B * lb.H;
+          const int64_t Qx = (lb.I + 3) / 4 * 4, Qh = (lb.H + 3) / 4 * 4;
+          lb.x_bytes.resize(size_t(B * Qx)), lb.h_bytes.resize(size_t(B * Qh));
+          lb.x_scales.resize(size_t(B)), lb.h_scales.resize(size_t(B));
+          for (int64_t b = 0; b < B; ++b) {
+            lb.x_scales[size_t(b)] = lstm_quantize_u8(in + b * lb.I, lb.I, lb.x_bytes.data() + b * Qx);
+            lb.h_scales[size_t(b)] =
+                lstm_quantize_u8(lb.h.data() + prev + b * lb.H, lb.H, lb.h_bytes.data() + b * Qh);
+          }
+          const LstmInt8Weights q = lb.int8();
+          LstmStepForwardInt8 st{q.packed, q.scales, q.comp, lb.I, lb.H, B, lb.x_bytes.data(), Qx,
+                                 lb.x_scales.data(), lb.h_bytes.data(), Qh, lb.h_scales.data(),
+                                 lb.bias.data(), 0, lb.c.data() + prev, lb.gates.data(),
+                                 lb.c.data() + next, lb.h.data() + next};
+          lstm_step_forward_int8(st, 0, lstm_forward_blocks(lb.H));
+          lb.cur = 1 - lb.cur;
+          in = lb.h.data() + next;
+          continue;
+        }
         if (stream && bf16) {  // the same with bfloat16 weights: x and h_{t-1} to pairs first
           const int64_t prev = lb.cur * B * lb.H, next = (1 - lb.cur) * B * lb.H;
           const int64_t Px = (lb.I + 1) / 2, Ph = (lb.H + 1) / 2;
@@ -164,7 +199,8 @@ BenchResult run_bench(const BenchShape& s, int threads, double seconds, int wind
           continue;
         }
         LstmActivations a = lb.acts();
-        if (bf16) lstm_forward_bf16({T, B, lb.I, lb.H}, lb.packed_bf16.data(), lb.w_ih.data(), lb.bias.data(), in, a);
+        if (int8) lstm_forward_int8({T, B, lb.I, lb.H}, lb.int8(), lb.w_ih.data(), lb.bias.data(), in, a);
+        else if (bf16) lstm_forward_bf16({T, B, lb.I, lb.H}, lb.packed_bf16.data(), lb.w_ih.data(), lb.bias.data(), in, a);
         else lstm_forward({T, B, lb.I, lb.H}, lb.weights(), in, a);
         in = lb.h.data() + B * lb.H;
       }

@@ -27,7 +27,8 @@ struct BenchShape {
   //   padded                  LSTM, lengths drawn uniformly from 1..T (seeded; rows sorted)
   //   full_lengths            LSTM, lengths given and all equal to T (the cost of the machinery)
   std::string variant;
-  // fp32, or bf16: infer and stream with the weights as bfloat16 (kernels/lstm_step_bf16.h).
+  // fp32, or bf16 / int8: infer and stream with the weights as bfloat16 or int8
+  // (kernels/lstm_step_bf16.h, lstm_step_int8.h).
   std::string precision = "fp32";
 };
 

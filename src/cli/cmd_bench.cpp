@@ -28,7 +28,7 @@ const Command kBench{
         {"use-case", "NAME", "with --fit, only this one (fit-forecaster, fit-adding, fit-sentiment, fit-charlm)"},
         {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"},
         {"seconds", "S", "length of each of the 5 timing windows (default 0.5)"},
-        {"precision", "P", "fp32 (default) or bf16: infer and stream rows with the weights as bfloat16 (AVX512_BF16 where the CPU has it)"},
+        {"precision", "P", "fp32 (default), bf16 or int8: infer and stream rows with the weights as bfloat16 (AVX512_BF16 where the CPU has it) or int8 with a scale per row (AVX512_VNNI)"},
         {"json", "", "one JSON object per row: name, I, H, L, B, T, mode, variant, threads, "
                      "throughput, unit, ns_per_step, gflops"},
     }};
@@ -87,15 +87,16 @@ int run_bench(const Args& a) {
   }
   const int threads = num_threads();
   const std::string precision = a.str("precision", "fp32");
-  if (precision != "fp32" && precision != "bf16") throw UsageError("--precision must be fp32 or bf16, got '" + precision + "'");
+  if (precision != "fp32" && precision != "bf16" && precision != "int8")
+    throw UsageError("--precision must be fp32, bf16 or int8, got '" + precision + "'");
   for (BenchShape& s : shapes) {
     s.precision = precision;
-    if (precision == "bf16" && s.mode == "train") {
-      if (!a.has("suite")) throw UsageError("--precision bf16 is for inference: give --mode infer or stream");
+    if (precision != "fp32" && s.mode == "train") {
+      if (!a.has("suite")) throw UsageError("--precision " + precision + " is for inference: give --mode infer or stream");
       continue;  // a suite's training rows are left out
     }
-    if (precision == "bf16" && !s.variant.empty())
-      throw UsageError("--precision bf16 times the LSTM kernels alone: leave out --variant");
+    if (precision != "fp32" && !s.variant.empty())
+      throw UsageError("--precision " + precision + " times the LSTM kernels alone: leave out --variant");
     print_result(a, lstm::run_bench(s, threads, seconds));
   }
   return 0;

@@ -38,15 +38,17 @@ const Command kPredict{"predict",
 
 Option precision_option() {
   return {"precision", "P",
-          "fp32 (default) or bf16: the LSTM layers' weights as bfloat16 (faster where weights "
-          "dominate: batch 1, H >= 128; outputs within about 1e-2)"};
+          "fp32 (default), bf16 or int8: the LSTM layers' weights as bfloat16 or as int8 with a "
+          "scale per row (faster where weights dominate: batch 1, H >= 128; outputs within about "
+          "1e-2)"};
 }
 
 template <class M>
 static void apply_precision_to(const Args& a, M& model) {
   if (!a.has("precision")) return;
   const std::string p = a.str("precision");
-  if (p != "fp32" && p != "bf16") throw UsageError("--precision must be fp32 or bf16, got '" + p + "'");
+  if (p != "fp32" && p != "bf16" && p != "int8")
+    throw UsageError("--precision must be fp32, bf16 or int8, got '" + p + "'");
   model.set_precision(precision_from_string(p));
 }
 void apply_precision(const Args& a, Sequential& model) { apply_precision_to(a, model); }

@@ -23,7 +23,8 @@ extern const Command kSpeechTrain, kSpeechTranscribe, kSpeechEvaluate;    // cmd
 extern const Command kConvert, kVerify;                                   // cmd_convert.cpp
 
 // --precision of the inference commands (predict, evaluate, forecast): the option, and applying
-// it to a loaded model (fp32 unless given; bf16 on its LSTM layers, an Error when it has none).
+// it to a loaded model (fp32 unless given; bf16 or int8 on its LSTM layers, an Error when it has
+// none).
 Option precision_option();  // a function: commands in other files copy it while starting up
 void apply_precision(const Args& a, Sequential& model);
 void apply_precision(const Args& a, Model& model);

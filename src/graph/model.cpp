@@ -1220,9 +1220,12 @@ void Model::reset_states() {
 Precision precision_from_string(const std::string& name) {
   if (name == "fp32") return Precision::fp32;
   if (name == "bf16") return Precision::bf16;
-  throw Error("precision '" + name + "' is not one of fp32, bf16");
+  if (name == "int8") return Precision::int8;
+  throw Error("precision '" + name + "' is not one of fp32, bf16, int8");
 }
-const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
+const char* precision_name(Precision p) {
+  return p == Precision::bf16 ? "bf16" : p == Precision::int8 ? "int8" : "fp32";
+}
 
 int Model::set_precision(Precision p) {
   int running = 0;

@@ -127,10 +127,10 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 constexpr int64_t kSumChunk = 32;
 
-// sums[0, 8·(kVecs - 1) + last) += the columns of rows [0, rows) of a, last in 1..8; `more`: the
-// array goes on past these rows (a whole vector may then be read at the last row's end).
+// sums[0, 8·(kVecs - 1) + last) += the columns of rows [0, rows) of a, last in 1..8; rows
+// [0, whole) may read their last vector whole (it lies inside the array), the rest lane by lane.
 template <int kVecs>
-LSTM_INLINE void sum_columns(const float* a, int64_t rows, int64_t lda, int64_t last, bool more,
+LSTM_INLINE void sum_columns(const float* a, int64_t rows, int64_t lda, int64_t last, int64_t whole,
                              double* sums) {
   v8d sum[kVecs];
   std::memcpy(sum, sums, sizeof sum);
@@ -147,7 +147,7 @@ LSTM_INLINE void sum_columns(const float* a, int64_t rows, int64_t lda, int64_t 
     }
     const float* tail = row + 8 * (kVecs - 1);
     v8f x = {};
-    if (last == 8 || more || r + 1 < rows) {  // a whole vector lies inside the array
+    if (last == 8 || r < whole) {  // a whole vector lies inside the array
       std::memcpy(&x, tail, sizeof x);
       x = keep ? x : zero;
     } else {  // the array's last row: only its columns
@@ -158,13 +158,19 @@ LSTM_INLINE void sum_columns(const float* a, int64_t rows, int64_t lda, int64_t 
   std::memcpy(sums, sum, sizeof sum);  // the lanes past `last` stay zero
 }
 
+// a's rows [r0, r0 + n) (of `rows`), columns [k, k + cols), cols <= 128.
 template <int kVecs = 16>
-LSTM_INLINE void sum_columns_upto(const float* a, int64_t rows, int64_t lda, int64_t cols,
-                                  bool more, double* sums) {
+LSTM_INLINE void sum_columns_upto(const float* a, int64_t rows, int64_t lda, int64_t r0, int64_t n,
+                                  int64_t k, int64_t cols, double* sums) {
   if constexpr (kVecs > 1) {
-    if (cols <= 8 * (kVecs - 1)) return sum_columns_upto<kVecs - 1>(a, rows, lda, cols, more, sums);
+    if (cols <= 8 * (kVecs - 1))
+      return sum_columns_upto<kVecs - 1>(a, rows, lda, r0, n, k, cols, sums);
   }
-  sum_columns<kVecs>(a, rows, lda, cols - 8 * (kVecs - 1), more, sums);
+  // row r's last vector starts at r·lda + tail and reads 8 floats: inside the array (which
+  // holds at least (rows - 1)·lda + k + cols floats) while r·lda + tail + 8 <= that
+  const int64_t tail = k + 8 * (kVecs - 1), room = (rows - 1) * lda + k + cols - tail - 8;
+  const int64_t whole = room < 0 ? 0 : std::min(n, room / lda + 1 - r0);
+  sum_columns<kVecs>(a + r0 * lda + k, n, lda, cols - 8 * (kVecs - 1), std::max<int64_t>(whole, 0), sums);
 }
 
 // Columns [c0, c1).
@@ -173,8 +179,7 @@ LSTM_INLINE void sum_rows(const float* a, int64_t rows, int64_t lda, int64_t c0,
   for (int64_t r0 = 0; r0 < rows; r0 += kSumChunk) {
     const int64_t n = std::min(kSumChunk, rows - r0);
     for (int64_t k = c0; k < c1; k += 128)
-      sum_columns_upto(a + r0 * lda + k, n, lda, std::min<int64_t>(128, c1 - k), r0 + n < rows,
-                       sums.data() + (k - c0));
+      sum_columns_upto(a, rows, lda, r0, n, k, std::min<int64_t>(128, c1 - k), sums.data() + (k - c0));
   }
   for (int64_t k = c0; k < c1; ++k) out[k] += float(sums[size_t(k - c0)]);
 }

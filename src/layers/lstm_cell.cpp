@@ -13,6 +13,7 @@
 #include "gemm/gemm.h"
 #include "kernels/lstm_step.h"
 #include "kernels/lstm_step_bf16.h"
+#include "kernels/lstm_step_int8.h"
 #include "layers/sequence_driver.h"
 #include "layers/step_team.h"
 
@@ -137,6 +138,50 @@ void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* w_
       for (int64_t r = 0; r < rows_here; ++r) lstm_to_bf16_pairs(h + r * d.H, d.H, pairs.data() + r * Ph);
       LstmStepForwardBf16 s{packed, d.I, d.H, rows_here, nullptr, 0, pairs.data(), Ph, a, G, c, a, c + BH, h + BH};
       lstm_step_forward_bf16(s, sh.block_begin, sh.block_end);
+      step_barrier(sh);
+    }
+  });
+}
+
+void lstm_forward_int8(const SeqDims& d, const LstmInt8Weights& q, const float* w_ih, const float* bias,
+                       const float* x, LstmActivations& act, const TokenInput* tokens) {
+  const int64_t G = 4 * d.H, BH = d.B * d.H, rows = d.T * d.B, blocks = lstm_forward_blocks(d.H);
+  const int64_t Qx = (d.I + 3) / 4 * 4, Qh = (d.H + 3) / 4 * 4;  // bytes a quantised row
+  if (tokens) {  // token input: each row's projection is its token's row of the float table
+    seq_project_tokens(d, G, w_ih, bias, *tokens, act.proj, act.gates);
+  } else {  // every step at once, each row of x quantised; the team splits the blocks
+    std::vector<uint8_t> xq(size_t(rows * Qx));
+    std::vector<float> xs(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) xs[size_t(r)] = lstm_quantize_u8(x + r * d.I, d.I, xq.data() + r * Qx);
+    const double macs = double(rows) * double(G) * double(d.I);
+    const int team = int(std::min<int64_t>(blocks, macs < (1 << 18) ? 1 : team_threads()));
+#pragma omp parallel num_threads(team)
+    {
+      const int64_t k = omp_get_thread_num(), n = omp_get_num_threads();
+      lstm_project_int8(q.packed, q.scales, q.comp, d.I, d.H, rows, xq.data(), Qx, xs.data(), bias,
+                        act.gates, blocks * k / n, blocks * (k + 1) / n);
+    }
+  }
+  seq_zero_ended(d, act.h + BH, d.H);
+  seq_zero_ended(d, act.c + BH, d.H);
+  run_team(d.B, d.T, double(d.B) * G * d.H, blocks, d.active, [&](const Share& sh) {
+    const int64_t b0 = sh.row_begin;
+    if (sh.row_end <= b0) return;
+    std::vector<uint8_t> hq(size_t((sh.row_end - b0) * Qh));  // h_{t-1} of the share's rows
+    std::vector<float> hs(static_cast<size_t>(sh.row_end - b0));
+    for (int64_t t = 0; t < d.T; ++t) {
+      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
+      if (rows_here <= 0) {
+        step_barrier(sh);
+        continue;
+      }
+      float* a = act.gates + t * d.B * G + b0 * G;
+      float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
+      for (int64_t r = 0; r < rows_here; ++r)
+        hs[size_t(r)] = lstm_quantize_u8(h + r * d.H, d.H, hq.data() + r * Qh);
+      LstmStepForwardInt8 s{q.packed, q.scales, q.comp, d.I, d.H, rows_here, nullptr, 0, nullptr,
+                            hq.data(), Qh, hs.data(), a, G, c, a, c + BH, h + BH};
+      lstm_step_forward_int8(s, sh.block_begin, sh.block_end);
       step_barrier(sh);
     }
   });

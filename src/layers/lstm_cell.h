@@ -99,6 +99,17 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
 void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* w_ih, const float* bias,
                        const float* x, LstmActivations& act, const TokenInput* tokens = nullptr);
 
+// The same with the weights as int8 (kernels/lstm_step_int8.h; packed, scales, comp:
+// lstm_pack_forward_int8 of W_ih and W_hh with Kx = d.I): x's rows and each h_{t-1} quantised
+// to 8 bits per row, integer sums, the cell in float. Token input as lstm_forward_bf16.
+struct LstmInt8Weights {
+  const int8_t* packed;
+  const float* scales;
+  const int32_t* comp;
+};
+void lstm_forward_int8(const SeqDims& d, const LstmInt8Weights& q, const float* w_ih, const float* bias,
+                       const float* x, LstmActivations& act, const TokenInput* tokens = nullptr);
+
 // Backpropagation through time. dh_seq (T, B, H): ∂L/∂h_t for every step, or null; dh_last,
 // dc_last (B, H): extra ∂L/∂h_T, ∂L/∂c_T, or null. Accumulates into g; writes dx (T, B, I) and
 // dh0, dc0 (B, H) when they are not null. With token input (w.tokens) x and dx are not used:

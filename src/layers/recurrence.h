@@ -84,7 +84,7 @@ class Recurrence {
   virtual const float* step_cell_state() const { return nullptr; }
   virtual void weights_changed() {}
   // Inference (forward when not training, and step) in precision p from now on; false when the
-  // cell has no kernel for it (it then stays in fp32). Only the seed's LSTM cell has bf16.
+  // cell has no kernel for it (it then stays in fp32). Only the seed's LSTM cell has bf16, int8.
   virtual bool set_precision(Precision p) { return p == Precision::fp32; }
   // Token fusion (layers/token_input.h): whether this cell takes its input as ids and table
   // from now on (before plan). The seed's LSTM does when D = I.

@@ -6,6 +6,7 @@
 #include "kernels/gru_step.h"
 #include "kernels/lstm_step.h"
 #include "kernels/lstm_step_bf16.h"
+#include "kernels/lstm_step_int8.h"
 #include "kernels/rnn_step.h"
 #include "layers/gru_cell.h"
 #include "layers/init.h"
@@ -139,6 +140,12 @@ class LstmRecurrence final : public Recurrence {
   const float* run_forward(const float* x, const Batch& b) override {
     initial_state(h_, c_, b.B);
     LstmActivations act = activations();
+    if (int8_ && !b.training) {
+      pack_int8();
+      lstm_forward_int8(dims(b, I, H), int8_weights(), params_, params_ + kBias, x, act,
+                        tokens_ && tokens_->ids ? tokens_ : nullptr);
+      return h_ + b.B * H;
+    }
     if (bf16_ && !b.training) {
       pack_bf16();
       lstm_forward_bf16(dims(b, I, H), packed_bf16_.data(), params_, params_ + kBias, x, act,
@@ -173,7 +180,18 @@ class LstmRecurrence final : public Recurrence {
     // slot `cur` holds h_{t-1}, c_{t-1}; the other slot receives h_t, c_t
     float *h = stream_h_.data(), *c = stream_c_.data();
     const int64_t prev = cur_ * H, next = (1 - cur_) * H;
-    if (bf16_) {  // x and h_{t-1} as bfloat16 pairs, then the step on the bf16 packing
+    if (int8_) {  // x and h_{t-1} quantised, then the step on the int8 packing
+      pack_int8();
+      const int64_t Qx = (I + 3) / 4 * 4, Qh = (H + 3) / 4 * 4;
+      if (int64_t(stream_bytes_.size()) != Qx + Qh) stream_bytes_.resize(size_t(Qx + Qh));  // once
+      float scales[2] = {lstm_quantize_u8(x, I, stream_bytes_.data()),
+                         lstm_quantize_u8(h + prev, H, stream_bytes_.data() + Qx)};
+      const LstmInt8Weights q = int8_weights();
+      LstmStepForwardInt8 st{q.packed, q.scales, q.comp, I, H, 1, stream_bytes_.data(), Qx, scales,
+                             stream_bytes_.data() + Qx, Qh, scales + 1, params_ + kBias, 0, c + prev,
+                             stream_gates_.data(), c + next, h + next};
+      lstm_step_forward_int8(st, 0, lstm_forward_blocks(H));
+    } else if (bf16_) {  // x and h_{t-1} as bfloat16 pairs, then the step on the bf16 packing
       pack_bf16();
       const int64_t Px = (I + 1) / 2, Ph = (H + 1) / 2;
       if (int64_t(stream_pairs_.size()) != Px + Ph) stream_pairs_.resize(size_t(Px + Ph));  // once
@@ -198,10 +216,11 @@ class LstmRecurrence final : public Recurrence {
   const float* step_cell_state() const override { return stream_c_.data() + cur_ * H; }
 
   void weights_changed() override {
-    packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = packed_bf16_fresh_ = false;
+    packed_fresh_ = packed_bwd_fresh_ = packed_step_fresh_ = packed_bf16_fresh_ = packed_int8_fresh_ = false;
   }
   bool set_precision(Precision p) override {
     bf16_ = p == Precision::bf16;
+    int8_ = p == Precision::int8;
     return true;
   }
   bool has_cell_state() const override { return true; }
@@ -219,6 +238,16 @@ class LstmRecurrence final : public Recurrence {
     lstm_pack_forward(nullptr, 0, params_ + kHH, H, packed_.data());
     packed_fresh_ = true;
   }
+  void pack_int8() {  // W_ih and W_hh, for the projection and the steps (kernels/lstm_step_int8.h)
+    if (packed_int8_fresh_) return;
+    packed_int8_.resize(size_t(lstm_packed_forward_int8_size(I, H)));
+    int8_scales_.resize(size_t(8 * H));
+    int8_comp_.resize(size_t(8 * H));
+    lstm_pack_forward_int8(params_, I, params_ + kHH, H, packed_int8_.data(), int8_scales_.data(),
+                           int8_comp_.data());
+    packed_int8_fresh_ = true;
+  }
+  LstmInt8Weights int8_weights() const { return {packed_int8_.data(), int8_scales_.data(), int8_comp_.data()}; }
   void pack_bf16() {  // W_ih and W_hh, for the projection and the steps (kernels/lstm_step_bf16.h)
     if (packed_bf16_fresh_) return;
     packed_bf16_.resize(size_t(lstm_packed_forward_bf16_size(I, H)));
@@ -246,6 +275,12 @@ class LstmRecurrence final : public Recurrence {
   std::vector<uint16_t> packed_bf16_;  // W_ih and W_hh as bfloat16 pairs
   bool packed_bf16_fresh_ = false;
   std::vector<uint32_t> stream_pairs_;  // step() in bf16: x and h_{t-1} as pairs
+  bool int8_ = false;  // set_precision(int8): inference on the int8 packing
+  std::vector<int8_t> packed_int8_;  // W_ih and W_hh as int8 quads (kernels/lstm_step_int8.h)
+  std::vector<float> int8_scales_;   // (2, 4H)
+  std::vector<int32_t> int8_comp_;   // (2, 4H)
+  bool packed_int8_fresh_ = false;
+  std::vector<uint8_t> stream_bytes_;  // step() in int8: x and h_{t-1} quantised
 };
 
 // ---- LSTM with options: lstm_general.h -------------------------------------------------------

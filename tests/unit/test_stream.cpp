@@ -107,37 +107,40 @@ static long allocations_after_the_first_step(Sequential& model, int steps) {
   return g_allocations.load();
 }
 
-// Inference in bf16 (Precision): predict within bfloat16's rounding of fp32 but not equal to
-// it; step() gives what predict gives in bf16 (to float rounding: the Dense head sums in
-// another order over one row than over T); back in fp32, predict is fp32's again.
-TEST(Stream, Bf16PredictAndStepAgreeAndStayNearFp32) {
+// Inference in bf16 and int8 (Precision): predict near fp32 but not equal to it; step() gives
+// what predict gives in that precision (to float rounding: the Dense head sums in another order
+// over one row than over T); nothing allocated per step; saved and loaded with the model; back in
+// fp32, predict is fp32's again; training stays fp32. Tolerances: weights of up to ~0.3 through
+// two layers (bf16: 8 bits of mantissa; int8: 8 bits per row of weights and of each x and h).
+void check_low_precision(Precision p, double tolerance) {
+  SCOPED_TRACE(precision_name(p));
   Sequential model = streaming_model();
   const int64_t T = 25;
   Tensor X = test::random_tensor({1, T, 8}, 4);
   const Tensor fp32 = model.predict(X);
-  EXPECT_EQ(model.set_precision(Precision::bf16), 2);  // both LSTM layers
-  EXPECT_EQ(model.precision(), Precision::bf16);
-  const Tensor bf16 = model.predict(X);
+  EXPECT_EQ(model.set_precision(p), 2);  // both LSTM layers
+  EXPECT_EQ(model.precision(), p);
+  const Tensor low = model.predict(X);
   double diff = 0;
-  for (int64_t k = 0; k < fp32.size(); ++k) diff = std::max(diff, double(std::fabs(fp32[k] - bf16[k])));
-  EXPECT_GT(diff, 0.0);   // the bf16 kernels ran
-  EXPECT_LT(diff, 2e-2);  // weights of up to ~0.3 rounded to 8 bits, through two layers
+  for (int64_t k = 0; k < fp32.size(); ++k) diff = std::max(diff, double(std::fabs(fp32[k] - low[k])));
+  EXPECT_GT(diff, 0.0);  // the low-precision kernels ran
+  EXPECT_LT(diff, tolerance);
   model.reset_states();
   for (int64_t t = 0; t < T; ++t) {
     Tensor y = model.step(Tensor({8}, std::vector<float>(X.data() + t * 8, X.data() + t * 8 + 8)));
-    EXPECT_NEAR(y[0], bf16.at({0, t, 0}), 1e-5) << "step " << t;
-    EXPECT_NEAR(y[1], bf16.at({0, t, 1}), 1e-5) << "step " << t;
+    EXPECT_NEAR(y[0], low.at({0, t, 0}), 1e-5) << "step " << t;
+    EXPECT_NEAR(y[1], low.at({0, t, 1}), 1e-5) << "step " << t;
   }
   EXPECT_EQ(allocations_after_the_first_step(model, 500), 0);
   // saved with the model and applied when it loads; fp32 again: no key, fp32's outputs
   test::TempDir dir;
-  model.save(dir.file("bf16.safetensors"));
-  Sequential loaded = Sequential::load(dir.file("bf16.safetensors"));
-  EXPECT_EQ(loaded.precision(), Precision::bf16);
-  EXPECT_EQ(loaded.predict(X).storage(), bf16.storage());
+  model.save(dir.file("low.safetensors"));
+  Sequential loaded = Sequential::load(dir.file("low.safetensors"));
+  EXPECT_EQ(loaded.precision(), p);
+  EXPECT_EQ(loaded.predict(X).storage(), low.storage());
   Sequential copy = loaded.clone();  // a clone keeps the precision with the weights
-  EXPECT_EQ(copy.precision(), Precision::bf16);
-  EXPECT_EQ(copy.predict(X).storage(), bf16.storage());
+  EXPECT_EQ(copy.precision(), p);
+  EXPECT_EQ(copy.predict(X).storage(), low.storage());
   model.set_precision(Precision::fp32);
   EXPECT_EQ(model.predict(X).storage(), fp32.storage());
   model.save(dir.file("fp32.safetensors"));
@@ -160,20 +163,25 @@ TEST(Stream, Bf16PredictAndStepAgreeAndStayNearFp32) {
   for (int64_t k = 0; k < ids.size(); ++k) ids[k] = float((k * 7) % 10);
   const Tensor target = test::random_tensor({4, 1}, 8);
   const Tensor p32 = a.predict(ids);
-  a.set_precision(Precision::bf16);
+  a.set_precision(p);
   const Tensor p16 = a.predict(ids);
   double tdiff = 0;
   for (int64_t k = 0; k < p32.size(); ++k) tdiff = std::max(tdiff, double(std::fabs(p32[k] - p16[k])));
   EXPECT_GT(tdiff, 0.0);
-  EXPECT_LT(tdiff, 2e-2);
+  EXPECT_LT(tdiff, tolerance);
   a.fit(ids, target, {.epochs = 2, .batch_size = 2, .verbose = 0});
   b.fit(ids, target, {.epochs = 2, .batch_size = 2, .verbose = 0});
   EXPECT_EQ(a.get_weights(), b.get_weights());
   // a model without the seed's cell refuses bf16, naming why
   Sequential gru({.seed = 1});
   gru.add(GRU(4, {.input_shape = {0, 2}}));
-  EXPECT_ERROR_WITH(gru.set_precision(Precision::bf16), "needs an LSTM layer with the seed's cell");
-  EXPECT_ERROR_WITH(precision_from_string("int4"), "not one of fp32, bf16");
+  EXPECT_ERROR_WITH(gru.set_precision(p), "needs an LSTM layer with the seed's cell");
+  EXPECT_ERROR_WITH(precision_from_string("int4"), "not one of fp32, bf16, int8");
+}
+
+TEST(Stream, LowPrecisionPredictAndStepAgreeAndStayNearFp32) {
+  check_low_precision(Precision::bf16, 2e-2);
+  check_low_precision(Precision::int8, 1e-2);
 }
 
 TEST(Stream, NoAllocationAfterTheFirstStep) {
@@ -188,8 +196,9 @@ TEST(Stream, NoAllocationAfterTheFirstStep) {
   EXPECT_GE(g_allocations.load(), 1);
 }
 
-// The other cells stream through their sequence code at T = B = 1 (sequence_driver.h): that
-// path allocates nothing after the first step either, the GEMM library's included.
+// The other cells stream through their own step kernels (GRU, SimpleRNN) or their sequence code
+// at T = B = 1 (the general LSTM: sequence_driver.h): those allocate nothing after the first step
+// either, the GEMM library's included.
 TEST(Stream, EveryCellStepsWithoutAllocating) {
   for (LayerConfig first : std::vector<LayerConfig>{
            GRU(32, {.return_sequences = true, .input_shape = {0, 8}}),
