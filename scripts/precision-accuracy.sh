@@ -51,7 +51,9 @@ d = [max(abs(a - b) for a, b in zip(pred[p], pred["fp32"])) for p in ("bf16", "i
 print(f"| forecaster, Seattle temp_max | test RMSE (°C) | " + " | ".join(f"{rmse[p]['model']['rmse']:.5f}" for p in P) +
       f" | {d[0]:.4f}, {d[1]:.4f} °C over {len(pred['fp32'])} predictions |")
 # sentiment: accuracy over every text, and p of each class
-labels = [r["label"] for r in csv.DictReader(open("data/text/sentiment.tsv"), delimiter="\t")]
+# one text a line, quotes as text (as lstm reads a .tsv)
+labels = [r["label"] for r in csv.DictReader(open("data/text/sentiment.tsv"), delimiter="\t", quoting=csv.QUOTE_NONE)]
+assert len(labels) == len(open(f"{out}/sentiment_fp32.csv").readlines()) - 1, "texts and predictions differ in number"
 rows = {p: list(csv.DictReader(open(f"{out}/sentiment_{p}.csv"))) for p in P}
 acc = {p: sum(r["label"] == l for r, l in zip(rows[p], labels)) / len(labels) for p in P}
 prob_cols = [c for c in rows["fp32"][0] if c != "label"]
