@@ -31,17 +31,13 @@ void gru_forward(const SeqDims& d, const GruWeights& w, const float* x, GruActiv
   run_team(d.B, d.T, double(d.B) * G * d.H, gru_forward_blocks(d.H), d.active, [&](const Share& sh) {
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
-    for (int64_t t = 0; t < d.T; ++t) {
-      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
-      if (rows_here > 0) {
-        float* h = act.h + t * BH + b0 * d.H;  // h_{t-1}; h_t one slot on
-        float* ax = act.gates + (t * d.B + b0) * G;
-        GruStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, ax, G, w.b_hh, ax,
-                         act.ah_n + t * BH + b0 * d.H, h + BH};
-        gru_step_forward(s, sh.block_begin, sh.block_end);
-      }
-      step_barrier(sh);
-    }
+    share_steps(sh, d.T, d.B, d.active, false, [&](int64_t t, int64_t rows_here) {
+      float* h = act.h + t * BH + b0 * d.H;  // h_{t-1}; h_t one slot on
+      float* ax = act.gates + (t * d.B + b0) * G;
+      GruStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, ax, G, w.b_hh, ax,
+                       act.ah_n + t * BH + b0 * d.H, h + BH};
+      gru_step_forward(s, sh.block_begin, sh.block_end);
+    });
   });
 }
 
@@ -65,20 +61,16 @@ void gru_backward(const SeqDims& d, const GruWeights& w, const float* x, const G
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
     float *carry = work.carry + b0 * H, *dax = work.dax + b0 * G, *dahn = work.dahn + b0 * H;
-    for (int64_t t = d.T - 1; t >= 0; --t) {
-      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
-      if (rows_here > 0) {
-        const bool last = t == d.T - 1;
-        GruStepBackward s{packed, H, rows_here, last ? nullptr : dax + (t + 1) * d.B * G,
-                          last ? nullptr : dahn + (t + 1) * BH,
-                          dh_seq ? dh_seq + t * BH + b0 * H : nullptr, carry,
-                          act.gates + (t * d.B + b0) * G, act.ah_n + t * BH + b0 * H,
-                          act.h + t * BH + b0 * H,
-                          dax + t * d.B * G, dahn + t * BH, nullptr};
-        gru_step_backward(s, sh.block_begin, sh.block_end);
-      }
-      step_barrier(sh);
-    }
+    share_steps(sh, d.T, d.B, d.active, true, [&](int64_t t, int64_t rows_here) {
+      const bool last = t == d.T - 1;
+      GruStepBackward s{packed, H, rows_here, last ? nullptr : dax + (t + 1) * d.B * G,
+                        last ? nullptr : dahn + (t + 1) * BH,
+                        dh_seq ? dh_seq + t * BH + b0 * H : nullptr, carry,
+                        act.gates + (t * d.B + b0) * G, act.ah_n + t * BH + b0 * H,
+                        act.h + t * BH + b0 * H,
+                        dax + t * d.B * G, dahn + t * BH, nullptr};
+      gru_step_backward(s, sh.block_begin, sh.block_end);
+    });
     if (dh0) {  // dh_0 = carry + dah_0·W_hh
       GruStepBackward s{packed, H, sh.row_end - b0, dax, dahn, nullptr, carry, nullptr, nullptr,
                         nullptr, nullptr, nullptr, dh0 + b0 * H};

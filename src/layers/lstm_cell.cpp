@@ -88,18 +88,12 @@ void lstm_forward(const SeqDims& d, const LstmWeights& w, const float* x, LstmAc
   run_team(d.B, d.T, double(d.B) * G * d.H, lstm_forward_blocks(d.H), d.active, [&](const Share& sh) {
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
-    for (int64_t t = 0; t < d.T; ++t) {
-      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
-      if (rows_here <= 0) {  // this share's rows have all ended
-        step_barrier(sh);
-        continue;
-      }
+    share_steps(sh, d.T, d.B, d.active, false, [&](int64_t t, int64_t rows_here) {
       float* a = act.gates + t * d.B * G + b0 * G;  // (rows, 4H)
       float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
       LstmStepForward s{packed, 0, d.H, rows_here, nullptr, 0, h, a, G, c, a, c + BH, h + BH};
       lstm_step_forward(s, sh.block_begin, sh.block_end);
-      step_barrier(sh);
-    }
+    });
   });
 }
 
@@ -127,19 +121,13 @@ void lstm_forward_bf16(const SeqDims& d, const uint16_t* packed, const float* w_
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
     std::vector<uint32_t> pairs(size_t((sh.row_end - b0) * Ph));  // h_{t-1} of the share's rows
-    for (int64_t t = 0; t < d.T; ++t) {
-      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
-      if (rows_here <= 0) {
-        step_barrier(sh);
-        continue;
-      }
+    share_steps(sh, d.T, d.B, d.active, false, [&](int64_t t, int64_t rows_here) {
       float* a = act.gates + t * d.B * G + b0 * G;
       float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
       for (int64_t r = 0; r < rows_here; ++r) lstm_to_bf16_pairs(h + r * d.H, d.H, pairs.data() + r * Ph);
       LstmStepForwardBf16 s{packed, d.I, d.H, rows_here, nullptr, 0, pairs.data(), Ph, a, G, c, a, c + BH, h + BH};
       lstm_step_forward_bf16(s, sh.block_begin, sh.block_end);
-      step_barrier(sh);
-    }
+    });
   });
 }
 
@@ -169,12 +157,7 @@ void lstm_forward_int8(const SeqDims& d, const LstmInt8Weights& q, const float* 
     if (sh.row_end <= b0) return;
     std::vector<uint8_t> hq(size_t((sh.row_end - b0) * Qh));  // h_{t-1} of the share's rows
     std::vector<float> hs(static_cast<size_t>(sh.row_end - b0));
-    for (int64_t t = 0; t < d.T; ++t) {
-      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
-      if (rows_here <= 0) {
-        step_barrier(sh);
-        continue;
-      }
+    share_steps(sh, d.T, d.B, d.active, false, [&](int64_t t, int64_t rows_here) {
       float* a = act.gates + t * d.B * G + b0 * G;
       float *h = act.h + t * BH + b0 * d.H, *c = act.c + t * BH + b0 * d.H;
       for (int64_t r = 0; r < rows_here; ++r)
@@ -182,8 +165,7 @@ void lstm_forward_int8(const SeqDims& d, const LstmInt8Weights& q, const float* 
       LstmStepForwardInt8 s{q.packed, q.scales, q.comp, d.I, d.H, rows_here, nullptr, 0, nullptr,
                             hq.data(), Qh, hs.data(), a, G, c, a, c + BH, h + BH};
       lstm_step_forward_int8(s, sh.block_begin, sh.block_end);
-      step_barrier(sh);
-    }
+    });
   });
 }
 
@@ -210,12 +192,7 @@ void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
     float *dc = work.dc + b0 * d.H, *dgates = work.dgates + b0 * G;
-    for (int64_t t = T - 1; t >= 0; --t) {
-      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
-      if (rows_here <= 0) {
-        step_barrier(sh);
-        continue;
-      }
+    share_steps(sh, d.T, d.B, d.active, true, [&](int64_t t, int64_t rows_here) {
       const bool last = t == T - 1;
       const float* dh_ext = last ? work.dh + b0 * d.H : dh_seq ? dh_seq + t * BH + b0 * d.H : nullptr;
       const float* c = act.c + t * BH + b0 * d.H;  // c_{t-1}; c_t one slot on
@@ -223,8 +200,7 @@ void lstm_backward(const SeqDims& d, const LstmWeights& w, const float* x,
                          dh_ext, act.gates + t * d.B * G + b0 * G, c, c + BH, dc,
                          dgates + t * d.B * G, nullptr};
       lstm_step_backward(s, sh.block_begin, sh.block_end);
-      step_barrier(sh);
-    }
+    });
     if (dh0) {  // dh_0 = da_0·W_hh
       LstmStepBackward s{packed, d.H, sh.row_end - b0, dgates, nullptr, nullptr, nullptr, nullptr,
                          nullptr, nullptr, dh0 + b0 * d.H};

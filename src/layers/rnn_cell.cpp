@@ -28,15 +28,11 @@ void rnn_forward(const SeqDims& d, const RnnWeights& w, Activation act, const fl
   run_team(d.B, d.T, double(d.B) * H * H, rnn_blocks(H), d.active, [&](const Share& sh) {
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
-    for (int64_t t = 0; t < d.T; ++t) {
-      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
-      if (rows_here > 0) {
-        float* hp = h + t * BH + b0 * H;  // h_{t-1}; the projection, then h_t, one slot on
-        RnnStepForward s{packed, 0, H, rows_here, nullptr, 0, hp, hp + BH, H, relu, hp + BH};
-        rnn_step_forward(s, sh.block_begin, sh.block_end);
-      }
-      step_barrier(sh);
-    }
+    share_steps(sh, d.T, d.B, d.active, false, [&](int64_t t, int64_t rows_here) {
+      float* hp = h + t * BH + b0 * H;  // h_{t-1}; the projection, then h_t, one slot on
+      RnnStepForward s{packed, 0, H, rows_here, nullptr, 0, hp, hp + BH, H, relu, hp + BH};
+      rnn_step_forward(s, sh.block_begin, sh.block_end);
+    });
   });
 }
 
@@ -61,17 +57,13 @@ void rnn_backward(const SeqDims& d, const RnnWeights& w, Activation act, const f
     const int64_t b0 = sh.row_begin;
     if (sh.row_end <= b0) return;
     float* da0 = da + b0 * H;
-    for (int64_t t = T - 1; t >= 0; --t) {
-      const int64_t rows_here = std::min(sh.row_end, d.active ? d.active[t] : d.B) - b0;
-      if (rows_here > 0) {
-        const bool last = t == T - 1;
-        const float* ext = last ? dh + b0 * H : dh_seq ? dh_seq + t * BH + b0 * H : nullptr;
-        RnnStepBackward s{packed, H, rows_here, last ? nullptr : da0 + (t + 1) * BH, ext,
-                          h + (t + 1) * BH + b0 * H, relu, da0 + t * BH, nullptr};
-        rnn_step_backward(s, sh.block_begin, sh.block_end);
-      }
-      step_barrier(sh);
-    }
+    share_steps(sh, d.T, d.B, d.active, true, [&](int64_t t, int64_t rows_here) {
+      const bool last = t == T - 1;
+      const float* ext = last ? dh + b0 * H : dh_seq ? dh_seq + t * BH + b0 * H : nullptr;
+      RnnStepBackward s{packed, H, rows_here, last ? nullptr : da0 + (t + 1) * BH, ext,
+                        h + (t + 1) * BH + b0 * H, relu, da0 + t * BH, nullptr};
+      rnn_step_backward(s, sh.block_begin, sh.block_end);
+    });
     if (dh0) {  // dh_0 = da_0·W_hh
       RnnStepBackward s{packed, H, sh.row_end - b0, da0, nullptr, nullptr, relu, nullptr, dh0 + b0 * H};
       rnn_step_backward(s, sh.block_begin, sh.block_end);

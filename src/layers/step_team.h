@@ -1,7 +1,7 @@
 // How the step kernels' time loop is shared among threads (the LSTM's, lstm_cell.cpp, and the
-// GRU's, gru_cell.cpp): run_team(B, T, step_macs, blocks, active, sweep) calls sweep(share) on
-// each thread of a team, and the sweep runs every step on its share, calling step_barrier(share)
-// after each.
+// GRU's, gru_cell.cpp, SimpleRNN's, rnn_cell.cpp): run_team(B, T, step_macs, blocks, active,
+// sweep) calls sweep(share) on each thread of a team, and the sweep runs every step on its share
+// (share_steps), the team meeting at a barrier after each when it splits hidden units.
 #pragma once
 
 #include <omp.h>
@@ -76,6 +76,19 @@ void run_team(int64_t B, int64_t T, double step_macs, int64_t blocks, const int6
 inline void step_barrier(const Share& share) {
   if (!share.barrier) return;
 #pragma omp barrier
+}
+
+// A share's steps, t = 0..T-1 (or T-1..0 when backward): step(t, rows) on the share's rows still
+// running at t (rows from row_begin; none: not called), and the team's barrier after each step
+// whether or not this thread had rows.
+template <class Step>
+void share_steps(const Share& sh, int64_t T, int64_t B, const int64_t* active, bool backward, Step&& step) {
+  for (int64_t k = 0; k < T; ++k) {
+    const int64_t t = backward ? T - 1 - k : k;
+    const int64_t rows = std::min(sh.row_end, active ? active[t] : B) - sh.row_begin;
+    if (rows > 0) step(t, rows);
+    step_barrier(sh);
+  }
 }
 
 }  // namespace lstm

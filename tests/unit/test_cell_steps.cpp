@@ -29,19 +29,6 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
   return m;
 }
 
-template <class Body>
-void for_each_isa(Body body) {
-  int ran = 0;
-  for (const char* isa : {"generic", "avx2", "avx512"}) {
-    if (!lstm_set_kernel_isa(isa)) continue;
-    SCOPED_TRACE(isa);
-    body();
-    ++ran;
-  }
-  lstm_set_kernel_isa("best");
-  EXPECT_GE(ran, 1);
-}
-
 double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
 struct Case {
@@ -83,7 +70,7 @@ TEST(GruStep, ForwardMatchesTheEquations) {
       }
     std::vector<float> packed(size_t(gru_packed_forward_size(Kx, H)));
     gru_pack_forward(Kx > 0 ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed.data());
-    for_each_isa([&] {
+    test::for_each_isa([&] {
       std::vector<float> gates(size_t(B * G), 7.0f), ahn(size_t(B * H), 7.0f), h(size_t(B * H), 7.0f);
       GruStepForward s{packed.data(), Kx, H, B, x.data(), ldx, h_prev.data(), base.data(),
                        Kx > 0 ? 0 : G, b_hh.data(), gates.data(), ahn.data(), h.data()};
@@ -149,7 +136,7 @@ TEST(GruStep, BackwardMatchesTheEquations) {
       }
     std::vector<float> packed(size_t(gru_packed_backward_size(H)));
     gru_pack_backward(w_hh.data(), H, packed.data());
-    for_each_isa([&] {
+    test::for_each_isa([&] {
       std::vector<float> carry = carry_in, dax(size_t(B * G), 7.0f), dahn(size_t(B * H), 7.0f),
                          dh(size_t(B * H), 7.0f);
       GruStepBackward s{packed.data(), H, B, dax_next.data(), dahn_next.data(), dh_ext.data(),
@@ -255,6 +242,10 @@ void check_model_sees_every_write(const LayerConfig& layer) {
   EXPECT_NEAR(y_step[0], trained[0], 1e-6);
 }
 
+TEST(StepKernels, ModelSeesEveryWriteOfItsWeights) {
+  check_model_sees_every_write(LSTM(6, {.input_shape = {5, 3}}));
+}
+
 TEST(GruStep, ModelSeesEveryWriteOfItsWeights) { check_model_sees_every_write(GRU(6, {.input_shape = {5, 3}})); }
 
 // ---- SimpleRNN ----------------------------------------------------------------------------
@@ -280,7 +271,7 @@ TEST(RnnStep, ForwardMatchesTheEquations) {
         }
       std::vector<float> packed(size_t(rnn_packed_forward_size(Kx, H)));
       rnn_pack_forward(Kx > 0 ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed.data());
-      for_each_isa([&] {
+      test::for_each_isa([&] {
         std::vector<float> h(size_t(B * H), 7.0f);
         RnnStepForward s{packed.data(), Kx, H, B, x.data(), ldx, h_prev.data(), base.data(),
                          Kx > 0 ? 0 : H, relu, h.data()};
@@ -326,7 +317,7 @@ TEST(RnnStep, BackwardMatchesTheEquations) {
         }
       std::vector<float> packed(size_t(rnn_packed_backward_size(H)));
       rnn_pack_backward(w_hh.data(), H, packed.data());
-      for_each_isa([&] {
+      test::for_each_isa([&] {
         std::vector<float> da(size_t(B * H), 7.0f), dh(size_t(B * H), 7.0f);
         RnnStepBackward s{packed.data(), H, B, da_next.data(), dh_ext.data(), h.data(), relu,
                           da.data(), dh.data()};

@@ -3,8 +3,8 @@
 // has, awkward sizes (H not a multiple of 16 or 64, B not a multiple of the row tile), split
 // block ranges; the vector activations against double precision; the other cells' pointwise
 // activations (kernels/pointwise.h) against scalar code on every instruction set; results
-// independent of the thread count; and a model that sees its new weights after every kind of
-// write.
+// independent of the thread count. (That every weight write reaches the packed kernels, for
+// each cell: test_cell_steps.cpp.)
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,26 +31,12 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
-// Runs body once per instruction set the CPU supports, then restores the best.
-template <class Body>
-void for_each_isa(Body body) {
-  int ran = 0;
-  for (const char* isa : {"generic", "avx2", "avx512"}) {
-    if (!lstm_set_kernel_isa(isa)) continue;
-    SCOPED_TRACE(isa);
-    body();
-    ++ran;
-  }
-  lstm_set_kernel_isa("best");
-  EXPECT_GE(ran, 1);
-}
-
 TEST(Pointwise, EveryInstructionSetMatchesScalarCode) {
   // activation_pointwise for every elementwise activation against the scalar formulas
   // (layers/activation.h); 37 values: two full vectors and a tail.
   Rng rng(31);
   std::vector<float> v = test::random_vector(37, rng, -5, 5);
-  for_each_isa([&] {
+  test::for_each_isa([&] {
     for (Activation act : {Activation::linear, Activation::relu, Activation::sigmoid, Activation::tanh,
                            Activation::hard_sigmoid}) {
       SCOPED_TRACE(activation_name(act));
@@ -108,7 +94,7 @@ TEST(StepKernels, ForwardMatchesReferenceCell) {
     lstm_cell_forward(gates_ref.data(), c_prev.data(), c_ref.data(), h_ref.data(), B, H);
     std::vector<float> packed(size_t(lstm_packed_forward_size(Kx, H)));
     lstm_pack_forward(Kx > 0 ? w_ih.data() : nullptr, Kx, w_hh.data(), H, packed.data());
-    for_each_isa([&] {
+    test::for_each_isa([&] {
       std::vector<float> gates = base, c(size_t(B * H), 7.0f), h(size_t(B * H), 7.0f);
       LstmStepForward s{packed.data(), Kx, H, B, x.data(), std::max<int64_t>(Kx, 1), h_prev.data(),
                         gates.data(), G, c_prev.data(), gates.data(), c.data(), h.data()};
@@ -239,7 +225,7 @@ TEST(StepKernels, BackwardMatchesReferenceCell) {
     lstm_cell_backward(da_ref.data(), dc_ref.data(), dh_ref.data(), gates.data(), c_prev.data(), c.data(), B, H);
     std::vector<float> packed(size_t(lstm_packed_backward_size(H)));
     lstm_pack_backward(w_hh.data(), H, packed.data());
-    for_each_isa([&] {
+    test::for_each_isa([&] {
       std::vector<float> da(size_t(B * G), 7.0f), dc = dc_in, dh(size_t(B * H), 7.0f);
       LstmStepBackward s{packed.data(), H, B, da_next.data(), dh_ext.data(), gates.data(),
                          c_prev.data(), c.data(), dc.data(), da.data(), dh.data()};
@@ -273,7 +259,7 @@ TEST(StepKernels, ColumnSumsMatchDoubleSumInOrder) {
       for (int64_t r = 0; r < c.rows; ++r) sum += a[size_t(r * c.lda + k)];
       want[size_t(k)] += float(sum);
     }
-    for_each_isa([&] {
+    test::for_each_isa([&] {
       for (int threads : {1, 2}) {
         set_num_threads(threads);
         std::vector<float> got = start;
@@ -322,44 +308,6 @@ void check_thread_invariance(int64_t T, int64_t B, int64_t I, int64_t H) {
   double norm = 0;
   for (float v : one) norm += std::fabs(v);
   EXPECT_GT(norm, 1.0);  // something was computed
-}
-
-TEST(StepKernels, ModelSeesEveryWriteOfItsWeights) {
-  // The layers keep W_hh packed; every write to the weights must reach the kernels.
-  Sequential model({.seed = 4});
-  model.add(LSTM(6, {.input_shape = {5, 3}}));
-  model.add(Dense(2));
-  model.compile(Adam(), loss::mse);
-  Tensor X = test::random_tensor({4, 5, 3}, 1), y = test::random_tensor({4, 2}, 2);
-  const Tensor before = model.predict(X);
-  std::vector<float> w = model.get_weights();
-  for (float& v : w) v *= 1.5f;
-  model.set_weights(w);  // set_weights
-  const Tensor scaled = model.predict(X);
-  Sequential fresh({.seed = 4});
-  fresh.add(LSTM(6, {.input_shape = {5, 3}}));
-  fresh.add(Dense(2));
-  fresh.set_weights(w);
-  const Tensor expect = fresh.predict(X);
-  for (int64_t k = 0; k < before.size(); ++k) {
-    EXPECT_NE(scaled[k], before[k]);
-    EXPECT_EQ(scaled[k], expect[k]);
-  }
-  float y_step[2];
-  model.reset_states();
-  for (int t = 0; t < 5; ++t) model.step(X.data() + t * 3, y_step);  // step() packs too
-  EXPECT_NEAR(y_step[0], scaled[0], 1e-6);
-  model.fit(X, y, {.epochs = 1, .batch_size = 2, .verbose = 0});  // optimizer steps
-  const Tensor trained = model.predict(X);
-  Sequential copy({.seed = 4});
-  copy.add(LSTM(6, {.input_shape = {5, 3}}));
-  copy.add(Dense(2));
-  copy.set_weights(model.get_weights());
-  const Tensor expect2 = copy.predict(X);
-  for (int64_t k = 0; k < trained.size(); ++k) EXPECT_EQ(trained[k], expect2[k]);
-  model.reset_states();
-  for (int t = 0; t < 5; ++t) model.step(X.data() + t * 3, y_step);
-  EXPECT_NEAR(y_step[0], trained[0], 1e-6);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "kernels/lstm_step.h"
 #include "lstm/lstm.h"
 
 namespace lstm::test {
@@ -48,5 +49,20 @@ struct TempDir {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what(); \
     }                                                                               \
   } while (0)
+
+// Runs body() once per build of the step kernels the CPU supports (lstm_set_kernel_isa:
+// generic, avx2, avx512), then restores the best.
+template <class Body>
+void for_each_isa(Body body) {
+  int ran = 0;
+  for (const char* isa : {"generic", "avx2", "avx512"}) {
+    if (!lstm_set_kernel_isa(isa)) continue;
+    SCOPED_TRACE(isa);
+    body();
+    ++ran;
+  }
+  lstm_set_kernel_isa("best");
+  EXPECT_GE(ran, 1);
+}
 
 }  // namespace lstm::test
