@@ -308,6 +308,32 @@ int verify_graph(const Args& a, Model& model, const std::string& model_path, con
   return all_ok ? 0 : 1;
 }
 
+// ---- a saved precision -----------------------------------------------------------------------
+
+// Sets --precision on the model, to be saved with it. For a Sequential model, returns the largest
+// difference its outputs move by from fp32 on random inputs (what the user accepts by saving it).
+double apply_saved_precision(const Args& a, Sequential& model) {
+  const Tensor x = random_inputs(model, 4, 8, 7, false).x;
+  model.set_precision(Precision::fp32);
+  const Tensor fp32 = model.predict(x);
+  apply_precision(a, model);  // an Error naming the layers when the model has no LSTM to run in it
+  const Tensor low = model.predict(x);
+  double diff = 0.0;
+  for (int64_t i = 0; i < fp32.size(); ++i) diff = std::max(diff, double(std::fabs(fp32[i] - low[i])));
+  return diff;
+}
+
+double apply_saved_precision(const Args& a, Model& model) {
+  apply_precision(a, model);
+  return -1.0;  // not measured
+}
+
+void print_precision(Precision p, double drift) {
+  std::printf("precision: %s, saved in the file and applied whenever it loads (the fp32 weights kept)", precision_name(p));
+  if (drift >= 0.0) std::printf("; largest output difference from fp32 on random inputs: %s", sci(drift).c_str());
+  std::printf("\n");
+}
+
 }  // namespace
 
 const Command kConvert{
@@ -327,6 +353,9 @@ const Command kConvert{
                            "for right-padded batches"},
      {"config", "JSON|FILE", "a PyTorch file's architecture as an lstm model config (default: the one "
                              "the file carries when lstm wrote it, else inferred from its names and shapes)"},
+     {"precision", "P", "lstm output: save the model to run in P (fp32, bf16 or int8: the LSTM weights as "
+                        "bfloat16, or int8 with a scale per row) whenever it loads; the file keeps the fp32 weights, "
+                        "so fp32 can be chosen again (--precision fp32, or predict --precision fp32)"},
      {"threads", "N", "compute threads (default: LSTM_NUM_THREADS, else every core)"}},
     "file"};
 
@@ -365,6 +394,8 @@ int run_convert(const Args& a) {
     throw UsageError("IN and OUT are the same file");
   const Format from = format_of(a, "from", in_path), to = format_of(a, "to", out_path);
   check_output_path(out_path, "converted model");
+  if (a.has("precision") && to != Format::lstm)
+    throw UsageError("--precision is saved in lstm's format (.safetensors) only; the other formats hold fp32 weights");
   std::vector<std::string> notes;
   AnyModel any = read_any(in_path, from, config_arg(a), &notes);
   std::printf("read %s: %s%s, %lld parameters\n", in_path.c_str(), format_name(from), any.graph ? " (a graph)" : "",
@@ -376,6 +407,12 @@ int run_convert(const Args& a) {
                   "to Keras (.keras) only, so far");
     if (to == Format::keras && std::filesystem::path(out_path).extension() != ".keras")
       throw UsageError("lstm writes Keras 3 .keras files: name the output <name>.keras");
+    const double drift = a.has("precision") ? apply_saved_precision(a, *any.graph) : 0.0;
+    if (to != Format::lstm && any.graph->precision() != Precision::fp32) {
+      std::printf("  note: the input runs in %s (saved with it); %s holds the fp32 weights\n",
+                  precision_name(any.graph->precision()), format_name(to));
+      any.graph->set_precision(Precision::fp32);
+    }
     std::string bytes;
     std::unique_ptr<Model> back;
     if (to == Format::keras) {
@@ -388,15 +425,24 @@ int run_convert(const Args& a) {
     }
     if (!same_bits(any.graph->get_weights(), back->get_weights()) || back->to_json() != any.graph->to_json())
       throw Error("the written model, read back, does not hold the same graph and weights; nothing written");
+    if (back->precision() != any.graph->precision())
+      throw Error("the written model, read back, runs in a different precision; nothing written");
     write_file_atomic(out_path, bytes, "converted model");
     std::printf("wrote %s: %s, a graph (%zu bytes); read back: the same graph and %lld weights bit for bit\n",
                 out_path.c_str(), format_name(to), bytes.size(), static_cast<long long>(back->count_params()));
+    if (a.has("precision")) print_precision(any.graph->precision(), drift);
     return 0;
   }
   Sequential& model = *any.sequential;
 
   // the output's bytes, read back by the reader of its format
   if (to != Format::onnx && a.has("sequence-lens")) throw UsageError("--sequence-lens applies to ONNX output");
+  const double drift = a.has("precision") ? apply_saved_precision(a, model) : 0.0;
+  if (to != Format::lstm && model.precision() != Precision::fp32) {
+    std::printf("  note: the input runs in %s (saved with it); %s holds the fp32 weights, which it is checked against\n",
+                precision_name(model.precision()), format_name(to));
+    model.set_precision(Precision::fp32);
+  }
   std::string bytes;
   Sequential back;
   if (to == Format::onnx) {  // ONNX's own checker has passed it; then read back as every format is
@@ -422,7 +468,7 @@ int run_convert(const Args& a) {
   const Inputs in = random_inputs(model, 4, 8, 7);
   const Tensor y0 = in.lengths.empty() ? model.predict(in.x) : model.predict(in.x, in.lengths);
   const Tensor y1 = in.lengths.empty() ? back.predict(in.x) : back.predict(in.x, in.lengths);
-  if (!same_bits(y0.storage(), y1.storage()))
+  if (!same_bits(y0.storage(), y1.storage()) || back.precision() != model.precision())
     throw Error("the written model, read back, computes different outputs; nothing written");
   write_file_atomic(out_path, bytes, "converted model");
   std::printf("wrote %s: %s (%zu bytes%s); read back: the same %lld weights bit for bit, the same outputs on %s\n",
@@ -430,6 +476,7 @@ int run_convert(const Args& a) {
               to != Format::onnx ? "" : a.has("sequence-lens") ? ", opset 14, inputs x and lengths, passed onnx::checker"
                                                                 : ", opset 14, input x, passed onnx::checker",
               static_cast<long long>(back.count_params()), in.described.c_str());
+  if (a.has("precision")) print_precision(model.precision(), drift);
   return 0;
 }
 

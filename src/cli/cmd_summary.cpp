@@ -53,6 +53,10 @@ int run_summary(const Args& a) {
   std::printf(" %-*s%12s%12s\n", int(w), "Total", human(fwd).c_str(), human(bwd).c_str());
   std::printf("Parameters: %s (as much again for their gradients, twice as much for Adam's moments)\n",
               human(4 * m.count_params()).c_str());
+  const Precision p = model.graph ? model.graph->precision() : model.sequential->precision();
+  if (p != Precision::fp32)
+    std::printf("Inference precision: %s (saved with the model; lstm predict --precision fp32 overrides it)\n",
+                precision_name(p));
   std::printf("config: %s\n", (model.graph ? model.graph->to_json() : model.sequential->to_json()).c_str());
   return 0;
 }

@@ -128,6 +128,22 @@ class Cli(CliTest):
         self.assertIn("fp32, bf16 or int8", self.run_lstm("predict", "--model", model, "--x", self.path("X.npy"),
                                                           "--out", self.path("p.npy"), "--precision", "int4",
                                                           code=2).stderr)
+        # saved on request: convert --precision writes a file that runs in it whenever it loads, and
+        # back to fp32 the same way (the file keeps the fp32 weights)
+        for p in ("int8", "bf16", "fp32"):
+            src = self.path("int8.safetensors") if p == "fp32" else model
+            out = self.run_lstm("convert", src, self.path(p + ".safetensors"), "--precision", p).stdout
+            self.assertIn("precision: " + p + ", saved in the file", out)
+            self.run_lstm("predict", "--model", self.path(p + ".safetensors"), "--x", self.path("X.npy"),
+                          "--out", self.path("saved.npy"))
+            np.testing.assert_array_equal(np.load(self.path("saved.npy")), got[p])
+        err = self.run_lstm("convert", model, self.path("m.pt"), "--precision", "int8", code=2).stderr
+        self.assertIn("lstm's format (.safetensors) only", err)
+        self.assertFalse(os.path.exists(self.path("m.pt")))
+        # a file saved in int8 converts to the formats of fp32 weights, with a note
+        out = self.run_lstm("convert", self.path("int8.safetensors"), self.path("m.pt")).stdout
+        self.assertIn("the input runs in int8", out)
+        self.assertTrue(os.path.exists(self.path("m.pt")))
 
     def test_train_follows_pytorch_adam_step_for_step(self):
         for k, (I, H, L, B, T) in enumerate([(3, 6, 2, 5, 8), (1, 50, 1, 16, 30), (4, 5, 1, 1, 1)]):
