@@ -22,7 +22,10 @@ namespace lstm {
 
 int64_t lstm_forward_blocks(int64_t H) { return (H + kForwardBlock - 1) / kForwardBlock; }
 int64_t lstm_backward_blocks(int64_t H) { return (H + kBackwardBlock - 1) / kBackwardBlock; }
+// A tiny model's row: [i f g o] x 8 units = two vectors.
+constexpr int64_t kTinyRow = 4 * kTinyH;
 int64_t lstm_packed_forward_size(int64_t Kx, int64_t H) {
+  if (H <= kTinyH) return (Kx + H) * kTinyRow;
   return lstm_forward_blocks(H) * (Kx + H) * kTile;
 }
 int64_t lstm_packed_backward_size(int64_t H) { return lstm_backward_blocks(H) * 4 * H * kTile; }
@@ -31,6 +34,15 @@ int64_t lstm_packed_backward_size(int64_t H) { return lstm_backward_blocks(H) * 
 void lstm_pack_forward(const float* w_ih, int64_t Kx, const float* w_hh, int64_t H,
                        float* packed) {
   const int64_t K = Kx + H;
+  if (H <= kTinyH) {  // row k: gate q's units at 8q .. 8q + H, zeros past H
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t q = 0; q < 4; ++q)
+        for (int64_t l = 0; l < kTinyH; ++l) {
+          const int64_t n = q * H + l;  // row of W
+          packed[k * kTinyRow + q * kTinyH + l] = l >= H ? 0.0f : k < Kx ? w_ih[n * Kx + k] : w_hh[n * H + (k - Kx)];
+        }
+    return;
+  }
 #pragma omp parallel for num_threads(threads_for_elements(K * H)) schedule(static)
   for (int64_t jb = 0; jb < lstm_forward_blocks(H); ++jb)
     for (int64_t k = 0; k < K; ++k) {
@@ -63,8 +75,48 @@ LSTM_INLINE void forward_tile(const LstmStepForward& s, int64_t jb, int64_t b0) 
   cell_tile<kAvx512, R>(acc, b0, H, j, n, s.c_prev, s.c, s.h, s.gates);
 }
 
+// H <= 8: acc[r][0] holds a_i in lanes 0..7 and a_f in 8..15, acc[r][1] a_g and a_o. Each lane
+// sees the same sums and the same functions as in forward_tile, so the results are the same bits
+// (checked against the 16-unit layout on every instruction set, H = 1..8, B = 1..13).
+template <bool kAvx512, int R>
+LSTM_INLINE void tiny_forward_tile(const LstmStepForward& s, int64_t b0) {
+  const int64_t H = s.H;
+  auto pair = [&](const float* p) {  // [p[0, H) at lanes 0.., p[H, 2H) at lanes 8..]
+    const v16f lo = load_lanes<kAvx512>(p, H), hi = load_lanes<kAvx512>(p + H, H);
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  };
+  auto upper = [](v16f v) {  // lanes 8..15 moved to 0..7
+    return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+  };
+  v16f acc[R][2];
+  for (int r = 0; r < R; ++r) {
+    const float* base = s.base + (b0 + r) * s.ld_base;
+    acc[r][0] = pair(base), acc[r][1] = pair(base + 2 * H);
+  }
+  if (s.Kx > 0) tile_product<kAvx512, R, 2>(s.packed, s.Kx, s.x + b0 * s.ldx, s.ldx, acc);
+  tile_product<kAvx512, R, 2>(s.packed + s.Kx * kTinyRow, H, s.h_prev + b0 * H, H, acc);
+  for (int r = 0; r < R; ++r) {
+    const int64_t b = b0 + r;
+    const v16f i_f = vsigmoid(acc[r][0]), g = vtanh(acc[r][1]), o = upper(vsigmoid(acc[r][1]));
+    const v16f i = i_f, f = upper(i_f);
+    const v16f c = f * load_lanes<kAvx512>(s.c_prev + b * H, H) + i * g;
+    store_lanes<kAvx512>(s.c + b * H, c, H);
+    store_lanes<kAvx512>(s.h + b * H, o * vtanh(c), H);
+    if (s.gates) {
+      float* a = s.gates + b * 4 * H;
+      store_lanes<kAvx512>(a, i, H), store_lanes<kAvx512>(a + H, f, H);
+      store_lanes<kAvx512>(a + 2 * H, g, H), store_lanes<kAvx512>(a + 3 * H, o, H);
+    }
+  }
+}
+
 template <bool kAvx512>
 LSTM_INLINE void step_forward(const LstmStepForward& s, int64_t block_begin, int64_t block_end) {
+  if (s.H <= kTinyH) {  // one block
+    if (block_begin < block_end)
+      for_each_row_tile(s.B, [&]<int R>(int64_t b) LSTM_INLINE_LAMBDA { tiny_forward_tile<kAvx512, R>(s, b); });
+    return;
+  }
   for (int64_t jb = block_begin; jb < block_end; ++jb)  // the block's weights stay in cache
     for_each_row_tile(s.B, [&]<int R>(int64_t b) LSTM_INLINE_LAMBDA {
       forward_tile<kAvx512, R>(s, jb, b);

@@ -13,7 +13,8 @@
 //
 // Packed layouts (floats, zero where a column runs past H):
 //   forward:  per block of 16 hidden units, Kx + H rows of 64 = the block's columns of gates
-//             i, f, g, o: rows of W_ih first (k < Kx), then of W_hh.
+//             i, f, g, o: rows of W_ih first (k < Kx), then of W_hh. H <= 8 (kTinyH): one
+//             block of Kx + H rows of 32 = 8 columns of each gate (two vectors, not four).
 //   backward: per block of 64 hidden units, 4H rows of 64 = W_hh[n][64·block .. +64].
 // Work splits into blocks; a step's blocks are independent, so threads take contiguous ranges
 // of them and meet at one barrier per step. Each output is computed the same way whichever
@@ -26,6 +27,9 @@
 namespace lstm {
 
 constexpr int64_t kForwardBlock = 16, kBackwardBlock = 64;  // hidden units per block
+// H <= kTinyH: one block of 8 units, the four gates in two vectors ([i f], [g o]) instead of four
+// half-empty ones (streaming tiny models: half the loads and FMAs, one nonlinearity fewer).
+constexpr int64_t kTinyH = 8;
 
 int64_t lstm_forward_blocks(int64_t H);   // ceil(H / 16)
 int64_t lstm_backward_blocks(int64_t H);  // ceil(H / 64)

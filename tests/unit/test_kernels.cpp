@@ -76,8 +76,9 @@ struct StepCase {
 };
 
 TEST(StepKernels, ForwardMatchesReferenceCell) {
+  // H <= 8 runs the tiny layout (two vectors a row): every row-tile size, with and without inputs
   for (StepCase c : {StepCase{1, 0, 1}, {1, 3, 8}, {2, 0, 17}, {5, 7, 33}, {7, 0, 50},
-                     {13, 0, 20}, {4, 2, 64}, {3, 5, 100}}) {
+                     {13, 0, 20}, {4, 2, 64}, {3, 5, 100}, {6, 8, 8}, {11, 5, 7}, {4, 0, 3}, {17, 9, 5}}) {
     SCOPED_TRACE("B=" + std::to_string(c.B) + " Kx=" + std::to_string(c.Kx) +
                  " H=" + std::to_string(c.H));
     const int64_t B = c.B, Kx = c.Kx, H = c.H, G = 4 * H;
