@@ -21,6 +21,7 @@
 //   lstm/text.h     text: Vocabulary (words or characters), language models, classifiers
 //   lstm/music.h    music: MIDI files in and out, notes as tokens, melody models
 //   lstm/error.h    lstm::Error, thrown for any bad input
+//   lstm/version.h  LSTM_VERSION_MAJOR, _MINOR, _PATCH, _STRING
 #pragma once
 
 #include "lstm/audio.h"
@@ -38,9 +39,10 @@
 #include "lstm/speech.h"
 #include "lstm/tensor.h"
 #include "lstm/text.h"
+#include "lstm/version.h"
 
 namespace lstm {
-const char* version();  // "0.1.0"
+const char* version();  // LSTM_VERSION_STRING (lstm/version.h): the library this program runs with
 
 // Threads used by training and inference: n <= 0 means the default, which is the environment
 // variable LSTM_NUM_THREADS if set, else every core. Results are identical from run to run for

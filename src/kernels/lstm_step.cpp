@@ -78,16 +78,21 @@ LSTM_INLINE void forward_tile(const LstmStepForward& s, int64_t jb, int64_t b0) 
 // H <= 8: acc[r][0] holds a_i in lanes 0..7 and a_f in 8..15, acc[r][1] a_g and a_o. Each lane
 // sees the same sums and the same functions as in forward_tile, so the results are the same bits
 // (checked against the 16-unit layout on every instruction set, H = 1..8, B = 1..13).
+// [p[0, n) at lanes 0.., p[n, 2n) at lanes 8..], n <= 8
+template <bool kAvx512>
+LSTM_INLINE v16f load_pair(const float* p, int64_t n) {
+  const v16f lo = load_lanes<kAvx512>(p, n), hi = load_lanes<kAvx512>(p + n, n);
+  return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+}
+LSTM_INLINE v16f upper_half(v16f v) {  // lanes 8..15 moved to 0..7
+  return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
 template <bool kAvx512, int R>
 LSTM_INLINE void tiny_forward_tile(const LstmStepForward& s, int64_t b0) {
   const int64_t H = s.H;
-  auto pair = [&](const float* p) {  // [p[0, H) at lanes 0.., p[H, 2H) at lanes 8..]
-    const v16f lo = load_lanes<kAvx512>(p, H), hi = load_lanes<kAvx512>(p + H, H);
-    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-  };
-  auto upper = [](v16f v) {  // lanes 8..15 moved to 0..7
-    return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
-  };
+  auto pair = [&](const float* p) LSTM_INLINE_LAMBDA { return load_pair<kAvx512>(p, H); };
+  auto upper = [](v16f v) LSTM_INLINE_LAMBDA { return upper_half(v); };
   v16f acc[R][2];
   for (int r = 0; r < R; ++r) {
     const float* base = s.base + (b0 + r) * s.ld_base;

@@ -23,6 +23,7 @@
 #include "lstm/error.h"
 #include "lstm/lstm.h"
 #include "graph/model_impl.h"
+#include "lstm/version.h"
 #include "model/model_impl.h"
 #include "model/data_checks.h"
 
@@ -31,7 +32,7 @@ namespace lstm {
 // A layer's type as messages and summaries name it: its room's kind, or the LayerType's name.
 static std::string type_of(const LayerConfig& c) { return c.kind.empty() ? layer_type_name(c.type) : c.kind; }
 
-const char* version() { return "0.1.0"; }
+const char* version() { return LSTM_VERSION_STRING; }
 
 // ---- construction and building -------------------------------------------------------------
 
