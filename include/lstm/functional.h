@@ -71,14 +71,6 @@ struct ModelOptions {
   uint64_t seed = 42;  // initial weights, shuffling and dropout, as for Sequential
 };
 
-// One named weight tensor: "<layer name>.<tensor>" (e.g. "lstm.weight_ih"), its shape and
-// where it starts in get_weights().
-struct NamedWeight {
-  std::string name;
-  std::vector<int64_t> shape;
-  int64_t offset = 0;
-};
-
 class Model : public Trainable {
  public:
   // Builds the graph from the layers that lead from `inputs` to `outputs`, and initialises its

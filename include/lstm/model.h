@@ -111,6 +111,13 @@ class Callback {
   virtual void on_epoch_end(Trainable& model, int epoch, const Logs& logs) {
     (void)model, (void)epoch, (void)logs;
   }
+  // After each training batch (counting from 1 within the epoch), with the mean loss of the
+  // epoch so far. Setting model.stop_training here ends fit() after this batch: the model keeps
+  // the weights this batch gave, the epoch is not logged, validated or checkpointed (a resumed
+  // fit redoes it from the last checkpoint), and on_train_end still runs.
+  virtual void on_batch_end(Trainable& model, int64_t batch, double mean_loss) {
+    (void)model, (void)batch, (void)mean_loss;
+  }
   virtual void on_train_end(Trainable& model) { (void)model; }
   // What a checkpoint keeps of the callback, so that a resumed fit() continues exactly.
   virtual std::string state() const { return ""; }
@@ -260,6 +267,15 @@ struct PredictionWithState {
   States states;  // the state each sequence ended in, at its last valid step
 };
 
+// One named weight tensor: "<layer name>.<tensor>" for a graph (e.g. "lstm.weight_ih"),
+// "layers.<i>.<tensor>" for a Sequential model (docs/file-format.md), its shape and where it
+// starts in get_weights().
+struct NamedWeight {
+  std::string name;
+  std::vector<int64_t> shape;
+  int64_t offset = 0;
+};
+
 struct SequentialOptions {
   uint64_t seed = 42;
   std::string name = "sequential";
@@ -341,6 +357,8 @@ class Sequential : public Trainable {
   int64_t count_params() const override;
   std::vector<float> get_weights() const override;
   void set_weights(const std::vector<float>& weights) override;
+  // The tensors of get_weights(), in order, as the model file names them; empty until built.
+  std::vector<NamedWeight> weights() const;
   const std::vector<LayerConfig>& layers() const;
   const std::vector<int64_t>& input_shape() const;
   // One sample's output shape (Keras's output_shape without the batch axis): [E], or [T, E]

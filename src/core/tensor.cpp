@@ -25,15 +25,62 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 }
 
 Tensor::Tensor(std::vector<int64_t> shape, float fill)
-    : shape_(std::move(shape)), data_(static_cast<size_t>(element_count(shape_)), fill) {}
+    : shape_(std::move(shape)), data_(static_cast<size_t>(element_count(shape_)), fill),
+      ptr_(data_.data()), size_(int64_t(data_.size())) {}
 
 Tensor::Tensor(std::vector<int64_t> shape, std::vector<float> data)
-    : shape_(std::move(shape)), data_(std::move(data)) {
+    : shape_(std::move(shape)), data_(std::move(data)), ptr_(data_.data()),
+      size_(int64_t(data_.size())) {
   if (element_count(shape_) != size())
     throw Error("tensor shape " + lstm::shape_string(shape_) + " needs " +
                 std::to_string(element_count(shape_)) + " values but " + std::to_string(size()) +
                 " were given");
 }
+
+Tensor Tensor::view(std::vector<int64_t> shape, float* data) {
+  Tensor t;
+  t.size_ = element_count(shape);
+  if (data == nullptr && t.size_ > 0)
+    throw Error("Tensor::view of shape " + lstm::shape_string(shape) + " got no data");
+  t.shape_ = std::move(shape);
+  t.ptr_ = t.size_ > 0 ? data : nullptr;
+  return t;
+}
+
+Tensor::Tensor(const Tensor& other)
+    : shape_(other.shape_), data_(other.ptr_, other.ptr_ + other.size_), ptr_(data_.data()),
+      size_(other.size_) {}
+
+Tensor& Tensor::operator=(const Tensor& other) {
+  if (this != &other) *this = Tensor(other);
+  return *this;
+}
+
+// A moved vector keeps its buffer, so ptr_ stays valid for owned data as for views.
+Tensor::Tensor(Tensor&& other) noexcept
+    : shape_(std::move(other.shape_)), data_(std::move(other.data_)), ptr_(other.ptr_),
+      size_(other.size_) {
+  other.shape_.clear(), other.data_.clear();
+  other.ptr_ = nullptr, other.size_ = 0;
+}
+
+Tensor& Tensor::operator=(Tensor&& other) noexcept {
+  if (this != &other) {
+    shape_ = std::move(other.shape_), data_ = std::move(other.data_);
+    ptr_ = other.ptr_, size_ = other.size_;
+    other.shape_.clear(), other.data_.clear();
+    other.ptr_ = nullptr, other.size_ = 0;
+  }
+  return *this;
+}
+
+std::vector<float>& Tensor::storage() {
+  if (is_view())
+    throw Error("Tensor::storage: this tensor is a view of memory it does not own; copy it "
+                "(Tensor copy = view;) to get storage");
+  return data_;
+}
+const std::vector<float>& Tensor::storage() const { return const_cast<Tensor&>(*this).storage(); }
 
 int64_t Tensor::dim(int axis) const {
   int a = axis < 0 ? axis + rank() : axis;
@@ -59,8 +106,8 @@ int64_t Tensor::offset(std::initializer_list<int64_t> index) const {
   return off;
 }
 
-float& Tensor::at(std::initializer_list<int64_t> index) { return data_[size_t(offset(index))]; }
-float Tensor::at(std::initializer_list<int64_t> index) const { return data_[size_t(offset(index))]; }
+float& Tensor::at(std::initializer_list<int64_t> index) { return ptr_[offset(index)]; }
+float Tensor::at(std::initializer_list<int64_t> index) const { return ptr_[offset(index)]; }
 
 Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
   int infer = -1;
@@ -77,6 +124,7 @@ Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
   if (element_count(shape) != size())
     throw Error("cannot reshape a tensor of shape " + shape_string() + " (" +
                 std::to_string(size()) + " values) to " + lstm::shape_string(shape));
+  if (is_view()) return view(std::move(shape), ptr_);
   return Tensor(std::move(shape), data_);
 }
 

@@ -281,6 +281,9 @@ void Sequential::set_weights(const std::vector<float>& weights) {
   std::copy(weights.begin(), weights.end(), impl_->graph().params.begin());
   impl_->weights_changed();
 }
+std::vector<NamedWeight> Sequential::weights() const {
+  return built() ? impl_->chain->weights() : std::vector<NamedWeight>{};
+}
 const std::vector<LayerConfig>& Sequential::layers() const { return impl_->configs; }
 const std::vector<int64_t>& Sequential::input_shape() const { return impl_->input_shape; }
 std::vector<int64_t> Sequential::output_shape() const {

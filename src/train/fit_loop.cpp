@@ -187,6 +187,12 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       governor.batch_end(batch_work(order.data() + start, B));
       seen += B;
       progress.batch_end(batch, loss_sum / double(seen));
+      for (auto& cb : options.callbacks) cb->on_batch_end(model, batch, loss_sum / double(seen));
+      if (model.stop_training) break;  // a callback ended fit() mid-epoch (model.h)
+    }
+    if (model.stop_training && seen < n_train) {
+      progress.stopped();
+      break;
     }
     Logs logs;
     logs["loss"] = loss_sum / double(n_train);

@@ -17,6 +17,7 @@ void Progress::epoch_begin(int epoch, int64_t batches) {
 }
 
 void Progress::batch_end(int64_t batch, double mean_loss) {
+  last_batch_ = batch;
   if (!live_) return;
   const auto now = Clock::now();
   if (batch < batches_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -43,6 +44,13 @@ void Progress::epoch_end(const Logs& logs) {
         if (is_val == val && is_loss == loss) std::printf(" - %s: %.6g", key.c_str(), value);
       }
   std::printf("\n");
+  std::fflush(stdout);
+}
+
+void Progress::stopped() {
+  if (!enabled_) return;
+  std::printf("%sEpoch %d/%d - stopped after batch %lld of %lld\n", live_ ? "\r\x1b[K" : "",
+              epoch_ + 1, epochs_, (long long)last_batch_, (long long)batches_);
   std::fflush(stdout);
 }
 

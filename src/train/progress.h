@@ -15,12 +15,13 @@ class Progress {
   void epoch_begin(int epoch, int64_t batches);
   void batch_end(int64_t batch, double mean_loss);  // batch counts from 1
   void epoch_end(const Logs& logs);
+  void stopped();  // a callback ended fit() mid-epoch
 
  private:
   using Clock = std::chrono::steady_clock;
   bool enabled_, live_;
   int epochs_, epoch_ = 0;
-  int64_t batches_ = 0;
+  int64_t batches_ = 0, last_batch_ = 0;
   Clock::time_point start_, last_draw_;
 };
 

@@ -71,6 +71,65 @@ TEST(Model, LastPartialBatchIsKept) {
   EXPECT_EQ(model.impl().graph().opt_state.step, 6);  // ceil(10 / 4) = 3 updates per epoch
 }
 
+// Stops fit() after batch `at` of epoch `epoch` (Ctrl-C in the Python module does this).
+struct StopAtBatch : Callback {
+  int epoch_now = 0, epoch = 0, ends = 0;
+  int64_t at = 0;
+  void on_epoch_end(Trainable&, int, const Logs&) override { ++epoch_now; }
+  void on_batch_end(Trainable& model, int64_t batch, double) override {
+    if (epoch_now == epoch && batch == at) model.stop_training = true;
+  }
+  void on_train_end(Trainable&) override { ++ends; }
+};
+
+TEST(Model, ACallbackStopsFitAfterABatchWithThatBatchsWeights) {
+  Tensor X, y;
+  window_data(40, X, y);
+  Sequential stopped = small_model(), counted = small_model();
+  auto stop = std::make_shared<StopAtBatch>();
+  stop->epoch = 1, stop->at = 2;  // batch 2 of the second epoch (5 batches of 8 per epoch)
+  History h = stopped.fit(X, y, {.epochs = 4, .batch_size = 8, .callbacks = {stop}, .verbose = 0});
+  EXPECT_EQ(h.epochs(), 1);  // the stopped epoch is not logged
+  EXPECT_EQ(stop->ends, 1);
+  EXPECT_EQ(stopped.impl().graph().opt_state.step, 7);
+  // the same 7 updates, run as a full epoch then 2 batches of the next: same weights
+  struct CountBatches : Callback {
+    int64_t n = 0;
+    void on_batch_end(Trainable& model, int64_t, double) override {
+      if (++n == 7) model.stop_training = true;
+    }
+  };
+  counted.fit(X, y, {.epochs = 4, .batch_size = 8, .callbacks = {std::make_shared<CountBatches>()},
+                     .verbose = 0});
+  EXPECT_EQ(counted.get_weights(), stopped.get_weights());
+  // a stop at an epoch's last batch keeps that epoch
+  Sequential last = small_model();
+  auto at_end = std::make_shared<StopAtBatch>();
+  at_end->epoch = 0, at_end->at = 5;
+  EXPECT_EQ(last.fit(X, y, {.epochs = 3, .batch_size = 8, .callbacks = {at_end}, .verbose = 0}).epochs(), 1);
+}
+
+TEST(Model, ATensorViewIsNotCopiedAndPredictsAsACopy) {
+  Tensor X, y;
+  window_data(12, X, y);
+  std::vector<float> memory(X.data(), X.data() + X.size());
+  Tensor view = Tensor::view(X.shape(), memory.data());
+  EXPECT_TRUE(view.is_view());
+  EXPECT_EQ(view.data(), memory.data());
+  EXPECT_EQ(view.reshaped({12, 10}).data(), memory.data());
+  Tensor copy = view;  // copies own their data
+  EXPECT_FALSE(copy.is_view());
+  EXPECT_NE(copy.data(), memory.data());
+  EXPECT_EQ(copy.storage(), memory);
+  EXPECT_THROW((void)view.storage(), Error);
+  Tensor moved = std::move(view);
+  EXPECT_EQ(moved.data(), memory.data());
+  EXPECT_EQ(view.size(), 0);  // NOLINT: moved-from is empty
+  Sequential model = small_model();
+  EXPECT_EQ(model.predict(moved).storage(), model.predict(X).storage());
+  EXPECT_THROW(Tensor::view({2, 3}, nullptr), Error);
+}
+
 TEST(Model, ValidationSplitTakesTheLastSamplesBeforeShuffling) {
   Tensor X, y;
   window_data(40, X, y);
