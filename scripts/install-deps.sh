@@ -7,6 +7,10 @@
 #                                   onnxruntime-node from npm (tests/onnx: an independent runtime),
 #                                   Chromium and PIL (the HTML report is rendered and checked),
 #                                   strace (streaming makes no system calls per step)
+#                                   and the Python module's build and tests (pybind11, pytest,
+#                                   pip, venv)
+#   scripts/install-deps.sh python  build + pybind11, Python's headers, NumPy, pip, setuptools,
+#                                   wheel and venv, for scripts/install-python.sh
 #   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
 #   scripts/install-deps.sh quality build + statsmodels (Holt-Winters), for scripts/forecast_quality.py
 #   scripts/install-deps.sh fuzz    build + clang, libFuzzer and LLVM's OpenMP, for scripts/fuzz.sh
@@ -27,7 +31,10 @@ what=${1:-build}
 packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev libzip-dev libhdf5-dev libonnx-dev libprotobuf-dev)
 if [ "$what" = test ]; then
   packages+=(libgtest-dev python3-torch python3-numpy python3-h5py python3-onnx chromium python3-pil strace)
+  packages+=(pybind11-dev python3-dev python3-numpy python3-pip python3-setuptools python3-wheel python3-venv python3-pytest)
   command -v npm >/dev/null || packages+=(nodejs npm)   # the machine's own Node.js when it has one
+elif [ "$what" = python ]; then
+  packages+=(pybind11-dev python3-dev python3-numpy python3-pip python3-setuptools python3-wheel python3-venv)
 elif [ "$what" = fuzz ]; then
   packages+=(clang libclang-rt-dev libomp-dev)
 elif [ "$what" = music ]; then
@@ -43,7 +50,7 @@ elif [ "$what" = quality ]; then
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|bench|quality|fuzz|music|speech|speech-anchors|translation]" >&2
+  echo "usage: $0 [build|test|python|bench|quality|fuzz|music|speech|speech-anchors|translation]" >&2
   exit 2
 fi
 missing=()

@@ -1,0 +1,23 @@
+"""Layers with Keras's names and keyword arguments (lstm.layers.LSTM(50, input_shape=(30, 1)))."""
+from ._lstm import (  # noqa: F401
+    GRU,
+    LSTM,
+    Add,
+    AdditiveAttention,
+    Attention,
+    Average,
+    Bidirectional,
+    Concatenate,
+    Dense,
+    Dropout,
+    Embedding,
+    Input,
+    KerasTensor,
+    Layer,
+    LayerNormalization,
+    Masking,
+    Multiply,
+    RepeatVector,
+    SimpleRNN,
+    TimeDistributed,
+)
