@@ -234,7 +234,8 @@ struct FitOptions {
   double validation_split = 0.0;  // in [0, 1): the last fraction of the samples
   Tensor validation_x, validation_y;  // used when validation_split is 0
   std::vector<std::shared_ptr<Callback>> callbacks;
-  // 0 silent; 1 a progress bar on a terminal, else one line per epoch (stdout)
+  // 0 silent; 1 a progress bar on a terminal, else one line per epoch; 2 one line per epoch
+  // (Keras's) (stdout)
   int verbose = 1;
   // After every epoch, save weights, optimizer, random state, history, callback states and
   // stateful layers' carried states here (atomically). With resume, a fit() that finds this

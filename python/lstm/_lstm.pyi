@@ -120,6 +120,7 @@ LossArg = Union[str, Loss]
 
 class Sequential:
     history: History
+    load_notes: list[str]  # set by load_model
     stop_training: bool
     def __init__(self, layers: Optional[Sequence[Layer]] = None, name: Optional[str] = None,
                  seed: int = 42) -> None: ...
@@ -156,6 +157,7 @@ class Sequential:
 
 class Model:
     history: History
+    load_notes: list[str]  # set by load_model
     stop_training: bool
     def __init__(self, inputs: Union[KerasTensor, Sequence[KerasTensor]],
                  outputs: Union[KerasTensor, Sequence[KerasTensor]], name: Optional[str] = None,
@@ -198,6 +200,7 @@ class Forecaster:
     def history(self) -> dict[str, list[float]]: ...
     @property
     def metrics(self) -> dict[str, dict[str, float]]: ...
+    selection: str
     def table(self) -> str: ...
     @property
     def predictions(self) -> dict[str, npt.NDArray[Any]]: ...
@@ -206,7 +209,8 @@ class Forecaster:
 
 def train_forecaster(csv: str, target: str, *, features: Optional[Sequence[str]] = None, lookback: int = 30,
                      horizon: int = 1, test_fraction: float = 0.2, season: int = 0,
-                     date_column: Optional[str] = None, transform: str = "level", units: int = 50,
+                     date_column: Optional[str] = None, transform: str = "auto",
+                     validation_split: float = 0.2, patience: Optional[int] = 5, units: int = 50,
                      layers: int = 1, epochs: int = 50, batch_size: int = 32, learning_rate: float = 0.001,
                      seed: int = 42, verbose: Union[int, str] = "auto") -> Forecaster: ...
 

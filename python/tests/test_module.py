@@ -306,7 +306,7 @@ def test_forecast_and_text_jobs(tmp_path):
                             units=16, epochs=3, date_column="date", season=365, verbose=0)
     m = f.metrics
     assert set(m) == {"model", "naive", "seasonal", "drift", "mean"} and m["model"]["rmse"] > 0
-    assert "naive" in f.table()
+    assert "naive" in f.table() and "kept the" in f.selection
     week = f.forecast(7)
     assert [p["step"] for p in week] == list(range(1, 8)) and week[0]["date"]
     assert f.predictions["predicted"].shape == f.predictions["actual"].shape
@@ -341,3 +341,44 @@ def test_the_type_stubs_cover_the_module_and_its_signatures():
         stub_args = [a.arg for a in node.args.args + node.args.kwonlyargs]
         for arg in stub_args:
             assert (arg + ":") in doc, (name, arg, doc)
+
+
+def test_save_and_load_model_in_every_format(tmp_path):
+    X, y = windows(32, 6, 2)
+    model = lstm.Sequential()
+    model.add(LSTM(8, input_shape=(6, 2)))
+    model.add(Dense(1))
+    model.compile(optimizer="adam", loss="mse")
+    want = model.predict(X)
+    for ext in ["safetensors", "keras", "h5", "onnx", "pt"]:
+        path = str(tmp_path / ("model." + ext))
+        model.save(path)
+        again = lstm.load_model(path)
+        assert isinstance(again, lstm.Sequential)
+        np.testing.assert_allclose(again.predict(X), want, atol=1e-6, err_msg=ext)
+    with pytest.raises(lstm.Error, match="extension"):
+        model.save(str(tmp_path / "model.bin"))
+    assert not (tmp_path / "model.bin").exists()
+
+
+def test_a_pytorch_state_dict_loads_and_predicts_as_pytorch(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(1)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(3, 12, batch_first=True)
+            self.head = torch.nn.Linear(12, 2)
+
+        def forward(self, x):
+            out, _ = self.lstm(x)
+            return self.head(out[:, -1])
+
+    net = Net()
+    path = tmp_path / "net.pt"
+    torch.save(net.state_dict(), path)
+    X, _ = windows(10, 9, 3)
+    model = lstm.load_model(str(path))
+    assert any("architecture" in note for note in model.load_notes), model.load_notes  # inferred
+    np.testing.assert_allclose(model.predict(X), net(torch.from_numpy(X)).detach().numpy(), atol=1e-5)

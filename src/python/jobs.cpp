@@ -17,6 +17,7 @@ struct Forecaster {
   ForecastData data;
   ForecastEvaluation evaluation;
   History history;
+  std::string selection;  // which transform was kept and why
 };
 
 static void bind_forecast(py::module_& m) {
@@ -33,6 +34,8 @@ static void bind_forecast(py::module_& m) {
         return d;
       }, "Test RMSE, MAE, sMAPE and MASE of the model and of each baseline: naive (the last value), "
          "seasonal (one season back; with a season), drift, mean.")
+      .def_readonly("selection", &Forecaster::selection,
+                    "Which target transform was kept, by its validation RMSE, against the baselines.")
       .def("table", [](const Forecaster& f) { return metrics_table(f.evaluation); },
            "The metrics as a plain-text table, the model against the baselines.")
       .def_property_readonly("predictions", [](const Forecaster& f) {
@@ -61,33 +64,53 @@ static void bind_forecast(py::module_& m) {
 
   m.def("train_forecaster", [](const std::string& csv, const std::string& target, const py::handle& features,
                                int lookback, int horizon, double test_fraction, int season,
-                               const py::handle& date_column, const std::string& transform, int units,
-                               int layers, int epochs, int batch_size, float learning_rate, uint64_t seed,
+                               const py::handle& date_column, const std::string& transform,
+                               double validation_split, const py::handle& patience, int units, int layers,
+                               int epochs, int batch_size, float learning_rate, uint64_t seed,
                                const py::handle& verbose) {
     ForecastOptions o;
     o.target = target;
     if (!features.is_none()) o.features = features.cast<std::vector<std::string>>();
     o.lookback = lookback, o.horizon = horizon, o.test_fraction = test_fraction, o.season = season;
     if (!date_column.is_none()) o.date_column = date_column.cast<std::string>();
-    o.transform = transform_from_name(transform);
+    const bool automatic = transform == "auto";
+    if (!automatic) o.transform = transform_from_name(transform);
     const int v = py::isinstance<py::str>(verbose) ? 1 : verbose.cast<int>();
+    const int wait = patience.is_none() ? -1 : patience.cast<int>();
     py::gil_scoped_release release;
     const CsvTable table = read_csv(csv);
-    ForecastData data = prepare_forecast(table, o);
-    Sequential model = default_forecast_model(data.setup, units, layers, seed);
-    model.compile(Adam({.learning_rate = learning_rate}), loss::mse);
-    History history = model.fit(data.X_train, data.y_train, {.epochs = epochs, .batch_size = batch_size, .verbose = v});
-    attach_forecast_setup(model, data.setup);
-    ForecastEvaluation evaluation = evaluate_forecast(model, data);
-    return Forecaster{std::move(model), std::move(data), std::move(evaluation), std::move(history)};
+    const std::vector<Transform> candidates =
+        automatic ? forecast_candidates(table, o, validation_split) : std::vector<Transform>{o.transform};
+    // what `lstm train --csv` does: per candidate the seed's model, Adam on MSE, validated on
+    // the last training windows, with early stopping that keeps the best epoch
+    const ForecastTrainFn train = [&](const ForecastSetup& setup, const Tensor& X, const Tensor& y,
+                                      const Tensor& Xv, const Tensor& yv, History& history) {
+      Sequential model = default_forecast_model(setup, units, layers, seed);
+      model.compile(Adam({.learning_rate = learning_rate}), loss::mse);
+      FitOptions fit{.epochs = epochs, .batch_size = batch_size, .validation_x = Xv, .validation_y = yv, .verbose = v};
+      if (wait >= 0)
+        fit.callbacks.push_back(std::make_shared<EarlyStopping>(EarlyStoppingOptions{
+            .monitor = Xv.empty() ? "loss" : "val_loss", .patience = wait, .restore_best_weights = true}));
+      history = model.fit(X, y, fit);
+      return model;
+    };
+    TrainedForecaster tf = train_forecaster(table, o, candidates, validation_split, train);
+    ForecastEvaluation evaluation = evaluate_forecast(tf.model, tf.data);
+    return Forecaster{std::move(tf.model), std::move(tf.data), std::move(evaluation), std::move(tf.history),
+                      tf.selection.summary()};
   }, py::arg("csv"), py::arg("target"), py::kw_only(), py::arg("features") = py::none(),
      py::arg("lookback") = 30, py::arg("horizon") = 1, py::arg("test_fraction") = 0.2, py::arg("season") = 0,
-     py::arg("date_column") = py::none(), py::arg("transform") = "level", py::arg("units") = 50,
-     py::arg("layers") = 1, py::arg("epochs") = 50, py::arg("batch_size") = 32,
-     py::arg("learning_rate") = 0.001f, py::arg("seed") = 42, py::arg("verbose") = "auto",
-     "Trains the seed's forecaster on a CSV column (windows of `lookback` rows predict the next "
-     "`horizon` values; the last test_fraction of the rows is the test part) and scores it "
-     "against the naive, seasonal, drift and mean baselines.");
+     py::arg("date_column") = py::none(), py::arg("transform") = "auto", py::arg("validation_split") = 0.2,
+     py::arg("patience") = 5, py::arg("units") = 50, py::arg("layers") = 1, py::arg("epochs") = 50,
+     py::arg("batch_size") = 32, py::arg("learning_rate") = 0.001f, py::arg("seed") = 42,
+     py::arg("verbose") = "auto",
+     "The CLI's forecasting job (`lstm train --csv`): windows of `lookback` rows predict the next "
+     "`horizon` values of `target`; the last test_fraction of the rows is the test part; per target "
+     "transform (\"auto\": every one that fits the data; or \"level\", \"relative\", \"seasonal\", "
+     "\"log\", \"boxcox\") the seed's LSTM(units) -> Dense model is trained with Adam on MSE, "
+     "validated on the last validation_split of the training windows with early stopping after "
+     "`patience` epochs without improvement (None: none), and the best on validation is kept and "
+     "scored against the naive, seasonal, drift and mean baselines.");
 }
 
 static py::dict score_dict(const TextScore& s) {

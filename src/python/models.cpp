@@ -6,6 +6,11 @@
 // raises KeyboardInterrupt.
 #include <memory>
 
+#include "graph/graph_model.h"
+#include "io/file.h"
+#include "io/keras_model.h"
+#include "io/model_file.h"
+#include "io/onnx_model.h"
 #include "io/safetensors.h"
 #include "python/bind.h"
 
@@ -313,6 +318,43 @@ static void bind_callbacks(py::module_& m) {
       .def("__repr__", [](const PyHistory& h) { return "<History " + py::str(py::handle(h.history)).cast<std::string>() + ">"; });
 }
 
+// Model files by extension, as `lstm convert` tells them apart.
+enum class FileKind { safetensors, keras, onnx, torch };
+
+static FileKind file_kind(const std::string& path) {
+  const size_t dot = path.rfind('.');
+  const std::string ext = dot == std::string::npos ? "" : path.substr(dot);
+  if (ext == ".safetensors") return FileKind::safetensors;
+  if (ext == ".keras" || ext == ".h5" || ext == ".hdf5") return FileKind::keras;
+  if (ext == ".onnx") return FileKind::onnx;
+  if (ext == ".pt" || ext == ".pth") return FileKind::torch;
+  throw lstm::Error("cannot tell the format of '" + path + "' from its extension: use .safetensors "
+                    "(lstm's), .keras or .h5 (Keras), .onnx (ONNX) or .pt (a PyTorch state_dict)");
+}
+
+static void save_sequential(const Sequential& s, const std::string& path) {
+  switch (file_kind(path)) {
+    case FileKind::safetensors: s.save(path); break;
+    case FileKind::keras: write_file_atomic(path, encode_keras(s), "Keras model"); break;
+    case FileKind::onnx: write_file_atomic(path, encode_onnx(s), "ONNX model"); break;
+    case FileKind::torch: save_torch(path, s); break;
+  }
+}
+
+static void save_graph(const Model& model, const std::string& path) {
+  switch (file_kind(path)) {
+    case FileKind::safetensors: model.save(path); break;
+    case FileKind::keras: write_file_atomic(path, encode_keras(model), "Keras model"); break;
+    default:
+      throw lstm::Error("a graph model (lstm.Model) saves as .safetensors or .keras; '" + path +
+                        "' asks for a format that holds a Sequential model only");
+  }
+}
+
+static const char* kSaveDoc =
+    "Writes the model atomically, in the format of the extension: .safetensors (lstm's), .keras "
+    "or .h5 (Keras 3 / Keras 2), .onnx, .pt (a PyTorch state_dict; Sequential models).";
+
 static const char* kFitDoc =
     "Trains (Keras's fit): x [N, T, F] (or a list, one array per input of a graph), y the targets. "
     "Returns a History. Ctrl-C stops after the current batch and raises KeyboardInterrupt "
@@ -383,7 +425,7 @@ static void bind_sequential(py::module_& m) {
          py::arg("return_dict") = false, py::arg("lengths") = py::none(),
          "The loss (or [loss, metrics...] when compiled with metrics; a dict with return_dict).")
       .def("summary", [](const Sequential& s) { py::print(s.summary()); })
-      .def("save", &Sequential::save, py::arg("filepath"), "Writes .safetensors (atomically).")
+      .def("save", &save_sequential, py::arg("filepath"), kSaveDoc)
       .def("get_weights", [](const Sequential& s) { return weight_arrays(s.get_weights(), s.weights()); },
            "One float32 array per weight tensor, in the model file's order and layout "
            "(an LSTM's weight_ih is [4*units, features], gates i, f, g, o: PyTorch's).")
@@ -488,7 +530,7 @@ static void bind_model(py::module_& m) {
       }, py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(), py::arg("verbose") = 0,
          py::arg("return_dict") = false, py::arg("lengths") = py::none())
       .def("summary", [](const Model& model) { py::print(model.summary()); })
-      .def("save", &Model::save, py::arg("filepath"), "Writes .safetensors (atomically).")
+      .def("save", &save_graph, py::arg("filepath"), kSaveDoc)
       .def("get_weights", [](const Model& model) { return weight_arrays(model.get_weights(), model.weights()); },
            "One float32 array per weight tensor (\"<layer>.<tensor>\", PyTorch's layouts).")
       .def("set_weights", [](Model& model, const py::handle& weights) {
@@ -516,10 +558,30 @@ void bind_models(py::module_& m) {
   bind_sequential(m);
   bind_model(m);
   m.def("load_model", [](const std::string& path) -> py::object {
-    const SafetensorsFile file = read_safetensors(path);
-    if (file.metadata.count("lstm.graph")) return py::cast(Model::load(path));
-    return py::cast(Sequential::load(path));
-  }, py::arg("filepath"), "A model saved by save() (or `lstm train`): a Sequential or a Model.");
+    std::vector<std::string> notes;
+    py::object model;
+    switch (file_kind(path)) {
+      case FileKind::safetensors: {
+        const SafetensorsFile file = read_safetensors(path);  // read once, checked before anything is made
+        if (file.metadata.count("lstm.graph")) model = py::cast(graph_model_from_safetensors(file, path));
+        else model = py::cast(model_from_safetensors(file, path));
+        break;
+      }
+      case FileKind::keras: {
+        KerasModel k = load_keras_model(path, &notes);
+        model = k.graph ? py::cast(std::move(*k.graph)) : py::cast(std::move(*k.sequential));
+        break;
+      }
+      case FileKind::onnx: model = py::cast(load_onnx(path, &notes)); break;
+      case FileKind::torch: model = py::cast(load_torch(path, "", &notes)); break;
+    }
+    model.attr("load_notes") = py::cast(notes);
+    return model;
+  }, py::arg("filepath"),
+     "A model from a file, by its extension: .safetensors (save() or `lstm train`: a Sequential or a "
+     "Model), .keras / .h5 (Keras 3 or 2; a functional one as a Model), .onnx, .pt (a PyTorch "
+     "state_dict). What reading another format had to assume (an architecture inferred from names and "
+     "shapes, ...) is in the model's load_notes (a list of str).");
 }
 
 }  // namespace lstm::python

@@ -9,7 +9,7 @@
 namespace lstm {
 
 Progress::Progress(int verbose, int epochs)
-    : enabled_(verbose > 0), live_(verbose > 0 && isatty(STDOUT_FILENO)), epochs_(epochs) {}
+    : enabled_(verbose > 0), live_(verbose == 1 && isatty(STDOUT_FILENO)), epochs_(epochs) {}
 
 void Progress::epoch_begin(int epoch, int64_t batches) {
   epoch_ = epoch, batches_ = batches;
