@@ -27,10 +27,12 @@ from ._lstm import (  # noqa: F401
     TrainingDiverged,
     __version__,
     load_model,
+    num_threads,
+    set_num_threads,
 )
 from . import callbacks, forecast, layers, losses, models, optimizers, text  # noqa: F401,E402
 
 __all__ = [
     "Error", "History", "Input", "Model", "Sequential", "TrainingDiverged", "__version__",
-    "load_model", "callbacks", "forecast", "layers", "losses", "models", "optimizers", "text",
+    "load_model", "num_threads", "set_num_threads", "callbacks", "forecast", "layers", "losses", "models", "optimizers", "text",
 ]

@@ -355,6 +355,12 @@ static const char* kSaveDoc =
     "Writes the model atomically, in the format of the extension: .safetensors (lstm's), .keras "
     "or .h5 (Keras 3 / Keras 2), .onnx, .pt (a PyTorch state_dict; Sequential models).";
 
+static const char* kCompileDoc =
+    "Sets the optimizer (a name: \"adam\", \"sgd\", \"rmsprop\", \"adamw\", or lstm.optimizers.Adam(...)), "
+    "the loss (\"mse\" / \"mean_squared_error\", \"mae\", \"binary_crossentropy\", "
+    "\"categorical_crossentropy\", \"sparse_categorical_crossentropy\", or lstm.losses.Loss; a graph "
+    "may take one per output) and metrics (\"accuracy\", \"mae\", \"mse\", \"rmse\", \"auc\", ...).";
+
 static const char* kFitDoc =
     "Trains (Keras's fit): x [N, T, F] (or a list, one array per input of a graph), y the targets. "
     "Returns a History. Ctrl-C stops after the current batch and raises KeyboardInterrupt "
@@ -373,7 +379,8 @@ static void bind_sequential(py::module_& m) {
           for (const py::handle& l : layers) model.add(l.cast<const LayerConfig&>());
         return model;
       }), py::arg("layers") = py::none(), py::arg("name") = py::none(), py::arg("seed") = 42)
-      .def("add", &Sequential::add, py::arg("layer"))
+      .def("add", &Sequential::add, py::arg("layer"),
+           "Appends a layer; the model is built as soon as the first layer's input_shape is known.")
       .def("compile", [](Sequential& s, const py::handle& optimizer, const py::handle& loss,
                          const py::handle& metrics, const py::handle& loss_weights) {
         if (loss.is_none()) throw py::value_error("compile needs a loss, e.g. loss=\"mse\"");
@@ -381,7 +388,7 @@ static void bind_sequential(py::module_& m) {
         compile_options(c, metrics, loss_weights);
         s.compile(optimizer_arg(optimizer), loss_arg(loss), c);
       }, py::arg("optimizer") = "rmsprop", py::arg("loss") = py::none(), py::arg("metrics") = py::none(),
-         py::arg("loss_weights") = py::none())
+         py::arg("loss_weights") = py::none(), kCompileDoc)
       .def("fit", [](py::object self, const py::handle& x, const py::handle& y, const py::handle& batch_size,
                      int epochs, const py::handle& verbose, const py::handle& callbacks, double validation_split,
                      const py::handle& validation_data, bool shuffle, const py::handle& lengths,
@@ -424,20 +431,21 @@ static void bind_sequential(py::module_& m) {
       }, py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(), py::arg("verbose") = 0,
          py::arg("return_dict") = false, py::arg("lengths") = py::none(),
          "The loss (or [loss, metrics...] when compiled with metrics; a dict with return_dict).")
-      .def("summary", [](const Sequential& s) { py::print(s.summary()); })
+      .def("summary", [](const Sequential& s) { py::print(s.summary()); },
+           "Prints Keras's table of layers, output shapes and parameter counts.")
       .def("save", &save_sequential, py::arg("filepath"), kSaveDoc)
       .def("get_weights", [](const Sequential& s) { return weight_arrays(s.get_weights(), s.weights()); },
            "One float32 array per weight tensor, in the model file's order and layout "
            "(an LSTM's weight_ih is [4*units, features], gates i, f, g, o: PyTorch's).")
       .def("set_weights", [](Sequential& s, const py::handle& weights) {
         s.set_weights(flat_weights(weights, s.weights(), s.count_params()));
-      }, py::arg("weights"))
+      }, py::arg("weights"), "Sets every weight tensor from arrays shaped as get_weights() returns them.")
       .def_property_readonly("weight_names", [](const Sequential& s) {
         std::vector<std::string> names;
         for (const NamedWeight& w : s.weights()) names.push_back(w.name);
         return names;
       })
-      .def("count_params", &Sequential::count_params)
+      .def("count_params", &Sequential::count_params, "The number of weights (0 until built).")
       .def_property_readonly("layers", [](const Sequential& s) { return s.layers(); })
       .def_property_readonly("built", &Sequential::built)
       .def("build", [](Sequential& s, const py::handle& input_shape) {
@@ -448,14 +456,15 @@ static void bind_sequential(py::module_& m) {
       }, py::arg("input_shape"), "Builds for input_shape = (batch, timesteps, features), batch ignored.")
       .def_property("stop_training", [](const Sequential& s) { return s.stop_training; },
                     [](Sequential& s, bool v) { s.stop_training = v; })
-      .def("reset_states", &Sequential::reset_states)
+      .def("reset_states", &Sequential::reset_states,
+           "Clears the streaming state (step) and the states stateful layers carry between batches.")
       .def("step", [](Sequential& s, const py::handle& x_t) {
         ArrayTensor x = as_tensor(x_t, "x_t");
         return to_array(s.step(x.tensor));
       }, py::arg("x_t"), "Streaming: one step of one sequence ([features] -> [units]); state kept until reset_states().")
       .def("set_precision", [](Sequential& s, const std::string& p) { return s.set_precision(precision_from_string(p)); },
            py::arg("precision"), "Inference in \"fp32\", \"bf16\" or \"int8\".")
-      .def("to_json", &Sequential::to_json)
+      .def("to_json", &Sequential::to_json, "The architecture as JSON (the schema of `lstm train --config`).")
       .def_property_readonly("optimizer", [](const Sequential& s) { return s.optimizer(); });
 }
 
@@ -481,7 +490,7 @@ static void bind_model(py::module_& m) {
           model.compile(optimizer_arg(optimizer), loss_arg(loss), c);
         }
       }, py::arg("optimizer") = "rmsprop", py::arg("loss") = py::none(), py::arg("metrics") = py::none(),
-         py::arg("loss_weights") = py::none())
+         py::arg("loss_weights") = py::none(), kCompileDoc)
       .def("fit", [](py::object self, const py::handle& x, const py::handle& y, const py::handle& batch_size,
                      int epochs, const py::handle& verbose, const py::handle& callbacks, double validation_split,
                      const py::handle& validation_data, bool shuffle, const py::handle& lengths,
@@ -529,26 +538,27 @@ static void bind_model(py::module_& m) {
         return evaluate_result(model.last_logs(), return_dict);
       }, py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(), py::arg("verbose") = 0,
          py::arg("return_dict") = false, py::arg("lengths") = py::none())
-      .def("summary", [](const Model& model) { py::print(model.summary()); })
+      .def("summary", [](const Model& model) { py::print(model.summary()); },
+           "Prints the layers, their output shapes, parameter counts and inputs.")
       .def("save", &save_graph, py::arg("filepath"), kSaveDoc)
       .def("get_weights", [](const Model& model) { return weight_arrays(model.get_weights(), model.weights()); },
            "One float32 array per weight tensor (\"<layer>.<tensor>\", PyTorch's layouts).")
       .def("set_weights", [](Model& model, const py::handle& weights) {
         model.set_weights(flat_weights(weights, model.weights(), model.count_params()));
-      }, py::arg("weights"))
+      }, py::arg("weights"), "Sets every weight tensor from arrays shaped as get_weights() returns them.")
       .def_property_readonly("weight_names", [](const Model& model) {
         std::vector<std::string> names;
         for (const NamedWeight& w : model.weights()) names.push_back(w.name);
         return names;
       })
-      .def("count_params", &Model::count_params)
+      .def("count_params", &Model::count_params, "The number of weights.")
       .def_property_readonly("layers", &Model::layers)
       .def_property_readonly("input_names", &Model::input_names)
       .def_property_readonly("output_names", &Model::output_names)
       .def_property("stop_training", [](const Model& model) { return model.stop_training; },
                     [](Model& model, bool v) { model.stop_training = v; })
-      .def("reset_states", &Model::reset_states)
-      .def("to_json", &Model::to_json)
+      .def("reset_states", &Model::reset_states, "Clears the states stateful layers carry between batches.")
+      .def("to_json", &Model::to_json, "The graph as JSON (the schema of `lstm train --config`).")
       .def_property_readonly("optimizer", [](const Model& model) { return model.optimizer(); });
 }
 

@@ -104,6 +104,9 @@ PYBIND11_MODULE(_lstm, m) {
     ArrayTensor t = as_tensor(x, "x");
     return reinterpret_cast<uintptr_t>(t.tensor.data());
   }, py::arg("x"), "The address of the data the library reads for array x (tests: no copy for float32, C order).");
+  m.def("set_num_threads", &lstm::set_num_threads, py::arg("n"),
+        "Threads the library computes with (default: every core; LSTM_NUM_THREADS sets it too).");
+  m.def("num_threads", &lstm::num_threads, "Threads the library computes with.");
   bind_layers(m);
   bind_models(m);
   bind_jobs(m);
