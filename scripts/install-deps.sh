@@ -8,7 +8,8 @@
 #                                   Chromium and PIL (the HTML report is rendered and checked),
 #                                   strace (streaming makes no system calls per step)
 #                                   and the Python module's build and tests (pybind11, pytest,
-#                                   pip, venv)
+#                                   pip, venv), Open MPI (data-parallel fit on 1-3 local ranks)
+#   scripts/install-deps.sh mpi     build + Open MPI, for mpirun -np N lstm train (lstm/distributed.h)
 #   scripts/install-deps.sh python  build + pybind11, Python's headers, NumPy, pip, setuptools,
 #                                   wheel and venv, for scripts/install-python.sh
 #   scripts/install-deps.sh bench   build + PyTorch and OpenBLAS, for scripts/bench-compare.sh
@@ -32,9 +33,12 @@ packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-d
 if [ "$what" = test ]; then
   packages+=(libgtest-dev python3-torch python3-numpy python3-h5py python3-onnx chromium python3-pil strace)
   packages+=(pybind11-dev python3-dev python3-numpy python3-pip python3-setuptools python3-wheel python3-venv python3-pytest)
+  packages+=(libopenmpi-dev openmpi-bin)
   command -v npm >/dev/null || packages+=(nodejs npm)   # the machine's own Node.js when it has one
 elif [ "$what" = python ]; then
   packages+=(pybind11-dev python3-dev python3-numpy python3-pip python3-setuptools python3-wheel python3-venv)
+elif [ "$what" = mpi ]; then
+  packages+=(libopenmpi-dev openmpi-bin)
 elif [ "$what" = fuzz ]; then
   packages+=(clang libclang-rt-dev libomp-dev)
 elif [ "$what" = music ]; then
@@ -50,7 +54,7 @@ elif [ "$what" = quality ]; then
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|python|bench|quality|fuzz|music|speech|speech-anchors|translation]" >&2
+  echo "usage: $0 [build|test|python|mpi|bench|quality|fuzz|music|speech|speech-anchors|translation]" >&2
   exit 2
 fi
 missing=()

@@ -27,6 +27,7 @@
 #include "lstm/audio.h"
 #include "lstm/cell.h"
 #include "lstm/ctc.h"
+#include "lstm/distributed.h"
 #include "lstm/error.h"
 #include "lstm/functional.h"
 #include "lstm/io.h"

@@ -119,6 +119,8 @@ class Callback {
     (void)model, (void)batch, (void)mean_loss;
   }
   virtual void on_train_end(Trainable& model) { (void)model; }
+  // Under MPI (lstm/distributed.h), whether only rank 0 runs it (callbacks that write files).
+  virtual bool chief_only() const { return false; }
   // What a checkpoint keeps of the callback, so that a resumed fit() continues exactly.
   virtual std::string state() const { return ""; }
   virtual std::vector<float> state_weights() const { return {}; }
@@ -169,6 +171,7 @@ class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(std::string filepath, ModelCheckpointOptions options = {});
   void on_epoch_end(Trainable& model, int epoch, const Logs& logs) override;
+  bool chief_only() const override { return true; }
   std::string state() const override;
   void restore(const std::string& state, std::vector<float> weights) override;
 
@@ -219,6 +222,7 @@ class CSVLogger : public Callback {
   explicit CSVLogger(std::string filename, CSVLoggerOptions options = {});
   void on_train_begin(Trainable& model) override;
   void on_epoch_end(Trainable& model, int epoch, const Logs& logs) override;
+  bool chief_only() const override { return true; }
 
  private:
   std::string filename_;

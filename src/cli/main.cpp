@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/threads.h"
+#include "io/file.h"
 #include "lstm/lstm.h"
 
 namespace {
@@ -35,6 +36,21 @@ const char* kUsage =
     "  verify    compare a model with another file of it, layer by layer, in that file's framework\n"
     "\n"
     "Run 'lstm <command> --help' for a command's options; 'lstm --version' for the version.\n";
+
+// Under mpirun (lstm/distributed.h): every rank runs the command and trains its share of each
+// batch; rank 0 prints and writes the files, the others compute only. An error on any rank ends
+// the whole job (MPI_Abort) after printing it, so that no rank waits for a dead one.
+int finish(int code) {
+  if (code != 0 && lstm::distributed::active()) {
+    std::fflush(stderr);
+    lstm::distributed::abort(code);
+  }
+  return code;
+}
+
+std::string rank_tag() {
+  return lstm::distributed::active() ? " (rank " + std::to_string(lstm::distributed::rank()) + ")" : "";
+}
 
 }  // namespace
 
@@ -74,6 +90,13 @@ int main(int argc, char** argv) {
                            {&kConvert, run_convert}, {&kVerify, run_verify}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;
+    if (lstm::distributed::launched_by_mpirun()) {
+      lstm::distributed::init();
+      if (lstm::distributed::rank() != 0) {
+        if (!std::freopen("/dev/null", "w", stdout)) return finish(1);
+        lstm::discard_writes();
+      }
+    }
     try {
       Args args(*e.command, argc, argv, first);
       if (args.help()) {
@@ -85,24 +108,24 @@ int main(int argc, char** argv) {
       } else {
         lstm::init_threads();  // LSTM_NUM_THREADS, checked here so a bad value is reported
       }
-      return e.run(args);
+      return finish(e.run(args));
     } catch (const UsageError& err) {
-      std::fprintf(stderr, "lstm %s: usage error: %s\n", cmd.c_str(), err.what());
-      return 2;
+      std::fprintf(stderr, "lstm %s: usage error%s: %s\n", cmd.c_str(), rank_tag().c_str(), err.what());
+      return finish(2);
     } catch (const lstm::Error& err) {
-      std::fprintf(stderr, "lstm %s: error: %s\n", cmd.c_str(), err.what());
-      return 1;
+      std::fprintf(stderr, "lstm %s: error%s: %s\n", cmd.c_str(), rank_tag().c_str(), err.what());
+      return finish(1);
     } catch (const std::bad_alloc&) {
       // Allocations sized by a file are checked before they are made (with a message naming
       // them); this is memory running out on sizes the user chose.
       bool batches = false;
       for (const Option& o : e.command->options) batches = batches || o.name == "batch-size";
-      std::fprintf(stderr, "lstm %s: error: out of memory%s\n", cmd.c_str(),
+      std::fprintf(stderr, "lstm %s: error%s: out of memory%s\n", cmd.c_str(), rank_tag().c_str(),
                    batches ? " (a smaller --batch-size needs less)" : "");
-      return 1;
+      return finish(1);
     } catch (const std::exception& err) {
-      std::fprintf(stderr, "lstm %s: error: %s\n", cmd.c_str(), err.what());
-      return 1;
+      std::fprintf(stderr, "lstm %s: error%s: %s\n", cmd.c_str(), rank_tag().c_str(), err.what());
+      return finish(1);
     }
   }
   std::fprintf(stderr, "lstm: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);

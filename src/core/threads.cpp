@@ -27,7 +27,11 @@ static int default_threads() {
     return int(n);
   }
   unsigned hw = std::thread::hardware_concurrency();
-  return hw ? int(hw) : 1;
+  // the ranks of an MPI job on this machine share its cores (lstm/distributed.h)
+  int local_ranks = 1;
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"})
+    if (const char* env = std::getenv(var)) local_ranks = std::max(local_ranks, std::atoi(env));
+  return hw ? std::max(1, int(hw) / local_ranks) : 1;
 }
 
 static int g_threads = 0;

@@ -20,5 +20,8 @@ std::string read_file(const std::string& path, const char* what);
 // file, in a folder that exists and is writable. Commands check outputs with it before work.
 void check_output_path(const std::string& path, const char* what);
 void write_file_atomic(const std::string& path, const std::string& bytes, const char* what);
+// From now on, write_file_atomic checks its path and writes nothing: the CLI's ranks other than
+// 0 under mpirun, whose outputs rank 0 writes (lstm/distributed.h).
+void discard_writes();
 
 }  // namespace lstm

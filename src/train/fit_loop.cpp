@@ -9,8 +9,10 @@
 #include <numeric>
 
 #include "core/threads.h"
+#include "distributed/data_parallel.h"
 #include "io/checkpoint.h"
 #include "layers/recurrence.h"
+#include "lstm/distributed.h"
 #include "lstm/error.h"
 #include "train/divergence.h"
 #include "train/progress.h"
@@ -103,7 +105,14 @@ History run_fit(FitEngine& e, const FitOptions& options) {
   Trainable& model = e.model();
   History history;
   model.stop_training = false;
-  for (auto& cb : options.callbacks) cb->on_train_begin(model);
+  // Under mpirun: data-parallel over the job's ranks (lstm/distributed.h); rank 0 prints and
+  // writes files.
+  if (distributed::launched_by_mpirun()) distributed::init();
+  const bool parallel = distributed::active(), chief = distributed::rank() == 0;
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  for (const auto& cb : options.callbacks)
+    if (chief || !cb->chief_only()) callbacks.push_back(cb);
+  for (auto& cb : callbacks) cb->on_train_begin(model);
   int first_epoch = 0;
   if (options.resume && std::filesystem::exists(options.checkpoint))
     first_epoch = resume_from(e, options, history);
@@ -118,7 +127,7 @@ History run_fit(FitEngine& e, const FitOptions& options) {
                   "model has a mask (Embedding(mask_zero), Masking or lengths): leave it off");
   }
   DivergenceGuard guard(e.optimizer(), e.first_loss(), e.max_abs_target());
-  if (options.verbose > 0 && !guard.target_warning().empty())
+  if (chief && options.verbose > 0 && !guard.target_warning().empty())
     std::fprintf(stderr, "%s\n", guard.target_warning().c_str());
   // The weights, optimizer state and carried states at the start of the epoch: what the model
   // keeps when training diverges (divergence.h).
@@ -133,7 +142,7 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     const bool saved = !options.checkpoint.empty() && (epoch > first_epoch || first_epoch > 0);
     throw TrainingDiverged(guard.message(epoch, batch, what, saved ? options.checkpoint : ""));
   };
-  Progress progress(options.verbose, options.epochs);
+  Progress progress(chief ? options.verbose : 0, options.epochs);
   // The team of threads, batch by batch: fewer when another process occupies cores (threads.h);
   // results do not depend on it. A batch's work: its rows, or with buckets its row-steps.
   ThreadGovernor governor;
@@ -168,12 +177,15 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
     e.epoch_begin();
     double loss_sum = 0.0;
-    int64_t seen = 0;
+    int64_t seen = 0, my_rows = 0;
     for (int64_t batch = 1; batch <= int64_t(batch_starts.size()); ++batch) {
       const int64_t start = batch_starts[size_t(batch - 1)] * bs;
       const int64_t B = std::min(bs, n_train - start);
       governor.batch_begin();
-      const double batch_loss = e.train_batch(order.data() + start, B);
+      const double batch_loss =
+          parallel ? distributed::train_batch(e, order.data() + start, B,
+                                              uint64_t(epoch) * batch_starts.size() + uint64_t(batch), my_rows)
+                   : e.train_batch(order.data() + start, B);
       std::vector<float>& params = e.params();
       const int64_t P = int64_t(params.size());
       // the update, then the checks of the batch (a broken one puts the epoch's start back)
@@ -187,7 +199,7 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       governor.batch_end(batch_work(order.data() + start, B));
       seen += B;
       progress.batch_end(batch, loss_sum / double(seen));
-      for (auto& cb : options.callbacks) cb->on_batch_end(model, batch, loss_sum / double(seen));
+      for (auto& cb : callbacks) cb->on_batch_end(model, batch, loss_sum / double(seen));
       if (model.stop_training) break;  // a callback ended fit() mid-epoch (model.h)
     }
     if (model.stop_training && seen < n_train) {
@@ -195,8 +207,9 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       break;
     }
     Logs logs;
-    logs["loss"] = loss_sum / double(n_train);
     e.add_train_logs(logs, n_train);
+    if (parallel) distributed::reduce_logs(logs, my_rows, n_train);
+    logs["loss"] = loss_sum / double(n_train);
     if (e.has_validation()) {
       e.validate(logs, bs);
       if (!std::isfinite(logs["val_loss"]))
@@ -205,8 +218,8 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     }
     for (auto& [key, value] : logs) history.history[key].push_back(value);
     progress.epoch_end(logs);
-    for (auto& cb : options.callbacks) cb->on_epoch_end(model, epoch, logs);
-    if (!options.checkpoint.empty()) {
+    for (auto& cb : callbacks) cb->on_epoch_end(model, epoch, logs);
+    if (!options.checkpoint.empty() && chief) {
       TrainingState st{epoch + 1, model.stop_training, e.rng().state(), e.optimizer_state(),
                        history.history, {}, {}};
       st.learning_rate = e.optimizer().learning_rate;
@@ -219,7 +232,7 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       write_checkpoint(options.checkpoint, e.model_file(), st);
     }
   }
-  for (auto& cb : options.callbacks) cb->on_train_end(model);
+  for (auto& cb : callbacks) cb->on_train_end(model);
   return history;
 }
 

@@ -6,10 +6,15 @@
 #include <cstdio>
 #include <string>
 
+#include "lstm/distributed.h"
+
 namespace lstm {
 
 Progress::Progress(int verbose, int epochs)
-    : enabled_(verbose > 0), live_(verbose == 1 && isatty(STDOUT_FILENO)), epochs_(epochs) {}
+    // (under mpirun stdout is a terminal that logs are made of: one line per epoch there)
+    : enabled_(verbose > 0),
+      live_(verbose == 1 && isatty(STDOUT_FILENO) && !distributed::launched_by_mpirun()),
+      epochs_(epochs) {}
 
 void Progress::epoch_begin(int epoch, int64_t batches) {
   epoch_ = epoch, batches_ = batches;

@@ -1,0 +1,68 @@
+// Data parallelism for run_fit (train/fit_loop.cpp): shards, weighted gradients, one all-reduce.
+#include "distributed/data_parallel.h"
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "distributed/reduce.h"
+#include "lstm/distributed.h"
+#include "lstm/error.h"
+
+namespace lstm::distributed {
+
+static uint64_t mix(uint64_t z) {  // splitmix64's finaliser
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step, int64_t& rows) {
+  const Shard s = shard_of(B);
+  const int64_t mine = s.end - s.begin;
+  std::vector<float>& g = e.grads();
+  Rng& rng = e.rng();
+  const uint64_t common = rng.state();
+  double loss = 0.0;
+  std::exception_ptr failure;
+  try {
+    if (mine > 0) {
+      rng.set_state(mix(common ^ mix(step + 1) ^ mix(uint64_t(rank()) + 0x100)));
+      loss = e.train_batch(idx + s.begin, mine);
+      const float share = float(double(mine) / double(B));
+      for (float& v : g) v *= share;
+    } else {
+      std::fill(g.begin(), g.end(), 0.0f);
+    }
+  } catch (...) {
+    failure = std::current_exception();
+    std::fill(g.begin(), g.end(), 0.0f);
+  }
+  rng.set_state(common);
+  // the loss, and who failed, travel with one small reduction; then the gradient
+  double status[3] = {loss * double(mine), failure ? 1.0 : 0.0, failure ? double(rank()) : 0.0};
+  sum_in_place(status, 3);
+  if (status[1] > 0.0) {
+    if (failure) std::rethrow_exception(failure);
+    throw Error(status[1] == 1.0
+                    ? "rank " + std::to_string(int(status[2])) + " failed in a training batch (its own error says why); every rank stops"
+                    : std::to_string(int(status[1])) + " ranks failed in a training batch (their errors say why); every rank stops");
+  }
+  sum_in_place(g.data(), int64_t(g.size()));
+  rows += mine;
+  return status[0] / double(B);
+}
+
+void reduce_logs(Logs& logs, int64_t rows, int64_t n_train) {
+  std::vector<double> values;
+  for (const auto& [key, value] : logs) {  // a map: the same order on every rank
+    // per-output losses are already each rank's part of the epoch's sum; metrics are means
+    const bool part = key.size() > 5 && key.compare(key.size() - 5, 5, "_loss") == 0;
+    values.push_back(part ? value : value * double(rows) / double(n_train));
+  }
+  sum_in_place(values.data(), int64_t(values.size()));
+  size_t k = 0;
+  for (auto& [key, value] : logs) value = values[k++];
+}
+
+}  // namespace lstm::distributed

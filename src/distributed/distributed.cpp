@@ -1,0 +1,104 @@
+// lstm::distributed (include/lstm/distributed.h) on MPI_COMM_WORLD, or one rank without MPI.
+#include <cstdlib>
+#include <string>
+
+#include "distributed/reduce.h"
+#include "lstm/distributed.h"
+#include "lstm/error.h"
+
+#if LSTM_HAVE_MPI
+#include <mpi.h>
+#endif
+
+namespace lstm::distributed {
+
+bool launched_by_mpirun() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(var) != nullptr) return true;
+  return false;
+}
+
+#if LSTM_HAVE_MPI
+
+bool available() { return true; }
+
+static bool joined() {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
+}
+
+static void finalize_at_exit() {
+  if (joined()) MPI_Finalize();
+}
+
+void init() {
+  if (joined()) return;
+  int provided = 0;
+  // fit() calls MPI from the thread that called it only (the compute threads never do)
+  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    throw Error("MPI_Init_thread failed: is this program started by mpirun?");
+  std::atexit(finalize_at_exit);
+}
+
+int rank() {
+  if (!joined()) return 0;
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int size() {
+  if (!joined()) return 1;
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
+void abort(int code) {
+  if (joined()) MPI_Abort(MPI_COMM_WORLD, code);
+  std::exit(code);
+}
+
+// MPI counts are ints: large buffers go in pieces of at most 2^30 values.
+template <typename T>
+static void allreduce(T* values, int64_t n, MPI_Datatype type) {
+  if (size() <= 1) return;
+  constexpr int64_t kPiece = int64_t(1) << 30;
+  for (int64_t at = 0; at < n; at += kPiece) {
+    const int count = int(n - at < kPiece ? n - at : kPiece);
+    if (MPI_Allreduce(MPI_IN_PLACE, values + at, count, type, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+      throw Error("MPI_Allreduce failed");
+  }
+}
+
+void sum_in_place(float* values, int64_t n) { allreduce(values, n, MPI_FLOAT); }
+void sum_in_place(double* values, int64_t n) { allreduce(values, n, MPI_DOUBLE); }
+
+void broadcast_from_root(double* values, int64_t n) {
+  if (size() <= 1) return;
+  if (MPI_Bcast(values, int(n), MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS) throw Error("MPI_Bcast failed");
+}
+
+#else  // one rank
+
+bool available() { return false; }
+void init() {}
+int rank() { return 0; }
+int size() { return 1; }
+void abort(int code) { std::exit(code); }
+void sum_in_place(float*, int64_t) {}
+void sum_in_place(double*, int64_t) {}
+void broadcast_from_root(double*, int64_t) {}
+
+#endif
+
+bool active() { return size() > 1; }
+
+Shard shard_of(int64_t B) {
+  const int64_t r = rank(), n = size();
+  return {B * r / n, B * (r + 1) / n};
+}
+
+}  // namespace lstm::distributed

@@ -1,0 +1,83 @@
+// A data-parallel fit for tests/mpi/test_mpi.py: the same program under mpirun -np N or alone.
+//   fit_ranks OUT.npy [--epochs E] [--batch B] [--checkpoint F [--resume]] [--die-at K]
+//             [--bad-data-on-rank R] [--dropout]
+// Rank 0 writes the final weights to OUT.npy. --die-at K ends every rank abruptly after its
+// K-th batch of the run (as a kill would); --bad-data-on-rank R gives rank R data of the wrong
+// shape, which it reports and then ends the job with distributed::abort (as the CLI does).
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "lstm/lstm.h"
+
+namespace {
+
+struct DieAt : lstm::Callback {
+  int64_t at = 0, seen = 0;
+  void on_batch_end(lstm::Trainable&, int64_t, double) override {
+    if (++seen == at) std::_Exit(9);  // (at 0: never)
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: fit_ranks OUT.npy [--epochs E] [--batch B] [--checkpoint F [--resume]] "
+                         "[--die-at K] [--bad-data-on-rank R] [--dropout]\n");
+    return 2;
+  }
+  int epochs = 3, batch = 24, bad_rank = -1;
+  int64_t die_at = 0;
+  bool resume = false, dropout = false;
+  std::string checkpoint;
+  for (int k = 2; k < argc; ++k) {
+    const std::string a = argv[k];
+    if (a == "--epochs") epochs = std::atoi(argv[++k]);
+    else if (a == "--batch") batch = std::atoi(argv[++k]);
+    else if (a == "--checkpoint") checkpoint = argv[++k];
+    else if (a == "--resume") resume = true;
+    else if (a == "--die-at") die_at = std::atoll(argv[++k]);
+    else if (a == "--bad-data-on-rank") bad_rank = std::atoi(argv[++k]);
+    else if (a == "--dropout") dropout = true;
+  }
+  try {
+    lstm::distributed::init();
+    const int rank = lstm::distributed::rank();
+    // 100 windows of a noisy two-feature series (every rank makes the same), y their mean
+    const int64_t N = 100, T = 12, F = rank == bad_rank ? 3 : 2;
+    lstm::Tensor X({N, T, F}), y({N, 1});
+    for (int64_t i = 0; i < X.size(); ++i) X[i] = float(std::sin(0.37 * double(i)) + 0.1 * std::cos(2.1 * double(i * i % 97)));
+    for (int64_t n = 0; n < N; ++n) {
+      double s = 0;
+      for (int64_t t = 0; t < T; ++t) s += X.at({n, t, 0});
+      y[n] = float(s / double(T));
+    }
+    lstm::Sequential model({.seed = 11});
+    model.add(lstm::LSTM(16, {.return_sequences = true, .dropout = dropout ? 0.2f : 0.0f, .input_shape = {T, 2}}));
+    model.add(lstm::LSTM(8));
+    model.add(lstm::Dense(1));
+    model.compile(lstm::Adam({.learning_rate = 0.01f}), lstm::loss::mse, {.metrics = {"mae"}});
+    lstm::FitOptions fit{.epochs = epochs, .batch_size = batch, .validation_split = 0.2, .verbose = 0};
+    fit.checkpoint = checkpoint, fit.resume = resume;
+    fit.callbacks.push_back(std::make_shared<lstm::EarlyStopping>(lstm::EarlyStoppingOptions{.patience = 50}));
+    auto die = std::make_shared<DieAt>();  // always there: a resumed fit needs the same callbacks
+    die->at = die_at;
+    fit.callbacks.push_back(die);
+    lstm::History h = model.fit(X, y, fit);
+    if (rank == 0) {
+      std::vector<float> w = model.get_weights();
+      const int64_t P = int64_t(w.size());
+      lstm::save_npy(argv[1], lstm::Tensor({P}, std::move(w)));
+      std::printf("ranks %d loss %.9g mae %.9g val_loss %.9g\n", lstm::distributed::size(),
+                  h.history["loss"].back(), h.history["mae"].back(), h.history["val_loss"].back());
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fit_ranks (rank %d): %s\n", lstm::distributed::rank(), e.what());
+    if (lstm::distributed::active()) lstm::distributed::abort(1);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,117 @@
+"""Data-parallel fit on MPI (lstm/distributed.h), on loopback: 1, 2 and 3 ranks against one
+process, determinism, resume after every rank was killed (on the same and on another number of
+ranks), and a failing rank ending the job.
+
+    /usr/bin/python3 tests/mpi/test_mpi.py build/bin/fit_ranks MPIEXEC build/bin/lstm
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import numpy as np
+
+FIT = sys.argv[1] if len(sys.argv) > 1 else "build/bin/fit_ranks"
+MPIEXEC = sys.argv[2] if len(sys.argv) > 2 else "mpirun"
+LSTM = sys.argv[3] if len(sys.argv) > 3 else "build/bin/lstm"
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# as root (CI) Open MPI needs to be told; 3 ranks on 2 cores need --oversubscribe
+MPI_FLAGS = ["--oversubscribe", "--bind-to", "none"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+ENV = dict(os.environ, LSTM_NUM_THREADS="1", OMPI_MCA_btl="self,vader,tcp", OMPI_MCA_rmaps_base_oversubscribe="1")
+
+
+def run(out, ranks=None, *args, check=True):
+    cmd = ([MPIEXEC, "-np", str(ranks)] + MPI_FLAGS if ranks else []) + [FIT, out] + list(args)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s%s" % (" ".join(cmd), r.returncode, r.stdout, r.stderr))
+    return r
+
+
+class DataParallel(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp()
+        cls.alone = cls.weights("alone", None)
+
+    @classmethod
+    def weights(cls, name, ranks, *args):
+        out = os.path.join(cls.dir, name + ".npy")
+        run(out, ranks, *args)
+        return np.load(out)
+
+    def test_one_rank_is_the_single_process_run_bit_for_bit(self):
+        self.assertTrue(np.array_equal(self.weights("np1", 1), self.alone))
+
+    def test_two_and_three_ranks_give_the_single_process_weights_up_to_rounding(self):
+        for n in (2, 3):
+            w = self.weights("np%d" % n, n)
+            self.assertFalse(np.array_equal(w, self.alone))  # the sums run in another order
+            # 3 epochs x 4 batches of Adam at lr 0.01: rounding (measured: at most 4e-7), not another run
+            np.testing.assert_allclose(w, self.alone, rtol=0, atol=1e-5, err_msg="%d ranks" % n)
+            again = self.weights("np%d_again" % n, n)
+            self.assertTrue(np.array_equal(w, again), "the same ranks give the same bits")
+
+    def test_the_logs_are_reduced_so_every_rank_decides_alike(self):
+        one = run(os.path.join(self.dir, "l1.npy")).stdout.split()
+        two = run(os.path.join(self.dir, "l2.npy"), 2).stdout.split()
+        for key in ("loss", "mae", "val_loss"):
+            a, b = float(one[one.index(key) + 1]), float(two[two.index(key) + 1])
+            self.assertAlmostEqual(a, b, delta=1e-4 * max(1.0, abs(a)), msg=key)
+
+    def test_resume_after_every_rank_was_killed(self):
+        for n, resumed_on in ((2, 2), (2, 3)):
+            ckpt = os.path.join(self.dir, "ckpt-%d-%d.safetensors" % (n, resumed_on))
+            out = os.path.join(self.dir, "killed.npy")
+            r = run(out, n, "--checkpoint", ckpt, "--die-at", "6", check=False)  # epoch 2, batch 2
+            self.assertNotEqual(r.returncode, 0)
+            self.assertTrue(os.path.exists(ckpt), "rank 0 wrote the first epoch's checkpoint")
+            resumed = self.weights("resumed-%d-%d" % (n, resumed_on), resumed_on, "--checkpoint", ckpt, "--resume")
+            straight = self.weights("straight-%d" % resumed_on, resumed_on)
+            if resumed_on == n:
+                self.assertTrue(np.array_equal(resumed, straight), "resumed on %d ranks" % n)
+            else:
+                np.testing.assert_allclose(resumed, self.alone, rtol=0, atol=1e-5)
+
+    def test_a_failing_rank_ends_the_job_with_its_message(self):
+        start = time.time()
+        r = run(os.path.join(self.dir, "fail.npy"), 3, "--bad-data-on-rank", "1", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("fit_ranks (rank 1)", r.stderr)
+        self.assertIn("features", r.stderr)  # the library's message: the shape that is wrong
+        self.assertLess(time.time() - start, 60)
+
+    def test_lstm_train_under_mpirun(self):
+        """The forecasting job of the CLI on 2 ranks: rank 0 alone prints and saves; the model
+        predicts as the single-process one up to rounding."""
+        args = ["train", "--csv", os.path.join(SOURCE, "data/seattle-weather.csv"), "--target", "temp_max",
+                "--lookback", "10", "--units", "8", "--epochs", "2", "--transform", "level",
+                "--validation-split", "0.2", "--batch-size", "64"]
+        outs = {}
+        for n in (None, 2):
+            out = os.path.join(self.dir, "cli-%s.safetensors" % n)
+            cmd = ([MPIEXEC, "-np", str(n)] + MPI_FLAGS if n else []) + [LSTM] + args + ["--out", out]
+            r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(r.stdout.count("saved "), 1, r.stdout)  # rank 0's lines only
+            outs[n] = r.stdout
+        one = [line for line in outs[None].splitlines() if line.startswith("model ")]
+        two = [line for line in outs[2].splitlines() if line.startswith("model ")]
+        self.assertTrue(one and two)
+        rmse = lambda line: float(line.split()[1])  # noqa: E731
+        self.assertAlmostEqual(rmse(one[0]), rmse(two[0]), delta=1e-3)
+        bad = subprocess.run([MPIEXEC, "-np", "2"] + MPI_FLAGS + [LSTM, "train", "--csv", "nope.csv", "--target", "x",
+                                                                  "--out", os.path.join(self.dir, "x.safetensors")],
+                             capture_output=True, text=True, env=ENV, timeout=120)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("nope.csv", bad.stderr)
+
+    def test_dropout_runs_on_every_rank(self):
+        w = self.weights("dropout", 2, "--dropout")
+        self.assertTrue(np.isfinite(w).all())
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
