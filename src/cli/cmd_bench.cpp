@@ -6,6 +6,7 @@
 #include "bench/bench.h"
 #include "cli/commands.h"
 #include "core/threads.h"
+#include "lstm/distributed.h"
 #include "lstm/error.h"
 
 namespace lstm::cli {
@@ -45,6 +46,11 @@ static void print_result(const Args& a, const BenchResult& r) {
 }
 
 int run_bench(const Args& a) {
+  // its timing windows run a different number of fit() calls on each rank, which under MPI would
+  // leave ranks waiting for each other: scripts/bench-mpi.sh times data-parallel training
+  if (distributed::active())
+    throw UsageError("bench times one process: run it without mpirun (scripts/bench-mpi.sh times "
+                     "training across ranks)");
   const double seconds = a.number("seconds", 0.5);
   if (!(seconds > 0)) throw UsageError("--seconds must be positive");
   if (a.has("fit")) {

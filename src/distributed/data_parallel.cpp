@@ -53,6 +53,14 @@ double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step, i
   return status[0] / double(B);
 }
 
+void check_all_agree(bool yes, const std::string& what) {
+  double count[2] = {yes ? 1.0 : 0.0, 1.0};
+  sum_in_place(count, 2);
+  if (count[0] != 0.0 && count[0] != count[1])
+    throw Error(std::to_string(int(count[0])) + " of " + std::to_string(int(count[1])) + " ranks can " + what +
+                "; every rank must");
+}
+
 void reduce_logs(Logs& logs, int64_t rows, int64_t n_train) {
   std::vector<double> values;
   for (const auto& [key, value] : logs) {  // a map: the same order on every rank

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "lstm/model.h"
 #include "train/fit_loop.h"
@@ -15,6 +16,9 @@ namespace lstm::distributed {
 // the rank's generator for the batch (dropout); the model's generator is left as it was. A rank
 // whose batch throws makes every rank throw. `rows` adds this rank's rows.
 double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step, int64_t& rows);
+
+// Throws lstm::Error on every rank unless `yes` is the same on all: "N of M ranks can <what>".
+void check_all_agree(bool yes, const std::string& what);
 
 // The epoch's training logs beyond "loss" (per-output losses summed, metrics weighted by each
 // rank's rows of the epoch, `rows` of n_train): the same values on every rank.

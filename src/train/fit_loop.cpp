@@ -114,8 +114,10 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     if (chief || !cb->chief_only()) callbacks.push_back(cb);
   for (auto& cb : callbacks) cb->on_train_begin(model);
   int first_epoch = 0;
-  if (options.resume && std::filesystem::exists(options.checkpoint))
-    first_epoch = resume_from(e, options, history);
+  const bool resuming = options.resume && std::filesystem::exists(options.checkpoint);
+  if (parallel) distributed::check_all_agree(resuming, "resume from the checkpoint '" + options.checkpoint +
+                                                           "' (put it where every rank can read it)");
+  if (resuming) first_epoch = resume_from(e, options, history);
   const int64_t n_train = e.train_samples(), bs = options.batch_size;
   std::vector<int64_t> order(static_cast<size_t>(n_train));
   std::vector<int64_t> batch_starts(size_t((n_train + bs - 1) / bs));  // batch k starts at k·bs of order

@@ -1,6 +1,6 @@
 // A data-parallel fit for tests/mpi/test_mpi.py: the same program under mpirun -np N or alone.
 //   fit_ranks OUT.npy [--epochs E] [--batch B] [--checkpoint F [--resume]] [--die-at K]
-//             [--bad-data-on-rank R] [--dropout]
+//             [--bad-data-on-rank R] [--dropout] [--checkpoint-on-rank-0-only]
 // Rank 0 writes the final weights to OUT.npy. --die-at K ends every rank abruptly after its
 // K-th batch of the run (as a kill would); --bad-data-on-rank R gives rank R data of the wrong
 // shape, which it reports and then ends the job with distributed::abort (as the CLI does).
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   }
   int epochs = 3, batch = 24, bad_rank = -1;
   int64_t die_at = 0;
-  bool resume = false, dropout = false;
+  bool resume = false, dropout = false, local_checkpoint = false;
   std::string checkpoint;
   for (int k = 2; k < argc; ++k) {
     const std::string a = argv[k];
@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     else if (a == "--die-at") die_at = std::atoll(argv[++k]);
     else if (a == "--bad-data-on-rank") bad_rank = std::atoi(argv[++k]);
     else if (a == "--dropout") dropout = true;
+    else if (a == "--checkpoint-on-rank-0-only") local_checkpoint = true;
   }
   try {
     lstm::distributed::init();
@@ -62,6 +63,8 @@ int main(int argc, char** argv) {
     model.compile(lstm::Adam({.learning_rate = 0.01f}), lstm::loss::mse, {.metrics = {"mae"}});
     lstm::FitOptions fit{.epochs = epochs, .batch_size = batch, .validation_split = 0.2, .verbose = 0};
     fit.checkpoint = checkpoint, fit.resume = resume;
+    // as if the checkpoint were on rank 0's own disk: the other ranks look for it elsewhere
+    if (local_checkpoint && rank != 0) fit.checkpoint += ".not-here";
     fit.callbacks.push_back(std::make_shared<lstm::EarlyStopping>(lstm::EarlyStoppingOptions{.patience = 50}));
     auto die = std::make_shared<DieAt>();  // always there: a resumed fit needs the same callbacks
     die->at = die_at;

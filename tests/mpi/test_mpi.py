@@ -75,6 +75,14 @@ class DataParallel(unittest.TestCase):
             else:
                 np.testing.assert_allclose(resumed, self.alone, rtol=0, atol=1e-5)
 
+    def test_a_checkpoint_only_one_rank_sees_is_refused_on_every_rank(self):
+        ckpt = os.path.join(self.dir, "local.safetensors")
+        self.weights("local-first", 2, "--checkpoint", ckpt, "--epochs", "1")
+        r = run(os.path.join(self.dir, "local.npy"), 2, "--checkpoint", ckpt, "--resume",
+                "--checkpoint-on-rank-0-only", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("1 of 2 ranks can resume from the checkpoint", r.stderr)
+
     def test_a_failing_rank_ends_the_job_with_its_message(self):
         start = time.time()
         r = run(os.path.join(self.dir, "fail.npy"), 3, "--bad-data-on-rank", "1", check=False)
