@@ -18,6 +18,8 @@
 //     accuracies, MAE and MSE, an approximation for AUC) and the divergence checks are reduced,
 //     so EarlyStopping, ReduceLROnPlateau and the divergence guard decide alike on every rank;
 //     validation runs on every rank on all of the validation data (the same numbers everywhere);
+//   - a callback that sets stop_training on any rank (Ctrl-C may reach the ranks at different
+//     batches) stops every rank after the same batch or epoch;
 //   - progress lines, checkpoints (FitOptions::checkpoint: written by rank 0 only, resumed by any
 //     number of ranks), ModelCheckpoint and CSVLogger are rank 0's.
 // The result is the single-process run's up to rounding (a batch's gradient is summed in a

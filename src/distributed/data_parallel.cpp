@@ -53,6 +53,12 @@ double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step, i
   return status[0] / double(B);
 }
 
+bool any(bool yes) {
+  double v = yes ? 1.0 : 0.0;
+  sum_in_place(&v, 1);
+  return v > 0.0;
+}
+
 void check_all_agree(bool yes, const std::string& what) {
   double count[2] = {yes ? 1.0 : 0.0, 1.0};
   sum_in_place(count, 2);

@@ -17,6 +17,9 @@ namespace lstm::distributed {
 // whose batch throws makes every rank throw. `rows` adds this rank's rows.
 double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step, int64_t& rows);
 
+// Whether `yes` holds on any rank (the same answer on every rank).
+bool any(bool yes);
+
 // Throws lstm::Error on every rank unless `yes` is the same on all: "N of M ranks can <what>".
 void check_all_agree(bool yes, const std::string& what);
 

@@ -202,6 +202,8 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       seen += B;
       progress.batch_end(batch, loss_sum / double(seen));
       for (auto& cb : callbacks) cb->on_batch_end(model, batch, loss_sum / double(seen));
+      // (a stop on any rank - Ctrl-C reaches them at different batches - stops them all here)
+      if (parallel) model.stop_training = distributed::any(model.stop_training);
       if (model.stop_training) break;  // a callback ended fit() mid-epoch (model.h)
     }
     if (model.stop_training && seen < n_train) {
@@ -221,6 +223,7 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     for (auto& [key, value] : logs) history.history[key].push_back(value);
     progress.epoch_end(logs);
     for (auto& cb : callbacks) cb->on_epoch_end(model, epoch, logs);
+    if (parallel) model.stop_training = distributed::any(model.stop_training);
     if (!options.checkpoint.empty() && chief) {
       TrainingState st{epoch + 1, model.stop_training, e.rng().state(), e.optimizer_state(),
                        history.history, {}, {}};

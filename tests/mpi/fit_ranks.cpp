@@ -1,6 +1,7 @@
 // A data-parallel fit for tests/mpi/test_mpi.py: the same program under mpirun -np N or alone.
 //   fit_ranks OUT.npy [--epochs E] [--batch B] [--checkpoint F [--resume]] [--die-at K]
 //             [--bad-data-on-rank R] [--dropout] [--checkpoint-on-rank-0-only]
+//             [--stop-rank R --stop-at K]
 // Rank 0 writes the final weights to OUT.npy. --die-at K ends every rank abruptly after its
 // K-th batch of the run (as a kill would); --bad-data-on-rank R gives rank R data of the wrong
 // shape, which it reports and then ends the job with distributed::abort (as the CLI does).
@@ -13,6 +14,15 @@
 #include "lstm/lstm.h"
 
 namespace {
+
+// Sets stop_training on one rank only, after its K-th batch (as Ctrl-C may reach one rank first).
+struct StopOnOneRank : lstm::Callback {
+  int64_t at = 0, seen = 0;
+  int rank = -1;
+  void on_batch_end(lstm::Trainable& model, int64_t, double) override {
+    if (++seen == at && lstm::distributed::rank() == rank) model.stop_training = true;
+  }
+};
 
 struct DieAt : lstm::Callback {
   int64_t at = 0, seen = 0;
@@ -30,7 +40,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   int epochs = 3, batch = 24, bad_rank = -1;
-  int64_t die_at = 0;
+  int64_t die_at = 0, stop_at = 0;
+  int stop_rank = -1;
   bool resume = false, dropout = false, local_checkpoint = false;
   std::string checkpoint;
   for (int k = 2; k < argc; ++k) {
@@ -43,6 +54,8 @@ int main(int argc, char** argv) {
     else if (a == "--bad-data-on-rank") bad_rank = std::atoi(argv[++k]);
     else if (a == "--dropout") dropout = true;
     else if (a == "--checkpoint-on-rank-0-only") local_checkpoint = true;
+    else if (a == "--stop-rank") stop_rank = std::atoi(argv[++k]);
+    else if (a == "--stop-at") stop_at = std::atoll(argv[++k]);
   }
   try {
     lstm::distributed::init();
@@ -69,13 +82,18 @@ int main(int argc, char** argv) {
     auto die = std::make_shared<DieAt>();  // always there: a resumed fit needs the same callbacks
     die->at = die_at;
     fit.callbacks.push_back(die);
+    auto stop = std::make_shared<StopOnOneRank>();
+    stop->at = stop_at, stop->rank = stop_rank;
+    fit.callbacks.push_back(stop);
     lstm::History h = model.fit(X, y, fit);
     if (rank == 0) {
       std::vector<float> w = model.get_weights();
       const int64_t P = int64_t(w.size());
       lstm::save_npy(argv[1], lstm::Tensor({P}, std::move(w)));
-      std::printf("ranks %d loss %.9g mae %.9g val_loss %.9g\n", lstm::distributed::size(),
-                  h.history["loss"].back(), h.history["mae"].back(), h.history["val_loss"].back());
+      if (h.epochs() > 0)
+        std::printf("ranks %d loss %.9g mae %.9g val_loss %.9g\n", lstm::distributed::size(),
+                    h.history["loss"].back(), h.history["mae"].back(), h.history["val_loss"].back());
+      std::printf("epochs %d\n", h.epochs());
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fit_ranks (rank %d): %s\n", lstm::distributed::rank(), e.what());

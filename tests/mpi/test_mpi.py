@@ -83,6 +83,15 @@ class DataParallel(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("1 of 2 ranks can resume from the checkpoint", r.stderr)
 
+    def test_a_stop_on_one_rank_stops_every_rank_after_that_batch(self):
+        out = os.path.join(self.dir, "stopped.npy")
+        r = run(out, 3, "--stop-rank", "2", "--stop-at", "6")  # batch 2 of epoch 2: no hang
+        self.assertIn("epochs 1", r.stdout)  # the stopped epoch is not logged
+        # the same 6 updates as one process stopped there
+        alone = run(os.path.join(self.dir, "stopped-alone.npy"), None, "--stop-rank", "0", "--stop-at", "6")
+        self.assertIn("epochs 1", alone.stdout)
+        np.testing.assert_allclose(np.load(out), np.load(os.path.join(self.dir, "stopped-alone.npy")), rtol=0, atol=1e-5)
+
     def test_a_failing_rank_ends_the_job_with_its_message(self):
         start = time.time()
         r = run(os.path.join(self.dir, "fail.npy"), 3, "--bad-data-on-rank", "1", check=False)
