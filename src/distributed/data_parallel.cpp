@@ -72,7 +72,8 @@ void reduce_logs(Logs& logs, int64_t rows, int64_t n_train) {
   for (const auto& [key, value] : logs) {  // a map: the same order on every rank
     // per-output losses are already each rank's part of the epoch's sum; metrics are means
     const bool part = key.size() > 5 && key.compare(key.size() - 5, 5, "_loss") == 0;
-    values.push_back(part ? value : value * double(rows) / double(n_train));
+    // (a rank without rows this epoch - batches smaller than the job - adds nothing, not its NaN)
+    values.push_back(rows == 0 ? 0.0 : part ? value : value * double(rows) / double(n_train));
   }
   sum_in_place(values.data(), int64_t(values.size()));
   size_t k = 0;

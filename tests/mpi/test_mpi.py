@@ -61,6 +61,16 @@ class DataParallel(unittest.TestCase):
             a, b = float(one[one.index(key) + 1]), float(two[two.index(key) + 1])
             self.assertAlmostEqual(a, b, delta=1e-4 * max(1.0, abs(a)), msg=key)
 
+    def test_batches_smaller_than_the_job(self):
+        """Batches of 2 on 3 ranks: rank 0 gets no rows at all; the results are still one process's."""
+        one = run(os.path.join(self.dir, "b2-1.npy"), None, "--batch", "2", "--epochs", "1").stdout.split()
+        three = run(os.path.join(self.dir, "b2-3.npy"), 3, "--batch", "2", "--epochs", "1").stdout.split()
+        for key in ("loss", "mae", "val_loss"):
+            a, b = float(one[one.index(key) + 1]), float(three[three.index(key) + 1])
+            self.assertAlmostEqual(a, b, delta=1e-5 * max(1.0, abs(a)), msg=key)
+        np.testing.assert_allclose(np.load(os.path.join(self.dir, "b2-3.npy")),
+                                   np.load(os.path.join(self.dir, "b2-1.npy")), rtol=0, atol=1e-5)
+
     def test_resume_after_every_rank_was_killed(self):
         for n, resumed_on in ((2, 2), (2, 3)):
             ckpt = os.path.join(self.dir, "ckpt-%d-%d.safetensors" % (n, resumed_on))
