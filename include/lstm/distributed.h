@@ -21,7 +21,10 @@
 //   - a callback that sets stop_training on any rank (Ctrl-C may reach the ranks at different
 //     batches) stops every rank after the same batch or epoch;
 //   - progress lines, checkpoints (FitOptions::checkpoint: written by rank 0 only, resumed by any
-//     number of ranks), ModelCheckpoint and CSVLogger are rank 0's.
+//     number of ranks, provided every rank can read the file: refused on all ranks otherwise),
+//     ModelCheckpoint and CSVLogger are rank 0's.
+// The compute threads of each rank default to the machine's cores divided by the job's ranks on
+// it (OMPI_COMM_WORLD_LOCAL_SIZE); LSTM_NUM_THREADS or set_num_threads() say otherwise.
 // The result is the single-process run's up to rounding (a batch's gradient is summed in a
 // different order): one rank gives the same bits as no MPI; 2 and 3 ranks end 12 Adam steps
 // within 4e-7 of one process's weights (tested: within 1e-5), with the same bits from run to run
