@@ -37,6 +37,8 @@ py::array to_array(std::vector<float>&& values, std::vector<int64_t> shape);
 py::dict to_dict(const Logs& logs);
 py::dict to_dict(const History& history);
 
+// Keras's verbose: 0, 1, 2 or "auto" (1); anything else is a ValueError.
+int verbose_arg(const py::handle& verbose);
 // Keras's names: "mean_squared_error", "adam", None for linear, ...
 Activation activation_arg(const py::handle& name, Activation none_means);
 Optimizer optimizer_arg(const py::handle& optimizer);

@@ -75,7 +75,7 @@ static void bind_forecast(py::module_& m) {
     if (!date_column.is_none()) o.date_column = date_column.cast<std::string>();
     const bool automatic = transform == "auto";
     if (!automatic) o.transform = transform_from_name(transform);
-    const int v = py::isinstance<py::str>(verbose) ? 1 : verbose.cast<int>();
+    const int v = verbose_arg(verbose);
     const int wait = patience.is_none() ? -1 : patience.cast<int>();
     py::gil_scoped_release release;
     const CsvTable table = read_csv(csv);
@@ -154,7 +154,7 @@ static void bind_text(py::module_& m) {
     o.lookback = lookback, o.units = units, o.layers = layers, o.embedding = embedding, o.dropout = dropout;
     o.epochs = epochs, o.batch_size = batch_size, o.learning_rate = learning_rate;
     o.holdout = holdout, o.validation = validation, o.seed = seed;
-    o.verbose = py::isinstance<py::str>(verbose) ? 1 : verbose.cast<int>();
+    o.verbose = verbose_arg(verbose);
     py::gil_scoped_release release;
     return train_language_model(text, o);
   }, py::arg("text"), py::kw_only(), py::arg("level") = "character", py::arg("lookback") = 100,
@@ -202,7 +202,7 @@ static void bind_text(py::module_& m) {
     o.vocabulary.max_tokens = max_tokens;
     o.max_length = max_length, o.embedding = embedding, o.units = units, o.epochs = epochs;
     o.batch_size = batch_size, o.learning_rate = learning_rate, o.test_fraction = test_fraction, o.seed = seed;
-    o.verbose = py::isinstance<py::str>(verbose) ? 1 : verbose.cast<int>();
+    o.verbose = verbose_arg(verbose);
     py::gil_scoped_release release;
     return train_text_classifier(LabeledTexts{texts, labels}, o);
   }, py::arg("texts"), py::arg("labels"), py::kw_only(), py::arg("max_tokens") = 20000, py::arg("max_length") = 100,

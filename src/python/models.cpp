@@ -105,14 +105,6 @@ class PythonCallback : public Callback {
   PendingError& pending_;
 };
 
-static int verbose_arg(const py::handle& verbose) {
-  if (py::isinstance<py::str>(verbose)) {
-    const std::string v = verbose.cast<std::string>();
-    if (v == "auto") return 1;
-    throw py::value_error("verbose must be 0, 1, 2 or \"auto\", not \"" + v + "\"");
-  }
-  return verbose.cast<int>();
-}
 
 // What fit() takes besides x and y, read from Keras's keyword arguments. The arrays stay alive
 // in `keep` while the library reads their memory.

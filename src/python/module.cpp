@@ -65,6 +65,15 @@ py::dict to_dict(const History& history) {
   return d;
 }
 
+int verbose_arg(const py::handle& verbose) {
+  if (py::isinstance<py::str>(verbose)) {
+    const std::string v = verbose.cast<std::string>();
+    if (v == "auto") return 1;
+    throw py::value_error("verbose must be 0, 1, 2 or \"auto\", not \"" + v + "\"");
+  }
+  return verbose.cast<int>();
+}
+
 Activation activation_arg(const py::handle& name, Activation none_means) {
   if (name.is_none()) return none_means;
   return activation_from_name(name.cast<std::string>());
