@@ -178,6 +178,32 @@ def test_ctrl_c_stops_fit_after_the_current_batch():
     assert took < 10.0, took
 
 
+SIGNALS_DURING_FIT = textwrap.dedent("""
+    import os, signal, threading
+    import numpy as np
+    import lstm
+    X = np.random.default_rng(0).standard_normal((3000, 30, 4)).astype(np.float32)
+    model = lstm.Sequential()
+    model.add(lstm.layers.LSTM(256, input_shape=(30, 4)))
+    model.add(lstm.layers.Dense(1))
+    model.compile(optimizer="adam", loss="mse")
+    seen = []
+    signal.signal(signal.SIGINT, lambda *a: seen.append(1))  # handled, training goes on
+    for k in range(10):
+        threading.Timer(0.2 + 0.1 * k, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    model.fit(X, X[:, :, :1].mean(axis=1), epochs=1, batch_size=32, verbose=0)
+    print("signals", len(seen))
+""")
+
+
+def test_signals_handled_during_fit_do_not_corrupt_it():
+    """A Python signal handler runs on the thread inside oneDNN's sgemm; without the module's
+    alternate signal stack this corrupted the heap every time (glibc aborted)."""
+    r = subprocess.run([sys.executable, "-c", SIGNALS_DURING_FIT], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert int(r.stdout.split()[-1]) > 0, r.stdout  # the handler ran during fit
+
+
 def test_errors_are_python_exceptions_with_the_librarys_messages(tmp_path):
     model = seed_model()
     with pytest.raises(lstm.Error, match=r"expects \[N, 30, 1\].*3 features per step"):

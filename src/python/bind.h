@@ -37,6 +37,9 @@ py::array to_array(std::vector<float>&& values, std::vector<int64_t> shape);
 py::dict to_dict(const Logs& logs);
 py::dict to_dict(const History& history);
 
+// Gives the calling thread an alternate signal stack if it has none (module.cpp says why);
+// every call that computes makes it first.
+void ensure_signal_stack();
 // Keras's verbose: 0, 1, 2 or "auto" (1); anything else is a ValueError.
 int verbose_arg(const py::handle& verbose);
 // Keras's names: "mean_squared_error", "adam", None for linear, ...

@@ -77,6 +77,7 @@ static void bind_forecast(py::module_& m) {
     if (!automatic) o.transform = transform_from_name(transform);
     const int v = verbose_arg(verbose);
     const int wait = patience.is_none() ? -1 : patience.cast<int>();
+    ensure_signal_stack();
     py::gil_scoped_release release;
     const CsvTable table = read_csv(csv);
     const std::vector<Transform> candidates =
@@ -130,6 +131,7 @@ static void bind_text(py::module_& m) {
       .def("score", [](LanguageModel& l, const std::string& text) {
         TextScore s;
         {
+          ensure_signal_stack();
           py::gil_scoped_release release;
           s = l.score(text);
         }
@@ -137,6 +139,7 @@ static void bind_text(py::module_& m) {
       }, py::arg("text"))
       .def("generate", [](LanguageModel& l, const std::string& prompt, int64_t length, float temperature,
                           int64_t top_k, float top_p, uint64_t seed) {
+        ensure_signal_stack();
         py::gil_scoped_release release;
         return l.generate(prompt, length, {.temperature = temperature, .top_k = top_k, .top_p = top_p, .seed = seed});
       }, py::arg("prompt"), py::arg("length") = 200, py::arg("temperature") = 1.0f, py::arg("top_k") = 0,
@@ -155,6 +158,7 @@ static void bind_text(py::module_& m) {
     o.epochs = epochs, o.batch_size = batch_size, o.learning_rate = learning_rate;
     o.holdout = holdout, o.validation = validation, o.seed = seed;
     o.verbose = verbose_arg(verbose);
+    ensure_signal_stack();
     py::gil_scoped_release release;
     return train_language_model(text, o);
   }, py::arg("text"), py::kw_only(), py::arg("level") = "character", py::arg("lookback") = 100,
@@ -173,12 +177,14 @@ static void bind_text(py::module_& m) {
       .def("test_report", [](const TextClassifier& c) { return c.test.table(); },
            "Accuracy, per-class precision/recall/F1 and the confusion matrix of the held-out texts.")
       .def("predict", [](TextClassifier& c, const std::vector<std::string>& texts) {
+        ensure_signal_stack();
         py::gil_scoped_release release;
         return c.predict(texts);
       }, py::arg("texts"), "The label of each text.")
       .def("probabilities", [](TextClassifier& c, const std::vector<std::string>& texts) {
         Tensor p;
         {
+          ensure_signal_stack();
           py::gil_scoped_release release;
           p = c.probabilities(texts);
         }
@@ -203,6 +209,7 @@ static void bind_text(py::module_& m) {
     o.max_length = max_length, o.embedding = embedding, o.units = units, o.epochs = epochs;
     o.batch_size = batch_size, o.learning_rate = learning_rate, o.test_fraction = test_fraction, o.seed = seed;
     o.verbose = verbose_arg(verbose);
+    ensure_signal_stack();
     py::gil_scoped_release release;
     return train_text_classifier(LabeledTexts{texts, labels}, o);
   }, py::arg("texts"), py::arg("labels"), py::kw_only(), py::arg("max_tokens") = 20000, py::arg("max_length") = 100,

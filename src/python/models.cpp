@@ -157,6 +157,7 @@ static PyHistory run_fit(const py::object& self, FitArgs& f, int64_t samples, Fi
     if (!out.is_none() && py::hasattr(out, "flush")) out.attr("flush")();
   }
   {
+    ensure_signal_stack();
     py::gil_scoped_release release;
     h = fit();
   }
@@ -403,6 +404,7 @@ static void bind_sequential(py::module_& m) {
         const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
         Tensor y;
         {
+          ensure_signal_stack();
           py::gil_scoped_release release;
           y = len.empty() ? s.predict(X.tensor, bs) : s.predict(X.tensor, std::span<const int64_t>(len), bs);
         }
@@ -415,6 +417,7 @@ static void bind_sequential(py::module_& m) {
         const std::vector<int64_t> len = as_lengths(lengths);
         const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
         {
+          ensure_signal_stack();
           py::gil_scoped_release release;
           if (len.empty()) s.evaluate(X.tensor, Y.tensor, bs);
           else s.evaluate(X.tensor, Y.tensor, std::span<const int64_t>(len), bs);
@@ -507,6 +510,7 @@ static void bind_model(py::module_& m) {
         const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
         std::vector<Tensor> ys;
         {
+          ensure_signal_stack();
           py::gil_scoped_release release;
           ys = len.empty() ? model.predict(xs, bs) : model.predict(xs, std::span<const int64_t>(len), bs);
         }
@@ -523,6 +527,7 @@ static void bind_model(py::module_& m) {
         const std::vector<int64_t> len = as_lengths(lengths);
         const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
         {
+          ensure_signal_stack();
           py::gil_scoped_release release;
           if (len.empty()) model.evaluate(xs, ys, bs);
           else model.evaluate(xs, ys, std::span<const int64_t>(len), bs);

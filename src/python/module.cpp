@@ -1,4 +1,7 @@
 // The Python module `lstm._lstm` (imported by python/lstm/__init__.py): arrays, errors, names.
+#include <signal.h>
+
+#include <cstdlib>
 #include <string>
 
 #include "python/bind.h"
@@ -65,6 +68,24 @@ py::dict to_dict(const History& history) {
   return d;
 }
 
+// A signal handler that runs on the stack of a thread inside oneDNN's sgemm corrupts that
+// computation's memory (found with Ctrl-C; a no-op SIGALRM handler firing during fit() does it
+// every time): the handler must run on an alternate stack. Python installs its handlers with
+// SA_ONSTACK, so the thread that computes gets one here, once (the kernel hands a
+// process-directed signal to the main thread first). Threads that already have one keep it.
+void ensure_signal_stack() {
+  thread_local bool done = false;
+  if (done) return;
+  done = true;
+  stack_t current{};
+  if (sigaltstack(nullptr, &current) != 0 || !(current.ss_flags & SS_DISABLE)) return;
+  static thread_local std::vector<char> memory(size_t(1) << 16);
+  stack_t alternate{};
+  alternate.ss_sp = memory.data();
+  alternate.ss_size = memory.size();
+  sigaltstack(&alternate, nullptr);
+}
+
 int verbose_arg(const py::handle& verbose) {
   if (py::isinstance<py::str>(verbose)) {
     const std::string v = verbose.cast<std::string>();
@@ -96,6 +117,7 @@ PYBIND11_MODULE(_lstm, m) {
   using namespace lstm::python;
   m.doc() = "lstm's C++ library (the classes and functions that the lstm package re-exports).";
   m.attr("__version__") = LSTM_VERSION_STRING;
+  ensure_signal_stack();
   // lstm.Error is a ValueError (Keras raises ValueError for bad shapes and names); its message
   // is the library's, which names the problem and the fix.
   static py::exception<lstm::Error> error(m, "Error", PyExc_ValueError);
