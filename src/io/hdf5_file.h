@@ -22,11 +22,18 @@
 
 namespace lstm {
 
-// For the fuzz target only: refuse variable-length string attributes, which libhdf5 1.10.8 can
-// read without end from a corrupt file (a known gap, docs/robustness.md). Off by default: h5py 3
-// writes Keras 2's attributes so.
-void hdf5_refuse_variable_strings(bool refuse);
+class Sandbox;
 
+// How long libhdf5 may take to answer one query (default 30 s, plus a second per 10 MB a dataset
+// holds) before its child process is killed and the file called unreadable; the fuzz target
+// sets a shorter one.
+void hdf5_set_deadline(double seconds);
+
+// Reading is done by libhdf5 in a child process (io/sandbox.h) that this object queries: Debian
+// 12's libhdf5 1.10.8 can read past its own buffers, and loop without end, on a corrupt file
+// (docs/robustness.md), and a crash or a loop there becomes an lstm::Error here ("libhdf5 crashed
+// (signal 11, ...) reading it") with this process untouched. Every size the child reports is
+// checked again here before anything is allocated.
 class Hdf5File {
  public:
   static Hdf5File open(const std::string& path);
@@ -50,12 +57,13 @@ class Hdf5File {
   NamedTensor dataset(const std::string& path) const;
 
  private:
-  Hdf5File(int64_t id, std::string name);
-  int64_t id_ = -1;
+  Hdf5File(std::unique_ptr<Sandbox> child, std::string name);
+  // The child's answer to query `op` about `path` (and `attribute`), at most `max_bytes`.
+  std::string ask(char op, const std::string& path, const std::string& attribute, uint64_t max_bytes) const;
+  std::unique_ptr<Sandbox> child_;
   std::string name_;
 };
 
-// An HDF5 file built in memory (for the .keras writer): groups, float32 datasets, then its bytes.
 class Hdf5Writer {
  public:
   Hdf5Writer();

@@ -516,6 +516,12 @@ class KerasFiles(CliTest):
         self.assertIn("without the model_config attribute",
                       self.run_lstm("convert", self.path("weights_only.h5"), out, code=1).stderr)
         self.assertFalse(os.path.exists(out))
+        # a file on which libhdf5 reads past its own buffer (a fuzz seed): read in the child, an
+        # error here, nothing written
+        seeds = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus", "keras")
+        err = self.run_lstm("convert", os.path.join(seeds, "libhdf5-h5o-attr-overread.h5"), out, code=1).stderr
+        self.assertIn("libhdf5-h5o-attr-overread.h5: ", err)
+        self.assertFalse(os.path.exists(out))
         self.assertIn("name the output <name>.keras", self.run_lstm("convert", good, self.path("x.h5"), code=2).stderr)
 
 
