@@ -14,10 +14,12 @@
 //   - the ranks' gradients, each weighted by its share of the batch, are summed with
 //     MPI_Allreduce on the one flat gradient buffer, so every rank applies the same update and
 //     holds the same weights;
-//   - the loss, the training metrics (weighted by each rank's samples: exact for losses,
-//     accuracies, MAE and MSE, an approximation for AUC) and the divergence checks are reduced,
-//     so EarlyStopping, ReduceLROnPlateau and the divergence guard decide alike on every rank;
-//     validation runs on every rank on all of the validation data (the same numbers everywhere);
+//   - the loss and the divergence checks are reduced, and the metrics' running sums (not their
+//     results) are added over the ranks, so every log - RMSE and AUC included - is the one a
+//     single process computes on all the rows, and EarlyStopping, ReduceLROnPlateau and the
+//     divergence guard decide alike on every rank;
+//   - validation is shared: rank r runs the validation batches k with k % N == r (the single
+//     process's batches), and the sums are added the same way;
 //   - a callback that sets stop_training on any rank (Ctrl-C may reach the ranks at different
 //     batches) stops every rank after the same batch or epoch;
 //   - progress lines, checkpoints (FitOptions::checkpoint: written by rank 0 only, resumed by any

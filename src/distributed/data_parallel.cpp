@@ -1,6 +1,7 @@
 // Data parallelism for run_fit (train/fit_loop.cpp): shards, weighted gradients, one all-reduce.
 #include "distributed/data_parallel.h"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <vector>
@@ -17,7 +18,7 @@ static uint64_t mix(uint64_t z) {  // splitmix64's finaliser
   return z ^ (z >> 31);
 }
 
-double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step, int64_t& rows) {
+double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step) {
   const Shard s = shard_of(B);
   const int64_t mine = s.end - s.begin;
   std::vector<float>& g = e.grads();
@@ -49,7 +50,6 @@ double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step, i
                     : std::to_string(int(status[1])) + " ranks failed in a training batch (their errors say why); every rank stops");
   }
   sum_in_place(g.data(), int64_t(g.size()));
-  rows += mine;
   return status[0] / double(B);
 }
 
@@ -67,17 +67,25 @@ void check_all_agree(bool yes, const std::string& what) {
                 "; every rank must");
 }
 
-void reduce_logs(Logs& logs, int64_t rows, int64_t n_train) {
-  std::vector<double> values;
-  for (const auto& [key, value] : logs) {  // a map: the same order on every rank
-    // per-output losses are already each rank's part of the epoch's sum; metrics are means
-    const bool part = key.size() > 5 && key.compare(key.size() - 5, 5, "_loss") == 0;
-    // (a rank without rows this epoch - batches smaller than the job - adds nothing, not its NaN)
-    values.push_back(rows == 0 ? 0.0 : part ? value : value * double(rows) / double(n_train));
+void add_over_ranks(std::vector<double>& sums, const std::vector<MetricState*>& metrics) {
+  std::vector<double> all = sums;
+  for (MetricState* m : metrics) {
+    all.push_back(m->running_sum());
+    all.push_back(double(m->running_count()));  // exact below 2^53
   }
-  sum_in_place(values.data(), int64_t(values.size()));
-  size_t k = 0;
-  for (auto& [key, value] : logs) value = values[k++];
+  sum_in_place(all.data(), int64_t(all.size()));
+  std::copy(all.begin(), all.begin() + int64_t(sums.size()), sums.begin());
+  size_t k = sums.size();
+  for (MetricState* m : metrics) {
+    m->running_sum() = all[k++];
+    m->running_count() = int64_t(all[k++]);
+    if (m->spec().kind != MetricKind::auc) continue;
+    std::vector<float> mine;
+    for (const auto& [score, positive] : m->scored()) mine.insert(mine.end(), {score, positive ? 1.0f : 0.0f});
+    const std::vector<float> every = gather_all(mine);
+    m->scored().clear();
+    for (size_t i = 0; i + 1 < every.size(); i += 2) m->scored().push_back({every[i], every[i + 1] > 0.5f});
+  }
 }
 
 }  // namespace lstm::distributed

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "lstm/model.h"
 #include "train/fit_loop.h"
@@ -14,8 +15,8 @@ namespace lstm::distributed {
 // by the rank's share and summed over ranks into e.grads(). Returns the batch's mean loss over
 // all B rows (the same on every rank). `step` (the batch's number in the run) and the rank seed
 // the rank's generator for the batch (dropout); the model's generator is left as it was. A rank
-// whose batch throws makes every rank throw. `rows` adds this rank's rows.
-double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step, int64_t& rows);
+// whose batch throws makes every rank throw.
+double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step);
 
 // Whether `yes` holds on any rank (the same answer on every rank).
 bool any(bool yes);
@@ -23,8 +24,10 @@ bool any(bool yes);
 // Throws lstm::Error on every rank unless `yes` is the same on all: "N of M ranks can <what>".
 void check_all_agree(bool yes, const std::string& what);
 
-// The epoch's training logs beyond "loss" (per-output losses summed, metrics weighted by each
-// rank's rows of the epoch, `rows` of n_train): the same values on every rank.
-void reduce_logs(Logs& logs, int64_t rows, int64_t n_train);
+// Adds `sums` and the metrics' running sums over the ranks (AUC's scored predictions gathered
+// in rank order; its result does not depend on the order): afterwards every rank holds the
+// job's totals, and a metric's result() is the one a single process would compute on all the
+// rows (up to the order of the additions: mean, RMSE and accuracy of masked sequences included).
+void add_over_ranks(std::vector<double>& sums, const std::vector<MetricState*>& metrics);
 
 }  // namespace lstm::distributed

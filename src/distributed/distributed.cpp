@@ -1,6 +1,7 @@
 // lstm::distributed (include/lstm/distributed.h) on MPI_COMM_WORLD, or one rank without MPI.
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "distributed/reduce.h"
 #include "lstm/distributed.h"
@@ -81,6 +82,27 @@ void broadcast_from_root(double* values, int64_t n) {
   if (MPI_Bcast(values, int(n), MPI_DOUBLE, 0, MPI_COMM_WORLD) != MPI_SUCCESS) throw Error("MPI_Bcast failed");
 }
 
+std::vector<float> gather_all(const std::vector<float>& mine) {
+  if (size() <= 1) return mine;
+  if (mine.size() > size_t(1) << 30) throw Error("MPI gather: more than 2^30 values on one rank");
+  const size_t ranks = size_t(size());
+  std::vector<int> counts(ranks), offsets(ranks);
+  const int count = int(mine.size());
+  if (MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, MPI_COMM_WORLD) != MPI_SUCCESS)
+    throw Error("MPI_Allgather failed");
+  int64_t total = 0;
+  for (size_t r = 0; r < counts.size(); ++r) {
+    offsets[r] = int(total);
+    total += counts[r];
+    if (total > int64_t(1) << 30) throw Error("MPI gather: more than 2^30 values over the job");
+  }
+  std::vector<float> all(static_cast<size_t>(total));
+  if (MPI_Allgatherv(mine.data(), count, MPI_FLOAT, all.data(), counts.data(), offsets.data(), MPI_FLOAT,
+                     MPI_COMM_WORLD) != MPI_SUCCESS)
+    throw Error("MPI_Allgatherv failed");
+  return all;
+}
+
 #else  // one rank
 
 bool available() { return false; }
@@ -91,6 +113,7 @@ void abort(int code) { std::exit(code); }
 void sum_in_place(float*, int64_t) {}
 void sum_in_place(double*, int64_t) {}
 void broadcast_from_root(double*, int64_t) {}
+std::vector<float> gather_all(const std::vector<float>& mine) { return mine; }
 
 #endif
 

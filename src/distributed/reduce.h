@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace lstm::distributed {
 
 void sum_in_place(float* values, int64_t n);   // every rank ends with the sum over ranks
 void sum_in_place(double* values, int64_t n);
 void broadcast_from_root(double* values, int64_t n);
+// Every rank's `mine` one after the other in rank order, on every rank.
+std::vector<float> gather_all(const std::vector<float>& mine);
 
 // Rows [begin, end) of a batch of B for this rank: B·r/N to B·(r+1)/N.
 struct Shard {

@@ -920,9 +920,19 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
 double Model::Impl::evaluate(const TensorList& x, const TensorList& y,
                              const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx,
                              int64_t n, int64_t batch_size, std::vector<double>* per_output) {
+  const double total = evaluate_sums(x, y, lengths, idx, n, batch_size, per_output, 0, 1);
+  if (per_output)
+    for (double& v : *per_output) v /= double(n);
+  return total / double(n);
+}
+
+double Model::Impl::evaluate_sums(const TensorList& x, const TensorList& y,
+                                  const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx,
+                                  int64_t n, int64_t batch_size, std::vector<double>* per_output, int part,
+                                  int parts) {
   double total = 0.0;
   ThreadGovernor governor;  // fewer threads while other processes occupy cores (threads.h)
-  for (int64_t start = 0; start < n; start += batch_size) {
+  for (int64_t start = batch_size * part; start < n; start += batch_size * parts) {
     const int64_t b = std::min(batch_size, n - start);
     governor.batch_begin();
     gather(x, lengths, idx + start, b, Trim::for_loss);
@@ -930,9 +940,7 @@ double Model::Impl::evaluate(const TensorList& x, const TensorList& y,
     total += loss_and_backward(y, false, per_output) * double(b);
     governor.batch_end(double(b));
   }
-  if (per_output)
-    for (double& v : *per_output) v /= double(n);
-  return total / double(n);
+  return total;
 }
 
 // ---- fit, predict, evaluate ------------------------------------------------------------------
@@ -989,18 +997,29 @@ class GraphEngine final : public FitEngine {
     m_.forward(true);
     return m_.loss_and_backward(y_, true, &per_);
   }
+  std::vector<MetricState*> metric_states() override {
+    std::vector<MetricState*> out;
+    for (auto& list : m_.metrics)
+      for (MetricState& m : list) out.push_back(&m);
+    return out;
+  }
+  std::vector<double>& output_loss_sums() override { return per_; }
   void add_train_logs(Logs& logs, int64_t n_train) override {
     for (size_t k = 0; per_.size() > 1 && k < per_.size(); ++k)
       logs[names_[k] + "_loss"] = per_[k] / double(n_train);
     m_.add_all_metrics("", names_, logs);
   }
-  void validate(Logs& logs, int64_t batch_size) override {
+  void validate(Logs& logs, int64_t batch_size, const Share& share) override {
+    const int64_t n = int64_t(val_idx_.size());
     std::vector<double> per(m_.output_slots.size(), 0.0);
     m_.reset_metrics();
-    logs["val_loss"] = m_.evaluate(*vx_, *vy_, val_lengths_, val_idx_.data(), int64_t(val_idx_.size()),
-                                   batch_size, &per);
+    std::vector<double> sums = {
+        m_.evaluate_sums(*vx_, *vy_, val_lengths_, val_idx_.data(), n, batch_size, &per, share.part, share.parts)};
+    sums.insert(sums.end(), per.begin(), per.end());
+    if (share.add) share.add(sums, metric_states());
+    logs["val_loss"] = sums[0] / double(n);
     m_.add_all_metrics("val_", names_, logs);
-    for (size_t k = 0; per.size() > 1 && k < per.size(); ++k) logs["val_" + names_[k] + "_loss"] = per[k];
+    for (size_t k = 0; per.size() > 1 && k < per.size(); ++k) logs["val_" + names_[k] + "_loss"] = sums[k + 1] / double(n);
   }
 
   std::vector<std::vector<float>> carried_h() const override { return carried_h_of(m_.directions()); }

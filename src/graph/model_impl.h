@@ -193,6 +193,11 @@ struct Model::Impl {
   double evaluate(const TensorList& x, const TensorList& y,
                   const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx, int64_t n,
                   int64_t batch_size, std::vector<double>* per_output);
+  // The same as sums over rows (not divided by n), of only the batches k with k % parts == part
+  // (a rank's share in an MPI job; evaluate is part 0 of 1).
+  double evaluate_sums(const TensorList& x, const TensorList& y,
+                       const std::vector<std::vector<int64_t>>& lengths, const int64_t* idx, int64_t n,
+                       int64_t batch_size, std::vector<double>* per_output, int part, int parts);
   // Every recurrent direction of every call, in the graph's order.
   std::vector<Recurrence*> directions() const {
     std::vector<Recurrence*> out;

@@ -179,14 +179,14 @@ History run_fit(FitEngine& e, const FitOptions& options) {
     progress.epoch_begin(epoch, (n_train + bs - 1) / bs);
     e.epoch_begin();
     double loss_sum = 0.0;
-    int64_t seen = 0, my_rows = 0;
+    int64_t seen = 0;
     for (int64_t batch = 1; batch <= int64_t(batch_starts.size()); ++batch) {
       const int64_t start = batch_starts[size_t(batch - 1)] * bs;
       const int64_t B = std::min(bs, n_train - start);
       governor.batch_begin();
       const double batch_loss =
           parallel ? distributed::train_batch(e, order.data() + start, B,
-                                              uint64_t(epoch) * batch_starts.size() + uint64_t(batch), my_rows)
+                                              uint64_t(epoch) * batch_starts.size() + uint64_t(batch))
                    : e.train_batch(order.data() + start, B);
       std::vector<float>& params = e.params();
       const int64_t P = int64_t(params.size());
@@ -211,11 +211,13 @@ History run_fit(FitEngine& e, const FitOptions& options) {
       break;
     }
     Logs logs;
+    if (parallel) distributed::add_over_ranks(e.output_loss_sums(), e.metric_states());
     e.add_train_logs(logs, n_train);
-    if (parallel) distributed::reduce_logs(logs, my_rows, n_train);
     logs["loss"] = loss_sum / double(n_train);
     if (e.has_validation()) {
-      e.validate(logs, bs);
+      FitEngine::Share share;  // under MPI each rank validates every N-th batch
+      if (parallel) share = {distributed::rank(), distributed::size(), distributed::add_over_ranks};
+      e.validate(logs, bs, share);
       if (!std::isfinite(logs["val_loss"]))
         diverged(epoch, (n_train + bs - 1) / bs, "the validation loss is " +
                                                      std::string(std::isnan(logs["val_loss"]) ? "NaN" : "Inf"));

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "io/safetensors.h"
 #include "lstm/model.h"
 #include "optim/optimizer.h"
+#include "train/metrics.h"
 
 namespace lstm {
 
@@ -52,10 +54,21 @@ class FitEngine {
   // Gathers samples idx[0..B), runs forward (training) and backward into grads(); returns the
   // batch's mean loss, adding to the metrics and per-output sums.
   virtual double train_batch(const int64_t* idx, int64_t B) = 0;
+  // The epoch's running sums so far: the metrics' and each output's loss (summed over rows), which
+  // the ranks of an MPI job add together before add_train_logs.
+  virtual std::vector<MetricState*> metric_states() = 0;
+  virtual std::vector<double>& output_loss_sums() = 0;
   // The epoch's logs beyond "loss": metrics and per-output losses (n_train samples).
   virtual void add_train_logs(Logs& logs, int64_t n_train) = 0;
-  // Validation loss into logs["val_loss"], with the "val_" metrics; batches of batch_size.
-  virtual void validate(Logs& logs, int64_t batch_size) = 0;
+  // Validation loss into logs["val_loss"], with the "val_" metrics; batches of batch_size, the
+  // same ones however it is shared. `share` (an MPI job) runs only the batches k with
+  // k % parts == part here, and its `add` sums the loss sums and the metrics' running sums over
+  // the ranks before the logs are taken from them, so every rank logs the same values.
+  struct Share {
+    int part = 0, parts = 1;
+    std::function<void(std::vector<double>& loss_sums, const std::vector<MetricState*>& metrics)> add;
+  };
+  virtual void validate(Logs& logs, int64_t batch_size, const Share& share) = 0;
 
   // Stateful layers' carried states, one pair per recurrent direction (empty: none).
   virtual std::vector<std::vector<float>> carried_h() const { return {}; }

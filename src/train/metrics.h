@@ -45,6 +45,11 @@ class MetricState {
   // pred (R, E); target (R, W).
   void update(const float* pred, const float* target, int64_t R, int64_t E);
   double result() const;  // NaN before any update (or for AUC with one class only)
+  // The running sums themselves, which the ranks of an MPI job add together before result()
+  // (distributed/data_parallel.h): a sum and a count, or AUC's scored predictions.
+  double& running_sum() { return sum_; }
+  int64_t& running_count() { return count_; }
+  std::vector<std::pair<float, bool>>& scored() { return scored_; }
 
  private:
   MetricSpec spec_;

@@ -1,8 +1,10 @@
 // A data-parallel fit for tests/mpi/test_mpi.py: the same program under mpirun -np N or alone.
 //   fit_ranks OUT.npy [--epochs E] [--batch B] [--checkpoint F [--resume]] [--die-at K]
 //             [--bad-data-on-rank R] [--dropout] [--checkpoint-on-rank-0-only]
-//             [--stop-rank R --stop-at K]
-// Rank 0 writes the final weights to OUT.npy. --die-at K ends every rank abruptly after its
+//             [--stop-rank R --stop-at K] [--binary]
+// Rank 0 writes the final weights to OUT.npy and prints every log of the last epoch.
+// --binary: classify whether the mean is positive (binary cross-entropy, accuracy and AUC)
+// instead of regressing it (MSE, MAE and RMSE). --die-at K ends every rank abruptly after its
 // K-th batch of the run (as a kill would); --bad-data-on-rank R gives rank R data of the wrong
 // shape, which it reports and then ends the job with distributed::abort (as the CLI does).
 #include <cmath>
@@ -42,7 +44,7 @@ int main(int argc, char** argv) {
   int epochs = 3, batch = 24, bad_rank = -1;
   int64_t die_at = 0, stop_at = 0;
   int stop_rank = -1;
-  bool resume = false, dropout = false, local_checkpoint = false;
+  bool resume = false, dropout = false, local_checkpoint = false, binary = false;
   std::string checkpoint;
   for (int k = 2; k < argc; ++k) {
     const std::string a = argv[k];
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     else if (a == "--checkpoint-on-rank-0-only") local_checkpoint = true;
     else if (a == "--stop-rank") stop_rank = std::atoi(argv[++k]);
     else if (a == "--stop-at") stop_at = std::atoll(argv[++k]);
+    else if (a == "--binary") binary = true;
   }
   try {
     lstm::distributed::init();
@@ -67,13 +70,17 @@ int main(int argc, char** argv) {
     for (int64_t n = 0; n < N; ++n) {
       double s = 0;
       for (int64_t t = 0; t < T; ++t) s += X.at({n, t, 0});
-      y[n] = float(s / double(T));
+      y[n] = binary ? float(s > 0) : float(s / double(T));
     }
     lstm::Sequential model({.seed = 11});
     model.add(lstm::LSTM(16, {.return_sequences = true, .dropout = dropout ? 0.2f : 0.0f, .input_shape = {T, 2}}));
     model.add(lstm::LSTM(8));
     model.add(lstm::Dense(1));
-    model.compile(lstm::Adam({.learning_rate = 0.01f}), lstm::loss::mse, {.metrics = {"mae"}});
+    if (binary)
+      model.compile(lstm::Adam({.learning_rate = 0.01f}), lstm::loss::binary_crossentropy_from_logits,
+                    {.metrics = {"accuracy", "auc"}});
+    else
+      model.compile(lstm::Adam({.learning_rate = 0.01f}), lstm::loss::mse, {.metrics = {"mae", "rmse"}});
     lstm::FitOptions fit{.epochs = epochs, .batch_size = batch, .validation_split = 0.2, .verbose = 0};
     fit.checkpoint = checkpoint, fit.resume = resume;
     // as if the checkpoint were on rank 0's own disk: the other ranks look for it elsewhere
@@ -90,9 +97,11 @@ int main(int argc, char** argv) {
       std::vector<float> w = model.get_weights();
       const int64_t P = int64_t(w.size());
       lstm::save_npy(argv[1], lstm::Tensor({P}, std::move(w)));
-      if (h.epochs() > 0)
-        std::printf("ranks %d loss %.9g mae %.9g val_loss %.9g\n", lstm::distributed::size(),
-                    h.history["loss"].back(), h.history["mae"].back(), h.history["val_loss"].back());
+      if (h.epochs() > 0) {
+        std::printf("ranks %d", lstm::distributed::size());
+        for (const auto& [key, values] : h.history) std::printf(" %s %.9g", key.c_str(), values.back());
+        std::printf("\n");
+      }
       std::printf("epochs %d\n", h.epochs());
     }
   } catch (const std::exception& e) {
