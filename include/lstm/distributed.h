@@ -22,6 +22,12 @@
 //     process's batches), and the sums are added the same way;
 //   - a callback that sets stop_training on any rank (Ctrl-C may reach the ranks at different
 //     batches) stops every rank after the same batch or epoch;
+//   - fit()'s checks of the data (NaN, Inf) are shared: rank r checks rows [N·r/R, N·(r+1)/R),
+//     and a rank that finds a problem ends every rank (its own error says where); with the data
+//     mapped (lstm::map_npy, which `lstm train --x` uses under mpirun) a rank then reads only
+//     its rows of the file: its shares of the batches and checks, and its validation batches;
+//   - every rank must build the same model and train on the same data with the same options
+//     (checked at the start: a mismatch is an lstm::Error on every rank, not a hang);
 //   - progress lines, checkpoints (FitOptions::checkpoint: written by rank 0 only, resumed by any
 //     number of ranks, provided every rank can read the file: refused on all ranks otherwise),
 //     ModelCheckpoint and CSVLogger are rank 0's.

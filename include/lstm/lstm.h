@@ -11,7 +11,7 @@
 //
 // Headers, in the order data flows:
 //   lstm/tensor.h   Tensor: the float32 array everything takes and returns
-//   lstm/io.h       load_npy / save_npy
+//   lstm/io.h       load_npy / save_npy / map_npy
 //   lstm/layers.h   LSTM(...), Dense(...): layer descriptions, and the cell's equations
 //   lstm/loss.h     loss::mse, loss::binary_crossentropy, ...
 //   lstm/optim.h    Adam(), AdamW(), SGD(), RMSprop() and their update rules

@@ -14,11 +14,13 @@
 //
 // A view (Tensor::view) wraps memory the caller owns instead, without copying it: how the
 // Python module hands NumPy arrays to the library. The caller keeps that memory alive while the
-// view is used; writes through data() reach it; a copy of a view owns a copy of the data.
+// view is used - or hands the view an owner (`keep_alive`) that does, as lstm::map_npy does with
+// its file mapping; writes through data() reach it; a copy of a view owns a copy of the data.
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,8 +32,9 @@ class Tensor {
   explicit Tensor(std::vector<int64_t> shape, float fill = 0.0f);
   // Takes ownership of `data`; throws lstm::Error if its size is not the product of `shape`.
   Tensor(std::vector<int64_t> shape, std::vector<float> data);
-  // A view of the product(shape) floats at `data`, owned and kept alive by the caller.
-  static Tensor view(std::vector<int64_t> shape, float* data);
+  // A view of the product(shape) floats at `data`, kept alive by the caller or by `keep_alive`,
+  // which the view and its moves and reshapes hold.
+  static Tensor view(std::vector<int64_t> shape, float* data, std::shared_ptr<void> keep_alive = nullptr);
   Tensor(const Tensor& other);
   Tensor& operator=(const Tensor& other);
   Tensor(Tensor&& other) noexcept;
@@ -67,6 +70,7 @@ class Tensor {
   std::vector<float> data_;  // empty for a view
   float* ptr_ = nullptr;     // data_.data(), or the viewed memory
   int64_t size_ = 0;
+  std::shared_ptr<void> keep_;  // what keeps a view's memory, when it is not the caller
 };
 
 std::string shape_string(const std::vector<int64_t>& shape);

@@ -549,8 +549,8 @@ int run_train(const Args& a) {
   {
     if (a.count("x") > 1 || a.count("y") > 1)
       throw UsageError("a Sequential model has one input and one output: give one --x and one --y");
-    X = load_npy(a.required("x"));
-    y = load_npy(a.required("y"), /*allow_integers=*/true);
+    X = read_npy(a.required("x"), false);
+    y = read_npy(a.required("y"), /*allow_integers=*/true);
     if (chain) {
       model = std::move(*chain);
     } else {

@@ -61,10 +61,16 @@ static std::vector<std::string> by_name(const Args& a, const char* option, const
   return out;
 }
 
+Tensor read_npy(const std::string& path, bool allow_integers) {
+  return distributed::launched_by_mpirun() ? map_npy(path, allow_integers)
+                                           : load_npy(path, allow_integers);
+}
+
 std::vector<Tensor> named_arrays(const Args& a, const char* option, const std::vector<std::string>& names,
                                  bool allow_integers) {
   std::vector<Tensor> out;
-  for (const std::string& path : by_name(a, option, names, "FILE.npy")) out.push_back(load_npy(path, allow_integers));
+  for (const std::string& path : by_name(a, option, names, "FILE.npy"))
+    out.push_back(read_npy(path, allow_integers));
   return out;
 }
 

@@ -21,6 +21,10 @@ struct AnyModel {
 };
 AnyModel load_any_model(const std::string& path);
 
+// A .npy file as the commands read it: under mpirun mapped (lstm::map_npy: each rank then reads
+// only the rows it trains on and its share of the checks), otherwise read.
+Tensor read_npy(const std::string& path, bool allow_integers);
+
 // The arrays of a repeatable option (--x, --y) for the model's tensors `names` (its inputs or
 // outputs): one "NAME=FILE.npy" per name, in any order, or one plain FILE when there is one
 // name. Throws UsageError naming the missing, unknown or repeated names.

@@ -37,8 +37,9 @@ Tensor::Tensor(std::vector<int64_t> shape, std::vector<float> data)
                 " were given");
 }
 
-Tensor Tensor::view(std::vector<int64_t> shape, float* data) {
+Tensor Tensor::view(std::vector<int64_t> shape, float* data, std::shared_ptr<void> keep_alive) {
   Tensor t;
+  t.keep_ = std::move(keep_alive);
   t.size_ = element_count(shape);
   if (data == nullptr && t.size_ > 0)
     throw Error("Tensor::view of shape " + lstm::shape_string(shape) + " got no data");
@@ -58,8 +59,11 @@ Tensor& Tensor::operator=(const Tensor& other) {
 
 // A moved vector keeps its buffer, so ptr_ stays valid for owned data as for views.
 Tensor::Tensor(Tensor&& other) noexcept
-    : shape_(std::move(other.shape_)), data_(std::move(other.data_)), ptr_(other.ptr_),
-      size_(other.size_) {
+    : shape_(std::move(other.shape_)),
+      data_(std::move(other.data_)),
+      ptr_(other.ptr_),
+      size_(other.size_),
+      keep_(std::move(other.keep_)) {
   other.shape_.clear(), other.data_.clear();
   other.ptr_ = nullptr, other.size_ = 0;
 }
@@ -68,6 +72,7 @@ Tensor& Tensor::operator=(Tensor&& other) noexcept {
   if (this != &other) {
     shape_ = std::move(other.shape_), data_ = std::move(other.data_);
     ptr_ = other.ptr_, size_ = other.size_;
+    keep_ = std::move(other.keep_);
     other.shape_.clear(), other.data_.clear();
     other.ptr_ = nullptr, other.size_ = 0;
   }
@@ -124,7 +129,7 @@ Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
   if (element_count(shape) != size())
     throw Error("cannot reshape a tensor of shape " + shape_string() + " (" +
                 std::to_string(size()) + " values) to " + lstm::shape_string(shape));
-  if (is_view()) return view(std::move(shape), ptr_);
+  if (is_view()) return view(std::move(shape), ptr_, keep_);
   return Tensor(std::move(shape), data_);
 }
 

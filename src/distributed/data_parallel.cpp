@@ -9,6 +9,7 @@
 #include "distributed/reduce.h"
 #include "lstm/distributed.h"
 #include "lstm/error.h"
+#include "model/data_checks.h"
 
 namespace lstm::distributed {
 
@@ -57,6 +58,30 @@ bool any(bool yes) {
   double v = yes ? 1.0 : 0.0;
   sum_in_place(&v, 1);
   return v > 0.0;
+}
+
+void check_shared(const std::function<void()>& checks) {
+  if (launched_by_mpirun()) init();  // (fit() joins the job at the latest here)
+  if (!active()) return checks();
+  const CheckShare saved = check_share;
+  check_share = {rank(), size()};
+  std::exception_ptr failure;
+  try {
+    checks();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  check_share = saved;
+  double status[2] = {failure ? 1.0 : 0.0, failure ? double(rank()) : 0.0};
+  sum_in_place(status, 2);
+  if (status[0] == 0.0) return;
+  if (failure) std::rethrow_exception(failure);
+  throw Error(status[0] == 1.0 ? "rank " + std::to_string(int(status[1])) +
+                                     " found a problem in its share of the data (its own error "
+                                     "says what); every rank stops"
+                               : std::to_string(int(status[0])) +
+                                     " ranks found problems in their shares of the data (their "
+                                     "errors say what); every rank stops");
 }
 
 void check_all_agree(bool yes, const std::string& what) {

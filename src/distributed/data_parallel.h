@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ double train_batch(FitEngine& e, const int64_t* idx, int64_t B, uint64_t step);
 
 // Whether `yes` holds on any rank (the same answer on every rank).
 bool any(bool yes);
+
+// Runs fit()'s checks of its data with each rank checking its share of the rows
+// (model/data_checks.h's CheckShare), then agrees: a rank whose checks threw rethrows its error,
+// every other rank throws one naming that rank. One rank, or no job: runs them as they are.
+// `checks` must not itself call a collective operation.
+void check_shared(const std::function<void()>& checks);
 
 // Throws lstm::Error on every rank unless `yes` is the same on all: "N of M ranks can <what>".
 void check_all_agree(bool yes, const std::string& what);

@@ -16,6 +16,7 @@
 
 #include "core/limits.h"
 #include "core/threads.h"
+#include "distributed/data_parallel.h"
 #include "graph/graph.h"
 #include "graph/graph_model.h"
 #include "graph/model_impl.h"
@@ -1070,17 +1071,25 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
   Model::Impl& m = model.impl();
   if (!m.compiled) throw Error("fit() needs an optimizer and a loss: call compile() first");
   check_fit_options(o);
-  m.check_x(x);
-  m.check_y(x, y);
-  const std::vector<std::vector<int64_t>> lengths = m.input_lengths(x, o.lengths);
-  m.check_ctc_targets(x, y, lengths);
+  std::vector<std::vector<int64_t>> lengths;
+  const TensorList val_x(o.validation_x), val_y(o.validation_y);
+  distributed::check_shared([&] {  // in an MPI job each rank checks its share of the rows
+    m.check_x(x);
+    m.check_y(x, y);
+    lengths = m.input_lengths(x, o.lengths);
+    m.check_ctc_targets(x, y, lengths);
+    if (o.validation_split == 0.0 && !o.validation_x.empty() && m.inputs.size() == 1 &&
+        m.output_slots.size() == 1) {
+      m.check_x(val_x);
+      m.check_y(val_x, val_y);
+    }
+  });
   std::vector<std::vector<int64_t>> val_lengths;
   const int64_t N = x[0].dim(0);
   int64_t n_train = N;
   std::vector<int64_t> val_idx;
   const TensorList* vx = nullptr;
   const TensorList* vy = nullptr;
-  const TensorList val_x(o.validation_x), val_y(o.validation_y);
   if (o.validation_split > 0.0) {
     n_train = int64_t(std::floor(double(N) * (1.0 - o.validation_split)));
     if (n_train <= 0 || n_train >= N)
@@ -1093,10 +1102,8 @@ History fit_graph(Model& model, const TensorList& x, const TensorList& y, const 
   } else if (!o.validation_x.empty()) {
     if (m.inputs.size() != 1 || m.output_slots.size() != 1)
       throw Error("validation_x/validation_y are one tensor each, but the model has " +
-                  std::to_string(m.inputs.size()) + " inputs and " + std::to_string(m.output_slots.size()) +
-                  " outputs: use validation_split");
-    m.check_x(val_x);
-    m.check_y(val_x, val_y);
+                  std::to_string(m.inputs.size()) + " inputs and " +
+                  std::to_string(m.output_slots.size()) + " outputs: use validation_split");
     val_lengths = m.input_lengths(val_x, o.validation_lengths);
     m.check_ctc_targets(val_x, val_y, val_lengths);
     val_idx.resize(size_t(o.validation_x.dim(0)));

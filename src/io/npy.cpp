@@ -4,9 +4,16 @@
 // header length (u16 LE for 1.0; u32 LE for 2.0 and 3.0), then an ASCII (3.0: UTF-8) Python dict
 // literal {'descr': '<f4', 'fortran_order': False, 'shape': (N, T, F), } padded with spaces and
 // a newline, then the raw data in C order.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <bit>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "io/file.h"
@@ -168,6 +175,46 @@ Tensor parse_npy(const std::string& bytes, const std::string& path, bool allow_i
     data[size_t(k)] = v;
   }
   return Tensor(h.shape, std::move(data));
+}
+
+Tensor map_npy(const std::string& path, bool allow_integers) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return load_npy(path, allow_integers);  // its message says why
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 12) {
+    ::close(fd);
+    return load_npy(path, allow_integers);
+  }
+  const size_t size = size_t(st.st_size);
+  void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  ::close(fd);  // the mapping stays
+  if (base == MAP_FAILED) return load_npy(path, allow_integers);
+  std::shared_ptr<void> mapping(base, [size](void* p) { munmap(p, size); });
+  const char* bytes = static_cast<const char*>(base);
+  // the header alone (the data is not touched): its length, then its text
+  const unsigned major = uint8_t(bytes[6]);
+  size_t header_end = 0;
+  if (major == 1)
+    header_end = 10 + (uint8_t(bytes[8]) | size_t(uint8_t(bytes[9])) << 8);
+  else if (major == 2 || major == 3)
+    for (int i = 0; i < 4; ++i) header_end += size_t(uint8_t(bytes[8 + i])) << (8 * i);
+  if (major == 2 || major == 3) header_end += 12;
+  if (std::memcmp(bytes, "\x93NUMPY", 6) != 0 || header_end == 0 || header_end > size)
+    return load_npy(path,
+                    allow_integers);  // not a .npy, or a truncated one: its message says which
+  const NpyHeader h = parse_header(std::string(bytes, header_end), path);
+  int64_t count = 1;
+  for (int64_t d : h.shape) count = d != 0 && count > int64_t(size) / d ? int64_t(size) : count * d;
+  const bool float32 = (h.descr == "<f4" || h.descr == "=f4") && !h.fortran;
+  // anything but float32 in C order at an aligned offset with exactly its bytes: read as load_npy
+  // does (converted, or refused with its message)
+  if (!float32 || h.data_offset % alignof(float) != 0 || count == 0 ||
+      size - h.data_offset != size_t(count) * sizeof(float))
+    return load_npy(path, allow_integers);
+  // the pages are read when touched; the mapping is private, so a write would not reach the file
+  madvise(base, size, MADV_RANDOM);  // rows are read in shuffled order: no read-ahead of neighbours
+  return Tensor::view(h.shape, reinterpret_cast<float*>(static_cast<char*>(base) + h.data_offset),
+                      std::move(mapping));
 }
 
 void save_npy(const std::string& path, const Tensor& t) {

@@ -13,9 +13,21 @@
 
 namespace lstm {
 
-// Throws lstm::Error naming the first NaN or Inf of t by its index.
+// The rows of each tensor that this process checks: all of them, except while the ranks of an
+// MPI job share the checks of fit()'s data (distributed::check_shared): then rank `part` of
+// `parts` checks rows [N·part/parts, N·(part+1)/parts) of the first axis, and the ranks agree
+// on the verdict afterwards. So a rank reads only its share of a mapped file (lstm::map_npy).
+struct CheckShare {
+  int part = 0, parts = 1;
+};
+inline thread_local CheckShare check_share;
+
+// Throws lstm::Error naming the first NaN or Inf of t (of this process's share) by its index.
 inline void check_finite(const Tensor& t, const std::string& name) {
-  for (int64_t k = 0; k < t.size(); ++k) {
+  const int64_t N = t.rank() > 0 ? t.dim(0) : 1, row = N > 0 ? t.size() / N : 0;
+  const int64_t begin = N * check_share.part / check_share.parts * row,
+                end = N * (check_share.part + 1) / check_share.parts * row;
+  for (int64_t k = begin; k < end; ++k) {
     if (!std::isfinite(t[k])) {
       int64_t rest = k;
       std::vector<int64_t> idx(static_cast<size_t>(t.rank()));

@@ -3,6 +3,7 @@
 // see and checkpoints hold).
 #include <cmath>
 
+#include "distributed/data_parallel.h"
 #include "graph/graph_model.h"
 #include "io/model_file.h"
 #include "lstm/error.h"
@@ -17,9 +18,16 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
   check_fit_options(options);
   build_from(*this, x);
   const int64_t N = x.dim(0);
-  m.check_x(x, "X");
-  m.check_y(x, y, "X", "y");
-  const std::vector<int64_t> lengths = m.resolve_lengths(x, options.lengths, "X");
+  std::vector<int64_t> lengths;
+  distributed::check_shared([&] {  // in an MPI job each rank checks its share of the rows
+    m.check_x(x, "X");
+    m.check_y(x, y, "X", "y");
+    lengths = m.resolve_lengths(x, options.lengths, "X");
+    if (!options.validation_x.empty()) {
+      m.check_x(options.validation_x, "validation_x");
+      m.check_y(options.validation_x, options.validation_y, "validation_x", "validation_y");
+    }
+  });
 
   // Keras: validation_split takes the last samples, before any shuffling.
   int64_t n_train = N;
@@ -33,8 +41,6 @@ History Sequential::fit(const Tensor& x, const Tensor& y, const FitOptions& opti
                   " for validation: both need at least one");
     val_lengths = !lengths.empty();
   } else if (!options.validation_x.empty()) {
-    m.check_x(options.validation_x, "validation_x");
-    m.check_y(options.validation_x, options.validation_y, "validation_x", "validation_y");
     val_lengths = !m.resolve_lengths(options.validation_x, options.validation_lengths, "validation_x").empty();
   }
   m.check_stateful(n_train, options.batch_size, !lengths.empty(), "the training data");

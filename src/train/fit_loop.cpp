@@ -10,6 +10,7 @@
 
 #include "core/threads.h"
 #include "distributed/data_parallel.h"
+#include "distributed/reduce.h"
 #include "io/checkpoint.h"
 #include "layers/recurrence.h"
 #include "lstm/distributed.h"
@@ -109,6 +110,20 @@ History run_fit(FitEngine& e, const FitOptions& options) {
   // writes files.
   if (distributed::launched_by_mpirun()) distributed::init();
   const bool parallel = distributed::active(), chief = distributed::rank() == 0;
+  if (parallel) {  // ranks that disagree would all-reduce buffers of different sizes, or hang
+    const double mine[5] = {double(e.params().size()), double(e.train_samples()),
+                            double(options.batch_size), double(options.epochs),
+                            e.has_validation() ? 1.0 : 0.0};
+    double root[5];
+    std::copy(mine, mine + 5, root);
+    distributed::broadcast_from_root(root, 5);
+    distributed::check_all_agree(
+        std::equal(mine, mine + 5, root),
+        "train what rank 0 trains (" + std::to_string(int64_t(root[0])) + " parameters, " +
+            std::to_string(int64_t(root[1])) + " training samples, batches of " +
+            std::to_string(int64_t(root[2])) + ", " + std::to_string(int64_t(root[3])) +
+            " epochs): the same model, data and options on every rank");
+  }
   std::vector<std::shared_ptr<Callback>> callbacks;
   for (const auto& cb : options.callbacks)
     if (chief || !cb->chief_only()) callbacks.push_back(cb);

@@ -74,6 +74,39 @@ class DataParallel(unittest.TestCase):
                     self.assertAlmostEqual(one[key], many[key], delta=2e-6 * max(1.0, abs(one[key])),
                                            msg="%s on %d ranks %s" % (key, n, args))
 
+    def test_each_rank_reads_its_share_of_a_mapped_file(self):
+        """X mapped (lstm::map_npy, what `lstm train --x` does under mpirun): one process touches
+        every row; each of 2 ranks only the rows it trains on (half of each batch), its
+        validation batches and its half of the checks - measured as the resident size of its
+        mapping (rows of 160 kB, so the kernel's fault-around of 64 kB adds little)."""
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal((64, 40, 1024)).astype(np.float32)
+        y = x[:, :, :4].mean(axis=(1, 2))[:, None].astype(np.float32)
+        xp, yp = os.path.join(self.dir, "mapped_x.npy"), os.path.join(self.dir, "mapped_y.npy")
+        np.save(xp, x), np.save(yp, y)
+        size_kb = x.nbytes / 1024
+
+        def held(ranks, name):
+            # out of the page cache first, as a file no one has read yet: pages are then read one
+            # by one as they are touched (the mapping is MADV_RANDOM), so a rank's resident size
+            # is what it read (from the cache, the kernel would map whole large folios at once)
+            fd = os.open(xp, os.O_RDONLY)
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(fd)
+            r = run(os.path.join(self.dir, name), ranks, "--x-file", xp, "--y-file", yp, "--epochs", "1", "--batch", "8")
+            kb = [int(l.split()[3]) for l in r.stderr.splitlines() if " holds " in l]
+            self.assertEqual(len(kb), ranks or 1, r.stderr)
+            return kb
+        self.assertGreater(held(None, "mapped1.npy")[0], 0.97 * size_kb)  # one process: all of it
+        for kb in held(2, "mapped2.npy"):
+            print("a rank of 2 read %.0f%% of X" % (100 * kb / size_kb), file=sys.stderr)
+            self.assertLess(kb, 0.9 * size_kb)  # measured: about 0.8 (its half of the checks, a half of the rest)
+            self.assertGreater(kb, 0.4 * size_kb)
+        # 1024 inputs per step: gradients summed in another order differ by more rounding
+        np.testing.assert_allclose(np.load(os.path.join(self.dir, "mapped2.npy")),
+                                   np.load(os.path.join(self.dir, "mapped1.npy")), rtol=0, atol=1e-4)
+
     def test_batches_smaller_than_the_job(self):
         """Batches of 2 on 3 ranks: rank 0 gets no rows at all; the results are still one process's."""
         one = run(os.path.join(self.dir, "b2-1.npy"), None, "--batch", "2", "--epochs", "1").stdout.split()
@@ -122,6 +155,34 @@ class DataParallel(unittest.TestCase):
         self.assertIn("fit_ranks (rank 1)", r.stderr)
         self.assertIn("features", r.stderr)  # the library's message: the shape that is wrong
         self.assertLess(time.time() - start, 60)
+        # a rank that built another model: refused on every rank before any all-reduce (over
+        # gradient buffers of different sizes it would corrupt memory)
+        r = run(os.path.join(self.dir, "other.npy"), 2, "--other-model-on-rank", "1", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("1 of 2 ranks can train what rank 0 trains (2025 parameters", r.stderr)
+        self.assertNotIn("corruption", r.stderr)
+
+    def test_lstm_train_on_arrays_under_mpirun(self):
+        """`lstm train --x --y` on 2 ranks maps the arrays (each rank reads its share) and logs what
+        one process logs."""
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((200, 10, 3)).astype(np.float32)
+        np.save(os.path.join(self.dir, "ax.npy"), x)
+        np.save(os.path.join(self.dir, "ay.npy"), x.mean(axis=(1, 2))[:, None].astype(np.float32))
+        with open(os.path.join(self.dir, "a.json"), "w") as f:
+            f.write('{"layers": [{"type": "lstm", "units": 8}, {"type": "dense", "units": 1}]}')
+        losses = {}
+        for n in (None, 2):
+            cmd = ([MPIEXEC, "-np", str(n)] + MPI_FLAGS if n else []) + [
+                LSTM, "train", "--config", os.path.join(self.dir, "a.json"), "--x", os.path.join(self.dir, "ax.npy"),
+                "--y", os.path.join(self.dir, "ay.npy"), "--epochs", "2", "--validation-split", "0.25",
+                "--out", os.path.join(self.dir, "a%s.safetensors" % n)]
+            r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            last = [l for l in r.stdout.splitlines() if l.startswith("Epoch 2/2")]
+            self.assertEqual(len(last), 1, r.stdout)
+            losses[n] = [float(w) for w in last[0].replace(",", " ").split() if w[0].isdigit() and "." in w and not w.endswith("s")]
+        np.testing.assert_allclose(losses[2], losses[None], rtol=1e-5)
 
     def test_lstm_train_under_mpirun(self):
         """The forecasting job of the CLI on 2 ranks: rank 0 alone prints and saves; the model

@@ -56,28 +56,76 @@ TEST(Npy, Float64BigEndianAndIntegers) {
   EXPECT_EQ(load_npy(dir.file("i8.npy"), true).storage(), (std::vector<float>{0, 2, 1}));
 }
 
+// The same errors from map_npy, which maps only what it can check is float32 in C order.
 TEST(Npy, BrokenFilesAreClearErrors) {
+  for (auto load : {+[](const std::string& p) { return load_npy(p); },
+                    +[](const std::string& p) { return map_npy(p); }}) {
+    test::TempDir dir;
+    write(dir.file("fortran.npy"),
+          npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
+                    std::string(16, '\0')));
+    EXPECT_ERROR_WITH(load(dir.file("fortran.npy")), "Fortran order");
+    write(dir.file("short.npy"),
+          npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 3), }",
+                    std::string(40, '\0')));
+    EXPECT_ERROR_WITH(load(dir.file("short.npy")), "truncated");
+    write(dir.file("huge.npy"), npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': "
+                                          "(4000000000, 4000000000, 4000000000), }",
+                                          std::string(16, '\0')));
+    EXPECT_ERROR_WITH(load(dir.file("huge.npy")), "truncated or corrupt");
+    write(dir.file("text.npy"), "hello, world");
+    EXPECT_ERROR_WITH(load(dir.file("text.npy")), "magic");
+    write(dir.file("complex.npy"),
+          npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
+                    std::string(8, '\0')));
+    EXPECT_ERROR_WITH(load(dir.file("complex.npy")), "dtype '<c8'");
+    write(dir.file("struct.npy"),
+          npy_bytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
+                    std::string(4, '\0')));
+    EXPECT_ERROR_WITH(load(dir.file("struct.npy")), "structured");
+    write(dir.file("cut.npy"),
+          npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", "").substr(0, 20));
+    EXPECT_ERROR_WITH(load(dir.file("cut.npy")), "truncated inside its header");
+    EXPECT_ERROR_WITH(load(dir.file("missing.npy")), "cannot open");
+  }
+}
+
+TEST(Npy, MappedIsAViewThatKeepsItsFileMapped) {
   test::TempDir dir;
-  write(dir.file("fortran.npy"), npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
-                                           std::string(16, '\0')));
-  EXPECT_ERROR_WITH(load_npy(dir.file("fortran.npy")), "Fortran order");
-  write(dir.file("short.npy"), npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (10, 3), }",
-                                         std::string(40, '\0')));
-  EXPECT_ERROR_WITH(load_npy(dir.file("short.npy")), "truncated");
-  write(dir.file("huge.npy"), npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4000000000, 4000000000, 4000000000), }",
-                                        std::string(16, '\0')));
-  EXPECT_ERROR_WITH(load_npy(dir.file("huge.npy")), "truncated or corrupt");
-  write(dir.file("text.npy"), "hello, world");
-  EXPECT_ERROR_WITH(load_npy(dir.file("text.npy")), "magic");
-  write(dir.file("complex.npy"), npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
-                                           std::string(8, '\0')));
-  EXPECT_ERROR_WITH(load_npy(dir.file("complex.npy")), "dtype '<c8'");
-  write(dir.file("struct.npy"), npy_bytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }",
-                                          std::string(4, '\0')));
-  EXPECT_ERROR_WITH(load_npy(dir.file("struct.npy")), "structured");
-  write(dir.file("cut.npy"), npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", "").substr(0, 20));
-  EXPECT_ERROR_WITH(load_npy(dir.file("cut.npy")), "truncated inside its header");
-  EXPECT_ERROR_WITH(load_npy(dir.file("missing.npy")), "cannot open");
+  const Tensor t = test::random_tensor({16, 5, 3}, 7);
+  save_npy(dir.file("a.npy"), t);
+  Tensor reshaped;
+  {
+    Tensor mapped = map_npy(dir.file("a.npy"));
+    EXPECT_TRUE(mapped.is_view());
+    EXPECT_EQ(mapped.shape(), t.shape());
+    EXPECT_EQ(0, std::memcmp(mapped.data(), t.data(), sizeof(float) * size_t(t.size())));
+    Tensor moved = std::move(mapped);
+    reshaped = moved.reshaped({16, 15});  // a view of the same mapping, which it keeps
+    moved[0] = 99.0f;                     // private: the file keeps its value
+  }
+  EXPECT_TRUE(reshaped.is_view());
+  EXPECT_EQ(reshaped[0], 99.0f);
+  EXPECT_EQ(reshaped[reshaped.size() - 1], t[t.size() - 1]);
+  EXPECT_EQ(load_npy(dir.file("a.npy"))[0], t[0]);
+  const Tensor copy = reshaped;  // a copy owns its data
+  EXPECT_FALSE(copy.is_view());
+  // other dtypes are read and converted, as load_npy does
+  double d[2] = {1.5, -2.25};
+  write(dir.file("f8.npy"), npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+                                      std::string(reinterpret_cast<char*>(d), 16)));
+  const Tensor f8 = map_npy(dir.file("f8.npy"));
+  EXPECT_FALSE(f8.is_view());
+  EXPECT_EQ(f8.storage(), (std::vector<float>{1.5f, -2.25f}));
+  int64_t labels[3] = {0, 2, 1};
+  write(dir.file("i8.npy"), npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }",
+                                      std::string(reinterpret_cast<char*>(labels), 24)));
+  EXPECT_ERROR_WITH(map_npy(dir.file("i8.npy")), "astype('float32')");
+  EXPECT_EQ(map_npy(dir.file("i8.npy"), true).storage(), (std::vector<float>{0, 2, 1}));
+  // bytes after the data: refused as by load_npy (the view would not be the file)
+  write(dir.file("long.npy"), npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }",
+                                        std::string(12, '\0')));
+  EXPECT_ERROR_WITH(map_npy(dir.file("long.npy")), "bytes follow the data");
 }
 
 class ModelFile : public ::testing::Test {
