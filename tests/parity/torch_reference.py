@@ -17,7 +17,8 @@ the whole computation in float64 from the same float32 starting values:
   meta.json             loss, optimizer and its settings, batch size
 states/ holds the same for initial and final states (h_0, c_0 in; output, h_n, c_n out) of a
 padded batch. The C++ side (test_parity.cpp) loads these and compares within 1e-5.
-features/ and torch-files/ come from feature_reference.py and torch_file_reference.py.
+features/, torch-files/ and conv/ come from feature_reference.py, torch_file_reference.py and
+conv_reference.py.
 """
 import json
 import os
@@ -27,6 +28,7 @@ import sys
 import numpy as np
 import torch
 
+import conv_reference
 import feature_reference
 import torch_file_reference
 
@@ -545,6 +547,7 @@ def main():
     outdir = sys.argv[1]
     run_ctc_cases(outdir)
     feature_reference.main()  # the speech features' NumPy reference, into outdir/features
+    conv_reference.main(outdir)  # Conv2D's, into outdir/conv
     os.makedirs(outdir, exist_ok=True)
     for seed, case in enumerate(CASES):
         run_case(outdir, *case, seed=seed)

@@ -13,6 +13,7 @@
 
 #include "core/threads.h"
 #include "gemm/gemm.h"
+#include "kernels/conv2d.h"
 #include "kernels/lstm_step.h"
 #include "kernels/lstm_step_bf16.h"
 #include "kernels/pointwise.h"
@@ -313,3 +314,26 @@ void check_thread_invariance(int64_t T, int64_t B, int64_t I, int64_t H) {
 
 }  // namespace
 }  // namespace lstm
+
+// The convolution's output sizes and padding (Keras's, TensorFlow's "same"), and its refusals;
+// its numbers are checked against PyTorch in tests/parity/test_conv_parity.cpp.
+TEST(Conv2d, OutputSizesPaddingAndRefusals) {
+  lstm::Conv2dShape s{.H = 7, .W = 6, .C = 3, .KH = 3, .KW = 3, .F = 4};
+  EXPECT_EQ(s.out_h(), 5);
+  EXPECT_EQ(s.out_w(), 4);
+  EXPECT_EQ(s.pad_top(), 0);
+  s.same = true;
+  EXPECT_EQ(s.out_h(), 7);
+  EXPECT_EQ(s.pad_top(), 1);
+  lstm::Conv2dShape even{.H = 9, .W = 8, .C = 2, .KH = 4, .KW = 2, .F = 3, .stride_h = 2, .stride_w = 2, .same = true};
+  EXPECT_EQ(even.out_h(), 5);      // ceil(9 / 2)
+  EXPECT_EQ(even.pad_top(), 1);    // (5 - 1)·2 + 4 - 9 = 3 rows: 1 above, 2 below
+  EXPECT_EQ(even.out_w(), 4);
+  EXPECT_EQ(even.pad_left(), 0);   // (4 - 1)·2 + 2 - 8 = 0
+  EXPECT_EQ(lstm::conv2d_workspace(even), 5 * 4 * 4 * 2 * 2);
+  EXPECT_ERROR_WITH((lstm::Conv2dShape{.H = 2, .W = 8, .C = 1, .KH = 3, .KW = 3}.check()),
+                    "does not fit in 2x8 images with padding=\"valid\"");
+  EXPECT_ERROR_WITH((lstm::Conv2dShape{.H = 2, .W = 8, .C = 0}.check()), "at least 1x1 pixels and 1 channel");
+  EXPECT_ERROR_WITH((lstm::Conv2dShape{.H = 2, .W = 8, .C = 1, .stride_h = 0}.check()), "strides are at least 1");
+  EXPECT_NO_THROW((lstm::Conv2dShape{.H = 2, .W = 2, .C = 1, .KH = 5, .KW = 5, .same = true}.check()));
+}
