@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <iomanip>
 #include <map>
 #include <numeric>
@@ -1014,10 +1015,24 @@ class GraphEngine final : public FitEngine {
     const int64_t n = int64_t(val_idx_.size());
     std::vector<double> per(m_.output_slots.size(), 0.0);
     m_.reset_metrics();
-    std::vector<double> sums = {
-        m_.evaluate_sums(*vx_, *vy_, val_lengths_, val_idx_.data(), n, batch_size, &per, share.part, share.parts)};
+    std::vector<double> sums = {0.0};
+    std::exception_ptr failure;  // shared: every rank must reach the addition, failed or not
+    try {
+      sums[0] = m_.evaluate_sums(*vx_, *vy_, val_lengths_, val_idx_.data(), n, batch_size, &per, share.part,
+                                 share.parts);
+    } catch (...) {
+      if (!share.add) throw;
+      failure = std::current_exception();
+    }
     sums.insert(sums.end(), per.begin(), per.end());
-    if (share.add) share.add(sums, metric_states());
+    if (share.add) {
+      sums.push_back(failure ? 1.0 : 0.0);
+      share.add(sums, metric_states());
+      if (failure) std::rethrow_exception(failure);
+      if (sums.back() > 0.0)
+        throw Error("another rank failed in a validation batch (its own error says why); every rank stops");
+      sums.pop_back();
+    }
     logs["val_loss"] = sums[0] / double(n);
     m_.add_all_metrics("val_", names_, logs);
     for (size_t k = 0; per.size() > 1 && k < per.size(); ++k) logs["val_" + names_[k] + "_loss"] = sums[k + 1] / double(n);

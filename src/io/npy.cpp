@@ -11,7 +11,6 @@
 
 #include <bit>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -199,9 +198,9 @@ Tensor map_npy(const std::string& path, bool allow_integers) {
   else if (major == 2 || major == 3)
     for (int i = 0; i < 4; ++i) header_end += size_t(uint8_t(bytes[8 + i])) << (8 * i);
   if (major == 2 || major == 3) header_end += 12;
+  // not a .npy, or a truncated one: load_npy's message says which
   if (std::memcmp(bytes, "\x93NUMPY", 6) != 0 || header_end == 0 || header_end > size)
-    return load_npy(path,
-                    allow_integers);  // not a .npy, or a truncated one: its message says which
+    return load_npy(path, allow_integers);
   const NpyHeader h = parse_header(std::string(bytes, header_end), path);
   int64_t count = 1;
   for (int64_t d : h.shape) count = d != 0 && count > int64_t(size) / d ? int64_t(size) : count * d;
