@@ -70,7 +70,9 @@ py::dict to_dict(const History& history) {
 
 // A signal handler that runs on the stack of a thread inside oneDNN's sgemm corrupts that
 // computation's memory (found with Ctrl-C; a no-op SIGALRM handler firing during fit() does it
-// every time): the handler must run on an alternate stack. Python installs its handlers with
+// every time): oneDNN's JIT GEMM kernels point rsp at a heap workspace (uxlfoundation/oneDNN
+// issue 4845, fixed upstream by PR 4855 in 2026; Debian 12 ships 2.6.3), so the handler's frame
+// lands in the heap. The handler must run on an alternate stack. Python installs its handlers with
 // SA_ONSTACK, so the thread that computes gets one here, once (the kernel hands a
 // process-directed signal to the main thread first). Threads that already have one keep it.
 void ensure_signal_stack() {
