@@ -360,8 +360,28 @@ static const char* kFitDoc =
     "(model.history holds the epochs done). checkpoint/resume: a fit killed and resumed ends "
     "with the weights of one that was not.";
 
+// fit, predict and evaluate take the same keywords on Sequential and Model (Keras's): one list
+// each, the bodies differing only in how x and y become tensors.
+template <class Class, class Body>
+static void def_fit(Class& cls, Body&& body) {
+  cls.def("fit", std::forward<Body>(body), py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(),
+          py::arg("epochs") = 1, py::arg("verbose") = "auto", py::arg("callbacks") = py::none(),
+          py::arg("validation_split") = 0.0, py::arg("validation_data") = py::none(), py::arg("shuffle") = true,
+          py::arg("lengths") = py::none(), py::arg("checkpoint") = py::none(), py::arg("resume") = false, kFitDoc);
+}
+template <class Class, class Body>
+static void def_predict(Class& cls, const char* doc, Body&& body) {
+  cls.def("predict", std::forward<Body>(body), py::arg("x"), py::arg("batch_size") = py::none(),
+          py::arg("verbose") = 0, py::arg("lengths") = py::none(), doc);
+}
+template <class Class, class Body>
+static void def_evaluate(Class& cls, const char* doc, Body&& body) {
+  cls.def("evaluate", std::forward<Body>(body), py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(),
+          py::arg("verbose") = 0, py::arg("return_dict") = false, py::arg("lengths") = py::none(), doc);
+}
+
 static void bind_sequential(py::module_& m) {
-  py::class_<Sequential>(m, "Sequential", py::dynamic_attr(),
+  auto sequential = py::class_<Sequential>(m, "Sequential", py::dynamic_attr(),
                          "A stack of layers (Keras's Sequential); its weights are one float buffer.")
       .def(py::init([](const py::handle& layers, const py::handle& name, uint64_t seed) {
         SequentialOptions o;
@@ -382,50 +402,6 @@ static void bind_sequential(py::module_& m) {
         s.compile(optimizer_arg(optimizer), loss_arg(loss), c);
       }, py::arg("optimizer") = "rmsprop", py::arg("loss") = py::none(), py::arg("metrics") = py::none(),
          py::arg("loss_weights") = py::none(), kCompileDoc)
-      .def("fit", [](py::object self, const py::handle& x, const py::handle& y, const py::handle& batch_size,
-                     int epochs, const py::handle& verbose, const py::handle& callbacks, double validation_split,
-                     const py::handle& validation_data, bool shuffle, const py::handle& lengths,
-                     const py::handle& checkpoint, bool resume) {
-        Sequential& s = self.cast<Sequential&>();
-        FitArgs f;
-        read_fit_args(f, self, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                      shuffle, lengths, checkpoint, resume);
-        ArrayTensor X = as_tensor(x, "x"), Y = as_tensor(y, "y");
-        return run_fit(self, f, X.tensor.shape().empty() ? 0 : X.tensor.dim(0),
-                       [&] { return s.fit(X.tensor, Y.tensor, f.options); });
-      }, py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(), py::arg("epochs") = 1,
-         py::arg("verbose") = "auto", py::arg("callbacks") = py::none(), py::arg("validation_split") = 0.0,
-         py::arg("validation_data") = py::none(), py::arg("shuffle") = true, py::arg("lengths") = py::none(),
-         py::arg("checkpoint") = py::none(), py::arg("resume") = false, kFitDoc)
-      .def("predict", [](Sequential& s, const py::handle& x, const py::handle& batch_size, const py::handle&,
-                         const py::handle& lengths) {
-        ArrayTensor X = as_tensor(x, "x");
-        const std::vector<int64_t> len = as_lengths(lengths);
-        const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
-        Tensor y;
-        {
-          ensure_signal_stack();
-          py::gil_scoped_release release;
-          y = len.empty() ? s.predict(X.tensor, bs) : s.predict(X.tensor, std::span<const int64_t>(len), bs);
-        }
-        return to_array(std::move(y));
-      }, py::arg("x"), py::arg("batch_size") = py::none(), py::arg("verbose") = 0, py::arg("lengths") = py::none(),
-         "The outputs for x, as a float32 array that owns the library's result (no copy).")
-      .def("evaluate", [](Sequential& s, const py::handle& x, const py::handle& y, const py::handle& batch_size,
-                          const py::handle&, bool return_dict, const py::handle& lengths) {
-        ArrayTensor X = as_tensor(x, "x"), Y = as_tensor(y, "y");
-        const std::vector<int64_t> len = as_lengths(lengths);
-        const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
-        {
-          ensure_signal_stack();
-          py::gil_scoped_release release;
-          if (len.empty()) s.evaluate(X.tensor, Y.tensor, bs);
-          else s.evaluate(X.tensor, Y.tensor, std::span<const int64_t>(len), bs);
-        }
-        return evaluate_result(s.last_logs(), return_dict);
-      }, py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(), py::arg("verbose") = 0,
-         py::arg("return_dict") = false, py::arg("lengths") = py::none(),
-         "The loss (or [loss, metrics...] when compiled with metrics; a dict with return_dict).")
       .def("summary", [](const Sequential& s) { py::print(s.summary()); },
            "Prints Keras's table of layers, output shapes and parameter counts.")
       .def("save", &save_sequential, py::arg("filepath"), kSaveDoc)
@@ -461,10 +437,52 @@ static void bind_sequential(py::module_& m) {
            py::arg("precision"), "Inference in \"fp32\", \"bf16\" or \"int8\".")
       .def("to_json", &Sequential::to_json, "The architecture as JSON (the schema of `lstm train --config`).")
       .def_property_readonly("optimizer", [](const Sequential& s) { return s.optimizer(); });
+  def_fit(sequential, [](py::object self, const py::handle& x, const py::handle& y, const py::handle& batch_size,
+                         int epochs, const py::handle& verbose, const py::handle& callbacks, double validation_split,
+                         const py::handle& validation_data, bool shuffle, const py::handle& lengths,
+                         const py::handle& checkpoint, bool resume) {
+    Sequential& s = self.cast<Sequential&>();
+    FitArgs f;
+    read_fit_args(f, self, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                  shuffle, lengths, checkpoint, resume);
+    ArrayTensor X = as_tensor(x, "x"), Y = as_tensor(y, "y");
+    return run_fit(self, f, X.tensor.shape().empty() ? 0 : X.tensor.dim(0),
+                   [&] { return s.fit(X.tensor, Y.tensor, f.options); });
+  });
+  def_predict(sequential,
+              "The outputs for x, as a float32 array that owns the library's result (no copy).",
+              [](Sequential& s, const py::handle& x, const py::handle& batch_size, const py::handle&,
+                 const py::handle& lengths) {
+    ArrayTensor X = as_tensor(x, "x");
+    const std::vector<int64_t> len = as_lengths(lengths);
+    const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
+    Tensor y;
+    {
+      ensure_signal_stack();
+      py::gil_scoped_release release;
+      y = len.empty() ? s.predict(X.tensor, bs) : s.predict(X.tensor, std::span<const int64_t>(len), bs);
+    }
+    return to_array(std::move(y));
+  });
+  def_evaluate(sequential,
+               "The loss (or [loss, metrics...] when compiled with metrics; a dict with return_dict).",
+               [](Sequential& s, const py::handle& x, const py::handle& y, const py::handle& batch_size,
+                  const py::handle&, bool return_dict, const py::handle& lengths) {
+    ArrayTensor X = as_tensor(x, "x"), Y = as_tensor(y, "y");
+    const std::vector<int64_t> len = as_lengths(lengths);
+    const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
+    {
+      ensure_signal_stack();
+      py::gil_scoped_release release;
+      if (len.empty()) s.evaluate(X.tensor, Y.tensor, bs);
+      else s.evaluate(X.tensor, Y.tensor, std::span<const int64_t>(len), bs);
+    }
+    return evaluate_result(s.last_logs(), return_dict);
+  });
 }
 
 static void bind_model(py::module_& m) {
-  py::class_<Model>(m, "Model", py::dynamic_attr(),
+  auto model_class = py::class_<Model>(m, "Model", py::dynamic_attr(),
                     "A graph of layers (Keras's functional Model): Model(inputs, outputs).")
       .def(py::init([](const py::handle& inputs, const py::handle& outputs, const py::handle& name, uint64_t seed) {
         ModelOptions o;
@@ -486,55 +504,6 @@ static void bind_model(py::module_& m) {
         }
       }, py::arg("optimizer") = "rmsprop", py::arg("loss") = py::none(), py::arg("metrics") = py::none(),
          py::arg("loss_weights") = py::none(), kCompileDoc)
-      .def("fit", [](py::object self, const py::handle& x, const py::handle& y, const py::handle& batch_size,
-                     int epochs, const py::handle& verbose, const py::handle& callbacks, double validation_split,
-                     const py::handle& validation_data, bool shuffle, const py::handle& lengths,
-                     const py::handle& checkpoint, bool resume) {
-        Model& model = self.cast<Model&>();
-        FitArgs f;
-        read_fit_args(f, self, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                      shuffle, lengths, checkpoint, resume);
-        std::vector<ArrayTensor> X = as_tensors(x, "x"), Y = as_tensors(y, "y");
-        std::vector<Tensor> xs = tensor_views(X), ys = tensor_views(Y);
-        const int64_t n = xs.empty() || xs[0].shape().empty() ? 0 : xs[0].dim(0);
-        return run_fit(self, f, n, [&] { return model.fit(xs, ys, f.options); });
-      }, py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(), py::arg("epochs") = 1,
-         py::arg("verbose") = "auto", py::arg("callbacks") = py::none(), py::arg("validation_split") = 0.0,
-         py::arg("validation_data") = py::none(), py::arg("shuffle") = true, py::arg("lengths") = py::none(),
-         py::arg("checkpoint") = py::none(), py::arg("resume") = false, kFitDoc)
-      .def("predict", [](Model& model, const py::handle& x, const py::handle& batch_size, const py::handle&,
-                         const py::handle& lengths) -> py::object {
-        std::vector<ArrayTensor> X = as_tensors(x, "x");
-        std::vector<Tensor> xs = tensor_views(X);
-        const std::vector<int64_t> len = as_lengths(lengths);
-        const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
-        std::vector<Tensor> ys;
-        {
-          ensure_signal_stack();
-          py::gil_scoped_release release;
-          ys = len.empty() ? model.predict(xs, bs) : model.predict(xs, std::span<const int64_t>(len), bs);
-        }
-        if (ys.size() == 1) return to_array(std::move(ys[0]));
-        py::list out;
-        for (Tensor& t : ys) out.append(to_array(std::move(t)));
-        return out;
-      }, py::arg("x"), py::arg("batch_size") = py::none(), py::arg("verbose") = 0, py::arg("lengths") = py::none(),
-         "One array per output (a single array for one output).")
-      .def("evaluate", [](Model& model, const py::handle& x, const py::handle& y, const py::handle& batch_size,
-                          const py::handle&, bool return_dict, const py::handle& lengths) {
-        std::vector<ArrayTensor> X = as_tensors(x, "x"), Y = as_tensors(y, "y");
-        std::vector<Tensor> xs = tensor_views(X), ys = tensor_views(Y);
-        const std::vector<int64_t> len = as_lengths(lengths);
-        const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
-        {
-          ensure_signal_stack();
-          py::gil_scoped_release release;
-          if (len.empty()) model.evaluate(xs, ys, bs);
-          else model.evaluate(xs, ys, std::span<const int64_t>(len), bs);
-        }
-        return evaluate_result(model.last_logs(), return_dict);
-      }, py::arg("x"), py::arg("y"), py::arg("batch_size") = py::none(), py::arg("verbose") = 0,
-         py::arg("return_dict") = false, py::arg("lengths") = py::none())
       .def("summary", [](const Model& model) { py::print(model.summary()); },
            "Prints the layers, their output shapes, parameter counts and inputs.")
       .def("save", &save_graph, py::arg("filepath"), kSaveDoc)
@@ -557,6 +526,54 @@ static void bind_model(py::module_& m) {
       .def("reset_states", &Model::reset_states, "Clears the states stateful layers carry between batches.")
       .def("to_json", &Model::to_json, "The graph as JSON (the schema of `lstm train --config`).")
       .def_property_readonly("optimizer", [](const Model& model) { return model.optimizer(); });
+  def_fit(model_class, [](py::object self, const py::handle& x, const py::handle& y, const py::handle& batch_size,
+                          int epochs, const py::handle& verbose, const py::handle& callbacks, double validation_split,
+                          const py::handle& validation_data, bool shuffle, const py::handle& lengths,
+                          const py::handle& checkpoint, bool resume) {
+    Model& model = self.cast<Model&>();
+    FitArgs f;
+    read_fit_args(f, self, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                  shuffle, lengths, checkpoint, resume);
+    std::vector<ArrayTensor> X = as_tensors(x, "x"), Y = as_tensors(y, "y");
+    std::vector<Tensor> xs = tensor_views(X), ys = tensor_views(Y);
+    const int64_t n = xs.empty() || xs[0].shape().empty() ? 0 : xs[0].dim(0);
+    return run_fit(self, f, n, [&] { return model.fit(xs, ys, f.options); });
+  });
+  def_predict(model_class,
+              "One array per output (a single array for one output).",
+              [](Model& model, const py::handle& x, const py::handle& batch_size, const py::handle&,
+                 const py::handle& lengths) -> py::object {
+    std::vector<ArrayTensor> X = as_tensors(x, "x");
+    std::vector<Tensor> xs = tensor_views(X);
+    const std::vector<int64_t> len = as_lengths(lengths);
+    const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
+    std::vector<Tensor> ys;
+    {
+      ensure_signal_stack();
+      py::gil_scoped_release release;
+      ys = len.empty() ? model.predict(xs, bs) : model.predict(xs, std::span<const int64_t>(len), bs);
+    }
+    if (ys.size() == 1) return to_array(std::move(ys[0]));
+    py::list out;
+    for (Tensor& t : ys) out.append(to_array(std::move(t)));
+    return out;
+  });
+  def_evaluate(model_class,
+               "The loss (or [loss, metrics...] when compiled with metrics; a dict with return_dict).",
+               [](Model& model, const py::handle& x, const py::handle& y, const py::handle& batch_size,
+                  const py::handle&, bool return_dict, const py::handle& lengths) {
+    std::vector<ArrayTensor> X = as_tensors(x, "x"), Y = as_tensors(y, "y");
+    std::vector<Tensor> xs = tensor_views(X), ys = tensor_views(Y);
+    const std::vector<int64_t> len = as_lengths(lengths);
+    const int bs = batch_size.is_none() ? 32 : batch_size.cast<int>();
+    {
+      ensure_signal_stack();
+      py::gil_scoped_release release;
+      if (len.empty()) model.evaluate(xs, ys, bs);
+      else model.evaluate(xs, ys, std::span<const int64_t>(len), bs);
+    }
+    return evaluate_result(model.last_logs(), return_dict);
+  });
 }
 
 void bind_models(py::module_& m) {
