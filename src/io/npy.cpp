@@ -211,7 +211,10 @@ Tensor map_npy(const std::string& path, bool allow_integers) {
       size - h.data_offset != size_t(count) * sizeof(float))
     return load_npy(path, allow_integers);
   // the pages are read when touched; the mapping is private, so a write would not reach the file
-  madvise(base, size, MADV_RANDOM);  // rows are read in shuffled order: no read-ahead of neighbours
+  // The kernel's default read-around is kept: MADV_RANDOM would spare a rank a few neighbouring
+  // rows, but made the sequential pass of the data checks 10-20 times slower from a cold cache
+  // (200 MB: 2.7-3.3 s against 0.16-0.26 s), and saved nothing measurable in what a rank read.
+  madvise(base, size, MADV_NORMAL);
   return Tensor::view(h.shape, reinterpret_cast<float*>(static_cast<char*>(base) + h.data_offset),
                       std::move(mapping));
 }

@@ -87,9 +87,9 @@ class DataParallel(unittest.TestCase):
         size_kb = x.nbytes / 1024
 
         def held(ranks, name):
-            # out of the page cache first, as a file no one has read yet: pages are then read one
-            # by one as they are touched (the mapping is MADV_RANDOM), so a rank's resident size
-            # is what it read (from the cache, the kernel would map whole large folios at once)
+            # out of the page cache first, as a file no one has read yet: pages are then read as
+            # they are touched (with the kernel's read-around), so a rank's resident size is what
+            # it read (from a warm cache, the kernel would map whole large folios at once)
             fd = os.open(xp, os.O_RDONLY)
             os.fsync(fd)
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
