@@ -101,6 +101,12 @@ bool send_all(int fd, const char* p, size_t n) {
   }
 }
 
+void kill_and_reap(pid_t pid) {
+  kill(pid, SIGKILL);
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace
 
 Sandbox::Sandbox(std::string what, std::function<std::string(std::string_view)> serve) : what_(std::move(what)) {
@@ -126,9 +132,7 @@ Sandbox::Sandbox(std::string what, std::function<std::string(std::string_view)> 
 
 Sandbox::~Sandbox() {
   if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    kill_and_reap(pid_);
   }
   if (fd_ >= 0) close(fd_);
 }
@@ -143,9 +147,7 @@ void Sandbox::fail(const std::string& why) {
     for (int k = 0; (done = waitpid(pid_, &status, WNOHANG)) == 0 && k < waits; ++k) usleep(1000);
     std::string how = why;
     if (done == 0) {
-      kill(pid_, SIGKILL);
-      while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-      }
+      kill_and_reap(pid_);
     } else if (done == pid_ && WIFSIGNALED(status)) {
       how = "crashed (signal " + std::to_string(WTERMSIG(status)) + ", " + strsignal(WTERMSIG(status)) + ")";
     } else if (done == pid_ && WIFEXITED(status) && why == "ended") {
@@ -202,9 +204,7 @@ void Sandbox::call(std::string_view request, double seconds, const Place& place)
     out = place(n);
   } catch (...) {
     // the reply is refused: the child is mid-send, so it goes
-    kill(pid_, SIGKILL);
-    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    kill_and_reap(pid_);
     pid_ = -1;
     failed_ = what_ + " sent a reply that was refused (" + std::to_string(n) + " bytes); it was stopped";
     throw;
