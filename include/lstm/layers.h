@@ -88,7 +88,7 @@ struct LayerConfig {
   // recurrent, in a graph (lstm::Model): the call also returns the final states (Keras)
   bool return_state = false;
   bool go_backwards = false;      // recurrent only: read each sequence from its last valid step
-  // dense only: written as TimeDistributed(Dense) (the same layer; it requires sequences)
+  // dense and the per-frame image layers: written as TimeDistributed(layer) (the same layer; it requires sequences)
   bool time_distributed = false;
   MergeMode merge_mode = MergeMode::concat;  // bidirectional only
   std::vector<LayerConfig> wrapped;          // bidirectional: the recurrent layer it runs twice
@@ -206,7 +206,10 @@ struct DenseOptions {
 LayerConfig Dense(int units, DenseOptions options = {});
 // Dense applied to every step of a sequence (Keras's TimeDistributed(Dense)); a Dense on a
 // sequence does the same.
-LayerConfig TimeDistributed(const LayerConfig& dense);
+// TimeDistributed also wraps the per-frame image layers of lstm/layers/conv.h: Conv2D,
+// MaxPooling2D and GlobalAveragePooling2D (on clips they run per frame either way) and Flatten
+// (TimeDistributed(Flatten()) flattens each frame, Flatten() the whole clip).
+LayerConfig TimeDistributed(const LayerConfig& layer);
 
 // Both directions of a recurrent layer: one reads each sequence forward, the other from its
 // last valid step back (each with weights of its own), outputs joined by merge_mode. With
@@ -271,3 +274,4 @@ const char* precision_name(Precision p);
 #include "lstm/layers/repeat_vector.h"
 #include "lstm/layers/layer_normalization.h"
 #include "lstm/layers/spec_augment.h"
+#include "lstm/layers/conv.h"

@@ -54,7 +54,10 @@ struct InputOptions {
 };
 
 // A model input: one sample's shape {T, F} (sequences; T = kAnyLength for any length), {F}
-// (vectors) or {T} (token ids, for an Embedding).
+// (vectors), {T} (token ids, for an Embedding), {H, W, C} (an image, channels last) or
+// {T, H, W, C} (a clip of T frames; T = kAnyLength for any length). Image data comes to fit,
+// predict and evaluate as [N, H, W, C] / [N, T, H, W, C] - or with each image's values joined,
+// [N, H·W·C] / [N, T, H·W·C], the same memory - and image outputs come back that way too.
 SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options = {});
 
 // What a recurrent layer's call returns: its output and, with return_state, its final states

@@ -34,14 +34,24 @@ const Room& room_for(const LayerConfig& layer) {
 // ---- specs -------------------------------------------------------------------------------------
 
 std::vector<int64_t> ValueSpec::shape() const {
+  if (!image.empty()) {
+    std::vector<int64_t> s = image;
+    if (seq) s.insert(s.begin(), steps);
+    return s;
+  }
   if (!seq) return {F};
   if (ids) return {steps};
   return {steps, F};
 }
 
 std::string spec_string(const ValueSpec& s) {
-  if (!s.seq) return "[N, " + std::to_string(s.F) + "]";
   const std::string T = s.steps > 0 ? std::to_string(s.steps) : "T";
+  if (!s.image.empty()) {
+    std::string dims = s.seq ? "[N, " + T : "[N";
+    for (int64_t d : s.image) dims += ", " + std::to_string(d);
+    return dims + "]";
+  }
+  if (!s.seq) return "[N, " + std::to_string(s.F) + "]";
   if (s.ids) return "[N, " + T + "] (token ids)";
   return "[N, " + T + ", " + std::to_string(s.F) + "]";
 }
@@ -87,25 +97,36 @@ SymbolicTensor layer_outputs_single(const std::vector<SymbolicTensor>& tensors) 
 
 SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
   const std::string what = "Input(" + shape_string(shape) + ")";
-  if (shape.empty() || shape.size() > 2)
+  if (shape.empty() || shape.size() > 4)
     throw Error(what + ": give one sample's shape, {timesteps, features} for sequences "
-                "(timesteps = lstm::kAnyLength for any length), {features} for vectors or "
-                "{timesteps} for token ids");
+                "(timesteps = lstm::kAnyLength for any length), {features} for vectors, "
+                "{timesteps} for token ids, {height, width, channels} for an image or "
+                "{timesteps, height, width, channels} for a video clip");
+  const bool image = shape.size() >= 3;
+  const bool has_steps = shape.size() == 2 || shape.size() == 4;
   for (size_t a = 0; a < shape.size(); ++a) {
-    // {T, F}: T may be any (0); {T} token ids: T may be any too; features never
-    const bool steps = a == 0;
+    // {T, F}: T may be any (0); {T} token ids: T may be any too; features and image sizes never
+    const bool steps = a == 0 && (has_steps || shape.size() == 1);
     const int64_t lo = steps ? 0 : 1, hi = steps ? limits::kTimeSteps : limits::kWidth;
+    const char* names[] = {"height", "width", "channels"};
+    const std::string axis = steps ? "timesteps" : image ? names[a - (has_steps ? 1 : 0)] : "features";
     if (shape[a] < lo || shape[a] > hi)
-      throw Error(what + ": " + (shape.size() == 2 && a == 1 ? "features" : "timesteps") + " must be in " +
-                  std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
-                  std::to_string(shape[a]));
+      throw Error(what + ": " + axis + " must be in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                  ", got " + std::to_string(shape[a]));
+  }
+  int64_t F = shape.back();
+  if (image) {
+    F = shape[shape.size() - 3] * shape[shape.size() - 2] * shape.back();  // each below 2^24
+    if (F > limits::kWidth)
+      throw Error(what + ": an image of " + std::to_string(F) + " values is more than the " +
+                  std::to_string(limits::kWidth) + " a step may hold: make it smaller");
   }
   if (options.batch_size < 0)
     throw Error(what + ": batch_size must be a positive integer (or 0: any), got " +
                 std::to_string(options.batch_size));
-  if (options.lengths && shape.size() != 2 && shape.size() != 1)
-    throw Error(what + ": lengths apply to sequences ({timesteps, features}) and token ids "
-                "({timesteps})");
+  if (options.lengths && shape.size() != 2 && shape.size() != 1 && shape.size() != 4)
+    throw Error(what + ": lengths apply to sequences ({timesteps, features}), token ids "
+                "({timesteps}) and clips ({timesteps, height, width, channels})");
   auto node = std::make_shared<GraphNode>();
   node->is_input = true;
   node->given_lengths = options.lengths;
@@ -113,8 +134,9 @@ SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
   node->input_shape = shape;
   node->batch_size = options.batch_size;
   ValueSpec s;
-  s.seq = shape.size() == 2;
-  s.F = shape.back();
+  s.seq = has_steps;
+  s.F = F;
+  if (image) s.image.assign(shape.end() - 3, shape.end());
   if (s.seq) {
     s.steps = shape[0];
     if (s.steps == 0) s.time_of = node.get();
@@ -149,7 +171,12 @@ std::vector<SymbolicTensor> call_layer(const LayerConfig& layer, const std::vect
       if (!t.defined())
         throw Error(node->where + " was called on an empty SymbolicTensor: pass tensors that "
                     "lstm::Input() or a layer call returned");
-      (list == &inputs ? call.inputs : call.states).push_back(spec_of(t));
+      const ValueSpec& spec = spec_of(t);
+      if (!spec.image.empty() && !room.reads_images())
+        throw Error(node->where + " takes sequences [N, T, F] or vectors [N, F], but got images " +
+                    spec_string(spec) + ": flatten each image first with lstm::Flatten(), or pool "
+                    "it with lstm::GlobalAveragePooling2D()");
+      (list == &inputs ? call.inputs : call.states).push_back(spec);
       if (list == &inputs) call.input_nodes.push_back(t.node().get());
     }
   node->outputs = room.infer(call);

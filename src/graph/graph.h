@@ -28,13 +28,17 @@ struct ValueSpec {
   const GraphNode* time_of = nullptr;  // seq with steps 0: the Input whose T it has
   const GraphNode* mask_of = nullptr;  // the Input whose per-sample lengths apply, or null
   bool ids = false;                    // token ids, one per step (an Input an Embedding reads)
-  // One sample's shape for messages and SymbolicTensor::shape(): {T, F} or {F}.
+  // {H, W, C} when each step (or the vector) is an image, channels last, F = H·W·C; else empty.
+  // Time-major, a step's B frames are then B images of H·W·C floats each (NHWC).
+  std::vector<int64_t> image;
+  // One sample's shape for messages and SymbolicTensor::shape(): {T, F}, {F}, {T, H, W, C} or
+  // {H, W, C}.
   std::vector<int64_t> shape() const;
   bool same_time(const ValueSpec& o) const {
     return seq && o.seq && steps == o.steps && time_of == o.time_of;
   }
 };
-// "[N, T, 64]", "[N, 30, 64]", "[N, 64]"
+// "[N, T, 64]", "[N, 30, 64]", "[N, 64]", "[N, 10, 28, 28, 1]"
 std::string spec_string(const ValueSpec& s);
 
 class Room;
@@ -88,6 +92,12 @@ class Room {
   // Whether the layer reads its inputs as token ids (integers stored as floats, Embedding)
   // rather than as values: an Input that only such layers read is checked for ids.
   virtual bool reads_ids() const { return false; }
+  // Whether the layer takes images ([N, T, H, W, C] or [N, H, W, C]): a layer that does not is
+  // refused them at its call, with the fix (Flatten or GlobalAveragePooling2D first).
+  virtual bool reads_images() const { return false; }
+  // Whether lstm::TimeDistributed may wrap the layer (Dense and the per-frame image layers:
+  // the layer then reads sequences and runs on every step alone).
+  virtual bool per_frame() const { return false; }
   // Whether a Sequential model may hold the layer: one tensor in, one out, no states (Keras
   // allows more in Sequential; each joins once it is tested there).
   virtual bool chains() const { return false; }

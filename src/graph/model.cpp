@@ -425,6 +425,30 @@ void Model::compile(const Optimizer& optimizer, std::vector<Loss> losses, Compil
 
 // ---- data ------------------------------------------------------------------------------------
 
+std::vector<Tensor> Model::Impl::as_rows(const TensorList& x, bool for_outputs) const {
+  std::vector<Tensor> views;
+  for (size_t k = 0; k < x.size(); ++k) {
+    const Tensor& t = x[k];
+    if (t.size() == 0) {  // an unset tensor (validation_x) or one with a zero axis: as it is
+      views.push_back(t.rank() == 0 ? Tensor() : Tensor::view(t.shape(), nullptr));
+      continue;
+    }
+    float* data = const_cast<float*>(t.data());  // read only: the views are the caller's data
+    const size_t n = for_outputs ? output_slots.size() : inputs.size();
+    const ValueSpec* s = k < n ? &slots[size_t(for_outputs ? output_slots[k] : int(k))].spec : nullptr;
+    const int64_t rank = s && s->seq ? 5 : 4;
+    if (s && !s->image.empty() && t.rank() == rank &&
+        std::equal(s->image.begin(), s->image.end(), t.shape().end() - 3)) {
+      std::vector<int64_t> shape(t.shape().begin(), t.shape().end() - 3);
+      shape.push_back(s->F);
+      views.push_back(Tensor::view(shape, data));
+    } else {
+      views.push_back(Tensor::view(t.shape(), data));
+    }
+  }
+  return views;
+}
+
 void Model::Impl::check_x(const TensorList& x) const {
   if (x.size() != inputs.size()) {
     std::string list;
@@ -1081,13 +1105,16 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
   return fit_graph(*this, x, y, o, nullptr);
 }
 
-History fit_graph(Model& model, const TensorList& x, const TensorList& y, const FitOptions& o,
+History fit_graph(Model& model, const TensorList& x_given, const TensorList& y_given, const FitOptions& o,
                   const FitOwner* owner) {
   Model::Impl& m = model.impl();
   if (!m.compiled) throw Error("fit() needs an optimizer and a loss: call compile() first");
   check_fit_options(o);
   std::vector<std::vector<int64_t>> lengths;
-  const TensorList val_x(o.validation_x), val_y(o.validation_y);
+  const std::vector<Tensor> x_rows = m.as_rows(x_given, false), y_rows = m.as_rows(y_given, true);
+  const std::vector<Tensor> vx_rows = m.as_rows(TensorList(o.validation_x), false);
+  const std::vector<Tensor> vy_rows = m.as_rows(TensorList(o.validation_y), true);
+  const TensorList x(x_rows), y(y_rows), val_x(vx_rows[0]), val_y(vy_rows[0]);
   distributed::check_shared([&] {  // in an MPI job each rank checks its share of the rows
     m.check_x(x);
     m.check_y(x, y);
@@ -1158,8 +1185,10 @@ static void copy_state_rows(const std::vector<int64_t>& rows, const Recurrence& 
   }
 }
 
-std::vector<Tensor> Model::Impl::predict(const TensorList& x, std::span<const int64_t> given,
+std::vector<Tensor> Model::Impl::predict(const TensorList& x_given, std::span<const int64_t> given,
                                          int64_t batch_size, const States* initial, States* final_states) {
+  const std::vector<Tensor> x_rows = as_rows(x_given, false);
+  const TensorList x(x_rows);
   check_x(x);
   check_stateful(x[0].dim(0), batch_size, "the input", !given.empty());
   const std::vector<std::vector<int64_t>> lengths = input_lengths(x, given);
@@ -1211,6 +1240,13 @@ std::vector<Tensor> Model::Impl::predict(const TensorList& x, std::span<const in
         }
       }
   }
+  for (size_t k = 0; k < output_slots.size(); ++k) {  // image outputs as images
+    const ValueSpec& s = slots[size_t(output_slots[k])].spec;
+    if (s.image.empty()) continue;
+    std::vector<int64_t> shape(out[k].shape().begin(), out[k].shape().end() - 1);
+    shape.insert(shape.end(), s.image.begin(), s.image.end());
+    out[k] = Tensor(shape, std::move(out[k].storage()));
+  }
   return out;
 }
 
@@ -1218,9 +1254,12 @@ double Model::evaluate(const TensorList& x, const TensorList& y, int batch_size)
   return evaluate(x, y, {}, batch_size);
 }
 
-double Model::evaluate(const TensorList& x, const TensorList& y, std::span<const int64_t> given, int batch_size) {
+double Model::evaluate(const TensorList& x_given, const TensorList& y_given, std::span<const int64_t> given,
+                       int batch_size) {
   Impl& m = *impl_;
   if (!m.compiled) throw Error("evaluate() needs a loss: call compile(optimizer, loss) first");
+  const std::vector<Tensor> x_rows = m.as_rows(x_given, false), y_rows = m.as_rows(y_given, true);
+  const TensorList x(x_rows), y(y_rows);
   check_batch_size(batch_size);
   m.check_x(x);
   m.check_y(x, y);
@@ -1419,6 +1458,11 @@ std::string Model::summary() const {
   auto shape = [](const ValueSpec& s, int64_t batch) {
     const std::string N = batch > 0 ? std::to_string(batch) : "None";
     const std::string T = s.steps > 0 ? std::to_string(s.steps) : "None";
+    if (!s.image.empty()) {
+      std::string dims = s.seq ? "(" + N + ", " + T : "(" + N;
+      for (int64_t d : s.image) dims += ", " + std::to_string(d);
+      return dims + ")";
+    }
     if (!s.seq) return "(" + N + ", " + std::to_string(s.F) + ")";
     if (s.ids) return "(" + N + ", " + T + ")";
     return "(" + N + ", " + T + ", " + std::to_string(s.F) + ")";
@@ -1479,10 +1523,12 @@ std::vector<MemoryRow> Model::memory_plan(int64_t batch, int64_t steps) const {
 
 namespace lstm {
 
-double model_loss_and_gradient(Model& model, const TensorList& x, const TensorList& y,
+double model_loss_and_gradient(Model& model, const TensorList& x_given, const TensorList& y_given,
                                std::vector<float>* grads) {
   Model::Impl& m = model.impl();
   if (!m.compiled) throw Error("model_loss_and_gradient: compile() first");
+  const std::vector<Tensor> x_rows = m.as_rows(x_given, false), y_rows = m.as_rows(y_given, true);
+  const TensorList x(x_rows), y(y_rows);
   m.check_x(x);
   m.check_y(x, y);
   const auto lengths = m.input_lengths(x);

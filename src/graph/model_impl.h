@@ -125,6 +125,11 @@ struct Model::Impl {
     return -1;
   }
 
+  // The tensors as the rest of the model reads them: an image input or output given as
+  // [N, T, H, W, C] or [N, H, W, C] is a view [N, T, H·W·C] / [N, H·W·C] of the same memory
+  // (frames are contiguous in C order); every other tensor a view of itself. `outputs`: the
+  // list is targets (one per output), else inputs.
+  std::vector<Tensor> as_rows(const TensorList& x, bool outputs) const;
   // checks and masks for one call's data
   void check_x(const TensorList& x) const;
   void check_y(const TensorList& x, const TensorList& y) const;

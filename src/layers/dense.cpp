@@ -150,6 +150,7 @@ class DenseRoom final : public Room {
     return c.time_distributed ? "TimeDistributed" : "Dense";
   }
   bool runs(const LayerConfig& c) const override { return c.kind.empty() && c.type == LayerType::dense; }
+  bool per_frame() const override { return true; }
 
   std::vector<ValueSpec> infer(const Call& call) const override {
     if (call.inputs.size() != 1 || !call.states.empty())
@@ -212,12 +213,12 @@ LayerConfig Dense(int units, DenseOptions options) {
   return c;
 }
 
-LayerConfig TimeDistributed(const LayerConfig& dense) {
-  if (!dense.kind.empty() || dense.type != LayerType::dense)
-    throw Error("TimeDistributed wraps a Dense layer, not " +
-                (dense.kind.empty() ? std::string(layer_type_name(dense.type)) : dense.kind) +
-                ": recurrent layers already run over time");
-  LayerConfig c = dense;
+LayerConfig TimeDistributed(const LayerConfig& layer) {
+  if (!room_for(layer).per_frame())
+    throw Error("TimeDistributed wraps a Dense, Conv2D, MaxPooling2D, GlobalAveragePooling2D or Flatten "
+                "layer, not " + (layer.kind.empty() ? std::string(layer_type_name(layer.type)) : layer.kind) +
+                (layer.kind.empty() && is_recurrent(layer.type) ? ": recurrent layers already run over time" : ""));
+  LayerConfig c = layer;
   c.time_distributed = true;
   return c;
 }

@@ -17,6 +17,12 @@ with lstm's functional API, layer for layer under the same names:
               the valid steps.
   two_heads   sequences (Masking) and vectors in; a per-step head on an LSTM's sequence and a
               per-sample head on Add(GRU's last state, Dense(vectors)); mse + 0.5 * mse.
+  video       clips [N, T, H, W, C] -> Conv2D("same", tanh) per frame -> MaxPooling2D(2) ->
+              ConvLSTM2D (written out here: the six equations with torch's conv2d; its input
+              convolution "valid", its recurrent one TensorFlow's "same" with an even kernel),
+              return_sequences and return_state; a frame head Conv2D(1x1, sigmoid) on every h_t
+              (images out, [N, T, OH, OW, 1]) and a vector head Dense on [Flatten(h_T),
+              GlobalAveragePooling2D(c_T)]; mse + mse.
 
 Lengths differ between the two inputs of each graph, so lstm's second mask runs in an order
 of its own. For each it writes OUTDIR/<case>/: weights.safetensors (float32 starting weights,
@@ -217,6 +223,72 @@ class Seq2seq(torch.nn.Module):
         return [torch.tensor(src), torch.tensor(tgt)], [torch.tensor(y, dtype=torch.float64)]
 
 
+def conv_same(x, kernel, bias=None):
+    """Keras's Conv2D with padding "same", stride 1: x (B, H, W, C), kernel (KH, KW, C, F)."""
+    KH, KW = kernel.shape[0], kernel.shape[1]
+    inp = torch.nn.functional.pad(x.permute(0, 3, 1, 2), ((KW - 1) // 2, KW - 1 - (KW - 1) // 2,
+                                                          (KH - 1) // 2, KH - 1 - (KH - 1) // 2))
+    return torch.nn.functional.conv2d(inp, kernel.permute(3, 2, 0, 1), bias).permute(0, 2, 3, 1)
+
+
+def conv_valid(x, kernel, bias=None):
+    return torch.nn.functional.conv2d(x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1), bias).permute(0, 2, 3, 1)
+
+
+def uniform(*shape, scale=0.5):
+    return torch.nn.Parameter(torch.empty(*shape).uniform_(-scale, scale))
+
+
+class Video(torch.nn.Module):
+    N, T, H, W, C, F = 3, 4, 8, 6, 2, 4
+
+    def __init__(self):
+        super().__init__()
+        self.conv_kernel, self.conv_bias = uniform(3, 3, self.C, 3), uniform(3, scale=0.2)
+        self.cl_kernel, self.cl_recurrent = uniform(2, 2, 3, 4 * self.F), uniform(2, 2, self.F, 4 * self.F)
+        self.cl_bias = uniform(4 * self.F, scale=0.2)
+        self.frame_kernel, self.frame_bias = uniform(1, 1, self.F, 1), uniform(1, scale=0.2)
+        self.vec_head = linear(3 * 2 * self.F + self.F, 2)
+
+    def named(self):
+        return [("conv.kernel", self.conv_kernel), ("conv.bias", self.conv_bias),
+                ("convlstm.kernel", self.cl_kernel), ("convlstm.recurrent_kernel", self.cl_recurrent),
+                ("convlstm.bias", self.cl_bias), ("frame_head.kernel", self.frame_kernel),
+                ("frame_head.bias", self.frame_bias), ("vec_head.weight", self.vec_head.weight),
+                ("vec_head.bias", self.vec_head.bias)]
+
+    def forward(self, clips):
+        N, T = clips.shape[0], clips.shape[1]
+        frames = torch.tanh(conv_same(clips.reshape(N * T, *clips.shape[2:]), self.conv_kernel, self.conv_bias))
+        pooled = torch.nn.functional.max_pool2d(frames.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+        zx = conv_valid(pooled, self.cl_kernel, self.cl_bias).reshape(N, T, 3, 2, 4 * self.F)
+        F = self.F
+        h = c = None
+        hs = []
+        for t in range(T):
+            z = zx[:, t] if h is None else zx[:, t] + conv_same(h, self.cl_recurrent)
+            i, f, g, o = (torch.sigmoid(z[..., :F]), torch.sigmoid(z[..., F:2 * F]), torch.tanh(z[..., 2 * F:3 * F]),
+                          torch.sigmoid(z[..., 3 * F:]))
+            c = i * g if c is None else f * c + i * g
+            h = o * torch.tanh(c)
+            hs.append(h)
+        seq = torch.stack(hs, 1)  # (N, T, 3, 2, F)
+        frame_out = torch.sigmoid(conv_valid(seq.reshape(N * T, 3, 2, F), self.frame_kernel, self.frame_bias))
+        vec = torch.cat([h.reshape(N, -1), c.mean((1, 2))], 1)
+        return [frame_out.reshape(N, T, 3, 2, 1), self.vec_head(vec)], [None, None]
+
+    @staticmethod
+    def loss(preds, ys, masks):
+        return ((preds[0] - ys[0]) ** 2).mean() + ((preds[1] - ys[1]) ** 2).mean()
+
+    @classmethod
+    def data(cls, rng):
+        x = rng.uniform(-1, 1, (cls.N, cls.T, cls.H, cls.W, cls.C))
+        y1, y2 = rng.uniform(0, 1, (cls.N, cls.T, 3, 2, 1)), rng.uniform(-1, 1, (cls.N, 2))
+        f32 = lambda a: torch.tensor(a.astype(np.float32), dtype=torch.float64)
+        return [f32(x)], [f32(y1), f32(y2)]
+
+
 def seq2seq_case(attention, layers, bidirectional, smoothing):
     return type("Seq2seq_" + attention, (Seq2seq,), {
         "ATTENTION": attention, "LAYERS": layers, "BIDIRECTIONAL": bidirectional, "SMOOTHING": smoothing})
@@ -319,6 +391,7 @@ def main():
     out = sys.argv[1]
     run(out, "translator", Translator, 1)
     run(out, "two_heads", TwoHeads, 2)
+    run(out, "video", Video, 20)
     for seed, (name, case) in enumerate(SEQ2SEQ_CASES.items(), start=3):
         run(out, name, seq2seq_case(*case), seed)
 

@@ -151,5 +151,25 @@ TEST(GraphParity, TwoInputsTwoOutputsWeighted) {
   check_case(model, "two_heads", {loss::mse, loss::mse}, {.loss_weights = {1.0, 0.5}});
 }
 
+// Clips through per-frame convolution and pooling into a ConvLSTM2D, an image head on its
+// sequence and a vector head on its final states (graph_reference.py's Video, written out there).
+TEST(GraphParity, ConvLSTMOnClipsWithImageAndVectorHeads) {
+  auto clips = Input({4, 8, 6, 2}, {.name = "clips"});
+  auto conv = Conv2D(3, {3, 3}, {.padding = ConvPadding::same, .activation = Activation::tanh});
+  conv.name = "conv";
+  auto convlstm = ConvLSTM2D(4, {2, 2}, {.return_sequences = true, .return_state = true});
+  convlstm.name = "convlstm";
+  auto frame_head = Conv2D(1, {1, 1}, {.activation = Activation::sigmoid});
+  frame_head.name = "frame_head";
+  auto vec_head = Dense(2);
+  vec_head.name = "vec_head";
+  auto [seq, h, c] = convlstm(MaxPooling2D({2, 2})(conv(clips)));
+  auto out1 = frame_head(seq);
+  auto out2 = vec_head(Concatenate()({Flatten()(h), GlobalAveragePooling2D()(c)}));
+  Model model(clips, {out1, out2});
+  EXPECT_EQ(out1.shape(), (std::vector<int64_t>{4, 3, 2, 1}));
+  check_case(model, "video", {loss::mse, loss::mse}, {});
+}
+
 }  // namespace
 }  // namespace lstm

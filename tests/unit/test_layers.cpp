@@ -267,7 +267,7 @@ TEST(Layers, LengthsAreChecked) {
 TEST(Layers, BadConfigsSayWhatToFix) {
   EXPECT_ERROR_WITH(Bidirectional(Dense(3)), "wraps a recurrent layer");
   EXPECT_ERROR_WITH(Bidirectional(LSTM(3, {.go_backwards = true})), "leave go_backwards unset");
-  EXPECT_ERROR_WITH(TimeDistributed(LSTM(3)), "wraps a Dense layer");
+  EXPECT_ERROR_WITH(TimeDistributed(LSTM(3)), "TimeDistributed wraps a Dense, Conv2D");
   auto build = [](std::vector<LayerConfig> layers, std::vector<int64_t> shape) {
     Sequential m;
     for (const LayerConfig& c : layers) m.add(c);
