@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages lstm needs that are missing (and nothing else).
 #   scripts/install-deps.sh build   compiler, CMake, JSON, oneDNN, libsndfile, libsoxr, KissFFT,
-#                                   libzip, HDF5, ONNX's protobuf classes
+#                                   libzip, HDF5, ONNX's protobuf classes, FFmpeg's libraries
 #   scripts/install-deps.sh test    the above + GoogleTest, PyTorch and NumPy (parity tests), h5py
 #                                   (Keras-layout fixtures), python3-onnx (its checker), and
 #                                   onnxruntime-node from npm (tests/onnx: an independent runtime),
@@ -23,17 +23,21 @@
 #                                   scripts/speech_data.py
 #   scripts/install-deps.sh speech-anchors  speech + pocketsphinx with its US English model,
 #                                   for scripts/pocketsphinx_digits.py
+#   scripts/install-deps.sh video   build + FFmpeg's command line and scikit-learn's digits (BSD /
+#                                   CC BY 4.0), for scripts/moving_digits.py
 #   scripts/install-deps.sh translation  build + French message catalogues (iso-codes' country,
 #                                   language and currency names, glibc's and gettext's messages;
 #                                   GPL/LGPL, read at run time, never committed), for
 #                                   scripts/translation_data.py
 set -euo pipefail
 what=${1:-build}
-packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev libzip-dev libhdf5-dev libonnx-dev libprotobuf-dev)
+packages=(g++ cmake make pkg-config nlohmann-json3-dev libdnnl-dev libsndfile1-dev libsoxr-dev libkissfft-dev libzip-dev libhdf5-dev libonnx-dev libprotobuf-dev
+          libavformat-dev libavcodec-dev libswscale-dev libavutil-dev)
 if [ "$what" = test ]; then
   packages+=(libgtest-dev python3-torch python3-numpy python3-h5py python3-onnx chromium python3-pil strace)
   packages+=(pybind11-dev python3-dev python3-numpy python3-pip python3-setuptools python3-wheel python3-venv python3-pytest)
   packages+=(libopenmpi-dev openmpi-bin)
+  packages+=(ffmpeg python3-sklearn)   # the video tests: clips encoded by FFmpeg, scikit-learn's digits
   command -v npm >/dev/null || packages+=(nodejs npm)   # the machine's own Node.js when it has one
 elif [ "$what" = python ]; then
   packages+=(pybind11-dev python3-dev python3-numpy python3-pip python3-setuptools python3-wheel python3-venv)
@@ -49,12 +53,14 @@ elif [ "$what" = speech-anchors ]; then
   packages+=(python3-numpy espeak-ng flite sox asterisk-core-sounds-en-wav pocketsphinx pocketsphinx-en-us)
 elif [ "$what" = translation ]; then
   packages+=(iso-codes libc-l10n gettext)   # /usr/share/locale/fr/LC_MESSAGES/*.mo
+elif [ "$what" = video ]; then
+  packages+=(python3-numpy ffmpeg python3-sklearn)   # scripts/moving_digits.py: digits, encoded clips
 elif [ "$what" = quality ]; then
   packages+=(python3-numpy python3-statsmodels)
 elif [ "$what" = bench ]; then
   packages+=(python3-torch python3-numpy libopenblas-dev)
 elif [ "$what" != build ]; then
-  echo "usage: $0 [build|test|python|mpi|bench|quality|fuzz|music|speech|speech-anchors|translation]" >&2
+  echo "usage: $0 [build|test|python|mpi|bench|quality|fuzz|music|speech|speech-anchors|translation|video]" >&2
   exit 2
 fi
 missing=()

@@ -261,6 +261,9 @@ struct ClassificationReport {
   int64_t samples() const;
   std::string table() const;  // accuracy, the per-class table and the confusion matrix
 };
+// The report of `predicted` against `truth` (indices into labels).
+ClassificationReport classification_report(const std::vector<std::string>& labels, const std::vector<int64_t>& truth,
+                                           const std::vector<int64_t>& predicted);
 
 struct TextClassifier {
   Sequential model;

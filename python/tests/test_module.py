@@ -300,6 +300,30 @@ def test_a_graph_model_trains_saves_and_loads(tmp_path):
     assert isinstance(lstm.load_model(seq_path), lstm.Sequential)
 
 
+def test_video_layers_take_clips_and_return_frames(tmp_path):
+    L = lstm.layers
+    clips = lstm.Input(shape=(4, 12, 10, 1), name="clips")
+    seq = L.ConvLSTM2D(4, 3, padding="same", return_sequences=True)(clips)
+    frames = L.Conv2D(1, (1, 1), activation="sigmoid")(seq)
+    label = Dense(3, activation="softmax")(
+        L.LSTM(8)(L.TimeDistributed(L.Flatten())(L.MaxPooling2D(2)(L.Conv2D(2, 3, activation="relu")(clips)))))
+    assert seq.shape == (None, 4, 12, 10, 4) and frames.shape == (None, 4, 12, 10, 1)
+    assert L.GlobalAveragePooling2D()(seq).shape == (None, 4, 4)
+    model = lstm.Model(clips, [frames, label])
+    model.compile(optimizer="adam", loss=["mse", "sparse_categorical_crossentropy"])
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, (6, 4, 12, 10, 1)).astype(np.float32)
+    y = [X, rng.integers(0, 3, (6, 1)).astype(np.float32)]
+    model.fit(X, y, epochs=2, batch_size=3, verbose=0)
+    out = model.predict(X)
+    assert out[0].shape == (6, 4, 12, 10, 1) and out[1].shape == (6, 3)
+    path = str(tmp_path / "video.safetensors")
+    model.save(path)
+    assert np.array_equal(lstm.load_model(path).predict(X)[0], out[0])
+    with pytest.raises(lstm.Error, match="flatten each image first"):
+        Dense(2)(clips)
+
+
 def test_callbacks_from_the_library_and_from_python(tmp_path):
     X, y = windows(128)
     Xv, yv = windows(32, seed=1)

@@ -32,6 +32,7 @@ const char* kUsage =
     "  music train | generate        melody models from MIDI files: train, compose a MIDI file\n"
     "  seq2seq train | translate | evaluate   encoder-decoders with attention on text pairs\n"
     "  speech train | transcribe | evaluate   speech recognisers from recordings (CTC)\n"
+    "  video train | classify        activity recognition on video clips (ConvLSTM2D)\n"
     "  convert   a model from one format to another (lstm, PyTorch), checked before it is written\n"
     "  verify    compare a model with another file of it, layer by layer, in that file's framework\n"
     "\n"
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   int first = 2;  // the first option
-  if ((cmd == "text" || cmd == "classify" || cmd == "music" || cmd == "seq2seq" || cmd == "speech") && argc >= 3 && argv[2][0] != '-') cmd += std::string(" ") + argv[2], first = 3;
+  if ((cmd == "text" || cmd == "classify" || cmd == "music" || cmd == "seq2seq" || cmd == "speech" || cmd == "video") && argc >= 3 && argv[2][0] != '-') cmd += std::string(" ") + argv[2], first = 3;
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;
@@ -86,7 +87,8 @@ int main(int argc, char** argv) {
                            {&kMusicGenerate, run_music_generate}, {&kSeq2seqTrain, run_seq2seq_train},
                            {&kSeq2seqTranslate, run_seq2seq_translate}, {&kSeq2seqEvaluate, run_seq2seq_evaluate},
                            {&kSpeechTrain, run_speech_train}, {&kSpeechTranscribe, run_speech_transcribe},
-                           {&kSpeechEvaluate, run_speech_evaluate},
+                           {&kSpeechEvaluate, run_speech_evaluate}, {&kVideoTrain, run_video_train},
+                           {&kVideoClassify, run_video_classify},
                            {&kConvert, run_convert}, {&kVerify, run_verify}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;

@@ -141,8 +141,8 @@ int64_t ClassificationReport::samples() const {
   return n;
 }
 
-static ClassificationReport report_of(const std::vector<std::string>& labels, const std::vector<int64_t>& truth,
-                                      const std::vector<int64_t>& predicted) {
+ClassificationReport classification_report(const std::vector<std::string>& labels, const std::vector<int64_t>& truth,
+                                           const std::vector<int64_t>& predicted) {
   const size_t K = labels.size();
   ClassificationReport r;
   r.labels = labels;
@@ -297,7 +297,7 @@ ClassificationReport TextClassifier::evaluate(std::span<const std::string> texts
     t.push_back(int64_t(it - labels.begin()));
     q.push_back(argmax_row(p, int64_t(n), K));
   }
-  return report_of(labels, t, q);
+  return classification_report(labels, t, q);
 }
 
 void TextClassifier::save(const std::string& path) {
