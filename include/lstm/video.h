@@ -95,4 +95,43 @@ struct VideoClassifier {
 VideoClassifier train_video_classifier(const LabeledClips& data, const VideoOptions& video,
                                        const VideoClassifierOptions& options = {});
 
+// ---- next-frame prediction -------------------------------------------------------------------
+
+// ConvLSTM2D(filters, 3x3, same, return_sequences) stacked `layers` deep -> Conv2D(C, 1x1,
+// sigmoid): at every step, the next frame. Trained on sequences [N, T, H, W, C] (values in
+// [0, 1]) to predict frames 2..T from frames 1..T-1, with per-pixel binary cross-entropy.
+struct FramePredictorOptions {
+  int64_t filters = 8, layers = 1;
+  int epochs = 10, batch_size = 8;
+  float learning_rate = 0.003f;
+  double validation_fraction = 0.1;
+  uint64_t seed = 42;
+  int verbose = 1;
+};
+
+// Per-pixel scores of predicted against true frames, beside copying the last frame seen.
+struct FrameScores {
+  double bce = 0, mse = 0;                  // the model's
+  double copy_bce = 0, copy_mse = 0;        // the last frame seen, as the prediction
+  int64_t frames = 0;                       // predicted frames scored
+};
+
+struct FramePredictor {
+  Model model;
+  History history;  // of training (empty after load)
+
+  // After each step of clips [N, T, H, W, C], the next frame: [N, T, H, W, C].
+  Tensor next_frames(const Tensor& clips);
+  // From the first `context` frames of each clip, `steps` frames on, each predicted from the
+  // frames before it (predictions fed back): [N, steps, H, W, C].
+  Tensor rollout(const Tensor& clips, int64_t context, int64_t steps);
+  // One step ahead (teacher forcing) on frames 2..T, or with context > 0 the rollout of frames
+  // context+1..T; each beside copying the last frame seen.
+  FrameScores evaluate(const Tensor& clips, int64_t context = 0);
+  void save(const std::string& path);  // "lstm.frames" metadata marks it
+  static FramePredictor load(const std::string& path);
+};
+
+FramePredictor train_frame_predictor(const Tensor& sequences, const FramePredictorOptions& options = {});
+
 }  // namespace lstm

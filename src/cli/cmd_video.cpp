@@ -1,4 +1,5 @@
 // lstm video train | classify: activity recognition on video clips (lstm/video.h).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -51,6 +52,28 @@ const Command kVideoClassify{
      {"out", "FILE", "write the CSV here instead of printing it"},
      {"threads", "N", "threads (default: all cores)"}},
     "file"};
+
+const Command kVideoPredictFrames{
+    "video predict-frames",
+    "Next-frame prediction with a ConvLSTM2D. With --data: train on sequences of frames and score the "
+    "held-out --test ones (per-pixel cross-entropy and MSE, one step ahead and rolled out, beside copying "
+    "the last frame). With --model: continue each given clip by --steps predicted frames (.npy out).",
+    {{"data", "FILE", "training sequences, .npy [N, T, H, W(, C)] in [0, 1] (scripts/moving_digits.py: bouncing.npy)"},
+     {"test", "FILE", "held-out sequences to score, the same shape but N"},
+     {"out", "FILE", "with --data: the model to write (.safetensors); with --model: the frames (.npy)"},
+     {"filters", "N", "ConvLSTM2D filters (default 8)"},
+     {"layers", "N", "ConvLSTM2D layers (default 1)"},
+     {"epochs", "N", "passes over the sequences (default 10)"},
+     {"batch-size", "N", "sequences per batch (default 8)"},
+     {"lr", "X", "Adam's learning rate (default 0.003)"},
+     {"context", "N", "frames given before the rollout (default: half the sequence)"},
+     {"seed", "N", "the split, the initial weights and shuffling (default 42)"},
+     {"report", "FILE", "write an HTML report: loss curves, the scores, predicted against true frames"},
+     {"model", "FILE", "a frame predictor to run (lstm video predict-frames --data ... --out)"},
+     {"input", "FILE", "with --model: a video, .npy frames [T, H, W(, C)] or sequences [N, T, H, W, C]"},
+     {"steps", "N", "with --model: frames to predict after the input (default 5)"},
+     {"threads", "N", "threads (default: all cores)"},
+     {"quiet", "", "print nothing but errors and the scores"}}};
 
 namespace {
 
@@ -150,6 +173,23 @@ int run_video_train(const Args& a) {
       r.classification = &scores;
     }
     r.history = c.history.history;
+    // one example clip of each class, from the test clips when given, with what the model said
+    const LabeledClips& shown = test.clips.size() > 0 ? test : train;
+    const int64_t frame = shown.clips.size() / (shown.clips.dim(0) * frames);
+    FrameStrip strip{std::string("An example of each class") + (test.clips.size() > 0 ? " (test clips)" : ""),
+                     shown.clips.dim(2), shown.clips.dim(3), shown.clips.dim(4), {}, {}, {}};
+    for (int64_t t = 0; t < frames; ++t) strip.column_labels.push_back("frame " + std::to_string(t + 1));
+    for (const std::string& label : c.labels) {
+      const auto at = std::find(shown.labels.begin(), shown.labels.end(), label);
+      if (at == shown.labels.end()) continue;
+      const int64_t n = int64_t(at - shown.labels.begin());
+      const float* clip = shown.clips.data() + n * frames * frame;
+      const Tensor one({1, frames, shown.clips.dim(2), shown.clips.dim(3), shown.clips.dim(4)},
+                       std::vector<float>(clip, clip + frames * frame));
+      strip.row_labels.push_back(label + " (said: " + c.predict(one)[0] + ")");
+      strip.rows.emplace_back(clip, clip + frames * frame);
+    }
+    r.frame_strips.push_back(std::move(strip));
     write_file_atomic(a.str("report"), report_html(r), "report");
   }
   return 0;
@@ -189,6 +229,127 @@ int run_video_classify(const Args& a) {
   }
   if (a.has("out")) write_file_atomic(a.str("out"), csv.str(), "predictions");
   else std::fputs(csv.str().c_str(), stdout);
+  return 0;
+}
+
+namespace {
+
+// .npy sequences [N, T, H, W(, C)] (or one, [T, H, W(, C)]) as [N, T, H, W, C].
+Tensor sequences_of(const std::string& path) {
+  Tensor x = load_npy(path);
+  if (x.rank() == 3) x = x.reshaped({1, x.dim(0), x.dim(1), x.dim(2), 1});
+  else if (x.rank() == 4) x = x.reshaped({x.dim(0), x.dim(1), x.dim(2), x.dim(3), 1});
+  if (x.rank() != 5 || (x.dim(4) != 1 && x.dim(4) != 3))
+    throw Error(path + " has shape " + x.shape_string() + ": sequences of frames are [N, T, H, W] or [N, T, H, W, C] "
+                "(C = 1 or 3)");
+  return x;
+}
+
+std::string score(double v) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.5f", v);
+  return s;
+}
+
+}  // namespace
+
+int run_video_predict_frames(const Args& a) {
+  if (a.has("model") == a.has("data"))
+    throw UsageError("give --data (to train a frame predictor) or --model (to run one), not both");
+  const std::string out = a.required("out");
+  if (a.has("model")) {
+    check_outputs_distinct(a, {"out"}, {"model", "input"});
+    check_writable(out);
+    FramePredictor p = FramePredictor::load(a.str("model"));
+    const std::string input = a.required("input");
+    // a video, one clip of frames [T, H, W] or [T, H, W, C], or sequences [N, T, H, W, C]
+    Tensor clips;
+    if (input.size() > 4 && input.compare(input.size() - 4, 4, ".npy") == 0) {
+      clips = load_npy(input);
+      if (clips.rank() == 3) clips = clips.reshaped({1, clips.dim(0), clips.dim(1), clips.dim(2), 1});
+      else if (clips.rank() == 4) clips = clips.reshaped({1, clips.dim(0), clips.dim(1), clips.dim(2), clips.dim(3)});
+      else if (clips.rank() != 5)
+        throw Error(input + " has shape " + clips.shape_string() + ": give frames [T, H, W], [T, H, W, C] or "
+                    "sequences [N, T, H, W, C]");
+    } else {
+      const Tensor f = read_video(input, {});
+      clips = f.reshaped({1, f.dim(0), f.dim(1), f.dim(2), f.dim(3)});
+    }
+    const int64_t steps = a.integer("steps", 5, 1, 10000);
+    const Tensor frames = p.rollout(clips, clips.dim(1), steps);
+    save_npy(out, frames);
+    return 0;
+  }
+  const std::string data = a.str("data");
+  check_outputs_distinct(a, {"out", "report"}, {"data", "test"});
+  check_writable(out);
+  if (a.has("report")) check_writable(a.str("report"));
+  FramePredictorOptions o;
+  o.filters = a.integer("filters", 8, 1, 1024);
+  o.layers = a.integer("layers", 1, 1, 8);
+  o.epochs = int(a.integer("epochs", 10, 1, limits::kEpochs));
+  o.batch_size = int(a.integer("batch-size", 8, 1, 1 << 20));
+  o.learning_rate = float(a.number("lr", 0.003));
+  o.seed = uint64_t(a.integer("seed", 42, 0, int64_t(1) << 62));
+  o.verbose = a.has("quiet") ? 0 : 1;
+  const Tensor train = sequences_of(data);
+  Tensor test;
+  if (a.has("test")) {
+    test = sequences_of(a.str("test"));
+    if (test.dim(2) != train.dim(2) || test.dim(3) != train.dim(3) || test.dim(4) != train.dim(4))
+      throw Error(a.str("test") + " has frames " + test.shape_string() + " of another size than " + data + "'s " +
+                  train.shape_string());
+  }
+  const int64_t T = train.dim(1);
+  const int64_t context = a.integer("context", std::max<int64_t>(1, T / 2), 1, std::max<int64_t>(1, T - 1));
+  FramePredictor p = train_frame_predictor(train, o);
+  p.save(out);
+  ReportContent r;
+  if (test.size() > 0) {
+    const FrameScores one = p.evaluate(test, 0), roll = p.evaluate(test, context);
+    std::printf("test: %lld sequences of %lld frames\n", static_cast<long long>(test.dim(0)),
+                static_cast<long long>(test.dim(1)));
+    std::printf("%-34s %12s %12s\n", "per pixel", "cross-ent.", "MSE");
+    std::printf("%-34s %12.5f %12.5f\n", "one step ahead: the model", one.bce, one.mse);
+    std::printf("%-34s %12.5f %12.5f\n", "one step ahead: copy the last", one.copy_bce, one.copy_mse);
+    const std::string rolled = "from " + std::to_string(context) + " frames, " + std::to_string(T - context) + " on";
+    std::printf("%-34s %12.5f %12.5f\n", (rolled + ": model").c_str(), roll.bce, roll.mse);
+    std::printf("%-34s %12.5f %12.5f\n", (rolled + ": copy").c_str(), roll.copy_bce, roll.copy_mse);
+    r.tables.push_back({"Held-out frames, per pixel",
+                        {"prediction", "cross-entropy", "MSE"},
+                        {{"one step ahead: the model", score(one.bce), score(one.mse)},
+                         {"one step ahead: copy the last frame", score(one.copy_bce), score(one.copy_mse)},
+                         {rolled + ": the model", score(roll.bce), score(roll.mse)},
+                         {rolled + ": copy the last given frame", score(roll.copy_bce), score(roll.copy_mse)}}});
+    // pictures: for a few sequences, the true frames after the context and the rollout beneath
+    const int64_t show = std::min<int64_t>(3, test.dim(0)), frame = test.size() / (test.dim(0) * T);
+    const Tensor some = Tensor({show, T, test.dim(2), test.dim(3), test.dim(4)},
+                               std::vector<float>(test.data(), test.data() + show * T * frame));
+    const Tensor rolled_frames = p.rollout(some, context, T - context);
+    FrameStrip strip{"Rolled out from " + std::to_string(context) + " frames: true (above) and predicted",
+                     test.dim(2), test.dim(3), test.dim(4), {}, {}, {}};
+    for (int64_t t = 0; t < T; ++t) strip.column_labels.push_back((t < context ? "seen " : "t=") + std::to_string(t + 1));
+    for (int64_t n = 0; n < show; ++n) {
+      const float* seq = some.data() + n * T * frame;
+      strip.row_labels.push_back("true " + std::to_string(n + 1));
+      strip.rows.emplace_back(seq, seq + T * frame);
+      std::vector<float> row(seq, seq + context * frame);  // the context again, then the prediction
+      const float* pr = rolled_frames.data() + n * (T - context) * frame;
+      row.insert(row.end(), pr, pr + (T - context) * frame);
+      strip.row_labels.push_back("predicted " + std::to_string(n + 1));
+      strip.rows.push_back(std::move(row));
+    }
+    r.frame_strips.push_back(std::move(strip));
+  }
+  if (a.has("report")) {
+    r.title = "Next-frame prediction";
+    r.facts = {{"data", data + " (" + std::to_string(train.dim(0)) + " sequences of " + std::to_string(T) + " frames, " +
+                            std::to_string(train.dim(2)) + " x " + std::to_string(train.dim(3)) + ")"},
+               {"model", std::to_string(o.layers) + " x ConvLSTM2D(" + std::to_string(o.filters) +
+                             ", 3x3, same) -> Conv2D(1x1, sigmoid); binary cross-entropy per pixel"}};
+    r.history = p.history.history;
+    write_file_atomic(a.str("report"), report_html(r), "report");
+  }
   return 0;
 }
 

@@ -21,7 +21,7 @@ extern const Command kMusicTrain, kMusicGenerate;         // cmd_music.cpp
 extern const Command kSeq2seqTrain, kSeq2seqTranslate, kSeq2seqEvaluate;  // cmd_seq2seq.cpp
 extern const Command kSpeechTrain, kSpeechTranscribe, kSpeechEvaluate;    // cmd_speech.cpp
 extern const Command kConvert, kVerify;                                   // cmd_convert.cpp
-extern const Command kVideoTrain, kVideoClassify;                         // cmd_video.cpp
+extern const Command kVideoTrain, kVideoClassify, kVideoPredictFrames;    // cmd_video.cpp
 
 // --precision of the inference commands (predict, evaluate, forecast): the option, and applying
 // it to a loaded model (fp32 unless given; bf16 or int8 on its LSTM layers, an Error when it has
@@ -53,6 +53,7 @@ int run_speech_transcribe(const Args& args);
 int run_speech_evaluate(const Args& args);
 int run_video_train(const Args& args);
 int run_video_classify(const Args& args);
+int run_video_predict_frames(const Args& args);
 int run_convert(const Args& args);
 int run_verify(const Args& args);
 

@@ -32,7 +32,7 @@ const char* kUsage =
     "  music train | generate        melody models from MIDI files: train, compose a MIDI file\n"
     "  seq2seq train | translate | evaluate   encoder-decoders with attention on text pairs\n"
     "  speech train | transcribe | evaluate   speech recognisers from recordings (CTC)\n"
-    "  video train | classify        activity recognition on video clips (ConvLSTM2D)\n"
+    "  video train | classify | predict-frames   activity recognition and next-frame prediction\n"
     "  convert   a model from one format to another (lstm, PyTorch), checked before it is written\n"
     "  verify    compare a model with another file of it, layer by layer, in that file's framework\n"
     "\n"
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
                            {&kSeq2seqTranslate, run_seq2seq_translate}, {&kSeq2seqEvaluate, run_seq2seq_evaluate},
                            {&kSpeechTrain, run_speech_train}, {&kSpeechTranscribe, run_speech_transcribe},
                            {&kSpeechEvaluate, run_speech_evaluate}, {&kVideoTrain, run_video_train},
-                           {&kVideoClassify, run_video_classify},
+                           {&kVideoClassify, run_video_classify}, {&kVideoPredictFrames, run_video_predict_frames},
                            {&kConvert, run_convert}, {&kVerify, run_verify}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;

@@ -318,6 +318,8 @@ std::string report_html(const ReportContent& c) {
   for (size_t k = 0; k < c.heatmaps.size(); ++k) s << heatmap_chart("heatmap-" + std::to_string(k), c.heatmaps[k]);
   for (size_t k = 0; k < c.spectrograms.size(); ++k)
     s << spectrogram_svg("spectrogram-" + std::to_string(k), c.spectrograms[k]);
+  for (size_t k = 0; k < c.frame_strips.size(); ++k)
+    s << frame_strip_svg("frames-" + std::to_string(k), c.frame_strips[k]);
   for (size_t k = 0; k < c.tables.size(); ++k) {
     const ReportTable& t = c.tables[k];
     s << "<h2>" << escape(t.title) << "</h2>\n<table id=\"table-" << k << "\">\n<tr>";

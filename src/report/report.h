@@ -50,6 +50,17 @@ struct Spectrogram {
   std::vector<float> probabilities;  // (steps, classes) row-major, in [0, 1]
 };
 
+// Rows of video frames (grey or RGB, values in [0, 1]) as pictures: example clips of each class,
+// or predicted frames under the true ones. Each row is its label and its frames left to right.
+struct FrameStrip {
+  std::string title;
+  int64_t height = 0, width = 0, channels = 1;
+  std::vector<std::string> column_labels;  // optional, one per frame ("t+1", ...)
+  std::vector<std::string> row_labels;
+  std::vector<std::vector<float>> rows;    // each: frames × height × width × channels, C order
+};
+std::string frame_strip_svg(const std::string& id, const FrameStrip& s);
+
 // The picture of a Spectrogram as SVG (the images inside as BMP data: small, and sharp when
 // scaled). Public for the tests.
 std::string spectrogram_svg(const std::string& id, const Spectrogram& s);
@@ -70,6 +81,7 @@ struct ReportContent {
   const ForecastSelection* selection = nullptr;  // the transforms tried on validation
   std::vector<Heatmap> heatmaps;
   std::vector<Spectrogram> spectrograms;  // drawn after the heat maps
+  std::vector<FrameStrip> frame_strips;   // drawn after the spectrograms
 };
 
 std::string report_html(const ReportContent& content);

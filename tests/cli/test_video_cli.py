@@ -76,6 +76,9 @@ class VideoCli(CliTest):
         html = read(self.path("r.html"))
         self.assertIn("Video activity classifier", html)
         self.assertIn("ConvLSTM2D(4", html)
+        # an example clip of every class as pictures: 7 rows of 8 frames
+        self.assertIn("An example of each class (test clips)", html)
+        self.assertEqual(html.count("data:image/bmp;base64,"), 7 * 8)
         videos = os.path.join(DATA, "videos")
         names = sorted(f for f in os.listdir(videos) if f.endswith(".mp4"))[:3]
         out = self.run_lstm("video", "classify", "--model", model, *[os.path.join(videos, n) for n in names]).stdout
@@ -113,6 +116,49 @@ class VideoCli(CliTest):
         self.run_lstm("video", "classify", "--model", model, "--stream", "--every", 4, long_video,
                       "--out", self.path("windows.csv"))
         self.assertEqual(read(self.path("windows.csv")), out)
+
+    def test_predict_frames_trains_scores_against_copying_and_continues_clips(self):
+        bouncing = os.path.join(DATA, "bouncing.npy")
+        test = self.path("test.npy")
+        np.save(test, np.load(os.path.join(DATA, "bouncing_test.npy"))[:12])
+        model = self.path("frames.safetensors")
+        p = self.run_lstm("video", "predict-frames", "--data", bouncing, "--test", test, "--out", model,
+                          "--epochs", 2, "--filters", 4, "--report", self.path("f.html"), "--quiet")
+        scores = {}
+        for line in p.stdout.splitlines():
+            parts = line.rsplit(None, 2)
+            if len(parts) == 3 and parts[0].startswith(("one step", "from 4")):
+                scores[parts[0].strip()] = (float(parts[1]), float(parts[2]))
+        self.assertEqual(len(scores), 4, p.stdout)
+        # copying the last frame, scored independently here
+        t = np.load(test).astype(np.float64)
+        copy_mse = ((t[:, 1:] - t[:, :-1]) ** 2).mean()
+        self.assertAlmostEqual(scores["one step ahead: copy the last"][1], copy_mse, places=4)
+        roll_copy = ((t[:, 4:] - t[:, 3:4]) ** 2).mean()
+        self.assertAlmostEqual(scores["from 4 frames, 4 on: copy"][1], roll_copy, places=4)
+        html = read(self.path("f.html"))
+        self.assertIn("Rolled out from 4 frames: true (above) and predicted", html)
+        self.assertEqual(html.count("data:image/bmp;base64,"), 3 * 2 * 8)
+        # continue one clip of 5 frames by 3
+        np.save(self.path("one.npy"), t[0, :5].astype(np.float32))
+        out = self.path("next.npy")
+        self.run_lstm("video", "predict-frames", "--model", model, "--input", self.path("one.npy"), "--steps", 3,
+                      "--out", out)
+        frames = np.load(out)
+        self.assertEqual(frames.shape, (1, 3, 24, 24, 1))
+        self.assertTrue(((frames >= 0) & (frames <= 1)).all())
+        # bad inputs: frames of another size, values out of [0, 1], a classifier given as the model
+        np.save(self.path("small.npy"), np.zeros((5, 16, 16, 1), np.float32))
+        p = self.run_lstm("video", "predict-frames", "--model", model, "--input", self.path("small.npy"),
+                          "--out", self.path("x.npy"), code=1)
+        self.assertIn("but the model expects [N, T, 24, 24, 1]", p.stderr)
+        np.save(self.path("bright.npy"), np.full((4, 5, 24, 24), 255.0, np.float32))
+        p = self.run_lstm("video", "predict-frames", "--data", self.path("bright.npy"), "--out", self.path("y.safetensors"),
+                          code=1)
+        self.assertIn("frame values are in [0, 1]", p.stderr)
+        self.run_lstm("video", "predict-frames", "--data", bouncing, "--model", model, "--out", self.path("z"), code=2)
+        for name in ("x.npy", "y.safetensors", "z"):
+            self.assertFalse(os.path.exists(self.path(name)))
 
     def test_image_folders_are_clips(self):
         clip = np.load(os.path.join(DATA, "train", "clip_00000.npy"))
