@@ -29,7 +29,6 @@ void Conv2dShape::check() const {
                 "x" + std::to_string(W) + " images with padding=\"valid\": use padding=\"same\" or a smaller kernel");
 }
 
-int64_t conv2d_workspace(const Conv2dShape& s) { return s.out_h() * s.out_w() * s.patch(); }
 
 namespace {
 
@@ -70,34 +69,51 @@ void col2im_add(const Conv2dShape& s, const float* cols, float* dx) {
 
 }  // namespace
 
+// Images per GEMM: as many as fit in kChunkFloats of patches (at least one), so that small
+// images make one large product instead of many small ones.
+constexpr int64_t kChunkFloats = int64_t(1) << 20;  // 4 MiB
+
+static int64_t chunk_images(const Conv2dShape& s, int64_t B) {
+  const int64_t per_image = std::max<int64_t>(1, s.out_h() * s.out_w() * s.patch());
+  return std::max<int64_t>(1, std::min<int64_t>(B, kChunkFloats / per_image));
+}
+
+int64_t conv2d_workspace(const Conv2dShape& s, int64_t B) {
+  return chunk_images(s, std::max<int64_t>(B, 1)) * s.out_h() * s.out_w() * s.patch();
+}
+
 void conv2d_forward(const Conv2dShape& s, int64_t B, const float* x, const float* kernel, const float* bias, float* y,
                     float* workspace) {
-  const int64_t P = s.out_h() * s.out_w(), K = s.patch(), image = s.H * s.W * s.C;
-  for (int64_t b = 0; b < B; ++b) {
-    float* yb = y + b * P * s.F;
-    im2col(s, x + b * image, workspace);
-    gemm(false, false, P, s.F, K, 1.0f, workspace, K, kernel, s.F, 0.0f, yb, s.F);
+  const int64_t P = s.out_h() * s.out_w(), K = s.patch(), image = s.H * s.W * s.C, G = chunk_images(s, B);
+  for (int64_t b0 = 0; b0 < B; b0 += G) {
+    const int64_t g = std::min(G, B - b0);
+    for (int64_t i = 0; i < g; ++i) im2col(s, x + (b0 + i) * image, workspace + i * P * K);
+    float* yb = y + b0 * P * s.F;
+    gemm(false, false, g * P, s.F, K, 1.0f, workspace, K, kernel, s.F, 0.0f, yb, s.F);
     if (bias)
-      for (int64_t p = 0; p < P; ++p)
+      for (int64_t p = 0; p < g * P; ++p)
         for (int64_t f = 0; f < s.F; ++f) yb[p * s.F + f] += bias[f];
   }
 }
 
 void conv2d_backward(const Conv2dShape& s, int64_t B, const float* x, const float* kernel, const float* dy, float* dx,
                      float* dkernel, float* dbias, float* workspace) {
-  const int64_t P = s.out_h() * s.out_w(), K = s.patch(), image = s.H * s.W * s.C;
-  for (int64_t b = 0; b < B; ++b) {
-    const float* dyb = dy + b * P * s.F;
-    if (dbias)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t f = 0; f < s.F; ++f) dbias[f] += dyb[p * s.F + f];
-    im2col(s, x + b * image, workspace);
-    gemm(true, false, K, s.F, P, 1.0f, workspace, K, dyb, s.F, 1.0f, dkernel, s.F);  // dkernel += colsᵀ·dy
+  const int64_t P = s.out_h() * s.out_w(), K = s.patch(), image = s.H * s.W * s.C, G = chunk_images(s, B);
+  if (dbias)
+    for (int64_t p = 0; p < B * P; ++p)
+      for (int64_t f = 0; f < s.F; ++f) dbias[f] += dy[p * s.F + f];
+  for (int64_t b0 = 0; b0 < B; b0 += G) {
+    const int64_t g = std::min(G, B - b0);
+    const float* dyb = dy + b0 * P * s.F;
+    for (int64_t i = 0; i < g; ++i) im2col(s, x + (b0 + i) * image, workspace + i * P * K);
+    gemm(true, false, K, s.F, g * P, 1.0f, workspace, K, dyb, s.F, 1.0f, dkernel, s.F);  // dkernel += colsᵀ·dy
     if (!dx) continue;
-    gemm(false, true, P, K, s.F, 1.0f, dyb, s.F, kernel, s.F, 0.0f, workspace, K);  // dcols = dy·kernelᵀ
-    float* dxb = dx + b * image;
-    std::fill(dxb, dxb + image, 0.0f);
-    col2im_add(s, workspace, dxb);
+    gemm(false, true, g * P, K, s.F, 1.0f, dyb, s.F, kernel, s.F, 0.0f, workspace, K);  // dcols = dy·kernelᵀ
+    for (int64_t i = 0; i < g; ++i) {
+      float* dxb = dx + (b0 + i) * image;
+      std::fill(dxb, dxb + image, 0.0f);
+      col2im_add(s, workspace + i * P * K, dxb);
+    }
   }
 }
 

@@ -8,11 +8,13 @@
 // padded by max((OH - 1)·sh + KH - H, 0) rows, half above (rounded down) and the rest below;
 // the same for columns.
 //
-// How: im2col, then the one GEMM seam. For each image the patches are laid out as the rows of
-// a matrix cols (OH·OW, KH·KW·C) - the column order is the kernel's own (ky, kx, c) order, so the
-// kernel is already the (KH·KW·C, F) matrix the product needs: y = cols · kernel. Backward is two
-// more products: dkernel += colsᵀ · dy, dcols = dy · kernelᵀ, then col2im adds dcols back into
-// dx. The workspace holds one image's cols (conv2d_workspace floats).
+// How: im2col, then the one GEMM seam. Each image's patches are laid out as the rows of a matrix
+// cols (OH·OW, KH·KW·C) - the column order is the kernel's own (ky, kx, c) order, so the kernel
+// is already the (KH·KW·C, F) matrix the product needs: y = cols · kernel. Backward is two more
+// products: dkernel += colsᵀ · dy, dcols = dy · kernelᵀ, then col2im adds dcols back into dx.
+// The images go in chunks: as many images' cols as fit in 4 MiB (at least one) are stacked into
+// one matrix, so that a batch of small frames is one large product rather than many small ones
+// (measured: docs/video.md). The workspace holds one chunk (conv2d_workspace floats).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +37,8 @@ struct Conv2dShape {
   void check() const;
 };
 
-int64_t conv2d_workspace(const Conv2dShape& s);  // floats: out_h · out_w · patch
+// Floats of workspace for batches of up to B images: (images per chunk) · out_h · out_w · patch.
+int64_t conv2d_workspace(const Conv2dShape& s, int64_t B);
 
 // y (B, OH, OW, F) = conv(x, kernel) + bias (bias may be null).
 void conv2d_forward(const Conv2dShape& s, int64_t B, const float* x, const float* kernel, const float* bias,

@@ -38,8 +38,7 @@ class Conv2DOp final : public Op {
   Stepping stepping() const override { return Stepping::by_forward; }  // frame by frame
 
   void plan(const Pass& pass, std::span<const Value> in, std::span<const Value> out, Workspace& ws) override {
-    (void)in;
-    work_ = ws.kept.take(conv2d_workspace(s_));
+    work_ = ws.kept.take(conv2d_workspace(s_, in[0].rows(pass.B)));
     dz_ = act_ == Activation::linear ? nullptr : ws.grad.take(out[0].size(pass.B));
   }
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
@@ -65,7 +64,7 @@ class Conv2DOp final : public Op {
   const Conv2dShape s_;
   const Activation act_;
   const bool use_bias_;
-  float* work_ = nullptr;  // one frame's patches
+  float* work_ = nullptr;  // a chunk of frames' patches
   float* dz_ = nullptr;    // (frames, OH, OW, F)
 };
 

@@ -14,7 +14,7 @@
 
 #include "core/json.h"
 #include "core/limits.h"
-#include "layers/activation.h"
+#include "kernels/pointwise.h"
 #include "layers/config_json.h"
 #include "layers/image_layer.h"
 #include "layers/init.h"
@@ -59,7 +59,8 @@ class ConvLSTMOp final : public Op {
     gates_ = ws.kept.take(T * B * S_ * 4 * F_);
     c_ = ws.kept.take(T * map), h_ = ws.kept.take(T * map);
     zh_ = ws.kept.take(B * S_ * 4 * F_);
-    work_x_ = ws.kept.take(conv2d_workspace(sx_)), work_h_ = ws.kept.take(conv2d_workspace(sh_));
+    zeros_ = ws.kept.take(map);  // c_0 (and h_0, which no product needs)
+    work_x_ = ws.kept.take(conv2d_workspace(sx_, T * B)), work_h_ = ws.kept.take(conv2d_workspace(sh_, B));
     dz_ = ws.grad.take(T * B * S_ * 4 * F_);
     dh_ = ws.grad.take(map), dc_ = ws.grad.take(map), dh_next_ = ws.grad.take(map);
   }
@@ -67,6 +68,7 @@ class ConvLSTMOp final : public Op {
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const int64_t T = in[0].T, B = pass.B, G = 4 * F_, map = B * S_ * F_;
     const float* bias = o_.use_bias ? params_ + kx_size() + kh_size() : nullptr;
+    std::fill(zeros_, zeros_ + map, 0.0f);
     conv2d_forward(sx_, T * B, in[0].data, params_, bias, gates_, work_x_);
     for (int64_t t = 0; t < T; ++t) {
       float* z = gates_ + t * B * S_ * G;
@@ -74,21 +76,9 @@ class ConvLSTMOp final : public Op {
         conv2d_forward(sh_, B, h_ + (t - 1) * map, params_ + kx_size(), nullptr, zh_, work_h_);
         for (int64_t k = 0, n = B * S_ * G; k < n; ++k) z[k] += zh_[k];
       }
-      const float* c_prev = t > 0 ? c_ + (t - 1) * map : nullptr;
-      float *c = c_ + t * map, *h = h_ + t * map;
-      for (int64_t u = 0; u < B * S_; ++u) {
-        float* zu = z + u * G;
-        for (int64_t j = 0; j < F_; ++j) {
-          const float i = activate(o_.recurrent_activation, zu[j]);
-          const float f = activate(o_.recurrent_activation, zu[F_ + j]);
-          const float g = activate(o_.activation, zu[2 * F_ + j]);
-          const float o = activate(o_.recurrent_activation, zu[3 * F_ + j]);
-          zu[j] = i, zu[F_ + j] = f, zu[2 * F_ + j] = g, zu[3 * F_ + j] = o;
-          const float cv = (c_prev ? f * c_prev[u * F_ + j] : 0.0f) + i * g;
-          c[u * F_ + j] = cv;
-          h[u * F_ + j] = o * activate(o_.activation, cv);
-        }
-      }
+      // the gates of every pixel, c_t and h_t: the LSTM cell's vectorised pointwise step
+      lstm_pointwise_forward(z, t > 0 ? c_ + (t - 1) * map : zeros_, c_ + t * map, h_ + t * map, nullptr, B * S_, F_,
+                             o_.activation, o_.recurrent_activation);
     }
     const float* h_last = h_ + (T - 1) * map;
     if (o_.return_sequences) std::memcpy(out[0].data, h_, sizeof(float) * size_t(T * map));
@@ -117,25 +107,10 @@ class ConvLSTMOp final : public Op {
         if (o_.return_state && dout[2])
           for (int64_t k = 0; k < map; ++k) dc_[k] += dout[2][k];
       }
-      const float* a = gates_ + t * B * S_ * G;
+      // dz of the gates and dc_{t-1} (in dc_'s place) from dh and dc_t
       float* dz = dz_ + t * B * S_ * G;
-      const float* c = c_ + t * map;
-      const float* c_prev = t > 0 ? c_ + (t - 1) * map : nullptr;
-      for (int64_t u = 0; u < B * S_; ++u) {
-        const float* au = a + u * G;
-        float* dzu = dz + u * G;
-        for (int64_t j = 0; j < F_; ++j) {
-          const int64_t k = u * F_ + j;
-          const float i = au[j], f = au[F_ + j], g = au[2 * F_ + j], o = au[3 * F_ + j];
-          const float tc = activate(o_.activation, c[k]);
-          const float dc = dc_[k] + dh_[k] * o * activation_slope(o_.activation, tc);
-          dzu[j] = dc * g * activation_slope(o_.recurrent_activation, i);
-          dzu[F_ + j] = c_prev ? dc * c_prev[k] * activation_slope(o_.recurrent_activation, f) : 0.0f;
-          dzu[2 * F_ + j] = dc * i * activation_slope(o_.activation, g);
-          dzu[3 * F_ + j] = dh_[k] * tc * activation_slope(o_.recurrent_activation, o);
-          dc_[k] = dc * f;  // the next (earlier) step's dc
-        }
-      }
+      lstm_pointwise_backward(gates_ + t * B * S_ * G, t > 0 ? c_ + (t - 1) * map : zeros_, c_ + t * map, dh_, nullptr,
+                              dz, dc_, nullptr, B * S_, F_, o_.activation, o_.recurrent_activation);
       if (t > 0)
         conv2d_backward(sh_, B, h_ + (t - 1) * map, params_ + kx_size(), dz, dh_next_, grads_ + kx_size(), nullptr,
                         work_h_);
@@ -149,7 +124,7 @@ class ConvLSTMOp final : public Op {
   Conv2dShape sh_;        // the recurrent one: F -> 4F, "same", stride 1
   const ConvLSTM2DOptions o_;
   const int64_t F_, S_;
-  float *gates_ = nullptr, *c_ = nullptr, *h_ = nullptr, *zh_ = nullptr;  // kept
+  float *gates_ = nullptr, *c_ = nullptr, *h_ = nullptr, *zh_ = nullptr, *zeros_ = nullptr;  // kept
   float *work_x_ = nullptr, *work_h_ = nullptr;
   float *dz_ = nullptr, *dh_ = nullptr, *dc_ = nullptr, *dh_next_ = nullptr;  // grad
 };

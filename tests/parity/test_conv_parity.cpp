@@ -43,7 +43,7 @@ TEST(ConvParity, EveryCaseWithinTolerance) {
     const lstm::Tensor x = load("x"), kernel = load("kernel"), bias = load("bias"), dy = load("dy");
     const lstm::Tensor y_want = load("y"), dx_want = load("dx"), dk_want = load("dkernel"), db_want = load("dbias");
     ASSERT_EQ(y_want.shape(), (std::vector<int64_t>{B, s.out_h(), s.out_w(), s.F}));
-    std::vector<float> ws(size_t(lstm::conv2d_workspace(s))), y(size_t(y_want.size()));
+    std::vector<float> ws(size_t(lstm::conv2d_workspace(s, B))), y(size_t(y_want.size()));
     lstm::conv2d_forward(s, B, x.data(), kernel.data(), bias.data(), y.data(), ws.data());
     std::vector<float> dx(size_t(x.size()), 7.0f), dk(size_t(kernel.size()), 0.0f), db(size_t(s.F), 0.0f);
     lstm::conv2d_backward(s, B, x.data(), kernel.data(), dy.data(), dx.data(), dk.data(), db.data(), ws.data());
