@@ -88,7 +88,8 @@ struct LayerConfig {
   // recurrent, in a graph (lstm::Model): the call also returns the final states (Keras)
   bool return_state = false;
   bool go_backwards = false;      // recurrent only: read each sequence from its last valid step
-  // dense and the per-frame image layers: written as TimeDistributed(layer) (the same layer; it requires sequences)
+  // dense and the per-frame image layers: written as TimeDistributed(layer) (the same layer; it
+  // requires sequences)
   bool time_distributed = false;
   MergeMode merge_mode = MergeMode::concat;  // bidirectional only
   std::vector<LayerConfig> wrapped;          // bidirectional: the recurrent layer it runs twice
@@ -269,9 +270,9 @@ const char* precision_name(Precision p);
 }  // namespace lstm
 
 // Layer types of rooms of their own (src/graph/registry.def), one header each:
-#include "lstm/layers/merge.h"
 #include "lstm/layers/attention.h"
-#include "lstm/layers/repeat_vector.h"
-#include "lstm/layers/layer_normalization.h"
-#include "lstm/layers/spec_augment.h"
 #include "lstm/layers/conv.h"
+#include "lstm/layers/layer_normalization.h"
+#include "lstm/layers/merge.h"
+#include "lstm/layers/repeat_vector.h"
+#include "lstm/layers/spec_augment.h"

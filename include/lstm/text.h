@@ -262,8 +262,16 @@ struct ClassificationReport {
   std::string table() const;  // accuracy, the per-class table and the confusion matrix
 };
 // The report of `predicted` against `truth` (indices into labels).
-ClassificationReport classification_report(const std::vector<std::string>& labels, const std::vector<int64_t>& truth,
+ClassificationReport classification_report(const std::vector<std::string>& labels,
+                                           const std::vector<int64_t>& truth,
                                            const std::vector<int64_t>& predicted);
+// The report of each row's most probable class (probabilities [N, K], K = labels.size(), labels
+// sorted) against the true labels; throws lstm::Error for a label that is not among them,
+// naming the `sample` ("text", "clip") and its index.
+ClassificationReport classification_report(const std::vector<std::string>& labels,
+                                           const Tensor& probabilities,
+                                           std::span<const std::string> truth,
+                                           const std::string& sample);
 
 struct TextClassifier {
   Sequential model;

@@ -49,17 +49,17 @@ Tensor video_clips(const Tensor& frames, int64_t length, int64_t stride);
 
 // Clips with their labels, as `lstm video train --clips DIR --labels FILE` reads them: a CSV with
 // the columns file (a video, a folder of images, or a .npy of frames [T, H, W] or [T, H, W, C],
-// relative to dir) and label. Every clip is its first `frames` frames, at the options' size (videos are resized; .npy
-// frames must have it) and rate.
+// relative to dir) and label. Every clip is its first `frames` frames, at the options' size (videos
+// are resized; .npy frames must have it) and rate.
 struct LabeledClips {
-  Tensor clips;                      // [N, frames, H, W, C]
-  std::vector<std::string> labels;   // N
-  std::vector<std::string> files;    // N, as the CSV names them
+  Tensor clips;                     // [N, frames, H, W, C]
+  std::vector<std::string> labels;  // N
+  std::vector<std::string> files;   // N, as the CSV names them
 };
 // Throws lstm::Error naming the CSV line and the fix: a missing column, a file that does not
 // exist, a clip with fewer frames than `frames`, frames of another size, an unreadable video.
-LabeledClips read_labeled_clips(const std::string& labels_csv, const std::string& dir, int64_t frames,
-                                const VideoOptions& options);
+LabeledClips read_labeled_clips(const std::string& labels_csv, const std::string& dir,
+                                int64_t frames, const VideoOptions& options);
 
 struct VideoClassifierOptions {
   // "convlstm": MaxPooling2D(2) -> ConvLSTM2D(filters, 3x3, same) -> GlobalAveragePooling2D ->
@@ -78,9 +78,9 @@ struct VideoClassifierOptions {
 struct VideoClassifier {
   Model model;
   std::vector<std::string> labels;
-  int64_t frames = 0;           // clip length
-  VideoOptions video;           // size, channels and rate of its frames
-  History history;              // of training (empty after load)
+  int64_t frames = 0;  // clip length
+  VideoOptions video;  // size, channels and rate of its frames
+  History history;     // of training (empty after load)
 
   // [N, K] probabilities of each clip [N, frames, H, W, C] (K = labels.size()).
   Tensor probabilities(const Tensor& clips);
@@ -111,9 +111,9 @@ struct FramePredictorOptions {
 
 // Per-pixel scores of predicted against true frames, beside copying the last frame seen.
 struct FrameScores {
-  double bce = 0, mse = 0;                  // the model's
-  double copy_bce = 0, copy_mse = 0;        // the last frame seen, as the prediction
-  int64_t frames = 0;                       // predicted frames scored
+  double bce = 0, mse = 0;            // the model's
+  double copy_bce = 0, copy_mse = 0;  // the last frame seen, as the prediction
+  int64_t frames = 0;                 // predicted frames scored
 };
 
 struct FramePredictor {
@@ -132,6 +132,7 @@ struct FramePredictor {
   static FramePredictor load(const std::string& path);
 };
 
-FramePredictor train_frame_predictor(const Tensor& sequences, const FramePredictorOptions& options = {});
+FramePredictor train_frame_predictor(const Tensor& sequences,
+                                     const FramePredictorOptions& options = {});
 
 }  // namespace lstm

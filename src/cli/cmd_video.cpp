@@ -17,13 +17,18 @@ namespace lstm::cli {
 
 const Command kVideoTrain{
     "video train",
-    "Train an activity classifier on labelled clips (videos or .npy frames): a ConvLSTM2D (or per-frame "
-    "convolutions into an LSTM); with --test-clips, accuracy, per-class scores and a confusion matrix on them.",
-    {{"clips", "DIR", "the folder of the clips (.mp4, .avi, .mkv, ..., folders of images, or .npy frames [T, H, W(, C)])"},
+    "Train an activity classifier on labelled clips (videos or .npy frames): a ConvLSTM2D (or "
+    "per-frame "
+    "convolutions into an LSTM); with --test-clips, accuracy, per-class scores and a confusion "
+    "matrix on them.",
+    {{"clips", "DIR",
+      "the folder of the clips (.mp4, .avi, .mkv, ..., folders of images, or .npy frames [T, H, "
+      "W(, C)])"},
      {"labels", "FILE", "a CSV with the columns file (in DIR) and label (default DIR/labels.csv)"},
      {"out", "FILE", "the model to write (.safetensors)"},
      {"frames", "N", "frames per clip: each clip's first N (default 10)"},
-     {"width", "N", "resize video frames to this width (with --height; default: the first clip's size)"},
+     {"width", "N",
+      "resize video frames to this width (with --height; default: the first clip's size)"},
      {"height", "N", "resize video frames to this height"},
      {"channels", "N", "1 (grey, default) or 3 (RGB)"},
      {"fps", "X", "sample videos at this many frames per second (default: every frame)"},
@@ -33,17 +38,20 @@ const Command kVideoTrain{
      {"epochs", "N", "passes over the clips (default 20)"},
      {"batch-size", "N", "clips per batch (default 16)"},
      {"lr", "X", "Adam's learning rate (default 0.003)"},
-     {"validation-fraction", "F", "of the clips held out for per-epoch scores, in [0, 0.5) (default 0.1)"},
+     {"validation-fraction", "F",
+      "of the clips held out for per-epoch scores, in [0, 0.5) (default 0.1)"},
      {"test-clips", "DIR", "held-out clips to score after training"},
      {"test-labels", "FILE", "their labels (default TEST-DIR/labels.csv)"},
      {"seed", "N", "the split, the initial weights and shuffling (default 42)"},
-     {"report", "FILE", "write an HTML report: loss curves, the per-class table, the confusion matrix"},
+     {"report", "FILE",
+      "write an HTML report: loss curves, the per-class table, the confusion matrix"},
      {"threads", "N", "threads (default: all cores)"},
      {"quiet", "", "print nothing but errors and the test scores"}}};
 
 const Command kVideoClassify{
     "video classify",
-    "Label video files with a trained classifier: a CSV of each clip's label and every class's probability; "
+    "Label video files with a trained classifier: a CSV of each clip's label and every class's "
+    "probability; "
     "with --stream, a label for each window of the clip length as the video plays.",
     {{"model", "FILE", "the classifier (lstm video train --out)"},
      {"file", "FILE", "a video (or .npy frames) to classify; repeat, or give them bare", true},
@@ -55,12 +63,18 @@ const Command kVideoClassify{
 
 const Command kVideoPredictFrames{
     "video predict-frames",
-    "Next-frame prediction with a ConvLSTM2D. With --data: train on sequences of frames and score the "
-    "held-out --test ones (per-pixel cross-entropy and MSE, one step ahead and rolled out, beside copying "
-    "the last frame). With --model: continue each given clip by --steps predicted frames (.npy out).",
-    {{"data", "FILE", "training sequences, .npy [N, T, H, W(, C)] in [0, 1] (scripts/moving_digits.py: bouncing.npy)"},
+    "Next-frame prediction with a ConvLSTM2D. With --data: train on sequences of frames and score "
+    "the "
+    "held-out --test ones (per-pixel cross-entropy and MSE, one step ahead and rolled out, beside "
+    "copying "
+    "the last frame). With --model: continue each given clip by --steps predicted frames (.npy "
+    "out).",
+    {{"data", "FILE",
+      "training sequences, .npy [N, T, H, W(, C)] in [0, 1] (scripts/moving_digits.py: "
+      "bouncing.npy)"},
      {"test", "FILE", "held-out sequences to score, the same shape but N"},
-     {"out", "FILE", "with --data: the model to write (.safetensors); with --model: the frames (.npy)"},
+     {"out", "FILE",
+      "with --data: the model to write (.safetensors); with --model: the frames (.npy)"},
      {"filters", "N", "ConvLSTM2D filters (default 8)"},
      {"layers", "N", "ConvLSTM2D layers (default 1)"},
      {"epochs", "N", "passes over the sequences (default 10)"},
@@ -68,9 +82,11 @@ const Command kVideoPredictFrames{
      {"lr", "X", "Adam's learning rate (default 0.003)"},
      {"context", "N", "frames given before the rollout (default: half the sequence)"},
      {"seed", "N", "the split, the initial weights and shuffling (default 42)"},
-     {"report", "FILE", "write an HTML report: loss curves, the scores, predicted against true frames"},
+     {"report", "FILE",
+      "write an HTML report: loss curves, the scores, predicted against true frames"},
      {"model", "FILE", "a frame predictor to run (lstm video predict-frames --data ... --out)"},
-     {"input", "FILE", "with --model: a video, .npy frames [T, H, W(, C)] or sequences [N, T, H, W, C]"},
+     {"input", "FILE",
+      "with --model: a video, .npy frames [T, H, W(, C)] or sequences [N, T, H, W, C]"},
      {"steps", "N", "with --model: frames to predict after the input (default 5)"},
      {"threads", "N", "threads (default: all cores)"},
      {"quiet", "", "print nothing but errors and the scores"}}};
@@ -90,7 +106,8 @@ VideoOptions video_options(const Args& a) {
 }
 
 std::string labels_of(const Args& a, const char* file_option, const std::string& dir) {
-  return a.has(file_option) ? a.str(file_option) : (std::filesystem::path(dir) / "labels.csv").string();
+  return a.has(file_option) ? a.str(file_option)
+                            : (std::filesystem::path(dir) / "labels.csv").string();
 }
 
 std::string number(double v) {
@@ -104,7 +121,8 @@ Tensor frames_of(const std::string& path, const VideoClassifier& c) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
     Tensor f = load_npy(path);
     if (f.rank() == 3) f = f.reshaped({f.dim(0), f.dim(1), f.dim(2), 1});
-    if (f.rank() != 4 || f.dim(1) != c.video.height || f.dim(2) != c.video.width || f.dim(3) != c.video.channels)
+    if (f.rank() != 4 || f.dim(1) != c.video.height || f.dim(2) != c.video.width ||
+        f.dim(3) != c.video.channels)
       throw Error(path + " has shape " + f.shape_string() + " but the model takes frames [T, " +
                   std::to_string(c.video.height) + ", " + std::to_string(c.video.width) + ", " +
                   std::to_string(c.video.channels) + "]");
@@ -141,12 +159,15 @@ int run_video_train(const Args& a) {
   if (a.has("test-clips")) {
     VideoOptions sized = video;  // the test clips at the training clips' size
     sized.height = train.clips.dim(2), sized.width = train.clips.dim(3);
-    test = read_labeled_clips(labels_of(a, "test-labels", a.str("test-clips")), a.str("test-clips"), frames, sized);
+    test = read_labeled_clips(labels_of(a, "test-labels", a.str("test-clips")), a.str("test-clips"),
+                              frames, sized);
   }
   if (!a.has("quiet"))
-    std::printf("%lld clips of %lld frames of %lld x %lld x %lld\n", static_cast<long long>(train.clips.dim(0)),
-                static_cast<long long>(frames), static_cast<long long>(train.clips.dim(2)),
-                static_cast<long long>(train.clips.dim(3)), static_cast<long long>(train.clips.dim(4)));
+    std::printf("%lld clips of %lld frames of %lld x %lld x %lld\n",
+                static_cast<long long>(train.clips.dim(0)), static_cast<long long>(frames),
+                static_cast<long long>(train.clips.dim(2)),
+                static_cast<long long>(train.clips.dim(3)),
+                static_cast<long long>(train.clips.dim(4)));
   VideoClassifier c = train_video_classifier(train, video, o);
   c.save(out);
   ClassificationReport scores;
@@ -157,28 +178,37 @@ int run_video_train(const Args& a) {
   if (a.has("report")) {
     ReportContent r;
     r.title = "Video activity classifier";
-    r.facts = {{"clips", dir + " (" + std::to_string(train.clips.dim(0)) + " clips of " + std::to_string(frames) +
-                             " frames, " + std::to_string(train.clips.dim(2)) + " x " +
-                             std::to_string(train.clips.dim(3)) + ")"},
-               {"model", o.architecture == "convlstm"
-                             ? "MaxPooling2D(2) -> ConvLSTM2D(" + std::to_string(o.filters) +
-                                   ", 3x3, same) -> GlobalAveragePooling2D -> Dense(" +
-                                   std::to_string(c.labels.size()) + ", softmax)"
-                             : "per frame Conv2D(" + std::to_string(o.filters) + ") -> MaxPooling2D -> Conv2D(" +
-                                   std::to_string(2 * o.filters) + ") -> MaxPooling2D -> Flatten, LSTM(" +
-                                   std::to_string(o.units) + ") -> Dense(" + std::to_string(c.labels.size()) +
-                                   ", softmax)"}};
+    r.facts = {
+        {"clips", dir + " (" + std::to_string(train.clips.dim(0)) + " clips of " +
+                      std::to_string(frames) + " frames, " + std::to_string(train.clips.dim(2)) +
+                      " x " + std::to_string(train.clips.dim(3)) + ")"},
+        {"model", o.architecture == "convlstm"
+                      ? "MaxPooling2D(2) -> ConvLSTM2D(" + std::to_string(o.filters) +
+                            ", 3x3, same) -> GlobalAveragePooling2D -> Dense(" +
+                            std::to_string(c.labels.size()) + ", softmax)"
+                      : "per frame Conv2D(" + std::to_string(o.filters) +
+                            ") -> MaxPooling2D -> Conv2D(" + std::to_string(2 * o.filters) +
+                            ") -> MaxPooling2D -> Flatten, LSTM(" + std::to_string(o.units) +
+                            ") -> Dense(" + std::to_string(c.labels.size()) + ", softmax)"}};
     if (test.clips.size() > 0) {
-      r.facts.push_back({"test", a.str("test-clips") + " (" + std::to_string(test.clips.dim(0)) + " clips, never trained on)"});
+      r.facts.push_back({"test", a.str("test-clips") + " (" + std::to_string(test.clips.dim(0)) +
+                                     " clips, never trained on)"});
       r.classification = &scores;
     }
     r.history = c.history.history;
     // one example clip of each class, from the test clips when given, with what the model said
     const LabeledClips& shown = test.clips.size() > 0 ? test : train;
     const int64_t frame = shown.clips.size() / (shown.clips.dim(0) * frames);
-    FrameStrip strip{std::string("An example of each class") + (test.clips.size() > 0 ? " (test clips)" : ""),
-                     shown.clips.dim(2), shown.clips.dim(3), shown.clips.dim(4), {}, {}, {}};
-    for (int64_t t = 0; t < frames; ++t) strip.column_labels.push_back("frame " + std::to_string(t + 1));
+    FrameStrip strip{
+        std::string("An example of each class") + (test.clips.size() > 0 ? " (test clips)" : ""),
+        shown.clips.dim(2),
+        shown.clips.dim(3),
+        shown.clips.dim(4),
+        {},
+        {},
+        {}};
+    for (int64_t t = 0; t < frames; ++t)
+      strip.column_labels.push_back("frame " + std::to_string(t + 1));
     for (const std::string& label : c.labels) {
       const auto at = std::find(shown.labels.begin(), shown.labels.end(), label);
       if (at == shown.labels.end()) continue;
@@ -198,7 +228,9 @@ int run_video_train(const Args& a) {
 int run_video_classify(const Args& a) {
   VideoClassifier c = VideoClassifier::load(a.required("model"));
   const std::vector<std::string> files = a.all("file");
-  if (files.empty()) throw UsageError("give the video files to classify (lstm video classify --model M a.mp4 b.mp4)");
+  if (files.empty())
+    throw UsageError(
+        "give the video files to classify (lstm video classify --model M a.mp4 b.mp4)");
   const bool stream = a.has("stream");
   const int64_t every = a.integer("every", std::max<int64_t>(1, c.frames / 2), 1, 100000);
   if (a.has("every") && !stream) throw UsageError("--every applies with --stream");
@@ -210,8 +242,8 @@ int run_video_classify(const Args& a) {
   for (const std::string& file : files) {
     const Tensor f = frames_of(file, c);
     if (f.dim(0) < c.frames)
-      throw Error(file + " has " + std::to_string(f.dim(0)) + " frames, fewer than the model's clips of " +
-                  std::to_string(c.frames));
+      throw Error(file + " has " + std::to_string(f.dim(0)) +
+                  " frames, fewer than the model's clips of " + std::to_string(c.frames));
     // --stream: a window every `every` frames; else the first clip (a stride past the end: one)
     const Tensor clips = video_clips(f, c.frames, stream ? every : f.dim(0));
     const int64_t n = clips.dim(0);
@@ -227,8 +259,10 @@ int run_video_classify(const Args& a) {
       csv << "\n";
     }
   }
-  if (a.has("out")) write_file_atomic(a.str("out"), csv.str(), "predictions");
-  else std::fputs(csv.str().c_str(), stdout);
+  if (a.has("out"))
+    write_file_atomic(a.str("out"), csv.str(), "predictions");
+  else
+    std::fputs(csv.str().c_str(), stdout);
   return 0;
 }
 
@@ -237,10 +271,13 @@ namespace {
 // .npy sequences [N, T, H, W(, C)] (or one, [T, H, W(, C)]) as [N, T, H, W, C].
 Tensor sequences_of(const std::string& path) {
   Tensor x = load_npy(path);
-  if (x.rank() == 3) x = x.reshaped({1, x.dim(0), x.dim(1), x.dim(2), 1});
-  else if (x.rank() == 4) x = x.reshaped({x.dim(0), x.dim(1), x.dim(2), x.dim(3), 1});
+  if (x.rank() == 3)
+    x = x.reshaped({1, x.dim(0), x.dim(1), x.dim(2), 1});
+  else if (x.rank() == 4)
+    x = x.reshaped({x.dim(0), x.dim(1), x.dim(2), x.dim(3), 1});
   if (x.rank() != 5 || (x.dim(4) != 1 && x.dim(4) != 3))
-    throw Error(path + " has shape " + x.shape_string() + ": sequences of frames are [N, T, H, W] or [N, T, H, W, C] "
+    throw Error(path + " has shape " + x.shape_string() +
+                ": sequences of frames are [N, T, H, W] or [N, T, H, W, C] "
                 "(C = 1 or 3)");
   return x;
 }
@@ -266,10 +303,13 @@ int run_video_predict_frames(const Args& a) {
     Tensor clips;
     if (input.size() > 4 && input.compare(input.size() - 4, 4, ".npy") == 0) {
       clips = load_npy(input);
-      if (clips.rank() == 3) clips = clips.reshaped({1, clips.dim(0), clips.dim(1), clips.dim(2), 1});
-      else if (clips.rank() == 4) clips = clips.reshaped({1, clips.dim(0), clips.dim(1), clips.dim(2), clips.dim(3)});
+      if (clips.rank() == 3)
+        clips = clips.reshaped({1, clips.dim(0), clips.dim(1), clips.dim(2), 1});
+      else if (clips.rank() == 4)
+        clips = clips.reshaped({1, clips.dim(0), clips.dim(1), clips.dim(2), clips.dim(3)});
       else if (clips.rank() != 5)
-        throw Error(input + " has shape " + clips.shape_string() + ": give frames [T, H, W], [T, H, W, C] or "
+        throw Error(input + " has shape " + clips.shape_string() +
+                    ": give frames [T, H, W], [T, H, W, C] or "
                     "sequences [N, T, H, W, C]");
     } else {
       const Tensor f = read_video(input, {});
@@ -297,11 +337,12 @@ int run_video_predict_frames(const Args& a) {
   if (a.has("test")) {
     test = sequences_of(a.str("test"));
     if (test.dim(2) != train.dim(2) || test.dim(3) != train.dim(3) || test.dim(4) != train.dim(4))
-      throw Error(a.str("test") + " has frames " + test.shape_string() + " of another size than " + data + "'s " +
-                  train.shape_string());
+      throw Error(a.str("test") + " has frames " + test.shape_string() + " of another size than " +
+                  data + "'s " + train.shape_string());
   }
   const int64_t T = train.dim(1);
-  const int64_t context = a.integer("context", std::max<int64_t>(1, T / 2), 1, std::max<int64_t>(1, T - 1));
+  const int64_t context =
+      a.integer("context", std::max<int64_t>(1, T / 2), 1, std::max<int64_t>(1, T - 1));
   FramePredictor p = train_frame_predictor(train, o);
   p.save(out);
   ReportContent r;
@@ -311,24 +352,34 @@ int run_video_predict_frames(const Args& a) {
                 static_cast<long long>(test.dim(1)));
     std::printf("%-34s %12s %12s\n", "per pixel", "cross-ent.", "MSE");
     std::printf("%-34s %12.5f %12.5f\n", "one step ahead: the model", one.bce, one.mse);
-    std::printf("%-34s %12.5f %12.5f\n", "one step ahead: copy the last", one.copy_bce, one.copy_mse);
-    const std::string rolled = "from " + std::to_string(context) + " frames, " + std::to_string(T - context) + " on";
+    std::printf("%-34s %12.5f %12.5f\n", "one step ahead: copy the last", one.copy_bce,
+                one.copy_mse);
+    const std::string rolled =
+        "from " + std::to_string(context) + " frames, " + std::to_string(T - context) + " on";
     std::printf("%-34s %12.5f %12.5f\n", (rolled + ": model").c_str(), roll.bce, roll.mse);
     std::printf("%-34s %12.5f %12.5f\n", (rolled + ": copy").c_str(), roll.copy_bce, roll.copy_mse);
-    r.tables.push_back({"Held-out frames, per pixel",
-                        {"prediction", "cross-entropy", "MSE"},
-                        {{"one step ahead: the model", score(one.bce), score(one.mse)},
-                         {"one step ahead: copy the last frame", score(one.copy_bce), score(one.copy_mse)},
-                         {rolled + ": the model", score(roll.bce), score(roll.mse)},
-                         {rolled + ": copy the last given frame", score(roll.copy_bce), score(roll.copy_mse)}}});
+    r.tables.push_back(
+        {"Held-out frames, per pixel",
+         {"prediction", "cross-entropy", "MSE"},
+         {{"one step ahead: the model", score(one.bce), score(one.mse)},
+          {"one step ahead: copy the last frame", score(one.copy_bce), score(one.copy_mse)},
+          {rolled + ": the model", score(roll.bce), score(roll.mse)},
+          {rolled + ": copy the last given frame", score(roll.copy_bce), score(roll.copy_mse)}}});
     // pictures: for a few sequences, the true frames after the context and the rollout beneath
     const int64_t show = std::min<int64_t>(3, test.dim(0)), frame = test.size() / (test.dim(0) * T);
     const Tensor some = Tensor({show, T, test.dim(2), test.dim(3), test.dim(4)},
                                std::vector<float>(test.data(), test.data() + show * T * frame));
     const Tensor rolled_frames = p.rollout(some, context, T - context);
-    FrameStrip strip{"Rolled out from " + std::to_string(context) + " frames: true (above) and predicted",
-                     test.dim(2), test.dim(3), test.dim(4), {}, {}, {}};
-    for (int64_t t = 0; t < T; ++t) strip.column_labels.push_back((t < context ? "seen " : "t=") + std::to_string(t + 1));
+    FrameStrip strip{
+        "Rolled out from " + std::to_string(context) + " frames: true (above) and predicted",
+        test.dim(2),
+        test.dim(3),
+        test.dim(4),
+        {},
+        {},
+        {}};
+    for (int64_t t = 0; t < T; ++t)
+      strip.column_labels.push_back((t < context ? "seen " : "t=") + std::to_string(t + 1));
     for (int64_t n = 0; n < show; ++n) {
       const float* seq = some.data() + n * T * frame;
       strip.row_labels.push_back("true " + std::to_string(n + 1));
@@ -343,10 +394,12 @@ int run_video_predict_frames(const Args& a) {
   }
   if (a.has("report")) {
     r.title = "Next-frame prediction";
-    r.facts = {{"data", data + " (" + std::to_string(train.dim(0)) + " sequences of " + std::to_string(T) + " frames, " +
-                            std::to_string(train.dim(2)) + " x " + std::to_string(train.dim(3)) + ")"},
-               {"model", std::to_string(o.layers) + " x ConvLSTM2D(" + std::to_string(o.filters) +
-                             ", 3x3, same) -> Conv2D(1x1, sigmoid); binary cross-entropy per pixel"}};
+    r.facts = {
+        {"data", data + " (" + std::to_string(train.dim(0)) + " sequences of " + std::to_string(T) +
+                     " frames, " + std::to_string(train.dim(2)) + " x " +
+                     std::to_string(train.dim(3)) + ")"},
+        {"model", std::to_string(o.layers) + " x ConvLSTM2D(" + std::to_string(o.filters) +
+                      ", 3x3, same) -> Conv2D(1x1, sigmoid); binary cross-entropy per pixel"}};
     r.history = p.history.history;
     write_file_atomic(a.str("report"), report_html(r), "report");
   }

@@ -68,7 +68,10 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   int first = 2;  // the first option
-  if ((cmd == "text" || cmd == "classify" || cmd == "music" || cmd == "seq2seq" || cmd == "speech" || cmd == "video") && argc >= 3 && argv[2][0] != '-') cmd += std::string(" ") + argv[2], first = 3;
+  if ((cmd == "text" || cmd == "classify" || cmd == "music" || cmd == "seq2seq" ||
+       cmd == "speech" || cmd == "video") &&
+      argc >= 3 && argv[2][0] != '-')
+    cmd += std::string(" ") + argv[2], first = 3;
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;
@@ -78,18 +81,31 @@ int main(int argc, char** argv) {
     return 0;
   }
   struct Entry { const Command* command; int (*run)(const Args&); };
-  const Entry entries[] = {{&kTrain, run_train},       {&kEvaluate, run_evaluate},
-                           {&kForecast, run_forecast}, {&kBacktest, run_backtest}, {&kPredict, run_predict},
-                           {&kSummary, run_summary},   {&kBench, run_bench},
-                           {&kTextTrain, run_text_train}, {&kTextScore, run_text_score},
-                           {&kTextSample, run_text_sample}, {&kClassifyTrain, run_classify_train},
-                           {&kClassifyPredict, run_classify_predict}, {&kMusicTrain, run_music_train},
-                           {&kMusicGenerate, run_music_generate}, {&kSeq2seqTrain, run_seq2seq_train},
-                           {&kSeq2seqTranslate, run_seq2seq_translate}, {&kSeq2seqEvaluate, run_seq2seq_evaluate},
-                           {&kSpeechTrain, run_speech_train}, {&kSpeechTranscribe, run_speech_transcribe},
-                           {&kSpeechEvaluate, run_speech_evaluate}, {&kVideoTrain, run_video_train},
-                           {&kVideoClassify, run_video_classify}, {&kVideoPredictFrames, run_video_predict_frames},
-                           {&kConvert, run_convert}, {&kVerify, run_verify}};
+  const Entry entries[] = {{&kTrain, run_train},
+                           {&kEvaluate, run_evaluate},
+                           {&kForecast, run_forecast},
+                           {&kBacktest, run_backtest},
+                           {&kPredict, run_predict},
+                           {&kSummary, run_summary},
+                           {&kBench, run_bench},
+                           {&kTextTrain, run_text_train},
+                           {&kTextScore, run_text_score},
+                           {&kTextSample, run_text_sample},
+                           {&kClassifyTrain, run_classify_train},
+                           {&kClassifyPredict, run_classify_predict},
+                           {&kMusicTrain, run_music_train},
+                           {&kMusicGenerate, run_music_generate},
+                           {&kSeq2seqTrain, run_seq2seq_train},
+                           {&kSeq2seqTranslate, run_seq2seq_translate},
+                           {&kSeq2seqEvaluate, run_seq2seq_evaluate},
+                           {&kSpeechTrain, run_speech_train},
+                           {&kSpeechTranscribe, run_speech_transcribe},
+                           {&kSpeechEvaluate, run_speech_evaluate},
+                           {&kVideoTrain, run_video_train},
+                           {&kVideoClassify, run_video_classify},
+                           {&kVideoPredictFrames, run_video_predict_frames},
+                           {&kConvert, run_convert},
+                           {&kVerify, run_verify}};
   for (const Entry& e : entries) {
     if (cmd != e.command->name) continue;
     if (lstm::distributed::launched_by_mpirun()) {

@@ -98,7 +98,8 @@ SymbolicTensor layer_outputs_single(const std::vector<SymbolicTensor>& tensors) 
 SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
   const std::string what = "Input(" + shape_string(shape) + ")";
   if (shape.empty() || shape.size() > 4)
-    throw Error(what + ": give one sample's shape, {timesteps, features} for sequences "
+    throw Error(what +
+                ": give one sample's shape, {timesteps, features} for sequences "
                 "(timesteps = lstm::kAnyLength for any length), {features} for vectors, "
                 "{timesteps} for token ids, {height, width, channels} for an image or "
                 "{timesteps, height, width, channels} for a video clip");
@@ -109,10 +110,12 @@ SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
     const bool steps = a == 0 && (has_steps || shape.size() == 1);
     const int64_t lo = steps ? 0 : 1, hi = steps ? limits::kTimeSteps : limits::kWidth;
     const char* names[] = {"height", "width", "channels"};
-    const std::string axis = steps ? "timesteps" : image ? names[a - (has_steps ? 1 : 0)] : "features";
+    const std::string axis = steps   ? "timesteps"
+                             : image ? names[a - (has_steps ? 1 : 0)]
+                                     : "features";
     if (shape[a] < lo || shape[a] > hi)
-      throw Error(what + ": " + axis + " must be in " + std::to_string(lo) + ".." + std::to_string(hi) +
-                  ", got " + std::to_string(shape[a]));
+      throw Error(what + ": " + axis + " must be in " + std::to_string(lo) + ".." +
+                  std::to_string(hi) + ", got " + std::to_string(shape[a]));
   }
   int64_t F = shape.back();
   if (image) {
@@ -125,7 +128,8 @@ SymbolicTensor Input(std::vector<int64_t> shape, InputOptions options) {
     throw Error(what + ": batch_size must be a positive integer (or 0: any), got " +
                 std::to_string(options.batch_size));
   if (options.lengths && shape.size() != 2 && shape.size() != 1 && shape.size() != 4)
-    throw Error(what + ": lengths apply to sequences ({timesteps, features}), token ids "
+    throw Error(what +
+                ": lengths apply to sequences ({timesteps, features}), token ids "
                 "({timesteps}) and clips ({timesteps, height, width, channels})");
   auto node = std::make_shared<GraphNode>();
   node->is_input = true;
@@ -174,7 +178,8 @@ std::vector<SymbolicTensor> call_layer(const LayerConfig& layer, const std::vect
       const ValueSpec& spec = spec_of(t);
       if (!spec.image.empty() && !room.reads_images())
         throw Error(node->where + " takes sequences [N, T, F] or vectors [N, F], but got images " +
-                    spec_string(spec) + ": flatten each image first with lstm::Flatten(), or pool "
+                    spec_string(spec) +
+                    ": flatten each image first with lstm::Flatten(), or pool "
                     "it with lstm::GlobalAveragePooling2D()");
       (list == &inputs ? call.inputs : call.states).push_back(spec);
       if (list == &inputs) call.input_nodes.push_back(t.node().get());

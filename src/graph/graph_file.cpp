@@ -118,7 +118,8 @@ Model model_from_graph_json(const json& g, ModelOptions options, const WeightSou
         throw Error(where + ": \"name\" must be a non-empty string of at most 256 bytes");
       const json& shape = ins[k].contains("shape") ? ins[k]["shape"] : json();
       if (!shape.is_array() || shape.empty() || shape.size() > 4)
-        throw Error(where + ": \"shape\" must be [timesteps, features], [features], [timesteps], "
+        throw Error(where +
+                    ": \"shape\" must be [timesteps, features], [features], [timesteps], "
                     "[height, width, channels] or [timesteps, height, width, channels]");
       std::vector<int64_t> dims;
       for (const json& d : shape) dims.push_back(json_integer(d, 0, limits::kTimeSteps, where + ": a dimension"));

@@ -435,7 +435,8 @@ std::vector<Tensor> Model::Impl::as_rows(const TensorList& x, bool for_outputs) 
     }
     float* data = const_cast<float*>(t.data());  // read only: the views are the caller's data
     const size_t n = for_outputs ? output_slots.size() : inputs.size();
-    const ValueSpec* s = k < n ? &slots[size_t(for_outputs ? output_slots[k] : int(k))].spec : nullptr;
+    const ValueSpec* s =
+        k < n ? &slots[size_t(for_outputs ? output_slots[k] : int(k))].spec : nullptr;
     const int64_t rank = s && s->seq ? 5 : 4;
     if (s && !s->image.empty() && t.rank() == rank &&
         std::equal(s->image.begin(), s->image.end(), t.shape().end() - 3)) {
@@ -1105,8 +1106,8 @@ History Model::fit(const TensorList& x, const TensorList& y, const FitOptions& o
   return fit_graph(*this, x, y, o, nullptr);
 }
 
-History fit_graph(Model& model, const TensorList& x_given, const TensorList& y_given, const FitOptions& o,
-                  const FitOwner* owner) {
+History fit_graph(Model& model, const TensorList& x_given, const TensorList& y_given,
+                  const FitOptions& o, const FitOwner* owner) {
   Model::Impl& m = model.impl();
   if (!m.compiled) throw Error("fit() needs an optimizer and a loss: call compile() first");
   check_fit_options(o);
@@ -1186,7 +1187,8 @@ static void copy_state_rows(const std::vector<int64_t>& rows, const Recurrence& 
 }
 
 std::vector<Tensor> Model::Impl::predict(const TensorList& x_given, std::span<const int64_t> given,
-                                         int64_t batch_size, const States* initial, States* final_states) {
+                                         int64_t batch_size, const States* initial,
+                                         States* final_states) {
   const std::vector<Tensor> x_rows = as_rows(x_given, false);
   const TensorList x(x_rows);
   check_x(x);
@@ -1254,8 +1256,8 @@ double Model::evaluate(const TensorList& x, const TensorList& y, int batch_size)
   return evaluate(x, y, {}, batch_size);
 }
 
-double Model::evaluate(const TensorList& x_given, const TensorList& y_given, std::span<const int64_t> given,
-                       int batch_size) {
+double Model::evaluate(const TensorList& x_given, const TensorList& y_given,
+                       std::span<const int64_t> given, int batch_size) {
   Impl& m = *impl_;
   if (!m.compiled) throw Error("evaluate() needs a loss: call compile(optimizer, loss) first");
   const std::vector<Tensor> x_rows = m.as_rows(x_given, false), y_rows = m.as_rows(y_given, true);

@@ -29,7 +29,6 @@ void Conv2dShape::check() const {
                 "x" + std::to_string(W) + " images with padding=\"valid\": use padding=\"same\" or a smaller kernel");
 }
 
-
 namespace {
 
 // One image's patches as the rows of cols (OH·OW, KH·KW·C); zeros where they leave the image.
@@ -84,7 +83,8 @@ int64_t conv2d_workspace(const Conv2dShape& s, int64_t B) {
 
 void conv2d_forward(const Conv2dShape& s, int64_t B, const float* x, const float* kernel, const float* bias, float* y,
                     float* workspace) {
-  const int64_t P = s.out_h() * s.out_w(), K = s.patch(), image = s.H * s.W * s.C, G = chunk_images(s, B);
+  const int64_t P = s.out_h() * s.out_w(), K = s.patch(), image = s.H * s.W * s.C,
+                G = chunk_images(s, B);
   for (int64_t b0 = 0; b0 < B; b0 += G) {
     const int64_t g = std::min(G, B - b0);
     for (int64_t i = 0; i < g; ++i) im2col(s, x + (b0 + i) * image, workspace + i * P * K);
@@ -98,7 +98,8 @@ void conv2d_forward(const Conv2dShape& s, int64_t B, const float* x, const float
 
 void conv2d_backward(const Conv2dShape& s, int64_t B, const float* x, const float* kernel, const float* dy, float* dx,
                      float* dkernel, float* dbias, float* workspace) {
-  const int64_t P = s.out_h() * s.out_w(), K = s.patch(), image = s.H * s.W * s.C, G = chunk_images(s, B);
+  const int64_t P = s.out_h() * s.out_w(), K = s.patch(), image = s.H * s.W * s.C,
+                G = chunk_images(s, B);
   if (dbias)
     for (int64_t p = 0; p < B * P; ++p)
       for (int64_t f = 0; f < s.F; ++f) dbias[f] += dy[p * s.F + f];
@@ -106,9 +107,11 @@ void conv2d_backward(const Conv2dShape& s, int64_t B, const float* x, const floa
     const int64_t g = std::min(G, B - b0);
     const float* dyb = dy + b0 * P * s.F;
     for (int64_t i = 0; i < g; ++i) im2col(s, x + (b0 + i) * image, workspace + i * P * K);
-    gemm(true, false, K, s.F, g * P, 1.0f, workspace, K, dyb, s.F, 1.0f, dkernel, s.F);  // dkernel += colsᵀ·dy
+    gemm(true, false, K, s.F, g * P, 1.0f, workspace, K, dyb, s.F, 1.0f, dkernel,
+         s.F);  // dkernel += colsᵀ·dy
     if (!dx) continue;
-    gemm(false, true, g * P, K, s.F, 1.0f, dyb, s.F, kernel, s.F, 0.0f, workspace, K);  // dcols = dy·kernelᵀ
+    gemm(false, true, g * P, K, s.F, 1.0f, dyb, s.F, kernel, s.F, 0.0f, workspace,
+         K);  // dcols = dy·kernelᵀ
     for (int64_t i = 0; i < g; ++i) {
       float* dxb = dx + (b0 + i) * image;
       std::fill(dxb, dxb + image, 0.0f);

@@ -37,13 +37,15 @@ class Conv2DOp final : public Op {
   }
   Stepping stepping() const override { return Stepping::by_forward; }  // frame by frame
 
-  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value> out, Workspace& ws) override {
+  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value> out,
+            Workspace& ws) override {
     work_ = ws.kept.take(conv2d_workspace(s_, in[0].rows(pass.B)));
     dz_ = act_ == Activation::linear ? nullptr : ws.grad.take(out[0].size(pass.B));
   }
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
     const int64_t frames = in[0].rows(pass.B), K = s_.patch() * s_.F;
-    conv2d_forward(s_, frames, in[0].data, params_, use_bias_ ? params_ + K : nullptr, out[0].data, work_);
+    conv2d_forward(s_, frames, in[0].data, params_, use_bias_ ? params_ + K : nullptr, out[0].data,
+                   work_);
     if (act_ == Activation::linear) return;
     float* y = out[0].data;
     for (int64_t k = 0, n = out[0].size(pass.B); k < n; ++k) y[k] = activate(act_, y[k]);
@@ -54,10 +56,12 @@ class Conv2DOp final : public Op {
     const float* dz = dout[0];
     if (act_ != Activation::linear) {
       const float* y = out[0].data;
-      for (int64_t k = 0, n = out[0].size(pass.B); k < n; ++k) dz_[k] = dout[0][k] * activation_slope(act_, y[k]);
+      for (int64_t k = 0, n = out[0].size(pass.B); k < n; ++k)
+        dz_[k] = dout[0][k] * activation_slope(act_, y[k]);
       dz = dz_;
     }
-    conv2d_backward(s_, frames, in[0].data, params_, dz, din[0], grads_, use_bias_ ? grads_ + K : nullptr, work_);
+    conv2d_backward(s_, frames, in[0].data, params_, dz, din[0], grads_,
+                    use_bias_ ? grads_ + K : nullptr, work_);
   }
 
  private:
@@ -68,43 +72,42 @@ class Conv2DOp final : public Op {
   float* dz_ = nullptr;    // (frames, OH, OW, F)
 };
 
-class Conv2DRoom final : public Room {
+class Conv2DRoom final : public PerFrameRoom {
  public:
   const char* type() const override { return "conv2d"; }
-  std::string keras_class(const LayerConfig& c) const override { return c.time_distributed ? "TimeDistributed" : "Conv2D"; }
-  bool reads_images() const override { return true; }
-  bool per_frame() const override { return true; }
   std::vector<ValueSpec> infer(const Call& call) const override {
     const auto image = image_input(call);
     const Conv2DConfig& c = std::any_cast<const Conv2DConfig&>(call.layer.options);
     if (c.options.activation == Activation::softmax)
-      throw Error(call.where + ": softmax is not an activation of Conv2D (it is not elementwise): use a "
+      throw Error(call.where +
+                  ": softmax is not an activation of Conv2D (it is not elementwise): use a "
                   "Dense layer after flattening or pooling");
-    if (call.layer.time_distributed && !call.inputs[0].seq)
-      throw Error(call.where + ": TimeDistributed needs clips [N, T, H, W, C], got " + spec_string(call.inputs[0]));
+    check_time_distributed(call);
     const Conv2dShape s = window(call, image);
     return {image_output(call.inputs[0], {s.out_h(), s.out_w(), s.F})};
   }
   std::unique_ptr<Op> make(const Call& call) const override {
     const Conv2DConfig& c = std::any_cast<const Conv2DConfig&>(call.layer.options);
-    return std::make_unique<Conv2DOp>(window(call, image_input(call)), c.options.activation, c.options.use_bias);
+    return std::make_unique<Conv2DOp>(window(call, image_input(call)), c.options.activation,
+                                      c.options.use_bias);
   }
-  nlohmann::json to_json(const LayerConfig& l) const override {
+  nlohmann::json config_json(const LayerConfig& l) const override {
     const Conv2DConfig& c = std::any_cast<const Conv2DConfig&>(l.options);
-    nlohmann::json j = {{"type", type()},
-                        {"filters", c.filters},
-                        {"kernel_size", json_pair(c.kernel_size)},
-                        {"strides", json_pair(c.options.strides)},
-                        {"padding", conv_padding_name(c.options.padding)},
-                        {"activation", activation_name(c.options.activation)},
-                        {"use_bias", c.options.use_bias}};
-    if (l.time_distributed) return {{"type", "time_distributed"}, {"layer", j}};
-    return j;
+    return {{"type", type()},
+            {"filters", c.filters},
+            {"kernel_size", json_pair(c.kernel_size)},
+            {"strides", json_pair(c.options.strides)},
+            {"padding", conv_padding_name(c.options.padding)},
+            {"activation", activation_name(c.options.activation)},
+            {"use_bias", c.options.use_bias}};
   }
   LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
-    check_keys(j, {"type", "filters", "kernel_size", "strides", "padding", "activation", "use_bias"}, where);
+    check_keys(j,
+               {"type", "filters", "kernel_size", "strides", "padding", "activation", "use_bias"},
+               where);
     if (!j.contains("filters")) throw Error(where + ": missing key \"filters\"");
-    if (!j.contains("kernel_size")) throw Error(where + ": missing key \"kernel_size\", [height, width]");
+    if (!j.contains("kernel_size"))
+      throw Error(where + ": missing key \"kernel_size\", [height, width]");
     return Conv2D(json_units(j, "filters", where), json_pair(j, "kernel_size", {1, 1}, where),
                   {.strides = json_pair(j, "strides", {1, 1}, where),
                    .padding = json_padding(j, where),
@@ -113,9 +116,11 @@ class Conv2DRoom final : public Room {
   }
 
  private:
+  std::string layer_class() const override { return "Conv2D"; }
   static Conv2dShape window(const Call& call, std::array<int64_t, 3> image) {
     const Conv2DConfig& c = std::any_cast<const Conv2DConfig&>(call.layer.options);
-    return image_window(call, image, c.kernel_size, c.options.strides, c.options.padding, c.filters);
+    return image_window(call, image, c.kernel_size, c.options.strides, c.options.padding,
+                        c.filters);
   }
 };
 

@@ -7,9 +7,9 @@
 //             c_t = f ⊙ c_{t-1} + i ⊙ g,  h_t = o ⊙ tanh(c_t)
 // Backward, from the last step (dh, dc flow back through time):
 //   dh = dy_t + dh_next;  dc = dc_next + dh ⊙ o ⊙ tanh'(c_t)
-//   dz_i = dc ⊙ g ⊙ σ',  dz_f = dc ⊙ c_{t-1} ⊙ σ',  dz_g = dc ⊙ i ⊙ tanh',  dz_o = dh ⊙ tanh(c_t) ⊙ σ'
-//   dc_next = dc ⊙ f;  dh_next = conv_same backward of dz (t > 0), adding into dW_h
-//   then one conv backward over all frames: dW_x, db, dx.
+//   dz_i = dc ⊙ g ⊙ σ',  dz_f = dc ⊙ c_{t-1} ⊙ σ',  dz_g = dc ⊙ i ⊙ tanh',  dz_o = dh ⊙ tanh(c_t) ⊙
+//   σ' dc_next = dc ⊙ f;  dh_next = conv_same backward of dz (t > 0), adding into dW_h then one
+//   conv backward over all frames: dW_x, db, dx.
 #include <cstring>
 
 #include "core/json.h"
@@ -54,13 +54,15 @@ class ConvLSTMOp final : public Op {
     if (o_.unit_forget_bias) std::fill(b + F_, b + 2 * F_, 1.0f);
   }
 
-  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value>, Workspace& ws) override {
+  void plan(const Pass& pass, std::span<const Value> in, std::span<const Value>,
+            Workspace& ws) override {
     const int64_t T = in[0].T, B = pass.B, map = B * S_ * F_;
     gates_ = ws.kept.take(T * B * S_ * 4 * F_);
     c_ = ws.kept.take(T * map), h_ = ws.kept.take(T * map);
     zh_ = ws.kept.take(B * S_ * 4 * F_);
     zeros_ = ws.kept.take(map);  // c_0 (and h_0, which no product needs)
-    work_x_ = ws.kept.take(conv2d_workspace(sx_, T * B)), work_h_ = ws.kept.take(conv2d_workspace(sh_, B));
+    work_x_ = ws.kept.take(conv2d_workspace(sx_, T * B)),
+    work_h_ = ws.kept.take(conv2d_workspace(sh_, B));
     dz_ = ws.grad.take(T * B * S_ * 4 * F_);
     dh_ = ws.grad.take(map), dc_ = ws.grad.take(map), dh_next_ = ws.grad.take(map);
   }
@@ -77,12 +79,14 @@ class ConvLSTMOp final : public Op {
         for (int64_t k = 0, n = B * S_ * G; k < n; ++k) z[k] += zh_[k];
       }
       // the gates of every pixel, c_t and h_t: the LSTM cell's vectorised pointwise step
-      lstm_pointwise_forward(z, t > 0 ? c_ + (t - 1) * map : zeros_, c_ + t * map, h_ + t * map, nullptr, B * S_, F_,
-                             o_.activation, o_.recurrent_activation);
+      lstm_pointwise_forward(z, t > 0 ? c_ + (t - 1) * map : zeros_, c_ + t * map, h_ + t * map,
+                             nullptr, B * S_, F_, o_.activation, o_.recurrent_activation);
     }
     const float* h_last = h_ + (T - 1) * map;
-    if (o_.return_sequences) std::memcpy(out[0].data, h_, sizeof(float) * size_t(T * map));
-    else std::memcpy(out[0].data, h_last, sizeof(float) * size_t(map));
+    if (o_.return_sequences)
+      std::memcpy(out[0].data, h_, sizeof(float) * size_t(T * map));
+    else
+      std::memcpy(out[0].data, h_last, sizeof(float) * size_t(map));
     if (o_.return_state) {
       std::memcpy(out[1].data, h_last, sizeof(float) * size_t(map));
       std::memcpy(out[2].data, c_ + (T - 1) * map, sizeof(float) * size_t(map));
@@ -109,11 +113,12 @@ class ConvLSTMOp final : public Op {
       }
       // dz of the gates and dc_{t-1} (in dc_'s place) from dh and dc_t
       float* dz = dz_ + t * B * S_ * G;
-      lstm_pointwise_backward(gates_ + t * B * S_ * G, t > 0 ? c_ + (t - 1) * map : zeros_, c_ + t * map, dh_, nullptr,
-                              dz, dc_, nullptr, B * S_, F_, o_.activation, o_.recurrent_activation);
+      lstm_pointwise_backward(gates_ + t * B * S_ * G, t > 0 ? c_ + (t - 1) * map : zeros_,
+                              c_ + t * map, dh_, nullptr, dz, dc_, nullptr, B * S_, F_,
+                              o_.activation, o_.recurrent_activation);
       if (t > 0)
-        conv2d_backward(sh_, B, h_ + (t - 1) * map, params_ + kx_size(), dz, dh_next_, grads_ + kx_size(), nullptr,
-                        work_h_);
+        conv2d_backward(sh_, B, h_ + (t - 1) * map, params_ + kx_size(), dz, dh_next_,
+                        grads_ + kx_size(), nullptr, work_h_);
     }
     float* dbias = o_.use_bias ? grads_ + kx_size() + kh_size() : nullptr;
     conv2d_backward(sx_, T * B, in[0].data, params_, dz_, din[0], grads_, dbias, work_x_);
@@ -140,21 +145,24 @@ class ConvLSTMRoom final : public Room {
     const auto image = image_input(call);
     const ValueSpec& x = call.inputs[0];
     if (!x.seq)
-      throw Error(call.where + " reads clips [N, T, H, W, C], but got one image per sample " + spec_string(x) +
-                  ": make the input with lstm::Input({T, H, W, C})");
+      throw Error(call.where + " reads clips [N, T, H, W, C], but got one image per sample " +
+                  spec_string(x) + ": make the input with lstm::Input({T, H, W, C})");
     if (x.mask_of)
-      throw Error(call.where + " takes clips of one length, not masked sequences: cut or pad the clips "
+      throw Error(call.where +
+                  " takes clips of one length, not masked sequences: cut or pad the clips "
                   "to the same number of frames");
     const ConvLSTMConfig& c = config(call.layer);
     if (c.filters < 1 || c.filters > limits::kWidth / 4)
-      throw Error(call.where + ": filters must be in 1.." + std::to_string(limits::kWidth / 4) + ", got " +
-                  std::to_string(c.filters));
+      throw Error(call.where + ": filters must be in 1.." + std::to_string(limits::kWidth / 4) +
+                  ", got " + std::to_string(c.filters));
     for (Activation a : {c.options.activation, c.options.recurrent_activation})
       if (a == Activation::softmax)
-        throw Error(call.where + ": softmax is not elementwise, so it is not an activation of a cell");
+        throw Error(call.where +
+                    ": softmax is not elementwise, so it is not an activation of a cell");
     const Conv2dShape s = window(call, image);
     const std::array<int64_t, 3> map = {s.out_h(), s.out_w(), c.filters};
-    image_window(call, map, c.kernel_size, {1, 1}, ConvPadding::same, 4 * c.filters);  // the recurrent one
+    image_window(call, map, c.kernel_size, {1, 1}, ConvPadding::same,
+                 4 * c.filters);  // the recurrent one
     ValueSpec last;
     last.image.assign(map.begin(), map.end());
     last.F = map[0] * map[1] * map[2];
@@ -180,33 +188,41 @@ class ConvLSTMRoom final : public Room {
             {"unit_forget_bias", c.options.unit_forget_bias}};
   }
   LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
-    check_keys(j, {"type", "filters", "kernel_size", "strides", "padding", "return_sequences", "return_state",
-                   "activation", "recurrent_activation", "use_bias", "unit_forget_bias"},
-               where);
+    check_keys(
+        j,
+        {"type", "filters", "kernel_size", "strides", "padding", "return_sequences", "return_state",
+         "activation", "recurrent_activation", "use_bias", "unit_forget_bias"},
+        where);
     if (!j.contains("filters")) throw Error(where + ": missing key \"filters\"");
-    if (!j.contains("kernel_size")) throw Error(where + ": missing key \"kernel_size\", [height, width]");
+    if (!j.contains("kernel_size"))
+      throw Error(where + ": missing key \"kernel_size\", [height, width]");
     return ConvLSTM2D(json_units(j, "filters", where), json_pair(j, "kernel_size", {3, 3}, where),
                       {.strides = json_pair(j, "strides", {1, 1}, where),
                        .padding = json_padding(j, where),
                        .return_sequences = json_bool(j, "return_sequences", false, where),
                        .return_state = json_bool(j, "return_state", false, where),
                        .activation = json_activation(j, "activation", Activation::tanh, where),
-                       .recurrent_activation = json_activation(j, "recurrent_activation", Activation::sigmoid, where),
+                       .recurrent_activation =
+                           json_activation(j, "recurrent_activation", Activation::sigmoid, where),
                        .use_bias = json_bool(j, "use_bias", true, where),
                        .unit_forget_bias = json_bool(j, "unit_forget_bias", true, where)});
   }
 
  private:
-  static const ConvLSTMConfig& config(const LayerConfig& l) { return std::any_cast<const ConvLSTMConfig&>(l.options); }
+  static const ConvLSTMConfig& config(const LayerConfig& l) {
+    return std::any_cast<const ConvLSTMConfig&>(l.options);
+  }
   static Conv2dShape window(const Call& call, std::array<int64_t, 3> image) {
     const ConvLSTMConfig& c = config(call.layer);
-    return image_window(call, image, c.kernel_size, c.options.strides, c.options.padding, 4 * c.filters);
+    return image_window(call, image, c.kernel_size, c.options.strides, c.options.padding,
+                        4 * c.filters);
   }
 };
 
 }  // namespace
 
-RecurrentLayerConfig<3> ConvLSTM2D(int64_t filters, std::array<int64_t, 2> kernel_size, ConvLSTM2DOptions options) {
+RecurrentLayerConfig<3> ConvLSTM2D(int64_t filters, std::array<int64_t, 2> kernel_size,
+                                   ConvLSTM2DOptions options) {
   RecurrentLayerConfig<3> c;
   c.kind = "conv_lstm2d";
   c.return_sequences = options.return_sequences;

@@ -215,9 +215,12 @@ LayerConfig Dense(int units, DenseOptions options) {
 
 LayerConfig TimeDistributed(const LayerConfig& layer) {
   if (!room_for(layer).per_frame())
-    throw Error("TimeDistributed wraps a Dense, Conv2D, MaxPooling2D, GlobalAveragePooling2D or Flatten "
-                "layer, not " + (layer.kind.empty() ? std::string(layer_type_name(layer.type)) : layer.kind) +
-                (layer.kind.empty() && is_recurrent(layer.type) ? ": recurrent layers already run over time" : ""));
+    throw Error(
+        "TimeDistributed wraps a Dense, Conv2D, MaxPooling2D, GlobalAveragePooling2D or Flatten "
+        "layer, not " +
+        (layer.kind.empty() ? std::string(layer_type_name(layer.type)) : layer.kind) +
+        (layer.kind.empty() && is_recurrent(layer.type) ? ": recurrent layers already run over time"
+                                                        : ""));
   LayerConfig c = layer;
   c.time_distributed = true;
   return c;

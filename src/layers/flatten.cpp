@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "core/limits.h"
-#include "graph/graph.h"
+#include "layers/image_layer.h"
 #include "lstm/error.h"
 #include "lstm/layers/conv.h"
 
@@ -26,7 +26,8 @@ class FlattenOp final : public Op {
     }
     for (int64_t t = 0; t < in[0].T; ++t)
       for (int64_t b = 0; b < B; ++b)
-        std::memcpy(out[0].data + (b * in[0].T + t) * F, in[0].data + (t * B + b) * F, sizeof(float) * size_t(F));
+        std::memcpy(out[0].data + (b * in[0].T + t) * F, in[0].data + (t * B + b) * F,
+                    sizeof(float) * size_t(F));
   }
   void backward(const Pass& pass, std::span<const Value> in, std::span<const Value>,
                 std::span<const float* const> dout, std::span<float* const> din) override {
@@ -38,41 +39,41 @@ class FlattenOp final : public Op {
     }
     for (int64_t t = 0; t < in[0].T; ++t)
       for (int64_t b = 0; b < B; ++b)
-        std::memcpy(din[0] + (t * B + b) * F, dout[0] + (b * in[0].T + t) * F, sizeof(float) * size_t(F));
+        std::memcpy(din[0] + (t * B + b) * F, dout[0] + (b * in[0].T + t) * F,
+                    sizeof(float) * size_t(F));
   }
 
  private:
   const bool join_steps_;
 };
 
-class FlattenRoom final : public Room {
+class FlattenRoom final : public PerFrameRoom {
  public:
   const char* type() const override { return "flatten"; }
-  std::string keras_class(const LayerConfig& c) const override { return c.time_distributed ? "TimeDistributed" : "Flatten"; }
-  bool reads_images() const override { return true; }
-  bool per_frame() const override { return true; }
   std::vector<ValueSpec> infer(const Call& call) const override {
     if (call.inputs.size() != 1 || !call.states.empty())
       throw Error(call.where + " takes one input tensor (and no initial_state)");
     const ValueSpec& x = call.inputs[0];
     if (x.ids)
-      throw Error(call.where + " takes values, not token ids " + spec_string(x) + ": embed them first");
+      throw Error(call.where + " takes values, not token ids " + spec_string(x) +
+                  ": embed them first");
     ValueSpec y = x;
     y.image.clear();
-    if (call.layer.time_distributed) {
-      if (!x.seq)
-        throw Error(call.where + ": TimeDistributed needs a sequence or clip, got " + spec_string(x));
-      return {y};
-    }
+    check_time_distributed(call);
+    if (call.layer.time_distributed) return {y};
     if (!x.seq) return {y};
     if (x.steps == 0)
-      throw Error(call.where + " joins the steps of " + spec_string(x) + ", which needs a fixed number of "
-                  "them: give the Input its timesteps, or use TimeDistributed(Flatten()) to flatten each frame");
+      throw Error(call.where + " joins the steps of " + spec_string(x) +
+                  ", which needs a fixed number of "
+                  "them: give the Input its timesteps, or use TimeDistributed(Flatten()) to "
+                  "flatten each frame");
     if (x.mask_of)
-      throw Error(call.where + " would join padded steps into the vector: it takes unmasked sequences");
+      throw Error(call.where +
+                  " would join padded steps into the vector: it takes unmasked sequences");
     if (x.steps > limits::kWidth / x.F)
       throw Error(call.where + ": " + std::to_string(x.steps) + " steps of " + std::to_string(x.F) +
-                  " values are more than the " + std::to_string(limits::kWidth) + " a vector may hold");
+                  " values are more than the " + std::to_string(limits::kWidth) +
+                  " a vector may hold");
     y = ValueSpec{};
     y.F = x.steps * x.F;
     return {y};
@@ -80,11 +81,9 @@ class FlattenRoom final : public Room {
   std::unique_ptr<Op> make(const Call& call) const override {
     return std::make_unique<FlattenOp>(call.inputs[0].seq && !call.layer.time_distributed);
   }
-  nlohmann::json to_json(const LayerConfig& l) const override {
-    nlohmann::json j = {{"type", type()}};
-    if (l.time_distributed) return {{"type", "time_distributed"}, {"layer", j}};
-    return j;
-  }
+
+ private:
+  std::string layer_class() const override { return "Flatten"; }
 };
 
 }  // namespace

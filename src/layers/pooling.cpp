@@ -28,7 +28,8 @@ class MaxPoolOp final : public Op {
  public:
   explicit MaxPoolOp(Conv2dShape s) : s_(s) {}
   Stepping stepping() const override { return Stepping::by_forward; }
-  void plan(const Pass& pass, std::span<const Value>, std::span<const Value> out, Workspace& ws) override {
+  void plan(const Pass& pass, std::span<const Value>, std::span<const Value> out,
+            Workspace& ws) override {
     argmax_ = ws.kept.take(out[0].size(pass.B));  // pixel indices, exact as floats below 2^24
   }
   void forward(const Pass& pass, std::span<const Value> in, std::span<const Value> out) override {
@@ -50,7 +51,8 @@ class MaxPoolOp final : public Op {
                 const int64_t ix = ox * s_.stride_w + kx - left;
                 if (ix < 0 || ix >= s_.W) continue;
                 const int64_t p = (iy * s_.W + ix) * C + c;
-                if (at < 0 || x[p] > best || (std::isnan(x[p]) && !std::isnan(best))) best = x[p], at = p;
+                if (at < 0 || x[p] > best || (std::isnan(x[p]) && !std::isnan(best)))
+                  best = x[p], at = p;
               }
             }
             const int64_t o = (oy * OW + ox) * C + c;
@@ -73,40 +75,34 @@ class MaxPoolOp final : public Op {
   float* argmax_ = nullptr;  // (frames, OH, OW, C): the input pixel each output took
 };
 
-class MaxPoolRoom final : public Room {
+class MaxPoolRoom final : public PerFrameRoom {
  public:
   const char* type() const override { return "max_pooling2d"; }
-  std::string keras_class(const LayerConfig& c) const override {
-    return c.time_distributed ? "TimeDistributed" : "MaxPooling2D";
-  }
-  bool reads_images() const override { return true; }
-  bool per_frame() const override { return true; }
   std::vector<ValueSpec> infer(const Call& call) const override {
     const auto image = image_input(call);
-    if (call.layer.time_distributed && !call.inputs[0].seq)
-      throw Error(call.where + ": TimeDistributed needs clips [N, T, H, W, C], got " + spec_string(call.inputs[0]));
+    check_time_distributed(call);
     const Conv2dShape s = window(call, image);
     return {image_output(call.inputs[0], {s.out_h(), s.out_w(), s.C})};
   }
   std::unique_ptr<Op> make(const Call& call) const override {
     return std::make_unique<MaxPoolOp>(window(call, image_input(call)));
   }
-  nlohmann::json to_json(const LayerConfig& l) const override {
+  nlohmann::json config_json(const LayerConfig& l) const override {
     const MaxPoolConfig& c = std::any_cast<const MaxPoolConfig&>(l.options);
-    nlohmann::json j = {{"type", type()},
-                        {"pool_size", json_pair(c.pool_size)},
-                        {"strides", json_pair(c.strides())},
-                        {"padding", conv_padding_name(c.options.padding)}};
-    if (l.time_distributed) return {{"type", "time_distributed"}, {"layer", j}};
-    return j;
+    return {{"type", type()},
+            {"pool_size", json_pair(c.pool_size)},
+            {"strides", json_pair(c.strides())},
+            {"padding", conv_padding_name(c.options.padding)}};
   }
   LayerConfig from_json(const nlohmann::json& j, const std::string& where) const override {
     check_keys(j, {"type", "pool_size", "strides", "padding"}, where);
     const auto pool = json_pair(j, "pool_size", {2, 2}, where);
-    return MaxPooling2D(pool, {.strides = json_pair(j, "strides", pool, where), .padding = json_padding(j, where)});
+    return MaxPooling2D(
+        pool, {.strides = json_pair(j, "strides", pool, where), .padding = json_padding(j, where)});
   }
 
  private:
+  std::string layer_class() const override { return "MaxPooling2D"; }
   // A pooling window is a one-filter kernel over each channel: conv2d.h's geometry with F = 1.
   static Conv2dShape window(const Call& call, std::array<int64_t, 3> image) {
     const MaxPoolConfig& c = std::any_cast<const MaxPoolConfig&>(call.layer.options);
@@ -136,25 +132,20 @@ class GlobalAveragePoolOp final : public Op {
     const float scale = 1.0f / float(P_);
     for (int64_t b = 0, frames = in[0].rows(pass.B); b < frames; ++b)
       for (int64_t p = 0; p < P_; ++p)
-        for (int64_t c = 0; c < C_; ++c) din[0][(b * P_ + p) * C_ + c] = dout[0][b * C_ + c] * scale;
+        for (int64_t c = 0; c < C_; ++c)
+          din[0][(b * P_ + p) * C_ + c] = dout[0][b * C_ + c] * scale;
   }
 
  private:
   const int64_t P_, C_;  // pixels per image, channels
 };
 
-class GlobalAveragePoolRoom final : public Room {
+class GlobalAveragePoolRoom final : public PerFrameRoom {
  public:
   const char* type() const override { return "global_average_pooling2d"; }
-  std::string keras_class(const LayerConfig& c) const override {
-    return c.time_distributed ? "TimeDistributed" : "GlobalAveragePooling2D";
-  }
-  bool reads_images() const override { return true; }
-  bool per_frame() const override { return true; }
   std::vector<ValueSpec> infer(const Call& call) const override {
     const auto image = image_input(call);
-    if (call.layer.time_distributed && !call.inputs[0].seq)
-      throw Error(call.where + ": TimeDistributed needs clips [N, T, H, W, C], got " + spec_string(call.inputs[0]));
+    check_time_distributed(call);
     ValueSpec y = call.inputs[0];
     y.image.clear(), y.ids = false;
     y.F = image[2];
@@ -164,11 +155,9 @@ class GlobalAveragePoolRoom final : public Room {
     const auto image = image_input(call);
     return std::make_unique<GlobalAveragePoolOp>(image[0] * image[1], image[2]);
   }
-  nlohmann::json to_json(const LayerConfig& l) const override {
-    nlohmann::json j = {{"type", type()}};
-    if (l.time_distributed) return {{"type", "time_distributed"}, {"layer", j}};
-    return j;
-  }
+
+ private:
+  std::string layer_class() const override { return "GlobalAveragePooling2D"; }
 };
 
 }  // namespace

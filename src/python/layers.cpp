@@ -41,7 +41,9 @@ static std::array<int64_t, 2> pair_arg(const py::handle& v) {
     return {n, n};
   }
   const auto p = v.cast<std::vector<int64_t>>();
-  if (p.size() != 2) throw Error("give one integer or a pair (height, width), got " + std::to_string(p.size()) + " values");
+  if (p.size() != 2)
+    throw Error("give one integer or a pair (height, width), got " + std::to_string(p.size()) +
+                " values");
   return {p[0], p[1]};
 }
 
@@ -163,10 +165,14 @@ void bind_layers(py::module_& m) {
   }, py::arg("units"), py::arg("activation") = py::none(), py::arg("use_bias") = true,
      py::arg("input_shape") = py::none(), py::arg("name") = py::none(),
      "y = activation(x·Wᵀ + b), on every step of a sequence; activation None is linear.");
-  m.def("TimeDistributed", [](const LayerConfig& layer, const py::handle& name) {
-    return named(TimeDistributed(layer), name);
-  }, py::arg("layer"), py::arg("name") = py::none(),
-     "A Dense (or Conv2D, MaxPooling2D, GlobalAveragePooling2D, Flatten) layer applied to every step.");
+  m.def(
+      "TimeDistributed",
+      [](const LayerConfig& layer, const py::handle& name) {
+        return named(TimeDistributed(layer), name);
+      },
+      py::arg("layer"), py::arg("name") = py::none(),
+      "A Dense (or Conv2D, MaxPooling2D, GlobalAveragePooling2D, Flatten) layer applied to every "
+      "step.");
   m.def("Bidirectional", [](const LayerConfig& layer, const py::handle& merge_mode,
                             const py::handle& input_shape, const py::handle& batch_size, const py::handle& name) {
     BidirectionalOptions o;
@@ -207,42 +213,67 @@ void bind_layers(py::module_& m) {
   }, py::arg("epsilon") = 1e-3f, py::arg("name") = py::none(), "Normalises the last axis.");
   m.def("RepeatVector", [](int64_t n, const py::handle& name) { return named(RepeatVector(n), name); },
         py::arg("n"), py::arg("name") = py::none(), "[N, F] -> [N, n, F].");
-  m.def("Conv2D", [](int64_t filters, const py::handle& kernel_size, const py::handle& strides,
-                     const std::string& padding, const py::handle& activation, bool use_bias, const py::handle& name) {
-    return named(Conv2D(filters, pair_arg(kernel_size),
-                        {.strides = pair_arg(strides), .padding = conv_padding_from_name(padding),
-                         .activation = activation_arg(activation, Activation::linear), .use_bias = use_bias}),
-                 name);
-  }, py::arg("filters"), py::arg("kernel_size"), py::arg("strides") = 1, py::arg("padding") = "valid",
-     py::arg("activation") = py::none(), py::arg("use_bias") = true, py::arg("name") = py::none(),
-     "2-D convolution of images [N, H, W, C] (on clips [N, T, H, W, C]: every frame), channels last.");
-  m.def("MaxPooling2D", [](const py::handle& pool_size, const py::handle& strides, const std::string& padding,
-                           const py::handle& name) {
-    const auto pool = pair_arg(pool_size);
-    return named(MaxPooling2D(pool, {.strides = strides.is_none() ? pool : pair_arg(strides),
-                                     .padding = conv_padding_from_name(padding)}),
-                 name);
-  }, py::arg("pool_size") = 2, py::arg("strides") = py::none(), py::arg("padding") = "valid",
-     py::arg("name") = py::none(), "The largest value of each window, per channel.");
-  m.def("GlobalAveragePooling2D", [](const py::handle& name) { return named(GlobalAveragePooling2D(), name); },
-        py::arg("name") = py::none(), "[N, H, W, C] -> [N, C] (clips: [N, T, C]), the mean of each channel.");
-  m.def("Flatten", [](const py::handle& name) { return named(Flatten(), name); }, py::arg("name") = py::none(),
-        "Every axis but the batch joined; TimeDistributed(Flatten()) joins each frame's.");
-  m.def("ConvLSTM2D", [](int64_t filters, const py::handle& kernel_size, const py::handle& strides,
-                         const std::string& padding, const py::handle& activation,
-                         const py::handle& recurrent_activation, bool use_bias, bool unit_forget_bias,
-                         bool return_sequences, bool return_state, const py::handle& name) {
-    return named(ConvLSTM2D(filters, pair_arg(kernel_size),
-                            {.strides = pair_arg(strides), .padding = conv_padding_from_name(padding),
-                             .return_sequences = return_sequences, .return_state = return_state,
-                             .activation = activation_arg(activation, Activation::tanh),
-                             .recurrent_activation = activation_arg(recurrent_activation, Activation::sigmoid),
-                             .use_bias = use_bias, .unit_forget_bias = unit_forget_bias}),
-                 name);
-  }, py::arg("filters"), py::arg("kernel_size"), py::arg("strides") = 1, py::arg("padding") = "valid",
-     py::arg("activation") = "tanh", py::arg("recurrent_activation") = "sigmoid", py::arg("use_bias") = true,
-     py::arg("unit_forget_bias") = true, py::arg("return_sequences") = false, py::arg("return_state") = false,
-     py::arg("name") = py::none(), "The convolutional LSTM (Shi et al. 2015) over clips [N, T, H, W, C].");
+  m.def(
+      "Conv2D",
+      [](int64_t filters, const py::handle& kernel_size, const py::handle& strides,
+         const std::string& padding, const py::handle& activation, bool use_bias,
+         const py::handle& name) {
+        return named(Conv2D(filters, pair_arg(kernel_size),
+                            {.strides = pair_arg(strides),
+                             .padding = conv_padding_from_name(padding),
+                             .activation = activation_arg(activation, Activation::linear),
+                             .use_bias = use_bias}),
+                     name);
+      },
+      py::arg("filters"), py::arg("kernel_size"), py::arg("strides") = 1,
+      py::arg("padding") = "valid", py::arg("activation") = py::none(), py::arg("use_bias") = true,
+      py::arg("name") = py::none(),
+      "2-D convolution of images [N, H, W, C] (on clips [N, T, H, W, C]: every frame), channels "
+      "last.");
+  m.def(
+      "MaxPooling2D",
+      [](const py::handle& pool_size, const py::handle& strides, const std::string& padding,
+         const py::handle& name) {
+        const auto pool = pair_arg(pool_size);
+        return named(MaxPooling2D(pool, {.strides = strides.is_none() ? pool : pair_arg(strides),
+                                         .padding = conv_padding_from_name(padding)}),
+                     name);
+      },
+      py::arg("pool_size") = 2, py::arg("strides") = py::none(), py::arg("padding") = "valid",
+      py::arg("name") = py::none(), "The largest value of each window, per channel.");
+  m.def(
+      "GlobalAveragePooling2D",
+      [](const py::handle& name) { return named(GlobalAveragePooling2D(), name); },
+      py::arg("name") = py::none(),
+      "[N, H, W, C] -> [N, C] (clips: [N, T, C]), the mean of each channel.");
+  m.def(
+      "Flatten", [](const py::handle& name) { return named(Flatten(), name); },
+      py::arg("name") = py::none(),
+      "Every axis but the batch joined; TimeDistributed(Flatten()) joins each frame's.");
+  m.def(
+      "ConvLSTM2D",
+      [](int64_t filters, const py::handle& kernel_size, const py::handle& strides,
+         const std::string& padding, const py::handle& activation,
+         const py::handle& recurrent_activation, bool use_bias, bool unit_forget_bias,
+         bool return_sequences, bool return_state, const py::handle& name) {
+        return named(ConvLSTM2D(filters, pair_arg(kernel_size),
+                                {.strides = pair_arg(strides),
+                                 .padding = conv_padding_from_name(padding),
+                                 .return_sequences = return_sequences,
+                                 .return_state = return_state,
+                                 .activation = activation_arg(activation, Activation::tanh),
+                                 .recurrent_activation =
+                                     activation_arg(recurrent_activation, Activation::sigmoid),
+                                 .use_bias = use_bias,
+                                 .unit_forget_bias = unit_forget_bias}),
+                     name);
+      },
+      py::arg("filters"), py::arg("kernel_size"), py::arg("strides") = 1,
+      py::arg("padding") = "valid", py::arg("activation") = "tanh",
+      py::arg("recurrent_activation") = "sigmoid", py::arg("use_bias") = true,
+      py::arg("unit_forget_bias") = true, py::arg("return_sequences") = false,
+      py::arg("return_state") = false, py::arg("name") = py::none(),
+      "The convolutional LSTM (Shi et al. 2015) over clips [N, T, H, W, C].");
   m.def("Concatenate", [](const py::handle& name) { return named(Concatenate(), name); },
         py::arg("name") = py::none(), "Joins a list of tensors along the last axis.");
   m.def("Add", [](const py::handle& name) { return named(Add(), name); }, py::arg("name") = py::none());

@@ -57,7 +57,7 @@ struct FrameStrip {
   int64_t height = 0, width = 0, channels = 1;
   std::vector<std::string> column_labels;  // optional, one per frame ("t+1", ...)
   std::vector<std::string> row_labels;
-  std::vector<std::vector<float>> rows;    // each: frames × height × width × channels, C order
+  std::vector<std::vector<float>> rows;  // each: frames × height × width × channels, C order
 };
 std::string frame_strip_svg(const std::string& id, const FrameStrip& s);
 

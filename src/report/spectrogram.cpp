@@ -126,30 +126,36 @@ std::string frame_strip_svg(const std::string& id, const FrameStrip& f) {
     n = std::max<int64_t>(n, int64_t(row.size()) / frame);
   }
   const double scale = std::max(1.0, std::min(4.0, 64.0 / double(std::max(H, W))));
-  const double fw = double(W) * scale, fh = double(H) * scale, gap = 4, left = 110, top = f.column_labels.empty() ? 30 : 48;
-  const double width = left + double(n) * (fw + gap), height = top + double(f.rows.size()) * (fh + gap);
+  const double fw = double(W) * scale, fh = double(H) * scale, gap = 4, left = 110,
+               top = f.column_labels.empty() ? 30 : 48;
+  const double width = left + double(n) * (fw + gap),
+               height = top + double(f.rows.size()) * (fh + gap);
   std::ostringstream s;
-  s << "<h2>" << escape(f.title) << "</h2>\n<svg id=\"" << id << "\" xmlns=\"http://www.w3.org/2000/svg\" width=\""
-    << width << "\" height=\"" << height << "\" viewBox=\"0 0 " << width << " " << height << "\">\n";
+  s << "<h2>" << escape(f.title) << "</h2>\n<svg id=\"" << id
+    << "\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+    << "\" viewBox=\"0 0 " << width << " " << height << "\">\n";
   for (size_t c = 0; c < f.column_labels.size() && int64_t(c) < n; ++c)
     s << "<text x=\"" << left + double(c) * (fw + gap) + fw / 2 << "\" y=\"" << top - 8
       << "\" font-size=\"11\" text-anchor=\"middle\">" << escape(f.column_labels[c]) << "</text>\n";
   for (size_t r = 0; r < f.rows.size(); ++r) {
     const double y = top + double(r) * (fh + gap);
     if (r < f.row_labels.size())
-      s << "<text x=\"" << left - 8 << "\" y=\"" << y + fh / 2 + 4 << "\" font-size=\"12\" text-anchor=\"end\">"
-        << escape(f.row_labels[r]) << "</text>\n";
+      s << "<text x=\"" << left - 8 << "\" y=\"" << y + fh / 2 + 4
+        << "\" font-size=\"12\" text-anchor=\"end\">" << escape(f.row_labels[r]) << "</text>\n";
     const std::vector<float>& row = f.rows[r];
     for (int64_t k = 0; k < int64_t(row.size()) / frame; ++k) {
       const float* px = row.data() + k * frame;
       const std::string image = bmp(int(W), int(H), [&](int x, int yy, unsigned char rgb[3]) {
         for (int ch = 0; ch < 3; ++ch) {
           const double v = px[(int64_t(yy) * W + x) * C + (C == 3 ? ch : 0)];
-          rgb[ch] = (unsigned char)std::lround(std::clamp(std::isfinite(v) ? v : 0.0, 0.0, 1.0) * 255.0);
+          rgb[ch] =
+              (unsigned char)std::lround(std::clamp(std::isfinite(v) ? v : 0.0, 0.0, 1.0) * 255.0);
         }
       });
-      s << "<image x=\"" << left + double(k) * (fw + gap) << "\" y=\"" << y << "\" width=\"" << fw << "\" height=\"" << fh
-        << "\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"data:image/bmp;base64,"
+      s << "<image x=\"" << left + double(k) * (fw + gap) << "\" y=\"" << y << "\" width=\"" << fw
+        << "\" height=\"" << fh
+        << "\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" "
+           "href=\"data:image/bmp;base64,"
         << base64(image) << "\"/>\n";
     }
   }

@@ -141,7 +141,8 @@ int64_t ClassificationReport::samples() const {
   return n;
 }
 
-ClassificationReport classification_report(const std::vector<std::string>& labels, const std::vector<int64_t>& truth,
+ClassificationReport classification_report(const std::vector<std::string>& labels,
+                                           const std::vector<int64_t>& truth,
                                            const std::vector<int64_t>& predicted) {
   const size_t K = labels.size();
   ClassificationReport r;
@@ -162,6 +163,28 @@ ClassificationReport classification_report(const std::vector<std::string>& label
     r.f1.push_back(p + q > 0.0 ? 2.0 * p * q / (p + q) : 0.0);
   }
   return r;
+}
+
+ClassificationReport classification_report(const std::vector<std::string>& labels, const Tensor& p,
+                                           std::span<const std::string> truth,
+                                           const std::string& sample) {
+  const int64_t K = int64_t(labels.size());
+  if (p.rank() != 2 || p.dim(0) != int64_t(truth.size()) || p.dim(1) != K)
+    throw Error("classification_report: probabilities " + p.shape_string() + " for " +
+                std::to_string(truth.size()) + " labels of " + std::to_string(K) + " classes");
+  std::vector<int64_t> t, q;
+  for (size_t n = 0; n < truth.size(); ++n) {
+    const auto it = std::lower_bound(labels.begin(), labels.end(), truth[n]);
+    if (it == labels.end() || *it != truth[n])
+      throw Error("label '" + truth[n] + "' of " + sample + " " + std::to_string(n) +
+                  " is not one of the model's classes");
+    t.push_back(int64_t(it - labels.begin()));
+    int64_t best = 0;
+    for (int64_t k = 1; k < K; ++k)
+      if (p[int64_t(n) * K + k] > p[int64_t(n) * K + best]) best = k;
+    q.push_back(best);
+  }
+  return classification_report(labels, t, q);
 }
 
 std::string ClassificationReport::table() const {
@@ -287,17 +310,7 @@ std::vector<std::string> TextClassifier::predict(std::span<const std::string> te
 ClassificationReport TextClassifier::evaluate(std::span<const std::string> texts, std::span<const std::string> truth) {
   if (texts.size() != truth.size())
     throw Error("evaluate: " + std::to_string(texts.size()) + " texts but " + std::to_string(truth.size()) + " labels");
-  const int64_t K = int64_t(labels.size());
-  const Tensor p = probabilities(texts);
-  std::vector<int64_t> t, q;
-  for (size_t n = 0; n < texts.size(); ++n) {
-    const auto it = std::lower_bound(labels.begin(), labels.end(), truth[n]);
-    if (it == labels.end() || *it != truth[n])
-      throw Error("label '" + truth[n] + "' of sample " + std::to_string(n) + " is not one of the model's classes");
-    t.push_back(int64_t(it - labels.begin()));
-    q.push_back(argmax_row(p, int64_t(n), K));
-  }
-  return classification_report(labels, t, q);
+  return classification_report(labels, probabilities(texts), truth, "sample");
 }
 
 void TextClassifier::save(const std::string& path) {

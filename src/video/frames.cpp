@@ -16,14 +16,15 @@ const char* const kFramesKey = "lstm.frames";
 
 void check_clips(const Tensor& clips, const char* what, int64_t min_steps) {
   if (clips.rank() != 5)
-    throw Error(std::string(what) + ": sequences of frames are [N, T, H, W, C], got " + clips.shape_string());
+    throw Error(std::string(what) + ": sequences of frames are [N, T, H, W, C], got " +
+                clips.shape_string());
   if (clips.dim(0) < 1 || clips.dim(1) < min_steps)
-    throw Error(std::string(what) + ": " + clips.shape_string() + " needs at least one sequence of " +
-                std::to_string(min_steps) + " frames");
+    throw Error(std::string(what) + ": " + clips.shape_string() +
+                " needs at least one sequence of " + std::to_string(min_steps) + " frames");
   for (int64_t k = 0; k < clips.size(); ++k)
     if (!(clips[k] >= 0.0f && clips[k] <= 1.0f))
-      throw Error(std::string(what) + ": frame values are in [0, 1] (a byte / 255), got " + std::to_string(clips[k]) +
-                  " at flat index " + std::to_string(k));
+      throw Error(std::string(what) + ": frame values are in [0, 1] (a byte / 255), got " +
+                  std::to_string(clips[k]) + " at flat index " + std::to_string(k));
 }
 
 // Frames [from, from + count) of every clip: [N, count, H, W, C].
@@ -31,7 +32,8 @@ Tensor steps_of(const Tensor& clips, int64_t from, int64_t count) {
   const int64_t N = clips.dim(0), T = clips.dim(1), frame = clips.size() / (N * T);
   Tensor out({N, count, clips.dim(2), clips.dim(3), clips.dim(4)});
   for (int64_t n = 0; n < N; ++n)
-    std::memcpy(out.data() + n * count * frame, clips.data() + (n * T + from) * frame, sizeof(float) * size_t(count * frame));
+    std::memcpy(out.data() + n * count * frame, clips.data() + (n * T + from) * frame,
+                sizeof(float) * size_t(count * frame));
   return out;
 }
 
@@ -47,7 +49,8 @@ FramePredictor train_frame_predictor(const Tensor& seqs, const FramePredictorOpt
   if (o.filters < 1 || o.filters > 1024 || o.layers < 1 || o.layers > 8)
     throw Error("train_frame_predictor: filters must be in 1..1024 and layers in 1..8");
   if (!(o.validation_fraction >= 0.0 && o.validation_fraction < 0.5))
-    throw Error("validation_fraction must be in [0, 0.5), got " + std::to_string(o.validation_fraction));
+    throw Error("validation_fraction must be in [0, 0.5), got " +
+                std::to_string(o.validation_fraction));
   const int64_t T = seqs.dim(1), H = seqs.dim(2), W = seqs.dim(3), C = seqs.dim(4);
   auto in = Input({kAnyLength, H, W, C}, {.name = "frames"});
   SymbolicTensor h = in;
@@ -57,8 +60,11 @@ FramePredictor train_frame_predictor(const Tensor& seqs, const FramePredictorOpt
   FramePredictor p{Model(in, next, {.name = "frame_predictor", .seed = o.seed}), {}};
   p.model.compile(Adam({.learning_rate = o.learning_rate}), loss::binary_crossentropy);
   const Tensor x = steps_of(seqs, 0, T - 1), y = steps_of(seqs, 1, T - 1);
-  p.history = p.model.fit(x, y, {.epochs = o.epochs, .batch_size = o.batch_size,
-                                 .validation_split = o.validation_fraction, .verbose = o.verbose});
+  p.history = p.model.fit(x, y,
+                          {.epochs = o.epochs,
+                           .batch_size = o.batch_size,
+                           .validation_split = o.validation_fraction,
+                           .verbose = o.verbose});
   return p;
 }
 
@@ -70,17 +76,20 @@ Tensor FramePredictor::next_frames(const Tensor& clips) {
 Tensor FramePredictor::rollout(const Tensor& clips, int64_t context, int64_t steps) {
   check_clips(clips, "rollout", 1);
   if (context < 1 || context > clips.dim(1) || steps < 1 || steps > 10000)
-    throw Error("rollout: context must be in 1.." + std::to_string(clips.dim(1)) + " and steps in 1..10000, got " +
-                std::to_string(context) + " and " + std::to_string(steps));
+    throw Error("rollout: context must be in 1.." + std::to_string(clips.dim(1)) +
+                " and steps in 1..10000, got " + std::to_string(context) + " and " +
+                std::to_string(steps));
   const int64_t N = clips.dim(0), frame = clips.size() / (N * clips.dim(1));
   Tensor seen = steps_of(clips, 0, context);
   Tensor out({N, steps, clips.dim(2), clips.dim(3), clips.dim(4)});
   for (int64_t s = 0; s < steps; ++s) {
-    const Tensor pred = model.predict(seen, 8)[0];  // [N, context + s, ...]: the last is the next frame
+    const Tensor pred =
+        model.predict(seen, 8)[0];  // [N, context + s, ...]: the last is the next frame
     const int64_t L = seen.dim(1);
     Tensor longer({N, L + 1, clips.dim(2), clips.dim(3), clips.dim(4)});
     for (int64_t n = 0; n < N; ++n) {
-      std::memcpy(longer.data() + n * (L + 1) * frame, seen.data() + n * L * frame, sizeof(float) * size_t(L * frame));
+      std::memcpy(longer.data() + n * (L + 1) * frame, seen.data() + n * L * frame,
+                  sizeof(float) * size_t(L * frame));
       const float* next = pred.data() + (n * L + L - 1) * frame;
       std::memcpy(longer.data() + (n * (L + 1) + L) * frame, next, sizeof(float) * size_t(frame));
       std::memcpy(out.data() + (n * steps + s) * frame, next, sizeof(float) * size_t(frame));
@@ -94,12 +103,15 @@ FrameScores FramePredictor::evaluate(const Tensor& clips, int64_t context) {
   check_clips(clips, "evaluate", 2);
   const int64_t N = clips.dim(0), T = clips.dim(1), frame = clips.size() / (N * T);
   if (context < 0 || context >= T)
-    throw Error("evaluate: context must be in 0.." + std::to_string(T - 1) + ", got " + std::to_string(context));
+    throw Error("evaluate: context must be in 0.." + std::to_string(T - 1) + ", got " +
+                std::to_string(context));
   FrameScores s;
   // pred(n, t): the prediction of frame t (t >= 1); last(n, t): the last frame seen before it
   Tensor pred;
-  if (context == 0) pred = next_frames(steps_of(clips, 0, T - 1));  // frame t from 0..t-1
-  else pred = rollout(clips, context, T - context);                  // frame t from 0..context-1
+  if (context == 0)
+    pred = next_frames(steps_of(clips, 0, T - 1));  // frame t from 0..t-1
+  else
+    pred = rollout(clips, context, T - context);  // frame t from 0..context-1
   const int64_t first = context == 0 ? 1 : context;
   for (int64_t n = 0; n < N; ++n)
     for (int64_t t = first; t < T; ++t) {

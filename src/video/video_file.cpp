@@ -31,9 +31,9 @@ namespace lstm {
 
 namespace {
 
-constexpr int64_t kBatch = 64;            // frames per reply
-constexpr int64_t kMaxSide = 16384;       // pixels, in the file and asked for
-constexpr int64_t kMaxFrames = 100000;    // per file, unless the caller asks for fewer
+constexpr int64_t kBatch = 64;          // frames per reply
+constexpr int64_t kMaxSide = 16384;     // pixels, in the file and asked for
+constexpr int64_t kMaxFrames = 100000;  // per file, unless the caller asks for fewer
 // Containers: MP4/MOV, Matroska/WebM, AVI, MPEG, Ogg, FLV, raw H.264/HEVC/MJPEG, GIF, and
 // the single images of image folders.
 constexpr const char* kFormats =
@@ -60,7 +60,9 @@ class Decoder {
     av_dict_set(&opts, "protocol_whitelist", "file", 0);
     const int r = avformat_open_input(&fmt_, path.c_str(), nullptr, &opts);
     av_dict_free(&opts);
-    if (r < 0) throw Error("not a video or image FFmpeg reads, or damaged or cut short (" + av_message(r) + ")");
+    if (r < 0)
+      throw Error("not a video or image FFmpeg reads, or damaged or cut short (" + av_message(r) +
+                  ")");
     if (const int s = avformat_find_stream_info(fmt_, nullptr); s < 0)
       throw Error("its streams cannot be read (" + av_message(s) + ")");
     const AVCodec* codec = nullptr;
@@ -68,14 +70,17 @@ class Decoder {
     if (stream_ < 0 || !codec) throw Error("it has no video stream FFmpeg can decode");
     const AVCodecParameters* par = fmt_->streams[stream_]->codecpar;
     if (par->width < 1 || par->height < 1 || par->width > kMaxSide || par->height > kMaxSide)
-      throw Error("its frames are " + std::to_string(par->width) + " x " + std::to_string(par->height) +
-                  " pixels; lstm reads frames of 1 to " + std::to_string(kMaxSide) + " pixels a side");
+      throw Error("its frames are " + std::to_string(par->width) + " x " +
+                  std::to_string(par->height) + " pixels; lstm reads frames of 1 to " +
+                  std::to_string(kMaxSide) + " pixels a side");
     ctx_ = avcodec_alloc_context3(codec);
-    if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0) throw Error("its decoder cannot be set up");
+    if (!ctx_ || avcodec_parameters_to_context(ctx_, par) < 0)
+      throw Error("its decoder cannot be set up");
     ctx_->max_pixels = kMaxSide * kMaxSide;
     ctx_->thread_count = 1;
     if (const int c = avcodec_open2(ctx_, codec, nullptr); c < 0)
-      throw Error("its " + std::string(codec->name) + " decoder does not open (" + av_message(c) + ")");
+      throw Error("its " + std::string(codec->name) + " decoder does not open (" + av_message(c) +
+                  ")");
     packet_ = av_packet_alloc(), frame_ = av_frame_alloc();
     if (!packet_ || !frame_) throw Error("out of memory");
     width_ = o.width > 0 ? o.width : par->width;
@@ -111,7 +116,8 @@ class Decoder {
       }
       const int s = avcodec_send_packet(ctx_, packet_);
       av_packet_unref(packet_);
-      if (s < 0 && s != AVERROR(EAGAIN)) throw Error("its video cannot be decoded (" + av_message(s) + ")");
+      if (s < 0 && s != AVERROR(EAGAIN))
+        throw Error("its video cannot be decoded (" + av_message(s) + ")");
       return;
     }
   }
@@ -130,8 +136,10 @@ class Decoder {
     if (r < 0) throw Error("its video cannot be decoded (" + av_message(r) + ")");
     const AVStream* st = fmt_->streams[stream_];
     double t = double(decoded_);
-    if (frame_->best_effort_timestamp != AV_NOPTS_VALUE) t = double(frame_->best_effort_timestamp) * av_q2d(st->time_base);
-    else if (st->avg_frame_rate.num > 0) t = double(decoded_) / av_q2d(st->avg_frame_rate);
+    if (frame_->best_effort_timestamp != AV_NOPTS_VALUE)
+      t = double(frame_->best_effort_timestamp) * av_q2d(st->time_base);
+    else if (st->avg_frame_rate.num > 0)
+      t = double(decoded_) / av_q2d(st->avg_frame_rate);
     ++decoded_;
     const bool take = o_.fps <= 0.0 || t >= next_time_ - 1e-9;
     if (take) {
@@ -144,18 +152,20 @@ class Decoder {
   }
 
   void convert(std::string& out) {
-    if (frame_->width < 1 || frame_->height < 1 || frame_->width > kMaxSide || frame_->height > kMaxSide)
-      throw Error("a frame of " + std::to_string(frame_->width) + " x " + std::to_string(frame_->height) +
-                  " pixels is out of range");
+    if (frame_->width < 1 || frame_->height < 1 || frame_->width > kMaxSide ||
+        frame_->height > kMaxSide)
+      throw Error("a frame of " + std::to_string(frame_->width) + " x " +
+                  std::to_string(frame_->height) + " pixels is out of range");
     const AVPixelFormat to = o_.channels == 3 ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_GRAY8;
-    sws_ = sws_getCachedContext(sws_, frame_->width, frame_->height, AVPixelFormat(frame_->format), int(width_),
-                                int(height_), to, SWS_AREA, nullptr, nullptr, nullptr);
+    sws_ = sws_getCachedContext(sws_, frame_->width, frame_->height, AVPixelFormat(frame_->format),
+                                int(width_), int(height_), to, SWS_AREA, nullptr, nullptr, nullptr);
     if (!sws_) throw Error("its pixel format cannot be converted");
     const size_t at = out.size(), row = size_t(width_ * o_.channels);
     out.resize(at + row * size_t(height_));
     uint8_t* dst[4] = {reinterpret_cast<uint8_t*>(out.data() + at), nullptr, nullptr, nullptr};
     const int stride[4] = {int(row), 0, 0, 0};
-    if (sws_scale(sws_, frame_->data, frame_->linesize, 0, frame_->height, dst, stride) != int(height_))
+    if (sws_scale(sws_, frame_->data, frame_->linesize, 0, frame_->height, dst, stride) !=
+        int(height_))
       throw Error("a frame could not be resized");
   }
 
@@ -181,13 +191,16 @@ class Decoder {
 };
 
 void check_options(const VideoOptions& o, const std::string& what) {
-  if (o.width < 0 || o.height < 0 || o.width > kMaxSide || o.height > kMaxSide || (o.width == 0) != (o.height == 0))
+  if (o.width < 0 || o.height < 0 || o.width > kMaxSide || o.height > kMaxSide ||
+      (o.width == 0) != (o.height == 0))
     throw Error(what + ": width and height must both be in 1.." + std::to_string(kMaxSide) +
-                " (or both 0: the file's size), got " + std::to_string(o.width) + " x " + std::to_string(o.height));
+                " (or both 0: the file's size), got " + std::to_string(o.width) + " x " +
+                std::to_string(o.height));
   if (o.channels != 1 && o.channels != 3)
     throw Error(what + ": channels must be 1 (grey) or 3 (RGB), got " + std::to_string(o.channels));
   if (!(o.fps >= 0.0) || !std::isfinite(o.fps))
-    throw Error(what + ": fps must be a number >= 0 (0: every frame), got " + std::to_string(o.fps));
+    throw Error(what + ": fps must be a number >= 0 (0: every frame), got " +
+                std::to_string(o.fps));
   if (o.max_frames < 0 || o.max_frames > kMaxFrames)
     throw Error(what + ": max_frames must be in 0.." + std::to_string(kMaxFrames) + ", got " +
                 std::to_string(o.max_frames));
@@ -206,8 +219,10 @@ void check_readable(const std::string& path) {
 class VideoChild {
  public:
   explicit VideoChild(const VideoOptions& o)
-      : o_(o), child_("FFmpeg", [o, decoder = std::make_shared<Decoder>()](std::string_view request) {
-          if (request.substr(0, 5) == "open ") return decoder->open(std::string(request.substr(5)), o);
+      : o_(o),
+        child_("FFmpeg", [o, decoder = std::make_shared<Decoder>()](std::string_view request) {
+          if (request.substr(0, 5) == "open ")
+            return decoder->open(std::string(request.substr(5)), o);
           if (request == "next") return decoder->next();
           throw Error("unknown request");
         }) {}
@@ -222,7 +237,8 @@ class VideoChild {
       throw Error(path + ": " + e.what());
     }
     std::istringstream in(size);
-    if (!(in >> width >> height) || width < 1 || height < 1 || width > kMaxSide || height > kMaxSide)
+    if (!(in >> width >> height) || width < 1 || height < 1 || width > kMaxSide ||
+        height > kMaxSide)
       throw Error(path + ": the decoder answered an impossible frame size");
     const uint64_t frame_bytes = uint64_t(width * height * o_.channels);
     const int64_t limit = o_.max_frames > 0 ? o_.max_frames : kMaxFrames;
@@ -235,7 +251,8 @@ class VideoChild {
         throw Error(path + ": " + e.what());
       }
       if (more.empty()) break;
-      if (more.size() % frame_bytes != 0) throw Error(path + ": the decoder answered a partial frame");
+      if (more.size() % frame_bytes != 0)
+        throw Error(path + ": the decoder answered a partial frame");
       if (bytes.size() / frame_bytes + more.size() / frame_bytes > uint64_t(limit))
         throw Error(path + ": the decoder answered more frames than asked for");
       bytes += more;
@@ -270,7 +287,8 @@ Tensor read_video(const std::string& path, const VideoOptions& options) {
 Tensor read_image_folder(const std::string& dir, const VideoOptions& options) {
   check_options(options, dir);
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) throw Error(dir + ": no such folder (give a folder of images)");
+  if (!std::filesystem::is_directory(dir, ec))
+    throw Error(dir + ": no such folder (give a folder of images)");
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec))
     if (e.is_regular_file()) files.push_back(e.path().string());
@@ -290,21 +308,24 @@ Tensor read_image_folder(const std::string& dir, const VideoOptions& options) {
     std::string bytes = child.read(f, W, H, T);
     if (W0 == 0) W0 = W, H0 = H;
     if (W != W0 || H != H0)
-      throw Error(f + ": its size " + std::to_string(W) + " x " + std::to_string(H) + " differs from the first image's " +
-                  std::to_string(W0) + " x " + std::to_string(H0) + ": give a width and height to resize every image");
+      throw Error(f + ": its size " + std::to_string(W) + " x " + std::to_string(H) +
+                  " differs from the first image's " + std::to_string(W0) + " x " +
+                  std::to_string(H0) + ": give a width and height to resize every image");
     all += bytes;
   }
   return to_frames(all, int64_t(files.size()), H0, W0, options.channels);
 }
 
 Tensor video_clips(const Tensor& frames, int64_t length, int64_t stride) {
-  if (frames.rank() != 4) throw Error("video_clips takes frames [T, H, W, C], got " + frames.shape_string());
+  if (frames.rank() != 4)
+    throw Error("video_clips takes frames [T, H, W, C], got " + frames.shape_string());
   if (length < 1 || stride < 1)
-    throw Error("video_clips: length and stride must be at least 1, got " + std::to_string(length) + " and " +
-                std::to_string(stride));
+    throw Error("video_clips: length and stride must be at least 1, got " + std::to_string(length) +
+                " and " + std::to_string(stride));
   const int64_t T = frames.dim(0);
   if (T < length)
-    throw Error("video_clips: " + std::to_string(T) + " frames are fewer than one clip of " + std::to_string(length));
+    throw Error("video_clips: " + std::to_string(T) + " frames are fewer than one clip of " +
+                std::to_string(length));
   const int64_t N = (T - length) / stride + 1, frame = frames.size() / T;
   Tensor out({N, length, frames.dim(1), frames.dim(2), frames.dim(3)});
   for (int64_t n = 0; n < N; ++n)

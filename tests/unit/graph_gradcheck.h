@@ -15,7 +15,8 @@ namespace lstm {
 namespace test {
 
 // Central differences of the model's loss against its analytic gradient, for every weight.
-inline void expect_gradients(Model& model, const TensorList& x, const TensorList& y, double eps = 1e-2) {
+inline void expect_gradients(Model& model, const TensorList& x, const TensorList& y,
+                             double eps = 1e-2) {
   std::vector<float> grads;
   model_loss_and_gradient(model, x, y, &grads);
   std::vector<float> w = model.get_weights();
@@ -35,7 +36,8 @@ inline void expect_gradients(Model& model, const TensorList& x, const TensorList
     if (std::abs(numeric - analytic) > 2e-3 + 3e-2 * std::abs(numeric) && bad++ < 10) {
       std::string name;
       for (const NamedWeight& n : names)
-        if (int64_t(k) >= n.offset) name = n.name + "[" + std::to_string(int64_t(k) - n.offset) + "]";
+        if (int64_t(k) >= n.offset)
+          name = n.name + "[" + std::to_string(int64_t(k) - n.offset) + "]";
       ADD_FAILURE() << name << ": analytic " << analytic << " numeric " << numeric;
     }
   }

@@ -4,14 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "graph/graph.h"
 #include "graph/graph_model.h"
 #include "graph/model_impl.h"
-#include "model/model_impl.h"
-#include "io/safetensors.h"
-#include <nlohmann/json.hpp>
 #include "graph_gradcheck.h"
+#include "io/safetensors.h"
+#include "model/model_impl.h"
 #include "test_util.h"
 
 namespace lstm {

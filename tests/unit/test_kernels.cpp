@@ -328,19 +328,24 @@ TEST(Conv2d, ChunksOfImagesMatchImageByImage) {
                            k = lstm::test::random_vector(size_t(72 * 4), rng),
                            bias = lstm::test::random_vector(4, rng),
                            dy = lstm::test::random_vector(size_t(B * out), rng);
-  std::vector<float> ws(size_t(lstm::conv2d_workspace(s, B))), y(size_t(B * out)), dx(size_t(B * image)),
-      dk(k.size(), 0.0f), db(4, 0.0f);
+  std::vector<float> ws(size_t(lstm::conv2d_workspace(s, B))), y(size_t(B * out)),
+      dx(size_t(B * image)), dk(k.size(), 0.0f), db(4, 0.0f);
   lstm::conv2d_forward(s, B, x.data(), k.data(), bias.data(), y.data(), ws.data());
-  lstm::conv2d_backward(s, B, x.data(), k.data(), dy.data(), dx.data(), dk.data(), db.data(), ws.data());
-  std::vector<float> y1(static_cast<size_t>(out)), dx1(static_cast<size_t>(image)), dk1(k.size(), 0.0f), db1(4, 0.0f);
+  lstm::conv2d_backward(s, B, x.data(), k.data(), dy.data(), dx.data(), dk.data(), db.data(),
+                        ws.data());
+  std::vector<float> y1(static_cast<size_t>(out)), dx1(static_cast<size_t>(image)),
+      dk1(k.size(), 0.0f), db1(4, 0.0f);
   for (int64_t b = 0; b < B; ++b) {
     lstm::conv2d_forward(s, 1, x.data() + b * image, k.data(), bias.data(), y1.data(), ws.data());
-    lstm::conv2d_backward(s, 1, x.data() + b * image, k.data(), dy.data() + b * out, dx1.data(), dk1.data(),
-                          db1.data(), ws.data());
-    for (int64_t i = 0; i < out; ++i) ASSERT_NEAR(y[size_t(b * out + i)], y1[size_t(i)], 1e-5) << b << " " << i;
-    for (int64_t i = 0; i < image; ++i) ASSERT_NEAR(dx[size_t(b * image + i)], dx1[size_t(i)], 1e-5) << b << " " << i;
+    lstm::conv2d_backward(s, 1, x.data() + b * image, k.data(), dy.data() + b * out, dx1.data(),
+                          dk1.data(), db1.data(), ws.data());
+    for (int64_t i = 0; i < out; ++i)
+      ASSERT_NEAR(y[size_t(b * out + i)], y1[size_t(i)], 1e-5) << b << " " << i;
+    for (int64_t i = 0; i < image; ++i)
+      ASSERT_NEAR(dx[size_t(b * image + i)], dx1[size_t(i)], 1e-5) << b << " " << i;
   }
-  for (size_t i = 0; i < k.size(); ++i) EXPECT_NEAR(dk[i], dk1[i], 1e-2 + 1e-4 * std::fabs(dk1[i])) << i;
+  for (size_t i = 0; i < k.size(); ++i)
+    EXPECT_NEAR(dk[i], dk1[i], 1e-2 + 1e-4 * std::fabs(dk1[i])) << i;
   for (size_t i = 0; i < 4; ++i) EXPECT_NEAR(db[i], db1[i], 1e-2) << i;
 }
 
@@ -357,10 +362,10 @@ TEST(Conv2d, OutputSizesPaddingAndRefusals) {
   EXPECT_EQ(even.pad_top(), 1);    // (5 - 1)·2 + 4 - 9 = 3 rows: 1 above, 2 below
   EXPECT_EQ(even.out_w(), 4);
   EXPECT_EQ(even.pad_left(), 0);   // (4 - 1)·2 + 2 - 8 = 0
-  EXPECT_EQ(lstm::conv2d_workspace(even, 1), 5 * 4 * 4 * 2 * 2);   // one image's patches
+  EXPECT_EQ(lstm::conv2d_workspace(even, 1), 5 * 4 * 4 * 2 * 2);      // one image's patches
   EXPECT_EQ(lstm::conv2d_workspace(even, 3), 3 * 5 * 4 * 4 * 2 * 2);  // a chunk of three
   lstm::Conv2dShape big{.H = 512, .W = 512, .C = 3, .KH = 3, .KW = 3, .F = 8, .same = true};
-  EXPECT_EQ(lstm::conv2d_workspace(big, 16), 512 * 512 * 27);         // over 4 MiB: one at a time
+  EXPECT_EQ(lstm::conv2d_workspace(big, 16), 512 * 512 * 27);  // over 4 MiB: one at a time
   EXPECT_ERROR_WITH((lstm::Conv2dShape{.H = 2, .W = 8, .C = 1, .KH = 3, .KW = 3}.check()),
                     "does not fit in 2x8 images with padding=\"valid\"");
   EXPECT_ERROR_WITH((lstm::Conv2dShape{.H = 2, .W = 8, .C = 0}.check()), "at least 1x1 pixels and 1 channel");

@@ -166,7 +166,9 @@ TEST(Layers, SpecAugmentMasksWholeBandsAndSpansOnlyInTraining) {
       for (int64_t t = 0; t < T; ++t)
         for (int64_t i = 0; i < F; ++i) {
           const float y = out[(t * B + b) * F + i], v = x[(b * T + t) * F + i];
-          if (y != 0.0f) { EXPECT_EQ(y, v); }
+          if (y != 0.0f) {
+            EXPECT_EQ(y, v);
+          }
           // a zero is a masked band (every step, every stacked frame) or a masked step
           if (y == 0.0f) band[i % P] = band[i % P] || [&] {
               for (int64_t s = 0; s < T; ++s)
@@ -185,9 +187,15 @@ TEST(Layers, SpecAugmentMasksWholeBandsAndSpansOnlyInTraining) {
       for (int64_t t = 0; t < T; ++t) steps += step[size_t(t)];
       for (int64_t t = 0; t < T; ++t)
         for (int64_t i = 0; i < F; ++i)
-          if (out[(t * B + b) * F + i] == 0.0f) { EXPECT_TRUE(band[i % P] || step[size_t(t)]); }
-      if (bands < P) { EXPECT_LE(bands, 4); }                 // 2 bands of at most 2
-      if (bands < P) { EXPECT_LE(steps, 6); }                 // 2 spans of at most 3
+          if (out[(t * B + b) * F + i] == 0.0f) {
+            EXPECT_TRUE(band[i % P] || step[size_t(t)]);
+          }
+      if (bands < P) {
+        EXPECT_LE(bands, 4);
+      }  // 2 bands of at most 2
+      if (bands < P) {
+        EXPECT_LE(steps, 6);
+      }  // 2 spans of at most 3
       for (int64_t t = lengths[size_t(b)]; t < T && bands < P; ++t) EXPECT_FALSE(step[size_t(t)]);  // spans in the valid steps
       masked_bands += bands, masked_steps += steps;
     }

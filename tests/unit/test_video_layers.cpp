@@ -24,38 +24,45 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
-#define EXPECT_ERROR(statement, text)                                                          \
-  do {                                                                                         \
-    const std::string message = error_of([&] { statement; });                                  \
-    EXPECT_NE(message.find(text), std::string::npos) << "expected \"" << text << "\" in: " << message; \
+#define EXPECT_ERROR(statement, text)                         \
+  do {                                                        \
+    const std::string message = error_of([&] { statement; }); \
+    EXPECT_NE(message.find(text), std::string::npos)          \
+        << "expected \"" << text << "\" in: " << message;     \
   } while (0)
 
 TEST(ImageLayers, GradientsOnImages) {
   // strides, even kernels, "same" and "valid", a pool with strides of its own
   auto x = Input({7, 6, 2});
-  auto c = Conv2D(3, {3, 2}, {.strides = {2, 1}, .padding = ConvPadding::same, .activation = Activation::tanh})(x);
-  auto p = MaxPooling2D({2, 2}, {.strides = {1, 1}, .padding = ConvPadding::same})(c);  // [N, 4, 6, 3]
-  auto v = Conv2D(2, {2, 3}, {.activation = Activation::sigmoid})(p);                   // [N, 3, 4, 2]
+  auto c =
+      Conv2D(3, {3, 2},
+             {.strides = {2, 1}, .padding = ConvPadding::same, .activation = Activation::tanh})(x);
+  auto p =
+      MaxPooling2D({2, 2}, {.strides = {1, 1}, .padding = ConvPadding::same})(c);  // [N, 4, 6, 3]
+  auto v = Conv2D(2, {2, 3}, {.activation = Activation::sigmoid})(p);              // [N, 3, 4, 2]
   EXPECT_EQ(p.shape(), (std::vector<int64_t>{4, 6, 3}));
   EXPECT_EQ(v.shape(), (std::vector<int64_t>{3, 4, 2}));
   Model model(x, {Dense(2)(Flatten()(v)), Dense(1)(GlobalAveragePooling2D()(p))});
   model.compile(SGD(), loss::mse);
-  const Tensor xs = random_tensor({3, 7, 6, 2}, 1), y1 = random_tensor({3, 2}, 2), y2 = random_tensor({3, 1}, 3);
+  const Tensor xs = random_tensor({3, 7, 6, 2}, 1), y1 = random_tensor({3, 2}, 2),
+               y2 = random_tensor({3, 1}, 3);
   expect_gradients(model, xs, {y1, y2});
 }
 
 TEST(ImageLayers, GradientsOnClipsIntoAnLSTM) {
   // per-frame features (TimeDistributed, or the layers on clips directly) into recurrent layers
   auto x = Input({3, 6, 5, 2});
-  auto c = TimeDistributed(Conv2D(2, {3, 3}, {.activation = Activation::tanh}))(x);  // [N, 3, 4, 3, 2]
-  auto p = MaxPooling2D({2, 1})(c);                                                   // [N, 3, 2, 3, 2]
-  auto f = TimeDistributed(Flatten())(p);                                             // [N, 3, 12]
-  auto g = GlobalAveragePooling2D()(c);                                               // [N, 3, 2]
+  auto c =
+      TimeDistributed(Conv2D(2, {3, 3}, {.activation = Activation::tanh}))(x);  // [N, 3, 4, 3, 2]
+  auto p = MaxPooling2D({2, 1})(c);                                             // [N, 3, 2, 3, 2]
+  auto f = TimeDistributed(Flatten())(p);                                       // [N, 3, 12]
+  auto g = GlobalAveragePooling2D()(c);                                         // [N, 3, 2]
   EXPECT_EQ(f.shape(), (std::vector<int64_t>{3, 12}));
   EXPECT_EQ(g.shape(), (std::vector<int64_t>{3, 2}));
   Model model(x, {Dense(2)(LSTM(3)(f)), Dense(1)(GRU(2, {.return_sequences = true})(g))});
   model.compile(SGD(), loss::mse);
-  const Tensor xs = random_tensor({2, 3, 6, 5, 2}, 4), y1 = random_tensor({2, 2}, 5), y2 = random_tensor({2, 3, 1}, 6);
+  const Tensor xs = random_tensor({2, 3, 6, 5, 2}, 4), y1 = random_tensor({2, 2}, 5),
+               y2 = random_tensor({2, 3, 1}, 6);
   expect_gradients(model, xs, {y1, y2});
 }
 
@@ -64,12 +71,15 @@ TEST(ConvLSTM2D, GradientsOfSequencesStatesAndOptions) {
   // feed a head; a second cell with strides, hard_sigmoid and no bias.
   auto x = Input({4, 6, 5, 2});
   auto pre = Conv2D(2, {1, 1})(x);
-  auto [seq, h, c] = ConvLSTM2D(3, {3, 3}, {.padding = ConvPadding::same, .return_sequences = true,
-                                            .return_state = true})(pre);
+  auto [seq, h, c] = ConvLSTM2D(
+      3, {3, 3},
+      {.padding = ConvPadding::same, .return_sequences = true, .return_state = true})(pre);
   EXPECT_EQ(seq.shape(), (std::vector<int64_t>{4, 6, 5, 3}));
   EXPECT_EQ(h.shape(), (std::vector<int64_t>{6, 5, 3}));
-  auto second = ConvLSTM2D(2, {2, 3}, {.strides = {2, 1}, .recurrent_activation = Activation::hard_sigmoid,
-                                       .use_bias = false})(seq);  // valid: [N, 3, 3, 2]
+  auto second = ConvLSTM2D(
+      2, {2, 3},
+      {.strides = {2, 1}, .recurrent_activation = Activation::hard_sigmoid, .use_bias = false})(
+      seq);  // valid: [N, 3, 3, 2]
   EXPECT_EQ(second.shape(), (std::vector<int64_t>{3, 3, 2}));
   auto image_out = Conv2D(1, {1, 1})(seq);  // [N, 4, 6, 5, 1]
   Model model(x, {image_out, Dense(2)(Flatten()(second)), Dense(1)(GlobalAveragePooling2D()(c)),
@@ -81,7 +91,8 @@ TEST(ConvLSTM2D, GradientsOfSequencesStatesAndOptions) {
   for (float& v : w) v += rng.uniform(-0.2f, 0.2f);
   model.set_weights(w);
   const Tensor xs = random_tensor({2, 4, 6, 5, 2}, 8), y1 = random_tensor({2, 4, 6, 5, 1}, 9),
-               y2 = random_tensor({2, 2}, 10), y3 = random_tensor({2, 1}, 11), y4 = random_tensor({2, 1}, 12);
+               y2 = random_tensor({2, 2}, 10), y3 = random_tensor({2, 1}, 11),
+               y4 = random_tensor({2, 1}, 12);
   expect_gradients(model, xs, {y1, y2, y3, y4});
 }
 
@@ -95,37 +106,43 @@ TEST(ConvLSTM2D, ParametersAreKerasTensorsWithItsInitialisation) {
   EXPECT_EQ(names[1].shape, (std::vector<int64_t>{3, 3, 4, 16}));
   EXPECT_EQ(names[2].shape, (std::vector<int64_t>{16}));
   const std::vector<float> w = model.get_weights();
-  for (int k = 0; k < 16; ++k) EXPECT_EQ(w[size_t(names[2].offset + k)], k >= 4 && k < 8 ? 1.0f : 0.0f) << k;
+  for (int k = 0; k < 16; ++k)
+    EXPECT_EQ(w[size_t(names[2].offset + k)], k >= 4 && k < 8 ? 1.0f : 0.0f) << k;
   // the recurrent kernel, a (3·3·4, 16) matrix, has orthonormal columns
   const int64_t rows = 36, cols = 16, at = names[1].offset;
   for (int64_t a = 0; a < cols; ++a)
     for (int64_t b = a; b < cols; ++b) {
       double dot = 0;
-      for (int64_t r = 0; r < rows; ++r) dot += double(w[size_t(at + r * cols + a)]) * w[size_t(at + r * cols + b)];
+      for (int64_t r = 0; r < rows; ++r)
+        dot += double(w[size_t(at + r * cols + a)]) * w[size_t(at + r * cols + b)];
       EXPECT_NEAR(dot, a == b ? 1.0 : 0.0, 1e-5);
     }
 }
 
 TEST(ImageLayers, ImagesInAndOut) {
   auto x = Input({3, 4, 4, 1}, {.name = "clips"});
-  auto y = Conv2D(2, {3, 3}, {.padding = ConvPadding::same})(ConvLSTM2D(3, {3, 3}, {.padding = ConvPadding::same,
-                                                                                   .return_sequences = true})(x));
+  auto y = Conv2D(2, {3, 3}, {.padding = ConvPadding::same})(
+      ConvLSTM2D(3, {3, 3}, {.padding = ConvPadding::same, .return_sequences = true})(x));
   Model model(x, y);
   model.compile(Adam(), loss::mse);
-  const Tensor clips = random_tensor({5, 3, 4, 4, 1}, 30), target = random_tensor({5, 3, 4, 4, 2}, 31);
+  const Tensor clips = random_tensor({5, 3, 4, 4, 1}, 30),
+               target = random_tensor({5, 3, 4, 4, 2}, 31);
   const std::vector<Tensor> out = model.predict(clips);
   EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{5, 3, 4, 4, 2}));
   // each frame's values joined is the same data
   const std::vector<Tensor> flat = model.predict(clips.reshaped({5, 3, 16}));
   EXPECT_EQ(flat[0].storage(), out[0].storage());
   const double before = model.evaluate(clips, target);
-  EXPECT_NEAR(model.evaluate(clips.reshaped({5, 3, 16}), target.reshaped({5, 3, 32})), before, 1e-12);
-  model.fit(clips, target, {.epochs = 3, .batch_size = 2, .validation_x = clips, .validation_y = target,
-                            .verbose = 0});
+  EXPECT_NEAR(model.evaluate(clips.reshaped({5, 3, 16}), target.reshaped({5, 3, 32})), before,
+              1e-12);
+  model.fit(
+      clips, target,
+      {.epochs = 3, .batch_size = 2, .validation_x = clips, .validation_y = target, .verbose = 0});
   EXPECT_LT(model.evaluate(clips, target), before);
   EXPECT_ERROR(model.predict(random_tensor({5, 3, 4, 5, 1}, 32)),
                "has shape [5, 3, 4, 5, 1] but the model expects [N, 3, 4, 4, 1]");
-  EXPECT_ERROR(model.fit(clips, random_tensor({5, 3, 4, 4, 1}, 33), {.verbose = 0}), "the target of output");
+  EXPECT_ERROR(model.fit(clips, random_tensor({5, 3, 4, 4, 1}, 33), {.verbose = 0}),
+               "the target of output");
   EXPECT_NE(model.summary().find("(None, 3, 4, 4, 2)"), std::string::npos) << model.summary();
 }
 
@@ -135,14 +152,18 @@ TEST(ImageLayers, ErrorsNameTheLayerAndTheFix) {
   auto seq = Input({kAnyLength, 3});
   EXPECT_ERROR(Dense(2)(img), "flatten each image first with lstm::Flatten()");
   EXPECT_ERROR(LSTM(2)(clip), "but got images [N, T, 5, 5, 1]");
-  EXPECT_ERROR(Conv2D(2, {3, 3})(seq), "takes images [N, H, W, C] or clips [N, T, H, W, C], but got [N, T, 3]");
+  EXPECT_ERROR(Conv2D(2, {3, 3})(seq),
+               "takes images [N, H, W, C] or clips [N, T, H, W, C], but got [N, T, 3]");
   EXPECT_ERROR(Conv2D(2, {6, 3})(img), "does not fit in 5x5 images");
   EXPECT_ERROR(Conv2D(0, {3, 3})(img), "filters must be in 1..");
-  EXPECT_ERROR(Conv2D(2, {3, 3}, {.activation = Activation::softmax})(img), "softmax is not an activation of Conv2D");
+  EXPECT_ERROR(Conv2D(2, {3, 3}, {.activation = Activation::softmax})(img),
+               "softmax is not an activation of Conv2D");
   EXPECT_ERROR(MaxPooling2D({2, 0})(img), "window sizes and strides must be in 1..");
-  EXPECT_ERROR(ConvLSTM2D(2, {3, 3})(img), "reads clips [N, T, H, W, C], but got one image per sample");
+  EXPECT_ERROR(ConvLSTM2D(2, {3, 3})(img),
+               "reads clips [N, T, H, W, C], but got one image per sample");
   EXPECT_ERROR(Flatten()(clip), "TimeDistributed(Flatten())");
-  EXPECT_ERROR(TimeDistributed(Conv2D(2, {3, 3}))(img), "TimeDistributed needs clips");
+  EXPECT_ERROR(TimeDistributed(Conv2D(2, {3, 3}))(img),
+               "TimeDistributed needs a sequence or clip [N, T, ...], got [N, 5, 5, 1]");
   EXPECT_ERROR(TimeDistributed(LSTM(3)), "recurrent layers already run over time");
   EXPECT_ERROR(Input({4, 0, 5, 1}), "height must be in 1..");
   EXPECT_ERROR(Input({1, 2, 3, 4, 5}), "{timesteps, height, width, channels} for a video clip");
@@ -154,8 +175,10 @@ TEST(ImageLayers, SaveLoadAndConfigRoundTrip) {
   auto x = Input({3, 8, 8, 1}, {.name = "clips"});
   auto f = TimeDistributed(MaxPooling2D({2, 2}, {.strides = {2, 2}, .padding = ConvPadding::same}))(
       Conv2D(2, {3, 3}, {.activation = Activation::relu, .use_bias = false})(x));
-  auto [seq, h, c] = ConvLSTM2D(3, {2, 2}, {.return_sequences = true, .return_state = true,
-                                            .recurrent_activation = Activation::hard_sigmoid})(f);
+  auto [seq, h, c] = ConvLSTM2D(3, {2, 2},
+                                {.return_sequences = true,
+                                 .return_state = true,
+                                 .recurrent_activation = Activation::hard_sigmoid})(f);
   auto v = Dense(2)(LSTM(2)(TimeDistributed(Flatten())(seq)));
   auto u = Dense(1)(Concatenate()({GlobalAveragePooling2D()(h), Flatten()(c)}));
   Model model(x, {v, u});

@@ -3,11 +3,12 @@
 //
 //   auto clip = lstm::Input({10, 32, 32, 1});                        // [N, 10, 32, 32, 1]
 //   auto seq = lstm::ConvLSTM2D(16, {3, 3}, {.padding = lstm::ConvPadding::same,
-//                                            .return_sequences = true})(clip);   // [N, 10, 32, 32, 16]
+//                                            .return_sequences = true})(clip);   // [N, 10, 32, 32,
+//                                            16]
 //   auto frame = lstm::Conv2D(1, {1, 1}, {.activation = lstm::Activation::sigmoid})(seq);
 //   // per-frame features into an LSTM (Keras's TimeDistributed(Conv2D) -> LSTM):
-//   auto f = lstm::Conv2D(8, {3, 3}, {.activation = lstm::Activation::relu})(clip);  // [N, 10, 30, 30, 8]
-//   auto p = lstm::MaxPooling2D({2, 2})(f);                           // [N, 10, 15, 15, 8]
+//   auto f = lstm::Conv2D(8, {3, 3}, {.activation = lstm::Activation::relu})(clip);  // [N, 10, 30,
+//   30, 8] auto p = lstm::MaxPooling2D({2, 2})(f);                           // [N, 10, 15, 15, 8]
 //   auto v = lstm::GlobalAveragePooling2D()(p);                       // [N, 10, 8]
 //   auto y = lstm::Dense(7, {.activation = lstm::Activation::softmax})(lstm::LSTM(32)(v));
 //
@@ -44,7 +45,7 @@
 namespace lstm {
 
 enum class ConvPadding { valid, same };
-const char* conv_padding_name(ConvPadding p);             // "valid", "same"
+const char* conv_padding_name(ConvPadding p);                 // "valid", "same"
 ConvPadding conv_padding_from_name(const std::string& name);  // throws lstm::Error for others
 
 struct Conv2DOptions {
@@ -60,7 +61,8 @@ struct MaxPooling2DOptions {
   std::array<int64_t, 2> strides = {0, 0};
   ConvPadding padding = ConvPadding::valid;
 };
-LayerConfig MaxPooling2D(std::array<int64_t, 2> pool_size = {2, 2}, MaxPooling2DOptions options = {});
+LayerConfig MaxPooling2D(std::array<int64_t, 2> pool_size = {2, 2},
+                         MaxPooling2DOptions options = {});
 
 // The mean over each image's pixels, per channel: [N, H, W, C] -> [N, C] (a clip: [N, T, C]).
 LayerConfig GlobalAveragePooling2D();
@@ -70,12 +72,12 @@ LayerConfig GlobalAveragePooling2D();
 LayerConfig Flatten();
 
 struct ConvLSTM2DOptions {
-  std::array<int64_t, 2> strides = {1, 1};  // of the input convolution
+  std::array<int64_t, 2> strides = {1, 1};   // of the input convolution
   ConvPadding padding = ConvPadding::valid;  // of the input convolution
   bool return_sequences = false;
   bool return_state = false;
-  Activation activation = Activation::tanh;                // of g and of the cell output
-  Activation recurrent_activation = Activation::sigmoid;   // of i, f, o (Keras 2: hard_sigmoid)
+  Activation activation = Activation::tanh;               // of g and of the cell output
+  Activation recurrent_activation = Activation::sigmoid;  // of i, f, o (Keras 2: hard_sigmoid)
   bool use_bias = true;
   bool unit_forget_bias = true;
 };
