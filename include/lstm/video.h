@@ -30,12 +30,13 @@ struct VideoOptions {
   // then the first at or after each 1/fps; 0: every frame the file has.
   double fps = 0.0;
   int64_t max_frames = 0;  // stop after this many; 0: at most 100,000
-  double seconds = 60.0;   // the most the decoder may take per 64 frames before it is stopped
+  double seconds = 60.0;   // the most the decoder may take per reply (64 frames, 64 MiB at most)
 };
 
 // The video's frames, [T, height, width, channels], each value a byte / 255. Throws
 // lstm::Error naming the file and the problem: missing, not a video FFmpeg reads, no video
-// stream, damaged (the decoder's message), no frames, frames larger than 16384 x 16384.
+// stream, damaged (the decoder's message), no frames, frames larger than 16384 x 16384, more
+// than 2 GiB of frames (as bytes) at the size asked for.
 Tensor read_video(const std::string& path, const VideoOptions& options = {});
 
 // A folder of images (PNG, JPEG, BMP, ...), in the order of their file names, as frames

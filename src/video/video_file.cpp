@@ -1,7 +1,8 @@
 // Frames from video files and image folders (include/lstm/video.h) through FFmpeg, decoded in
 // a child process (io/sandbox.h). The child opens one file per "open" request and answers
-// "next" with up to kBatch frames, already resized and converted to grey or RGB bytes; this
-// process checks every size before it allocates and turns bytes into floats.
+// "next" with up to kBatch frames (fewer when they are large: batch_of), already resized and
+// converted to grey or RGB bytes; this process checks every size before it allocates and turns
+// bytes into floats.
 //
 // The child's libavformat reads local files only ("file" protocol) of the formats in kFormats,
 // so a hostile playlist cannot make it open other files or the network; frames larger than
@@ -31,14 +32,22 @@ namespace lstm {
 
 namespace {
 
-constexpr int64_t kBatch = 64;          // frames per reply
+constexpr int64_t kBatch = 64;                      // frames per reply, at most
+constexpr int64_t kReplyBytes = int64_t(64) << 20;  // and at most this much (at least one frame)
 constexpr int64_t kMaxSide = 16384;     // pixels, in the file and asked for
 constexpr int64_t kMaxFrames = 100000;  // per file, unless the caller asks for fewer
+constexpr uint64_t kMaxBytes = uint64_t(1) << 31;  // of frames per file, as bytes (4x as floats)
 // Containers: MP4/MOV, Matroska/WebM, AVI, MPEG, Ogg, FLV, raw H.264/HEVC/MJPEG, GIF, and
 // the single images of image folders.
 constexpr const char* kFormats =
     "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,mpeg,mpegts,mpegvideo,ogg,flv,h264,hevc,mjpeg,gif,"
     "image2,png_pipe,jpeg_pipe,bmp_pipe,gif_pipe,tiff_pipe,webp_pipe,pgm_pipe,ppm_pipe,pgmyuv_pipe";
+
+// Frames per reply for frames of `frame_bytes`: both sides compute it.
+int64_t batch_of(int64_t frame_bytes) {
+  return std::max<int64_t>(
+      1, std::min<int64_t>(kBatch, kReplyBytes / std::max<int64_t>(frame_bytes, 1)));
+}
 
 std::string av_message(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {0};
@@ -89,11 +98,11 @@ class Decoder {
     return std::to_string(width_) + " " + std::to_string(height_);
   }
 
-  // Up to kBatch more frames, as bytes; empty at the end.
+  // Up to batch_of(frame bytes) more frames, as bytes; empty at the end.
   std::string next() {
     std::string out;
     const int64_t frame_bytes = width_ * height_ * o_.channels;
-    while (int64_t(out.size()) < kBatch * frame_bytes && !done_) {
+    while (int64_t(out.size()) < batch_of(frame_bytes) * frame_bytes && !done_) {
       if (!receive(out)) feed();
     }
     return out;
@@ -116,6 +125,7 @@ class Decoder {
       }
       const int s = avcodec_send_packet(ctx_, packet_);
       av_packet_unref(packet_);
+      // EAGAIN cannot happen here: feed() runs only after receive() found the decoder needing input
       if (s < 0 && s != AVERROR(EAGAIN))
         throw Error("its video cannot be decoded (" + av_message(s) + ")");
       return;
@@ -246,7 +256,8 @@ class VideoChild {
     for (;;) {
       std::string more;
       try {
-        more = child_.call("next", o_.seconds, frame_bytes * uint64_t(kBatch));
+        more =
+            child_.call("next", o_.seconds, frame_bytes * uint64_t(batch_of(int64_t(frame_bytes))));
       } catch (const Error& e) {
         throw Error(path + ": " + e.what());
       }
@@ -255,6 +266,11 @@ class VideoChild {
         throw Error(path + ": the decoder answered a partial frame");
       if (bytes.size() / frame_bytes + more.size() / frame_bytes > uint64_t(limit))
         throw Error(path + ": the decoder answered more frames than asked for");
+      if (bytes.size() + more.size() > kMaxBytes)
+        throw Error(path + ": its frames at " + std::to_string(width) + " x " +
+                    std::to_string(height) + " come to more than " +
+                    std::to_string(kMaxBytes >> 30) +
+                    " GiB: give a smaller width and height, a lower fps or fewer frames");
       bytes += more;
     }
     frames = int64_t(bytes.size() / frame_bytes);
@@ -311,6 +327,10 @@ Tensor read_image_folder(const std::string& dir, const VideoOptions& options) {
       throw Error(f + ": its size " + std::to_string(W) + " x " + std::to_string(H) +
                   " differs from the first image's " + std::to_string(W0) + " x " +
                   std::to_string(H0) + ": give a width and height to resize every image");
+    if (all.size() + bytes.size() > kMaxBytes)
+      throw Error(dir + ": its images at this size come to more than " +
+                  std::to_string(kMaxBytes >> 30) +
+                  " GiB: give a smaller width and height or fewer images");
     all += bytes;
   }
   return to_frames(all, int64_t(files.size()), H0, W0, options.channels);
