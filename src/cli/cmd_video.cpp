@@ -117,7 +117,8 @@ std::string number(double v) {
 }
 
 // The frames of one file at the classifier's size: a video through FFmpeg, or .npy frames.
-Tensor frames_of(const std::string& path, const VideoClassifier& c) {
+// (The first `max_frames` of a video; 0: all.)
+Tensor frames_of(const std::string& path, const VideoClassifier& c, int64_t max_frames) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
     Tensor f = load_npy(path);
     if (f.rank() == 3) f = f.reshaped({f.dim(0), f.dim(1), f.dim(2), 1});
@@ -128,7 +129,9 @@ Tensor frames_of(const std::string& path, const VideoClassifier& c) {
                   std::to_string(c.video.channels) + "]");
     return f;
   }
-  return read_video(path, c.video);
+  VideoOptions v = c.video;
+  v.max_frames = max_frames;
+  return read_video(path, v);
 }
 
 }  // namespace
@@ -240,7 +243,7 @@ int run_video_classify(const Args& a) {
   csv << "\n";
   const int64_t K = int64_t(c.labels.size());
   for (const std::string& file : files) {
-    const Tensor f = frames_of(file, c);
+    const Tensor f = frames_of(file, c, stream ? 0 : c.frames);  // without --stream, one clip
     if (f.dim(0) < c.frames)
       throw Error(file + " has " + std::to_string(f.dim(0)) +
                   " frames, fewer than the model's clips of " + std::to_string(c.frames));

@@ -117,6 +117,13 @@ std::string spectrogram_svg(const std::string& id, const Spectrogram& sp) {
   return s.str();
 }
 
+// Room for the row labels left of the pictures: about 7 pixels a character at 12 px.
+static double label_width(const std::vector<std::string>& labels) {
+  size_t longest = 0;
+  for (const std::string& l : labels) longest = std::max(longest, l.size());
+  return std::max(110.0, 7.0 * double(longest) + 16.0);
+}
+
 std::string frame_strip_svg(const std::string& id, const FrameStrip& f) {
   const int64_t H = f.height, W = f.width, C = f.channels, frame = H * W * C;
   if (H < 1 || W < 1 || (C != 1 && C != 3) || f.rows.empty() || H > 4096 || W > 4096) return "";
@@ -126,8 +133,8 @@ std::string frame_strip_svg(const std::string& id, const FrameStrip& f) {
     n = std::max<int64_t>(n, int64_t(row.size()) / frame);
   }
   const double scale = std::max(1.0, std::min(4.0, 64.0 / double(std::max(H, W))));
-  const double fw = double(W) * scale, fh = double(H) * scale, gap = 4, left = 110,
-               top = f.column_labels.empty() ? 30 : 48;
+  const double fw = double(W) * scale, fh = double(H) * scale, gap = 4,
+               left = label_width(f.row_labels), top = f.column_labels.empty() ? 30 : 48;
   const double width = left + double(n) * (fw + gap),
                height = top + double(f.rows.size()) * (fh + gap);
   std::ostringstream s;
