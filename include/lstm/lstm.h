@@ -20,6 +20,7 @@
 //   lstm/cell.h     LSTMCell: one step at a time, for loops of your own
 //   lstm/text.h     text: Vocabulary (words or characters), language models, classifiers
 //   lstm/music.h    music: MIDI files in and out, notes as tokens, melody models
+//   lstm/video.h    video: frames from files (FFmpeg), activity classifiers, next-frame models
 //   lstm/error.h    lstm::Error, thrown for any bad input
 //   lstm/version.h  LSTM_VERSION_MAJOR, _MINOR, _PATCH, _STRING
 #pragma once
@@ -40,6 +41,7 @@
 #include "lstm/speech.h"
 #include "lstm/tensor.h"
 #include "lstm/text.h"
+#include "lstm/video.h"
 #include "lstm/version.h"
 
 namespace lstm {
