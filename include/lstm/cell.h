@@ -51,6 +51,16 @@ class LSTMCell {
   // after; its h is the cell's output.
   RecurrentState step(const Tensor& x, const RecurrentState& state) const;
 
+  // One sequence x [T, input_size], from `start` (empty: zeros; else h [1, P], c [1, units]),
+  // with every step's inside kept: the gates after their activations - input i, forget f,
+  // candidate g, output o - and the states c and h, each [T, units] (h [T, output_size]); row t
+  // is step t (c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t, h_t = o_t ⊙ tanh(c_t), as lstm/layers.h). What
+  // `lstm demo gates` draws (Karpathy et al. 2015: cells that count, cells that track quotes).
+  struct Trace {
+    Tensor i, f, g, o, c, h;
+  };
+  Trace trace(const Tensor& x, const RecurrentState& start = {}) const;
+
   // The weights by their model-file names: weight_ih [4H, I], weight_hh [4H, P], bias [4H],
   // weight_hr [P, H] (proj_size), weight_peephole [3, H] (use_peepholes).
   std::vector<std::string> weight_names() const;

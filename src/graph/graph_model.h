@@ -60,4 +60,11 @@ Model build_chain(const SymbolicTensor& input, const SymbolicTensor& output, Mod
 double model_loss_and_gradient(Model& model, const TensorList& x, const TensorList& y,
                                std::vector<float>* grads);
 
+// The gradient of the same loss with respect to each input, shaped as it: [N, T, F] or [N, F]
+// (zeros for token ids, which have none; a padded step's is zero). How much each step of each
+// sample moves the loss: saliency, and the vanishing gradient of a plain RNN (lstm demo
+// long-memory). *loss (when not null) gets the loss.
+std::vector<Tensor> model_input_gradients(Model& model, const TensorList& x, const TensorList& y,
+                                          double* loss = nullptr);
+
 }  // namespace lstm

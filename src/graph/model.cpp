@@ -920,8 +920,13 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
     add_to.assign(st.in.size(), -1);
     for (size_t j = 0; j < st.in.size(); ++j) {
       Slot& s = slots[size_t(st.in[j])];
-      if (s.input >= 0) {  // a model input: no gradient needed
-        din.push_back(nullptr);
+      if (s.input >= 0) {  // a model input: no gradient needed, unless asked for
+        if (input_grads) {
+          std::fill(scratch[j], scratch[j] + s.value.size(B), 0.0f);  // an op may write none
+          din.push_back(scratch[j]);
+        } else {
+          din.push_back(nullptr);
+        }
         continue;
       }
       if (!s.written && std::find(claimed.begin(), claimed.end(), st.in[j]) == claimed.end()) {
@@ -935,6 +940,11 @@ double Model::Impl::loss_and_backward(const TensorList& y, bool backward, std::v
     st.op->backward(pass, in, out, dout, din);
     for (int s : claimed) slots[size_t(s)].written = true;
     for (size_t j = 0; j < st.in.size(); ++j) {
+      const Slot& in_slot = slots[size_t(st.in[j])];
+      if (input_grads && in_slot.input >= 0) {
+        std::vector<float>& g = (*input_grads)[size_t(in_slot.input)];
+        for (int64_t k = 0; k < in_slot.value.size(B); ++k) g[size_t(k)] += scratch[j][k];
+      }
       if (add_to[j] < 0) continue;
       Slot& s = slots[size_t(add_to[j])];
       const int64_t n = s.value.size(B);
@@ -1542,6 +1552,49 @@ double model_loss_and_gradient(Model& model, const TensorList& x_given, const Te
   const double loss = m.loss_and_backward(y, grads != nullptr, nullptr);
   if (grads) *grads = m.grads;
   return loss;
+}
+
+std::vector<Tensor> model_input_gradients(Model& model, const TensorList& x_given,
+                                          const TensorList& y_given, double* loss) {
+  Model::Impl& m = model.impl();
+  if (!m.compiled) throw Error("model_input_gradients: compile() first");
+  const std::vector<Tensor> x_rows = m.as_rows(x_given, false), y_rows = m.as_rows(y_given, true);
+  const TensorList x(x_rows), y(y_rows);
+  m.check_x(x);
+  m.check_y(x, y);
+  const auto lengths = m.input_lengths(x);
+  m.check_ctc_targets(x, y, lengths);
+  const int64_t N = x[0].dim(0);
+  std::vector<int64_t> order(static_cast<size_t>(N));
+  std::iota(order.begin(), order.end(), 0);
+  m.gather(x, lengths, order.data(), N);
+  m.forward(false);
+  std::vector<std::vector<float>> slot_grads(m.inputs.size());
+  for (size_t k = 0; k < slot_grads.size(); ++k)
+    slot_grads[k].assign(size_t(m.slots[k].value.size(N)), 0.0f);
+  m.input_grads = &slot_grads;
+  double value = 0.0;
+  try {
+    value = m.loss_and_backward(y, true, nullptr);
+  } catch (...) {
+    m.input_grads = nullptr;
+    throw;
+  }
+  m.input_grads = nullptr;
+  if (loss) *loss = value;
+  // time-major batch rows (in the gathered order) -> [N, (T,) F] in sample order
+  std::vector<Tensor> out;
+  for (size_t k = 0; k < slot_grads.size(); ++k) {
+    const Value& v = m.slots[k].value;
+    const int64_t T = v.seq ? v.T : 1, F = v.F, x_steps = v.seq ? x[k].dim(1) : 1;
+    Tensor g(x[k].shape());  // token ids [N, T]: F = 1
+    for (int64_t b = 0; b < N; ++b)
+      for (int64_t t = 0; t < T; ++t)
+        std::copy_n(slot_grads[k].data() + (t * N + b) * F, F,
+                    g.data() + (m.rows[size_t(b)] * x_steps + t) * F);
+    out.push_back(std::move(g));
+  }
+  return out;
 }
 
 }  // namespace lstm

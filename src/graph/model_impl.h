@@ -190,6 +190,10 @@ struct Model::Impl {
   std::vector<const float*> step_in;
   std::vector<float*> step_out;
   double loss_and_backward(const TensorList& y, bool backward, std::vector<double>* per_output);
+  // When not null, the backward also adds the gradient reaching each model input into
+  // (*input_grads)[k], laid out as its slot (time-major), sized by the caller
+  // (model_input_gradients).
+  std::vector<std::vector<float>>* input_grads = nullptr;
   // predict() from the given initial states (null: zero or carried; one per direction, for
   // all N samples, shaped as zero_states) and, unless null, the states each sample ended in
   // into final_states (shaped so already).

@@ -123,6 +123,44 @@ RecurrentState LSTMCell::step(const Tensor& x, const RecurrentState& state) cons
           Tensor({B, H_}, std::vector<float>(c.begin() + B * H_, c.end()))};
 }
 
+LSTMCell::Trace LSTMCell::trace(const Tensor& x, const RecurrentState& start) const {
+  if (x.rank() != 2 || x.dim(1) != I_ || x.dim(0) < 1)
+    throw Error("LSTMCell::trace: x has shape " + x.shape_string() +
+                " but the cell traces one sequence [steps, " + std::to_string(I_) + "]");
+  const bool given = start.h.size() > 0 || start.c.size() > 0;
+  const std::vector<int64_t> want_h = {1, P_}, want_c = {1, H_};
+  if (given && (start.h.shape() != want_h || start.c.shape() != want_c))
+    throw Error("LSTMCell::trace: the start state has h " + start.h.shape_string() + " and c " +
+                start.c.shape_string() + " but one sequence needs h " + shape_string(want_h) +
+                " and c " + shape_string(want_c));
+  const int64_t T = x.dim(0);
+  // slot 0 of h and c is the state before the first step (the sequence code's layout)
+  std::vector<float> gates(size_t(T * 4 * H_)), c(size_t((T + 1) * H_)), h(size_t((T + 1) * P_));
+  std::vector<float> u(size_t(P_ != H_ ? T * H_ : 0));
+  if (given) {
+    std::copy(start.h.data(), start.h.data() + P_, h.begin());
+    std::copy(start.c.data(), start.c.data() + H_, c.begin());
+  }
+  LstmGeneralActivations act{gates.data(), c.data(), h.data(), u.empty() ? nullptr : u.data(),
+                             nullptr};
+  const LstmGeneralWeights w{tensor("weight_ih"), tensor("weight_hh"), tensor("bias"),
+                             tensor("weight_peephole"), tensor("weight_hr")};
+  lstm_general_forward({T, 1, I_, H_, nullptr},
+                       {P_, config_.activation, config_.recurrent_activation}, w, nullptr, x.data(),
+                       act);
+  Trace out{Tensor({T, H_}),
+            Tensor({T, H_}),
+            Tensor({T, H_}),
+            Tensor({T, H_}),
+            Tensor({T, H_}, std::vector<float>(c.begin() + H_, c.end())),
+            Tensor({T, P_}, std::vector<float>(h.begin() + P_, h.end()))};
+  Tensor* gate[4] = {&out.i, &out.f, &out.g, &out.o};
+  for (int64_t t = 0; t < T; ++t)
+    for (int k = 0; k < 4; ++k)
+      std::copy_n(gates.data() + (t * 4 + k) * H_, H_, gate[k]->data() + t * H_);
+  return out;
+}
+
 std::vector<std::string> LSTMCell::weight_names() const {
   return names_;
 }

@@ -154,6 +154,58 @@ TEST(Graph, InitialStateGradientsOfEachCell) {
   }
 }
 
+TEST(Graph, InputGradientsMatchCentralDifferences) {
+  // Two inputs, one masked (padded steps get no gradient) and read by two layers (its gradients
+  // add up), the other a vector; then the gradient reaching step 1 of a plain RNN against an
+  // LSTM's, as lstm demo long-memory measures it.
+  auto seq = Input({kAnyLength, 2});
+  auto vec = Input({3});
+  auto masked = Masking(0.0f)(seq);
+  auto a = LSTM(3)(masked);
+  auto b = SimpleRNN(2)(masked);
+  auto out = Dense(2, {.activation = Activation::tanh})(Concatenate()({a, b, Dense(2)(vec)}));
+  Model model({seq, vec}, out);
+  model.compile(SGD(), loss::mse);
+  const std::vector<int64_t> lengths = {4, 2, 3};
+  Tensor xs = padded(random_tensor({3, 4, 2}, 40, 0.1f, 1.0f), lengths, 0.0f);
+  Tensor xv = random_tensor({3, 3}, 41);
+  const Tensor y = random_tensor({3, 2}, 42);
+  double loss = 0;
+  const std::vector<Tensor> g = model_input_gradients(model, {xs, xv}, {y}, &loss);
+  ASSERT_EQ(g.size(), 2u);
+  ASSERT_EQ(g[0].shape(), xs.shape());
+  ASSERT_EQ(g[1].shape(), xv.shape());
+  EXPECT_NEAR(loss, model_loss_and_gradient(model, {xs, xv}, {y}, nullptr), 1e-12);
+  const double eps = 1e-2;
+  for (int which = 0; which < 2; ++which) {
+    Tensor& x = which ? xv : xs;
+    for (int64_t k = 0; k < x.size(); ++k) {
+      if (!which && x[k] == 0.0f) {  // padding: no gradient (and moving it would unmask the step)
+        EXPECT_EQ(g[0][k], 0.0f) << "padded element " << k;
+        continue;
+      }
+      const float keep = x[k];
+      x[k] = keep + float(eps);
+      const double up = model_loss_and_gradient(model, {xs, xv}, {y}, nullptr);
+      x[k] = keep - float(eps);
+      const double down = model_loss_and_gradient(model, {xs, xv}, {y}, nullptr);
+      x[k] = keep;
+      const double numeric = (up - down) / (2 * eps);
+      EXPECT_NEAR(g[size_t(which)][k], numeric, 2e-3 + 3e-2 * std::abs(numeric))
+          << "input " << which << " element " << k;
+    }
+  }
+  // Token ids have no gradient: zeros, shaped as the ids.
+  auto ids = Input({kAnyLength});
+  auto emb_out = Dense(1)(LSTM(2)(Embedding(7, 3)(ids)));
+  Model tokens(ids, emb_out);
+  tokens.compile(SGD(), loss::mse);
+  Tensor id_x({2, 5}, std::vector<float>{1, 2, 3, 4, 5, 6, 1, 2, 3, 4});
+  const std::vector<Tensor> gt = model_input_gradients(tokens, {id_x}, {Tensor({2, 1})});
+  ASSERT_EQ(gt[0].shape(), id_x.shape());
+  for (int64_t k = 0; k < gt[0].size(); ++k) EXPECT_EQ(gt[0][k], 0.0f);
+}
+
 TEST(Graph, GradientsOfMerges) {
   auto a = Input({4, 2});  // one fixed length: the sequences line up step by step
   auto b = Input({4, 3});

@@ -698,6 +698,42 @@ TEST(Layers, LstmCellStepsLikeTheLayer) {
   EXPECT_ERROR_WITH(LSTMCell::from_model(gru, 1), "out of range");
 }
 
+TEST(LSTMCellTrace, GatesAndStatesOfTheModelsOwnForwardPass) {
+  // The trace's h is the model's own output at every step, and its gates and states satisfy the
+  // seed's equations: c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t), each gate in its range.
+  const int64_t T = 7, F = 3, H = 5;
+  Sequential model({.seed = 31});
+  model.add(LSTM(H, {.return_sequences = true, .input_shape = {T, F}}));
+  const Tensor x = random_tensor({1, T, F}, 32, -1.0f, 1.0f);
+  const Tensor y = model.predict(x);
+  const LSTMCell cell = LSTMCell::from_model(model, 0);
+  const LSTMCell::Trace tr =
+      cell.trace(Tensor({T, F}, std::vector<float>(x.data(), x.data() + T * F)));
+  ASSERT_EQ(tr.i.shape(), (std::vector<int64_t>{T, H}));
+  ASSERT_EQ(tr.h.shape(), (std::vector<int64_t>{T, H}));
+  EXPECT_LE(max_diff(tr.h.data(), y.data(), T * H), 2e-6);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t u = 0; u < H; ++u) {
+      const int64_t k = t * H + u;
+      const float c_before = t ? tr.c[k - H] : 0.0f;
+      EXPECT_NEAR(tr.c[k], tr.f[k] * c_before + tr.i[k] * tr.g[k], 1e-6) << "step " << t;
+      EXPECT_NEAR(tr.h[k], tr.o[k] * std::tanh(tr.c[k]), 1e-6) << "step " << t;
+      for (float gate : {tr.i[k], tr.f[k], tr.o[k]}) EXPECT_TRUE(gate > 0.0f && gate < 1.0f);
+      EXPECT_TRUE(tr.g[k] > -1.0f && tr.g[k] < 1.0f);
+    }
+  // From a given state: the second half of a sequence goes on from the first's last state.
+  const LSTMCell::Trace first =
+      cell.trace(Tensor({3, F}, std::vector<float>(x.data(), x.data() + 3 * F)));
+  const RecurrentState mid{
+      Tensor({1, H}, std::vector<float>(first.h.data() + 2 * H, first.h.data() + 3 * H)),
+      Tensor({1, H}, std::vector<float>(first.c.data() + 2 * H, first.c.data() + 3 * H))};
+  const LSTMCell::Trace rest =
+      cell.trace(Tensor({T - 3, F}, std::vector<float>(x.data() + 3 * F, x.data() + T * F)), mid);
+  EXPECT_LE(max_diff(rest.c.data(), tr.c.data() + 3 * H, (T - 3) * H), 1e-6);
+  EXPECT_ERROR_WITH(cell.trace(Tensor({1, T, F})), "traces one sequence [steps, 3]");
+  EXPECT_ERROR_WITH(cell.trace(Tensor({T, F}), cell.zero_state(2)), "one sequence needs h [1, 5]");
+}
+
 TEST(Layers, TrainsWithLengths) {
   // fit() with lengths learns (a running sum of the first feature), and the loss of sequence
   // outputs counts valid steps only: changing targets at padded steps changes nothing.
