@@ -35,13 +35,17 @@ std::string num(double v) {
 // x tick labels come from x_labels[round(x)] when given (dates of data rows).
 std::string chart(const std::string& id, const std::string& title, const std::string& xlabel,
                   const std::vector<Line>& lines, bool log_y,
-                  const std::vector<std::string>& x_labels = {}, const std::vector<Band>& bands = {}) {
+                  const std::vector<std::string>& x_labels = {},
+                  const std::vector<Band>& bands = {}, bool log_x = false) {
   const double W = 900, H = 320, left = 70, right = 20, top = 30, bottom = 45;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
-  auto ty = [&](double v) { return log_y ? std::log10(std::max(v, 1e-12)) : v; };
+  auto ty = [&](double v) { return log_y ? std::log10(std::max(v, 1e-300)) : v; };
+  auto tx = [&](double v) { return log_x ? std::log10(std::max(v, 1e-12)) : v; };
+  // on a log scale a value <= 0 has no place: a gap, as a non-finite one
+  auto drawn = [&](double y) { return std::isfinite(y) && (!log_y || y > 0); };
   auto extend = [&](double x, double y) {
-    if (!std::isfinite(y)) return;
-    x0 = std::min(x0, x), x1 = std::max(x1, x);
+    if (!drawn(y)) return;
+    x0 = std::min(x0, tx(x)), x1 = std::max(x1, tx(x));
     y0 = std::min(y0, ty(y)), y1 = std::max(y1, ty(y));
   };
   for (const Line& l : lines)
@@ -52,7 +56,7 @@ std::string chart(const std::string& id, const std::string& title, const std::st
   if (!(y1 > y0)) y1 = y0 + 1;
   const double pad = 0.05 * (y1 - y0);
   y0 -= pad, y1 += pad;
-  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * (W - left - right); };
+  auto px = [&](double x) { return left + (tx(x) - x0) / (x1 - x0) * (W - left - right); };
   auto py = [&](double y) { return top + (y1 - ty(y)) / (y1 - y0) * (H - top - bottom); };
   std::ostringstream s;
   s << "<svg id=\"" << id << "\" class=\"chart\" viewBox=\"0 0 " << W << " " << H
@@ -66,11 +70,12 @@ std::string chart(const std::string& id, const std::string& title, const std::st
       << num(log_y ? std::pow(10.0, v) : v) << "</text>\n";
   }
   for (int k = 0; k <= 5; ++k) {  // x ticks
-    double v = x0 + (x1 - x0) * k / 5.0;
+    const double at_x = x0 + (x1 - x0) * k / 5.0, v = log_x ? std::pow(10.0, at_x) : at_x;
     const size_t at = size_t(std::max(0.0, std::round(v)));
     const char* anchor = k == 0 ? "start" : k == 5 ? "end" : "middle";  // keep the ends inside
-    s << "<text x=\"" << px(v) << "\" y=\"" << H - bottom + 16 << "\" class=\"tick\" text-anchor=\""
-      << anchor << "\">" << (at < x_labels.size() ? escape(x_labels[at]) : num(std::round(v))) << "</text>\n";
+    s << "<text x=\"" << num(left + (at_x - x0) / (x1 - x0) * (W - left - right)) << "\" y=\""
+      << H - bottom + 16 << "\" class=\"tick\" text-anchor=\"" << anchor << "\">"
+      << (at < x_labels.size() ? escape(x_labels[at]) : num(std::round(v))) << "</text>\n";
   }
   s << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - 6
     << "\" class=\"tick\" text-anchor=\"middle\">" << escape(xlabel) << "</text>\n";
@@ -91,7 +96,7 @@ std::string chart(const std::string& id, const std::string& title, const std::st
       << l.color << "\" stroke-width=\"2\"" << (l.dashed ? " stroke-dasharray=\"6 4\"" : "")
       << " points=\"";
     for (size_t k = 0; k < l.x.size(); ++k)
-      if (std::isfinite(l.y[k])) s << num(px(l.x[k])) << "," << num(py(l.y[k])) << " ";
+      if (drawn(l.y[k])) s << num(px(l.x[k])) << "," << num(py(l.y[k])) << " ";
     s << "\"/>\n";
     s << "<rect x=\"" << legend_x << "\" y=\"" << top + 8 << "\" width=\"14\" height=\"4\" fill=\""
       << l.color << "\"/><text x=\"" << legend_x + 18 << "\" y=\"" << top + 14 << "\" class=\"tick\">"
@@ -214,6 +219,78 @@ std::string heatmap_chart(const std::string& id, const Heatmap& h) {
   return s.str();
 }
 
+constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                                    "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+
+std::string line_chart(const std::string& id, const LineChart& c) {
+  std::vector<Line> lines;
+  for (size_t k = 0; k < c.series.size(); ++k) {
+    const LineChart::Series& se = c.series[k];
+    lines.push_back({se.name, kPalette[k % 8], se.x, se.y, se.dashed});
+  }
+  return chart(id, c.title, c.xlabel, lines, c.log_y, {}, {}, c.log_x);
+}
+
+std::string bar_chart(const std::string& id, const BarChart& c) {
+  double top = 1e-12;
+  for (const std::vector<double>& v : c.values)
+    for (double x : v) top = std::max(top, std::isfinite(x) ? x : 0.0);
+  const size_t S = c.series.size();
+  const double W = 900, left = 200, right = 140, bar = 16, gap = 14, head = 44;
+  const double H = head + double(c.rows.size()) * (double(S) * bar + gap) + 10;
+  std::ostringstream s;
+  s << "<svg id=\"" << id << "\" class=\"chart bars\" viewBox=\"0 0 " << W << " " << H
+    << "\" width=\"" << W << "\" height=\"" << H << "\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+    << "<text x=\"10\" y=\"18\" class=\"title\">" << escape(c.title) << "</text>\n";
+  double legend_x = left;
+  for (size_t k = 0; k < S; ++k) {
+    s << "<rect x=\"" << legend_x << "\" y=\"28\" width=\"14\" height=\"8\" fill=\""
+      << kPalette[k % 8] << "\"/><text x=\"" << legend_x + 18 << "\" y=\"36\" class=\"tick\">"
+      << escape(c.series[k]) << "</text>\n";
+    legend_x += 30 + 8 * double(c.series[k].size());
+  }
+  for (size_t r = 0; r < c.rows.size(); ++r) {
+    const double y = head + double(r) * (double(S) * bar + gap);
+    s << "<text x=\"" << left - 8 << "\" y=\"" << y + double(S) * bar / 2 + 4
+      << "\" class=\"tick\" text-anchor=\"end\">" << escape(c.rows[r]) << "</text>\n";
+    for (size_t k = 0; k < S; ++k) {
+      const double v =
+          r < c.values[k].size() && std::isfinite(c.values[k][r]) ? c.values[k][r] : 0.0;
+      const double w = std::max(1.0, (W - left - right) * v / top), yy = y + double(k) * bar;
+      s << "<rect class=\"bar\" x=\"" << left << "\" y=\"" << yy << "\" width=\"" << num(w)
+        << "\" height=\"" << bar - 2 << "\" fill=\"" << kPalette[k % 8] << "\"/><text x=\""
+        << num(left + w + 6) << "\" y=\"" << yy + bar - 4 << "\" class=\"tick\">" << num(v) << " "
+        << escape(c.unit) << "</text>\n";
+    }
+  }
+  s << "</svg>\n";
+  return s.str();
+}
+
+// Each piece on a background from blue (-1) through white (0) to red (+1), its value in a
+// tooltip; monospace, so that columns of text line up as the model read them.
+std::string shaded_text(const std::string& id, const ShadedText& t) {
+  std::ostringstream s;
+  s << "<h3>" << escape(t.title) << "</h3>\n<div id=\"" << id
+    << "\" class=\"shaded\" style=\"font-family:monospace;font-size:14px;line-height:1.6;"
+    << "white-space:pre-wrap;border:1px solid #ccc;padding:8px\">";
+  for (size_t k = 0; k < t.pieces.size(); ++k) {
+    const double v = k < t.values.size() && std::isfinite(t.values[k])
+                         ? std::clamp(double(t.values[k]), -1.0, 1.0)
+                         : 0.0;
+    const int fade = int(std::lround(255 - 255 * std::abs(v)));
+    char color[32];
+    if (v >= 0)
+      std::snprintf(color, sizeof color, "rgb(255,%d,%d)", fade, fade);
+    else
+      std::snprintf(color, sizeof color, "rgb(%d,%d,255)", fade, fade);
+    s << "<span style=\"background:" << color << "\" title=\"" << num(v) << "\">"
+      << escape(t.pieces[k]) << "</span>";
+  }
+  s << "</div>\n";
+  return s.str();
+}
+
 }  // namespace
 
 std::string html_escape(const std::string& s) {
@@ -244,6 +321,7 @@ std::string report_html(const ReportContent& c) {
     for (const auto& [k, v] : c.facts) s << "<tr><th>" << escape(k) << "</th><td>" << escape(v) << "</td></tr>\n";
     s << "</table>\n";
   }
+  for (const std::string& p : c.notes) s << "<p>" << escape(p) << "</p>\n";
   if (const ForecastEvaluation* ev = c.evaluation) {
     s << "<h2>Test metrics: " << escape(ev->target) << "</h2>\n<table id=\"metrics\">\n"
       << "<tr><th></th><th>RMSE</th><th>MAE</th><th>sMAPE %</th><th>MASE</th></tr>\n";
@@ -314,12 +392,18 @@ std::string report_html(const ReportContent& c) {
     }
     if (!lines.empty()) s << chart("metrics-chart", c.metric_title, "epoch", lines, false);
   }
+  for (size_t k = 0; k < c.line_charts.size(); ++k)
+    s << line_chart("line-chart-" + std::to_string(k), c.line_charts[k]);
+  for (size_t k = 0; k < c.bar_charts.size(); ++k)
+    s << bar_chart("bar-chart-" + std::to_string(k), c.bar_charts[k]);
   for (size_t k = 0; k < c.rolls.size(); ++k) s << piano_roll("roll-" + std::to_string(k), c.rolls[k]);
   for (size_t k = 0; k < c.heatmaps.size(); ++k) s << heatmap_chart("heatmap-" + std::to_string(k), c.heatmaps[k]);
   for (size_t k = 0; k < c.spectrograms.size(); ++k)
     s << spectrogram_svg("spectrogram-" + std::to_string(k), c.spectrograms[k]);
   for (size_t k = 0; k < c.frame_strips.size(); ++k)
     s << frame_strip_svg("frames-" + std::to_string(k), c.frame_strips[k]);
+  for (size_t k = 0; k < c.shaded_texts.size(); ++k)
+    s << shaded_text("shaded-" + std::to_string(k), c.shaded_texts[k]);
   for (size_t k = 0; k < c.tables.size(); ++k) {
     const ReportTable& t = c.tables[k];
     s << "<h2>" << escape(t.title) << "</h2>\n<table id=\"table-" << k << "\">\n<tr>";

@@ -65,6 +65,38 @@ std::string frame_strip_svg(const std::string& id, const FrameStrip& s);
 // scaled). Public for the tests.
 std::string spectrogram_svg(const std::string& id, const Spectrogram& s);
 
+// A line chart of its own (the demo pages: test error against the lag, gradient norms, gate
+// values over time, learning curves side by side). Series are coloured in order from one
+// palette: #1f77b4, #ff7f0e, #2ca02c, #d62728, #9467bd, #8c564b, #e377c2, #7f7f7f.
+struct LineChart {
+  struct Series {
+    std::string name;
+    std::vector<double> x, y;  // non-finite y: a gap
+    bool dashed = false;
+  };
+  std::string title, xlabel;
+  std::vector<Series> series;
+  bool log_x = false, log_y = false;
+};
+
+// Horizontal bars: for each row, one bar per series side by side (lstm demo speed: the time to
+// train each model here and in PyTorch). Series coloured as LineChart's.
+struct BarChart {
+  std::string title, unit;
+  std::vector<std::string> series;
+  std::vector<std::string> rows;
+  std::vector<std::vector<double>> values;  // [series][row], >= 0
+};
+
+// Text with each piece (a character of a character model) shaded by a value in [-1, 1]: red
+// for positive, blue for negative, white at zero - a cell's state as it reads the text
+// (Karpathy et al. 2015, "Visualizing and Understanding Recurrent Networks").
+struct ShadedText {
+  std::string title;
+  std::vector<std::string> pieces;  // UTF-8; "\n" breaks the line
+  std::vector<float> values;        // one per piece
+};
+
 struct ReportContent {
   std::string title;
   std::vector<std::pair<std::string, std::string>> facts;  // "data" -> "seattle-weather.csv", ...
@@ -82,6 +114,11 @@ struct ReportContent {
   std::vector<Heatmap> heatmaps;
   std::vector<Spectrogram> spectrograms;  // drawn after the heat maps
   std::vector<FrameStrip> frame_strips;   // drawn after the spectrograms
+  // Paragraphs of prose under the facts (what a demo shows and how to read it); plain text.
+  std::vector<std::string> notes;
+  std::vector<LineChart> line_charts;    // drawn after the loss curves
+  std::vector<BarChart> bar_charts;      // drawn after the line charts
+  std::vector<ShadedText> shaded_texts;  // drawn after the frame strips
 };
 
 std::string report_html(const ReportContent& content);
