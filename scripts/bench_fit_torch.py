@@ -4,7 +4,8 @@ job clips, the optimizer step) and predict calls on one batch, timed the same wa
 second: best of 5 windows after 3 warm-up calls). Prints one JSON object per row, as
 `lstm bench --fit --json` does.
 
-    /usr/bin/python3 scripts/bench_fit_torch.py THREADS [SECONDS]
+    /usr/bin/python3 scripts/bench_fit_torch.py THREADS [SECONDS [NAME]]   # NAME: only that row
+    /usr/bin/python3 scripts/bench_fit_torch.py --which-blas   # the BLAS library torch runs on
 
 Time it only with OpenBLAS installed (scripts/install-deps.sh bench): python3-torch alone runs
 on the reference BLAS. The sentiment model runs its padded texts packed
@@ -107,12 +108,27 @@ def rate(f, seconds, windows=5):
     return best
 
 
+def which_blas():
+    """The BLAS library this process loaded for torch's matrix products (lstm demo speed checks
+    that it is OpenBLAS, not the reference BLAS that python3-torch alone brings)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    with open("/proc/self/maps") as maps:
+        paths = sorted({line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line})
+    return paths[0] if paths else "unknown"
+
+
 def main():
+    if sys.argv[1:] == ["--which-blas"]:
+        print(json.dumps({"blas": which_blas()}))
+        return
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 0.5
+    only = sys.argv[3] if len(sys.argv) > 3 else None
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     for name, B, T, model, inputs, targets, loss_fn, lr, clip in use_cases():
+        if only and name != only:
+            continue
         opt = torch.optim.Adam(model.parameters(), lr=lr)
         N = targets.shape[0]
 

@@ -154,19 +154,6 @@ std::vector<Tensor> layer_outputs(const Sequential& model, const Inputs& in) {
 
 // ---- PyTorch's side --------------------------------------------------------------------------
 
-// The reference scripts: LSTM_SCRIPTS_DIR from the environment, else beside an installed CLI
-// (<prefix>/bin/lstm -> <prefix>/share/lstm/scripts), else the source tree it was built from.
-std::string scripts_dir() {
-  if (const char* env = std::getenv("LSTM_SCRIPTS_DIR"); env && *env) return env;
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const std::filesystem::path installed = exe.parent_path().parent_path() / "share" / "lstm" / "scripts";
-    if (std::filesystem::exists(installed / "torch_verify.py", ec)) return installed.string();
-  }
-  return LSTM_SCRIPTS_DIR;
-}
-
 // Runs argv, waits, returns its exit status (-1: it could not be started).
 int run_process(const std::vector<std::string>& argv) {
   std::vector<char*> args;
@@ -343,6 +330,20 @@ void print_precision(Precision p, double drift) {
 }
 
 }  // namespace
+
+// The reference scripts: LSTM_SCRIPTS_DIR from the environment, else beside an installed CLI
+// (<prefix>/bin/lstm -> <prefix>/share/lstm/scripts), else the source tree it was built from.
+std::string scripts_dir() {
+  if (const char* env = std::getenv("LSTM_SCRIPTS_DIR"); env && *env) return env;
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path installed =
+        exe.parent_path().parent_path() / "share" / "lstm" / "scripts";
+    if (std::filesystem::exists(installed / "torch_verify.py", ec)) return installed.string();
+  }
+  return LSTM_SCRIPTS_DIR;
+}
 
 const Command kConvert{
     "convert",

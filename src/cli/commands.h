@@ -22,6 +22,7 @@ extern const Command kSeq2seqTrain, kSeq2seqTranslate, kSeq2seqEvaluate;  // cmd
 extern const Command kSpeechTrain, kSpeechTranscribe, kSpeechEvaluate;    // cmd_speech.cpp
 extern const Command kConvert, kVerify;                                   // cmd_convert.cpp
 extern const Command kVideoTrain, kVideoClassify, kVideoPredictFrames;    // cmd_video.cpp
+extern const Command kDemoLongMemory, kDemoGates, kDemoOverfitting, kDemoSpeed;  // cmd_demo.cpp
 
 // --precision of the inference commands (predict, evaluate, forecast): the option, and applying
 // it to a loaded model (fp32 unless given; bf16 or int8 on its LSTM layers, an Error when it has
@@ -54,8 +55,16 @@ int run_speech_evaluate(const Args& args);
 int run_video_train(const Args& args);
 int run_video_classify(const Args& args);
 int run_video_predict_frames(const Args& args);
+int run_demo_long_memory(const Args& args);
+int run_demo_gates(const Args& args);
+int run_demo_overfitting(const Args& args);
+int run_demo_speed(const Args& args);
 int run_convert(const Args& args);
 int run_verify(const Args& args);
+
+// The reference scripts (torch_verify.py, bench_fit_torch.py, ...): LSTM_SCRIPTS_DIR from the
+// environment, else beside an installed CLI, else the source tree it was built from.
+std::string scripts_dir();
 
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
 // before long work, so that none is lost.

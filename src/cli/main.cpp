@@ -33,6 +33,7 @@ const char* kUsage =
     "  seq2seq train | translate | evaluate   encoder-decoders with attention on text pairs\n"
     "  speech train | transcribe | evaluate   speech recognisers from recordings (CTC)\n"
     "  video train | classify | predict-frames   activity recognition and next-frame prediction\n"
+    "  demo long-memory | gates | overfitting | speed   the seed's claims shown, with pictures\n"
     "  convert   a model from one format to another (lstm, PyTorch), checked before it is written\n"
     "  verify    compare a model with another file of it, layer by layer, in that file's framework\n"
     "\n"
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   int first = 2;  // the first option
   if ((cmd == "text" || cmd == "classify" || cmd == "music" || cmd == "seq2seq" ||
-       cmd == "speech" || cmd == "video") &&
+       cmd == "speech" || cmd == "video" || cmd == "demo") &&
       argc >= 3 && argv[2][0] != '-')
     cmd += std::string(" ") + argv[2], first = 3;
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
@@ -104,6 +105,10 @@ int main(int argc, char** argv) {
                            {&kVideoTrain, run_video_train},
                            {&kVideoClassify, run_video_classify},
                            {&kVideoPredictFrames, run_video_predict_frames},
+                           {&kDemoLongMemory, run_demo_long_memory},
+                           {&kDemoGates, run_demo_gates},
+                           {&kDemoOverfitting, run_demo_overfitting},
+                           {&kDemoSpeed, run_demo_speed},
                            {&kConvert, run_convert},
                            {&kVerify, run_verify}};
   for (const Entry& e : entries) {

@@ -3,6 +3,7 @@ expected exit code (ctest sets LSTM_BIN to build/bin/lstm), reading safetensors 
 resume-after-SIGKILL check."""
 import json
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -38,6 +39,21 @@ def tensor_arrays(path):
     return {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]],
                              dtype=dtypes[v["dtype"]]).reshape(v["shape"])
             for k, v in header.items()}, meta
+
+
+def screenshot(page, png, profile, size="1000,1300"):
+    """Renders an HTML file in headless Chromium into png and returns the set of its pixels' RGB
+    colours (the pages' charts are checked by the colours they must put on screen)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise AssertionError("chromium is needed to check the pages (scripts/install-deps.sh test)")
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={profile}", "--hide-scrollbars", f"--window-size={size}",
+                    f"--screenshot={png}", "file://" + os.path.abspath(page)],
+                   capture_output=True, timeout=120, check=True)
+    from PIL import Image
+    return set(Image.open(png).convert("RGB").getdata())
 
 
 class CliTest(unittest.TestCase):

@@ -9,11 +9,10 @@ import csv
 import json
 import os
 import pty
-import shutil
 import subprocess
 import unittest
 
-from cli_util import HERE, LSTM, CliTest
+from cli_util import HERE, LSTM, CliTest, screenshot
 
 DATA = os.environ.get("LSTM_DATA", os.path.join(HERE, "../../data"))
 WEATHER = os.path.join(DATA, "seattle-weather.csv")
@@ -48,16 +47,7 @@ class Forecasting(CliTest):
 
     def render_and_check_report(self, report):
         """Headless Chromium renders the report; the charts' line colors must be on screen."""
-        chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-        self.assertIsNotNone(chromium, "chromium is needed to check the report (scripts/install-deps.sh test)")
-        png = self.path("report.png")
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        f"--user-data-dir={self.path('chromium-profile')}", "--hide-scrollbars",
-                        "--window-size=1000,1300", f"--screenshot={png}", "file://" + os.path.abspath(report)],
-                       capture_output=True, timeout=120, check=True)
-        from PIL import Image
-        pixels = set(Image.open(png).convert("RGB").getdata())
+        pixels = screenshot(report, self.path("report.png"), self.path("chromium-profile"))
         for name, rgb in [("loss curve", (0x1f, 0x77, 0xb4)), ("val_loss curve", (0xff, 0x7f, 0x0e)),
                           ("test predictions", (0xd6, 0x27, 0x28)), ("test actuals", (0x44, 0x44, 0x44))]:
             self.assertIn(rgb, pixels, f"the report's {name} was not drawn")
