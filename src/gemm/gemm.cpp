@@ -2,9 +2,10 @@
 // reference loops. The only file in the project that includes a vendor header.
 #include "gemm/gemm.h"
 
-#include "core/threads.h"
-
 #include <algorithm>
+#include <thread>
+
+#include "core/threads.h"
 
 #if LSTM_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -18,17 +19,27 @@ constexpr double kSerialMacs = 1 << 20;
 
 #if LSTM_HAVE_DNNL
 // How a product is cut into parts, each computed whole by one thread (a single-threaded
-// dnnl_sgemm): a grid of pm x pn blocks of C, from the shape and the configured thread count
-// only. oneDNN's own threading splits K for some shapes (a weight gradient with N = 1, say), and
-// how depends on the team: cutting C ourselves makes every element the same sum whichever team
-// runs the parts, so a team that shrinks under load (ThreadGovernor) changes no result.
-// Against oneDNN's own threads: docs/performance.md, "Busy machines" (the suite rows before/after).
+// dnnl_sgemm): a grid of pm x pn blocks of C, from the shape and the machine's core count only,
+// not the configured thread count. oneDNN's own threading splits K for some shapes (a weight
+// gradient with N = 1, say), and how depends on the team: cutting C ourselves makes every
+// element the same sum whichever team runs the parts, so a team that shrinks under load
+// (ThreadGovernor) changes no result. And the same calls at every thread count: oneDNN's AVX2
+// sgemm gives an element other bits when the call's shape around it changes (measured on an
+// AMD EPYC: C = AᵀB of 600 x 600, K = 10, computed whole or as two halves of rows or columns,
+// differs in ~1% of elements), so a grid that followed the thread count made 1 and 2 threads
+// disagree (RnnStep.SequenceResultsDoNotDependOnThreadCount). One thread runs the parts one
+// after the other. Against oneDNN's own threads: docs/performance.md, "Busy machines".
 struct GemmGrid {
   int64_t pm = 1, pn = 1, rows = 0, cols = 0;  // block sizes, rounded to whole 8 rows / 16 columns
 };
 
+static int64_t machine_cores() {
+  static const int64_t cores = std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  return cores;
+}
+
 static GemmGrid gemm_grid(int64_t M, int64_t N, double macs) {
-  const int64_t parts = std::min<int64_t>(num_threads(), std::max<int64_t>(1, int64_t(macs / (1 << 19))));
+  const int64_t parts = std::min<int64_t>(machine_cores(), std::max<int64_t>(1, int64_t(macs / (1 << 19))));
   GemmGrid g;
   double best = 1e300;  // each block packs its rows of A and its columns of B: least of both
   for (int64_t pm = 1; pm <= parts; ++pm) {
