@@ -242,9 +242,22 @@ Page gates(const Settings& s) {
     Tensor x({T, E});
     for (int64_t t = 0; t < T; ++t)
       std::copy_n(w.data() + table.offset + ids[size_t(t)] * E, E, x.data() + t * E);
+    // in windows of `lookback` characters, each from a zero state: as the model was trained and
+    // is scored (run on far longer stretches, its cell states drift and saturate)
     const LSTMCell cell = LSTMCell::from_model(lm.model, 1);
-    const LSTMCell::Trace tr = cell.trace(x);
-    const int64_t H = tr.c.dim(1);
+    const int64_t H = cell.units();
+    LSTMCell::Trace tr{Tensor({T, H}), Tensor({T, H}), Tensor({T, H}),
+                       Tensor({T, H}), Tensor({T, H}), Tensor({T, cell.output_size()})};
+    for (int64_t t0 = 0; t0 < T; t0 += lm.lookback) {
+      const int64_t n = std::min(lm.lookback, T - t0);
+      const LSTMCell::Trace part = cell.trace(
+          Tensor({n, E}, std::vector<float>(x.data() + t0 * E, x.data() + (t0 + n) * E)));
+      const std::pair<Tensor*, const Tensor*> pieces[] = {{&tr.i, &part.i}, {&tr.f, &part.f},
+                                                          {&tr.g, &part.g}, {&tr.o, &part.o},
+                                                          {&tr.c, &part.c}, {&tr.h, &part.h}};
+      for (auto [whole, piece] : pieces)
+        std::copy_n(piece->data(), piece->size(), whole->data() + t0 * whole->dim(1));
+    }
     std::vector<std::string> chars;
     for (int64_t id : ids) chars.push_back(lm.vocabulary.token(id));
     // what the text is doing at each character
@@ -302,15 +315,17 @@ Page gates(const Settings& s) {
       page.shaded_texts.push_back(st);
     }
     page.tables.push_back(found);
-    page.notes.push_back("The character model's heat maps follow its first " +
-                         std::to_string(std::min<int64_t>(T, 48)) +
-                         " held-out characters for the 12 units whose cell state moves most. Below "
-                         "them, the held-out "
-                         "text shaded by the cell state of the unit that follows each feature best "
-                         "(correlation of at "
-                         "least 0.3): red where tanh(c) is high, blue where it is low (the sign "
-                         "flipped for a unit that "
-                         "runs against its feature).");
+    page.notes.push_back(
+        "The character model reads the held-out text in windows of " + std::to_string(lm.lookback) +
+        " characters, each from a zero state, as it was trained. Its heat maps follow its first " +
+        std::to_string(std::min<int64_t>(T, 48)) +
+        " held-out characters for the 12 units whose cell state moves most. Below "
+        "them, the held-out "
+        "text shaded by the cell state of the unit that follows each feature best "
+        "(correlation of at "
+        "least 0.3): red where tanh(c) is high, blue where it is low (the sign "
+        "flipped for a unit that "
+        "runs against its feature).");
     // the gates of the most active units over the passage's first characters
     std::vector<double> spread(static_cast<size_t>(H));
     for (int64_t u = 0; u < H; ++u) {
