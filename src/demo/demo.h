@@ -13,7 +13,9 @@
 //   speed        training time: the same models trained here and in PyTorch, side by side.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -46,5 +48,15 @@ Page long_memory(const Settings& s);
 Page gates(const Settings& s);
 Page overfitting(const Settings& s);
 Page speed(const Settings& s);
+
+// What every demo prints: one number by a printf format ("%.3f"), and the seconds since t0.
+inline std::string fmt(const char* format, double value) {
+  char b[64];
+  std::snprintf(b, sizeof b, format, value);
+  return b;
+}
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 }  // namespace lstm::demo

@@ -26,12 +26,6 @@ namespace lstm::demo {
 
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 double correlation(const std::vector<double>& a, const std::vector<double>& b) {
   const double n = double(a.size());
   const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n,
@@ -90,10 +84,6 @@ const NamedWeight& weight_named(const std::vector<NamedWeight>& names, const std
   for (const NamedWeight& n : names)
     if (n.name == name) return n;
   throw Error("the demo's model has no tensor " + name);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace

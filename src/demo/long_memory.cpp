@@ -125,16 +125,6 @@ std::vector<double> gradient_by_step(Model& m, const Batch& b) {
   return out;
 }
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
 Page long_memory(const Settings& s) {

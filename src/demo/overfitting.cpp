@@ -27,12 +27,6 @@ namespace lstm::demo {
 
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 struct Variant {
   std::string name;
   float dropout = 0, recurrent_dropout = 0, weight_decay = 0;
@@ -60,10 +54,6 @@ double accuracy(Sequential& m, const Split& s) {
   int64_t right = 0;
   for (int64_t k = 0; k < p.size(); ++k) right += (p[k] >= 0.5f) == (s.y[k] >= 0.5f);
   return double(right) / double(p.size());
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace

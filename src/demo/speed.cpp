@@ -33,12 +33,6 @@ namespace lstm::demo {
 
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
-
 // Runs argv with `env` added to the environment, its stdout into a file; returns its exit
 // status (-1: not started) and the output.
 int run_captured(const std::vector<std::string>& argv, const std::vector<std::string>& env,
@@ -71,10 +65,6 @@ int run_captured(const std::vector<std::string>& argv, const std::vector<std::st
   *out = rc >= 0 ? read_file(tmpl, "the script's output") : "";
   std::filesystem::remove(tmpl);
   return rc;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace

@@ -1535,21 +1535,39 @@ std::vector<MemoryRow> Model::memory_plan(int64_t batch, int64_t steps) const {
 
 namespace lstm {
 
-double model_loss_and_gradient(Model& model, const TensorList& x_given, const TensorList& y_given,
-                               std::vector<float>* grads) {
-  Model::Impl& m = model.impl();
-  if (!m.compiled) throw Error("model_loss_and_gradient: compile() first");
-  const std::vector<Tensor> x_rows = m.as_rows(x_given, false), y_rows = m.as_rows(y_given, true);
-  const TensorList x(x_rows), y(y_rows);
+namespace {
+
+// The whole of (x, y) checked as fit checks it and gathered as one batch in sample order, then
+// run forward without dropout (model_loss_and_gradient, model_input_gradients); it keeps the
+// tensors as the model reads them (views of the data) alive for the backward.
+struct WholeBatch {
+  std::vector<Tensor> x, y;
+  int64_t N = 0;
+};
+WholeBatch forward_whole(Model::Impl& m, const TensorList& x_given, const TensorList& y_given,
+                         const char* who) {
+  if (!m.compiled) throw Error(std::string(who) + ": compile() first");
+  WholeBatch batch{m.as_rows(x_given, false), m.as_rows(y_given, true)};
+  const TensorList x(batch.x), y(batch.y);
   m.check_x(x);
   m.check_y(x, y);
   const auto lengths = m.input_lengths(x);
   m.check_ctc_targets(x, y, lengths);
-  std::vector<int64_t> order(static_cast<size_t>(x[0].dim(0)));
+  batch.N = x[0].dim(0);
+  std::vector<int64_t> order(static_cast<size_t>(batch.N));
   std::iota(order.begin(), order.end(), 0);
-  m.gather(x, lengths, order.data(), int64_t(order.size()));
+  m.gather(x, lengths, order.data(), batch.N);
   m.forward(false);
-  const double loss = m.loss_and_backward(y, grads != nullptr, nullptr);
+  return batch;
+}
+
+}  // namespace
+
+double model_loss_and_gradient(Model& model, const TensorList& x_given, const TensorList& y_given,
+                               std::vector<float>* grads) {
+  Model::Impl& m = model.impl();
+  const WholeBatch batch = forward_whole(m, x_given, y_given, "model_loss_and_gradient");
+  const double loss = m.loss_and_backward(TensorList(batch.y), grads != nullptr, nullptr);
   if (grads) *grads = m.grads;
   return loss;
 }
@@ -1557,18 +1575,9 @@ double model_loss_and_gradient(Model& model, const TensorList& x_given, const Te
 std::vector<Tensor> model_input_gradients(Model& model, const TensorList& x_given,
                                           const TensorList& y_given, double* loss) {
   Model::Impl& m = model.impl();
-  if (!m.compiled) throw Error("model_input_gradients: compile() first");
-  const std::vector<Tensor> x_rows = m.as_rows(x_given, false), y_rows = m.as_rows(y_given, true);
-  const TensorList x(x_rows), y(y_rows);
-  m.check_x(x);
-  m.check_y(x, y);
-  const auto lengths = m.input_lengths(x);
-  m.check_ctc_targets(x, y, lengths);
-  const int64_t N = x[0].dim(0);
-  std::vector<int64_t> order(static_cast<size_t>(N));
-  std::iota(order.begin(), order.end(), 0);
-  m.gather(x, lengths, order.data(), N);
-  m.forward(false);
+  const WholeBatch batch = forward_whole(m, x_given, y_given, "model_input_gradients");
+  const int64_t N = batch.N;
+  const TensorList x(batch.x), y(batch.y);
   std::vector<std::vector<float>> slot_grads(m.inputs.size());
   for (size_t k = 0; k < slot_grads.size(); ++k)
     slot_grads[k].assign(size_t(m.slots[k].value.size(N)), 0.0f);
