@@ -96,12 +96,9 @@ Page gates(const Settings& s) {
   page.notes = {
       "Every LSTM step computes three gates from its input and its last output: the input gate i "
       "(how much of the new candidate g to write into the cell), the forget gate f (how much of "
-      "the "
-      "cell state to keep) and the output gate o (how much of tanh(c) to show as h): "
-      "c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t). The pictures below are those values, step "
-      "by "
-      "step, from each trained model's own cell (LSTMCell::trace), darker for larger (gates in [0, "
-      "1]; "
+      "the cell state to keep) and the output gate o (how much of tanh(c) to show as h): c_t = f "
+      "⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t). The pictures below are those values, step by step, "
+      "from each trained model's own cell (LSTMCell::trace), darker for larger (gates in [0, 1]; "
       "the cell state drawn as tanh(c), white at -1, dark at +1)."};
 
   // ---- the seed's forecaster ----------------------------------------------------------------
@@ -158,10 +155,9 @@ Page gates(const Settings& s) {
                                  : " (" + data.series.dates[size_t(first_row)] + " .. " +
                                        data.series.dates[size_t(first_row + L - 1)] + ")";
     page.notes.push_back("The forecaster's pictures follow its last test window" + span +
-                         ", one column per day, for "
-                         "the 12 units its forecast leans on most (the size of their Dense weight "
-                         "times how far their "
-                         "output moves over the window).");
+                         ", one column per day, for the 12 units its forecast leans on most (the "
+                         "size of their Dense weight times how far their output moves over the "
+                         "window).");
     page.heatmaps.push_back(gate_map("Forecaster: forget gate f", tr.f, order, days, 0, L, false));
     page.heatmaps.push_back(gate_map("Forecaster: input gate i", tr.i, order, days, 0, L, false));
     page.heatmaps.push_back(gate_map("Forecaster: output gate o", tr.o, order, days, 0, L, false));
@@ -309,13 +305,10 @@ Page gates(const Settings& s) {
         "The character model reads the held-out text in windows of " + std::to_string(lm.lookback) +
         " characters, each from a zero state, as it was trained. Its heat maps follow its first " +
         std::to_string(std::min<int64_t>(T, 48)) +
-        " held-out characters for the 12 units whose cell state moves most. Below "
-        "them, the held-out "
-        "text shaded by the cell state of the unit that follows each feature best "
-        "(correlation of at "
-        "least 0.3): red where tanh(c) is high, blue where it is low (the sign "
-        "flipped for a unit that "
-        "runs against its feature).");
+        " held-out characters for the 12 units whose cell state moves most. Below them, the "
+        "held-out text shaded by the cell state of the unit that follows each feature best "
+        "(correlation of at least 0.3): red where tanh(c) is high, blue where it is low (the sign "
+        "flipped for a unit that runs against its feature).");
     // the gates of the most active units over the passage's first characters
     std::vector<double> spread(static_cast<size_t>(H));
     for (int64_t u = 0; u < H; ++u) {

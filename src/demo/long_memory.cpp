@@ -171,39 +171,29 @@ Page long_memory(const Settings& s) {
                                ", global clipnorm 1)"},
       {"test set", std::to_string(test_n) + " sequences per task and lag, never trained on"}};
   page.notes = {
-      "The adding problem (Hochreiter & Schmidhuber 1997): each step carries a value and a marker; "
-      "the "
-      "answer is the sum of the two marked values, the first marked within the first 10 steps and "
-      "the "
-      "second in the second half, so the model must carry the first across nearly the whole "
-      "sequence "
-      "(the lag is the sequence's length). Predicting 1 always scores an MSE of 1/6 = 0.167; a "
-      "model that "
-      "has learned the task is near 0.",
+      "The adding problem (Hochreiter & Schmidhuber 1997): each step carries a value and a "
+      "marker; the answer is the sum of the two marked values, the first marked within the first "
+      "10 steps and the second in the second half, so the model must carry the first across "
+      "nearly the whole sequence (the lag is the sequence's length). Predicting 1 always scores "
+      "an MSE of 1/6 = 0.167; a model that has learned the task is near 0.",
       "Copy memory (Arjovsky et al. 2016, with " + std::to_string(recall) +
           " symbols): " + std::to_string(recall) +
-          " symbols from 8, then `lag` blanks, then a delimiter after which the model "
-          "must write the symbols back in order. Guessing gets 1/8 = 12.5% of them.",
+          " symbols from 8, then `lag` blanks, then a delimiter after which the model must write "
+          "the symbols back in order. Guessing gets 1/8 = 12.5% of them.",
       "The gradient reaching step t is the mean over sequences of |dL/dx_t|, computed by the "
-      "model's own "
-      "backward pass (backpropagation through time). Going back one step multiplies it by the "
-      "cell's "
-      "recurrent Jacobian: a plain RNN's is its recurrent weights times tanh's slope, so its "
-      "gradient shrinks "
-      "geometrically with the distance; an LSTM's cell state passes it back through the forget "
-      "gate alone "
-      "(c_t = f ⊙ c_{t-1} + i ⊙ g), so where a trained LSTM holds f near 1 it arrives "
-      "undiminished: the "
-      "constant error carousel. Untrained, every cell's gradient fades (an LSTM's forget gates "
-      "start near "
-      "σ(1) = 0.73); what training makes of it is what the pictures show, measured on " +
+      "model's own backward pass (backpropagation through time). Going back one step multiplies "
+      "it by the cell's recurrent Jacobian: a plain RNN's is its recurrent weights times tanh's "
+      "slope, so its gradient shrinks geometrically with the distance; an LSTM's cell state "
+      "passes it back through the forget gate alone (c_t = f ⊙ c_{t-1} + i ⊙ g), so where a "
+      "trained LSTM holds f near 1 it arrives undiminished: the constant error carousel. "
+      "Untrained, every cell's gradient fades (an LSTM's forget gates start near σ(1) = 0.73); "
+      "what training makes of it is what the pictures show, measured on " +
           std::to_string(gradient_lag) +
           "-step adding sequences before and after training at lag " + std::to_string(lags.back()) +
           ". A line ends where its gradient fell below the smallest float.",
       "Every model of a task and lag trains on the same sequences in the same order; each cell "
-      "gets the same "
-      "width and the same number of steps (an LSTM has 4 weight sets per unit, a GRU 3, a "
-      "SimpleRNN 1)."};
+      "gets the same width and the same number of steps (an LSTM has 4 weight sets per unit, a "
+      "GRU 3, a SimpleRNN 1)."};
 
   nlohmann::json figures = {{"units", units},
                             {"steps", steps},

@@ -104,27 +104,19 @@ Page overfitting(const Settings& s) {
            std::to_string(epochs) + " epochs at most; the words of each review, first 40"}};
   page.notes = {
       "With a few hundred samples the network can memorise its training set: the training loss "
-      "keeps "
-      "falling while the validation loss (reviews it never trains on) bottoms out and then climbs: "
-      "it "
-      "is learning the training reviews, not sentiment. Each remedy is the same model and data "
-      "with "
-      "one change. Dropout zeroes a random half of the LSTM's inputs at every training step "
-      "(Keras's "
-      "LSTM(dropout)); recurrent dropout does the same to the state it feeds back "
-      "(recurrent_dropout, "
-      "Gal & Ghahramani 2016); weight decay shrinks every weight a little at every step (AdamW, "
-      "Loshchilov & Hutter 2019); early stopping ends training once the validation loss has not "
-      "improved "
-      "for 4 epochs and restores the best epoch's weights.",
+      "keeps falling while the validation loss (reviews it never trains on) bottoms out and then "
+      "climbs: it is learning the training reviews, not sentiment. Each remedy is the same model "
+      "and data with one change. Dropout zeroes a random half of the LSTM's inputs at every "
+      "training step (Keras's LSTM(dropout)); recurrent dropout does the same to the state it "
+      "feeds back (recurrent_dropout, Gal & Ghahramani 2016); weight decay shrinks every weight a "
+      "little at every step (AdamW, Loshchilov & Hutter 2019); early stopping ends training once "
+      "the validation loss has not improved for 4 epochs and restores the best epoch's weights.",
       "The gap is the last epoch's validation loss less its training loss: how far the model's "
-      "view of "
-      "its training data is from the truth. The test accuracy is on reviews no choice was made on. "
-      "Each "
-      "row is the mean over " +
+      "view of its training data is from the truth. The test accuracy is on reviews no choice was "
+      "made on. Each row is the mean over " +
           std::to_string(s.quick ? 1 : 5) +
-          " seeds of the initial weights, dropout masks "
-          "and batch order (the data split stays); the curves are the first seed's."};
+          " seeds of the initial weights, dropout masks and batch order (the data split stays); "
+          "the curves are the first seed's."};
 
   LineChart val_chart{"Validation loss per epoch (lower is better)", "epoch", {}, false, false};
   LineChart train_chart{"Training loss per epoch", "epoch", {}, false, true};
@@ -216,8 +208,8 @@ Page overfitting(const Settings& s) {
                                {"seeds", runs},
                                {"seconds", seconds_since(t0)}});
     std::printf(
-        "%-22s epochs %4.1f  train loss %.3f  val loss %.3f  gap %+.3f ± %.3f  best val %.3f  test "
-        "accuracy %.1f%% ± %.1f  (%.1f s)\n",
+        "%-22s epochs %4.1f  train loss %.3f  val loss %.3f  gap %+.3f ± %.3f  best val %.3f  "
+        "test accuracy %.1f%% ± %.1f  (%.1f s)\n",
         v.name.c_str(), ep, tr, va, gp, gp_sd, bv, 100 * ac, 100 * ac_sd, seconds_since(t0));
     std::fflush(stdout);
   }

@@ -139,17 +139,13 @@ Page speed(const Settings& s) {
                      " s after 3 warm-up calls; a training call is 8 whole training steps"}};
   page.notes = {
       "Each row is one of the jobs' models, with data of its shapes in memory: the seed's "
-      "forecaster "
-      "(LSTM(50) on 30 steps, batch 32), the adding problem (LSTM(64), 100 steps, batch 64), the "
-      "sentiment classifier (Embedding, LSTM(64) on padded texts of 5 to 40 words, batch 32) and "
-      "the "
-      "character model (Embedding, LSTM(256), 100 steps, batch 32). A training step is everything "
-      "fit() "
-      "does for a batch: forward, loss, backward through time, clipping where the job clips, the "
-      "Adam "
-      "update. PyTorch runs the same models (nn.LSTM, packed sequences for the padded texts) and "
-      "the "
-      "same steps; its best of OpenBLAS on one thread and on all of them is kept.",
+      "forecaster (LSTM(50) on 30 steps, batch 32), the adding problem (LSTM(64), 100 steps, "
+      "batch 64), the sentiment classifier (Embedding, LSTM(64) on padded texts of 5 to 40 words, "
+      "batch 32) and the character model (Embedding, LSTM(256), 100 steps, batch 32). A training "
+      "step is everything fit() does for a batch: forward, loss, backward through time, clipping "
+      "where the job clips, the Adam update. PyTorch runs the same models (nn.LSTM, packed "
+      "sequences for the padded texts) and the same steps; its best of OpenBLAS on one thread and "
+      "on all of them is kept.",
       "The times to train on 100,000 sequences follow from the rates: what a user waits."};
   ReportTable table{"Sequences per second, and the time to train on 100,000",
                     {"model", "lstm", "PyTorch", "lstm / PyTorch", "lstm: 100k sequences",
