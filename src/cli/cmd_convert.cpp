@@ -331,18 +331,21 @@ void print_precision(Precision p, double drift) {
 
 }  // namespace
 
-// The reference scripts: LSTM_SCRIPTS_DIR from the environment, else beside an installed CLI
-// (<prefix>/bin/lstm -> <prefix>/share/lstm/scripts), else the source tree it was built from.
-std::string scripts_dir() {
-  if (const char* env = std::getenv("LSTM_SCRIPTS_DIR"); env && *env) return env;
+std::string installed_or_source(const char* env_var, const char* folder, const char* marker,
+                                const char* source_tree) {
+  if (const char* env = std::getenv(env_var); env && *env) return env;
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     const std::filesystem::path installed =
-        exe.parent_path().parent_path() / "share" / "lstm" / "scripts";
-    if (std::filesystem::exists(installed / "torch_verify.py", ec)) return installed.string();
+        exe.parent_path().parent_path() / "share" / "lstm" / folder;
+    if (std::filesystem::exists(installed / marker, ec)) return installed.string();
   }
-  return LSTM_SCRIPTS_DIR;
+  return source_tree;
+}
+
+std::string scripts_dir() {
+  return installed_or_source("LSTM_SCRIPTS_DIR", "scripts", "torch_verify.py", LSTM_SCRIPTS_DIR);
 }
 
 const Command kConvert{

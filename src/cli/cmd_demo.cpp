@@ -1,10 +1,8 @@
 // lstm demo long-memory | gates | overfitting | speed: the seed's claims shown, each a page of
 // pictures (demo/demo.h; docs/claims.md has the full runs' figures).
 #include <cstdio>
-#include <filesystem>
 #include <sstream>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "cli/commands.h"
@@ -28,18 +26,9 @@ std::vector<Option> demo_options(std::vector<Option> own) {
   return o;
 }
 
-// The shipped data (data/): LSTM_DATA from the environment, else beside an installed CLI
-// (<prefix>/share/lstm/data), else the source tree it was built from.
+// The shipped data (data/): LSTM_DATA, else installed beside the CLI, else the source tree's.
 std::string data_dir() {
-  if (const char* env = std::getenv("LSTM_DATA"); env && *env) return env;
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const std::filesystem::path installed =
-        exe.parent_path().parent_path() / "share" / "lstm" / "data";
-    if (std::filesystem::exists(installed / "seattle-weather.csv", ec)) return installed.string();
-  }
-  return LSTM_DATA_DIR;
+  return installed_or_source("LSTM_DATA", "data", "seattle-weather.csv", LSTM_DATA_DIR);
 }
 
 std::vector<int64_t> integer_list(const Args& a, const std::string& name) {

@@ -62,8 +62,13 @@ int run_demo_speed(const Args& args);
 int run_convert(const Args& args);
 int run_verify(const Args& args);
 
-// The reference scripts (torch_verify.py, bench_fit_torch.py, ...): LSTM_SCRIPTS_DIR from the
-// environment, else beside an installed CLI, else the source tree it was built from.
+// A folder the CLI reads: the environment variable env_var when set, else
+// <prefix>/share/lstm/<folder> beside an installed CLI (<prefix>/bin/lstm) when it holds
+// `marker`, else the source tree the CLI was built from.
+std::string installed_or_source(const char* env_var, const char* folder, const char* marker,
+                                const char* source_tree);
+// The reference scripts (torch_verify.py, bench_fit_torch.py, ...): LSTM_SCRIPTS_DIR, else
+// installed, else the source tree's scripts/.
 std::string scripts_dir();
 
 // Throws lstm::Error when the folder of `path` does not exist or is not writable: checked
